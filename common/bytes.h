@@ -1,0 +1,31 @@
+// Small byte-string helpers.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace shoebox {
+
+using ByteSpan = std::span<const uint8_t>;
+
+inline ByteSpan AsBytes(std::string_view s) {
+  return ByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+inline std::string_view AsView(ByteSpan b) {
+  return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+std::string ToHex(ByteSpan b);
+inline std::string ToHex(std::string_view s) { return ToHex(AsBytes(s)); }
+absl::StatusOr<std::string> FromHex(std::string_view hex);
+
+// A path (raw bytes, possibly non-UTF-8) made printable for logs and error
+// messages: printable ASCII/valid UTF-8 as is, other bytes as \xNN.
+std::string PrintablePath(std::string_view raw);
+
+}  // namespace shoebox

@@ -1,0 +1,75 @@
+// The chunk store: content-addressed, one object per chunk. Objects are the
+// sealed blobs of common/crypto/blob.h; the store itself does not know keys.
+//
+// Contract shared by every backend (tests/chunkstore_conformance.h checks it):
+// - Put is durable when it returns OK (fsync / 200 from S3), atomic (a reader
+//   sees the whole object or NOT_FOUND, never a prefix) and idempotent; two
+//   concurrent Puts of the same ID both succeed and leave one object.
+// - Get of a missing ID is NOT_FOUND naming the chunk.
+// - A full disk / quota is RESOURCE_EXHAUSTED and leaves nothing visible.
+// - Transient backend trouble is UNAVAILABLE (retry); refused credentials are
+//   PERMISSION_DENIED.
+// - All methods are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/crypto/blob.h"
+#include "common/crypto/hash.h"
+
+namespace shoebox {
+
+class ChunkStore {
+ public:
+  virtual ~ChunkStore() = default;
+  virtual absl::Status Put(const ChunkId& id, std::string_view blob) = 0;
+  virtual absl::StatusOr<std::string> Get(const ChunkId& id) = 0;
+  // OK true/false; an error only when the backend cannot answer.
+  virtual absl::StatusOr<bool> Has(const ChunkId& id) = 0;
+  // Deleting a missing ID is not an error.
+  virtual absl::Status Delete(const ChunkId& id) = 0;
+  // Stored size in bytes; NOT_FOUND when missing.
+  virtual absl::StatusOr<uint64_t> Stat(const ChunkId& id) = 0;
+  // Calls `fn` for every stored ID (any order). Stops early, returning the
+  // callback's status, when it returns an error.
+  virtual absl::Status List(const std::function<absl::Status(const ChunkId&)>& fn) = 0;
+  // Human-readable location for logs ("dir:/var/lib/shoebox/chunks").
+  virtual std::string Describe() const = 0;
+};
+
+// Directory backend: <root>/<2 hex>/<62 hex>, written to a temp file in the
+// same directory, fsynced, renamed, directory fsynced before Put returns.
+// Temp files left by a crash are removed at Open.
+absl::StatusOr<std::unique_ptr<ChunkStore>> OpenDirChunkStore(const std::string& root);
+
+// Opens a store from a location: "/abs/path", "file:///abs/path" or
+// "s3://..." (S3 is provided by workers/s3; returns UNIMPLEMENTED until it is
+// registered with RegisterChunkStoreScheme).
+absl::StatusOr<std::unique_ptr<ChunkStore>> OpenChunkStore(const std::string& location);
+using ChunkStoreFactory =
+    std::function<absl::StatusOr<std::unique_ptr<ChunkStore>>(const std::string& location)>;
+void RegisterChunkStoreScheme(const std::string& scheme, ChunkStoreFactory f);
+
+// A store plus keys: plaintext in, plaintext out. Get verifies the blob
+// (DATA_LOSS naming the chunk on any corruption).
+class SealedChunkStore {
+ public:
+  SealedChunkStore(ChunkStore* store, const Key256& data_key)
+      : store_(store), sealer_(data_key) {}
+  // Returns the stored (sealed) size.
+  absl::StatusOr<uint64_t> PutPlain(const ChunkId& id, ByteSpan plaintext,
+                                    Compression c = Compression::kAuto);
+  absl::StatusOr<std::string> GetPlain(const ChunkId& id);
+  ChunkStore* store() const { return store_; }
+  const BlobSealer& sealer() const { return sealer_; }
+
+ private:
+  ChunkStore* const store_;  // not owned
+  BlobSealer sealer_;
+};
+
+}  // namespace shoebox

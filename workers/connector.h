@@ -1,0 +1,101 @@
+// The destination connector interface. One implementation per destination
+// kind (local, s3, webdav, sftp, rclone, ...); every one passes the shared
+// conformance suite in workers/connectors/connector_conformance.h.
+//
+// Error codes carry the retry decision (see ClassifyForRetry):
+//   UNAVAILABLE / DEADLINE_EXCEEDED / RESOURCE_EXHAUSTED(429)  → retryable
+//   UNAUTHENTICATED / PERMISSION_DENIED                         → auth failure, permanent
+//   FAILED_PRECONDITION (quota exceeded, file too large)        → permanent
+// A Retry-After hint travels in the status payload "shoebox.retry_after_ms".
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+
+namespace shoebox::worker {
+
+// Pull-style source of the file's bytes, so whole videos are never held in
+// memory. Read() fills up to `max` bytes into `buf` and returns how many; 0
+// at the end. Rewind() restarts from offset 0 (for retries) and Seek() from a
+// given offset (for resuming); both may be called at any time.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual absl::StatusOr<size_t> Read(uint8_t* buf, size_t max) = 0;
+  virtual absl::Status Seek(uint64_t offset) = 0;
+  absl::Status Rewind() { return Seek(0); }
+  virtual uint64_t size() const = 0;
+};
+
+// In-memory source (tests, small files).
+std::unique_ptr<ByteSource> MakeStringSource(std::string data);
+
+struct PutRequest {
+  // Remote path relative to the destination root, '/'-separated, already
+  // validated (no "..", no leading '/'). Folders in it are created as needed.
+  std::string remote_path;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  // Whole-file SHA-256 (32 raw bytes); connectors that can store or compare a
+  // checksum use it.
+  std::string sha256;
+  // Album/set name for photo services (empty: none).
+  std::string album;
+};
+
+struct RemoteObject {
+  std::string remote_path;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;  // 0 when unknown
+  // "algo:hex" when the service reports a checksum ("md5:...", "sha256:..."),
+  // empty when it does not.
+  std::string checksum;
+  // Connector-specific reference to put in the catalog (key, URL, ID).
+  std::string ref;
+};
+
+struct Progress {
+  uint64_t bytes_sent = 0;
+};
+
+class Connector {
+ public:
+  virtual ~Connector() = default;
+  // Uploads the whole file so that it becomes visible under its final name
+  // only when complete (temp name + rename, multipart completion, ...).
+  // Overwrites an existing object of the same name.
+  virtual absl::StatusOr<RemoteObject> Put(const PutRequest& req, ByteSource* src,
+                                           const std::function<void(const Progress&)>& progress) = 0;
+  // NOT_FOUND when absent.
+  virtual absl::StatusOr<RemoteObject> Stat(const std::string& remote_path) = 0;
+  // Every object under `prefix` (a folder path, "" for the root), recursively.
+  virtual absl::StatusOr<std::vector<RemoteObject>> List(const std::string& prefix) = 0;
+  // Streams the object's bytes to `sink` (returns false from sink to stop).
+  virtual absl::Status Get(const std::string& remote_path,
+                           const std::function<absl::Status(std::string_view)>& sink) = 0;
+  // Deleting a missing object is not an error.
+  virtual absl::Status Delete(const std::string& remote_path) = 0;
+  // Creates the folder / album (and parents) if missing; idempotent.
+  virtual absl::Status EnsureFolder(const std::string& folder) = 0;
+  // "s3://bucket/prefix at http://127.0.0.1:9000" — no secrets.
+  virtual std::string Describe() const = 0;
+};
+
+// Builds a connector from a destination's kind, non-secret settings and
+// opened credentials (JSON object; empty object when none).
+absl::StatusOr<std::unique_ptr<Connector>> MakeConnector(const std::string& kind,
+                                                          const nlohmann::json& settings,
+                                                          const nlohmann::json& credentials);
+
+enum class RetryClass { kRetryable, kPermanent, kAuth };
+RetryClass ClassifyForRetry(const absl::Status& s);
+std::optional<uint32_t> RetryAfterMs(const absl::Status& s);
+
+}  // namespace shoebox::worker
