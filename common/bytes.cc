@@ -1,1 +1,101 @@
-// placeholder
+#include "common/bytes.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace shoebox {
+
+std::string ToHex(ByteSpan b) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(b.size() * 2, '\0');
+  for (size_t i = 0; i < b.size(); ++i) {
+    out[2 * i] = kDigits[b[i] >> 4];
+    out[2 * i + 1] = kDigits[b[i] & 0xf];
+  }
+  return out;
+}
+
+namespace {
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+absl::StatusOr<std::string> FromHex(std::string_view hex) {
+  if (hex.size() % 2 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hex string has odd length ", hex.size(), "; expected pairs of hex digits"));
+  }
+  std::string out(hex.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); ++i) {
+    int hi = HexValue(hex[2 * i]);
+    int lo = HexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("hex string has a non-hex character at offset ", hi < 0 ? 2 * i : 2 * i + 1));
+    }
+    out[i] = static_cast<char>((hi << 4) | lo);
+  }
+  return out;
+}
+
+std::string PrintablePath(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
+  size_t n = raw.size();
+  size_t i = 0;
+  auto escape = [&](unsigned char c) { absl::StrAppendFormat(&out, "\\x%02x", c); };
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f || c == '\\') {
+        escape(c);
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    // Validate one UTF-8 sequence (no overlongs, no surrogates, <= U+10FFFF).
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      cp = c & 0x07;
+    }
+    bool ok = len > 0 && i + len <= n;
+    for (size_t k = 1; ok && k < len; ++k) {
+      if ((p[i + k] & 0xc0) != 0x80) {
+        ok = false;
+      } else {
+        cp = (cp << 6) | (p[i + k] & 0x3f);
+      }
+    }
+    if (ok) {
+      if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+          (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+        ok = false;
+      }
+    }
+    if (ok) {
+      out.append(raw.substr(i, len));
+      i += len;
+    } else {
+      escape(c);
+      ++i;
+    }
+  }
+  return out;
+}
+
+}  // namespace shoebox

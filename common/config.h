@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,15 +37,19 @@ class Config {
                                                       std::vector<std::string> def) const;
   // Missing required key: INVALID_ARGUMENT "<file>: missing required key 'x'".
   absl::StatusOr<std::string> RequireString(std::string_view key) const;
-  // Array of tables ([[folder]]) as sub-configs sharing the source name.
+  // Array of tables ([[folder]]) as sub-configs sharing the document: their
+  // keys are relative to the element, and their errors name the full key
+  // ("folder[1].path") and the line in the original file.
   absl::StatusOr<std::vector<Config>> GetTables(std::string_view key) const;
   bool Has(std::string_view key) const;
   const std::string& source() const { return source_; }
 
  private:
   Config();
+  std::string Path(std::string_view key) const;
   std::string source_;
-  std::unique_ptr<toml::table> table_;
+  std::shared_ptr<const toml::table> root_;  // the whole document, shared with sub-configs
+  std::string prefix_;                       // "" or "folder[1]" for sub-configs
 };
 
 }  // namespace shoebox

@@ -35,9 +35,11 @@ namespace shoebox {
   if (!tmp.ok()) return tmp.status();                 \
   lhs = std::move(tmp).value()
 
-// errno → status: ENOENT→NOT_FOUND, EACCES/EPERM→PERMISSION_DENIED,
-// ENOSPC/EDQUOT→RESOURCE_EXHAUSTED, EEXIST→ALREADY_EXISTS, EIO→DATA_LOSS?
-// no: EIO→UNAVAILABLE, others→INTERNAL. The message is "<what>: <strerror>".
+// errno → status: ENOENT→NOT_FOUND, EACCES/EPERM/EROFS→PERMISSION_DENIED,
+// ENOSPC/EDQUOT/EMFILE/ENFILE/ENOMEM→RESOURCE_EXHAUSTED, EEXIST→ALREADY_EXISTS,
+// EIO/EAGAIN/EINTR/EBUSY/ETIMEDOUT/ECONNREFUSED/ECONNRESET→UNAVAILABLE,
+// ENOTDIR/EISDIR/EINVAL/ENAMETOOLONG/ELOOP→INVALID_ARGUMENT, others→INTERNAL.
+// The message is "<what>: <strerror>".
 absl::Status ErrnoToStatus(int err, std::string_view what);
 
 // RocksDB status → absl::Status (Corruption→DATA_LOSS, NotFound→NOT_FOUND,

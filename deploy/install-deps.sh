@@ -20,7 +20,7 @@ pkgs=(build-essential cmake pkg-config ccache git
   libpqxx-dev librocksdb-dev libssl-dev libabsl-dev libcurl4-openssl-dev
   nlohmann-json3-dev libzstd-dev libssh-dev libtomlplusplus-dev libspdlog-dev
   libcli11-dev prometheus-cpp-dev libexiv2-dev libgtest-dev libgmock-dev
-  libbenchmark-dev postgresql postgresql-client)
+  libbenchmark-dev postgresql postgresql-client libexpat1-dev)
 if [[ $want_test == 1 ]]; then
   pkgs+=(apache2 apache2-utils openssh-server openssh-client rclone s3cmd
     libimage-exiftool-perl imagemagick ffmpeg curl python3)

@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "common/bytes.h"
 #include "common/crypto/keys.h"
 
@@ -22,13 +23,29 @@ struct ChunkerParams {
   uint32_t max_size = 4 * 1024 * 1024;
 };
 
+// OK when 64 <= min_size <= avg_size <= max_size <= 1 GiB and avg_size is a
+// power of two in [256, 2^30]; otherwise INVALID_ARGUMENT saying which. The
+// Chunker constructor aborts on parameters this rejects, so validate
+// user-supplied values first.
+absl::Status ValidateChunkerParams(const ChunkerParams& p);
+
+// The masks of normalised chunking level 2 for a given average size:
+// mask_s has log2(avg)+2 one bits, mask_l log2(avg)-2, spread over bits
+// 16..63 (docs/formats.md gives the exact positions).
+uint64_t FastCdcMask(int one_bits);
+
 // The Gear table: 256 64-bit values from AES-256-CTR keystream under
 // `chunker_key` (see docs/formats.md).
 using GearTable = std::array<uint64_t, 256>;
 GearTable MakeGearTable(const Key256& chunker_key);
 
+// Cut rule (docs/formats.md, section 4): within a chunk, bytes before
+// min_size are not hashed; then fp = (fp << 1) + gear[byte] and the chunk
+// ends after the byte where fp & (length < avg ? mask_s : mask_l) == 0, or at
+// max_size. Not thread-safe; one per stream.
 class Chunker {
  public:
+  // Aborts on parameters ValidateChunkerParams() rejects.
   Chunker(const ChunkerParams& p, const GearTable& gear);
   // Feeds the next bytes of the stream. Appends to `cuts` the absolute stream
   // offsets (end, exclusive) of every chunk completed within these bytes.

@@ -1,1 +1,81 @@
-// placeholder
+#include "common/chunkstore/chunkstore.h"
+
+#include <map>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/bytes.h"
+#include "common/status.h"
+
+namespace shoebox {
+
+namespace {
+
+struct Registry {
+  absl::Mutex mu;
+  std::map<std::string, ChunkStoreFactory> factories ABSL_GUARDED_BY(mu);
+};
+
+Registry& GetRegistry() {
+  static Registry* r = new Registry();  // never destroyed: used from static init
+  return *r;
+}
+
+}  // namespace
+
+void RegisterChunkStoreScheme(const std::string& scheme, ChunkStoreFactory f) {
+  Registry& r = GetRegistry();
+  absl::MutexLock lock(&r.mu);
+  r.factories[scheme] = std::move(f);
+}
+
+absl::StatusOr<std::unique_ptr<ChunkStore>> OpenChunkStore(const std::string& location) {
+  if (absl::StartsWith(location, "/")) return OpenDirChunkStore(location);
+  if (absl::StartsWith(location, "file://")) {
+    std::string path = location.substr(7);
+    if (!absl::StartsWith(path, "/")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "chunk store location '", PrintablePath(location),
+          "' must be file:///absolute/path (three slashes)"));
+    }
+    return OpenDirChunkStore(path);
+  }
+  size_t colon = location.find("://");
+  if (colon == std::string::npos || colon == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "chunk store location '", PrintablePath(location),
+        "' is neither an absolute path nor a URL like file:///path or s3://bucket/prefix"));
+  }
+  std::string scheme = location.substr(0, colon);
+  ChunkStoreFactory factory;
+  {
+    Registry& r = GetRegistry();
+    absl::MutexLock lock(&r.mu);
+    auto it = r.factories.find(scheme);
+    if (it != r.factories.end()) factory = it->second;
+  }
+  if (!factory) {
+    return absl::UnimplementedError(absl::StrCat(
+        "chunk store scheme '", PrintablePath(scheme), "' (in '", PrintablePath(location),
+        "') is not available in this program; use a directory path, or a binary built with that "
+        "backend"));
+  }
+  return factory(location);
+}
+
+absl::StatusOr<uint64_t> SealedChunkStore::PutPlain(const ChunkId& id, ByteSpan plaintext,
+                                                    Compression c) {
+  std::string blob = sealer_.Seal(id, plaintext, c);
+  RETURN_IF_ERROR(store_->Put(id, blob));
+  return blob.size();
+}
+
+absl::StatusOr<std::string> SealedChunkStore::GetPlain(const ChunkId& id) {
+  ASSIGN_OR_RETURN(std::string blob, store_->Get(id));
+  absl::StatusOr<std::string> plain = sealer_.Open(id, blob);
+  if (!plain.ok()) return Annotate(plain.status(), store_->Describe());
+  return plain;
+}
+
+}  // namespace shoebox

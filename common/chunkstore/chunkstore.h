@@ -1,7 +1,8 @@
 // The chunk store: content-addressed, one object per chunk. Objects are the
 // sealed blobs of common/crypto/blob.h; the store itself does not know keys.
 //
-// Contract shared by every backend (tests/chunkstore_conformance.h checks it):
+// Contract shared by every backend (tests/support/chunkstore_conformance.h
+// checks it):
 // - Put is durable when it returns OK (fsync / 200 from S3), atomic (a reader
 //   sees the whole object or NOT_FOUND, never a prefix) and idempotent; two
 //   concurrent Puts of the same ID both succeed and leave one object.
@@ -44,11 +45,21 @@ class ChunkStore {
 // Directory backend: <root>/<2 hex>/<62 hex>, written to a temp file in the
 // same directory, fsynced, renamed, directory fsynced before Put returns.
 // Temp files left by a crash are removed at Open.
+// Open creates `root` (and missing parents) when needed.
 absl::StatusOr<std::unique_ptr<ChunkStore>> OpenDirChunkStore(const std::string& root);
 
+struct DirChunkStoreOptions {
+  // Temp files older than this are leftovers of a crash and removed at Open;
+  // younger ones may belong to a Put of another process sharing the store.
+  // Zero removes every temp file (only safe when no other process writes).
+  int64_t stale_temp_seconds = 3600;
+};
+absl::StatusOr<std::unique_ptr<ChunkStore>> OpenDirChunkStore(const std::string& root,
+                                                              const DirChunkStoreOptions& options);
+
 // Opens a store from a location: "/abs/path", "file:///abs/path" or
-// "s3://..." (S3 is provided by workers/s3; returns UNIMPLEMENTED until it is
-// registered with RegisterChunkStoreScheme).
+// "s3://..." (S3 is provided by workers/connectors/s3_chunkstore; returns
+// UNIMPLEMENTED until it is registered with RegisterChunkStoreScheme).
 absl::StatusOr<std::unique_ptr<ChunkStore>> OpenChunkStore(const std::string& location);
 using ChunkStoreFactory =
     std::function<absl::StatusOr<std::unique_ptr<ChunkStore>>(const std::string& location)>;

@@ -1,1 +1,277 @@
-// placeholder
+// Directory backend of the chunk store: <root>/<2 hex>/<62 hex>.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+#include "common/chunkstore/chunkstore.h"
+#include "common/status.h"
+
+namespace shoebox {
+
+namespace {
+
+constexpr char kTempPrefix[] = ".tmp.";
+
+bool IsHex(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+absl::Status FsyncPath(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("open directory ", PrintablePath(dir)));
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoToStatus(err, absl::StrCat("fsync directory ", PrintablePath(dir)));
+  return absl::OkStatus();
+}
+
+absl::Status MakeDirs(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "chunk store root ", PrintablePath(dir), " exists but is not a directory; choose another path"));
+  }
+  size_t slash = dir.rfind('/');
+  if (slash != std::string::npos && slash > 0) RETURN_IF_ERROR(MakeDirs(dir.substr(0, slash)));
+  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
+    return ErrnoToStatus(errno, absl::StrCat("create directory ", PrintablePath(dir)));
+  }
+  return absl::OkStatus();
+}
+
+class DirChunkStore final : public ChunkStore {
+ public:
+  explicit DirChunkStore(std::string root) : root_(std::move(root)) {}
+
+  absl::Status Init(const DirChunkStoreOptions& options);
+
+  absl::Status Put(const ChunkId& id, std::string_view blob) override;
+  absl::StatusOr<std::string> Get(const ChunkId& id) override;
+  absl::StatusOr<bool> Has(const ChunkId& id) override;
+  absl::Status Delete(const ChunkId& id) override;
+  absl::StatusOr<uint64_t> Stat(const ChunkId& id) override;
+  absl::Status List(const std::function<absl::Status(const ChunkId&)>& fn) override;
+  std::string Describe() const override { return absl::StrCat("dir:", PrintablePath(root_)); }
+
+ private:
+  std::string ShardDir(const std::string& hex) const { return absl::StrCat(root_, "/", hex.substr(0, 2)); }
+  std::string ObjectPath(const std::string& hex) const {
+    return absl::StrCat(root_, "/", hex.substr(0, 2), "/", hex.substr(2));
+  }
+  absl::Status Err(const absl::Status& s, const ChunkId& id, std::string_view op) const {
+    return Annotate(s, absl::StrCat(Describe(), ": ", AbslView(op), " chunk ", ToHex(ByteSpan(id.data(), id.size()))));
+  }
+
+  const std::string root_;
+};
+
+absl::Status DirChunkStore::Init(const DirChunkStoreOptions& options) {
+  RETURN_IF_ERROR(MakeDirs(root_));
+  // All 256 shard directories exist (and the root is fsynced) before any Put,
+  // so a Put never depends on another Put's directory creation being durable.
+  bool created = false;
+  for (int i = 0; i < 256; ++i) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    const char name[3] = {kHex[i >> 4], kHex[i & 15], '\0'};
+    const std::string dir = absl::StrCat(root_, "/", name);
+    if (::mkdir(dir.c_str(), 0750) == 0) {
+      created = true;
+    } else if (errno != EEXIST) {
+      return ErrnoToStatus(errno, absl::StrCat("create chunk store shard ", PrintablePath(dir)));
+    }
+  }
+  if (created) RETURN_IF_ERROR(FsyncPath(root_));
+  DIR* d = ::opendir(root_.c_str());
+  if (d == nullptr) return ErrnoToStatus(errno, absl::StrCat("open chunk store ", PrintablePath(root_)));
+  std::vector<std::string> shards;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name.size() == 2 && IsHex(name)) shards.emplace_back(name);
+  }
+  ::closedir(d);
+  const time_t now = ::time(nullptr);
+  for (const std::string& shard : shards) {
+    std::string dir = absl::StrCat(root_, "/", shard);
+    DIR* sd = ::opendir(dir.c_str());
+    if (sd == nullptr) return ErrnoToStatus(errno, absl::StrCat("open chunk store shard ", PrintablePath(dir)));
+    std::vector<std::string> stale;
+    while (dirent* e = ::readdir(sd)) {
+      std::string_view name = e->d_name;
+      if (name.substr(0, sizeof(kTempPrefix) - 1) != kTempPrefix) continue;
+      std::string path = absl::StrCat(dir, "/", AbslView(name));
+      struct stat st;
+      if (::lstat(path.c_str(), &st) != 0) continue;
+      if (now - st.st_mtime >= options.stale_temp_seconds) stale.push_back(std::move(path));
+    }
+    ::closedir(sd);
+    for (const std::string& path : stale) {
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return ErrnoToStatus(errno, absl::StrCat("remove leftover temp file ", PrintablePath(path)));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DirChunkStore::Put(const ChunkId& id, std::string_view blob) {
+  const std::string hex = ToHex(ByteSpan(id.data(), id.size()));
+  const std::string dir = ShardDir(hex);
+  const std::string path = ObjectPath(hex);
+  if (::mkdir(dir.c_str(), 0750) == 0) {
+    RETURN_IF_ERROR(Err(FsyncPath(root_), id, "put"));
+  } else if (errno != EEXIST) {
+    return Err(ErrnoToStatus(errno, absl::StrCat("create shard directory ", PrintablePath(dir))), id, "put");
+  }
+  uint8_t rnd[8];
+  SecureRandom(rnd, sizeof(rnd));
+  const std::string tmp = absl::StrCat(dir, "/", kTempPrefix, ToHex(ByteSpan(rnd, sizeof(rnd))));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd < 0) return Err(ErrnoToStatus(errno, absl::StrCat("create ", PrintablePath(tmp))), id, "put");
+  absl::Status st;
+  size_t off = 0;
+  while (off < blob.size()) {
+    ssize_t w = ::write(fd, blob.data() + off, blob.size() - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      st = ErrnoToStatus(errno, absl::StrCat("write ", PrintablePath(tmp)));
+      break;
+    }
+    off += static_cast<size_t>(w);
+  }
+  if (st.ok() && ::fsync(fd) != 0) st = ErrnoToStatus(errno, absl::StrCat("fsync ", PrintablePath(tmp)));
+  if (::close(fd) != 0 && st.ok()) st = ErrnoToStatus(errno, absl::StrCat("close ", PrintablePath(tmp)));
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    st = ErrnoToStatus(errno, absl::StrCat("rename into ", PrintablePath(path)));
+  }
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    if (absl::IsResourceExhausted(st)) {
+      st = absl::ResourceExhaustedError(
+          absl::StrCat(st.message(), "; free space on the chunk store's disk or add storage"));
+    }
+    return Err(st, id, "put");
+  }
+  return Err(FsyncPath(dir), id, "put");
+}
+
+absl::StatusOr<std::string> DirChunkStore::Get(const ChunkId& id) {
+  const std::string hex = ToHex(ByteSpan(id.data(), id.size()));
+  const std::string path = ObjectPath(hex);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(absl::StrCat(Describe(), ": chunk ", hex, " not found"));
+    }
+    return Err(ErrnoToStatus(errno, absl::StrCat("open ", PrintablePath(path))), id, "get");
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return Err(ErrnoToStatus(err, absl::StrCat("stat ", PrintablePath(path))), id, "get");
+  }
+  std::string out(static_cast<size_t>(st.st_size), '\0');
+  size_t off = 0;
+  while (off < out.size()) {
+    ssize_t r = ::read(fd, out.data() + off, out.size() - off);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return Err(ErrnoToStatus(err, absl::StrCat("read ", PrintablePath(path))), id, "get");
+    }
+    if (r == 0) break;
+    off += static_cast<size_t>(r);
+  }
+  ::close(fd);
+  out.resize(off);
+  return out;
+}
+
+absl::StatusOr<bool> DirChunkStore::Has(const ChunkId& id) {
+  const std::string path = ObjectPath(ToHex(ByteSpan(id.data(), id.size())));
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return true;
+  if (errno == ENOENT) return false;
+  return Err(ErrnoToStatus(errno, absl::StrCat("stat ", PrintablePath(path))), id, "check");
+}
+
+absl::Status DirChunkStore::Delete(const ChunkId& id) {
+  const std::string path = ObjectPath(ToHex(ByteSpan(id.data(), id.size())));
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return Err(ErrnoToStatus(errno, absl::StrCat("remove ", PrintablePath(path))), id, "delete");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> DirChunkStore::Stat(const ChunkId& id) {
+  const std::string hex = ToHex(ByteSpan(id.data(), id.size()));
+  const std::string path = ObjectPath(hex);
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return static_cast<uint64_t>(st.st_size);
+  if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(Describe(), ": chunk ", hex, " not found"));
+  return Err(ErrnoToStatus(errno, absl::StrCat("stat ", PrintablePath(path))), id, "stat");
+}
+
+absl::Status DirChunkStore::List(const std::function<absl::Status(const ChunkId&)>& fn) {
+  DIR* d = ::opendir(root_.c_str());
+  if (d == nullptr) return ErrnoToStatus(errno, absl::StrCat("list chunk store ", PrintablePath(root_)));
+  std::vector<std::string> shards;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name.size() == 2 && IsHex(name)) shards.emplace_back(name);
+  }
+  ::closedir(d);
+  for (const std::string& shard : shards) {
+    std::string dir = absl::StrCat(root_, "/", shard);
+    DIR* sd = ::opendir(dir.c_str());
+    if (sd == nullptr) {
+      if (errno == ENOENT) continue;
+      return ErrnoToStatus(errno, absl::StrCat("list chunk store shard ", PrintablePath(dir)));
+    }
+    std::vector<ChunkId> ids;
+    while (dirent* e = ::readdir(sd)) {
+      std::string_view name = e->d_name;
+      if (name.size() != 62 || !IsHex(name)) continue;
+      absl::StatusOr<std::string> raw = FromHex(absl::StrCat(shard, AbslView(name)));
+      ChunkId id;
+      if (raw.ok() && DigestFromString(*raw, &id)) ids.push_back(id);
+    }
+    ::closedir(sd);
+    for (const ChunkId& id : ids) RETURN_IF_ERROR(fn(id));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ChunkStore>> OpenDirChunkStore(const std::string& root,
+                                                              const DirChunkStoreOptions& options) {
+  if (root.empty() || root.front() != '/') {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "chunk store directory '", PrintablePath(root), "' must be an absolute path"));
+  }
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  auto store = std::make_unique<DirChunkStore>(r);
+  RETURN_IF_ERROR(store->Init(options));
+  return std::unique_ptr<ChunkStore>(std::move(store));
+}
+
+absl::StatusOr<std::unique_ptr<ChunkStore>> OpenDirChunkStore(const std::string& root) {
+  return OpenDirChunkStore(root, DirChunkStoreOptions{});
+}
+
+}  // namespace shoebox

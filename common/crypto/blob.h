@@ -33,7 +33,9 @@ inline constexpr size_t kBlobOverhead = kBlobHeaderSize + kBlobTagSize;
 bool LooksCompressed(ByteSpan data);
 
 enum class Compression {
-  kAuto,   // try zstd unless LooksCompressed(); keep it only if it saves >= 3%
+  kAuto,   // try zstd level 3 unless LooksCompressed(); keep it only if it saves
+           // >= 3%. Payloads over 128 KiB are tried only when four 16 KiB
+           // samples compress by >= 3% (cheap skip of incompressible data).
   kNever,  // store raw
 };
 

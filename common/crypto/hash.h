@@ -50,8 +50,28 @@ class HmacSha256 {
   Digest Compute(std::string_view data) const { return Compute(AsBytes(data)); }
 
  private:
+  friend class HmacSha256Stream;
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// Incremental HMAC-SHA256 under the key of `mac` (borrowed; must outlive
+// this). Lets a pipeline hash each piece of a chunk while it is still in
+// cache, as the chunker passes over it. One per stream; not thread-safe.
+class HmacSha256Stream {
+ public:
+  explicit HmacSha256Stream(const HmacSha256& mac);
+  ~HmacSha256Stream();
+  HmacSha256Stream(const HmacSha256Stream&) = delete;
+  HmacSha256Stream& operator=(const HmacSha256Stream&) = delete;
+  void Update(ByteSpan data);
+  void Update(std::string_view data) { Update(AsBytes(data)); }
+  // Finishes and resets for the next message under the same key.
+  Digest Final();
+
+ private:
+  const HmacSha256& mac_;
+  void* ctx_;  // EVP_MAC_CTX
 };
 
 // Fills `out` with cryptographically secure random bytes (OpenSSL RAND).

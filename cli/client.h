@@ -1,0 +1,45 @@
+// Connection to the coordinator for the CLI.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "shoebox/v1/admin.grpc.pb.h"
+
+namespace shoebox::cli {
+
+struct ClientOptions {
+  // host:port of a coordinator.
+  std::string coordinator = "127.0.0.1:7443";
+  // Plain-text gRPC on loopback with the x-shoebox-admin identity.
+  bool insecure_dev = false;
+  // Per-call deadline.
+  std::chrono::milliseconds deadline{30000};
+};
+
+// Loads defaults from, in order: $SHOEBOX_CLI_CONFIG, $SHOEBOX_STATE/cli.toml,
+// ~/.local/state/shoebox/cli.toml (written by deploy/quickstart.sh). Keys:
+// coordinator = "HOST:PORT", insecure_dev = true/false. Missing file: defaults.
+absl::StatusOr<ClientOptions> LoadClientOptions();
+// The directory holding cli.toml that LoadClientOptions used ("" if none).
+std::string ClientStateDir();
+
+class AdminClient {
+ public:
+  explicit AdminClient(const ClientOptions& o);
+  // A context with the deadline and identity metadata set.
+  std::unique_ptr<grpc::ClientContext> Context(
+      std::chrono::milliseconds deadline = std::chrono::milliseconds(0)) const;
+  v1::AdminService::Stub* stub() { return stub_.get(); }
+  const ClientOptions& options() const { return opts_; }
+
+ private:
+  ClientOptions opts_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::AdminService::Stub> stub_;
+};
+
+}  // namespace shoebox::cli

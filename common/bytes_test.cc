@@ -1,0 +1,40 @@
+#include "common/bytes.h"
+
+#include "gtest/gtest.h"
+
+namespace shoebox {
+namespace {
+
+TEST(BytesTest, HexRoundTrips) {
+  const std::string raw("\x00\x01\xab\xff", 4);
+  EXPECT_EQ(ToHex(raw), "0001abff");
+  EXPECT_EQ(*FromHex("0001abff"), raw);
+  EXPECT_EQ(*FromHex("0001ABFF"), raw);
+  EXPECT_EQ(*FromHex(""), "");
+}
+
+TEST(BytesTest, BadHexIsInvalidArgument) {
+  EXPECT_EQ(FromHex("abc").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FromHex("zz").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(BytesTest, PrintablePathKeepsUtf8AndEscapesTheRest) {
+  EXPECT_EQ(PrintablePath("Photos/2024/été.jpg"), "Photos/2024/été.jpg");
+  EXPECT_EQ(PrintablePath("日本/写真.png"), "日本/写真.png");
+  EXPECT_EQ(PrintablePath(std::string("bad\xff\xfe.jpg")), "bad\\xff\\xfe.jpg");
+  EXPECT_EQ(PrintablePath(std::string("new\nline\ttab")), "new\\x0aline\\x09tab");
+  EXPECT_EQ(PrintablePath(std::string("\xc3", 1)), "\\xc3") << "truncated sequence";
+  EXPECT_EQ(PrintablePath(std::string("\xc0\xaf")), "\\xc0\\xaf") << "overlong encoding";
+  EXPECT_EQ(PrintablePath(std::string("\xed\xa0\x80")), "\\xed\\xa0\\x80") << "surrogate";
+  EXPECT_EQ(PrintablePath("back\\slash"), "back\\x5cslash") << "escapes stay unambiguous";
+}
+
+TEST(BytesTest, AbslAndStdViewsConvert) {
+  std::string_view s = "abc";
+  absl::string_view a = AbslView(s);
+  EXPECT_EQ(a, "abc");
+  EXPECT_EQ(StdView(a), s);
+}
+
+}  // namespace
+}  // namespace shoebox

@@ -1,0 +1,106 @@
+// Exponential backoff with full jitter (AWS Architecture Blog, "Exponential
+// Backoff And Jitter"): the n-th wait is uniform in [0, min(max_delay,
+// initial_delay * multiplier^n)].
+//
+//   shoebox::BackoffPolicy policy;            // defaults suit network calls
+//   absl::Status st = shoebox::Retry(policy, [&] { return client.Put(...); });
+//
+// Retry() calls `fn` until it succeeds, returns a status that is not
+// retryable (see IsRetryable), the attempts are used up, or the next wait
+// would pass the deadline; it returns the last status (annotated with the
+// attempt count when attempts ran out).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <type_traits>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace shoebox {
+
+struct BackoffPolicy {
+  absl::Duration initial_delay = absl::Milliseconds(100);
+  absl::Duration max_delay = absl::Seconds(30);
+  double multiplier = 2.0;
+  int max_attempts = 8;                            // total calls, >= 1
+  absl::Duration deadline = absl::InfiniteDuration();  // total time budget
+};
+
+// UNAVAILABLE (retry the call), ABORTED (retry the transaction) and
+// DEADLINE_EXCEEDED are worth retrying; everything else is not.
+inline bool IsRetryable(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsAborted(s) || absl::IsDeadlineExceeded(s);
+}
+
+// Produces the waits. Not thread-safe; one per retry loop.
+class Backoff {
+ public:
+  explicit Backoff(const BackoffPolicy& p, uint64_t seed = std::random_device{}())
+      : policy_(p), rng_(seed) {}
+  // The upper bound of the next wait (before jitter).
+  absl::Duration Ceiling() const {
+    double scale = std::pow(policy_.multiplier, static_cast<double>(attempt_));
+    absl::Duration d = policy_.initial_delay * scale;
+    if (!std::isfinite(scale) || d > policy_.max_delay) return policy_.max_delay;
+    return d;
+  }
+  // The next wait, uniform in [0, Ceiling()]; advances the attempt counter.
+  absl::Duration Next() {
+    absl::Duration ceiling = Ceiling();
+    ++attempt_;
+    int64_t ns = absl::ToInt64Nanoseconds(ceiling);
+    if (ns <= 0) return absl::ZeroDuration();
+    std::uniform_int_distribution<int64_t> dist(0, ns);
+    return absl::Nanoseconds(dist(rng_));
+  }
+  int attempt() const { return attempt_; }
+  void Reset() { attempt_ = 0; }
+
+ private:
+  const BackoffPolicy policy_;
+  std::mt19937_64 rng_;
+  int attempt_ = 0;
+};
+
+namespace retry_internal {
+inline const absl::Status& StatusOf(const absl::Status& s) { return s; }
+template <typename T>
+const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
+  return s.status();
+}
+}  // namespace retry_internal
+
+// `fn` returns absl::Status or absl::StatusOr<T>. `sleep` is injectable for
+// tests; by default absl::SleepFor.
+template <typename Fn>
+auto Retry(const BackoffPolicy& policy, Fn&& fn,
+           const std::function<void(absl::Duration)>& sleep = absl::SleepFor,
+           uint64_t seed = std::random_device{}()) -> std::invoke_result_t<Fn&> {
+  Backoff backoff(policy, seed);
+  const absl::Time start = absl::Now();
+  const int attempts = std::max(1, policy.max_attempts);
+  for (int i = 1;; ++i) {
+    auto result = fn();
+    const absl::Status& st = retry_internal::StatusOf(result);
+    if (st.ok() || !IsRetryable(st)) return result;
+    if (i >= attempts) {
+      return absl::Status(st.code(), absl::StrCat(st.message(), " (gave up after ", i, " attempts)"));
+    }
+    absl::Duration wait = backoff.Next();
+    if (absl::Now() + wait - start > policy.deadline) {
+      return absl::Status(st.code(), absl::StrCat(st.message(), " (gave up after ", i,
+                                                  " attempts: retry deadline reached)"));
+    }
+    sleep(wait);
+  }
+}
+
+}  // namespace shoebox
