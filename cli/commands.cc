@@ -304,7 +304,11 @@ int Run(int argc, char** argv) {
   jobs->add_option("--limit", j_limit, "at most this many");
   auto* cancel = app.add_subcommand("cancel", "cancel jobs (by ID, or every job matching the filters)");
   auto* retry = app.add_subcommand("retry", "retry dead or failed jobs now");
-  for (auto* sc : {cancel, retry}) {
+  int32_t j_priority = 0;
+  auto* prioritize = app.add_subcommand(
+      "prioritize", "set the priority of unfinished jobs (higher is delivered first; default 0)");
+  prioritize->add_option("--priority", j_priority, "-1000 .. 1000")->required();
+  for (auto* sc : {cancel, retry, prioritize}) {
     sc->add_option("--job", j_ids, "job ID");
     sc->add_option("--state", j_states, "job state filter");
     sc->add_option("--dest", j_dest, "destination filter");
@@ -449,6 +453,23 @@ int Run(int argc, char** argv) {
       if (!j.last_error().empty()) std::printf(" last error: %s", j.last_error().c_str());
       std::printf("\n");
     }
+    return 0;
+  }
+  if (prioritize->parsed()) {
+    if (j_ids.empty() && j_dest.empty() && states.empty()) {
+      std::fprintf(stderr, "shoebox: name jobs with --job, or filter with --dest/--state\n");
+      return 2;
+    }
+    v1::SetJobPriorityRequest req;
+    for (auto id : j_ids) req.mutable_selector()->add_job_ids(id);
+    req.mutable_selector()->set_destination(j_dest);
+    for (auto s : states) req.mutable_selector()->add_states(s);
+    req.set_priority(j_priority);
+    v1::JobActionResponse r;
+    auto ctx = client.Context();
+    grpc::Status s = client.stub()->SetJobPriority(ctx.get(), req, &r);
+    if (!s.ok()) return Fail(s, "prioritize");
+    std::printf("priority %d set on %llu jobs\n", j_priority, (unsigned long long)r.affected());
     return 0;
   }
   if (cancel->parsed() || retry->parsed()) {

@@ -87,7 +87,9 @@ sb_log "building (first time takes several minutes on 2 cores)"
 
 # 2. State directory, ports, keys.
 mkdir -p "$state/run" "$state/logs" "$state/chunks" "$state/agent"
-chmod 700 "$state"
+# Owner only; as root, others may traverse (not list) so the private
+# PostgreSQL cluster, which runs as user postgres, can reach its directory.
+if [[ $(id -u) == 0 ]]; then chmod 711 "$state"; else chmod 700 "$state"; fi
 if [[ ! -f "$state/ports.env" ]]; then
   cport=7443; (exec 3<>/dev/tcp/127.0.0.1/7443) 2>/dev/null && cport=$(sb_free_port)
   { echo "pg_port=$(sb_free_port)"; echo "coordinator_port=$cport"; echo "metrics_port=$(sb_free_port)"; } >"$state/ports.env"
@@ -191,7 +193,7 @@ fi
 
 sb_log "starting agent for device '$device' watching $src"
 sb_start agent "$state/logs/agent.log" "$state/run/agent.pid" \
-  "$bin/agent/shoebox-agent" run --config "$state/agent.toml" --no-progress
+  "$bin/agent/shoebox-agent" --config "$state/agent.toml" run --no-progress
 # The device exists once the agent said hello; bind it to every destination.
 for i in $(seq 1 100); do
   shoebox devices 2>/dev/null | grep -q "^$device " && break
@@ -253,7 +255,7 @@ while True:
     time.sleep(1)
 if tty: sys.stderr.write("\n")
 secs = max(1, int(time.time()) - t0)
-print(f"\nFirst backup delivered in {secs} s:")
+print(f"\nEverything in the source is backed up and delivered ({secs} s):")
 print(f"  files in the catalog for {device}: {dev['files']} ({dev['bytes']/1e6:.1f} MB)")
 print(f"  duplicates stored once: {st['duplicate_files']} files")
 print(f"  chunk store: {st['chunks_stored']} chunks, {st['stored_bytes']/1e6:.1f} MB stored")

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/status.h"
 #include "nlohmann/json.hpp"
 
 namespace shoebox::worker {
@@ -93,6 +94,29 @@ class Connector {
 absl::StatusOr<std::unique_ptr<Connector>> MakeConnector(const std::string& kind,
                                                           const nlohmann::json& settings,
                                                           const nlohmann::json& credentials);
+
+// Registry of connector kinds. MakeConnector looks the kind up here; an
+// unknown kind is INVALID_ARGUMENT naming the kinds that exist. Connector
+// source files register themselves at static-initialisation time:
+//   SHOEBOX_REGISTER_CONNECTOR("s3", MakeS3Connector);
+// (shoebox_worker_lib is an OBJECT library so no registration is dropped.)
+using ConnectorFactory = std::function<absl::StatusOr<std::unique_ptr<Connector>>(
+    const nlohmann::json& settings, const nlohmann::json& credentials)>;
+bool RegisterConnectorKind(const std::string& kind, ConnectorFactory factory);
+// Sorted kinds that MakeConnector accepts (what RegisterWorker announces).
+std::vector<std::string> RegisteredConnectorKinds();
+#define SHOEBOX_REGISTER_CONNECTOR(kind, factory)                                  \
+  [[maybe_unused]] static const bool SHOEBOX_CONCAT(kShoeboxConnectorRegistered_, \
+                                                    __LINE__) =                   \
+      ::shoebox::worker::RegisterConnectorKind(kind, factory)
+
+// Status payload key carrying the Retry-After hint (decimal milliseconds).
+inline constexpr char kRetryAfterPayload[] = "shoebox.retry_after_ms";
+// Returns `s` with a Retry-After hint attached.
+absl::Status WithRetryAfter(absl::Status s, uint32_t retry_after_ms);
+
+// A source over a file on disk (size fixed at open).
+absl::StatusOr<std::unique_ptr<ByteSource>> MakeFileSource(const std::string& path);
 
 enum class RetryClass { kRetryable, kPermanent, kAuth };
 RetryClass ClassifyForRetry(const absl::Status& s);

@@ -20,7 +20,7 @@ cleanup() {
   for p in agent-a agent-b worker-1 worker-2 coordinator s3rver; do sb_stop "$work/$p.pid" 20; done
   sb_pg_stop "$work/pg"
   if [[ $rc != 0 ]]; then
-    for l in "$work"/*.log; do echo "===== $l (tail)"; tail -n 30 "$l"; done
+    for l in "$work"/*.log; do [[ $l == *initdb* ]] && continue; echo "===== $l (tail)"; tail -n 30 "$l"; done
   fi
   [[ ${KEEP:-0} == 1 ]] || rm -rf "$work"
   exit $rc
@@ -119,13 +119,13 @@ all_files = true
 TOML
 done
 # Device A first, bound before it reports; device B bound afterwards (backfill).
-"$bin/agent/shoebox-agent" run --once --no-progress --config "$work/agent-a.toml" >"$work/agent-a.log" 2>&1 &
+"$bin/agent/shoebox-agent" --config "$work/agent-a.toml" run --once --no-progress >"$work/agent-a.log" 2>&1 &
 apid=$!
 for i in $(seq 1 100); do sb devices 2>/dev/null | grep -q "^device-a " && break; sleep 0.2; done
 sb bind --device device-a --dest nas
 sb bind --device device-a --dest bucket
 wait $apid || sb_die "agent A failed"
-"$bin/agent/shoebox-agent" run --once --no-progress --config "$work/agent-b.toml" >"$work/agent-b.log" 2>&1 \
+"$bin/agent/shoebox-agent" --config "$work/agent-b.toml" run --once --no-progress >"$work/agent-b.log" 2>&1 \
   || sb_die "agent B failed"
 sb bind --device device-b --dest nas
 sb bind --device device-b --dest bucket

@@ -66,6 +66,9 @@ struct BackendFactory {
   std::function<std::unique_ptr<ChunkStoreTestBackend>()> make;
 };
 
+// Test names show the backend name, not the parameter's bytes.
+inline void PrintTo(const BackendFactory& f, std::ostream* os) { *os << f.name; }
+
 inline std::string BackendName(const ::testing::TestParamInfo<BackendFactory>& info) {
   return info.param.name;
 }

@@ -1,0 +1,55 @@
+#include "agent/client.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace shoebox::agent {
+
+CoordinatorClient::CoordinatorClient(const std::string& address, std::string device_name,
+                                     std::chrono::seconds rpc_timeout)
+    : address_(address), device_name_(std::move(device_name)), rpc_timeout_(rpc_timeout) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  args.SetMaxSendMessageSize(64 << 20);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  // Our own loop does the backing off; keep gRPC's reconnect short.
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  stub_ = v1::AgentService::NewStub(channel_);
+}
+
+std::unique_ptr<grpc::ClientContext> CoordinatorClient::NewContext(std::chrono::seconds timeout) const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->AddMetadata("x-shoebox-device", device_name_);
+  ctx->set_deadline(std::chrono::system_clock::now() + timeout);
+  return ctx;
+}
+
+absl::StatusOr<v1::HelloResponse> CoordinatorClient::Hello(const v1::HelloRequest& req) {
+  auto ctx = NewContext(rpc_timeout_);
+  v1::HelloResponse resp;
+  grpc::Status s = stub_->Hello(ctx.get(), req, &resp);
+  if (!s.ok()) return Annotate(FromGrpc(s), absl::StrCat("Hello to coordinator ", address_));
+  return resp;
+}
+
+absl::StatusOr<v1::ReportFilesResponse> CoordinatorClient::ReportFiles(const v1::ReportFilesRequest& req) {
+  auto ctx = NewContext(rpc_timeout_);
+  v1::ReportFilesResponse resp;
+  grpc::Status s = stub_->ReportFiles(ctx.get(), req, &resp);
+  if (!s.ok()) return Annotate(FromGrpc(s), absl::StrCat("ReportFiles to coordinator ", address_));
+  return resp;
+}
+
+absl::StatusOr<v1::HeartbeatResponse> CoordinatorClient::Heartbeat(const v1::HeartbeatRequest& req) {
+  auto ctx = NewContext(rpc_timeout_);
+  v1::HeartbeatResponse resp;
+  grpc::Status s = stub_->Heartbeat(ctx.get(), req, &resp);
+  if (!s.ok()) return Annotate(FromGrpc(s), absl::StrCat("Heartbeat to coordinator ", address_));
+  return resp;
+}
+
+}  // namespace shoebox::agent

@@ -1,0 +1,38 @@
+// The agent's gRPC connection to the coordinator (AgentService). Adds the
+// device identity and a deadline to every call and converts statuses.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "shoebox/v1/agent.grpc.pb.h"
+
+namespace shoebox::agent {
+
+class CoordinatorClient {
+ public:
+  // Plain-text channel to `address` (host:port). Development mode: the
+  // device is named by the `x-shoebox-device` metadata key.
+  CoordinatorClient(const std::string& address, std::string device_name, std::chrono::seconds rpc_timeout);
+
+  absl::StatusOr<v1::HelloResponse> Hello(const v1::HelloRequest& req);
+  absl::StatusOr<v1::ReportFilesResponse> ReportFiles(const v1::ReportFilesRequest& req);
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& req);
+
+  // A context with identity metadata and the given deadline.
+  std::unique_ptr<grpc::ClientContext> NewContext(std::chrono::seconds timeout) const;
+  v1::AgentService::Stub* stub() { return stub_.get(); }
+  const std::string& address() const { return address_; }
+
+ private:
+  const std::string address_;
+  const std::string device_name_;
+  const std::chrono::seconds rpc_timeout_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::AgentService::Stub> stub_;
+};
+
+}  // namespace shoebox::agent

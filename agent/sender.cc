@@ -1,0 +1,386 @@
+#include "agent/sender.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "common/bytes.h"
+#include "common/status.h"
+#include "spdlog/spdlog.h"
+
+namespace shoebox::agent {
+namespace {
+
+bool IsPermanent(int code) {
+  switch (static_cast<absl::StatusCode>(code)) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kUnimplemented:
+      return true;
+    default:
+      return false;
+  }
+}
+
+constexpr auto kPerFileRetry = std::chrono::seconds(30);
+
+}  // namespace
+
+struct Sender::Item {
+  StateDb::PendingChange change;
+  std::string root;
+  size_t remaining = 0;  // distinct missing chunks not yet acknowledged
+  bool failed = false;   // changed file or refused chunk: retry in a later round
+  bool acked = false;
+};
+
+Sender::Sender(StateDb* db, CoordinatorClient* client, const ChunkHasher* hasher, std::map<uint32_t, std::string> roots,
+               AgentStats* stats, TokenBucket* bucket, Options opts, std::function<bool()> may_send,
+               std::function<void(uint32_t, const std::string&)> on_changed)
+    : db_(db),
+      client_(client),
+      hasher_(hasher),
+      roots_(std::move(roots)),
+      stats_(stats),
+      bucket_(bucket),
+      opts_(opts),
+      may_send_(std::move(may_send)),
+      on_changed_(std::move(on_changed)) {}
+
+absl::StatusOr<size_t> Sender::RunRound() {
+  auto now = std::chrono::steady_clock::now();
+  std::vector<Item> items;
+  auto collect = [&](StateDb::PendingChange&& pc) {
+    auto b = backoff_.find(pc.key);
+    if (b != backoff_.end()) {
+      if (b->second > now) return true;
+      backoff_.erase(b);
+    }
+    auto root = roots_.find(pc.parts.folder_id);
+    if (root == roots_.end()) {
+      spdlog::warn("dropping pending change of {}: its folder is no longer configured",
+                   PrintablePath(pc.parts.RelPath()));
+      (void)db_->DropChange(pc.key, pc.entry.generation);
+      return true;
+    }
+    Item it;
+    it.root = root->second;
+    it.change = std::move(pc);
+    items.push_back(std::move(it));
+    return items.size() < opts_.report_batch;
+  };
+  RETURN_IF_ERROR(db_->ScanOutbox(cursor_, collect));
+  if (items.size() < opts_.report_batch && !cursor_.empty()) {
+    cursor_.clear();
+    RETURN_IF_ERROR(db_->ScanOutbox("", [&](StateDb::PendingChange&& pc) {
+      for (const Item& i : items) {
+        if (i.change.key == pc.key) return false;  // wrapped around
+      }
+      return collect(std::move(pc));
+    }));
+  }
+  if (items.empty()) {
+    cursor_.clear();
+    return 0;
+  }
+  cursor_ = items.back().change.key;
+
+  v1::ReportFilesRequest req;
+  for (const Item& it : items) {
+    const OutboxEntry& e = it.change.entry;
+    v1::FileReport* f = req.add_files();
+    f->set_folder(it.root);
+    f->set_path(it.change.parts.RelPath());
+    if (e.op == OutboxOp::kDelete) {
+      f->set_op(v1::FileReport::OP_DELETE);
+      continue;
+    }
+    f->set_op(v1::FileReport::OP_UPSERT);
+    f->set_size(e.stat.size);
+    f->set_mtime_ns(e.stat.mtime_ns);
+    f->set_sha256(DigestToString(e.sha256));
+    f->set_mode(e.stat.mode & 07777);
+    for (const ChunkEntry& c : e.chunks) {
+      v1::ChunkRef* r = f->add_chunks();
+      r->set_id(DigestToString(c.id));
+      r->set_size(c.size);
+    }
+  }
+  ASSIGN_OR_RETURN(v1::ReportFilesResponse resp, client_->ReportFiles(req));
+
+  std::map<std::string, std::vector<size_t>> by_chunk;  // missing chunk id → items needing it
+  std::vector<bool> answered(items.size(), false);
+  for (const v1::FileResult& r : resp.results()) {
+    if (r.index() >= items.size()) continue;
+    Item& it = items[r.index()];
+    answered[r.index()] = true;
+    std::string printable = PrintablePath(it.root + "/" + it.change.parts.RelPath());
+    if (r.code() != 0) {
+      std::string msg = absl::StrCat("coordinator refused ", printable, ": ", r.message(), " (code ", r.code(), ")");
+      stats_->SetError(msg);
+      if (IsPermanent(r.code())) {
+        spdlog::error("{}; the change is dropped (it is reported again if the file changes)", msg);
+        (void)db_->DropChange(it.change.key, it.change.entry.generation);
+      } else {
+        spdlog::warn("{}; retrying later", msg);
+        backoff_[it.change.key] = now + kPerFileRetry;
+      }
+      it.failed = true;
+      continue;
+    }
+    std::set<std::string> distinct(r.missing_chunk_ids().begin(), r.missing_chunk_ids().end());
+    it.remaining = distinct.size();
+    for (const std::string& id : distinct) by_chunk[id].push_back(r.index());
+  }
+
+  // Entries complete on the coordinator are acknowledged now.
+  auto ack = [&](Item& it) {
+    auto done = db_->Acknowledge(it.change.key, it.change.entry.generation);
+    if (!done.ok()) {
+      spdlog::error("cannot update agent outbox: {}", std::string(done.status().message()));
+      return;
+    }
+    it.acked = true;
+    if (it.change.entry.op == OutboxOp::kDelete) {
+      stats_->deletes_acked.fetch_add(1);
+    } else {
+      stats_->files_acked.fetch_add(1);
+      stats_->bytes_acked.fetch_add(it.change.entry.stat.size);
+    }
+  };
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (answered[i] && !items[i].failed && items[i].remaining == 0) ack(items[i]);
+  }
+  if (!by_chunk.empty()) {
+    absl::Status up = Upload(items, by_chunk);
+    for (Item& it : items) {
+      if (!it.acked && !it.failed && it.remaining == 0 && answered[&it - items.data()]) ack(it);
+    }
+    if (!up.ok()) return up;
+  }
+  return items.size();
+}
+
+absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string, std::vector<size_t>>& by_chunk) {
+  // Tasks in file order so that reads are sequential.
+  struct Task {
+    std::string id;
+    size_t item;
+    uint64_t offset;
+    uint32_t size;
+  };
+  std::vector<Task> tasks;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const OutboxEntry& e = items[i].change.entry;
+    if (items[i].remaining == 0) continue;
+    uint64_t off = 0;
+    std::set<std::string> queued;  // repeats within the file are sent once
+    for (const ChunkEntry& c : e.chunks) {
+      std::string id = DigestToString(c.id);
+      auto bc = by_chunk.find(id);
+      // The first item needing a chunk uploads it.
+      if (bc != by_chunk.end() && bc->second.front() == i && queued.insert(id).second) {
+        tasks.push_back(Task{id, i, off, c.size});
+      }
+      off += c.size;
+    }
+  }
+
+  uint32_t max_chunk = hasher_->keys().params.max_size;
+  absl::Mutex mu;
+  std::map<std::string, uint32_t> sizes;
+  for (const Task& t : tasks) sizes[t.id] = t.size;
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+
+  // One PutChunks stream: a writer (this thread), an ack reader and a
+  // watchdog that cancels the stream when acknowledgements stop.
+  auto run_lane = [&](const std::vector<Task>& lane) -> absl::Status {
+    auto ctx = client_->NewContext(std::chrono::hours(24));
+    std::unique_ptr<grpc::ClientReaderWriter<v1::PutChunkRequest, v1::PutChunkAck>> stream(
+        client_->stub()->PutChunks(ctx.get()));
+
+    std::atomic<int64_t> last_progress_ms{0};
+    last_progress_ms = now_ms();
+    std::atomic<bool> reader_done{false};
+    // Acks arrive on this thread.
+    std::thread reader([&] {
+      v1::PutChunkAck ack;
+      while (stream->Read(&ack)) {
+        last_progress_ms = now_ms();
+        absl::MutexLock l(&mu);
+        auto bc = by_chunk.find(ack.id());
+        if (bc == by_chunk.end()) continue;
+        if (ack.code() != 0) {
+          std::string msg = absl::StrCat("coordinator refused chunk ", ToHex(ack.id()).substr(0, 16), ": ",
+                                         ack.message(), " (code ", ack.code(), ")");
+          stats_->SetError(msg);
+          bool mismatch = ack.code() == static_cast<int>(absl::StatusCode::kInvalidArgument);
+          spdlog::warn("{}; {}", msg,
+                       mismatch ? "the files using it changed since they were read and are read again"
+                                : "the files using it are retried later");
+          for (size_t i : bc->second) {
+            items[i].failed = true;
+            if (mismatch) {
+              const KeyParts& kp = items[i].change.parts;
+              (void)db_->ForgetFile(kp.folder_id, kp.dir, kp.name, items[i].change.entry.generation);
+              if (on_changed_) on_changed_(kp.folder_id, kp.RelPath());
+            } else {
+              backoff_[items[i].change.key] = std::chrono::steady_clock::now() + kPerFileRetry;
+            }
+          }
+          continue;
+        }
+        stats_->chunks_uploaded.fetch_add(1);
+        stats_->chunk_bytes_uploaded.fetch_add(sizes.at(ack.id()));
+        for (size_t i : bc->second) {
+          Item& it = items[i];
+          if (it.remaining > 0) --it.remaining;
+          if (it.remaining == 0 && !it.failed && !it.acked) {
+            auto done = db_->Acknowledge(it.change.key, it.change.entry.generation);
+            if (done.ok()) {
+              it.acked = true;
+              stats_->files_acked.fetch_add(1);
+              stats_->bytes_acked.fetch_add(it.change.entry.stat.size);
+            }
+          }
+        }
+      }
+      reader_done = true;
+    });
+
+    // Cancels the stream when acknowledgements stop coming.
+    uint64_t rate = bucket_->rate();
+    int64_t stall_ms = 120000 + (rate > 0 ? static_cast<int64_t>(2000.0 * max_chunk / static_cast<double>(rate)) : 0);
+    absl::Notification writer_done;
+    std::thread watchdog([&] {
+      while (!writer_done.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+        if (now_ms() - last_progress_ms.load() > stall_ms) {
+          spdlog::warn("no chunk acknowledged for {} s; reconnecting", stall_ms / 1000);
+          ctx->TryCancel();
+          return;
+        }
+      }
+    });
+
+    int open_fd = -1;
+    size_t open_item = SIZE_MAX;
+    std::string buf;
+    bool stream_ok = true;
+    bool stopped_early = false;
+    for (const Task& t : lane) {
+      {
+        absl::MutexLock l(&mu);
+        if (items[t.item].failed) continue;
+      }
+      if (!may_send_()) {
+        stopped_early = true;
+        break;
+      }
+      Item& it = items[t.item];
+      const KeyParts& kp = it.change.parts;
+      if (open_item != t.item) {
+        if (open_fd >= 0) ::close(open_fd);
+        open_fd = -1;
+        open_item = t.item;
+        auto fd = OpenRelative(it.root, kp.RelPath(), O_RDONLY);
+        if (fd.ok()) {
+          open_fd = *fd;
+          // The file must still be what was read: same size, mtime, ctime
+          // and inode (every write changes ctime).
+          struct stat st;
+          if (::fstat(open_fd, &st) != 0 || !FromStat(st).SameContentAs(it.change.entry.stat)) {
+            ::close(open_fd);
+            open_fd = -1;
+          }
+        }
+      }
+      bool good = open_fd >= 0;
+      if (good) {
+        buf.resize(t.size);
+        size_t got = 0;
+        while (got < t.size) {
+          ssize_t n = ::pread(open_fd, buf.data() + got, t.size - got, static_cast<off_t>(t.offset + got));
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) break;
+          got += static_cast<size_t>(n);
+        }
+        stats_->bytes_read.fetch_add(got);
+        good = got == t.size;
+        // The coordinator recomputes every chunk ID and refuses a mismatch;
+        // checking here too costs one more HMAC pass over the data.
+        if (good && opts_.verify_upload_ids) good = DigestToString(hasher_->Id(AsBytes(buf))) == t.id;
+      }
+      if (!good) {
+        spdlog::info("{} changed since it was read; it is read again", PrintablePath(it.root + "/" + kp.RelPath()));
+        {
+          absl::MutexLock l(&mu);
+          it.failed = true;
+        }
+        (void)db_->ForgetFile(kp.folder_id, kp.dir, kp.name, it.change.entry.generation);
+        if (on_changed_) on_changed_(kp.folder_id, kp.RelPath());
+        continue;
+      }
+      bucket_->Acquire(t.size);
+      v1::PutChunkRequest req;
+      req.set_id(t.id);
+      req.set_data(std::move(buf));
+      buf = std::string();
+      if (!stream->Write(req)) {
+        stream_ok = false;
+        break;
+      }
+    }
+    if (open_fd >= 0) ::close(open_fd);
+    if (stream_ok) stream->WritesDone();
+    (void)stopped_early;  // acks for what was sent are still collected below
+    reader.join();
+    writer_done.Notify();
+    watchdog.join();
+    grpc::Status fs = stream->Finish();
+    if (!fs.ok()) return Annotate(FromGrpc(fs), absl::StrCat("PutChunks to coordinator ", client_->address()));
+    return absl::OkStatus();
+  };
+
+  // Several streams in parallel: the coordinator stores each stream's chunks
+  // one after another (write + fsync + commit), so one stream is bound by
+  // that latency. Files are spread over the lanes by bytes; a file's chunks
+  // stay in one lane so its reads stay sequential.
+  size_t lanes_n = std::max<size_t>(1, std::min<size_t>(opts_.upload_streams, items.size()));
+  std::vector<std::vector<Task>> lanes(lanes_n);
+  std::vector<uint64_t> lane_bytes(lanes_n, 0);
+  size_t cur_item = SIZE_MAX, cur_lane = 0;
+  for (const Task& t : tasks) {
+    if (t.item != cur_item) {
+      cur_item = t.item;
+      cur_lane = static_cast<size_t>(std::min_element(lane_bytes.begin(), lane_bytes.end()) - lane_bytes.begin());
+    }
+    lanes[cur_lane].push_back(t);
+    lane_bytes[cur_lane] += t.size;
+  }
+  std::vector<absl::Status> results(lanes_n);
+  std::vector<std::thread> threads;
+  for (size_t l = 1; l < lanes_n; ++l) {
+    if (lanes[l].empty()) continue;
+    threads.emplace_back([&, l] { results[l] = run_lane(lanes[l]); });
+  }
+  if (!lanes[0].empty()) results[0] = run_lane(lanes[0]);
+  for (std::thread& t : threads) t.join();
+  for (const absl::Status& r : results) {
+    if (!r.ok()) return r;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace shoebox::agent

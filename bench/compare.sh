@@ -1,0 +1,391 @@
+#!/usr/bin/env bash
+# Side by side: Shoebox against restic, borg and rclone on the same data and
+# disk, in one run (docs/performance.md, "Side by side: compare.sh").
+#
+#   bench/compare.sh [--size-mb N] [--work DIR] [--build DIR] [--runs N]
+#                    [--tools shoebox,restic,borg,rclone] [--keep]
+#
+#   --size-mb N  library size, about N * 10^6 bytes (default 2000). Two devices:
+#                A holds 6/11 of it (real JPEGs with EXIF 1-8 MB, random-content
+#                RAW .dng/.cr2 8-25 MB, random-content .mov/.mp4 videos of
+#                100-500 MB scaled by N/2000, one real short MP4); B holds a copy
+#                of every third file of A plus its own files of the same mix.
+#   --work DIR   library, servers and results (default /tmp/shoebox-compare).
+#                The library is kept and reused by later runs of the same size.
+#   --build DIR  build directory with coordinator/shoebox-coordinator,
+#                workers/shoebox-worker, agent/shoebox-agent and cli/shoebox
+#                (default build/release). Each binary can be overridden with
+#                SHOEBOX_COORDINATOR_BIN, SHOEBOX_WORKER_BIN, SHOEBOX_AGENT_BIN,
+#                SHOEBOX_CLI_BIN.
+#   --runs N     rounds (default 1); with N > 1 every figure is the median.
+#   --tools LIST which of shoebox, restic, borg, rclone to run (default all).
+#   --keep       keep each round's repositories, chunk stores and destinations.
+#
+# Per round, every tool starts from an empty repository / destination, and the
+# tools take turns (the order rotates each round) through three phases on the
+# same library: first backup, a re-run with nothing changed, and a run after
+# 8 bytes near the start of 1% of the files were overwritten in place (mtime
+# updated). Shoebox's two agents and the two `rclone copy` run at the same
+# time; restic and borg back up device A then device B into one repository
+# (borg's lock allows one writer; concurrent restic backups store the overlap
+# twice), each of them using both cores on its own.
+#   Shoebox: private PostgreSQL, a coordinator, 2 workers (concurrency 2) and a
+#     local destination; two agents `run --once`. Before the timed runs each
+#     agent registers its device (one untimed run with every file excluded) and
+#     the device is bound to the destination. "Ingest" is until both agents
+#     exited (every chunk acknowledged), "end to end" until `shoebox status
+#     --json` shows every delivery done and the changed files are identical at
+#     the destination.
+#   restic 0.14 (`restic backup`, local repository, RESTIC_PASSWORD), borg 1.2
+#   (`borg create`, repokey, lz4 default), rclone 1.60 (`rclone copy`, local to
+#   local, no fsync), and restic followed by rclone (the sum of the two, as run
+#   one after the other: the peers' way of getting Shoebox's two copies).
+# Peak memory: /usr/bin/time %M for agents and peers; VmHWM (reset through
+# /proc/PID/clear_refs before each phase) for the coordinator and workers.
+# Stored bytes: du -sb of the repository, chunk store and destinations, plus the
+# growth of the catalog database. The page cache cannot be dropped reliably on
+# this machine: all tools read the library from a warm cache.
+# Results: a table on stdout and WORK/results-<UTC time>/results.json.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SB_NAME=compare
+# shellcheck source=deploy/lib.sh
+source "$here/deploy/lib.sh"
+# shellcheck source=tests/e2e/media.sh
+source "$here/tests/e2e/media.sh"
+# shellcheck source=bench/compare/genlib.sh
+source "$here/bench/compare/genlib.sh"
+
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+size_mb=2000; work=/tmp/shoebox-compare; build="$here/build/release"; runs=1
+tools="shoebox,restic,borg,rclone"; keep=0
+while (($#)); do
+  case "$1" in
+    --size-mb) size_mb="$2"; shift ;;
+    --work) work="$2"; shift ;;
+    --build) build="$2"; shift ;;
+    --runs) runs="$2"; shift ;;
+    --tools) tools="$2"; shift ;;
+    --keep) keep=1 ;;
+    -h|--help) usage ;;
+    *) sb_log "unknown argument '$1'"; usage ;;
+  esac
+  shift
+done
+[[ $size_mb =~ ^[0-9]+$ && $size_mb -ge 20 ]] || sb_die "--size-mb must be a whole number >= 20"
+[[ $runs =~ ^[0-9]+$ && $runs -ge 1 ]] || sb_die "--runs must be a whole number >= 1"
+IFS=, read -r -a tool_list <<<"$tools"
+for t in "${tool_list[@]}"; do
+  case $t in shoebox|restic|borg|rclone) ;; *) sb_die "--tools: unknown tool '$t' (shoebox, restic, borg, rclone)" ;; esac
+done
+has_tool() { [[ ,$tools, == *,$1,* ]]; }
+
+COORD="${SHOEBOX_COORDINATOR_BIN:-$build/coordinator/shoebox-coordinator}"
+WORKER="${SHOEBOX_WORKER_BIN:-$build/workers/shoebox-worker}"
+AGENT="${SHOEBOX_AGENT_BIN:-$build/agent/shoebox-agent}"
+CLI="${SHOEBOX_CLI_BIN:-$build/cli/shoebox}"
+if has_tool shoebox; then
+  for b in COORD:SHOEBOX_COORDINATOR_BIN WORKER:SHOEBOX_WORKER_BIN AGENT:SHOEBOX_AGENT_BIN CLI:SHOEBOX_CLI_BIN; do
+    v=${b%%:*}
+    [[ -x ${!v} ]] || sb_die "${!v} is missing: build it (cmake --build $build --target shoebox-coordinator shoebox-worker shoebox-agent shoebox), pass --build DIR, or set ${b#*:}"
+  done
+fi
+TIME=/usr/bin/time
+[[ -x $TIME ]] || sb_die "/usr/bin/time is missing: apt-get install time"
+for t in restic borg rclone; do
+  has_tool "$t" && { command -v "$t" >/dev/null || sb_die "$t is missing: apt-get install $t"; }
+done
+command -v exiftool >/dev/null || sb_die "exiftool is missing: apt-get install libimage-exiftool-perl"
+command -v ffmpeg >/dev/null || sb_die "ffmpeg is missing: apt-get install ffmpeg"
+[[ -n $IM_CONVERT ]] || sb_die "ImageMagick is missing: apt-get install imagemagick"
+
+mkdir -p "$work"; work="$(cd "$work" && pwd)"; chmod 755 "$work"
+lib="$work/library-${size_mb}mb"
+cmp_gen_library "$lib" "$size_mb"
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out="$work/results-$stamp"; mkdir -p "$out"; chmod 755 "$out"
+records="$out/records.jsonl"; : >"$records"
+: >"$work/rclone.conf"
+PY="$here/bench/compare/cmp.py"
+
+now() { date +%s.%N; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+# Peak RSS (KB) from a /usr/bin/time -f '%e %M' file (the last line; a failed
+# command adds a line before it).
+time_kb() { tail -n 1 "$1" | awk '{print $2}'; }
+time_s() { tail -n 1 "$1" | awk '{print $1}'; }
+max_of() { printf '%s\n' "$@" | sort -g | tail -n 1; }
+du_b() { if [[ -e $1 ]]; then du -sb "$1" | cut -f1; else echo 0; fi; }
+record() {  # record TOOL PHASE WALL_S INGEST_S|null MEM_JSON STORED_JSON
+  printf '{"round": %d, "tool": "%s", "phase": "%s", "wall_s": %s, "ingest_s": %s, "mem_kb": %s, "stored": %s}\n' \
+    "$round" "$1" "$2" "$3" "$4" "$5" "$6" >>"$records"
+  sb_log "round $round  $1 $2: ${3} s$([[ $4 == null ]] || echo " (ingest $4 s)")"
+}
+
+# --- cleanup -------------------------------------------------------------------------
+bg_pids=()
+rdir=""
+pg_dir="$work/pg"
+cleanup() {
+  local rc=$? p
+  trap - EXIT INT TERM
+  for p in "${bg_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  if [[ -n $rdir ]]; then
+    for p in worker-1 worker-2 coordinator; do sb_stop "$rdir/$p.pid" 20; done
+  fi
+  has_tool shoebox && sb_pg_stop "$pg_dir"
+  if [[ $rc != 0 && -n $rdir ]]; then
+    for p in "$rdir"/*.log; do [[ -f $p ]] && { echo "===== $p (tail)"; tail -n 15 "$p"; }; done
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- metadata ------------------------------------------------------------------------------
+files_a=$(find "$lib/src-a" -type f | wc -l)
+files_b=$(find "$lib/src-b" -type f | wc -l)
+shared=$(find "$lib/src-b/from-laptop" -type f | wc -l)
+lib_bytes=$(du -sb "$lib/src-a" "$lib/src-b" | awk '{s += $1} END {print s}')
+distinct_bytes=$(( lib_bytes - $(du -sb "$lib/src-b/from-laptop" | cut -f1) ))
+python3 - "$out/meta.json" <<PY
+import json, os, platform, subprocess, sys, time
+def sh(c):
+    try: return subprocess.run(c, shell=True, capture_output=True, text=True).stdout.strip()
+    except Exception: return ""
+meta = {
+  "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+  "size_mb": $size_mb, "runs": $runs, "tools": "$tools",
+  "machine": {"nproc": os.cpu_count(), "cpu": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
+              "mem_total_kb": int(sh("awk '/MemTotal/ {print \$2}' /proc/meminfo") or 0),
+              "kernel": platform.release(), "loadavg_start": open("/proc/loadavg").read().split()[:3]},
+  "library": {"path": "$lib", "files": $((files_a + files_b)), "files_a": $files_a, "files_b": $files_b,
+              "shared_files": $shared, "bytes": $lib_bytes, "distinct_bytes": $distinct_bytes},
+  "versions": {"restic": sh("restic version"), "borg": sh("borg --version"),
+               "rclone": sh("rclone version | head -n 1")},
+  "binaries": {"coordinator": "$COORD", "worker": "$WORKER", "agent": "$AGENT", "cli": "$CLI"},
+  "page_cache": "not dropped (not possible reliably here); the library is read from a warm cache by every tool",
+}
+json.dump(meta, open(sys.argv[1], "w"), indent=2)
+PY
+sb_log "library: $((files_a + files_b)) files, $lib_bytes bytes ($files_a on A, $files_b on B, $shared shared); results in $out"
+
+# --- Shoebox ---------------------------------------------------------------------------------
+pg_port=""
+if has_tool shoebox; then
+  sb_pg_stop "$pg_dir"; rm -rf "$pg_dir" "$pg_dir.initdb.log"
+  pg_port=$(sb_free_port)
+  sb_pg_start "$pg_dir" "$pg_port"
+fi
+psql_q() { sb_pg_run "$SB_PGBIN/psql" -h 127.0.0.1 -p "$pg_port" -U shoebox -d postgres -tAc "$1"; }
+sbcli() { SHOEBOX_CLI_CONFIG="$rdir/cli.toml" "$CLI" "$@"; }
+
+sbx_setup() {
+  local db="shoebox_r$round" c_port w
+  psql_q "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
+  psql_q "CREATE DATABASE $db" >/dev/null
+  c_port=$(sb_free_port)
+  mkdir -p "$rdir/chunks" "$rdir/dest"
+  cat >"$rdir/coordinator.toml" <<TOML
+[coordinator]
+listen = "127.0.0.1:$c_port"
+key_file = "$rdir/master.key"
+create_key = true
+insecure_dev = true
+[database]
+url = "postgresql://shoebox@127.0.0.1:$pg_port/$db"
+[chunk_store]
+location = "$rdir/chunks"
+TOML
+  "$CLI" pool-key --private "$rdir/pool.key" --public "$rdir/pool.pub" >/dev/null
+  sb_start coordinator "$rdir/coordinator.log" "$rdir/coordinator.pid" "$COORD" --config "$rdir/coordinator.toml"
+  sb_wait_port 127.0.0.1 "$c_port" 60 || sb_die "coordinator did not start, see $rdir/coordinator.log"
+  for w in 1 2; do
+    cat >"$rdir/worker-$w.toml" <<TOML
+[worker]
+name = "worker-$w"
+coordinator = "127.0.0.1:$c_port"
+insecure_dev = true
+kinds = ["local"]
+concurrency = 2
+chunk_store = "$rdir/chunks"
+master_key_file = "$rdir/master.key"
+pool_key_file = "$rdir/pool.key"
+TOML
+    sb_start "worker-$w" "$rdir/worker-$w.log" "$rdir/worker-$w.pid" "$WORKER" --config "$rdir/worker-$w.toml"
+  done
+  cat >"$rdir/cli.toml" <<TOML
+coordinator = "127.0.0.1:$c_port"
+insecure_dev = true
+pool_public_key = "$rdir/pool.pub"
+TOML
+  sbcli dest add nas --kind local --set "root=$rdir/dest" >/dev/null
+  for d in a b; do
+    cat >"$rdir/agent-$d.toml" <<TOML
+[coordinator]
+address = "127.0.0.1:$c_port"
+insecure_dev = true
+[agent]
+device_name = "device-$d"
+state_dir = "$rdir/agent-$d"
+settle_seconds = 0
+[[folder]]
+path = "$lib/src-$d"
+all_files = true
+TOML
+  done
+  # Untimed: each agent says hello once with every file excluded, so that its
+  # device exists and is bound to the destination before the timed runs (the
+  # steady state: a destination is bound long before new photos arrive).
+  for d in a b; do
+    sed -e 's|^all_files = true$|all_files = true\nexclude = ["*"]|' \
+        -e "s|^state_dir = .*|state_dir = \"$rdir/agent-$d-register\"|" \
+        "$rdir/agent-$d.toml" >"$rdir/agent-$d-register.toml"
+    "$AGENT" --config "$rdir/agent-$d-register.toml" run --once --no-progress >"$rdir/agent-$d-register.log" 2>&1 \
+      || sb_die "agent $d could not register, see $rdir/agent-$d-register.log"
+    sbcli bind --device "device-$d" --dest nas >/dev/null
+  done
+  [[ $(sbcli status --json | python3 -c 'import json,sys; print(sum(d["files"] for d in json.load(sys.stdin)["devices"]))') == 0 ]] \
+    || sb_die "registering the agents backed up files; see $rdir/agent-*-register.log"
+  for w in 1 2; do kill -0 "$(cat "$rdir/worker-$w.pid")" 2>/dev/null || sb_die "worker-$w exited, see $rdir/worker-$w.log"; done
+  catalog_base=$(psql_q "SELECT pg_database_size('$db')")
+}
+
+sbx_teardown() {
+  local p
+  for p in worker-1 worker-2 coordinator; do sb_stop "$rdir/$p.pid" 60; done
+  psql_q "DROP DATABASE IF EXISTS shoebox_r$round" >/dev/null || true
+}
+
+run_shoebox() {
+  local phase=$1 t0 t_end d p pids=() rc=0 want cmp_args=() ingest e2e mem_a mem_b
+  for p in coordinator worker-1 worker-2; do echo 5 >"/proc/$(cat "$rdir/$p.pid")/clear_refs"; done
+  t0=$(now)
+  for d in a b; do
+    "$TIME" -f '%e %M' -o "$rdir/agent-$d-$phase.time" \
+      "$AGENT" --config "$rdir/agent-$d.toml" run --once --no-progress >"$rdir/agent-$d-$phase.log" 2>&1 &
+    pids+=($!); bg_pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+  ((rc == 0)) || sb_die "an agent failed (exit $rc), see $rdir/agent-*-$phase.log"
+  ingest=$(max_of "$(time_s "$rdir/agent-a-$phase.time")" "$(time_s "$rdir/agent-b-$phase.time")")
+  want=$((files_a + files_b))
+  [[ $phase == changed ]] && cmp_args=(--cmp-list "$rdir/changed.list")
+  t_end=$(SHOEBOX_CLI_CONFIG="$rdir/cli.toml" python3 "$PY" wait --cli "$CLI" --timeout $((600 + size_mb)) --want-delivered "$want" --lib "$lib" --dest "$rdir/dest" \
+          --status-out "$rdir/status-$phase.json" "${cmp_args[@]}" 2>>"$rdir/wait.log") \
+    || sb_die "Shoebox deliveries did not finish ($phase), see $rdir/wait.log and shoebox status"
+  e2e=$(sub "$t0" "$t_end")
+  mem_a=$(time_kb "$rdir/agent-a-$phase.time"); mem_b=$(time_kb "$rdir/agent-b-$phase.time")
+  local hwm=()
+  for p in coordinator worker-1 worker-2; do
+    hwm+=("$(awk '/VmHWM/ {print $2}' "/proc/$(cat "$rdir/$p.pid")/status")")
+  done
+  local cat_now
+  cat_now=$(psql_q "SELECT pg_database_size('shoebox_r$round')")
+  record shoebox "$phase" "$e2e" "$ingest" \
+    "{\"agent\": $(max_of "$mem_a" "$mem_b"), \"coordinator\": ${hwm[0]}, \"worker-1\": ${hwm[1]}, \"worker-2\": ${hwm[2]}}" \
+    "{\"chunk_store\": $(du_b "$rdir/chunks"), \"dest\": $(du_b "$rdir/dest"), \"catalog_db\": $((cat_now - catalog_base)), \"status_stored_bytes\": $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stored_bytes"])' "$rdir/status-$phase.json")}"
+  if [[ $phase != unchanged ]]; then  # untimed: the destination must equal the sources
+    for d in a b; do
+      diff -rq "$lib/src-$d" "$rdir/dest/device-$d/src-$d" >"$rdir/verify-$d.txt" \
+        || sb_die "Shoebox destination differs from device $d's folder after '$phase' (see $rdir/verify-$d.txt)"
+    done
+  fi
+}
+
+# --- peers -------------------------------------------------------------------------------------
+export RESTIC_PASSWORD=compare-bench BORG_PASSPHRASE=compare-bench
+peer_setup() {
+  if has_tool restic; then
+    RESTIC_CACHE_DIR="$rdir/restic-cache" restic -r "$rdir/restic-repo" init >"$rdir/restic-init.log" 2>&1 \
+      || sb_die "restic init failed, see $rdir/restic-init.log"
+  fi
+  if has_tool borg; then
+    BORG_BASE_DIR="$rdir/borg-base" borg init -e repokey "$rdir/borg-repo" >"$rdir/borg-init.log" 2>&1 \
+      || sb_die "borg init failed, see $rdir/borg-init.log"
+  fi
+}
+
+run_restic() {
+  local phase=$1 t0 t1 d
+  t0=$(now)
+  for d in a b; do  # one after the other: concurrent backups into one repository store the overlap twice
+    RESTIC_CACHE_DIR="$rdir/restic-cache" "$TIME" -f '%e %M' -o "$rdir/restic-$d-$phase.time" \
+      restic -r "$rdir/restic-repo" backup --host "device-$d" "$lib/src-$d" >"$rdir/restic-$d-$phase.log" 2>&1 \
+      || sb_die "restic backup failed, see $rdir/restic-$d-$phase.log"
+  done
+  t1=$(now)
+  record restic "$phase" "$(sub "$t0" "$t1")" null \
+    "{\"restic\": $(max_of "$(time_kb "$rdir/restic-a-$phase.time")" "$(time_kb "$rdir/restic-b-$phase.time")")}" \
+    "{\"repo\": $(du_b "$rdir/restic-repo")}"
+}
+
+run_borg() {
+  local phase=$1 t0 t1 d
+  t0=$(now)
+  for d in a b; do  # one writer at a time (repository lock)
+    BORG_BASE_DIR="$rdir/borg-base" "$TIME" -f '%e %M' -o "$rdir/borg-$d-$phase.time" \
+      borg create "$rdir/borg-repo::device-$d-$phase" "$lib/src-$d" >"$rdir/borg-$d-$phase.log" 2>&1 \
+      || sb_die "borg create failed, see $rdir/borg-$d-$phase.log"
+  done
+  t1=$(now)
+  record borg "$phase" "$(sub "$t0" "$t1")" null \
+    "{\"borg\": $(max_of "$(time_kb "$rdir/borg-a-$phase.time")" "$(time_kb "$rdir/borg-b-$phase.time")")}" \
+    "{\"repo\": $(du_b "$rdir/borg-repo")}"
+}
+
+run_rclone() {
+  local phase=$1 t0 t1 d p pids=() rc=0
+  t0=$(now)
+  for d in a b; do
+    "$TIME" -f '%e %M' -o "$rdir/rclone-$d-$phase.time" \
+      rclone copy --config "$work/rclone.conf" "$lib/src-$d" "$rdir/rclone-dest/device-$d/src-$d" \
+      >"$rdir/rclone-$d-$phase.log" 2>&1 &
+    pids+=($!); bg_pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+  t1=$(now)
+  ((rc == 0)) || sb_die "rclone copy failed (exit $rc), see $rdir/rclone-*-$phase.log"
+  record rclone "$phase" "$(sub "$t0" "$t1")" null \
+    "{\"rclone\": $(max_of "$(time_kb "$rdir/rclone-a-$phase.time")" "$(time_kb "$rdir/rclone-b-$phase.time")")}" \
+    "{\"dest\": $(du_b "$rdir/rclone-dest")}"
+  if [[ $phase != unchanged ]]; then
+    for d in a b; do
+      diff -rq "$lib/src-$d" "$rdir/rclone-dest/device-$d/src-$d" >/dev/null \
+        || sb_die "rclone destination differs from device $d's folder after '$phase'"
+    done
+  fi
+}
+
+# --- rounds ------------------------------------------------------------------------------------
+catalog_base=0
+for ((round = 1; round <= runs; round++)); do
+  rdir="$out/round-$round"; mkdir -p "$rdir"
+  n=${#tool_list[@]}; order=()
+  for ((i = 0; i < n; i++)); do order+=("${tool_list[$(( (i + round - 1) % n ))]}"); done
+  sb_log "round $round of $runs: order ${order[*]}"
+  has_tool shoebox && sbx_setup
+  peer_setup
+  for phase in first unchanged changed; do
+    if [[ $phase == changed ]]; then python3 "$PY" modify "$lib" "$round" "$rdir/changed.list"; fi
+    for t in "${order[@]}"; do "run_$t" "$phase"; done
+  done
+  has_tool shoebox && sbx_teardown
+  if [[ $keep == 0 ]]; then
+    rm -rf "$rdir/chunks" "$rdir/dest" "$rdir/restic-repo" "$rdir/restic-cache" "$rdir/borg-repo" \
+      "$rdir/borg-base" "$rdir/rclone-dest" "$rdir"/agent-?/ "$rdir"/agent-?-register/
+  fi
+done
+rdir=""
+
+python3 - "$out/meta.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1])); m["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+json.dump(m, open(sys.argv[1], "w"), indent=2)
+PY
+echo
+python3 "$PY" report "$records" "$out/meta.json" "$out/results.json"
+cp "$out/results.json" "$work/results.json"
+echo
+sb_log "results: $out/results.json (also $work/results.json)"

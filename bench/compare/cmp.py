@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""Helpers for bench/compare.sh.
+
+  cmp.py modify LIB ROUND OUT          change 1% of the files in place, list them in OUT
+  cmp.py wait --cli BIN ...            wait until Shoebox delivered everything (see --help)
+  cmp.py report RECORDS META OUT_JSON  medians, table and ratios (stdout) and JSON (OUT_JSON)
+"""
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+
+
+def lib_files(lib):
+    out = []
+    for dev in ("src-a", "src-b"):
+        for root, _dirs, files in os.walk(os.path.join(lib, dev)):
+            out.extend(os.path.join(root, f) for f in files)
+    return sorted(out)
+
+
+def cmd_modify(args):
+    files = lib_files(args.lib)
+    k = max(1, round(len(files) / 100))
+    rng = random.Random(args.round * 1009 + 17)
+    picked = sorted(rng.sample(files, k))
+    now = time.time()
+    for f in picked:
+        with open(f, "r+b") as fh:
+            fh.seek(min(32, max(0, os.path.getsize(f) - 8)))
+            fh.write(rng.randbytes(8))
+        os.utime(f, (now, now))
+    with open(args.out, "w") as fh:
+        fh.write("\n".join(picked) + "\n")
+    print(f"changed {k} of {len(files)} files", file=sys.stderr)
+
+
+def same_file(a, b):
+    try:
+        if os.path.getsize(a) != os.path.getsize(b):
+            return False
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            while True:
+                x, y = fa.read(1 << 20), fb.read(1 << 20)
+                if x != y:
+                    return False
+                if not x:
+                    return True
+    except OSError:
+        return False
+
+
+def cmd_wait(args):
+    """Polls `shoebox status --json` until every delivery is done: nothing
+    pending, in flight or failed, no version awaiting chunks, at least
+    --want-delivered files delivered, and every file of --cmp-list identical
+    at the destination. Prints the Unix time it was first seen done."""
+    pairs = []
+    if args.cmp_list:
+        for line in open(args.cmp_list):
+            src = line.strip()
+            if not src:
+                continue
+            rel = os.path.relpath(src, args.lib)          # src-a/...
+            dev = "device-" + rel.split("/", 1)[0][len("src-"):]
+            pairs.append((src, os.path.join(args.dest, dev, rel)))
+    deadline = time.time() + args.timeout
+    last = None
+    idle_since = None
+    while True:
+        now = time.time()
+        try:
+            p = subprocess.run([args.cli, "status", "--json"], capture_output=True, text=True, timeout=60)
+            st = json.loads(p.stdout)
+        except Exception as e:  # coordinator busy: try again
+            state = f"status failed: {e}: {p.stderr.strip() if 'p' in locals() else ''}"
+            if state != last:
+                print(f"{now:.3f} {state}", file=sys.stderr)
+            last = state
+            st = None
+        if st is not None:
+            d = st["destinations"]
+            delivered = sum(x["delivered_files"] for x in d)
+            open_ = sum(x["pending_files"] + x["in_flight_files"] + x["failed_files"] for x in d)
+            dead = sum(x["dead_files"] for x in d)
+            awaiting = sum(x.get("files_awaiting_chunks", 0) for x in st["devices"])
+            state = f"delivered {delivered}, open {open_}, dead {dead}, awaiting chunks {awaiting}"
+            if state != last:
+                print(f"{now:.3f} {state}", file=sys.stderr)
+            last = state
+            if dead:
+                print(f"compare: {dead} deliveries are dead ({last}); see `shoebox jobs --state dead`", file=sys.stderr)
+                return 2
+            if delivered >= args.want_delivered and open_ == 0 and awaiting == 0 \
+                    and all(same_file(a, b) for a, b in pairs):
+                if args.status_out:
+                    with open(args.status_out, "w") as fh:
+                        json.dump(st, fh)
+                print(f"{now:.3f}")
+                return 0
+            # Nothing open and nothing awaiting chunks, yet not all delivered:
+            # some complete versions have no delivery job.
+            if open_ == 0 and awaiting == 0:
+                idle_since = idle_since or now
+                if now - idle_since > args.stall_seconds:
+                    print(f"compare: nothing pending for {args.stall_seconds} s but not everything delivered "
+                          f"({last}, want {args.want_delivered} delivered and the changed files identical): "
+                          f"complete versions without a delivery job", file=sys.stderr)
+                    return 3
+            else:
+                idle_since = None
+        if now > deadline:
+            print(f"compare: deliveries not done after {args.timeout} s: {last}", file=sys.stderr)
+            return 1
+        time.sleep(args.interval)
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt_s(x):
+    return "-" if x is None else (f"{x:.1f} s" if x >= 10 else f"{x:.2f} s")
+
+
+def fmt_mb(b):
+    return "-" if b is None else f"{b / 1e6:.1f} MB"
+
+
+def fmt_kb(kb):
+    return "-" if kb is None else f"{kb / 1024:.0f} MiB"
+
+
+def ratio(a, b):
+    return None if not a or not b else a / b
+
+
+def fmt_r(x):
+    return "-" if x is None else f"{x:.2f}x"
+
+
+def cmd_report(args):
+    recs = [json.loads(l) for l in open(args.records) if l.strip()]
+    meta = json.load(open(args.meta))
+    phases = ["first", "unchanged", "changed"]
+    tools = [t for t in ["shoebox", "restic", "borg", "rclone"] if any(r["tool"] == t for r in recs)]
+    med = {}
+    for t in tools:
+        med[t] = {}
+        for ph in phases:
+            rs = [r for r in recs if r["tool"] == t and r["phase"] == ph]
+            if not rs:
+                continue
+            m = {"runs": len(rs), "wall_s": median([r["wall_s"] for r in rs])}
+            if t == "shoebox":
+                m["ingest_s"] = median([r.get("ingest_s") for r in rs])
+            mem = {}
+            for r in rs:
+                for k in r.get("mem_kb", {}):
+                    mem.setdefault(k, []).append(r["mem_kb"][k])
+            m["mem_kb"] = {k: median(v) for k, v in mem.items()}
+            st = {}
+            for r in rs:
+                for k in r.get("stored", {}):
+                    st.setdefault(k, []).append(r["stored"][k])
+            m["stored"] = {k: median(v) for k, v in st.items()}
+            med[t][ph] = m
+    # restic backup followed by rclone copy: the same two copies as Shoebox.
+    if "restic" in med and "rclone" in med:
+        med["restic+rclone"] = {}
+        for ph in phases:
+            rs = {}
+            for r in recs:
+                if r["phase"] == ph and r["tool"] in ("restic", "rclone"):
+                    rs.setdefault(r["round"], {})[r["tool"]] = r
+            sums = [v["restic"]["wall_s"] + v["rclone"]["wall_s"] for v in rs.values() if len(v) == 2]
+            if sums:
+                med["restic+rclone"][ph] = {"runs": len(sums), "wall_s": median(sums)}
+
+    def w(t, ph, key="wall_s"):
+        return med.get(t, {}).get(ph, {}).get(key)
+
+    lines = []
+    lib = meta["library"]
+    lines.append(f"Library: {lib['files']} files, {fmt_mb(lib['bytes'])} (device A {lib['files_a']} files, "
+                 f"device B {lib['files_b']} files, {lib['shared_files']} shared); "
+                 f"{meta['runs']} run(s), medians; {meta['date']}")
+    lines.append("")
+    hdr = ["", "first backup", "unchanged re-run", "1% changed", "peak memory (first)", "stored"]
+    rows = []
+
+    def stored_str(t):
+        s = med[t].get("first", {}).get("stored", {})
+        if t == "shoebox":
+            return (f"chunks {fmt_mb(s.get('chunk_store'))} + catalog {fmt_mb(s.get('catalog_db'))}"
+                    f"; dest {fmt_mb(s.get('dest'))}")
+        return fmt_mb(s.get("repo", s.get("dest")))
+
+    def mem_str(t):
+        m = med[t].get("first", {}).get("mem_kb", {})
+        return ", ".join(f"{k} {fmt_kb(v)}" for k, v in sorted(m.items()))
+
+    if "shoebox" in med:
+        rows.append(["Shoebox end to end (2 copies)", fmt_s(w("shoebox", "first")), fmt_s(w("shoebox", "unchanged")),
+                     fmt_s(w("shoebox", "changed")), mem_str("shoebox"), stored_str("shoebox")])
+        rows.append(["Shoebox ingest (agents done)", fmt_s(w("shoebox", "first", "ingest_s")),
+                     fmt_s(w("shoebox", "unchanged", "ingest_s")), fmt_s(w("shoebox", "changed", "ingest_s")), "", ""])
+    names = {"restic": "restic backup", "borg": "borg create", "rclone": "rclone copy"}
+    for t in ("restic", "borg", "rclone"):
+        if t in med:
+            rows.append([names[t], fmt_s(w(t, "first")), fmt_s(w(t, "unchanged")), fmt_s(w(t, "changed")),
+                         mem_str(t), stored_str(t)])
+    if "restic+rclone" in med:
+        rows.append(["restic backup + rclone copy (2 copies)", fmt_s(w("restic+rclone", "first")),
+                     fmt_s(w("restic+rclone", "unchanged")), fmt_s(w("restic+rclone", "changed")), "", ""])
+    lines.append("| " + " | ".join(hdr) + " |")
+    lines.append("|" + "---|" * len(hdr))
+    for r in rows:
+        lines.append("| " + " | ".join(r) + " |")
+
+    ratios = {}
+    if "shoebox" in med:
+        def add(name, goal, val, better_if):
+            ratios[name] = {"value": val, "goal": goal,
+                            "met": None if val is None or goal is None else (val >= goal if better_if == "ge" else val <= goal)}
+        if "restic+rclone" in med:
+            add("end_to_end_vs_restic_plus_rclone", 1.5, ratio(w("restic+rclone", "first"), w("shoebox", "first")), "ge")
+            add("changed_end_to_end_vs_restic_plus_rclone", None,
+                ratio(w("restic+rclone", "changed"), w("shoebox", "changed")), "ge")
+        if "restic" in med:
+            add("ingest_vs_restic", 1.5, ratio(w("restic", "first"), w("shoebox", "first", "ingest_s")), "ge")
+            add("unchanged_vs_restic", 5.0, ratio(w("restic", "unchanged"), w("shoebox", "unchanged", "ingest_s")), "ge")
+            add("unchanged_end_to_end_vs_restic", None, ratio(w("restic", "unchanged"), w("shoebox", "unchanged")), "ge")
+            add("changed_ingest_vs_restic", None, ratio(w("restic", "changed"), w("shoebox", "changed", "ingest_s")), "ge")
+            sb_st = med["shoebox"]["first"]["stored"].get("chunk_store")
+            rs_st = med["restic"]["first"]["stored"].get("repo")
+            add("stored_bytes_vs_restic", 1.0, ratio(sb_st, rs_st), "le")
+            cat = med["shoebox"]["first"]["stored"].get("catalog_db")
+            add("stored_bytes_with_catalog_vs_restic", None,
+                ratio((sb_st or 0) + (cat or 0), rs_st) if sb_st else None, "le")
+        for t in ("restic", "borg", "rclone"):
+            if t not in med:
+                continue
+            for ph in ("first", "unchanged", "changed"):
+                ratios[f"{t}_{ph}_over_shoebox_end_to_end"] = {"value": ratio(w(t, ph), w("shoebox", ph))}
+                ratios[f"{t}_{ph}_over_shoebox_ingest"] = {"value": ratio(w(t, ph), w("shoebox", ph, "ingest_s"))}
+        for r in ratios.values():
+            if r.get("goal") is None:
+                r.pop("goal", None)
+                r.pop("met", None)
+
+        lines.append("")
+        lines.append("Shoebox against the issue's goals (peer time / Shoebox time; stored: Shoebox / restic):")
+        lines.append("")
+        lines.append("| comparison | measured | goal | met |")
+        lines.append("|---|---|---|---|")
+        labels = [
+            ("end_to_end_vs_restic_plus_rclone", "end to end, first backup: restic+rclone / Shoebox", ">= 1.5x"),
+            ("ingest_vs_restic", "ingest: restic backup / Shoebox agents", ">= 1.5x"),
+            ("unchanged_vs_restic", "unchanged re-run: restic backup / Shoebox agents", ">= 5x"),
+            ("unchanged_end_to_end_vs_restic", "unchanged re-run: restic backup / Shoebox incl. one status check", "-"),
+            ("changed_end_to_end_vs_restic_plus_rclone", "1% changed, end to end: restic+rclone / Shoebox", "-"),
+            ("changed_ingest_vs_restic", "1% changed, ingest: restic / Shoebox agents", "-"),
+            ("stored_bytes_vs_restic", "stored bytes: Shoebox chunk store / restic repository", "<= 1.0x"),
+            ("stored_bytes_with_catalog_vs_restic", "stored bytes incl. catalog DB / restic repository", "-"),
+        ]
+        for key, label, goal in labels:
+            if key in ratios:
+                r = ratios[key]
+                met = r.get("met")
+                val = fmt_r(r['value']) if "stored" not in key or r['value'] is None else f"{r['value']:.3f}x"
+                lines.append(f"| {label} | {val} | {goal} | "
+                             f"{'-' if met is None else ('yes' if met else 'NO')} |")
+        lines.append("")
+        lines.append("Each peer against Shoebox (peer time / Shoebox time; > 1 means Shoebox is faster):")
+        lines.append("")
+        lines.append("| peer | first vs end to end | first vs ingest | unchanged vs end to end | unchanged vs ingest"
+                     " | 1% changed vs end to end | 1% changed vs ingest |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for t in ("restic", "borg", "rclone"):
+            if t in med:
+                g = lambda ph, k: fmt_r(ratios[f"{t}_{ph}_over_shoebox_{k}"]["value"])
+                lines.append(f"| {names[t]} | {g('first', 'end_to_end')} | {g('first', 'ingest')} | "
+                             f"{g('unchanged', 'end_to_end')} | {g('unchanged', 'ingest')} | {g('changed', 'end_to_end')} | {g('changed', 'ingest')} |")
+    text = "\n".join(lines)
+    print(text)
+    out = dict(meta)
+    out["records"] = recs
+    out["medians"] = med
+    out["ratios"] = ratios
+    out["table_markdown"] = text
+    with open(args.out, "w") as fh:
+        json.dump(out, fh, indent=2)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    m = sub.add_parser("modify")
+    m.add_argument("lib")
+    m.add_argument("round", type=int)
+    m.add_argument("out")
+    wt = sub.add_parser("wait")
+    wt.add_argument("--cli", required=True)
+    wt.add_argument("--want-delivered", type=int, default=0)
+    wt.add_argument("--cmp-list")
+    wt.add_argument("--lib")
+    wt.add_argument("--dest")
+    wt.add_argument("--timeout", type=float, default=3600)
+    wt.add_argument("--interval", type=float, default=0.2)
+    wt.add_argument("--status-out")
+    wt.add_argument("--stall-seconds", type=float, default=30)
+    rp = sub.add_parser("report")
+    rp.add_argument("records")
+    rp.add_argument("meta")
+    rp.add_argument("out")
+    args = ap.parse_args()
+    return {"modify": cmd_modify, "wait": cmd_wait, "report": cmd_report}[args.cmd](args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

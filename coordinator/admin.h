@@ -1,0 +1,54 @@
+// The admin side as a plain class: destinations, bindings, devices, status,
+// jobs. Every change is written to the audit log with the admin's name.
+// Thread-safe.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "coordinator/catalog.h"
+#include "coordinator/options.h"
+#include "coordinator/store/store.h"
+#include "shoebox/v1/admin.pb.h"
+
+namespace shoebox::coordinator {
+
+class Admin {
+ public:
+  Admin(Store* store, Catalog* catalog, const Limits& limits)
+      : store_(store), catalog_(catalog), limits_(limits) {}
+
+  // name: 1..64 of [A-Za-z0-9._-]; kind non-empty; settings_json a JSON
+  // object (or empty); ALREADY_EXISTS for a taken name.
+  absl::StatusOr<shoebox::v1::Destination> CreateDestination(
+      const std::string& admin, const shoebox::v1::CreateDestinationRequest& req);
+  absl::StatusOr<shoebox::v1::ListDestinationsResponse> ListDestinations();
+  absl::StatusOr<shoebox::v1::BindFolderResponse> BindFolder(
+      const std::string& admin, const shoebox::v1::BindFolderRequest& req);
+  absl::StatusOr<shoebox::v1::ListDevicesResponse> ListDevices();
+  absl::StatusOr<shoebox::v1::StatusResponse> GetStatus();
+  absl::StatusOr<shoebox::v1::ListJobsResponse> ListJobs(const shoebox::v1::ListJobsRequest& req);
+  // At least one filter is required (INVALID_ARGUMENT otherwise).
+  absl::StatusOr<shoebox::v1::JobActionResponse> CancelJobs(const std::string& admin,
+                                                            const shoebox::v1::JobSelector& sel);
+  // Without job IDs and states, retries DEAD jobs. Also lifts the
+  // authentication pause of the destinations concerned.
+  absl::StatusOr<shoebox::v1::JobActionResponse> SetJobPriority(
+      const std::string& admin, const shoebox::v1::SetJobPriorityRequest& req);
+  absl::StatusOr<shoebox::v1::JobActionResponse> RetryJobs(const std::string& admin,
+                                                           const shoebox::v1::JobSelector& sel);
+  absl::StatusOr<shoebox::v1::CreateEnrollTokenResponse> CreateEnrollToken(
+      const std::string& admin, const shoebox::v1::CreateEnrollTokenRequest& req);
+  absl::StatusOr<shoebox::v1::ListVersionsResponse> ListVersions(
+      const shoebox::v1::ListVersionsRequest& req);
+
+ private:
+  void AuditOk(const std::string& admin, const std::string& action, const std::string& target,
+               const std::string& detail);
+
+  Store* const store_;
+  Catalog* const catalog_;
+  const Limits limits_;
+};
+
+}  // namespace shoebox::coordinator

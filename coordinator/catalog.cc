@@ -1,0 +1,351 @@
+#include "coordinator/catalog.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/bytes.h"
+#include "common/log.h"
+#include "common/paths.h"
+#include "common/status.h"
+
+namespace shoebox::coordinator {
+
+namespace {
+
+constexpr uint32_t kMaxChunkRefSize = 16 * 1024 * 1024;
+
+std::string KeyString(const Key256& k) {
+  return std::string(reinterpret_cast<const char*>(k.data()), k.size());
+}
+
+absl::Status ValidateReport(const shoebox::v1::FileReport& f, size_t i) {
+  const std::string at = absl::StrCat("files[", i, "]");
+  RETURN_IF_ERROR(ValidateRelativePath(f.path(), at + ".path"));
+  if (f.op() == shoebox::v1::FileReport::OP_DELETE) return absl::OkStatus();
+  if (f.op() != shoebox::v1::FileReport::OP_UPSERT) {
+    return absl::InvalidArgumentError(at + ".op: must be OP_UPSERT or OP_DELETE");
+  }
+  if (f.sha256().size() != 32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(at, ".sha256: must be 32 bytes, got ", f.sha256().size()));
+  }
+  uint64_t sum = 0;
+  for (int j = 0; j < f.chunks_size(); ++j) {
+    const auto& c = f.chunks(j);
+    if (c.id().size() != 32) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, ".chunks[", j, "].id: must be 32 bytes, got ", c.id().size()));
+    }
+    if (c.size() == 0 || c.size() > kMaxChunkRefSize) {
+      return absl::InvalidArgumentError(absl::StrCat(at, ".chunks[", j, "].size: ", c.size(),
+                                                     " is outside 1..16777216"));
+    }
+    sum += c.size();
+  }
+  if (sum != f.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(at, ".chunks: chunk sizes add up to ", sum,
+                                                   " bytes but size is ", f.size()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Catalog::Catalog(Store* store, SealedChunkStore* chunks, const DerivedKeys& keys,
+                 const Limits& limits, Metrics* metrics)
+    : store_(store),
+      chunks_(chunks),
+      keys_(keys),
+      limits_(limits),
+      metrics_(metrics),
+      id_hmac_(ByteSpan(keys.chunk_id_key.data(), keys.chunk_id_key.size())) {}
+
+absl::StatusOr<int64_t> Catalog::DeviceId(const std::string& device) {
+  {
+    absl::MutexLock l(&mu_);
+    auto it = device_ids_.find(device);
+    if (it != device_ids_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(int64_t id, store_->FindDevice(device));
+  absl::MutexLock l(&mu_);
+  device_ids_[device] = id;
+  return id;
+}
+
+absl::StatusOr<shoebox::v1::HelloResponse> Catalog::Hello(const std::string& device,
+                                                          const shoebox::v1::HelloRequest& req) {
+  std::vector<std::string> folders;
+  for (int i = 0; i < req.folders_size(); ++i) {
+    RETURN_IF_ERROR(ValidateAbsolutePath(req.folders(i), absl::StrCat("folders[", i, "]")));
+    folders.push_back(req.folders(i));
+  }
+  if (req.hostname().size() > 255) {
+    return absl::InvalidArgumentError("hostname: longer than 255 bytes");
+  }
+  ASSIGN_OR_RETURN(int64_t id,
+                   store_->UpsertDevice(device, req.hostname(), req.agent_version(), folders));
+  {
+    absl::MutexLock l(&mu_);
+    device_ids_[device] = id;
+  }
+  SPDLOG_INFO("event=hello device=\"{}\" device_id={} folders={}", device, id, folders.size());
+  shoebox::v1::HelloResponse resp;
+  resp.set_device_id(id);
+  resp.set_device_name(device);
+  resp.set_chunk_id_key(KeyString(keys_.chunk_id_key));
+  resp.set_chunker_key(KeyString(keys_.chunker_key));
+  ChunkerParams p;
+  resp.set_chunk_min_size(p.min_size);
+  resp.set_chunk_avg_size(p.avg_size);
+  resp.set_chunk_max_size(p.max_size);
+  resp.set_max_report_batch(limits_.max_report_batch);
+  return resp;
+}
+
+absl::StatusOr<shoebox::v1::HeartbeatResponse> Catalog::Heartbeat(
+    const std::string& device, const shoebox::v1::HeartbeatRequest& req) {
+  ASSIGN_OR_RETURN(int64_t id, DeviceId(device));
+  RETURN_IF_ERROR(store_->RecordHeartbeat(id, req));
+  shoebox::v1::HeartbeatResponse resp;
+  resp.set_server_unix_ms(absl::ToUnixMillis(absl::Now()));
+  return resp;
+}
+
+absl::StatusOr<shoebox::v1::ReportFilesResponse> Catalog::ReportFiles(
+    const std::string& device, const shoebox::v1::ReportFilesRequest& req) {
+  if (static_cast<uint32_t>(req.files_size()) > limits_.max_report_batch) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "files: ", req.files_size(), " entries exceed max_report_batch (",
+        limits_.max_report_batch, "); split the report into smaller batches"));
+  }
+  ASSIGN_OR_RETURN(int64_t device_id, DeviceId(device));
+  ASSIGN_OR_RETURN(std::vector<Folder> folders, store_->ListFolders(device_id));
+  absl::flat_hash_map<std::string, int64_t> folder_ids;
+  for (const Folder& f : folders) folder_ids[f.root] = f.id;
+
+  shoebox::v1::ReportFilesResponse resp;
+  std::vector<ReportItem> items;
+  std::vector<int> item_index;  // items[k] is files[item_index[k]]
+  items.reserve(req.files_size());
+  absl::flat_hash_map<std::string, int> seen;
+  for (int i = 0; i < req.files_size(); ++i) {
+    const auto& f = req.files(i);
+    auto* r = resp.add_results();
+    r->set_index(i);
+    absl::Status st = ValidateReport(f, i);
+    int64_t folder_id = 0;
+    if (st.ok()) {
+      auto it = folder_ids.find(f.folder());
+      if (it == folder_ids.end()) {
+        st = absl::InvalidArgumentError(absl::StrCat(
+            "files[", i, "].folder: ", PrintablePath(f.folder()),
+            " is not a folder this device announced in Hello; call Hello with it first"));
+      } else {
+        folder_id = it->second;
+      }
+    }
+    if (st.ok()) {
+      // NUL cannot occur in a valid path, so the key is unambiguous.
+      std::string key = absl::StrCat(folder_id, absl::string_view("\0", 1), f.path());
+      auto [it, inserted] = seen.emplace(key, i);
+      if (!inserted) {
+        st = absl::InvalidArgumentError(absl::StrCat(
+            "files[", i, "].path: reported twice in one batch (also files[", it->second, "])"));
+      }
+    }
+    if (!st.ok()) {
+      r->set_code(static_cast<int>(st.code()));
+      r->set_message(std::string(st.message()));
+      continue;
+    }
+    ReportItem& item = items.emplace_back();
+    item.folder_id = folder_id;
+    item.path = f.path();
+    item.deleted = f.op() == shoebox::v1::FileReport::OP_DELETE;
+    item.size = f.size();
+    item.mtime_ns = f.mtime_ns();
+    item.sha256 = f.sha256();
+    item.mode = f.mode() & 07777;
+    item.chunks.reserve(f.chunks_size());
+    for (const auto& c : f.chunks()) item.chunks.push_back(ChunkRefRow{c.id(), c.size()});
+    item_index.push_back(i);
+  }
+  if (items.empty()) return resp;
+  ASSIGN_OR_RETURN(std::vector<ReportOutcome> outcomes, store_->ReportFiles(device_id, items));
+  for (size_t k = 0; k < outcomes.size(); ++k) {
+    auto* r = resp.mutable_results(item_index[k]);
+    r->set_version_id(outcomes[k].version_id);
+    r->set_state(outcomes[k].state);
+    for (auto& id : outcomes[k].missing) r->add_missing_chunk_ids(std::move(id));
+  }
+  return resp;
+}
+
+shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
+                                           const shoebox::v1::PutChunkRequest& req) {
+  shoebox::v1::PutChunkAck ack;
+  ack.set_id(req.id());
+  auto fail = [&](const absl::Status& st) {
+    ack.set_code(static_cast<int>(st.code()));
+    ack.set_message(std::string(st.message()));
+    return ack;
+  };
+  ChunkId id;
+  if (!DigestFromString(req.id(), &id)) {
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat("id: must be 32 bytes, got ", req.id().size())));
+  }
+  if (req.data().empty() || req.data().size() > limits_.max_chunk_size) {
+    return fail(absl::InvalidArgumentError(absl::StrCat(
+        "data: chunk ", ToHex(req.id()), " has ", req.data().size(),
+        " bytes; chunks must have 1..", limits_.max_chunk_size)));
+  }
+  if (id_hmac_.Compute(req.data()) != id) {
+    return fail(absl::InvalidArgumentError(absl::StrCat(
+        "data: the bytes of chunk ", ToHex(req.id()),
+        " do not match its ID (HMAC-SHA256 with the chunk-ID key); re-read the file")));
+  }
+  absl::StatusOr<ChunkStatus> status = store_->GetChunk(req.id());
+  if (!status.ok()) return fail(status.status());
+  if (!status->known) {
+    return fail(absl::FailedPreconditionError(absl::StrCat(
+        "chunk ", ToHex(req.id()), " is not part of any reported file; ReportFiles first")));
+  }
+  if (!status->stored && status->size != req.data().size()) {
+    return fail(absl::InvalidArgumentError(absl::StrCat(
+        "data: chunk ", ToHex(req.id()), " has ", req.data().size(),
+        " bytes but was reported with ", status->size, " bytes")));
+  }
+  uint64_t stored_size = 0;
+  if (!status->stored) {
+    absl::StatusOr<uint64_t> put = chunks_->PutPlain(id, AsBytes(req.data()));
+    if (!put.ok()) {
+      SPDLOG_ERROR("event=chunk_write_failed chunk={} device=\"{}\" error=\"{}\"", ToHex(req.id()),
+                   device, std::string(put.status().message()));
+      return fail(Annotate(put.status(), absl::StrCat("writing chunk ", ToHex(req.id()))));
+    }
+    stored_size = *put;
+    metrics_->ChunkIngested(req.data().size(), stored_size);
+  }
+  absl::StatusOr<std::vector<int64_t>> done =
+      store_->MarkChunkStored(req.id(), static_cast<uint32_t>(req.data().size()), stored_size);
+  if (!done.ok()) return fail(done.status());
+  for (int64_t v : *done) ack.add_completed_version_ids(v);
+  ack.set_code(0);
+  return ack;
+}
+
+absl::StatusOr<shoebox::v1::ListVersionsResponse> Catalog::ListVersions(
+    const std::string& device, const shoebox::v1::ListVersionsRequest& req) {
+  if (!req.device().empty() && req.device() != device) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "device: device '", device, "' may list only its own versions, not '", req.device(),
+        "'; an admin can list any device"));
+  }
+  ASSIGN_OR_RETURN(int64_t id, DeviceId(device));
+  if (!req.folder().empty()) RETURN_IF_ERROR(ValidateAbsolutePath(req.folder(), "folder"));
+  if (!req.path().empty()) RETURN_IF_ERROR(ValidateRelativePath(req.path(), "path"));
+  return store_->ListVersions(id, req);
+}
+
+absl::StatusOr<shoebox::v1::ListVersionsResponse> Catalog::ListVersionsOf(
+    const shoebox::v1::ListVersionsRequest& req) {
+  if (req.device().empty()) {
+    return absl::InvalidArgumentError("device: name the device whose versions to list");
+  }
+  absl::StatusOr<int64_t> id = DeviceId(req.device());
+  if (!id.ok()) {
+    return absl::NotFoundError(absl::StrCat("device: no device named '", req.device(), "'"));
+  }
+  if (!req.folder().empty()) RETURN_IF_ERROR(ValidateAbsolutePath(req.folder(), "folder"));
+  if (!req.path().empty()) RETURN_IF_ERROR(ValidateRelativePath(req.path(), "path"));
+  return store_->ListVersions(*id, req);
+}
+
+absl::Status Catalog::ReadChunksPlain(
+    const std::string& device, const google::protobuf::RepeatedPtrField<std::string>& ids,
+    const std::function<bool(shoebox::v1::ChunkData&&)>& emit) {
+  if (ids.size() > kMaxReadIds) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ids: ", ids.size(), " IDs exceed the limit of ", kMaxReadIds, " per call"));
+  }
+  std::vector<std::string> list(ids.begin(), ids.end());
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (list[i].size() != 32) {
+      return absl::InvalidArgumentError(absl::StrCat("ids[", i, "]: must be 32 bytes"));
+    }
+  }
+  ASSIGN_OR_RETURN(int64_t device_id, DeviceId(device));
+  ASSIGN_OR_RETURN(std::vector<bool> allowed, store_->DeviceMayRead(device_id, list));
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (!allowed[i]) {
+      return absl::NotFoundError(absl::StrCat("ids[", i, "]: chunk ", ToHex(list[i]),
+                                              " is not a stored chunk of any file of device '",
+                                              device, "'"));
+    }
+  }
+  for (const std::string& s : list) {
+    ChunkId id;
+    DigestFromString(s, &id);
+    ASSIGN_OR_RETURN(std::string plain, chunks_->GetPlain(id));
+    shoebox::v1::ChunkData d;
+    d.set_id(s);
+    d.set_data(std::move(plain));
+    d.set_sealed(false);
+    if (!emit(std::move(d))) return absl::CancelledError("the client went away");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Catalog::ReadChunksPlainAny(
+    const google::protobuf::RepeatedPtrField<std::string>& ids,
+    const std::function<bool(shoebox::v1::ChunkData&&)>& emit) {
+  return ReadStored(ids, /*plain=*/true, emit);
+}
+
+absl::Status Catalog::ReadChunksSealed(
+    const google::protobuf::RepeatedPtrField<std::string>& ids,
+    const std::function<bool(shoebox::v1::ChunkData&&)>& emit) {
+  return ReadStored(ids, /*plain=*/false, emit);
+}
+
+absl::Status Catalog::ReadStored(const google::protobuf::RepeatedPtrField<std::string>& ids,
+                                bool plain,
+                                const std::function<bool(shoebox::v1::ChunkData&&)>& emit) {
+  if (ids.size() > kMaxReadIds) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ids: ", ids.size(), " IDs exceed the limit of ", kMaxReadIds, " per call"));
+  }
+  std::vector<std::string> list(ids.begin(), ids.end());
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (list[i].size() != 32) {
+      return absl::InvalidArgumentError(absl::StrCat("ids[", i, "]: must be 32 bytes"));
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<bool> stored, store_->ChunksStored(list));
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (!stored[i]) {
+      return absl::NotFoundError(
+          absl::StrCat("ids[", i, "]: chunk ", ToHex(list[i]), " is not in the chunk store"));
+    }
+  }
+  for (const std::string& s : list) {
+    ChunkId id;
+    DigestFromString(s, &id);
+    shoebox::v1::ChunkData d;
+    d.set_id(s);
+    if (plain) {
+      ASSIGN_OR_RETURN(std::string data, chunks_->GetPlain(id));
+      d.set_data(std::move(data));
+    } else {
+      ASSIGN_OR_RETURN(std::string blob, chunks_->store()->Get(id));
+      d.set_data(std::move(blob));
+    }
+    d.set_sealed(!plain);
+    if (!emit(std::move(d))) return absl::CancelledError("the client went away");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace shoebox::coordinator

@@ -1,0 +1,86 @@
+// The agent side of the coordinator as a plain class: devices, file reports,
+// chunk ingest, version listing and restore reads. Tests call it directly;
+// service/agent_service.cc only translates. `device` is always the
+// authenticated caller's name (never a request field).
+//
+// Thread-safe.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/chunker/fastcdc.h"
+#include "common/chunkstore/chunkstore.h"
+#include "common/crypto/hash.h"
+#include "common/crypto/keys.h"
+#include "coordinator/metrics.h"
+#include "coordinator/options.h"
+#include "coordinator/store/store.h"
+#include "shoebox/v1/agent.pb.h"
+
+namespace shoebox::coordinator {
+
+class Catalog {
+ public:
+  // Borrows everything; all must outlive the catalog.
+  Catalog(Store* store, SealedChunkStore* chunks, const DerivedKeys& keys, const Limits& limits,
+          Metrics* metrics);
+
+  // Registers the device on first call and hands out the agent keys.
+  absl::StatusOr<shoebox::v1::HelloResponse> Hello(const std::string& device,
+                                                   const shoebox::v1::HelloRequest& req);
+  absl::StatusOr<shoebox::v1::HeartbeatResponse> Heartbeat(
+      const std::string& device, const shoebox::v1::HeartbeatRequest& req);
+  // A batch larger than max_report_batch is refused as a whole
+  // (INVALID_ARGUMENT "files: ..."); an invalid entry gets its own result
+  // with code INVALID_ARGUMENT and a message naming the field
+  // ("files[3].path: ..."), the others are recorded.
+  absl::StatusOr<shoebox::v1::ReportFilesResponse> ReportFiles(
+      const std::string& device, const shoebox::v1::ReportFilesRequest& req);
+  // Verifies the chunk ID against the plaintext, seals and writes the blob
+  // durably, records it, and only then returns an OK ack. Never throws away
+  // the stream: every problem is the ack's code and message.
+  shoebox::v1::PutChunkAck PutChunk(const std::string& device,
+                                    const shoebox::v1::PutChunkRequest& req);
+  // The caller's versions (req.device empty or the caller's own name).
+  absl::StatusOr<shoebox::v1::ListVersionsResponse> ListVersions(
+      const std::string& device, const shoebox::v1::ListVersionsRequest& req);
+  // Any device's versions (admin); req.device names it.
+  absl::StatusOr<shoebox::v1::ListVersionsResponse> ListVersionsOf(
+      const shoebox::v1::ListVersionsRequest& req);
+  // Plaintext chunks for a restore; every ID must belong to a file of the
+  // device (NOT_FOUND naming the first one that does not, before any data
+  // is sent). `emit` returns false to stop (client gone).
+  absl::Status ReadChunksPlain(const std::string& device,
+                               const google::protobuf::RepeatedPtrField<std::string>& ids,
+                               const std::function<bool(shoebox::v1::ChunkData&&)>& emit);
+  // Plaintext of any stored chunk (admin restores).
+  absl::Status ReadChunksPlainAny(const google::protobuf::RepeatedPtrField<std::string>& ids,
+                                  const std::function<bool(shoebox::v1::ChunkData&&)>& emit);
+  // Sealed blobs exactly as stored (workers).
+  absl::Status ReadChunksSealed(const google::protobuf::RepeatedPtrField<std::string>& ids,
+                                const std::function<bool(shoebox::v1::ChunkData&&)>& emit);
+
+  // Device ID for a name (cached); NOT_FOUND when it never said Hello.
+  absl::StatusOr<int64_t> DeviceId(const std::string& device);
+
+  static constexpr int kMaxReadIds = 1024;
+
+ private:
+  absl::Status ReadStored(const google::protobuf::RepeatedPtrField<std::string>& ids, bool plain,
+                          const std::function<bool(shoebox::v1::ChunkData&&)>& emit);
+
+  Store* const store_;
+  SealedChunkStore* const chunks_;
+  const DerivedKeys keys_;
+  const Limits limits_;
+  Metrics* const metrics_;
+  const HmacSha256 id_hmac_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, int64_t> device_ids_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace shoebox::coordinator

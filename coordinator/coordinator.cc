@@ -1,0 +1,90 @@
+#include "coordinator/coordinator.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/status.h"
+
+namespace shoebox::coordinator {
+
+absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const CoordinatorOptions& o) {
+  if (o.key_file.empty()) {
+    return absl::InvalidArgumentError("key_file: set coordinator.key_file to the master key path");
+  }
+  if (o.chunk_store.empty()) {
+    return absl::InvalidArgumentError(
+        "chunk_store: set chunk_store.location to a directory for chunk blobs");
+  }
+  std::unique_ptr<Coordinator> c(new Coordinator(o));
+  ASSIGN_OR_RETURN(Key256 master, LoadOrCreateMasterKey(o.key_file, o.create_key));
+  c->keys_ = DeriveKeys(master);
+  c->metrics_ = std::make_unique<Metrics>();
+  RETURN_IF_ERROR(c->metrics_->Expose(o.metrics_listen));
+  ASSIGN_OR_RETURN(c->chunk_store_, OpenChunkStore(o.chunk_store));
+  c->sealed_ = std::make_unique<SealedChunkStore>(c->chunk_store_.get(), c->keys_.data_key);
+  StoreOptions so;
+  so.url = o.database_url;
+  so.pool_size = o.db_pool_size;
+  so.connect_timeout_ms = o.db_connect_timeout_ms;
+  so.unavailable_retry_ms = o.db_unavailable_retry_ms;
+  ASSIGN_OR_RETURN(c->store_, Store::Open(so));
+  c->auth_ = std::make_unique<Authenticator>(o.insecure_dev, c->store_.get());
+  c->catalog_ = std::make_unique<Catalog>(c->store_.get(), c->sealed_.get(), c->keys_, o.limits,
+                                          c->metrics_.get());
+  c->queue_ = std::make_unique<JobQueue>(c->store_.get(), o.limits);
+  c->admin_ = std::make_unique<Admin>(c->store_.get(), c->catalog_.get(), o.limits);
+  c->metrics_->DatabaseUp(true);
+  c->housekeeping_ = std::thread([p = c.get()] { p->Housekeeping(); });
+  SPDLOG_INFO("event=coordinator_open chunk_store=\"{}\" schema_version={}",
+              c->chunk_store_->Describe(), SchemaVersion());
+  return c;
+}
+
+Coordinator::~Coordinator() {
+  {
+    std::lock_guard<std::mutex> l(stop_mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  if (housekeeping_.joinable()) housekeeping_.join();
+}
+
+void Coordinator::OnHealth(std::function<void(bool)> fn) {
+  absl::MutexLock l(&mu_);
+  on_health_ = std::move(fn);
+}
+
+void Coordinator::Housekeeping() {
+  const absl::Duration period = absl::Milliseconds(std::max<uint32_t>(options_.housekeeping_ms, 50));
+  absl::Time next_metrics = absl::InfinitePast();
+  bool healthy = true;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> l(stop_mu_);
+      stop_cv_.wait_for(l, absl::ToChronoMilliseconds(period), [this] { return stop_; });
+      if (stop_) return;
+    }
+    absl::StatusOr<SweepResult> s = queue_->Sweep(false, options_.housekeeping_ms / 2);
+    bool ok = s.ok();
+    if (ok && absl::Now() >= next_metrics) {
+      next_metrics = absl::Now() + absl::Seconds(5);
+      absl::StatusOr<std::vector<uint64_t>> counts = store_->JobCountsByState();
+      ok = counts.ok();
+      if (ok) metrics_->SetQueueDepth(*counts);
+    }
+    if (ok != healthy) {
+      healthy = ok;
+      if (!ok) {
+        SPDLOG_WARN("event=db_unhealthy error=\"{}\"", s.ok() ? std::string("job count failed") : std::string(s.status().message()));
+      } else {
+        SPDLOG_INFO("event=db_healthy");
+      }
+      metrics_->DatabaseUp(ok);
+      // Called under the lock so OnHealth(nullptr) guarantees no later call.
+      absl::MutexLock l(&mu_);
+      if (on_health_) on_health_(ok);
+    }
+  }
+}
+
+}  // namespace shoebox::coordinator

@@ -1,0 +1,70 @@
+// One coordinator: the store, the chunk store, keys, metrics and the domain
+// classes, plus a housekeeping thread (expired leases, due retries, queue
+// depth metrics, database health). No network: server.h adds gRPC.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <memory>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/chunkstore/chunkstore.h"
+#include "common/crypto/keys.h"
+#include "coordinator/admin.h"
+#include "coordinator/auth.h"
+#include "coordinator/catalog.h"
+#include "coordinator/metrics.h"
+#include "coordinator/options.h"
+#include "coordinator/queue.h"
+#include "coordinator/store/store.h"
+
+namespace shoebox::coordinator {
+
+class Coordinator {
+ public:
+  // Loads (or creates) the key file, opens the chunk store, connects to
+  // PostgreSQL (waiting while it is down, see db_connect_timeout_ms) and
+  // migrates the schema.
+  static absl::StatusOr<std::unique_ptr<Coordinator>> Open(const CoordinatorOptions& options);
+  ~Coordinator();
+  Coordinator(const Coordinator&) = delete;
+  Coordinator& operator=(const Coordinator&) = delete;
+
+  Catalog& catalog() { return *catalog_; }
+  JobQueue& queue() { return *queue_; }
+  Admin& admin() { return *admin_; }
+  Store& store() { return *store_; }
+  Metrics& metrics() { return *metrics_; }
+  const Authenticator& auth() const { return *auth_; }
+  const CoordinatorOptions& options() const { return options_; }
+
+  // Called by housekeeping with the database health after each check.
+  void OnHealth(std::function<void(bool)> fn);
+
+ private:
+  explicit Coordinator(const CoordinatorOptions& o) : options_(o) {}
+  void Housekeeping();
+
+  const CoordinatorOptions options_;
+  DerivedKeys keys_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<ChunkStore> chunk_store_;
+  std::unique_ptr<SealedChunkStore> sealed_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<JobQueue> queue_;
+  std::unique_ptr<Admin> admin_;
+
+  absl::Mutex mu_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;  // guarded by stop_mu_
+  std::function<void(bool)> on_health_ ABSL_GUARDED_BY(mu_);
+  std::thread housekeeping_;
+};
+
+}  // namespace shoebox::coordinator

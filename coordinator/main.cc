@@ -1,0 +1,64 @@
+// shoebox-coordinator: parses flags and the config file, wires the server.
+#include <csignal>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "common/config.h"
+#include "common/log.h"
+#include "coordinator/options.h"
+#include "coordinator/server.h"
+#include "workers/connectors/s3_chunkstore.h"
+
+namespace {
+volatile std::sig_atomic_t g_stop = 0;
+void OnSignal(int) { g_stop = 1; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Shoebox coordinator: catalog, chunk ingest and job queue on PostgreSQL"};
+  std::string config_path = "/etc/shoebox/coordinator.toml";
+  std::string listen, database_url, log_level;
+  bool insecure_dev = false;
+  app.add_option("-c,--config", config_path, "TOML config file");
+  app.add_option("--listen", listen, "override coordinator.listen (host:port)");
+  app.add_option("--database-url", database_url, "override database.url");
+  app.add_option("--log-level", log_level, "override coordinator.log_level");
+  app.add_flag("--insecure-dev", insecure_dev,
+               "plain-text gRPC with identities from metadata; loopback only");
+  CLI11_PARSE(app, argc, argv);
+  // chunk_store.location may be "s3://..." (workers/connectors/s3_chunkstore.h).
+  shoebox::worker::RegisterS3ChunkStore();
+
+  auto config = shoebox::Config::LoadFile(config_path);
+  if (!config.ok()) {
+    fprintf(stderr, "shoebox-coordinator: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  auto options = shoebox::coordinator::OptionsFromConfig(*config);
+  if (!options.ok()) {
+    fprintf(stderr, "shoebox-coordinator: %s\n", std::string(options.status().message()).c_str());
+    return 2;
+  }
+  if (!listen.empty()) options->listen = listen;
+  if (!database_url.empty()) options->database_url = database_url;
+  if (!log_level.empty()) options->log_level = log_level;
+  if (insecure_dev) options->insecure_dev = true;
+  shoebox::InitLogging("shoebox-coordinator", options->log_level, options->log_json);
+
+  auto server = shoebox::coordinator::CoordinatorServer::Start(*options);
+  if (!server.ok()) {
+    SPDLOG_CRITICAL("event=start_failed error=\"{}\"", std::string(server.status().message()));
+    return 1;
+  }
+  // Tests and scripts read the bound address from this line on stdout.
+  printf("listening on %s\n", (*server)->address().c_str());
+  fflush(stdout);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::thread waiter([&] { (*server)->Wait(); });
+  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  SPDLOG_INFO("event=shutdown");
+  (*server)->Shutdown();
+  waiter.join();
+  return 0;
+}

@@ -1,0 +1,68 @@
+#include "coordinator/options.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+
+namespace shoebox::coordinator {
+namespace {
+
+absl::Status GetU32(const Config& c, std::string_view key, uint32_t* v) {
+  ASSIGN_OR_RETURN(int64_t x, c.GetInt(key, *v));
+  if (x < 0 || x > 0xffffffffLL) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(c.source(), ": key '", std::string(key), "' must be between 0 and 4294967295"));
+  }
+  *v = static_cast<uint32_t>(x);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<CoordinatorOptions> OptionsFromConfig(const Config& c) {
+  CoordinatorOptions o;
+  ASSIGN_OR_RETURN(o.listen, c.GetString("coordinator.listen", o.listen));
+  ASSIGN_OR_RETURN(o.database_url, c.RequireString("database.url"));
+  ASSIGN_OR_RETURN(o.chunk_store, c.RequireString("chunk_store.location"));
+  ASSIGN_OR_RETURN(o.key_file, c.RequireString("coordinator.key_file"));
+  ASSIGN_OR_RETURN(o.create_key, c.GetBool("coordinator.create_key", o.create_key));
+  ASSIGN_OR_RETURN(o.metrics_listen, c.GetString("coordinator.metrics_listen", o.metrics_listen));
+  ASSIGN_OR_RETURN(o.insecure_dev, c.GetBool("coordinator.insecure_dev", o.insecure_dev));
+  ASSIGN_OR_RETURN(o.log_level, c.GetString("coordinator.log_level", o.log_level));
+  ASSIGN_OR_RETURN(o.log_json, c.GetBool("coordinator.log_json", o.log_json));
+  RETURN_IF_ERROR(GetU32(c, "coordinator.max_threads", &o.max_threads));
+  RETURN_IF_ERROR(GetU32(c, "coordinator.housekeeping_ms", &o.housekeeping_ms));
+  RETURN_IF_ERROR(GetU32(c, "database.pool_size", &o.db_pool_size));
+  RETURN_IF_ERROR(GetU32(c, "database.connect_timeout_ms", &o.db_connect_timeout_ms));
+  RETURN_IF_ERROR(GetU32(c, "database.unavailable_retry_ms", &o.db_unavailable_retry_ms));
+  Limits& l = o.limits;
+  RETURN_IF_ERROR(GetU32(c, "limits.max_report_batch", &l.max_report_batch));
+  RETURN_IF_ERROR(GetU32(c, "limits.max_chunk_size", &l.max_chunk_size));
+  RETURN_IF_ERROR(GetU32(c, "limits.lease_ms", &l.lease_ms));
+  RETURN_IF_ERROR(GetU32(c, "limits.max_attempts", &l.max_attempts));
+  RETURN_IF_ERROR(GetU32(c, "limits.backoff_base_ms", &l.backoff_base_ms));
+  RETURN_IF_ERROR(GetU32(c, "limits.backoff_max_ms", &l.backoff_max_ms));
+  RETURN_IF_ERROR(GetU32(c, "limits.auth_probe_interval_ms", &l.auth_probe_interval_ms));
+  RETURN_IF_ERROR(GetU32(c, "limits.max_lease_batch", &l.max_lease_batch));
+  RETURN_IF_ERROR(GetU32(c, "limits.max_lease_wait_ms", &l.max_lease_wait_ms));
+  RETURN_IF_ERROR(GetU32(c, "limits.worker_stale_ms", &l.worker_stale_ms));
+  if (o.db_pool_size == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(c.source(), ": key 'database.pool_size' must be at least 1"));
+  }
+  if (l.max_attempts == 0 || l.lease_ms < 1000 || l.max_report_batch == 0 ||
+      l.max_chunk_size == 0 || l.max_chunk_size > 16 * 1024 * 1024) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        c.source(),
+        ": [limits]: max_attempts and max_report_batch must be >= 1, lease_ms >= 1000, "
+        "max_chunk_size between 1 and 16777216"));
+  }
+  return o;
+}
+
+bool IsLoopbackListen(const std::string& listen) {
+  return absl::StartsWith(listen, "127.") || absl::StartsWith(listen, "localhost:") ||
+         absl::StartsWith(listen, "[::1]:");
+}
+
+}  // namespace shoebox::coordinator

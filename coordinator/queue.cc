@@ -1,0 +1,143 @@
+#include "coordinator/queue.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/status.h"
+
+namespace shoebox::coordinator {
+
+namespace {
+
+absl::Status CheckToken(int64_t job_id, const std::string& token) {
+  if (job_id <= 0) return absl::InvalidArgumentError("job_id: must be positive");
+  if (token.empty() || token.size() > 128) {
+    return absl::InvalidArgumentError("lease_token: give the token LeaseJobs returned");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<int64_t> JobQueue::WorkerId(const std::string& worker) {
+  {
+    absl::MutexLock l(&mu_);
+    auto it = worker_ids_.find(worker);
+    if (it != worker_ids_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(int64_t id, store_->FindWorker(worker));
+  absl::MutexLock l(&mu_);
+  worker_ids_[worker] = id;
+  return id;
+}
+
+absl::StatusOr<shoebox::v1::RegisterWorkerResponse> JobQueue::Register(
+    const std::string& worker, const shoebox::v1::RegisterWorkerRequest& req) {
+  if (req.kinds().empty()) {
+    return absl::InvalidArgumentError(
+        "kinds: list the destination kinds this worker has connectors for");
+  }
+  WorkerRegistration reg;
+  reg.name = worker;
+  for (int i = 0; i < req.kinds_size(); ++i) {
+    if (req.kinds(i).empty() || req.kinds(i).size() > 64) {
+      return absl::InvalidArgumentError(absl::StrCat("kinds[", i, "]: must be 1..64 characters"));
+    }
+    reg.kinds.push_back(req.kinds(i));
+  }
+  for (int i = 0; i < req.destinations_size(); ++i) {
+    if (req.destinations(i).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("destinations[", i, "]: empty name"));
+    }
+    reg.destinations.push_back(req.destinations(i));
+  }
+  reg.max_concurrency = req.max_concurrency();
+  reg.version = req.version();
+  ASSIGN_OR_RETURN(int64_t id, store_->RegisterWorker(reg));
+  {
+    absl::MutexLock l(&mu_);
+    worker_ids_[worker] = id;
+  }
+  SPDLOG_INFO("event=worker_registered worker=\"{}\" worker_id={} kinds={}", worker, id,
+              reg.kinds.size());
+  shoebox::v1::RegisterWorkerResponse resp;
+  resp.set_worker_id(id);
+  resp.set_lease_ms(limits_.lease_ms);
+  return resp;
+}
+
+absl::StatusOr<SweepResult> JobQueue::Sweep(bool force, uint32_t min_interval_ms) {
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  int64_t last = last_sweep_ms_.load();
+  if (!force && now - last < min_interval_ms) return SweepResult{};
+  if (!last_sweep_ms_.compare_exchange_strong(last, now) && !force) return SweepResult{};
+  ASSIGN_OR_RETURN(SweepResult r, store_->Sweep(limits_.max_attempts));
+  if (r.requeued + r.dead > 0) {
+    SPDLOG_INFO("event=leases_expired requeued={} dead={}", r.requeued, r.dead);
+  }
+  return r;
+}
+
+absl::StatusOr<shoebox::v1::LeaseJobsResponse> JobQueue::Lease(
+    const std::string& worker, const shoebox::v1::LeaseJobsRequest& req) {
+  ASSIGN_OR_RETURN(int64_t worker_id, WorkerId(worker));
+  LeaseParams p;
+  p.worker_id = worker_id;
+  p.max_jobs = std::clamp<uint32_t>(req.max_jobs(), 1, limits_.max_lease_batch);
+  p.lease_ms = limits_.lease_ms;
+  p.auth_probe_interval_ms = limits_.auth_probe_interval_ms;
+  p.worker_stale_ms = limits_.worker_stale_ms;
+  const absl::Time deadline =
+      absl::Now() + absl::Milliseconds(std::min(req.wait_ms(), limits_.max_lease_wait_ms));
+  absl::Duration pause = absl::Milliseconds(20);
+  shoebox::v1::LeaseJobsResponse resp;
+  for (;;) {
+    RETURN_IF_ERROR(Sweep(false).status());
+    ASSIGN_OR_RETURN(std::vector<shoebox::v1::Job> jobs, store_->LeaseJobs(p));
+    if (!jobs.empty() || absl::Now() >= deadline) {
+      for (auto& j : jobs) *resp.add_jobs() = std::move(j);
+      return resp;
+    }
+    absl::SleepFor(std::min(pause, deadline - absl::Now()));
+    pause = std::min(pause * 2, absl::Milliseconds(250));
+  }
+}
+
+absl::StatusOr<shoebox::v1::RenewLeaseResponse> JobQueue::Renew(
+    const std::string& worker, const shoebox::v1::RenewLeaseRequest& req) {
+  (void)worker;
+  RETURN_IF_ERROR(CheckToken(req.job_id(), req.lease_token()));
+  return store_->RenewLease(req.job_id(), req.lease_token(), limits_.lease_ms);
+}
+
+absl::Status JobQueue::Complete(const std::string& worker,
+                                const shoebox::v1::CompleteJobRequest& req) {
+  (void)worker;
+  RETURN_IF_ERROR(CheckToken(req.job_id(), req.lease_token()));
+  return store_->CompleteJob(req);
+}
+
+absl::StatusOr<shoebox::v1::FailJobResponse> JobQueue::Fail(
+    const std::string& worker, const shoebox::v1::FailJobRequest& req) {
+  RETURN_IF_ERROR(CheckToken(req.job_id(), req.lease_token()));
+  FailParams p;
+  p.job_id = req.job_id();
+  p.lease_token = req.lease_token();
+  p.retryable = req.retryable();
+  p.error = req.error().empty() ? "(worker gave no error text)" : req.error().substr(0, 4000);
+  p.retry_after_ms = req.retry_after_ms();
+  p.auth_failure = req.auth_failure();
+  p.max_attempts = limits_.max_attempts;
+  p.backoff_base_ms = limits_.backoff_base_ms;
+  p.backoff_max_ms = limits_.backoff_max_ms;
+  ASSIGN_OR_RETURN(shoebox::v1::FailJobResponse resp, store_->FailJob(p));
+  SPDLOG_INFO("event=job_failed job={} worker=\"{}\" state={} auth_failure={} error=\"{}\"",
+              req.job_id(), worker, shoebox::v1::JobState_Name(resp.state()), req.auth_failure(),
+              p.error);
+  return resp;
+}
+
+}  // namespace shoebox::coordinator

@@ -1,0 +1,50 @@
+// The worker side: registration and the job queue (lease, renew, complete,
+// fail), as a plain class. `worker` is the authenticated caller's name.
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "coordinator/options.h"
+#include "coordinator/store/store.h"
+#include "shoebox/v1/worker.pb.h"
+
+namespace shoebox::coordinator {
+
+class JobQueue {
+ public:
+  JobQueue(Store* store, const Limits& limits) : store_(store), limits_(limits) {}
+
+  absl::StatusOr<shoebox::v1::RegisterWorkerResponse> Register(
+      const std::string& worker, const shoebox::v1::RegisterWorkerRequest& req);
+  // Leases up to min(max_jobs, max_lease_batch) jobs of the destinations the
+  // worker registered for; waits up to min(wait_ms, max_lease_wait_ms) for
+  // work. FAILED_PRECONDITION when the worker never registered.
+  absl::StatusOr<shoebox::v1::LeaseJobsResponse> Lease(const std::string& worker,
+                                                       const shoebox::v1::LeaseJobsRequest& req);
+  absl::StatusOr<shoebox::v1::RenewLeaseResponse> Renew(const std::string& worker,
+                                                        const shoebox::v1::RenewLeaseRequest& req);
+  absl::Status Complete(const std::string& worker, const shoebox::v1::CompleteJobRequest& req);
+  absl::StatusOr<shoebox::v1::FailJobResponse> Fail(const std::string& worker,
+                                                    const shoebox::v1::FailJobRequest& req);
+
+  // Returns expired leases to the queue (dead-lettering those on their last
+  // attempt) and queues jobs whose backoff is over. Runs at most every
+  // `min_interval_ms` unless forced.
+  absl::StatusOr<SweepResult> Sweep(bool force, uint32_t min_interval_ms = 100);
+
+ private:
+  absl::StatusOr<int64_t> WorkerId(const std::string& worker);
+
+  Store* const store_;
+  const Limits limits_;
+  std::atomic<int64_t> last_sweep_ms_{0};
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, int64_t> worker_ids_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace shoebox::coordinator

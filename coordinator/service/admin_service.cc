@@ -1,0 +1,99 @@
+#include "coordinator/service/admin_service.h"
+
+#include "coordinator/service/rpc_scope.h"
+
+namespace shoebox::coordinator {
+
+grpc::Status AdminServiceImpl::CreateDestination(grpc::ServerContext* ctx,
+                                                 const shoebox::v1::CreateDestinationRequest* req,
+                                                 shoebox::v1::Destination* resp) {
+  return Serve(c_, "CreateDestination", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->admin().CreateDestination(who.name, *req), resp);
+  });
+}
+
+grpc::Status AdminServiceImpl::ListDestinations(grpc::ServerContext* ctx,
+                                                const shoebox::v1::ListDestinationsRequest*,
+                                                shoebox::v1::ListDestinationsResponse* resp) {
+  return Serve(c_, "ListDestinations", ctx, Role::kAdmin,
+               [&](const Caller&) { return Assign(c_->admin().ListDestinations(), resp); });
+}
+
+grpc::Status AdminServiceImpl::BindFolder(grpc::ServerContext* ctx,
+                                          const shoebox::v1::BindFolderRequest* req,
+                                          shoebox::v1::BindFolderResponse* resp) {
+  return Serve(c_, "BindFolder", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->admin().BindFolder(who.name, *req), resp);
+  });
+}
+
+grpc::Status AdminServiceImpl::ListDevices(grpc::ServerContext* ctx,
+                                           const shoebox::v1::ListDevicesRequest*,
+                                           shoebox::v1::ListDevicesResponse* resp) {
+  return Serve(c_, "ListDevices", ctx, Role::kAdmin,
+               [&](const Caller&) { return Assign(c_->admin().ListDevices(), resp); });
+}
+
+grpc::Status AdminServiceImpl::GetStatus(grpc::ServerContext* ctx,
+                                         const shoebox::v1::GetStatusRequest*,
+                                         shoebox::v1::StatusResponse* resp) {
+  return Serve(c_, "GetStatus", ctx, Role::kAdmin,
+               [&](const Caller&) { return Assign(c_->admin().GetStatus(), resp); });
+}
+
+grpc::Status AdminServiceImpl::ListJobs(grpc::ServerContext* ctx,
+                                        const shoebox::v1::ListJobsRequest* req,
+                                        shoebox::v1::ListJobsResponse* resp) {
+  return Serve(c_, "ListJobs", ctx, Role::kAdmin,
+               [&](const Caller&) { return Assign(c_->admin().ListJobs(*req), resp); });
+}
+
+grpc::Status AdminServiceImpl::CancelJobs(grpc::ServerContext* ctx,
+                                          const shoebox::v1::JobSelector* req,
+                                          shoebox::v1::JobActionResponse* resp) {
+  return Serve(c_, "CancelJobs", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->admin().CancelJobs(who.name, *req), resp);
+  });
+}
+
+grpc::Status AdminServiceImpl::SetJobPriority(grpc::ServerContext* ctx,
+                                              const shoebox::v1::SetJobPriorityRequest* req,
+                                              shoebox::v1::JobActionResponse* resp) {
+  return Serve(c_, "SetJobPriority", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->admin().SetJobPriority(who.name, *req), resp);
+  });
+}
+
+grpc::Status AdminServiceImpl::RetryJobs(grpc::ServerContext* ctx,
+                                         const shoebox::v1::JobSelector* req,
+                                         shoebox::v1::JobActionResponse* resp) {
+  return Serve(c_, "RetryJobs", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->admin().RetryJobs(who.name, *req), resp);
+  });
+}
+
+grpc::Status AdminServiceImpl::CreateEnrollToken(grpc::ServerContext* ctx,
+                                                 const shoebox::v1::CreateEnrollTokenRequest* req,
+                                                 shoebox::v1::CreateEnrollTokenResponse* resp) {
+  return Serve(c_, "CreateEnrollToken", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->admin().CreateEnrollToken(who.name, *req), resp);
+  });
+}
+
+grpc::Status AdminServiceImpl::ListVersions(grpc::ServerContext* ctx,
+                                            const shoebox::v1::ListVersionsRequest* req,
+                                            shoebox::v1::ListVersionsResponse* resp) {
+  return Serve(c_, "AdminListVersions", ctx, Role::kAdmin,
+               [&](const Caller&) { return Assign(c_->admin().ListVersions(*req), resp); });
+}
+
+grpc::Status AdminServiceImpl::ReadChunks(grpc::ServerContext* ctx,
+                                          const shoebox::v1::ReadChunksRequest* req,
+                                          grpc::ServerWriter<shoebox::v1::ChunkData>* writer) {
+  return Serve(c_, "AdminReadChunks", ctx, Role::kAdmin, [&](const Caller&) {
+    return c_->catalog().ReadChunksPlainAny(
+        req->ids(), [&](shoebox::v1::ChunkData&& d) { return writer->Write(d); });
+  });
+}
+
+}  // namespace shoebox::coordinator

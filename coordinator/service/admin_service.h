@@ -1,0 +1,46 @@
+// gRPC AdminService: translates to Admin.
+#pragma once
+
+#include "coordinator/coordinator.h"
+#include "shoebox/v1/admin.grpc.pb.h"
+
+namespace shoebox::coordinator {
+
+class AdminServiceImpl final : public shoebox::v1::AdminService::Service {
+ public:
+  explicit AdminServiceImpl(Coordinator* c) : c_(c) {}
+
+  grpc::Status CreateDestination(grpc::ServerContext* ctx,
+                                 const shoebox::v1::CreateDestinationRequest* req,
+                                 shoebox::v1::Destination* resp) override;
+  grpc::Status ListDestinations(grpc::ServerContext* ctx,
+                                const shoebox::v1::ListDestinationsRequest* req,
+                                shoebox::v1::ListDestinationsResponse* resp) override;
+  grpc::Status BindFolder(grpc::ServerContext* ctx, const shoebox::v1::BindFolderRequest* req,
+                          shoebox::v1::BindFolderResponse* resp) override;
+  grpc::Status ListDevices(grpc::ServerContext* ctx, const shoebox::v1::ListDevicesRequest* req,
+                           shoebox::v1::ListDevicesResponse* resp) override;
+  grpc::Status GetStatus(grpc::ServerContext* ctx, const shoebox::v1::GetStatusRequest* req,
+                         shoebox::v1::StatusResponse* resp) override;
+  grpc::Status ListJobs(grpc::ServerContext* ctx, const shoebox::v1::ListJobsRequest* req,
+                        shoebox::v1::ListJobsResponse* resp) override;
+  grpc::Status CancelJobs(grpc::ServerContext* ctx, const shoebox::v1::JobSelector* req,
+                          shoebox::v1::JobActionResponse* resp) override;
+  grpc::Status SetJobPriority(grpc::ServerContext* ctx,
+                              const shoebox::v1::SetJobPriorityRequest* req,
+                              shoebox::v1::JobActionResponse* resp) override;
+  grpc::Status RetryJobs(grpc::ServerContext* ctx, const shoebox::v1::JobSelector* req,
+                         shoebox::v1::JobActionResponse* resp) override;
+  grpc::Status CreateEnrollToken(grpc::ServerContext* ctx,
+                                 const shoebox::v1::CreateEnrollTokenRequest* req,
+                                 shoebox::v1::CreateEnrollTokenResponse* resp) override;
+  grpc::Status ListVersions(grpc::ServerContext* ctx, const shoebox::v1::ListVersionsRequest* req,
+                            shoebox::v1::ListVersionsResponse* resp) override;
+  grpc::Status ReadChunks(grpc::ServerContext* ctx, const shoebox::v1::ReadChunksRequest* req,
+                          grpc::ServerWriter<shoebox::v1::ChunkData>* writer) override;
+
+ private:
+  Coordinator* const c_;
+};
+
+}  // namespace shoebox::coordinator

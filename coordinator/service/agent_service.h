@@ -1,0 +1,32 @@
+// gRPC AgentService: translates to Catalog. Identity from auth.h.
+#pragma once
+
+#include "coordinator/coordinator.h"
+#include "shoebox/v1/agent.grpc.pb.h"
+
+namespace shoebox::coordinator {
+
+class AgentServiceImpl final : public shoebox::v1::AgentService::Service {
+ public:
+  explicit AgentServiceImpl(Coordinator* c) : c_(c) {}
+
+  grpc::Status Hello(grpc::ServerContext* ctx, const shoebox::v1::HelloRequest* req,
+                     shoebox::v1::HelloResponse* resp) override;
+  grpc::Status Heartbeat(grpc::ServerContext* ctx, const shoebox::v1::HeartbeatRequest* req,
+                         shoebox::v1::HeartbeatResponse* resp) override;
+  grpc::Status ReportFiles(grpc::ServerContext* ctx, const shoebox::v1::ReportFilesRequest* req,
+                           shoebox::v1::ReportFilesResponse* resp) override;
+  grpc::Status PutChunks(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<shoebox::v1::PutChunkAck, shoebox::v1::PutChunkRequest>* stream)
+      override;
+  grpc::Status ListVersions(grpc::ServerContext* ctx, const shoebox::v1::ListVersionsRequest* req,
+                            shoebox::v1::ListVersionsResponse* resp) override;
+  grpc::Status ReadChunks(grpc::ServerContext* ctx, const shoebox::v1::ReadChunksRequest* req,
+                          grpc::ServerWriter<shoebox::v1::ChunkData>* writer) override;
+
+ private:
+  Coordinator* const c_;
+};
+
+}  // namespace shoebox::coordinator

@@ -1,0 +1,55 @@
+#include "coordinator/service/worker_service.h"
+
+#include "coordinator/service/rpc_scope.h"
+
+namespace shoebox::coordinator {
+
+grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext* ctx,
+                                               const shoebox::v1::RegisterWorkerRequest* req,
+                                               shoebox::v1::RegisterWorkerResponse* resp) {
+  return Serve(c_, "RegisterWorker", ctx, Role::kWorker, [&](const Caller& who) {
+    return Assign(c_->queue().Register(who.name, *req), resp);
+  });
+}
+
+grpc::Status WorkerServiceImpl::LeaseJobs(grpc::ServerContext* ctx,
+                                          const shoebox::v1::LeaseJobsRequest* req,
+                                          shoebox::v1::LeaseJobsResponse* resp) {
+  return Serve(c_, "LeaseJobs", ctx, Role::kWorker, [&](const Caller& who) {
+    return Assign(c_->queue().Lease(who.name, *req), resp);
+  });
+}
+
+grpc::Status WorkerServiceImpl::RenewLease(grpc::ServerContext* ctx,
+                                           const shoebox::v1::RenewLeaseRequest* req,
+                                           shoebox::v1::RenewLeaseResponse* resp) {
+  return Serve(c_, "RenewLease", ctx, Role::kWorker, [&](const Caller& who) {
+    return Assign(c_->queue().Renew(who.name, *req), resp);
+  });
+}
+
+grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext* ctx,
+                                            const shoebox::v1::CompleteJobRequest* req,
+                                            shoebox::v1::CompleteJobResponse*) {
+  return Serve(c_, "CompleteJob", ctx, Role::kWorker,
+               [&](const Caller& who) { return c_->queue().Complete(who.name, *req); });
+}
+
+grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* ctx,
+                                        const shoebox::v1::FailJobRequest* req,
+                                        shoebox::v1::FailJobResponse* resp) {
+  return Serve(c_, "FailJob", ctx, Role::kWorker, [&](const Caller& who) {
+    return Assign(c_->queue().Fail(who.name, *req), resp);
+  });
+}
+
+grpc::Status WorkerServiceImpl::ReadChunks(grpc::ServerContext* ctx,
+                                           const shoebox::v1::WorkerReadChunksRequest* req,
+                                           grpc::ServerWriter<shoebox::v1::ChunkData>* writer) {
+  return Serve(c_, "WorkerReadChunks", ctx, Role::kWorker, [&](const Caller&) {
+    return c_->catalog().ReadChunksSealed(
+        req->ids(), [&](shoebox::v1::ChunkData&& d) { return writer->Write(d); });
+  });
+}
+
+}  // namespace shoebox::coordinator

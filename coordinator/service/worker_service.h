@@ -1,0 +1,32 @@
+// gRPC WorkerService: translates to JobQueue and Catalog (sealed reads).
+#pragma once
+
+#include "coordinator/coordinator.h"
+#include "shoebox/v1/worker.grpc.pb.h"
+
+namespace shoebox::coordinator {
+
+class WorkerServiceImpl final : public shoebox::v1::WorkerService::Service {
+ public:
+  explicit WorkerServiceImpl(Coordinator* c) : c_(c) {}
+
+  grpc::Status RegisterWorker(grpc::ServerContext* ctx,
+                              const shoebox::v1::RegisterWorkerRequest* req,
+                              shoebox::v1::RegisterWorkerResponse* resp) override;
+  grpc::Status LeaseJobs(grpc::ServerContext* ctx, const shoebox::v1::LeaseJobsRequest* req,
+                         shoebox::v1::LeaseJobsResponse* resp) override;
+  grpc::Status RenewLease(grpc::ServerContext* ctx, const shoebox::v1::RenewLeaseRequest* req,
+                          shoebox::v1::RenewLeaseResponse* resp) override;
+  grpc::Status CompleteJob(grpc::ServerContext* ctx, const shoebox::v1::CompleteJobRequest* req,
+                           shoebox::v1::CompleteJobResponse* resp) override;
+  grpc::Status FailJob(grpc::ServerContext* ctx, const shoebox::v1::FailJobRequest* req,
+                       shoebox::v1::FailJobResponse* resp) override;
+  grpc::Status ReadChunks(grpc::ServerContext* ctx,
+                          const shoebox::v1::WorkerReadChunksRequest* req,
+                          grpc::ServerWriter<shoebox::v1::ChunkData>* writer) override;
+
+ private:
+  Coordinator* const c_;
+};
+
+}  // namespace shoebox::coordinator

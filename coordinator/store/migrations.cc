@@ -1,0 +1,183 @@
+#include "coordinator/store/migrations.h"
+
+namespace shoebox::coordinator {
+
+namespace {
+
+// Job states and kinds use the numbers of shoebox.v1.JobState / JobKind.
+// file_versions.state uses shoebox.v1.VersionState (1 pending, 2 complete).
+// file_versions.chunk_list: n entries of (32-byte chunk ID ‖ 4-byte
+// big-endian plaintext size), in file order.
+constexpr char kV1[] = R"sql(
+CREATE FUNCTION epoch_ms(t timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE AS
+  $$ SELECT COALESCE((extract(epoch FROM t) * 1000)::bigint, 0) $$;
+
+CREATE TABLE devices (
+  id bigserial PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  hostname text NOT NULL DEFAULT '',
+  agent_version text NOT NULL DEFAULT '',
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_seen timestamptz,
+  revoked boolean NOT NULL DEFAULT false,
+  agent_files_pending bigint NOT NULL DEFAULT 0,
+  agent_bytes_pending bigint NOT NULL DEFAULT 0,
+  agent_upload_rate_bps bigint NOT NULL DEFAULT 0,
+  agent_paused boolean NOT NULL DEFAULT false
+);
+
+CREATE TABLE folders (
+  id bigserial PRIMARY KEY,
+  device_id bigint NOT NULL REFERENCES devices(id),
+  root bytea NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (device_id, root)
+);
+
+CREATE TABLE files (
+  id bigserial PRIMARY KEY,
+  folder_id bigint NOT NULL REFERENCES folders(id),
+  path bytea NOT NULL,
+  current_version_id bigint,
+  UNIQUE (folder_id, path)
+);
+
+CREATE TABLE file_versions (
+  id bigserial PRIMARY KEY,
+  file_id bigint NOT NULL REFERENCES files(id),
+  size bigint NOT NULL,
+  mtime_ns bigint NOT NULL,
+  sha256 bytea NOT NULL,
+  mode integer NOT NULL DEFAULT 0,
+  chunk_list bytea NOT NULL,
+  state smallint NOT NULL,
+  -- Distinct chunks still missing; the version completes when it reaches 0.
+  missing_count integer NOT NULL DEFAULT 0,
+  dedup boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  completed_at timestamptz,
+  deleted_at timestamptz
+);
+CREATE INDEX file_versions_file ON file_versions (file_id, id);
+
+CREATE TABLE chunks (
+  id bytea PRIMARY KEY,
+  size integer NOT NULL,
+  stored_size bigint NOT NULL DEFAULT 0,
+  stored boolean NOT NULL DEFAULT false,
+  refcount bigint NOT NULL DEFAULT 0,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  stored_at timestamptz
+);
+
+-- Chunks a pending version still waits for (no foreign key: these rows are
+-- written in bulk on the hot path and deleted when the chunk arrives).
+CREATE TABLE version_missing (
+  chunk_id bytea NOT NULL,
+  version_id bigint NOT NULL,
+  PRIMARY KEY (chunk_id, version_id)
+);
+
+-- Which device referenced which chunk (restores read only their own).
+CREATE TABLE device_chunks (
+  device_id bigint NOT NULL,
+  chunk_id bytea NOT NULL,
+  PRIMARY KEY (device_id, chunk_id)
+);
+
+CREATE TABLE destinations (
+  id bigserial PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  kind text NOT NULL,
+  settings jsonb NOT NULL DEFAULT '{}',
+  sealed_credentials bytea NOT NULL DEFAULT '',
+  layout text NOT NULL DEFAULT '',
+  max_concurrency integer NOT NULL DEFAULT 0,
+  auth_failed_at timestamptz,
+  auth_error text NOT NULL DEFAULT '',
+  last_probe_at timestamptz,
+  last_verified_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- folder_id NULL: every folder of the device, present and future.
+CREATE TABLE bindings (
+  id bigserial PRIMARY KEY,
+  device_id bigint NOT NULL REFERENCES devices(id),
+  folder_id bigint REFERENCES folders(id),
+  destination_id bigint NOT NULL REFERENCES destinations(id),
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX bindings_unique ON bindings (device_id, COALESCE(folder_id, 0), destination_id);
+
+CREATE TABLE workers (
+  id bigserial PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  kinds text[] NOT NULL DEFAULT '{}',
+  destinations text[] NOT NULL DEFAULT '{}',
+  max_concurrency integer NOT NULL DEFAULT 0,
+  version text NOT NULL DEFAULT '',
+  registered_at timestamptz NOT NULL DEFAULT now(),
+  last_seen timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE jobs (
+  id bigserial PRIMARY KEY,
+  kind smallint NOT NULL,
+  state smallint NOT NULL,
+  priority integer NOT NULL DEFAULT 0,
+  destination_id bigint NOT NULL REFERENCES destinations(id),
+  version_id bigint REFERENCES file_versions(id),
+  device_id bigint REFERENCES devices(id),
+  attempts integer NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  lease_owner bigint,
+  lease_token text NOT NULL DEFAULT '',
+  lease_deadline timestamptz,
+  last_error text NOT NULL DEFAULT '',
+  remote_ref text NOT NULL DEFAULT '',
+  remote_size bigint NOT NULL DEFAULT 0,
+  remote_checksum text NOT NULL DEFAULT '',
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz
+);
+CREATE UNIQUE INDEX jobs_one_delivery ON jobs (version_id, destination_id) WHERE kind = 1;
+CREATE INDEX jobs_queued ON jobs (priority DESC, id) WHERE state = 1;
+CREATE INDEX jobs_leased ON jobs (lease_deadline) WHERE state = 2;
+CREATE INDEX jobs_retry ON jobs (next_attempt_at) WHERE state = 4;
+CREATE INDEX jobs_destination_state ON jobs (destination_id, state);
+CREATE INDEX jobs_device_state ON jobs (device_id, state);
+
+CREATE TABLE audit_log (
+  id bigserial PRIMARY KEY,
+  at timestamptz NOT NULL DEFAULT now(),
+  actor_kind text NOT NULL,
+  actor text NOT NULL,
+  action text NOT NULL,
+  target text NOT NULL DEFAULT '',
+  allowed boolean NOT NULL,
+  detail text NOT NULL DEFAULT ''
+);
+
+CREATE TABLE enroll_tokens (
+  id bigserial PRIMARY KEY,
+  token_sha256 bytea NOT NULL UNIQUE,
+  device text NOT NULL DEFAULT '',
+  worker text NOT NULL DEFAULT '',
+  created_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL,
+  used_at timestamptz
+);
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kAll = {
+      {1, "initial catalog, chunks, destinations, job queue, audit", kV1},
+  };
+  return kAll;
+}
+
+}  // namespace shoebox::coordinator

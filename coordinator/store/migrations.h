@@ -1,0 +1,17 @@
+// Versioned schema migrations, applied in order at start (store.cc). Never
+// edit a released migration; append a new one.
+#pragma once
+
+#include <vector>
+
+namespace shoebox::coordinator {
+
+struct Migration {
+  int version;
+  const char* name;
+  const char* sql;
+};
+
+const std::vector<Migration>& Migrations();
+
+}  // namespace shoebox::coordinator

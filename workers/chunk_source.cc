@@ -1,0 +1,110 @@
+#include "workers/chunk_source.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+
+namespace shoebox::worker {
+namespace {
+
+class StoreFetcher final : public ChunkFetcher {
+ public:
+  explicit StoreFetcher(SealedChunkStore* store) : store_(store) {}
+  absl::StatusOr<std::string> GetPlain(const ChunkId& id) override { return store_->GetPlain(id); }
+
+ private:
+  SealedChunkStore* const store_;
+};
+
+std::string IdHex(const ChunkId& id) { return ToHex(ByteSpan(id.data(), id.size())); }
+
+}  // namespace
+
+std::unique_ptr<ChunkFetcher> MakeStoreFetcher(SealedChunkStore* store) {
+  return std::make_unique<StoreFetcher>(store);
+}
+
+ChunkSource::ChunkSource(ChunkFetcher* fetcher, std::vector<ChunkSpan> chunks, uint64_t size,
+                         std::string sha256)
+    : fetcher_(fetcher), chunks_(std::move(chunks)), size_(size), sha256_(std::move(sha256)) {
+  uint64_t off = 0;
+  for (const ChunkSpan& c : chunks_) {
+    starts_.push_back(off);
+    off += c.size;
+  }
+}
+
+ChunkSource::~ChunkSource() {
+  if (prefetch_.valid()) prefetch_.wait();
+}
+
+absl::Status ChunkSource::Load(size_t index) {
+  absl::StatusOr<std::string> plain;
+  if (prefetch_index_ == index && prefetch_.valid()) {
+    plain = prefetch_.get();
+  } else {
+    if (prefetch_.valid()) prefetch_.wait();
+    plain = fetcher_->GetPlain(chunks_[index].id);
+  }
+  prefetch_index_ = SIZE_MAX;
+  if (!plain.ok()) return plain.status();
+  if (plain->size() != chunks_[index].size) {
+    return absl::DataLossError(absl::StrCat("chunk ", IdHex(chunks_[index].id), " has ", plain->size(),
+                                            " bytes, the catalog says ", chunks_[index].size,
+                                            "; run a scrub of the chunk store"));
+  }
+  fetched_ += plain->size();
+  cur_ = std::move(*plain);
+  cur_index_ = index;
+  if (index + 1 < chunks_.size()) {
+    prefetch_index_ = index + 1;
+    ChunkFetcher* f = fetcher_;
+    ChunkId next = chunks_[index + 1].id;
+    prefetch_ = std::async(std::launch::async, [f, next] { return f->GetPlain(next); });
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> ChunkSource::Read(uint8_t* buf, size_t max) {
+  if (pos_ >= size_ || max == 0) return size_t{0};
+  // Locate the chunk holding pos_.
+  size_t idx = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), pos_) - starts_.begin()) - 1;
+  if (idx >= chunks_.size() || pos_ >= starts_[idx] + chunks_[idx].size) {
+    return absl::DataLossError(absl::StrCat("the chunk list covers fewer bytes than the file size ", size_));
+  }
+  if (idx != cur_index_) RETURN_IF_ERROR(Load(idx));
+  uint64_t in_chunk = pos_ - starts_[idx];
+  size_t n = static_cast<size_t>(std::min<uint64_t>({max, cur_.size() - in_chunk, size_ - pos_}));
+  if (hash_valid_ && hashed_ == pos_) {
+    hash_.Update(std::string_view(cur_.data() + in_chunk, n));
+    hashed_ += n;
+    if (hashed_ == size_) {
+      Digest d = hash_.Final();
+      if (DigestToString(d) != sha256_) {
+        return absl::DataLossError(absl::StrCat(
+            "the file's content does not match its SHA-256 (expected ", ToHex(sha256_), ", got ",
+            ToHex(ByteSpan(d.data(), d.size())), "); the upload was abandoned; run a scrub"));
+      }
+    }
+  }
+  std::memcpy(buf, cur_.data() + in_chunk, n);
+  pos_ += n;
+  return n;
+}
+
+absl::Status ChunkSource::Seek(uint64_t offset) {
+  if (offset > size_) return absl::OutOfRangeError(absl::StrCat("seek to ", offset, " past ", size_));
+  pos_ = offset;
+  if (offset == 0) {
+    hash_.Final();  // reset
+    hashed_ = 0;
+    hash_valid_ = true;
+  } else if (offset != hashed_) {
+    hash_valid_ = false;  // a resumed upload: the connector's own check applies
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace shoebox::worker

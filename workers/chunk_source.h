@@ -1,0 +1,68 @@
+// A ByteSource over a file version's chunks: fetches each chunk (directly
+// from the chunk store, or through the coordinator), opens and verifies it,
+// and streams the plaintext, holding at most two chunks (the current one and
+// the next, prefetched). The whole-file SHA-256 is checked as the bytes pass:
+// the read that reaches the end fails with DATA_LOSS instead of returning the
+// last bytes when it does not match, so a connector never completes an upload
+// of wrong content.
+#pragma once
+
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/chunkstore/chunkstore.h"
+#include "common/crypto/hash.h"
+#include "workers/connector.h"
+
+namespace shoebox::worker {
+
+// Plaintext of one chunk, verified (DATA_LOSS on corruption, NOT_FOUND when
+// missing). Thread-safe.
+class ChunkFetcher {
+ public:
+  virtual ~ChunkFetcher() = default;
+  virtual absl::StatusOr<std::string> GetPlain(const ChunkId& id) = 0;
+};
+
+// Over a SealedChunkStore (not owned).
+std::unique_ptr<ChunkFetcher> MakeStoreFetcher(SealedChunkStore* store);
+
+struct ChunkSpan {
+  ChunkId id;
+  uint32_t size = 0;
+};
+
+class ChunkSource final : public ByteSource {
+ public:
+  // `sha256`: 32 raw bytes, the expected whole-file hash. `fetcher` borrowed.
+  ChunkSource(ChunkFetcher* fetcher, std::vector<ChunkSpan> chunks, uint64_t size, std::string sha256);
+  ~ChunkSource() override;
+  absl::StatusOr<size_t> Read(uint8_t* buf, size_t max) override;
+  absl::Status Seek(uint64_t offset) override;
+  uint64_t size() const override { return size_; }
+  // Total plaintext bytes fetched (for metrics).
+  uint64_t bytes_fetched() const { return fetched_; }
+
+ private:
+  absl::Status Load(size_t index);
+
+  ChunkFetcher* const fetcher_;
+  const std::vector<ChunkSpan> chunks_;
+  std::vector<uint64_t> starts_;  // start offset of each chunk
+  const uint64_t size_;
+  const std::string sha256_;
+  uint64_t pos_ = 0;
+  size_t cur_index_ = SIZE_MAX;
+  std::string cur_;
+  size_t prefetch_index_ = SIZE_MAX;
+  std::future<absl::StatusOr<std::string>> prefetch_;
+  Sha256 hash_;
+  uint64_t hashed_ = 0;  // bytes hashed contiguously from 0
+  bool hash_valid_ = true;
+  uint64_t fetched_ = 0;
+};
+
+}  // namespace shoebox::worker

@@ -1,0 +1,341 @@
+#include "workers/connectors/connector_conformance.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+#include "common/crypto/hash.h"
+
+namespace shoebox::worker {
+namespace {
+
+uint64_t SplitMix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+class PatternSource : public ByteSource {
+ public:
+  PatternSource(uint64_t size, uint64_t seed) : size_(size), seed_(seed) {}
+  absl::StatusOr<size_t> Read(uint8_t* buf, size_t max) override {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(max, size_ - pos_));
+    Fill(buf, pos_, n);
+    pos_ += n;
+    return n;
+  }
+  absl::Status Seek(uint64_t offset) override {
+    if (offset > size_) return absl::OutOfRangeError("seek past the end of the pattern");
+    pos_ = offset;
+    return absl::OkStatus();
+  }
+  uint64_t size() const override { return size_; }
+
+ protected:
+  void Fill(uint8_t* buf, uint64_t off, size_t n) const {
+    size_t i = 0;
+    while (i < n) {
+      uint64_t word = SplitMix(seed_ * 0x100000001B3ull + (off + i) / 8);
+      size_t in_word = (off + i) % 8;
+      size_t take = std::min<size_t>(8 - in_word, n - i);
+      std::memcpy(buf + i, reinterpret_cast<const uint8_t*>(&word) + in_word, take);
+      i += take;
+    }
+  }
+  const uint64_t size_;
+  const uint64_t seed_;
+  uint64_t pos_ = 0;
+};
+
+class FailingSource final : public PatternSource {
+ public:
+  FailingSource(uint64_t size, uint64_t seed, uint64_t fail_at)
+      : PatternSource(size, seed), fail_at_(fail_at) {}
+  absl::StatusOr<size_t> Read(uint8_t* buf, size_t max) override {
+    if (pos_ >= fail_at_) {
+      return absl::UnavailableError("test source: the connection to the chunk store dropped midway");
+    }
+    return PatternSource::Read(buf, std::min<uint64_t>(max, fail_at_ - pos_));
+  }
+
+ private:
+  const uint64_t fail_at_;
+};
+
+std::string Pattern(uint64_t size, uint64_t seed) {
+  std::string s(size, '\0');
+  auto src = MakePatternSource(size, seed);
+  size_t got = 0;
+  while (got < size) got += *src->Read(reinterpret_cast<uint8_t*>(s.data()) + got, size - got);
+  return s;
+}
+
+std::string Hex(std::string_view raw) { return ToHex(raw); }
+
+PutRequest Req(const std::string& path, uint64_t size, uint64_t seed) {
+  PutRequest r;
+  r.remote_path = path;
+  r.size = size;
+  // Seeds are a second apart: SFTP v3 and many servers keep whole seconds.
+  r.mtime_ns = 1700000000123456789ll + static_cast<int64_t>(seed) * 1000000000ll;
+  r.sha256 = PatternSha256(size, seed);
+  return r;
+}
+
+// Reads an object back through Get, hashing as it streams.
+absl::StatusOr<std::pair<uint64_t, std::string>> HashRemote(Connector* c, const std::string& path) {
+  Sha256 h;
+  uint64_t n = 0;
+  absl::Status st = c->Get(path, [&](std::string_view d) {
+    h.Update(d);
+    n += d.size();
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  return std::make_pair(n, DigestToString(h.Final()));
+}
+
+absl::StatusOr<std::string> ReadRemote(Connector* c, const std::string& path) {
+  std::string out;
+  absl::Status st = c->Get(path, [&](std::string_view d) {
+    out.append(d);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+// The Stat check the worker uses to skip a re-delivery.
+void ExpectSameContent(const RemoteObject& o, const PutRequest& r) {
+  EXPECT_EQ(o.size, r.size) << o.remote_path;
+  if (!o.checksum.empty()) {
+    if (o.checksum.rfind("sha256:", 0) == 0) {
+      EXPECT_EQ(o.checksum, "sha256:" + Hex(r.sha256)) << o.remote_path;
+    }
+  } else {
+    EXPECT_EQ(o.mtime_ns / 1000000000, r.mtime_ns / 1000000000)
+        << o.remote_path << ": a connector without checksums must keep the mtime";
+  }
+}
+
+void RoundTrip(Connector* c, const std::string& path, uint64_t size, uint64_t seed) {
+  PutRequest r = Req(path, size, seed);
+  auto src = MakePatternSource(size, seed);
+  uint64_t progressed = 0;
+  absl::StatusOr<RemoteObject> put = c->Put(r, src.get(), [&](const Progress& p) { progressed = p.bytes_sent; });
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ(put->remote_path, path);
+  EXPECT_FALSE(put->ref.empty());
+  absl::StatusOr<RemoteObject> st = c->Stat(path);
+  ASSERT_TRUE(st.ok()) << st.status();
+  ExpectSameContent(*st, r);
+  auto got = HashRemote(c, path);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->first, size);
+  EXPECT_EQ(Hex(got->second), Hex(r.sha256)) << "content of " << path << " differs";
+  if (size > 0) {
+    EXPECT_EQ(progressed, size) << "progress must reach the file size";
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<ByteSource> MakePatternSource(uint64_t size, uint64_t seed) {
+  return std::make_unique<PatternSource>(size, seed);
+}
+
+std::unique_ptr<ByteSource> MakeFailingSource(uint64_t size, uint64_t seed, uint64_t fail_at) {
+  return std::make_unique<FailingSource>(size, seed, fail_at);
+}
+
+std::string PatternSha256(uint64_t size, uint64_t seed) {
+  PatternSource src(size, seed);
+  Sha256 h;
+  std::string buf(1 << 20, '\0');
+  for (;;) {
+    size_t n = *src.Read(reinterpret_cast<uint8_t*>(buf.data()), buf.size());
+    if (n == 0) break;
+    h.Update(std::string_view(buf.data(), n));
+  }
+  return DigestToString(h.Final());
+}
+
+void PrintTo(const ConnectorConformanceParams& p, std::ostream* os) { *os << p.name; }
+
+std::string ConformanceName(const ::testing::TestParamInfo<ConnectorConformanceParams>& info) {
+  return info.param.name;
+}
+
+void ConnectorConformance::SetUp() {
+  static std::atomic<int> counter{0};
+  const auto* ti = ::testing::UnitTest::GetInstance()->current_test_info();
+  test_id_ = absl::StrCat("t", getpid(), "-", counter++, "-", ti->name());
+  for (char& ch : test_id_) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '-';
+  }
+  auto c = GetParam().make(test_id_);
+  ASSERT_TRUE(c.ok()) << c.status();
+  conn_ = std::move(*c);
+}
+
+TEST_P(ConnectorConformance, EmptyFileRoundTrips) { RoundTrip(conn_.get(), "empty.jpg", 0, 1); }
+
+TEST_P(ConnectorConformance, OneByteFileRoundTrips) { RoundTrip(conn_.get(), "one.jpg", 1, 2); }
+
+TEST_P(ConnectorConformance, FileJustOverFiveMiBRoundTrips) {
+  RoundTrip(conn_.get(), "five/mib plus one.mov", (5u << 20) + 1, 3);
+}
+
+TEST_P(ConnectorConformance, LargeFileIsStreamedAndArrivesIntact) {
+  if (!GetParam().large_file) GTEST_SKIP() << "large file disabled for this backend";
+  RoundTrip(conn_.get(), "videos/large 200 MiB.mp4", 200ull << 20, 4);
+}
+
+TEST_P(ConnectorConformance, AwkwardNamesRoundTripAndList) {
+  const std::vector<std::string> names = {
+      "with space.jpg",
+      "hash #1.jpg",
+      "it's \"quoted\".jpg",
+      "\xC3\x89t\xC3\xA9 #1 (copy)+&.jpg",  // Été #1 (copy)+&.jpg
+      "\xE5\x86\x99\xE7\x9C\x9F \xC3\xBCml\xC3\xA4ut.heic",
+      "percent %20 literal;semi=eq,comma.png",
+  };
+  std::set<std::string> expected;
+  uint64_t seed = 10;
+  for (const std::string& name : names) {
+    std::string reason;
+    if (GetParam().refuses_name && GetParam().refuses_name(name, &reason)) {
+      std::cout << "[ SKIPPED NAME ] " << name << ": " << reason << "\n";
+      continue;
+    }
+    std::string path = "awkward/" + name;
+    SCOPED_TRACE(path);
+    RoundTrip(conn_.get(), path, 1000 + seed, seed);
+    ++seed;
+    expected.insert(path);
+  }
+  if (!GetParam().list_refused_reason.empty()) GTEST_SKIP() << "List: " << GetParam().list_refused_reason;
+  auto listed = conn_->List("awkward");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  std::set<std::string> got;
+  for (const auto& o : *listed) got.insert(o.remote_path);
+  EXPECT_EQ(got, expected);
+}
+
+TEST_P(ConnectorConformance, NestedFoldersAreCreatedAndListedRecursively) {
+  ASSERT_TRUE(conn_->EnsureFolder("2024/07/Holiday").ok());
+  ASSERT_TRUE(conn_->EnsureFolder("2024/07/Holiday").ok()) << "EnsureFolder must be idempotent";
+  RoundTrip(conn_.get(), "2024/07/Holiday/a.jpg", 10, 20);
+  RoundTrip(conn_.get(), "2024/07/Holiday/b.jpg", 11, 21);
+  RoundTrip(conn_.get(), "2024/07/c.jpg", 12, 22);
+  RoundTrip(conn_.get(), "2024/08/deep/er/d.jpg", 13, 23);
+  if (!GetParam().list_refused_reason.empty()) GTEST_SKIP() << "List: " << GetParam().list_refused_reason;
+  auto all = conn_->List("");
+  ASSERT_TRUE(all.ok()) << all.status();
+  std::set<std::string> got;
+  for (const auto& o : *all) got.insert(o.remote_path);
+  EXPECT_EQ(got, (std::set<std::string>{"2024/07/Holiday/a.jpg", "2024/07/Holiday/b.jpg", "2024/07/c.jpg",
+                                        "2024/08/deep/er/d.jpg"}));
+  auto sub = conn_->List("2024/07/Holiday");
+  ASSERT_TRUE(sub.ok()) << sub.status();
+  ASSERT_EQ(sub->size(), 2u);
+  for (const auto& o : *sub) EXPECT_TRUE(o.size == 10 || o.size == 11) << o.remote_path;
+}
+
+TEST_P(ConnectorConformance, RePutOfSameContentIsDetectableByStat) {
+  PutRequest r = Req("again/photo.jpg", 4096, 30);
+  auto src = MakePatternSource(r.size, 30);
+  ASSERT_TRUE(conn_->Put(r, src.get(), nullptr).ok());
+  auto st = conn_->Stat(r.remote_path);
+  ASSERT_TRUE(st.ok()) << st.status();
+  ExpectSameContent(*st, r);
+  // Different content under the same name is told apart.
+  PutRequest other = Req("again/photo.jpg", 4096, 31);
+  auto src2 = MakePatternSource(other.size, 31);
+  ASSERT_TRUE(conn_->Put(other, src2.get(), nullptr).ok());
+  auto st2 = conn_->Stat(r.remote_path);
+  ASSERT_TRUE(st2.ok()) << st2.status();
+  if (!st2->checksum.empty()) {
+    EXPECT_NE(st2->checksum, st->checksum) << "a different file must not look like the same one";
+  } else {
+    EXPECT_NE(st2->mtime_ns, st->mtime_ns);
+  }
+  auto back = ReadRemote(conn_.get(), r.remote_path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, Pattern(4096, 31)) << "Put overwrites an object of the same name";
+}
+
+TEST_P(ConnectorConformance, MissingObjectIsNotFoundAndDeleteIsIdempotent) {
+  auto st = conn_->Stat("no/such/file.jpg");
+  EXPECT_EQ(st.status().code(), absl::StatusCode::kNotFound) << st.status();
+  EXPECT_TRUE(conn_->Delete("no/such/file.jpg").ok());
+  RoundTrip(conn_.get(), "del/me.jpg", 100, 40);
+  ASSERT_TRUE(conn_->Delete("del/me.jpg").ok());
+  EXPECT_EQ(conn_->Stat("del/me.jpg").status().code(), absl::StatusCode::kNotFound);
+  if (!GetParam().list_refused_reason.empty()) GTEST_SKIP() << "List: " << GetParam().list_refused_reason;
+  auto listed = conn_->List("del");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_TRUE(listed->empty());
+}
+
+TEST_P(ConnectorConformance, InterruptedUploadLeavesNothingAndARetrySucceeds) {
+  const uint64_t size = (6u << 20) + 17;
+  PutRequest r = Req("cut/interrupted.mov", size, 50);
+  auto failing = MakeFailingSource(size, 50, 3u << 20);
+  auto put = conn_->Put(r, failing.get(), nullptr);
+  ASSERT_FALSE(put.ok()) << "a source failing midway must fail the Put";
+  EXPECT_EQ(ClassifyForRetry(put.status()), RetryClass::kRetryable) << put.status();
+  if (!GetParam().keeps_partial_uploads_reason.empty()) {
+    std::cout << "[ SKIPPED CHECK ] nothing visible after the interruption: "
+              << GetParam().keeps_partial_uploads_reason << "\n";
+  } else {
+    auto after = conn_->Stat(r.remote_path);
+    EXPECT_EQ(after.status().code(), absl::StatusCode::kNotFound)
+        << "nothing may be visible under the final name after an interrupted upload; found "
+        << (after.ok() ? absl::StrCat(after->size, " bytes ", after->checksum) : "");
+  }
+  if (GetParam().list_refused_reason.empty() && GetParam().keeps_partial_uploads_reason.empty()) {
+    auto listed = conn_->List("cut");
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    EXPECT_TRUE(listed->empty()) << "leftover: " << (listed->empty() ? "" : (*listed)[0].remote_path);
+  }
+  RoundTrip(conn_.get(), r.remote_path, size, 50);
+}
+
+TEST_P(ConnectorConformance, WrongCredentialsAreAPermanentAuthError) {
+  if (!GetParam().make_with_bad_credentials) GTEST_SKIP() << GetParam().no_credentials_reason;
+  auto bad = GetParam().make_with_bad_credentials(test_id_);
+  if (!bad.ok()) {
+    // Refused at connect time is fine too, as long as it is an auth error.
+    EXPECT_EQ(ClassifyForRetry(bad.status()), RetryClass::kAuth) << bad.status();
+    return;
+  }
+  PutRequest r = Req("auth/x.jpg", 10, 60);
+  auto src = MakePatternSource(10, 60);
+  auto put = (*bad)->Put(r, src.get(), nullptr);
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(ClassifyForRetry(put.status()), RetryClass::kAuth) << put.status();
+  auto st = (*bad)->Stat("auth/x.jpg");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(ClassifyForRetry(st.status()), RetryClass::kAuth) << st.status();
+}
+
+TEST_P(ConnectorConformance, IndependentClientReadsTheSameBytes) {
+  if (!GetParam().independent_read) GTEST_SKIP() << "no independent client for this backend";
+  const uint64_t size = (1u << 20) + 3;
+  PutRequest r = Req("independent/read back.jpg", size, 70);
+  auto src = MakePatternSource(size, 70);
+  ASSERT_TRUE(conn_->Put(r, src.get(), nullptr).ok());
+  auto bytes = GetParam().independent_read(conn_.get(), r.remote_path);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  ASSERT_EQ(bytes->size(), size);
+  EXPECT_TRUE(*bytes == Pattern(size, 70)) << "bytes read by the independent client differ";
+}
+
+}  // namespace shoebox::worker

@@ -1,0 +1,297 @@
+#include "workers/connectors/local.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <mutex>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/bytes.h"
+#include "common/crypto/hash.h"
+#include "common/paths.h"
+#include "common/status.h"
+
+namespace shoebox::worker {
+namespace {
+
+std::string Parent(const std::string& p) {
+  size_t s = p.rfind('/');
+  return s == std::string::npos ? std::string() : p.substr(0, s);
+}
+std::string Base(const std::string& p) {
+  size_t s = p.rfind('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+absl::Status FsyncPath(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoToStatus(errno, "open directory " + PrintablePath(dir));
+  int rc = ::fsync(fd);
+  int e = errno;
+  ::close(fd);
+  if (rc != 0) return ErrnoToStatus(e, "fsync directory " + PrintablePath(dir));
+  return absl::OkStatus();
+}
+
+// Local file system errors, with the retry meaning the worker needs: a full
+// disk or a missing mount is worth retrying later, a refused permission is
+// not.
+absl::Status FsError(int err, const std::string& what) {
+  if (err == ENOSPC || err == EDQUOT) {
+    return absl::ResourceExhaustedError(absl::StrCat(what, ": no space left on the destination; free space"));
+  }
+  if (err == EACCES || err == EPERM || err == EROFS) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        what, ": ", strerror(err), "; give the worker's user write access to the destination"));
+  }
+  if (err == EIO || err == ESTALE || err == ENOTCONN || err == EHOSTDOWN || err == ETIMEDOUT) {
+    return absl::UnavailableError(absl::StrCat(what, ": ", strerror(err), " (mount unavailable; will retry)"));
+  }
+  return ErrnoToStatus(err, what);
+}
+
+class LocalConnector final : public Connector {
+ public:
+  LocalConnector(std::string root, bool fsync) : root_(std::move(root)), fsync_(fsync) {}
+
+  absl::StatusOr<RemoteObject> Put(const PutRequest& req, ByteSource* src,
+                                   const std::function<void(const Progress&)>& progress) override {
+    RETURN_IF_ERROR(ValidateRelativePath(req.remote_path, "remote path"));
+    const std::string final_path = Full(req.remote_path);
+    const std::string dir = Parent(final_path);
+    RETURN_IF_ERROR(MakeDirs(dir));
+    uint8_t rnd[8];
+    SecureRandom(rnd, sizeof rnd);
+    std::string base = Base(final_path);
+    if (base.size() > 200) base = base.substr(0, 200);
+    const std::string tmp = absl::StrCat(dir, "/.", base, kLocalTempMarker, ToHex(ByteSpan(rnd, sizeof rnd)));
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ENOENT) {
+      // The folder was removed behind our back since we created it: again.
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        made_.clear();
+      }
+      RETURN_IF_ERROR(MakeDirs(dir));
+      fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    }
+    if (fd < 0) return FsError(errno, "create " + PrintablePath(tmp));
+    absl::Status st = WriteAll(fd, req, src, progress, tmp);
+    if (st.ok() && fsync_ && ::fsync(fd) != 0) st = FsError(errno, "fsync " + PrintablePath(tmp));
+    if (st.ok() && req.mtime_ns != 0) {
+      struct timespec ts[2];
+      ts[0].tv_sec = req.mtime_ns / 1000000000;
+      ts[0].tv_nsec = req.mtime_ns % 1000000000;
+      ts[1] = ts[0];
+      if (::futimens(fd, ts) != 0) st = FsError(errno, "set mtime of " + PrintablePath(tmp));
+    }
+    if (st.ok() && req.sha256.size() == 32) {
+      std::string hex = ToHex(req.sha256);
+      if (::fsetxattr(fd, kLocalSha256Xattr, hex.data(), hex.size(), 0) != 0 && errno != ENOTSUP &&
+          errno != EOPNOTSUPP) {
+        st = FsError(errno, "set checksum attribute on " + PrintablePath(tmp));
+      }
+    }
+    if (::close(fd) != 0 && st.ok()) st = FsError(errno, "close " + PrintablePath(tmp));
+    if (st.ok() && ::rename(tmp.c_str(), final_path.c_str()) != 0) {
+      st = FsError(errno, "rename into " + PrintablePath(final_path));
+    }
+    if (!st.ok()) {
+      ::unlink(tmp.c_str());
+      return st;
+    }
+    if (fsync_) RETURN_IF_ERROR(FsyncPath(dir));
+    return Stat(req.remote_path);
+  }
+
+  absl::StatusOr<RemoteObject> Stat(const std::string& remote_path) override {
+    RETURN_IF_ERROR(ValidateRelativePath(remote_path, "remote path"));
+    const std::string p = Full(remote_path);
+    struct stat st;
+    if (::stat(p.c_str(), &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) {
+        return absl::NotFoundError(absl::StrCat(PrintablePath(p), " does not exist"));
+      }
+      return FsError(errno, "stat " + PrintablePath(p));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return absl::FailedPreconditionError(absl::StrCat(PrintablePath(p), " exists and is not a regular file"));
+    }
+    RemoteObject o;
+    o.remote_path = remote_path;
+    o.size = static_cast<uint64_t>(st.st_size);
+    o.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    o.ref = p;
+    char buf[80];
+    ssize_t n = ::getxattr(p.c_str(), kLocalSha256Xattr, buf, sizeof buf);
+    if (n == 64) o.checksum = "sha256:" + std::string(buf, 64);
+    return o;
+  }
+
+  absl::StatusOr<std::vector<RemoteObject>> List(const std::string& prefix) override {
+    std::vector<RemoteObject> out;
+    std::string start = prefix.empty() ? root_ : Full(prefix);
+    RETURN_IF_ERROR(Walk(start, prefix.empty() ? "" : std::string(absl::StripSuffix(prefix, "/")) + "/", &out));
+    return out;
+  }
+
+  absl::Status Get(const std::string& remote_path,
+                   const std::function<absl::Status(std::string_view)>& sink) override {
+    RETURN_IF_ERROR(ValidateRelativePath(remote_path, "remote path"));
+    const std::string p = Full(remote_path);
+    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(PrintablePath(p), " does not exist"));
+      return FsError(errno, "open " + PrintablePath(p));
+    }
+    std::string buf(1 << 20, '\0');
+    absl::Status st;
+    for (;;) {
+      ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        st = FsError(errno, "read " + PrintablePath(p));
+        break;
+      }
+      if (n == 0) break;
+      st = sink(std::string_view(buf.data(), static_cast<size_t>(n)));
+      if (!st.ok()) break;
+    }
+    ::close(fd);
+    return st;
+  }
+
+  absl::Status Delete(const std::string& remote_path) override {
+    RETURN_IF_ERROR(ValidateRelativePath(remote_path, "remote path"));
+    const std::string p = Full(remote_path);
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT) return FsError(errno, "delete " + PrintablePath(p));
+    return absl::OkStatus();
+  }
+
+  absl::Status EnsureFolder(const std::string& folder) override {
+    if (folder.empty()) return MakeDirs(root_);
+    RETURN_IF_ERROR(ValidateRelativePath(folder, "folder"));
+    return MakeDirs(Full(folder));
+  }
+
+  std::string Describe() const override { return "local:" + root_; }
+
+ private:
+  std::string Full(const std::string& rel) const { return absl::StrCat(root_, "/", rel); }
+
+  absl::Status WriteAll(int fd, const PutRequest& req, ByteSource* src,
+                        const std::function<void(const Progress&)>& progress, const std::string& tmp) {
+    RETURN_IF_ERROR(src->Rewind());
+    std::string buf(1 << 20, '\0');
+    Progress p;
+    while (p.bytes_sent < req.size) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), req.size - p.bytes_sent));
+      ASSIGN_OR_RETURN(size_t n, src->Read(reinterpret_cast<uint8_t*>(buf.data()), want));
+      if (n == 0) {
+        return absl::DataLossError(absl::StrCat("source of ", PrintablePath(req.remote_path), " ended after ",
+                                                p.bytes_sent, " of ", req.size, " bytes"));
+      }
+      size_t off = 0;
+      while (off < n) {
+        ssize_t w = ::write(fd, buf.data() + off, n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return FsError(errno, "write " + PrintablePath(tmp));
+        off += static_cast<size_t>(w);
+      }
+      p.bytes_sent += n;
+      if (progress) progress(p);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status MakeDirs(const std::string& dir) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (made_.count(dir)) return absl::OkStatus();
+    }
+    // Create each missing component (mkdir -p), parents first.
+    std::string cur;
+    size_t pos = 0;
+    while (pos <= dir.size()) {
+      size_t next = dir.find('/', pos);
+      if (next == std::string::npos) next = dir.size();
+      cur = dir.substr(0, next);
+      if (!cur.empty() && ::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
+        return FsError(errno, "create folder " + PrintablePath(cur));
+      }
+      pos = next + 1;
+    }
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return absl::FailedPreconditionError(absl::StrCat(PrintablePath(dir), " exists and is not a folder"));
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    made_.insert(dir);
+    return absl::OkStatus();
+  }
+
+  absl::Status Walk(const std::string& dir, const std::string& rel, std::vector<RemoteObject>* out) {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) {
+      if (errno == ENOENT) return absl::OkStatus();
+      return FsError(errno, "list " + PrintablePath(dir));
+    }
+    absl::Status st;
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      if (name.find(kLocalTempMarker) != std::string::npos && absl::StartsWith(name, ".")) continue;
+      names.push_back(name);
+    }
+    ::closedir(d);
+    for (const std::string& name : names) {
+      std::string full = dir + "/" + name;
+      struct stat sb;
+      if (::lstat(full.c_str(), &sb) != 0) continue;  // vanished meanwhile
+      if (S_ISDIR(sb.st_mode)) {
+        RETURN_IF_ERROR(Walk(full, rel + name + "/", out));
+      } else if (S_ISREG(sb.st_mode)) {
+        ASSIGN_OR_RETURN(RemoteObject o, Stat(rel + name));
+        out->push_back(std::move(o));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  const std::string root_;
+  const bool fsync_;
+  std::mutex mu_;
+  std::set<std::string> made_;  // guarded by mu_
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Connector>> MakeLocalConnector(const nlohmann::json& settings,
+                                                              const nlohmann::json&) {
+  if (!settings.contains("root") || !settings["root"].is_string()) {
+    return absl::InvalidArgumentError("local destination settings: 'root' (an absolute folder) is required");
+  }
+  std::string root = settings["root"].get<std::string>();
+  RETURN_IF_ERROR(ValidateAbsolutePath(root, "local destination root"));
+  while (root.size() > 1 && absl::EndsWith(root, "/")) root.pop_back();
+  bool fsync = true;
+  if (settings.contains("fsync")) {
+    if (!settings["fsync"].is_boolean()) {
+      return absl::InvalidArgumentError("local destination settings: 'fsync' must be true or false");
+    }
+    fsync = settings["fsync"].get<bool>();
+  }
+  return std::unique_ptr<Connector>(new LocalConnector(std::move(root), fsync));
+}
+
+SHOEBOX_REGISTER_CONNECTOR("local", MakeLocalConnector);
+
+}  // namespace shoebox::worker

@@ -1,0 +1,87 @@
+// shoebox-worker: parses flags and the config file, wires the chunk store,
+// keys, credentials opener and coordinator channel, and runs the worker until
+// SIGTERM/SIGINT (then hands back or finishes its jobs and exits 0).
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <iostream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "common/chunkstore/chunkstore.h"
+#include "common/crypto/keys.h"
+#include "common/log.h"
+#include "workers/chunk_source.h"
+#include "workers/connectors/s3_chunkstore.h"
+#include "workers/worker.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"shoebox-worker: delivers files from the chunk store to destinations"};
+  std::string config_path = "/etc/shoebox/worker.toml";
+  std::string log_level = "info";
+  bool log_json = false;
+  app.add_option("-c,--config", config_path, "worker config file (TOML)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  app.add_flag("--log-json", log_json, "one JSON object per log line");
+  CLI11_PARSE(app, argc, argv);
+  shoebox::InitLogging("shoebox-worker", log_level, log_json);
+
+  // Signals are taken by one thread with sigwait; block them everywhere else.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  auto fail = [](const absl::Status& s) {
+    std::cerr << "shoebox-worker: " << s.message() << "\n";
+    return 1;
+  };
+  shoebox::worker::RegisterS3ChunkStore();
+  auto options = shoebox::worker::LoadWorkerConfig(config_path);
+  if (!options.ok()) return fail(options.status());
+  auto master = shoebox::LoadOrCreateMasterKey(options->master_key_file, /*create=*/false);
+  if (!master.ok()) return fail(master.status());
+  const shoebox::DerivedKeys keys = shoebox::DeriveKeys(*master);
+
+  auto channel = shoebox::worker::MakeCoordinatorChannel(*options);
+  if (!channel.ok()) return fail(channel.status());
+
+  std::unique_ptr<shoebox::ChunkStore> store;
+  std::unique_ptr<shoebox::SealedChunkStore> sealed;
+  std::unique_ptr<shoebox::worker::ChunkFetcher> fetcher;
+  if (options->chunk_store == "via-coordinator") {
+    fetcher = shoebox::worker::MakeCoordinatorFetcher(*channel, options->name, options->insecure_dev,
+                                                      keys.data_key, options->rpc_deadline);
+  } else {
+    auto s = shoebox::OpenChunkStore(options->chunk_store);
+    if (!s.ok()) return fail(s.status());
+    store = std::move(*s);
+    sealed = std::make_unique<shoebox::SealedChunkStore>(store.get(), keys.data_key);
+    fetcher = shoebox::worker::MakeStoreFetcher(sealed.get());
+  }
+
+  shoebox::worker::CredentialOpener opener;
+  struct stat st;
+  if (::stat(options->pool_key_file.c_str(), &st) == 0) {
+    auto o = shoebox::worker::MakeSealBoxOpener(options->pool_key_file);
+    if (!o.ok()) return fail(o.status());
+    opener = std::move(*o);
+  } else {
+    spdlog::warn("no pool key at {}: destinations with sealed credentials will fail until it exists",
+                 options->pool_key_file);
+  }
+
+  auto worker = shoebox::worker::Worker::Create(*options, *channel, fetcher.get(), opener);
+  if (!worker.ok()) return fail(worker.status());
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    spdlog::info("signal {}: stopping (no new jobs; finishing or handing back current ones)", sig);
+    (*worker)->Stop();
+  });
+  signals.detach();
+  absl::Status run = (*worker)->Run();
+  if (!run.ok()) return fail(run);
+  return 0;
+}
