@@ -20,6 +20,8 @@
 #   --runs N     rounds (default 1); with N > 1 every figure is the median.
 #   --tools LIST which of shoebox, restic, borg, rclone to run (default all).
 #   --keep       keep each round's repositories, chunk stores and destinations.
+#   SHOEBOX_AGENT_EXTRA='key = value' adds lines to the agents' [agent] table
+#                (experiments, e.g. upload_streams = 8).
 #
 # Per round, every tool starts from an empty repository / destination, and the
 # tools take turns (the order rotates each round) through three phases on the
@@ -230,6 +232,7 @@ insecure_dev = true
 device_name = "device-$d"
 state_dir = "$rdir/agent-$d"
 settle_seconds = 0
+${SHOEBOX_AGENT_EXTRA:-}
 [[folder]]
 path = "$lib/src-$d"
 all_files = true
