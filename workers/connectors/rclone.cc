@@ -16,6 +16,7 @@
 #include "common/crypto/hash.h"
 #include "common/status.h"
 #include "workers/connectors/webdav.h"
+#include "workers/connectors/http_util.h"
 
 namespace shoebox::worker {
 namespace {
@@ -168,16 +169,7 @@ absl::StatusOr<HttpResult> RcloneConnector::Http(const std::string& url, const s
   curl_slist* hdrs = nullptr;
   curl_mime* mime = nullptr;
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o_.timeout_s);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o_.timeout_s);
-  if (!o_.user.empty() || !o_.password.empty()) {
-    curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(c, CURLOPT_USERNAME, o_.user.c_str());
-    curl_easy_setopt(c, CURLOPT_PASSWORD, o_.password.c_str());
-  }
-  if (!o_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, o_.ca_file.c_str());
+  SetCommonCurlOptions(c, static_cast<long>(o_.timeout_s), o_.user, o_.password, o_.ca_file);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, BodyWrite);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
   if (upload != nullptr) {

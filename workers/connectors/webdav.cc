@@ -19,6 +19,7 @@
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
 #include "common/status.h"
+#include "workers/connectors/http_util.h"
 
 namespace shoebox::worker {
 namespace webdav_internal {
@@ -458,16 +459,7 @@ absl::StatusOr<HttpResult> WebDavConnector::Perform(const HttpRequest& req) {
   curl_slist* hdrs = nullptr;
   for (const auto& h : req.headers) hdrs = curl_slist_append(hdrs, h.c_str());
   curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o_.timeout_s);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o_.timeout_s);
-  if (!o_.user.empty() || !o_.password.empty()) {
-    curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(c, CURLOPT_USERNAME, o_.user.c_str());
-    curl_easy_setopt(c, CURLOPT_PASSWORD, o_.password.c_str());
-  }
-  if (!o_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, o_.ca_file.c_str());
+  SetCommonCurlOptions(c, static_cast<long>(o_.timeout_s), o_.user, o_.password, o_.ca_file);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteCb);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, HeaderCb);
