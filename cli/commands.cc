@@ -507,6 +507,10 @@ int Run(int argc, char** argv) {
                   PrintablePath(v.path()).c_str(),
                   v.deleted_unix_ms() ? absl::StrCat(" (deleted ", FormatTime(v.deleted_unix_ms()), ")").c_str() : "",
                   (long long)v.version_id());
+      for (const auto& c : v.copies()) {
+        std::printf("    %-16s %-10s %s\n", c.destination().c_str(), c.state().c_str(),
+                    c.remote_ref().c_str());
+      }
     }
     if (vs->empty()) std::printf("no versions found\n");
     return 0;

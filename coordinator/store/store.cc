@@ -490,6 +490,31 @@ class PgStore final : public Store {
                                       req.after_version_id(), req.at_unix_ms(),
                                       req.all_versions(), static_cast<int64_t>(limit));
       for (const auto& row : r) VersionFromRow(row, 0, resp.add_versions());
+      // Where each version's copies are.
+      std::vector<int64_t> ids;
+      std::map<int64_t, shoebox::v1::FileVersion*> by_id;
+      for (auto& v : *resp.mutable_versions()) {
+        ids.push_back(v.version_id());
+        by_id[v.version_id()] = &v;
+      }
+      if (!ids.empty()) {
+        static const char* kStateNames[] = {"?",       "pending", "in flight", "delivered",
+                                            "retrying", "dead",    "cancelled"};
+        for (const auto& row : tx.exec_params(
+                 "SELECT j.version_id, d.name, j.state, j.remote_ref, epoch_ms(j.finished_at) "
+                 "FROM jobs j JOIN destinations d ON d.id = j.destination_id "
+                 "WHERE j.kind = 1 AND j.version_id = ANY($1::bigint[]) ORDER BY j.version_id, d.name",
+                 NumArray(ids))) {
+          auto it = by_id.find(row[0].as<int64_t>());
+          if (it == by_id.end()) continue;
+          auto* c = it->second->add_copies();
+          c->set_destination(row[1].c_str());
+          int st = row[2].as<int>();
+          c->set_state(st >= 1 && st <= 6 ? kStateNames[st] : "?");
+          if (!row[3].is_null()) c->set_remote_ref(row[3].c_str());
+          if (!row[4].is_null()) c->set_finished_unix_ms(row[4].as<int64_t>());
+        }
+      }
       if (r.size() == limit && limit > 0) {
         resp.set_next_after_version_id(resp.versions(resp.versions_size() - 1).version_id());
       }

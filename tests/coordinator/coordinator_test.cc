@@ -998,6 +998,35 @@ TEST_F(CoordinatorTest, HigherPriorityJobsAreLeasedFirst) {
   for (const auto& j : next) EXPECT_EQ(j.destination().name(), "slow");
 }
 
+TEST_F(CoordinatorTest, ListVersionsShowsWhereEachCopyIs) {
+  StartCoordinator();
+  client_->Hello("cam");
+  client_->CreateDestination("nas");
+  client_->CreateDestination("usb");
+  client_->Bind("cam", kFolder, "nas");
+  client_->Bind("cam", kFolder, "usb");
+  StoreFile("cam", "img.jpg", 70000, 9);
+  client_->Register("w1", {"local"}, {"nas"});
+  auto jobs = client_->Lease("w1", 10);
+  ASSERT_EQ(jobs.size(), 1u);
+  ASSERT_TRUE(client_->Complete("w1", jobs[0]).ok());
+  grpc::ClientContext ctx;
+  AsAdmin(&ctx);
+  pb::ListVersionsRequest req;
+  req.set_device("cam");
+  pb::ListVersionsResponse resp;
+  ASSERT_TRUE(client_->admin_->ListVersions(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.versions_size(), 1);
+  const auto& v = resp.versions(0);
+  ASSERT_EQ(v.copies_size(), 2);
+  EXPECT_EQ(v.copies(0).destination(), "nas");
+  EXPECT_EQ(v.copies(0).state(), "delivered");
+  EXPECT_EQ(v.copies(0).remote_ref(), absl::StrCat("ref-", jobs[0].job_id()));
+  EXPECT_GT(v.copies(0).finished_unix_ms(), 0);
+  EXPECT_EQ(v.copies(1).destination(), "usb");
+  EXPECT_EQ(v.copies(1).state(), "pending");
+}
+
 TEST_F(CoordinatorTest, CancelStopsQueuedAndLeasedJobs) {
   StartCoordinator();
   client_->CreateDestination("nas");
