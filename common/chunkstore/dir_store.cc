@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
 #include "common/chunkstore/chunkstore.h"
+#include "common/fsutil.h"
 #include "common/status.h"
 
 namespace shoebox {
@@ -24,16 +25,6 @@ bool IsHex(std::string_view s) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
-}
-
-absl::Status FsyncPath(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("open directory ", PrintablePath(dir)));
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoToStatus(err, absl::StrCat("fsync directory ", PrintablePath(dir)));
-  return absl::OkStatus();
 }
 
 absl::Status MakeDirs(const std::string& dir) {
@@ -92,7 +83,7 @@ absl::Status DirChunkStore::Init(const DirChunkStoreOptions& options) {
       return ErrnoToStatus(errno, absl::StrCat("create chunk store shard ", PrintablePath(dir)));
     }
   }
-  if (created) RETURN_IF_ERROR(FsyncPath(root_));
+  if (created) RETURN_IF_ERROR(FsyncDirectory(root_));
   DIR* d = ::opendir(root_.c_str());
   if (d == nullptr) return ErrnoToStatus(errno, absl::StrCat("open chunk store ", PrintablePath(root_)));
   std::vector<std::string> shards;
@@ -130,7 +121,7 @@ absl::Status DirChunkStore::Put(const ChunkId& id, std::string_view blob) {
   const std::string dir = ShardDir(hex);
   const std::string path = ObjectPath(hex);
   if (::mkdir(dir.c_str(), 0750) == 0) {
-    RETURN_IF_ERROR(Err(FsyncPath(root_), id, "put"));
+    RETURN_IF_ERROR(Err(FsyncDirectory(root_), id, "put"));
   } else if (errno != EEXIST) {
     return Err(ErrnoToStatus(errno, absl::StrCat("create shard directory ", PrintablePath(dir))), id, "put");
   }
@@ -163,7 +154,7 @@ absl::Status DirChunkStore::Put(const ChunkId& id, std::string_view blob) {
     }
     return Err(st, id, "put");
   }
-  return Err(FsyncPath(dir), id, "put");
+  return Err(FsyncDirectory(dir), id, "put");
 }
 
 absl::StatusOr<std::string> DirChunkStore::Get(const ChunkId& id) {

@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "common/fsutil.h"
 #include "common/status.h"
 
 namespace shoebox {
@@ -35,16 +36,6 @@ std::string DirName(const std::string& path) {
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
-}
-
-absl::Status FsyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("open directory ", PrintablePath(dir)));
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoToStatus(err, absl::StrCat("fsync directory ", PrintablePath(dir)));
-  return absl::OkStatus();
 }
 
 // mkdir -p with mode 0700 for directories we create.
@@ -160,7 +151,7 @@ absl::Status WriteSecretFile(const std::string& path, std::string_view bytes) {
     ::unlink(tmp.c_str());
     return st;
   }
-  return FsyncDir(DirName(path));
+  return FsyncDirectory(DirName(path));
 }
 
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
@@ -245,7 +236,7 @@ absl::StatusOr<Key256> LoadOrCreateMasterKey(const std::string& path, bool creat
     return ErrnoToStatus(err, absl::StrCat("create master key file ", PrintablePath(path)));
   }
   ::unlink(tmp->c_str());
-  RETURN_IF_ERROR(FsyncDir(DirName(path)));
+  RETURN_IF_ERROR(FsyncDirectory(DirName(path)));
   return key;
 }
 

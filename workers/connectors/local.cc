@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "common/fsutil.h"
 #include "common/paths.h"
 #include "common/status.h"
 
@@ -28,16 +29,6 @@ std::string Parent(const std::string& p) {
 std::string Base(const std::string& p) {
   size_t s = p.rfind('/');
   return s == std::string::npos ? p : p.substr(s + 1);
-}
-
-absl::Status FsyncPath(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoToStatus(errno, "open directory " + PrintablePath(dir));
-  int rc = ::fsync(fd);
-  int e = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoToStatus(e, "fsync directory " + PrintablePath(dir));
-  return absl::OkStatus();
 }
 
 // Local file system errors, with the retry meaning the worker needs: a full
@@ -107,7 +98,7 @@ class LocalConnector final : public Connector {
       ::unlink(tmp.c_str());
       return st;
     }
-    if (fsync_) RETURN_IF_ERROR(FsyncPath(dir));
+    if (fsync_) RETURN_IF_ERROR(FsyncDirectory(dir));
     return Stat(req.remote_path);
   }
 
