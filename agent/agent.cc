@@ -87,8 +87,9 @@ absl::Status Agent::Init() {
     }
   }
   scanner_ = std::make_unique<Scanner>(db_.get(), this, opts_.accept_folder_changes);
-  client_ = std::make_unique<CoordinatorClient>(cfg_.coordinator_address, cfg_.device_name,
-                                                std::chrono::seconds(cfg_.rpc_timeout_seconds));
+  ASSIGN_OR_RETURN(client_, CoordinatorClient::Connect(cfg_.coordinator_address, cfg_.device_name,
+                                                       std::chrono::seconds(cfg_.rpc_timeout_seconds),
+                                                       cfg_.insecure_dev, cfg_.tls_dir));
   bucket_ = std::make_unique<TokenBucket>(cfg_.bandwidth_limit);
   return absl::OkStatus();
 }
@@ -256,6 +257,40 @@ void Agent::Enqueue(HashTask t) {
   cv_.wait(l, [&] { return queue_.size() < kQueueCapacity || stop_.load(); });
   queue_.push_back(std::move(t));
   cv_.notify_all();
+}
+
+void Agent::RereadDamaged(const v1::HeartbeatResponse& r) {
+  const auto now = std::chrono::steady_clock::now();
+  for (const v1::FileReport& f : r.reread()) {
+    Folder* folder = nullptr;
+    for (auto& fo : folders_)
+      if (fo->cfg.path == f.folder()) folder = fo.get();
+    if (folder == nullptr) continue;
+    const std::string key = absl::StrCat(folder->id, "/", f.path());
+    auto last = reread_at_.find(key);
+    if (last != reread_at_.end() && now - last->second < std::chrono::minutes(10)) continue;
+    std::string dir, name;
+    SplitRelPath(f.path(), &dir, &name);
+    auto e = db_->GetIndex(folder->id, dir, name);
+    if (!e.ok() || !e->has_value()) continue;
+    const IndexEntry& ie = **e;
+    // Only the very content the coordinator lost: a file changed since is
+    // (or will be) reported with its new content anyway.
+    if (ie.state != ReportState::kAcked || ie.stat.size != f.size() || ie.stat.mtime_ns != f.mtime_ns() ||
+        DigestToString(ie.sha256) != f.sha256())
+      continue;
+    auto disk = StatRelative(folder->cfg.path, f.path());
+    if (!disk.ok() || !disk->SameContentAs(ie.stat)) continue;
+    reread_at_[key] = now;
+    spdlog::info("re-reading {}: the coordinator lost a chunk of it and this device still has it unchanged",
+                 PrintablePath(folder->cfg.path + "/" + f.path()));
+    if (absl::Status st = db_->ForgetFile(folder->id, dir, name, 0); !st.ok()) {
+      spdlog::warn("cannot forget {} in the agent index: {}", PrintablePath(f.path()), std::string(st.message()));
+      continue;
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    checks_.emplace_back(folder, f.path());
+  }
 }
 
 void Agent::ProcessUnsettled(bool force_all) {
@@ -538,6 +573,7 @@ void Agent::SendLoop() {
       if (!r.ok() && !absl::IsUnimplemented(r.status())) {
         spdlog::debug("heartbeat failed: {}", std::string(r.status().message()));
       }
+      if (r.ok() && r->reread_size() > 0) RereadDamaged(*r);
     }
     if (!MaySend()) {
       SleepInterruptibly(std::chrono::milliseconds(1000));

@@ -98,6 +98,12 @@ class Agent final : public ChangeSink {
 
   std::shared_ptr<const ChunkHasher> hasher();
   Folder* FolderById(uint32_t id);
+  // The coordinator lost chunks of these files (HeartbeatResponse.reread):
+  // each one still unchanged here is read and reported again, which makes
+  // the coordinator ask for the lost chunks.
+  void RereadDamaged(const v1::HeartbeatResponse& r);
+  // When each damaged file was last queued again (at most every 10 min).
+  std::map<std::string, std::chrono::steady_clock::time_point> reread_at_;
   void SleepInterruptibly(std::chrono::milliseconds d);
 
   const AgentConfig cfg_;

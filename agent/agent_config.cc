@@ -136,6 +136,9 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, const std::s
   ASSIGN_OR_RETURN(c.device_name, cfg.GetString("agent.device_name", Hostname()));
   ASSIGN_OR_RETURN(std::string state_dir, cfg.GetString("agent.state_dir", DefaultStateDir()));
   c.state_dir = ExpandTilde(state_dir);
+  ASSIGN_OR_RETURN(c.insecure_dev, cfg.GetBool("coordinator.insecure_dev", false));
+  ASSIGN_OR_RETURN(std::string tls_dir, cfg.GetString("coordinator.tls_dir", c.state_dir + "/tls"));
+  c.tls_dir = ExpandTilde(tls_dir);
   ASSIGN_OR_RETURN(c.settle_seconds, cfg.GetInt("agent.settle_seconds", c.settle_seconds));
   if (cfg.Has("agent.bandwidth_limit")) {
     auto as_int = cfg.GetInt("agent.bandwidth_limit", 0);

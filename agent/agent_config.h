@@ -35,6 +35,11 @@ struct AgentConfig {
   std::string coordinator_address;  // host:port
   std::string device_name;          // default: hostname
   std::string state_dir;            // default: $XDG_STATE_HOME/shoebox-agent
+  // Plain-text gRPC with a metadata identity (the coordinator must run
+  // --insecure-dev on loopback). Default: mutual TLS with the identity that
+  // `shoebox-agent enroll` stored in tls_dir.
+  bool insecure_dev = false;
+  std::string tls_dir;  // default: <state_dir>/tls
   std::vector<FolderConfig> folders;
   int64_t settle_seconds = 10;
   uint64_t bandwidth_limit = 0;  // bytes/s, 0 = unlimited

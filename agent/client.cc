@@ -2,12 +2,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "common/tls_client.h"
 
 namespace shoebox::agent {
 
-CoordinatorClient::CoordinatorClient(const std::string& address, std::string device_name,
-                                     std::chrono::seconds rpc_timeout)
-    : address_(address), device_name_(std::move(device_name)), rpc_timeout_(rpc_timeout) {
+namespace {
+grpc::ChannelArguments AgentChannelArgs() {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
@@ -17,13 +17,37 @@ CoordinatorClient::CoordinatorClient(const std::string& address, std::string dev
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
-  channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return args;
+}
+}  // namespace
+
+CoordinatorClient::CoordinatorClient(const std::string& address, std::string device_name,
+                                     std::chrono::seconds rpc_timeout)
+    : address_(address), device_name_(std::move(device_name)), rpc_timeout_(rpc_timeout) {
+  channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), AgentChannelArgs());
   stub_ = v1::AgentService::NewStub(channel_);
+}
+
+absl::StatusOr<std::unique_ptr<CoordinatorClient>> CoordinatorClient::Connect(
+    const std::string& address, std::string device_name, std::chrono::seconds rpc_timeout,
+    bool insecure_dev, const std::string& tls_dir) {
+  if (insecure_dev) return std::make_unique<CoordinatorClient>(address, std::move(device_name), rpc_timeout);
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<grpc::Channel> ch,
+      MakeShoeboxChannel(address, false, TlsIdentityFiles::InDir(tls_dir),
+                         "enroll this device first: shoebox-agent enroll --token TOKEN (ask the admin "
+                         "for a token: shoebox enroll-token --device NAME)",
+                         AgentChannelArgs()));
+  std::unique_ptr<CoordinatorClient> c(new CoordinatorClient(address, std::move(device_name), rpc_timeout));
+  c->channel_ = std::move(ch);
+  c->stub_ = v1::AgentService::NewStub(c->channel_);
+  c->dev_metadata_ = false;
+  return c;
 }
 
 std::unique_ptr<grpc::ClientContext> CoordinatorClient::NewContext(std::chrono::seconds timeout) const {
   auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->AddMetadata("x-shoebox-device", device_name_);
+  if (dev_metadata_) ctx->AddMetadata("x-shoebox-device", device_name_);
   ctx->set_deadline(std::chrono::system_clock::now() + timeout);
   return ctx;
 }

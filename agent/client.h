@@ -17,6 +17,13 @@ class CoordinatorClient {
   // Plain-text channel to `address` (host:port). Development mode: the
   // device is named by the `x-shoebox-device` metadata key.
   CoordinatorClient(const std::string& address, std::string device_name, std::chrono::seconds rpc_timeout);
+  // Mutual TLS with the enrolled identity in `tls_dir` (the certificate
+  // names the device), or plain text when `insecure_dev`.
+  static absl::StatusOr<std::unique_ptr<CoordinatorClient>> Connect(const std::string& address,
+                                                                    std::string device_name,
+                                                                    std::chrono::seconds rpc_timeout,
+                                                                    bool insecure_dev,
+                                                                    const std::string& tls_dir);
 
   absl::StatusOr<v1::HelloResponse> Hello(const v1::HelloRequest& req);
   absl::StatusOr<v1::ReportFilesResponse> ReportFiles(const v1::ReportFilesRequest& req);
@@ -31,6 +38,7 @@ class CoordinatorClient {
   const std::string address_;
   const std::string device_name_;
   const std::chrono::seconds rpc_timeout_;
+  bool dev_metadata_ = true;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::AgentService::Stub> stub_;
 };

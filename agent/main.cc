@@ -14,6 +14,8 @@
 #include "agent/control.h"
 #include "agent/progress.h"
 #include "common/log.h"
+#include "common/tls_client.h"
+#include "shoebox/v1/agent.grpc.pb.h"
 
 namespace {
 
@@ -33,6 +35,50 @@ std::string StateDirFor(const std::string& config_path, const std::string& overr
   auto cfg = shoebox::agent::LoadAgentConfig(config_path);
   if (cfg.ok()) return cfg->state_dir;
   return shoebox::agent::DefaultStateDir();
+}
+
+// shoebox-agent enroll: pin the CA by the token, send a CSR, store the
+// certificate. The token is never printed or logged.
+int Enroll(const std::string& config_path, std::string address, const std::string& token,
+           std::string tls_dir) {
+  auto cfg = shoebox::agent::LoadAgentConfig(config_path);
+  if (address.empty()) {
+    if (!cfg.ok()) {
+      std::cerr << "shoebox-agent enroll: give --coordinator HOST:PORT (no usable config: "
+                << cfg.status().message() << ")\n";
+      return 2;
+    }
+    address = cfg->coordinator_address;
+  }
+  if (tls_dir.empty()) {
+    tls_dir = cfg.ok() ? cfg->tls_dir : shoebox::agent::DefaultStateDir() + "/tls";
+  }
+  auto name = shoebox::EnrollIdentity(
+      address, token, tls_dir,
+      [](const std::shared_ptr<grpc::Channel>& ch, const std::string& tok, const std::string& csr, std::string* cert,
+         std::string* enrolled) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+        shoebox::v1::EnrollRequest req;
+        req.set_token(tok);
+        req.set_csr_pem(csr);
+        shoebox::v1::EnrollResponse resp;
+        grpc::Status s = shoebox::v1::AgentService::NewStub(ch)->Enroll(&ctx, req, &resp);
+        *cert = resp.certificate_pem();
+        *enrolled = resp.name();
+        return s;
+      });
+  if (!name.ok()) {
+    std::cerr << "shoebox-agent enroll: " << name.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "enrolled as device '" << *name << "' with coordinator " << address
+            << "; identity stored in " << tls_dir << "\n";
+  if (cfg.ok() && cfg->device_name != *name) {
+    std::cout << "note: the config names this device '" << cfg->device_name
+              << "'; the coordinator knows it as '" << *name << "' (the certificate decides)\n";
+  }
+  return 0;
 }
 
 }  // namespace
@@ -61,6 +107,14 @@ int main(int argc, char** argv) {
   pause->add_option("--state-dir", state_dir, "state directory (default: from the config)");
   auto* resume = app.add_subcommand("resume", "resume reading and uploading");
   resume->add_option("--state-dir", state_dir, "state directory (default: from the config)");
+  auto* enroll = app.add_subcommand(
+      "enroll", "obtain this device's certificate from the coordinator with a one-time token");
+  std::string enroll_coordinator, enroll_token, tls_dir;
+  enroll->add_option("--coordinator", enroll_coordinator,
+                     "coordinator HOST:PORT (default: coordinator.address of the config)");
+  enroll->add_option("--token", enroll_token, "token printed by `shoebox enroll-token --device NAME`, or - to read it from stdin")
+      ->required();
+  enroll->add_option("--tls-dir", tls_dir, "where to store the key and certificates (default: from the config)");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -80,6 +134,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  if (*enroll) return Enroll(config_path, enroll_coordinator, enroll_token, tls_dir);
   if (*pause || *resume) {
     std::string dir = StateDirFor(config_path, state_dir);
     bool want_pause = static_cast<bool>(*pause);

@@ -276,7 +276,12 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
 
     int open_fd = -1;
     size_t open_item = SIZE_MAX;
-    std::string buf;
+    // One request reused for every chunk of the lane: the chunk is read
+    // straight into its data field, whose capacity soon covers the largest
+    // chunk, so no chunk costs an allocation (page faults) or a full
+    // zero-fill; Write() serializes it before returning.
+    v1::PutChunkRequest req;
+    std::string& buf = *req.mutable_data();
     bool stream_ok = true;
     bool stopped_early = false;
     for (const Task& t : lane) {
@@ -333,10 +338,7 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
         continue;
       }
       bucket_->Acquire(t.size);
-      v1::PutChunkRequest req;
       req.set_id(t.id);
-      req.set_data(std::move(buf));
-      buf = std::string();
       if (!stream->Write(req)) {
         stream_ok = false;
         break;

@@ -109,7 +109,7 @@ double Median(std::vector<double> v) {
 
 std::string AgentConfig(const std::string& address, const std::string& device, const std::string& state,
                         const std::string& folder) {
-  return "[coordinator]\naddress = \"" + address + "\"\n[agent]\ndevice_name = \"" + device + "\"\nstate_dir = \"" +
+  return "[coordinator]\ninsecure_dev = true\naddress = \"" + address + "\"\n[agent]\ndevice_name = \"" + device + "\"\nstate_dir = \"" +
          state + "\"\nsettle_seconds = 0\nlog_level = \"info\"\n[[folder]]\npath = \"" + folder + "\"\n";
 }
 

@@ -22,6 +22,8 @@
 #   --keep       keep each round's repositories, chunk stores and destinations.
 #   SHOEBOX_AGENT_EXTRA='key = value' adds lines to the agents' [agent] table
 #                (experiments, e.g. upload_streams = 8).
+#   SHOEBOX_BENCH_INSECURE=1 runs Shoebox with plain-text gRPC (insecure_dev)
+#                instead of the default mutual TLS, to see what TLS costs.
 #
 # Per round, every tool starts from an empty repository / destination, and the
 # tools take turns (the order rotates each round) through three phases on the
@@ -60,6 +62,9 @@ source "$here/bench/compare/genlib.sh"
 
 usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 size_mb=2000; work=/tmp/shoebox-compare; build="$here/build/release"; runs=1
+# Shoebox runs as a user gets it: mutual TLS, workers and agents enrolled with
+# tokens (untimed). SHOEBOX_BENCH_INSECURE=1 measures plain-text gRPC instead.
+insecure="${SHOEBOX_BENCH_INSECURE:-0}"
 tools="shoebox,restic,borg,rclone"; keep=0
 while (($#)); do
   case "$1" in
@@ -194,7 +199,7 @@ sbx_setup() {
 listen = "127.0.0.1:$c_port"
 key_file = "$rdir/master.key"
 create_key = true
-insecure_dev = true
+$([[ $insecure == 1 ]] && echo "insecure_dev = true")
 [database]
 url = "postgresql://shoebox@127.0.0.1:$pg_port/$db"
 [chunk_store]
@@ -203,12 +208,20 @@ TOML
   "$CLI" pool-key --private "$rdir/pool.key" --public "$rdir/pool.pub" >/dev/null
   sb_start coordinator "$rdir/coordinator.log" "$rdir/coordinator.pid" "$COORD" --config "$rdir/coordinator.toml"
   sb_wait_port 127.0.0.1 "$c_port" 60 || sb_die "coordinator did not start, see $rdir/coordinator.log"
+  cat >"$rdir/cli.toml" <<TOML
+coordinator = "127.0.0.1:$c_port"
+$([[ $insecure == 1 ]] && echo "insecure_dev = true" || echo "tls_dir = \"$rdir/tls\"")
+pool_public_key = "$rdir/pool.pub"
+TOML
   for w in 1 2; do
+    [[ $insecure == 1 ]] || sbcli enroll-token --worker "worker-$w" 2>/dev/null \
+      | "$WORKER" enroll --coordinator "127.0.0.1:$c_port" --token - --tls-dir "$rdir/worker-$w-tls" >/dev/null \
+      || sb_die "worker-$w could not enroll"
     cat >"$rdir/worker-$w.toml" <<TOML
 [worker]
 name = "worker-$w"
 coordinator = "127.0.0.1:$c_port"
-insecure_dev = true
+$([[ $insecure == 1 ]] && echo "insecure_dev = true" || echo "tls_dir = \"$rdir/worker-$w-tls\"")
 kinds = ["local"]
 concurrency = 2
 chunk_store = "$rdir/chunks"
@@ -217,17 +230,12 @@ pool_key_file = "$rdir/pool.key"
 TOML
     sb_start "worker-$w" "$rdir/worker-$w.log" "$rdir/worker-$w.pid" "$WORKER" --config "$rdir/worker-$w.toml"
   done
-  cat >"$rdir/cli.toml" <<TOML
-coordinator = "127.0.0.1:$c_port"
-insecure_dev = true
-pool_public_key = "$rdir/pool.pub"
-TOML
   sbcli dest add nas --kind local --set "root=$rdir/dest" >/dev/null
   for d in a b; do
     cat >"$rdir/agent-$d.toml" <<TOML
 [coordinator]
 address = "127.0.0.1:$c_port"
-insecure_dev = true
+$([[ $insecure == 1 ]] && echo "insecure_dev = true" || echo "tls_dir = \"$rdir/agent-$d-tls\"")
 [agent]
 device_name = "device-$d"
 state_dir = "$rdir/agent-$d"
@@ -237,6 +245,9 @@ ${SHOEBOX_AGENT_EXTRA:-}
 path = "$lib/src-$d"
 all_files = true
 TOML
+    [[ $insecure == 1 ]] || sbcli enroll-token --device "device-$d" 2>/dev/null \
+      | "$AGENT" --config "$rdir/agent-$d.toml" enroll --token - >/dev/null \
+      || sb_die "device-$d could not enroll"
   done
   # Untimed: each agent says hello once with every file excluded, so that its
   # device exists and is bound to the destination before the timed runs (the

@@ -1,9 +1,11 @@
 #include "cli/client.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
 #include "common/config.h"
+#include "common/tls_client.h"
 
 namespace shoebox::cli {
 
@@ -21,6 +23,19 @@ std::string CandidatePath() {
 
 std::string ClientStateDir() { return g_state_dir; }
 
+int FailStatus(const absl::Status& s) {
+  std::fprintf(stderr, "shoebox: %s\n", s.ToString().c_str());
+  return 1;
+}
+
+int FailRpc(const grpc::Status& s, const std::string& what) {
+  std::string hint;
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
+    hint = " (is the coordinator running? start it with deploy/quickstart.sh or check --coordinator)";
+  std::fprintf(stderr, "shoebox: %s failed: %s%s\n", what.c_str(), s.error_message().c_str(), hint.c_str());
+  return 1;
+}
+
 absl::StatusOr<ClientOptions> LoadClientOptions() {
   ClientOptions o;
   std::string path = CandidatePath();
@@ -34,6 +49,19 @@ absl::StatusOr<ClientOptions> LoadClientOptions() {
   auto dev = cfg->GetBool("insecure_dev", o.insecure_dev);
   if (!dev.ok()) return dev.status();
   o.insecure_dev = *dev;
+  auto tls_dir = cfg->GetString("tls_dir", "");
+  if (!tls_dir.ok()) return tls_dir.status();
+  if (!tls_dir->empty()) {
+    o.ca_file = *tls_dir + "/ca.crt";
+    o.cert_file = *tls_dir + "/admin.crt";
+    o.key_file = *tls_dir + "/admin.key";
+  }
+  for (auto [key, field] : {std::pair{"ca_file", &o.ca_file}, std::pair{"cert_file", &o.cert_file},
+                            std::pair{"key_file", &o.key_file}}) {
+    auto v = cfg->GetString(key, *field);
+    if (!v.ok()) return v.status();
+    *field = *v;
+  }
   g_state_dir = std::filesystem::path(path).parent_path().string();
   return o;
 }
@@ -42,10 +70,24 @@ AdminClient::AdminClient(const ClientOptions& o) : opts_(o) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
-  // TLS credentials arrive with enrollment (issue 6); until then the CLI
-  // speaks plain text only in --insecure-dev mode, which the coordinator
-  // accepts on loopback only.
-  channel_ = grpc::CreateCustomChannel(o.coordinator, grpc::InsecureChannelCredentials(), args);
+  if (!o.insecure_dev && o.cert_file.empty()) {
+    status_ = absl::FailedPreconditionError(
+        "no admin identity: set tls_dir in cli.toml (SHOEBOX_CLI_CONFIG or "
+        "~/.local/state/shoebox/cli.toml) to the coordinator's TLS directory, or use --insecure-dev "
+        "with a loopback --insecure-dev coordinator");
+    channel_ = grpc::CreateCustomChannel(o.coordinator, grpc::InsecureChannelCredentials(), args);
+  } else {
+    auto ch = MakeShoeboxChannel(o.coordinator, o.insecure_dev, {o.ca_file, o.cert_file, o.key_file},
+                                 "the admin identity lives in the coordinator's TLS directory "
+                                 "(tls_dir in cli.toml)",
+                                 args);
+    if (ch.ok()) {
+      channel_ = *ch;
+    } else {
+      status_ = ch.status();
+      channel_ = grpc::CreateCustomChannel(o.coordinator, grpc::InsecureChannelCredentials(), args);
+    }
+  }
   stub_ = v1::AdminService::NewStub(channel_);
 }
 

@@ -15,7 +15,12 @@
 #include "absl/time/time.h"
 #include "cli/client.h"
 #include "cli/restore.h"
+#include "cli/restore_repair.h"
+#include "cli/retention_cmd.h"
+#include "cli/identity_cmd.h"
+#include "cli/recovery_cmd.h"
 #include "cli/seal.h"
+#include "cli/verify_cmd.h"
 #include "common/bytes.h"
 #include "common/status.h"
 #include "nlohmann/json.hpp"
@@ -26,18 +31,8 @@ namespace {
 
 using nlohmann::json;
 
-int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "shoebox: %s\n", s.ToString().c_str());
-  return 1;
-}
-int Fail(const grpc::Status& s, std::string_view what) {
-  std::string hint;
-  if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
-    hint = " (is the coordinator running? start it with deploy/quickstart.sh or check --coordinator)";
-  std::fprintf(stderr, "shoebox: %s failed: %s%s\n", std::string(what).c_str(),
-               s.error_message().c_str(), hint.c_str());
-  return 1;
-}
+int Fail(const absl::Status& s) { return FailStatus(s); }
+int Fail(const grpc::Status& s, std::string_view what) { return FailRpc(s, std::string(what)); }
 
 std::string FormatTime(int64_t unix_ms) {
   if (unix_ms <= 0) return "never";
@@ -115,6 +110,12 @@ json StatusJson(const v1::StatusResponse& r) {
   out["chunk_bytes"] = r.chunk_bytes();
   out["stored_bytes"] = r.stored_bytes();
   out["duplicate_files"] = r.duplicate_files();
+  out["files_with_1_copy"] = r.files_with_1_copy();
+  out["files_with_2_copies"] = r.files_with_2_copies();
+  out["files_with_3_copies"] = r.files_with_3_copies();
+  out["files_with_no_copy"] = r.files_with_no_copy();
+  out["damaged_chunks"] = r.damaged_chunks();
+  out["last_verify_unix_ms"] = r.last_verify_unix_ms();
   return out;
 }
 
@@ -150,10 +151,18 @@ void PrintStatus(const v1::StatusResponse& r) {
       std::printf("  %-20s oldest pending since %s: %s\n", "",
                   FormatTime(d.oldest_pending_unix_ms()).c_str(), d.oldest_pending_reason().c_str());
     if (d.workers_serving() == 0) std::printf("  %-20s !! no worker serves this destination\n", "");
+    std::printf("  %-20s last verified %s\n", "", FormatTime(d.last_verified_unix_ms()).c_str());
   }
   std::printf("Chunk store: %llu chunks, %s of data, %s stored; %llu duplicate files stored once\n",
               (unsigned long long)r.chunks_stored(), HumanBytes(r.chunk_bytes()).c_str(),
               HumanBytes(r.stored_bytes()).c_str(), (unsigned long long)r.duplicate_files());
+  std::printf("Copies: %llu files with at least 1, %llu with at least 2, %llu with at least 3; "
+              "%llu with none\n",
+              (unsigned long long)r.files_with_1_copy(), (unsigned long long)r.files_with_2_copies(),
+              (unsigned long long)r.files_with_3_copies(), (unsigned long long)r.files_with_no_copy());
+  std::printf("Verification: last run %s; %llu damaged chunks%s\n",
+              FormatTime(r.last_verify_unix_ms()).c_str(), (unsigned long long)r.damaged_chunks(),
+              r.damaged_chunks() ? " (`shoebox verify --scrub-percent 0` lists them and the files)" : "");
 }
 
 absl::StatusOr<v1::JobState> ParseState(const std::string& s) {
@@ -333,6 +342,10 @@ int Run(int argc, char** argv) {
   restore->add_option("--at", r_at, "point in time (default: now)");
   restore->add_option("--to", r_to, "target directory")->required();
   restore->add_flag("--overwrite", r_overwrite, "replace existing files that differ");
+  int r_wait_repair = 600;
+  restore->add_option("--wait-repair", r_wait_repair,
+                      "seconds to wait for chunks damaged in the chunk store to be repaired from a "
+                      "destination copy before restoring those files again (0: only name them)");
 
   // pool key
   std::string k_priv, k_pub;
@@ -340,6 +353,11 @@ int Run(int argc, char** argv) {
   poolkey->add_option("--private", k_priv, "private key file (workers only, 0600)")->required();
   poolkey->add_option("--public", k_pub, "public key file (CLI)")->required();
 
+  auto retention_cmds = AddRetentionCommands(app);  // retention set|show, prune
+  auto identity_cmds = AddIdentityCommands(app);    // enroll-token, certs, revoke
+  auto recovery_cmds = AddRecoveryCommands(app);    // snapshot, recover, key export
+  VerifyArgs verify_args;
+  auto* verify_cmd = AddVerifyCommand(app, &verify_args);  // verify (issue 7)
   CLI11_PARSE(app, argc, argv);
 
   if (poolkey->parsed()) {
@@ -350,7 +368,12 @@ int Run(int argc, char** argv) {
     return 0;
   }
 
+  if (int rc = RunRecoveryCommands(*recovery_cmds, opts); rc >= 0) return rc;  // some need no coordinator
   AdminClient client(opts);
+  if (!client.status().ok()) return Fail(client.status());
+  if (int rc = RunRetentionCommands(*retention_cmds, client); rc >= 0) return rc;
+  if (int rc = RunIdentityCommands(*identity_cmds, client); rc >= 0) return rc;
+  if (verify_cmd->parsed()) return RunVerify(client, verify_args);
 
   if (status->parsed()) {
     v1::StatusResponse r;
@@ -507,6 +530,8 @@ int Run(int argc, char** argv) {
                   PrintablePath(v.path()).c_str(),
                   v.deleted_unix_ms() ? absl::StrCat(" (deleted ", FormatTime(v.deleted_unix_ms()), ")").c_str() : "",
                   (long long)v.version_id());
+      if (v.chunks_dropped())  // pass-through folder (docs/retention.md)
+        std::printf("    (not in the chunk store any more: restore it from a destination below)\n");
       for (const auto& c : v.copies()) {
         std::printf("    %-16s %-10s %s\n", c.destination().c_str(), c.state().c_str(),
                     c.remote_ref().c_str());
@@ -539,6 +564,9 @@ int Run(int argc, char** argv) {
     ro.prefix_folder = folders.size() > 1;
     GrpcFetcher fetcher(&client);
     auto rep = RestoreVersions(*vs, &fetcher, ro);
+    if (!rep.ok()) return Fail(rep.status());
+    // Damaged chunks: name the files, wait for repairs, retry (issue 7).
+    rep = RestoreAfterRepair(client, *vs, std::move(*rep), &fetcher, ro, r_wait_repair, stdout);
     if (!rep.ok()) return Fail(rep.status());
     std::printf("restored %llu files (%s), %llu already present and identical, %zu failed\n",
                 (unsigned long long)rep->files_restored, HumanBytes(rep->bytes_restored).c_str(),

@@ -9,31 +9,10 @@
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/status.h"
+#include "coordinator/store/verify_store.h"
+#include "coordinator/validate.h"
 
 namespace shoebox::coordinator {
-
-namespace {
-
-bool ValidDestinationName(const std::string& s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s) {
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
-  }
-  return true;
-}
-
-absl::Status ValidateStates(const google::protobuf::RepeatedField<int>& states) {
-  for (int i = 0; i < states.size(); ++i) {
-    if (!shoebox::v1::JobState_IsValid(states[i]) ||
-        states[i] == shoebox::v1::JOB_STATE_UNSPECIFIED) {
-      return absl::InvalidArgumentError(absl::StrCat("states[", i, "]: unknown job state ",
-                                                     states[i]));
-    }
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 void Admin::AuditOk(const std::string& admin, const std::string& action,
                     const std::string& target, const std::string& detail) {
@@ -44,19 +23,7 @@ void Admin::AuditOk(const std::string& admin, const std::string& action,
 
 absl::StatusOr<shoebox::v1::Destination> Admin::CreateDestination(
     const std::string& admin, const shoebox::v1::CreateDestinationRequest& req) {
-  if (!ValidDestinationName(req.name())) {
-    return absl::InvalidArgumentError(
-        "name: 1 to 64 characters of letters, digits, '.', '-' and '_'");
-  }
-  if (req.kind().empty() || req.kind().size() > 64) {
-    return absl::InvalidArgumentError("kind: name the connector kind (local, s3, webdav, ...)");
-  }
-  if (!req.settings_json().empty()) {
-    nlohmann::json j = nlohmann::json::parse(req.settings_json(), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      return absl::InvalidArgumentError("settings_json: must be a JSON object");
-    }
-  }
+  RETURN_IF_ERROR(ValidateCreateDestination(req));  // coordinator/validate.h
   ASSIGN_OR_RETURN(shoebox::v1::Destination d, store_->CreateDestination(req));
   AuditOk(admin, "CreateDestination", req.name(), absl::StrCat("kind=", req.kind()));
   return d;
@@ -71,11 +38,7 @@ absl::StatusOr<shoebox::v1::ListDestinationsResponse> Admin::ListDestinations() 
 
 absl::StatusOr<shoebox::v1::BindFolderResponse> Admin::BindFolder(
     const std::string& admin, const shoebox::v1::BindFolderRequest& req) {
-  if (req.device().empty()) return absl::InvalidArgumentError("device: name the device");
-  if (req.destination().empty()) {
-    return absl::InvalidArgumentError("destination: name the destination");
-  }
-  if (!req.folder().empty()) RETURN_IF_ERROR(ValidateAbsolutePath(req.folder(), "folder"));
+  RETURN_IF_ERROR(ValidateBindFolder(req));
   ASSIGN_OR_RETURN(uint64_t n, store_->BindFolder(req.device(), req.folder(), req.destination(),
                                                   req.backfill()));
   AuditOk(admin, "BindFolder", req.destination(),
@@ -94,12 +57,15 @@ absl::StatusOr<shoebox::v1::ListDevicesResponse> Admin::ListDevices() {
 }
 
 absl::StatusOr<shoebox::v1::StatusResponse> Admin::GetStatus() {
-  return store_->GetStatus(limits_.worker_stale_ms);
+  ASSIGN_OR_RETURN(shoebox::v1::StatusResponse resp, store_->GetStatus(limits_.worker_stale_ms));
+  // Copies per file, damaged chunks, last verify run (issue 7).
+  RETURN_IF_ERROR(VerifyStore(store_).AddToStatus(&resp));
+  return resp;
 }
 
 absl::StatusOr<shoebox::v1::ListJobsResponse> Admin::ListJobs(
     const shoebox::v1::ListJobsRequest& req) {
-  RETURN_IF_ERROR(ValidateStates(req.states()));
+  RETURN_IF_ERROR(ValidateJobFilter(req.states(), req.destination()));
   ASSIGN_OR_RETURN(auto jobs, store_->ListJobs(req, limits_.worker_stale_ms));
   shoebox::v1::ListJobsResponse resp;
   for (auto& j : jobs) *resp.add_jobs() = std::move(j);
@@ -108,11 +74,7 @@ absl::StatusOr<shoebox::v1::ListJobsResponse> Admin::ListJobs(
 
 absl::StatusOr<shoebox::v1::JobActionResponse> Admin::CancelJobs(
     const std::string& admin, const shoebox::v1::JobSelector& sel) {
-  RETURN_IF_ERROR(ValidateStates(sel.states()));
-  if (sel.job_ids().empty() && sel.destination().empty() && sel.states().empty()) {
-    return absl::InvalidArgumentError(
-        "job_ids: give job IDs, a destination or states; refusing to cancel every job");
-  }
+  RETURN_IF_ERROR(ValidateCancelJobs(sel));
   ASSIGN_OR_RETURN(uint64_t n, store_->CancelJobs(sel));
   AuditOk(admin, "CancelJobs", sel.destination(),
           absl::StrCat("ids=", sel.job_ids_size(), " affected=", n));
@@ -124,15 +86,7 @@ absl::StatusOr<shoebox::v1::JobActionResponse> Admin::CancelJobs(
 absl::StatusOr<shoebox::v1::JobActionResponse> Admin::SetJobPriority(
     const std::string& admin, const shoebox::v1::SetJobPriorityRequest& req) {
   const shoebox::v1::JobSelector& sel = req.selector();
-  RETURN_IF_ERROR(ValidateStates(sel.states()));
-  if (sel.job_ids().empty() && sel.destination().empty() && sel.states().empty()) {
-    return absl::InvalidArgumentError(
-        "selector: give job IDs, a destination or states to choose the jobs to reprioritise");
-  }
-  if (req.priority() < -1000 || req.priority() > 1000) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("priority: ", req.priority(), " is outside -1000..1000"));
-  }
+  RETURN_IF_ERROR(ValidateSetJobPriority(req));
   ASSIGN_OR_RETURN(uint64_t n, store_->SetJobPriority(sel, req.priority()));
   AuditOk(admin, "SetJobPriority", sel.destination(),
           absl::StrCat("ids=", sel.job_ids_size(), " priority=", req.priority(), " affected=", n));
@@ -143,7 +97,7 @@ absl::StatusOr<shoebox::v1::JobActionResponse> Admin::SetJobPriority(
 
 absl::StatusOr<shoebox::v1::JobActionResponse> Admin::RetryJobs(
     const std::string& admin, const shoebox::v1::JobSelector& sel) {
-  RETURN_IF_ERROR(ValidateStates(sel.states()));
+  RETURN_IF_ERROR(ValidateJobFilter(sel.states(), sel.destination()));
   shoebox::v1::JobSelector s = sel;
   if (s.job_ids().empty() && s.states().empty()) s.add_states(shoebox::v1::JOB_STATE_DEAD);
   ASSIGN_OR_RETURN(uint64_t n, store_->RetryJobs(s));
@@ -156,21 +110,51 @@ absl::StatusOr<shoebox::v1::JobActionResponse> Admin::RetryJobs(
 
 absl::StatusOr<shoebox::v1::CreateEnrollTokenResponse> Admin::CreateEnrollToken(
     const std::string& admin, const shoebox::v1::CreateEnrollTokenRequest& req) {
-  if (req.device().empty() == req.worker().empty()) {
-    return absl::InvalidArgumentError("device: give exactly one of device and worker");
+  RETURN_IF_ERROR(ValidateCreateEnrollToken(req));  // names and ttl
+  const std::string& name = req.device().empty() ? req.worker() : req.device();
+  if (enrollment_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "this coordinator runs --insecure-dev (identities come from metadata); enrollment needs TLS: "
+        "restart it without insecure_dev");
   }
-  uint8_t raw[24];
-  SecureRandom(raw, sizeof raw);
-  const std::string token = ToHex(ByteSpan(raw, sizeof raw));
+  auto [token, hash] = enrollment_->NewToken();
   const uint32_t ttl = req.ttl_seconds() == 0 ? 86400 : req.ttl_seconds();
   const int64_t expires = absl::ToUnixMillis(absl::Now()) + int64_t{ttl} * 1000;
-  RETURN_IF_ERROR(store_->CreateEnrollToken(DigestToString(Sha256::Of(token)), req.device(),
-                                            req.worker(), expires));
-  AuditOk(admin, "CreateEnrollToken", req.device().empty() ? req.worker() : req.device(),
+  RETURN_IF_ERROR(store_->CreateEnrollToken(hash, req.device(), req.worker(), expires));
+  AuditOk(admin, "CreateEnrollToken", absl::StrCat(req.device().empty() ? "worker:" : "device:", name),
           absl::StrCat("ttl_seconds=", ttl));
   shoebox::v1::CreateEnrollTokenResponse resp;
   resp.set_token(token);
   resp.set_expires_unix_ms(expires);
+  return resp;
+}
+
+absl::StatusOr<shoebox::v1::ListCertificatesResponse> Admin::ListCertificates() {
+  ASSIGN_OR_RETURN(std::vector<CertificateRow> rows, store_->ListCertificates());
+  shoebox::v1::ListCertificatesResponse resp;
+  for (const CertificateRow& r : rows) {
+    auto* c = resp.add_certificates();
+    c->set_serial(r.serial);
+    c->set_role(r.role);
+    c->set_name(r.name);
+    c->set_fingerprint(r.fingerprint);
+    c->set_issued_unix_ms(r.issued_unix_ms);
+    c->set_expires_unix_ms(r.expires_unix_ms);
+    c->set_revoked_unix_ms(r.revoked_unix_ms);
+  }
+  return resp;
+}
+
+absl::StatusOr<shoebox::v1::RevokeResponse> Admin::Revoke(const std::string& admin,
+                                                          const shoebox::v1::RevokeRequest& req) {
+  RETURN_IF_ERROR(ValidateRevoke(req));
+  const std::string role = req.device().empty() ? "worker" : "device";
+  const std::string& name = req.device().empty() ? req.worker() : req.device();
+  ASSIGN_OR_RETURN(uint64_t n, store_->RevokeIdentity(role, name));
+  if (auth_ != nullptr) auth_->ForgetCertificates();
+  AuditOk(admin, "Revoke", absl::StrCat(role, ":", name), absl::StrCat("certificates=", n));
+  shoebox::v1::RevokeResponse resp;
+  resp.set_revoked(n);
   return resp;
 }
 

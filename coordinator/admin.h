@@ -6,7 +6,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "coordinator/auth.h"
 #include "coordinator/catalog.h"
+#include "coordinator/tls.h"
 #include "coordinator/options.h"
 #include "coordinator/store/store.h"
 #include "shoebox/v1/admin.pb.h"
@@ -41,6 +43,14 @@ class Admin {
       const std::string& admin, const shoebox::v1::CreateEnrollTokenRequest& req);
   absl::StatusOr<shoebox::v1::ListVersionsResponse> ListVersions(
       const shoebox::v1::ListVersionsRequest& req);
+  absl::StatusOr<shoebox::v1::ListCertificatesResponse> ListCertificates();
+  absl::StatusOr<shoebox::v1::RevokeResponse> Revoke(const std::string& admin,
+                                                     const shoebox::v1::RevokeRequest& req);
+  // Enrollment (TLS mode); without it CreateEnrollToken refuses.
+  void set_enrollment(Enrollment* e, const Authenticator* auth) {
+    enrollment_ = e;
+    auth_ = auth;
+  }
 
  private:
   void AuditOk(const std::string& admin, const std::string& action, const std::string& target,
@@ -49,6 +59,8 @@ class Admin {
   Store* const store_;
   Catalog* const catalog_;
   const Limits limits_;
+  Enrollment* enrollment_ = nullptr;
+  const Authenticator* auth_ = nullptr;
 };
 
 }  // namespace shoebox::coordinator

@@ -1,8 +1,11 @@
 #include "coordinator/auth.h"
 
+#include <grpc/grpc_security_constants.h>
 #include <grpcpp/server_context.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/crypto/pki.h"
 #include "common/log.h"
 #include "coordinator/store/store.h"
 
@@ -22,6 +25,10 @@ const char* RoleName(Role r) {
 
 namespace {
 
+// How long a certificate check is trusted before the catalog is asked again
+// (revocation by another coordinator replica takes effect within this).
+constexpr absl::Duration kCertRecheck = absl::Seconds(2);
+
 std::string Meta(const grpc::ServerContext& ctx, std::string_view key) {
   const auto& md = ctx.client_metadata();
   auto it = md.find(grpc::string_ref(key.data(), key.size()));
@@ -38,46 +45,202 @@ bool ValidName(const std::string& s) {
   return true;
 }
 
+// "ipv4:1.2.3.4:5678" → "ipv4:1.2.3.4" (the rate-limit key of a peer).
+std::string PeerHost(const std::string& peer) {
+  size_t colon = peer.rfind(':');
+  size_t first = peer.find(':');
+  if (colon == std::string::npos || colon == first) return peer;
+  return peer.substr(0, colon);
+}
+
+std::string FormatMs(int64_t ms) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+}
+
 }  // namespace
+
+bool Authenticator::Admit(const std::string& key, double per_second, double burst, bool* first) const {
+  absl::MutexLock l(&mu_);
+  const absl::Time now = absl::Now();
+  auto [it, inserted] = buckets_.try_emplace(key);
+  Bucket& b = it->second;
+  if (inserted) {
+    b.tokens = burst;
+    b.last = now;
+    if (buckets_.size() > 100000) buckets_.clear();  // bounded memory under a flood of peers
+  }
+  b.tokens = std::min(burst, b.tokens + absl::ToDoubleSeconds(now - b.last) * per_second);
+  b.last = now;
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    b.limited = false;
+    return true;
+  }
+  *first = !b.limited;
+  b.limited = true;
+  return false;
+}
+
+void Authenticator::ForgetCertificates() const {
+  absl::MutexLock l(&mu_);
+  certs_.clear();
+}
+
+absl::StatusOr<Caller> Authenticator::FromCertificate(const grpc::ServerContext& ctx,
+                                                      const std::string& method,
+                                                      bool* audit_refusal, Caller* claimed) const {
+  *audit_refusal = true;
+  std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();
+  std::vector<grpc::string_ref> pems;
+  if (auth) pems = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
+  if (pems.empty()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        method, ": no client certificate; enroll first (shoebox-agent enroll / shoebox-worker enroll "
+        "with a token from `shoebox enroll-token`)"));
+  }
+  const std::string pem(pems[0].data(), pems[0].size());
+  {
+    absl::MutexLock l(&mu_);
+    auto it = certs_.find(pem);
+    if (it != certs_.end() && absl::Now() - it->second.checked < kCertRecheck) {
+      *claimed = it->second.caller;
+      if (!it->second.refusal.ok()) return it->second.refusal;
+      return it->second.caller;
+    }
+  }
+  CertCheck check;
+  check.checked = absl::Now();
+  absl::StatusOr<CertInfo> info = ParseCert(pem);
+  if (!info.ok()) {
+    return absl::UnauthenticatedError(absl::StrCat(method, ": unreadable client certificate"));
+  }
+  check.serial = info->serial_hex;
+  if (info->org_unit == "device") {
+    check.caller.role = Role::kDevice;
+  } else if (info->org_unit == "worker") {
+    check.caller.role = Role::kWorker;
+  } else if (info->org_unit == "admin") {
+    check.caller.role = Role::kAdmin;
+  } else {
+    return absl::UnauthenticatedError(absl::StrCat(
+        method, ": client certificate names no Shoebox role (OU device/worker/admin)"));
+  }
+  check.caller.name = info->common_name;
+  *claimed = check.caller;
+  absl::StatusOr<CertificateRow> row =
+      store_ ? store_->GetCertificate(info->serial_hex) : absl::NotFoundError("no store");
+  if (!row.ok() && !absl::IsNotFound(row.status())) {
+    // The catalog is unreachable: a recently checked certificate stays good.
+    absl::MutexLock l(&mu_);
+    auto it = certs_.find(pem);
+    if (it != certs_.end() && it->second.refusal.ok()) return it->second.caller;
+    *audit_refusal = false;
+    return absl::UnavailableError(absl::StrCat(method, ": cannot check the client certificate now: ",
+                                               std::string(row.status().message()), "; retry shortly"));
+  }
+  if (!row.ok()) {
+    check.refusal = absl::UnauthenticatedError(absl::StrCat(
+        method, ": client certificate ", info->serial_hex, " of ", info->org_unit, " '",
+        info->common_name,
+        "' was not issued by this coordinator's catalog; enroll again with a new token"));
+  } else if (row->revoked_unix_ms != 0) {
+    check.refusal = absl::UnauthenticatedError(absl::StrCat(
+        method, ": the certificate of ", row->role, " '", row->name, "' was revoked at ",
+        FormatMs(row->revoked_unix_ms), "; ask the admin for a new enroll token"));
+  } else if (row->role != info->org_unit || row->name != info->common_name) {
+    check.refusal = absl::UnauthenticatedError(
+        absl::StrCat(method, ": client certificate does not match its catalog record"));
+  }
+  {
+    absl::MutexLock l(&mu_);
+    if (certs_.size() > 10000) certs_.clear();
+    certs_[pem] = check;
+  }
+  if (!check.refusal.ok()) return check.refusal;
+  return check.caller;
+}
+
+absl::Status Authenticator::AdmitAnonymous(const grpc::ServerContext& ctx,
+                                           std::string_view method_sv) const {
+  const std::string method(method_sv);
+  if (limits_.enroll_per_second == 0) return absl::OkStatus();
+  bool first = false;
+  const std::string peer = ctx.peer();
+  if (Admit(absl::StrCat("anon|", PeerHost(peer)), limits_.enroll_per_second, 10, &first))
+    return absl::OkStatus();
+  absl::Status st = absl::ResourceExhaustedError(absl::StrCat(
+      method, ": too many attempts from ", PeerHost(peer), "; wait a few seconds and retry"));
+  if (first) {
+    SPDLOG_WARN("event=rate_limited method={} peer={}", method, peer);
+    if (store_ != nullptr) {
+      AuditEntry e{"anonymous", peer, method, "", false, std::string(st.message())};
+      (void)store_->Audit(e);
+    }
+  }
+  return st;
+}
 
 absl::StatusOr<Caller> Authenticator::Authorize(const grpc::ServerContext& ctx,
                                                 std::string_view method_sv, Role required) const {
   const std::string method(method_sv);
-  std::vector<Caller> presented;
-  if (insecure_dev_) {
-    if (std::string d = Meta(ctx, kDeviceKey); !d.empty()) presented.push_back({Role::kDevice, d});
-    if (std::string w = Meta(ctx, kWorkerKey); !w.empty()) presented.push_back({Role::kWorker, w});
-    if (!Meta(ctx, kAdminKey).empty()) presented.push_back({Role::kAdmin, "admin"});
-  }
-  auto refuse = [&](absl::Status st, const Caller* c) -> absl::Status {
-    AuditEntry e;
-    e.actor_kind = c ? std::string(RoleName(c->role)) : "anonymous";
-    e.actor = c ? c->name : ctx.peer();
-    e.action = std::string(method);
-    e.allowed = false;
-    e.detail = std::string(st.message());
-    SPDLOG_WARN("event=refused method={} actor_kind={} actor=\"{}\" peer={} reason=\"{}\"", method,
-                e.actor_kind, e.actor, ctx.peer(), std::string(st.message()));
+  auto audit = [&](const absl::Status& st, const std::string& kind, const std::string& actor) {
+    SPDLOG_WARN("event=refused method={} actor_kind={} actor=\"{}\" peer={} reason=\"{}\"", method, kind,
+                actor, ctx.peer(), std::string(st.message()));
     if (store_ != nullptr) {
+      AuditEntry e;
+      e.actor_kind = kind;
+      e.actor = actor;
+      e.action = method;
+      e.allowed = false;
+      e.detail = std::string(st.message());
       absl::Status a = store_->Audit(e);
       if (!a.ok()) SPDLOG_ERROR("event=audit_failed error=\"{}\"", std::string(a.message()));
     }
+  };
+  auto refuse = [&](absl::Status st, const Caller* c) -> absl::Status {
+    if (c == nullptr) {
+      // Anonymous refusals are rate limited per peer before they are audited,
+      // so a flood cannot fill the audit log.
+      bool first = false;
+      if (limits_.enroll_per_second != 0 &&
+          !Admit(absl::StrCat("refused|", PeerHost(ctx.peer())), 20, 100, &first)) {
+        if (first) audit(st, "anonymous", ctx.peer());
+        return st;
+      }
+    }
+    audit(st, c ? std::string(RoleName(c->role)) : "anonymous", c ? c->name : ctx.peer());
     return st;
   };
-  if (presented.empty()) {
-    return refuse(absl::UnauthenticatedError(absl::StrCat(
-                      method, ": no caller identity; ",
-                      insecure_dev_ ? "set x-shoebox-device, x-shoebox-worker or x-shoebox-admin "
-                                      "metadata (--insecure-dev)"
-                                    : "present an enrolled client certificate")),
-                  nullptr);
+
+  Caller c;
+  if (insecure_dev_) {
+    std::vector<Caller> presented;
+    if (std::string d = Meta(ctx, kDeviceKey); !d.empty()) presented.push_back({Role::kDevice, d});
+    if (std::string w = Meta(ctx, kWorkerKey); !w.empty()) presented.push_back({Role::kWorker, w});
+    if (!Meta(ctx, kAdminKey).empty()) presented.push_back({Role::kAdmin, "admin"});
+    if (presented.empty()) {
+      return refuse(absl::UnauthenticatedError(absl::StrCat(
+                        method, ": no caller identity; set x-shoebox-device, x-shoebox-worker or "
+                                "x-shoebox-admin metadata (--insecure-dev)")),
+                    nullptr);
+    }
+    if (presented.size() > 1) {
+      return refuse(absl::UnauthenticatedError(absl::StrCat(
+                        method, ": more than one identity presented; send exactly one")),
+                    &presented[0]);
+    }
+    c = presented[0];
+  } else {
+    bool audit_refusal = true;
+    Caller claimed;
+    claimed.name.clear();
+    absl::StatusOr<Caller> from_cert = FromCertificate(ctx, method, &audit_refusal, &claimed);
+    if (!from_cert.ok()) {
+      if (!audit_refusal) return from_cert.status();
+      return refuse(from_cert.status(), claimed.name.empty() ? nullptr : &claimed);
+    }
+    c = *from_cert;
   }
-  if (presented.size() > 1) {
-    return refuse(absl::UnauthenticatedError(absl::StrCat(
-                      method, ": more than one identity presented; send exactly one")),
-                  &presented[0]);
-  }
-  const Caller& c = presented[0];
   if (c.role != Role::kAdmin && !ValidName(c.name)) {
     return refuse(absl::UnauthenticatedError(absl::StrCat(
                       method, ": invalid ", RoleName(c.role),
@@ -89,6 +252,17 @@ absl::StatusOr<Caller> Authenticator::Authorize(const grpc::ServerContext& ctx,
                       method, " is for ", RoleName(required), "s only; the caller is ",
                       RoleName(c.role), " '", c.name, "'")),
                   &c);
+  }
+  if (limits_.calls_per_second != 0) {
+    bool first = false;
+    if (!Admit(absl::StrCat(RoleName(c.role), "|", c.name), limits_.calls_per_second,
+               2.0 * limits_.calls_per_second, &first)) {
+      absl::Status st = absl::ResourceExhaustedError(absl::StrCat(
+          method, ": ", RoleName(c.role), " '", c.name, "' is over its limit of ",
+          limits_.calls_per_second, " calls/s; slow down and retry"));
+      if (first) audit(st, RoleName(c.role), c.name);
+      return st;
+    }
   }
   return c;
 }

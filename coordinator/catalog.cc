@@ -8,46 +8,34 @@
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/status.h"
+#include "coordinator/store/verify_store.h"
+#include "coordinator/validate.h"
 
 namespace shoebox::coordinator {
 
 namespace {
 
-constexpr uint32_t kMaxChunkRefSize = 16 * 1024 * 1024;
-
 std::string KeyString(const Key256& k) {
   return std::string(reinterpret_cast<const char*>(k.data()), k.size());
 }
 
-absl::Status ValidateReport(const shoebox::v1::FileReport& f, size_t i) {
-  const std::string at = absl::StrCat("files[", i, "]");
-  RETURN_IF_ERROR(ValidateRelativePath(f.path(), at + ".path"));
-  if (f.op() == shoebox::v1::FileReport::OP_DELETE) return absl::OkStatus();
-  if (f.op() != shoebox::v1::FileReport::OP_UPSERT) {
-    return absl::InvalidArgumentError(at + ".op: must be OP_UPSERT or OP_DELETE");
-  }
-  if (f.sha256().size() != 32) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(at, ".sha256: must be 32 bytes, got ", f.sha256().size()));
-  }
-  uint64_t sum = 0;
-  for (int j = 0; j < f.chunks_size(); ++j) {
-    const auto& c = f.chunks(j);
-    if (c.id().size() != 32) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(at, ".chunks[", j, "].id: must be 32 bytes, got ", c.id().size()));
-    }
-    if (c.size() == 0 || c.size() > kMaxChunkRefSize) {
-      return absl::InvalidArgumentError(absl::StrCat(at, ".chunks[", j, "].size: ", c.size(),
-                                                     " is outside 1..16777216"));
-    }
-    sum += c.size();
-  }
-  if (sum != f.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(at, ".chunks: chunk sizes add up to ", sum,
-                                                   " bytes but size is ", f.size()));
-  }
-  return absl::OkStatus();
+// A chunk the catalog says is stored could not be read back: record the
+// damage (the chunk is marked not stored) and queue repairs from destination
+// copies (issue 7, docs/verify.md), so a restore that hits it both names it
+// and starts the repair. Other errors pass through.
+absl::Status ChunkReadFailed(Store* store, const std::string& id, const absl::Status& st) {
+  if (!absl::IsDataLoss(st) && !absl::IsNotFound(st)) return st;
+  VerifyStore vs(store);
+  absl::Status rec = vs.RecordDamage(id, st.ToString());
+  uint64_t queued = 0;
+  if (rec.ok()) rec = vs.OpenDamage(/*queue_repairs=*/true, &queued).status();
+  SPDLOG_ERROR("event=chunk_damaged chunk={} found_by=read error=\"{}\" repairs_queued={}", ToHex(id),
+               std::string(st.message()), queued);
+  return absl::DataLossError(absl::StrCat(
+      st.message(), "; the chunk is now recorded as damaged",
+      rec.ok() ? " and repaired from a destination copy where one exists (`shoebox verify "
+                 "--scrub-percent 0` lists it and the affected files)"
+               : absl::StrCat(" (recording failed: ", rec.message(), ")")));
 }
 
 }  // namespace
@@ -75,14 +63,8 @@ absl::StatusOr<int64_t> Catalog::DeviceId(const std::string& device) {
 
 absl::StatusOr<shoebox::v1::HelloResponse> Catalog::Hello(const std::string& device,
                                                           const shoebox::v1::HelloRequest& req) {
-  std::vector<std::string> folders;
-  for (int i = 0; i < req.folders_size(); ++i) {
-    RETURN_IF_ERROR(ValidateAbsolutePath(req.folders(i), absl::StrCat("folders[", i, "]")));
-    folders.push_back(req.folders(i));
-  }
-  if (req.hostname().size() > 255) {
-    return absl::InvalidArgumentError("hostname: longer than 255 bytes");
-  }
+  RETURN_IF_ERROR(ValidateHello(req));  // coordinator/validate.h
+  std::vector<std::string> folders(req.folders().begin(), req.folders().end());
   ASSIGN_OR_RETURN(int64_t id,
                    store_->UpsertDevice(device, req.hostname(), req.agent_version(), folders));
   {
@@ -109,16 +91,21 @@ absl::StatusOr<shoebox::v1::HeartbeatResponse> Catalog::Heartbeat(
   RETURN_IF_ERROR(store_->RecordHeartbeat(id, req));
   shoebox::v1::HeartbeatResponse resp;
   resp.set_server_unix_ms(absl::ToUnixMillis(absl::Now()));
+  // Damaged chunks this device can repair from unchanged files (best
+  // effort: a failure here must not fail the heartbeat).
+  absl::StatusOr<std::vector<shoebox::v1::FileReport>> damaged = store_->DamagedFilesOf(id, 200);
+  if (damaged.ok()) {
+    for (auto& f : *damaged) *resp.add_reread() = std::move(f);
+  } else {
+    SPDLOG_WARN("event=damaged_files_lookup_failed device=\"{}\" error=\"{}\"", device,
+                std::string(damaged.status().message()));
+  }
   return resp;
 }
 
 absl::StatusOr<shoebox::v1::ReportFilesResponse> Catalog::ReportFiles(
     const std::string& device, const shoebox::v1::ReportFilesRequest& req) {
-  if (static_cast<uint32_t>(req.files_size()) > limits_.max_report_batch) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "files: ", req.files_size(), " entries exceed max_report_batch (",
-        limits_.max_report_batch, "); split the report into smaller batches"));
-  }
+  RETURN_IF_ERROR(ValidateReportBatch(req, limits_.max_report_batch));
   ASSIGN_OR_RETURN(int64_t device_id, DeviceId(device));
   ASSIGN_OR_RETURN(std::vector<Folder> folders, store_->ListFolders(device_id));
   absl::flat_hash_map<std::string, int64_t> folder_ids;
@@ -133,7 +120,7 @@ absl::StatusOr<shoebox::v1::ReportFilesResponse> Catalog::ReportFiles(
     const auto& f = req.files(i);
     auto* r = resp.add_results();
     r->set_index(i);
-    absl::Status st = ValidateReport(f, i);
+    absl::Status st = ValidateFileReport(f, i);
     int64_t folder_id = 0;
     if (st.ok()) {
       auto it = folder_ids.find(f.folder());
@@ -191,20 +178,11 @@ shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
     ack.set_message(std::string(st.message()));
     return ack;
   };
+  // ID length, data size, ID == HMAC(chunk-ID key, data): coordinator/validate.h
+  // (fuzzed by tests/fuzz/put_chunks_fuzz.cc).
   ChunkId id;
-  if (!DigestFromString(req.id(), &id)) {
-    return fail(absl::InvalidArgumentError(
-        absl::StrCat("id: must be 32 bytes, got ", req.id().size())));
-  }
-  if (req.data().empty() || req.data().size() > limits_.max_chunk_size) {
-    return fail(absl::InvalidArgumentError(absl::StrCat(
-        "data: chunk ", ToHex(req.id()), " has ", req.data().size(),
-        " bytes; chunks must have 1..", limits_.max_chunk_size)));
-  }
-  if (id_hmac_.Compute(req.data()) != id) {
-    return fail(absl::InvalidArgumentError(absl::StrCat(
-        "data: the bytes of chunk ", ToHex(req.id()),
-        " do not match its ID (HMAC-SHA256 with the chunk-ID key); re-read the file")));
+  if (absl::Status st = CheckChunkUpload(req, id_hmac_, limits_.max_chunk_size, &id); !st.ok()) {
+    return fail(st);
   }
   absl::StatusOr<ChunkStatus> status = store_->GetChunk(req.id());
   if (!status.ok()) return fail(status.status());
@@ -244,8 +222,7 @@ absl::StatusOr<shoebox::v1::ListVersionsResponse> Catalog::ListVersions(
         "'; an admin can list any device"));
   }
   ASSIGN_OR_RETURN(int64_t id, DeviceId(device));
-  if (!req.folder().empty()) RETURN_IF_ERROR(ValidateAbsolutePath(req.folder(), "folder"));
-  if (!req.path().empty()) RETURN_IF_ERROR(ValidateRelativePath(req.path(), "path"));
+  RETURN_IF_ERROR(ValidateVersionFilter(req));
   return store_->ListVersions(id, req);
 }
 
@@ -258,24 +235,15 @@ absl::StatusOr<shoebox::v1::ListVersionsResponse> Catalog::ListVersionsOf(
   if (!id.ok()) {
     return absl::NotFoundError(absl::StrCat("device: no device named '", req.device(), "'"));
   }
-  if (!req.folder().empty()) RETURN_IF_ERROR(ValidateAbsolutePath(req.folder(), "folder"));
-  if (!req.path().empty()) RETURN_IF_ERROR(ValidateRelativePath(req.path(), "path"));
+  RETURN_IF_ERROR(ValidateVersionFilter(req));
   return store_->ListVersions(*id, req);
 }
 
 absl::Status Catalog::ReadChunksPlain(
     const std::string& device, const google::protobuf::RepeatedPtrField<std::string>& ids,
     const std::function<bool(shoebox::v1::ChunkData&&)>& emit) {
-  if (ids.size() > kMaxReadIds) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ids: ", ids.size(), " IDs exceed the limit of ", kMaxReadIds, " per call"));
-  }
+  RETURN_IF_ERROR(ValidateChunkIds(ids, kMaxReadIds));
   std::vector<std::string> list(ids.begin(), ids.end());
-  for (size_t i = 0; i < list.size(); ++i) {
-    if (list[i].size() != 32) {
-      return absl::InvalidArgumentError(absl::StrCat("ids[", i, "]: must be 32 bytes"));
-    }
-  }
   ASSIGN_OR_RETURN(int64_t device_id, DeviceId(device));
   ASSIGN_OR_RETURN(std::vector<bool> allowed, store_->DeviceMayRead(device_id, list));
   for (size_t i = 0; i < list.size(); ++i) {
@@ -288,10 +256,11 @@ absl::Status Catalog::ReadChunksPlain(
   for (const std::string& s : list) {
     ChunkId id;
     DigestFromString(s, &id);
-    ASSIGN_OR_RETURN(std::string plain, chunks_->GetPlain(id));
+    absl::StatusOr<std::string> plain = chunks_->GetPlain(id);
+    if (!plain.ok()) return ChunkReadFailed(store_, s, plain.status());
     shoebox::v1::ChunkData d;
     d.set_id(s);
-    d.set_data(std::move(plain));
+    d.set_data(std::move(*plain));
     d.set_sealed(false);
     if (!emit(std::move(d))) return absl::CancelledError("the client went away");
   }
@@ -313,21 +282,15 @@ absl::Status Catalog::ReadChunksSealed(
 absl::Status Catalog::ReadStored(const google::protobuf::RepeatedPtrField<std::string>& ids,
                                 bool plain,
                                 const std::function<bool(shoebox::v1::ChunkData&&)>& emit) {
-  if (ids.size() > kMaxReadIds) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ids: ", ids.size(), " IDs exceed the limit of ", kMaxReadIds, " per call"));
-  }
+  RETURN_IF_ERROR(ValidateChunkIds(ids, kMaxReadIds));
   std::vector<std::string> list(ids.begin(), ids.end());
-  for (size_t i = 0; i < list.size(); ++i) {
-    if (list[i].size() != 32) {
-      return absl::InvalidArgumentError(absl::StrCat("ids[", i, "]: must be 32 bytes"));
-    }
-  }
   ASSIGN_OR_RETURN(std::vector<bool> stored, store_->ChunksStored(list));
   for (size_t i = 0; i < list.size(); ++i) {
     if (!stored[i]) {
       return absl::NotFoundError(
-          absl::StrCat("ids[", i, "]: chunk ", ToHex(list[i]), " is not in the chunk store"));
+          absl::StrCat("ids[", i, "]: chunk ", ToHex(list[i]),
+                       " is not in the chunk store (missing, or found damaged by verification); "
+                       "`shoebox verify` repairs it from a destination holding a file with it"));
     }
   }
   for (const std::string& s : list) {
@@ -336,11 +299,13 @@ absl::Status Catalog::ReadStored(const google::protobuf::RepeatedPtrField<std::s
     shoebox::v1::ChunkData d;
     d.set_id(s);
     if (plain) {
-      ASSIGN_OR_RETURN(std::string data, chunks_->GetPlain(id));
-      d.set_data(std::move(data));
+      absl::StatusOr<std::string> data = chunks_->GetPlain(id);
+      if (!data.ok()) return ChunkReadFailed(store_, s, data.status());
+      d.set_data(std::move(*data));
     } else {
-      ASSIGN_OR_RETURN(std::string blob, chunks_->store()->Get(id));
-      d.set_data(std::move(blob));
+      absl::StatusOr<std::string> blob = chunks_->store()->Get(id);
+      if (!blob.ok()) return ChunkReadFailed(store_, s, blob.status());
+      d.set_data(std::move(*blob));
     }
     d.set_sealed(!plain);
     if (!emit(std::move(d))) return absl::CancelledError("the client went away");

@@ -28,11 +28,33 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
   so.connect_timeout_ms = o.db_connect_timeout_ms;
   so.unavailable_retry_ms = o.db_unavailable_retry_ms;
   ASSIGN_OR_RETURN(c->store_, Store::Open(so));
-  c->auth_ = std::make_unique<Authenticator>(o.insecure_dev, c->store_.get());
+  c->auth_ = std::make_unique<Authenticator>(o.insecure_dev, c->store_.get(), o.limits);
+  if (!o.insecure_dev) {
+    ASSIGN_OR_RETURN(CoordinatorPki pki, LoadOrCreatePki(o));
+    // The local admin certificate is an identity like any other: record it
+    // so it can be listed and revoked.
+    ASSIGN_OR_RETURN(CertInfo admin, ParseCert(pki.admin_cert_pem));
+    CertificateRow row{admin.serial_hex, "admin", admin.common_name, admin.fingerprint_hex, 0,
+                       admin.not_after_unix * 1000, 0};
+    RETURN_IF_ERROR(c->store_->RecordCertificate(row));
+    c->enrollment_ = std::make_unique<Enrollment>(std::move(pki), c->store_.get(),
+                                                  o.tls.client_cert_days);
+  }
   c->catalog_ = std::make_unique<Catalog>(c->store_.get(), c->sealed_.get(), c->keys_, o.limits,
                                           c->metrics_.get());
   c->queue_ = std::make_unique<JobQueue>(c->store_.get(), o.limits);
   c->admin_ = std::make_unique<Admin>(c->store_.get(), c->catalog_.get(), o.limits);
+  c->admin_->set_enrollment(c->enrollment_.get(), c->auth_.get());
+  c->verifier_ = std::make_unique<Verifier>(c->store_.get(), c->sealed_.get(), c->keys_,
+                                            c->catalog_.get(), o.verify);
+  c->verifier_->StartSchedule();
+  c->retention_ = std::make_unique<Retention>(c->store_.get(), c->chunk_store_.get(),
+                                              o.prune_grace_s);
+  c->retention_->StartSchedule(o.prune_interval_s);
+  c->snapshots_ = std::make_unique<CatalogSnapshots>(o.database_url, c->chunk_store_.get(), c->store_.get(),
+                                                     c->keys_.catalog_key, o.snapshot_interval_s,
+                                                     o.snapshot_keep);
+  c->snapshots_->StartSchedule();
   c->metrics_->DatabaseUp(true);
   c->housekeeping_ = std::thread([p = c.get()] { p->Housekeeping(); });
   SPDLOG_INFO("event=coordinator_open chunk_store=\"{}\" schema_version={}",

@@ -19,7 +19,11 @@
 #include "coordinator/metrics.h"
 #include "coordinator/options.h"
 #include "coordinator/queue.h"
+#include "coordinator/retention.h"
+#include "coordinator/snapshots.h"
 #include "coordinator/store/store.h"
+#include "coordinator/verify.h"
+#include "coordinator/tls.h"
 
 namespace shoebox::coordinator {
 
@@ -37,8 +41,13 @@ class Coordinator {
   JobQueue& queue() { return *queue_; }
   Admin& admin() { return *admin_; }
   Store& store() { return *store_; }
+  Verifier& verifier() { return *verifier_; }
+  Retention& retention() { return *retention_; }
+  CatalogSnapshots& snapshots() { return *snapshots_; }
   Metrics& metrics() { return *metrics_; }
   const Authenticator& auth() const { return *auth_; }
+  // Enrollment and the TLS identity; nullptr in --insecure-dev mode.
+  Enrollment* enrollment() { return enrollment_.get(); }
   const CoordinatorOptions& options() const { return options_; }
 
   // Called by housekeeping with the database health after each check.
@@ -55,9 +64,13 @@ class Coordinator {
   std::unique_ptr<SealedChunkStore> sealed_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<Enrollment> enrollment_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<JobQueue> queue_;
   std::unique_ptr<Admin> admin_;
+  std::unique_ptr<Verifier> verifier_;  // after admin_: stopped first
+  std::unique_ptr<Retention> retention_;  // after store_, chunk_store_: stops before them
+  std::unique_ptr<CatalogSnapshots> snapshots_;  // last: its schedule (chunk_store_, store_) stops first
 
   absl::Mutex mu_;
   std::mutex stop_mu_;

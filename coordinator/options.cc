@@ -32,6 +32,10 @@ absl::StatusOr<CoordinatorOptions> OptionsFromConfig(const Config& c) {
   ASSIGN_OR_RETURN(o.log_json, c.GetBool("coordinator.log_json", o.log_json));
   RETURN_IF_ERROR(GetU32(c, "coordinator.max_threads", &o.max_threads));
   RETURN_IF_ERROR(GetU32(c, "coordinator.housekeeping_ms", &o.housekeeping_ms));
+  RETURN_IF_ERROR(GetU32(c, "coordinator.prune_interval_s", &o.prune_interval_s));
+  RETURN_IF_ERROR(GetU32(c, "coordinator.prune_grace_s", &o.prune_grace_s));
+  RETURN_IF_ERROR(GetU32(c, "coordinator.snapshot_interval_s", &o.snapshot_interval_s));
+  RETURN_IF_ERROR(GetU32(c, "coordinator.snapshot_keep", &o.snapshot_keep));
   RETURN_IF_ERROR(GetU32(c, "database.pool_size", &o.db_pool_size));
   RETURN_IF_ERROR(GetU32(c, "database.connect_timeout_ms", &o.db_connect_timeout_ms));
   RETURN_IF_ERROR(GetU32(c, "database.unavailable_retry_ms", &o.db_unavailable_retry_ms));
@@ -46,6 +50,31 @@ absl::StatusOr<CoordinatorOptions> OptionsFromConfig(const Config& c) {
   RETURN_IF_ERROR(GetU32(c, "limits.max_lease_batch", &l.max_lease_batch));
   RETURN_IF_ERROR(GetU32(c, "limits.max_lease_wait_ms", &l.max_lease_wait_ms));
   RETURN_IF_ERROR(GetU32(c, "limits.worker_stale_ms", &l.worker_stale_ms));
+  RETURN_IF_ERROR(GetU32(c, "limits.calls_per_second", &l.calls_per_second));
+  RETURN_IF_ERROR(GetU32(c, "limits.enroll_per_second", &l.enroll_per_second));
+  VerifyOptions& vo = o.verify;
+  RETURN_IF_ERROR(GetU32(c, "verify.interval_s", &vo.interval_s));
+  RETURN_IF_ERROR(GetU32(c, "verify.test_restore", &vo.test_restore));
+  ASSIGN_OR_RETURN(vo.scrub_percent, c.GetDouble("verify.scrub_percent", vo.scrub_percent));
+  ASSIGN_OR_RETURN(vo.remote_percent, c.GetDouble("verify.remote_percent", vo.remote_percent));
+  ASSIGN_OR_RETURN(vo.scratch_dir, c.GetString("verify.scratch_dir", vo.scratch_dir));
+  if (vo.scrub_percent < 0 || vo.scrub_percent > 100 || vo.remote_percent < 0 ||
+      vo.remote_percent > 100) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        c.source(), ": [verify]: scrub_percent and remote_percent must be between 0 and 100"));
+  }
+  TlsOptions& t = o.tls;
+  ASSIGN_OR_RETURN(t.dir, c.GetString("tls.dir", t.dir));
+  ASSIGN_OR_RETURN(t.ca_cert_file, c.GetString("tls.ca_cert_file", t.ca_cert_file));
+  ASSIGN_OR_RETURN(t.ca_key_file, c.GetString("tls.ca_key_file", t.ca_key_file));
+  ASSIGN_OR_RETURN(t.cert_file, c.GetString("tls.cert_file", t.cert_file));
+  ASSIGN_OR_RETURN(t.key_file, c.GetString("tls.key_file", t.key_file));
+  ASSIGN_OR_RETURN(t.names, c.GetStrings("tls.names", t.names));
+  RETURN_IF_ERROR(GetU32(c, "tls.client_cert_days", &t.client_cert_days));
+  if (t.ca_cert_file.empty() != t.ca_key_file.empty() || t.cert_file.empty() != t.key_file.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        c.source(), ": [tls]: give ca_cert_file with ca_key_file, and cert_file with key_file (or none)"));
+  }
   if (o.db_pool_size == 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(c.source(), ": key 'database.pool_size' must be at least 1"));

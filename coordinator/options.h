@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/config.h"
@@ -30,6 +31,45 @@ struct Limits {
   uint32_t max_lease_wait_ms = 10000;
   // A worker not seen for this long no longer counts as serving.
   uint32_t worker_stale_ms = 120000;
+  // Calls per second each authenticated caller may make (token bucket,
+  // bursts of twice this); over it, RESOURCE_EXHAUSTED. 0: no limit.
+  uint32_t calls_per_second = 2000;
+  // Enroll attempts per second from one peer address (bursts of 10).
+  uint32_t enroll_per_second = 1;
+};
+
+// TLS (the default; off only with insecure_dev). See docs/security.md.
+struct TlsOptions {
+  // Directory of the CA, server and admin certificates and keys; default:
+  // "tls" beside key_file. Created 0700; keys 0600.
+  std::string dir;
+  // Operator-provided CA (both or neither): used to sign client
+  // certificates instead of the one created in `dir`.
+  std::string ca_cert_file;
+  std::string ca_key_file;
+  // Operator-provided server certificate chain and key (both or neither).
+  std::string cert_file;
+  std::string key_file;
+  // Extra DNS names / IP addresses for the server certificate created here
+  // (it always holds "shoebox-coordinator", "localhost" and 127.0.0.1).
+  std::vector<std::string> names;
+  // Lifetime of client certificates issued at enrollment, days.
+  uint32_t client_cert_days = 3650;
+};
+
+// Scheduled verification (issue 7, docs/verify.md).
+struct VerifyOptions {
+  // A scheduled run this often, seconds (0: only `shoebox verify`).
+  uint32_t interval_s = 86400;
+  // Per run: share of stored chunks scrubbed (oldest-checked first), so
+  // 5% a day covers every chunk in 20 days.
+  double scrub_percent = 5.0;
+  // Per run: share of delivered copies checked at their destination.
+  double remote_percent = 5.0;
+  // Per run: files test-restored to `scratch_dir` and compared by SHA-256.
+  uint32_t test_restore = 3;
+  // Scratch directory for test restores ("": the system temp directory).
+  std::string scratch_dir;
 };
 
 struct CoordinatorOptions {
@@ -46,6 +86,7 @@ struct CoordinatorOptions {
   std::string metrics_listen;
   // Plain-text gRPC with identity from metadata; loopback listen only.
   bool insecure_dev = false;
+  TlsOptions tls;
   // PostgreSQL connections in the pool.
   uint32_t db_pool_size = 8;
   // Give up starting when the database stays down this long (0: never).
@@ -59,6 +100,16 @@ struct CoordinatorOptions {
   std::string log_level = "info";
   bool log_json = false;
   Limits limits;
+  VerifyOptions verify;
+  // Scheduled prune (docs/retention.md): this often, seconds (0: only
+  // `shoebox prune`). Unreferenced chunks are deleted only after
+  // prune_grace_s since their last reference went.
+  uint32_t prune_interval_s = 86400;
+  uint32_t prune_grace_s = 3600;
+  // Catalog snapshots (docs/recovery.md): one this often, seconds (0: only
+  // `shoebox snapshot`); the newest snapshot_keep are kept in the chunk store.
+  uint32_t snapshot_interval_s = 86400;
+  uint32_t snapshot_keep = 14;
 };
 
 // Reads a [coordinator] / [database] / [limits] TOML document; unknown types

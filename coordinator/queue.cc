@@ -7,20 +7,10 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "coordinator/validate.h"
+#include "coordinator/store/verify_store.h"
 
 namespace shoebox::coordinator {
-
-namespace {
-
-absl::Status CheckToken(int64_t job_id, const std::string& token) {
-  if (job_id <= 0) return absl::InvalidArgumentError("job_id: must be positive");
-  if (token.empty() || token.size() > 128) {
-    return absl::InvalidArgumentError("lease_token: give the token LeaseJobs returned");
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 absl::StatusOr<int64_t> JobQueue::WorkerId(const std::string& worker) {
   {
@@ -36,24 +26,11 @@ absl::StatusOr<int64_t> JobQueue::WorkerId(const std::string& worker) {
 
 absl::StatusOr<shoebox::v1::RegisterWorkerResponse> JobQueue::Register(
     const std::string& worker, const shoebox::v1::RegisterWorkerRequest& req) {
-  if (req.kinds().empty()) {
-    return absl::InvalidArgumentError(
-        "kinds: list the destination kinds this worker has connectors for");
-  }
+  RETURN_IF_ERROR(ValidateRegisterWorker(req));  // coordinator/validate.h
   WorkerRegistration reg;
   reg.name = worker;
-  for (int i = 0; i < req.kinds_size(); ++i) {
-    if (req.kinds(i).empty() || req.kinds(i).size() > 64) {
-      return absl::InvalidArgumentError(absl::StrCat("kinds[", i, "]: must be 1..64 characters"));
-    }
-    reg.kinds.push_back(req.kinds(i));
-  }
-  for (int i = 0; i < req.destinations_size(); ++i) {
-    if (req.destinations(i).empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("destinations[", i, "]: empty name"));
-    }
-    reg.destinations.push_back(req.destinations(i));
-  }
+  reg.kinds.assign(req.kinds().begin(), req.kinds().end());
+  reg.destinations.assign(req.destinations().begin(), req.destinations().end());
   reg.max_concurrency = req.max_concurrency();
   reg.version = req.version();
   ASSIGN_OR_RETURN(int64_t id, store_->RegisterWorker(reg));
@@ -98,6 +75,8 @@ absl::StatusOr<shoebox::v1::LeaseJobsResponse> JobQueue::Lease(
     RETURN_IF_ERROR(Sweep(false).status());
     ASSIGN_OR_RETURN(std::vector<shoebox::v1::Job> jobs, store_->LeaseJobs(p));
     if (!jobs.empty() || absl::Now() >= deadline) {
+      // Verify jobs learn which chunks of their file need repair (issue 7).
+      RETURN_IF_ERROR(VerifyStore(store_).FillRepairNeeds(&jobs));
       for (auto& j : jobs) *resp.add_jobs() = std::move(j);
       return resp;
     }
@@ -109,25 +88,25 @@ absl::StatusOr<shoebox::v1::LeaseJobsResponse> JobQueue::Lease(
 absl::StatusOr<shoebox::v1::RenewLeaseResponse> JobQueue::Renew(
     const std::string& worker, const shoebox::v1::RenewLeaseRequest& req) {
   (void)worker;
-  RETURN_IF_ERROR(CheckToken(req.job_id(), req.lease_token()));
+  RETURN_IF_ERROR(ValidateLease(req.job_id(), req.lease_token()));
   return store_->RenewLease(req.job_id(), req.lease_token(), limits_.lease_ms);
 }
 
 absl::Status JobQueue::Complete(const std::string& worker,
                                 const shoebox::v1::CompleteJobRequest& req) {
   (void)worker;
-  RETURN_IF_ERROR(CheckToken(req.job_id(), req.lease_token()));
+  RETURN_IF_ERROR(ValidateCompleteJob(req));
   return store_->CompleteJob(req);
 }
 
 absl::StatusOr<shoebox::v1::FailJobResponse> JobQueue::Fail(
     const std::string& worker, const shoebox::v1::FailJobRequest& req) {
-  RETURN_IF_ERROR(CheckToken(req.job_id(), req.lease_token()));
+  RETURN_IF_ERROR(ValidateLease(req.job_id(), req.lease_token()));
   FailParams p;
   p.job_id = req.job_id();
   p.lease_token = req.lease_token();
   p.retryable = req.retryable();
-  p.error = req.error().empty() ? "(worker gave no error text)" : req.error().substr(0, 4000);
+  p.error = FailJobErrorText(req.error());  // whole UTF-8 characters, no NUL
   p.retry_after_ms = req.retry_after_ms();
   p.auth_failure = req.auth_failure();
   p.max_attempts = limits_.max_attempts;

@@ -14,15 +14,10 @@ namespace shoebox::coordinator {
 
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     const CoordinatorOptions& o) {
-  if (!o.insecure_dev) {
-    return absl::FailedPreconditionError(
-        "TLS identities (enrollment) are not available in this build yet; run with "
-        "--insecure-dev on a loopback address for development");
-  }
-  if (!IsLoopbackListen(o.listen)) {
+  if (o.insecure_dev && !IsLoopbackListen(o.listen)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "listen: --insecure-dev serves plain text and is only allowed on loopback; '", o.listen,
-        "' is not a loopback address (use 127.0.0.1:PORT)"));
+        "' is not a loopback address (use 127.0.0.1:PORT, or drop insecure_dev for TLS)"));
   }
   std::unique_ptr<CoordinatorServer> s(new CoordinatorServer());
   ASSIGN_OR_RETURN(s->coordinator_, Coordinator::Open(o));
@@ -32,7 +27,22 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder b;
-  b.AddListeningPort(o.listen, grpc::InsecureServerCredentials(), &s->port_);
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  if (o.insecure_dev) {
+    SPDLOG_WARN("event=insecure_dev listen={} note=\"plain text, identities from metadata; for "
+                "development on loopback only\"", o.listen);
+    creds = grpc::InsecureServerCredentials();
+  } else {
+    // Mutual TLS: a client certificate is requested and, when presented,
+    // verified against our CA. Enroll is the one call made without one;
+    // Authenticator refuses every other call that lacks it.
+    const CoordinatorPki& pki = s->coordinator_->enrollment()->pki();
+    grpc::SslServerCredentialsOptions ssl(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_root_certs = pki.ca.cert_pem;
+    ssl.pem_key_cert_pairs.push_back({pki.server_key_pem, pki.server_chain_pem});
+    creds = grpc::SslServerCredentials(ssl);
+  }
+  b.AddListeningPort(o.listen, creds, &s->port_);
   b.RegisterService(s->agent_.get());
   b.RegisterService(s->worker_.get());
   b.RegisterService(s->admin_.get());
@@ -54,7 +64,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     health->SetServingStatus(true);
     s->coordinator_->OnHealth([health](bool ok) { health->SetServingStatus(ok); });
   }
-  SPDLOG_INFO("event=listening address={} metrics_port={}", s->address_,
+  SPDLOG_INFO("event=listening address={} tls={} metrics_port={}", s->address_, !o.insecure_dev,
               s->coordinator_->metrics().exposed_port());
   return s;
 }

@@ -106,8 +106,8 @@ listen = "$caddr"
 key_file = "$state/master.key"
 create_key = true
 metrics_listen = "127.0.0.1:$metrics_port"
-# Plain-text gRPC, loopback only: every process of the quickstart runs on this machine.
-insecure_dev = true
+# Mutual TLS: the CA, server and admin certificates are created in $state/tls
+# on first start; workers and the agent enroll with one-time tokens below.
 
 [database]
 url = "postgresql://shoebox@127.0.0.1:$pg_port/shoebox"
@@ -120,7 +120,7 @@ cat >"$state/worker-$w.toml" <<TOML
 [worker]
 name = "$device-worker-$w"
 coordinator = "$caddr"
-insecure_dev = true
+tls_dir = "$state/worker-$w-tls"
 kinds = ["local", "s3", "webdav", "sftp", "rclone"]
 concurrency = 2
 chunk_store = "$state/chunks"
@@ -131,7 +131,6 @@ done
 cat >"$state/agent.toml" <<TOML
 [coordinator]
 address = "$caddr"
-insecure_dev = true
 
 [agent]
 device_name = "$device"
@@ -143,7 +142,7 @@ path = "$src"
 TOML
 cat >"$state/cli.toml" <<TOML
 coordinator = "$caddr"
-insecure_dev = true
+tls_dir = "$state/tls"
 pool_public_key = "$state/pool.pub"
 TOML
 chmod 600 "$state"/*.toml
@@ -155,12 +154,25 @@ sb_log "starting coordinator on $caddr"
 sb_start coordinator "$state/logs/coordinator.log" "$state/run/coordinator.pid" \
   "$bin/coordinator/shoebox-coordinator" --config "$state/coordinator.toml"
 sb_wait_port 127.0.0.1 "$coordinator_port" 60 || sb_die "coordinator did not start, see $state/logs/coordinator.log"
+shoebox() { "$bin/cli/shoebox" "$@"; }
+
+# Enroll the workers and this device once (a one-time token each; the
+# identities stay in the state directory, keys 0600).
 for w in 1 2; do
+  if [[ ! -f "$state/worker-$w-tls/client.crt" ]]; then
+    # The token goes through a pipe, never onto a command line (ps).
+    SHOEBOX_CLI_CONFIG="$state/cli.toml" shoebox enroll-token --worker "$device-worker-$w" 2>/dev/null \
+      | "$bin/workers/shoebox-worker" --config "$state/worker-$w.toml" enroll --token - >/dev/null \
+      || sb_die "worker $w could not enroll (see $state/logs/coordinator.log)"
+  fi
   sb_start "worker-$w" "$state/logs/worker-$w.log" "$state/run/worker-$w.pid" \
     "$bin/workers/shoebox-worker" --config "$state/worker-$w.toml"
 done
-
-shoebox() { "$bin/cli/shoebox" "$@"; }
+if [[ ! -f "$state/agent/tls/client.crt" ]]; then
+  SHOEBOX_CLI_CONFIG="$state/cli.toml" shoebox enroll-token --device "$device" 2>/dev/null \
+    | "$bin/agent/shoebox-agent" --config "$state/agent.toml" enroll --token - >/dev/null \
+    || sb_die "device '$device' could not enroll (see $state/logs/coordinator.log)"
+fi
 
 # 5. Destinations and bindings (idempotent).
 existing="$(shoebox dest list 2>/dev/null || true)"
@@ -211,7 +223,22 @@ else
   on_path="$bin/cli/shoebox"
 fi
 
-if [[ $wait_first == 0 ]]; then sb_log "started; watch with: $on_path status"; exit 0; fi
+# Once, on the first run only: the recovery kit (docs/recovery.md).
+kit_note() {
+  [[ -e "$state/.recovery-kit-shown" ]] && return 0
+  cat <<TXT
+
+IMPORTANT (shown once): run
+  $on_path key export
+and keep the recovery kit it prints somewhere safe, away from this machine (on paper or in a
+password manager). It holds the master key and says where the daily catalog snapshots go;
+with it a lost server can be rebuilt (shoebox recover, docs/recovery.md). Without it nobody,
+you included, can read the backups.
+TXT
+  : >"$state/.recovery-kit-shown"
+}
+
+if [[ $wait_first == 0 ]]; then kit_note; sb_log "started; watch with: $on_path status"; exit 0; fi
 
 # 7. Progress until the first backup is delivered.
 sb_log "backing up $src -> $dest (Ctrl-C stops waiting; the services keep running)"
@@ -274,3 +301,4 @@ Shoebox keeps running in the background: new photos in $src flow to $dest.
 Logs: $state/logs.  Keep a copy of $state/master.key somewhere safe (not on this disk):
 without it nobody, you included, can read the backups.
 TXT
+kit_note

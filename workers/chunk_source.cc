@@ -13,6 +13,7 @@ class StoreFetcher final : public ChunkFetcher {
  public:
   explicit StoreFetcher(SealedChunkStore* store) : store_(store) {}
   absl::StatusOr<std::string> GetPlain(const ChunkId& id) override { return store_->GetPlain(id); }
+  absl::StatusOr<std::string> GetNamed(const std::string& name) override { return store_->store()->GetNamed(name); }
 
  private:
   SealedChunkStore* const store_;

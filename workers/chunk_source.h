@@ -25,6 +25,13 @@ class ChunkFetcher {
  public:
   virtual ~ChunkFetcher() = default;
   virtual absl::StatusOr<std::string> GetPlain(const ChunkId& id) = 0;
+  // A chunk-store named object as stored (catalog snapshots, already sealed).
+  // Only a worker with direct chunk-store access has them.
+  virtual absl::StatusOr<std::string> GetNamed(const std::string& name) {
+    return absl::FailedPreconditionError(
+        "object " + name + " is only readable with direct chunk-store access; set worker.chunk_store to the "
+        "chunk store location (not via-coordinator) on workers serving plain-file destinations");
+  }
 };
 
 // Over a SealedChunkStore (not owned).

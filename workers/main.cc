@@ -11,9 +11,52 @@
 #include "common/chunkstore/chunkstore.h"
 #include "common/crypto/keys.h"
 #include "common/log.h"
+#include "common/tls_client.h"
+#include "shoebox/v1/worker.grpc.pb.h"
 #include "workers/chunk_source.h"
 #include "workers/connectors/s3_chunkstore.h"
 #include "workers/worker.h"
+
+namespace {
+
+// The token is never printed or logged.
+int Enroll(const std::string& config_path, std::string address, const std::string& token,
+           std::string tls_dir) {
+  auto options = shoebox::worker::LoadWorkerConfig(config_path);
+  if (address.empty()) {
+    if (!options.ok()) {
+      std::cerr << "shoebox-worker enroll: give --coordinator HOST:PORT (no usable config: "
+                << options.status().message() << ")\n";
+      return 2;
+    }
+    address = options->coordinator;
+  }
+  if (tls_dir.empty()) tls_dir = options.ok() ? options->tls_dir : "/etc/shoebox/worker/tls";
+  auto name = shoebox::EnrollIdentity(
+      address, token, tls_dir,
+      [](const std::shared_ptr<grpc::Channel>& ch, const std::string& tok, const std::string& csr, std::string* cert,
+         std::string* enrolled) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+        shoebox::v1::WorkerEnrollRequest req;
+        req.set_token(tok);
+        req.set_csr_pem(csr);
+        shoebox::v1::WorkerEnrollResponse resp;
+        grpc::Status s = shoebox::v1::WorkerService::NewStub(ch)->Enroll(&ctx, req, &resp);
+        *cert = resp.certificate_pem();
+        *enrolled = resp.name();
+        return s;
+      });
+  if (!name.ok()) {
+    std::cerr << "shoebox-worker enroll: " << name.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "enrolled as worker '" << *name << "' with coordinator " << address
+            << "; identity stored in " << tls_dir << "\n";
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"shoebox-worker: delivers files from the chunk store to destinations"};
@@ -23,7 +66,16 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "worker config file (TOML)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   app.add_flag("--log-json", log_json, "one JSON object per log line");
+  auto* enroll = app.add_subcommand(
+      "enroll", "obtain this worker's certificate from the coordinator with a one-time token");
+  std::string enroll_coordinator, enroll_token, tls_dir;
+  enroll->add_option("--coordinator", enroll_coordinator,
+                     "coordinator HOST:PORT (default: worker.coordinator of the config)");
+  enroll->add_option("--token", enroll_token, "token printed by `shoebox enroll-token --worker NAME`, or - to read it from stdin")
+      ->required();
+  enroll->add_option("--tls-dir", tls_dir, "where to store key and certificates (default: worker.tls_dir)");
   CLI11_PARSE(app, argc, argv);
+  if (*enroll) return Enroll(config_path, enroll_coordinator, enroll_token, tls_dir);
   shoebox::InitLogging("shoebox-worker", log_level, log_json);
 
   // Signals are taken by one thread with sigwait; block them everywhere else.

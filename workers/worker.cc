@@ -1,4 +1,9 @@
 #include "workers/worker.h"
+#include "workers/snapshot_copy.h"
+
+#include "workers/repair.h"
+
+#include "common/tls_client.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -45,17 +50,6 @@ class CancellableSource final : public ByteSource {
   std::atomic<bool>* const flag_;
   std::atomic<uint64_t>* const counter_;
 };
-
-std::string ReadFileOr(const std::string& path, absl::Status* st) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *st = absl::FailedPreconditionError(absl::StrCat("cannot read ", path, "; check the worker config"));
-    return "";
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::vector<ChunkSpan> Spans(const v1::FileVersion& f) {
   std::vector<ChunkSpan> out;
@@ -109,9 +103,13 @@ absl::StatusOr<WorkerOptions> LoadWorkerConfig(const std::string& path) {
   ASSIGN_OR_RETURN(o.coordinator, c.GetString("worker.coordinator", o.coordinator));
   ASSIGN_OR_RETURN(o.name, c.GetString("worker.name", ""));
   ASSIGN_OR_RETURN(o.insecure_dev, c.GetBool("worker.insecure_dev", false));
-  ASSIGN_OR_RETURN(o.ca_file, c.GetString("worker.ca_file", "/etc/shoebox/worker/ca.pem"));
-  ASSIGN_OR_RETURN(o.cert_file, c.GetString("worker.cert_file", "/etc/shoebox/worker/cert.pem"));
-  ASSIGN_OR_RETURN(o.key_file, c.GetString("worker.key_file", "/etc/shoebox/worker/key.pem"));
+  // The identity `shoebox-worker enroll` stores (tls_dir), unless each file
+  // is named.
+  ASSIGN_OR_RETURN(o.tls_dir, c.GetString("worker.tls_dir", "/etc/shoebox/worker/tls"));
+  const TlsIdentityFiles id = TlsIdentityFiles::InDir(o.tls_dir);
+  ASSIGN_OR_RETURN(o.ca_file, c.GetString("worker.ca_file", id.ca_file));
+  ASSIGN_OR_RETURN(o.cert_file, c.GetString("worker.cert_file", id.cert_file));
+  ASSIGN_OR_RETURN(o.key_file, c.GetString("worker.key_file", id.key_file));
   ASSIGN_OR_RETURN(o.kinds, c.GetStrings("worker.kinds", {}));
   ASSIGN_OR_RETURN(o.destinations, c.GetStrings("worker.destinations", {}));
   ASSIGN_OR_RETURN(int64_t conc, c.GetInt("worker.concurrency", 2));
@@ -159,19 +157,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeCoordinatorChannel(const Work
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
-  if (o.insecure_dev) {
-    return grpc::CreateCustomChannel(o.coordinator, grpc::InsecureChannelCredentials(), args);
-  }
-  absl::Status st;
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = ReadFileOr(o.ca_file, &st);
-  ssl.pem_private_key = ReadFileOr(o.key_file, &st);
-  ssl.pem_cert_chain = ReadFileOr(o.cert_file, &st);
-  if (!st.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        st.message(), " (enroll this worker first, or set insecure_dev for a loopback test setup)"));
-  }
-  return grpc::CreateCustomChannel(o.coordinator, grpc::SslCredentials(ssl), args);
+  return MakeShoeboxChannel(o.coordinator, o.insecure_dev, {o.ca_file, o.cert_file, o.key_file},
+                            "enroll this worker first: shoebox-worker enroll --token TOKEN (ask the "
+                            "admin: shoebox enroll-token --worker NAME), or set insecure_dev for a "
+                            "loopback test setup",
+                            args);
 }
 
 namespace {
@@ -489,6 +479,10 @@ absl::StatusOr<v1::CompleteJobRequest> Worker::Execute(const v1::Job& job, std::
     }
     case v1::JOB_KIND_SCRUB:
       return Scrub(job);
+    case v1::JOB_KIND_SNAPSHOT: {  // workers/snapshot_copy.cc
+      ASSIGN_OR_RETURN(auto conn, ConnectorFor(job.destination()));
+      return CopySnapshot(job, conn.get(), chunks_);
+    }
     default:
       return absl::FailedPreconditionError(absl::StrCat(
           "job ", job.job_id(), " is of kind ", v1::JobKind_Name(job.kind()),
@@ -596,6 +590,18 @@ absl::StatusOr<v1::CompleteJobRequest> Worker::Verify(const v1::Job& job, Connec
     if (absl::IsNotFound(st.status())) break;
     if (!st.ok()) return st.status();
     if (SameContent(*st, f)) {
+      // Damaged chunks of this file in the chunk store: repair them from
+      // this copy (workers/repair.h).
+      RETURN_IF_ERROR(RepairFromCopy(job, conn, cand, [&](const std::string& id, std::string data) {
+        v1::RepairChunkRequest rq;
+        rq.set_job_id(job.job_id());
+        rq.set_lease_token(job.lease_token());
+        rq.set_id(id);
+        rq.set_data(std::move(data));
+        v1::RepairChunkResponse rs;
+        auto ctx = Context(options_.rpc_deadline);
+        return Annotate(FromGrpc(stub_->RepairChunk(ctx.get(), rq, &rs)), "repair chunk " + ToHex(id));
+      }));
       done.set_verified_ok(true);
       done.set_remote_ref(st->ref);
       done.set_remote_size(st->size);

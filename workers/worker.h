@@ -41,7 +41,8 @@ struct WorkerOptions {
   // Plain-text gRPC on loopback with the x-shoebox-worker metadata key
   // (the coordinator must run with --insecure-dev).
   bool insecure_dev = false;
-  std::string ca_file, cert_file, key_file;  // mTLS (PEM)
+  std::string tls_dir;                       // identity stored by `enroll`
+  std::string ca_file, cert_file, key_file;  // mTLS (PEM), default in tls_dir
   std::vector<std::string> kinds;            // empty: every built-in connector kind
   std::vector<std::string> destinations;     // empty: all of those kinds
   int concurrency = 2;

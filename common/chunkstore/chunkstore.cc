@@ -64,6 +64,46 @@ absl::StatusOr<std::unique_ptr<ChunkStore>> OpenChunkStore(const std::string& lo
   return factory(location);
 }
 
+namespace {
+absl::Status NoNamedObjects(const ChunkStore& s) {
+  return absl::UnimplementedError(absl::StrCat(
+      "chunk store ", s.Describe(), " does not keep named objects (catalog snapshots); use a "
+      "directory or S3 chunk store"));
+}
+}  // namespace
+
+absl::Status ChunkStore::PutNamed(const std::string&, std::string_view) { return NoNamedObjects(*this); }
+absl::StatusOr<std::string> ChunkStore::GetNamed(const std::string&) { return NoNamedObjects(*this); }
+absl::Status ChunkStore::DeleteNamed(const std::string&) { return NoNamedObjects(*this); }
+absl::Status ChunkStore::ListNamed(const std::string&,
+                                   const std::function<absl::Status(const std::string&, uint64_t)>&) {
+  return NoNamedObjects(*this);
+}
+
+absl::Status ValidateObjectName(std::string_view name) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("object name '", PrintablePath(name), "' ",
+                                                   AbslView(why),
+                                                   "; use components of A-Z a-z 0-9 . _ - joined by /"));
+  };
+  if (name.empty() || name.size() > 200) return bad("must be 1 to 200 bytes long");
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('/', start);
+    if (end == std::string_view::npos) end = name.size();
+    std::string_view comp = name.substr(start, end - start);
+    if (comp.empty()) return bad("has an empty component");
+    if (comp.front() == '.') return bad("has a component starting with '.'");
+    for (char c : comp) {
+      const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-';
+      if (!ok) return bad("contains a character outside A-Z a-z 0-9 . _ -");
+    }
+    start = end + 1;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<uint64_t> SealedChunkStore::PutPlain(const ChunkId& id, ByteSpan plaintext,
                                                     Compression c) {
   std::string blob = sealer_.Seal(id, plaintext, c);

@@ -40,7 +40,26 @@ class ChunkStore {
   virtual absl::Status List(const std::function<absl::Status(const ChunkId&)>& fn) = 0;
   // Human-readable location for logs ("dir:/var/lib/shoebox/chunks").
   virtual std::string Describe() const = 0;
+
+  // Named objects: a few files that are not chunks (catalog snapshots), kept
+  // apart from the chunks (dir: <root>/meta/<name>, S3: <prefix>meta/<name>)
+  // so List never sees them. Names pass ValidateObjectName ("catalog/x.snap").
+  // PutNamed has Put's guarantees (durable, atomic) and replaces an existing
+  // object; GetNamed of a missing name is NOT_FOUND naming it; deleting a
+  // missing name is not an error. ListNamed calls `fn` for every name that
+  // starts with `prefix` (any order) with its stored size. Backends that do
+  // not keep named objects return UNIMPLEMENTED.
+  virtual absl::Status PutNamed(const std::string& name, std::string_view bytes);
+  virtual absl::StatusOr<std::string> GetNamed(const std::string& name);
+  virtual absl::Status DeleteNamed(const std::string& name);
+  virtual absl::Status ListNamed(
+      const std::string& prefix,
+      const std::function<absl::Status(const std::string& name, uint64_t size)>& fn);
 };
+
+// A named-object name: 1..200 bytes of components [A-Za-z0-9._-] joined by
+// '/', no component empty or starting with '.'. INVALID_ARGUMENT otherwise.
+absl::Status ValidateObjectName(std::string_view name);
 
 // Directory backend: <root>/<2 hex>/<62 hex>, written to a temp file in the
 // same directory, fsynced, renamed, directory fsynced before Put returns.

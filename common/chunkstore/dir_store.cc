@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <memory>
@@ -55,8 +56,17 @@ class DirChunkStore final : public ChunkStore {
   absl::StatusOr<uint64_t> Stat(const ChunkId& id) override;
   absl::Status List(const std::function<absl::Status(const ChunkId&)>& fn) override;
   std::string Describe() const override { return absl::StrCat("dir:", PrintablePath(root_)); }
+  absl::Status PutNamed(const std::string& name, std::string_view bytes) override;
+  absl::StatusOr<std::string> GetNamed(const std::string& name) override;
+  absl::Status DeleteNamed(const std::string& name) override;
+  absl::Status ListNamed(
+      const std::string& prefix,
+      const std::function<absl::Status(const std::string& name, uint64_t size)>& fn) override;
 
  private:
+  std::string NamedPath(const std::string& name) const { return absl::StrCat(root_, "/meta/", name); }
+  absl::Status ListNamedUnder(const std::string& dir, const std::string& rel, const std::string& prefix,
+                              const std::function<absl::Status(const std::string&, uint64_t)>& fn);
   std::string ShardDir(const std::string& hex) const { return absl::StrCat(root_, "/", hex.substr(0, 2)); }
   std::string ObjectPath(const std::string& hex) const {
     return absl::StrCat(root_, "/", hex.substr(0, 2), "/", hex.substr(2));
@@ -244,6 +254,116 @@ absl::Status DirChunkStore::List(const std::function<absl::Status(const ChunkId&
     for (const ChunkId& id : ids) RETURN_IF_ERROR(fn(id));
   }
   return absl::OkStatus();
+}
+
+// Named objects live under <root>/meta/ (never a two-hex shard name, so
+// List and Init's temp cleanup never look there). Written like chunks: temp
+// file in the same directory, fsync, rename, directory fsync.
+absl::Status DirChunkStore::PutNamed(const std::string& name, std::string_view bytes) {
+  RETURN_IF_ERROR(ValidateObjectName(name));
+  const std::string path = NamedPath(name);
+  const std::string dir = path.substr(0, path.rfind('/'));
+  auto err = [&](const absl::Status& st) {
+    return Annotate(st, absl::StrCat(Describe(), ": put object ", name));
+  };
+  RETURN_IF_ERROR(err(MakeDirs(dir)));
+  uint8_t rnd[8];
+  SecureRandom(rnd, sizeof(rnd));
+  const std::string tmp = absl::StrCat(dir, "/", kTempPrefix, ToHex(ByteSpan(rnd, sizeof(rnd))));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd < 0) return err(ErrnoToStatus(errno, absl::StrCat("create ", PrintablePath(tmp))));
+  absl::Status st;
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t w = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      st = ErrnoToStatus(errno, absl::StrCat("write ", PrintablePath(tmp)));
+      break;
+    }
+    off += static_cast<size_t>(w);
+  }
+  if (st.ok() && ::fsync(fd) != 0) st = ErrnoToStatus(errno, absl::StrCat("fsync ", PrintablePath(tmp)));
+  if (::close(fd) != 0 && st.ok()) st = ErrnoToStatus(errno, absl::StrCat("close ", PrintablePath(tmp)));
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    st = ErrnoToStatus(errno, absl::StrCat("rename into ", PrintablePath(path)));
+  }
+  if (!st.ok()) {
+    ::unlink(tmp.c_str());
+    return err(st);
+  }
+  return err(FsyncDirectory(dir));
+}
+
+absl::StatusOr<std::string> DirChunkStore::GetNamed(const std::string& name) {
+  RETURN_IF_ERROR(ValidateObjectName(name));
+  const std::string path = NamedPath(name);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(Describe(), ": object ", name, " not found"));
+    return ErrnoToStatus(errno, absl::StrCat(Describe(), ": open ", PrintablePath(path)));
+  }
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return ErrnoToStatus(e, absl::StrCat(Describe(), ": read ", PrintablePath(path)));
+    }
+    if (r == 0) break;
+    out.append(buf, static_cast<size_t>(r));
+  }
+  ::close(fd);
+  return out;
+}
+
+absl::Status DirChunkStore::DeleteNamed(const std::string& name) {
+  RETURN_IF_ERROR(ValidateObjectName(name));
+  const std::string path = NamedPath(name);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoToStatus(errno, absl::StrCat(Describe(), ": remove ", PrintablePath(path)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DirChunkStore::ListNamedUnder(const std::string& dir, const std::string& rel,
+                                           const std::string& prefix,
+                                           const std::function<absl::Status(const std::string&, uint64_t)>& fn) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno == ENOENT || errno == ENOTDIR) return absl::OkStatus();
+    return ErrnoToStatus(errno, absl::StrCat(Describe(), ": list ", PrintablePath(dir)));
+  }
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] != '.') names.emplace_back(e->d_name);  // also skips temp files
+  }
+  ::closedir(d);
+  for (const std::string& n : names) {
+    const std::string path = absl::StrCat(dir, "/", n);
+    const std::string name = rel.empty() ? n : absl::StrCat(rel, "/", n);
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) continue;  // removed meanwhile
+    if (S_ISDIR(st.st_mode)) {
+      // Descend only where names with `prefix` can be.
+      const std::string as_dir = name + "/";
+      if (as_dir.compare(0, std::min(as_dir.size(), prefix.size()), prefix, 0,
+                         std::min(as_dir.size(), prefix.size())) == 0) {
+        RETURN_IF_ERROR(ListNamedUnder(path, name, prefix, fn));
+      }
+    } else if (S_ISREG(st.st_mode) && name.compare(0, prefix.size(), prefix) == 0) {
+      RETURN_IF_ERROR(fn(name, static_cast<uint64_t>(st.st_size)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DirChunkStore::ListNamed(const std::string& prefix,
+                                      const std::function<absl::Status(const std::string&, uint64_t)>& fn) {
+  return ListNamedUnder(absl::StrCat(root_, "/meta"), "", prefix, fn);
 }
 
 }  // namespace

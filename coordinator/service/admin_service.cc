@@ -1,5 +1,6 @@
 #include "coordinator/service/admin_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "coordinator/service/rpc_scope.h"
 
 namespace shoebox::coordinator {
@@ -80,6 +81,20 @@ grpc::Status AdminServiceImpl::CreateEnrollToken(grpc::ServerContext* ctx,
   });
 }
 
+grpc::Status AdminServiceImpl::ListCertificates(grpc::ServerContext* ctx,
+                                                const shoebox::v1::ListCertificatesRequest*,
+                                                shoebox::v1::ListCertificatesResponse* resp) {
+  return Serve(c_, "ListCertificates", ctx, Role::kAdmin,
+               [&](const Caller&) { return Assign(c_->admin().ListCertificates(), resp); });
+}
+
+grpc::Status AdminServiceImpl::Revoke(grpc::ServerContext* ctx, const shoebox::v1::RevokeRequest* req,
+                                      shoebox::v1::RevokeResponse* resp) {
+  return Serve(c_, "Revoke", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->admin().Revoke(who.name, *req), resp);
+  });
+}
+
 grpc::Status AdminServiceImpl::ListVersions(grpc::ServerContext* ctx,
                                             const shoebox::v1::ListVersionsRequest* req,
                                             shoebox::v1::ListVersionsResponse* resp) {
@@ -93,6 +108,36 @@ grpc::Status AdminServiceImpl::ReadChunks(grpc::ServerContext* ctx,
   return Serve(c_, "AdminReadChunks", ctx, Role::kAdmin, [&](const Caller&) {
     return c_->catalog().ReadChunksPlainAny(
         req->ids(), [&](shoebox::v1::ChunkData&& d) { return writer->Write(d); });
+  });
+}
+
+grpc::Status AdminServiceImpl::Verify(grpc::ServerContext* ctx,
+                                      const shoebox::v1::VerifyRequest* req,
+                                      shoebox::v1::VerifyResponse* resp) {
+  return Serve(c_, "Verify", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->verifier().Run(absl::StrCat("admin:", who.name), *req), resp);
+  });
+}
+
+grpc::Status AdminServiceImpl::SetRetention(grpc::ServerContext* ctx,
+                                            const shoebox::v1::SetRetentionRequest* req,
+                                            shoebox::v1::RetentionPolicies* resp) {
+  return Serve(c_, "SetRetention", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->retention().Set(who.name, *req), resp);
+  });
+}
+
+grpc::Status AdminServiceImpl::GetRetention(grpc::ServerContext* ctx,
+                                            const shoebox::v1::GetRetentionRequest* req,
+                                            shoebox::v1::RetentionPolicies* resp) {
+  return Serve(c_, "GetRetention", ctx, Role::kAdmin,
+               [&](const Caller&) { return Assign(c_->retention().Get(*req), resp); });
+}
+
+grpc::Status AdminServiceImpl::Prune(grpc::ServerContext* ctx, const shoebox::v1::PruneRequest* req,
+                                     shoebox::v1::PruneResponse* resp) {
+  return Serve(c_, "Prune", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->retention().Prune(who.name, *req), resp);
   });
 }
 

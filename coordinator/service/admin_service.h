@@ -31,6 +31,11 @@ class AdminServiceImpl final : public shoebox::v1::AdminService::Service {
                               shoebox::v1::JobActionResponse* resp) override;
   grpc::Status RetryJobs(grpc::ServerContext* ctx, const shoebox::v1::JobSelector* req,
                          shoebox::v1::JobActionResponse* resp) override;
+  grpc::Status ListCertificates(grpc::ServerContext* ctx,
+                                const shoebox::v1::ListCertificatesRequest* req,
+                                shoebox::v1::ListCertificatesResponse* resp) override;
+  grpc::Status Revoke(grpc::ServerContext* ctx, const shoebox::v1::RevokeRequest* req,
+                      shoebox::v1::RevokeResponse* resp) override;
   grpc::Status CreateEnrollToken(grpc::ServerContext* ctx,
                                  const shoebox::v1::CreateEnrollTokenRequest* req,
                                  shoebox::v1::CreateEnrollTokenResponse* resp) override;
@@ -38,6 +43,20 @@ class AdminServiceImpl final : public shoebox::v1::AdminService::Service {
                             shoebox::v1::ListVersionsResponse* resp) override;
   grpc::Status ReadChunks(grpc::ServerContext* ctx, const shoebox::v1::ReadChunksRequest* req,
                           grpc::ServerWriter<shoebox::v1::ChunkData>* writer) override;
+  grpc::Status Verify(grpc::ServerContext* ctx, const shoebox::v1::VerifyRequest* req,
+                      shoebox::v1::VerifyResponse* resp) override;
+  grpc::Status SetRetention(grpc::ServerContext* ctx, const shoebox::v1::SetRetentionRequest* req,
+                            shoebox::v1::RetentionPolicies* resp) override;
+  grpc::Status GetRetention(grpc::ServerContext* ctx, const shoebox::v1::GetRetentionRequest* req,
+                            shoebox::v1::RetentionPolicies* resp) override;
+  grpc::Status Prune(grpc::ServerContext* ctx, const shoebox::v1::PruneRequest* req,
+                     shoebox::v1::PruneResponse* resp) override;
+
+  // Catalog snapshots: service/snapshot_rpcs.cc.
+  grpc::Status CreateSnapshot(grpc::ServerContext* ctx, const shoebox::v1::CreateSnapshotRequest* req,
+                              shoebox::v1::CatalogSnapshot* resp) override;
+  grpc::Status ListSnapshots(grpc::ServerContext* ctx, const shoebox::v1::ListSnapshotsRequest* req,
+                             shoebox::v1::ListSnapshotsResponse* resp) override;
 
  private:
   Coordinator* const c_;

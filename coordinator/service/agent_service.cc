@@ -4,6 +4,11 @@
 
 namespace shoebox::coordinator {
 
+grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* ctx, const shoebox::v1::EnrollRequest* req,
+                                      shoebox::v1::EnrollResponse* resp) {
+  return ServeEnroll(c_, "Enroll", ctx, "device", req->token(), req->csr_pem(), resp);
+}
+
 grpc::Status AgentServiceImpl::Hello(grpc::ServerContext* ctx,
                                      const shoebox::v1::HelloRequest* req,
                                      shoebox::v1::HelloResponse* resp) {

@@ -10,6 +10,8 @@ class AgentServiceImpl final : public shoebox::v1::AgentService::Service {
  public:
   explicit AgentServiceImpl(Coordinator* c) : c_(c) {}
 
+  grpc::Status Enroll(grpc::ServerContext* ctx, const shoebox::v1::EnrollRequest* req,
+                      shoebox::v1::EnrollResponse* resp) override;
   grpc::Status Hello(grpc::ServerContext* ctx, const shoebox::v1::HelloRequest* req,
                      shoebox::v1::HelloResponse* resp) override;
   grpc::Status Heartbeat(grpc::ServerContext* ctx, const shoebox::v1::HeartbeatRequest* req,

@@ -53,6 +53,39 @@ grpc::Status Serve(Coordinator* c, const char* method, const grpc::ServerContext
   return scope.Done(body(*caller));
 }
 
+// Enroll (AgentService / WorkerService): no identity yet, so admission is
+// rate limited per peer; every refusal is audited with the peer address.
+template <typename Resp>
+grpc::Status ServeEnroll(Coordinator* c, const char* method, const grpc::ServerContext* ctx,
+                         const std::string& role, const std::string& token,
+                         const std::string& csr_pem, Resp* resp) {
+  RpcScope scope(c, method);
+  if (absl::Status st = c->auth().AdmitAnonymous(*ctx, method); !st.ok()) return scope.Done(st);
+  if (c->enrollment() == nullptr) {
+    return scope.Done(absl::FailedPreconditionError(
+        "this coordinator runs --insecure-dev: there is nothing to enroll; identities come from "
+        "metadata"));
+  }
+  absl::StatusOr<EnrollResult> r = c->enrollment()->Enroll(role, token, csr_pem, ctx->peer());
+  if (!r.ok()) {
+    SPDLOG_WARN("event=enroll_refused role={} peer={} reason=\"{}\"", role, ctx->peer(),
+                std::string(r.status().message()));
+    AuditEntry e{"anonymous", ctx->peer(), method, role, false, std::string(r.status().message())};
+    (void)c->store().Audit(e);
+    absl::Status st = r.status();
+    // Token problems are the caller's: say so with the right code.
+    if (absl::IsNotFound(st) || absl::IsFailedPrecondition(st))
+      st = absl::PermissionDeniedError(st.message());
+    return scope.Done(st);
+  }
+  AuditEntry e{role, r->name, method, ctx->peer(), true, "enrolled"};
+  (void)c->store().Audit(e);
+  resp->set_certificate_pem(r->certificate_pem);
+  resp->set_ca_certificate_pem(r->ca_certificate_pem);
+  resp->set_name(r->name);
+  return scope.Done(absl::OkStatus());
+}
+
 // Copies a StatusOr<T> into *out.
 template <typename T>
 absl::Status Assign(absl::StatusOr<T> v, T* out) {

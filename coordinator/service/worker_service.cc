@@ -4,6 +4,12 @@
 
 namespace shoebox::coordinator {
 
+grpc::Status WorkerServiceImpl::Enroll(grpc::ServerContext* ctx,
+                                       const shoebox::v1::WorkerEnrollRequest* req,
+                                       shoebox::v1::WorkerEnrollResponse* resp) {
+  return ServeEnroll(c_, "WorkerEnroll", ctx, "worker", req->token(), req->csr_pem(), resp);
+}
+
 grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext* ctx,
                                                const shoebox::v1::RegisterWorkerRequest* req,
                                                shoebox::v1::RegisterWorkerResponse* resp) {
@@ -50,6 +56,13 @@ grpc::Status WorkerServiceImpl::ReadChunks(grpc::ServerContext* ctx,
     return c_->catalog().ReadChunksSealed(
         req->ids(), [&](shoebox::v1::ChunkData&& d) { return writer->Write(d); });
   });
+}
+
+grpc::Status WorkerServiceImpl::RepairChunk(grpc::ServerContext* ctx,
+                                            const shoebox::v1::RepairChunkRequest* req,
+                                            shoebox::v1::RepairChunkResponse*) {
+  return Serve(c_, "RepairChunk", ctx, Role::kWorker,
+               [&](const Caller& who) { return c_->verifier().RepairChunk(who.name, *req); });
 }
 
 }  // namespace shoebox::coordinator

@@ -10,6 +10,8 @@ class WorkerServiceImpl final : public shoebox::v1::WorkerService::Service {
  public:
   explicit WorkerServiceImpl(Coordinator* c) : c_(c) {}
 
+  grpc::Status Enroll(grpc::ServerContext* ctx, const shoebox::v1::WorkerEnrollRequest* req,
+                      shoebox::v1::WorkerEnrollResponse* resp) override;
   grpc::Status RegisterWorker(grpc::ServerContext* ctx,
                               const shoebox::v1::RegisterWorkerRequest* req,
                               shoebox::v1::RegisterWorkerResponse* resp) override;
@@ -24,6 +26,8 @@ class WorkerServiceImpl final : public shoebox::v1::WorkerService::Service {
   grpc::Status ReadChunks(grpc::ServerContext* ctx,
                           const shoebox::v1::WorkerReadChunksRequest* req,
                           grpc::ServerWriter<shoebox::v1::ChunkData>* writer) override;
+  grpc::Status RepairChunk(grpc::ServerContext* ctx, const shoebox::v1::RepairChunkRequest* req,
+                           shoebox::v1::RepairChunkResponse* resp) override;
 
  private:
   Coordinator* const c_;

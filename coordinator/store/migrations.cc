@@ -171,11 +171,99 @@ CREATE TABLE enroll_tokens (
 );
 )sql";
 
+// Retention and pruning (issue 7, docs/retention.md): per-folder policies,
+// when a chunk lost its last reference (the grace period counts from then),
+// versions whose chunks a pass-through folder released, and the schedule.
+constexpr char kV3[] = R"sql(
+CREATE TABLE retention_policies (
+  folder_id bigint PRIMARY KEY REFERENCES folders(id),
+  keep_all_days integer NOT NULL,
+  keep_daily integer NOT NULL,
+  keep_weekly integer NOT NULL,
+  keep_monthly integer NOT NULL,
+  keep_yearly integer NOT NULL,
+  deleted_keep_days integer NOT NULL,
+  pass_through boolean NOT NULL DEFAULT false,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE chunks ADD COLUMN unreferenced_at timestamptz;
+CREATE INDEX chunks_unreferenced ON chunks (id) WHERE refcount <= 0;
+-- Prune deletes versions: the foreign key check from jobs and the removal
+-- of a version's jobs look jobs up by version. (version_missing holds only
+-- chunks still being uploaded, so it stays without a second index on the
+-- hot path.)
+CREATE INDEX jobs_version ON jobs (version_id);
+-- The version's chunks no longer count in chunks.refcount (pass-through
+-- folder, every destination had it): the metadata stays, restores must use
+-- a destination's copy.
+ALTER TABLE file_versions ADD COLUMN chunks_dropped boolean NOT NULL DEFAULT false;
+CREATE TABLE maintenance_runs (
+  name text PRIMARY KEY,
+  last_run_at timestamptz NOT NULL DEFAULT now()
+);
+)sql";
+
+// Verification (issue 7, docs/verify.md): scrub order per chunk, damaged
+// chunks, verify runs, and when a remote check last confirmed a delivery.
+constexpr char kV4[] = R"sql(
+ALTER TABLE chunks ADD COLUMN last_scrubbed_at timestamptz;
+CREATE INDEX chunks_scrub_order ON chunks (last_scrubbed_at NULLS FIRST, id) WHERE stored;
+
+-- Delivery jobs (kind 1): when a remote check last found the copy in place.
+ALTER TABLE jobs ADD COLUMN verified_at timestamptz;
+
+-- A chunk found missing or corrupt in the chunk store. While open
+-- (repaired_at NULL) the chunk row has stored = false, so a device that
+-- reports a file containing it is asked for it again.
+CREATE TABLE chunk_damage (
+  chunk_id bytea PRIMARY KEY,
+  error text NOT NULL,
+  found_at timestamptz NOT NULL DEFAULT now(),
+  repaired_at timestamptz,
+  repaired_by text NOT NULL DEFAULT ''
+);
+
+CREATE TABLE verify_runs (
+  id bigserial PRIMARY KEY,
+  trigger text NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz,
+  scrub_percent double precision NOT NULL DEFAULT 0,
+  chunks_scrubbed bigint NOT NULL DEFAULT 0,
+  chunks_bad bigint NOT NULL DEFAULT 0,
+  remote_checks_queued bigint NOT NULL DEFAULT 0,
+  repairs_queued bigint NOT NULL DEFAULT 0,
+  test_restored_files bigint NOT NULL DEFAULT 0,
+  test_restore_failed bigint NOT NULL DEFAULT 0,
+  unrepairable_files bigint NOT NULL DEFAULT 0,
+  error text NOT NULL DEFAULT ''
+);
+)sql";
+
+// Client certificates issued at enrollment (and the coordinator's own admin
+// certificate): who holds each serial, and whether it was revoked.
+constexpr char kV2[] = R"sql(
+CREATE TABLE certificates (
+  serial text PRIMARY KEY,
+  role text NOT NULL,
+  name text NOT NULL,
+  fingerprint text NOT NULL,
+  issued_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL,
+  revoked_at timestamptz
+);
+CREATE INDEX certificates_holder ON certificates (role, name);
+ALTER TABLE enroll_tokens ADD COLUMN used_by text NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kAll = {
       {1, "initial catalog, chunks, destinations, job queue, audit", kV1},
+      {2, "client certificates and their revocation", kV2},
+      {3, "retention policies, pruning, pass-through folders", kV3},
+      {4, "verification: scrub order, chunk damage, verify runs", kV4},
   };
   return kAll;
 }

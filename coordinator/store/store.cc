@@ -9,11 +9,13 @@
 #include <mutex>
 #include <pqxx/pqxx>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
 #include "common/log.h"
@@ -153,8 +155,8 @@ void DecodeChunkList(const std::string& list, shoebox::v1::FileVersion* v) {
 
 constexpr char kVersionCols[] =
     "v.id, d.name, fo.root, f.path, v.size, v.mtime_ns, v.sha256, v.chunk_list, "
-    "epoch_ms(v.created_at), epoch_ms(v.deleted_at), v.state, v.mode";
-constexpr int kVersionColCount = 12;
+    "epoch_ms(v.created_at), epoch_ms(v.deleted_at), v.state, v.mode, v.chunks_dropped";
+constexpr int kVersionColCount = 13;
 constexpr char kVersionJoins[] =
     "file_versions v JOIN files f ON f.id = v.file_id JOIN folders fo ON fo.id = f.folder_id "
     "JOIN devices d ON d.id = fo.device_id";
@@ -172,6 +174,7 @@ void VersionFromRow(const pqxx::row& r, int off, shoebox::v1::FileVersion* v) {
   v->set_deleted_unix_ms(r[off + 9].as<int64_t>());
   v->set_state(static_cast<shoebox::v1::VersionState>(r[off + 10].as<int>()));
   v->set_mode(r[off + 11].as<int64_t>());
+  v->set_chunks_dropped(r[off + 12].as<bool>());  // migration 3 (retention)
 }
 
 constexpr char kDestinationCols[] =
@@ -602,6 +605,7 @@ class PgStore final : public Store {
                         "JOIN file_versions v ON v.id = f.current_version_id "
                         "WHERE fo.device_id = $1 AND ($2::bigint = 0 OR fo.id = $2::bigint) "
                         "AND v.state = 2 AND v.deleted_at IS NULL "
+                        "AND NOT v.chunks_dropped "  // pass-through: released (retention)
                         "ON CONFLICT (version_id, destination_id) WHERE kind = 1 DO NOTHING",
                         device_id, folder_id, dest_id)
                       .affected_rows();
@@ -703,15 +707,31 @@ class PgStore final : public Store {
           "WITH j AS (UPDATE jobs SET "
           "  state = CASE WHEN kind = 2 AND NOT $6::boolean THEN 5 ELSE 3 END, "
           "  last_error = CASE WHEN kind = 2 AND NOT $6::boolean "
-          "    THEN 'verify: the remote copy is missing or differs' ELSE last_error END, "
+          "    THEN 'verify: the remote copy is missing or differs; a current version is "
+          "delivered again' ELSE last_error END, "
           "  remote_ref = $3, remote_size = $4, remote_checksum = $5, "
           "  finished_at = now(), updated_at = now() "
           "  WHERE id = $1 AND lease_token = $2 AND state = 2 AND lease_deadline >= now() "
-          "  RETURNING destination_id, kind), "
+          "  RETURNING destination_id, kind, version_id), "
           "d AS (UPDATE destinations SET auth_failed_at = NULL, auth_error = '', "
           "  last_verified_at = CASE WHEN j.kind = 2 THEN now() ELSE last_verified_at END "
           "  FROM j WHERE destinations.id = j.destination_id "
-          "  AND (destinations.auth_failed_at IS NOT NULL OR j.kind = 2)) "
+          "  AND (destinations.auth_failed_at IS NOT NULL OR j.kind = 2)), "
+          // Verify results (issue 7, docs/verify.md): a good copy marks its
+          // delivery verified; a missing or different copy of the file's
+          // current version queues that delivery again.
+          "ok AS (UPDATE jobs dj SET verified_at = now() FROM j WHERE j.kind = 2 "
+          "  AND $6::boolean AND dj.kind = 1 AND dj.version_id = j.version_id "
+          "  AND dj.destination_id = j.destination_id), "
+          "rd AS (UPDATE jobs dj SET state = 1, attempts = 0, next_attempt_at = now(), "
+          "  remote_ref = '', remote_size = 0, remote_checksum = '', finished_at = NULL, "
+          "  verified_at = NULL, updated_at = now(), "
+          "  last_error = 'verify job ' || $1::bigint || ' found the remote copy missing or "
+          "different; delivering it again' "
+          "  FROM j, file_versions v, files f WHERE j.kind = 2 AND NOT $6::boolean "
+          "  AND dj.kind = 1 AND dj.state = 3 AND dj.version_id = j.version_id "
+          "  AND dj.destination_id = j.destination_id AND v.id = j.version_id "
+          "  AND f.id = v.file_id AND f.current_version_id = v.id) "
           "SELECT count(*) FROM j",
           req.job_id(), req.lease_token(), req.remote_ref(),
           static_cast<int64_t>(req.remote_size()), req.remote_checksum(), req.verified_ok());
@@ -738,6 +758,11 @@ class PgStore final : public Store {
   }
 
   absl::StatusOr<shoebox::v1::FailJobResponse> FailJob(const FailParams& p) override;
+
+  absl::Status RunInTransaction(
+      const char* what, const std::function<absl::Status(Tx&)>& fn) override {
+    return Run(what, true, [&](Tx& tx) { return fn(tx); });
+  }
 
   absl::StatusOr<SweepResult> Sweep(uint32_t max_attempts) override {
     SweepResult res;
@@ -916,6 +941,153 @@ class PgStore final : public Store {
           BinParam(token_sha256), device, worker, expires_unix_ms);
       return absl::OkStatus();
     }, /*idempotent=*/false);
+  }
+
+  static std::string FormatUtcMs(int64_t ms) {
+    return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+  }
+
+  absl::StatusOr<std::vector<shoebox::v1::FileReport>> DamagedFilesOf(int64_t device_id,
+                                                                     uint32_t limit) override {
+    std::vector<shoebox::v1::FileReport> out;
+    RETURN_IF_ERROR(Run("damaged files of device", false, [&](Tx& tx) {
+      out.clear();
+      if (tx.exec("SELECT 1 FROM chunk_damage WHERE repaired_at IS NULL LIMIT 1").empty())
+        return absl::OkStatus();  // the usual case: one cheap probe
+      std::set<std::pair<std::string, std::string>> seen;
+      for (const auto& row : tx.exec_params(
+               "SELECT fo.root, f.path, v.size, v.mtime_ns, v.sha256, v.chunk_list, d.chunk_id "
+               "FROM chunk_damage d JOIN file_versions v ON position(d.chunk_id IN v.chunk_list) > 0 "
+               "JOIN files f ON f.id = v.file_id AND f.current_version_id = v.id "
+               "JOIN folders fo ON fo.id = f.folder_id "
+               "WHERE d.repaired_at IS NULL AND fo.device_id = $1 AND v.deleted_at IS NULL "
+               "AND v.state = 2 AND NOT COALESCE(v.chunks_dropped, false) ORDER BY v.id LIMIT $2",
+               device_id, static_cast<int64_t>(limit))) {
+        // position() matches bytes at any offset: check a chunk-ID slot.
+        const std::string list = Bin(row[5]), id = Bin(row[6]);
+        bool slot = false;
+        for (size_t off = 0; off + 36 <= list.size() && !slot; off += 36) slot = list.compare(off, 32, id) == 0;
+        if (!slot || !seen.emplace(Bin(row[0]), Bin(row[1])).second) continue;
+        auto& f = out.emplace_back();
+        f.set_folder(Bin(row[0]));
+        f.set_path(Bin(row[1]));
+        f.set_op(shoebox::v1::FileReport::OP_UPSERT);
+        f.set_size(row[2].as<uint64_t>());
+        f.set_mtime_ns(row[3].as<int64_t>());
+        f.set_sha256(Bin(row[4]));
+      }
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<std::string> ConsumeEnrollToken(const std::string& token_sha256,
+                                                 const std::string& role,
+                                                 const std::string& used_by) override {
+    std::string name;
+    RETURN_IF_ERROR(Run("use enroll token", true, [&](Tx& tx) {
+      pqxx::result r = tx.exec_params(
+          "SELECT device, worker, epoch_ms(expires_at), epoch_ms(used_at), used_by, "
+          "expires_at < now() FROM enroll_tokens WHERE token_sha256 = $1 FOR UPDATE",
+          BinParam(token_sha256));
+      if (r.empty()) {
+        return absl::NotFoundError(
+            "enroll token is not known to this coordinator (mistyped, forged, or issued by another "
+            "coordinator); ask the admin for a new one: shoebox enroll-token");
+      }
+      const std::string device = r[0][0].c_str(), worker = r[0][1].c_str();
+      if (!r[0][3].is_null() && r[0][3].as<int64_t>() != 0) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "enroll token was already used at ", FormatUtcMs(r[0][3].as<int64_t>()), " (by ",
+            r[0][4].c_str(), "); a token works once: ask the admin for a new one"));
+      }
+      if (r[0][5].as<bool>()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "enroll token expired at ", FormatUtcMs(r[0][2].as<int64_t>()),
+            "; ask the admin for a new one (shoebox enroll-token --ttl ...)"));
+      }
+      const std::string token_role = device.empty() ? "worker" : "device";
+      if (token_role != role) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "enroll token is for a ", token_role, ", not a ", role, "; use shoebox-",
+            token_role == "device" ? "agent" : "worker", " enroll with it"));
+      }
+      tx.exec_params("UPDATE enroll_tokens SET used_at = now(), used_by = $2 WHERE token_sha256 = $1",
+                     BinParam(token_sha256), used_by);
+      name = device.empty() ? worker : device;
+      // A new token for a revoked device is the admin letting it back in.
+      if (!device.empty()) tx.exec_params("UPDATE devices SET revoked = false WHERE name = $1", device);
+      return absl::OkStatus();
+    }, /*idempotent=*/false));
+    return name;
+  }
+
+  absl::Status RecordCertificate(const CertificateRow& c) override {
+    return Run("record certificate", true, [&](Tx& tx) {
+      tx.exec_params(
+          "INSERT INTO certificates (serial, role, name, fingerprint, expires_at) "
+          "VALUES ($1, $2, $3, $4, to_timestamp($5::bigint / 1000.0)) ON CONFLICT (serial) DO NOTHING",
+          c.serial, c.role, c.name, c.fingerprint, c.expires_unix_ms);
+      return absl::OkStatus();
+    });
+  }
+
+  static CertificateRow CertFromRow(const pqxx::row& row) {
+    CertificateRow c;
+    c.serial = row[0].c_str();
+    c.role = row[1].c_str();
+    c.name = row[2].c_str();
+    c.fingerprint = row[3].c_str();
+    c.issued_unix_ms = row[4].as<int64_t>();
+    c.expires_unix_ms = row[5].as<int64_t>();
+    c.revoked_unix_ms = row[6].as<int64_t>();
+    return c;
+  }
+  static constexpr char kCertColumns[] =
+      "serial, role, name, fingerprint, epoch_ms(issued_at), epoch_ms(expires_at), "
+      "epoch_ms(revoked_at)";
+
+  absl::StatusOr<CertificateRow> GetCertificate(const std::string& serial) override {
+    CertificateRow out;
+    RETURN_IF_ERROR(Run("look up certificate", false, [&](Tx& tx) {
+      pqxx::result r = tx.exec_params(
+          absl::StrCat("SELECT ", kCertColumns, " FROM certificates WHERE serial = $1"), serial);
+      if (r.empty()) return absl::NotFoundError(absl::StrCat("certificate ", serial, " is not recorded"));
+      out = CertFromRow(r[0]);
+      return absl::OkStatus();
+    }));
+    return out;
+  }
+
+  absl::StatusOr<uint64_t> RevokeIdentity(const std::string& role, const std::string& name) override {
+    uint64_t n = 0;
+    RETURN_IF_ERROR(Run("revoke", true, [&](Tx& tx) {
+      if (tx.exec_params("SELECT 1 FROM certificates WHERE role = $1 AND name = $2", role, name)
+              .empty()) {
+        return absl::NotFoundError(absl::StrCat("no certificate was issued to ", role, " '", name,
+                                                "'; see shoebox certs"));
+      }
+      n = tx.exec_params(
+                "UPDATE certificates SET revoked_at = now() "
+                "WHERE role = $1 AND name = $2 AND revoked_at IS NULL",
+                role, name)
+              .affected_rows();
+      if (role == "device") tx.exec_params("UPDATE devices SET revoked = true WHERE name = $1", name);
+      return absl::OkStatus();
+    }, /*idempotent=*/false));
+    return n;
+  }
+
+  absl::StatusOr<std::vector<CertificateRow>> ListCertificates() override {
+    std::vector<CertificateRow> out;
+    RETURN_IF_ERROR(Run("list certificates", false, [&](Tx& tx) {
+      out.clear();
+      for (const auto& row :
+           tx.exec(absl::StrCat("SELECT ", kCertColumns, " FROM certificates ORDER BY issued_at DESC, serial")))
+        out.push_back(CertFromRow(row));
+      return absl::OkStatus();
+    }));
+    return out;
   }
 
  private:
@@ -1199,11 +1371,16 @@ absl::StatusOr<std::vector<ReportOutcome>> PgStore::ReportFiles(
     std::vector<int64_t> file_id(items.size(), 0);
     std::vector<size_t> fresh;   // items needing a new version
     std::vector<int64_t> same_pending;  // unchanged versions still waiting for chunks
+    // Unchanged complete versions: a chunk of theirs may have been found
+    // damaged (verify) since; the device re-reporting the file is asked for
+    // it, which repairs the chunk store from the device.
+    std::vector<size_t> same_complete;
     absl::flat_hash_map<int64_t, size_t> same_pending_idx;
     std::vector<bool> seen(items.size(), false);
     for (const auto& row : tx.exec_params(
              "SELECT f.id, f.folder_id, f.path, v.id, v.size, v.mtime_ns, v.sha256, v.state, "
-             "v.deleted_at IS NULL FROM unnest($1::bigint[], $2::bytea[]) AS u(fo, p) "
+             "v.deleted_at IS NULL, COALESCE(v.chunks_dropped, false) "
+             "FROM unnest($1::bigint[], $2::bytea[]) AS u(fo, p) "
              "JOIN files f ON f.folder_id = u.fo AND f.path = u.p "
              "LEFT JOIN file_versions v ON v.id = f.current_version_id",
              folders_arr, paths_arr)) {
@@ -1222,6 +1399,8 @@ absl::StatusOr<std::vector<ReportOutcome>> PgStore::ReportFiles(
         if (out[i].state == shoebox::v1::VERSION_STATE_PENDING_CHUNKS) {
           same_pending.push_back(out[i].version_id);
           same_pending_idx[out[i].version_id] = i;
+        } else if (!row[9].as<bool>()) {  // not a pass-through version whose chunks were dropped
+          same_complete.push_back(i);
         }
       } else {
         fresh.push_back(i);
@@ -1293,6 +1472,22 @@ absl::StatusOr<std::vector<ReportOutcome>> PgStore::ReportFiles(
                "ANY($2::bytea[]) AND version_id = ANY($1::bigint[])",
                Int8Arr(same_pending), ByteaArray(ids))) {
         out[same_pending_idx[row[0].as<int64_t>()]].missing.push_back(Bin(row[1]));
+      }
+    }
+    if (!same_complete.empty()) {
+      std::vector<std::string> ids;
+      for (size_t i : same_complete)
+        for (const ChunkRefRow& c : items[i].chunks) ids.push_back(c.id);
+      std::set<std::string> lost;
+      for (const auto& row : tx.exec_params("SELECT id FROM chunks WHERE id = ANY($1::bytea[]) AND NOT stored",
+                                            ByteaArray(ids)))
+        lost.insert(Bin(row[0]));
+      if (!lost.empty()) {
+        for (size_t i : same_complete) {
+          std::set<std::string> added;
+          for (const ChunkRefRow& c : items[i].chunks)
+            if (lost.count(c.id) && added.insert(c.id).second) out[i].missing.push_back(c.id);
+        }
       }
     }
     if (fresh.empty()) return absl::OkStatus();

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,10 @@
 #include "shoebox/v1/agent.pb.h"
 #include "shoebox/v1/common.pb.h"
 #include "shoebox/v1/worker.pb.h"
+
+namespace pqxx {
+class transaction_base;
+}
 
 namespace shoebox::coordinator {
 
@@ -69,6 +74,16 @@ struct ChunkStatus {
   bool known = false;   // some report references it
   bool stored = false;  // its blob is in the chunk store
   uint32_t size = 0;
+};
+
+struct CertificateRow {
+  std::string serial;
+  std::string role;  // "device", "worker", "admin"
+  std::string name;
+  std::string fingerprint;
+  int64_t issued_unix_ms = 0;
+  int64_t expires_unix_ms = 0;
+  int64_t revoked_unix_ms = 0;  // 0: not revoked
 };
 
 struct WorkerRegistration {
@@ -137,6 +152,10 @@ class Store {
   virtual absl::Status RecordHeartbeat(int64_t device_id,
                                        const shoebox::v1::HeartbeatRequest& hb) = 0;
   virtual absl::StatusOr<std::vector<Folder>> ListFolders(int64_t device_id) = 0;
+  // Current versions of this device's files that hold a damaged chunk (open
+  // chunk_damage), at most `limit`: folder root, path, size, mtime, sha256.
+  virtual absl::StatusOr<std::vector<shoebox::v1::FileReport>> DamagedFilesOf(int64_t device_id,
+                                                                             uint32_t limit) = 0;
 
   // --- catalog ---------------------------------------------------------------
   // One transaction for the whole batch: new versions, chunk references,
@@ -198,6 +217,31 @@ class Store {
   virtual absl::Status CreateEnrollToken(const std::string& token_sha256,
                                          const std::string& device, const std::string& worker,
                                          int64_t expires_unix_ms) = 0;
+  // Marks the token used by `used_by` (the enrolling peer) and returns the
+  // identity it names. NOT_FOUND for an unknown (forged) token,
+  // FAILED_PRECONDITION naming when it was used / when it expired,
+  // PERMISSION_DENIED when it names the other role ("device"/"worker").
+  virtual absl::StatusOr<std::string> ConsumeEnrollToken(const std::string& token_sha256,
+                                                         const std::string& role,
+                                                         const std::string& used_by) = 0;
+  // Records an issued certificate (no-op when the serial is known).
+  virtual absl::Status RecordCertificate(const CertificateRow& c) = 0;
+  // The certificate with this serial; NOT_FOUND when never recorded.
+  virtual absl::StatusOr<CertificateRow> GetCertificate(const std::string& serial) = 0;
+  // Revokes every certificate of role/name (and marks a device revoked);
+  // returns how many were revoked. NOT_FOUND when none was ever issued.
+  virtual absl::StatusOr<uint64_t> RevokeIdentity(const std::string& role,
+                                                  const std::string& name) = 0;
+  // All recorded certificates, newest first.
+  virtual absl::StatusOr<std::vector<CertificateRow>> ListCertificates() = 0;
+
+  // --- extensions -------------------------------------------------------------
+  // Runs `fn` in one transaction on a pooled connection with the retries and
+  // error mapping described at the top of this file (`fn` may run more than
+  // once). For store code in its own file under coordinator/store/ (e.g.
+  // verify_store.cc); only code there may use the pqxx type.
+  virtual absl::Status RunInTransaction(
+      const char* what, const std::function<absl::Status(pqxx::transaction_base&)>& fn) = 0;
 };
 
 }  // namespace shoebox::coordinator

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/coordinator_harness.h"
 #include "tests/support/pg_cluster.h"
+#include "shoebox/v1/admin.grpc.pb.h"
 
 namespace shoebox::agent {
 namespace {
@@ -123,6 +124,7 @@ class AgentIntegrationTest : public ::testing::Test {
 
   AgentConfig Config(int64_t settle = 0) {
     AgentConfig c;
+    c.insecure_dev = true;  // the harness coordinator runs --insecure-dev
     c.coordinator_address = "127.0.0.1:" + std::to_string(port_);
     c.device_name = device_;
     c.state_dir = state_->path();
@@ -328,7 +330,7 @@ TEST_F(AgentIntegrationTest, KilledMidUploadResumesWithoutReuploadingAcknowledge
   std::string cfg_path = state_->path() + "/../" + device_ + ".toml";
   auto write_cfg = [&](const std::string& extra) {
     std::ofstream c(cfg_path);
-    c << "[coordinator]\naddress = \"127.0.0.1:" << port_ << "\"\n"
+    c << "[coordinator]\ninsecure_dev = true\naddress = \"127.0.0.1:" << port_ << "\"\n"
       << "[agent]\ndevice_name = \"" << device_ << "\"\nstate_dir = \"" << state_->path() << "\"\n"
       << "settle_seconds = 0\n"
       << extra << "[[folder]]\npath = \"" << tree_->path() << "\"\n";
@@ -446,7 +448,7 @@ TEST_F(AgentIntegrationTest, UnreadableFileIsLoggedByPathAndTheRestArrives) {
   std::filesystem::create_directories(state);
   ASSERT_EQ(::chown(state.c_str(), 65534, 65534), 0);
   std::string cfg_path = state_->path() + "/agent.toml";
-  std::ofstream(cfg_path) << "[coordinator]\naddress = \"127.0.0.1:" << port_ << "\"\n[agent]\ndevice_name = \""
+  std::ofstream(cfg_path) << "[coordinator]\ninsecure_dev = true\naddress = \"127.0.0.1:" << port_ << "\"\n[agent]\ndevice_name = \""
                           << device_ << "\"\nstate_dir = \"" << state << "\"\nsettle_seconds = 0\n[[folder]]\npath = \""
                           << tree_->path() << "\"\n";
   ASSERT_EQ(::chmod(state_->path().c_str(), 0755), 0);
@@ -463,6 +465,103 @@ TEST_F(AgentIntegrationTest, UnreadableFileIsLoggedByPathAndTheRestArrives) {
   std::ifstream in(log);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("cannot read " + tree_->path() + "/secret.jpg: permission denied"), std::string::npos) << text;
+}
+
+TEST_F(AgentIntegrationTest, InotifyWatchLimitIsReportedOnceAndRescansFindTheRest) {
+  // A real kernel limit without touching the machine's: in a new user
+  // namespace (Linux >= 5.11) /proc/sys/user/max_inotify_watches is its own.
+  if (::access("/usr/bin/unshare", X_OK) != 0) GTEST_SKIP() << "needs unshare";
+  if (std::system("unshare -U -r sh -c 'echo 3 > /proc/sys/user/max_inotify_watches' 2>/dev/null") != 0)
+    GTEST_SKIP() << "per-namespace inotify limits not available";
+  for (int d = 0; d < 8; ++d) WriteFile(tree_->path() + "/d" + std::to_string(d) + "/first.jpg", "first" + std::to_string(d));
+  std::string cfg_path = state_->path() + "/agent.toml";
+  std::ofstream(cfg_path) << "[coordinator]\ninsecure_dev = true\naddress = \"127.0.0.1:" << port_
+                          << "\"\n[agent]\ndevice_name = \"" << device_ << "\"\nstate_dir = \"" << state_->path()
+                          << "/st\"\nsettle_seconds = 0\nrescan_interval_seconds = 2\n[[folder]]\npath = \""
+                          << tree_->path() << "\"\n";
+  std::string log = state_->path() + "/agent.log";
+  // 3 watches: the root and two of the eight directories at most.
+  AgentProcess p({"/usr/bin/unshare", "-U", "-r", "sh", "-c",
+                  "echo 3 > /proc/sys/user/max_inotify_watches && exec \"$0\" \"$@\"", SHOEBOX_AGENT_BINARY,
+                  "--config", cfg_path, "run", "--no-progress"},
+                 log);
+  ASSERT_TRUE(WaitFor([&] { return Current().size() == 8; }, 120));
+  for (int d = 0; d < 8; ++d) WriteFile(tree_->path() + "/d" + std::to_string(d) + "/later.jpg", "later" + std::to_string(d));
+  // Unwatched directories are found by the periodic rescan.
+  ASSERT_TRUE(WaitFor([&] { return Current().size() == 16; }, 120)) << Current().size();
+  EXPECT_TRUE(p.Running());
+  p.Kill();
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t first = text.find("inotify watch limit reached");
+  ASSERT_NE(first, std::string::npos) << text;
+  EXPECT_EQ(text.find("inotify watch limit reached", first + 1), std::string::npos) << "said more than once:\n" << text;
+}
+
+TEST_F(AgentIntegrationTest, ChunksLostOnTheServerAreUploadedAgainFromTheUnchangedFile) {
+  const std::string data = RandomBytes(3 << 20, 7321);  // a seed no other test uses: no shared chunks
+  WriteFile(tree_->path() + "/keep.jpg", data);
+  RunOnce();
+  ASSERT_EQ(Current().count("keep.jpg"), 1u);
+  const size_t stored = StoredChunks();
+  ASSERT_GT(stored, 0u);
+  // The chunk store loses every blob of the file (a failed disk, a bad copy).
+  std::vector<std::filesystem::path> blobs;
+  for (auto& e : std::filesystem::recursive_directory_iterator(store_.path() + "/chunks"))
+    if (e.is_regular_file()) blobs.push_back(e.path());
+  for (const auto& b : blobs) std::filesystem::remove(b);
+  auto admin = v1::AdminService::NewStub(testsupport::Channel("127.0.0.1:" + std::to_string(port_)));
+  auto verify = [&]() {
+    v1::VerifyRequest req;
+    req.set_scrub_percent(100);
+    v1::VerifyResponse resp;
+    grpc::ClientContext ctx;
+    testsupport::AsAdmin(&ctx);
+    grpc::Status s = admin->Verify(&ctx, req, &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp;
+  };
+  // (The catalog is shared with earlier tests of this process, whose chunk
+  // stores are gone: count only this device's file.)
+  auto keep_damage = [this](const v1::VerifyResponse& r) {
+    size_t n = 0;
+    int64_t version = 0;
+    for (const auto& d : r.damaged()) {
+      for (const auto& f : d.files()) {
+        if (f.device() == device_ && f.path() == "keep.jpg") {
+          ++n;
+          version = f.version_id();
+        }
+      }
+    }
+    return std::make_pair(n, version);
+  };
+  v1::VerifyResponse found = verify();
+  ASSERT_EQ(keep_damage(found).first, stored);
+  bool unrepairable = false;  // no destination holds it
+  for (const auto& f : found.unrepairable()) unrepairable |= f.device() == device_ && f.path() == "keep.jpg";
+  EXPECT_TRUE(unrepairable);
+
+  // The agent, with the file unchanged, is told on its heartbeat and sends
+  // the chunks again.
+  Agent::Options o;
+  auto agent = Agent::Create(Config(), o);
+  ASSERT_TRUE(agent.ok()) << agent.status();
+  std::thread runner([&] { EXPECT_TRUE((*agent)->Run().ok()); });
+  bool back = false;
+  for (int i = 0; i < 120 && !back; ++i) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    back = keep_damage(verify()).first == 0;
+  }
+  (*agent)->Stop();
+  runner.join();
+  ASSERT_TRUE(back) << "the lost chunks did not come back from the device";
+  EXPECT_EQ(StoredChunks(), stored);
+  v1::VerifyResponse after = verify();
+  EXPECT_EQ(keep_damage(after).first, 0u);
+  // Same version: nothing new was recorded, only the chunks came back.
+  EXPECT_EQ(Current().at("keep.jpg").sha256(), DigestToString(Sha256::Of(data)));
+  EXPECT_EQ(Current().at("keep.jpg").version_id(), keep_damage(found).second);
 }
 
 TEST_F(AgentIntegrationTest, FileChangedBetweenReadingAndUploadIsReadAgainNotCompleted) {

@@ -3,7 +3,9 @@
 # processes on loopback. Two devices whose photo folders overlap by a third
 # back up; every file must arrive byte for byte at a local directory and at
 # s3rver, the overlap must be stored once, and one device restored into an
-# empty directory must match its source.
+# empty directory must match its source. Everything speaks mutual TLS: the
+# workers and agents enroll with one-time tokens from `shoebox enroll-token`,
+# and at the end no log may contain a token, a key or a credential.
 #   tests/e2e/e2e_test.sh BUILD_DIR
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -62,11 +64,13 @@ sb_start s3rver "$work/s3rver.log" "$work/s3rver.pid" \
 sb_wait_port 127.0.0.1 "$s3_port" 30 || sb_die "s3rver did not start"
 
 caddr="127.0.0.1:$c_port"
+# s3rver checks no signature, so this secret works; being unique, it can be
+# looked for in the logs afterwards.
+s3_secret="e2e-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 cat >"$work/coordinator.toml" <<TOML
 [coordinator]
 listen = "$caddr"
 key_file = "$work/master.key"
-insecure_dev = true
 [database]
 url = "postgresql://shoebox@127.0.0.1:$pg_port/shoebox"
 [chunk_store]
@@ -76,12 +80,24 @@ TOML
 sb_start coordinator "$work/coordinator.log" "$work/coordinator.pid" \
   "$bin/coordinator/shoebox-coordinator" --config "$work/coordinator.toml"
 sb_wait_port 127.0.0.1 "$c_port" 60 || sb_die "coordinator did not start"
+cat >"$work/cli.toml" <<TOML
+coordinator = "$caddr"
+tls_dir = "$work/tls"
+pool_public_key = "$work/pool.pub"
+TOML
+export SHOEBOX_CLI_CONFIG="$work/cli.toml"
+sb() { "$bin/cli/shoebox" "$@"; }
+tokens=()
 for w in 1 2; do
+  tok=$(sb enroll-token --worker "worker-$w" 2>/dev/null)
+  tokens+=("$tok")
+  "$bin/workers/shoebox-worker" enroll --coordinator "$caddr" --token "$tok" --tls-dir "$work/worker-$w-tls" \
+    >>"$work/enroll.log" 2>&1 || sb_die "worker-$w could not enroll"
   cat >"$work/worker-$w.toml" <<TOML
 [worker]
 name = "worker-$w"
 coordinator = "$caddr"
-insecure_dev = true
+tls_dir = "$work/worker-$w-tls"
 kinds = ["local", "s3"]
 concurrency = 2
 chunk_store = "$work/chunks"
@@ -92,23 +108,15 @@ TOML
     "$bin/workers/shoebox-worker" --config "$work/worker-$w.toml"
 done
 
-cat >"$work/cli.toml" <<TOML
-coordinator = "$caddr"
-insecure_dev = true
-pool_public_key = "$work/pool.pub"
-TOML
-export SHOEBOX_CLI_CONFIG="$work/cli.toml"
-sb() { "$bin/cli/shoebox" "$@"; }
 sb dest add nas --kind local --set "root=$work/dest-local"
 sb dest add bucket --kind s3 --set "endpoint=http://127.0.0.1:$s3_port" --set bucket=photos \
-  --set region=us-east-1 --secret access_key_id=S3RVER --secret secret_access_key=S3RVER
+  --set region=us-east-1 --secret access_key_id=S3RVER --secret "secret_access_key=$s3_secret"
 
 # --- agents -------------------------------------------------------------------------
 for d in a b; do
   cat >"$work/agent-$d.toml" <<TOML
 [coordinator]
 address = "$caddr"
-insecure_dev = true
 [agent]
 device_name = "device-$d"
 state_dir = "$work/agent-$d"
@@ -117,6 +125,11 @@ settle_seconds = 0
 path = "$work/src-$d"
 all_files = true
 TOML
+  tok=$(sb enroll-token --device "device-$d" --ttl 1h 2>/dev/null)
+  tokens+=("$tok")
+  # Through stdin (--token -), as the quickstart does: never on a command line.
+  printf '%s\n' "$tok" | "$bin/agent/shoebox-agent" --config "$work/agent-$d.toml" enroll --token - >>"$work/enroll.log" 2>&1 \
+    || sb_die "device-$d could not enroll"
 done
 # Device A first, bound before it reports; device B bound afterwards (backfill).
 "$bin/agent/shoebox-agent" --config "$work/agent-a.toml" run --once --no-progress >"$work/agent-a.log" 2>&1 &
@@ -175,4 +188,18 @@ sb_log "chunk store holds $chunk_bytes plaintext bytes for $unique_bytes distinc
 sb restore --device device-a --to "$work/restore-a"
 diff -r "$work/src-a" "$work/restore-a" || sb_die "restore of device A differs from its source"
 sb_log "restore of device A matches its source"
+# --- no secret in any log ------------------------------------------------------------------------
+secrets=("$s3_secret" "$(cat "$work/master.key")" "$(cut -d' ' -f2 "$work/pool.key")")
+for t in "${tokens[@]}"; do secrets+=("$t" "$(echo "$t" | cut -d- -f2)"); done
+for k in "$work"/tls/*.key "$work"/worker-*-tls/client.key "$work"/agent-*/tls/client.key; do
+  secrets+=("$(sed -n 2p "$k")")  # a line of each private key's body
+done
+[[ ${#secrets[@]} -ge 12 ]] || sb_die "expected at least 12 secrets to look for, got ${#secrets[@]}"
+logs=("$work"/*.log)
+for sec in "${secrets[@]}"; do
+  [[ ${#sec} -ge 16 ]] || sb_die "a secret to look for is too short (${#sec} chars)"
+  if grep -rqF -- "$sec" "${logs[@]}"; then sb_die "a secret (${sec:0:6}...) appears in the logs"; fi
+done
+if grep -lq "PRIVATE KEY" "${logs[@]}"; then sb_die "a private key appears in the logs"; fi
+sb_log "no token, key or credential in ${#logs[@]} log files (${#secrets[@]} secrets checked)"
 echo "e2e: PASS"

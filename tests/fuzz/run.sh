@@ -7,7 +7,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 secs="${1:-60}"; shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(blob_open sealbox_open relative_path config_parse chunker_split)
+[[ ${#targets[@]} -gt 0 ]] || targets=(blob_open sealbox_open relative_path config_parse chunker_split \
+  agent_requests worker_requests admin_requests put_chunks)
 command -v clang++ >/dev/null || { echo "fuzz: clang++ not found (apt-get install clang)" >&2; exit 2; }
 CC=clang CXX=clang++ cmake -S "$here" -B "$here/build/fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \

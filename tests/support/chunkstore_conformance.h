@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -292,6 +293,56 @@ TEST_P(ChunkStoreConformanceTest, CorruptedObjectIsDataLossOnSealedGet) {
   // Truncated.
   ASSERT_TRUE(backend_->Overwrite(id, raw->substr(0, raw->size() - 1)).ok());
   EXPECT_EQ(sealed.GetPlain(id).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_P(ChunkStoreConformanceTest, NamedObjectsRoundTripAndStayApartFromChunks) {
+  using namespace shoebox::testing;
+  auto list = [&](const std::string& prefix) {
+    std::map<std::string, uint64_t> out;
+    absl::Status st = store_->ListNamed(prefix, [&](const std::string& name, uint64_t size) {
+      EXPECT_TRUE(out.emplace(name, size).second) << "listed twice: " << name;
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(st.ok()) << st;
+    return out;
+  };
+  EXPECT_TRUE(list("").empty());
+  const std::string a = TestBlob(31, 3000), b = TestBlob(32, 70000), c = TestBlob(33, 10);
+  ASSERT_TRUE(store_->PutNamed("catalog/20261126T180000000Z.snap", TestBlob(30, 5)).ok());
+  ASSERT_TRUE(store_->PutNamed("catalog/20261126T180000000Z.snap", a).ok()) << "PutNamed replaces";
+  ASSERT_TRUE(store_->PutNamed("catalog/20261127T180000000Z.snap", b).ok());
+  ASSERT_TRUE(store_->PutNamed("other/c", c).ok());
+  const shoebox::ChunkId id = TestId(9);
+  ASSERT_TRUE(store_->Put(id, TestBlob(9, 100)).ok());
+
+  auto got = store_->GetNamed("catalog/20261126T180000000Z.snap");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, a);
+  std::map<std::string, uint64_t> want = {{"catalog/20261126T180000000Z.snap", a.size()},
+                                          {"catalog/20261127T180000000Z.snap", b.size()}};
+  EXPECT_EQ(list("catalog/"), want);
+  want.emplace("other/c", c.size());
+  EXPECT_EQ(list(""), want);
+
+  std::vector<shoebox::ChunkId> chunks;
+  ASSERT_TRUE(store_->List([&](const shoebox::ChunkId& l) {
+                      chunks.push_back(l);
+                      return absl::OkStatus();
+                    }).ok());
+  EXPECT_EQ(chunks, std::vector<shoebox::ChunkId>{id}) << "named objects must not appear as chunks";
+
+  ASSERT_TRUE(store_->DeleteNamed("catalog/20261126T180000000Z.snap").ok());
+  EXPECT_TRUE(store_->DeleteNamed("catalog/20261126T180000000Z.snap").ok()) << "missing is not an error";
+  auto gone = store_->GetNamed("catalog/20261126T180000000Z.snap");
+  ASSERT_EQ(gone.status().code(), absl::StatusCode::kNotFound) << gone.status();
+  EXPECT_NE(gone.status().message().find("catalog/20261126T180000000Z.snap"), absl::string_view::npos)
+      << gone.status();
+  EXPECT_EQ(list("catalog/").size(), 1u);
+
+  for (const char* bad : {"", "../x", "a//b", ".hidden", "catalog/.tmp", "a b", "catalog/"}) {
+    EXPECT_EQ(store_->PutNamed(bad, "x").code(), absl::StatusCode::kInvalidArgument) << "'" << bad << "'";
+    EXPECT_EQ(store_->GetNamed(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
 }
 
 TEST_P(ChunkStoreConformanceTest, FullMediumIsResourceExhaustedAndLeavesNothingVisible) {

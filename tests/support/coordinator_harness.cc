@@ -59,10 +59,17 @@ shoebox::coordinator::CoordinatorOptions TestCoordinatorOptions(const std::strin
   o.limits.max_attempts = 3;
   o.limits.max_lease_wait_ms = 2000;
   o.log_level = "warn";
+  o.snapshot_interval_s = 0;  // catalog snapshots only when a test asks (docs/recovery.md)
   return o;
 }
 
 absl::StatusOr<std::unique_ptr<CoordinatorHarness>> CoordinatorHarness::Start(
+    shoebox::coordinator::CoordinatorOptions options) {
+  options.insecure_dev = true;
+  return StartTls(std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<CoordinatorHarness>> CoordinatorHarness::StartTls(
     shoebox::coordinator::CoordinatorOptions options) {
   std::unique_ptr<CoordinatorHarness> h(new CoordinatorHarness());
   auto dir = MakeTempDir("coord");
@@ -71,7 +78,6 @@ absl::StatusOr<std::unique_ptr<CoordinatorHarness>> CoordinatorHarness::Start(
   if (options.listen.empty()) options.listen = "127.0.0.1:0";
   if (options.chunk_store.empty()) options.chunk_store = h->dir_ + "/chunks";
   if (options.key_file.empty()) options.key_file = h->dir_ + "/master.key";
-  options.insecure_dev = true;
   h->options_ = options;
   auto server = shoebox::coordinator::CoordinatorServer::Start(options);
   if (!server.ok()) return server.status();

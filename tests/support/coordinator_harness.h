@@ -36,6 +36,11 @@ class CoordinatorHarness {
   // insecure_dev is forced on.
   static absl::StatusOr<std::unique_ptr<CoordinatorHarness>> Start(
       shoebox::coordinator::CoordinatorOptions options);
+  // Like Start, but with mutual TLS (options.insecure_dev is left as given,
+  // normally false): the CA, server and admin certificates are created in
+  // "<dir>/tls".
+  static absl::StatusOr<std::unique_ptr<CoordinatorHarness>> StartTls(
+      shoebox::coordinator::CoordinatorOptions options);
   static absl::StatusOr<std::unique_ptr<CoordinatorHarness>> Start(
       const std::string& database_url) {
     return Start(TestCoordinatorOptions(database_url));

@@ -1,0 +1,317 @@
+#include "coordinator/validate.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+#include "common/paths.h"
+#include "common/status.h"
+
+namespace shoebox::coordinator {
+
+namespace {
+
+bool ValidDestinationName(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  }
+  return true;
+}
+
+// Length of the longest prefix of s[0, limit) that does not end inside a
+// UTF-8 sequence (s itself is valid UTF-8, as protobuf checks string fields).
+size_t Utf8Prefix(std::string_view s, size_t limit) {
+  if (s.size() <= limit) return s.size();
+  size_t n = limit;
+  // Back off over continuation bytes (10xxxxxx) to the start of the
+  // character that the limit cuts.
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return n;
+}
+
+}  // namespace
+
+absl::Status CheckNoNul(std::string_view value, std::string_view field) {
+  if (value.find('\0') == std::string_view::npos) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(AbslView(field), ": contains a NUL byte"));
+}
+
+// ---- AgentService -------------------------------------------------------
+
+absl::Status ValidateHello(const shoebox::v1::HelloRequest& req) {
+  for (int i = 0; i < req.folders_size(); ++i) {
+    RETURN_IF_ERROR(ValidateAbsolutePath(req.folders(i), absl::StrCat("folders[", i, "]")));
+  }
+  if (req.hostname().size() > 255) {
+    return absl::InvalidArgumentError("hostname: longer than 255 bytes");
+  }
+  RETURN_IF_ERROR(CheckNoNul(req.hostname(), "hostname"));
+  return CheckNoNul(req.agent_version(), "agent_version");
+}
+
+absl::Status ValidateReportBatch(const shoebox::v1::ReportFilesRequest& req,
+                                 uint32_t max_report_batch) {
+  if (static_cast<uint32_t>(req.files_size()) > max_report_batch) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "files: ", req.files_size(), " entries exceed max_report_batch (", max_report_batch,
+        "); split the report into smaller batches"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateFileReport(const shoebox::v1::FileReport& f, size_t i) {
+  const std::string at = absl::StrCat("files[", i, "]");
+  RETURN_IF_ERROR(ValidateRelativePath(f.path(), at + ".path"));
+  if (f.op() == shoebox::v1::FileReport::OP_DELETE) return absl::OkStatus();
+  if (f.op() != shoebox::v1::FileReport::OP_UPSERT) {
+    return absl::InvalidArgumentError(at + ".op: must be OP_UPSERT or OP_DELETE");
+  }
+  if (f.sha256().size() != 32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(at, ".sha256: must be 32 bytes, got ", f.sha256().size()));
+  }
+  uint64_t sum = 0;
+  for (int j = 0; j < f.chunks_size(); ++j) {
+    const auto& c = f.chunks(j);
+    if (c.id().size() != 32) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, ".chunks[", j, "].id: must be 32 bytes, got ", c.id().size()));
+    }
+    if (c.size() == 0 || c.size() > kMaxChunkRefSize) {
+      return absl::InvalidArgumentError(absl::StrCat(at, ".chunks[", j, "].size: ", c.size(),
+                                                     " is outside 1..16777216"));
+    }
+    sum += c.size();
+  }
+  if (sum != f.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(at, ".chunks: chunk sizes add up to ", sum,
+                                                   " bytes but size is ", f.size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateVersionFilter(const shoebox::v1::ListVersionsRequest& req) {
+  if (!req.folder().empty()) RETURN_IF_ERROR(ValidateAbsolutePath(req.folder(), "folder"));
+  if (!req.path().empty()) RETURN_IF_ERROR(ValidateRelativePath(req.path(), "path"));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateChunkIds(const google::protobuf::RepeatedPtrField<std::string>& ids,
+                              int max_ids) {
+  if (ids.size() > max_ids) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ids: ", ids.size(), " IDs exceed the limit of ", max_ids, " per call"));
+  }
+  for (int i = 0; i < ids.size(); ++i) {
+    if (ids[i].size() != 32) {
+      return absl::InvalidArgumentError(absl::StrCat("ids[", i, "]: must be 32 bytes"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckChunkUpload(const shoebox::v1::PutChunkRequest& req, const HmacSha256& id_hmac,
+                              uint32_t max_chunk_size, ChunkId* id) {
+  if (!DigestFromString(req.id(), id)) {
+    return absl::InvalidArgumentError(absl::StrCat("id: must be 32 bytes, got ", req.id().size()));
+  }
+  if (req.data().empty() || req.data().size() > max_chunk_size) {
+    return absl::InvalidArgumentError(absl::StrCat("data: chunk ", ToHex(req.id()), " has ",
+                                                   req.data().size(),
+                                                   " bytes; chunks must have 1..", max_chunk_size));
+  }
+  if (id_hmac.Compute(req.data()) != *id) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "data: the bytes of chunk ", ToHex(req.id()),
+        " do not match its ID (HMAC-SHA256 with the chunk-ID key); re-read the file"));
+  }
+  return absl::OkStatus();
+}
+
+// ---- WorkerService ------------------------------------------------------
+
+absl::Status ValidateRegisterWorker(const shoebox::v1::RegisterWorkerRequest& req) {
+  if (req.kinds().empty()) {
+    return absl::InvalidArgumentError(
+        "kinds: list the destination kinds this worker has connectors for");
+  }
+  for (int i = 0; i < req.kinds_size(); ++i) {
+    if (req.kinds(i).empty() || req.kinds(i).size() > 64) {
+      return absl::InvalidArgumentError(absl::StrCat("kinds[", i, "]: must be 1..64 characters"));
+    }
+    RETURN_IF_ERROR(CheckNoNul(req.kinds(i), absl::StrCat("kinds[", i, "]")));
+  }
+  for (int i = 0; i < req.destinations_size(); ++i) {
+    if (req.destinations(i).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("destinations[", i, "]: empty name"));
+    }
+    RETURN_IF_ERROR(CheckNoNul(req.destinations(i), absl::StrCat("destinations[", i, "]")));
+  }
+  return CheckNoNul(req.version(), "version");
+}
+
+absl::Status ValidateLease(int64_t job_id, const std::string& token) {
+  if (job_id <= 0) return absl::InvalidArgumentError("job_id: must be positive");
+  if (token.empty() || token.size() > 128 || token.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError("lease_token: give the token LeaseJobs returned");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCompleteJob(const shoebox::v1::CompleteJobRequest& req) {
+  RETURN_IF_ERROR(ValidateLease(req.job_id(), req.lease_token()));
+  RETURN_IF_ERROR(CheckNoNul(req.remote_ref(), "remote_ref"));
+  return CheckNoNul(req.remote_checksum(), "remote_checksum");
+}
+
+std::string FailJobErrorText(const std::string& error) {
+  if (error.empty()) return "(worker gave no error text)";
+  std::string out = error.substr(0, Utf8Prefix(error, kMaxJobErrorBytes));
+  out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
+  if (out.empty()) return "(worker gave no error text)";
+  return out;
+}
+
+// ---- AdminService -------------------------------------------------------
+
+absl::Status ValidateCreateDestination(const shoebox::v1::CreateDestinationRequest& req) {
+  if (!ValidDestinationName(req.name())) {
+    return absl::InvalidArgumentError(
+        "name: 1 to 64 characters of letters, digits, '.', '-' and '_'");
+  }
+  if (req.kind().empty() || req.kind().size() > 64) {
+    return absl::InvalidArgumentError("kind: name the connector kind (local, s3, webdav, ...)");
+  }
+  RETURN_IF_ERROR(CheckNoNul(req.kind(), "kind"));
+  RETURN_IF_ERROR(CheckNoNul(req.layout(), "layout"));
+  // nlohmann's parser stops at a NUL as at the end of input, so "{}\0junk"
+  // would pass as "{}" (and libpq would store only "{}").
+  RETURN_IF_ERROR(CheckNoNul(req.settings_json(), "settings_json"));
+  if (!req.settings_json().empty()) {
+    nlohmann::json j = nlohmann::json::parse(req.settings_json(), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      return absl::InvalidArgumentError("settings_json: must be a JSON object");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateBindFolder(const shoebox::v1::BindFolderRequest& req) {
+  if (req.device().empty()) return absl::InvalidArgumentError("device: name the device");
+  if (req.destination().empty()) {
+    return absl::InvalidArgumentError("destination: name the destination");
+  }
+  RETURN_IF_ERROR(CheckNoNul(req.device(), "device"));
+  RETURN_IF_ERROR(CheckNoNul(req.destination(), "destination"));
+  if (!req.folder().empty()) RETURN_IF_ERROR(ValidateAbsolutePath(req.folder(), "folder"));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateJobStates(const google::protobuf::RepeatedField<int>& states) {
+  for (int i = 0; i < states.size(); ++i) {
+    if (!shoebox::v1::JobState_IsValid(states[i]) ||
+        states[i] == shoebox::v1::JOB_STATE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat("states[", i, "]: unknown job state ",
+                                                     states[i]));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateJobFilter(const google::protobuf::RepeatedField<int>& states,
+                               const std::string& destination) {
+  RETURN_IF_ERROR(ValidateJobStates(states));
+  return CheckNoNul(destination, "destination");
+}
+
+absl::Status ValidateCancelJobs(const shoebox::v1::JobSelector& sel) {
+  RETURN_IF_ERROR(ValidateJobFilter(sel.states(), sel.destination()));
+  if (sel.job_ids().empty() && sel.destination().empty() && sel.states().empty()) {
+    return absl::InvalidArgumentError(
+        "job_ids: give job IDs, a destination or states; refusing to cancel every job");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSetJobPriority(const shoebox::v1::SetJobPriorityRequest& req) {
+  const shoebox::v1::JobSelector& sel = req.selector();
+  RETURN_IF_ERROR(ValidateJobFilter(sel.states(), sel.destination()));
+  if (sel.job_ids().empty() && sel.destination().empty() && sel.states().empty()) {
+    return absl::InvalidArgumentError(
+        "selector: give job IDs, a destination or states to choose the jobs to reprioritise");
+  }
+  if (req.priority() < -1000 || req.priority() > 1000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("priority: ", req.priority(), " is outside -1000..1000"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCreateEnrollToken(const shoebox::v1::CreateEnrollTokenRequest& req) {
+  if (req.device().empty() == req.worker().empty()) {
+    return absl::InvalidArgumentError("device: give exactly one of device and worker");
+  }
+  const std::string& name = req.device().empty() ? req.worker() : req.device();
+  if (name.size() > 128 || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                  "0123456789-_.@") != std::string::npos) {
+    return absl::InvalidArgumentError(
+        "name: 1-128 characters of letters, digits, '-', '_', '.', '@'");
+  }
+  if (req.ttl_seconds() > 30 * 86400) {
+    return absl::InvalidArgumentError("ttl_seconds: at most 30 days (2592000)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRevoke(const shoebox::v1::RevokeRequest& req) {
+  if (req.device().empty() == req.worker().empty()) {
+    return absl::InvalidArgumentError("device: give exactly one of device and worker to revoke");
+  }
+  RETURN_IF_ERROR(CheckNoNul(req.device(), "device"));
+  return CheckNoNul(req.worker(), "worker");
+}
+
+absl::Status ValidateVerifyRequest(const shoebox::v1::VerifyRequest& req) {
+  if (req.scrub_percent() < 0 || req.scrub_percent() > 100 || std::isnan(req.scrub_percent())) {
+    return absl::InvalidArgumentError("scrub_percent: must be between 0 and 100");
+  }
+  if (req.test_restore() > 10000) {
+    return absl::InvalidArgumentError("test_restore: at most 10000 files per run");
+  }
+  return CheckNoNul(req.destination(), "destination");
+}
+
+absl::Status ValidateGetRetention(const shoebox::v1::GetRetentionRequest& req) {
+  RETURN_IF_ERROR(CheckNoNul(req.device(), "device"));
+  if (!req.folder().empty()) {
+    if (req.device().empty()) return absl::InvalidArgumentError("device: name the folder's device");
+    RETURN_IF_ERROR(ValidateAbsolutePath(req.folder(), "folder"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateSetRetention(const shoebox::v1::SetRetentionRequest& req) {
+  if (req.device().empty()) return absl::InvalidArgumentError("device: name the device");
+  RETURN_IF_ERROR(CheckNoNul(req.device(), "device"));
+  if (!req.folder().empty()) RETURN_IF_ERROR(ValidateAbsolutePath(req.folder(), "folder"));
+  return absl::OkStatus();
+}
+
+absl::Status ApplyRetentionUpdate(const shoebox::v1::SetRetentionRequest& req,
+                                  RetentionPolicy* p) {
+  if (req.has_keep_all_days()) p->keep_all_days = req.keep_all_days();
+  if (req.has_keep_daily()) p->keep_daily = req.keep_daily();
+  if (req.has_keep_weekly()) p->keep_weekly = req.keep_weekly();
+  if (req.has_keep_monthly()) p->keep_monthly = req.keep_monthly();
+  if (req.has_keep_yearly()) p->keep_yearly = req.keep_yearly();
+  if (req.has_deleted_keep_days()) p->deleted_keep_days = req.deleted_keep_days();
+  if (req.has_pass_through()) p->pass_through = req.pass_through();
+  return ValidateRetentionPolicy(*p);
+}
+
+}  // namespace shoebox::coordinator

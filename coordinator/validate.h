@@ -1,0 +1,110 @@
+// The coordinator's checks of request fields that need no database. The
+// domain classes (Catalog, JobQueue, Admin, Verifier, Retention) call these
+// before they touch the store, and the libFuzzer targets in tests/fuzz/
+// (agent_requests, worker_requests, admin_requests, put_chunks) call exactly
+// these functions, so what is fuzzed is the production code.
+//
+// Every refusal is INVALID_ARGUMENT with a message that starts with the
+// field ("files[3].path: ..."), unless a comment says otherwise. Text that
+// ends up in a PostgreSQL `text` column must not contain NUL: libpq sends
+// text parameters as C strings, so a NUL would silently cut the value short
+// (a lookup of "laptop\0x" would find "laptop").
+//
+// All functions are pure and thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "common/crypto/hash.h"
+#include "coordinator/retention_policy.h"
+#include "shoebox/v1/admin.pb.h"
+#include "shoebox/v1/agent.pb.h"
+#include "shoebox/v1/worker.pb.h"
+
+namespace shoebox::coordinator {
+
+// Largest chunk a FileReport may reference (the chunker's hard maximum).
+inline constexpr uint32_t kMaxChunkRefSize = 16 * 1024 * 1024;
+// Longest job error text kept in the catalog.
+inline constexpr size_t kMaxJobErrorBytes = 4000;
+
+// INVALID_ARGUMENT "<field>: contains a NUL byte" when `value` has one.
+absl::Status CheckNoNul(std::string_view value, std::string_view field);
+
+// ---- AgentService -------------------------------------------------------
+
+// folders[i] absolute paths; hostname at most 255 bytes; no NUL in the
+// hostname or agent_version.
+absl::Status ValidateHello(const shoebox::v1::HelloRequest& req);
+// The whole batch: more than `max_report_batch` files is refused as a whole.
+absl::Status ValidateReportBatch(const shoebox::v1::ReportFilesRequest& req,
+                                 uint32_t max_report_batch);
+// One entry (files[i]): a valid relative path; for OP_UPSERT a 32-byte
+// sha256 and chunks of 32-byte IDs and 1..kMaxChunkRefSize bytes whose sizes
+// add up to `size`. The folder is checked against the device's folders by
+// the caller (needs the catalog).
+absl::Status ValidateFileReport(const shoebox::v1::FileReport& f, size_t i);
+// ListVersions filters: folder (absolute) and path (relative), when given.
+absl::Status ValidateVersionFilter(const shoebox::v1::ListVersionsRequest& req);
+// ReadChunks: at most `max_ids` IDs, each 32 bytes.
+absl::Status ValidateChunkIds(const google::protobuf::RepeatedPtrField<std::string>& ids,
+                              int max_ids);
+// One PutChunks message: a 32-byte ID (returned in *id), 1..max_chunk_size
+// bytes of data, and the ID equal to HMAC-SHA256(chunk-ID key, data) under
+// `id_hmac`. Whether the chunk was reported, and with which size, is checked
+// afterwards against the catalog.
+absl::Status CheckChunkUpload(const shoebox::v1::PutChunkRequest& req, const HmacSha256& id_hmac,
+                              uint32_t max_chunk_size, ChunkId* id);
+
+// ---- WorkerService ------------------------------------------------------
+
+// At least one kind; kinds 1..64 bytes; destination names non-empty; no NUL
+// in kinds, destinations or version.
+absl::Status ValidateRegisterWorker(const shoebox::v1::RegisterWorkerRequest& req);
+// RenewLease / CompleteJob / FailJob / RepairChunk: a positive job ID and a
+// lease token of 1..128 bytes without NUL.
+absl::Status ValidateLease(int64_t job_id, const std::string& token);
+// The lease plus no NUL in remote_ref / remote_checksum.
+absl::Status ValidateCompleteJob(const shoebox::v1::CompleteJobRequest& req);
+// The error text FailJob records: at most kMaxJobErrorBytes, cut on a UTF-8
+// character boundary (PostgreSQL refuses a cut-off character), NUL bytes
+// removed; a placeholder when the worker gave none.
+std::string FailJobErrorText(const std::string& error);
+
+// ---- AdminService -------------------------------------------------------
+
+// name 1..64 of [A-Za-z0-9._-]; kind 1..64 bytes; settings_json a JSON
+// object or empty; no NUL in kind, layout or settings_json.
+absl::Status ValidateCreateDestination(const shoebox::v1::CreateDestinationRequest& req);
+// device and destination named (no NUL); folder absolute when given.
+absl::Status ValidateBindFolder(const shoebox::v1::BindFolderRequest& req);
+// Every state a known JobState other than UNSPECIFIED.
+absl::Status ValidateJobStates(const google::protobuf::RepeatedField<int>& states);
+// ListJobs / RetryJobs: known states, no NUL in the destination.
+absl::Status ValidateJobFilter(const google::protobuf::RepeatedField<int>& states,
+                               const std::string& destination);
+// CancelJobs: a filter, and at least one of job IDs, destination, states.
+absl::Status ValidateCancelJobs(const shoebox::v1::JobSelector& sel);
+// SetJobPriority: as CancelJobs for the selector, priority in -1000..1000.
+absl::Status ValidateSetJobPriority(const shoebox::v1::SetJobPriorityRequest& req);
+// Exactly one of device and worker, 1..128 of [A-Za-z0-9-_.@]; ttl at most
+// 30 days.
+absl::Status ValidateCreateEnrollToken(const shoebox::v1::CreateEnrollTokenRequest& req);
+// Exactly one of device and worker, without NUL.
+absl::Status ValidateRevoke(const shoebox::v1::RevokeRequest& req);
+// scrub_percent in 0..100 (not NaN), test_restore at most 10000, no NUL in
+// the destination.
+absl::Status ValidateVerifyRequest(const shoebox::v1::VerifyRequest& req);
+// GetRetention: a folder needs its device; folder absolute; no NUL in device.
+absl::Status ValidateGetRetention(const shoebox::v1::GetRetentionRequest& req);
+// SetRetention: device named (no NUL), folder absolute when given. The
+// policy values are checked by ApplyRetentionUpdate.
+absl::Status ValidateSetRetention(const shoebox::v1::SetRetentionRequest& req);
+// Sets the fields the request carries on *p, then ValidateRetentionPolicy.
+absl::Status ApplyRetentionUpdate(const shoebox::v1::SetRetentionRequest& req, RetentionPolicy* p);
+
+}  // namespace shoebox::coordinator

@@ -1,0 +1,117 @@
+// coordinator/validate.h without a database: the cases the fuzz targets in
+// tests/fuzz/ found or pin down.
+#include "coordinator/validate.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/crypto/keys.h"
+
+namespace shoebox::coordinator {
+namespace {
+
+bool IsUtf8(const std::string& s) {
+  // Enough for the cases below: no sequence cut short at the end.
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+TEST(FailJobErrorText, LongTextIsCutOnACharacterBoundary) {
+  // 3999 ASCII bytes, then a 2-byte 'é' across the 4000-byte limit: cutting
+  // at 4000 bytes would leave half a character, which PostgreSQL refuses
+  // ("invalid byte sequence for encoding UTF8") and FailJob would fail.
+  std::string error(3999, 'x');
+  error += "\xc3\xa9 and more";
+  const std::string text = FailJobErrorText(error);
+  EXPECT_EQ(text, std::string(3999, 'x'));
+  EXPECT_TRUE(IsUtf8(text));
+}
+
+TEST(FailJobErrorText, FourByteCharacterAcrossTheLimit) {
+  std::string error(3998, 'x');
+  error += "\xf0\x9f\x93\xb7";  // U+1F4F7, bytes 3998..4001
+  EXPECT_EQ(FailJobErrorText(error), std::string(3998, 'x'));
+}
+
+TEST(FailJobErrorText, ShortTextIsKeptAndNulIsDropped) {
+  EXPECT_EQ(FailJobErrorText("503 from server"), "503 from server");
+  EXPECT_EQ(FailJobErrorText(std::string("a\0b", 3)), "ab");
+  EXPECT_EQ(FailJobErrorText(""), "(worker gave no error text)");
+  EXPECT_EQ(FailJobErrorText(std::string(1, '\0')), "(worker gave no error text)");
+  EXPECT_EQ(FailJobErrorText(std::string(5000, 'y')).size(), kMaxJobErrorBytes);
+}
+
+TEST(ValidateText, NulInTextColumnsIsRefused) {
+  // libpq sends text parameters as C strings: "nas\0x" would be stored or
+  // looked up as "nas".
+  shoebox::v1::RegisterWorkerRequest reg;
+  reg.add_kinds(std::string("s3\0x", 4));
+  absl::Status st = ValidateRegisterWorker(reg);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), "kinds[0]: contains a NUL byte");
+
+  shoebox::v1::HelloRequest hello;
+  hello.set_hostname(std::string("lap\0top", 7));
+  EXPECT_EQ(ValidateHello(hello).message(), "hostname: contains a NUL byte");
+
+  shoebox::v1::BindFolderRequest bind;
+  bind.set_device(std::string("laptop\0x", 8));
+  bind.set_destination("nas");
+  EXPECT_EQ(ValidateBindFolder(bind).message(), "device: contains a NUL byte");
+
+  shoebox::v1::RevokeRequest revoke;
+  revoke.set_worker(std::string("w1\0", 3));
+  EXPECT_EQ(ValidateRevoke(revoke).message(), "worker: contains a NUL byte");
+
+  EXPECT_EQ(ValidateLease(1, std::string("tok\0en", 6)).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ValidateLease(1, "token").ok());
+}
+
+TEST(ValidateCreateDestination, JsonFollowedByNulIsRefused) {
+  // Found by fuzz_admin_requests: nlohmann::json::parse treats NUL as the end
+  // of input, so this passed as the object "{}" and PostgreSQL stored "{}".
+  shoebox::v1::CreateDestinationRequest req;
+  req.set_name("nas-1");
+  req.set_kind("webdav");
+  req.set_settings_json(std::string("{}\0{\"url\": \"https://dav.example\"}", 33));
+  absl::Status st = ValidateCreateDestination(req);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), "settings_json: contains a NUL byte");
+  req.set_settings_json(R"({"url": "https://dav.example"})");
+  EXPECT_TRUE(ValidateCreateDestination(req).ok());
+  req.set_settings_json("[1, 2]");
+  EXPECT_EQ(ValidateCreateDestination(req).message(), "settings_json: must be a JSON object");
+}
+
+TEST(CheckChunkUpload, AcceptsOnlyTheHmacOfTheData) {
+  Key256 key{};
+  key[0] = 1;
+  HmacSha256 mac(ByteSpan(key.data(), key.size()));
+  shoebox::v1::PutChunkRequest req;
+  req.set_data("chunk bytes");
+  req.set_id(DigestToString(mac.Compute(req.data())));
+  ChunkId id;
+  EXPECT_TRUE(CheckChunkUpload(req, mac, 1024, &id).ok());
+  EXPECT_EQ(DigestToString(id), req.id());
+
+  req.set_data("chunk bytez");
+  EXPECT_EQ(CheckChunkUpload(req, mac, 1024, &id).code(), absl::StatusCode::kInvalidArgument);
+  req.set_data(std::string(1025, 'a'));
+  req.set_id(DigestToString(mac.Compute(req.data())));
+  EXPECT_EQ(CheckChunkUpload(req, mac, 1024, &id).code(), absl::StatusCode::kInvalidArgument);
+  req.set_id("short");
+  EXPECT_EQ(CheckChunkUpload(req, mac, 1 << 20, &id).message(), "id: must be 32 bytes, got 5");
+}
+
+}  // namespace
+}  // namespace shoebox::coordinator

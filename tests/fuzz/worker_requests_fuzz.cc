@@ -1,0 +1,126 @@
+// WorkerService request validation: the first byte picks the request type,
+// the rest is parsed as that message the way the gRPC server parses it, and
+// the coordinator's own checks run on it (coordinator/validate.h, the
+// enrollment token and CSR parsers). Refusals must be INVALID_ARGUMENT with
+// a printable message; what is accepted must be storable (text without NUL,
+// valid UTF-8, bounded lengths).
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "common/crypto/hash.h"
+#include "common/crypto/pki.h"
+#include "coordinator/validate.h"
+#include "tests/fuzz/fuzz_support.h"
+
+namespace {
+
+using shoebox::fuzz::Check;
+using shoebox::fuzz::CheckDbText;
+using shoebox::fuzz::CheckRefusal;
+using shoebox::fuzz::Parse;
+namespace v1 = shoebox::v1;
+namespace co = shoebox::coordinator;
+
+void CheckLease(int64_t job_id, const std::string& token) {
+  Check(job_id > 0);
+  Check(!token.empty() && token.size() <= 128);
+  CheckDbText(token);
+}
+
+void Enroll(const uint8_t* d, size_t n) {
+  v1::WorkerEnrollRequest req;
+  if (!Parse(d, n, &req)) return;
+  absl::StatusOr<shoebox::EnrollToken> t = shoebox::ParseEnrollToken(req.token());
+  if (t.ok()) {
+    Check(t->secret.size() == 64 && t->ca_fingerprint.size() == 64);
+  } else {
+    CheckRefusal(t.status());
+  }
+  absl::StatusOr<std::string> pub = shoebox::CsrPublicKeyPem(req.csr_pem());
+  if (!pub.ok()) CheckRefusal(pub.status());
+}
+
+void Register(const uint8_t* d, size_t n) {
+  v1::RegisterWorkerRequest req;
+  if (!Parse(d, n, &req)) return;
+  absl::Status st = co::ValidateRegisterWorker(req);
+  if (!st.ok()) return CheckRefusal(st);
+  Check(req.kinds_size() > 0);
+  for (const std::string& k : req.kinds()) {
+    Check(!k.empty() && k.size() <= 64);
+    CheckDbText(k);
+  }
+  for (const std::string& dst : req.destinations()) {
+    Check(!dst.empty());
+    CheckDbText(dst);
+  }
+  CheckDbText(req.version());
+}
+
+void Lease(const uint8_t* d, size_t n) {
+  v1::LeaseJobsRequest req;
+  (void)Parse(d, n, &req);  // numbers only; JobQueue::Lease clamps them
+}
+
+void Renew(const uint8_t* d, size_t n) {
+  v1::RenewLeaseRequest req;
+  if (!Parse(d, n, &req)) return;
+  absl::Status st = co::ValidateLease(req.job_id(), req.lease_token());
+  if (!st.ok()) return CheckRefusal(st);
+  CheckLease(req.job_id(), req.lease_token());
+}
+
+void Complete(const uint8_t* d, size_t n) {
+  v1::CompleteJobRequest req;
+  if (!Parse(d, n, &req)) return;
+  absl::Status st = co::ValidateCompleteJob(req);
+  if (!st.ok()) return CheckRefusal(st);
+  CheckLease(req.job_id(), req.lease_token());
+  CheckDbText(req.remote_ref());
+  CheckDbText(req.remote_checksum());
+}
+
+void Fail(const uint8_t* d, size_t n) {
+  v1::FailJobRequest req;
+  if (!Parse(d, n, &req)) return;
+  absl::Status st = co::ValidateLease(req.job_id(), req.lease_token());
+  if (!st.ok()) return CheckRefusal(st);
+  CheckLease(req.job_id(), req.lease_token());
+  // The text JobQueue::Fail writes to jobs.last_error.
+  const std::string text = co::FailJobErrorText(req.error());
+  Check(!text.empty() && text.size() <= co::kMaxJobErrorBytes);
+  CheckDbText(text);
+  if (req.error().size() <= co::kMaxJobErrorBytes && req.error().find('\0') == std::string::npos &&
+      !req.error().empty()) {
+    Check(text == req.error());  // short, clean texts are kept as they are
+  }
+}
+
+void ReadChunks(const uint8_t* d, size_t n) {
+  v1::WorkerReadChunksRequest req;
+  if (!Parse(d, n, &req)) return;
+  constexpr int kMax = 8;
+  absl::Status st = co::ValidateChunkIds(req.ids(), kMax);
+  if (!st.ok()) return CheckRefusal(st);
+  Check(req.ids_size() <= kMax);
+  for (const std::string& id : req.ids()) Check(id.size() == 32);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  const uint8_t* d = data + 1;
+  const size_t n = size - 1;
+  switch (data[0] % 7) {
+    case 0: Enroll(d, n); break;
+    case 1: Register(d, n); break;
+    case 2: Lease(d, n); break;
+    case 3: Renew(d, n); break;
+    case 4: Complete(d, n); break;
+    case 5: Fail(d, n); break;
+    case 6: ReadChunks(d, n); break;
+  }
+  return 0;
+}
