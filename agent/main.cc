@@ -55,19 +55,9 @@ int Enroll(const std::string& config_path, std::string address, const std::strin
   }
   auto name = shoebox::EnrollIdentity(
       address, token, tls_dir,
-      [](const std::shared_ptr<grpc::Channel>& ch, const std::string& tok, const std::string& csr, std::string* cert,
-         std::string* enrolled) {
-        grpc::ClientContext ctx;
-        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-        shoebox::v1::EnrollRequest req;
-        req.set_token(tok);
-        req.set_csr_pem(csr);
-        shoebox::v1::EnrollResponse resp;
-        grpc::Status s = shoebox::v1::AgentService::NewStub(ch)->Enroll(&ctx, req, &resp);
-        *cert = resp.certificate_pem();
-        *enrolled = resp.name();
-        return s;
-      });
+      shoebox::MakeEnrollCall<shoebox::v1::EnrollRequest, shoebox::v1::EnrollResponse>(
+          [](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx, const shoebox::v1::EnrollRequest& req,
+             shoebox::v1::EnrollResponse* resp) { return shoebox::v1::AgentService::NewStub(ch)->Enroll(ctx, req, resp); }));
   if (!name.ok()) {
     std::cerr << "shoebox-agent enroll: " << name.status().message() << "\n";
     return 1;

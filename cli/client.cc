@@ -23,6 +23,19 @@ std::string CandidatePath() {
 
 std::string ClientStateDir() { return g_state_dir; }
 
+std::string HumanBytes(uint64_t b) {
+  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+  double v = b;
+  int u = 0;
+  while (v >= 1000 && u < 4) {
+    v /= 1000;
+    u++;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
 int FailStatus(const absl::Status& s) {
   std::fprintf(stderr, "shoebox: %s\n", s.ToString().c_str());
   return 1;

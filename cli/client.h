@@ -35,6 +35,9 @@ std::string ClientStateDir();
 // Prints "shoebox: WHAT failed: MESSAGE" (with a hint when the coordinator
 // cannot be reached) and returns exit code 1.
 int FailRpc(const grpc::Status& s, const std::string& what);
+// "1.5 GB" (decimal units, as the CLI prints sizes).
+std::string HumanBytes(uint64_t b);
+
 // Prints "shoebox: STATUS" and returns exit code 1.
 int FailStatus(const absl::Status& s);
 

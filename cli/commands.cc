@@ -39,19 +39,6 @@ std::string FormatTime(int64_t unix_ms) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(unix_ms), absl::LocalTimeZone());
 }
 
-std::string HumanBytes(uint64_t b) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  double v = b;
-  int u = 0;
-  while (v >= 1000 && u < 4) {
-    v /= 1000;
-    u++;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
-
 // Accepts RFC 3339 ("2026-11-26T18:00:00Z"), "YYYY-MM-DD HH:MM[:SS]" (local
 // time), "YYYY-MM-DD" (local midnight) or Unix milliseconds.
 absl::StatusOr<int64_t> ParseAt(const std::string& s) {

@@ -28,19 +28,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string HumanBytes(uint64_t b) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  double v = b;
-  int u = 0;
-  while (v >= 1000 && u < 4) {
-    v /= 1000;
-    u++;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
-
 
 void PrintPolicies(const v1::RetentionPolicies& r, bool as_json) {
   if (as_json) {

@@ -9,6 +9,7 @@
 // dial (see docs/security.md).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -68,6 +69,26 @@ absl::StatusOr<std::string> ReadTokenArgument(const std::string& arg);
 using EnrollCall = std::function<grpc::Status(const std::shared_ptr<grpc::Channel>& channel,
                                               const std::string& token, const std::string& csr_pem,
                                               std::string* cert_pem, std::string* name)>;
+// An EnrollCall for a service whose Enroll takes Req (token, csr_pem) and
+// returns Resp (certificate_pem, name); `rpc(channel, ctx, req, resp)` makes
+// the call on that service's stub.
+template <typename Req, typename Resp, typename Rpc>
+EnrollCall MakeEnrollCall(Rpc rpc) {
+  return [rpc](const std::shared_ptr<grpc::Channel>& channel, const std::string& token,
+               const std::string& csr_pem, std::string* cert_pem, std::string* name) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    Req req;
+    req.set_token(token);
+    req.set_csr_pem(csr_pem);
+    Resp resp;
+    grpc::Status s = rpc(channel, &ctx, req, &resp);
+    *cert_pem = resp.certificate_pem();
+    *name = resp.name();
+    return s;
+  };
+}
+
 // The whole exchange (`shoebox-agent enroll`, `shoebox-worker enroll`):
 // PrepareEnroll, the call, SaveIdentity into `tls_dir`. Returns the enrolled
 // name; a refusal names the coordinator and its reason. The token is never

@@ -34,19 +34,11 @@ int Enroll(const std::string& config_path, std::string address, const std::strin
   if (tls_dir.empty()) tls_dir = options.ok() ? options->tls_dir : "/etc/shoebox/worker/tls";
   auto name = shoebox::EnrollIdentity(
       address, token, tls_dir,
-      [](const std::shared_ptr<grpc::Channel>& ch, const std::string& tok, const std::string& csr, std::string* cert,
-         std::string* enrolled) {
-        grpc::ClientContext ctx;
-        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-        shoebox::v1::WorkerEnrollRequest req;
-        req.set_token(tok);
-        req.set_csr_pem(csr);
-        shoebox::v1::WorkerEnrollResponse resp;
-        grpc::Status s = shoebox::v1::WorkerService::NewStub(ch)->Enroll(&ctx, req, &resp);
-        *cert = resp.certificate_pem();
-        *enrolled = resp.name();
-        return s;
-      });
+      shoebox::MakeEnrollCall<shoebox::v1::WorkerEnrollRequest, shoebox::v1::WorkerEnrollResponse>(
+          [](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
+             const shoebox::v1::WorkerEnrollRequest& req, shoebox::v1::WorkerEnrollResponse* resp) {
+            return shoebox::v1::WorkerService::NewStub(ch)->Enroll(ctx, req, resp);
+          }));
   if (!name.ok()) {
     std::cerr << "shoebox-worker enroll: " << name.status().message() << "\n";
     return 1;

@@ -120,28 +120,17 @@ class SecurityTest : public ::testing::Test {
   // Enrolls like `shoebox-agent enroll` / `shoebox-worker enroll`; on success
   // the identity is stored in <dir>/<name>.
   grpc::Status Enroll(const std::string& token, bool worker, const std::string& id_dir) {
-    auto call = [worker](const std::shared_ptr<grpc::Channel>& ch, const std::string& tok, const std::string& csr,
-                         std::string* cert, std::string* name) {
-      grpc::ClientContext ctx;
-      if (worker) {
-        pb::WorkerEnrollRequest req;
-        req.set_token(tok);
-        req.set_csr_pem(csr);
-        pb::WorkerEnrollResponse resp;
-        grpc::Status s = pb::WorkerService::NewStub(ch)->Enroll(&ctx, req, &resp);
-        *cert = resp.certificate_pem();
-        *name = resp.name();
-        return s;
-      }
-      pb::EnrollRequest req;
-      req.set_token(tok);
-      req.set_csr_pem(csr);
-      pb::EnrollResponse resp;
-      grpc::Status s = pb::AgentService::NewStub(ch)->Enroll(&ctx, req, &resp);
-      *cert = resp.certificate_pem();
-      *name = resp.name();
-      return s;
-    };
+    EnrollCall call =
+        worker ? MakeEnrollCall<pb::WorkerEnrollRequest, pb::WorkerEnrollResponse>(
+                     [](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
+                        const pb::WorkerEnrollRequest& req, pb::WorkerEnrollResponse* resp) {
+                       return pb::WorkerService::NewStub(ch)->Enroll(ctx, req, resp);
+                     })
+               : MakeEnrollCall<pb::EnrollRequest, pb::EnrollResponse>(
+                     [](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
+                        const pb::EnrollRequest& req, pb::EnrollResponse* resp) {
+                       return pb::AgentService::NewStub(ch)->Enroll(ctx, req, resp);
+                     });
     auto name = EnrollIdentity(c_->address(), token, id_dir, call);
     if (name.ok()) return grpc::Status::OK;
     return grpc::Status(static_cast<grpc::StatusCode>(name.status().code()), std::string(name.status().message()));

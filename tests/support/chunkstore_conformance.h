@@ -32,6 +32,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -150,6 +151,15 @@ TEST_P(ChunkStoreConformanceTest, PutIsIdempotent) {
   ASSERT_TRUE(store_->Put(id, blob).ok());
   ASSERT_TRUE(store_->Put(id, blob).ok());
   auto got = store_->Get(id);
+  // s3rver (3.7.1, lib/stores/filesystem.js putObject) overwrites an object
+  // in place and answers the PUT before its write stream has flushed, so a
+  // GET right after a second PUT of the same key can read a short file on a
+  // loaded machine. S3, moto and the directory store replace atomically;
+  // only s3rver gets a moment for its flush.
+  for (int i = 0; i < 50 && GetParam().name == "S3rver" && got.ok() && *got != blob; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    got = store_->Get(id);
+  }
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(*got, blob);
   int count = 0;
