@@ -564,6 +564,101 @@ TEST_F(AgentIntegrationTest, ChunksLostOnTheServerAreUploadedAgainFromTheUnchang
   EXPECT_EQ(Current().at("keep.jpg").version_id(), keep_damage(found).second);
 }
 
+// Issue 7's restore round trip through the real `shoebox` binary: 1,000
+// files with the awkward names of the agent issue come back byte for byte
+// with their mtimes; --at brings back the older version; files restored into
+// the device's own folder are not uploaded again.
+TEST_F(AgentIntegrationTest, ThousandAwkwardFilesRestoreByteIdenticalAndRestoringIntoTheFolderUploadsNothing) {
+  std::map<std::string, std::string> files;
+  const std::vector<std::string> awkward = {
+      "Été #1 (copy)+&.jpg", "sp ace/x y.jpg", std::string("bad\xff\xfe-latin1-\xe9.jpg"), "..dots..jpg",
+      "deep/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r.jpg", std::string(251, 'L') + ".jpg", "zero.jpg",
+      "-leading-dash.jpg", "tab\tname.jpg", "日本語の写真.heic"};
+  for (size_t i = 0; i < awkward.size(); ++i)
+    files[awkward[i]] = awkward[i] == "zero.jpg" ? "" : RandomBytes(500 + i * 911, 9000 + i);
+  for (int i = 0; files.size() < 1000; ++i)
+    files["r" + std::to_string(i % 17) + "/IMG_" + std::to_string(i) + ".jpg"] = RandomBytes(200 + (i * 53) % 9000, 5000 + i);
+  for (const auto& [rel, data] : files) WriteFile(tree_->path() + "/" + rel, data);
+  // Distinct mtimes to check they come back.
+  int k = 0;
+  for (const auto& [rel, data] : files) {
+    struct timespec ts[2] = {{1600000000 + k, 123456789}, {1600000000 + k, 123456789}};
+    ++k;
+    ASSERT_EQ(::utimensat(AT_FDCWD, (tree_->path() + "/" + rel).c_str(), ts, 0), 0) << rel;
+  }
+  RunOnce();
+  ASSERT_EQ(Current().size(), 1000u);
+
+  const std::string cli_cfg = state_->path() + "/cli.toml";
+  std::ofstream(cli_cfg) << "coordinator = \"" << coordinator_->address() << "\"\ninsecure_dev = true\n";
+  auto cli = [&](const std::vector<std::string>& args) {
+    std::string log = state_->path() + "/cli.log";
+    std::vector<std::string> argv = {"/usr/bin/env", "SHOEBOX_CLI_CONFIG=" + cli_cfg, SHOEBOX_CLI_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    AgentProcess p(argv, log);
+    EXPECT_TRUE(WaitFor([&] { return !p.Running(); }, 300));
+    return p.exit_code();
+  };
+  const std::string out = state_->path() + "/restored";
+  ASSERT_EQ(cli({"restore", "--device", device_, "--to", out}), 0);
+  for (const auto& [rel, data] : files) {
+    std::ifstream in(out + "/" + rel, std::ios::binary);
+    ASSERT_TRUE(in.good()) << PrintablePath(rel);
+    std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_EQ(got, data) << PrintablePath(rel);
+    struct stat a {}, b {};
+    ASSERT_EQ(::stat((out + "/" + rel).c_str(), &a), 0);
+    ASSERT_EQ(::stat((tree_->path() + "/" + rel).c_str(), &b), 0);
+    EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec) << PrintablePath(rel);
+    EXPECT_EQ(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec) << PrintablePath(rel);
+  }
+  size_t restored_files = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(out))
+    if (e.is_regular_file()) ++restored_files;
+  EXPECT_EQ(restored_files, 1000u);
+
+  // Point in time: edit one photo, back it up, restore it as it was before.
+  const std::string edited_rel = "r3/IMG_3.jpg";
+  const int64_t before_edit_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  WriteFile(tree_->path() + "/" + edited_rel, "edited " + RandomBytes(3000, 77));
+  RunOnce();
+  ASSERT_EQ(Versions().count(edited_rel), 2u);
+  const std::string old_out = state_->path() + "/as-before";
+  ASSERT_EQ(cli({"restore", "--device", device_, "--path", edited_rel, "--at", std::to_string(before_edit_ms), "--to",
+                 old_out}),
+            0);
+  {
+    std::ifstream in(old_out + "/" + edited_rel, std::ios::binary);
+    std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(got, files[edited_rel]);
+  }
+
+  // Restore into the device's own folder (some files were lost there): the
+  // agent sees them again but uploads nothing and records no new version.
+  const size_t versions_before = Versions().size();
+  int removed = 0;
+  for (const auto& [rel, data] : files) {
+    if (rel.rfind("r5/", 0) == 0) {
+      std::filesystem::remove(tree_->path() + "/" + rel);
+      ++removed;
+    }
+  }
+  ASSERT_GT(removed, 10);
+  ASSERT_EQ(cli({"restore", "--device", device_, "--folder", tree_->path(), "--to", tree_->path()}), 0);
+  for (const auto& [rel, data] : files) {
+    if (rel.rfind("r5/", 0) != 0) continue;
+    std::ifstream in(tree_->path() + "/" + rel, std::ios::binary);
+    std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_EQ(got, data) << rel;
+  }
+  StatusSnapshot again = RunOnce();
+  EXPECT_EQ(again.chunks_uploaded, 0u);
+  EXPECT_EQ(Versions().size(), versions_before);
+  EXPECT_EQ(Current().size(), 1000u);
+}
+
 TEST_F(AgentIntegrationTest, FileChangedBetweenReadingAndUploadIsReadAgainNotCompleted) {
   // Drive the Sender directly: the file is read and queued, then rewritten
   // before its chunks are uploaded.
