@@ -26,6 +26,12 @@ CoordinatorClient::CoordinatorClient(const std::string& address, std::string dev
     : address_(address), device_name_(std::move(device_name)), rpc_timeout_(rpc_timeout) {
   channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), AgentChannelArgs());
   stub_ = v1::AgentService::NewStub(channel_);
+  for (size_t i = 0; i < kUploadConnections; ++i) {
+    grpc::ChannelArguments args = AgentChannelArgs();
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own connection
+    upload_stubs_.push_back(
+        v1::AgentService::NewStub(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+  }
 }
 
 absl::StatusOr<std::unique_ptr<CoordinatorClient>> CoordinatorClient::Connect(
@@ -41,6 +47,14 @@ absl::StatusOr<std::unique_ptr<CoordinatorClient>> CoordinatorClient::Connect(
   std::unique_ptr<CoordinatorClient> c(new CoordinatorClient(address, std::move(device_name), rpc_timeout));
   c->channel_ = std::move(ch);
   c->stub_ = v1::AgentService::NewStub(c->channel_);
+  c->upload_stubs_.clear();
+  for (size_t i = 0; i < kUploadConnections; ++i) {
+    grpc::ChannelArguments args = AgentChannelArgs();
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own connection
+    ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> up,
+                     MakeShoeboxChannel(address, false, TlsIdentityFiles::InDir(tls_dir), "", args));
+    c->upload_stubs_.push_back(v1::AgentService::NewStub(up));
+  }
   c->dev_metadata_ = false;
   return c;
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
@@ -32,6 +33,14 @@ class CoordinatorClient {
   // A context with identity metadata and the given deadline.
   std::unique_ptr<grpc::ClientContext> NewContext(std::chrono::seconds timeout) const;
   v1::AgentService::Stub* stub() { return stub_.get(); }
+  // The stub for upload lane `lane`: lanes use their own connections (up to
+  // kUploadConnections), so that TLS encryption on both ends and the
+  // coordinator's reads of the streams spread over the cores instead of
+  // queueing behind one connection.
+  v1::AgentService::Stub* upload_stub(size_t lane) {
+    return upload_stubs_.empty() ? stub_.get() : upload_stubs_[lane % upload_stubs_.size()].get();
+  }
+  static constexpr size_t kUploadConnections = 4;
   const std::string& address() const { return address_; }
 
  private:
@@ -41,6 +50,7 @@ class CoordinatorClient {
   bool dev_metadata_ = true;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::AgentService::Stub> stub_;
+  std::vector<std::unique_ptr<v1::AgentService::Stub>> upload_stubs_;
 };
 
 }  // namespace shoebox::agent

@@ -206,10 +206,10 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
 
   // One PutChunks stream: a writer (this thread), an ack reader and a
   // watchdog that cancels the stream when acknowledgements stop.
-  auto run_lane = [&](const std::vector<Task>& lane) -> absl::Status {
+  auto run_lane = [&](const std::vector<Task>& lane, size_t lane_index) -> absl::Status {
     auto ctx = client_->NewContext(std::chrono::hours(24));
     std::unique_ptr<grpc::ClientReaderWriter<v1::PutChunkRequest, v1::PutChunkAck>> stream(
-        client_->stub()->PutChunks(ctx.get()));
+        client_->upload_stub(lane_index)->PutChunks(ctx.get()));
 
     std::atomic<int64_t> last_progress_ms{0};
     last_progress_ms = now_ms();
@@ -375,9 +375,9 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
   std::vector<std::thread> threads;
   for (size_t l = 1; l < lanes_n; ++l) {
     if (lanes[l].empty()) continue;
-    threads.emplace_back([&, l] { results[l] = run_lane(lanes[l]); });
+    threads.emplace_back([&, l] { results[l] = run_lane(lanes[l], l); });
   }
-  if (!lanes[0].empty()) results[0] = run_lane(lanes[0]);
+  if (!lanes[0].empty()) results[0] = run_lane(lanes[0], 0);
   for (std::thread& t : threads) t.join();
   for (const absl::Status& r : results) {
     if (!r.ok()) return r;
