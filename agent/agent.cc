@@ -396,6 +396,7 @@ void Agent::HandleEvents() {
 }
 
 bool Agent::OnceDone() {
+  if (!hello_done_.load()) return false;
   if (!unsettled_.empty()) return false;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -484,6 +485,7 @@ absl::Status Agent::OnHello(const v1::HelloResponse& r) {
     k.params.max_size = r.chunk_max_size();
   }
   RETURN_IF_ERROR(Annotate(ValidateChunkerParams(k.params), "chunker parameters from the coordinator"));
+  hello_done_ = true;
   std::shared_ptr<const ChunkHasher> old = hasher();
   if (old && old->keys() == k) return absl::OkStatus();
   if (old) {

@@ -130,6 +130,9 @@ class Agent final : public ChangeSink {
   std::shared_ptr<const ChunkHasher> hasher_;
   std::set<std::string> denied_logged_;
   bool full_rescan_requested_ = false;
+  // A Hello succeeded: `run --once` does not finish before the coordinator
+  // has registered the device, even with nothing to send.
+  std::atomic<bool> hello_done_{false};
 
   // Scan thread only.
   std::map<std::string, Unsettled> unsettled_;
