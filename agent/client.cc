@@ -24,38 +24,33 @@ grpc::ChannelArguments AgentChannelArgs() {
 CoordinatorClient::CoordinatorClient(const std::string& address, std::string device_name,
                                      std::chrono::seconds rpc_timeout)
     : address_(address), device_name_(std::move(device_name)), rpc_timeout_(rpc_timeout) {
-  channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), AgentChannelArgs());
+  // Plain text cannot fail to open.
+  (void)OpenChannels(/*insecure_dev=*/true, TlsIdentityFiles{});
+}
+
+absl::Status CoordinatorClient::OpenChannels(bool insecure_dev, const TlsIdentityFiles& files) {
+  const std::string hint =
+      "enroll this device first: shoebox-agent enroll --token TOKEN (ask the admin for a token: "
+      "shoebox enroll-token --device NAME)";
+  ASSIGN_OR_RETURN(channel_, MakeShoeboxChannel(address_, insecure_dev, files, hint, AgentChannelArgs()));
   stub_ = v1::AgentService::NewStub(channel_);
+  upload_stubs_.clear();
   for (size_t i = 0; i < kUploadConnections; ++i) {
     grpc::ChannelArguments args = AgentChannelArgs();
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own connection
-    upload_stubs_.push_back(
-        v1::AgentService::NewStub(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+    ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> up, MakeShoeboxChannel(address_, insecure_dev, files, hint, args));
+    upload_stubs_.push_back(v1::AgentService::NewStub(up));
   }
+  dev_metadata_ = insecure_dev;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<CoordinatorClient>> CoordinatorClient::Connect(
     const std::string& address, std::string device_name, std::chrono::seconds rpc_timeout,
     bool insecure_dev, const std::string& tls_dir) {
   if (insecure_dev) return std::make_unique<CoordinatorClient>(address, std::move(device_name), rpc_timeout);
-  ASSIGN_OR_RETURN(
-      std::shared_ptr<grpc::Channel> ch,
-      MakeShoeboxChannel(address, false, TlsIdentityFiles::InDir(tls_dir),
-                         "enroll this device first: shoebox-agent enroll --token TOKEN (ask the admin "
-                         "for a token: shoebox enroll-token --device NAME)",
-                         AgentChannelArgs()));
-  std::unique_ptr<CoordinatorClient> c(new CoordinatorClient(address, std::move(device_name), rpc_timeout));
-  c->channel_ = std::move(ch);
-  c->stub_ = v1::AgentService::NewStub(c->channel_);
-  c->upload_stubs_.clear();
-  for (size_t i = 0; i < kUploadConnections; ++i) {
-    grpc::ChannelArguments args = AgentChannelArgs();
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own connection
-    ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> up,
-                     MakeShoeboxChannel(address, false, TlsIdentityFiles::InDir(tls_dir), "", args));
-    c->upload_stubs_.push_back(v1::AgentService::NewStub(up));
-  }
-  c->dev_metadata_ = false;
+  std::unique_ptr<CoordinatorClient> c(new CoordinatorClient(address, std::move(device_name), rpc_timeout, 0));
+  RETURN_IF_ERROR(c->OpenChannels(false, TlsIdentityFiles::InDir(tls_dir)));
   return c;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/tls_client.h"
 #include "grpcpp/grpcpp.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 
@@ -44,6 +45,12 @@ class CoordinatorClient {
   const std::string& address() const { return address_; }
 
  private:
+  // No channel yet (Connect opens the TLS ones).
+  CoordinatorClient(const std::string& address, std::string device_name, std::chrono::seconds rpc_timeout, int)
+      : address_(address), device_name_(std::move(device_name)), rpc_timeout_(rpc_timeout) {}
+  // The main channel and one per upload lane, TLS from `files` or plain text.
+  absl::Status OpenChannels(bool insecure_dev, const TlsIdentityFiles& files);
+
   const std::string address_;
   const std::string device_name_;
   const std::chrono::seconds rpc_timeout_;
