@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -17,7 +18,12 @@
 namespace shoebox::agent {
 namespace {
 
-constexpr size_t kReadBlock = 4 << 20;
+// Read in blocks small enough to still be in the L2 cache when they are
+// processed, in slices that stay in L1/L2 while the whole-file SHA-256, the
+// chunker and the chunk-ID HMAC each pass over them (one trip through memory
+// instead of three; docs/performance.md "Agent").
+constexpr size_t kReadBlock = 512 << 10;
+constexpr size_t kSlice = 64 << 10;
 
 class Fd {
  public:
@@ -158,63 +164,50 @@ absl::StatusOr<HashedFile> HashFile(const std::string& root, const std::string& 
   const ChunkerParams& p = hasher.keys().params;
   Chunker chunker(p, hasher.gear());
   Sha256 sha;
-  // buf holds the bytes of the current (unfinished) chunk followed by newly
-  // read bytes; a chunk never exceeds max_size, so 2 blocks suffice.
-  size_t block = std::max<size_t>(kReadBlock, p.max_size);
-  // One buffer per hashing thread, kept across files and never zero-filled:
-  // a fresh one per file cost a memset and page faults of block + max_size
-  // bytes, more than reading a whole photo.
-  thread_local std::unique_ptr<char[]> tl_buf;
-  thread_local size_t tl_cap = 0;
-  if (tl_cap < block + p.max_size) {
-    tl_buf.reset(new char[block + p.max_size]);
-    tl_cap = block + p.max_size;
-  }
-  struct Buf {
-    char* ptr;
-    size_t len;
-    char* data() const { return ptr; }
-    size_t size() const { return len; }
-  } buf{tl_buf.get(), block + p.max_size};
-  size_t have = 0;           // valid bytes in buf
-  size_t head = 0;           // buf offset where the current chunk starts
-  uint64_t head_offset = 0;  // file offset of buf[head]
-  uint64_t total = 0;
+  HmacSha256Stream id_stream(hasher.mac());
+  // One buffer per hashing thread, kept across files and never zero-filled.
+  thread_local std::unique_ptr<uint8_t[]> tl_buf;
+  if (!tl_buf) tl_buf.reset(new uint8_t[kReadBlock]);
+  uint8_t* const buf = tl_buf.get();
+  uint64_t total = 0;        // bytes read so far
+  uint64_t chunk_start = 0;  // file offset where the current chunk starts
   std::vector<uint64_t> cuts;
   auto emit = [&](uint64_t end) {
-    size_t len = static_cast<size_t>(end - head_offset);
     ChunkEntry c;
-    c.id = hasher.Id(ByteSpan(reinterpret_cast<const uint8_t*>(buf.data() + head), len));
-    c.size = static_cast<uint32_t>(len);
+    c.id = id_stream.Final();
+    c.size = static_cast<uint32_t>(end - chunk_start);
     out.chunks.push_back(c);
-    head += len;
-    head_offset = end;
+    chunk_start = end;
   };
   while (true) {
-    if (head > 0) {
-      std::memmove(buf.data(), buf.data() + head, have - head);
-      have -= head;
-      head = 0;
-    }
-    size_t want = std::min(buf.size() - have, block);
-    ssize_t n = ::read(fd.get(), buf.data() + have, want);
+    ssize_t n = ::read(fd.get(), buf, kReadBlock);
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoToStatus(errno, "read " + printable);
     }
     if (n == 0) break;
     if (bytes_read) bytes_read->fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
-    ByteSpan fresh(reinterpret_cast<const uint8_t*>(buf.data() + have), static_cast<size_t>(n));
-    sha.Update(fresh);
-    have += static_cast<size_t>(n);
-    total += static_cast<uint64_t>(n);
-    cuts.clear();
-    chunker.Feed(fresh, &cuts);
-    for (uint64_t cut : cuts) emit(cut);
+    for (size_t off = 0; off < static_cast<size_t>(n); off += kSlice) {
+      const size_t len = std::min(kSlice, static_cast<size_t>(n) - off);
+      const uint8_t* slice = buf + off;
+      const uint64_t slice_start = total;
+      sha.Update(ByteSpan(slice, len));
+      cuts.clear();
+      chunker.Feed(ByteSpan(slice, len), &cuts);
+      uint64_t hashed = slice_start;  // bytes of this slice already in id_stream
+      for (uint64_t cut : cuts) {
+        id_stream.Update(ByteSpan(slice + (hashed - slice_start), static_cast<size_t>(cut - hashed)));
+        hashed = cut;
+        emit(cut);
+      }
+      id_stream.Update(ByteSpan(slice + (hashed - slice_start), static_cast<size_t>(slice_start + len - hashed)));
+      total += len;
+    }
   }
   if (auto last = chunker.Finish(); last.has_value()) emit(*last);
-  if (have != head) {
-    return absl::InternalError(absl::StrCat("chunker left ", have - head, " bytes of ", printable, " unassigned"));
+  if (chunk_start != total) {
+    return absl::InternalError(
+        absl::StrCat("chunker left ", total - chunk_start, " bytes of ", printable, " unassigned"));
   }
   out.sha256 = sha.Final();
 

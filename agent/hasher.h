@@ -37,6 +37,7 @@ class ChunkHasher {
   const SessionKeys& keys() const { return keys_; }
   const GearTable& gear() const { return gear_; }
   ChunkId Id(ByteSpan data) const { return mac_.Compute(data); }
+  const HmacSha256& mac() const { return mac_; }
 
  private:
   const SessionKeys keys_;

@@ -13,6 +13,7 @@
 #include "agent/agent_config.h"
 #include "agent/control.h"
 #include "agent/progress.h"
+#include "common/memory.h"
 #include "common/log.h"
 #include "common/tls_client.h"
 #include "shoebox/v1/agent.grpc.pb.h"
@@ -74,6 +75,7 @@ int Enroll(const std::string& config_path, std::string address, const std::strin
 }  // namespace
 
 int main(int argc, char** argv) {
+  shoebox::TuneAllocatorForChunks();
   CLI::App app{"shoebox-agent: backs up the photos and videos of this device to a Shoebox coordinator"};
   app.require_subcommand(1);
   std::string config_path = DefaultConfigPath();

@@ -41,6 +41,13 @@ struct Sender::Item {
   size_t remaining = 0;  // distinct missing chunks not yet acknowledged
   bool failed = false;   // changed file or refused chunk: retry in a later round
   bool acked = false;
+  int64_t version_id = 0;
+  // The coordinator holds every chunk of the version (or it is a deletion).
+  // A version can be pending with nothing for us to send: another device is
+  // sending the same chunks (coordinator/upload_claims.h). It is reported
+  // again after a short wait until it is complete, and only then leaves the
+  // outbox.
+  bool complete = false;
 };
 
 Sender::Sender(StateDb* db, CoordinatorClient* client, const ChunkHasher* hasher, std::map<uint32_t, std::string> roots,
@@ -137,37 +144,51 @@ absl::StatusOr<size_t> Sender::RunRound() {
       it.failed = true;
       continue;
     }
+    it.version_id = r.version_id();
+    it.complete = r.state() != v1::VERSION_STATE_PENDING_CHUNKS;
     std::set<std::string> distinct(r.missing_chunk_ids().begin(), r.missing_chunk_ids().end());
     it.remaining = distinct.size();
     for (const std::string& id : distinct) by_chunk[id].push_back(r.index());
   }
 
-  // Entries complete on the coordinator are acknowledged now.
-  auto ack = [&](Item& it) {
-    auto done = db_->Acknowledge(it.change.key, it.change.entry.generation);
-    if (!done.ok()) {
-      spdlog::error("cannot update agent outbox: {}", std::string(done.status().message()));
-      return;
-    }
-    it.acked = true;
-    if (it.change.entry.op == OutboxOp::kDelete) {
-      stats_->deletes_acked.fetch_add(1);
-    } else {
-      stats_->files_acked.fetch_add(1);
-      stats_->bytes_acked.fetch_add(it.change.entry.stat.size);
-    }
-  };
+  // Entries complete on the coordinator are acknowledged now, the others
+  // as their chunks are acknowledged; what is left with nothing to send but
+  // not complete (another device is sending some of its chunks) is reported
+  // again soon.
   for (size_t i = 0; i < items.size(); ++i) {
-    if (answered[i] && !items[i].failed && items[i].remaining == 0) ack(items[i]);
+    if (answered[i] && !items[i].failed && items[i].remaining == 0 && items[i].complete) AcknowledgeItem(items[i]);
   }
-  if (!by_chunk.empty()) {
-    absl::Status up = Upload(items, by_chunk);
-    for (Item& it : items) {
-      if (!it.acked && !it.failed && it.remaining == 0 && answered[&it - items.data()]) ack(it);
-    }
-    if (!up.ok()) return up;
+  absl::Status up = by_chunk.empty() ? absl::OkStatus() : Upload(items, by_chunk);
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (answered[i] && !items[i].acked && !items[i].failed && items[i].remaining == 0) AcknowledgeItem(items[i]);
   }
+  if (!up.ok()) return up;
   return items.size();
+}
+
+void Sender::AcknowledgeItem(Item& it) {
+  if (!it.complete) {
+    // Nothing left for us to send, but another device is still sending some
+    // of the version's chunks: report it again after 0.25 s, 0.5 s, ... 10 s.
+    int& n = waits_[it.change.key];
+    backoff_[it.change.key] =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(std::min(250 << std::min(n, 6), 10000));
+    ++n;
+    return;
+  }
+  waits_.erase(it.change.key);
+  auto done = db_->Acknowledge(it.change.key, it.change.entry.generation);
+  if (!done.ok()) {
+    spdlog::error("cannot update agent outbox: {}", std::string(done.status().message()));
+    return;
+  }
+  it.acked = true;
+  if (it.change.entry.op == OutboxOp::kDelete) {
+    stats_->deletes_acked.fetch_add(1);
+  } else {
+    stats_->files_acked.fetch_add(1);
+    stats_->bytes_acked.fetch_add(it.change.entry.stat.size);
+  }
 }
 
 absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string, std::vector<size_t>>& by_chunk) {
@@ -197,6 +218,10 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
 
   uint32_t max_chunk = hasher_->keys().params.max_size;
   absl::Mutex mu;
+  std::map<int64_t, std::vector<size_t>> by_version;  // version → items (acks name completed versions)
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].version_id != 0) by_version[items[i].version_id].push_back(i);
+  }
   std::map<std::string, uint32_t> sizes;
   for (const Task& t : tasks) sizes[t.id] = t.size;
   auto now_ms = [] {
@@ -244,17 +269,16 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
         }
         stats_->chunks_uploaded.fetch_add(1);
         stats_->chunk_bytes_uploaded.fetch_add(sizes.at(ack.id()));
+        for (int64_t v : ack.completed_version_ids()) {
+          auto w = by_version.find(v);
+          if (w != by_version.end()) {
+            for (size_t i : w->second) items[i].complete = true;
+          }
+        }
         for (size_t i : bc->second) {
           Item& it = items[i];
           if (it.remaining > 0) --it.remaining;
-          if (it.remaining == 0 && !it.failed && !it.acked) {
-            auto done = db_->Acknowledge(it.change.key, it.change.entry.generation);
-            if (done.ok()) {
-              it.acked = true;
-              stats_->files_acked.fetch_add(1);
-              stats_->bytes_acked.fetch_add(it.change.entry.stat.size);
-            }
-          }
+          if (it.remaining == 0 && !it.failed && !it.acked && it.complete) AcknowledgeItem(it);
         }
       }
       reader_done = true;

@@ -52,6 +52,9 @@ class Sender {
  private:
   struct Item;
   absl::Status Upload(std::vector<Item>& items, const std::map<std::string, std::vector<size_t>>& by_chunk);
+  // Removes a complete entry from the outbox; an incomplete one (another
+  // device is sending its chunks) backs off and is reported again.
+  void AcknowledgeItem(Item& it);
 
   StateDb* const db_;
   CoordinatorClient* const client_;
@@ -65,6 +68,8 @@ class Sender {
   std::string cursor_;  // outbox key to continue after (fairness)
   // Entries that failed with a per-file transient error: key → retry time.
   std::map<std::string, std::chrono::steady_clock::time_point> backoff_;
+  // Entries waiting for another device's upload: key → waits so far.
+  std::map<std::string, int> waits_;
 };
 
 }  // namespace shoebox::agent

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "common/fsutil.h"
 #include "common/paths.h"
 #include "common/status.h"
 
@@ -176,6 +177,7 @@ absl::Status RestoreOne(const v1::FileVersion& v, int root_fd, const std::string
     return fail(absl::DataLossError(
         absl::StrCat(printable, ": SHA-256 of the restored bytes differs from the catalog")));
   if (fsync(fd) != 0) return fail(ErrnoToStatus(errno, absl::StrCat("fsync ", printable)));
+  DropCachedPages(fd);
   if (v.mode() != 0) fchmod(fd, v.mode() & 07777);
   struct timespec ts[2];
   ts[0].tv_sec = ts[1].tv_sec = v.mtime_ns() / 1000000000;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 
@@ -11,5 +12,17 @@ namespace shoebox {
 // fsyncs the directory `dir` so a rename or create inside it is durable.
 // Errors name the directory (ErrnoToStatus codes: ENOSPC → RESOURCE_EXHAUSTED, ...).
 absl::Status FsyncDirectory(const std::string& dir);
+
+// write(2)s all of `bytes` to `fd`, retrying short writes and EINTR. Errors
+// name `path` (ENOSPC → RESOURCE_EXHAUSTED, ...).
+absl::Status WriteAllTo(int fd, std::string_view bytes, const std::string& path);
+
+// Best effort: asks the kernel to drop the clean cached pages of `fd`. Called
+// after an fsync on what Shoebox writes once and does not read back soon
+// (chunks, delivered files, restored files) and after reading a chunk, so a
+// backup of a large library neither pushes the machine's working set out of
+// the page cache nor pays for growing it (see docs/performance.md: on this
+// project's VMs, filling fresh page-cache pages cost ~2.4 CPU-seconds per GB).
+void DropCachedPages(int fd);
 
 }  // namespace shoebox

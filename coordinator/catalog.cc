@@ -160,11 +160,17 @@ absl::StatusOr<shoebox::v1::ReportFilesResponse> Catalog::ReportFiles(
   }
   if (items.empty()) return resp;
   ASSIGN_OR_RETURN(std::vector<ReportOutcome> outcomes, store_->ReportFiles(device_id, items));
+  const absl::Time now = absl::Now();
   for (size_t k = 0; k < outcomes.size(); ++k) {
     auto* r = resp.mutable_results(item_index[k]);
     r->set_version_id(outcomes[k].version_id);
     r->set_state(outcomes[k].state);
-    for (auto& id : outcomes[k].missing) r->add_missing_chunk_ids(std::move(id));
+    // A chunk another device is already sending is not asked for twice:
+    // the version stays pending until that upload lands.
+    std::vector<bool> mine = claims_.Claim(device_id, outcomes[k].missing, now);
+    for (size_t c = 0; c < mine.size(); ++c) {
+      if (mine[c]) r->add_missing_chunk_ids(std::move(outcomes[k].missing[c]));
+    }
   }
   return resp;
 }
@@ -182,6 +188,7 @@ shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
   // (fuzzed by tests/fuzz/put_chunks_fuzz.cc).
   ChunkId id;
   if (absl::Status st = CheckChunkUpload(req, id_hmac_, limits_.max_chunk_size, &id); !st.ok()) {
+    if (req.id().size() == id.size()) claims_.Release(req.id());  // another device may send it
     return fail(st);
   }
   absl::StatusOr<ChunkStatus> status = store_->GetChunk(req.id());
@@ -201,6 +208,7 @@ shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
     if (!put.ok()) {
       SPDLOG_ERROR("event=chunk_write_failed chunk={} device=\"{}\" error=\"{}\"", ToHex(req.id()),
                    device, std::string(put.status().message()));
+      claims_.Release(req.id());
       return fail(Annotate(put.status(), absl::StrCat("writing chunk ", ToHex(req.id()))));
     }
     stored_size = *put;
@@ -209,6 +217,7 @@ shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
   absl::StatusOr<std::vector<int64_t>> done =
       store_->MarkChunkStored(req.id(), static_cast<uint32_t>(req.data().size()), stored_size);
   if (!done.ok()) return fail(done.status());
+  if (absl::StatusOr<int64_t> dev = DeviceId(device); dev.ok()) claims_.Stored(*dev, req.id(), absl::Now());
   for (int64_t v : *done) ack.add_completed_version_ids(v);
   ack.set_code(0);
   return ack;

@@ -19,6 +19,7 @@
 #include "coordinator/metrics.h"
 #include "coordinator/options.h"
 #include "coordinator/store/store.h"
+#include "coordinator/upload_claims.h"
 #include "shoebox/v1/agent.pb.h"
 
 namespace shoebox::coordinator {
@@ -79,6 +80,8 @@ class Catalog {
   const Limits limits_;
   Metrics* const metrics_;
   const HmacSha256 id_hmac_;
+  // Missing chunks handed to one device at a time (coordinator/upload_claims.h).
+  UploadClaims claims_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, int64_t> device_ids_ ABSL_GUARDED_BY(mu_);
 };

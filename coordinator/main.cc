@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "common/memory.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "coordinator/options.h"
@@ -15,6 +16,7 @@ void OnSignal(int) { g_stop = 1; }
 }  // namespace
 
 int main(int argc, char** argv) {
+  shoebox::TuneAllocatorForChunks();
   CLI::App app{"Shoebox coordinator: catalog, chunk ingest and job queue on PostgreSQL"};
   std::string config_path = "/etc/shoebox/coordinator.toml";
   std::string listen, database_url, log_level;

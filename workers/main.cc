@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "common/memory.h"
 #include "common/chunkstore/chunkstore.h"
 #include "common/crypto/keys.h"
 #include "common/log.h"
@@ -51,6 +52,7 @@ int Enroll(const std::string& config_path, std::string address, const std::strin
 }  // namespace
 
 int main(int argc, char** argv) {
+  shoebox::TuneAllocatorForChunks();
   CLI::App app{"shoebox-worker: delivers files from the chunk store to destinations"};
   std::string config_path = "/etc/shoebox/worker.toml";
   std::string log_level = "info";

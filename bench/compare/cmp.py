@@ -169,6 +169,11 @@ def cmd_report(args):
                 for k in r.get("stored", {}):
                     st.setdefault(k, []).append(r["stored"][k])
             m["stored"] = {k: median(v) for k, v in st.items()}
+            cpu = {}
+            for r in rs:
+                for k in r.get("cpu_s", {}):
+                    cpu.setdefault(k, []).append(r["cpu_s"][k])
+            m["cpu_s"] = {k: median(v) for k, v in cpu.items()}
             med[t][ph] = m
     # restic backup followed by rclone copy: the same two copies as Shoebox.
     if "restic" in med and "rclone" in med:
@@ -191,7 +196,7 @@ def cmd_report(args):
                  f"device B {lib['files_b']} files, {lib['shared_files']} shared); "
                  f"{meta['runs']} run(s), medians; {meta['date']}")
     lines.append("")
-    hdr = ["", "first backup", "unchanged re-run", "1% changed", "peak memory (first)", "stored"]
+    hdr = ["", "first backup", "unchanged re-run", "1% changed", "peak memory (first)", "CPU-seconds (first)", "stored"]
     rows = []
 
     def stored_str(t):
@@ -201,23 +206,31 @@ def cmd_report(args):
                     f"; dest {fmt_mb(s.get('dest'))}")
         return fmt_mb(s.get("repo", s.get("dest")))
 
+    def cpu_str(t):
+        c = med[t].get("first", {}).get("cpu_s", {})
+        if not c:
+            return ""
+        if len(c) == 1:
+            return f"{sum(c.values()):.1f}"
+        return f"{sum(c.values()):.1f} (" + ", ".join(f"{k} {v:.1f}" for k, v in c.items()) + ")"
+
     def mem_str(t):
         m = med[t].get("first", {}).get("mem_kb", {})
         return ", ".join(f"{k} {fmt_kb(v)}" for k, v in sorted(m.items()))
 
     if "shoebox" in med:
         rows.append(["Shoebox end to end (2 copies)", fmt_s(w("shoebox", "first")), fmt_s(w("shoebox", "unchanged")),
-                     fmt_s(w("shoebox", "changed")), mem_str("shoebox"), stored_str("shoebox")])
+                     fmt_s(w("shoebox", "changed")), mem_str("shoebox"), cpu_str("shoebox"), stored_str("shoebox")])
         rows.append(["Shoebox ingest (agents done)", fmt_s(w("shoebox", "first", "ingest_s")),
-                     fmt_s(w("shoebox", "unchanged", "ingest_s")), fmt_s(w("shoebox", "changed", "ingest_s")), "", ""])
+                     fmt_s(w("shoebox", "unchanged", "ingest_s")), fmt_s(w("shoebox", "changed", "ingest_s")), "", "", ""])
     names = {"restic": "restic backup", "borg": "borg create", "rclone": "rclone copy"}
     for t in ("restic", "borg", "rclone"):
         if t in med:
             rows.append([names[t], fmt_s(w(t, "first")), fmt_s(w(t, "unchanged")), fmt_s(w(t, "changed")),
-                         mem_str(t), stored_str(t)])
+                         mem_str(t), cpu_str(t), stored_str(t)])
     if "restic+rclone" in med:
         rows.append(["restic backup + rclone copy (2 copies)", fmt_s(w("restic+rclone", "first")),
-                     fmt_s(w("restic+rclone", "unchanged")), fmt_s(w("restic+rclone", "changed")), "", ""])
+                     fmt_s(w("restic+rclone", "unchanged")), fmt_s(w("restic+rclone", "changed")), "", "", ""])
     lines.append("| " + " | ".join(hdr) + " |")
     lines.append("|" + "---|" * len(hdr))
     for r in rows:

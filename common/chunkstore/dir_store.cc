@@ -140,17 +140,7 @@ absl::Status DirChunkStore::Put(const ChunkId& id, std::string_view blob) {
   const std::string tmp = absl::StrCat(dir, "/", kTempPrefix, ToHex(ByteSpan(rnd, sizeof(rnd))));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (fd < 0) return Err(ErrnoToStatus(errno, absl::StrCat("create ", PrintablePath(tmp))), id, "put");
-  absl::Status st;
-  size_t off = 0;
-  while (off < blob.size()) {
-    ssize_t w = ::write(fd, blob.data() + off, blob.size() - off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      st = ErrnoToStatus(errno, absl::StrCat("write ", PrintablePath(tmp)));
-      break;
-    }
-    off += static_cast<size_t>(w);
-  }
+  absl::Status st = WriteAllTo(fd, blob, tmp);
   if (st.ok() && ::fsync(fd) != 0) st = ErrnoToStatus(errno, absl::StrCat("fsync ", PrintablePath(tmp)));
   if (::close(fd) != 0 && st.ok()) st = ErrnoToStatus(errno, absl::StrCat("close ", PrintablePath(tmp)));
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -196,6 +186,9 @@ absl::StatusOr<std::string> DirChunkStore::Get(const ChunkId& id) {
     if (r == 0) break;
     off += static_cast<size_t>(r);
   }
+  // A fresh chunk stays cached after Put for the deliveries that read it
+  // next; once read it is dropped (see DropCachedPages).
+  DropCachedPages(fd);
   ::close(fd);
   out.resize(off);
   return out;
@@ -272,18 +265,9 @@ absl::Status DirChunkStore::PutNamed(const std::string& name, std::string_view b
   const std::string tmp = absl::StrCat(dir, "/", kTempPrefix, ToHex(ByteSpan(rnd, sizeof(rnd))));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (fd < 0) return err(ErrnoToStatus(errno, absl::StrCat("create ", PrintablePath(tmp))));
-  absl::Status st;
-  size_t off = 0;
-  while (off < bytes.size()) {
-    ssize_t w = ::write(fd, bytes.data() + off, bytes.size() - off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      st = ErrnoToStatus(errno, absl::StrCat("write ", PrintablePath(tmp)));
-      break;
-    }
-    off += static_cast<size_t>(w);
-  }
+  absl::Status st = WriteAllTo(fd, bytes, tmp);
   if (st.ok() && ::fsync(fd) != 0) st = ErrnoToStatus(errno, absl::StrCat("fsync ", PrintablePath(tmp)));
+  if (st.ok()) DropCachedPages(fd);
   if (::close(fd) != 0 && st.ok()) st = ErrnoToStatus(errno, absl::StrCat("close ", PrintablePath(tmp)));
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     st = ErrnoToStatus(errno, absl::StrCat("rename into ", PrintablePath(path)));

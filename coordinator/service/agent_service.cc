@@ -2,6 +2,10 @@
 
 #include "coordinator/service/rpc_scope.h"
 
+#include <memory>
+
+#include "absl/synchronization/mutex.h"
+
 namespace shoebox::coordinator {
 
 grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* ctx, const shoebox::v1::EnrollRequest* req,
@@ -40,13 +44,34 @@ grpc::Status AgentServiceImpl::PutChunks(
     // Make sure the device exists before reading any data.
     absl::StatusOr<int64_t> id = c_->catalog().DeviceId(who.name);
     if (!id.ok()) return id.status();
-    shoebox::v1::PutChunkRequest req;
-    while (stream->Read(&req)) {
-      shoebox::v1::PutChunkAck ack = c_->catalog().PutChunk(who.name, req);
-      if (!stream->Write(ack)) {
-        return absl::CancelledError("PutChunks: the client went away");
+    // Read ahead and store up to kInFlightPerStream chunks at once; acks go
+    // back in the order chunks finish (the agent matches them by ID). The
+    // sync API allows one Read and one Write at a time from different
+    // threads; writes are serialised by `mu`.
+    absl::Mutex mu;
+    int in_flight = 0;
+    bool client_gone = false;
+    const std::string device = who.name;
+    for (;;) {
+      auto req = std::make_shared<shoebox::v1::PutChunkRequest>();
+      if (!stream->Read(req.get())) break;
+      {
+        absl::MutexLock l(&mu);
+        mu.Await(absl::Condition(
+            +[](int* n) { return *n < kInFlightPerStream; }, &in_flight));
+        if (client_gone) break;
+        ++in_flight;
       }
+      ingest_.Schedule([this, req, &mu, &in_flight, &client_gone, &device, stream] {
+        shoebox::v1::PutChunkAck ack = c_->catalog().PutChunk(device, *req);
+        absl::MutexLock l(&mu);
+        if (!client_gone && !stream->Write(ack)) client_gone = true;
+        --in_flight;
+      });
     }
+    absl::MutexLock l(&mu);
+    mu.Await(absl::Condition(+[](int* n) { return *n == 0; }, &in_flight));
+    if (client_gone) return absl::CancelledError("PutChunks: the client went away");
     return absl::OkStatus();
   });
 }

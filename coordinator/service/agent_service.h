@@ -1,6 +1,9 @@
 // gRPC AgentService: translates to Catalog. Identity from auth.h.
 #pragma once
 
+#include <memory>
+
+#include "common/thread_pool.h"
 #include "coordinator/coordinator.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 
@@ -8,7 +11,14 @@ namespace shoebox::coordinator {
 
 class AgentServiceImpl final : public shoebox::v1::AgentService::Service {
  public:
-  explicit AgentServiceImpl(Coordinator* c) : c_(c) {}
+  explicit AgentServiceImpl(Coordinator* c) : c_(c), ingest_(kIngestThreads) {}
+
+  // Chunks stored at once, in all and per PutChunks stream. Each one waits
+  // mostly on disk (two fsyncs and a commit), so a stream that stored one
+  // chunk at a time would be bound by that latency, and with it every large
+  // video (whose chunks share one stream).
+  static constexpr size_t kIngestThreads = 16;
+  static constexpr int kInFlightPerStream = 4;
 
   grpc::Status Enroll(grpc::ServerContext* ctx, const shoebox::v1::EnrollRequest* req,
                       shoebox::v1::EnrollResponse* resp) override;
@@ -29,6 +39,7 @@ class AgentServiceImpl final : public shoebox::v1::AgentService::Service {
 
  private:
   Coordinator* const c_;
+  ThreadPool ingest_;
 };
 
 }  // namespace shoebox::coordinator

@@ -1,5 +1,6 @@
 // Integration tests of the coordinator against a real private PostgreSQL
 // (one cluster per test binary, one fresh database per test) over gRPC.
+#include <algorithm>
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
@@ -453,6 +454,61 @@ TEST_F(CoordinatorTest, SameContentFromTwoDevicesIsStoredOnce) {
   EXPECT_EQ(s.chunk_bytes(), 200u * 1024);
   EXPECT_EQ(s.duplicate_files(), 1u);
   EXPECT_EQ(CountBlobs(harness_->options().chunk_store), 4);
+}
+
+// Two devices back up the same photo at the same time: the chunks are asked
+// of the first device only; the second device's version completes with the
+// first one's upload (coordinator/upload_claims.h).
+TEST_F(CoordinatorTest, AChunkBeingSentByOneDeviceIsNotAskedOfAnother) {
+  StartCoordinator();
+  pb::HelloResponse hello = client_->Hello("laptop");
+  client_->Hello("phone");
+  TestFile a = MakeFile("2024/beach.jpg", Pattern(200 * 1024, 21), hello.chunk_id_key());
+  TestFile b = a;
+  b.path = "DCIM/IMG_0002.jpg";
+  pb::ReportFilesResponse r1 = client_->Report("laptop", {a});
+  EXPECT_EQ(r1.results(0).missing_chunk_ids_size(), 4);
+  pb::ReportFilesResponse r2 = client_->Report("phone", {b});
+  EXPECT_EQ(r2.results(0).code(), 0);
+  EXPECT_EQ(r2.results(0).state(), pb::VERSION_STATE_PENDING_CHUNKS);
+  EXPECT_EQ(r2.results(0).missing_chunk_ids_size(), 0);  // the laptop is sending them
+
+  // The laptop's upload completes both versions.
+  auto acks = client_->PutFile("laptop", a);
+  std::set<int64_t> completed;
+  for (const auto& ack : acks) {
+    EXPECT_EQ(ack.code(), 0) << ack.message();
+    completed.insert(ack.completed_version_ids().begin(), ack.completed_version_ids().end());
+  }
+  EXPECT_EQ(completed, (std::set<int64_t>{r1.results(0).version_id(), r2.results(0).version_id()}));
+  pb::ReportFilesResponse again = client_->Report("phone", {b});
+  EXPECT_EQ(again.results(0).state(), pb::VERSION_STATE_COMPLETE);
+  EXPECT_EQ(CountBlobs(harness_->options().chunk_store), 4);
+}
+
+// A refused upload ends the claim: the next device to report the chunk is
+// asked for it.
+TEST_F(CoordinatorTest, AChunkWhoseUploadWasRefusedIsAskedOfTheNextDevice) {
+  StartCoordinator();
+  pb::HelloResponse hello = client_->Hello("laptop");
+  client_->Hello("phone");
+  TestFile a = MakeFile("clip.mov", Pattern(64 * 1024, 22), hello.chunk_id_key());
+  ASSERT_EQ(a.chunk_ids.size(), 1u);
+  TestFile b = a;
+  b.path = "clip-copy.mov";
+  ASSERT_EQ(client_->Report("laptop", {a}).results(0).missing_chunk_ids_size(), 1);
+  // The laptop's file changed under it: the bytes do not match the ID.
+  std::string changed = a.chunk_data[0];
+  changed[0] ^= 1;
+  auto acks = client_->Put("laptop", {{a.chunk_ids[0], changed}});
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  pb::ReportFilesResponse r2 = client_->Report("phone", {b});
+  ASSERT_EQ(r2.results(0).missing_chunk_ids_size(), 1);
+  auto ok = client_->Put("phone", {{a.chunk_ids[0], a.chunk_data[0]}});
+  ASSERT_EQ(ok.size(), 1u);
+  EXPECT_EQ(ok[0].code(), 0) << ok[0].message();
+  EXPECT_EQ(client_->Report("laptop", {a}).results(0).state(), pb::VERSION_STATE_COMPLETE);
 }
 
 TEST_F(CoordinatorTest, ChunksOnParallelStreamsCompleteTheVersionExactlyOnce) {
@@ -1260,7 +1316,14 @@ TEST_F(CoordinatorTest, CutChunkStreamLeavesNoHalfChunkAndLosesNoAckedChunk) {
                    got.push_back(d.data());
                    return true;
                  }).ok());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], f.chunk_data[i]);
+  // Acks name their chunk and may come in any order (chunks of one stream
+  // are stored concurrently).
+  ASSERT_EQ(got.size(), acked.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    size_t k = std::find(f.chunk_ids.begin(), f.chunk_ids.end(), acked[i]) - f.chunk_ids.begin();
+    ASSERT_LT(k, f.chunk_ids.size());
+    EXPECT_EQ(got[i], f.chunk_data[k]);
+  }
   // Whatever blob is in the store opens cleanly (no torn blob), whether or
   // not it was recorded and acknowledged before the cut.
   auto master = LoadOrCreateMasterKey(harness_->options().key_file, false);

@@ -258,6 +258,9 @@ class Client {
 
   // Reports the files and uploads whatever the coordinator lacks; returns
   // the version IDs (in order). Fails the test on any per-file error.
+  // Reports the files and sends what the coordinator asks for, like the
+  // agent: a version whose chunks another device is sending (the coordinator
+  // does not ask twice) is reported again until it is complete.
   std::vector<int64_t> Backup(const std::string& device, const std::vector<TestFile>& files) {
     pb::ReportFilesRequest req;
     std::map<std::string, std::string> pieces;
@@ -265,21 +268,31 @@ class Client {
       *req.add_files() = ReportOf(f);
       for (const auto& p : f.pieces) pieces[Id(p)] = p;
     }
-    pb::ReportFilesResponse resp;
-    {
-      grpc::ClientContext ctx;
-      AsDevice(&ctx, device);
-      grpc::Status st = agent_->ReportFiles(&ctx, req, &resp);
-      EXPECT_TRUE(st.ok()) << st.error_message();
-    }
     std::vector<int64_t> ids;
-    std::set<std::string> missing;
-    for (const auto& r : resp.results()) {
-      EXPECT_EQ(r.code(), 0) << r.message();
-      ids.push_back(r.version_id());
-      for (const auto& m : r.missing_chunk_ids()) missing.insert(m);
-    }
-    if (!missing.empty()) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    for (int attempt = 0;; ++attempt) {
+      pb::ReportFilesResponse resp;
+      {
+        grpc::ClientContext ctx;
+        AsDevice(&ctx, device);
+        grpc::Status st = agent_->ReportFiles(&ctx, req, &resp);
+        EXPECT_TRUE(st.ok()) << st.error_message();
+        if (!st.ok()) return ids;
+      }
+      ids.clear();
+      std::set<std::string> missing;
+      bool pending = false;
+      for (const auto& r : resp.results()) {
+        EXPECT_EQ(r.code(), 0) << r.message();
+        ids.push_back(r.version_id());
+        for (const auto& m : r.missing_chunk_ids()) missing.insert(m);
+        pending |= r.state() == pb::VERSION_STATE_PENDING_CHUNKS;
+      }
+      if (!pending || absl::Now() > deadline) return ids;
+      if (missing.empty()) {
+        absl::SleepFor(absl::Milliseconds(10));
+        continue;
+      }
       grpc::ClientContext ctx;
       AsDevice(&ctx, device);
       auto stream = agent_->PutChunks(&ctx);
@@ -296,7 +309,6 @@ class Client {
       grpc::Status st = stream->Finish();
       EXPECT_TRUE(st.ok()) << st.error_message();
     }
-    return ids;
   }
 
   void Delete(const std::string& device, const std::string& folder, const std::string& path) {

@@ -75,7 +75,10 @@ class LocalConnector final : public Connector {
     }
     if (fd < 0) return FsError(errno, "create " + PrintablePath(tmp));
     absl::Status st = WriteAll(fd, req, src, progress, tmp);
-    if (st.ok() && fsync_ && ::fsync(fd) != 0) st = FsError(errno, "fsync " + PrintablePath(tmp));
+    if (st.ok() && fsync_) {
+      if (::fsync(fd) != 0) st = FsError(errno, "fsync " + PrintablePath(tmp));
+      else DropCachedPages(fd);
+    }
     if (st.ok() && req.mtime_ns != 0) {
       struct timespec ts[2];
       ts[0].tv_sec = req.mtime_ns / 1000000000;

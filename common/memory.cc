@@ -1,0 +1,12 @@
+#include "common/memory.h"
+
+#include <malloc.h>
+
+namespace shoebox {
+
+void TuneAllocatorForChunks() {
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
+}  // namespace shoebox

@@ -1,0 +1,58 @@
+#include "coordinator/upload_claims.h"
+
+#include <algorithm>
+
+namespace shoebox::coordinator {
+
+bool UploadClaims::Live(const Entry& e, absl::Time now) const {
+  if (now - e.claimed >= opts_.max_age) return false;
+  absl::Time last = e.claimed;
+  auto p = progress_.find(e.device);
+  if (p != progress_.end()) last = std::max(last, p->second);
+  return now - last < opts_.ttl;
+}
+
+void UploadClaims::SweepLocked(absl::Time now) {
+  if (now - last_sweep_ < opts_.ttl && claims_.size() < opts_.max_claims) return;
+  last_sweep_ = now;
+  absl::erase_if(claims_, [&](const auto& kv) { return !Live(kv.second, now); });
+  absl::erase_if(progress_, [&](const auto& kv) { return now - kv.second >= opts_.max_age; });
+}
+
+std::vector<bool> UploadClaims::Claim(int64_t device, const std::vector<std::string>& ids, absl::Time now) {
+  std::vector<bool> mine(ids.size(), true);
+  absl::MutexLock l(&mu_);
+  SweepLocked(now);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto it = claims_.find(ids[i]);
+    if (it != claims_.end()) {
+      if (it->second.device == device) continue;  // already ours: keep the original time
+      if (Live(it->second, now)) {
+        mine[i] = false;
+        continue;
+      }
+      it->second = Entry{device, now};  // the claimant went quiet: take it over
+      continue;
+    }
+    if (claims_.size() < opts_.max_claims) claims_.emplace(ids[i], Entry{device, now});
+  }
+  return mine;
+}
+
+void UploadClaims::Stored(int64_t device, const std::string& id, absl::Time now) {
+  absl::MutexLock l(&mu_);
+  claims_.erase(id);
+  progress_[device] = now;
+}
+
+void UploadClaims::Release(const std::string& id) {
+  absl::MutexLock l(&mu_);
+  claims_.erase(id);
+}
+
+size_t UploadClaims::size() const {
+  absl::MutexLock l(&mu_);
+  return claims_.size();
+}
+
+}  // namespace shoebox::coordinator
