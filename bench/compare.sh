@@ -242,6 +242,7 @@ concurrency = 2
 chunk_store = "$rdir/chunks"
 master_key_file = "$rdir/master.key"
 pool_key_file = "$rdir/pool.key"
+${SHOEBOX_WORKER_EXTRA:-}
 TOML
     sb_start "worker-$w" "$rdir/worker-$w.log" "$rdir/worker-$w.pid" "$WORKER" --config "$rdir/worker-$w.toml"
   done

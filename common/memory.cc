@@ -6,7 +6,7 @@ namespace shoebox {
 
 void TuneAllocatorForChunks() {
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 32 << 20);
 }
 
 }  // namespace shoebox

@@ -2,8 +2,11 @@
 // keys, credentials opener and coordinator channel, and runs the worker until
 // SIGTERM/SIGINT (then hands back or finishes its jobs and exits 0).
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -86,6 +89,11 @@ int main(int argc, char** argv) {
   shoebox::worker::RegisterS3ChunkStore();
   auto options = shoebox::worker::LoadWorkerConfig(config_path);
   if (!options.ok()) return fail(options.status());
+  // Before any thread starts: on Linux a nice value is per thread and
+  // inherited by the threads it creates.
+  if (options->nice > 0 && ::setpriority(PRIO_PROCESS, 0, options->nice) != 0) {
+    spdlog::warn("cannot lower the worker's CPU priority to nice {}: {}", options->nice, strerror(errno));
+  }
   auto master = shoebox::LoadOrCreateMasterKey(options->master_key_file, /*create=*/false);
   if (!master.ok()) return fail(master.status());
   const shoebox::DerivedKeys keys = shoebox::DeriveKeys(*master);

@@ -117,6 +117,11 @@ absl::StatusOr<WorkerOptions> LoadWorkerConfig(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": worker.concurrency must be 1..256"));
   }
   o.concurrency = static_cast<int>(conc);
+  ASSIGN_OR_RETURN(int64_t nice, c.GetInt("worker.nice", 10));
+  if (nice < 0 || nice > 19) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": worker.nice must be 0..19 (10 by default)"));
+  }
+  o.nice = static_cast<int>(nice);
   ASSIGN_OR_RETURN(o.chunk_store, c.GetString("worker.chunk_store", o.chunk_store));
   ASSIGN_OR_RETURN(o.master_key_file, c.GetString("worker.master_key_file", "/etc/shoebox/master.key"));
   ASSIGN_OR_RETURN(o.pool_key_file, c.GetString("worker.pool_key_file", "/etc/shoebox/worker/pool.key"));

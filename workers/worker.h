@@ -46,6 +46,10 @@ struct WorkerOptions {
   std::vector<std::string> kinds;            // empty: every built-in connector kind
   std::vector<std::string> destinations;     // empty: all of those kinds
   int concurrency = 2;
+  // CPU priority (nice value, 0..19) the worker runs at. Delivery is
+  // background work: on a machine that also runs the coordinator or an
+  // agent, ingest from devices goes first and deliveries use what is left.
+  int nice = 10;
   // Chunk store location ("/var/lib/shoebox/chunks", "s3://...") or
   // "via-coordinator" (sealed blobs through WorkerService.ReadChunks).
   std::string chunk_store = "via-coordinator";

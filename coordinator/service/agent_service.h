@@ -18,7 +18,7 @@ class AgentServiceImpl final : public shoebox::v1::AgentService::Service {
   // chunk at a time would be bound by that latency, and with it every large
   // video (whose chunks share one stream).
   static constexpr size_t kIngestThreads = 16;
-  static constexpr int kInFlightPerStream = 4;
+  static constexpr int kInFlightPerStream = 2;
 
   grpc::Status Enroll(grpc::ServerContext* ctx, const shoebox::v1::EnrollRequest* req,
                       shoebox::v1::EnrollResponse* resp) override;

@@ -108,6 +108,14 @@ TOML
     "$bin/workers/shoebox-worker" --config "$work/worker-$w.toml"
 done
 
+# Deliveries yield the CPU to ingest (worker.nice, 10 by default): every
+# thread of each worker runs at nice 10.
+sleep 1
+for w in 1 2; do
+  nices=$(ps -L -o ni= -p "$(cat "$work/worker-$w.pid")" | sort -u | tr -d ' ')
+  [[ $nices == 10 ]] || sb_die "worker-$w threads run at nice '$nices', expected 10 (worker.nice)"
+done
+
 sb dest add nas --kind local --set "root=$work/dest-local"
 sb dest add bucket --kind s3 --set "endpoint=http://127.0.0.1:$s3_port" --set bucket=photos \
   --set region=us-east-1 --secret access_key_id=S3RVER --secret "secret_access_key=$s3_secret"
