@@ -130,6 +130,23 @@ std::string Bin(const pqxx::field& f) {
 
 pqxx::binarystring BinParam(const std::string& s) { return pqxx::binarystring(s); }
 
+// Statements run once per stored chunk (thousands per backup), prepared on
+// each pooled connection so PostgreSQL parses and plans them once.
+void PrepareHotStatements(pqxx::connection& c) {
+  c.prepare("get_chunk", "SELECT stored, size FROM chunks WHERE id = $1");
+  c.prepare("mark_chunk_stored",
+            "UPDATE chunks SET stored_size = CASE WHEN stored THEN stored_size ELSE $2 END, "
+            "size = CASE WHEN stored THEN size ELSE $3 END, "
+            "stored = true, stored_at = COALESCE(stored_at, now()) WHERE id = $1");
+  c.prepare("take_version_missing", "DELETE FROM version_missing WHERE chunk_id = $1 RETURNING version_id");
+  c.prepare("count_down_versions",
+            "UPDATE file_versions v SET missing_count = v.missing_count - 1, "
+            "state = CASE WHEN v.missing_count = 1 THEN 2 ELSE v.state END, "
+            "completed_at = CASE WHEN v.missing_count = 1 THEN now() ELSE v.completed_at END "
+            "WHERE v.id IN (SELECT id FROM file_versions WHERE id = ANY($1::bigint[]) "
+            "ORDER BY id FOR UPDATE) AND v.state = 1 RETURNING v.id, v.missing_count");
+}
+
 // chunk_list: n × (32-byte id ‖ 4-byte big-endian size).
 std::string EncodeChunkList(const std::vector<ChunkRefRow>& chunks) {
   std::string out;
@@ -387,7 +404,7 @@ class PgStore final : public Store {
     ChunkStatus s;
     RETURN_IF_ERROR(Run("get chunk", false, [&](Tx& tx) {
       pqxx::result r =
-          tx.exec_params("SELECT stored, size FROM chunks WHERE id = $1", BinParam(id));
+          tx.exec_prepared("get_chunk", BinParam(id));
       s = ChunkStatus{};
       if (!r.empty()) {
         s.known = true;
@@ -404,32 +421,21 @@ class PgStore final : public Store {
     std::vector<int64_t> completed;
     RETURN_IF_ERROR(Run("record stored chunk", true, [&](Tx& tx) {
       completed.clear();
-      pqxx::result u = tx.exec_params(
-          "UPDATE chunks SET stored_size = CASE WHEN stored THEN stored_size ELSE $2 END, "
-          "size = CASE WHEN stored THEN size ELSE $3 END, "
-          "stored = true, stored_at = COALESCE(stored_at, now()) WHERE id = $1",
-          BinParam(id), static_cast<int64_t>(stored_size), static_cast<int64_t>(size));
+      pqxx::result u = tx.exec_prepared(
+          "mark_chunk_stored", BinParam(id), static_cast<int64_t>(stored_size), static_cast<int64_t>(size));
       if (u.affected_rows() == 0) {
         return absl::NotFoundError(
             absl::StrCat("chunk ", ToHex(id),
                          " is not referenced by any reported file; report the file first"));
       }
       std::vector<int64_t> waiting;
-      for (const auto& row : tx.exec_params(
-               "DELETE FROM version_missing WHERE chunk_id = $1 RETURNING version_id",
-               BinParam(id))) {
+      for (const auto& row : tx.exec_prepared("take_version_missing", BinParam(id))) {
         waiting.push_back(row[0].as<int64_t>());
       }
       if (waiting.empty()) return absl::OkStatus();
       // Row locks in id order; the version whose count reaches 0 completes
       // exactly once even when its chunks arrive on parallel streams.
-      for (const auto& row : tx.exec_params(
-               "UPDATE file_versions v SET missing_count = v.missing_count - 1, "
-               "state = CASE WHEN v.missing_count = 1 THEN 2 ELSE v.state END, "
-               "completed_at = CASE WHEN v.missing_count = 1 THEN now() ELSE v.completed_at END "
-               "WHERE v.id IN (SELECT id FROM file_versions WHERE id = ANY($1::bigint[]) "
-               "ORDER BY id FOR UPDATE) AND v.state = 1 RETURNING v.id, v.missing_count",
-               NumArray(waiting))) {
+      for (const auto& row : tx.exec_prepared("count_down_versions", NumArray(waiting))) {
         if (row[1].as<int64_t>() == 0) completed.push_back(row[0].as<int64_t>());
       }
       std::sort(completed.begin(), completed.end());
@@ -1160,6 +1166,7 @@ class PgStore final : public Store {
       if (!slots_[slot] || !slots_[slot]->is_open()) {
         slots_[slot].reset();
         slots_[slot] = std::make_unique<pqxx::connection>(options_.url);
+        PrepareHotStatements(*slots_[slot]);
       }
       pqxx::connection& c = *slots_[slot];
       if (txn) {
