@@ -35,6 +35,16 @@ constexpr auto kPerFileRetry = std::chrono::seconds(30);
 
 }  // namespace
 
+std::chrono::milliseconds WaitForOthersDelay(int waits_so_far) {
+  constexpr int kFast = 50;  // 50 x 0.2 s
+  if (waits_so_far < kFast) return std::chrono::milliseconds(200);
+  return std::chrono::milliseconds(std::min(200 << std::min(waits_so_far - kFast + 1, 6), 10000));
+}
+
+namespace {
+
+}  // namespace
+
 struct Sender::Item {
   StateDb::PendingChange change;
   std::string root;
@@ -169,10 +179,11 @@ absl::StatusOr<size_t> Sender::RunRound() {
 void Sender::AcknowledgeItem(Item& it) {
   if (!it.complete) {
     // Nothing left for us to send, but another device is still sending some
-    // of the version's chunks: report it again after 0.25 s, 0.5 s, ... 10 s.
+    // of the version's chunks: report it again every 0.2 s for the first
+    // 10 s (the other upload usually lands within that, and the file is
+    // then acknowledged promptly), then after 0.4 s, 0.8 s, ... up to 10 s.
     int& n = waits_[it.change.key];
-    backoff_[it.change.key] =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(std::min(250 << std::min(n, 6), 10000));
+    backoff_[it.change.key] = std::chrono::steady_clock::now() + WaitForOthersDelay(n);
     ++n;
     return;
   }

@@ -25,6 +25,11 @@
 
 namespace shoebox::agent {
 
+// How long an outbox entry whose version waits only for another device's
+// upload waits before it is reported again, after `waits_so_far` waits:
+// 0.2 s for the first 50, then doubling to at most 10 s.
+std::chrono::milliseconds WaitForOthersDelay(int waits_so_far);
+
 class Sender {
  public:
   struct Options {

@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
@@ -31,6 +34,102 @@ absl::Status WriteAllTo(int fd, std::string_view bytes, const std::string& path)
     }
     off += static_cast<size_t>(w);
   }
+  return absl::OkStatus();
+}
+
+namespace {
+
+constexpr size_t kDirectAlign = 4096;
+
+size_t RoundUp(size_t n) { return (n + kDirectAlign - 1) / kDirectAlign * kDirectAlign; }
+
+// One aligned buffer per thread, grown to the largest object seen.
+uint8_t* AlignedBuffer(size_t n) {
+  struct Deleter {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  thread_local std::unique_ptr<uint8_t, Deleter> buf;
+  thread_local size_t cap = 0;
+  if (cap < n) {
+    void* p = nullptr;
+    if (::posix_memalign(&p, kDirectAlign, n) != 0) return nullptr;
+    buf.reset(static_cast<uint8_t*>(p));
+    cap = n;
+  }
+  return buf.get();
+}
+
+bool SetDirect(int fd, bool on) {
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0) return false;
+  return ::fcntl(fd, F_SETFL, on ? (fl | O_DIRECT) : (fl & ~O_DIRECT)) == 0;
+}
+
+}  // namespace
+
+absl::Status WriteNewFileDirect(int fd, std::string_view bytes, const std::string& path) {
+  const size_t padded = RoundUp(bytes.size());
+  uint8_t* buf = padded == 0 ? nullptr : AlignedBuffer(padded);
+  if (buf == nullptr || !SetDirect(fd, true)) return WriteAllTo(fd, bytes, path);
+  std::memcpy(buf, bytes.data(), bytes.size());
+  std::memset(buf + bytes.size(), 0, padded - bytes.size());
+  size_t off = 0;
+  while (off < padded) {
+    ssize_t w = ::pwrite(fd, buf + off, padded - off, static_cast<off_t>(off));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EINVAL && off == 0) {  // O_DIRECT refused for this file: buffered
+        SetDirect(fd, false);
+        return WriteAllTo(fd, bytes, path);
+      }
+      return ErrnoToStatus(errno, absl::StrCat("write ", PrintablePath(path)));
+    }
+    off += static_cast<size_t>(w);
+  }
+  SetDirect(fd, false);
+  if (::ftruncate(fd, static_cast<off_t>(bytes.size())) != 0) {
+    return ErrnoToStatus(errno, absl::StrCat("truncate ", PrintablePath(path)));
+  }
+  if (::lseek(fd, static_cast<off_t>(bytes.size()), SEEK_SET) < 0) {
+    return ErrnoToStatus(errno, absl::StrCat("seek ", PrintablePath(path)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadWholeFileDirect(int fd, size_t size, const std::string& path, std::string* out) {
+  auto buffered = [&]() -> absl::Status {
+    out->assign(size, '\0');
+    size_t off = 0;
+    while (off < out->size()) {
+      ssize_t r = ::pread(fd, out->data() + off, out->size() - off, static_cast<off_t>(off));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoToStatus(errno, absl::StrCat("read ", PrintablePath(path)));
+      }
+      if (r == 0) break;
+      off += static_cast<size_t>(r);
+    }
+    out->resize(off);
+    return absl::OkStatus();
+  };
+  const size_t padded = RoundUp(size);
+  uint8_t* buf = padded == 0 ? nullptr : AlignedBuffer(padded);
+  if (buf == nullptr || !SetDirect(fd, true)) return buffered();
+  size_t off = 0;
+  while (off < padded) {
+    ssize_t r = ::pread(fd, buf + off, padded - off, static_cast<off_t>(off));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      SetDirect(fd, false);
+      if (errno == EINVAL && off == 0) return buffered();
+      return ErrnoToStatus(errno, absl::StrCat("read ", PrintablePath(path)));
+    }
+    if (r == 0) break;
+    off += static_cast<size_t>(r);
+    if (off % kDirectAlign != 0) break;  // end of file
+  }
+  SetDirect(fd, false);
+  out->assign(reinterpret_cast<const char*>(buf), std::min(off, size));
   return absl::OkStatus();
 }
 

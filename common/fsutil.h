@@ -17,6 +17,19 @@ absl::Status FsyncDirectory(const std::string& dir);
 // name `path` (ENOSPC → RESOURCE_EXHAUSTED, ...).
 absl::Status WriteAllTo(int fd, std::string_view bytes, const std::string& path);
 
+// Writes all of `bytes` to `fd`, a new empty file, bypassing the page cache
+// (O_DIRECT, through a per-thread 4 KiB-aligned copy; the file is padded to
+// a block and truncated back) where the file system allows it, and with
+// WriteAllTo otherwise. For data written once and fsynced: on VMs whose
+// memory is backed lazily by the host, filling fresh page-cache pages costs
+// far more than the write itself (docs/performance.md).
+absl::Status WriteNewFileDirect(int fd, std::string_view bytes, const std::string& path);
+
+// Reads the whole of `fd` (`size` bytes by fstat) into `out`, bypassing the
+// page cache where the file system allows it (see WriteNewFileDirect).
+// Returns fewer bytes if the file is shorter; errors name `path`.
+absl::Status ReadWholeFileDirect(int fd, size_t size, const std::string& path, std::string* out);
+
 // Best effort: asks the kernel to drop the clean cached pages of `fd`. Called
 // after an fsync on what Shoebox writes once and does not read back soon
 // (chunks, delivered files, restored files) and after reading a chunk, so a

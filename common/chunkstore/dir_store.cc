@@ -140,7 +140,9 @@ absl::Status DirChunkStore::Put(const ChunkId& id, std::string_view blob) {
   const std::string tmp = absl::StrCat(dir, "/", kTempPrefix, ToHex(ByteSpan(rnd, sizeof(rnd))));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (fd < 0) return Err(ErrnoToStatus(errno, absl::StrCat("create ", PrintablePath(tmp))), id, "put");
-  absl::Status st = WriteAllTo(fd, blob, tmp);
+  // Chunks bypass the page cache (written once, read by a delivery or a
+  // restore at most a few times; see WriteNewFileDirect).
+  absl::Status st = WriteNewFileDirect(fd, blob, tmp);
   if (st.ok() && ::fsync(fd) != 0) st = ErrnoToStatus(errno, absl::StrCat("fsync ", PrintablePath(tmp)));
   if (::close(fd) != 0 && st.ok()) st = ErrnoToStatus(errno, absl::StrCat("close ", PrintablePath(tmp)));
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
@@ -173,24 +175,10 @@ absl::StatusOr<std::string> DirChunkStore::Get(const ChunkId& id) {
     ::close(fd);
     return Err(ErrnoToStatus(err, absl::StrCat("stat ", PrintablePath(path))), id, "get");
   }
-  std::string out(static_cast<size_t>(st.st_size), '\0');
-  size_t off = 0;
-  while (off < out.size()) {
-    ssize_t r = ::read(fd, out.data() + off, out.size() - off);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return Err(ErrnoToStatus(err, absl::StrCat("read ", PrintablePath(path))), id, "get");
-    }
-    if (r == 0) break;
-    off += static_cast<size_t>(r);
-  }
-  // A fresh chunk stays cached after Put for the deliveries that read it
-  // next; once read it is dropped (see DropCachedPages).
-  DropCachedPages(fd);
+  std::string out;
+  absl::Status rd = ReadWholeFileDirect(fd, static_cast<size_t>(st.st_size), path, &out);
   ::close(fd);
-  out.resize(off);
+  if (!rd.ok()) return Err(rd, id, "get");
   return out;
 }
 
