@@ -1,8 +1,11 @@
 #include "common/fsutil.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -59,6 +62,22 @@ uint8_t* AlignedBuffer(size_t n) {
   return buf.get();
 }
 
+// Direct I/O only where it is known to behave: local disk file systems.
+// (On NFS every O_DIRECT write is a synchronous round trip; FUSE and tmpfs
+// may refuse it.)
+bool DirectIoSuits(int fd) {
+  struct statfs fs;
+  if (::fstatfs(fd, &fs) != 0) return false;
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case EXT4_SUPER_MAGIC:  // also ext2/ext3
+    case XFS_SUPER_MAGIC:
+    case BTRFS_SUPER_MAGIC:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool SetDirect(int fd, bool on) {
   int fl = ::fcntl(fd, F_GETFL);
   if (fl < 0) return false;
@@ -69,7 +88,7 @@ bool SetDirect(int fd, bool on) {
 
 absl::Status WriteNewFileDirect(int fd, std::string_view bytes, const std::string& path) {
   const size_t padded = RoundUp(bytes.size());
-  uint8_t* buf = padded == 0 ? nullptr : AlignedBuffer(padded);
+  uint8_t* buf = padded == 0 || !DirectIoSuits(fd) ? nullptr : AlignedBuffer(padded);
   if (buf == nullptr || !SetDirect(fd, true)) return WriteAllTo(fd, bytes, path);
   std::memcpy(buf, bytes.data(), bytes.size());
   std::memset(buf + bytes.size(), 0, padded - bytes.size());
@@ -113,7 +132,7 @@ absl::Status ReadWholeFileDirect(int fd, size_t size, const std::string& path, s
     return absl::OkStatus();
   };
   const size_t padded = RoundUp(size);
-  uint8_t* buf = padded == 0 ? nullptr : AlignedBuffer(padded);
+  uint8_t* buf = padded == 0 || !DirectIoSuits(fd) ? nullptr : AlignedBuffer(padded);
   if (buf == nullptr || !SetDirect(fd, true)) return buffered();
   size_t off = 0;
   while (off < padded) {
@@ -131,6 +150,71 @@ absl::Status ReadWholeFileDirect(int fd, size_t size, const std::string& path, s
   SetDirect(fd, false);
   out->assign(reinterpret_cast<const char*>(buf), std::min(off, size));
   return absl::OkStatus();
+}
+
+namespace {
+constexpr size_t kWriterBlock = 1 << 20;
+}  // namespace
+
+DirectFileWriter::DirectFileWriter(int fd) : fd_(fd), direct_(DirectIoSuits(fd)) {
+  void* p = nullptr;
+  if (::posix_memalign(&p, kDirectAlign, kWriterBlock) != 0) p = nullptr;
+  buf_ = static_cast<uint8_t*>(p);
+  if (buf_ == nullptr || (direct_ && !SetDirect(fd_, true))) direct_ = false;
+}
+
+DirectFileWriter::~DirectFileWriter() {
+  if (direct_) SetDirect(fd_, false);
+  std::free(buf_);
+}
+
+int DirectFileWriter::Flush(size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t w = ::pwrite(fd_, buf_ + done, len - done, static_cast<off_t>(off_ + done));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EINVAL && direct_ && done == 0) {  // O_DIRECT refused here: plain writes
+        direct_ = false;
+        SetDirect(fd_, false);
+        continue;
+      }
+      return errno;
+    }
+    done += static_cast<size_t>(w);
+  }
+  off_ += len;
+  return 0;
+}
+
+int DirectFileWriter::Write(const uint8_t* data, size_t n) {
+  if (buf_ == nullptr) return ENOMEM;
+  total_ += n;
+  while (n > 0) {
+    size_t take = std::min(n, kWriterBlock - have_);
+    std::memcpy(buf_ + have_, data, take);
+    have_ += take;
+    data += take;
+    n -= take;
+    if (have_ == kWriterBlock) {
+      if (int e = Flush(have_); e != 0) return e;
+      have_ = 0;
+    }
+  }
+  return 0;
+}
+
+int DirectFileWriter::Finish() {
+  if (buf_ == nullptr) return ENOMEM;
+  if (have_ > 0) {
+    size_t len = direct_ ? RoundUp(have_) : have_;
+    std::memset(buf_ + have_, 0, len - have_);
+    if (int e = Flush(len); e != 0) return e;
+    have_ = 0;
+  }
+  if (direct_) SetDirect(fd_, false);
+  if (off_ != total_ && ::ftruncate(fd_, static_cast<off_t>(total_)) != 0) return errno;
+  return 0;
 }
 
 void DropCachedPages(int fd) { (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); }

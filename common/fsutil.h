@@ -30,6 +30,30 @@ absl::Status WriteNewFileDirect(int fd, std::string_view bytes, const std::strin
 // Returns fewer bytes if the file is shorter; errors name `path`.
 absl::Status ReadWholeFileDirect(int fd, size_t size, const std::string& path, std::string* out);
 
+// Streams bytes into `fd`, a new empty file, like WriteNewFileDirect: whole
+// aligned blocks with O_DIRECT, the last one padded and the file truncated
+// back on Finish; plain writes where the file system is not a local disk
+// one (ext4, XFS, Btrfs) or refuses O_DIRECT. Write/Finish return 0 or an
+// errno value, for callers that map errno to their own messages.
+class DirectFileWriter {
+ public:
+  explicit DirectFileWriter(int fd);
+  ~DirectFileWriter();
+  DirectFileWriter(const DirectFileWriter&) = delete;
+  DirectFileWriter& operator=(const DirectFileWriter&) = delete;
+  int Write(const uint8_t* data, size_t n);
+  int Finish();
+
+ private:
+  int Flush(size_t len);  // writes buf_[0, len) at off_
+  int fd_;
+  bool direct_;
+  uint8_t* buf_ = nullptr;
+  size_t have_ = 0;
+  uint64_t off_ = 0;    // file offset of buf_[0]
+  uint64_t total_ = 0;  // bytes accepted
+};
+
 // Best effort: asks the kernel to drop the clean cached pages of `fd`. Called
 // after an fsync on what Shoebox writes once and does not read back soon
 // (chunks, delivered files, restored files) and after reading a chunk, so a

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,42 @@ TEST(FsUtil, FileSystemsWithoutDirectIoFallBackToBufferedIo) {
   struct stat st;
   if (::stat("/dev/shm", &st) != 0) GTEST_SKIP() << "no /dev/shm here";
   RoundTrips("/dev/shm");
+}
+
+// Streams each size in pieces of several shapes through DirectFileWriter.
+void StreamRoundTrips(const std::string& dir) {
+  for (size_t n : std::vector<size_t>{0, 1, 4095, 4096, (1u << 20) - 1, 1u << 20, (3u << 20) + 5}) {
+    for (size_t piece : std::vector<size_t>{1000, 4096, (1u << 20) + 7}) {
+      const std::string path = dir + "/fsutil_stream_" + std::to_string(n) + "_" + std::to_string(piece);
+      ::unlink(path.c_str());
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+      ASSERT_GE(fd, 0) << path;
+      const std::string data = Bytes(n);
+      {
+        DirectFileWriter w(fd);
+        for (size_t off = 0; off < n; off += piece) {
+          size_t len = std::min(piece, n - off);
+          ASSERT_EQ(w.Write(reinterpret_cast<const uint8_t*>(data.data()) + off, len), 0) << path;
+        }
+        ASSERT_EQ(w.Finish(), 0) << path;
+      }
+      ASSERT_EQ(::fsync(fd), 0);
+      ::close(fd);
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      std::string back;
+      ASSERT_TRUE(ReadWholeFileDirect(fd, n + 4096, path, &back).ok());
+      ::close(fd);
+      EXPECT_EQ(back.size(), n) << path;
+      EXPECT_TRUE(back == data) << path;
+      ::unlink(path.c_str());
+    }
+  }
+}
+
+TEST(FsUtil, StreamedWritesRoundTripEverySizeAndPieceShape) {
+  StreamRoundTrips(::testing::TempDir());
+  struct stat st;
+  if (::stat("/dev/shm", &st) == 0) StreamRoundTrips("/dev/shm");
 }
 
 TEST(FsUtil, AShorterFileThanExpectedReturnsWhatIsThere) {

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -183,24 +185,38 @@ class LocalConnector final : public Connector {
   absl::Status WriteAll(int fd, const PutRequest& req, ByteSource* src,
                         const std::function<void(const Progress&)>& progress, const std::string& tmp) {
     RETURN_IF_ERROR(src->Rewind());
-    std::string buf(1 << 20, '\0');
+    // With fsync on, the copy bypasses the page cache where the file system
+    // allows it (DirectFileWriter): it is written once and not read back soon.
+    std::optional<DirectFileWriter> direct;
+    if (fsync_) direct.emplace(fd);
+    thread_local std::unique_ptr<uint8_t[]> tl_buf;
+    constexpr size_t kBuf = 1 << 20;
+    if (!tl_buf) tl_buf.reset(new uint8_t[kBuf]);
+    uint8_t* buf = tl_buf.get();
     Progress p;
     while (p.bytes_sent < req.size) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), req.size - p.bytes_sent));
-      ASSIGN_OR_RETURN(size_t n, src->Read(reinterpret_cast<uint8_t*>(buf.data()), want));
+      size_t want = static_cast<size_t>(std::min<uint64_t>(kBuf, req.size - p.bytes_sent));
+      ASSIGN_OR_RETURN(size_t n, src->Read(buf, want));
       if (n == 0) {
         return absl::DataLossError(absl::StrCat("source of ", PrintablePath(req.remote_path), " ended after ",
                                                 p.bytes_sent, " of ", req.size, " bytes"));
       }
-      size_t off = 0;
-      while (off < n) {
-        ssize_t w = ::write(fd, buf.data() + off, n - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) return FsError(errno, "write " + PrintablePath(tmp));
-        off += static_cast<size_t>(w);
+      if (direct) {
+        if (int e = direct->Write(buf, n); e != 0) return FsError(e, "write " + PrintablePath(tmp));
+      } else {
+        size_t off = 0;
+        while (off < n) {
+          ssize_t w = ::write(fd, buf + off, n - off);
+          if (w < 0 && errno == EINTR) continue;
+          if (w < 0) return FsError(errno, "write " + PrintablePath(tmp));
+          off += static_cast<size_t>(w);
+        }
       }
       p.bytes_sent += n;
       if (progress) progress(p);
+    }
+    if (direct) {
+      if (int e = direct->Finish(); e != 0) return FsError(e, "write " + PrintablePath(tmp));
     }
     return absl::OkStatus();
   }
