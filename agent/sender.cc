@@ -392,19 +392,38 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
 
   // Several streams in parallel: the coordinator stores each stream's chunks
   // one after another (write + fsync + commit), so one stream is bound by
-  // that latency. Files are spread over the lanes by bytes; a file's chunks
-  // stay in one lane so its reads stay sequential.
-  size_t lanes_n = std::max<size_t>(1, std::min<size_t>(opts_.upload_streams, items.size()));
+  // that latency. Work is spread over the lanes by bytes in runs of a file's
+  // consecutive chunks of up to kRun bytes, so reads stay sequential within
+  // a run and one large video does not keep a single stream busy while the
+  // others are idle.
+  constexpr uint64_t kRun = 32ull << 20;
+  size_t runs = 0;
+  {
+    size_t item = SIZE_MAX;
+    uint64_t in_run = 0;
+    for (const Task& t : tasks) {
+      if (t.item != item || in_run >= kRun) {
+        ++runs;
+        item = t.item;
+        in_run = 0;
+      }
+      in_run += t.size;
+    }
+  }
+  size_t lanes_n = std::max<size_t>(1, std::min<size_t>(opts_.upload_streams, runs));
   std::vector<std::vector<Task>> lanes(lanes_n);
   std::vector<uint64_t> lane_bytes(lanes_n, 0);
   size_t cur_item = SIZE_MAX, cur_lane = 0;
+  uint64_t in_run = 0;
   for (const Task& t : tasks) {
-    if (t.item != cur_item) {
+    if (t.item != cur_item || in_run >= kRun) {
       cur_item = t.item;
+      in_run = 0;
       cur_lane = static_cast<size_t>(std::min_element(lane_bytes.begin(), lane_bytes.end()) - lane_bytes.begin());
     }
     lanes[cur_lane].push_back(t);
     lane_bytes[cur_lane] += t.size;
+    in_run += t.size;
   }
   std::vector<absl::Status> results(lanes_n);
   std::vector<std::thread> threads;
