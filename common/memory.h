@@ -9,7 +9,7 @@ namespace shoebox {
 // the kernel, so each chunk faults its pages in again and the kernel zeroes
 // them (measured: ~0.3 CPU-seconds per GB in the coordinator and in each
 // worker, see docs/performance.md). Keep buffers up to 64 MiB on the heap and
-// up to 32 MiB of free heap per arena instead. Call once, first thing
+// up to 32 MiB of free heap per arena, in at most 4 arenas. Call once, first thing
 // in main().
 void TuneAllocatorForChunks();
 
