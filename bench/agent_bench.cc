@@ -64,9 +64,18 @@ RunResult RunProcess(const std::vector<std::string>& args, const std::string& lo
   long hwm_kb = 0;
   int status = 0;
   struct rusage ru {};
+  // Until the child has exec'd, its VmHWM is this process's (inherited at
+  // fork): skip samples while it still runs our own executable.
+  static const std::string self_exe = std::filesystem::read_symlink("/proc/self/exe").string();
   while (true) {
     pid_t w = ::wait4(pid, &status, WNOHANG, &ru);
     if (w == pid) break;
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec);
+    if (ec || exe.string() == self_exe) {
+      ::usleep(1000);
+      continue;
+    }
     std::ifstream st("/proc/" + std::to_string(pid) + "/status");
     std::string line;
     while (std::getline(st, line)) {
