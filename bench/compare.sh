@@ -408,7 +408,10 @@ for ((round = 1; round <= runs; round++)); do
   peer_setup
   for phase in first unchanged changed; do
     if [[ $phase == changed ]]; then python3 "$PY" modify "$lib" "$round" "$rdir/changed.list"; fi
-    for t in "${order[@]}"; do "run_$t" "$phase"; done
+    # Untimed: write back what the previous tool left dirty (rclone does not
+    # fsync: 2 GB of its copies would otherwise be flushed while the next
+    # tool runs, on the same disk and CPUs).
+    for t in "${order[@]}"; do sync; "run_$t" "$phase"; done
   done
   has_tool shoebox && sbx_teardown
 done
