@@ -1,16 +1,22 @@
-#include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "workers/worker.h"
 
 namespace shoebox::worker {
 namespace {
 
+// One file per call: ctest runs the tests of this binary in parallel.
 std::string WriteConfig(const std::string& body) {
-  std::string path = ::testing::TempDir() + "/worker_config_test.toml";
+  static int n = 0;
+  std::string path = ::testing::TempDir() + "/worker_config_test_" +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+                     std::to_string(::getpid()) + "_" + std::to_string(n++) + ".toml";
   std::ofstream(path) << "[worker]\nname = \"w\"\ncoordinator = \"127.0.0.1:1\"\n" << body;
   return path;
 }
