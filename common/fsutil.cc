@@ -87,31 +87,10 @@ bool SetDirect(int fd, bool on) {
 }  // namespace
 
 absl::Status WriteNewFileDirect(int fd, std::string_view bytes, const std::string& path) {
-  const size_t padded = RoundUp(bytes.size());
-  uint8_t* buf = padded == 0 || !DirectIoSuits(fd) ? nullptr : AlignedBuffer(padded);
-  if (buf == nullptr || !SetDirect(fd, true)) return WriteAllTo(fd, bytes, path);
-  std::memcpy(buf, bytes.data(), bytes.size());
-  std::memset(buf + bytes.size(), 0, padded - bytes.size());
-  size_t off = 0;
-  while (off < padded) {
-    ssize_t w = ::pwrite(fd, buf + off, padded - off, static_cast<off_t>(off));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EINVAL && off == 0) {  // O_DIRECT refused for this file: buffered
-        SetDirect(fd, false);
-        return WriteAllTo(fd, bytes, path);
-      }
-      return ErrnoToStatus(errno, absl::StrCat("write ", PrintablePath(path)));
-    }
-    off += static_cast<size_t>(w);
-  }
-  SetDirect(fd, false);
-  if (::ftruncate(fd, static_cast<off_t>(bytes.size())) != 0) {
-    return ErrnoToStatus(errno, absl::StrCat("truncate ", PrintablePath(path)));
-  }
-  if (::lseek(fd, static_cast<off_t>(bytes.size()), SEEK_SET) < 0) {
-    return ErrnoToStatus(errno, absl::StrCat("seek ", PrintablePath(path)));
-  }
+  DirectFileWriter w(fd);
+  int e = w.Write(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (e == 0) e = w.Finish();
+  if (e != 0) return ErrnoToStatus(e, absl::StrCat("write ", PrintablePath(path)));
   return absl::OkStatus();
 }
 
@@ -156,7 +135,7 @@ namespace {
 constexpr size_t kWriterBlock = 1 << 20;
 }  // namespace
 
-DirectFileWriter::DirectFileWriter(int fd) : fd_(fd), direct_(DirectIoSuits(fd)) {
+DirectFileWriter::DirectFileWriter(int fd, bool direct) : fd_(fd), direct_(direct && DirectIoSuits(fd)) {
   void* p = nullptr;
   if (::posix_memalign(&p, kDirectAlign, kWriterBlock) != 0) p = nullptr;
   buf_ = static_cast<uint8_t*>(p);

@@ -18,9 +18,9 @@ absl::Status FsyncDirectory(const std::string& dir);
 absl::Status WriteAllTo(int fd, std::string_view bytes, const std::string& path);
 
 // Writes all of `bytes` to `fd`, a new empty file, bypassing the page cache
-// (O_DIRECT, through a per-thread 4 KiB-aligned copy; the file is padded to
-// a block and truncated back) where the file system allows it, and with
-// WriteAllTo otherwise. For data written once and fsynced: on VMs whose
+// where the file system allows it (DirectFileWriter below: O_DIRECT through
+// 4 KiB-aligned blocks, the file padded to a block and truncated back), with
+// plain writes otherwise. For data written once and fsynced: on VMs whose
 // memory is backed lazily by the host, filling fresh page-cache pages costs
 // far more than the write itself (docs/performance.md).
 absl::Status WriteNewFileDirect(int fd, std::string_view bytes, const std::string& path);
@@ -32,12 +32,13 @@ absl::Status ReadWholeFileDirect(int fd, size_t size, const std::string& path, s
 
 // Streams bytes into `fd`, a new empty file, like WriteNewFileDirect: whole
 // aligned blocks with O_DIRECT, the last one padded and the file truncated
-// back on Finish; plain writes where the file system is not a local disk
-// one (ext4, XFS, Btrfs) or refuses O_DIRECT. Write/Finish return 0 or an
-// errno value, for callers that map errno to their own messages.
+// back on Finish; plain writes when `direct` is false, or where the file
+// system is not a local disk one (ext4, XFS, Btrfs) or refuses O_DIRECT.
+// Write/Finish return 0 or an errno value, for callers that map errno to
+// their own messages.
 class DirectFileWriter {
  public:
-  explicit DirectFileWriter(int fd);
+  explicit DirectFileWriter(int fd, bool direct = true);
   ~DirectFileWriter();
   DirectFileWriter(const DirectFileWriter&) = delete;
   DirectFileWriter& operator=(const DirectFileWriter&) = delete;

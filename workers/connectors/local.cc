@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <set>
 
 #include "absl/strings/match.h"
@@ -187,8 +186,7 @@ class LocalConnector final : public Connector {
     RETURN_IF_ERROR(src->Rewind());
     // With fsync on, the copy bypasses the page cache where the file system
     // allows it (DirectFileWriter): it is written once and not read back soon.
-    std::optional<DirectFileWriter> direct;
-    if (fsync_) direct.emplace(fd);
+    DirectFileWriter out(fd, /*direct=*/fsync_);
     thread_local std::unique_ptr<uint8_t[]> tl_buf;
     constexpr size_t kBuf = 1 << 20;
     if (!tl_buf) tl_buf.reset(new uint8_t[kBuf]);
@@ -201,23 +199,11 @@ class LocalConnector final : public Connector {
         return absl::DataLossError(absl::StrCat("source of ", PrintablePath(req.remote_path), " ended after ",
                                                 p.bytes_sent, " of ", req.size, " bytes"));
       }
-      if (direct) {
-        if (int e = direct->Write(buf, n); e != 0) return FsError(e, "write " + PrintablePath(tmp));
-      } else {
-        size_t off = 0;
-        while (off < n) {
-          ssize_t w = ::write(fd, buf + off, n - off);
-          if (w < 0 && errno == EINTR) continue;
-          if (w < 0) return FsError(errno, "write " + PrintablePath(tmp));
-          off += static_cast<size_t>(w);
-        }
-      }
+      if (int e = out.Write(buf, n); e != 0) return FsError(e, "write " + PrintablePath(tmp));
       p.bytes_sent += n;
       if (progress) progress(p);
     }
-    if (direct) {
-      if (int e = direct->Finish(); e != 0) return FsError(e, "write " + PrintablePath(tmp));
-    }
+    if (int e = out.Finish(); e != 0) return FsError(e, "write " + PrintablePath(tmp));
     return absl::OkStatus();
   }
 
