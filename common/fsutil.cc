@@ -94,6 +94,46 @@ absl::Status WriteNewFileDirect(int fd, std::string_view bytes, const std::strin
   return absl::OkStatus();
 }
 
+AlignedBytes::~AlignedBytes() { std::free(data_); }
+
+uint8_t* AlignedBytes::Reserve(size_t n) {
+  const size_t want = RoundUp(std::max<size_t>(n, 1));
+  if (cap_ < want) {
+    void* p = nullptr;
+    if (::posix_memalign(&p, kDirectAlign, want) != 0) return nullptr;
+    std::free(data_);
+    data_ = static_cast<uint8_t*>(p);
+    cap_ = want;
+  }
+  return data_;
+}
+
+absl::Status WriteNewFileDirect(int fd, AlignedBytes& buf, size_t n, const std::string& path) {
+  const std::string_view bytes(reinterpret_cast<const char*>(buf.data()), n);
+  const size_t padded = RoundUp(n);
+  if (n == 0 || buf.capacity() < padded || !DirectIoSuits(fd) || !SetDirect(fd, true)) {
+    return WriteAllTo(fd, bytes, path);
+  }
+  std::memset(buf.data() + n, 0, padded - n);
+  size_t done = 0;
+  while (done < padded) {
+    ssize_t w = ::pwrite(fd, buf.data() + done, padded - done, static_cast<off_t>(done));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      SetDirect(fd, false);
+      if (e == EINVAL && done == 0) return WriteAllTo(fd, bytes, path);  // O_DIRECT refused here
+      return ErrnoToStatus(e, absl::StrCat("write ", PrintablePath(path)));
+    }
+    done += static_cast<size_t>(w);
+  }
+  SetDirect(fd, false);
+  if (padded != n && ::ftruncate(fd, static_cast<off_t>(n)) != 0) {
+    return ErrnoToStatus(errno, absl::StrCat("truncate ", PrintablePath(path)));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadWholeFileDirect(int fd, size_t size, const std::string& path, std::string* out) {
   auto buffered = [&]() -> absl::Status {
     out->assign(size, '\0');

@@ -2,6 +2,8 @@
 // durably (temp file + fsync + rename + directory fsync).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -24,6 +26,31 @@ absl::Status WriteAllTo(int fd, std::string_view bytes, const std::string& path)
 // memory is backed lazily by the host, filling fresh page-cache pages costs
 // far more than the write itself (docs/performance.md).
 absl::Status WriteNewFileDirect(int fd, std::string_view bytes, const std::string& path);
+
+// A growable byte buffer aligned to 4 KiB whose capacity is whole 4 KiB
+// blocks, so what is built in it can be written with O_DIRECT in place
+// (WriteNewFileDirect below) instead of being copied to an aligned buffer.
+class AlignedBytes {
+ public:
+  AlignedBytes() = default;
+  ~AlignedBytes();
+  AlignedBytes(const AlignedBytes&) = delete;
+  AlignedBytes& operator=(const AlignedBytes&) = delete;
+  // Room for at least `n` bytes plus the padding to the next 4 KiB block;
+  // the contents are not kept when it grows. nullptr when out of memory.
+  uint8_t* Reserve(size_t n);
+  uint8_t* data() { return data_; }
+  size_t capacity() const { return cap_; }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t cap_ = 0;
+};
+
+// WriteNewFileDirect for the first `n` bytes of `buf` (filled after a
+// Reserve(n) or larger): written where they are, the last block padded with
+// zeros in buf's spare capacity, the file truncated back to `n`.
+absl::Status WriteNewFileDirect(int fd, AlignedBytes& buf, size_t n, const std::string& path);
 
 // Reads the whole of `fd` (`size` bytes by fstat) into `out`, bypassing the
 // page cache where the file system allows it (see WriteNewFileDirect).

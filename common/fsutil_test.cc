@@ -22,14 +22,29 @@ std::string Bytes(size_t n) {
 // Round trip of sizes around the 4 KiB alignment O_DIRECT needs, in a
 // directory on the test's file system and in /dev/shm (tmpfs: refuses
 // O_DIRECT on older kernels, so the buffered fallback runs there).
+// Each size is written both from a string (copied to an aligned buffer) and
+// in place from an AlignedBytes whose spare capacity holds stale bytes that
+// must not reach the file.
 void RoundTrips(const std::string& dir) {
-  for (size_t n : std::vector<size_t>{0, 1, 4095, 4096, 4097, (1u << 20) + 3, 4u << 20}) {
+  AlignedBytes aligned;
+  for (bool in_place : {false, true}) for (size_t n : std::vector<size_t>{0, 1, 4095, 4096, 4097, (1u << 20) + 3, 4u << 20}) {
     const std::string path = dir + "/fsutil_direct_" + std::to_string(n);
     ::unlink(path.c_str());
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     ASSERT_GE(fd, 0) << path;
     const std::string data = Bytes(n);
-    ASSERT_TRUE(WriteNewFileDirect(fd, data, path).ok()) << path;
+    if (in_place) {
+      uint8_t* p = aligned.Reserve(n);
+      ASSERT_NE(p, nullptr);
+      ASSERT_GE(aligned.capacity(), n);
+      EXPECT_EQ(aligned.capacity() % 4096, 0u);
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 4096, 0u);
+      std::fill(p, p + aligned.capacity(), 0xee);  // stale padding
+      std::copy(data.begin(), data.end(), p);
+      ASSERT_TRUE(WriteNewFileDirect(fd, aligned, n, path).ok()) << path;
+    } else {
+      ASSERT_TRUE(WriteNewFileDirect(fd, data, path).ok()) << path;
+    }
     ASSERT_EQ(::fsync(fd), 0);
     struct stat st;
     ASSERT_EQ(::fstat(fd, &st), 0);

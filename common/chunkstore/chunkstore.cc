@@ -106,9 +106,12 @@ absl::Status ValidateObjectName(std::string_view name) {
 
 absl::StatusOr<uint64_t> SealedChunkStore::PutPlain(const ChunkId& id, ByteSpan plaintext,
                                                     Compression c) {
-  std::string blob = sealer_.Seal(id, plaintext, c);
-  RETURN_IF_ERROR(store_->Put(id, blob));
-  return blob.size();
+  // Sealed straight into an aligned per-thread buffer that the directory
+  // backend writes in place: no zero-filled blob string, no copy.
+  thread_local AlignedBytes buf;
+  ASSIGN_OR_RETURN(size_t n, sealer_.SealTo(id, plaintext, c, &buf));
+  RETURN_IF_ERROR(store_->PutAligned(id, buf, n));
+  return n;
 }
 
 absl::StatusOr<std::string> SealedChunkStore::GetPlain(const ChunkId& id) {

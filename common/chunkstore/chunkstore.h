@@ -28,6 +28,11 @@ class ChunkStore {
  public:
   virtual ~ChunkStore() = default;
   virtual absl::Status Put(const ChunkId& id, std::string_view blob) = 0;
+  // Put of the first `n` bytes of `buf`; the directory backend writes them
+  // in place with O_DIRECT (no copy), using buf's spare capacity for padding.
+  virtual absl::Status PutAligned(const ChunkId& id, AlignedBytes& buf, size_t n) {
+    return Put(id, std::string_view(reinterpret_cast<const char*>(buf.data()), n));
+  }
   virtual absl::StatusOr<std::string> Get(const ChunkId& id) = 0;
   // OK true/false; an error only when the backend cannot answer.
   virtual absl::StatusOr<bool> Has(const ChunkId& id) = 0;

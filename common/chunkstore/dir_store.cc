@@ -50,6 +50,7 @@ class DirChunkStore final : public ChunkStore {
   absl::Status Init(const DirChunkStoreOptions& options);
 
   absl::Status Put(const ChunkId& id, std::string_view blob) override;
+  absl::Status PutAligned(const ChunkId& id, AlignedBytes& buf, size_t n) override;
   absl::StatusOr<std::string> Get(const ChunkId& id) override;
   absl::StatusOr<bool> Has(const ChunkId& id) override;
   absl::Status Delete(const ChunkId& id) override;
@@ -74,6 +75,9 @@ class DirChunkStore final : public ChunkStore {
   absl::Status Err(const absl::Status& s, const ChunkId& id, std::string_view op) const {
     return Annotate(s, absl::StrCat(Describe(), ": ", AbslView(op), " chunk ", ToHex(ByteSpan(id.data(), id.size()))));
   }
+
+  // Put's temp file, fsync, rename and directory fsync around `write`.
+  absl::Status PutWith(const ChunkId& id, const std::function<absl::Status(int, const std::string&)>& write);
 
   const std::string root_;
 };
@@ -127,6 +131,15 @@ absl::Status DirChunkStore::Init(const DirChunkStoreOptions& options) {
 }
 
 absl::Status DirChunkStore::Put(const ChunkId& id, std::string_view blob) {
+  return PutWith(id, [&](int fd, const std::string& tmp) { return WriteNewFileDirect(fd, blob, tmp); });
+}
+
+absl::Status DirChunkStore::PutAligned(const ChunkId& id, AlignedBytes& buf, size_t n) {
+  return PutWith(id, [&](int fd, const std::string& tmp) { return WriteNewFileDirect(fd, buf, n, tmp); });
+}
+
+absl::Status DirChunkStore::PutWith(const ChunkId& id,
+                                    const std::function<absl::Status(int, const std::string&)>& write) {
   const std::string hex = ToHex(ByteSpan(id.data(), id.size()));
   const std::string dir = ShardDir(hex);
   const std::string path = ObjectPath(hex);
@@ -142,7 +155,7 @@ absl::Status DirChunkStore::Put(const ChunkId& id, std::string_view blob) {
   if (fd < 0) return Err(ErrnoToStatus(errno, absl::StrCat("create ", PrintablePath(tmp))), id, "put");
   // Chunks bypass the page cache (written once, read by a delivery or a
   // restore at most a few times; see WriteNewFileDirect).
-  absl::Status st = WriteNewFileDirect(fd, blob, tmp);
+  absl::Status st = write(fd, tmp);
   if (st.ok() && ::fsync(fd) != 0) st = ErrnoToStatus(errno, absl::StrCat("fsync ", PrintablePath(tmp)));
   if (::close(fd) != 0 && st.ok()) st = ErrnoToStatus(errno, absl::StrCat("close ", PrintablePath(tmp)));
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {

@@ -128,24 +128,11 @@ BlobSealer::BlobSealer(const Key256& data_key) : key_(data_key) {}
 
 BlobSealer::~BlobSealer() { OPENSSL_cleanse(key_.data(), key_.size()); }
 
-std::string BlobSealer::Seal(const ChunkId& id, ByteSpan plaintext, Compression c) const {
-  uint8_t flags = 0;
-  std::string compressed;
-  ByteSpan payload = plaintext;
-  if (c == Compression::kAuto && !plaintext.empty() && !LooksCompressed(plaintext) &&
-      SampleCompresses(plaintext)) {
-    compressed.resize(ZSTD_compressBound(plaintext.size()));
-    size_t n = ZSTD_compressCCtx(ThreadCCtx(), compressed.data(), compressed.size(),
-                                 plaintext.data(), plaintext.size(), kZstdLevel);
-    if (!ZSTD_isError(n) && SavesEnough(n, plaintext.size())) {
-      compressed.resize(n);
-      payload = AsBytes(compressed);
-      flags |= kBlobFlagZstd;
-    }
-  }
+namespace {
 
-  std::string out(kBlobOverhead + payload.size(), '\0');
-  auto* o = reinterpret_cast<uint8_t*>(out.data());
+// Header, AES-256-GCM ciphertext of `payload` and tag into `o`, which has
+// room for kBlobOverhead + payload.size() bytes.
+void SealInto(const Key256& key, const ChunkId& id, ByteSpan payload, uint8_t flags, uint8_t* o) {
   o[0] = kBlobVersion;
   o[1] = flags;
   SecureRandom(o + 2, kNonceSize);
@@ -157,7 +144,7 @@ std::string BlobSealer::Seal(const ChunkId& id, ByteSpan plaintext, Compression 
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   if (ctx == nullptr) Die("EVP_CIPHER_CTX_new");
   int len = 0;
-  bool ok = EVP_EncryptInit_ex2(ctx, Aes256Gcm(), key_.data(), o + 2, nullptr) == 1 &&
+  bool ok = EVP_EncryptInit_ex2(ctx, Aes256Gcm(), key.data(), o + 2, nullptr) == 1 &&
             EVP_EncryptUpdate(ctx, nullptr, &len, aad, sizeof(aad)) == 1;
   size_t done = 0;
   // EVP lengths are int; feed large payloads in pieces.
@@ -171,8 +158,53 @@ std::string BlobSealer::Seal(const ChunkId& id, ByteSpan plaintext, Compression 
                            o + kBlobHeaderSize + payload.size()) == 1;
   EVP_CIPHER_CTX_free(ctx);
   if (!ok) Die("AES-256-GCM seal");
+}
+
+}  // namespace
+
+// The payload: zstd output in `compressed` when compression pays, else the
+// plaintext itself.
+ByteSpan BlobSealer::Payload(ByteSpan plaintext, Compression c, std::string* compressed,
+                             uint8_t* flags) const {
+  *flags = 0;
+  if (c == Compression::kAuto && !plaintext.empty() && !LooksCompressed(plaintext) &&
+      SampleCompresses(plaintext)) {
+    compressed->resize(ZSTD_compressBound(plaintext.size()));
+    size_t n = ZSTD_compressCCtx(ThreadCCtx(), compressed->data(), compressed->size(),
+                                 plaintext.data(), plaintext.size(), kZstdLevel);
+    if (!ZSTD_isError(n) && SavesEnough(n, plaintext.size())) {
+      compressed->resize(n);
+      *flags |= kBlobFlagZstd;
+      return AsBytes(*compressed);
+    }
+    compressed->clear();
+  }
+  return plaintext;
+}
+
+std::string BlobSealer::Seal(const ChunkId& id, ByteSpan plaintext, Compression c) const {
+  std::string compressed;
+  uint8_t flags = 0;
+  ByteSpan payload = Payload(plaintext, c, &compressed, &flags);
+  std::string out(kBlobOverhead + payload.size(), '\0');
+  SealInto(key_, id, payload, flags, reinterpret_cast<uint8_t*>(out.data()));
   if (!compressed.empty()) OPENSSL_cleanse(compressed.data(), compressed.size());
   return out;
+}
+
+absl::StatusOr<size_t> BlobSealer::SealTo(const ChunkId& id, ByteSpan plaintext, Compression c,
+                                          AlignedBytes* out) const {
+  std::string compressed;
+  uint8_t flags = 0;
+  ByteSpan payload = Payload(plaintext, c, &compressed, &flags);
+  const size_t n = kBlobOverhead + payload.size();
+  uint8_t* o = out->Reserve(n);
+  if (o == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat("out of memory sealing a chunk of ", n, " bytes"));
+  }
+  SealInto(key_, id, payload, flags, o);
+  if (!compressed.empty()) OPENSSL_cleanse(compressed.data(), compressed.size());
+  return n;
 }
 
 absl::StatusOr<std::string> BlobSealer::Open(const ChunkId& id, std::string_view blob) const {

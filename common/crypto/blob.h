@@ -18,6 +18,7 @@
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
 #include "common/crypto/keys.h"
+#include "common/fsutil.h"
 
 namespace shoebox {
 
@@ -46,12 +47,17 @@ class BlobSealer {
   // Seals `plaintext` of the chunk `id`. Thread-safe.
   std::string Seal(const ChunkId& id, ByteSpan plaintext,
                    Compression c = Compression::kAuto) const;
+  // Seal() into `out` (for writing with O_DIRECT in place, no copy); returns
+  // the blob's size. RESOURCE_EXHAUSTED when `out` cannot grow. Thread-safe.
+  absl::StatusOr<size_t> SealTo(const ChunkId& id, ByteSpan plaintext, Compression c,
+                                AlignedBytes* out) const;
   // Opens a blob. Any flipped bit, truncation, wrong key, unknown version or
   // blob stored under another ID: DATA_LOSS "chunk <hex id>: ..." — never
   // wrong bytes. Thread-safe.
   absl::StatusOr<std::string> Open(const ChunkId& id, std::string_view blob) const;
 
  private:
+  ByteSpan Payload(ByteSpan plaintext, Compression c, std::string* compressed, uint8_t* flags) const;
   Key256 key_;
 };
 

@@ -108,6 +108,17 @@ std::string NumArray(const std::vector<T>& v) {
   return out;
 }
 
+// A bigint[] field ("{1,2,3}") as numbers.
+std::vector<int64_t> ParseNumArray(const pqxx::field& f) {
+  std::vector<int64_t> out;
+  if (f.is_null()) return out;
+  pqxx::array_parser p = f.as_array();
+  for (auto [kind, text] = p.get_next(); kind != pqxx::array_parser::done; std::tie(kind, text) = p.get_next()) {
+    if (kind == pqxx::array_parser::string_value) out.push_back(std::stoll(text));
+  }
+  return out;
+}
+
 std::string TextArray(const std::vector<std::string>& v) {
   std::string out = "{";
   for (size_t i = 0; i < v.size(); ++i) {
@@ -134,17 +145,9 @@ pqxx::binarystring BinParam(const std::string& s) { return pqxx::binarystring(s)
 // each pooled connection so PostgreSQL parses and plans them once.
 void PrepareHotStatements(pqxx::connection& c) {
   c.prepare("get_chunk", "SELECT stored, size FROM chunks WHERE id = $1");
-  c.prepare("mark_chunk_stored",
-            "UPDATE chunks SET stored_size = CASE WHEN stored THEN stored_size ELSE $2 END, "
-            "size = CASE WHEN stored THEN size ELSE $3 END, "
-            "stored = true, stored_at = COALESCE(stored_at, now()) WHERE id = $1");
-  c.prepare("take_version_missing", "DELETE FROM version_missing WHERE chunk_id = $1 RETURNING version_id");
-  c.prepare("count_down_versions",
-            "UPDATE file_versions v SET missing_count = v.missing_count - 1, "
-            "state = CASE WHEN v.missing_count = 1 THEN 2 ELSE v.state END, "
-            "completed_at = CASE WHEN v.missing_count = 1 THEN now() ELSE v.completed_at END "
-            "WHERE v.id IN (SELECT id FROM file_versions WHERE id = ANY($1::bigint[]) "
-            "ORDER BY id FOR UPDATE) AND v.state = 1 RETURNING v.id, v.missing_count");
+  // Marks the chunk stored, counts down the versions waiting for it and
+  // creates the deliveries of those it completes: one round trip (migration 5).
+  c.prepare("chunk_stored", "SELECT known, completed FROM shoebox_chunk_stored($1, $2, $3)");
 }
 
 // chunk_list: n × (32-byte id ‖ 4-byte big-endian size).
@@ -217,22 +220,10 @@ void DestinationFromRow(const pqxx::row& r, shoebox::v1::Destination* d) {
 // after the other's commit and, in READ COMMITTED, sees its rows.
 uint64_t CreateDeliveries(Tx& tx, const std::vector<int64_t>& version_ids) {
   if (version_ids.empty()) return 0;
-  tx.exec_params(
-      "SELECT 1 FROM devices WHERE id IN (SELECT fo.device_id FROM file_versions v "
-      "JOIN files f ON f.id = v.file_id JOIN folders fo ON fo.id = f.folder_id "
-      "WHERE v.id = ANY($1::bigint[])) ORDER BY id FOR KEY SHARE",
-      NumArray(version_ids));
-  pqxx::result r = tx.exec_params(
-      "INSERT INTO jobs (kind, state, destination_id, version_id, device_id) "
-      "SELECT 1, 1, b.destination_id, v.id, fo.device_id "
-      "FROM file_versions v JOIN files f ON f.id = v.file_id "
-      "JOIN folders fo ON fo.id = f.folder_id "
-      "JOIN bindings b ON b.device_id = fo.device_id "
-      "  AND (b.folder_id IS NULL OR b.folder_id = fo.id) "
-      "WHERE v.id = ANY($1::bigint[]) "
-      "ON CONFLICT (version_id, destination_id) WHERE kind = 1 DO NOTHING",
-      NumArray(version_ids));
-  return r.affected_rows();
+  // Device locks, then the jobs: the SQL function of migration 5, shared
+  // with recording a stored chunk.
+  return tx.exec_params("SELECT shoebox_create_deliveries($1::bigint[])", NumArray(version_ids))[0][0]
+      .as<uint64_t>();
 }
 
 struct DestFacts {
@@ -419,27 +410,19 @@ class PgStore final : public Store {
   absl::StatusOr<std::vector<int64_t>> MarkChunkStored(const std::string& id, uint32_t size,
                                                        uint64_t stored_size) override {
     std::vector<int64_t> completed;
-    RETURN_IF_ERROR(Run("record stored chunk", true, [&](Tx& tx) {
+    // One statement, so its own transaction, committed synchronously: the
+    // agent forgets a version once told it is complete. Idempotent: run again
+    // after a lost reply it finds the chunk stored and no version waiting.
+    RETURN_IF_ERROR(Run("record stored chunk", false, [&](Tx& tx) {
       completed.clear();
-      pqxx::result u = tx.exec_prepared(
-          "mark_chunk_stored", BinParam(id), static_cast<int64_t>(stored_size), static_cast<int64_t>(size));
-      if (u.affected_rows() == 0) {
+      pqxx::result r = tx.exec_prepared("chunk_stored", BinParam(id), static_cast<int64_t>(stored_size),
+                                        static_cast<int64_t>(size));
+      if (!r[0][0].as<bool>()) {
         return absl::NotFoundError(
             absl::StrCat("chunk ", ToHex(id),
                          " is not referenced by any reported file; report the file first"));
       }
-      std::vector<int64_t> waiting;
-      for (const auto& row : tx.exec_prepared("take_version_missing", BinParam(id))) {
-        waiting.push_back(row[0].as<int64_t>());
-      }
-      if (waiting.empty()) return absl::OkStatus();
-      // Row locks in id order; the version whose count reaches 0 completes
-      // exactly once even when its chunks arrive on parallel streams.
-      for (const auto& row : tx.exec_prepared("count_down_versions", NumArray(waiting))) {
-        if (row[1].as<int64_t>() == 0) completed.push_back(row[0].as<int64_t>());
-      }
-      std::sort(completed.begin(), completed.end());
-      CreateDeliveries(tx, completed);
+      completed = ParseNumArray(r[0][1]);
       return absl::OkStatus();
     }));
     return completed;
