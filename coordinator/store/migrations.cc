@@ -260,10 +260,12 @@ ALTER TABLE enroll_tokens ADD COLUMN used_by text NOT NULL DEFAULT '';
 // Recording a stored chunk ran five to seven statements, each a round trip
 // (BEGIN, mark, take waiting versions, count down, deliveries, COMMIT), for
 // every chunk of every backup. The same statements, in the same order and
-// with the same row locks, now run inside one function call.
+// with the same row locks, now run inside one function call. Their plans are
+// kept (generic plans: every statement is a primary-key lookup), not redone
+// per call.
 constexpr char kV5[] = R"sql(
 CREATE FUNCTION shoebox_create_deliveries(vids bigint[]) RETURNS bigint
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
   n bigint;
 BEGIN
@@ -293,7 +295,7 @@ $fn$;
 -- file references the chunk. completed: the versions completed now, sorted.
 CREATE FUNCTION shoebox_chunk_stored(cid bytea, p_stored_size bigint, p_size bigint,
                                      OUT known boolean, OUT completed bigint[])
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
   waiting bigint[];
 BEGIN

@@ -141,14 +141,6 @@ std::string Bin(const pqxx::field& f) {
 
 pqxx::binarystring BinParam(const std::string& s) { return pqxx::binarystring(s); }
 
-// Statements run once per stored chunk (thousands per backup), prepared on
-// each pooled connection so PostgreSQL parses and plans them once.
-void PrepareHotStatements(pqxx::connection& c) {
-  c.prepare("get_chunk", "SELECT stored, size FROM chunks WHERE id = $1");
-  // Marks the chunk stored, counts down the versions waiting for it and
-  // creates the deliveries of those it completes: one round trip (migration 5).
-  c.prepare("chunk_stored", "SELECT known, completed FROM shoebox_chunk_stored($1, $2, $3)");
-}
 
 // chunk_list: n × (32-byte id ‖ 4-byte big-endian size).
 std::string EncodeChunkList(const std::vector<ChunkRefRow>& chunks) {
@@ -199,6 +191,93 @@ void VersionFromRow(const pqxx::row& r, int off, shoebox::v1::FileVersion* v) {
 
 constexpr char kDestinationCols[] =
     "id, name, kind, settings::text, sealed_credentials, layout, max_concurrency";
+
+// A delivery or verify job done: its state, and for a verify job the
+// delivery it checked.
+constexpr char kCompleteJobSql[] =
+    "WITH j AS (UPDATE jobs SET "
+    "  state = CASE WHEN kind = 2 AND NOT $6::boolean THEN 5 ELSE 3 END, "
+    "  last_error = CASE WHEN kind = 2 AND NOT $6::boolean "
+    "    THEN 'verify: the remote copy is missing or differs; a current version is "
+    "delivered again' ELSE last_error END, "
+    "  remote_ref = $3, remote_size = $4, remote_checksum = $5, "
+    "  finished_at = now(), updated_at = now() "
+    "  WHERE id = $1 AND lease_token = $2 AND state = 2 AND lease_deadline >= now() "
+    "  RETURNING destination_id, kind, version_id), "
+    "d AS (UPDATE destinations SET auth_failed_at = NULL, auth_error = '', "
+    "  last_verified_at = CASE WHEN j.kind = 2 THEN now() ELSE last_verified_at END "
+    "  FROM j WHERE destinations.id = j.destination_id "
+    "  AND (destinations.auth_failed_at IS NOT NULL OR j.kind = 2)), "
+    // Verify results (issue 7, docs/verify.md): a good copy marks its
+    // delivery verified; a missing or different copy of the file's
+    // current version queues that delivery again.
+    "ok AS (UPDATE jobs dj SET verified_at = now() FROM j WHERE j.kind = 2 "
+    "  AND $6::boolean AND dj.kind = 1 AND dj.version_id = j.version_id "
+    "  AND dj.destination_id = j.destination_id), "
+    "rd AS (UPDATE jobs dj SET state = 1, attempts = 0, next_attempt_at = now(), "
+    "  remote_ref = '', remote_size = 0, remote_checksum = '', finished_at = NULL, "
+    "  verified_at = NULL, updated_at = now(), "
+    "  last_error = 'verify job ' || $1::bigint || ' found the remote copy missing or "
+    "different; delivering it again' "
+    "  FROM j, file_versions v, files f WHERE j.kind = 2 AND NOT $6::boolean "
+    "  AND dj.kind = 1 AND dj.state = 3 AND dj.version_id = j.version_id "
+    "  AND dj.destination_id = j.destination_id AND v.id = j.version_id "
+    "  AND f.id = v.file_id AND f.current_version_id = v.id) "
+    "SELECT count(*) FROM j";
+
+// Leases past their deadline: back to the queue, or dead after max attempts.
+constexpr char kSweepExpiredSql[] =
+    "WITH e AS (SELECT id FROM jobs WHERE state = 2 AND lease_deadline < now() "
+    "  ORDER BY id FOR UPDATE SKIP LOCKED) "
+    "UPDATE jobs j SET state = CASE WHEN j.attempts >= $1 THEN 5 ELSE 1 END, "
+    "  last_error = 'lease expired during attempt ' || j.attempts || ' (worker ' || "
+    "    COALESCE((SELECT name FROM workers w WHERE w.id = j.lease_owner), '?') || ')', "
+    "  finished_at = CASE WHEN j.attempts >= $1 THEN now() END, updated_at = now() "
+    "FROM e WHERE j.id = e.id RETURNING j.state";
+
+// Statements run once per stored chunk (thousands per backup) or per job,
+// prepared on each pooled connection so PostgreSQL parses them once and
+// (after five runs, when no worse) stops planning them.
+void PrepareHotStatements(pqxx::connection& c) {
+  c.prepare("get_chunk", "SELECT stored, size FROM chunks WHERE id = $1");
+  // Marks the chunk stored, counts down the versions waiting for it and
+  // creates the deliveries of those it completes: one round trip (migration 5).
+  c.prepare("chunk_stored", "SELECT known, completed FROM shoebox_chunk_stored($1, $2, $3)");
+  // The job queue: every lease, completion and sweep of every worker.
+  c.prepare("find_leasable",
+            "WITH w AS (UPDATE workers SET last_seen = now() WHERE id = $1 "
+            "  RETURNING kinds, destinations) "
+            "SELECT d.id, d.max_concurrency, d.auth_failed_at IS NOT NULL FROM destinations d, w "
+            "WHERE d.kind = ANY(w.kinds) AND (cardinality(w.destinations) = 0 OR d.name = "
+            "ANY(w.destinations)) ORDER BY d.id");
+  // NO KEY UPDATE: serialises leasing for the destination (and with its
+  // removal) without blocking the foreign-key checks of new deliveries.
+  c.prepare("lock_limited_destination",
+            "SELECT max_concurrency, auth_failed_at IS NOT NULL, (last_probe_at IS NULL OR "
+            "last_probe_at < now() - $2::int * interval '1 millisecond') FROM destinations "
+            "WHERE id = $1 FOR NO KEY UPDATE");
+  c.prepare("count_running", "SELECT count(*) FROM jobs WHERE destination_id = $1 AND state = 2");
+  c.prepare("lease_from",
+            "WITH c AS (SELECT id FROM jobs WHERE state = 1 AND destination_id = "
+            "ANY($1::bigint[]) ORDER BY priority DESC, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+            "UPDATE jobs j SET state = 2, attempts = j.attempts + 1, lease_owner = $3, "
+            "lease_token = $4 || '-' || j.id, "
+            "lease_deadline = now() + $5::int * interval '1 millisecond', updated_at = now() "
+            "FROM c WHERE j.id = c.id "
+            "RETURNING j.id, j.kind, j.lease_token, epoch_ms(j.lease_deadline), j.attempts, "
+            "j.destination_id, COALESCE(j.version_id, 0), j.remote_ref, j.priority");
+  c.prepare("destinations_by_id",
+            absl::StrCat("SELECT ", kDestinationCols, " FROM destinations WHERE id = ANY($1::bigint[])"));
+  c.prepare("versions_by_id",
+            absl::StrCat("SELECT ", kVersionCols, " FROM ", kVersionJoins, " WHERE v.id = ANY($1::bigint[])"));
+  c.prepare("complete_job", kCompleteJobSql);
+  c.prepare("sweep_expired", kSweepExpiredSql);
+  c.prepare("sweep_retry_due",
+            "WITH r AS (SELECT id FROM jobs WHERE state = 4 AND "
+            "next_attempt_at <= now() ORDER BY id FOR UPDATE SKIP LOCKED) "
+            "UPDATE jobs j SET state = 1, updated_at = now() FROM r "
+            "WHERE j.id = r.id");
+}
 
 void DestinationFromRow(const pqxx::row& r, shoebox::v1::Destination* d) {
   d->set_id(r[0].as<int64_t>());
@@ -692,36 +771,8 @@ class PgStore final : public Store {
 
   absl::Status CompleteJob(const shoebox::v1::CompleteJobRequest& req) override {
     return Run("complete job", kQueueTx, [&](Tx& tx) {
-      pqxx::result r = tx.exec_params(
-          "WITH j AS (UPDATE jobs SET "
-          "  state = CASE WHEN kind = 2 AND NOT $6::boolean THEN 5 ELSE 3 END, "
-          "  last_error = CASE WHEN kind = 2 AND NOT $6::boolean "
-          "    THEN 'verify: the remote copy is missing or differs; a current version is "
-          "delivered again' ELSE last_error END, "
-          "  remote_ref = $3, remote_size = $4, remote_checksum = $5, "
-          "  finished_at = now(), updated_at = now() "
-          "  WHERE id = $1 AND lease_token = $2 AND state = 2 AND lease_deadline >= now() "
-          "  RETURNING destination_id, kind, version_id), "
-          "d AS (UPDATE destinations SET auth_failed_at = NULL, auth_error = '', "
-          "  last_verified_at = CASE WHEN j.kind = 2 THEN now() ELSE last_verified_at END "
-          "  FROM j WHERE destinations.id = j.destination_id "
-          "  AND (destinations.auth_failed_at IS NOT NULL OR j.kind = 2)), "
-          // Verify results (issue 7, docs/verify.md): a good copy marks its
-          // delivery verified; a missing or different copy of the file's
-          // current version queues that delivery again.
-          "ok AS (UPDATE jobs dj SET verified_at = now() FROM j WHERE j.kind = 2 "
-          "  AND $6::boolean AND dj.kind = 1 AND dj.version_id = j.version_id "
-          "  AND dj.destination_id = j.destination_id), "
-          "rd AS (UPDATE jobs dj SET state = 1, attempts = 0, next_attempt_at = now(), "
-          "  remote_ref = '', remote_size = 0, remote_checksum = '', finished_at = NULL, "
-          "  verified_at = NULL, updated_at = now(), "
-          "  last_error = 'verify job ' || $1::bigint || ' found the remote copy missing or "
-          "different; delivering it again' "
-          "  FROM j, file_versions v, files f WHERE j.kind = 2 AND NOT $6::boolean "
-          "  AND dj.kind = 1 AND dj.state = 3 AND dj.version_id = j.version_id "
-          "  AND dj.destination_id = j.destination_id AND v.id = j.version_id "
-          "  AND f.id = v.file_id AND f.current_version_id = v.id) "
-          "SELECT count(*) FROM j",
+      pqxx::result r = tx.exec_prepared(
+          "complete_job",
           req.job_id(), req.lease_token(), req.remote_ref(),
           static_cast<int64_t>(req.remote_size()), req.remote_checksum(), req.verified_ok());
       if (r[0][0].as<int64_t>() == 1) return absl::OkStatus();
@@ -757,14 +808,8 @@ class PgStore final : public Store {
     SweepResult res;
     RETURN_IF_ERROR(Run("sweep leases", kQueueTx, [&](Tx& tx) {
       res = SweepResult{};
-      for (const auto& row : tx.exec_params(
-               "WITH e AS (SELECT id FROM jobs WHERE state = 2 AND lease_deadline < now() "
-               "  ORDER BY id FOR UPDATE SKIP LOCKED) "
-               "UPDATE jobs j SET state = CASE WHEN j.attempts >= $1 THEN 5 ELSE 1 END, "
-               "  last_error = 'lease expired during attempt ' || j.attempts || ' (worker ' || "
-               "    COALESCE((SELECT name FROM workers w WHERE w.id = j.lease_owner), '?') || ')', "
-               "  finished_at = CASE WHEN j.attempts >= $1 THEN now() END, updated_at = now() "
-               "FROM e WHERE j.id = e.id RETURNING j.state",
+      for (const auto& row : tx.exec_prepared(
+               "sweep_expired",
                static_cast<int64_t>(max_attempts))) {
         if (row[0].as<int>() == shoebox::v1::JOB_STATE_DEAD) {
           ++res.dead;
@@ -772,11 +817,7 @@ class PgStore final : public Store {
           ++res.requeued;
         }
       }
-      res.retry_due = tx.exec("WITH r AS (SELECT id FROM jobs WHERE state = 4 AND "
-                              "next_attempt_at <= now() ORDER BY id FOR UPDATE SKIP LOCKED) "
-                              "UPDATE jobs j SET state = 1, updated_at = now() FROM r "
-                              "WHERE j.id = r.id")
-                          .affected_rows();
+      res.retry_due = tx.exec_prepared("sweep_retry_due").affected_rows();
       return absl::OkStatus();
     }));
     return res;
@@ -1588,17 +1629,8 @@ absl::StatusOr<std::vector<shoebox::v1::Job>> PgStore::LeaseFrom(Tx& tx, const L
   if (dests.empty() || limit == 0) return jobs;
   const std::string token = RandomToken();
   std::vector<int64_t> version_ids, dest_ids;
-  for (const auto& row : tx.exec_params(
-           "WITH c AS (SELECT id FROM jobs WHERE state = 1 AND destination_id = "
-           "ANY($1::bigint[]) ORDER BY priority DESC, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
-           "UPDATE jobs j SET state = 2, attempts = j.attempts + 1, lease_owner = $3, "
-           "lease_token = $4 || '-' || j.id, "
-           "lease_deadline = now() + $5::int * interval '1 millisecond', updated_at = now() "
-           "FROM c WHERE j.id = c.id "
-           "RETURNING j.id, j.kind, j.lease_token, epoch_ms(j.lease_deadline), j.attempts, "
-           "j.destination_id, COALESCE(j.version_id, 0), j.remote_ref, j.priority",
-           NumArray(dests), static_cast<int64_t>(limit), p.worker_id, token,
-           static_cast<int64_t>(p.lease_ms))) {
+  for (const auto& row : tx.exec_prepared("lease_from", NumArray(dests), static_cast<int64_t>(limit),
+                                          p.worker_id, token, static_cast<int64_t>(p.lease_ms))) {
     shoebox::v1::Job& j = jobs.emplace_back();
     j.set_job_id(row[0].as<int64_t>());
     j.set_kind(static_cast<shoebox::v1::JobKind>(row[1].as<int>()));
@@ -1613,18 +1645,12 @@ absl::StatusOr<std::vector<shoebox::v1::Job>> PgStore::LeaseFrom(Tx& tx, const L
   }
   if (jobs.empty()) return jobs;
   std::map<int64_t, shoebox::v1::Destination> dmap;
-  for (const auto& row : tx.exec_params(absl::StrCat("SELECT ", kDestinationCols,
-                                                     " FROM destinations WHERE id = "
-                                                     "ANY($1::bigint[])"),
-                                        NumArray(dest_ids))) {
+  for (const auto& row : tx.exec_prepared("destinations_by_id", NumArray(dest_ids))) {
     DestinationFromRow(row, &dmap[row[0].as<int64_t>()]);
   }
   std::map<int64_t, shoebox::v1::FileVersion> vmap;
   if (!version_ids.empty()) {
-    for (const auto& row : tx.exec_params(absl::StrCat("SELECT ", kVersionCols, " FROM ",
-                                                       kVersionJoins,
-                                                       " WHERE v.id = ANY($1::bigint[])"),
-                                          NumArray(version_ids))) {
+    for (const auto& row : tx.exec_prepared("versions_by_id", NumArray(version_ids))) {
       VersionFromRow(row, 0, &vmap[row[0].as<int64_t>()]);
     }
   }
@@ -1646,13 +1672,7 @@ absl::StatusOr<std::vector<shoebox::v1::Job>> PgStore::LeaseJobs(const LeasePara
   std::vector<Eligible> eligible;
   RETURN_IF_ERROR(Run("find leasable destinations", kQueueTx, [&](Tx& tx) {
     eligible.clear();
-    for (const auto& row : tx.exec_params(
-             "WITH w AS (UPDATE workers SET last_seen = now() WHERE id = $1 "
-             "  RETURNING kinds, destinations) "
-             "SELECT d.id, d.max_concurrency, d.auth_failed_at IS NOT NULL FROM destinations d, w "
-             "WHERE d.kind = ANY(w.kinds) AND (cardinality(w.destinations) = 0 OR d.name = "
-             "ANY(w.destinations)) ORDER BY d.id",
-             p.worker_id)) {
+    for (const auto& row : tx.exec_prepared("find_leasable", p.worker_id)) {
       eligible.push_back(Eligible{row[0].as<int64_t>(),
                                   static_cast<uint32_t>(row[1].as<int64_t>()),
                                   row[2].as<bool>()});
@@ -1682,16 +1702,10 @@ absl::StatusOr<std::vector<shoebox::v1::Job>> PgStore::LeaseJobs(const LeasePara
       got.clear();
       // The destination row lock serialises leasing for it across
       // coordinators, so the limit holds.
-      pqxx::result d = tx.exec_params(
-          "SELECT max_concurrency, auth_failed_at IS NOT NULL, (last_probe_at IS NULL OR "
-          "last_probe_at < now() - $2::int * interval '1 millisecond') FROM destinations "
-          "WHERE id = $1 FOR UPDATE",
-          e.id, static_cast<int64_t>(p.auth_probe_interval_ms));
+      pqxx::result d = tx.exec_prepared("lock_limited_destination", e.id,
+                                        static_cast<int64_t>(p.auth_probe_interval_ms));
       if (d.empty()) return absl::OkStatus();
-      const int64_t running =
-          tx.exec_params1("SELECT count(*) FROM jobs WHERE destination_id = $1 AND state = 2",
-                          e.id)[0]
-              .as<int64_t>();
+      const int64_t running = tx.exec_prepared1("count_running", e.id)[0].as<int64_t>();
       const int64_t max_conc = d[0][0].as<int64_t>();
       const bool auth_failed = d[0][1].as<bool>();
       int64_t slots = max_conc == 0 ? p.max_jobs : max_conc - running;
