@@ -114,6 +114,13 @@ sleep 1
 for w in 1 2; do
   nices=$(ps -L -o ni= -p "$(cat "$work/worker-$w.pid")" | sort -u | tr -d ' ')
   [[ $nices == 10 ]] || sb_die "worker-$w threads run at nice '$nices', expected 10 (worker.nice)"
+  # Started in a session of its own (sb_start: setsid), the worker lowers its
+  # session's scheduling group too; thread nice alone does not reach across
+  # autogroups (the agent and coordinator are in other sessions).
+  if [[ $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null) == 1 ]]; then
+    ag=$(cat "/proc/$(cat "$work/worker-$w.pid")/autogroup")
+    [[ $ag == *" nice 10" ]] || sb_die "worker-$w session group is '$ag', expected nice 10 (worker.nice)"
+  fi
 done
 
 sb dest add nas --kind local --set "root=$work/dest-local"
