@@ -46,22 +46,6 @@ constexpr size_t kDirectAlign = 4096;
 
 size_t RoundUp(size_t n) { return (n + kDirectAlign - 1) / kDirectAlign * kDirectAlign; }
 
-// One aligned buffer per thread, grown to the largest object seen.
-uint8_t* AlignedBuffer(size_t n) {
-  struct Deleter {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-  thread_local std::unique_ptr<uint8_t, Deleter> buf;
-  thread_local size_t cap = 0;
-  if (cap < n) {
-    void* p = nullptr;
-    if (::posix_memalign(&p, kDirectAlign, n) != 0) return nullptr;
-    buf.reset(static_cast<uint8_t*>(p));
-    cap = n;
-  }
-  return buf.get();
-}
-
 // Direct I/O only where it is known to behave: local disk file systems.
 // (On NFS every O_DIRECT write is a synchronous round trip; FUSE and tmpfs
 // may refuse it.)
@@ -134,12 +118,18 @@ absl::Status WriteNewFileDirect(int fd, AlignedBytes& buf, size_t n, const std::
   return absl::OkStatus();
 }
 
-absl::Status ReadWholeFileDirect(int fd, size_t size, const std::string& path, std::string* out) {
+absl::Status ReadWholeFileDirect(int fd, size_t size, const std::string& path, AlignedBytes* out,
+                                 size_t* got) {
+  *got = 0;
+  uint8_t* buf = out->Reserve(size);
+  if (buf == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat("out of memory reading ", PrintablePath(path)));
+  }
+  const size_t padded = RoundUp(size);
   auto buffered = [&]() -> absl::Status {
-    out->assign(size, '\0');
     size_t off = 0;
-    while (off < out->size()) {
-      ssize_t r = ::pread(fd, out->data() + off, out->size() - off, static_cast<off_t>(off));
+    while (off < size) {
+      ssize_t r = ::pread(fd, buf + off, size - off, static_cast<off_t>(off));
       if (r < 0) {
         if (errno == EINTR) continue;
         return ErrnoToStatus(errno, absl::StrCat("read ", PrintablePath(path)));
@@ -147,27 +137,34 @@ absl::Status ReadWholeFileDirect(int fd, size_t size, const std::string& path, s
       if (r == 0) break;
       off += static_cast<size_t>(r);
     }
-    out->resize(off);
+    *got = off;
     return absl::OkStatus();
   };
-  const size_t padded = RoundUp(size);
-  uint8_t* buf = padded == 0 || !DirectIoSuits(fd) ? nullptr : AlignedBuffer(padded);
-  if (buf == nullptr || !SetDirect(fd, true)) return buffered();
+  if (padded == 0 || !DirectIoSuits(fd) || !SetDirect(fd, true)) return buffered();
   size_t off = 0;
   while (off < padded) {
     ssize_t r = ::pread(fd, buf + off, padded - off, static_cast<off_t>(off));
     if (r < 0) {
       if (errno == EINTR) continue;
+      const int e = errno;
       SetDirect(fd, false);
-      if (errno == EINVAL && off == 0) return buffered();
-      return ErrnoToStatus(errno, absl::StrCat("read ", PrintablePath(path)));
+      if (e == EINVAL && off == 0) return buffered();
+      return ErrnoToStatus(e, absl::StrCat("read ", PrintablePath(path)));
     }
     if (r == 0) break;
     off += static_cast<size_t>(r);
     if (off % kDirectAlign != 0) break;  // end of file
   }
   SetDirect(fd, false);
-  out->assign(reinterpret_cast<const char*>(buf), std::min(off, size));
+  *got = std::min(off, size);
+  return absl::OkStatus();
+}
+
+absl::Status ReadWholeFileDirect(int fd, size_t size, const std::string& path, std::string* out) {
+  thread_local AlignedBytes buf;
+  size_t got = 0;
+  RETURN_IF_ERROR(ReadWholeFileDirect(fd, size, path, &buf, &got));
+  out->assign(reinterpret_cast<const char*>(buf.data()), got);
   return absl::OkStatus();
 }
 

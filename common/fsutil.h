@@ -56,6 +56,9 @@ absl::Status WriteNewFileDirect(int fd, AlignedBytes& buf, size_t n, const std::
 // page cache where the file system allows it (see WriteNewFileDirect).
 // Returns fewer bytes if the file is shorter; errors name `path`.
 absl::Status ReadWholeFileDirect(int fd, size_t size, const std::string& path, std::string* out);
+// The same into `out` without a copy; `*got` is the number of bytes read.
+absl::Status ReadWholeFileDirect(int fd, size_t size, const std::string& path, AlignedBytes* out,
+                                 size_t* got);
 
 // Streams bytes into `fd`, a new empty file, like WriteNewFileDirect: whole
 // aligned blocks with O_DIRECT, the last one padded and the file truncated

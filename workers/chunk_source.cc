@@ -38,18 +38,19 @@ ChunkSource::ChunkSource(ChunkFetcher* fetcher, std::vector<ChunkSpan> chunks, u
 }
 
 ChunkSource::~ChunkSource() {
-  if (prefetch_.valid()) prefetch_.wait();
+  for (auto& a : ahead_) a.second.wait();
 }
 
 absl::Status ChunkSource::Load(size_t index) {
   absl::StatusOr<std::string> plain;
-  if (prefetch_index_ == index && prefetch_.valid()) {
-    plain = prefetch_.get();
+  if (!ahead_.empty() && ahead_.front().first == index) {
+    plain = ahead_.front().second.get();
+    ahead_.pop_front();
   } else {
-    if (prefetch_.valid()) prefetch_.wait();
+    for (auto& a : ahead_) a.second.wait();  // a seek: what was fetched ahead is not needed
+    ahead_.clear();
     plain = fetcher_->GetPlain(chunks_[index].id);
   }
-  prefetch_index_ = SIZE_MAX;
   if (!plain.ok()) return plain.status();
   if (plain->size() != chunks_[index].size) {
     return absl::DataLossError(absl::StrCat("chunk ", IdHex(chunks_[index].id), " has ", plain->size(),
@@ -59,11 +60,15 @@ absl::Status ChunkSource::Load(size_t index) {
   fetched_ += plain->size();
   cur_ = std::move(*plain);
   cur_index_ = index;
-  if (index + 1 < chunks_.size()) {
-    prefetch_index_ = index + 1;
+  // The next chunks are fetched (read, decrypted, verified) in parallel
+  // while this one is written: one fetch at a time left a single delivery
+  // waiting on each chunk's read in turn.
+  size_t next = ahead_.empty() ? index + 1 : ahead_.back().first + 1;
+  while (ahead_.size() < kAhead && next < chunks_.size()) {
     ChunkFetcher* f = fetcher_;
-    ChunkId next = chunks_[index + 1].id;
-    prefetch_ = std::async(std::launch::async, [f, next] { return f->GetPlain(next); });
+    ChunkId id = chunks_[next].id;
+    ahead_.emplace_back(next, std::async(std::launch::async, [f, id] { return f->GetPlain(id); }));
+    ++next;
   }
   return absl::OkStatus();
 }

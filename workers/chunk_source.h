@@ -1,12 +1,13 @@
 // A ByteSource over a file version's chunks: fetches each chunk (directly
 // from the chunk store, or through the coordinator), opens and verifies it,
-// and streams the plaintext, holding at most two chunks (the current one and
-// the next, prefetched). The whole-file SHA-256 is checked as the bytes pass:
+// and streams the plaintext, holding at most four chunks (the current one and
+// the next three, fetched in parallel). The whole-file SHA-256 is checked as the bytes pass:
 // the read that reaches the end fails with DATA_LOSS instead of returning the
 // last bytes when it does not match, so a connector never completes an upload
 // of wrong content.
 #pragma once
 
+#include <deque>
 #include <future>
 #include <memory>
 #include <string>
@@ -64,8 +65,9 @@ class ChunkSource final : public ByteSource {
   uint64_t pos_ = 0;
   size_t cur_index_ = SIZE_MAX;
   std::string cur_;
-  size_t prefetch_index_ = SIZE_MAX;
-  std::future<absl::StatusOr<std::string>> prefetch_;
+  // Chunks being fetched ahead of the one in cur_, in order: (index, fetch).
+  static constexpr size_t kAhead = 3;
+  std::deque<std::pair<size_t, std::future<absl::StatusOr<std::string>>>> ahead_;
   Sha256 hash_;
   uint64_t hashed_ = 0;  // bytes hashed contiguously from 0
   bool hash_valid_ = true;

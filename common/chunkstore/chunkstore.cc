@@ -115,8 +115,11 @@ absl::StatusOr<uint64_t> SealedChunkStore::PutPlain(const ChunkId& id, ByteSpan 
 }
 
 absl::StatusOr<std::string> SealedChunkStore::GetPlain(const ChunkId& id) {
-  ASSIGN_OR_RETURN(std::string blob, store_->Get(id));
-  absl::StatusOr<std::string> plain = sealer_.Open(id, blob);
+  // Read into an aligned per-thread buffer (O_DIRECT, no copy), opened there.
+  thread_local AlignedBytes buf;
+  ASSIGN_OR_RETURN(size_t n, store_->GetAligned(id, buf));
+  absl::StatusOr<std::string> plain =
+      sealer_.Open(id, std::string_view(reinterpret_cast<const char*>(buf.data()), n));
   if (!plain.ok()) return Annotate(plain.status(), store_->Describe());
   return plain;
 }

@@ -18,7 +18,10 @@
 #include <memory>
 #include <string>
 
+#include <cstring>
+
 #include "absl/status/statusor.h"
+#include "common/status.h"
 #include "common/crypto/blob.h"
 #include "common/crypto/hash.h"
 
@@ -34,6 +37,15 @@ class ChunkStore {
     return Put(id, std::string_view(reinterpret_cast<const char*>(buf.data()), n));
   }
   virtual absl::StatusOr<std::string> Get(const ChunkId& id) = 0;
+  // Get into `buf`, returning the blob's size; the directory backend reads
+  // it there with O_DIRECT (no copy).
+  virtual absl::StatusOr<size_t> GetAligned(const ChunkId& id, AlignedBytes& buf) {
+    ASSIGN_OR_RETURN(std::string blob, Get(id));
+    uint8_t* p = buf.Reserve(blob.size());
+    if (p == nullptr) return absl::ResourceExhaustedError("out of memory reading a chunk");
+    std::memcpy(p, blob.data(), blob.size());
+    return blob.size();
+  }
   // OK true/false; an error only when the backend cannot answer.
   virtual absl::StatusOr<bool> Has(const ChunkId& id) = 0;
   // Deleting a missing ID is not an error.

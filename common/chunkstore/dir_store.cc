@@ -52,6 +52,7 @@ class DirChunkStore final : public ChunkStore {
   absl::Status Put(const ChunkId& id, std::string_view blob) override;
   absl::Status PutAligned(const ChunkId& id, AlignedBytes& buf, size_t n) override;
   absl::StatusOr<std::string> Get(const ChunkId& id) override;
+  absl::StatusOr<size_t> GetAligned(const ChunkId& id, AlignedBytes& buf) override;
   absl::StatusOr<bool> Has(const ChunkId& id) override;
   absl::Status Delete(const ChunkId& id) override;
   absl::StatusOr<uint64_t> Stat(const ChunkId& id) override;
@@ -173,6 +174,12 @@ absl::Status DirChunkStore::PutWith(const ChunkId& id,
 }
 
 absl::StatusOr<std::string> DirChunkStore::Get(const ChunkId& id) {
+  thread_local AlignedBytes buf;
+  ASSIGN_OR_RETURN(size_t n, GetAligned(id, buf));
+  return std::string(reinterpret_cast<const char*>(buf.data()), n);
+}
+
+absl::StatusOr<size_t> DirChunkStore::GetAligned(const ChunkId& id, AlignedBytes& buf) {
   const std::string hex = ToHex(ByteSpan(id.data(), id.size()));
   const std::string path = ObjectPath(hex);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -188,11 +195,11 @@ absl::StatusOr<std::string> DirChunkStore::Get(const ChunkId& id) {
     ::close(fd);
     return Err(ErrnoToStatus(err, absl::StrCat("stat ", PrintablePath(path))), id, "get");
   }
-  std::string out;
-  absl::Status rd = ReadWholeFileDirect(fd, static_cast<size_t>(st.st_size), path, &out);
+  size_t got = 0;
+  absl::Status rd = ReadWholeFileDirect(fd, static_cast<size_t>(st.st_size), path, &buf, &got);
   ::close(fd);
   if (!rd.ok()) return Err(rd, id, "get");
-  return out;
+  return got;
 }
 
 absl::StatusOr<bool> DirChunkStore::Has(const ChunkId& id) {
