@@ -39,7 +39,12 @@
 #     the device is bound to the destination. "Ingest" is until both agents
 #     exited (every chunk acknowledged), "end to end" until `shoebox status
 #     --json` shows every delivery done and the changed files are identical at
-#     the destination.
+#     the destination. The first backup is run twice per round, each time
+#     into an empty instance of its own: once as above (deliveries run while
+#     the agents ingest: "ingest while delivering" and "end to end"), and once
+#     with both workers stopped until the agents are done ("ingest alone", the
+#     ingest path on its own as `restic backup` is; its deliveries then run
+#     untimed for the ingest figure and are checked the same way).
 #   restic 0.14 (`restic backup`, local repository, RESTIC_PASSWORD), borg 1.2
 #   (`borg create`, repokey, lz4 default), rclone 1.60 (`rclone copy`, local to
 #   local, no fsync), and restic followed by rclone (the sum of the two, as run
@@ -153,8 +158,10 @@ cleanup() {
   local rc=$? p
   trap - EXIT INT TERM
   for p in "${bg_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  if [[ -n $rdir ]]; then
-    for p in worker-1 worker-2 coordinator; do sb_stop "$rdir/$p.pid" 20; done
+  if [[ -n $rdir ]]; then  # the instance being measured, and the round's main one
+    for d in "$rdir" "${rdir%/alone}"; do
+      for p in worker-1 worker-2 coordinator; do sb_stop "$d/$p.pid" 20; done
+    done
   fi
   has_tool shoebox && sb_pg_stop "$pg_dir"
   if [[ $rc != 0 && -n $rdir ]]; then
@@ -203,8 +210,12 @@ fi
 psql_q() { sb_pg_run "$SB_PGBIN/psql" -h 127.0.0.1 -p "$pg_port" -U shoebox -d postgres -tAc "$1"; }
 sbcli() { SHOEBOX_CLI_CONFIG="$rdir/cli.toml" "$CLI" "$@"; }
 
+sbx_start_worker() {
+  sb_start "worker-$1" "$rdir/worker-$1.log" "$rdir/worker-$1.pid" "$WORKER" --config "$rdir/worker-$1.toml"
+}
+sbx_tag=""  # "_alone" for the instance whose workers start after ingest
 sbx_setup() {
-  local db="shoebox_r$round" c_port w
+  local db="shoebox_r$round$sbx_tag" c_port w
   psql_q "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1
   psql_q "CREATE DATABASE $db" >/dev/null
   c_port=$(sb_free_port)
@@ -244,7 +255,7 @@ master_key_file = "$rdir/master.key"
 pool_key_file = "$rdir/pool.key"
 ${SHOEBOX_WORKER_EXTRA:-}
 TOML
-    sb_start "worker-$w" "$rdir/worker-$w.log" "$rdir/worker-$w.pid" "$WORKER" --config "$rdir/worker-$w.toml"
+    sbx_start_worker "$w"
   done
   sbcli dest add nas --kind local --set "root=$rdir/dest" >/dev/null
   for d in a b; do
@@ -285,14 +296,32 @@ TOML
 sbx_teardown() {
   local p
   for p in worker-1 worker-2 coordinator; do sb_stop "$rdir/$p.pid" 60; done
-  psql_q "DROP DATABASE IF EXISTS shoebox_r$round" >/dev/null || true
+  psql_q "DROP DATABASE IF EXISTS shoebox_r$round$sbx_tag" >/dev/null || true
 }
 
 run_shoebox() {
-  local phase=$1 t0 t_end d p pids=() rc=0 want cmp_args=() ingest e2e mem_a mem_b
-  for p in coordinator worker-1 worker-2; do echo 5 >"/proc/$(cat "$rdir/$p.pid")/clear_refs"; done
+  local phase=$1 alone=${2:-0} t0 t_end d p pids=() rc=0 want cmp_args=() ingest e2e mem_a mem_b
+  # The first backup is also measured with no delivery running: in an
+  # instance of its own whose workers are stopped until both agents are done.
+  if [[ $phase == first && $alone == 0 ]]; then
+    local main_rdir=$rdir
+    rdir="$main_rdir/alone"; mkdir -p "$rdir"; sbx_tag=_alone
+    sbx_setup
+    run_shoebox first 1
+    sbx_teardown
+    rdir=$main_rdir; sbx_tag=""
+    sync
+  fi
+  if ((alone)); then
+    for p in worker-1 worker-2; do sb_stop "$rdir/$p.pid" 60; done
+  fi
+  for p in coordinator worker-1 worker-2; do
+    [[ -f $rdir/$p.pid ]] && kill -0 "$(cat "$rdir/$p.pid")" 2>/dev/null && echo 5 >"/proc/$(cat "$rdir/$p.pid")/clear_refs"
+  done
   local cpu0=() cpu1=()
-  for p in coordinator worker-1 worker-2; do cpu0+=("$(proc_cpu "$(cat "$rdir/$p.pid")")"); done
+  for p in coordinator worker-1 worker-2; do
+    if ((alone)) && [[ $p == worker-* ]]; then cpu0+=(0); else cpu0+=("$(proc_cpu "$(cat "$rdir/$p.pid")")"); fi
+  done
   cpu0+=("$(pg_cpu)")
   t0=$(now)
   for d in a b; do
@@ -303,6 +332,9 @@ run_shoebox() {
   for p in "${pids[@]}"; do wait "$p" || rc=$?; done
   ((rc == 0)) || sb_die "an agent failed (exit $rc), see $rdir/agent-*-$phase.log"
   ingest=$(max_of "$(time_s "$rdir/agent-a-$phase.time")" "$(time_s "$rdir/agent-b-$phase.time")")
+  if ((alone)); then  # deliveries start only now (untimed for the ingest figure)
+    for p in 1 2; do sbx_start_worker "$p"; done
+  fi
   want=$((files_a + files_b))
   [[ $phase == changed ]] && cmp_args=(--cmp-list "$rdir/changed.list")
   t_end=$(SHOEBOX_CLI_CONFIG="$rdir/cli.toml" python3 "$PY" wait --cli "$CLI" --timeout $((600 + size_mb)) --want-delivered "$want" --lib "$lib" --dest "$rdir/dest" \
@@ -317,8 +349,8 @@ run_shoebox() {
     hwm+=("$(awk '/VmHWM/ {print $2}' "/proc/$(cat "$rdir/$p.pid")/status")")
   done
   local cat_now
-  cat_now=$(psql_q "SELECT pg_database_size('shoebox_r$round')")
-  record shoebox "$phase" "$e2e" "$ingest" \
+  cat_now=$(psql_q "SELECT pg_database_size('shoebox_r$round$sbx_tag')")
+  record "$( ((alone)) && echo shoebox_alone || echo shoebox)" "$phase" "$e2e" "$ingest" \
     "{\"agent\": $(max_of "$mem_a" "$mem_b"), \"coordinator\": ${hwm[0]}, \"worker-1\": ${hwm[1]}, \"worker-2\": ${hwm[2]}}" \
     "{\"chunk_store\": $(du_b "$rdir/chunks"), \"dest\": $(du_b "$rdir/dest"), \"catalog_db\": $((cat_now - catalog_base)), \"status_stored_bytes\": $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stored_bytes"])' "$rdir/status-$phase.json")}" \
     "{\"agents\": $(sum_of "$(time_cpu "$rdir/agent-a-$phase.time")" "$(time_cpu "$rdir/agent-b-$phase.time")"), \"coordinator\": $(sub "${cpu0[0]}" "${cpu1[0]}"), \"workers\": $(sum_of "$(sub "${cpu0[1]}" "${cpu1[1]}")" "$(sub "${cpu0[2]}" "${cpu1[2]}")"), \"postgres\": $(sub "${cpu0[3]}" "${cpu1[3]}")}"
@@ -426,7 +458,8 @@ if [[ $keep == 0 ]]; then
   for ((round = 1; round <= runs; round++)); do
     r="$out/round-$round"
     rm -rf "$r/chunks" "$r/dest" "$r/restic-repo" "$r/restic-cache" "$r/borg-repo" \
-      "$r/borg-base" "$r/rclone-dest" "$r"/agent-?/ "$r"/agent-?-register/
+      "$r/borg-base" "$r/rclone-dest" "$r"/agent-?/ "$r"/agent-?-register/ \
+      "$r/alone/chunks" "$r/alone/dest" "$r"/alone/agent-?/ "$r"/alone/agent-?-register/
   done
 fi
 

@@ -59,7 +59,8 @@ absl::StatusOr<SweepResult> JobQueue::Sweep(bool force, uint32_t min_interval_ms
 }
 
 absl::StatusOr<shoebox::v1::LeaseJobsResponse> JobQueue::Lease(
-    const std::string& worker, const shoebox::v1::LeaseJobsRequest& req) {
+    const std::string& worker, const shoebox::v1::LeaseJobsRequest& req,
+    const std::function<bool()>& gone) {
   ASSIGN_OR_RETURN(int64_t worker_id, WorkerId(worker));
   LeaseParams p;
   p.worker_id = worker_id;
@@ -71,9 +72,24 @@ absl::StatusOr<shoebox::v1::LeaseJobsResponse> JobQueue::Lease(
       absl::Now() + absl::Milliseconds(std::min(req.wait_ms(), limits_.max_lease_wait_ms));
   absl::Duration pause = absl::Milliseconds(20);
   shoebox::v1::LeaseJobsResponse resp;
+  auto hung_up = [&] { return gone && gone(); };
   for (;;) {
+    if (hung_up()) {
+      return absl::CancelledError(absl::StrCat("worker '", worker, "' hung up while waiting for jobs"));
+    }
     RETURN_IF_ERROR(Sweep(false).status());
     ASSIGN_OR_RETURN(std::vector<shoebox::v1::Job> jobs, store_->LeaseJobs(p));
+    if (!jobs.empty() && hung_up()) {
+      for (const auto& j : jobs) {
+        FailParams f;
+        f.job_id = j.job_id();
+        f.lease_token = j.lease_token();
+        f.not_started = true;
+        f.error = "the worker hung up before it received this lease; back to the queue";
+        (void)store_->FailJob(f);
+      }
+      return absl::CancelledError(absl::StrCat("worker '", worker, "' hung up while waiting for jobs"));
+    }
     if (!jobs.empty() || absl::Now() >= deadline) {
       // Verify jobs learn which chunks of their file need repair (issue 7).
       RETURN_IF_ERROR(VerifyStore(store_).FillRepairNeeds(&jobs));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -23,9 +24,14 @@ class JobQueue {
       const std::string& worker, const shoebox::v1::RegisterWorkerRequest& req);
   // Leases up to min(max_jobs, max_lease_batch) jobs of the destinations the
   // worker registered for; waits up to min(wait_ms, max_lease_wait_ms) for
-  // work. FAILED_PRECONDITION when the worker never registered.
+  // work. FAILED_PRECONDITION when the worker never registered. `gone`
+  // (optional) says whether the caller hung up: the wait then ends, and jobs
+  // leased just as it did go straight back to the queue, so a stopped or
+  // restarted worker's orphaned long poll never holds jobs until their
+  // lease expires.
   absl::StatusOr<shoebox::v1::LeaseJobsResponse> Lease(const std::string& worker,
-                                                       const shoebox::v1::LeaseJobsRequest& req);
+                                                       const shoebox::v1::LeaseJobsRequest& req,
+                                                       const std::function<bool()>& gone = nullptr);
   absl::StatusOr<shoebox::v1::RenewLeaseResponse> Renew(const std::string& worker,
                                                         const shoebox::v1::RenewLeaseRequest& req);
   absl::Status Complete(const std::string& worker, const shoebox::v1::CompleteJobRequest& req);

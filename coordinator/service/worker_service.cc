@@ -22,7 +22,7 @@ grpc::Status WorkerServiceImpl::LeaseJobs(grpc::ServerContext* ctx,
                                           const shoebox::v1::LeaseJobsRequest* req,
                                           shoebox::v1::LeaseJobsResponse* resp) {
   return Serve(c_, "LeaseJobs", ctx, Role::kWorker, [&](const Caller& who) {
-    return Assign(c_->queue().Lease(who.name, *req), resp);
+    return Assign(c_->queue().Lease(who.name, *req, [ctx] { return ctx->IsCancelled(); }), resp);
   });
 }
 

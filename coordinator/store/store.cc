@@ -1750,13 +1750,16 @@ absl::StatusOr<shoebox::v1::FailJobResponse> PgStore::FailJob(const FailParams& 
       return absl::FailedPreconditionError(absl::StrCat(
           "job ", p.job_id, ": the lease was lost or expired; the failure is not recorded"));
     }
-    if (p.auth_failure) {
-      tx.exec_params(
-          "UPDATE destinations SET auth_failed_at = COALESCE(auth_failed_at, now()), "
-          "auth_error = $2, last_probe_at = now() WHERE id = $1",
-          dest, p.error);
-      // Not the job's fault: the attempt is not counted and the job waits
-      // (queued) until the destination accepts credentials again.
+    if (p.auth_failure || p.not_started) {
+      if (p.auth_failure) {
+        tx.exec_params(
+            "UPDATE destinations SET auth_failed_at = COALESCE(auth_failed_at, now()), "
+            "auth_error = $2, last_probe_at = now() WHERE id = $1",
+            dest, p.error);
+      }
+      // Not the job's fault: the attempt is not counted and the job is
+      // queued again (after an auth failure it waits there until the
+      // destination accepts credentials again).
       tx.exec_params(
           "UPDATE jobs SET state = 1, attempts = greatest(attempts - 1, 0), last_error = $2, "
           "updated_at = now() WHERE id = $1",

@@ -109,6 +109,9 @@ struct FailParams {
   std::string error;
   uint32_t retry_after_ms = 0;
   bool auth_failure = false;
+  // The job never reached the worker (it hung up as the lease was taken):
+  // straight back to the queue, the attempt not counted.
+  bool not_started = false;
   uint32_t max_attempts = 8;
   uint32_t backoff_base_ms = 2000;
   uint32_t backoff_max_ms = 900000;

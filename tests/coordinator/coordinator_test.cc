@@ -1002,6 +1002,37 @@ TEST_F(CoordinatorTest, JobIsDeadLetteredAfterMaxAttemptsAndAdminCanRetryIt) {
   EXPECT_TRUE(client_->Complete("w1", retried[0]).ok());
 }
 
+// A worker stopped or restarted while its long poll waits: the coordinator
+// must not lease jobs to the poll it left behind (they would sit leased to
+// nobody until the lease expired, a minute by default).
+TEST_F(CoordinatorTest, AWorkerThatHungUpWhileWaitingLeasesNothing) {
+  StartCoordinator();
+  client_->CreateDestination("nas");
+  client_->Hello("laptop");
+  client_->Bind("laptop", "", "nas");
+  client_->Register("w1");
+  client_->Register("w2");
+  grpc::ClientContext ctx;
+  AsWorker(&ctx, "w1");
+  pb::LeaseJobsRequest req;
+  req.set_max_jobs(5);
+  req.set_wait_ms(8000);
+  pb::LeaseJobsResponse resp;
+  grpc::Status poll_status;
+  std::thread poll([&] { poll_status = client_->worker_->LeaseJobs(&ctx, req, &resp); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ctx.TryCancel();  // w1 goes away mid-wait
+  poll.join();
+  EXPECT_EQ(poll_status.error_code(), grpc::StatusCode::CANCELLED);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the server sees it
+  ReportEmptyFiles("laptop", 1);  // a job appears while w1's wait would still run
+  // Time for w1's abandoned wait, were it still polling, to take the job.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  auto jobs = client_->Lease("w2", 5);
+  ASSERT_EQ(jobs.size(), 1u) << "the job is held by the abandoned poll";
+  EXPECT_EQ(jobs[0].attempt(), 1u);
+}
+
 TEST_F(CoordinatorTest, PermanentFailureIsDeadAtOnce) {
   StartCoordinator();
   client_->CreateDestination("nas");
