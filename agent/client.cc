@@ -35,14 +35,62 @@ absl::Status CoordinatorClient::OpenChannels(bool insecure_dev, const TlsIdentit
   ASSIGN_OR_RETURN(channel_, MakeShoeboxChannel(address_, insecure_dev, files, hint, AgentChannelArgs()));
   stub_ = v1::AgentService::NewStub(channel_);
   upload_stubs_.clear();
+  upload_channels_.clear();
   for (size_t i = 0; i < kUploadConnections; ++i) {
     grpc::ChannelArguments args = AgentChannelArgs();
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own connection
     ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> up, MakeShoeboxChannel(address_, insecure_dev, files, hint, args));
     upload_stubs_.push_back(v1::AgentService::NewStub(up));
+    upload_channels_.push_back(std::move(up));
   }
   dev_metadata_ = insecure_dev;
   return absl::OkStatus();
+}
+
+namespace {
+
+void AppendVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+}  // namespace
+
+grpc::ByteBuffer PutChunkRequestBuffer(const std::string& id, ChunkBuffer data, size_t size) {
+  // Field 1 (id) and the header of field 2 (data), both length-delimited
+  // (wire type 2): the encoding protobuf itself produces for this message.
+  std::string head;
+  head.push_back(static_cast<char>((v1::PutChunkRequest::kIdFieldNumber << 3) | 2));
+  AppendVarint(&head, id.size());
+  head += id;
+  head.push_back(static_cast<char>((v1::PutChunkRequest::kDataFieldNumber << 3) | 2));
+  AppendVarint(&head, size);
+  grpc::Slice slices[2] = {grpc::Slice(head),
+                           grpc::Slice(data.release(), size, [](void* p) { std::free(p); })};
+  return grpc::ByteBuffer(slices, size > 0 ? 2 : 1);
+}
+
+bool ParsePutChunkAck(grpc::ByteBuffer& raw, v1::PutChunkAck* ack) {
+  std::vector<grpc::Slice> slices;
+  if (!raw.Dump(&slices).ok()) return false;
+  std::string bytes;
+  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return ack->ParseFromString(bytes);
+}
+
+std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> CoordinatorClient::PutChunksRaw(
+    size_t lane, grpc::ClientContext* ctx) {
+  grpc::ChannelInterface* ch =
+      upload_channels_.empty() ? channel_.get() : upload_channels_[lane % upload_channels_.size()].get();
+  // The generated stub's method, with raw messages (the generated code uses
+  // the same factory with v1 types).
+  static const grpc::internal::RpcMethod kPutChunks("/shoebox.v1.AgentService/PutChunks",
+                                                    grpc::internal::RpcMethod::BIDI_STREAMING);
+  return std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>>(
+      grpc::internal::ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(ch, kPutChunks, ctx));
 }
 
 absl::StatusOr<std::unique_ptr<CoordinatorClient>> CoordinatorClient::Connect(

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -13,6 +16,36 @@
 #include "shoebox/v1/agent.grpc.pb.h"
 
 namespace shoebox::agent {
+
+// Bytes of one chunk on their way to the coordinator (malloc'd, not
+// zero-filled); handed to gRPC by PutChunkRequestBuffer.
+class ChunkBuffer {
+ public:
+  ChunkBuffer() = default;
+  explicit ChunkBuffer(size_t n) : p_(static_cast<uint8_t*>(std::malloc(n > 0 ? n : 1))) {}
+  ~ChunkBuffer() { std::free(p_); }
+  ChunkBuffer(ChunkBuffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  ChunkBuffer& operator=(ChunkBuffer&& o) noexcept {
+    if (this != &o) {
+      std::free(p_);
+      p_ = std::exchange(o.p_, nullptr);
+    }
+    return *this;
+  }
+  uint8_t* data() { return p_; }
+  uint8_t* release() { return std::exchange(p_, nullptr); }
+
+ private:
+  uint8_t* p_ = nullptr;
+};
+
+// A serialized v1::PutChunkRequest{id, data = the first `size` bytes of
+// `data`}: the protobuf field headers in one small slice, the chunk bytes in
+// a second slice that refers to `data` (freed by gRPC once sent), so the
+// chunk is not copied into a message and then again into gRPC's buffers.
+grpc::ByteBuffer PutChunkRequestBuffer(const std::string& id, ChunkBuffer data, size_t size);
+// Parses an acknowledgement read from a raw PutChunks stream.
+bool ParsePutChunkAck(grpc::ByteBuffer& raw, v1::PutChunkAck* ack);
 
 class CoordinatorClient {
  public:
@@ -42,6 +75,10 @@ class CoordinatorClient {
     return upload_stubs_.empty() ? stub_.get() : upload_stubs_[lane % upload_stubs_.size()].get();
   }
   static constexpr size_t kUploadConnections = 4;
+  // AgentService.PutChunks on lane `lane`'s connection (see upload_stub),
+  // with requests from PutChunkRequestBuffer and acks for ParsePutChunkAck.
+  std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> PutChunksRaw(
+      size_t lane, grpc::ClientContext* ctx);
   const std::string& address() const { return address_; }
 
  private:
@@ -58,6 +95,7 @@ class CoordinatorClient {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::AgentService::Stub> stub_;
   std::vector<std::unique_ptr<v1::AgentService::Stub>> upload_stubs_;
+  std::vector<std::shared_ptr<grpc::Channel>> upload_channels_;
 };
 
 }  // namespace shoebox::agent

@@ -244,8 +244,8 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
   // watchdog that cancels the stream when acknowledgements stop.
   auto run_lane = [&](const std::vector<Task>& lane, size_t lane_index) -> absl::Status {
     auto ctx = client_->NewContext(std::chrono::hours(24));
-    std::unique_ptr<grpc::ClientReaderWriter<v1::PutChunkRequest, v1::PutChunkAck>> stream(
-        client_->upload_stub(lane_index)->PutChunks(ctx.get()));
+    std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> stream =
+        client_->PutChunksRaw(lane_index, ctx.get());
 
     std::atomic<int64_t> last_progress_ms{0};
     last_progress_ms = now_ms();
@@ -253,8 +253,14 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
     // Acks arrive on this thread.
     std::thread reader([&] {
       v1::PutChunkAck ack;
-      while (stream->Read(&ack)) {
+      grpc::ByteBuffer raw;
+      while (stream->Read(&raw)) {
         last_progress_ms = now_ms();
+        if (!ParsePutChunkAck(raw, &ack)) {
+          spdlog::warn("coordinator {} sent an unreadable chunk acknowledgement; reconnecting", client_->address());
+          ctx->TryCancel();
+          break;
+        }
         absl::MutexLock l(&mu);
         auto bc = by_chunk.find(ack.id());
         if (bc == by_chunk.end()) continue;
@@ -311,12 +317,9 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
 
     int open_fd = -1;
     size_t open_item = SIZE_MAX;
-    // One request reused for every chunk of the lane: the chunk is read
-    // straight into its data field, whose capacity soon covers the largest
-    // chunk, so no chunk costs an allocation (page faults) or a full
-    // zero-fill; Write() serializes it before returning.
-    v1::PutChunkRequest req;
-    std::string& buf = *req.mutable_data();
+    // Each chunk is read into a buffer of its own that gRPC sends by
+    // reference (PutChunkRequestBuffer) and frees once written to the
+    // connection: no copy into a protobuf message, no zero-fill.
     bool stream_ok = true;
     bool stopped_early = false;
     for (const Task& t : lane) {
@@ -347,8 +350,12 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
         }
       }
       bool good = open_fd >= 0;
+      ChunkBuffer buf;
       if (good) {
-        buf.resize(t.size);
+        buf = ChunkBuffer(t.size);
+        good = buf.data() != nullptr;
+      }
+      if (good) {
         size_t got = 0;
         while (got < t.size) {
           ssize_t n = ::pread(open_fd, buf.data() + got, t.size - got, static_cast<off_t>(t.offset + got));
@@ -360,7 +367,7 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
         good = got == t.size;
         // The coordinator recomputes every chunk ID and refuses a mismatch;
         // checking here too costs one more HMAC pass over the data.
-        if (good && opts_.verify_upload_ids) good = DigestToString(hasher_->Id(AsBytes(buf))) == t.id;
+        if (good && opts_.verify_upload_ids) good = DigestToString(hasher_->Id(ByteSpan(buf.data(), t.size))) == t.id;
       }
       if (!good) {
         spdlog::info("{} changed since it was read; it is read again", PrintablePath(it.root + "/" + kp.RelPath()));
@@ -373,8 +380,7 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
         continue;
       }
       bucket_->Acquire(t.size);
-      req.set_id(t.id);
-      if (!stream->Write(req)) {
+      if (!stream->Write(PutChunkRequestBuffer(t.id, std::move(buf), t.size))) {
         stream_ok = false;
         break;
       }
