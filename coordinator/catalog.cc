@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/bytes.h"
@@ -167,7 +168,17 @@ absl::StatusOr<shoebox::v1::ReportFilesResponse> Catalog::ReportFiles(
     r->set_state(outcomes[k].state);
     // A chunk another device is already sending is not asked for twice:
     // the version stays pending until that upload lands.
-    std::vector<bool> mine = claims_.Claim(device_id, outcomes[k].missing, now);
+    std::vector<uint32_t> sizes;
+    if (!outcomes[k].missing.empty()) {
+      absl::flat_hash_map<std::string_view, uint32_t> size_of;
+      for (const ChunkRefRow& c : items[k].chunks) size_of.emplace(c.id, c.size);
+      sizes.reserve(outcomes[k].missing.size());
+      for (const std::string& id : outcomes[k].missing) {
+        auto it = size_of.find(id);
+        sizes.push_back(it == size_of.end() ? 0 : it->second);
+      }
+    }
+    std::vector<bool> mine = claims_.Claim(device_id, outcomes[k].missing, now, &sizes);
     for (size_t c = 0; c < mine.size(); ++c) {
       if (mine[c]) r->add_missing_chunk_ids(std::move(outcomes[k].missing[c]));
     }
@@ -191,7 +202,18 @@ shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
     if (req.id().size() == id.size()) claims_.Release(req.id());  // another device may send it
     return fail(st);
   }
-  absl::StatusOr<ChunkStatus> status = store_->GetChunk(req.id());
+  // A chunk this device was asked for (its live claim) is known and was
+  // missing with the size it reported: no database lookup. Otherwise (no
+  // claim, claim lapsed, another coordinator asked for it) ask the catalog.
+  absl::StatusOr<int64_t> dev = DeviceId(device);
+  absl::StatusOr<ChunkStatus> status;
+  uint32_t claimed_size = 0;
+  const bool claimed = dev.ok() && claims_.ClaimedBy(*dev, req.id(), absl::Now(), &claimed_size);
+  if (claimed) {
+    status = ChunkStatus{true, false, claimed_size};
+  } else {
+    status = store_->GetChunk(req.id());
+  }
   if (!status.ok()) return fail(status.status());
   if (!status->known) {
     return fail(absl::FailedPreconditionError(absl::StrCat(
@@ -216,8 +238,14 @@ shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
   }
   absl::StatusOr<std::vector<int64_t>> done =
       store_->MarkChunkStored(req.id(), static_cast<uint32_t>(req.data().size()), stored_size);
-  if (!done.ok()) return fail(done.status());
-  if (absl::StatusOr<int64_t> dev = DeviceId(device); dev.ok()) claims_.Stored(*dev, req.id(), absl::Now());
+  if (!done.ok()) {
+    // (Not found: its file was pruned since the report. The blob written
+    // just now is left alone: deleting it could race a new report of the
+    // same chunk by another device that stores it again.)
+    claims_.Release(req.id());
+    return fail(done.status());
+  }
+  if (dev.ok()) claims_.Stored(*dev, req.id(), absl::Now());
   for (int64_t v : *done) ack.add_completed_version_ids(v);
   ack.set_code(0);
   return ack;

@@ -19,24 +19,39 @@ void UploadClaims::SweepLocked(absl::Time now) {
   absl::erase_if(progress_, [&](const auto& kv) { return now - kv.second >= opts_.max_age; });
 }
 
-std::vector<bool> UploadClaims::Claim(int64_t device, const std::vector<std::string>& ids, absl::Time now) {
+std::vector<bool> UploadClaims::Claim(int64_t device, const std::vector<std::string>& ids, absl::Time now,
+                                      const std::vector<uint32_t>* sizes) {
   std::vector<bool> mine(ids.size(), true);
   absl::MutexLock l(&mu_);
   SweepLocked(now);
   for (size_t i = 0; i < ids.size(); ++i) {
+    const uint32_t size = sizes != nullptr && i < sizes->size() ? (*sizes)[i] : 0;
     auto it = claims_.find(ids[i]);
     if (it != claims_.end()) {
-      if (it->second.device == device) continue;  // already ours: keep the original time
+      if (it->second.device == device) {  // already ours: keep the original time
+        if (size != 0) it->second.size = size;
+        continue;
+      }
       if (Live(it->second, now)) {
         mine[i] = false;
         continue;
       }
-      it->second = Entry{device, now};  // the claimant went quiet: take it over
+      it->second = Entry{device, now, size};  // the claimant went quiet: take it over
       continue;
     }
-    if (claims_.size() < opts_.max_claims) claims_.emplace(ids[i], Entry{device, now});
+    if (claims_.size() < opts_.max_claims) claims_.emplace(ids[i], Entry{device, now, size});
   }
   return mine;
+}
+
+bool UploadClaims::ClaimedBy(int64_t device, const std::string& id, absl::Time now, uint32_t* size) const {
+  absl::MutexLock l(&mu_);
+  auto it = claims_.find(id);
+  if (it == claims_.end() || it->second.device != device || it->second.size == 0 || !Live(it->second, now)) {
+    return false;
+  }
+  *size = it->second.size;
+  return true;
 }
 
 void UploadClaims::Stored(int64_t device, const std::string& id, absl::Time now) {

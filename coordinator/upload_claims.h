@@ -39,7 +39,14 @@ class UploadClaims {
 
   // For each chunk ID: true if `device` should upload it (it now holds the
   // claim, or already did), false if another device holds a live claim.
-  std::vector<bool> Claim(int64_t device, const std::vector<std::string>& ids, absl::Time now);
+  // `sizes` (optional, one per ID): the chunk sizes the device reported,
+  // kept with the claim for ClaimedBy.
+  std::vector<bool> Claim(int64_t device, const std::vector<std::string>& ids, absl::Time now,
+                          const std::vector<uint32_t>* sizes = nullptr);
+  // True when `device` holds a live claim on the chunk with a known size
+  // (set in *size): the chunk was missing and referenced when the claim was
+  // made, so its upload needs no database lookup.
+  bool ClaimedBy(int64_t device, const std::string& id, absl::Time now, uint32_t* size) const;
   // The chunk was stored (by `device`): its claim ends, and the device's
   // other claims stay live for another ttl.
   void Stored(int64_t device, const std::string& id, absl::Time now);
@@ -52,6 +59,7 @@ class UploadClaims {
   struct Entry {
     int64_t device;
     absl::Time claimed;
+    uint32_t size = 0;  // 0: not known
   };
   bool Live(const Entry& e, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SweepLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -15,6 +15,27 @@ TEST(UploadClaims, TheFirstDeviceToNeedAChunkSendsItAndTheOtherIsNotAsked) {
   EXPECT_EQ(c.Claim(1, {"a", "b", "c"}, t0 + absl::Seconds(2)), (std::vector<bool>{true, true, false}));
 }
 
+// The claim answers "is this chunk known and missing, with which size" for
+// its claimant's upload only, and only while it is live.
+TEST(UploadClaims, OnlyTheClaimantsLiveClaimAnswersForTheUpload) {
+  UploadClaims c({.ttl = absl::Seconds(60), .max_age = absl::Minutes(15)});
+  const std::vector<uint32_t> sizes{1000, 2000};
+  c.Claim(1, {"a", "b"}, t0, &sizes);
+  c.Claim(1, {"c"}, t0);  // size not known: the upload asks the database
+  uint32_t size = 0;
+  EXPECT_TRUE(c.ClaimedBy(1, "b", t0 + absl::Seconds(1), &size));
+  EXPECT_EQ(size, 2000u);
+  EXPECT_FALSE(c.ClaimedBy(2, "b", t0 + absl::Seconds(1), &size));  // another device
+  EXPECT_FALSE(c.ClaimedBy(1, "c", t0 + absl::Seconds(1), &size));  // no size
+  EXPECT_FALSE(c.ClaimedBy(1, "z", t0 + absl::Seconds(1), &size));  // never claimed
+  c.Stored(1, "a", t0 + absl::Seconds(2));
+  EXPECT_FALSE(c.ClaimedBy(1, "a", t0 + absl::Seconds(2), &size));  // stored: claim over
+  EXPECT_TRUE(c.ClaimedBy(1, "b", t0 + absl::Seconds(61), &size));  // renewed by the store at 2 s
+  EXPECT_FALSE(c.ClaimedBy(1, "b", t0 + absl::Seconds(63), &size));  // lapsed
+  c.Release("b");
+  EXPECT_FALSE(c.ClaimedBy(1, "b", t0 + absl::Seconds(3), &size));
+}
+
 TEST(UploadClaims, AStoredOrRefusedChunkCanBeClaimedAgain) {
   UploadClaims c;
   c.Claim(1, {"a", "b"}, t0);
