@@ -311,6 +311,7 @@ BEGIN
   WITH t AS (DELETE FROM version_missing WHERE chunk_id = cid RETURNING version_id)
     SELECT array_agg(version_id) INTO waiting FROM t;
   IF waiting IS NULL THEN
+    PERFORM set_config('synchronous_commit', 'off', true);
     RETURN;
   END IF;
   -- Row locks in id order; the version whose count reaches 0 completes
@@ -325,6 +326,15 @@ BEGIN
     SELECT COALESCE(array_agg(id ORDER BY id) FILTER (WHERE missing_count = 0), '{}')
       INTO completed FROM u;
   PERFORM shoebox_create_deliveries(completed);
+  -- Only a call that completes a version must be durable before its answer
+  -- (the agent then forgets the version). Another may commit without
+  -- waiting for the WAL flush: lost in a crash, the chunk is missing again,
+  -- the agent (which keeps every incomplete version) reports the file again
+  -- and re-sends it; and the flush of any later synchronous commit (the one
+  -- completing its version, which waited for this row's lock) writes it too.
+  IF cardinality(completed) = 0 THEN
+    PERFORM set_config('synchronous_commit', 'off', true);
+  END IF;
 END
 $fn$;
 )sql";
