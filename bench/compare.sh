@@ -163,7 +163,11 @@ cleanup() {
       for p in worker-1 worker-2 coordinator; do sb_stop "$d/$p.pid" 20; done
     done
   fi
-  has_tool shoebox && sb_pg_stop "$pg_dir"
+  if has_tool shoebox; then
+    sb_pg_stop "$pg_dir"
+    # Removed now rather than at the next run's start, right before it measures.
+    [[ $keep == 1 ]] || rm -rf "$pg_dir" "$pg_dir.initdb.log"
+  fi
   if [[ $rc != 0 && -n $rdir ]]; then
     for p in "$rdir"/*.log; do [[ -f $p ]] && { echo "===== $p (tail)"; tail -n 15 "$p"; }; done
   fi
@@ -296,7 +300,9 @@ TOML
 sbx_teardown() {
   local p
   for p in worker-1 worker-2 coordinator; do sb_stop "$rdir/$p.pid" 60; done
-  psql_q "DROP DATABASE IF EXISTS shoebox_r$round$sbx_tag" >/dev/null || true
+  # The catalog database stays until the cluster is removed at exit: dropping
+  # it deletes hundreds of files right before the next tool runs (see the
+  # note on deleting round data below).
 }
 
 run_shoebox() {
