@@ -68,14 +68,34 @@ bool SetDirect(int fd, bool on) {
   return ::fcntl(fd, F_SETFL, on ? (fl | O_DIRECT) : (fl & ~O_DIRECT)) == 0;
 }
 
+// pwrite(2)s all of [p, p + len) at `off`; 0 or an errno value. When the
+// first write with O_DIRECT is refused (EINVAL), `*direct` turns false and
+// the rest goes through plain writes.
+int PwriteAll(int fd, const uint8_t* p, size_t len, uint64_t off, bool* direct) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t w = ::pwrite(fd, p + done, len - done, static_cast<off_t>(off + done));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EINVAL && *direct && done == 0) {  // O_DIRECT refused here: plain writes
+        *direct = false;
+        SetDirect(fd, false);
+        continue;
+      }
+      return errno;
+    }
+    done += static_cast<size_t>(w);
+  }
+  return 0;
+}
+
 }  // namespace
 
 absl::Status WriteNewFileDirect(int fd, std::string_view bytes, const std::string& path) {
-  DirectFileWriter w(fd);
-  int e = w.Write(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  if (e == 0) e = w.Finish();
-  if (e != 0) return ErrnoToStatus(e, absl::StrCat("write ", PrintablePath(path)));
-  return absl::OkStatus();
+  thread_local AlignedBytes buf;
+  if (buf.Reserve(bytes.size()) == nullptr) return WriteAllTo(fd, bytes, path);
+  std::memcpy(buf.data(), bytes.data(), bytes.size());
+  return WriteNewFileDirect(fd, buf, bytes.size(), path);
 }
 
 AlignedBytes::~AlignedBytes() { std::free(data_); }
@@ -93,25 +113,15 @@ uint8_t* AlignedBytes::Reserve(size_t n) {
 }
 
 absl::Status WriteNewFileDirect(int fd, AlignedBytes& buf, size_t n, const std::string& path) {
-  const std::string_view bytes(reinterpret_cast<const char*>(buf.data()), n);
   const size_t padded = RoundUp(n);
   if (n == 0 || buf.capacity() < padded || !DirectIoSuits(fd) || !SetDirect(fd, true)) {
-    return WriteAllTo(fd, bytes, path);
+    return WriteAllTo(fd, std::string_view(reinterpret_cast<const char*>(buf.data()), n), path);
   }
   std::memset(buf.data() + n, 0, padded - n);
-  size_t done = 0;
-  while (done < padded) {
-    ssize_t w = ::pwrite(fd, buf.data() + done, padded - done, static_cast<off_t>(done));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      const int e = errno;
-      SetDirect(fd, false);
-      if (e == EINVAL && done == 0) return WriteAllTo(fd, bytes, path);  // O_DIRECT refused here
-      return ErrnoToStatus(e, absl::StrCat("write ", PrintablePath(path)));
-    }
-    done += static_cast<size_t>(w);
-  }
-  SetDirect(fd, false);
+  bool direct = true;
+  int e = PwriteAll(fd, buf.data(), padded, 0, &direct);
+  if (direct) SetDirect(fd, false);
+  if (e != 0) return ErrnoToStatus(e, absl::StrCat("write ", PrintablePath(path)));
   if (padded != n && ::ftruncate(fd, static_cast<off_t>(n)) != 0) {
     return ErrnoToStatus(errno, absl::StrCat("truncate ", PrintablePath(path)));
   }
@@ -185,20 +195,7 @@ DirectFileWriter::~DirectFileWriter() {
 }
 
 int DirectFileWriter::Flush(size_t len) {
-  size_t done = 0;
-  while (done < len) {
-    ssize_t w = ::pwrite(fd_, buf_ + done, len - done, static_cast<off_t>(off_ + done));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EINVAL && direct_ && done == 0) {  // O_DIRECT refused here: plain writes
-        direct_ = false;
-        SetDirect(fd_, false);
-        continue;
-      }
-      return errno;
-    }
-    done += static_cast<size_t>(w);
-  }
+  if (int e = PwriteAll(fd_, buf_, len, off_, &direct_); e != 0) return e;
   off_ += len;
   return 0;
 }

@@ -20,7 +20,8 @@ absl::Status FsyncDirectory(const std::string& dir);
 absl::Status WriteAllTo(int fd, std::string_view bytes, const std::string& path);
 
 // Writes all of `bytes` to `fd`, a new empty file, bypassing the page cache
-// where the file system allows it (DirectFileWriter below: O_DIRECT through
+// where the file system allows it (copied into a per-thread AlignedBytes and
+// written as WriteNewFileDirect(fd, buf, n) below does: O_DIRECT through
 // 4 KiB-aligned blocks, the file padded to a block and truncated back), with
 // plain writes otherwise. For data written once and fsynced: on VMs whose
 // memory is backed lazily by the host, filling fresh page-cache pages costs
