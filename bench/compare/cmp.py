@@ -2,6 +2,8 @@
 """Helpers for bench/compare.sh.
 
   cmp.py modify LIB ROUND OUT          change 1% of the files in place, list them in OUT
+  cmp.py restore LIB                   undo the changes of `modify` (LIB/.modified.json)
+  cmp.py repair LIB                    make src-b/from-laptop an exact copy of its src-a files
   cmp.py wait --cli BIN ...            wait until Shoebox delivered everything (see --help)
   cmp.py report RECORDS META OUT_JSON  medians, table and ratios (stdout) and JSON (OUT_JSON)
 """
@@ -9,6 +11,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -23,20 +26,70 @@ def lib_files(lib):
     return sorted(out)
 
 
+PENDING = ".modified.json"
+
+
 def cmd_modify(args):
+    """Overwrites 8 bytes near the start of 1% of the files. The original bytes
+    are written to LIB/.modified.json first, so `restore` (run after every
+    round, and at the start of the next run should this one be killed) puts
+    the library back: each round's first backup then reads the same library,
+    not one left diverged by the previous round's changes."""
     files = lib_files(args.lib)
     k = max(1, round(len(files) / 100))
     rng = random.Random(args.round * 1009 + 17)
     picked = sorted(rng.sample(files, k))
+    pending_path = os.path.join(args.lib, PENDING)
+    pending = []
+    if os.path.exists(pending_path):
+        with open(pending_path) as fh:
+            pending = json.load(fh)
     now = time.time()
     for f in picked:
+        off = min(32, max(0, os.path.getsize(f) - 8))
         with open(f, "r+b") as fh:
-            fh.seek(min(32, max(0, os.path.getsize(f) - 8)))
+            fh.seek(off)
+            orig = fh.read(8)
+            pending.append({"path": f, "offset": off, "orig": orig.hex()})
+            with open(pending_path + ".tmp", "w") as pf:
+                json.dump(pending, pf)
+            os.replace(pending_path + ".tmp", pending_path)
+            fh.seek(off)
             fh.write(rng.randbytes(8))
         os.utime(f, (now, now))
     with open(args.out, "w") as fh:
         fh.write("\n".join(picked) + "\n")
     print(f"changed {k} of {len(files)} files", file=sys.stderr)
+
+
+def cmd_restore(args):
+    pending_path = os.path.join(args.lib, PENDING)
+    if not os.path.exists(pending_path):
+        return
+    with open(pending_path) as fh:
+        pending = json.load(fh)
+    for e in reversed(pending):  # the same file may have been changed twice
+        with open(e["path"], "r+b") as fh:
+            fh.seek(e["offset"])
+            fh.write(bytes.fromhex(e["orig"]))
+    os.remove(pending_path)
+    print(f"restored {len(pending)} changed file(s) in {args.lib}", file=sys.stderr)
+
+
+def cmd_repair(args):
+    """Libraries changed by compare.sh before it restored them have some of
+    device B's copies differing from device A's originals; copy them again."""
+    base = os.path.join(args.lib, "src-b", "from-laptop")
+    n = 0
+    for root, _dirs, files in os.walk(base):
+        for name in files:
+            b = os.path.join(root, name)
+            a = os.path.join(args.lib, "src-a", os.path.relpath(b, base))
+            if os.path.exists(a) and not same_file(a, b):
+                shutil.copyfile(a, b)
+                n += 1
+    if n:
+        print(f"repaired {n} shared file(s) in {base} that differed from device A's", file=sys.stderr)
 
 
 def same_file(a, b):
@@ -327,6 +380,8 @@ def main():
     m.add_argument("lib")
     m.add_argument("round", type=int)
     m.add_argument("out")
+    for name in ("restore", "repair"):
+        sub.add_parser(name).add_argument("lib")
     wt = sub.add_parser("wait")
     wt.add_argument("--cli", required=True)
     wt.add_argument("--want-delivered", type=int, default=0)
@@ -342,7 +397,7 @@ def main():
     rp.add_argument("meta")
     rp.add_argument("out")
     args = ap.parse_args()
-    return {"modify": cmd_modify, "wait": cmd_wait, "report": cmd_report}[args.cmd](args) or 0
+    return {"modify": cmd_modify, "restore": cmd_restore, "repair": cmd_repair, "wait": cmd_wait, "report": cmd_report}[args.cmd](args) or 0
 
 
 if __name__ == "__main__":
