@@ -13,6 +13,7 @@
 #include "agent/agent_config.h"
 #include "agent/control.h"
 #include "agent/progress.h"
+#include "common/locks.h"
 #include "common/memory.h"
 #include "common/log.h"
 #include "common/tls_client.h"
@@ -76,6 +77,7 @@ int Enroll(const std::string& config_path, std::string address, const std::strin
 
 int main(int argc, char** argv) {
   shoebox::TuneAllocatorForChunks();
+  shoebox::DisableMutexDeadlockDetection();
   CLI::App app{"shoebox-agent: backs up the photos and videos of this device to a Shoebox coordinator"};
   app.require_subcommand(1);
   std::string config_path = DefaultConfigPath();

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "common/locks.h"
 #include "common/memory.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -17,6 +18,7 @@ void OnSignal(int) { g_stop = 1; }
 
 int main(int argc, char** argv) {
   shoebox::TuneAllocatorForChunks();
+  shoebox::DisableMutexDeadlockDetection();
   CLI::App app{"Shoebox coordinator: catalog, chunk ingest and job queue on PostgreSQL"};
   std::string config_path = "/etc/shoebox/coordinator.toml";
   std::string listen, database_url, log_level;

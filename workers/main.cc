@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "common/locks.h"
 #include "common/memory.h"
 #include "common/chunkstore/chunkstore.h"
 #include "common/crypto/keys.h"
@@ -77,6 +78,7 @@ void LowerSessionPriority(int nice) {
 
 int main(int argc, char** argv) {
   shoebox::TuneAllocatorForChunks();
+  shoebox::DisableMutexDeadlockDetection();
   CLI::App app{"shoebox-worker: delivers files from the chunk store to destinations"};
   std::string config_path = "/etc/shoebox/worker.toml";
   std::string log_level = "info";
