@@ -314,6 +314,8 @@ def cmd_report(args):
             sb_st = med["shoebox"]["first"]["stored"].get("chunk_store")
             rs_st = med["restic"]["first"]["stored"].get("repo")
             add("stored_bytes_vs_restic", 1.0, ratio(sb_st, rs_st), "le")
+            if sb_st and rs_st:
+                ratios["stored_bytes_vs_restic"]["detail"] = f"{sb_st / 1e6:.2f} vs {rs_st / 1e6:.2f} MB"
             cat = med["shoebox"]["first"]["stored"].get("catalog_db")
             add("stored_bytes_with_catalog_vs_restic", None,
                 ratio((sb_st or 0) + (cat or 0), rs_st) if sb_st else None, "le")
@@ -348,7 +350,9 @@ def cmd_report(args):
             if key in ratios:
                 r = ratios[key]
                 met = r.get("met")
-                val = fmt_r(r['value']) if "stored" not in key or r['value'] is None else f"{r['value']:.3f}x"
+                val = fmt_r(r['value']) if "stored" not in key or r['value'] is None else f"{r['value']:.4f}x"
+                if r.get("detail"):
+                    val += f" ({r['detail']})"
                 lines.append(f"| {label} | {val} | {goal} | "
                              f"{'-' if met is None else ('yes' if met else 'NO')} |")
         lines.append("")
