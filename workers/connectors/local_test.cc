@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -13,20 +14,27 @@
 namespace shoebox::worker {
 namespace {
 
-std::string Root() {
-  static const std::string root = [] {
+// One temporary directory per test process, removed when the process exits.
+// (The path and its removal live in one static object: a separate static
+// "cleanup" object outlived the path string it removed, so every test
+// process left its directory behind, up to 200 MB each.)
+struct TempRoot {
+  std::string path;
+  TempRoot() {
     std::string t = "/tmp/shoebox-local-conformance-XXXXXX";
-    return std::string(mkdtemp(t.data()));
-  }();
-  return root;
-}
-
-struct CleanUp {
-  ~CleanUp() {
-    std::error_code ec;
-    std::filesystem::remove_all(Root(), ec);
+    if (mkdtemp(t.data()) == nullptr) std::abort();
+    path = t;
   }
-} cleanup;
+  ~TempRoot() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+const std::string& Root() {
+  static const TempRoot root;
+  return root.path;
+}
 
 ConnectorConformanceParams LocalParams() {
   ConnectorConformanceParams p;
