@@ -112,6 +112,10 @@ command -v ffmpeg >/dev/null || sb_die "ffmpeg is missing: apt-get install ffmpe
 [[ -n $IM_CONVERT ]] || sb_die "ImageMagick is missing: apt-get install imagemagick"
 
 mkdir -p "$work"; work="$(cd "$work" && pwd)"; chmod 755 "$work"
+# One run at a time per work directory: two at once measure each other and
+# need twice the disk (about 4x the library per round each).
+exec 9>"$work/.lock"
+flock -n 9 || sb_die "another compare.sh is running in $work; wait for it or use --work DIR"
 lib="$work/library-${size_mb}mb"
 cmp_gen_library "$lib" "$size_mb"
 
@@ -124,6 +128,19 @@ PY="$here/bench/compare/cmp.py"
 # (which did not undo its changes) left differing between the two devices.
 python3 "$PY" restore "$lib"
 python3 "$PY" repair "$lib"
+# ext4 without a journal (this project's VMs) skips inodes freed in the last
+# 60 s (360 s while their inode-table block is dirty) when it creates a file,
+# at a cost per skipped inode (recently_deleted() in fs/ext4/ialloc.c): a run
+# started right after the previous one deleted its ~20,000 files paid up to
+# 0.3 CPU-s more in the coordinator. Write back, then let them age.
+sync
+if [[ -f $work/.last-delete ]]; then
+  age=$(( $(date +%s) - $(cat "$work/.last-delete") ))
+  if ((age >= 0 && age < 62)); then
+    sb_log "waiting $((62 - age)) s for the previous run's deleted files to age (ext4)"
+    sleep $((62 - age))
+  fi
+fi
 
 now() { date +%s.%N; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
@@ -158,6 +175,21 @@ record() {  # record TOOL PHASE WALL_S INGEST_S|null MEM_JSON STORED_JSON CPU_JS
 bg_pids=()
 rdir=""
 pg_dir="$work/pg"
+# The data of every round is removed only at exit (cleanup): deleting
+# thousands of files right before the next round slows file creation in it
+# (ext4 without a journal, see the wait at the start). About 4x the library
+# size stays on disk per round until then; a failed or interrupted run
+# removes it too, unless --keep.
+remove_round_data() {
+  local r
+  [[ $keep == 0 && -n ${out:-} ]] || return 0
+  for r in "$out"/round-*; do
+    [[ -d $r ]] || continue
+    rm -rf "$r/chunks" "$r/dest" "$r/restic-repo" "$r/restic-cache" "$r/borg-repo" \
+      "$r/borg-base" "$r/rclone-dest" "$r"/agent-?/ "$r"/agent-?-register/ \
+      "$r/alone/chunks" "$r/alone/dest" "$r"/alone/agent-?/ "$r"/alone/agent-?-register/
+  done
+}
 cleanup() {
   local rc=$? p
   trap - EXIT INT TERM
@@ -172,6 +204,10 @@ cleanup() {
     # Removed now rather than at the next run's start, right before it measures.
     [[ $keep == 1 ]] || rm -rf "$pg_dir" "$pg_dir.initdb.log"
   fi
+  remove_round_data
+  # When this run's deletions were written back: the next run waits until
+  # they are a minute old (see the start).
+  sync; date +%s >"$work/.last-delete"
   if [[ $rc != 0 && -n $rdir ]]; then
     for p in "$rdir"/*.log; do [[ -f $p ]] && { echo "===== $p (tail)"; tail -n 15 "$p"; }; done
   fi
@@ -459,23 +495,11 @@ for ((round = 1; round <= runs; round++)); do
   # the 1% phase changed back (their files keep the new mtime).
   python3 "$PY" restore "$lib"
   has_tool shoebox && sbx_teardown
+  # Every round starts with the same free memory: drop the page cache of what
+  # this round wrote (the files stay; see cmp.py evict and "Disk hygiene").
+  sync; python3 "$PY" evict "$rdir"
 done
 rdir=""
-# The data of every round is removed only now: deleting thousands of files
-# right before the next round slows file creation in it. ext4 without a
-# journal (as on this project's VMs) skips inodes freed in the last 1-6
-# minutes when it allocates one; the coordinator's openat() grew from 0.33 to
-# 0.65 CPU-seconds per 1,381 chunk files as earlier runs' stores were deleted.
-# About 4x the library size stays on disk per round until the end.
-if [[ $keep == 0 ]]; then
-  for ((round = 1; round <= runs; round++)); do
-    r="$out/round-$round"
-    rm -rf "$r/chunks" "$r/dest" "$r/restic-repo" "$r/restic-cache" "$r/borg-repo" \
-      "$r/borg-base" "$r/rclone-dest" "$r"/agent-?/ "$r"/agent-?-register/ \
-      "$r/alone/chunks" "$r/alone/dest" "$r"/alone/agent-?/ "$r"/alone/agent-?-register/
-  done
-fi
-
 python3 - "$out/meta.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1])); m["loadavg_end"] = open("/proc/loadavg").read().split()[:3]

@@ -4,6 +4,7 @@
   cmp.py modify LIB ROUND OUT          change 1% of the files in place, list them in OUT
   cmp.py restore LIB                   undo the changes of `modify` (LIB/.modified.json)
   cmp.py repair LIB                    make src-b/from-laptop an exact copy of its src-a files
+  cmp.py evict DIR...                  drop the (written back) page cache of every file under DIRs
   cmp.py wait --cli BIN ...            wait until Shoebox delivered everything (see --help)
   cmp.py report RECORDS META OUT_JSON  medians, table and ratios (stdout) and JSON (OUT_JSON)
 """
@@ -90,6 +91,28 @@ def cmd_repair(args):
                 n += 1
     if n:
         print(f"repaired {n} shared file(s) in {base} that differed from device A's", file=sys.stderr)
+
+
+def cmd_evict(args):
+    """A round writes ~10 GB (destinations, repositories, rclone's copies) to
+    the page cache. Left there, the next rounds run with the cache full and the
+    kernel reclaiming it while they write: round 2 was the slow one for every
+    tool. After `sync`, the round's pages are clean and DONTNEED drops them;
+    the library's own pages stay cached."""
+    n = 0
+    for top in args.dirs:
+        for root, _dirs, files in os.walk(top):
+            for name in files:
+                try:
+                    fd = os.open(os.path.join(root, name), os.O_RDONLY | os.O_NOFOLLOW)
+                except OSError:
+                    continue
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                    n += 1
+                finally:
+                    os.close(fd)
+    print(f"dropped the page cache of {n} files", file=sys.stderr)
 
 
 def same_file(a, b):
@@ -386,6 +409,7 @@ def main():
     m.add_argument("out")
     for name in ("restore", "repair"):
         sub.add_parser(name).add_argument("lib")
+    sub.add_parser("evict").add_argument("dirs", nargs="+")
     wt = sub.add_parser("wait")
     wt.add_argument("--cli", required=True)
     wt.add_argument("--want-delivered", type=int, default=0)
@@ -401,7 +425,7 @@ def main():
     rp.add_argument("meta")
     rp.add_argument("out")
     args = ap.parse_args()
-    return {"modify": cmd_modify, "restore": cmd_restore, "repair": cmd_repair, "wait": cmd_wait, "report": cmd_report}[args.cmd](args) or 0
+    return {"modify": cmd_modify, "restore": cmd_restore, "repair": cmd_repair, "evict": cmd_evict, "wait": cmd_wait, "report": cmd_report}[args.cmd](args) or 0
 
 
 if __name__ == "__main__":
