@@ -261,6 +261,11 @@ int Run(int argc, char** argv) {
   bool json_out = false;
   auto* status = app.add_subcommand("status", "delivery state per device and destination");
   status->add_flag("--json", json_out, "print JSON for scripts (fields: docs/cli.md)");
+  double watch_s = 0;
+  status->add_option("--watch", watch_s,
+                     "repeat every SECONDS over one connection until interrupted (with --json: "
+                     "one JSON object per line)")
+      ->check(CLI::Range(0.05, 86400.0));
 
   auto* devices = app.add_subcommand("devices", "list devices");
 
@@ -363,16 +368,27 @@ int Run(int argc, char** argv) {
   if (verify_cmd->parsed()) return RunVerify(client, verify_args);
 
   if (status->parsed()) {
-    v1::StatusResponse r;
-    auto ctx = client.Context();
-    grpc::Status s = client.stub()->GetStatus(ctx.get(), v1::GetStatusRequest(), &r);
-    if (!s.ok()) return Fail(s, "status");
-    if (json_out) {
-      std::printf("%s\n", StatusJson(r).dump(2).c_str());
-    } else {
-      PrintStatus(r);
+    // --watch: one channel (one TLS handshake) for every refresh, so a script
+    // or a terminal polling several times a second costs the coordinator an
+    // RPC, not a new client process each time.
+    for (;;) {
+      v1::StatusResponse r;
+      auto ctx = client.Context();
+      grpc::Status s = client.stub()->GetStatus(ctx.get(), v1::GetStatusRequest(), &r);
+      if (!s.ok() && watch_s <= 0) return Fail(s, "status");
+      if (!s.ok()) {
+        // Watching across a coordinator restart: say so, keep trying.
+        std::fprintf(stderr, "shoebox: status: %s (retrying)\n", s.error_message().c_str());
+      } else if (json_out) {
+        std::printf("%s\n", StatusJson(r).dump(watch_s > 0 ? -1 : 2).c_str());
+      } else {
+        if (watch_s > 0) std::printf("--- %s\n", absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::LocalTimeZone()).c_str());
+        PrintStatus(r);
+      }
+      if (watch_s <= 0) return 0;
+      if (std::fflush(stdout) != 0 || std::ferror(stdout)) return 0;  // the reader went away
+      absl::SleepFor(absl::Seconds(watch_s));
     }
-    return 0;
   }
   if (devices->parsed()) {
     v1::ListDevicesResponse r;

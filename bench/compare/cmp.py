@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import random
+import select
 import shutil
 import statistics
 import subprocess
@@ -147,52 +148,77 @@ def cmd_wait(args):
     deadline = time.time() + args.timeout
     last = None
     idle_since = None
-    while True:
-        now = time.time()
-        try:
-            p = subprocess.run([args.cli, "status", "--json"], capture_output=True, text=True, timeout=60)
-            st = json.loads(p.stdout)
-        except Exception as e:  # coordinator busy: try again
-            state = f"status failed: {e}: {p.stderr.strip() if 'p' in locals() else ''}"
-            if state != last:
-                print(f"{now:.3f} {state}", file=sys.stderr)
-            last = state
-            st = None
-        if st is not None:
-            d = st["destinations"]
-            delivered = sum(x["delivered_files"] for x in d)
-            open_ = sum(x["pending_files"] + x["in_flight_files"] + x["failed_files"] for x in d)
-            dead = sum(x["dead_files"] for x in d)
-            awaiting = sum(x.get("files_awaiting_chunks", 0) for x in st["devices"])
-            state = f"delivered {delivered}, open {open_}, dead {dead}, awaiting chunks {awaiting}"
-            if state != last:
-                print(f"{now:.3f} {state}", file=sys.stderr)
-            last = state
-            if dead:
-                print(f"compare: {dead} deliveries are dead ({last}); see `shoebox jobs --state dead`", file=sys.stderr)
-                return 2
-            if delivered >= args.want_delivered and open_ == 0 and awaiting == 0 \
-                    and all(same_file(a, b) for a, b in pairs):
-                if args.status_out:
-                    with open(args.status_out, "w") as fh:
-                        json.dump(st, fh)
-                print(f"{now:.3f}")
-                return 0
-            # Nothing open and nothing awaiting chunks, yet not all delivered:
-            # some complete versions have no delivery job.
-            if open_ == 0 and awaiting == 0:
-                idle_since = idle_since or now
-                if now - idle_since > args.stall_seconds:
-                    print(f"compare: nothing pending for {args.stall_seconds} s but not everything delivered "
-                          f"({last}, want {args.want_delivered} delivered and the changed files identical): "
-                          f"complete versions without a delivery job", file=sys.stderr)
-                    return 3
-            else:
-                idle_since = None
-        if now > deadline:
-            print(f"compare: deliveries not done after {args.timeout} s: {last}", file=sys.stderr)
-            return 1
-        time.sleep(args.interval)
+    # One `shoebox status --watch` for the whole wait: a new CLI process per
+    # poll (start-up plus a TLS handshake) took ~0.1 CPU-s per second of
+    # waiting away from the deliveries being timed.
+    watcher = None
+    try:
+        while True:
+            if watcher is None or watcher.poll() is not None:
+                watcher = subprocess.Popen([args.cli, "status", "--json", "--watch", str(args.interval)],
+                                           stdout=subprocess.PIPE, text=True)
+            ready, _, _ = select.select([watcher.stdout], [], [], 60)
+            line = watcher.stdout.readline() if ready else ""
+            now = time.time()
+            try:
+                st = json.loads(line)
+            except Exception as e:  # the watcher died or stalled: start another
+                state = f"status failed: {e}"
+                if state != last:
+                    print(f"{now:.3f} {state}", file=sys.stderr)
+                last = state
+                st = None
+                watcher.kill()
+                watcher.wait()
+                time.sleep(args.interval)
+            rc = _wait_step(args, st, now, pairs, deadline, last, idle_since)
+            if isinstance(rc, int):
+                return rc
+            last, idle_since = rc
+    finally:
+        if watcher is not None and watcher.poll() is None:
+            watcher.kill()
+            watcher.wait()
+
+
+def _wait_step(args, st, now, pairs, deadline, last, idle_since):
+    """One status reading of cmd_wait: an exit code when done (or failed),
+    else the new (last state, idle since)."""
+    if st is not None:
+        d = st["destinations"]
+        delivered = sum(x["delivered_files"] for x in d)
+        open_ = sum(x["pending_files"] + x["in_flight_files"] + x["failed_files"] for x in d)
+        dead = sum(x["dead_files"] for x in d)
+        awaiting = sum(x.get("files_awaiting_chunks", 0) for x in st["devices"])
+        state = f"delivered {delivered}, open {open_}, dead {dead}, awaiting chunks {awaiting}"
+        if state != last:
+            print(f"{now:.3f} {state}", file=sys.stderr)
+        last = state
+        if dead:
+            print(f"compare: {dead} deliveries are dead ({last}); see `shoebox jobs --state dead`", file=sys.stderr)
+            return 2
+        if delivered >= args.want_delivered and open_ == 0 and awaiting == 0 \
+                and all(same_file(a, b) for a, b in pairs):
+            if args.status_out:
+                with open(args.status_out, "w") as fh:
+                    json.dump(st, fh)
+            print(f"{now:.3f}")
+            return 0
+        # Nothing open and nothing awaiting chunks, yet not all delivered:
+        # some complete versions have no delivery job.
+        if open_ == 0 and awaiting == 0:
+            idle_since = idle_since or now
+            if now - idle_since > args.stall_seconds:
+                print(f"compare: nothing pending for {args.stall_seconds} s but not everything delivered "
+                      f"({last}, want {args.want_delivered} delivered and the changed files identical): "
+                      f"complete versions without a delivery job", file=sys.stderr)
+                return 3
+        else:
+            idle_since = None
+    if now > deadline:
+        print(f"compare: deliveries not done after {args.timeout} s: {last}", file=sys.stderr)
+        return 1
+    return last, idle_since
 
 
 def median(xs):

@@ -172,6 +172,17 @@ done
 [[ $delivered == "$want" ]] || { cat "$work/status.json"; sb_die "delivered $delivered of $want"; }
 sb_log "all $want deliveries done"
 
+# `status --watch`: one process, a JSON object per line, each the same answer.
+timeout 20 "$bin/cli/shoebox" status --json --watch 0.2 | head -n 3 >"$work/watch.jsonl" || true
+python3 - "$work/watch.jsonl" "$want" <<'PY' || sb_die "shoebox status --json --watch did not print 3 status lines"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 3, lines
+for l in lines:
+    s = json.loads(l)
+    assert sum(d["delivered_files"] for d in s["destinations"]) == int(sys.argv[2]), l
+PY
+
 # --- byte-for-byte at both destinations ---------------------------------------------------
 check_tree() {  # check_tree SRC DELIVERED_ROOT
   local src=$1 got=$2 f rel bad=0
