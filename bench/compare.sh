@@ -20,6 +20,9 @@
 #   --runs N     rounds (default 1); with N > 1 every figure is the median.
 #   --tools LIST which of shoebox, restic, borg, rclone to run (default all).
 #   --keep       keep each round's repositories, chunk stores and destinations.
+#   SHOEBOX_COMPARE_PG_CONF='setting = value' adds lines to the PostgreSQL
+#                cluster's postgresql.conf (diagnostics; with --keep the
+#                cluster stays in WORK/pg, stopped).
 #   SHOEBOX_AGENT_EXTRA='key = value' adds lines to the agents' [agent] table
 #                (experiments, e.g. upload_streams = 8).
 #   SHOEBOX_BENCH_INSECURE=1 runs Shoebox with plain-text gRPC (insecure_dev)
@@ -250,6 +253,10 @@ if has_tool shoebox; then
   sb_pg_stop "$pg_dir"; rm -rf "$pg_dir" "$pg_dir.initdb.log"
   pg_port=$(sb_free_port)
   sb_pg_start "$pg_dir" "$pg_port"
+  if [[ -n ${SHOEBOX_COMPARE_PG_CONF:-} ]]; then  # diagnostics, e.g. pg_stat_statements
+    printf '%s\n' "$SHOEBOX_COMPARE_PG_CONF" >>"$pg_dir/postgresql.conf"
+    sb_pg_stop "$pg_dir"; sb_pg_start "$pg_dir" "$pg_port"
+  fi
 fi
 psql_q() { sb_pg_run "$SB_PGBIN/psql" -h 127.0.0.1 -p "$pg_port" -U shoebox -d postgres -tAc "$1"; }
 sbcli() { SHOEBOX_CLI_CONFIG="$rdir/cli.toml" "$CLI" "$@"; }
