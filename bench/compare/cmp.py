@@ -368,6 +368,29 @@ def cmd_report(args):
             cat = med["shoebox"]["first"]["stored"].get("catalog_db")
             add("stored_bytes_with_catalog_vs_restic", None,
                 ratio((sb_st or 0) + (cat or 0), rs_st) if sb_st else None, "le")
+        # The same ratios round by round: the tools of one round run minutes
+        # apart, the rounds up to ten; the machine's speed can drift between
+        # them (seen: one run's later rounds ~8% faster for every tool).
+        rounds = sorted({r["round"] for r in recs})
+
+        def rw(rnd, t, ph, key="wall_s"):
+            if t == "restic+rclone":
+                a, b = rw(rnd, "restic", ph), rw(rnd, "rclone", ph)
+                return None if a is None or b is None else a + b
+            for r in recs:
+                if r["round"] == rnd and r["tool"] == t and r["phase"] == ph:
+                    return r.get(key)
+            return None
+
+        per_round = {
+            "end_to_end_vs_restic_plus_rclone": (("restic+rclone", "first", "wall_s"), ("shoebox", "first", "wall_s")),
+            "ingest_alone_vs_restic": (("restic", "first", "wall_s"), ("shoebox_alone", "first", "ingest_s")),
+            "ingest_vs_restic": (("restic", "first", "wall_s"), ("shoebox", "first", "ingest_s")),
+            "unchanged_vs_restic": (("restic", "unchanged", "wall_s"), ("shoebox", "unchanged", "ingest_s")),
+        }
+        for key, (num, den) in per_round.items():
+            if key in ratios and len(rounds) > 1:
+                ratios[key]["per_round"] = [ratio(rw(n, *num), rw(n, *den)) for n in rounds]
         for t in ("restic", "borg", "rclone"):
             if t not in med:
                 continue
@@ -402,6 +425,8 @@ def cmd_report(args):
                 val = fmt_r(r['value']) if "stored" not in key or r['value'] is None else f"{r['value']:.4f}x"
                 if r.get("detail"):
                     val += f" ({r['detail']})"
+                if r.get("per_round"):
+                    val += " (rounds " + ", ".join(fmt_r(x) for x in r["per_round"]) + ")"
                 lines.append(f"| {label} | {val} | {goal} | "
                              f"{'-' if met is None else ('yes' if met else 'NO')} |")
         lines.append("")
