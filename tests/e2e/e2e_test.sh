@@ -182,6 +182,9 @@ for l in lines:
     s = json.loads(l)
     assert sum(d["delivered_files"] for d in s["destinations"]) == int(sys.argv[2]), l
 PY
+# Without --json: the table again under a "--- time" line per refresh.
+timeout 20 "$bin/cli/shoebox" status --watch 0.2 | grep -m 2 -- '^--- ' >"$work/watch.txt" || true
+[[ $(wc -l <"$work/watch.txt") == 2 ]] || sb_die "shoebox status --watch printed no second refresh"
 
 # --- byte-for-byte at both destinations ---------------------------------------------------
 check_tree() {  # check_tree SRC DELIVERED_ROOT
