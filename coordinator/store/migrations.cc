@@ -325,72 +325,23 @@ BEGIN
       RETURNING v.id, v.missing_count)
     SELECT COALESCE(array_agg(id ORDER BY id) FILTER (WHERE missing_count = 0), '{}')
       INTO completed FROM u;
-  PERFORM shoebox_create_deliveries(completed);
   -- Only a call that completes a version must be durable before its answer
   -- (the agent then forgets the version). Another may commit without
   -- waiting for the WAL flush: lost in a crash, the chunk is missing again,
   -- the agent (which keeps every incomplete version) reports the file again
   -- and re-sends it; and the flush of any later synchronous commit (the one
   -- completing its version, which waited for this row's lock) writes it too.
+  -- Deliveries are created only when a version completed (most calls
+  -- complete none).
   IF cardinality(completed) = 0 THEN
     PERFORM set_config('synchronous_commit', 'off', true);
+    RETURN;
   END IF;
+  PERFORM shoebox_create_deliveries(completed);
 END
 $fn$;
 )sql";
 
-// Migration 6: shoebox_chunk_stored creates deliveries only when the chunk
-// completed a version. It called shoebox_create_deliveries for every chunk
-// that versions waited for, with an empty array for all but the last chunk
-// of each file: pg_stat_statements showed 1,255 calls (0.12 ms each) for 173
-// that inserted anything in a 2 GB first backup.
-constexpr char kV6[] = R"sql(
-CREATE OR REPLACE FUNCTION shoebox_chunk_stored(cid bytea, p_stored_size bigint, p_size bigint,
-                                     OUT known boolean, OUT completed bigint[])
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
-DECLARE
-  waiting bigint[];
-BEGIN
-  completed := '{}';
-  UPDATE chunks SET stored_size = CASE WHEN stored THEN stored_size ELSE p_stored_size END,
-      size = CASE WHEN stored THEN size ELSE p_size END,
-      stored = true, stored_at = COALESCE(stored_at, now())
-    WHERE id = cid;
-  known := FOUND;
-  IF NOT known THEN
-    RETURN;
-  END IF;
-  WITH t AS (DELETE FROM version_missing WHERE chunk_id = cid RETURNING version_id)
-    SELECT array_agg(version_id) INTO waiting FROM t;
-  IF waiting IS NULL THEN
-    PERFORM set_config('synchronous_commit', 'off', true);
-    RETURN;
-  END IF;
-  -- Row locks in id order; the version whose count reaches 0 completes
-  -- exactly once even when its chunks arrive on parallel streams.
-  WITH u AS (
-    UPDATE file_versions v SET missing_count = v.missing_count - 1,
-        state = CASE WHEN v.missing_count = 1 THEN 2 ELSE v.state END,
-        completed_at = CASE WHEN v.missing_count = 1 THEN now() ELSE v.completed_at END
-      WHERE v.id IN (SELECT id FROM file_versions WHERE id = ANY(waiting) ORDER BY id FOR UPDATE)
-        AND v.state = 1
-      RETURNING v.id, v.missing_count)
-    SELECT COALESCE(array_agg(id ORDER BY id) FILTER (WHERE missing_count = 0), '{}')
-      INTO completed FROM u;
-  -- Only a call that completes a version must be durable before its answer
-  -- (the agent then forgets the version). Another may commit without
-  -- waiting for the WAL flush: lost in a crash, the chunk is missing again,
-  -- the agent (which keeps every incomplete version) reports the file again
-  -- and re-sends it; and the flush of any later synchronous commit (the one
-  -- completing its version, which waited for this row's lock) writes it too.
-  IF cardinality(completed) = 0 THEN
-    PERFORM set_config('synchronous_commit', 'off', true);
-    RETURN;
-  END IF;
-  PERFORM shoebox_create_deliveries(completed);
-END
-$fn$;
-)sql";
 
 }  // namespace
 
@@ -401,7 +352,6 @@ const std::vector<Migration>& Migrations() {
       {3, "retention policies, pruning, pass-through folders", kV3},
       {4, "verification: scrub order, chunk damage, verify runs", kV4},
       {5, "record a stored chunk in one call", kV5},
-      {6, "record a stored chunk: deliveries only when a version completes", kV6},
   };
   return kAll;
 }
