@@ -57,7 +57,8 @@
 # Stored bytes: du -sb of the repository, chunk store and destinations, plus the
 # growth of the catalog database. The page cache cannot be dropped reliably on
 # this machine: all tools read the library from a warm cache.
-# Results: a table on stdout and WORK/results-<UTC time>/results.json.
+# Results: a table on stdout and WORK/results-<UTC time>/results.json. To keep
+# a run, copy that file to bench/results/ with its commit (bench/results/README.md).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SB_NAME=compare

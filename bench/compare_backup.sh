@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # First backup and unchanged rescan: shoebox-agent vs `restic backup` (Debian
-# restic), side by side in one run on the same tree and disk. Results go to
-# docs/performance.md ("Agent") by hand; quote medians and ratios.
+# restic), side by side in one run on the same tree and disk. Record a run in
+# bench/results/ by hand (see its README) and update docs/performance.md
+# ("Agent"); quote medians and ratios.
 #
 #   bench/compare_backup.sh [build-dir] [--library-mb N] [--small-files N] [--rounds N]
 set -euo pipefail
