@@ -60,13 +60,13 @@ class Worker {
   ~Worker();
 
   // Registers and runs the job threads until Stop(); then drains and returns.
-  absl::Status Run();
+  absl::Status Run() ABSL_LOCKS_EXCLUDED(mu_);
   // Asks Run() to stop (thread-safe, returns at once).
-  void Stop();
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
 
   // One lease + run cycle on the calling thread (tests): leases at most one
   // job, waiting up to `wait`. NOT_FOUND when no job came.
-  absl::StatusOr<JobOutcome> RunOnce(absl::Duration wait);
+  absl::StatusOr<JobOutcome> RunOnce(absl::Duration wait) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Register();
 
   // Counters for metrics and tests.
