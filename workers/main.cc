@@ -22,6 +22,7 @@
 #include "shoebox/v1/worker.grpc.pb.h"
 #include "workers/chunk_source.h"
 #include "workers/connectors/s3_chunkstore.h"
+#include "workers/coordinator_client.h"
 #include "workers/worker.h"
 
 namespace {

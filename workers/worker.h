@@ -1,6 +1,7 @@
-// The worker runtime: registers with the coordinator, leases jobs, renews
-// leases while working, and runs deliver / verify / scrub jobs through the
-// connectors.
+// The worker's job runner: registers with the coordinator, leases jobs,
+// renews their leases while they run (workers/lease_renewer.h), hands each
+// to the handler of its kind (workers/jobs/registry.h: deliver, verify,
+// scrub, snapshot copy) and reports the outcome with CompleteJob or FailJob.
 //
 // Threads: Run() starts `concurrency` job threads; each leases one job at a
 // time (long poll), runs it with a lease-renewal thread beside it, and
@@ -10,65 +11,34 @@
 // FailJob(retryable, "worker shutting down").
 //
 // Delivery is idempotent: the remote name is deterministic (layout +
-// collision suffix), and a Stat before the upload completes the job without
-// uploading when the same content is already there.
+// collision suffix, workers/jobs/remote_path.h), and a Stat before the
+// upload completes the job without uploading when the same content is
+// already there.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
-#include <thread>
-#include <vector>
 
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "common/chunkstore/chunkstore.h"
-#include "common/crypto/keys.h"
-#include "nlohmann/json.hpp"
 #include "shoebox/v1/worker.grpc.pb.h"
 #include "workers/chunk_source.h"
 #include "workers/connector.h"
+#include "workers/destination.h"
+#include "workers/jobs/job_handler.h"
+#include "workers/jobs/registry.h"
+#include "workers/worker_config.h"
 
 namespace shoebox::worker {
-
-struct WorkerOptions {
-  std::string coordinator = "127.0.0.1:7443";  // host:port
-  std::string name;                            // worker name (dev mode identity)
-  // Plain-text gRPC on loopback with the x-shoebox-worker metadata key
-  // (the coordinator must run with --insecure-dev).
-  bool insecure_dev = false;
-  std::string tls_dir;                       // identity stored by `enroll`
-  std::string ca_file, cert_file, key_file;  // mTLS (PEM), default in tls_dir
-  std::vector<std::string> kinds;            // empty: every built-in connector kind
-  std::vector<std::string> destinations;     // empty: all of those kinds
-  int concurrency = 2;
-  // CPU priority (nice value, 0..19) the worker runs at. Delivery is
-  // background work: on a machine that also runs the coordinator or an
-  // agent, ingest from devices goes first and deliveries use what is left.
-  int nice = 10;
-  // Chunk store location ("/var/lib/shoebox/chunks", "s3://...") or
-  // "via-coordinator" (sealed blobs through WorkerService.ReadChunks).
-  std::string chunk_store = "via-coordinator";
-  std::string master_key_file;  // the data key is derived from it
-  std::string pool_key_file;    // X25519 pair that opens sealed credentials
-  absl::Duration lease_wait = absl::Seconds(10);
-  absl::Duration rpc_deadline = absl::Seconds(30);
-  absl::Duration shutdown_grace = absl::Seconds(30);
-};
-
-// Reads a worker.toml ([worker] table; keys in docs/destinations.md).
-absl::StatusOr<WorkerOptions> LoadWorkerConfig(const std::string& path);
-
-// Opens a destination's sealed credentials (bytes from the Destination
-// message, its name as context) into a JSON object.
-using CredentialOpener =
-    std::function<absl::StatusOr<nlohmann::json>(const std::string& sealed, const std::string& destination)>;
-// The standard opener: common/crypto/sealbox.h with the pool key pair file.
-absl::StatusOr<CredentialOpener> MakeSealBoxOpener(const std::string& pool_key_file);
 
 struct JobOutcome {
   bool completed = false;  // CompleteJob was accepted
@@ -81,7 +51,8 @@ class Worker {
  public:
   // `chunks` fetches verified plaintext chunks (store or coordinator);
   // borrowed, must outlive the worker. `open_credentials` may be null when
-  // no destination has sealed credentials.
+  // no destination has sealed credentials. INVALID_ARGUMENT without a name,
+  // with concurrency < 1, or without `chunks`.
   static absl::StatusOr<std::unique_ptr<Worker>> Create(WorkerOptions options,
                                                         std::shared_ptr<grpc::Channel> channel,
                                                         ChunkFetcher* chunks,
@@ -89,13 +60,13 @@ class Worker {
   ~Worker();
 
   // Registers and runs the job threads until Stop(); then drains and returns.
-  absl::Status Run();
+  absl::Status Run() ABSL_LOCKS_EXCLUDED(mu_);
   // Asks Run() to stop (thread-safe, returns at once).
-  void Stop();
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
 
   // One lease + run cycle on the calling thread (tests): leases at most one
   // job, waiting up to `wait`. NOT_FOUND when no job came.
-  absl::StatusOr<JobOutcome> RunOnce(absl::Duration wait);
+  absl::StatusOr<JobOutcome> RunOnce(absl::Duration wait) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Register();
 
   // Counters for metrics and tests.
@@ -104,50 +75,45 @@ class Worker {
   uint64_t bytes_uploaded() const { return bytes_uploaded_; }
 
   // Wraps each delivery's source (tests use it to break an upload midway).
+  // Call before Run() / RunOnce().
   void SetSourceWrapperForTest(
       std::function<std::unique_ptr<ByteSource>(std::unique_ptr<ByteSource>)> wrap) {
-    wrap_source_ = std::move(wrap);
+    env_.wrap_source = std::move(wrap);
   }
 
  private:
   Worker(WorkerOptions options, std::shared_ptr<grpc::Channel> channel, ChunkFetcher* chunks,
          CredentialOpener open_credentials);
   void JobThread();
+  // Runs one leased job with its lease renewed, and reports the outcome.
   JobOutcome Process(const v1::Job& job);
-  // The job's work; returns the CompleteJob request on success.
-  absl::StatusOr<v1::CompleteJobRequest> Execute(const v1::Job& job, std::atomic<bool>* cancelled,
-                                                 bool* uploaded);
-  absl::StatusOr<v1::CompleteJobRequest> Deliver(const v1::Job& job, Connector* conn,
-                                                 std::atomic<bool>* cancelled, bool* uploaded);
-  absl::StatusOr<v1::CompleteJobRequest> Verify(const v1::Job& job, Connector* conn);
-  absl::StatusOr<v1::CompleteJobRequest> Scrub(const v1::Job& job);
-  absl::StatusOr<std::unique_ptr<Connector>> ConnectorFor(const v1::Destination& d);
+  void ReportDone(const v1::Job& job, v1::CompleteJobRequest done, JobOutcome* out);
+  void ReportFailure(const v1::Job& job, bool lease_lost, JobOutcome* out);
+  // One RenewLease call: the response's `cancelled` flag.
+  absl::StatusOr<bool> RenewLease(const v1::Job& job);
+  absl::Status RepairChunk(const v1::Job& job, const std::string& id, std::string data);
+  // True when Stop() was called, false when `timeout` passed first.
+  bool WaitForStop(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
+  bool Stopping() const { return stopping_.load(); }
+  bool NoActiveJobs() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return active_jobs_ == 0; }
   std::unique_ptr<grpc::ClientContext> Context(absl::Duration deadline) const;
 
   const WorkerOptions options_;
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<v1::WorkerService::Stub> stub_;
-  ChunkFetcher* const chunks_;
-  const CredentialOpener open_credentials_;
-  std::function<std::unique_ptr<ByteSource>(std::unique_ptr<ByteSource>)> wrap_source_;
+  const JobHandlerRegistry handlers_;
+  // What every job gets (chunks, destinations, repair calls). Fixed after
+  // construction but for SetSourceWrapperForTest.
+  JobEnvironment env_;
 
+  // Written with mu_ held (so Await conditions see the change); read anywhere.
   std::atomic<bool> stopping_{false};
   std::atomic<bool> abandon_{false};  // grace period over: cancel uploads
   std::atomic<uint32_t> lease_ms_{30000};
   std::atomic<uint64_t> jobs_done_{0}, jobs_failed_{0}, bytes_uploaded_{0};
-  std::atomic<int> active_jobs_{0};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::set<grpc::ClientContext*> lease_ctxs_;  // guarded by mu_: long polls to cancel on Stop()
+  absl::Mutex mu_;
+  int active_jobs_ ABSL_GUARDED_BY(mu_) = 0;
+  std::set<grpc::ClientContext*> lease_ctxs_ ABSL_GUARDED_BY(mu_);  // long polls to cancel on Stop()
 };
-
-// A chunk fetcher that reads sealed blobs through WorkerService.ReadChunks
-// and opens them with the data key.
-std::unique_ptr<ChunkFetcher> MakeCoordinatorFetcher(std::shared_ptr<grpc::Channel> channel,
-                                                     const std::string& worker_name, bool insecure_dev,
-                                                     const Key256& data_key, absl::Duration deadline);
-
-// Channel to the coordinator from the options (mTLS or dev plain text).
-absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeCoordinatorChannel(const WorkerOptions& options);
 
 }  // namespace shoebox::worker

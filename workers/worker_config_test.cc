@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "workers/worker.h"
+#include "workers/worker_config.h"
 
 namespace shoebox::worker {
 namespace {

@@ -25,6 +25,7 @@
 #include "tests/support/pg_cluster.h"
 #include "tests/support/servers.h"
 #include "workers/chunk_source.h"
+#include "workers/coordinator_client.h"
 #include "workers/worker.h"
 
 extern "C" char** environ;

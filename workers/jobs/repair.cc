@@ -1,4 +1,4 @@
-#include "workers/repair.h"
+#include "workers/jobs/repair.h"
 
 #include <algorithm>
 #include <set>

@@ -1,4 +1,4 @@
-#include "workers/snapshot_copy.h"
+#include "workers/jobs/snapshot_copy.h"
 
 #include <algorithm>
 #include <vector>
@@ -13,7 +13,8 @@
 
 namespace shoebox::worker {
 
-absl::StatusOr<v1::CompleteJobRequest> CopySnapshot(const v1::Job& job, Connector* conn, ChunkFetcher* chunks) {
+absl::StatusOr<v1::CompleteJobRequest> SnapshotCopyHandler::Run(const v1::Job& job, JobContext& ctx) {
+  ASSIGN_OR_RETURN(Connector* conn, ctx.Destination());
   // remote_ref: "<named object>#keep=<K>".
   const std::string& ref = job.remote_ref();
   const size_t hash = ref.find("#keep=");
@@ -30,7 +31,7 @@ absl::StatusOr<v1::CompleteJobRequest> CopySnapshot(const v1::Job& job, Connecto
   const std::string file = name.substr(prefix.size());
   const std::string dir = snapshot::kDestinationDir;
   const std::string remote = absl::StrCat(dir, "/", file);
-  ASSIGN_OR_RETURN(std::string sealed, chunks->GetNamed(name));
+  ASSIGN_OR_RETURN(std::string sealed, ctx.chunks()->GetNamed(name));
   const Digest sha = Sha256::Of(sealed);
 
   RemoteObject put;

@@ -1,0 +1,85 @@
+// The job handler interface: the worker's runner (workers/worker.h) leases a
+// job, renews its lease and reports the outcome; a JobHandler does the job's
+// work. One handler class per job kind, each in its own file under
+// workers/jobs/, registered in workers/jobs/registry.cc.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "shoebox/v1/worker.pb.h"
+#include "workers/chunk_source.h"
+#include "workers/connector.h"
+
+namespace shoebox::worker {
+
+// What the runner lends every job. Set up once and shared by the job threads
+// (everything in it is thread-safe); it outlives every JobContext.
+struct JobEnvironment {
+  std::string worker_name;         // for logs
+  ChunkFetcher* chunks = nullptr;  // verified plaintext chunks; borrowed
+  // Opens a job's destination (workers/destination.h).
+  std::function<absl::StatusOr<std::unique_ptr<Connector>>(const v1::Destination&)> open_destination;
+  // Hands one repaired chunk of `job` to the coordinator (WorkerService.RepairChunk).
+  std::function<absl::Status(const v1::Job& job, const std::string& id, std::string data)> repair_chunk;
+  // Wraps each upload's source (tests break uploads with it); may be empty.
+  std::function<std::unique_ptr<ByteSource>(std::unique_ptr<ByteSource>)> wrap_source;
+  // Counts the bytes uploads read (metrics); may be null.
+  std::atomic<uint64_t>* bytes_uploaded = nullptr;
+};
+
+// One job's run: its destination, the chunks, cancellation and progress.
+// Used by the job's thread only.
+class JobContext {
+ public:
+  // `env`, `job` and `cancelled` are borrowed and outlive the context. The
+  // runner sets `cancelled` when an admin cancels the job, the job loses its
+  // lease, or the worker's shutdown grace period is over.
+  JobContext(const JobEnvironment& env, const v1::Job& job, const std::atomic<bool>* cancelled);
+  ~JobContext();
+  JobContext(const JobContext&) = delete;
+  JobContext& operator=(const JobContext&) = delete;
+
+  const std::string& worker_name() const { return env_.worker_name; }
+  ChunkFetcher* chunks() const { return env_.chunks; }
+  bool cancelled() const { return cancelled_->load(); }
+
+  // The job's destination connector, opened at the first call and owned by
+  // the context. Errors name the destination (workers/destination.h).
+  absl::StatusOr<Connector*> Destination();
+
+  // The source to hand a connector's Put: fails its reads with CANCELLED
+  // once the job is cancelled (the upload stops at the next buffer) and
+  // counts the bytes read. Marks the job as having uploaded.
+  std::unique_ptr<ByteSource> UploadSource(std::unique_ptr<ByteSource> src);
+  // True once UploadSource was called (bytes went to the destination).
+  bool uploaded() const { return uploaded_; }
+
+  // Sends the plaintext of chunk `id` (32 raw bytes) to the coordinator,
+  // which checks it against its ID before storing it.
+  absl::Status RepairChunk(const std::string& id, std::string data);
+
+ private:
+  const JobEnvironment& env_;
+  const v1::Job& job_;
+  const std::atomic<bool>* const cancelled_;
+  std::unique_ptr<Connector> destination_;
+  bool uploaded_ = false;
+};
+
+class JobHandler {
+ public:
+  virtual ~JobHandler() = default;
+  // Does the work of `job` and returns what to report with CompleteJob (the
+  // runner fills in job ID and lease token). An error is reported with
+  // FailJob, its code deciding about a retry (ClassifyForRetry,
+  // workers/connector.h). Called from several job threads at once: a handler
+  // keeps no per-job state outside `ctx`.
+  virtual absl::StatusOr<v1::CompleteJobRequest> Run(const v1::Job& job, JobContext& ctx) = 0;
+};
+
+}  // namespace shoebox::worker

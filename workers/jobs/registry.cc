@@ -1,0 +1,28 @@
+#include "workers/jobs/registry.h"
+
+#include "workers/jobs/deliver.h"
+#include "workers/jobs/scrub.h"
+#include "workers/jobs/snapshot_copy.h"
+#include "workers/jobs/verify.h"
+
+namespace shoebox::worker {
+
+void JobHandlerRegistry::Add(v1::JobKind kind, std::unique_ptr<JobHandler> handler) {
+  handlers_[kind] = std::move(handler);
+}
+
+JobHandler* JobHandlerRegistry::Find(v1::JobKind kind) const {
+  auto it = handlers_.find(kind);
+  return it == handlers_.end() ? nullptr : it->second.get();
+}
+
+JobHandlerRegistry BuiltInJobHandlers() {
+  JobHandlerRegistry r;
+  r.Add(v1::JOB_KIND_DELIVER, std::make_unique<DeliverHandler>());
+  r.Add(v1::JOB_KIND_VERIFY, std::make_unique<VerifyHandler>());
+  r.Add(v1::JOB_KIND_SCRUB, std::make_unique<ScrubHandler>());
+  r.Add(v1::JOB_KIND_SNAPSHOT, std::make_unique<SnapshotCopyHandler>());  // catalog snapshots
+  return r;
+}
+
+}  // namespace shoebox::worker

@@ -1,0 +1,58 @@
+#include "workers/jobs/remote_path.h"
+
+#include "absl/strings/match.h"
+#include "common/bytes.h"
+#include "common/status.h"
+
+namespace shoebox::worker {
+namespace {
+
+// The Stat check that makes delivery idempotent.
+bool SameContent(const RemoteObject& o, const v1::FileVersion& f) {
+  if (o.size != f.size()) return false;
+  if (absl::StartsWith(o.checksum, "sha256:")) return o.checksum == "sha256:" + ToHex(f.sha256());
+  // No usable checksum: the connector preserved the mtime; same size and
+  // same second is taken as the same file (like rsync's quick check).
+  return o.mtime_ns != 0 && o.mtime_ns / 1000000000 == f.mtime_ns() / 1000000000;
+}
+
+}  // namespace
+
+absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std::string& layout, Connector* conn,
+                                             ChunkFetcher* chunks) {
+  RemotePath out;
+  out.input.device = f.device();
+  out.input.folder = f.folder();
+  out.input.path = f.path();
+  out.input.mtime_ns = f.mtime_ns();
+  if (LayoutNeedsDate(layout) && f.chunks_size() > 0) {
+    ChunkId first;
+    DigestFromString(f.chunks(0).id(), &first);
+    ASSIGN_OR_RETURN(std::string head, chunks->GetPlain(first));
+    out.input.exif_date = ExifCaptureDate(head);
+  }
+  ASSIGN_OR_RETURN(out.base, ExpandLayout(layout, out.input));
+  const bool one_to_one = LayoutIsOneToOne(layout.empty() ? kDefaultLayout : layout);
+
+  for (int n = 1; n <= kMaxCollisionCandidates; ++n) {
+    std::string cand = CollisionCandidate(out.base, n);
+    absl::StatusOr<RemoteObject> st = conn->Stat(cand);
+    if (absl::IsNotFound(st.status())) {
+      out.slot = RemotePath::Slot::kFree;
+      out.path = std::move(cand);
+      return out;
+    }
+    if (!st.ok()) return Annotate(st.status(), "check " + PrintablePath(cand) + " at " + conn->Describe());
+    const bool same = SameContent(*st, f);
+    if (same || one_to_one) {
+      out.slot = same ? RemotePath::Slot::kSameContent : RemotePath::Slot::kOwnName;
+      out.path = std::move(cand);
+      out.existing = std::move(*st);
+      return out;
+    }
+  }
+  out.slot = RemotePath::Slot::kNoneFree;
+  return out;
+}
+
+}  // namespace shoebox::worker

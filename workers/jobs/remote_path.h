@@ -1,0 +1,46 @@
+// THE remote path of a job's file version at its destination. Deliver
+// (workers/jobs/deliver.h) uploads there and verify (workers/jobs/verify.h)
+// checks there; both call ResolveRemotePath, so they cannot drift apart.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "shoebox/v1/worker.pb.h"
+#include "workers/chunk_source.h"
+#include "workers/connector.h"
+#include "workers/placement.h"
+
+namespace shoebox::worker {
+
+// How many names ResolveRemotePath tries: "a.jpg", "a (2).jpg", ...
+inline constexpr int kMaxCollisionCandidates = 1000;
+
+struct RemotePath {
+  enum class Slot {
+    kFree,         // nothing there: deliver uploads to `path`; verify finds no copy
+    kSameContent,  // this content is there: nothing to upload; verify found the copy
+    kOwnName,      // one-to-one layout, other content: deliver replaces it
+                   // (a newer version of the file); verify finds no copy
+    kNoneFree,     // every candidate holds another file; `path` is empty
+  };
+  Slot slot = Slot::kNoneFree;
+  std::string path;       // the chosen candidate
+  RemoteObject existing;  // what Stat reported there (kSameContent, kOwnName)
+  std::string base;       // the layout expanded: the first candidate
+  PlacementInput input;   // the layout's inputs (AlbumFor takes them)
+};
+
+// Expands `layout` (empty: kDefaultLayout) for `f`, reading the first chunk
+// through `chunks` for the EXIF capture date when the layout needs a date,
+// and walks the collision candidates (CollisionCandidate, up to
+// kMaxCollisionCandidates) with Stat at `conn`, stopping at the first that is
+// free, holds this content (same size and SHA-256, or - without a usable
+// checksum - same size and mtime second), or, in a one-to-one layout
+// (LayoutIsOneToOne), is the file's own name. Errors: the chunk read, the
+// layout (INVALID_ARGUMENT), or a Stat other than NOT_FOUND (annotated with
+// the candidate and the destination).
+absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std::string& layout, Connector* conn,
+                                             ChunkFetcher* chunks);
+
+}  // namespace shoebox::worker
