@@ -2,24 +2,29 @@
 // (chunks, chunk IDs, SHA-256) on every core, keeps the index and outbox in
 // RocksDB and drains the outbox to the coordinator.
 //
-// Threads: the caller of Run() scans and handles inotify events; N reader
-// threads hash files; one sender thread talks to the coordinator; one
-// housekeeping thread applies pause/resume, writes the status file and draws
-// the progress line.
+// A pipeline of stages, each with its own lock:
+//   scan (the caller of Run(): full scans, inotify events, root checks)
+//   → SettleTracker (settle_tracker.h: files wait until they are settled)
+//   → ReadStage (read_stage.h: a bounded queue; N reader threads chunk and
+//     hash files into the index and outbox)
+//   → SendStage (send_stage.h: one sender thread reports the outbox and
+//     uploads chunks through Sender)
+// and Housekeeping (housekeeping.h: one thread applies pause/resume and the
+// backup window, writes the status file, draws the progress line; keeps the
+// full-rescan schedule). Files that must be looked at again flow back to the
+// SettleTracker's inbox. Agent owns the stages and wires them.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
 #include "agent/agent_config.h"
 #include "agent/client.h"
 #include "agent/control.h"
@@ -30,6 +35,11 @@
 #include "agent/watcher.h"
 
 namespace shoebox::agent {
+
+class Housekeeping;
+class ReadStage;
+class SendStage;
+class SettleTracker;
 
 class Agent final : public ChangeSink {
  public:
@@ -54,7 +64,7 @@ class Agent final : public ChangeSink {
   const AgentStats& stats() const { return stats_; }
   // Number of files that could not be read in this run (permission denied,
   // I/O errors).
-  uint64_t unreadable_files() const { return unreadable_.load(); }
+  uint64_t unreadable_files() const;
   StatusSnapshot Snapshot();
   StateDb* db() { return db_.get(); }
 
@@ -63,87 +73,33 @@ class Agent final : public ChangeSink {
   void OnDirectory(Folder* f, const std::string& rel, int dir_fd) override;
 
  private:
-  struct HashTask {
-    Folder* folder;
-    std::string dir, name;
-    FileStat stat;
-  };
-  struct Unsettled {
-    Folder* folder;
-    std::string dir, name;
-    FileStat stat;
-    int64_t seen_ns;  // when this exact stat was first seen (wall clock)
-    int64_t due_ns;
-  };
-
-  Agent(AgentConfig cfg, Options opts) : cfg_(std::move(cfg)), opts_(opts) {}
+  Agent(AgentConfig cfg, Options opts);
   absl::Status Init();
 
   // Scan thread.
   absl::Status FullScan();
   void HandleEvents();
-  void ProcessUnsettled(bool force_all);
-  void Enqueue(HashTask t);
+  // With once: everything read, sent and acknowledged.
   bool OnceDone();
-  int64_t DueNs(const FileStat& st, int64_t seen_ns) const;
-
-  // Reader threads.
-  void HashLoop();
-  // Sender thread.
-  void SendLoop();
-  absl::Status OnHello(const v1::HelloResponse& r);
-  bool MaySend();
-  // Housekeeping thread.
-  void HouseLoop();
-
-  std::shared_ptr<const ChunkHasher> hasher();
-  Folder* FolderById(uint32_t id);
-  // The coordinator lost chunks of these files (HeartbeatResponse.reread):
-  // each one still unchanged here is read and reported again, which makes
-  // the coordinator ask for the lost chunks.
-  void RereadDamaged(const v1::HeartbeatResponse& r);
-  // When each damaged file was last queued again (at most every 10 min).
-  std::map<std::string, std::chrono::steady_clock::time_point> reread_at_;
-  void SleepInterruptibly(std::chrono::milliseconds d);
 
   const AgentConfig cfg_;
   const Options opts_;
   AgentStats stats_;
   std::unique_ptr<StateDb> db_;
   std::vector<std::unique_ptr<Folder>> folders_;
-  std::unique_ptr<Watcher> watcher_;
-  std::unique_ptr<Scanner> scanner_;
+  std::unique_ptr<Watcher> watcher_;  // scan thread only
+  std::unique_ptr<Scanner> scanner_;  // scan thread only
   std::unique_ptr<CoordinatorClient> client_;
   std::unique_ptr<TokenBucket> bucket_;
 
+  // The stages (declared after what they borrow, so destroyed before it).
+  std::unique_ptr<ReadStage> reader_;
+  std::unique_ptr<SettleTracker> settle_;
+  std::unique_ptr<Housekeeping> house_;
+  std::unique_ptr<SendStage> sender_;
+
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> unreadable_{0};
-
-  // Guards the queues and sets below.
-  std::mutex mu_;
-  std::condition_variable cv_;         // queue, keys, stop, pause changes
-  std::condition_variable sender_cv_;  // outbox grew
-  std::deque<HashTask> queue_;
-  std::set<std::string> in_flight_;                      // keys queued or being read
-  std::vector<HashTask> retry_;                          // changed while read: settle again
-  std::vector<std::pair<Folder*, std::string>> checks_;  // (folder, rel path) to check
-  std::shared_ptr<const ChunkHasher> hasher_;
-  std::set<std::string> denied_logged_;
-  bool full_rescan_requested_ = false;
-  // A Hello succeeded: `run --once` does not finish before the coordinator
-  // has registered the device, even with nothing to send.
-  std::atomic<bool> hello_done_{false};
-
-  // Scan thread only.
-  std::map<std::string, Unsettled> unsettled_;
-  std::chrono::steady_clock::time_point last_full_scan_;
-  bool first_scan_done_ = false;
-
-  // Sender thread only: the hasher its Sender was built with.
-  std::shared_ptr<const ChunkHasher> sender_hasher_;
-  std::mutex rate_mu_;
-  RateMeter upload_rate_;
-  RateMeter progress_rate_;
+  absl::Notification stopped_;  // notified once, by the first Stop()
 
   std::vector<std::thread> threads_;
 };

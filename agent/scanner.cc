@@ -255,10 +255,16 @@ absl::Status Scanner::CheckPath(Folder* f, const std::string& dir, const std::st
   if (!f->root_available) return absl::OkStatus();
   std::string rel = JoinRel(dir, name);
   auto st = StatRelative(f->cfg.path, rel);
-  ASSIGN_OR_RETURN(std::optional<IndexEntry> known, db_->GetIndex(f->id, dir, name));
+  // The entry is used in place (`known` points into `lookup`, null when the
+  // path is not indexed) rather than moved out into an optional of its own:
+  // GCC 12 at -O3 cannot follow the engaged flag through that move and
+  // reports the entry's fields as maybe-uninitialized.
+  absl::StatusOr<std::optional<IndexEntry>> lookup = db_->GetIndex(f->id, dir, name);
+  if (!lookup.ok()) return lookup.status();
+  const IndexEntry* const known = lookup->has_value() ? &**lookup : nullptr;
   if (!st.ok()) {
     if (absl::IsNotFound(st.status())) {
-      if (known.has_value()) return Remove(f, dir, name, stats);
+      if (known != nullptr) return Remove(f, dir, name, stats);
       return absl::OkStatus();
     }
     spdlog::debug("cannot stat {}: {}", PrintablePath(rel), std::string(st.status().message()));
@@ -281,7 +287,7 @@ absl::Status Scanner::CheckPath(Folder* f, const std::string& dir, const std::st
     return absl::OkStatus();
   }
   // Became something we do not back up.
-  if (known.has_value()) return Remove(f, dir, name, stats);
+  if (known != nullptr) return Remove(f, dir, name, stats);
   return absl::OkStatus();
 }
 

@@ -77,10 +77,13 @@ absl::StatusOr<size_t> Sender::RunRound() {
   auto now = std::chrono::steady_clock::now();
   std::vector<Item> items;
   auto collect = [&](StateDb::PendingChange&& pc) {
-    auto b = backoff_.find(pc.key);
-    if (b != backoff_.end()) {
-      if (b->second > now) return true;
-      backoff_.erase(b);
+    {
+      absl::MutexLock l(&mu_);
+      auto b = backoff_.find(pc.key);
+      if (b != backoff_.end()) {
+        if (b->second > now) return true;
+        backoff_.erase(b);
+      }
     }
     auto root = roots_.find(pc.parts.folder_id);
     if (root == roots_.end()) {
@@ -149,6 +152,7 @@ absl::StatusOr<size_t> Sender::RunRound() {
         (void)db_->DropChange(it.change.key, it.change.entry.generation);
       } else {
         spdlog::warn("{}; retrying later", msg);
+        absl::MutexLock l(&mu_);
         backoff_[it.change.key] = now + kPerFileRetry;
       }
       it.failed = true;
@@ -165,12 +169,18 @@ absl::StatusOr<size_t> Sender::RunRound() {
   // as their chunks are acknowledged; what is left with nothing to send but
   // not complete (another device is sending some of its chunks) is reported
   // again soon.
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (answered[i] && !items[i].failed && items[i].remaining == 0 && items[i].complete) AcknowledgeItem(items[i]);
+  {
+    absl::MutexLock l(&mu_);
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (answered[i] && !items[i].failed && items[i].remaining == 0 && items[i].complete) AcknowledgeItem(items[i]);
+    }
   }
   absl::Status up = by_chunk.empty() ? absl::OkStatus() : Upload(items, by_chunk);
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (answered[i] && !items[i].acked && !items[i].failed && items[i].remaining == 0) AcknowledgeItem(items[i]);
+  {
+    absl::MutexLock l(&mu_);
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (answered[i] && !items[i].acked && !items[i].failed && items[i].remaining == 0) AcknowledgeItem(items[i]);
+    }
   }
   if (!up.ok()) return up;
   return items.size();
@@ -228,7 +238,6 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
   }
 
   uint32_t max_chunk = hasher_->keys().params.max_size;
-  absl::Mutex mu;
   std::map<int64_t, std::vector<size_t>> by_version;  // version → items (acks name completed versions)
   for (size_t i = 0; i < items.size(); ++i) {
     if (items[i].version_id != 0) by_version[items[i].version_id].push_back(i);
@@ -261,7 +270,7 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
           ctx->TryCancel();
           break;
         }
-        absl::MutexLock l(&mu);
+        absl::MutexLock l(&mu_);
         auto bc = by_chunk.find(ack.id());
         if (bc == by_chunk.end()) continue;
         if (ack.code() != 0) {
@@ -324,7 +333,7 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
     bool stopped_early = false;
     for (const Task& t : lane) {
       {
-        absl::MutexLock l(&mu);
+        absl::MutexLock l(&mu_);
         if (items[t.item].failed) continue;
       }
       if (!may_send_()) {
@@ -372,7 +381,7 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
       if (!good) {
         spdlog::info("{} changed since it was read; it is read again", PrintablePath(it.root + "/" + kp.RelPath()));
         {
-          absl::MutexLock l(&mu);
+          absl::MutexLock l(&mu_);
           it.failed = true;
         }
         (void)db_->ForgetFile(kp.folder_id, kp.dir, kp.name, it.change.entry.generation);

@@ -16,7 +16,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "agent/client.h"
 #include "agent/control.h"
 #include "agent/hasher.h"
@@ -59,7 +61,7 @@ class Sender {
   absl::Status Upload(std::vector<Item>& items, const std::map<std::string, std::vector<size_t>>& by_chunk);
   // Removes a complete entry from the outbox; an incomplete one (another
   // device is sending its chunks) backs off and is reported again.
-  void AcknowledgeItem(Item& it);
+  void AcknowledgeItem(Item& it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   StateDb* const db_;
   CoordinatorClient* const client_;
@@ -70,11 +72,16 @@ class Sender {
   const Options opts_;
   const std::function<bool()> may_send_;
   const std::function<void(uint32_t, const std::string&)> on_changed_;
-  std::string cursor_;  // outbox key to continue after (fairness)
+  std::string cursor_;  // outbox key to continue after (fairness); RunRound's thread only
+
+  // Upload() runs several PutChunks streams, each with an acknowledgement
+  // reader thread. mu_ guards the members below and, while those threads
+  // run, the Items of the round (failed, remaining, acked, complete).
+  absl::Mutex mu_;
   // Entries that failed with a per-file transient error: key → retry time.
-  std::map<std::string, std::chrono::steady_clock::time_point> backoff_;
+  std::map<std::string, std::chrono::steady_clock::time_point> backoff_ ABSL_GUARDED_BY(mu_);
   // Entries waiting for another device's upload: key → waits so far.
-  std::map<std::string, int> waits_;
+  std::map<std::string, int> waits_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace shoebox::agent

@@ -250,6 +250,7 @@ absl::StatusOr<uint64_t> StateDb::RecordRemoval(uint32_t folder, std::string_vie
   RETURN_IF_ERROR(FromRocks(s, "read agent index"));
   bool is_dir = v.size() > 2 && v[2] == static_cast<char>(EntryKind::kDir);
   auto stage_file_delete = [&](const std::string& k) -> absl::Status {
+    write_mu_.AssertHeld();  // called only below, under the lock taken above
     OutboxEntry d;
     d.op = OutboxOp::kDelete;
     ++files;
