@@ -16,7 +16,7 @@
 #include "common/snapshot/pg_tools.h"
 #include "common/status.h"
 
-#include "workers/connectors/s3_chunkstore.h"
+#include "common/s3/s3_chunkstore.h"
 
 namespace shoebox::cli {
 
@@ -145,7 +145,7 @@ int KeyExport(const RecoveryCommands& rc, const ClientOptions& opts) {
 }
 
 int DoRecover(const RecoveryCommands& rc) {
-  worker::RegisterS3ChunkStore();
+  s3::RegisterS3ChunkStore();
   absl::StatusOr<RecoverReport> rep = Recover(rc.ro, [](const std::string& line) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);

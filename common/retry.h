@@ -8,18 +8,29 @@
 // Retry() calls `fn` until it succeeds, returns a status that is not
 // retryable (see IsRetryable), the attempts are used up, or the next wait
 // would pass the deadline; it returns the last status (annotated with the
-// attempt count when attempts ran out).
+// attempt count when attempts ran out; payloads are kept).
+//
+// Retry-After: a server's hint travels in the status payload
+// kRetryAfterPayload (WithRetryAfter / RetryAfterMs; common/http sets it from
+// 429 and 5xx answers). Retry() then waits at least that long; a hint longer
+// than policy.max_delay ends the loop at once and returns the status with
+// its hint, so that the caller (a job queue) schedules the retry instead of
+// holding a thread.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <random>
+#include <string>
 #include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -38,6 +49,31 @@ struct BackoffPolicy {
 // DEADLINE_EXCEEDED are worth retrying; everything else is not.
 inline bool IsRetryable(const absl::Status& s) {
   return absl::IsUnavailable(s) || absl::IsAborted(s) || absl::IsDeadlineExceeded(s);
+}
+
+// Status payload key carrying a Retry-After hint (decimal milliseconds).
+inline constexpr char kRetryAfterPayload[] = "shoebox.retry_after_ms";
+
+// Returns `s` with a Retry-After hint attached.
+inline absl::Status WithRetryAfter(absl::Status s, uint32_t retry_after_ms) {
+  s.SetPayload(kRetryAfterPayload, absl::Cord(absl::StrCat(retry_after_ms)));
+  return s;
+}
+
+// The Retry-After hint of `s` in milliseconds; nullopt when it has none.
+inline std::optional<uint32_t> RetryAfterMs(const absl::Status& s) {
+  auto p = s.GetPayload(kRetryAfterPayload);
+  if (!p.has_value()) return std::nullopt;
+  uint32_t v = 0;
+  if (!absl::SimpleAtoi(std::string(*p), &v)) return std::nullopt;
+  return v;
+}
+
+// `s` with `suffix` appended to its message; code and payloads are kept.
+inline absl::Status AppendToMessage(const absl::Status& s, absl::string_view suffix) {
+  absl::Status out(s.code(), absl::StrCat(s.message(), suffix));
+  s.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  return out;
 }
 
 // Produces the waits. Not thread-safe; one per retry loop.
@@ -91,13 +127,15 @@ auto Retry(const BackoffPolicy& policy, Fn&& fn,
     auto result = fn();
     const absl::Status& st = retry_internal::StatusOf(result);
     if (st.ok() || !IsRetryable(st)) return result;
-    if (i >= attempts) {
-      return absl::Status(st.code(), absl::StrCat(st.message(), " (gave up after ", i, " attempts)"));
-    }
+    if (i >= attempts) return AppendToMessage(st, absl::StrCat(" (gave up after ", i, " attempts)"));
     absl::Duration wait = backoff.Next();
+    if (std::optional<uint32_t> hint = RetryAfterMs(st)) {
+      const absl::Duration asked = absl::Milliseconds(*hint);
+      if (asked > policy.max_delay) return result;  // the caller schedules the retry
+      wait = std::max(wait, asked);
+    }
     if (absl::Now() + wait - start > policy.deadline) {
-      return absl::Status(st.code(), absl::StrCat(st.message(), " (gave up after ", i,
-                                                  " attempts: retry deadline reached)"));
+      return AppendToMessage(st, absl::StrCat(" (gave up after ", i, " attempts: retry deadline reached)"));
     }
     sleep(wait);
   }

@@ -100,5 +100,38 @@ TEST(RetryTest, ReturnsTheValueOfAStatusOr) {
   EXPECT_EQ(*r, "done");
 }
 
+TEST(RetryTest, WaitsAtLeastTheServersRetryAfterHint) {
+  int calls = 0;
+  std::vector<absl::Duration> waits;
+  absl::Status st = Retry(
+      BackoffPolicy{.initial_delay = absl::Milliseconds(1), .max_delay = absl::Seconds(5), .max_attempts = 3},
+      [&] { return ++calls < 3 ? WithRetryAfter(absl::UnavailableError("busy"), 2000) : absl::OkStatus(); },
+      [&](absl::Duration d) { waits.push_back(d); }, 7);
+  EXPECT_TRUE(st.ok()) << st;
+  ASSERT_EQ(waits.size(), 2u);
+  EXPECT_EQ(waits[0], absl::Seconds(2));
+  EXPECT_EQ(waits[1], absl::Seconds(2));
+}
+
+TEST(RetryTest, AHintLongerThanMaxDelayGoesBackToTheCallerWithTheHint) {
+  int calls = 0;
+  absl::Status st = Retry(
+      BackoffPolicy{.max_delay = absl::Seconds(1), .max_attempts = 5},
+      [&] { ++calls; return WithRetryAfter(absl::UnavailableError("slow down"), 60000); },
+      [](absl::Duration) { FAIL() << "must not sleep a minute in a retry loop"; }, 1);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(RetryAfterMs(st), 60000u);
+}
+
+TEST(RetryTest, GivingUpKeepsTheRetryAfterHint) {
+  absl::Status st = Retry(
+      BackoffPolicy{.max_delay = absl::Seconds(1), .max_attempts = 2},
+      [] { return WithRetryAfter(absl::UnavailableError("busy"), 10); }, [](absl::Duration) {}, 1);
+  EXPECT_NE(st.message().find("gave up after 2 attempts"), absl::string_view::npos) << st;
+  EXPECT_EQ(RetryAfterMs(st), 10u);
+  EXPECT_FALSE(RetryAfterMs(absl::UnavailableError("x")).has_value());
+}
+
 }  // namespace
 }  // namespace shoebox

@@ -9,7 +9,7 @@
 #include "common/log.h"
 #include "coordinator/options.h"
 #include "coordinator/server.h"
-#include "workers/connectors/s3_chunkstore.h"
+#include "common/s3/s3_chunkstore.h"
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
@@ -30,8 +30,8 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure-dev", insecure_dev,
                "plain-text gRPC with identities from metadata; loopback only");
   CLI11_PARSE(app, argc, argv);
-  // chunk_store.location may be "s3://..." (workers/connectors/s3_chunkstore.h).
-  shoebox::worker::RegisterS3ChunkStore();
+  // chunk_store.location may be "s3://..." (common/s3/s3_chunkstore.h).
+  shoebox::s3::RegisterS3ChunkStore();
 
   auto config = shoebox::Config::LoadFile(config_path);
   if (!config.ok()) {

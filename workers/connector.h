@@ -6,7 +6,9 @@
 //   UNAVAILABLE / DEADLINE_EXCEEDED / RESOURCE_EXHAUSTED(429)  → retryable
 //   UNAUTHENTICATED / PERMISSION_DENIED                         → auth failure, permanent
 //   FAILED_PRECONDITION (quota exceeded, file too large)        → permanent
-// A Retry-After hint travels in the status payload "shoebox.retry_after_ms".
+// A Retry-After hint travels in the status payload "shoebox.retry_after_ms"
+// (common/retry.h). Retries inside a worker are a wrapper, RetryingConnector
+// (workers/connectors/retrying_connector.h), not code in each connector.
 #pragma once
 
 #include <cstdint>
@@ -17,26 +19,19 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/http/byte_source.h"
+#include "common/retry.h"
 #include "common/status.h"
 #include "nlohmann/json.hpp"
 
 namespace shoebox::worker {
 
-// Pull-style source of the file's bytes, so whole videos are never held in
-// memory. Read() fills up to `max` bytes into `buf` and returns how many; 0
-// at the end. Rewind() restarts from offset 0 (for retries) and Seek() from a
-// given offset (for resuming); both may be called at any time.
-class ByteSource {
- public:
-  virtual ~ByteSource() = default;
-  virtual absl::StatusOr<size_t> Read(uint8_t* buf, size_t max) = 0;
-  virtual absl::Status Seek(uint64_t offset) = 0;
-  absl::Status Rewind() { return Seek(0); }
-  virtual uint64_t size() const = 0;
-};
-
-// In-memory source (tests, small files).
-std::unique_ptr<ByteSource> MakeStringSource(std::string data);
+// Pull-style source of the file's bytes (common/http/byte_source.h), so
+// whole videos are never held in memory; MakeStringSource (tests, small
+// files) and MakeFileSource come from there too.
+using ::shoebox::http::ByteSource;
+using ::shoebox::http::MakeFileSource;
+using ::shoebox::http::MakeStringSource;
 
 struct PutRequest {
   // Remote path relative to the destination root, '/'-separated, already
@@ -110,16 +105,13 @@ std::vector<std::string> RegisteredConnectorKinds();
                                                     __LINE__) =                   \
       ::shoebox::worker::RegisterConnectorKind(kind, factory)
 
-// Status payload key carrying the Retry-After hint (decimal milliseconds).
-inline constexpr char kRetryAfterPayload[] = "shoebox.retry_after_ms";
-// Returns `s` with a Retry-After hint attached.
-absl::Status WithRetryAfter(absl::Status s, uint32_t retry_after_ms);
-
-// A source over a file on disk (size fixed at open).
-absl::StatusOr<std::unique_ptr<ByteSource>> MakeFileSource(const std::string& path);
+// The Retry-After hint (common/retry.h): payload kRetryAfterPayload,
+// WithRetryAfter(status, ms) attaches it, RetryAfterMs(status) reads it.
+using ::shoebox::kRetryAfterPayload;
+using ::shoebox::RetryAfterMs;
+using ::shoebox::WithRetryAfter;
 
 enum class RetryClass { kRetryable, kPermanent, kAuth };
 RetryClass ClassifyForRetry(const absl::Status& s);
-std::optional<uint32_t> RetryAfterMs(const absl::Status& s);
 
 }  // namespace shoebox::worker

@@ -21,7 +21,7 @@
 #include "common/tls_client.h"
 #include "shoebox/v1/worker.grpc.pb.h"
 #include "workers/chunk_source.h"
-#include "workers/connectors/s3_chunkstore.h"
+#include "common/s3/s3_chunkstore.h"
 #include "workers/coordinator_client.h"
 #include "workers/worker.h"
 
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
     std::cerr << "shoebox-worker: " << s.message() << "\n";
     return 1;
   };
-  shoebox::worker::RegisterS3ChunkStore();
+  shoebox::s3::RegisterS3ChunkStore();
   auto options = shoebox::worker::LoadWorkerConfig(config_path);
   if (!options.ok()) return fail(options.status());
   // Before any thread starts: on Linux a nice value is per thread and

@@ -94,7 +94,7 @@ absl::StatusOr<std::unique_ptr<ChunkStore>> OpenDirChunkStore(const std::string&
                                                               const DirChunkStoreOptions& options);
 
 // Opens a store from a location: "/abs/path", "file:///abs/path" or
-// "s3://..." (S3 is provided by workers/connectors/s3_chunkstore; returns
+// "s3://..." (S3 is provided by common/s3/s3_chunkstore.h; returns
 // UNIMPLEMENTED until it is registered with RegisterChunkStoreScheme).
 absl::StatusOr<std::unique_ptr<ChunkStore>> OpenChunkStore(const std::string& location);
 using ChunkStoreFactory =

@@ -28,8 +28,8 @@
 #include "tests/support/coordinator_harness.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/servers.h"
-#include "workers/connectors/s3_chunkstore.h"
-#include "workers/connectors/s3_client.h"
+#include "common/http/url.h"
+#include "common/s3/s3_chunkstore.h"
 
 extern "C" const char* __lsan_default_suppressions() { return "leak:libpq.so\n"; }
 
@@ -57,7 +57,7 @@ class Servers : public ::testing::Environment {
     auto s3 = testsupport::StartMoto("chunks");
     ASSERT_TRUE(s3.ok()) << s3.status();
     g_s3 = s3->release();
-    worker::RegisterS3ChunkStore();
+    s3::RegisterS3ChunkStore();
   }
   void TearDown() override {
     delete g_s3;
@@ -102,8 +102,8 @@ class RecoveryTest : public ::testing::Test {
   }
 
   std::string ChunkStoreLocation() const {
-    return absl::StrCat("s3://", worker::s3::UriEncode(g_s3->access_key, false), ":",
-                        worker::s3::UriEncode(g_s3->secret_key, false), "@127.0.0.1:", g_s3->port, "/",
+    return absl::StrCat("s3://", http::PercentEncode(g_s3->access_key, false), ":",
+                        http::PercentEncode(g_s3->secret_key, false), "@127.0.0.1:", g_s3->port, "/",
                         g_s3->bucket, "/", prefix_, "?tls=0");
   }
 

@@ -15,7 +15,7 @@
 #include "common/crypto/hash.h"
 #include "tests/support/servers.h"
 #include "workers/connectors/connector_conformance.h"
-#include "workers/connectors/s3_client.h"
+#include "common/s3/s3_client.h"
 #include "workers/connectors/s3_connector.h"
 
 namespace shoebox::worker {

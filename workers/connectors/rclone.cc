@@ -1,7 +1,5 @@
 #include "workers/connectors/rclone.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <chrono>
 #include <mutex>
@@ -14,15 +12,14 @@
 #include "absl/time/time.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "common/http/form_body.h"
+#include "common/http/http_client.h"
+#include "common/http/url.h"
 #include "common/status.h"
-#include "workers/connectors/webdav.h"
-#include "workers/connectors/http_util.h"
 
 namespace shoebox::worker {
 namespace {
 
-using webdav_internal::EncodePath;
-using webdav_internal::EncodeSegment;
 using json = nlohmann::json;
 
 constexpr char kTempPrefix[] = ".shoebox-tmp-";
@@ -36,70 +33,6 @@ struct Options {
   bool hashes = true;
   long timeout_s = 120;
 };
-
-struct HttpResult {
-  long code = 0;
-  std::string body;
-};
-
-struct Transfer {
-  ByteSource* src = nullptr;
-  uint64_t len = 0;
-  uint64_t sent = 0;
-  uint64_t reported = 0;
-  absl::Status src_status;
-  const std::function<void(const Progress&)>* progress = nullptr;
-  const std::function<absl::Status(std::string_view)>* sink = nullptr;
-  absl::Status sink_status;
-  CURL* curl = nullptr;
-  HttpResult* result = nullptr;
-};
-
-size_t PartRead(char* buf, size_t size, size_t nitems, void* arg) {
-  auto* t = static_cast<Transfer*>(arg);
-  if (t->sent >= t->len) return 0;
-  size_t max = static_cast<size_t>(std::min<uint64_t>(size * nitems, t->len - t->sent));
-  auto n = t->src->Read(reinterpret_cast<uint8_t*>(buf), max);
-  if (!n.ok()) {
-    t->src_status = n.status();
-    return CURL_READFUNC_ABORT;
-  }
-  if (*n == 0) {
-    t->src_status = absl::DataLossError(absl::StrCat("the file's bytes ended after ", t->sent, " of ", t->len));
-    return CURL_READFUNC_ABORT;
-  }
-  t->sent += *n;
-  if (t->progress != nullptr && *t->progress && (t->sent - t->reported >= (1u << 20) || t->sent == t->len)) {
-    t->reported = t->sent;
-    (*t->progress)(Progress{t->sent});
-  }
-  return *n;
-}
-
-int PartSeek(void* arg, curl_off_t offset, int origin) {
-  auto* t = static_cast<Transfer*>(arg);
-  if (origin != SEEK_SET || offset < 0) return CURL_SEEKFUNC_CANTSEEK;
-  if (!t->src->Seek(static_cast<uint64_t>(offset)).ok()) return CURL_SEEKFUNC_FAIL;
-  t->sent = static_cast<uint64_t>(offset);
-  return CURL_SEEKFUNC_OK;
-}
-
-size_t BodyWrite(char* ptr, size_t size, size_t nmemb, void* ud) {
-  auto* t = static_cast<Transfer*>(ud);
-  size_t n = size * nmemb;
-  long code = 0;
-  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
-  if (t->sink != nullptr && code == 200) {
-    absl::Status s = (*t->sink)(std::string_view(ptr, n));
-    if (!s.ok()) {
-      t->sink_status = s;
-      return 0;
-    }
-    return n;
-  }
-  if (t->result->body.size() < (16u << 20)) t->result->body.append(ptr, n);
-  return n;
-}
 
 std::string PickHash(const json& hashes) {
   if (!hashes.is_object()) return "";
@@ -123,10 +56,14 @@ int64_t ParseModTime(const json& item) {
 
 class RcloneConnector final : public Connector {
  public:
-  explicit RcloneConnector(Options o) : o_(std::move(o)) {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  }
+  explicit RcloneConnector(Options o)
+      : o_(std::move(o)),
+        client_(http::ClientOptions{.connect_timeout = absl::Seconds(o_.timeout_s),
+                                    .stall_timeout = absl::Seconds(o_.timeout_s),
+                                    .user = o_.user,
+                                    .password = o_.password,
+                                    .ca_file = o_.ca_file,
+                                    .unreachable_hint = "is `rclone rcd` running and reachable?"}) {}
 
   absl::StatusOr<RemoteObject> Put(const PutRequest& req, ByteSource* src,
                                    const std::function<void(const Progress&)>& progress) override;
@@ -139,90 +76,29 @@ class RcloneConnector final : public Connector {
   std::string Describe() const override { return absl::StrCat("rclone ", o_.remote, " via ", o_.url); }
 
  private:
-  // One HTTP exchange. With `upload`, a multipart form with one file part
-  // named `filename`; with `sink`, a GET whose 200 body streams there;
-  // otherwise a POST of `json_body`.
-  absl::StatusOr<HttpResult> Http(const std::string& url, const std::string* json_body, Transfer* upload,
-                                  const std::string& filename,
-                                  const std::function<absl::Status(std::string_view)>* sink) const;
   // POSTs an rc command; returns its JSON answer or the mapped error.
   absl::StatusOr<json> Rc(const std::string& command, const json& params, absl::string_view what) const;
   // Runs an rc command as a job (_async) and waits for it to finish.
   absl::StatusOr<json> RcJob(const std::string& command, json params, absl::string_view what) const;
-  absl::Status RcError(long http_code, const std::string& body, absl::string_view what) const;
+  absl::Status RcError(const http::Response& r, absl::string_view what) const;
   RemoteObject FromItem(const json& item) const;
 
   const Options o_;
+  const http::Client client_;
 };
 
-absl::StatusOr<HttpResult> RcloneConnector::Http(const std::string& url, const std::string* json_body,
-                                                 Transfer* upload, const std::string& filename,
-                                                 const std::function<absl::Status(std::string_view)>* sink) const {
-  HttpResult result;
-  CURL* c = curl_easy_init();
-  if (c == nullptr) return absl::ResourceExhaustedError("curl_easy_init failed");
-  Transfer local;
-  Transfer* t = upload != nullptr ? upload : &local;
-  t->curl = c;
-  t->result = &result;
-  t->sink = sink;
-  curl_slist* hdrs = nullptr;
-  curl_mime* mime = nullptr;
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  SetCommonCurlOptions(c, static_cast<long>(o_.timeout_s), o_.user, o_.password, o_.ca_file);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, BodyWrite);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
-  if (upload != nullptr) {
-    mime = curl_mime_init(c);
-    curl_mimepart* part = curl_mime_addpart(mime);
-    curl_mime_name(part, "file");
-    curl_mime_filename(part, filename.c_str());
-    curl_mime_type(part, "application/octet-stream");
-    curl_mime_data_cb(part, static_cast<curl_off_t>(upload->len), PartRead, PartSeek, nullptr, upload);
-    curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
-  } else if (json_body != nullptr) {
-    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, json_body->data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(json_body->size()));
+absl::Status RcloneConnector::RcError(const http::Response& r, absl::string_view what) const {
+  json j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("error") || !j["error"].is_string()) {
+    // Not an rc error answer (a proxy, the rc server's own auth): the HTTP
+    // status says it all.
+    return http::ErrorStatus(r, absl::StrCat(what, " on ", Describe()));
   }
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  CURLcode rc = curl_easy_perform(c);
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &result.code);
-  curl_easy_cleanup(c);
-  if (mime != nullptr) curl_mime_free(mime);
-  curl_slist_free_all(hdrs);
-  if (!t->src_status.ok()) return t->src_status;
-  if (!t->sink_status.ok()) return t->sink_status;
-  if (rc != CURLE_OK) {
-    std::string msg = absl::StrCat("rclone rc ", url, ": ", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
-      return absl::FailedPreconditionError(absl::StrCat(msg, "; set \"ca_file\" to trust the rc server's certificate"));
-    }
-    if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL) {
-      return absl::InvalidArgumentError(absl::StrCat(msg, "; check the destination's \"url\""));
-    }
-    return absl::UnavailableError(absl::StrCat(msg, "; is `rclone rcd` running and reachable?"));
-  }
-  return result;
-}
-
-absl::Status RcloneConnector::RcError(long http_code, const std::string& body, absl::string_view what) const {
-  std::string err;
-  json j = json::parse(body, nullptr, false);
-  if (!j.is_discarded() && j.is_object() && j.contains("error") && j["error"].is_string()) {
-    err = j["error"].get<std::string>();
-    if (j.contains("status") && j["status"].is_number_integer()) http_code = j["status"].get<long>();
-  } else {
-    err = std::string(absl::StripAsciiWhitespace(body.substr(0, 300)));
-  }
+  const std::string err = j["error"].get<std::string>();
+  long http_code = r.status;
+  if (j.contains("status") && j["status"].is_number_integer()) http_code = j["status"].get<long>();
   std::string msg = absl::StrCat(what, " on ", Describe(), ": ", err, " (HTTP ", http_code, ")");
   std::string lower = absl::AsciiStrToLower(err);
-  if (http_code == 401 && j.is_discarded()) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        msg, "; the rclone rc server refused the user name or password: update the destination's credentials"));
-  }
   if (absl::StrContains(lower, "didn't find section in config file")) {
     return absl::FailedPreconditionError(
         absl::StrCat(msg, "; the remote is not configured in the rcd's rclone.conf: run `rclone config` there"));
@@ -251,9 +127,14 @@ absl::Status RcloneConnector::RcError(long http_code, const std::string& body, a
 
 absl::StatusOr<json> RcloneConnector::Rc(const std::string& command, const json& params,
                                           absl::string_view what) const {
-  std::string body = params.dump();
-  ASSIGN_OR_RETURN(HttpResult r, Http(o_.url + command, &body, nullptr, "", nullptr));
-  if (r.code != 200) return RcError(r.code, r.body, what);
+  const std::string body = params.dump();
+  http::Request req;
+  req.method = "POST";
+  req.url = o_.url + command;
+  req.headers = {{"Content-Type", "application/json"}};
+  req.body = body;
+  ASSIGN_OR_RETURN(http::Response r, client_.Send(req));
+  if (r.status != 200) return RcError(r, what);
   json j = json::parse(r.body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return absl::UnavailableError(absl::StrCat(what, " on ", Describe(), ": rclone answered with non-JSON: ",
@@ -275,7 +156,10 @@ absl::StatusOr<json> RcloneConnector::RcJob(const std::string& command, json par
     if (st.value("finished", false)) {
       if (st.value("success", false)) return st.contains("output") ? st["output"] : json::object();
       std::string err = st.contains("error") && st["error"].is_string() ? st["error"].get<std::string>() : "failed";
-      return RcError(500, json{{"error", err}}.dump(), what);
+      http::Response failed;
+      failed.status = 500;
+      failed.body = json{{"error", err}}.dump();
+      return RcError(failed, what);
     }
     std::this_thread::sleep_for(delay);
     delay = std::min(delay * 2, std::chrono::milliseconds(1000));
@@ -319,23 +203,27 @@ absl::StatusOr<RemoteObject> RcloneConnector::Put(const PutRequest& req, ByteSou
   const std::string what = absl::StrCat("upload ", PrintablePath(req.remote_path));
 
   RETURN_IF_ERROR(src->Rewind());
-  Transfer t;
-  t.src = src;
-  t.len = req.size;
-  t.progress = &progress;
-  std::string url = absl::StrCat(o_.url, "operations/uploadfile?fs=", EncodeSegment(o_.remote),
-                                 "&remote=", EncodeSegment(folder));
+  http::FormFileBody form("file", tmp_name, "application/octet-stream", src, req.size);
+  http::Request up;
+  up.method = "POST";
+  up.url = absl::StrCat(o_.url, "operations/uploadfile?",
+                        http::QueryString({{"fs", o_.remote}, {"remote", folder}}));
+  up.headers = {{"Content-Type", form.content_type()}};
+  up.body_source = &form;
+  up.body_length = form.size();
+  up.body_source_rewinds = true;
+  if (progress) up.on_sent = [&](uint64_t n) { progress(Progress{form.FileBytesIn(n)}); };
   auto cleanup = [&] {
     (void)Rc("operations/deletefile", {{"fs", o_.remote}, {"remote", tmp_path}}, "delete temporary file");
   };
-  auto r = Http(url, nullptr, &t, tmp_name, nullptr);
+  auto r = client_.Send(up);
   if (!r.ok()) {
     cleanup();
     return r.status();
   }
-  if (r->code != 200) {
+  if (r->status != 200) {
     cleanup();
-    return RcError(r->code, r->body, what);
+    return RcError(*r, what);
   }
   auto moved = RcJob("operations/movefile",
                      {{"srcFs", o_.remote}, {"srcRemote", tmp_path}, {"dstFs", o_.remote}, {"dstRemote", req.remote_path}},
@@ -397,16 +285,19 @@ absl::StatusOr<std::vector<RemoteObject>> RcloneConnector::List(const std::strin
 
 absl::Status RcloneConnector::Get(const std::string& remote_path,
                                   const std::function<absl::Status(std::string_view)>& sink) {
-  std::string url = absl::StrCat(o_.url, EncodeSegment(absl::StrCat("[", o_.remote, "]")), "/", EncodePath(remote_path));
-  ASSIGN_OR_RETURN(HttpResult r, Http(url, nullptr, nullptr, "", &sink));
-  if (r.code == 200) return absl::OkStatus();
+  http::Request req;
+  req.url = absl::StrCat(o_.url, http::EncodePathSegment(absl::StrCat("[", o_.remote, "]")), "/",
+                         http::EncodePath(remote_path));
+  req.sink = sink;
+  ASSIGN_OR_RETURN(http::Response r, client_.Send(req));
+  if (r.status == 200) return absl::OkStatus();
   std::string what = absl::StrCat("download ", PrintablePath(remote_path));
   json j = json::parse(r.body, nullptr, false);
-  if (r.code == 404 && j.is_discarded()) {
+  if (r.status == 404 && j.is_discarded()) {
     return absl::FailedPreconditionError(absl::StrCat(
         what, " from ", Describe(), ": the rc server does not serve objects; start `rclone rcd` with --rc-serve"));
   }
-  return RcError(r.code, r.body, what);
+  return RcError(r, what);
 }
 
 absl::Status RcloneConnector::Delete(const std::string& remote_path) {

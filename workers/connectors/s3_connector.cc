@@ -7,6 +7,7 @@
 #include "absl/strings/strip.h"
 #include "common/bytes.h"
 #include "common/status.h"
+#include "workers/connectors/retrying_connector.h"
 
 namespace shoebox::worker {
 namespace {
@@ -174,7 +175,9 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeS3Connector(const nlohmann::json&
   while (!prefix.empty() && prefix.front() == '/') prefix.erase(0, 1);
   if (!prefix.empty() && prefix.back() != '/') prefix += "/";
   ASSIGN_OR_RETURN(auto client, s3::S3Client::Create(std::move(config)));
-  return std::unique_ptr<Connector>(new S3Connector(std::move(client), std::move(prefix)));
+  RetryOptions retry{.policy = client->retry_policy(), .retry_put = false};
+  return std::unique_ptr<Connector>(std::make_unique<RetryingConnector>(
+      std::make_unique<S3Connector>(std::move(client), std::move(prefix)), retry));
 }
 
 SHOEBOX_REGISTER_CONNECTOR("s3", MakeS3Connector);

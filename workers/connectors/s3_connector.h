@@ -5,6 +5,8 @@
 // SHA-256 as x-amz-meta-sha256 (hex) and the mtime as x-amz-meta-mtime-ns,
 // so Stat reports "sha256:<hex>" and a re-delivery is detected without
 // reading the object. S3 has no folders: EnsureFolder does nothing.
+// The connector comes wrapped in a RetryingConnector with S3RetryPolicy()
+// (Put excepted: the client retries multipart parts itself).
 #pragma once
 
 #include <memory>
@@ -12,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 #include "workers/connector.h"
-#include "workers/connectors/s3_client.h"
+#include "common/s3/s3_client.h"
 
 namespace shoebox::worker {
 

@@ -1,11 +1,9 @@
 #include "workers/connectors/webdav.h"
 
-#include <curl/curl.h>
 #include <expat.h>
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -18,61 +16,12 @@
 #include "absl/synchronization/mutex.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "common/http/http_client.h"
+#include "common/http/url.h"
 #include "common/status.h"
-#include "workers/connectors/http_util.h"
 
 namespace shoebox::worker {
 namespace webdav_internal {
-
-std::string EncodeSegment(absl::string_view segment) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(segment.size() * 3);
-  for (unsigned char c : segment) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-std::string EncodePath(absl::string_view path) {
-  std::string out;
-  bool first = true;
-  for (absl::string_view seg : absl::StrSplit(path, '/')) {
-    if (!first) out.push_back('/');
-    first = false;
-    out += EncodeSegment(seg);
-  }
-  return out;
-}
-
-std::string PercentDecode(absl::string_view s) {
-  auto hexval = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
 
 std::string PickChecksum(absl::string_view oc_checksums) {
   std::string best;
@@ -132,8 +81,7 @@ void XMLCALL OnEnd(void* ud, const XML_Char* name) {
     }
   } else if (n == "DAV: getlastmodified") {
     if (!value.empty()) {
-      time_t t = curl_getdate(value.c_str(), nullptr);
-      if (t > 0) st->cur.mtime_ns = static_cast<int64_t>(t) * 1000000000LL;
+      if (std::optional<absl::Time> t = http::ParseHttpDate(value)) st->cur.mtime_ns = absl::ToUnixNanos(*t);
     }
   } else if (n == "DAV: getetag") {
     if (!value.empty()) st->cur.etag = value;
@@ -184,11 +132,10 @@ std::string EffectiveChecksum(const DavEntry& e) {
 namespace {
 
 using webdav_internal::DavEntry;
-using webdav_internal::EncodePath;
-using webdav_internal::PercentDecode;
+using http::EncodePath;
+using http::PercentDecode;
 
 constexpr absl::string_view kTempPrefix = ".shoebox-tmp-";
-constexpr long kRetryAfterCapSeconds = 3600;
 
 std::string XmlEscape(absl::string_view s) {
   std::string out;
@@ -204,191 +151,9 @@ std::string XmlEscape(absl::string_view s) {
   return out;
 }
 
-void GlobalCurlInit() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-absl::Status MaybeRetryAfter(absl::Status s, std::optional<uint32_t> ms) {
-  return ms.has_value() ? WithRetryAfter(std::move(s), *ms) : s;
-}
-
-// Retry-After: delta-seconds or an HTTP date.
-std::optional<uint32_t> ParseRetryAfter(const std::string& v) {
-  if (v.empty()) return std::nullopt;
-  long secs = 0;
-  if (absl::SimpleAtoi(v, &secs)) {
-    if (secs < 0) return std::nullopt;
-  } else {
-    time_t t = curl_getdate(v.c_str(), nullptr);
-    if (t <= 0) return std::nullopt;
-    secs = std::max<long>(0, static_cast<long>(t - time(nullptr)));
-  }
-  return static_cast<uint32_t>(std::min(secs, kRetryAfterCapSeconds) * 1000);
-}
-
-}  // namespace
-
-namespace webdav_internal {
-
-absl::Status StatusForHttp(long code, absl::string_view retry_after, absl::string_view body,
-                           absl::string_view what) {
-  std::string detail = absl::StrCat(what, ": HTTP ", code);
-  body = absl::StripAsciiWhitespace(body);
-  if (!body.empty()) absl::StrAppend(&detail, " (", body.substr(0, 300), ")");
-  auto retry = ParseRetryAfter(std::string(retry_after));
-  switch (code) {
-    case 401:
-      return absl::UnauthenticatedError(absl::StrCat(
-          detail, "; the server refused the user name or password: update the destination's credentials"));
-    case 403:
-      return absl::PermissionDeniedError(
-          absl::StrCat(detail, "; the account may not write here: check its permissions on the server"));
-    case 404:
-    case 410:
-      return absl::NotFoundError(detail);
-    case 408:
-      return MaybeRetryAfter(absl::UnavailableError(detail), retry);
-    case 413:
-      return absl::FailedPreconditionError(
-          absl::StrCat(detail, "; the server refuses a file this large (raise its upload limit)"));
-    case 423:
-      return MaybeRetryAfter(absl::UnavailableError(absl::StrCat(detail, "; the resource is locked")), retry);
-    case 429:
-      return MaybeRetryAfter(absl::ResourceExhaustedError(absl::StrCat(detail, "; rate limited")), retry);
-    case 507:
-      return absl::FailedPreconditionError(
-          absl::StrCat(detail, "; the account's storage is full: free space or raise the quota"));
-    default:
-      break;
-  }
-  if (code >= 500) return MaybeRetryAfter(absl::UnavailableError(detail), retry);
-  return absl::FailedPreconditionError(detail);
-}
-
-}  // namespace webdav_internal
-
-namespace {
-
-struct HttpResult {
-  long code = 0;
-  std::string body;  // the body, unless it went to a sink
-  std::string retry_after;
-};
-
-struct HttpRequest {
-  std::string method = "GET";
-  std::string url;
-  std::vector<std::string> headers;
-  std::string body;  // small request body (PROPFIND)
-  // Streamed request body: `src_len` bytes read from `src` at its current
-  // position.
-  ByteSource* src = nullptr;
-  uint64_t src_len = 0;
-  std::function<void(uint64_t)> on_sent;  // cumulative bytes of src sent
-  // 2xx response bodies go here instead of HttpResult::body.
-  const std::function<absl::Status(std::string_view)>* sink = nullptr;
-};
-
-struct TransferState {
-  const HttpRequest* req;
-  CURL* curl;
-  size_t body_pos = 0;
-  uint64_t sent = 0;
-  uint64_t last_report = 0;
-  absl::Status src_status;
-  absl::Status sink_status;
-  HttpResult* result;
-};
-
-size_t ReadCb(char* buf, size_t size, size_t nitems, void* ud) {
-  auto* t = static_cast<TransferState*>(ud);
-  size_t max = size * nitems;
-  const HttpRequest& r = *t->req;
-  if (r.src == nullptr) {
-    size_t n = std::min(max, r.body.size() - t->body_pos);
-    memcpy(buf, r.body.data() + t->body_pos, n);
-    t->body_pos += n;
-    return n;
-  }
-  if (t->sent >= r.src_len) return 0;
-  max = static_cast<size_t>(std::min<uint64_t>(max, r.src_len - t->sent));
-  auto n = r.src->Read(reinterpret_cast<uint8_t*>(buf), max);
-  if (!n.ok()) {
-    t->src_status = n.status();
-    return CURL_READFUNC_ABORT;
-  }
-  if (*n == 0) {
-    t->src_status = absl::DataLossError(
-        absl::StrCat("the file's bytes ended after ", t->sent, " of ", r.src_len, " bytes"));
-    return CURL_READFUNC_ABORT;
-  }
-  t->sent += *n;
-  if (r.on_sent && (t->sent - t->last_report >= (1u << 20) || t->sent == r.src_len)) {
-    t->last_report = t->sent;
-    r.on_sent(t->sent);
-  }
-  return *n;
-}
-
-size_t WriteCb(char* ptr, size_t size, size_t nmemb, void* ud) {
-  auto* t = static_cast<TransferState*>(ud);
-  size_t n = size * nmemb;
-  long code = 0;
-  curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
-  if (t->req->sink != nullptr && code >= 200 && code < 300) {
-    absl::Status s = (*t->req->sink)(std::string_view(ptr, n));
-    if (!s.ok()) {
-      t->sink_status = s;
-      return 0;  // aborts the transfer
-    }
-    return n;
-  }
-  if (t->result->body.size() < (64u << 20)) t->result->body.append(ptr, n);
-  return n;
-}
-
-size_t HeaderCb(char* buf, size_t size, size_t nitems, void* ud) {
-  auto* t = static_cast<TransferState*>(ud);
-  absl::string_view line(buf, size * nitems);
-  if (absl::StartsWithIgnoreCase(line, "retry-after:")) {
-    t->result->retry_after = std::string(absl::StripAsciiWhitespace(line.substr(12)));
-  }
-  return size * nitems;
-}
-
-class CurlPool {
- public:
-  ~CurlPool() {
-    for (CURL* c : free_) curl_easy_cleanup(c);
-  }
-  CURL* Take() {
-    {
-      absl::MutexLock l(&mu_);
-      if (!free_.empty()) {
-        CURL* c = free_.back();
-        free_.pop_back();
-        curl_easy_reset(c);
-        return c;
-      }
-    }
-    return curl_easy_init();
-  }
-  void Give(CURL* c) {
-    absl::MutexLock l(&mu_);
-    free_.push_back(c);
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<CURL*> free_ ABSL_GUARDED_BY(mu_);
-};
-
 struct Options {
   std::string url;  // as configured, without trailing '/'
-  std::string origin;        // "https://host:port"
-  std::string base_path;     // raw (encoded) path, "" or "/a/b"
-  std::string base_decoded;  // decoded
+  std::string base_decoded;  // its path, decoded: "" or "/a/b"
   std::string user;
   std::string password;
   bool nextcloud = false;
@@ -400,7 +165,14 @@ struct Options {
 
 class WebDavConnector final : public Connector {
  public:
-  explicit WebDavConnector(Options o) : o_(std::move(o)) { GlobalCurlInit(); }
+  explicit WebDavConnector(Options o)
+      : o_(std::move(o)),
+        client_(http::ClientOptions{.connect_timeout = absl::Seconds(o_.timeout_s),
+                                    .stall_timeout = absl::Seconds(o_.timeout_s),
+                                    .user = o_.user,
+                                    .password = o_.password,
+                                    .ca_file = o_.ca_file,
+                                    .unreachable_hint = "is the WebDAV server running and reachable?"}) {}
 
   absl::StatusOr<RemoteObject> Put(const PutRequest& req, ByteSource* src,
                                    const std::function<void(const Progress&)>& progress) override;
@@ -420,7 +192,7 @@ class WebDavConnector final : public Connector {
     if (path.empty()) return o_.url + "/";
     return absl::StrCat(o_.url, "/", EncodePath(path));
   }
-  absl::StatusOr<HttpResult> Perform(const HttpRequest& req);
+  absl::StatusOr<http::Response> Perform(const http::Request& req) const { return client_.Send(req); }
   // PROPFIND Depth 0 of a file; NOT_FOUND when absent or a folder.
   absl::StatusOr<DavEntry> StatEntry(const std::string& remote_path);
   // Records the file's SHA-256 and current ETag as dead properties (see the
@@ -428,7 +200,9 @@ class WebDavConnector final : public Connector {
   void RecordChecksum(const std::string& remote_path, const std::string& sha256_hex, DavEntry* entry);
   // Maps a non-success HTTP status to a status naming `what` (e.g.
   // "PUT Photos/a.jpg").
-  absl::Status HttpError(const HttpResult& r, absl::string_view what) const;
+  absl::Status HttpError(const http::Response& r, absl::string_view what) const {
+    return http::ErrorStatus(r, absl::StrCat(what, " at ", Describe()));
+  }
   absl::StatusOr<std::vector<DavEntry>> Propfind(const std::string& path, bool collection, int depth,
                                                  bool* not_found);
   // Relative path (decoded) of an href, or nullopt when it is outside the root.
@@ -438,80 +212,18 @@ class WebDavConnector final : public Connector {
   absl::Status PutNextcloudChunked(const std::string& final_url, const PutRequest& req, ByteSource* src,
                                    const std::function<void(const Progress&)>& progress);
   absl::Status Move(const std::string& from_url, const std::string& to_url, absl::string_view what,
-                    const std::vector<std::string>& extra_headers = {});
+                    const http::Headers& extra_headers = {});
   void ForgetFolders() {
     absl::MutexLock l(&mu_);
     known_folders_.clear();
   }
 
   const Options o_;
-  CurlPool pool_;
+  const http::Client client_;
   std::atomic<bool> dead_props_refused_{false};
   absl::Mutex mu_;
   absl::flat_hash_set<std::string> known_folders_ ABSL_GUARDED_BY(mu_);
 };
-
-absl::StatusOr<HttpResult> WebDavConnector::Perform(const HttpRequest& req) {
-  HttpResult result;
-  CURL* c = pool_.Take();
-  if (c == nullptr) return absl::ResourceExhaustedError("curl_easy_init failed");
-  TransferState t{&req, c, 0, 0, 0, absl::OkStatus(), absl::OkStatus(), &result};
-  curl_slist* hdrs = nullptr;
-  for (const auto& h : req.headers) hdrs = curl_slist_append(hdrs, h.c_str());
-  curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
-  SetCommonCurlOptions(c, static_cast<long>(o_.timeout_s), o_.user, o_.password, o_.ca_file);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteCb);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, HeaderCb);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-  if (req.src != nullptr || req.method == "PUT") {
-    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(c, CURLOPT_READFUNCTION, ReadCb);
-    curl_easy_setopt(c, CURLOPT_READDATA, &t);
-    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
-                     static_cast<curl_off_t>(req.src != nullptr ? req.src_len : req.body.size()));
-    if (req.method != "PUT") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-  } else if (!req.body.empty()) {
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, req.body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-  } else if (req.method != "GET") {
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-  }
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  CURLcode rc = curl_easy_perform(c);
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &result.code);
-  curl_slist_free_all(hdrs);
-  pool_.Give(c);
-  if (!t.src_status.ok()) return t.src_status;
-  if (!t.sink_status.ok()) return t.sink_status;
-  if (rc != CURLE_OK) {
-    std::string msg = absl::StrCat(req.method, " ", req.url, ": ", errbuf[0] ? errbuf : curl_easy_strerror(rc));
-    switch (rc) {
-      case CURLE_PEER_FAILED_VERIFICATION:
-      case CURLE_SSL_CACERT_BADFILE:
-      case CURLE_SSL_CERTPROBLEM:
-        return absl::FailedPreconditionError(
-            absl::StrCat(msg, "; the server's TLS certificate is not trusted: fix the certificate or set "
-                              "\"ca_file\" in the destination settings"));
-      case CURLE_UNSUPPORTED_PROTOCOL:
-      case CURLE_URL_MALFORMAT:
-        return absl::InvalidArgumentError(absl::StrCat(msg, "; check the destination's \"url\""));
-      case CURLE_COULDNT_RESOLVE_HOST:
-      case CURLE_COULDNT_CONNECT:
-        return absl::UnavailableError(absl::StrCat(msg, "; is the WebDAV server running and reachable?"));
-      default:
-        return absl::UnavailableError(msg);
-    }
-  }
-  return result;
-}
-
-absl::Status WebDavConnector::HttpError(const HttpResult& r, absl::string_view what) const {
-  return webdav_internal::StatusForHttp(r.code, r.retry_after, r.body, absl::StrCat(what, " at ", Describe()));
-}
 
 std::optional<std::string> WebDavConnector::RelativePath(const std::string& href) const {
   absl::string_view h = href;
@@ -531,28 +243,29 @@ std::optional<std::string> WebDavConnector::RelativePath(const std::string& href
 
 absl::StatusOr<std::vector<DavEntry>> WebDavConnector::Propfind(const std::string& path, bool collection,
                                                                 int depth, bool* not_found) {
-  HttpRequest req;
+  http::Request req;
   req.method = "PROPFIND";
   req.url = UrlFor(path);
   if (collection && req.url.back() != '/') req.url.push_back('/');
-  req.headers = {absl::StrCat("Depth: ", depth), "Content-Type: application/xml; charset=utf-8"};
-  req.body =
+  req.headers = {{"Depth", absl::StrCat(depth)}, {"Content-Type", "application/xml; charset=utf-8"}};
+  const std::string body =
       "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
       "<d:propfind xmlns:d=\"DAV:\" xmlns:oc=\"http://owncloud.org/ns\" xmlns:sb=\"" +
       std::string(webdav_internal::kShoeboxNs) +
       "\"><d:prop>"
       "<d:resourcetype/><d:getcontentlength/><d:getlastmodified/><d:getetag/><sb:sha256/><sb:etag/>"
       + std::string(o_.nextcloud ? "<oc:checksums/>" : "") + "</d:prop></d:propfind>";
-  ASSIGN_OR_RETURN(HttpResult r, Perform(req));
+  req.body = body;
+  ASSIGN_OR_RETURN(http::Response r, Perform(req));
   *not_found = false;
-  if (r.code == 404) {
+  if (r.status == 404) {
     *not_found = true;
     return std::vector<DavEntry>{};
   }
-  if (r.code != 207) {
-    if (r.code >= 200 && r.code < 300) {
+  if (r.status != 207) {
+    if (r.status >= 200 && r.status < 300) {
       return absl::FailedPreconditionError(absl::StrCat("PROPFIND ", PrintablePath(path), " at ", Describe(),
-                                                        ": HTTP ", r.code,
+                                                        ": HTTP ", r.status,
                                                         " instead of 207 Multi-Status; is the URL a WebDAV "
                                                         "collection?"));
     }
@@ -573,22 +286,22 @@ absl::Status WebDavConnector::EnsureFolder(const std::string& folder) {
       absl::MutexLock l(&mu_);
       if (known_folders_.contains(prefix)) continue;
     }
-    HttpRequest req;
+    http::Request req;
     req.method = "MKCOL";
     req.url = UrlFor(prefix) + "/";
-    ASSIGN_OR_RETURN(HttpResult r, Perform(req));
+    ASSIGN_OR_RETURN(http::Response r, Perform(req));
     // 201 created; 405 (Apache, Nextcloud) or 301 means it exists already.
-    if (r.code == 201 || r.code == 405 || r.code == 301) {
+    if (r.status == 201 || r.status == 405 || r.status == 301) {
       absl::MutexLock l(&mu_);
       known_folders_.insert(prefix);
       continue;
     }
-    if (r.code == 409 && i == 0) {
+    if (r.status == 409 && i == 0) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the destination folder ", o_.url, " does not exist on the WebDAV server (MKCOL ", PrintablePath(prefix),
           " gave HTTP 409); create it or correct the destination's \"url\""));
     }
-    if (r.code == 409) {
+    if (r.status == 409) {
       // A parent we believed existed is gone (deleted behind our back).
       ForgetFolders();
       return absl::UnavailableError(absl::StrCat("MKCOL ", PrintablePath(prefix), " at ", Describe(),
@@ -600,34 +313,34 @@ absl::Status WebDavConnector::EnsureFolder(const std::string& folder) {
 }
 
 absl::Status WebDavConnector::Move(const std::string& from_url, const std::string& to_url, absl::string_view what,
-                                   const std::vector<std::string>& extra_headers) {
-  HttpRequest req;
+                                   const http::Headers& extra_headers) {
+  http::Request req;
   req.method = "MOVE";
   req.url = from_url;
-  req.headers = {absl::StrCat("Destination: ", to_url), "Overwrite: T"};
+  req.headers = {{"Destination", to_url}, {"Overwrite", "T"}};
   for (const auto& h : extra_headers) req.headers.push_back(h);
-  ASSIGN_OR_RETURN(HttpResult r, Perform(req));
-  if (r.code == 201 || r.code == 204 || r.code == 200) return absl::OkStatus();
+  ASSIGN_OR_RETURN(http::Response r, Perform(req));
+  if (r.status == 201 || r.status == 204 || r.status == 200) return absl::OkStatus();
   return HttpError(r, absl::StrCat("MOVE ", what));
 }
 
 absl::Status WebDavConnector::PutSimple(const std::string& tmp_url, const PutRequest& req, ByteSource* src,
                                         const std::function<void(const Progress&)>& progress) {
-  HttpRequest hr;
+  http::Request hr;
   hr.method = "PUT";
   hr.url = tmp_url;
-  hr.headers = {"Content-Type: application/octet-stream"};
-  if (o_.nextcloud && req.mtime_ns > 0) hr.headers.push_back(absl::StrCat("X-OC-Mtime: ", req.mtime_ns / 1000000000));
-  hr.src = src;
-  hr.src_len = src->size();
+  hr.headers = {{"Content-Type", "application/octet-stream"}};
+  if (o_.nextcloud && req.mtime_ns > 0) hr.headers.emplace_back("X-OC-Mtime", absl::StrCat(req.mtime_ns / 1000000000));
+  hr.body_source = src;
+  hr.body_length = src->size();
   if (progress) hr.on_sent = [&](uint64_t n) { progress(Progress{n}); };
   RETURN_IF_ERROR(src->Rewind());
-  ASSIGN_OR_RETURN(HttpResult r, Perform(hr));
-  if (r.code == 201 || r.code == 204 || r.code == 200) return absl::OkStatus();
-  if (r.code == 409 || r.code == 404) {
+  ASSIGN_OR_RETURN(http::Response r, Perform(hr));
+  if (r.status == 201 || r.status == 204 || r.status == 200) return absl::OkStatus();
+  if (r.status == 409 || r.status == 404) {
     ForgetFolders();  // the folder vanished; the caller's retry re-creates it
     return absl::UnavailableError(absl::StrCat("PUT ", PrintablePath(req.remote_path), " at ", Describe(),
-                                               ": HTTP ", r.code, ", the target folder is missing; retry"));
+                                               ": HTTP ", r.status, ", the target folder is missing; retry"));
   }
   return HttpError(r, absl::StrCat("PUT ", PrintablePath(req.remote_path)));
 }
@@ -640,18 +353,18 @@ absl::Status WebDavConnector::PutNextcloudChunked(const std::string& final_url, 
   uint8_t rnd[12];
   SecureRandom(rnd, sizeof(rnd));
   std::string dir = absl::StrCat(o_.uploads_url, "/shoebox-", ToHex(ByteSpan(rnd, sizeof(rnd))));
-  std::string dest = absl::StrCat("Destination: ", final_url);
-  std::string total = absl::StrCat("OC-Total-Length: ", req.size);
+  const std::pair<std::string, std::string> dest = {"Destination", final_url};
+  const std::pair<std::string, std::string> total = {"OC-Total-Length", absl::StrCat(req.size)};
   {
-    HttpRequest mk;
+    http::Request mk;
     mk.method = "MKCOL";
     mk.url = dir + "/";
     mk.headers = {dest};
-    ASSIGN_OR_RETURN(HttpResult r, Perform(mk));
-    if (r.code != 201) return HttpError(r, absl::StrCat("MKCOL upload folder for ", PrintablePath(req.remote_path)));
+    ASSIGN_OR_RETURN(http::Response r, Perform(mk));
+    if (r.status != 201) return HttpError(r, absl::StrCat("MKCOL upload folder for ", PrintablePath(req.remote_path)));
   }
   auto cleanup = [&] {
-    HttpRequest del;
+    http::Request del;
     del.method = "DELETE";
     del.url = dir + "/";
     (void)Perform(del);
@@ -661,27 +374,27 @@ absl::Status WebDavConnector::PutNextcloudChunked(const std::string& final_url, 
   int index = 1;
   while (offset < req.size) {
     uint64_t len = std::min<uint64_t>(o_.chunk_size, req.size - offset);
-    HttpRequest put;
+    http::Request put;
     put.method = "PUT";
     put.url = absl::StrCat(dir, "/", index);
-    put.headers = {dest, total, "Content-Type: application/octet-stream"};
-    put.src = src;
-    put.src_len = len;
+    put.headers = {dest, total, {"Content-Type", "application/octet-stream"}};
+    put.body_source = src;
+    put.body_length = len;
     if (progress) put.on_sent = [&, base = offset](uint64_t n) { progress(Progress{base + n}); };
     auto r = Perform(put);
     if (!r.ok()) {
       cleanup();
       return r.status();
     }
-    if (r->code != 201 && r->code != 204) {
+    if (r->status != 201 && r->status != 204) {
       cleanup();
       return HttpError(*r, absl::StrCat("PUT chunk ", index, " of ", PrintablePath(req.remote_path)));
     }
     offset += len;
     ++index;
   }
-  std::vector<std::string> extra = {total};
-  if (req.mtime_ns > 0) extra.push_back(absl::StrCat("X-OC-Mtime: ", req.mtime_ns / 1000000000));
+  http::Headers extra = {total};
+  if (req.mtime_ns > 0) extra.emplace_back("X-OC-Mtime", absl::StrCat(req.mtime_ns / 1000000000));
   absl::Status s = Move(dir + "/.file", final_url, PrintablePath(req.remote_path), extra);
   if (!s.ok()) cleanup();
   return s;
@@ -720,7 +433,7 @@ absl::StatusOr<RemoteObject> WebDavConnector::Put(const PutRequest& req, ByteSou
     absl::Status s = PutSimple(tmp_url, req, src, progress);
     if (s.ok()) s = Move(tmp_url, final_url, PrintablePath(req.remote_path));
     if (!s.ok()) {
-      HttpRequest del;
+      http::Request del;
       del.method = "DELETE";
       del.url = tmp_url;
       (void)Perform(del);  // best effort; leftovers are hidden from List
@@ -776,20 +489,21 @@ absl::StatusOr<DavEntry> WebDavConnector::StatEntry(const std::string& remote_pa
 void WebDavConnector::RecordChecksum(const std::string& remote_path, const std::string& sha256_hex,
                                      DavEntry* entry) {
   if (dead_props_refused_.load() || sha256_hex.size() != 64 || entry->etag.empty()) return;
-  HttpRequest req;
+  http::Request req;
   req.method = "PROPPATCH";
   req.url = UrlFor(remote_path);
-  req.headers = {"Content-Type: application/xml; charset=utf-8"};
-  req.body = absl::StrCat(
+  req.headers = {{"Content-Type", "application/xml; charset=utf-8"}};
+  const std::string body = absl::StrCat(
       "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:propertyupdate xmlns:d=\"DAV:\" xmlns:sb=\"",
       webdav_internal::kShoeboxNs, "\"><d:set><d:prop><sb:sha256>", sha256_hex, "</sb:sha256><sb:etag>",
       XmlEscape(entry->etag), "</sb:etag></d:prop></d:set></d:propertyupdate>");
+  req.body = body;
   auto r = Perform(req);
   if (!r.ok()) return;  // the upload itself succeeded; the checksum is a bonus
-  if (r->code == 207 && absl::StrContains(r->body, " 200 ")) {
+  if (r->status == 207 && absl::StrContains(r->body, " 200 ")) {
     entry->recorded_sha256 = sha256_hex;
     entry->recorded_etag = entry->etag;
-  } else if (r->code == 207 || r->code == 403 || r->code == 405 || r->code == 501) {
+  } else if (r->status == 207 || r->status == 403 || r->status == 405 || r->status == 501) {
     dead_props_refused_.store(true);  // e.g. rclone serve webdav: do not ask again
   }
 }
@@ -829,20 +543,20 @@ absl::StatusOr<std::vector<RemoteObject>> WebDavConnector::List(const std::strin
 
 absl::Status WebDavConnector::Get(const std::string& remote_path,
                                   const std::function<absl::Status(std::string_view)>& sink) {
-  HttpRequest req;
+  http::Request req;
   req.url = UrlFor(remote_path);
-  req.sink = &sink;
-  ASSIGN_OR_RETURN(HttpResult r, Perform(req));
-  if (r.code == 200) return absl::OkStatus();
+  req.sink = sink;
+  ASSIGN_OR_RETURN(http::Response r, Perform(req));
+  if (r.status == 200) return absl::OkStatus();
   return HttpError(r, absl::StrCat("GET ", PrintablePath(remote_path)));
 }
 
 absl::Status WebDavConnector::Delete(const std::string& remote_path) {
-  HttpRequest req;
+  http::Request req;
   req.method = "DELETE";
   req.url = UrlFor(remote_path);
-  ASSIGN_OR_RETURN(HttpResult r, Perform(req));
-  if (r.code == 200 || r.code == 204 || r.code == 404) return absl::OkStatus();
+  ASSIGN_OR_RETURN(http::Response r, Perform(req));
+  if (r.status == 200 || r.status == 204 || r.status == 404) return absl::OkStatus();
   return HttpError(r, absl::StrCat("DELETE ", PrintablePath(remote_path)));
 }
 
@@ -858,18 +572,14 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeWebDavConnector(const nlohmann::j
   };
   Options o;
   o.url = std::string(absl::StripSuffix(str(settings, "url"), "/"));
-  size_t scheme = o.url.find("://");
-  if (o.url.empty() || scheme == std::string::npos ||
-      !(absl::StartsWith(o.url, "http://") || absl::StartsWith(o.url, "https://"))) {
+  absl::StatusOr<http::UrlParts> url = http::ParseHttpUrl(o.url);
+  if (!url.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("webdav destination: settings \"url\" must be an http:// or https:// URL of the target "
                      "folder, got \"",
-                     o.url, "\""));
+                     http::RedactUrl(o.url), "\" (", url.status().message(), ")"));
   }
-  size_t path_start = o.url.find('/', scheme + 3);
-  o.origin = o.url.substr(0, path_start);
-  o.base_path = path_start == std::string::npos ? "" : o.url.substr(path_start);
-  o.base_decoded = PercentDecode(o.base_path);
+  o.base_decoded = PercentDecode(url->path);
   o.user = str(credentials, "user");
   o.password = str(credentials, "password");
   o.ca_file = str(settings, "ca_file");

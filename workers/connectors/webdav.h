@@ -27,8 +27,11 @@
 // and remembered. List walks the tree with PROPFIND Depth: 1 (servers often
 // refuse Depth: infinity) and never returns temporary names.
 //
-// Thread-safe: calls may run concurrently (each uses its own curl handle
-// from a pool).
+// HTTP goes through the common client (common/http/http_client.h: kept-alive
+// connections, status mapping with Retry-After) and paths through
+// common/http/url.h (each segment percent-encoded, '/' kept).
+//
+// Thread-safe: calls may run concurrently.
 #pragma once
 
 #include <cstdint>
@@ -48,15 +51,6 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeWebDavConnector(const nlohmann::j
                                                                const nlohmann::json& credentials);
 
 namespace webdav_internal {
-
-// Percent-encodes one path segment: RFC 3986 unreserved characters stay,
-// every other byte becomes %XX (so '/', '#', '?', '+', '&', ' ', quotes and
-// UTF-8 bytes are all encoded).
-std::string EncodeSegment(absl::string_view segment);
-// Encodes each '/'-separated segment of `path`, keeping the slashes.
-std::string EncodePath(absl::string_view path);
-// Decodes %XX escapes ('+' stays '+'). Invalid escapes are kept literally.
-std::string PercentDecode(absl::string_view s);
 
 // One <response> of a PROPFIND multistatus.
 struct DavEntry {
@@ -82,13 +76,6 @@ inline constexpr char kShoeboxNs[] = "urn:shoebox:webdav";
 std::string EffectiveChecksum(const DavEntry& e);
 // Parses a 207 multistatus body. INTERNAL when it is not well-formed XML.
 absl::StatusOr<std::vector<DavEntry>> ParseMultistatus(absl::string_view xml);
-
-// Maps an HTTP error status to a status naming `what`: 401 UNAUTHENTICATED,
-// 403 PERMISSION_DENIED, 404/410 NOT_FOUND, 413/507 FAILED_PRECONDITION
-// (too large, quota), 429 RESOURCE_EXHAUSTED, 408/423/5xx UNAVAILABLE; a
-// Retry-After (seconds or HTTP date) rides along as the retry-after payload.
-absl::Status StatusForHttp(long code, absl::string_view retry_after, absl::string_view body,
-                           absl::string_view what);
 
 // Picks the strongest checksum from Nextcloud's "SHA1:ab MD5:cd ADLER32:ef"
 // list as "sha1:ab" (sha256 > sha1 > md5); empty when none is usable.

@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "common/http/http_client.h"
+#include "common/http/url.h"
 #include "gtest/gtest.h"
 #include "tests/support/servers.h"
 #include "workers/connectors/connector_conformance.h"
@@ -18,16 +20,15 @@
 namespace shoebox::worker {
 namespace {
 
-using webdav_internal::EncodePath;
-using webdav_internal::EncodeSegment;
+using http::EncodePath;
+using http::PercentDecode;
 using webdav_internal::ParseMultistatus;
-using webdav_internal::PercentDecode;
 using webdav_internal::PickChecksum;
 
 TEST(WebDavEncoding, AwkwardSegmentIsFullyPercentEncoded) {
-  EXPECT_EQ(EncodeSegment("Été #1 (copy)+&.jpg"), "%C3%89t%C3%A9%20%231%20%28copy%29%2B%26.jpg");
-  EXPECT_EQ(EncodeSegment("a/b?c=\"d\"'e"), "a%2Fb%3Fc%3D%22d%22%27e");
-  EXPECT_EQ(EncodeSegment("plain-name_1.~x"), "plain-name_1.~x");
+  EXPECT_EQ(http::EncodePathSegment("Été #1 (copy)+&.jpg"), "%C3%89t%C3%A9%20%231%20%28copy%29%2B%26.jpg");
+  EXPECT_EQ(http::EncodePathSegment("a/b?c=\"d\"'e"), "a%2Fb%3Fc%3D%22d%22%27e");
+  EXPECT_EQ(http::EncodePathSegment("plain-name_1.~x"), "plain-name_1.~x");
 }
 
 TEST(WebDavEncoding, PathKeepsSlashesAndDecodeRoundTrips) {
@@ -88,8 +89,18 @@ TEST(WebDavPropfind, RecordedChecksumCountsOnlyWhileTheEtagIsUnchanged) {
   EXPECT_EQ(webdav_internal::EffectiveChecksum(e), "md5:aa");
 }
 
+// The connector maps answers with the common client's ErrorStatus.
+absl::Status StatusForHttp(int code, const std::string& retry_after, const std::string& body, const std::string& what) {
+  http::Response r;
+  r.status = code;
+  r.method = "PUT";
+  r.url = "http://h/dav/a";
+  r.body = body;
+  if (!retry_after.empty()) r.headers.emplace_back("retry-after", retry_after);
+  return http::ErrorStatus(r, what);
+}
+
 TEST(WebDavHttpStatus, HttpStatusesMapToRetryDecisions) {
-  using webdav_internal::StatusForHttp;
   EXPECT_EQ(ClassifyForRetry(StatusForHttp(401, "", "", "PUT a")), RetryClass::kAuth);
   EXPECT_EQ(StatusForHttp(404, "", "", "GET a").code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(ClassifyForRetry(StatusForHttp(507, "", "", "PUT a")), RetryClass::kPermanent);

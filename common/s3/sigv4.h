@@ -6,17 +6,15 @@
 // ("//" and ".." are signed as they are). Query names and values are encoded
 // the same way ('/' encoded too) and sorted by name, then value. Header names
 // are lower-cased, values trimmed with inner runs of spaces collapsed, sorted.
-// The AWS SigV4 test-suite vectors pin all of this (s3_sigv4_test.cc).
+// The encoding is common/http/url.h's PercentEncode / CanonicalQueryString.
+// The AWS SigV4 test-suite vectors pin all of this (sigv4_test.cc).
 #pragma once
 
 #include <string>
-#include <string_view>
-
-#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
-namespace shoebox::worker::s3 {
+namespace shoebox::s3 {
 
 inline constexpr char kUnsignedPayload[] = "UNSIGNED-PAYLOAD";
 inline constexpr char kEmptySha256Hex[] =
@@ -52,12 +50,7 @@ struct SigV4Result {
 SigV4Result SignV4(const SigV4Request& req, const SigV4Credentials& creds,
                    const std::string& region, const std::string& service, const std::string& amz_date);
 
-// Percent-encodes every byte outside A-Z a-z 0-9 - _ . ~ (and '/' unless
-// `keep_slash`), upper-case hex.
-std::string UriEncode(absl::string_view s, bool keep_slash);
-// "a=1&b=2" in canonical order and encoding (also what goes on the wire).
-std::string CanonicalQueryString(const std::vector<std::pair<std::string, std::string>>& query);
 // Now as "YYYYMMDDTHHMMSSZ".
 std::string AmzDateNow();
 
-}  // namespace shoebox::worker::s3
+}  // namespace shoebox::s3

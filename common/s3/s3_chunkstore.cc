@@ -1,4 +1,4 @@
-#include "workers/connectors/s3_chunkstore.h"
+#include "common/s3/s3_chunkstore.h"
 
 #include <cstdlib>
 #include <mutex>
@@ -10,24 +10,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/bytes.h"
+#include "common/chunkstore/retrying_store.h"
+#include "common/http/url.h"
 #include "common/status.h"
 
-namespace shoebox::worker {
+namespace shoebox::s3 {
 namespace {
-
-std::string PercentDecode(absl::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    int v = 0;
-    if (s[i] == '%' && i + 2 < s.size() && absl::SimpleHexAtoi(s.substr(i + 1, 2), &v)) {
-      out.push_back(static_cast<char>(v));
-      i += 2;
-      continue;
-    }
-    out.push_back(s[i]);
-  }
-  return out;
-}
 
 std::string Getenv(const char* name) {
   const char* v = std::getenv(name);
@@ -36,7 +24,7 @@ std::string Getenv(const char* name) {
 
 class S3ChunkStore final : public ChunkStore {
  public:
-  S3ChunkStore(std::unique_ptr<s3::S3Client> client, std::string prefix)
+  S3ChunkStore(std::unique_ptr<S3Client> client, std::string prefix)
       : client_(std::move(client)), prefix_(std::move(prefix)) {}
 
   absl::Status Put(const ChunkId& id, std::string_view blob) override {
@@ -48,14 +36,14 @@ class S3ChunkStore final : public ChunkStore {
     return b;
   }
   absl::StatusOr<bool> Has(const ChunkId& id) override {
-    absl::StatusOr<s3::S3ObjectInfo> info = client_->Head(Key(id));
+    absl::StatusOr<S3ObjectInfo> info = client_->Head(Key(id));
     if (info.ok()) return true;
     if (info.status().code() == absl::StatusCode::kNotFound) return false;
     return Fix(info.status());
   }
   absl::Status Delete(const ChunkId& id) override { return Fix(client_->Delete(Key(id))); }
   absl::StatusOr<uint64_t> Stat(const ChunkId& id) override {
-    absl::StatusOr<s3::S3ObjectInfo> info = client_->Head(Key(id));
+    absl::StatusOr<S3ObjectInfo> info = client_->Head(Key(id));
     if (!info.ok()) return Fix(info.status(), &id);
     return info->size;
   }
@@ -64,7 +52,7 @@ class S3ChunkStore final : public ChunkStore {
     // result on S3, and moto refuses a signed prefix that contains '/'.
     std::string list_prefix = prefix_;
     if (!list_prefix.empty()) list_prefix.pop_back();
-    return Fix(client_->List(list_prefix, [&](const s3::S3ObjectInfo& o) -> absl::Status {
+    return Fix(client_->List(list_prefix, [&](const S3ObjectInfo& o) -> absl::Status {
       if (o.key.compare(0, prefix_.size(), prefix_) != 0) return absl::OkStatus();
       absl::string_view rest = o.key;
       rest.remove_prefix(prefix_.size());
@@ -101,12 +89,12 @@ class S3ChunkStore final : public ChunkStore {
   absl::Status ListNamed(const std::string& prefix,
                          const std::function<absl::Status(const std::string&, uint64_t)>& fn) override {
     const std::string key_prefix = NamedKey(prefix);
-    auto each = [&](const s3::S3ObjectInfo& o) -> absl::Status {
+    auto each = [&](const S3ObjectInfo& o) -> absl::Status {
       if (o.key.compare(0, key_prefix.size(), key_prefix) != 0) return absl::OkStatus();
       return fn(o.key.substr(prefix_.size() + 5), o.size);
     };
     bool called = false;
-    absl::Status st = client_->List(key_prefix, [&](const s3::S3ObjectInfo& o) {
+    absl::Status st = client_->List(key_prefix, [&](const S3ObjectInfo& o) {
       called = true;
       return each(o);
     });
@@ -140,7 +128,7 @@ class S3ChunkStore final : public ChunkStore {
     return s;
   }
 
-  const std::unique_ptr<s3::S3Client> client_;
+  const std::unique_ptr<S3Client> client_;
   const std::string prefix_;
 };
 
@@ -160,15 +148,15 @@ absl::StatusOr<S3ChunkStoreLocation> ParseS3ChunkStoreLocation(const std::string
     rest = rest.substr(0, q);
   }
   S3ChunkStoreLocation loc;
-  s3::S3Config& c = loc.config;
+  S3Config& c = loc.config;
   size_t at = rest.rfind('@', rest.find('/'));
   if (at != absl::string_view::npos && at < rest.find('/')) {
     absl::string_view userinfo = rest.substr(0, at);
     rest = rest.substr(at + 1);
     size_t colon = userinfo.find(':');
     if (colon == absl::string_view::npos) return bad("credentials must be ACCESS:SECRET");
-    c.credentials.access_key = PercentDecode(userinfo.substr(0, colon));
-    c.credentials.secret_key = PercentDecode(userinfo.substr(colon + 1));
+    c.credentials.access_key = http::PercentDecode(userinfo.substr(0, colon));
+    c.credentials.secret_key = http::PercentDecode(userinfo.substr(colon + 1));
   }
   size_t slash = rest.find('/');
   if (slash == absl::string_view::npos || slash == 0) return bad("no host or no bucket");
@@ -184,7 +172,7 @@ absl::StatusOr<S3ChunkStoreLocation> ParseS3ChunkStoreLocation(const std::string
   bool tls = true;
   for (absl::string_view kv : absl::StrSplit(query, '&', absl::SkipEmpty())) {
     std::pair<absl::string_view, absl::string_view> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
-    std::string v = PercentDecode(p.second);
+    std::string v = http::PercentDecode(p.second);
     if (p.first == "region") {
       c.region = v;
     } else if (p.first == "tls") {
@@ -216,8 +204,10 @@ absl::StatusOr<S3ChunkStoreLocation> ParseS3ChunkStoreLocation(const std::string
 
 absl::StatusOr<std::unique_ptr<ChunkStore>> OpenS3ChunkStore(const std::string& location) {
   ASSIGN_OR_RETURN(S3ChunkStoreLocation loc, ParseS3ChunkStoreLocation(location));
-  ASSIGN_OR_RETURN(auto client, s3::S3Client::Create(std::move(loc.config)));
-  return std::unique_ptr<ChunkStore>(new S3ChunkStore(std::move(client), std::move(loc.prefix)));
+  ASSIGN_OR_RETURN(auto client, S3Client::Create(std::move(loc.config)));
+  const BackoffPolicy policy = client->retry_policy();
+  return std::unique_ptr<ChunkStore>(std::make_unique<RetryingChunkStore>(
+      std::make_unique<S3ChunkStore>(std::move(client), std::move(loc.prefix)), policy));
 }
 
 void RegisterS3ChunkStore() {
@@ -225,4 +215,4 @@ void RegisterS3ChunkStore() {
   std::call_once(once, [] { RegisterChunkStoreScheme("s3", OpenS3ChunkStore); });
 }
 
-}  // namespace shoebox::worker
+}  // namespace shoebox::s3

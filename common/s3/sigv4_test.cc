@@ -1,14 +1,15 @@
 // Pins the signer to the AWS Signature Version 4 test suite (credentials
 // AKIDEXAMPLE, region us-east-1, service "service", 20150830T123600Z), plus
 // the S3 GET Object example of the S3 API reference.
-#include "workers/connectors/s3_sigv4.h"
+#include "common/s3/sigv4.h"
 
 #include <gtest/gtest.h>
 
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "common/http/url.h"
 
-namespace shoebox::worker::s3 {
+namespace shoebox::s3 {
 namespace {
 
 const SigV4Credentials kSuiteCreds{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
@@ -59,7 +60,7 @@ TEST(SigV4Suite, GetVanillaQueryOrderKeyCase) {
 }
 
 TEST(SigV4Suite, GetUtf8PathIsEncodedOnce) {
-  EXPECT_EQ(UriEncode("/\xE1\x88\xB4", true), "/%E1%88%B4");
+  EXPECT_EQ(http::PercentEncode("/\xE1\x88\xB4", true), "/%E1%88%B4");
   EXPECT_EQ(Auth(Suite("GET", "/\xE1\x88\xB4")),
             std::string(kScope) +
                 "SignedHeaders=host;x-amz-date, Signature="
@@ -127,7 +128,7 @@ TEST(SigV4Suite, PostHeaderValueCaseIsKept) {
 }
 
 TEST(SigV4Suite, PostVanillaQueryNonUnreservedIsEncodedAndSorted) {
-  EXPECT_EQ(CanonicalQueryString({{"@#$%^", ""}, {"+", "/,?><`\";:\\|][{}"}}),
+  EXPECT_EQ(http::CanonicalQueryString({{"@#$%^", ""}, {"+", "/,?><`\";:\\|][{}"}}),
             "%2B=%2F%2C%3F%3E%3C%60%22%3B%3A%5C%7C%5D%5B%7B%7D&%40%23%24%25%5E=");
   EXPECT_EQ(Auth(Suite("POST", "/", {{"@#$%^", ""}, {"+", "/,?><`\";:\\|][{}"}})),
             std::string(kScope) +
@@ -173,11 +174,11 @@ TEST(SigV4S3Example, GetObjectWithRange) {
 }
 
 TEST(SigV4Encoding, AwkwardObjectKeysAreEncodedOnceWithSlashesKept) {
-  EXPECT_EQ(UriEncode("/b/Été #1 (copy)+&.jpg", true),
+  EXPECT_EQ(http::PercentEncode("/b/Été #1 (copy)+&.jpg", true),
             "/b/%C3%89t%C3%A9%20%231%20%28copy%29%2B%26.jpg");
-  EXPECT_EQ(UriEncode("a/b", false), "a%2Fb");
-  EXPECT_EQ(UriEncode("it's \"q\"", true), "it%27s%20%22q%22");
+  EXPECT_EQ(http::PercentEncode("a/b", false), "a%2Fb");
+  EXPECT_EQ(http::PercentEncode("it's \"q\"", true), "it%27s%20%22q%22");
 }
 
 }  // namespace
-}  // namespace shoebox::worker::s3
+}  // namespace shoebox::s3

@@ -1,4 +1,4 @@
-#include "workers/connectors/s3_sigv4.h"
+#include "common/s3/sigv4.h"
 
 #include <algorithm>
 #include <ctime>
@@ -8,14 +8,10 @@
 #include "absl/strings/str_join.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "common/http/url.h"
 
-namespace shoebox::worker::s3 {
+namespace shoebox::s3 {
 namespace {
-
-bool Unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.' || c == '~';
-}
 
 // Trims and collapses runs of spaces into one (SigV4 header value rule).
 std::string NormalizeHeaderValue(absl::string_view v) {
@@ -41,33 +37,6 @@ Digest Hmac(std::string_view key, const std::string& data) {
 }
 
 }  // namespace
-
-std::string UriEncode(absl::string_view s, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size() * 3);
-  for (unsigned char c : s) {
-    if (Unreserved(c) || (keep_slash && c == '/')) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-std::string CanonicalQueryString(const std::vector<std::pair<std::string, std::string>>& query) {
-  std::vector<std::pair<std::string, std::string>> enc;
-  enc.reserve(query.size());
-  for (const auto& [k, v] : query) enc.emplace_back(UriEncode(k, false), UriEncode(v, false));
-  std::sort(enc.begin(), enc.end());
-  std::vector<std::string> parts;
-  parts.reserve(enc.size());
-  for (const auto& [k, v] : enc) parts.push_back(absl::StrCat(k, "=", v));
-  return absl::StrJoin(parts, "&");
-}
 
 std::string AmzDateNow() {
   std::time_t t = std::time(nullptr);
@@ -103,7 +72,7 @@ SigV4Result SignV4(const SigV4Request& req, const SigV4Credentials& creds,
   r.signed_headers = absl::StrJoin(names, ";");
   std::string path = req.path.empty() ? "/" : req.path;
   r.canonical_request =
-      absl::StrCat(req.method, "\n", UriEncode(path, true), "\n", CanonicalQueryString(req.query),
+      absl::StrCat(req.method, "\n", http::PercentEncode(path, true), "\n", http::CanonicalQueryString(req.query),
                    "\n", canonical_headers, "\n", r.signed_headers, "\n", req.payload_hash);
   std::string date(amz_date.substr(0, 8));
   std::string scope = absl::StrCat(date, "/", region, "/", service, "/aws4_request");
@@ -120,4 +89,4 @@ SigV4Result SignV4(const SigV4Request& req, const SigV4Credentials& creds,
   return r;
 }
 
-}  // namespace shoebox::worker::s3
+}  // namespace shoebox::s3

@@ -1,0 +1,94 @@
+#include "common/s3/s3_xml.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace shoebox::s3 {
+
+std::string XmlUnescape(absl::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '&') {
+      out.push_back(s[i]);
+      continue;
+    }
+    size_t semi = s.find(';', i);
+    if (semi == absl::string_view::npos) {
+      out.push_back(s[i]);
+      continue;
+    }
+    absl::string_view ent = s.substr(i + 1, semi - i - 1);
+    if (ent == "amp") out.push_back('&');
+    else if (ent == "lt") out.push_back('<');
+    else if (ent == "gt") out.push_back('>');
+    else if (ent == "quot") out.push_back('"');
+    else if (ent == "apos") out.push_back('\'');
+    else if (!ent.empty() && ent[0] == '#') {
+      uint32_t cp = 0;
+      bool ok = ent.size() > 1 && (ent[1] == 'x' || ent[1] == 'X')
+                    ? absl::SimpleHexAtoi(ent.substr(2), &cp)
+                    : absl::SimpleAtoi(ent.substr(1), &cp);
+      if (!ok) {
+        out.append(s.data() + i, semi - i + 1);
+      } else if (cp < 0x80) {
+        out.push_back(static_cast<char>(cp));
+      } else if (cp < 0x800) {
+        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+      } else if (cp < 0x10000) {
+        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+      } else {
+        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+      }
+    } else {
+      out.append(s.data() + i, semi - i + 1);
+    }
+    i = semi;
+  }
+  return out;
+}
+
+std::string XmlEscape(absl::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::vector<absl::string_view> XmlBlocks(absl::string_view xml, absl::string_view tag) {
+  std::vector<absl::string_view> out;
+  std::string open = absl::StrCat("<", tag, ">");
+  std::string close = absl::StrCat("</", tag, ">");
+  size_t pos = 0;
+  for (;;) {
+    size_t a = xml.find(open, pos);
+    if (a == absl::string_view::npos) break;
+    a += open.size();
+    size_t b = xml.find(close, a);
+    if (b == absl::string_view::npos) break;
+    out.push_back(xml.substr(a, b - a));
+    pos = b + close.size();
+  }
+  return out;
+}
+
+std::string XmlText(absl::string_view xml, absl::string_view tag) {
+  auto blocks = XmlBlocks(xml, tag);
+  return blocks.empty() ? std::string() : XmlUnescape(blocks[0]);
+}
+
+}  // namespace shoebox::s3

@@ -1,0 +1,52 @@
+#include "workers/connectors/retrying_connector.h"
+
+namespace shoebox::worker {
+
+RetryingConnector::RetryingConnector(std::unique_ptr<Connector> inner, RetryOptions options,
+                                     std::function<void(absl::Duration)> sleep)
+    : inner_(std::move(inner)), options_(options), sleep_(std::move(sleep)) {}
+
+absl::StatusOr<RemoteObject> RetryingConnector::Put(const PutRequest& req, ByteSource* src,
+                                                    const std::function<void(const Progress&)>& progress) {
+  if (!options_.retry_put) return inner_->Put(req, src, progress);
+  return Again([&]() -> absl::StatusOr<RemoteObject> {
+    RETURN_IF_ERROR(src->Rewind());
+    return inner_->Put(req, src, progress);
+  });
+}
+
+absl::StatusOr<RemoteObject> RetryingConnector::Stat(const std::string& remote_path) {
+  return Again([&] { return inner_->Stat(remote_path); });
+}
+
+absl::StatusOr<std::vector<RemoteObject>> RetryingConnector::List(const std::string& prefix) {
+  return Again([&] { return inner_->List(prefix); });
+}
+
+absl::Status RetryingConnector::Get(const std::string& remote_path,
+                                    const std::function<absl::Status(std::string_view)>& sink) {
+  bool delivered = false;
+  absl::Status after_bytes;  // a failure that a retry would deliver bytes twice for
+  absl::Status st = Again([&]() -> absl::Status {
+    absl::Status s = inner_->Get(remote_path, [&](std::string_view bytes) {
+      delivered = delivered || !bytes.empty();
+      return sink(bytes);
+    });
+    if (delivered && IsRetryable(s)) {
+      after_bytes = std::move(s);
+      return absl::OkStatus();  // ends the retries
+    }
+    return s;
+  });
+  return after_bytes.ok() ? st : after_bytes;
+}
+
+absl::Status RetryingConnector::Delete(const std::string& remote_path) {
+  return Again([&] { return inner_->Delete(remote_path); });
+}
+
+absl::Status RetryingConnector::EnsureFolder(const std::string& folder) {
+  return Again([&] { return inner_->EnsureFolder(folder); });
+}
+
+}  // namespace shoebox::worker
