@@ -9,7 +9,7 @@
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/status.h"
-#include "coordinator/store/verify_store.h"
+#include "coordinator/proto_convert.h"
 #include "coordinator/validate.h"
 
 namespace shoebox::coordinator {
@@ -17,30 +17,30 @@ namespace shoebox::coordinator {
 void Admin::AuditOk(const std::string& admin, const std::string& action,
                     const std::string& target, const std::string& detail) {
   AuditEntry e{"admin", admin, action, target, true, detail};
-  absl::Status st = store_->Audit(e);
+  absl::Status st = stores_.identity->Audit(e);
   if (!st.ok()) SPDLOG_ERROR("event=audit_failed action={} error=\"{}\"", action, std::string(st.message()));
 }
 
 absl::StatusOr<shoebox::v1::Destination> Admin::CreateDestination(
     const std::string& admin, const shoebox::v1::CreateDestinationRequest& req) {
   RETURN_IF_ERROR(ValidateCreateDestination(req));  // coordinator/validate.h
-  ASSIGN_OR_RETURN(shoebox::v1::Destination d, store_->CreateDestination(req));
+  ASSIGN_OR_RETURN(Destination d, stores_.destinations->CreateDestination(FromProto(req)));
   AuditOk(admin, "CreateDestination", req.name(), absl::StrCat("kind=", req.kind()));
-  return d;
+  return ToProto(d);
 }
 
 absl::StatusOr<shoebox::v1::ListDestinationsResponse> Admin::ListDestinations() {
-  ASSIGN_OR_RETURN(auto list, store_->ListDestinations());
+  ASSIGN_OR_RETURN(std::vector<Destination> list, stores_.destinations->ListDestinations());
   shoebox::v1::ListDestinationsResponse resp;
-  for (auto& d : list) *resp.add_destinations() = std::move(d);
+  for (const Destination& d : list) *resp.add_destinations() = ToProto(d);
   return resp;
 }
 
 absl::StatusOr<shoebox::v1::BindFolderResponse> Admin::BindFolder(
     const std::string& admin, const shoebox::v1::BindFolderRequest& req) {
   RETURN_IF_ERROR(ValidateBindFolder(req));
-  ASSIGN_OR_RETURN(uint64_t n, store_->BindFolder(req.device(), req.folder(), req.destination(),
-                                                  req.backfill()));
+  ASSIGN_OR_RETURN(uint64_t n, stores_.destinations->BindFolder(req.device(), req.folder(),
+                                                                req.destination(), req.backfill()));
   AuditOk(admin, "BindFolder", req.destination(),
           absl::StrCat("device=", req.device(), " folder=", PrintablePath(req.folder()),
                        " backfill_jobs=", n));
@@ -50,32 +50,34 @@ absl::StatusOr<shoebox::v1::BindFolderResponse> Admin::BindFolder(
 }
 
 absl::StatusOr<shoebox::v1::ListDevicesResponse> Admin::ListDevices() {
-  ASSIGN_OR_RETURN(auto list, store_->ListDevices());
+  ASSIGN_OR_RETURN(std::vector<DeviceRow> list, stores_.catalog->ListDevices());
   shoebox::v1::ListDevicesResponse resp;
-  for (auto& d : list) *resp.add_devices() = std::move(d);
+  for (const DeviceRow& d : list) *resp.add_devices() = ToProto(d);
   return resp;
 }
 
 absl::StatusOr<shoebox::v1::StatusResponse> Admin::GetStatus() {
-  ASSIGN_OR_RETURN(shoebox::v1::StatusResponse resp, store_->GetStatus(limits_.worker_stale_ms));
+  ASSIGN_OR_RETURN(StatusSummary summary, stores_.status->GetStatus(limits_.worker_stale_ms));
+  shoebox::v1::StatusResponse resp = ToProto(summary);
   // Copies per file, damaged chunks, last verify run (issue 7).
-  RETURN_IF_ERROR(VerifyStore(store_).AddToStatus(&resp));
+  RETURN_IF_ERROR(stores_.verify->AddToStatus(&resp));
   return resp;
 }
 
 absl::StatusOr<shoebox::v1::ListJobsResponse> Admin::ListJobs(
     const shoebox::v1::ListJobsRequest& req) {
   RETURN_IF_ERROR(ValidateJobFilter(req.states(), req.destination()));
-  ASSIGN_OR_RETURN(auto jobs, store_->ListJobs(req, limits_.worker_stale_ms));
+  ASSIGN_OR_RETURN(std::vector<JobRow> jobs,
+                   stores_.queue->ListJobs(FromProto(req), limits_.worker_stale_ms));
   shoebox::v1::ListJobsResponse resp;
-  for (auto& j : jobs) *resp.add_jobs() = std::move(j);
+  for (const JobRow& j : jobs) *resp.add_jobs() = ToProto(j);
   return resp;
 }
 
 absl::StatusOr<shoebox::v1::JobActionResponse> Admin::CancelJobs(
     const std::string& admin, const shoebox::v1::JobSelector& sel) {
   RETURN_IF_ERROR(ValidateCancelJobs(sel));
-  ASSIGN_OR_RETURN(uint64_t n, store_->CancelJobs(sel));
+  ASSIGN_OR_RETURN(uint64_t n, stores_.queue->CancelJobs(FromProto(sel)));
   AuditOk(admin, "CancelJobs", sel.destination(),
           absl::StrCat("ids=", sel.job_ids_size(), " affected=", n));
   shoebox::v1::JobActionResponse resp;
@@ -87,7 +89,7 @@ absl::StatusOr<shoebox::v1::JobActionResponse> Admin::SetJobPriority(
     const std::string& admin, const shoebox::v1::SetJobPriorityRequest& req) {
   const shoebox::v1::JobSelector& sel = req.selector();
   RETURN_IF_ERROR(ValidateSetJobPriority(req));
-  ASSIGN_OR_RETURN(uint64_t n, store_->SetJobPriority(sel, req.priority()));
+  ASSIGN_OR_RETURN(uint64_t n, stores_.queue->SetJobPriority(FromProto(sel), req.priority()));
   AuditOk(admin, "SetJobPriority", sel.destination(),
           absl::StrCat("ids=", sel.job_ids_size(), " priority=", req.priority(), " affected=", n));
   shoebox::v1::JobActionResponse resp;
@@ -100,7 +102,7 @@ absl::StatusOr<shoebox::v1::JobActionResponse> Admin::RetryJobs(
   RETURN_IF_ERROR(ValidateJobFilter(sel.states(), sel.destination()));
   shoebox::v1::JobSelector s = sel;
   if (s.job_ids().empty() && s.states().empty()) s.add_states(shoebox::v1::JOB_STATE_DEAD);
-  ASSIGN_OR_RETURN(uint64_t n, store_->RetryJobs(s));
+  ASSIGN_OR_RETURN(uint64_t n, stores_.queue->RetryJobs(FromProto(s)));
   AuditOk(admin, "RetryJobs", sel.destination(),
           absl::StrCat("ids=", sel.job_ids_size(), " affected=", n));
   shoebox::v1::JobActionResponse resp;
@@ -120,7 +122,7 @@ absl::StatusOr<shoebox::v1::CreateEnrollTokenResponse> Admin::CreateEnrollToken(
   auto [token, hash] = enrollment_->NewToken();
   const uint32_t ttl = req.ttl_seconds() == 0 ? 86400 : req.ttl_seconds();
   const int64_t expires = absl::ToUnixMillis(absl::Now()) + int64_t{ttl} * 1000;
-  RETURN_IF_ERROR(store_->CreateEnrollToken(hash, req.device(), req.worker(), expires));
+  RETURN_IF_ERROR(stores_.identity->CreateEnrollToken(hash, req.device(), req.worker(), expires));
   AuditOk(admin, "CreateEnrollToken", absl::StrCat(req.device().empty() ? "worker:" : "device:", name),
           absl::StrCat("ttl_seconds=", ttl));
   shoebox::v1::CreateEnrollTokenResponse resp;
@@ -130,7 +132,7 @@ absl::StatusOr<shoebox::v1::CreateEnrollTokenResponse> Admin::CreateEnrollToken(
 }
 
 absl::StatusOr<shoebox::v1::ListCertificatesResponse> Admin::ListCertificates() {
-  ASSIGN_OR_RETURN(std::vector<CertificateRow> rows, store_->ListCertificates());
+  ASSIGN_OR_RETURN(std::vector<CertificateRow> rows, stores_.identity->ListCertificates());
   shoebox::v1::ListCertificatesResponse resp;
   for (const CertificateRow& r : rows) {
     auto* c = resp.add_certificates();
@@ -150,7 +152,7 @@ absl::StatusOr<shoebox::v1::RevokeResponse> Admin::Revoke(const std::string& adm
   RETURN_IF_ERROR(ValidateRevoke(req));
   const std::string role = req.device().empty() ? "worker" : "device";
   const std::string& name = req.device().empty() ? req.worker() : req.device();
-  ASSIGN_OR_RETURN(uint64_t n, store_->RevokeIdentity(role, name));
+  ASSIGN_OR_RETURN(uint64_t n, stores_.identity->RevokeIdentity(role, name));
   if (auth_ != nullptr) auth_->ForgetCertificates();
   AuditOk(admin, "Revoke", absl::StrCat(role, ":", name), absl::StrCat("certificates=", n));
   shoebox::v1::RevokeResponse resp;

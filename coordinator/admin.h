@@ -10,15 +10,31 @@
 #include "coordinator/catalog.h"
 #include "coordinator/tls.h"
 #include "coordinator/options.h"
-#include "coordinator/store/store.h"
+#include "coordinator/store/catalog_store.h"
+#include "coordinator/store/destination_store.h"
+#include "coordinator/store/identity_store.h"
+#include "coordinator/store/queue_store.h"
+#include "coordinator/store/status_store.h"
+#include "coordinator/store/verify_store.h"
 #include "shoebox/v1/admin.pb.h"
 
 namespace shoebox::coordinator {
 
+// The stores Admin uses, borrowed; all must outlive it.
+struct AdminStores {
+  CatalogStore* catalog = nullptr;           // devices
+  DestinationStore* destinations = nullptr;  // destinations, bindings
+  QueueStore* queue = nullptr;               // job listings and actions
+  StatusStore* status = nullptr;
+  IdentityStore* identity = nullptr;         // tokens, certificates, audit
+  VerifyStore* verify = nullptr;             // copies and damage in the status
+};
+
 class Admin {
  public:
-  Admin(Store* store, Catalog* catalog, const Limits& limits)
-      : store_(store), catalog_(catalog), limits_(limits) {}
+  // Borrows everything; all must outlive the admin.
+  Admin(const AdminStores& stores, Catalog* catalog, const Limits& limits)
+      : stores_(stores), catalog_(catalog), limits_(limits) {}
 
   // name: 1..64 of [A-Za-z0-9._-]; kind non-empty; settings_json a JSON
   // object (or empty); ALREADY_EXISTS for a taken name.
@@ -56,7 +72,7 @@ class Admin {
   void AuditOk(const std::string& admin, const std::string& action, const std::string& target,
                const std::string& detail);
 
-  Store* const store_;
+  const AdminStores stores_;
   Catalog* const catalog_;
   const Limits limits_;
   Enrollment* enrollment_ = nullptr;

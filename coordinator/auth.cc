@@ -7,7 +7,7 @@
 #include "absl/time/clock.h"
 #include "common/crypto/pki.h"
 #include "common/log.h"
-#include "coordinator/store/store.h"
+#include "coordinator/store/identity_store.h"
 
 namespace shoebox::coordinator {
 

@@ -21,7 +21,7 @@ class ServerContext;
 
 namespace shoebox::coordinator {
 
-class Store;
+class IdentityStore;
 
 enum class Role { kDevice, kWorker, kAdmin };
 
@@ -37,7 +37,7 @@ class Authenticator {
  public:
   // `store` (not owned) receives an audit entry for every refusal and holds
   // the issued certificates.
-  Authenticator(bool insecure_dev, Store* store, const Limits& limits = Limits())
+  Authenticator(bool insecure_dev, IdentityStore* store, const Limits& limits = Limits())
       : insecure_dev_(insecure_dev), store_(store), limits_(limits) {}
 
   // The caller of `method` when it holds `required`. Refusals are audited:
@@ -80,7 +80,7 @@ class Authenticator {
   bool Admit(const std::string& key, double per_second, double burst, bool* first) const;
 
   const bool insecure_dev_;
-  Store* const store_;
+  IdentityStore* const store_;
   const Limits limits_;
   mutable absl::Mutex mu_;
   mutable absl::flat_hash_map<std::string, CertCheck> certs_ ABSL_GUARDED_BY(mu_);

@@ -9,7 +9,7 @@
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/status.h"
-#include "coordinator/store/verify_store.h"
+#include "coordinator/proto_convert.h"
 #include "coordinator/validate.h"
 
 namespace shoebox::coordinator {
@@ -20,16 +20,16 @@ std::string KeyString(const Key256& k) {
   return std::string(reinterpret_cast<const char*>(k.data()), k.size());
 }
 
-// A chunk the catalog says is stored could not be read back: record the
-// damage (the chunk is marked not stored) and queue repairs from destination
-// copies (issue 7, docs/verify.md), so a restore that hits it both names it
-// and starts the repair. Other errors pass through.
-absl::Status ChunkReadFailed(Store* store, const std::string& id, const absl::Status& st) {
+}  // namespace
+
+// The damage is recorded (the chunk is marked not stored) and repairs queued
+// from destination copies (issue 7, docs/verify.md), so a restore that hits
+// it both names it and starts the repair.
+absl::Status Catalog::ChunkReadFailed(const std::string& id, const absl::Status& st) {
   if (!absl::IsDataLoss(st) && !absl::IsNotFound(st)) return st;
-  VerifyStore vs(store);
-  absl::Status rec = vs.RecordDamage(id, st.ToString());
+  absl::Status rec = verify_->RecordDamage(id, st.ToString());
   uint64_t queued = 0;
-  if (rec.ok()) rec = vs.OpenDamage(/*queue_repairs=*/true, &queued).status();
+  if (rec.ok()) rec = verify_->OpenDamage(/*queue_repairs=*/true, &queued).status();
   SPDLOG_ERROR("event=chunk_damaged chunk={} found_by=read error=\"{}\" repairs_queued={}", ToHex(id),
                std::string(st.message()), queued);
   return absl::DataLossError(absl::StrCat(
@@ -39,11 +39,10 @@ absl::Status ChunkReadFailed(Store* store, const std::string& id, const absl::St
                : absl::StrCat(" (recording failed: ", rec.message(), ")")));
 }
 
-}  // namespace
-
-Catalog::Catalog(Store* store, SealedChunkStore* chunks, const DerivedKeys& keys,
-                 const Limits& limits, Metrics* metrics)
+Catalog::Catalog(CatalogStore* store, VerifyStore* verify, SealedChunkStore* chunks,
+                 const DerivedKeys& keys, const Limits& limits, Metrics* metrics)
     : store_(store),
+      verify_(verify),
       chunks_(chunks),
       keys_(keys),
       limits_(limits),
@@ -89,14 +88,14 @@ absl::StatusOr<shoebox::v1::HelloResponse> Catalog::Hello(const std::string& dev
 absl::StatusOr<shoebox::v1::HeartbeatResponse> Catalog::Heartbeat(
     const std::string& device, const shoebox::v1::HeartbeatRequest& req) {
   ASSIGN_OR_RETURN(int64_t id, DeviceId(device));
-  RETURN_IF_ERROR(store_->RecordHeartbeat(id, req));
+  RETURN_IF_ERROR(store_->RecordHeartbeat(id, FromProto(req)));
   shoebox::v1::HeartbeatResponse resp;
   resp.set_server_unix_ms(absl::ToUnixMillis(absl::Now()));
   // Damaged chunks this device can repair from unchanged files (best
   // effort: a failure here must not fail the heartbeat).
-  absl::StatusOr<std::vector<shoebox::v1::FileReport>> damaged = store_->DamagedFilesOf(id, 200);
+  absl::StatusOr<std::vector<DamagedFile>> damaged = store_->DamagedFilesOf(id, 200);
   if (damaged.ok()) {
-    for (auto& f : *damaged) *resp.add_reread() = std::move(f);
+    for (const DamagedFile& f : *damaged) *resp.add_reread() = ToProto(f);
   } else {
     SPDLOG_WARN("event=damaged_files_lookup_failed device=\"{}\" error=\"{}\"", device,
                 std::string(damaged.status().message()));
@@ -165,7 +164,7 @@ absl::StatusOr<shoebox::v1::ReportFilesResponse> Catalog::ReportFiles(
   for (size_t k = 0; k < outcomes.size(); ++k) {
     auto* r = resp.mutable_results(item_index[k]);
     r->set_version_id(outcomes[k].version_id);
-    r->set_state(outcomes[k].state);
+    r->set_state(static_cast<shoebox::v1::VersionState>(outcomes[k].state));
     // A chunk another device is already sending is not asked for twice:
     // the version stays pending until that upload lands.
     std::vector<uint32_t> sizes;
@@ -260,7 +259,8 @@ absl::StatusOr<shoebox::v1::ListVersionsResponse> Catalog::ListVersions(
   }
   ASSIGN_OR_RETURN(int64_t id, DeviceId(device));
   RETURN_IF_ERROR(ValidateVersionFilter(req));
-  return store_->ListVersions(id, req);
+  ASSIGN_OR_RETURN(VersionPage page, store_->ListVersions(id, FromProto(req)));
+  return ToProto(page);
 }
 
 absl::StatusOr<shoebox::v1::ListVersionsResponse> Catalog::ListVersionsOf(
@@ -273,7 +273,8 @@ absl::StatusOr<shoebox::v1::ListVersionsResponse> Catalog::ListVersionsOf(
     return absl::NotFoundError(absl::StrCat("device: no device named '", req.device(), "'"));
   }
   RETURN_IF_ERROR(ValidateVersionFilter(req));
-  return store_->ListVersions(*id, req);
+  ASSIGN_OR_RETURN(VersionPage page, store_->ListVersions(*id, FromProto(req)));
+  return ToProto(page);
 }
 
 absl::Status Catalog::ReadChunksPlain(
@@ -294,7 +295,7 @@ absl::Status Catalog::ReadChunksPlain(
     ChunkId id;
     DigestFromString(s, &id);
     absl::StatusOr<std::string> plain = chunks_->GetPlain(id);
-    if (!plain.ok()) return ChunkReadFailed(store_, s, plain.status());
+    if (!plain.ok()) return ChunkReadFailed(s, plain.status());
     shoebox::v1::ChunkData d;
     d.set_id(s);
     d.set_data(std::move(*plain));
@@ -337,11 +338,11 @@ absl::Status Catalog::ReadStored(const google::protobuf::RepeatedPtrField<std::s
     d.set_id(s);
     if (plain) {
       absl::StatusOr<std::string> data = chunks_->GetPlain(id);
-      if (!data.ok()) return ChunkReadFailed(store_, s, data.status());
+      if (!data.ok()) return ChunkReadFailed(s, data.status());
       d.set_data(std::move(*data));
     } else {
       absl::StatusOr<std::string> blob = chunks_->store()->Get(id);
-      if (!blob.ok()) return ChunkReadFailed(store_, s, blob.status());
+      if (!blob.ok()) return ChunkReadFailed(s, blob.status());
       d.set_data(std::move(*blob));
     }
     d.set_sealed(!plain);

@@ -18,7 +18,8 @@
 #include "common/crypto/keys.h"
 #include "coordinator/metrics.h"
 #include "coordinator/options.h"
-#include "coordinator/store/store.h"
+#include "coordinator/store/catalog_store.h"
+#include "coordinator/store/verify_store.h"
 #include "coordinator/upload_claims.h"
 #include "shoebox/v1/agent.pb.h"
 
@@ -26,9 +27,10 @@ namespace shoebox::coordinator {
 
 class Catalog {
  public:
-  // Borrows everything; all must outlive the catalog.
-  Catalog(Store* store, SealedChunkStore* chunks, const DerivedKeys& keys, const Limits& limits,
-          Metrics* metrics);
+  // Borrows everything; all must outlive the catalog. `verify` records
+  // chunks found damaged when a read fails.
+  Catalog(CatalogStore* store, VerifyStore* verify, SealedChunkStore* chunks,
+          const DerivedKeys& keys, const Limits& limits, Metrics* metrics);
 
   // Registers the device on first call and hands out the agent keys.
   absl::StatusOr<shoebox::v1::HelloResponse> Hello(const std::string& device,
@@ -74,7 +76,12 @@ class Catalog {
   absl::Status ReadStored(const google::protobuf::RepeatedPtrField<std::string>& ids, bool plain,
                           const std::function<bool(shoebox::v1::ChunkData&&)>& emit);
 
-  Store* const store_;
+  // A chunk the catalog says is stored could not be read back: records the
+  // damage and queues repairs (DATA_LOSS / NOT_FOUND); other errors pass.
+  absl::Status ChunkReadFailed(const std::string& id, const absl::Status& st);
+
+  CatalogStore* const store_;
+  VerifyStore* const verify_;
   SealedChunkStore* const chunks_;
   const DerivedKeys keys_;
   const Limits limits_;

@@ -28,6 +28,7 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
   so.connect_timeout_ms = o.db_connect_timeout_ms;
   so.unavailable_retry_ms = o.db_unavailable_retry_ms;
   ASSIGN_OR_RETURN(c->store_, Store::Open(so));
+  c->verify_store_ = std::make_unique<PgVerifyStore>(c->store_.get());
   c->auth_ = std::make_unique<Authenticator>(o.insecure_dev, c->store_.get(), o.limits);
   if (!o.insecure_dev) {
     ASSIGN_OR_RETURN(CoordinatorPki pki, LoadOrCreatePki(o));
@@ -40,12 +41,21 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
     c->enrollment_ = std::make_unique<Enrollment>(std::move(pki), c->store_.get(),
                                                   o.tls.client_cert_days);
   }
-  c->catalog_ = std::make_unique<Catalog>(c->store_.get(), c->sealed_.get(), c->keys_, o.limits,
-                                          c->metrics_.get());
-  c->queue_ = std::make_unique<JobQueue>(c->store_.get(), o.limits);
-  c->admin_ = std::make_unique<Admin>(c->store_.get(), c->catalog_.get(), o.limits);
+  Store* const store = c->store_.get();
+  VerifyStore* const verify_store = c->verify_store_.get();
+  c->catalog_ = std::make_unique<Catalog>(store, verify_store, c->sealed_.get(), c->keys_,
+                                          o.limits, c->metrics_.get());
+  c->queue_ = std::make_unique<JobQueue>(store, verify_store, o.limits);
+  AdminStores admin_stores;
+  admin_stores.catalog = store;
+  admin_stores.destinations = store;
+  admin_stores.queue = store;
+  admin_stores.status = store;
+  admin_stores.identity = store;
+  admin_stores.verify = verify_store;
+  c->admin_ = std::make_unique<Admin>(admin_stores, c->catalog_.get(), o.limits);
   c->admin_->set_enrollment(c->enrollment_.get(), c->auth_.get());
-  c->verifier_ = std::make_unique<Verifier>(c->store_.get(), c->sealed_.get(), c->keys_,
+  c->verifier_ = std::make_unique<Verifier>(verify_store, c->sealed_.get(), c->keys_,
                                             c->catalog_.get(), o.verify);
   c->verifier_->StartSchedule();
   c->retention_ = std::make_unique<Retention>(c->store_.get(), c->chunk_store_.get(),

@@ -63,6 +63,7 @@ class Coordinator {
   std::unique_ptr<ChunkStore> chunk_store_;
   std::unique_ptr<SealedChunkStore> sealed_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<VerifyStore> verify_store_;  // on store_
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<Enrollment> enrollment_;
   std::unique_ptr<Catalog> catalog_;

@@ -8,7 +8,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "coordinator/validate.h"
-#include "coordinator/store/verify_store.h"
+#include "coordinator/proto_convert.h"
 
 namespace shoebox::coordinator {
 
@@ -78,21 +78,24 @@ absl::StatusOr<shoebox::v1::LeaseJobsResponse> JobQueue::Lease(
       return absl::CancelledError(absl::StrCat("worker '", worker, "' hung up while waiting for jobs"));
     }
     RETURN_IF_ERROR(Sweep(false).status());
-    ASSIGN_OR_RETURN(std::vector<shoebox::v1::Job> jobs, store_->LeaseJobs(p));
-    if (!jobs.empty() && hung_up()) {
-      for (const auto& j : jobs) {
+    ASSIGN_OR_RETURN(std::vector<LeasedJob> leased, store_->LeaseJobs(p));
+    if (!leased.empty() && hung_up()) {
+      for (const LeasedJob& j : leased) {
         FailParams f;
-        f.job_id = j.job_id();
-        f.lease_token = j.lease_token();
+        f.job_id = j.job_id;
+        f.lease_token = j.lease_token;
         f.not_started = true;
         f.error = "the worker hung up before it received this lease; back to the queue";
         (void)store_->FailJob(f);
       }
       return absl::CancelledError(absl::StrCat("worker '", worker, "' hung up while waiting for jobs"));
     }
-    if (!jobs.empty() || absl::Now() >= deadline) {
+    if (!leased.empty() || absl::Now() >= deadline) {
+      std::vector<shoebox::v1::Job> jobs;
+      jobs.reserve(leased.size());
+      for (const LeasedJob& j : leased) jobs.push_back(ToProto(j));
       // Verify jobs learn which chunks of their file need repair (issue 7).
-      RETURN_IF_ERROR(VerifyStore(store_).FillRepairNeeds(&jobs));
+      RETURN_IF_ERROR(verify_->FillRepairNeeds(&jobs));
       for (auto& j : jobs) *resp.add_jobs() = std::move(j);
       return resp;
     }
@@ -105,14 +108,15 @@ absl::StatusOr<shoebox::v1::RenewLeaseResponse> JobQueue::Renew(
     const std::string& worker, const shoebox::v1::RenewLeaseRequest& req) {
   (void)worker;
   RETURN_IF_ERROR(ValidateLease(req.job_id(), req.lease_token()));
-  return store_->RenewLease(req.job_id(), req.lease_token(), limits_.lease_ms);
+  ASSIGN_OR_RETURN(LeaseRenewal r, store_->RenewLease(req.job_id(), req.lease_token(), limits_.lease_ms));
+  return ToProto(r);
 }
 
 absl::Status JobQueue::Complete(const std::string& worker,
                                 const shoebox::v1::CompleteJobRequest& req) {
   (void)worker;
   RETURN_IF_ERROR(ValidateCompleteJob(req));
-  return store_->CompleteJob(req);
+  return store_->CompleteJob(FromProto(req));
 }
 
 absl::StatusOr<shoebox::v1::FailJobResponse> JobQueue::Fail(
@@ -128,7 +132,8 @@ absl::StatusOr<shoebox::v1::FailJobResponse> JobQueue::Fail(
   p.max_attempts = limits_.max_attempts;
   p.backoff_base_ms = limits_.backoff_base_ms;
   p.backoff_max_ms = limits_.backoff_max_ms;
-  ASSIGN_OR_RETURN(shoebox::v1::FailJobResponse resp, store_->FailJob(p));
+  ASSIGN_OR_RETURN(FailOutcome outcome, store_->FailJob(p));
+  shoebox::v1::FailJobResponse resp = ToProto(outcome);
   SPDLOG_INFO("event=job_failed job={} worker=\"{}\" state={} auth_failure={} error=\"{}\"",
               req.job_id(), worker, shoebox::v1::JobState_Name(resp.state()), req.auth_failure(),
               p.error);

@@ -11,14 +11,18 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "coordinator/options.h"
-#include "coordinator/store/store.h"
+#include "coordinator/store/queue_store.h"
+#include "coordinator/store/verify_store.h"
 #include "shoebox/v1/worker.pb.h"
 
 namespace shoebox::coordinator {
 
 class JobQueue {
  public:
-  JobQueue(Store* store, const Limits& limits) : store_(store), limits_(limits) {}
+  // Borrows `store` and `verify` (which adds repair needs to leased verify
+  // jobs); both must outlive the queue.
+  JobQueue(QueueStore* store, VerifyStore* verify, const Limits& limits)
+      : store_(store), verify_(verify), limits_(limits) {}
 
   absl::StatusOr<shoebox::v1::RegisterWorkerResponse> Register(
       const std::string& worker, const shoebox::v1::RegisterWorkerRequest& req);
@@ -46,7 +50,8 @@ class JobQueue {
  private:
   absl::StatusOr<int64_t> WorkerId(const std::string& worker);
 
-  Store* const store_;
+  QueueStore* const store_;
+  VerifyStore* const verify_;
   const Limits limits_;
   std::atomic<int64_t> last_sweep_ms_{0};
   absl::Mutex mu_;

@@ -14,7 +14,7 @@
 #include "common/crypto/keys.h"
 #include "common/log.h"
 #include "common/status.h"
-#include "coordinator/store/store.h"
+#include "coordinator/store/identity_store.h"
 
 namespace shoebox::coordinator {
 

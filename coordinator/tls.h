@@ -13,7 +13,7 @@
 
 namespace shoebox::coordinator {
 
-class Store;
+class IdentityStore;
 
 struct CoordinatorPki {
   KeyAndCert ca;
@@ -40,7 +40,7 @@ struct EnrollResult {
 
 class Enrollment {
  public:
-  Enrollment(CoordinatorPki pki, Store* store, uint32_t client_cert_days)
+  Enrollment(CoordinatorPki pki, IdentityStore* store, uint32_t client_cert_days)
       : pki_(std::move(pki)), store_(store), days_(client_cert_days) {}
 
   const CoordinatorPki& pki() const { return pki_; }
@@ -57,7 +57,7 @@ class Enrollment {
 
  private:
   const CoordinatorPki pki_;
-  Store* const store_;
+  IdentityStore* const store_;
   const uint32_t days_;
 };
 

@@ -39,7 +39,7 @@ absl::Status WriteAll(int fd, std::string_view data) {
 
 }  // namespace
 
-Verifier::Verifier(Store* store, SealedChunkStore* chunks, const DerivedKeys& keys,
+Verifier::Verifier(VerifyStore* store, SealedChunkStore* chunks, const DerivedKeys& keys,
                    Catalog* catalog, const VerifyOptions& options)
     : vstore_(store),
       chunks_(chunks),
@@ -74,7 +74,7 @@ void Verifier::ScheduleLoop() {
     }
     if (std::chrono::steady_clock::now() < first) continue;
     absl::StatusOr<int64_t> run =
-        vstore_.ClaimScheduledRun(uint64_t{options_.interval_s} * 1000, options_.scrub_percent);
+        vstore_->ClaimScheduledRun(uint64_t{options_.interval_s} * 1000, options_.scrub_percent);
     if (!run.ok()) {
       SPDLOG_WARN("event=verify_schedule_failed error=\"{}\"", std::string(run.status().message()));
       continue;
@@ -93,7 +93,7 @@ void Verifier::ScheduleLoop() {
       if (r.ok()) resp = *r;
     }
     if (!st.ok()) SPDLOG_WARN("event=verify_run_failed error=\"{}\"", std::string(st.message()));
-    (void)vstore_.FinishRun(*run, resp, st.ok() ? "" : std::string(st.message()));
+    (void)vstore_->FinishRun(*run, resp, st.ok() ? "" : std::string(st.message()));
   }
 }
 
@@ -116,12 +116,12 @@ absl::Status Verifier::CheckChunk(const ScrubItem& item) {
 }
 
 absl::Status Verifier::Scrub(double percent, shoebox::v1::VerifyResponse* out) {
-  ASSIGN_OR_RETURN(uint64_t total, vstore_.CountStoredChunks());
+  ASSIGN_OR_RETURN(uint64_t total, vstore_->CountStoredChunks());
   out->set_chunks_total(total);
   uint64_t want = std::min<uint64_t>(total, static_cast<uint64_t>(std::ceil(total * percent / 100.0)));
   while (want > 0) {
     ASSIGN_OR_RETURN(std::vector<ScrubItem> batch,
-                     vstore_.NextScrubBatch(static_cast<uint32_t>(std::min<uint64_t>(want, kScrubPage))));
+                     vstore_->NextScrubBatch(static_cast<uint32_t>(std::min<uint64_t>(want, kScrubPage))));
     if (batch.empty()) break;
     std::vector<std::string> good;
     for (const ScrubItem& item : batch) {
@@ -131,14 +131,14 @@ absl::Status Verifier::Scrub(double percent, shoebox::v1::VerifyResponse* out) {
       } else if (IsDamage(st)) {
         SPDLOG_ERROR("event=chunk_damaged chunk={} error=\"{}\"", ToHex(item.id),
                      std::string(st.message()));
-        RETURN_IF_ERROR(vstore_.RecordDamage(item.id, st.ToString()));
+        RETURN_IF_ERROR(vstore_->RecordDamage(item.id, st.ToString()));
         out->set_chunks_bad(out->chunks_bad() + 1);
       } else {
         return Annotate(st, absl::StrCat("scrub of chunk ", ToHex(item.id), " in ",
                                          chunks_->store()->Describe()));
       }
     }
-    RETURN_IF_ERROR(vstore_.MarkScrubbed(good));
+    RETURN_IF_ERROR(vstore_->MarkScrubbed(good));
     out->set_chunks_scrubbed(out->chunks_scrubbed() + batch.size());
     want -= std::min<uint64_t>(want, batch.size());
   }
@@ -146,7 +146,7 @@ absl::Status Verifier::Scrub(double percent, shoebox::v1::VerifyResponse* out) {
 }
 
 absl::Status Verifier::TestRestore(uint32_t n, int64_t run_id, shoebox::v1::VerifyResponse* out) {
-  ASSIGN_OR_RETURN(std::vector<shoebox::v1::FileVersion> sample, vstore_.SampleCurrentVersions(n));
+  ASSIGN_OR_RETURN(std::vector<shoebox::v1::FileVersion> sample, vstore_->SampleCurrentVersions(n));
   if (sample.empty()) return absl::OkStatus();
   std::error_code ec;
   std::string base = options_.scratch_dir;
@@ -175,7 +175,7 @@ absl::Status Verifier::TestRestore(uint32_t n, int64_t run_id, shoebox::v1::Veri
       if (!plain.ok()) {
         st = plain.status();
         if (IsDamage(st)) {
-          (void)vstore_.RecordDamage(c.id(), st.ToString());
+          (void)vstore_->RecordDamage(c.id(), st.ToString());
         }
         break;
       }
@@ -240,7 +240,7 @@ absl::StatusOr<shoebox::v1::VerifyResponse> Verifier::Run(const std::string& tri
   if (scheduled) {
     run_id = std::stoll(trigger.substr(9));
   } else if (!report_only) {
-    ASSIGN_OR_RETURN(run_id, vstore_.StartRun(trigger, req.scrub_percent()));
+    ASSIGN_OR_RETURN(run_id, vstore_->StartRun(trigger, req.scrub_percent()));
   }
   out.set_run_id(run_id);
   SPDLOG_INFO("event=verify_start run={} trigger=\"{}\" scrub_percent={} remote={} test_restore={}",
@@ -249,7 +249,7 @@ absl::StatusOr<shoebox::v1::VerifyResponse> Verifier::Run(const std::string& tri
     // Remote checks first: they only queue jobs (and a wrong destination
     // name fails at once, not after a long scrub).
     if (req.remote()) {
-      ASSIGN_OR_RETURN(uint64_t q, vstore_.QueueRemoteChecks(
+      ASSIGN_OR_RETURN(uint64_t q, vstore_->QueueRemoteChecks(
                                        req.destination(), scheduled ? options_.remote_percent : 100.0));
       out.set_remote_checks_queued(q);
     }
@@ -257,7 +257,7 @@ absl::StatusOr<shoebox::v1::VerifyResponse> Verifier::Run(const std::string& tri
     if (req.test_restore() > 0) RETURN_IF_ERROR(TestRestore(req.test_restore(), run_id, &out));
     uint64_t repairs = 0;
     ASSIGN_OR_RETURN(std::vector<shoebox::v1::DamagedChunk> damaged,
-                     vstore_.OpenDamage(/*queue_repairs=*/true, &repairs));
+                     vstore_->OpenDamage(/*queue_repairs=*/true, &repairs));
     out.set_repairs_queued(repairs);
     for (auto& d : damaged) {
       if (!d.repair_queued()) {
@@ -271,7 +271,7 @@ absl::StatusOr<shoebox::v1::VerifyResponse> Verifier::Run(const std::string& tri
     return absl::OkStatus();
   }();
   if (run_id != 0 && !scheduled) {
-    (void)vstore_.FinishRun(run_id, out, st.ok() ? "" : std::string(st.message()));
+    (void)vstore_->FinishRun(run_id, out, st.ok() ? "" : std::string(st.message()));
   }
   if (!st.ok()) return st;
   SPDLOG_INFO("event=verify_done run={} scrubbed={} bad={} test_restored={} test_failed={} "
@@ -290,7 +290,7 @@ absl::Status Verifier::RepairChunk(const std::string& worker,
   if (req.id().size() != 32) {
     return absl::InvalidArgumentError(absl::StrCat("id: must be 32 bytes, got ", req.id().size()));
   }
-  RETURN_IF_ERROR(vstore_.CheckRepairLease(req.job_id(), req.lease_token(), req.id()));
+  RETURN_IF_ERROR(vstore_->CheckRepairLease(req.job_id(), req.lease_token(), req.id()));
   shoebox::v1::PutChunkRequest put;
   put.set_id(req.id());
   put.set_data(req.data());
@@ -301,14 +301,14 @@ absl::Status Verifier::RepairChunk(const std::string& worker,
     return absl::Status(static_cast<absl::StatusCode>(ack.code()),
                         absl::StrCat("repair of chunk ", ToHex(req.id()), ": ", ack.message()));
   }
-  RETURN_IF_ERROR(vstore_.MarkRepaired(req.id(), absl::StrCat("worker ", worker, " job ", req.job_id())));
+  RETURN_IF_ERROR(vstore_->MarkRepaired(req.id(), absl::StrCat("worker ", worker, " job ", req.job_id())));
   SPDLOG_INFO("event=chunk_repaired chunk={} worker=\"{}\" job={}", ToHex(req.id()), worker,
               req.job_id());
   return absl::OkStatus();
 }
 
 absl::Status Verifier::AddToStatus(shoebox::v1::StatusResponse* resp) {
-  return vstore_.AddToStatus(resp);
+  return vstore_->AddToStatus(resp);
 }
 
 }  // namespace shoebox::coordinator

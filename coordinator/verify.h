@@ -43,7 +43,7 @@ namespace shoebox::coordinator {
 class Verifier {
  public:
   // Borrows everything; all must outlive the verifier.
-  Verifier(Store* store, SealedChunkStore* chunks, const DerivedKeys& keys, Catalog* catalog,
+  Verifier(VerifyStore* store, SealedChunkStore* chunks, const DerivedKeys& keys, Catalog* catalog,
            const VerifyOptions& options);
   ~Verifier();
 
@@ -59,7 +59,7 @@ class Verifier {
   // Adds copy counts and damage to a status.
   absl::Status AddToStatus(shoebox::v1::StatusResponse* resp);
 
-  VerifyStore& store() { return vstore_; }
+  VerifyStore& store() { return *vstore_; }
 
  private:
   // DATA_LOSS / NOT_FOUND describe the damage; other errors abort the run.
@@ -68,7 +68,7 @@ class Verifier {
   absl::Status TestRestore(uint32_t n, int64_t run_id, shoebox::v1::VerifyResponse* out);
   void ScheduleLoop();
 
-  VerifyStore vstore_;
+  VerifyStore* const vstore_;
   SealedChunkStore* const chunks_;
   Catalog* const catalog_;
   const VerifyOptions options_;

@@ -1,4 +1,4 @@
-// Versioned schema migrations, applied in order at start (store.cc). Never
+// Versioned schema migrations, applied in order at start (pg_migrate.cc). Never
 // edit a released migration; append a new one.
 #pragma once
 

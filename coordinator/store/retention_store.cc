@@ -10,12 +10,18 @@
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
 #include "common/status.h"
+#include "coordinator/store/chunk_list_format.h"
+#include "coordinator/store/pg_codec.h"
 
 namespace shoebox::coordinator {
 
 namespace {
 
-using Tx = pqxx::transaction_base;
+using pg::Bin;
+using pg::BinParam;
+using pg::ByteaArray;
+using pg::NumArray;
+using pg::Tx;
 
 // Returned by a dry run's transaction so that Run rolls it back.
 absl::Status DryRunRollback() { return absl::CancelledError("dry run: rolled back"); }
@@ -23,49 +29,14 @@ bool IsDryRunRollback(const absl::Status& s) {
   return absl::IsCancelled(s) && s.message() == "dry run: rolled back";
 }
 
-std::string Bin(const pqxx::field& f) {
-  if (f.is_null()) return std::string();
-  return pqxx::binarystring(f).str();
-}
-
-pqxx::binarystring BinParam(const std::string& s) { return pqxx::binarystring(s); }
-
-std::string NumArray(const std::vector<int64_t>& v) {
-  std::string out = "{";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out += ',';
-    absl::StrAppend(&out, v[i]);
-  }
-  out += '}';
-  return out;
-}
-
-// A bytea[] parameter in PostgreSQL's binary array format (see store.cc).
-pqxx::binarystring ByteaArray(const std::vector<std::string>& v) {
-  std::string out;
-  auto put32 = [&out](uint32_t x) {
-    out += static_cast<char>(x >> 24);
-    out += static_cast<char>(x >> 16);
-    out += static_cast<char>(x >> 8);
-    out += static_cast<char>(x);
-  };
-  put32(v.empty() ? 0 : 1);
-  put32(0);
-  put32(17);
-  if (!v.empty()) {
-    put32(static_cast<uint32_t>(v.size()));
-    put32(1);
-    for (const std::string& e : v) {
-      put32(static_cast<uint32_t>(e.size()));
-      out += e;
-    }
-  }
-  return pqxx::binarystring(out);
-}
-
-// chunk_list = n × (32-byte id ‖ 4-byte size): adds each ID's count.
-void CountRefs(const std::string& list, std::map<std::string, int64_t>* refs) {
-  for (size_t off = 0; off + 36 <= list.size(); off += 36) ++(*refs)[list.substr(off, 32)];
+// Adds the count of each chunk ID in `version`'s chunk list (DATA_LOSS for a
+// damaged list: nothing is released on its word).
+absl::Status CountRefs(const std::string& list, int64_t version,
+                       std::map<std::string, int64_t>* refs) {
+  absl::StatusOr<std::vector<ChunkRef>> chunks = DecodeChunkList(list);
+  if (!chunks.ok()) return Annotate(chunks.status(), absl::StrCat("version ", version));
+  for (const ChunkRef& c : *chunks) ++(*refs)[c.id];
+  return absl::OkStatus();
 }
 
 constexpr char kPolicyCols[] =
@@ -259,7 +230,7 @@ absl::StatusOr<PruneBatch> RetentionStore::ReleasePassThrough(int64_t after_vers
              "AND NOT chunks_dropped RETURNING id, chunk_list",
              NumArray(locked))) {
       b.released_ids.push_back(row[0].as<int64_t>());
-      CountRefs(Bin(row[1]), &b.unreferenced);
+      RETURN_IF_ERROR(CountRefs(Bin(row[1]), row[0].as<int64_t>(), &b.unreferenced));
     }
     b.versions_released = b.released_ids.size();
     b.chunks_now_unreferenced = DropReferences(tx, b.unreferenced);
@@ -363,7 +334,7 @@ absl::StatusOr<PruneBatch> RetentionStore::PruneVersions(
              NumArray(remove))) {
       ++b.versions_removed;
       if (row[2].as<bool>() || skip.count(row[0].as<int64_t>())) continue;
-      CountRefs(Bin(row[1]), &b.unreferenced);
+      RETURN_IF_ERROR(CountRefs(Bin(row[1]), row[0].as<int64_t>(), &b.unreferenced));
     }
     b.chunks_now_unreferenced = DropReferences(tx, b.unreferenced);
     return dry_run ? DryRunRollback() : absl::OkStatus();

@@ -1,5 +1,5 @@
 // SQL of retention and pruning (issue 7, docs/retention.md), kept apart
-// from store.cc: every method is one transaction through
+// from the main store: every method is one transaction through
 // Store::RunInTransaction (shared pool, retries, error mapping).
 //
 // Reference counting: chunks.refcount counts, with multiplicity, the chunk

@@ -10,46 +10,17 @@
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
 #include "common/status.h"
+#include "coordinator/store/chunk_list_format.h"
+#include "coordinator/store/pg_codec.h"
 
 namespace shoebox::coordinator {
 
 namespace {
 
-using Tx = pqxx::transaction_base;
-
-std::string Bin(const pqxx::field& f) {
-  if (f.is_null()) return std::string();
-  return pqxx::binarystring(f).str();
-}
-
-pqxx::binarystring BinParam(const std::string& s) { return pqxx::binarystring(s); }
-
-std::string NumArray(const std::vector<int64_t>& v) {
-  std::string out = "{";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out += ',';
-    absl::StrAppend(&out, v[i]);
-  }
-  out += '}';
-  return out;
-}
-
-// chunk_list = n × (32-byte id ‖ 4-byte big-endian size).
-bool ListContains(const std::string& list, const std::string& id) {
-  for (size_t off = 0; off + 36 <= list.size(); off += 36) {
-    if (list.compare(off, 32, id) == 0) return true;
-  }
-  return false;
-}
-
-void DecodeChunkList(const std::string& list, shoebox::v1::FileVersion* v) {
-  for (size_t off = 0; off + 36 <= list.size(); off += 36) {
-    auto* c = v->add_chunks();
-    c->set_id(list.substr(off, 32));
-    const auto* p = reinterpret_cast<const unsigned char*>(list.data() + off + 32);
-    c->set_size((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3]);
-  }
-}
+using pg::Bin;
+using pg::BinParam;
+using pg::NumArray;
+using pg::Tx;
 
 // Splits a parameter of concatenated 32-byte IDs into rows (no bytea[]
 // text literal to escape).
@@ -65,7 +36,7 @@ constexpr char kCurrentDelivered[] =
 
 }  // namespace
 
-absl::StatusOr<uint64_t> VerifyStore::CountStoredChunks() {
+absl::StatusOr<uint64_t> PgVerifyStore::CountStoredChunks() {
   uint64_t n = 0;
   RETURN_IF_ERROR(store_->RunInTransaction("count stored chunks", [&](Tx& tx) {
     n = tx.exec1("SELECT count(*) FROM chunks WHERE stored")[0].as<int64_t>();
@@ -74,7 +45,7 @@ absl::StatusOr<uint64_t> VerifyStore::CountStoredChunks() {
   return n;
 }
 
-absl::StatusOr<std::vector<ScrubItem>> VerifyStore::NextScrubBatch(uint32_t limit) {
+absl::StatusOr<std::vector<ScrubItem>> PgVerifyStore::NextScrubBatch(uint32_t limit) {
   std::vector<ScrubItem> out;
   RETURN_IF_ERROR(store_->RunInTransaction("select chunks to scrub", [&](Tx& tx) {
     out.clear();
@@ -89,7 +60,7 @@ absl::StatusOr<std::vector<ScrubItem>> VerifyStore::NextScrubBatch(uint32_t limi
   return out;
 }
 
-absl::Status VerifyStore::MarkScrubbed(const std::vector<std::string>& ids) {
+absl::Status PgVerifyStore::MarkScrubbed(const std::vector<std::string>& ids) {
   if (ids.empty()) return absl::OkStatus();
   std::string cat;
   for (const auto& id : ids) cat += id;
@@ -102,7 +73,7 @@ absl::Status VerifyStore::MarkScrubbed(const std::vector<std::string>& ids) {
   });
 }
 
-absl::Status VerifyStore::RecordDamage(const std::string& id, const std::string& error) {
+absl::Status PgVerifyStore::RecordDamage(const std::string& id, const std::string& error) {
   return store_->RunInTransaction("record damaged chunk", [&](Tx& tx) {
     if (tx.exec_params("UPDATE chunks SET stored = false, last_scrubbed_at = now() WHERE id = $1",
                        BinParam(id))
@@ -119,7 +90,7 @@ absl::Status VerifyStore::RecordDamage(const std::string& id, const std::string&
   });
 }
 
-absl::Status VerifyStore::MarkRepaired(const std::string& id, const std::string& by) {
+absl::Status PgVerifyStore::MarkRepaired(const std::string& id, const std::string& by) {
   return store_->RunInTransaction("record repaired chunk", [&](Tx& tx) {
     tx.exec_params(
         "UPDATE chunk_damage SET repaired_at = now(), repaired_by = $2 "
@@ -130,7 +101,7 @@ absl::Status VerifyStore::MarkRepaired(const std::string& id, const std::string&
   });
 }
 
-absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> VerifyStore::OpenDamage(
+absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> PgVerifyStore::OpenDamage(
     bool queue_repairs, uint64_t* repairs_queued) {
   std::vector<shoebox::v1::DamagedChunk> out;
   RETURN_IF_ERROR(store_->RunInTransaction("plan chunk repairs", [&](Tx& tx) {
@@ -165,7 +136,11 @@ absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> VerifyStore::OpenDamage(
              "JOIN devices dev ON dev.id = fo.device_id "
              "WHERE d.repaired_at IS NULL ORDER BY d.chunk_id, v.id")) {
       const std::string id = Bin(row[0]);
-      if (!ListContains(Bin(row[5]), id)) continue;
+      absl::StatusOr<bool> in_list = ChunkListContains(Bin(row[5]), id);
+      if (!in_list.ok()) {
+        return Annotate(in_list.status(), absl::StrCat("version ", row[1].as<int64_t>()));
+      }
+      if (!*in_list) continue;
       auto it = index.find(id);
       if (it == index.end()) continue;
       auto* f = out[it->second].add_files();
@@ -217,7 +192,7 @@ absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> VerifyStore::OpenDamage(
   return out;
 }
 
-absl::StatusOr<uint64_t> VerifyStore::QueueRemoteChecks(const std::string& destination,
+absl::StatusOr<uint64_t> PgVerifyStore::QueueRemoteChecks(const std::string& destination,
                                                         double percent) {
   uint64_t queued = 0;
   RETURN_IF_ERROR(store_->RunInTransaction("queue remote checks", [&](Tx& tx) {
@@ -254,7 +229,7 @@ absl::StatusOr<uint64_t> VerifyStore::QueueRemoteChecks(const std::string& desti
   return queued;
 }
 
-absl::StatusOr<std::vector<shoebox::v1::FileVersion>> VerifyStore::SampleCurrentVersions(
+absl::StatusOr<std::vector<shoebox::v1::FileVersion>> PgVerifyStore::SampleCurrentVersions(
     uint32_t n) {
   std::vector<shoebox::v1::FileVersion> out;
   RETURN_IF_ERROR(store_->RunInTransaction("sample versions", [&](Tx& tx) {
@@ -273,14 +248,20 @@ absl::StatusOr<std::vector<shoebox::v1::FileVersion>> VerifyStore::SampleCurrent
       v.set_size(row[4].as<int64_t>());
       v.set_mtime_ns(row[5].as<int64_t>());
       v.set_sha256(Bin(row[6]));
-      DecodeChunkList(Bin(row[7]), &v);
+      absl::StatusOr<std::vector<ChunkRef>> chunks = DecodeChunkList(Bin(row[7]));
+      if (!chunks.ok()) return Annotate(chunks.status(), absl::StrCat("version ", v.version_id()));
+      for (ChunkRef& c : *chunks) {
+        auto* pc = v.add_chunks();
+        pc->set_id(std::move(c.id));
+        pc->set_size(c.size);
+      }
     }
     return absl::OkStatus();
   }));
   return out;
 }
 
-absl::StatusOr<int64_t> VerifyStore::StartRun(const std::string& trigger, double scrub_percent) {
+absl::StatusOr<int64_t> PgVerifyStore::StartRun(const std::string& trigger, double scrub_percent) {
   int64_t id = 0;
   RETURN_IF_ERROR(store_->RunInTransaction("start verify run", [&](Tx& tx) {
     id = tx.exec_params1(
@@ -292,7 +273,7 @@ absl::StatusOr<int64_t> VerifyStore::StartRun(const std::string& trigger, double
   return id;
 }
 
-absl::StatusOr<int64_t> VerifyStore::ClaimScheduledRun(uint64_t interval_ms, double scrub_percent) {
+absl::StatusOr<int64_t> PgVerifyStore::ClaimScheduledRun(uint64_t interval_ms, double scrub_percent) {
   int64_t id = 0;
   RETURN_IF_ERROR(store_->RunInTransaction("claim scheduled verify run", [&](Tx& tx) {
     id = 0;
@@ -315,7 +296,7 @@ absl::StatusOr<int64_t> VerifyStore::ClaimScheduledRun(uint64_t interval_ms, dou
   return id;
 }
 
-absl::Status VerifyStore::FinishRun(int64_t run_id, const shoebox::v1::VerifyResponse& r,
+absl::Status PgVerifyStore::FinishRun(int64_t run_id, const shoebox::v1::VerifyResponse& r,
                                     const std::string& error) {
   return store_->RunInTransaction("finish verify run", [&](Tx& tx) {
     tx.exec_params(
@@ -331,7 +312,7 @@ absl::Status VerifyStore::FinishRun(int64_t run_id, const shoebox::v1::VerifyRes
   });
 }
 
-absl::Status VerifyStore::FillRepairNeeds(std::vector<shoebox::v1::Job>* jobs) {
+absl::Status PgVerifyStore::FillRepairNeeds(std::vector<shoebox::v1::Job>* jobs) {
   std::string cat;
   std::set<std::string> seen;
   for (const auto& j : *jobs) {
@@ -365,7 +346,7 @@ absl::Status VerifyStore::FillRepairNeeds(std::vector<shoebox::v1::Job>* jobs) {
   return absl::OkStatus();
 }
 
-absl::Status VerifyStore::CheckRepairLease(int64_t job_id, const std::string& token,
+absl::Status PgVerifyStore::CheckRepairLease(int64_t job_id, const std::string& token,
                                            const std::string& chunk_id) {
   return store_->RunInTransaction("check repair lease", [&](Tx& tx) {
     pqxx::result r = tx.exec_params(
@@ -380,7 +361,8 @@ absl::Status VerifyStore::CheckRepairLease(int64_t job_id, const std::string& to
       return absl::FailedPreconditionError(
           absl::StrCat("job ", job_id, " is not a verify job; only verify jobs repair chunks"));
     }
-    if (!ListContains(Bin(r[0][1]), chunk_id)) {
+    ASSIGN_OR_RETURN(bool in_list, ChunkListContains(Bin(r[0][1]), chunk_id));
+    if (!in_list) {
       return absl::InvalidArgumentError(absl::StrCat(
           "id: chunk ", ToHex(chunk_id), " is not part of the file of job ", job_id));
     }
@@ -388,7 +370,7 @@ absl::Status VerifyStore::CheckRepairLease(int64_t job_id, const std::string& to
   });
 }
 
-absl::Status VerifyStore::AddToStatus(shoebox::v1::StatusResponse* resp) {
+absl::Status PgVerifyStore::AddToStatus(shoebox::v1::StatusResponse* resp) {
   return store_->RunInTransaction("verification status", [&](Tx& tx) {
     pqxx::row c = tx.exec1(
         "WITH cur AS (SELECT v.id, v.chunk_list FROM files f "

@@ -1,9 +1,11 @@
 // SQL of verification and repair (issue 7, docs/verify.md), kept apart from
-// store.cc: every method is one transaction through
+// the main store: every method is one transaction through
 // Store::RunInTransaction, so it shares the pool, the retries and the
 // error mapping of the store.
 //
-// Thread-safe (stateless apart from the borrowed store).
+// The interface is what Verifier, Catalog, JobQueue and Admin use (tests
+// hand them fakes); PgVerifyStore is the SQL. Thread-safe (stateless apart
+// from the borrowed store).
 #pragma once
 
 #include <cstdint>
@@ -24,21 +26,21 @@ struct ScrubItem {
 
 class VerifyStore {
  public:
-  explicit VerifyStore(Store* store) : store_(store) {}
+  virtual ~VerifyStore() = default;
 
   // Stored chunks (what a 100% scrub reads).
-  absl::StatusOr<uint64_t> CountStoredChunks();
+  virtual absl::StatusOr<uint64_t> CountStoredChunks() = 0;
   // Up to `limit` stored chunks, the ones scrubbed longest ago (or never)
   // first.
-  absl::StatusOr<std::vector<ScrubItem>> NextScrubBatch(uint32_t limit);
+  virtual absl::StatusOr<std::vector<ScrubItem>> NextScrubBatch(uint32_t limit) = 0;
   // Sets last_scrubbed_at = now() for chunks that passed.
-  absl::Status MarkScrubbed(const std::vector<std::string>& ids);
+  virtual absl::Status MarkScrubbed(const std::vector<std::string>& ids) = 0;
   // A chunk is missing or corrupt: records it in chunk_damage and marks the
   // chunk not stored (restores then name it; a device reporting a file with
   // it is asked to upload it again). Idempotent.
-  absl::Status RecordDamage(const std::string& id, const std::string& error);
+  virtual absl::Status RecordDamage(const std::string& id, const std::string& error) = 0;
   // The chunk is good again (a repair or a device re-uploaded it).
-  absl::Status MarkRepaired(const std::string& id, const std::string& by);
+  virtual absl::Status MarkRepaired(const std::string& id, const std::string& by) = 0;
 
   // Every open damage with the versions (files) that contain the chunk and
   // the destinations holding a delivered copy. Closes damage whose chunk was
@@ -46,34 +48,63 @@ class VerifyStore {
   // verify job at high priority; the lease adds repair_chunk_ids) per
   // destination holding a copy, unless such a job is already open. Sets
   // `*repairs_queued`.
-  absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> OpenDamage(bool queue_repairs,
-                                                                   uint64_t* repairs_queued);
+  virtual absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> OpenDamage(
+      bool queue_repairs, uint64_t* repairs_queued) = 0;
 
   // Queues a remote check for `percent` of the delivered copies of current
   // versions (those checked longest ago first) of `destination` (empty:
   // all), skipping copies that already have an open verify job.
-  absl::StatusOr<uint64_t> QueueRemoteChecks(const std::string& destination, double percent);
+  virtual absl::StatusOr<uint64_t> QueueRemoteChecks(const std::string& destination,
+                                                     double percent) = 0;
 
   // `n` random current, complete, not deleted versions.
-  absl::StatusOr<std::vector<shoebox::v1::FileVersion>> SampleCurrentVersions(uint32_t n);
+  virtual absl::StatusOr<std::vector<shoebox::v1::FileVersion>> SampleCurrentVersions(
+      uint32_t n) = 0;
 
   // Verify runs. ClaimScheduledRun returns 0 when a scheduled run started
   // less than `interval_ms` ago (by any coordinator).
-  absl::StatusOr<int64_t> StartRun(const std::string& trigger, double scrub_percent);
-  absl::StatusOr<int64_t> ClaimScheduledRun(uint64_t interval_ms, double scrub_percent);
-  absl::Status FinishRun(int64_t run_id, const shoebox::v1::VerifyResponse& r,
-                         const std::string& error);
+  virtual absl::StatusOr<int64_t> StartRun(const std::string& trigger, double scrub_percent) = 0;
+  virtual absl::StatusOr<int64_t> ClaimScheduledRun(uint64_t interval_ms,
+                                                    double scrub_percent) = 0;
+  virtual absl::Status FinishRun(int64_t run_id, const shoebox::v1::VerifyResponse& r,
+                                 const std::string& error) = 0;
 
   // Lease hook: fills repair_chunk_ids of verify jobs whose file contains
   // damaged chunks.
-  absl::Status FillRepairNeeds(std::vector<shoebox::v1::Job>* jobs);
+  virtual absl::Status FillRepairNeeds(std::vector<shoebox::v1::Job>* jobs) = 0;
   // RepairChunk may store `chunk_id` for this lease: the job is a leased
   // verify job with that token and its file contains the chunk.
-  absl::Status CheckRepairLease(int64_t job_id, const std::string& token,
-                                const std::string& chunk_id);
+  virtual absl::Status CheckRepairLease(int64_t job_id, const std::string& token,
+                                        const std::string& chunk_id) = 0;
 
   // Adds copy counts, damaged chunks and the last run to a status.
-  absl::Status AddToStatus(shoebox::v1::StatusResponse* resp);
+  virtual absl::Status AddToStatus(shoebox::v1::StatusResponse* resp) = 0;
+};
+
+// The PostgreSQL implementation (verify_store.cc), on the store's pool.
+class PgVerifyStore final : public VerifyStore {
+ public:
+  // Borrows `store`, which must outlive this object.
+  explicit PgVerifyStore(Store* store) : store_(store) {}
+
+  absl::StatusOr<uint64_t> CountStoredChunks() override;
+  absl::StatusOr<std::vector<ScrubItem>> NextScrubBatch(uint32_t limit) override;
+  absl::Status MarkScrubbed(const std::vector<std::string>& ids) override;
+  absl::Status RecordDamage(const std::string& id, const std::string& error) override;
+  absl::Status MarkRepaired(const std::string& id, const std::string& by) override;
+  absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> OpenDamage(
+      bool queue_repairs, uint64_t* repairs_queued) override;
+  absl::StatusOr<uint64_t> QueueRemoteChecks(const std::string& destination,
+                                             double percent) override;
+  absl::StatusOr<std::vector<shoebox::v1::FileVersion>> SampleCurrentVersions(uint32_t n) override;
+  absl::StatusOr<int64_t> StartRun(const std::string& trigger, double scrub_percent) override;
+  absl::StatusOr<int64_t> ClaimScheduledRun(uint64_t interval_ms, double scrub_percent) override;
+  absl::Status FinishRun(int64_t run_id, const shoebox::v1::VerifyResponse& r,
+                         const std::string& error) override;
+  absl::Status FillRepairNeeds(std::vector<shoebox::v1::Job>* jobs) override;
+  absl::Status CheckRepairLease(int64_t job_id, const std::string& token,
+                                const std::string& chunk_id) override;
+  absl::Status AddToStatus(shoebox::v1::StatusResponse* resp) override;
 
  private:
   Store* const store_;

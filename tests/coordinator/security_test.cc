@@ -190,7 +190,7 @@ TEST_F(SecurityTest, EnrolledDeviceCallsWithItsCertificateAndNothingElse) {
   auto devs = c_->coordinator().store().ListDevices();
   ASSERT_TRUE(devs.ok());
   ASSERT_EQ(devs->size(), 1u);
-  EXPECT_EQ((*devs)[0].name(), "laptop");
+  EXPECT_EQ((*devs)[0].name, "laptop");
 
   // A device certificate does not make an admin or a worker.
   {
@@ -355,7 +355,7 @@ TEST_F(SecurityTest, RevokedCertificateIsRefusedOnItsNextCall) {
     auto devs = c_->coordinator().store().ListDevices();
     ASSERT_TRUE(devs.ok());
     ASSERT_EQ(devs->size(), 1u);
-    EXPECT_TRUE((*devs)[0].revoked());
+    EXPECT_TRUE((*devs)[0].revoked);
     grpc::ClientContext ctx;
     pb::RevokeRequest req;
     req.set_worker("nobody");

@@ -1,0 +1,294 @@
+// In-memory fakes of the narrow store interfaces, for unit tests of the
+// domain classes (Catalog, JobQueue, Admin, Verifier) without PostgreSQL.
+// They keep the contracts the domain classes rely on (NOT_FOUND /
+// FAILED_PRECONDITION cases, lease tokens, missing chunks, completion when
+// the last chunk is stored), not the SQL: retention, priorities across
+// destinations, deliveries and the waiting reasons are the PostgreSQL tests'
+// business (tests/coordinator/).
+//
+// Thread-safe (one mutex each). Test code may also read and change their
+// state through the accessors below.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "common/chunkstore/chunkstore.h"
+#include "coordinator/store/catalog_store.h"
+#include "coordinator/store/destination_store.h"
+#include "coordinator/store/identity_store.h"
+#include "coordinator/store/queue_store.h"
+#include "coordinator/store/status_store.h"
+#include "coordinator/store/verify_store.h"
+
+namespace shoebox::coordinator {
+
+class FakeCatalogStore final : public CatalogStore {
+ public:
+  absl::StatusOr<int64_t> UpsertDevice(const std::string& name, const std::string& hostname,
+                                       const std::string& agent_version,
+                                       const std::vector<std::string>& folders) override;
+  absl::StatusOr<int64_t> FindDevice(const std::string& name) override;
+  absl::Status RecordHeartbeat(int64_t device_id, const HeartbeatFacts& hb) override;
+  absl::StatusOr<std::vector<Folder>> ListFolders(int64_t device_id) override;
+  absl::StatusOr<std::vector<DamagedFile>> DamagedFilesOf(int64_t device_id,
+                                                         uint32_t limit) override;
+  absl::StatusOr<std::vector<DeviceRow>> ListDevices() override;
+  absl::StatusOr<std::vector<ReportOutcome>> ReportFiles(
+      int64_t device_id, const std::vector<ReportItem>& items) override;
+  absl::StatusOr<ChunkStatus> GetChunk(const std::string& id) override;
+  absl::StatusOr<std::vector<int64_t>> MarkChunkStored(const std::string& id, uint32_t size,
+                                                       uint64_t stored_size) override;
+  absl::StatusOr<std::vector<bool>> DeviceMayRead(int64_t device_id,
+                                                  const std::vector<std::string>& ids) override;
+  absl::StatusOr<std::vector<bool>> ChunksStored(const std::vector<std::string>& ids) override;
+  // Current or all versions of the device, filtered by folder, path (the
+  // file or below it) and after_version_id; at_unix_ms is not modelled.
+  absl::StatusOr<VersionPage> ListVersions(int64_t device_id, const VersionQuery& q) override;
+
+  // --- test access ---
+  // The files DamagedFilesOf returns for a device.
+  void SetDamagedFiles(int64_t device_id, std::vector<DamagedFile> files);
+  // The last heartbeat of a device (zeroes when none).
+  HeartbeatFacts LastHeartbeat(int64_t device_id);
+  // Marks a chunk not stored (as verification does when it finds damage).
+  void MarkChunkLost(const std::string& id);
+  // The version with this ID (version_id 0 when unknown).
+  FileVersion Version(int64_t version_id);
+  // Calls of ReportFiles so far.
+  int report_calls();
+
+ private:
+  struct Chunk {
+    uint32_t size = 0;
+    bool stored = false;
+    int64_t refcount = 0;
+  };
+  struct StoredVersion {
+    FileVersion v;
+    int64_t device_id = 0;
+    int64_t folder_id = 0;
+    std::set<std::string> missing;
+  };
+
+  std::vector<int64_t> CompleteWaitingFor(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<std::string, DeviceRow> devices_ ABSL_GUARDED_BY(mu_);  // by name
+  std::map<int64_t, std::vector<Folder>> folders_ ABSL_GUARDED_BY(mu_);  // by device
+  std::map<int64_t, HeartbeatFacts> heartbeats_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, std::vector<DamagedFile>> damaged_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Chunk> chunks_ ABSL_GUARDED_BY(mu_);
+  std::set<std::pair<int64_t, std::string>> device_chunks_ ABSL_GUARDED_BY(mu_);
+  // (folder, path) → current version ID.
+  std::map<std::pair<int64_t, std::string>, int64_t> files_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, StoredVersion> versions_ ABSL_GUARDED_BY(mu_);
+  int report_calls_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class FakeQueueStore final : public QueueStore {
+ public:
+  absl::StatusOr<int64_t> RegisterWorker(const WorkerRegistration& reg) override;
+  absl::StatusOr<int64_t> FindWorker(const std::string& name) override;
+  // Queued jobs by priority (highest first), then ID; at most max_jobs.
+  absl::StatusOr<std::vector<LeasedJob>> LeaseJobs(const LeaseParams& p) override;
+  absl::StatusOr<LeaseRenewal> RenewLease(int64_t job_id, const std::string& token,
+                                          uint32_t lease_ms) override;
+  absl::Status CompleteJob(const JobCompletion& c) override;
+  // Retry waits base_ms (or retry_after_ms); no jitter.
+  absl::StatusOr<FailOutcome> FailJob(const FailParams& p) override;
+  // Leases past the fake clock's now go back (or die); waits that are over
+  // are queued again.
+  absl::StatusOr<SweepResult> Sweep(uint32_t max_attempts) override;
+  absl::StatusOr<std::vector<JobRow>> ListJobs(const JobFilter& f,
+                                               uint32_t worker_stale_ms) override;
+  absl::StatusOr<uint64_t> CancelJobs(const JobSelection& sel) override;
+  absl::StatusOr<uint64_t> RetryJobs(const JobSelection& sel) override;
+  absl::StatusOr<uint64_t> SetJobPriority(const JobSelection& sel, int32_t priority) override;
+  absl::StatusOr<std::vector<uint64_t>> JobCountsByState() override;
+
+  // --- test access ---
+  // Queues a job (job_id assigned when 0); returns its ID.
+  int64_t AddJob(LeasedJob job, int32_t priority = 0);
+  struct JobView {
+    JobState state = JobState::kUnspecified;
+    uint32_t attempts = 0;
+    std::string last_error;
+    std::string lease_token;
+    int32_t priority = 0;
+    JobCompletion completion;  // the last CompleteJob
+  };
+  JobView Job(int64_t job_id);
+  // The fake clock (Unix ms) used for lease deadlines and retries.
+  void SetNowMs(int64_t now_ms);
+  // The selections the admin calls passed (CancelJobs, RetryJobs, SetJobPriority).
+  std::vector<JobSelection> selections();
+
+ private:
+  struct QueuedJob {
+    LeasedJob job;
+    JobState state = JobState::kQueued;
+    int32_t priority = 0;
+    std::string last_error;
+    int64_t next_attempt_ms = 0;
+    JobCompletion completion;
+  };
+  static bool Selected(const JobSelection& sel, int64_t id, const QueuedJob& j);
+
+  absl::Mutex mu_;
+  int64_t now_ms_ ABSL_GUARDED_BY(mu_) = 1'000'000;
+  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  int64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<std::string, int64_t> workers_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, QueuedJob> jobs_ ABSL_GUARDED_BY(mu_);
+  std::vector<JobSelection> selections_ ABSL_GUARDED_BY(mu_);
+};
+
+class FakeDestinationStore final : public DestinationStore {
+ public:
+  absl::StatusOr<Destination> CreateDestination(const NewDestination& d) override;
+  absl::StatusOr<std::vector<Destination>> ListDestinations() override;
+  // NOT_FOUND for an unknown destination; returns backfill ? backfill_jobs : 0.
+  absl::StatusOr<uint64_t> BindFolder(const std::string& device, const std::string& folder,
+                                      const std::string& destination, bool backfill) override;
+
+  struct Binding {
+    std::string device, folder, destination;
+    bool backfill = false;
+  };
+  std::vector<Binding> bindings();
+  void set_backfill_jobs(uint64_t n);
+
+ private:
+  absl::Mutex mu_;
+  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<int64_t, Destination> destinations_ ABSL_GUARDED_BY(mu_);
+  std::vector<Binding> bindings_ ABSL_GUARDED_BY(mu_);
+  uint64_t backfill_jobs_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class FakeIdentityStore final : public IdentityStore {
+ public:
+  absl::Status Audit(const AuditEntry& e) override;
+  absl::StatusOr<std::vector<AuditEntry>> RecentAudit(uint32_t limit) override;
+  absl::Status CreateEnrollToken(const std::string& token_sha256, const std::string& device,
+                                 const std::string& worker, int64_t expires_unix_ms) override;
+  // Expiry is checked against the fake clock (SetNowMs).
+  absl::StatusOr<std::string> ConsumeEnrollToken(const std::string& token_sha256,
+                                                 const std::string& role,
+                                                 const std::string& used_by) override;
+  absl::Status RecordCertificate(const CertificateRow& c) override;
+  absl::StatusOr<CertificateRow> GetCertificate(const std::string& serial) override;
+  absl::StatusOr<uint64_t> RevokeIdentity(const std::string& role,
+                                          const std::string& name) override;
+  absl::StatusOr<std::vector<CertificateRow>> ListCertificates() override;
+
+  void SetNowMs(int64_t now_ms);
+
+ private:
+  struct Token {
+    std::string device, worker, used_by;
+    int64_t expires_ms = 0;
+    bool used = false;
+  };
+  absl::Mutex mu_;
+  int64_t now_ms_ ABSL_GUARDED_BY(mu_) = 1'000'000;
+  std::vector<AuditEntry> audit_ ABSL_GUARDED_BY(mu_);  // oldest first
+  std::map<std::string, Token> tokens_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, CertificateRow> certs_ ABSL_GUARDED_BY(mu_);  // by serial
+};
+
+class FakeStatusStore final : public StatusStore {
+ public:
+  absl::StatusOr<StatusSummary> GetStatus(uint32_t worker_stale_ms) override;
+  void set_summary(StatusSummary s);
+  uint32_t last_worker_stale_ms();
+
+ private:
+  absl::Mutex mu_;
+  StatusSummary summary_ ABSL_GUARDED_BY(mu_);
+  uint32_t last_worker_stale_ms_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Verification state in memory: the chunks a scrub reads, the damage
+// recorded, the runs. OpenDamage reports each open damage without files or
+// copies (repair_queued false); FillRepairNeeds adds the damaged chunks of a
+// verify job's file.
+class FakeVerifyStore final : public VerifyStore {
+ public:
+  absl::StatusOr<uint64_t> CountStoredChunks() override;
+  absl::StatusOr<std::vector<ScrubItem>> NextScrubBatch(uint32_t limit) override;
+  absl::Status MarkScrubbed(const std::vector<std::string>& ids) override;
+  absl::Status RecordDamage(const std::string& id, const std::string& error) override;
+  absl::Status MarkRepaired(const std::string& id, const std::string& by) override;
+  absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> OpenDamage(
+      bool queue_repairs, uint64_t* repairs_queued) override;
+  absl::StatusOr<uint64_t> QueueRemoteChecks(const std::string& destination,
+                                             double percent) override;
+  absl::StatusOr<std::vector<shoebox::v1::FileVersion>> SampleCurrentVersions(uint32_t n) override;
+  absl::StatusOr<int64_t> StartRun(const std::string& trigger, double scrub_percent) override;
+  absl::StatusOr<int64_t> ClaimScheduledRun(uint64_t interval_ms, double scrub_percent) override;
+  absl::Status FinishRun(int64_t run_id, const shoebox::v1::VerifyResponse& r,
+                         const std::string& error) override;
+  absl::Status FillRepairNeeds(std::vector<shoebox::v1::Job>* jobs) override;
+  // OK when (job, token) was allowed with AllowRepair, else FAILED_PRECONDITION.
+  absl::Status CheckRepairLease(int64_t job_id, const std::string& token,
+                                const std::string& chunk_id) override;
+  // Sets damaged_chunks to the number of open damages.
+  absl::Status AddToStatus(shoebox::v1::StatusResponse* resp) override;
+
+  // --- test access ---
+  // A stored chunk the scrub will read (scrubbed longest ago first: in
+  // insertion order, then after MarkScrubbed at the back).
+  void AddStoredChunk(const std::string& id, uint32_t size);
+  void AllowRepair(int64_t job_id, const std::string& token);
+  std::map<std::string, std::string> open_damage();  // id → error
+  std::set<std::string> repaired();
+  std::vector<std::string> scrubbed();  // every MarkScrubbed ID, in order
+  struct Run {
+    std::string trigger;
+    bool finished = false;
+    std::string error;
+    shoebox::v1::VerifyResponse result;
+  };
+  std::map<int64_t, Run> runs();
+
+ private:
+  absl::Mutex mu_;
+  std::vector<ScrubItem> scrub_queue_ ABSL_GUARDED_BY(mu_);  // next first
+  std::map<std::string, std::string> damage_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> repaired_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> scrubbed_ ABSL_GUARDED_BY(mu_);
+  std::set<std::pair<int64_t, std::string>> repair_leases_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, Run> runs_ ABSL_GUARDED_BY(mu_);
+  int64_t next_run_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+// Chunk blobs in memory (a ChunkStore for Catalog and Verifier tests).
+class FakeChunkStore final : public ChunkStore {
+ public:
+  absl::Status Put(const ChunkId& id, std::string_view blob) override;
+  absl::StatusOr<std::string> Get(const ChunkId& id) override;
+  absl::StatusOr<bool> Has(const ChunkId& id) override;
+  absl::Status Delete(const ChunkId& id) override;
+  absl::StatusOr<uint64_t> Stat(const ChunkId& id) override;
+  absl::Status List(const std::function<absl::Status(const ChunkId&)>& fn) override;
+  std::string Describe() const override { return "memory"; }
+
+  // Replaces a stored blob's bytes (to make it corrupt).
+  void Overwrite(const ChunkId& id, std::string blob);
+  size_t size();
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, std::string> blobs_ ABSL_GUARDED_BY(mu_);  // by DigestToString(id)
+};
+
+}  // namespace shoebox::coordinator

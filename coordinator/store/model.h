@@ -1,0 +1,321 @@
+// The coordinator's domain types: what the store interfaces
+// (catalog_store.h, queue_store.h, destination_store.h, identity_store.h,
+// status_store.h) take and return. Plain structs, no protobuf: the domain
+// classes and the service layer translate (coordinator/proto_convert.h).
+//
+// Enum values are the numbers stored in the database, which are also those
+// of the shoebox.v1 enums of the same name (migrations.cc).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "coordinator/store/chunk_list_format.h"
+
+namespace shoebox::coordinator {
+
+enum class VersionState : int { kUnspecified = 0, kPendingChunks = 1, kComplete = 2 };
+
+enum class JobKind : int {
+  kUnspecified = 0,
+  kDeliver = 1,
+  kVerify = 2,
+  kScrub = 3,
+  kTransfer = 4,
+  kSnapshot = 5,
+};
+
+enum class JobState : int {
+  kUnspecified = 0,
+  kQueued = 1,
+  kLeased = 2,
+  kDone = 3,
+  kRetryWait = 4,  // failed, waiting for its next attempt
+  kDead = 5,
+  kCancelled = 6,
+};
+
+// --- devices, folders, files ---------------------------------------------
+
+struct Folder {
+  int64_t id = 0;
+  std::string root;
+};
+
+// One chunk of a file (chunk_list_format.h).
+using ChunkRefRow = ChunkRef;
+
+struct HeartbeatFacts {
+  uint64_t files_pending = 0;
+  uint64_t bytes_pending = 0;
+  uint64_t upload_rate_bps = 0;
+  bool paused = false;
+};
+
+// A current file version that holds a damaged chunk: the device is asked to
+// report (and so upload) it again.
+struct DamagedFile {
+  std::string folder;  // root, raw bytes
+  std::string path;    // raw bytes
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  std::string sha256;
+};
+
+struct DeviceRow {
+  int64_t id = 0;
+  std::string name;
+  std::string hostname;
+  int64_t last_seen_unix_ms = 0;
+  bool revoked = false;
+  std::vector<std::string> folders;  // roots, raw bytes
+};
+
+// One validated file report (catalog.cc validated it).
+struct ReportItem {
+  int64_t folder_id = 0;
+  std::string path;
+  bool deleted = false;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  std::string sha256;
+  uint32_t mode = 0;
+  std::vector<ChunkRefRow> chunks;
+};
+
+struct ReportOutcome {
+  int64_t version_id = 0;  // 0 for a delete of an unknown file
+  VersionState state = VersionState::kUnspecified;
+  std::vector<std::string> missing;  // chunk IDs not yet stored
+};
+
+struct ChunkStatus {
+  bool known = false;   // some report references it
+  bool stored = false;  // its blob is in the chunk store
+  uint32_t size = 0;
+};
+
+// Where a version's copy is: a delivery job of the version.
+struct VersionCopy {
+  std::string destination;
+  std::string state;  // "pending", "in flight", "delivered", "retrying", "dead", "cancelled"
+  std::string remote_ref;
+  int64_t finished_unix_ms = 0;
+};
+
+struct FileVersion {
+  int64_t version_id = 0;
+  std::string device;
+  std::string folder;  // root, raw bytes
+  std::string path;    // raw bytes
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  std::string sha256;
+  std::vector<ChunkRef> chunks;
+  int64_t created_unix_ms = 0;
+  int64_t deleted_unix_ms = 0;  // 0: not deleted
+  VersionState state = VersionState::kUnspecified;
+  uint32_t mode = 0;
+  bool chunks_dropped = false;       // pass-through: chunks released (retention)
+  std::vector<VersionCopy> copies;   // ListVersions only
+};
+
+// Which versions ListVersions returns (see ListVersionsRequest).
+struct VersionQuery {
+  std::string folder;  // empty: all folders
+  std::string path;    // empty: all; else the file or the directory below it
+  int64_t at_unix_ms = 0;  // 0: now
+  bool all_versions = false;
+  int64_t after_version_id = 0;
+  uint32_t limit = 0;  // 0: 1000; at most 10000
+};
+
+struct VersionPage {
+  std::vector<FileVersion> versions;
+  int64_t next_after_version_id = 0;  // 0: no more
+};
+
+// --- destinations ------------------------------------------------------------
+
+struct NewDestination {
+  std::string name;
+  std::string kind;
+  std::string settings_json;  // empty: {}
+  std::string sealed_credentials;
+  std::string layout;
+  uint32_t max_concurrency = 0;
+};
+
+struct Destination {
+  int64_t id = 0;
+  std::string name;
+  std::string kind;
+  std::string settings_json;
+  std::string sealed_credentials;
+  std::string layout;
+  uint32_t max_concurrency = 0;
+};
+
+// --- job queue ---------------------------------------------------------------
+
+struct WorkerRegistration {
+  std::string name;
+  std::vector<std::string> kinds;
+  std::vector<std::string> destinations;
+  uint32_t max_concurrency = 0;
+  std::string version;
+};
+
+struct LeaseParams {
+  int64_t worker_id = 0;
+  uint32_t max_jobs = 1;
+  uint32_t lease_ms = 60000;
+  uint32_t auth_probe_interval_ms = 300000;
+  uint32_t worker_stale_ms = 120000;
+};
+
+struct LeasedJob {
+  int64_t job_id = 0;
+  JobKind kind = JobKind::kUnspecified;
+  std::string lease_token;
+  int64_t lease_deadline_unix_ms = 0;
+  uint32_t attempt = 0;
+  Destination destination;
+  FileVersion file;  // version_id 0: the job has no file (snapshot copies)
+  std::string remote_ref;
+};
+
+struct LeaseRenewal {
+  int64_t lease_deadline_unix_ms = 0;
+  bool cancelled = false;  // an admin cancelled the job: stop
+};
+
+struct JobCompletion {
+  int64_t job_id = 0;
+  std::string lease_token;
+  std::string remote_ref;
+  uint64_t remote_size = 0;
+  std::string remote_checksum;
+  bool verified_ok = false;  // verify jobs: the remote copy is right
+};
+
+struct FailParams {
+  int64_t job_id = 0;
+  std::string lease_token;
+  bool retryable = true;
+  std::string error;
+  uint32_t retry_after_ms = 0;
+  bool auth_failure = false;
+  // The job never reached the worker (it hung up as the lease was taken):
+  // straight back to the queue, the attempt not counted.
+  bool not_started = false;
+  uint32_t max_attempts = 8;
+  uint32_t backoff_base_ms = 2000;
+  uint32_t backoff_max_ms = 900000;
+};
+
+struct FailOutcome {
+  JobState state = JobState::kUnspecified;
+  int64_t next_attempt_unix_ms = 0;  // kRetryWait only
+};
+
+struct SweepResult {
+  uint64_t requeued = 0;     // expired leases back in the queue
+  uint64_t dead = 0;         // expired leases on their last attempt
+  uint64_t retry_due = 0;    // backoff over, queued again
+};
+
+// Jobs an admin lists: empty fields do not filter.
+struct JobFilter {
+  std::vector<JobState> states;
+  std::string destination;
+  uint32_t limit = 0;  // 0: 1000; at most 100000
+};
+
+// Jobs an admin acts on: empty fields do not filter.
+struct JobSelection {
+  std::vector<int64_t> job_ids;
+  std::string destination;
+  std::vector<JobState> states;
+};
+
+struct JobRow {
+  int64_t job_id = 0;
+  JobKind kind = JobKind::kUnspecified;
+  JobState state = JobState::kUnspecified;
+  std::string destination;
+  std::string device;
+  std::string path;  // raw bytes; empty for jobs without a file
+  uint32_t attempts = 0;
+  std::string last_error;
+  int64_t next_attempt_unix_ms = 0;
+  int64_t created_unix_ms = 0;
+  int32_t priority = 0;
+  std::string waiting_reason;
+};
+
+// --- status ------------------------------------------------------------------
+
+struct DeliveryCounts {
+  uint64_t pending_files = 0, pending_bytes = 0;
+  uint64_t in_flight_files = 0, in_flight_bytes = 0;
+  uint64_t delivered_files = 0, delivered_bytes = 0;
+  uint64_t failed_files = 0, failed_bytes = 0;
+  uint64_t dead_files = 0, dead_bytes = 0;
+};
+
+struct DeviceStatus {
+  std::string name;
+  int64_t last_seen_unix_ms = 0;
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+  uint64_t files_awaiting_chunks = 0;
+  DeliveryCounts deliveries;
+  uint64_t agent_files_pending = 0;
+  uint64_t agent_bytes_pending = 0;
+  uint64_t agent_upload_rate_bps = 0;
+};
+
+struct DestinationStatus {
+  std::string name;
+  std::string kind;
+  DeliveryCounts deliveries;
+  int64_t oldest_pending_unix_ms = 0;
+  std::string oldest_pending_reason;
+  std::string health;  // empty: fine
+  int64_t workers_serving = 0;
+  int64_t last_verified_unix_ms = 0;
+};
+
+struct StatusSummary {
+  std::vector<DeviceStatus> devices;            // by name
+  std::vector<DestinationStatus> destinations;  // by ID
+  uint64_t chunks_stored = 0;
+  uint64_t chunk_bytes = 0;
+  uint64_t stored_bytes = 0;
+  uint64_t duplicate_files = 0;
+};
+
+// --- identity ----------------------------------------------------------------
+
+struct CertificateRow {
+  std::string serial;
+  std::string role;  // "device", "worker", "admin"
+  std::string name;
+  std::string fingerprint;
+  int64_t issued_unix_ms = 0;
+  int64_t expires_unix_ms = 0;
+  int64_t revoked_unix_ms = 0;  // 0: not revoked
+};
+
+struct AuditEntry {
+  std::string actor_kind;  // "device", "worker", "admin", "anonymous"
+  std::string actor;
+  std::string action;  // RPC method
+  std::string target;
+  bool allowed = true;
+  std::string detail;
+};
+
+}  // namespace shoebox::coordinator

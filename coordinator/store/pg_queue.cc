@@ -1,0 +1,388 @@
+// The job queue (libpqxx 6.4): workers, leases, renewals, completion,
+// failure with backoff, the sweep of expired leases. Admin job actions are in
+// pg_jobs_admin.cc. See pg_store.h.
+#include <algorithm>
+#include <map>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+#include "common/crypto/hash.h"
+#include "common/status.h"
+#include "coordinator/queue_policy.h"
+#include "coordinator/store/pg_store.h"
+
+namespace shoebox::coordinator::pg {
+
+namespace {
+
+// A job state as stored (an int column).
+constexpr int Stored(JobState s) { return static_cast<int>(s); }
+
+// A delivery or verify job done: its state, and for a verify job the
+// delivery it checked.
+constexpr char kCompleteJobSql[] =
+    "WITH j AS (UPDATE jobs SET "
+    "  state = CASE WHEN kind = 2 AND NOT $6::boolean THEN 5 ELSE 3 END, "
+    "  last_error = CASE WHEN kind = 2 AND NOT $6::boolean "
+    "    THEN 'verify: the remote copy is missing or differs; a current version is "
+    "delivered again' ELSE last_error END, "
+    "  remote_ref = $3, remote_size = $4, remote_checksum = $5, "
+    "  finished_at = now(), updated_at = now() "
+    "  WHERE id = $1 AND lease_token = $2 AND state = 2 AND lease_deadline >= now() "
+    "  RETURNING destination_id, kind, version_id), "
+    "d AS (UPDATE destinations SET auth_failed_at = NULL, auth_error = '', "
+    "  last_verified_at = CASE WHEN j.kind = 2 THEN now() ELSE last_verified_at END "
+    "  FROM j WHERE destinations.id = j.destination_id "
+    "  AND (destinations.auth_failed_at IS NOT NULL OR j.kind = 2)), "
+    // Verify results (issue 7, docs/verify.md): a good copy marks its
+    // delivery verified; a missing or different copy of the file's
+    // current version queues that delivery again.
+    "ok AS (UPDATE jobs dj SET verified_at = now() FROM j WHERE j.kind = 2 "
+    "  AND $6::boolean AND dj.kind = 1 AND dj.version_id = j.version_id "
+    "  AND dj.destination_id = j.destination_id), "
+    "rd AS (UPDATE jobs dj SET state = 1, attempts = 0, next_attempt_at = now(), "
+    "  remote_ref = '', remote_size = 0, remote_checksum = '', finished_at = NULL, "
+    "  verified_at = NULL, updated_at = now(), "
+    "  last_error = 'verify job ' || $1::bigint || ' found the remote copy missing or "
+    "different; delivering it again' "
+    "  FROM j, file_versions v, files f WHERE j.kind = 2 AND NOT $6::boolean "
+    "  AND dj.kind = 1 AND dj.state = 3 AND dj.version_id = j.version_id "
+    "  AND dj.destination_id = j.destination_id AND v.id = j.version_id "
+    "  AND f.id = v.file_id AND f.current_version_id = v.id) "
+    "SELECT count(*) FROM j";
+
+// Leases past their deadline: back to the queue, or dead after max attempts.
+constexpr char kSweepExpiredSql[] =
+    "WITH e AS (SELECT id FROM jobs WHERE state = 2 AND lease_deadline < now() "
+    "  ORDER BY id FOR UPDATE SKIP LOCKED) "
+    "UPDATE jobs j SET state = CASE WHEN j.attempts >= $1 THEN 5 ELSE 1 END, "
+    "  last_error = 'lease expired during attempt ' || j.attempts || ' (worker ' || "
+    "    COALESCE((SELECT name FROM workers w WHERE w.id = j.lease_owner), '?') || ')', "
+    "  finished_at = CASE WHEN j.attempts >= $1 THEN now() END, updated_at = now() "
+    "FROM e WHERE j.id = e.id RETURNING j.state";
+
+std::string RandomToken() {
+  uint8_t b[12];
+  SecureRandom(b, sizeof b);
+  return ToHex(ByteSpan(b, sizeof b));
+}
+
+double Jitter01() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+}  // namespace
+
+void PrepareQueueStatements(pqxx::connection& c) {
+  // The job queue: every lease, completion and sweep of every worker.
+  c.prepare("find_leasable",
+            "WITH w AS (UPDATE workers SET last_seen = now() WHERE id = $1 "
+            "  RETURNING kinds, destinations) "
+            "SELECT d.id, d.max_concurrency, d.auth_failed_at IS NOT NULL FROM destinations d, w "
+            "WHERE d.kind = ANY(w.kinds) AND (cardinality(w.destinations) = 0 OR d.name = "
+            "ANY(w.destinations)) ORDER BY d.id");
+  // NO KEY UPDATE: serialises leasing for the destination (and with its
+  // removal) without blocking the foreign-key checks of new deliveries.
+  c.prepare("lock_limited_destination",
+            "SELECT max_concurrency, auth_failed_at IS NOT NULL, (last_probe_at IS NULL OR "
+            "last_probe_at < now() - $2::int * interval '1 millisecond') FROM destinations "
+            "WHERE id = $1 FOR NO KEY UPDATE");
+  c.prepare("count_running", "SELECT count(*) FROM jobs WHERE destination_id = $1 AND state = 2");
+  c.prepare("lease_from",
+            "WITH c AS (SELECT id FROM jobs WHERE state = 1 AND destination_id = "
+            "ANY($1::bigint[]) ORDER BY priority DESC, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+            "UPDATE jobs j SET state = 2, attempts = j.attempts + 1, lease_owner = $3, "
+            "lease_token = $4 || '-' || j.id, "
+            "lease_deadline = now() + $5::int * interval '1 millisecond', updated_at = now() "
+            "FROM c WHERE j.id = c.id "
+            "RETURNING j.id, j.kind, j.lease_token, epoch_ms(j.lease_deadline), j.attempts, "
+            "j.destination_id, COALESCE(j.version_id, 0), j.remote_ref, j.priority");
+  c.prepare("destinations_by_id",
+            absl::StrCat("SELECT ", kDestinationCols, " FROM destinations WHERE id = ANY($1::bigint[])"));
+  c.prepare("complete_job", kCompleteJobSql);
+  c.prepare("sweep_expired", kSweepExpiredSql);
+  c.prepare("sweep_retry_due",
+            "WITH r AS (SELECT id FROM jobs WHERE state = 4 AND "
+            "next_attempt_at <= now() ORDER BY id FOR UPDATE SKIP LOCKED) "
+            "UPDATE jobs j SET state = 1, updated_at = now() FROM r "
+            "WHERE j.id = r.id");
+}
+
+absl::StatusOr<int64_t> PgStore::RegisterWorker(const WorkerRegistration& reg) {
+  int64_t id = 0;
+  RETURN_IF_ERROR(Run("register worker", TxMode::kAutocommit, [&](Tx& tx) {
+    id = tx.exec_params1(
+               "INSERT INTO workers (name, kinds, destinations, max_concurrency, version, "
+               "last_seen) VALUES ($1, $2::text[], $3::text[], $4, $5, now()) "
+               "ON CONFLICT (name) DO UPDATE SET kinds = excluded.kinds, "
+               "destinations = excluded.destinations, max_concurrency = "
+               "excluded.max_concurrency, version = excluded.version, last_seen = now() "
+               "RETURNING id",
+               reg.name, TextArray(reg.kinds), TextArray(reg.destinations),
+               static_cast<int64_t>(reg.max_concurrency), reg.version)[0]
+             .as<int64_t>();
+    return absl::OkStatus();
+  }));
+  return id;
+}
+
+absl::StatusOr<int64_t> PgStore::FindWorker(const std::string& name) {
+  int64_t id = 0;
+  RETURN_IF_ERROR(Run("find worker", TxMode::kAutocommit, [&](Tx& tx) {
+    pqxx::result r = tx.exec_params("SELECT id FROM workers WHERE name = $1", name);
+    if (r.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "worker '", name, "' is not registered; call RegisterWorker before LeaseJobs"));
+    }
+    id = r[0][0].as<int64_t>();
+    return absl::OkStatus();
+  }));
+  return id;
+}
+
+absl::StatusOr<std::vector<LeasedJob>> PgStore::LeaseFrom(Tx& tx, const LeaseParams& p,
+                                                                 const std::vector<int64_t>& dests,
+                                                                 uint32_t limit) {
+  std::vector<LeasedJob> jobs;
+  if (dests.empty() || limit == 0) return jobs;
+  const std::string token = RandomToken();
+  std::vector<int64_t> version_ids, dest_ids;
+  for (const auto& row : tx.exec_prepared("lease_from", NumArray(dests), static_cast<int64_t>(limit),
+                                          p.worker_id, token, static_cast<int64_t>(p.lease_ms))) {
+    LeasedJob& j = jobs.emplace_back();
+    j.job_id = row[0].as<int64_t>();
+    j.kind = static_cast<JobKind>(row[1].as<int>());
+    j.lease_token = row[2].c_str();
+    j.lease_deadline_unix_ms = row[3].as<int64_t>();
+    j.attempt = row[4].as<int64_t>();
+    j.destination.id = row[5].as<int64_t>();
+    j.file.version_id = row[6].as<int64_t>();
+    j.remote_ref = row[7].c_str();
+    dest_ids.push_back(row[5].as<int64_t>());
+    if (row[6].as<int64_t>() != 0) version_ids.push_back(row[6].as<int64_t>());
+  }
+  if (jobs.empty()) return jobs;
+  std::map<int64_t, Destination> dmap;
+  for (const auto& row : tx.exec_prepared("destinations_by_id", NumArray(dest_ids))) {
+    DestinationFromRow(row, &dmap[row[0].as<int64_t>()]);
+  }
+  std::map<int64_t, FileVersion> vmap;
+  if (!version_ids.empty()) {
+    for (const auto& row : tx.exec_prepared("versions_by_id", NumArray(version_ids))) {
+      RETURN_IF_ERROR(VersionFromRow(row, 0, &vmap[row[0].as<int64_t>()]));
+    }
+  }
+  for (LeasedJob& j : jobs) {
+    j.destination = dmap[j.destination.id];
+    if (j.file.version_id != 0) j.file = vmap[j.file.version_id];
+  }
+  std::sort(jobs.begin(), jobs.end(),
+            [](const auto& a, const auto& b) { return a.job_id < b.job_id; });
+  return jobs;
+}
+
+absl::StatusOr<std::vector<LeasedJob>> PgStore::LeaseJobs(const LeaseParams& p) {
+  struct Eligible {
+    int64_t id;
+    uint32_t max_concurrency;
+    bool auth_failed;
+  };
+  std::vector<Eligible> eligible;
+  RETURN_IF_ERROR(Run("find leasable destinations", TxMode::kQueue, [&](Tx& tx) {
+    eligible.clear();
+    for (const auto& row : tx.exec_prepared("find_leasable", p.worker_id)) {
+      eligible.push_back(Eligible{row[0].as<int64_t>(),
+                                  static_cast<uint32_t>(row[1].as<int64_t>()),
+                                  row[2].as<bool>()});
+    }
+    return absl::OkStatus();
+  }));
+  std::vector<LeasedJob> out;
+  std::vector<int64_t> open;
+  std::vector<Eligible> limited;
+  for (const Eligible& e : eligible) {
+    if (e.max_concurrency == 0 && !e.auth_failed) {
+      open.push_back(e.id);
+    } else {
+      limited.push_back(e);
+    }
+  }
+  if (!open.empty()) {
+    RETURN_IF_ERROR(Run("lease jobs", TxMode::kQueue, [&](Tx& tx) {
+      ASSIGN_OR_RETURN(out, LeaseFrom(tx, p, open, p.max_jobs));
+      return absl::OkStatus();
+    }, /*idempotent=*/false));
+  }
+  for (const Eligible& e : limited) {
+    if (out.size() >= p.max_jobs) break;
+    std::vector<LeasedJob> got;
+    RETURN_IF_ERROR(Run("lease jobs (limited destination)", TxMode::kQueue, [&](Tx& tx) {
+      got.clear();
+      // The destination row lock serialises leasing for it across
+      // coordinators, so the limit holds.
+      pqxx::result d = tx.exec_prepared("lock_limited_destination", e.id,
+                                        static_cast<int64_t>(p.auth_probe_interval_ms));
+      if (d.empty()) return absl::OkStatus();
+      const int64_t running = tx.exec_prepared1("count_running", e.id)[0].as<int64_t>();
+      const int64_t max_conc = d[0][0].as<int64_t>();
+      const bool auth_failed = d[0][1].as<bool>();
+      int64_t slots = max_conc == 0 ? p.max_jobs : max_conc - running;
+      if (auth_failed) slots = (d[0][2].as<bool>() && running == 0) ? 1 : 0;
+      slots = std::min<int64_t>(slots, p.max_jobs - out.size());
+      if (slots <= 0) return absl::OkStatus();
+      ASSIGN_OR_RETURN(got, LeaseFrom(tx, p, {e.id}, static_cast<uint32_t>(slots)));
+      if (auth_failed && !got.empty()) {
+        tx.exec_params("UPDATE destinations SET last_probe_at = now() WHERE id = $1", e.id);
+      }
+      return absl::OkStatus();
+    }, /*idempotent=*/false));
+    for (auto& j : got) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+absl::StatusOr<LeaseRenewal> PgStore::RenewLease(int64_t job_id,
+                                                           const std::string& token,
+                                                           uint32_t lease_ms) {
+  LeaseRenewal resp;
+  RETURN_IF_ERROR(Run("renew lease", TxMode::kQueue, [&](Tx& tx) {
+    resp = LeaseRenewal{};
+    pqxx::result r = tx.exec_params(
+        "UPDATE jobs SET lease_deadline = now() + $3::int * interval '1 millisecond', "
+        "updated_at = now() WHERE id = $1 AND lease_token = $2 AND state = 2 AND "
+        "lease_deadline >= now() RETURNING epoch_ms(lease_deadline)",
+        job_id, token, static_cast<int64_t>(lease_ms));
+    if (!r.empty()) {
+      resp.lease_deadline_unix_ms = r[0][0].as<int64_t>();
+      return absl::OkStatus();
+    }
+    pqxx::result s = tx.exec_params(
+        "SELECT state, lease_token = $2 FROM jobs WHERE id = $1", job_id, token);
+    if (s.empty()) return absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist"));
+    if (s[0][0].as<int>() == Stored(JobState::kCancelled) && s[0][1].as<bool>()) {
+      resp.cancelled = true;
+      return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "job ", job_id, ": the lease was lost or expired; stop working on it and lease again"));
+  }));
+  return resp;
+}
+
+absl::Status PgStore::CompleteJob(const JobCompletion& req) {
+  return Run("complete job", TxMode::kQueue, [&](Tx& tx) {
+    pqxx::result r = tx.exec_prepared(
+        "complete_job",
+        req.job_id, req.lease_token, req.remote_ref,
+        static_cast<int64_t>(req.remote_size), req.remote_checksum, req.verified_ok);
+    if (r[0][0].as<int64_t>() == 1) return absl::OkStatus();
+    pqxx::result s = tx.exec_params(
+        "SELECT state, lease_token = $2 FROM jobs WHERE id = $1", req.job_id,
+        req.lease_token);
+    if (s.empty()) {
+      return absl::NotFoundError(absl::StrCat("job ", req.job_id, " does not exist"));
+    }
+    const int state = s[0][0].as<int>();
+    const bool mine = s[0][1].as<bool>();
+    if (mine && (state == Stored(JobState::kDone) || state == Stored(JobState::kDead))) {
+      return absl::OkStatus();  // completed before with this lease
+    }
+    if (mine && state == Stored(JobState::kCancelled)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("job ", req.job_id, " was cancelled by an admin; drop it"));
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "job ", req.job_id,
+        ": the lease was lost or expired and the job went back to the queue; drop the result"));
+  });
+}
+
+absl::StatusOr<FailOutcome> PgStore::FailJob(const FailParams& p) {
+  FailOutcome resp;
+  RETURN_IF_ERROR(Run("fail job", TxMode::kQueue, [&](Tx& tx) {
+    resp = FailOutcome{};
+    pqxx::result r = tx.exec_params(
+        "SELECT state, attempts, lease_token = $2, lease_deadline >= now(), destination_id, "
+        "epoch_ms(next_attempt_at) FROM jobs WHERE id = $1 FOR UPDATE",
+        p.job_id, p.lease_token);
+    if (r.empty()) return absl::NotFoundError(absl::StrCat("job ", p.job_id, " does not exist"));
+    const int state = r[0][0].as<int>();
+    const int64_t attempts = r[0][1].as<int64_t>();
+    const bool mine = r[0][2].as<bool>();
+    const bool live = !r[0][3].is_null() && r[0][3].as<bool>();
+    const int64_t dest = r[0][4].as<int64_t>();
+    if (mine && (state == Stored(JobState::kCancelled) || state == Stored(JobState::kRetryWait) ||
+                 state == Stored(JobState::kDead))) {
+      // Cancelled meanwhile, or this failure was recorded already.
+      resp.state = static_cast<JobState>(state);
+      if (state == Stored(JobState::kRetryWait)) resp.next_attempt_unix_ms = r[0][5].as<int64_t>();
+      return absl::OkStatus();
+    }
+    if (!mine || !live || state != Stored(JobState::kLeased)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "job ", p.job_id, ": the lease was lost or expired; the failure is not recorded"));
+    }
+    if (p.auth_failure || p.not_started) {
+      if (p.auth_failure) {
+        tx.exec_params(
+            "UPDATE destinations SET auth_failed_at = COALESCE(auth_failed_at, now()), "
+            "auth_error = $2, last_probe_at = now() WHERE id = $1",
+            dest, p.error);
+      }
+      // Not the job's fault: the attempt is not counted and the job is
+      // queued again (after an auth failure it waits there until the
+      // destination accepts credentials again).
+      tx.exec_params(
+          "UPDATE jobs SET state = 1, attempts = greatest(attempts - 1, 0), last_error = $2, "
+          "updated_at = now() WHERE id = $1",
+          p.job_id, p.error);
+      resp.state = JobState::kQueued;
+      return absl::OkStatus();
+    }
+    if (!p.retryable || attempts >= p.max_attempts) {
+      tx.exec_params(
+          "UPDATE jobs SET state = 5, last_error = $2, finished_at = now(), updated_at = now() "
+          "WHERE id = $1",
+          p.job_id,
+          p.retryable ? p.error
+                      : absl::StrCat(p.error, " (permanent)"));
+      resp.state = JobState::kDead;
+      return absl::OkStatus();
+    }
+    uint64_t delay = BackoffDelayMs(static_cast<uint32_t>(attempts), p.backoff_base_ms,
+                                    p.backoff_max_ms, Jitter01());
+    if (p.retry_after_ms > 0) delay = std::min<uint64_t>(p.retry_after_ms, 24ull * 3600 * 1000);
+    pqxx::row u = tx.exec_params1(
+        "UPDATE jobs SET state = 4, last_error = $2, next_attempt_at = now() + $3::bigint * "
+        "interval '1 millisecond', updated_at = now() WHERE id = $1 "
+        "RETURNING epoch_ms(next_attempt_at)",
+        p.job_id, p.error, static_cast<int64_t>(delay));
+    resp.state = JobState::kRetryWait;
+    resp.next_attempt_unix_ms = u[0].as<int64_t>();
+    return absl::OkStatus();
+  }));
+  return resp;
+}
+
+absl::StatusOr<SweepResult> PgStore::Sweep(uint32_t max_attempts) {
+  SweepResult res;
+  RETURN_IF_ERROR(Run("sweep leases", TxMode::kQueue, [&](Tx& tx) {
+    res = SweepResult{};
+    for (const auto& row : tx.exec_prepared(
+             "sweep_expired",
+             static_cast<int64_t>(max_attempts))) {
+      if (row[0].as<int>() == Stored(JobState::kDead)) {
+        ++res.dead;
+      } else {
+        ++res.requeued;
+      }
+    }
+    res.retry_due = tx.exec_prepared("sweep_retry_due").affected_rows();
+    return absl::OkStatus();
+  }));
+  return res;
+}
+
+}  // namespace shoebox::coordinator::pg

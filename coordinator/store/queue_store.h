@@ -1,0 +1,54 @@
+// The job queue's store: workers, jobs and their leases, and what admins do
+// with jobs. Implemented by the PostgreSQL store (pg_queue.cc,
+// pg_jobs_admin.cc) and by test fakes.
+//
+// Thread-safe: any thread may call any method.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "coordinator/store/model.h"
+
+namespace shoebox::coordinator {
+
+class QueueStore {
+ public:
+  virtual ~QueueStore() = default;
+
+  virtual absl::StatusOr<int64_t> RegisterWorker(const WorkerRegistration& reg) = 0;
+  // FAILED_PRECONDITION when the worker never registered.
+  virtual absl::StatusOr<int64_t> FindWorker(const std::string& name) = 0;
+  // Up to p.max_jobs queued jobs of the destinations the worker serves
+  // (highest priority, then oldest first), respecting each destination's
+  // max_concurrency and authentication pause; sorted by job ID.
+  virtual absl::StatusOr<std::vector<LeasedJob>> LeaseJobs(const LeaseParams& p) = 0;
+  // NOT_FOUND for an unknown job; FAILED_PRECONDITION when the lease was
+  // lost; `cancelled` when an admin cancelled the job under this lease.
+  virtual absl::StatusOr<LeaseRenewal> RenewLease(int64_t job_id, const std::string& token,
+                                                  uint32_t lease_ms) = 0;
+  // Idempotent under the same lease. FAILED_PRECONDITION when the lease was
+  // lost or the job cancelled.
+  virtual absl::Status CompleteJob(const JobCompletion& c) = 0;
+  virtual absl::StatusOr<FailOutcome> FailJob(const FailParams& p) = 0;
+  // Expired leases back to the queue (dead after max_attempts), and retries
+  // whose backoff is over.
+  virtual absl::StatusOr<SweepResult> Sweep(uint32_t max_attempts) = 0;
+
+  // Admin views and actions. NOT_FOUND when the selection names a
+  // destination that does not exist.
+  virtual absl::StatusOr<std::vector<JobRow>> ListJobs(const JobFilter& f,
+                                                       uint32_t worker_stale_ms) = 0;
+  virtual absl::StatusOr<uint64_t> CancelJobs(const JobSelection& sel) = 0;
+  // Also lifts the authentication pause of the destinations concerned.
+  virtual absl::StatusOr<uint64_t> RetryJobs(const JobSelection& sel) = 0;
+  // Jobs not yet finished (queued, leased, waiting) get `priority`.
+  virtual absl::StatusOr<uint64_t> SetJobPriority(const JobSelection& sel, int32_t priority) = 0;
+  // Jobs per state (index = JobState value), for metrics.
+  virtual absl::StatusOr<std::vector<uint64_t>> JobCountsByState() = 0;
+};
+
+}  // namespace shoebox::coordinator
