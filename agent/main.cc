@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "CLI/CLI.hpp"
 #include "agent/agent.h"
@@ -142,13 +143,15 @@ int main(int argc, char** argv) {
   opts.once = once;
   opts.accept_folder_changes = accept;
   opts.progress_line = !no_progress && ::isatty(STDERR_FILENO);
-  shoebox::BlockStopSignals();  // before the agent starts its threads
+  // Before the agent's threads start; until it exists a signal ends the
+  // process as it always did (common/signals.h).
+  auto stop_watch = std::make_unique<shoebox::StopSignalWatch>(shoebox::EarlyStopSignal::kEndProcess);
   auto agent = shoebox::agent::Agent::Create(*cfg, opts);
   if (!agent.ok()) {
     spdlog::error("{}", std::string(agent.status().message()));
     return 1;
   }
-  auto stop_watch = shoebox::StopOnSignals([&](int) { (*agent)->Stop(); });
+  stop_watch->Arm([&](int) { (*agent)->Stop(); });
   absl::Status s = (*agent)->Run();
   stop_watch.reset();
   if (!s.ok()) {

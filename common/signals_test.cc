@@ -29,11 +29,11 @@ void DrainPendingStopSignals() {
   }
 }
 
-TEST(StopOnSignals, SigtermReachesTheCallbackOnce) {
-  BlockStopSignals();
+TEST(StopSignalWatch, SigtermReachesTheCallbackOnce) {
   std::atomic<int> calls{0}, got{0};
   absl::Notification called;
-  auto watch = StopOnSignals([&](int sig) {
+  auto watch = std::make_unique<StopSignalWatch>(EarlyStopSignal::kEndProcess);
+  watch->Arm([&](int sig) {
     got = sig;
     calls++;
     called.Notify();
@@ -48,11 +48,11 @@ TEST(StopOnSignals, SigtermReachesTheCallbackOnce) {
   DrainPendingStopSignals();
 }
 
-TEST(StopOnSignals, SigintReachesTheCallbackWithItsNumber) {
-  BlockStopSignals();
+TEST(StopSignalWatch, SigintReachesTheCallbackWithItsNumber) {
   std::atomic<int> got{0};
   absl::Notification called;
-  auto watch = StopOnSignals([&](int sig) {
+  auto watch = std::make_unique<StopSignalWatch>(EarlyStopSignal::kDefer);
+  watch->Arm([&](int sig) {
     got = sig;
     called.Notify();
   });
@@ -63,42 +63,49 @@ TEST(StopOnSignals, SigintReachesTheCallbackWithItsNumber) {
   DrainPendingStopSignals();
 }
 
-TEST(StopOnSignals, SignalBeforeTheWatchStartsWaitsForIt) {
-  BlockStopSignals();
-  SendToProcess(SIGTERM);  // blocked: pending, the process lives on
+TEST(StopSignalWatch, DeferredSignalReachesTheCallbackOnArm) {
+  auto watch = std::make_unique<StopSignalWatch>(EarlyStopSignal::kDefer);
+  SendToProcess(SIGTERM);  // no callback yet: it waits, the process lives on
+  absl::SleepFor(absl::Milliseconds(100));
   absl::Notification called;
-  auto watch = StopOnSignals([&](int) { called.Notify(); });
+  watch->Arm([&](int) { called.Notify(); });
   EXPECT_TRUE(called.WaitForNotificationWithTimeout(absl::Seconds(10)));
   watch.reset();
   DrainPendingStopSignals();
 }
 
-TEST(StopOnSignals, EndingWithoutASignalNeverCallsBack) {
-  BlockStopSignals();
-  std::atomic<int> calls{0};
-  const absl::Time start = absl::Now();
-  {
-    auto watch = StopOnSignals([&](int) { calls++; });
-    absl::SleepFor(absl::Milliseconds(20));
+TEST(StopSignalWatch, EndingWithoutASignalNeverCallsBack) {
+  for (EarlyStopSignal early : {EarlyStopSignal::kEndProcess, EarlyStopSignal::kDefer}) {
+    std::atomic<int> calls{0};
+    const absl::Time start = absl::Now();
+    {
+      StopSignalWatch watch(early);
+      watch.Arm([&](int) { calls++; });
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    {
+      StopSignalWatch unarmed(early);  // ends quietly too
+    }
+    EXPECT_EQ(calls, 0);
+    EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+    // The watch's wake-up went to its own thread, not to the process.
+    sigset_t pending;
+    sigpending(&pending);
+    EXPECT_FALSE(sigismember(&pending, SIGTERM));
   }
-  EXPECT_EQ(calls, 0);
-  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
-  // The watch's wake-up went to its own thread, not to the process.
-  sigset_t pending;
-  sigpending(&pending);
-  EXPECT_FALSE(sigismember(&pending, SIGTERM));
 }
 
-TEST(StopOnSignals, CallbackMayStopWhatTheMainThreadRuns) {
-  BlockStopSignals();
-  std::atomic<bool> stop{false};
-  auto watch = StopOnSignals([&](int) { stop = true; });
-  SendToProcess(SIGTERM);
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!stop && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
-  EXPECT_TRUE(stop);
-  watch.reset();
-  DrainPendingStopSignals();
+using StopSignalWatchDeathTest = ::testing::Test;
+
+TEST_F(StopSignalWatchDeathTest, SignalBeforeArmEndsTheProcessAsTheDefaultActionDoes) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        StopSignalWatch watch(EarlyStopSignal::kEndProcess);
+        ::kill(::getpid(), SIGTERM);
+        absl::SleepFor(absl::Seconds(30));
+      },
+      ::testing::KilledBySignal(SIGTERM), "");
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // shoebox-coordinator: parses flags and the config file, wires the server.
+#include <memory>
 #include <thread>
 
 #include "CLI/CLI.hpp"
@@ -46,8 +47,8 @@ int main(int argc, char** argv) {
   shoebox::InitLogging("shoebox-coordinator", options->log_level, options->log_json);
   // SIGINT/SIGTERM: blocked in every thread the server starts, taken by one
   // thread (common/signals.h); so before Start, which starts the threads.
-  absl::Notification stop;
-  auto stop_watch = shoebox::StopOnSignals([&stop](int) { stop.Notify(); });
+  // Until the server listens a signal ends the process as it always did.
+  auto stop_watch = std::make_unique<shoebox::StopSignalWatch>(shoebox::EarlyStopSignal::kEndProcess);
 
   auto server = shoebox::coordinator::CoordinatorServer::Start(*options);
   if (!server.ok()) {
@@ -57,10 +58,13 @@ int main(int argc, char** argv) {
   // Tests and scripts read the bound address from this line on stdout.
   printf("listening on %s\n", (*server)->address().c_str());
   fflush(stdout);
+  absl::Notification stop;
+  stop_watch->Arm([&stop](int) { stop.Notify(); });
   std::thread waiter([&] { (*server)->Wait(); });
   stop.WaitForNotification();
   SPDLOG_INFO("event=shutdown");
   (*server)->Shutdown();
   waiter.join();
+  stop_watch.reset();
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 
 #include "CLI/CLI.hpp"
@@ -98,9 +99,10 @@ int main(int argc, char** argv) {
   }
   shoebox::InitLogging("shoebox-worker", log_level, log_json);
 
-  // SIGTERM/SIGINT are taken by one thread (common/signals.h); blocked in
-  // every thread from here on.
-  shoebox::BlockStopSignals();
+  // SIGTERM/SIGINT are taken by one thread (common/signals.h) and blocked in
+  // every thread from here on; one that comes before the worker exists stops
+  // it as soon as it does.
+  auto stop_watch = std::make_unique<shoebox::StopSignalWatch>(shoebox::EarlyStopSignal::kDefer);
 
   auto fail = [](const absl::Status& s) {
     std::cerr << "shoebox-worker: " << s.message() << "\n";
@@ -149,7 +151,7 @@ int main(int argc, char** argv) {
 
   auto worker = shoebox::worker::Worker::Create(*options, *channel, fetcher.get(), opener);
   if (!worker.ok()) return fail(worker.status());
-  auto stop_watch = shoebox::StopOnSignals([&](int sig) {
+  stop_watch->Arm([&](int sig) {
     spdlog::info("signal {}: stopping (no new jobs; finishing or handing back current ones)", sig);
     (*worker)->Stop();
   });
