@@ -44,9 +44,11 @@ enum class EarlyStopSignal {
 class StopSignalWatch {
  public:
   // Blocks the signals in the calling thread (BlockStopSignals) and starts
-  // the watching thread. Construct it in main before any other thread
-  // starts: a thread started earlier would take a signal with its default
-  // action and end the process whatever `early` says.
+  // the watching thread, which inherits the caller's mask and nice value.
+  // Construct it in main before any other thread starts, or call
+  // BlockStopSignals() first: a thread started with the signals unblocked
+  // would take one with its default action and end the process whatever
+  // `early` says.
   explicit StopSignalWatch(EarlyStopSignal early);
   StopSignalWatch(const StopSignalWatch&) = delete;
   StopSignalWatch& operator=(const StopSignalWatch&) = delete;

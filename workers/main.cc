@@ -99,10 +99,10 @@ int main(int argc, char** argv) {
   }
   shoebox::InitLogging("shoebox-worker", log_level, log_json);
 
-  // SIGTERM/SIGINT are taken by one thread (common/signals.h) and blocked in
-  // every thread from here on; one that comes before the worker exists stops
-  // it as soon as it does.
-  auto stop_watch = std::make_unique<shoebox::StopSignalWatch>(shoebox::EarlyStopSignal::kDefer);
+  // SIGTERM/SIGINT are blocked in every thread from here on and taken by one
+  // (common/signals.h) once the worker exists; one that comes earlier waits
+  // and stops it then.
+  shoebox::BlockStopSignals();
 
   auto fail = [](const absl::Status& s) {
     std::cerr << "shoebox-worker: " << s.message() << "\n";
@@ -151,6 +151,8 @@ int main(int argc, char** argv) {
 
   auto worker = shoebox::worker::Worker::Create(*options, *channel, fetcher.get(), opener);
   if (!worker.ok()) return fail(worker.status());
+  // Started after setpriority: a thread inherits its creator's nice value.
+  auto stop_watch = std::make_unique<shoebox::StopSignalWatch>(shoebox::EarlyStopSignal::kDefer);
   stop_watch->Arm([&](int sig) {
     spdlog::info("signal {}: stopping (no new jobs; finishing or handing back current ones)", sig);
     (*worker)->Stop();
