@@ -1,28 +1,26 @@
 // shoebox-agent: run | status | pause | resume. Parses flags and config and
 // wires the Agent; nothing else.
-#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <thread>
+#include <memory>
 
 #include "CLI/CLI.hpp"
 #include "agent/agent.h"
 #include "agent/agent_config.h"
 #include "agent/control.h"
 #include "agent/progress.h"
+#include "common/enroll_command.h"
 #include "common/locks.h"
 #include "common/memory.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "common/tls_client.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop = true; }
 
 std::string DefaultConfigPath() {
   const char* x = std::getenv("XDG_CONFIG_HOME");
@@ -39,38 +37,24 @@ std::string StateDirFor(const std::string& config_path, const std::string& overr
   return shoebox::agent::DefaultStateDir();
 }
 
-// shoebox-agent enroll: pin the CA by the token, send a CSR, store the
-// certificate. The token is never printed or logged.
-int Enroll(const std::string& config_path, std::string address, const std::string& token,
-           std::string tls_dir) {
+// `shoebox-agent enroll` (common/enroll_command.h): the flags, then the
+// config's coordinator, identity directory and device name.
+shoebox::EnrollCommand EnrollCommandFor(const std::string& config_path, const std::string& coordinator,
+                                        const std::string& token, const std::string& tls_dir) {
+  shoebox::EnrollCommand cmd;
+  cmd.program = "shoebox-agent";
+  cmd.role = "device";
+  cmd.coordinator = coordinator;
+  cmd.token = token;
+  cmd.tls_dir = tls_dir;
   auto cfg = shoebox::agent::LoadAgentConfig(config_path);
-  if (address.empty()) {
-    if (!cfg.ok()) {
-      std::cerr << "shoebox-agent enroll: give --coordinator HOST:PORT (no usable config: "
-                << cfg.status().message() << ")\n";
-      return 2;
-    }
-    address = cfg->coordinator_address;
+  if (cfg.ok()) {
+    cmd.config = shoebox::EnrollDefaults{cfg->coordinator_address, cfg->tls_dir, cfg->device_name};
+  } else {
+    cmd.config = cfg.status();
   }
-  if (tls_dir.empty()) {
-    tls_dir = cfg.ok() ? cfg->tls_dir : shoebox::agent::DefaultStateDir() + "/tls";
-  }
-  auto name = shoebox::EnrollIdentity(
-      address, token, tls_dir,
-      shoebox::MakeEnrollCall<shoebox::v1::EnrollRequest, shoebox::v1::EnrollResponse>(
-          [](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx, const shoebox::v1::EnrollRequest& req,
-             shoebox::v1::EnrollResponse* resp) { return shoebox::v1::AgentService::NewStub(ch)->Enroll(ctx, req, resp); }));
-  if (!name.ok()) {
-    std::cerr << "shoebox-agent enroll: " << name.status().message() << "\n";
-    return 1;
-  }
-  std::cout << "enrolled as device '" << *name << "' with coordinator " << address
-            << "; identity stored in " << tls_dir << "\n";
-  if (cfg.ok() && cfg->device_name != *name) {
-    std::cout << "note: the config names this device '" << cfg->device_name
-              << "'; the coordinator knows it as '" << *name << "' (the certificate decides)\n";
-  }
-  return 0;
+  cmd.fallback_tls_dir = shoebox::agent::DefaultStateDir() + "/tls";
+  return cmd;
 }
 
 }  // namespace
@@ -128,7 +112,15 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (*enroll) return Enroll(config_path, enroll_coordinator, enroll_token, tls_dir);
+  if (*enroll) {
+    return shoebox::RunEnrollment(
+        EnrollCommandFor(config_path, enroll_coordinator, enroll_token, tls_dir),
+        shoebox::MakeEnrollCall<shoebox::v1::EnrollRequest, shoebox::v1::EnrollResponse>(
+            [](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
+               const shoebox::v1::EnrollRequest& req, shoebox::v1::EnrollResponse* resp) {
+              return shoebox::v1::AgentService::NewStub(ch)->Enroll(ctx, req, resp);
+            }));
+  }
   if (*pause || *resume) {
     std::string dir = StateDirFor(config_path, state_dir);
     bool want_pause = static_cast<bool>(*pause);
@@ -151,22 +143,17 @@ int main(int argc, char** argv) {
   opts.once = once;
   opts.accept_folder_changes = accept;
   opts.progress_line = !no_progress && ::isatty(STDERR_FILENO);
+  // Before the agent's threads start; until it exists a signal ends the
+  // process as it always did (common/signals.h).
+  auto stop_watch = std::make_unique<shoebox::StopSignalWatch>(shoebox::EarlyStopSignal::kEndProcess);
   auto agent = shoebox::agent::Agent::Create(*cfg, opts);
   if (!agent.ok()) {
     spdlog::error("{}", std::string(agent.status().message()));
     return 1;
   }
-  struct sigaction sa = {};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  std::thread stopper([&] {
-    while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    (*agent)->Stop();
-  });
+  stop_watch->Arm([&](int) { (*agent)->Stop(); });
   absl::Status s = (*agent)->Run();
-  g_stop = true;
-  stopper.join();
+  stop_watch.reset();
   if (!s.ok()) {
     spdlog::error("{}", std::string(s.message()));
     return 1;

@@ -1,10 +1,42 @@
-// The `shoebox` command line: parses arguments and calls the coordinator's
-// AdminService. main.cc only calls Run().
+// The `shoebox` command line (docs/cli.md): one file per command family,
+// each registered the same way on the shared CliContext (cli/context.h).
+// main.cc loads cli.toml, calls RegisterCommands, parses and runs
+// ctx.RunParsed().
 #pragma once
+
+#include "CLI/CLI.hpp"
+#include "cli/context.h"
 
 namespace shoebox::cli {
 
-// Returns the process exit code: 0 success, 1 operation failed, 2 usage.
-int Run(int argc, char** argv);
+// The description `shoebox --help` starts with.
+inline constexpr char kCliDescription[] =
+    "shoebox: manage a Shoebox backup system (status, destinations, restore, ...)";
+
+// The global flags (--coordinator, --insecure-dev, bound to ctx.options())
+// and every family below, in the order `shoebox --help` lists them.
+void RegisterCommands(CLI::App& app, CliContext& ctx);
+
+// status_cmd.cc: `status` (--json, --watch), `devices`.
+void RegisterStatusCommands(CLI::App& app, CliContext& ctx);
+// destinations_cmd.cc: `dest add`, `dest list`.
+void RegisterDestinationCommands(CLI::App& app, CliContext& ctx);
+// bindings_cmd.cc: `bind`.
+void RegisterBindingCommands(CLI::App& app, CliContext& ctx);
+// jobs_cmd.cc: `jobs`, `cancel`, `retry`, `prioritize`.
+void RegisterJobCommands(CLI::App& app, CliContext& ctx);
+// versions_cmd.cc: `versions`, `restore`.
+void RegisterVersionCommands(CLI::App& app, CliContext& ctx);
+// pool_key_cmd.cc: `pool-key` (needs no coordinator).
+void RegisterPoolKeyCommands(CLI::App& app, CliContext& ctx);
+// retention_cmd.cc: `retention set`, `retention show`, `prune`.
+void RegisterRetentionCommands(CLI::App& app, CliContext& ctx);
+// identity_cmd.cc: `enroll-token`, `certs`, `revoke`.
+void RegisterIdentityCommands(CLI::App& app, CliContext& ctx);
+// recovery_cmd.cc: `snapshot`, `recover` (no coordinator), `key export`
+// (works when the coordinator does not answer).
+void RegisterRecoveryCommands(CLI::App& app, CliContext& ctx);
+// verify_cmd.cc: `verify`.
+void RegisterVerifyCommands(CLI::App& app, CliContext& ctx);
 
 }  // namespace shoebox::cli

@@ -1,5 +1,5 @@
-#include "cli/recovery_cmd.h"
-
+// `shoebox snapshot`, `shoebox recover` and `shoebox key export`
+// (docs/recovery.md, docs/cli.md).
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "cli/commands.h"
 #include "cli/recover.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
@@ -20,19 +21,14 @@
 
 namespace shoebox::cli {
 
+namespace {
+
+// Filled by the options of `snapshot`, `recover` and `key export`.
 struct RecoveryCommands {
-  CLI::App* snapshot = nullptr;
   bool snapshot_list = false;
-
-  CLI::App* recover = nullptr;
   RecoverOptions ro;
-
-  CLI::App* key = nullptr;
-  CLI::App* key_export = nullptr;
   std::string key_file;
 };
-
-namespace {
 
 int Fail(const absl::Status& s) { return FailStatus(s); }
 
@@ -79,7 +75,7 @@ std::string KeyId(const Key256& master) {
   return ToHex(ByteSpan(d.data(), 8));
 }
 
-int KeyExport(const RecoveryCommands& rc, const ClientOptions& opts) {
+int KeyExport(const RecoveryCommands& rc, CliContext& cli) {
   const std::string path = FindKeyFile(rc.key_file);
   absl::StatusOr<Key256> key = LoadOrCreateMasterKey(path, false);
   if (!key.ok()) {
@@ -88,10 +84,9 @@ int KeyExport(const RecoveryCommands& rc, const ClientOptions& opts) {
   // Where snapshots go, from the coordinator when it answers.
   v1::ListSnapshotsResponse snaps;
   grpc::Status rpc = grpc::Status(grpc::StatusCode::UNAVAILABLE, "not asked");
-  AdminClient client(opts);
-  if (client.status().ok()) {
-    auto ctx = client.Context(std::chrono::milliseconds(10000));
-    rpc = client.stub()->ListSnapshots(ctx.get(), v1::ListSnapshotsRequest(), &snaps);
+  if (absl::StatusOr<AdminClient*> client = cli.Admin(); client.ok()) {
+    auto ctx = (*client)->Context(std::chrono::milliseconds(10000));
+    rpc = (*client)->stub()->ListSnapshots(ctx.get(), v1::ListSnapshotsRequest(), &snaps);
   }
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
@@ -178,9 +173,7 @@ int DoRecover(const RecoveryCommands& rc) {
   return code;
 }
 
-int Snapshot(const RecoveryCommands& rc, const ClientOptions& opts) {
-  AdminClient client(opts);
-  if (!client.status().ok()) return Fail(client.status());
+int Snapshot(const RecoveryCommands& rc, AdminClient& client) {
   if (rc.snapshot_list) {
     v1::ListSnapshotsResponse r;
     auto ctx = client.Context();
@@ -206,40 +199,35 @@ int Snapshot(const RecoveryCommands& rc, const ClientOptions& opts) {
 
 }  // namespace
 
-std::shared_ptr<RecoveryCommands> AddRecoveryCommands(CLI::App& app) {
+void RegisterRecoveryCommands(CLI::App& app, CliContext& ctx) {
   auto rc = std::make_shared<RecoveryCommands>();
-  rc->snapshot = app.add_subcommand("snapshot", "write a catalog snapshot into the chunk store now (or --list them)");
-  rc->snapshot->add_flag("--list", rc->snapshot_list, "list the snapshots instead");
+  auto* snapshot = app.add_subcommand("snapshot", "write a catalog snapshot into the chunk store now (or --list them)");
+  snapshot->add_flag("--list", rc->snapshot_list, "list the snapshots instead");
 
-  rc->recover = app.add_subcommand(
+  auto* recover = app.add_subcommand(
       "recover", "rebuild the catalog database of a lost server from a catalog snapshot and the master key");
-  rc->recover->add_option("--key", rc->ro.key_file, "master key file (from the recovery kit)")->required();
-  rc->recover->add_option("--from", rc->ro.from,
-                          "where the snapshots are: the chunk store (directory or s3://...), a destination "
-                          "directory, or a .snap file")
+  recover->add_option("--key", rc->ro.key_file, "master key file (from the recovery kit)")->required();
+  recover->add_option("--from", rc->ro.from,
+                      "where the snapshots are: the chunk store (directory or s3://...), a destination "
+                      "directory, or a .snap file")
       ->required();
-  rc->recover->add_option("--database", rc->ro.database_url, "PostgreSQL URL of an empty database")->required();
-  rc->recover->add_option("--chunk-store", rc->ro.chunk_store,
-                          "chunk store to check the catalog's chunk references against (default: --from when "
-                          "it is one)");
-  rc->recover->add_option("--snapshot", rc->ro.snapshot, "a particular snapshot instead of the newest");
-  rc->recover->add_flag("--force", rc->ro.force, "drop everything in a database that is not empty first");
+  recover->add_option("--database", rc->ro.database_url, "PostgreSQL URL of an empty database")->required();
+  recover->add_option("--chunk-store", rc->ro.chunk_store,
+                      "chunk store to check the catalog's chunk references against (default: --from when "
+                      "it is one)");
+  recover->add_option("--snapshot", rc->ro.snapshot, "a particular snapshot instead of the newest");
+  recover->add_flag("--force", rc->ro.force, "drop everything in a database that is not empty first");
 
-  rc->key = app.add_subcommand("key", "the master key");
-  rc->key->require_subcommand(1);
-  rc->key_export = rc->key->add_subcommand(
+  auto* key = app.add_subcommand("key", "the master key");
+  key->require_subcommand(1);
+  auto* key_export = key->add_subcommand(
       "export", "print the recovery kit: the master key, where catalog snapshots go, how to recover");
-  rc->key_export->add_option("--key-file", rc->key_file,
-                             "master key file (default: $SHOEBOX_STATE/master.key, "
-                             "~/.local/state/shoebox/master.key, /var/lib/shoebox/master.key)");
-  return rc;
-}
-
-int RunRecoveryCommands(RecoveryCommands& rc, const ClientOptions& opts) {
-  if (rc.key_export->parsed()) return KeyExport(rc, opts);
-  if (rc.recover->parsed()) return DoRecover(rc);
-  if (rc.snapshot->parsed()) return Snapshot(rc, opts);
-  return -1;
+  key_export->add_option("--key-file", rc->key_file,
+                         "master key file (default: $SHOEBOX_STATE/master.key, "
+                         "~/.local/state/shoebox/master.key, /var/lib/shoebox/master.key)");
+  ctx.AddAdminHandler(snapshot, [rc](CliContext&, AdminClient& client) { return Snapshot(*rc, client); });
+  ctx.AddHandler(recover, [rc](CliContext&) { return DoRecover(*rc); });
+  ctx.AddHandler(key_export, [rc](CliContext& c) { return KeyExport(*rc, c); });
 }
 
 }  // namespace shoebox::cli

@@ -1,8 +1,11 @@
-#include "cli/verify_cmd.h"
-
+// `shoebox verify` (issue 7; docs/cli.md, docs/verify.md): one verification
+// run on the coordinator, printed as a report.
 #include <cstdio>
+#include <memory>
+#include <string>
 
 #include "absl/strings/str_cat.h"
+#include "cli/commands.h"
 #include "common/bytes.h"
 #include "nlohmann/json.hpp"
 
@@ -11,6 +14,13 @@ namespace shoebox::cli {
 namespace {
 
 using nlohmann::json;
+
+struct VerifyArgs {
+  double scrub_percent = 100;
+  bool remote = false;
+  std::string destination;
+  uint32_t test_restore = 0;
+};
 
 std::string FileName(const v1::AffectedFile& f) {
   return absl::StrCat(f.device(), ":", PrintablePath(f.folder()), "/", PrintablePath(f.path()),
@@ -54,25 +64,7 @@ json ReportJson(const v1::VerifyResponse& r) {
   return out;
 }
 
-}  // namespace
-
-CLI::App* AddVerifyCommand(CLI::App& app, VerifyArgs* a) {
-  auto* v = app.add_subcommand(
-      "verify", "check the chunk store, the destinations' copies and a test restore; repair what it can");
-  v->add_option("--scrub-percent", a->scrub_percent,
-                "share of stored chunks to re-read and check, longest unchecked first (default 100; 0 skips)")
-      ->check(CLI::Range(0.0, 100.0));
-  v->add_flag("--remote", a->remote,
-              "also check every delivered copy at its destination (workers run the checks; a lost copy is "
-              "delivered again)");
-  v->add_option("--dest", a->destination, "remote checks of this destination only");
-  v->add_option("--test-restore", a->test_restore,
-                "restore this many random files to a scratch directory and compare their SHA-256");
-  v->add_flag("--json", a->json, "print the report as JSON");
-  return v;
-}
-
-int RunVerify(AdminClient& client, const VerifyArgs& a) {
+int Verify(AdminClient& client, const VerifyArgs& a, bool as_json) {
   v1::VerifyRequest req;
   req.set_scrub_percent(a.scrub_percent);
   req.set_remote(a.remote || !a.destination.empty());
@@ -87,7 +79,7 @@ int RunVerify(AdminClient& client, const VerifyArgs& a) {
     return 1;
   }
   const bool bad = r.damaged_size() > 0 || r.test_restore_failed() > 0;
-  if (a.json) {
+  if (as_json) {
     std::printf("%s\n", ReportJson(r).dump(2).c_str());
     return bad ? 1 : 0;
   }
@@ -133,6 +125,25 @@ int RunVerify(AdminClient& client, const VerifyArgs& a) {
     for (const auto& f : r.unrepairable()) std::printf("    %s\n", FileName(f).c_str());
   }
   return bad ? 1 : 0;
+}
+
+}  // namespace
+
+void RegisterVerifyCommands(CLI::App& app, CliContext& ctx) {
+  auto a = std::make_shared<VerifyArgs>();
+  auto* v = app.add_subcommand(
+      "verify", "check the chunk store, the destinations' copies and a test restore; repair what it can");
+  v->add_option("--scrub-percent", a->scrub_percent,
+                "share of stored chunks to re-read and check, longest unchecked first (default 100; 0 skips)")
+      ->check(CLI::Range(0.0, 100.0));
+  v->add_flag("--remote", a->remote,
+              "also check every delivered copy at its destination (workers run the checks; a lost copy is "
+              "delivered again)");
+  v->add_option("--dest", a->destination, "remote checks of this destination only");
+  v->add_option("--test-restore", a->test_restore,
+                "restore this many random files to a scratch directory and compare their SHA-256");
+  v->add_flag("--json", ctx.json(), "print the report as JSON");
+  ctx.AddAdminHandler(v, [a](CliContext& c, AdminClient& client) { return Verify(client, *a, c.json()); });
 }
 
 }  // namespace shoebox::cli

@@ -72,7 +72,12 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
   sigemptyset(&def);
   sigaddset(&def, SIGPIPE);
   posix_spawnattr_setsigdefault(&attr, &def);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+  // Daemons block SIGINT/SIGTERM in every thread (common/signals.h); the
+  // child starts with none blocked, as it would from a shell.
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   std::vector<char*> env;
   for (const std::string& e : extra_env) env.push_back(const_cast<char*>(e.c_str()));
   for (char** e = environ; *e != nullptr; ++e) {

@@ -1,20 +1,17 @@
 // shoebox-coordinator: parses flags and the config file, wires the server.
-#include <csignal>
+#include <memory>
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/notification.h"
 #include "common/locks.h"
 #include "common/memory.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "coordinator/options.h"
 #include "coordinator/server.h"
 #include "common/s3/s3_chunkstore.h"
-
-namespace {
-volatile std::sig_atomic_t g_stop = 0;
-void OnSignal(int) { g_stop = 1; }
-}  // namespace
 
 int main(int argc, char** argv) {
   shoebox::TuneAllocatorForChunks();
@@ -48,6 +45,10 @@ int main(int argc, char** argv) {
   if (!log_level.empty()) options->log_level = log_level;
   if (insecure_dev) options->insecure_dev = true;
   shoebox::InitLogging("shoebox-coordinator", options->log_level, options->log_json);
+  // SIGINT/SIGTERM: blocked in every thread the server starts, taken by one
+  // thread (common/signals.h); so before Start, which starts the threads.
+  // Until the server listens a signal ends the process as it always did.
+  auto stop_watch = std::make_unique<shoebox::StopSignalWatch>(shoebox::EarlyStopSignal::kEndProcess);
 
   auto server = shoebox::coordinator::CoordinatorServer::Start(*options);
   if (!server.ok()) {
@@ -57,12 +58,13 @@ int main(int argc, char** argv) {
   // Tests and scripts read the bound address from this line on stdout.
   printf("listening on %s\n", (*server)->address().c_str());
   fflush(stdout);
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  absl::Notification stop;
+  stop_watch->Arm([&stop](int) { stop.Notify(); });
   std::thread waiter([&] { (*server)->Wait(); });
-  while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  stop.WaitForNotification();
   SPDLOG_INFO("event=shutdown");
   (*server)->Shutdown();
   waiter.join();
+  stop_watch.reset();
   return 0;
 }

@@ -1,7 +1,6 @@
 // shoebox-worker: parses flags and the config file, wires the chunk store,
 // keys, credentials opener and coordinator channel, and runs the worker until
 // SIGTERM/SIGINT (then hands back or finishes its jobs and exits 0).
-#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,14 +9,17 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <thread>
+#include <memory>
+#include <optional>
 
 #include "CLI/CLI.hpp"
 #include "common/locks.h"
 #include "common/memory.h"
 #include "common/chunkstore/chunkstore.h"
 #include "common/crypto/keys.h"
+#include "common/enroll_command.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "common/tls_client.h"
 #include "shoebox/v1/worker.grpc.pb.h"
 #include "workers/chunk_source.h"
@@ -27,33 +29,24 @@
 
 namespace {
 
-// The token is never printed or logged.
-int Enroll(const std::string& config_path, std::string address, const std::string& token,
-           std::string tls_dir) {
+// `shoebox-worker enroll` (common/enroll_command.h): the flags, then the
+// config's coordinator and identity directory.
+shoebox::EnrollCommand EnrollCommandFor(const std::string& config_path, const std::string& coordinator,
+                                        const std::string& token, const std::string& tls_dir) {
+  shoebox::EnrollCommand cmd;
+  cmd.program = "shoebox-worker";
+  cmd.role = "worker";
+  cmd.coordinator = coordinator;
+  cmd.token = token;
+  cmd.tls_dir = tls_dir;
   auto options = shoebox::worker::LoadWorkerConfig(config_path);
-  if (address.empty()) {
-    if (!options.ok()) {
-      std::cerr << "shoebox-worker enroll: give --coordinator HOST:PORT (no usable config: "
-                << options.status().message() << ")\n";
-      return 2;
-    }
-    address = options->coordinator;
+  if (options.ok()) {
+    cmd.config = shoebox::EnrollDefaults{options->coordinator, options->tls_dir, std::nullopt};
+  } else {
+    cmd.config = options.status();
   }
-  if (tls_dir.empty()) tls_dir = options.ok() ? options->tls_dir : "/etc/shoebox/worker/tls";
-  auto name = shoebox::EnrollIdentity(
-      address, token, tls_dir,
-      shoebox::MakeEnrollCall<shoebox::v1::WorkerEnrollRequest, shoebox::v1::WorkerEnrollResponse>(
-          [](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
-             const shoebox::v1::WorkerEnrollRequest& req, shoebox::v1::WorkerEnrollResponse* resp) {
-            return shoebox::v1::WorkerService::NewStub(ch)->Enroll(ctx, req, resp);
-          }));
-  if (!name.ok()) {
-    std::cerr << "shoebox-worker enroll: " << name.status().message() << "\n";
-    return 1;
-  }
-  std::cout << "enrolled as worker '" << *name << "' with coordinator " << address
-            << "; identity stored in " << tls_dir << "\n";
-  return 0;
+  cmd.fallback_tls_dir = "/etc/shoebox/worker/tls";
+  return cmd;
 }
 
 // A nice value orders threads only within their scheduling group. With the
@@ -96,15 +89,21 @@ int main(int argc, char** argv) {
       ->required();
   enroll->add_option("--tls-dir", tls_dir, "where to store key and certificates (default: worker.tls_dir)");
   CLI11_PARSE(app, argc, argv);
-  if (*enroll) return Enroll(config_path, enroll_coordinator, enroll_token, tls_dir);
+  if (*enroll) {
+    return shoebox::RunEnrollment(
+        EnrollCommandFor(config_path, enroll_coordinator, enroll_token, tls_dir),
+        shoebox::MakeEnrollCall<shoebox::v1::WorkerEnrollRequest, shoebox::v1::WorkerEnrollResponse>(
+            [](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
+               const shoebox::v1::WorkerEnrollRequest& req, shoebox::v1::WorkerEnrollResponse* resp) {
+              return shoebox::v1::WorkerService::NewStub(ch)->Enroll(ctx, req, resp);
+            }));
+  }
   shoebox::InitLogging("shoebox-worker", log_level, log_json);
 
-  // Signals are taken by one thread with sigwait; block them everywhere else.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  // SIGTERM/SIGINT are blocked in every thread from here on and taken by one
+  // (common/signals.h) once the worker exists; one that comes earlier waits
+  // and stops it then.
+  shoebox::BlockStopSignals();
 
   auto fail = [](const absl::Status& s) {
     std::cerr << "shoebox-worker: " << s.message() << "\n";
@@ -153,14 +152,14 @@ int main(int argc, char** argv) {
 
   auto worker = shoebox::worker::Worker::Create(*options, *channel, fetcher.get(), opener);
   if (!worker.ok()) return fail(worker.status());
-  std::thread signals([&] {
-    int sig = 0;
-    sigwait(&sigs, &sig);
+  // Started after setpriority: a thread inherits its creator's nice value.
+  auto stop_watch = std::make_unique<shoebox::StopSignalWatch>(shoebox::EarlyStopSignal::kDefer);
+  stop_watch->Arm([&](int sig) {
     spdlog::info("signal {}: stopping (no new jobs; finishing or handing back current ones)", sig);
     (*worker)->Stop();
   });
-  signals.detach();
   absl::Status run = (*worker)->Run();
+  stop_watch.reset();
   if (!run.ok()) return fail(run);
   return 0;
 }

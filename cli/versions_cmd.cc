@@ -1,0 +1,183 @@
+// `shoebox versions` and `shoebox restore` (docs/cli.md "Restore"): list
+// the versions of files, and restore them as they were at a point in time
+// with chunks read through AdminService.ReadChunks.
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/restore.h"
+#include "cli/restore_repair.h"
+#include "common/bytes.h"
+#include "common/status.h"
+
+namespace shoebox::cli {
+
+namespace {
+
+struct VersionsArgs {
+  std::string device, path, folder, at;
+};
+
+struct RestoreArgs {
+  std::string device, path, folder, at, to;
+  bool overwrite = false;
+  int wait_repair = 600;
+};
+
+// Fetches chunks through AdminService.ReadChunks in batches.
+class GrpcFetcher : public ChunkFetcher {
+ public:
+  explicit GrpcFetcher(AdminClient* c) : c_(c) {}
+  absl::Status Fetch(const std::vector<std::string>& ids,
+                     const std::function<absl::Status(const std::string&, const std::string&)>& sink)
+      override {
+    constexpr size_t kBatch = 32;
+    for (size_t i = 0; i < ids.size(); i += kBatch) {
+      v1::ReadChunksRequest req;
+      for (size_t j = i; j < std::min(ids.size(), i + kBatch); j++) req.add_ids(ids[j]);
+      auto ctx = c_->Context(std::chrono::minutes(10));
+      auto reader = c_->stub()->ReadChunks(ctx.get(), req);
+      v1::ChunkData d;
+      size_t k = i;
+      while (reader->Read(&d)) {
+        if (k >= ids.size() || d.id() != ids[k]) {
+          ctx->TryCancel();
+          reader->Finish();
+          return absl::DataLossError("coordinator sent chunks out of order");
+        }
+        absl::Status s = sink(d.id(), d.data());
+        if (!s.ok()) {
+          ctx->TryCancel();
+          reader->Finish();
+          return s;
+        }
+        k++;
+      }
+      grpc::Status gs = reader->Finish();
+      if (!gs.ok()) return FromGrpc(gs);
+      if (k != std::min(ids.size(), i + kBatch))
+        return absl::DataLossError("coordinator ended the chunk stream early");
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  AdminClient* const c_;
+};
+
+absl::StatusOr<std::vector<v1::FileVersion>> ListAllVersions(AdminClient& c,
+                                                             v1::ListVersionsRequest req) {
+  std::vector<v1::FileVersion> out;
+  req.set_limit(5000);
+  for (;;) {
+    auto ctx = c.Context();
+    v1::ListVersionsResponse resp;
+    grpc::Status s = c.stub()->ListVersions(ctx.get(), req, &resp);
+    if (!s.ok()) return FromGrpc(s);
+    for (auto& v : *resp.mutable_versions()) out.push_back(std::move(v));
+    if (resp.next_after_version_id() == 0) break;
+    req.set_after_version_id(resp.next_after_version_id());
+  }
+  return out;
+}
+
+int Versions(AdminClient& client, const VersionsArgs& a) {
+  auto at = ParseAt(a.at);
+  if (!at.ok()) return FailStatus(at.status());
+  v1::ListVersionsRequest req;
+  req.set_device(a.device);
+  req.set_folder(a.folder);
+  req.set_path(a.path);
+  req.set_at_unix_ms(*at);
+  req.set_all_versions(true);
+  auto vs = ListAllVersions(client, req);
+  if (!vs.ok()) return FailStatus(vs.status());
+  for (const auto& v : *vs) {
+    std::printf("%s  %12llu  %s  %s%s  v%lld\n", FormatTime(v.created_unix_ms()).c_str(),
+                (unsigned long long)v.size(), ToHex(v.sha256()).substr(0, 16).c_str(),
+                PrintablePath(v.path()).c_str(),
+                v.deleted_unix_ms() ? absl::StrCat(" (deleted ", FormatTime(v.deleted_unix_ms()), ")").c_str() : "",
+                (long long)v.version_id());
+    if (v.chunks_dropped())  // pass-through folder (docs/retention.md)
+      std::printf("    (not in the chunk store any more: restore it from a destination below)\n");
+    for (const auto& c : v.copies()) {
+      std::printf("    %-16s %-10s %s\n", c.destination().c_str(), c.state().c_str(),
+                  c.remote_ref().c_str());
+    }
+  }
+  if (vs->empty()) std::printf("no versions found\n");
+  return 0;
+}
+
+int Restore(AdminClient& client, const RestoreArgs& a) {
+  auto at = ParseAt(a.at);
+  if (!at.ok()) return FailStatus(at.status());
+  v1::ListVersionsRequest req;
+  req.set_device(a.device);
+  req.set_folder(a.folder);
+  req.set_path(a.path);
+  req.set_at_unix_ms(*at);
+  req.set_all_versions(false);
+  auto vs = ListAllVersions(client, req);
+  if (!vs.ok()) return FailStatus(vs.status());
+  if (vs->empty()) {
+    std::fprintf(stderr, "shoebox: nothing to restore for device %s%s%s at that time\n",
+                 a.device.c_str(), a.path.empty() ? "" : " path ", PrintablePath(a.path).c_str());
+    return 1;
+  }
+  RestoreOptions ro;
+  ro.target_dir = a.to;
+  ro.overwrite = a.overwrite;
+  std::set<std::string> folders;
+  for (const auto& v : *vs) folders.insert(v.folder());
+  ro.prefix_folder = folders.size() > 1;
+  GrpcFetcher fetcher(&client);
+  auto rep = RestoreVersions(*vs, &fetcher, ro);
+  if (!rep.ok()) return FailStatus(rep.status());
+  // Damaged chunks: name the files, wait for repairs, retry (issue 7).
+  rep = RestoreAfterRepair(client, *vs, std::move(*rep), &fetcher, ro, a.wait_repair, stdout);
+  if (!rep.ok()) return FailStatus(rep.status());
+  std::printf("restored %llu files (%s), %llu already present and identical, %zu failed\n",
+              (unsigned long long)rep->files_restored, HumanBytes(rep->bytes_restored).c_str(),
+              (unsigned long long)rep->files_skipped, rep->failures.size());
+  for (const auto& f : rep->failures) std::printf("  FAILED %s: %s\n", f.path.c_str(), f.error.c_str());
+  if (!rep->failures.empty()) {
+    std::printf("run the same command again to retry the failed files\n");
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterVersionCommands(CLI::App& app, CliContext& ctx) {
+  auto v = std::make_shared<VersionsArgs>();
+  auto* versions = app.add_subcommand("versions", "list the versions of a file or folder");
+  versions->add_option("device", v->device, "device name")->required();
+  versions->add_option("path", v->path, "path (relative to its folder) or directory prefix");
+  versions->add_option("--folder", v->folder, "folder root on the device");
+  versions->add_option("--at", v->at, "only what existed at this time");
+  ctx.AddAdminHandler(versions, [v](CliContext&, AdminClient& client) { return Versions(client, *v); });
+
+  auto r = std::make_shared<RestoreArgs>();
+  auto* restore = app.add_subcommand("restore", "restore files as they were at a point in time");
+  restore->add_option("--device", r->device, "device name")->required();
+  restore->add_option("--path", r->path, "file or directory (relative to its folder)");
+  restore->add_option("--folder", r->folder, "folder root on the device");
+  restore->add_option("--at", r->at, "point in time (default: now)");
+  restore->add_option("--to", r->to, "target directory")->required();
+  restore->add_flag("--overwrite", r->overwrite, "replace existing files that differ");
+  restore->add_option("--wait-repair", r->wait_repair,
+                      "seconds to wait for chunks damaged in the chunk store to be repaired from a "
+                      "destination copy before restoring those files again (0: only name them)");
+  ctx.AddAdminHandler(restore, [r](CliContext&, AdminClient& client) { return Restore(client, *r); });
+}
+
+}  // namespace shoebox::cli
