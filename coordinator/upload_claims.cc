@@ -15,8 +15,22 @@ bool UploadClaims::Live(const Entry& e, absl::Time now) const {
 void UploadClaims::SweepLocked(absl::Time now) {
   if (now - last_sweep_ < opts_.ttl && claims_.size() < opts_.max_claims) return;
   last_sweep_ = now;
-  absl::erase_if(claims_, [&](const auto& kv) { return !Live(kv.second, now); });
-  absl::erase_if(progress_, [&](const auto& kv) { return now - kv.second >= opts_.max_age; });
+  // Plain loops, not erase_if with a lambda: clang's -Wthread-safety cannot
+  // see that a lambda runs under mu_.
+  for (auto it = claims_.begin(); it != claims_.end();) {
+    if (Live(it->second, now)) {
+      ++it;
+    } else {
+      claims_.erase(it++);
+    }
+  }
+  for (auto it = progress_.begin(); it != progress_.end();) {
+    if (now - it->second >= opts_.max_age) {
+      progress_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
 }
 
 std::vector<bool> UploadClaims::Claim(int64_t device, const std::vector<std::string>& ids, absl::Time now,

@@ -552,15 +552,21 @@ TEST_F(RecoveryTest, SnapshotsAreCopiedToPlainFileDestinationsAndRecoverWorksFro
   }
   EXPECT_EQ(at_nas, 1u);
   {
-    grpc::ClientContext ctx;
-    AsAdmin(&ctx);
-    pb::ListJobsRequest req;
-    req.set_destination("nas");
-    pb::ListJobsResponse jobs;
-    ASSERT_TRUE(admin->ListJobs(&ctx, req, &jobs).ok());
+    // The worker writes the copy before it completes the job: wait for the
+    // completion rather than assume it happened with the file.
     int snapshot_jobs_done = 0;
-    for (const auto& j : jobs.jobs()) {
-      if (j.kind() == pb::JOB_KIND_SNAPSHOT && j.state() == pb::JOB_STATE_DONE) ++snapshot_jobs_done;
+    for (int i = 0; i < 600 && snapshot_jobs_done < 2; ++i) {
+      if (i > 0) ::usleep(50 * 1000);
+      grpc::ClientContext ctx;
+      AsAdmin(&ctx);
+      pb::ListJobsRequest req;
+      req.set_destination("nas");
+      pb::ListJobsResponse jobs;
+      ASSERT_TRUE(admin->ListJobs(&ctx, req, &jobs).ok());
+      snapshot_jobs_done = 0;
+      for (const auto& j : jobs.jobs()) {
+        if (j.kind() == pb::JOB_KIND_SNAPSHOT && j.state() == pb::JOB_STATE_DONE) ++snapshot_jobs_done;
+      }
     }
     EXPECT_EQ(snapshot_jobs_done, 2);
   }
