@@ -60,7 +60,8 @@ absl::StatusOr<shoebox::v1::StatusResponse> Admin::GetStatus() {
   ASSIGN_OR_RETURN(StatusSummary summary, stores_.status->GetStatus(limits_.worker_stale_ms));
   shoebox::v1::StatusResponse resp = ToProto(summary);
   // Copies per file, damaged chunks, last verify run (issue 7).
-  RETURN_IF_ERROR(stores_.verify->AddToStatus(&resp));
+  ASSIGN_OR_RETURN(CopySummary copies, stores_.verify->GetCopySummary());
+  AddToProto(copies, &resp);
   return resp;
 }
 

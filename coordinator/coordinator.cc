@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/snapshot/pg_tools.h"
 #include "common/status.h"
 
 namespace shoebox::coordinator {
@@ -29,6 +30,8 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
   so.unavailable_retry_ms = o.db_unavailable_retry_ms;
   ASSIGN_OR_RETURN(c->store_, Store::Open(so));
   c->verify_store_ = std::make_unique<PgVerifyStore>(c->store_.get());
+  c->retention_store_ = std::make_unique<PgRetentionStore>(c->store_.get());
+  c->snapshot_store_ = std::make_unique<PgSnapshotStore>(c->store_.get());
   c->auth_ = std::make_unique<Authenticator>(o.insecure_dev, c->store_.get(), o.limits);
   if (!o.insecure_dev) {
     ASSIGN_OR_RETURN(CoordinatorPki pki, LoadOrCreatePki(o));
@@ -58,12 +61,12 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
   c->verifier_ = std::make_unique<Verifier>(verify_store, c->sealed_.get(), c->keys_,
                                             c->catalog_.get(), o.verify);
   c->verifier_->StartSchedule();
-  c->retention_ = std::make_unique<Retention>(c->store_.get(), c->chunk_store_.get(),
-                                              o.prune_grace_s);
+  c->retention_ = std::make_unique<Retention>(c->retention_store_.get(), store,
+                                              c->chunk_store_.get(), o.prune_grace_s);
   c->retention_->StartSchedule(o.prune_interval_s);
-  c->snapshots_ = std::make_unique<CatalogSnapshots>(o.database_url, c->chunk_store_.get(), c->store_.get(),
-                                                     c->keys_.catalog_key, o.snapshot_interval_s,
-                                                     o.snapshot_keep);
+  c->snapshots_ = std::make_unique<CatalogSnapshots>(
+      [url = o.database_url] { return snapshot::DumpDatabase(url); }, c->chunk_store_.get(),
+      c->snapshot_store_.get(), c->keys_.catalog_key, o.snapshot_interval_s, o.snapshot_keep);
   c->snapshots_->StartSchedule();
   c->metrics_->DatabaseUp(true);
   c->housekeeping_ = std::thread([p = c.get()] { p->Housekeeping(); });

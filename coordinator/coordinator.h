@@ -64,6 +64,8 @@ class Coordinator {
   std::unique_ptr<SealedChunkStore> sealed_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<VerifyStore> verify_store_;  // on store_
+  std::unique_ptr<RetentionStore> retention_store_;  // on store_
+  std::unique_ptr<SnapshotStore> snapshot_store_;    // on store_
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<Enrollment> enrollment_;
   std::unique_ptr<Catalog> catalog_;

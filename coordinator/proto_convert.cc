@@ -85,6 +85,18 @@ JobSelection FromProto(const shoebox::v1::JobSelector& sel) {
   return s;
 }
 
+VerifyRunResult FromProto(const shoebox::v1::VerifyResponse& r) {
+  VerifyRunResult v;
+  v.chunks_scrubbed = r.chunks_scrubbed();
+  v.chunks_bad = r.chunks_bad();
+  v.remote_checks_queued = r.remote_checks_queued();
+  v.repairs_queued = r.repairs_queued();
+  v.test_restored_files = r.test_restored_files();
+  v.test_restore_failed = r.test_restore_failed();
+  v.unrepairable_files = static_cast<uint64_t>(r.unrepairable_size());
+  return v;
+}
+
 shoebox::v1::FileReport ToProto(const DamagedFile& f) {
   shoebox::v1::FileReport p;
   p.set_folder(f.folder);
@@ -165,6 +177,7 @@ shoebox::v1::Job ToProto(const LeasedJob& j) {
   *p.mutable_destination() = ToProto(j.destination);
   *p.mutable_file() = ToProto(j.file);  // present (empty) for jobs without a file
   p.set_remote_ref(j.remote_ref);
+  for (const std::string& id : j.repair_chunk_ids) p.add_repair_chunk_ids(id);
   return p;
 }
 
@@ -229,6 +242,35 @@ shoebox::v1::StatusResponse ToProto(const StatusSummary& s) {
   p.set_stored_bytes(s.stored_bytes);
   p.set_duplicate_files(s.duplicate_files);
   return p;
+}
+
+shoebox::v1::AffectedFile ToProto(const AffectedFile& f) {
+  shoebox::v1::AffectedFile p;
+  p.set_device(f.device);
+  p.set_folder(f.folder);
+  p.set_path(f.path);
+  p.set_version_id(f.version_id);
+  for (const std::string& d : f.destinations) p.add_destinations(d);
+  return p;
+}
+
+shoebox::v1::DamagedChunk ToProto(const DamagedChunk& d) {
+  shoebox::v1::DamagedChunk p;
+  p.set_id(d.id);
+  p.set_error(d.error);
+  p.set_found_unix_ms(d.found_unix_ms);
+  p.set_repair_queued(d.repair_queued);
+  for (const AffectedFile& f : d.files) *p.add_files() = ToProto(f);
+  return p;
+}
+
+void AddToProto(const CopySummary& s, shoebox::v1::StatusResponse* resp) {
+  resp->set_files_with_1_copy(s.files_with_1_copy);
+  resp->set_files_with_2_copies(s.files_with_2_copies);
+  resp->set_files_with_3_copies(s.files_with_3_copies);
+  resp->set_files_with_no_copy(s.files_with_no_copy);
+  resp->set_damaged_chunks(s.damaged_chunks);
+  resp->set_last_verify_unix_ms(s.last_verify_unix_ms);
 }
 
 }  // namespace shoebox::coordinator

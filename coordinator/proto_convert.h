@@ -21,6 +21,8 @@ NewDestination FromProto(const shoebox::v1::CreateDestinationRequest& req);
 JobCompletion FromProto(const shoebox::v1::CompleteJobRequest& req);
 JobFilter FromProto(const shoebox::v1::ListJobsRequest& req);
 JobSelection FromProto(const shoebox::v1::JobSelector& sel);
+// The counts of a verify run that verify_runs records.
+VerifyRunResult FromProto(const shoebox::v1::VerifyResponse& r);
 
 // Domain → responses.
 shoebox::v1::FileReport ToProto(const DamagedFile& f);  // op UPSERT: re-read it
@@ -33,5 +35,9 @@ shoebox::v1::RenewLeaseResponse ToProto(const LeaseRenewal& r);
 shoebox::v1::FailJobResponse ToProto(const FailOutcome& f);
 shoebox::v1::JobInfo ToProto(const JobRow& j);
 shoebox::v1::StatusResponse ToProto(const StatusSummary& s);
+shoebox::v1::AffectedFile ToProto(const AffectedFile& f);
+shoebox::v1::DamagedChunk ToProto(const DamagedChunk& d);
+// Sets the copy counts, damage and last verify run fields of `resp`.
+void AddToProto(const CopySummary& s, shoebox::v1::StatusResponse* resp);
 
 }  // namespace shoebox::coordinator

@@ -1,6 +1,7 @@
 #include "coordinator/queue.h"
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,25 @@ absl::StatusOr<int64_t> JobQueue::WorkerId(const std::string& worker) {
   absl::MutexLock l(&mu_);
   worker_ids_[worker] = id;
   return id;
+}
+
+absl::Status JobQueue::AddRepairNeeds(std::vector<LeasedJob>* jobs) {
+  std::vector<std::string> ids;
+  for (const LeasedJob& j : *jobs) {
+    if (j.kind != JobKind::kVerify) continue;
+    for (const ChunkRef& c : j.file.chunks) ids.push_back(c.id);
+  }
+  if (ids.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::set<std::string> damaged, verify_->OpenDamageAmong(ids));
+  if (damaged.empty()) return absl::OkStatus();
+  for (LeasedJob& j : *jobs) {
+    if (j.kind != JobKind::kVerify) continue;
+    std::set<std::string> added;
+    for (const ChunkRef& c : j.file.chunks) {
+      if (damaged.count(c.id) && added.insert(c.id).second) j.repair_chunk_ids.push_back(c.id);
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<shoebox::v1::RegisterWorkerResponse> JobQueue::Register(
@@ -91,12 +111,9 @@ absl::StatusOr<shoebox::v1::LeaseJobsResponse> JobQueue::Lease(
       return absl::CancelledError(absl::StrCat("worker '", worker, "' hung up while waiting for jobs"));
     }
     if (!leased.empty() || absl::Now() >= deadline) {
-      std::vector<shoebox::v1::Job> jobs;
-      jobs.reserve(leased.size());
-      for (const LeasedJob& j : leased) jobs.push_back(ToProto(j));
       // Verify jobs learn which chunks of their file need repair (issue 7).
-      RETURN_IF_ERROR(verify_->FillRepairNeeds(&jobs));
-      for (auto& j : jobs) *resp.add_jobs() = std::move(j);
+      RETURN_IF_ERROR(AddRepairNeeds(&leased));
+      for (const LeasedJob& j : leased) *resp.add_jobs() = ToProto(j);
       return resp;
     }
     absl::SleepFor(std::min(pause, deadline - absl::Now()));

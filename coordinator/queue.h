@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -49,6 +50,9 @@ class JobQueue {
 
  private:
   absl::StatusOr<int64_t> WorkerId(const std::string& worker);
+  // Fills repair_chunk_ids of the verify jobs whose file holds a chunk with
+  // an open damage (each ID once, in the file's order).
+  absl::Status AddRepairNeeds(std::vector<LeasedJob>* jobs);
 
   QueueStore* const store_;
   VerifyStore* const verify_;

@@ -22,18 +22,17 @@ std::string FormatUnixMs(int64_t unix_ms) {
 }
 
 std::string WaitingReason(const WaitFacts& f) {
-  using shoebox::v1::JobState;
   switch (f.state) {
-    case shoebox::v1::JOB_STATE_LEASED:
-    case shoebox::v1::JOB_STATE_DONE:
+    case JobState::kLeased:
+    case JobState::kDone:
       return "";
-    case shoebox::v1::JOB_STATE_CANCELLED:
+    case JobState::kCancelled:
       return "cancelled by an admin; `shoebox jobs retry` queues it again";
-    case shoebox::v1::JOB_STATE_DEAD:
+    case JobState::kDead:
       return absl::StrCat("dead after ", f.attempts, " attempt", f.attempts == 1 ? "" : "s",
                           ": ", f.last_error.empty() ? "(no error text)" : f.last_error,
                           "; fix the cause, then `shoebox jobs retry`");
-    case shoebox::v1::JOB_STATE_RETRY_WAIT:
+    case JobState::kRetryWait:
       return absl::StrCat("backoff until ", FormatUnixMs(f.next_attempt_unix_ms),
                           " after attempt ", f.attempts, ": ", f.last_error);
     default:

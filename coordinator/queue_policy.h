@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "shoebox/v1/worker.pb.h"
+#include "coordinator/store/model.h"
 
 namespace shoebox::coordinator {
 
@@ -16,7 +16,7 @@ uint64_t BackoffDelayMs(uint32_t attempt, uint32_t base_ms, uint32_t max_ms, dou
 
 // What a waiting job's reason is computed from.
 struct WaitFacts {
-  shoebox::v1::JobState state = shoebox::v1::JOB_STATE_UNSPECIFIED;
+  JobState state = JobState::kUnspecified;
   std::string destination;
   std::string destination_kind;
   uint32_t attempts = 0;

@@ -19,15 +19,15 @@ TEST(Backoff, IsCappedAtMax) {
 
 TEST(WaitingReason, RunningAndDoneJobsHaveNone) {
   WaitFacts f;
-  f.state = shoebox::v1::JOB_STATE_LEASED;
+  f.state = JobState::kLeased;
   EXPECT_EQ(WaitingReason(f), "");
-  f.state = shoebox::v1::JOB_STATE_DONE;
+  f.state = JobState::kDone;
   EXPECT_EQ(WaitingReason(f), "");
 }
 
 TEST(WaitingReason, NamesBackoffDeadline) {
   WaitFacts f;
-  f.state = shoebox::v1::JOB_STATE_RETRY_WAIT;
+  f.state = JobState::kRetryWait;
   f.attempts = 2;
   f.last_error = "503";
   f.next_attempt_unix_ms = 1795716000000;  // 2026-11-26T18:00:00Z
@@ -36,7 +36,7 @@ TEST(WaitingReason, NamesBackoffDeadline) {
 
 TEST(WaitingReason, QueuedJobsSayWhyInPriorityOrder) {
   WaitFacts f;
-  f.state = shoebox::v1::JOB_STATE_QUEUED;
+  f.state = JobState::kQueued;
   f.destination = "nas";
   f.destination_kind = "local";
   EXPECT_NE(WaitingReason(f).find("no worker serves destination nas"), std::string::npos);
@@ -51,11 +51,11 @@ TEST(WaitingReason, QueuedJobsSayWhyInPriorityOrder) {
 
 TEST(WaitingReason, DeadAndCancelledSayWhatToDo) {
   WaitFacts f;
-  f.state = shoebox::v1::JOB_STATE_DEAD;
+  f.state = JobState::kDead;
   f.attempts = 8;
   f.last_error = "disk full";
   EXPECT_NE(WaitingReason(f).find("dead after 8 attempts: disk full"), std::string::npos);
-  f.state = shoebox::v1::JOB_STATE_CANCELLED;
+  f.state = JobState::kCancelled;
   EXPECT_NE(WaitingReason(f).find("cancelled"), std::string::npos);
 }
 

@@ -35,8 +35,9 @@ void ToProto(const FolderPolicy& f, shoebox::v1::RetentionPolicy* p) {
 
 }  // namespace
 
-Retention::Retention(Store* store, ChunkStore* chunks, uint32_t grace_s)
-    : store_(store), rstore_(store), chunks_(chunks), grace_s_(grace_s) {}
+Retention::Retention(RetentionStore* store, IdentityStore* audit, ChunkStore* chunks,
+                     uint32_t grace_s)
+    : rstore_(store), audit_(audit), chunks_(chunks), grace_s_(grace_s) {}
 
 Retention::~Retention() {
   {
@@ -55,7 +56,7 @@ bool Retention::Stopping() {
 absl::StatusOr<shoebox::v1::RetentionPolicies> Retention::Get(
     const shoebox::v1::GetRetentionRequest& req) {
   RETURN_IF_ERROR(ValidateGetRetention(req));  // coordinator/validate.h
-  ASSIGN_OR_RETURN(std::vector<FolderPolicy> list, rstore_.ListPolicies(req.device(), req.folder()));
+  ASSIGN_OR_RETURN(std::vector<FolderPolicy> list, rstore_->ListPolicies(req.device(), req.folder()));
   shoebox::v1::RetentionPolicies out;
   for (const FolderPolicy& f : list) ToProto(f, out.add_policies());
   return out;
@@ -66,13 +67,13 @@ absl::StatusOr<shoebox::v1::RetentionPolicies> Retention::Set(
   RETURN_IF_ERROR(ValidateSetRetention(req));  // coordinator/validate.h
   auto update = [&req](RetentionPolicy* p) { return ApplyRetentionUpdate(req, p); };
   ASSIGN_OR_RETURN(std::vector<FolderPolicy> list,
-                   rstore_.UpdatePolicies(req.device(), req.folder(), req.reset(), update));
+                   rstore_->UpdatePolicies(req.device(), req.folder(), req.reset(), update));
   shoebox::v1::RetentionPolicies out;
   for (const FolderPolicy& f : list) {
     ToProto(f, out.add_policies());
     AuditEntry e{"admin", admin, "SetRetention", absl::StrCat(f.device, ":", PrintablePath(f.folder)),
                  true, DescribeRetentionPolicy(f.policy)};
-    absl::Status st = store_->Audit(e);
+    absl::Status st = audit_->Audit(e);
     if (!st.ok()) SPDLOG_ERROR("event=audit_failed action=SetRetention error=\"{}\"", std::string(st.message()));
   }
   return out;
@@ -96,7 +97,7 @@ absl::StatusOr<shoebox::v1::PruneResponse> Retention::Prune(const std::string& a
   std::vector<int64_t> released;
   for (int64_t after = 0;;) {
     if (Stopping()) return absl::CancelledError("prune: the coordinator is stopping");
-    ASSIGN_OR_RETURN(PruneBatch b, rstore_.ReleasePassThrough(after, kReleaseBatch, dry));
+    ASSIGN_OR_RETURN(PruneBatch b, rstore_->ReleasePassThrough(after, kReleaseBatch, dry));
     out.set_versions_released(out.versions_released() + b.versions_released);
     newly_unreferenced += b.chunks_now_unreferenced;
     if (dry) {
@@ -115,11 +116,18 @@ absl::StatusOr<shoebox::v1::PruneResponse> Retention::Prune(const std::string& a
   const auto versions_start = std::chrono::steady_clock::now();
 
   // 2. Policies.
-  ASSIGN_OR_RETURN(auto policies, rstore_.AllPolicies());
+  ASSIGN_OR_RETURN(auto policies, rstore_->AllPolicies());
+  // A folder without a policy of its own follows the defaults.
+  const RetentionDecider decide = [&policies](int64_t folder_id, const FileFacts& file,
+                                              int64_t now_unix_ms) {
+    auto it = policies.find(folder_id);
+    const RetentionPolicy& p = it == policies.end() ? DefaultRetentionPolicy() : it->second;
+    return DecideRetention(p, file, now_unix_ms);
+  };
   for (int64_t after = 0;;) {
     if (Stopping()) return absl::CancelledError("prune: the coordinator is stopping");
     ASSIGN_OR_RETURN(PruneBatch b,
-                     rstore_.PruneVersions(after, kFileBatch, policies, dry, released));
+                     rstore_->PruneVersions(after, kFileBatch, decide, dry, released));
     out.set_versions_removed(out.versions_removed() + b.versions_removed);
     out.set_version_bytes_removed(out.version_bytes_removed() + b.version_bytes);
     out.set_files_forgotten(out.files_forgotten() + b.files_forgotten);
@@ -136,9 +144,9 @@ absl::StatusOr<shoebox::v1::PruneResponse> Retention::Prune(const std::string& a
 
   // 3. Chunks.
   if (dry) {
-    ASSIGN_OR_RETURN(ChunkForecast now, rstore_.CollectableNow(grace_s_));
-    ASSIGN_OR_RETURN(ChunkForecast later, rstore_.WouldUnreference(refs));
-    ASSIGN_OR_RETURN(uint64_t in_grace, rstore_.CountInGrace(grace_s_));
+    ASSIGN_OR_RETURN(ChunkForecast now, rstore_->CollectableNow(grace_s_));
+    ASSIGN_OR_RETURN(ChunkForecast later, rstore_->WouldUnreference(refs));
+    ASSIGN_OR_RETURN(uint64_t in_grace, rstore_->CountInGrace(grace_s_));
     uint64_t n = now.chunks, bytes = now.bytes, stored = now.stored_bytes;
     if (grace_s_ == 0) {
       n += later.chunks;
@@ -152,7 +160,7 @@ absl::StatusOr<shoebox::v1::PruneResponse> Retention::Prune(const std::string& a
     out.set_chunks_in_grace(in_grace + later.chunks);
   } else {
     RETURN_IF_ERROR(CollectChunks(&out));
-    ASSIGN_OR_RETURN(uint64_t in_grace, rstore_.CountInGrace(grace_s_));
+    ASSIGN_OR_RETURN(uint64_t in_grace, rstore_->CountInGrace(grace_s_));
     out.set_chunks_in_grace(in_grace);
   }
   const int64_t chunks_ms = ms_since(chunks_start);
@@ -170,7 +178,7 @@ absl::StatusOr<shoebox::v1::PruneResponse> Retention::Prune(const std::string& a
       chunks_ms);
   if (!dry) {
     AuditEntry e{actor == "schedule" ? "coordinator" : "admin", actor, "Prune", "", true, summary};
-    absl::Status st = store_->Audit(e);
+    absl::Status st = audit_->Audit(e);
     if (!st.ok()) SPDLOG_ERROR("event=audit_failed action=Prune error=\"{}\"", std::string(st.message()));
   }
   return out;
@@ -200,10 +208,10 @@ absl::Status Retention::CollectChunks(shoebox::v1::PruneResponse* out) {
   for (std::string after;;) {
     if (Stopping()) return absl::CancelledError("prune: the coordinator is stopping");
     ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                     rstore_.MarkCollectable(after, kChunkBatch, grace_s_));
+                     rstore_->MarkCollectable(after, kChunkBatch, grace_s_));
     if (ids.empty()) break;
     ASSIGN_OR_RETURN(std::vector<DeletedChunk> deleted,
-                     rstore_.DeleteCollectable(ids, delete_blobs));
+                     rstore_->DeleteCollectable(ids, delete_blobs));
     for (const DeletedChunk& d : deleted) {
       out->set_chunks_removed(out->chunks_removed() + 1);
       out->set_chunk_bytes_removed(out->chunk_bytes_removed() + d.size);
@@ -228,7 +236,7 @@ void Retention::ScheduleLoop(uint32_t interval_s) {
       cv_.wait_for(l, check, [this] { return stop_; });
       if (stop_) return;
     }
-    absl::StatusOr<bool> claimed = rstore_.ClaimScheduledRun("prune", interval_s);
+    absl::StatusOr<bool> claimed = rstore_->ClaimScheduledRun("prune", interval_s);
     if (!claimed.ok()) {
       SPDLOG_WARN("event=prune_schedule_failed error=\"{}\"", std::string(claimed.status().message()));
       continue;

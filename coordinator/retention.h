@@ -22,6 +22,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/chunkstore/chunkstore.h"
+#include "coordinator/store/identity_store.h"
 #include "coordinator/store/retention_store.h"
 #include "shoebox/v1/admin.pb.h"
 
@@ -29,8 +30,10 @@ namespace shoebox::coordinator {
 
 class Retention {
  public:
-  // Borrows `store` and `chunks`; both must outlive this object.
-  Retention(Store* store, ChunkStore* chunks, uint32_t grace_s);
+  // Borrows `store` (the rows), `audit` (SetRetention and real prunes are
+  // audited) and `chunks` (the blobs collected); all must outlive this
+  // object.
+  Retention(RetentionStore* store, IdentityStore* audit, ChunkStore* chunks, uint32_t grace_s);
   ~Retention();  // stops the schedule (a running prune stops between batches)
 
   absl::StatusOr<shoebox::v1::RetentionPolicies> Get(const shoebox::v1::GetRetentionRequest& req);
@@ -44,15 +47,13 @@ class Retention {
   // scheduled one (by any coordinator) is older than the interval.
   void StartSchedule(uint32_t interval_s);
 
-  RetentionStore& store() { return rstore_; }
-
  private:
   absl::Status CollectChunks(shoebox::v1::PruneResponse* out);
   bool Stopping();
   void ScheduleLoop(uint32_t interval_s);
 
-  Store* const store_;
-  RetentionStore rstore_;
+  RetentionStore* const rstore_;
+  IdentityStore* const audit_;
   ChunkStore* const chunks_;
   const uint32_t grace_s_;
 

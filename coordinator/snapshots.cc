@@ -6,17 +6,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
-#include "common/snapshot/pg_tools.h"
 #include "common/status.h"
-#include "coordinator/store/snapshot_store.h"
 
 namespace shoebox::coordinator {
 
-CatalogSnapshots::CatalogSnapshots(std::string database_url, ChunkStore* store, Store* catalog,
+CatalogSnapshots::CatalogSnapshots(DatabaseDumper dump, ChunkStore* store, SnapshotStore* copies,
                                    const Key256& catalog_key, uint32_t interval_s, uint32_t keep)
-    : database_url_(std::move(database_url)),
+    : dump_(std::move(dump)),
       store_(store),
-      catalog_(catalog),
+      copies_(copies),
       catalog_key_(catalog_key),
       interval_s_(interval_s),
       keep_(std::max<uint32_t>(keep, 1)) {}
@@ -40,7 +38,7 @@ absl::StatusOr<std::vector<snapshot::Info>> CatalogSnapshots::List() { return sn
 absl::StatusOr<snapshot::Info> CatalogSnapshots::TakeNow() {
   absl::MutexLock l(&take_mu_);
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::string> dump = snapshot::DumpDatabase(database_url_);
+  absl::StatusOr<std::string> dump = dump_();
   if (!dump.ok()) {
     return Annotate(dump.status(), "catalog snapshot: dump the database");
   }
@@ -60,8 +58,8 @@ absl::StatusOr<snapshot::Info> CatalogSnapshots::TakeNow() {
                 std::string(pruned.status().message()));
   }
   uint64_t copies = 0;
-  if (catalog_ != nullptr) {
-    absl::StatusOr<uint64_t> q = QueueSnapshotCopies(catalog_, info->name, keep_);
+  if (copies_ != nullptr) {
+    absl::StatusOr<uint64_t> q = copies_->QueueSnapshotCopies(info->name, keep_);
     if (q.ok()) {
       copies = *q;
     } else {

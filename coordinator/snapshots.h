@@ -12,6 +12,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -22,16 +23,20 @@
 #include "common/chunkstore/chunkstore.h"
 #include "common/crypto/keys.h"
 #include "common/snapshot/catalog_snapshot.h"
-#include "coordinator/store/store.h"
+#include "coordinator/store/snapshot_store.h"
 
 namespace shoebox::coordinator {
 
+// Dumps the catalog database (snapshot::DumpDatabase in production).
+using DatabaseDumper = std::function<absl::StatusOr<std::string>()>;
+
 class CatalogSnapshots {
  public:
-  // `store` and `catalog` are borrowed and must outlive this object;
-  // `catalog` (may be null) gets the snapshot copy jobs for destinations.
-  CatalogSnapshots(std::string database_url, ChunkStore* store, Store* catalog, const Key256& catalog_key,
-                   uint32_t interval_s, uint32_t keep);
+  // `store` and `copies` are borrowed and must outlive this object;
+  // `copies` (may be null) gets the snapshot copy jobs for destinations.
+  // `dump` is called from TakeNow (any thread, one call at a time).
+  CatalogSnapshots(DatabaseDumper dump, ChunkStore* store, SnapshotStore* copies,
+                   const Key256& catalog_key, uint32_t interval_s, uint32_t keep);
   // Stops the schedule (waits for a snapshot in progress).
   ~CatalogSnapshots();
   CatalogSnapshots(const CatalogSnapshots&) = delete;
@@ -52,9 +57,9 @@ class CatalogSnapshots {
  private:
   void Loop();
 
-  const std::string database_url_;
+  const DatabaseDumper dump_;
   ChunkStore* const store_;
-  Store* const catalog_;
+  SnapshotStore* const copies_;
   const Key256 catalog_key_;
   const uint32_t interval_s_;
   const uint32_t keep_;

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/status.h"
+#include "coordinator/proto_convert.h"
 #include "coordinator/validate.h"
 
 namespace shoebox::coordinator {
@@ -93,7 +94,7 @@ void Verifier::ScheduleLoop() {
       if (r.ok()) resp = *r;
     }
     if (!st.ok()) SPDLOG_WARN("event=verify_run_failed error=\"{}\"", std::string(st.message()));
-    (void)vstore_->FinishRun(*run, resp, st.ok() ? "" : std::string(st.message()));
+    (void)vstore_->FinishRun(*run, FromProto(resp), st.ok() ? "" : std::string(st.message()));
   }
 }
 
@@ -146,7 +147,7 @@ absl::Status Verifier::Scrub(double percent, shoebox::v1::VerifyResponse* out) {
 }
 
 absl::Status Verifier::TestRestore(uint32_t n, int64_t run_id, shoebox::v1::VerifyResponse* out) {
-  ASSIGN_OR_RETURN(std::vector<shoebox::v1::FileVersion> sample, vstore_->SampleCurrentVersions(n));
+  ASSIGN_OR_RETURN(std::vector<FileVersion> sample, vstore_->SampleCurrentVersions(n));
   if (sample.empty()) return absl::OkStatus();
   std::error_code ec;
   std::string base = options_.scratch_dir;
@@ -160,22 +161,22 @@ absl::Status Verifier::TestRestore(uint32_t n, int64_t run_id, shoebox::v1::Veri
         "; set verify.scratch_dir to a writable directory"));
   }
   for (const auto& v : sample) {
-    const std::string where = absl::StrCat(v.device(), ":", PrintablePath(v.folder()), "/",
-                                           PrintablePath(v.path()), " (version ", v.version_id(), ")");
-    const std::string file = absl::StrCat(dir, "/", v.version_id());
+    const std::string where = absl::StrCat(v.device, ":", PrintablePath(v.folder), "/",
+                                           PrintablePath(v.path), " (version ", v.version_id, ")");
+    const std::string file = absl::StrCat(dir, "/", v.version_id);
     absl::Status st;
     int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("create test-restore file ", file));
     Sha256 h;
     uint64_t bytes = 0;
-    for (const auto& c : v.chunks()) {
+    for (const ChunkRef& c : v.chunks) {
       ChunkId id;
-      DigestFromString(c.id(), &id);
+      DigestFromString(c.id, &id);
       absl::StatusOr<std::string> plain = chunks_->GetPlain(id);
       if (!plain.ok()) {
         st = plain.status();
         if (IsDamage(st)) {
-          (void)vstore_->RecordDamage(c.id(), st.ToString());
+          (void)vstore_->RecordDamage(c.id, st.ToString());
         }
         break;
       }
@@ -202,9 +203,9 @@ absl::Status Verifier::TestRestore(uint32_t n, int64_t run_id, shoebox::v1::Veri
           back_bytes += static_cast<uint64_t>(r);
         }
         ::close(rfd);
-        if (back_bytes != v.size()) {
-          st = absl::DataLossError(absl::StrCat("restored ", back_bytes, " bytes, the catalog says ", v.size()));
-        } else if (DigestToString(back.Final()) != v.sha256()) {
+        if (back_bytes != v.size) {
+          st = absl::DataLossError(absl::StrCat("restored ", back_bytes, " bytes, the catalog says ", v.size));
+        } else if (DigestToString(back.Final()) != v.sha256) {
           st = absl::DataLossError("SHA-256 of the restored file differs from the catalog");
         }
       }
@@ -256,22 +257,22 @@ absl::StatusOr<shoebox::v1::VerifyResponse> Verifier::Run(const std::string& tri
     if (req.scrub_percent() > 0) RETURN_IF_ERROR(Scrub(req.scrub_percent(), &out));
     if (req.test_restore() > 0) RETURN_IF_ERROR(TestRestore(req.test_restore(), run_id, &out));
     uint64_t repairs = 0;
-    ASSIGN_OR_RETURN(std::vector<shoebox::v1::DamagedChunk> damaged,
+    ASSIGN_OR_RETURN(std::vector<DamagedChunk> damaged,
                      vstore_->OpenDamage(/*queue_repairs=*/true, &repairs));
     out.set_repairs_queued(repairs);
-    for (auto& d : damaged) {
-      if (!d.repair_queued()) {
-        for (const auto& f : d.files()) *out.add_unrepairable() = f;
+    for (const DamagedChunk& d : damaged) {
+      if (!d.repair_queued) {
+        for (const AffectedFile& f : d.files) *out.add_unrepairable() = ToProto(f);
         SPDLOG_ERROR("event=chunk_unrepairable chunk={} files={} action=\"no destination holds a "
                      "file with it; the device's agent re-sends it if it still has the file unchanged\"",
-                     ToHex(d.id()), d.files_size());
+                     ToHex(d.id), d.files.size());
       }
-      *out.add_damaged() = std::move(d);
+      *out.add_damaged() = ToProto(d);
     }
     return absl::OkStatus();
   }();
   if (run_id != 0 && !scheduled) {
-    (void)vstore_->FinishRun(run_id, out, st.ok() ? "" : std::string(st.message()));
+    (void)vstore_->FinishRun(run_id, FromProto(out), st.ok() ? "" : std::string(st.message()));
   }
   if (!st.ok()) return st;
   SPDLOG_INFO("event=verify_done run={} scrubbed={} bad={} test_restored={} test_failed={} "
@@ -308,7 +309,9 @@ absl::Status Verifier::RepairChunk(const std::string& worker,
 }
 
 absl::Status Verifier::AddToStatus(shoebox::v1::StatusResponse* resp) {
-  return vstore_->AddToStatus(resp);
+  ASSIGN_OR_RETURN(CopySummary s, vstore_->GetCopySummary());
+  AddToProto(s, resp);
+  return absl::OkStatus();
 }
 
 }  // namespace shoebox::coordinator

@@ -114,7 +114,7 @@ TEST_F(VerifierTest, RunIsRecordedAndFinished) {
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs.begin()->first, r->run_id());
   EXPECT_TRUE(runs.begin()->second.finished);
-  EXPECT_EQ(runs.begin()->second.result.chunks_scrubbed(), 1u);
+  EXPECT_EQ(runs.begin()->second.result.chunks_scrubbed, 1u);
 }
 
 TEST_F(VerifierTest, ReportOnlyRunRecordsNoRun) {

@@ -262,6 +262,7 @@ absl::StatusOr<bool> FakeChunkStore::Has(const ChunkId& id) {
 
 absl::Status FakeChunkStore::Delete(const ChunkId& id) {
   absl::MutexLock l(&mu_);
+  if (fail_deletes_) return absl::UnavailableError("memory store: deletes fail (test)");
   blobs_.erase(DigestToString(id));
   return absl::OkStatus();
 }
@@ -290,6 +291,45 @@ absl::Status FakeChunkStore::List(const std::function<absl::Status(const ChunkId
 void FakeChunkStore::Overwrite(const ChunkId& id, std::string blob) {
   absl::MutexLock l(&mu_);
   blobs_[DigestToString(id)] = std::move(blob);
+}
+
+void FakeChunkStore::FailDeletes(bool fail) {
+  absl::MutexLock l(&mu_);
+  fail_deletes_ = fail;
+}
+
+absl::Status FakeChunkStore::PutNamed(const std::string& name, std::string_view bytes) {
+  RETURN_IF_ERROR(ValidateObjectName(name));
+  absl::MutexLock l(&mu_);
+  named_[name] = std::string(bytes);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> FakeChunkStore::GetNamed(const std::string& name) {
+  absl::MutexLock l(&mu_);
+  auto it = named_.find(name);
+  if (it == named_.end()) return absl::NotFoundError(absl::StrCat("memory store: no object ", name));
+  return it->second;
+}
+
+absl::Status FakeChunkStore::DeleteNamed(const std::string& name) {
+  absl::MutexLock l(&mu_);
+  named_.erase(name);
+  return absl::OkStatus();
+}
+
+absl::Status FakeChunkStore::ListNamed(
+    const std::string& prefix,
+    const std::function<absl::Status(const std::string& name, uint64_t size)>& fn) {
+  std::vector<std::pair<std::string, uint64_t>> list;
+  {
+    absl::MutexLock l(&mu_);
+    for (const auto& [name, bytes] : named_) {
+      if (name.compare(0, prefix.size(), prefix) == 0) list.emplace_back(name, bytes.size());
+    }
+  }
+  for (const auto& [name, size] : list) RETURN_IF_ERROR(fn(name, size));
+  return absl::OkStatus();
 }
 
 size_t FakeChunkStore::size() {

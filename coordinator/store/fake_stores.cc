@@ -162,15 +162,15 @@ absl::Status FakeVerifyStore::MarkRepaired(const std::string& id, const std::str
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> FakeVerifyStore::OpenDamage(
-    bool queue_repairs, uint64_t* repairs_queued) {
+absl::StatusOr<std::vector<DamagedChunk>> FakeVerifyStore::OpenDamage(bool queue_repairs,
+                                                                       uint64_t* repairs_queued) {
   (void)queue_repairs;
   absl::MutexLock l(&mu_);
-  std::vector<shoebox::v1::DamagedChunk> out;
+  std::vector<DamagedChunk> out;
   for (const auto& [id, error] : damage_) {
-    auto& d = out.emplace_back();
-    d.set_id(id);
-    d.set_error(error);
+    DamagedChunk& d = out.emplace_back();
+    d.id = id;
+    d.error = error;
   }
   if (repairs_queued != nullptr) *repairs_queued = 0;
   return out;
@@ -183,10 +183,9 @@ absl::StatusOr<uint64_t> FakeVerifyStore::QueueRemoteChecks(const std::string& d
   return 0;
 }
 
-absl::StatusOr<std::vector<shoebox::v1::FileVersion>> FakeVerifyStore::SampleCurrentVersions(
-    uint32_t n) {
+absl::StatusOr<std::vector<FileVersion>> FakeVerifyStore::SampleCurrentVersions(uint32_t n) {
   (void)n;
-  return std::vector<shoebox::v1::FileVersion>{};
+  return std::vector<FileVersion>{};
 }
 
 absl::StatusOr<int64_t> FakeVerifyStore::StartRun(const std::string& trigger,
@@ -205,7 +204,7 @@ absl::StatusOr<int64_t> FakeVerifyStore::ClaimScheduledRun(uint64_t interval_ms,
   return 0;  // never due
 }
 
-absl::Status FakeVerifyStore::FinishRun(int64_t run_id, const shoebox::v1::VerifyResponse& r,
+absl::Status FakeVerifyStore::FinishRun(int64_t run_id, const VerifyRunResult& r,
                                         const std::string& error) {
   absl::MutexLock l(&mu_);
   Run& run = runs_[run_id];
@@ -215,15 +214,14 @@ absl::Status FakeVerifyStore::FinishRun(int64_t run_id, const shoebox::v1::Verif
   return absl::OkStatus();
 }
 
-absl::Status FakeVerifyStore::FillRepairNeeds(std::vector<shoebox::v1::Job>* jobs) {
+absl::StatusOr<std::set<std::string>> FakeVerifyStore::OpenDamageAmong(
+    const std::vector<std::string>& chunk_ids) {
   absl::MutexLock l(&mu_);
-  for (shoebox::v1::Job& j : *jobs) {
-    if (j.kind() != shoebox::v1::JOB_KIND_VERIFY) continue;
-    for (const auto& c : j.file().chunks()) {
-      if (damage_.count(c.id())) j.add_repair_chunk_ids(c.id());
-    }
+  std::set<std::string> out;
+  for (const std::string& id : chunk_ids) {
+    if (damage_.count(id)) out.insert(id);
   }
-  return absl::OkStatus();
+  return out;
 }
 
 absl::Status FakeVerifyStore::CheckRepairLease(int64_t job_id, const std::string& token,
@@ -236,10 +234,11 @@ absl::Status FakeVerifyStore::CheckRepairLease(int64_t job_id, const std::string
   return absl::OkStatus();
 }
 
-absl::Status FakeVerifyStore::AddToStatus(shoebox::v1::StatusResponse* resp) {
+absl::StatusOr<CopySummary> FakeVerifyStore::GetCopySummary() {
   absl::MutexLock l(&mu_);
-  resp->set_damaged_chunks(damage_.size());
-  return absl::OkStatus();
+  CopySummary s;
+  s.damaged_chunks = damage_.size();
+  return s;
 }
 
 void FakeVerifyStore::AddStoredChunk(const std::string& id, uint32_t size) {

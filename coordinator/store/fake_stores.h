@@ -24,6 +24,8 @@
 #include "coordinator/store/destination_store.h"
 #include "coordinator/store/identity_store.h"
 #include "coordinator/store/queue_store.h"
+#include "coordinator/store/retention_store.h"
+#include "coordinator/store/snapshot_store.h"
 #include "coordinator/store/status_store.h"
 #include "coordinator/store/verify_store.h"
 
@@ -219,8 +221,8 @@ class FakeStatusStore final : public StatusStore {
 
 // Verification state in memory: the chunks a scrub reads, the damage
 // recorded, the runs. OpenDamage reports each open damage without files or
-// copies (repair_queued false); FillRepairNeeds adds the damaged chunks of a
-// verify job's file.
+// copies (repair_queued false); OpenDamageAmong names the IDs with an open
+// damage.
 class FakeVerifyStore final : public VerifyStore {
  public:
   absl::StatusOr<uint64_t> CountStoredChunks() override;
@@ -228,21 +230,22 @@ class FakeVerifyStore final : public VerifyStore {
   absl::Status MarkScrubbed(const std::vector<std::string>& ids) override;
   absl::Status RecordDamage(const std::string& id, const std::string& error) override;
   absl::Status MarkRepaired(const std::string& id, const std::string& by) override;
-  absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> OpenDamage(
-      bool queue_repairs, uint64_t* repairs_queued) override;
+  absl::StatusOr<std::vector<DamagedChunk>> OpenDamage(bool queue_repairs,
+                                                       uint64_t* repairs_queued) override;
   absl::StatusOr<uint64_t> QueueRemoteChecks(const std::string& destination,
                                              double percent) override;
-  absl::StatusOr<std::vector<shoebox::v1::FileVersion>> SampleCurrentVersions(uint32_t n) override;
+  absl::StatusOr<std::vector<FileVersion>> SampleCurrentVersions(uint32_t n) override;
   absl::StatusOr<int64_t> StartRun(const std::string& trigger, double scrub_percent) override;
   absl::StatusOr<int64_t> ClaimScheduledRun(uint64_t interval_ms, double scrub_percent) override;
-  absl::Status FinishRun(int64_t run_id, const shoebox::v1::VerifyResponse& r,
+  absl::Status FinishRun(int64_t run_id, const VerifyRunResult& r,
                          const std::string& error) override;
-  absl::Status FillRepairNeeds(std::vector<shoebox::v1::Job>* jobs) override;
+  absl::StatusOr<std::set<std::string>> OpenDamageAmong(
+      const std::vector<std::string>& chunk_ids) override;
   // OK when (job, token) was allowed with AllowRepair, else FAILED_PRECONDITION.
   absl::Status CheckRepairLease(int64_t job_id, const std::string& token,
                                 const std::string& chunk_id) override;
-  // Sets damaged_chunks to the number of open damages.
-  absl::Status AddToStatus(shoebox::v1::StatusResponse* resp) override;
+  // damaged_chunks: the number of open damages; the rest 0.
+  absl::StatusOr<CopySummary> GetCopySummary() override;
 
   // --- test access ---
   // A stored chunk the scrub will read (scrubbed longest ago first: in
@@ -256,7 +259,7 @@ class FakeVerifyStore final : public VerifyStore {
     std::string trigger;
     bool finished = false;
     std::string error;
-    shoebox::v1::VerifyResponse result;
+    VerifyRunResult result;
   };
   std::map<int64_t, Run> runs();
 
@@ -281,14 +284,141 @@ class FakeChunkStore final : public ChunkStore {
   absl::StatusOr<uint64_t> Stat(const ChunkId& id) override;
   absl::Status List(const std::function<absl::Status(const ChunkId&)>& fn) override;
   std::string Describe() const override { return "memory"; }
+  absl::Status PutNamed(const std::string& name, std::string_view bytes) override;
+  absl::StatusOr<std::string> GetNamed(const std::string& name) override;
+  absl::Status DeleteNamed(const std::string& name) override;
+  absl::Status ListNamed(
+      const std::string& prefix,
+      const std::function<absl::Status(const std::string& name, uint64_t size)>& fn) override;
 
   // Replaces a stored blob's bytes (to make it corrupt).
   void Overwrite(const ChunkId& id, std::string blob);
+  // From now on Delete fails with UNAVAILABLE (and deletes nothing).
+  void FailDeletes(bool fail);
   size_t size();
 
  private:
   absl::Mutex mu_;
   std::map<std::string, std::string> blobs_ ABSL_GUARDED_BY(mu_);  // by DigestToString(id)
+  std::map<std::string, std::string> named_ ABSL_GUARDED_BY(mu_);
+  bool fail_deletes_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Retention rows in memory: folders and their policies, files, versions
+// with their chunk lists, jobs (leased or not), chunks with reference counts
+// and a clock the test sets. The methods follow the contracts of
+// retention_store.h the way PgRetentionStore does (a dry run changes
+// nothing); no locking subtleties, one mutex.
+class FakeRetentionStore final : public RetentionStore {
+ public:
+  absl::StatusOr<std::vector<FolderPolicy>> ListPolicies(const std::string& device,
+                                                        const std::string& folder) override;
+  absl::StatusOr<std::vector<FolderPolicy>> UpdatePolicies(
+      const std::string& device, const std::string& folder, bool reset,
+      const std::function<absl::Status(RetentionPolicy*)>& update) override;
+  absl::StatusOr<std::map<int64_t, RetentionPolicy>> AllPolicies() override;
+  absl::StatusOr<PruneBatch> ReleasePassThrough(int64_t after_version_id, uint32_t limit,
+                                                bool dry_run) override;
+  absl::StatusOr<PruneBatch> PruneVersions(int64_t after_file_id, uint32_t limit,
+                                           const RetentionDecider& decide, bool dry_run,
+                                           const std::vector<int64_t>& skip_decrement) override;
+  absl::StatusOr<std::vector<std::string>> MarkCollectable(const std::string& after,
+                                                           uint32_t limit,
+                                                           uint32_t grace_s) override;
+  absl::StatusOr<std::vector<DeletedChunk>> DeleteCollectable(
+      const std::vector<std::string>& ids,
+      const std::function<std::vector<std::string>(const std::vector<std::string>&)>&
+          delete_blobs) override;
+  absl::StatusOr<uint64_t> CountInGrace(uint32_t grace_s) override;
+  absl::StatusOr<ChunkForecast> CollectableNow(uint32_t grace_s) override;
+  absl::StatusOr<ChunkForecast> WouldUnreference(
+      const std::map<std::string, int64_t>& refs) override;
+  absl::StatusOr<bool> ClaimScheduledRun(const std::string& name, uint32_t interval_s) override;
+
+  // --- test access ---
+  int64_t AddFolder(const std::string& device, const std::string& root);
+  void SetPolicy(int64_t folder_id, const RetentionPolicy& p);
+  // A complete (or pending) version of folder/path created at
+  // `created_unix_ms`, now the file's current version. Each chunk gains a
+  // reference (created stored, `chunk_size` bytes). Returns its ID.
+  int64_t AddVersion(int64_t folder_id, const std::string& path, int64_t created_unix_ms,
+                     const std::vector<std::string>& chunks, bool complete = true,
+                     uint32_t chunk_size = 100);
+  // The file's current version (`version_id`) was reported deleted.
+  void MarkDeleted(int64_t version_id, int64_t deleted_unix_ms);
+  // A delivery job of the version; `leased`: a worker holds it now.
+  void AddJob(int64_t version_id, bool leased);
+  // Every bound destination has the version (pass-through may release it).
+  void MarkDeliveredEverywhere(int64_t version_id);
+  void SetNow(int64_t unix_ms);
+
+  bool HasVersion(int64_t version_id);
+  int64_t CurrentVersion(int64_t folder_id, const std::string& path);  // 0: none
+  bool HasChunk(const std::string& id);
+  int64_t Refcount(const std::string& id);  // -1: no such chunk
+  size_t JobCount();
+  // Mutating calls in order: "release", "prune", "mark", "delete".
+  std::vector<std::string> calls();
+
+ private:
+  struct Version {
+    int64_t file_id = 0;
+    int64_t created_unix_ms = 0;
+    bool complete = true;
+    int64_t deleted_unix_ms = 0;
+    uint64_t size = 0;
+    std::vector<std::string> chunks;
+    bool chunks_dropped = false;
+    bool delivered_everywhere = false;
+  };
+  struct File {
+    int64_t folder_id = 0;
+    std::string path;
+    int64_t current_version_id = 0;
+  };
+  struct Chunk {
+    int64_t refcount = 0;
+    int64_t unreferenced_unix_ms = -1;  // -1: not set
+    bool stored = true;
+    uint64_t size = 0;
+    uint64_t stored_size = 0;
+  };
+  struct Job {
+    int64_t version_id = 0;
+    bool leased = false;
+  };
+  struct State {
+    std::map<int64_t, FolderPolicy> folders;  // by folder_id; is_default: no policy row
+    std::map<int64_t, File> files;
+    std::map<int64_t, Version> versions;
+    std::map<std::string, Chunk> chunks;
+    std::map<int64_t, Job> jobs;
+    std::map<std::string, int64_t> runs;  // name → last run (unix ms)
+  };
+  // Drops references; returns how many chunks reached 0.
+  uint64_t DropRefs(State& st, const std::map<std::string, int64_t>& refs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  State st_ ABSL_GUARDED_BY(mu_);
+  int64_t now_ms_ ABSL_GUARDED_BY(mu_) = 1'000'000'000'000;
+  int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::vector<std::string> calls_ ABSL_GUARDED_BY(mu_);
+};
+
+// Snapshot copy requests in memory.
+class FakeSnapshotStore final : public SnapshotStore {
+ public:
+  // Records the request; returns 2 (two destinations) or the error set.
+  absl::StatusOr<uint64_t> QueueSnapshotCopies(const std::string& name, uint32_t keep) override;
+
+  void set_error(absl::Status st);
+  std::vector<std::pair<std::string, uint32_t>> requests();  // (name, keep), in order
+
+ private:
+  absl::Mutex mu_;
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<std::string, uint32_t>> requests_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace shoebox::coordinator

@@ -1,6 +1,6 @@
 // The coordinator's domain types: what the store interfaces
 // (catalog_store.h, queue_store.h, destination_store.h, identity_store.h,
-// status_store.h) take and return. Plain structs, no protobuf: the domain
+// status_store.h, verify_store.h) take and return. Plain structs, no protobuf: the domain
 // classes and the service layer translate (coordinator/proto_convert.h).
 //
 // Enum values are the numbers stored in the database, which are also those
@@ -184,6 +184,9 @@ struct LeasedJob {
   Destination destination;
   FileVersion file;  // version_id 0: the job has no file (snapshot copies)
   std::string remote_ref;
+  // Verify jobs: chunks of `file` recorded damaged that this job repairs
+  // (JobQueue fills them from VerifyStore::OpenDamageAmong).
+  std::vector<std::string> repair_chunk_ids;
 };
 
 struct LeaseRenewal {
@@ -295,6 +298,57 @@ struct StatusSummary {
   uint64_t chunk_bytes = 0;
   uint64_t stored_bytes = 0;
   uint64_t duplicate_files = 0;
+};
+
+// --- verification (verify_store.h) -----------------------------------------
+
+// A stored chunk a scrub reads.
+struct ScrubItem {
+  std::string id;  // 32 bytes
+  uint32_t size = 0;
+};
+
+// A version that contains a damaged chunk.
+struct AffectedFile {
+  int64_t version_id = 0;
+  std::string device;
+  std::string folder;  // root, raw bytes
+  std::string path;    // raw bytes
+  // Destinations holding a delivered copy of this version (repair sources).
+  std::vector<std::string> destinations;
+};
+
+// An open damage: a chunk found missing or corrupt and not repaired yet.
+struct DamagedChunk {
+  std::string id;  // 32 bytes
+  std::string error;
+  int64_t found_unix_ms = 0;
+  // A destination holds a whole file containing the chunk (a repair job is
+  // or can be queued); false: nothing can repair it now.
+  bool repair_queued = false;
+  std::vector<AffectedFile> files;
+};
+
+// What a verify run recorded in verify_runs when it finished.
+struct VerifyRunResult {
+  uint64_t chunks_scrubbed = 0;
+  uint64_t chunks_bad = 0;
+  uint64_t remote_checks_queued = 0;
+  uint64_t repairs_queued = 0;
+  uint64_t test_restored_files = 0;
+  uint64_t test_restore_failed = 0;
+  uint64_t unrepairable_files = 0;
+};
+
+// Copies per current file, open damage and the last clean run (the
+// verification part of the admin status).
+struct CopySummary {
+  uint64_t files_with_1_copy = 0;    // at least 1
+  uint64_t files_with_2_copies = 0;  // at least 2
+  uint64_t files_with_3_copies = 0;  // at least 3
+  uint64_t files_with_no_copy = 0;
+  uint64_t damaged_chunks = 0;
+  int64_t last_verify_unix_ms = 0;  // 0: never
 };
 
 // --- identity ----------------------------------------------------------------

@@ -38,7 +38,7 @@ std::map<int64_t, DestFacts> LoadDestFacts(Tx& tx, uint32_t worker_stale_ms) {
 WaitFacts MakeWaitFacts(JobState state, uint32_t attempts, std::string last_error,
                         int64_t next_ms, const DestFacts& d) {
   WaitFacts w;
-  w.state = static_cast<shoebox::v1::JobState>(state);
+  w.state = state;
   w.destination = d.name;
   w.destination_kind = d.kind;
   w.attempts = attempts;

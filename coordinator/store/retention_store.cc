@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "coordinator/store/chunk_list_format.h"
 #include "coordinator/store/pg_codec.h"
+#include "coordinator/store/store.h"
 
 namespace shoebox::coordinator {
 
@@ -82,7 +83,7 @@ uint64_t DropReferences(Tx& tx, const std::map<std::string, int64_t>& refs) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<FolderPolicy>> RetentionStore::ListPolicies(const std::string& device,
+absl::StatusOr<std::vector<FolderPolicy>> PgRetentionStore::ListPolicies(const std::string& device,
                                                                       const std::string& folder) {
   std::vector<FolderPolicy> out;
   RETURN_IF_ERROR(store_->RunInTransaction("list retention policies", [&](Tx& tx) {
@@ -117,7 +118,7 @@ absl::StatusOr<std::vector<FolderPolicy>> RetentionStore::ListPolicies(const std
   return out;
 }
 
-absl::StatusOr<std::vector<FolderPolicy>> RetentionStore::UpdatePolicies(
+absl::StatusOr<std::vector<FolderPolicy>> PgRetentionStore::UpdatePolicies(
     const std::string& device, const std::string& folder, bool reset,
     const std::function<absl::Status(RetentionPolicy*)>& update) {
   if (device.empty()) return absl::InvalidArgumentError("device: name the device");
@@ -169,7 +170,7 @@ absl::StatusOr<std::vector<FolderPolicy>> RetentionStore::UpdatePolicies(
   return out;
 }
 
-absl::StatusOr<std::map<int64_t, RetentionPolicy>> RetentionStore::AllPolicies() {
+absl::StatusOr<std::map<int64_t, RetentionPolicy>> PgRetentionStore::AllPolicies() {
   std::map<int64_t, RetentionPolicy> out;
   RETURN_IF_ERROR(store_->RunInTransaction("load retention policies", [&](Tx& tx) {
     out.clear();
@@ -182,7 +183,7 @@ absl::StatusOr<std::map<int64_t, RetentionPolicy>> RetentionStore::AllPolicies()
   return out;
 }
 
-absl::StatusOr<PruneBatch> RetentionStore::ReleasePassThrough(int64_t after_version_id,
+absl::StatusOr<PruneBatch> PgRetentionStore::ReleasePassThrough(int64_t after_version_id,
                                                               uint32_t limit, bool dry_run) {
   PruneBatch b;
   // A version is released when its folder is pass-through, it is complete,
@@ -240,9 +241,9 @@ absl::StatusOr<PruneBatch> RetentionStore::ReleasePassThrough(int64_t after_vers
   return b;
 }
 
-absl::StatusOr<PruneBatch> RetentionStore::PruneVersions(
-    int64_t after_file_id, uint32_t limit, const std::map<int64_t, RetentionPolicy>& policies,
-    bool dry_run, const std::vector<int64_t>& skip_decrement) {
+absl::StatusOr<PruneBatch> PgRetentionStore::PruneVersions(
+    int64_t after_file_id, uint32_t limit, const RetentionDecider& decide, bool dry_run,
+    const std::vector<int64_t>& skip_decrement) {
   PruneBatch b;
   const std::set<int64_t> skip(skip_decrement.begin(), skip_decrement.end());
   absl::Status st = store_->RunInTransaction("prune versions", [&](Tx& tx) {
@@ -301,9 +302,7 @@ absl::StatusOr<PruneBatch> RetentionStore::PruneVersions(
     }
     std::vector<int64_t> remove, forget;
     for (const auto& [file_id, f] : files) {
-      auto it = policies.find(f.folder_id);
-      const RetentionPolicy& p = it == policies.end() ? DefaultRetentionPolicy() : it->second;
-      RetentionDecision d = DecideRetention(p, f.facts, now_ms);
+      RetentionDecision d = decide(f.folder_id, f.facts, now_ms);
       bool all_removed = d.forget_file;
       for (int64_t v : d.remove) {
         if (in_use.count(v)) {
@@ -343,7 +342,7 @@ absl::StatusOr<PruneBatch> RetentionStore::PruneVersions(
   return b;
 }
 
-absl::StatusOr<std::vector<std::string>> RetentionStore::MarkCollectable(const std::string& after,
+absl::StatusOr<std::vector<std::string>> PgRetentionStore::MarkCollectable(const std::string& after,
                                                                          uint32_t limit,
                                                                          uint32_t grace_s) {
   std::vector<std::string> out;
@@ -366,7 +365,7 @@ absl::StatusOr<std::vector<std::string>> RetentionStore::MarkCollectable(const s
   return out;
 }
 
-absl::StatusOr<std::vector<DeletedChunk>> RetentionStore::DeleteCollectable(
+absl::StatusOr<std::vector<DeletedChunk>> PgRetentionStore::DeleteCollectable(
     const std::vector<std::string>& ids,
     const std::function<std::vector<std::string>(const std::vector<std::string>&)>&
         delete_blobs) {
@@ -421,7 +420,7 @@ absl::StatusOr<std::vector<DeletedChunk>> RetentionStore::DeleteCollectable(
   return out;
 }
 
-absl::StatusOr<uint64_t> RetentionStore::CountInGrace(uint32_t grace_s) {
+absl::StatusOr<uint64_t> PgRetentionStore::CountInGrace(uint32_t grace_s) {
   uint64_t n = 0;
   RETURN_IF_ERROR(store_->RunInTransaction("count chunks in grace", [&](Tx& tx) {
     n = tx.exec_params1(
@@ -434,7 +433,7 @@ absl::StatusOr<uint64_t> RetentionStore::CountInGrace(uint32_t grace_s) {
   return n;
 }
 
-absl::StatusOr<ChunkForecast> RetentionStore::CollectableNow(uint32_t grace_s) {
+absl::StatusOr<ChunkForecast> PgRetentionStore::CollectableNow(uint32_t grace_s) {
   ChunkForecast f;
   RETURN_IF_ERROR(store_->RunInTransaction("count collectable chunks", [&](Tx& tx) {
     pqxx::row r = tx.exec_params1(
@@ -449,7 +448,7 @@ absl::StatusOr<ChunkForecast> RetentionStore::CollectableNow(uint32_t grace_s) {
   return f;
 }
 
-absl::StatusOr<ChunkForecast> RetentionStore::WouldUnreference(
+absl::StatusOr<ChunkForecast> PgRetentionStore::WouldUnreference(
     const std::map<std::string, int64_t>& refs) {
   ChunkForecast f;
   if (refs.empty()) return f;
@@ -473,7 +472,7 @@ absl::StatusOr<ChunkForecast> RetentionStore::WouldUnreference(
   return f;
 }
 
-absl::StatusOr<bool> RetentionStore::ClaimScheduledRun(const std::string& name,
+absl::StatusOr<bool> PgRetentionStore::ClaimScheduledRun(const std::string& name,
                                                        uint32_t interval_s) {
   bool claimed = false;
   RETURN_IF_ERROR(store_->RunInTransaction("claim scheduled run", [&](Tx& tx) {

@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "coordinator/store/chunk_list_format.h"
 #include "coordinator/store/pg_codec.h"
+#include "coordinator/store/store.h"
 
 namespace shoebox::coordinator {
 
@@ -101,9 +102,9 @@ absl::Status PgVerifyStore::MarkRepaired(const std::string& id, const std::strin
   });
 }
 
-absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> PgVerifyStore::OpenDamage(
-    bool queue_repairs, uint64_t* repairs_queued) {
-  std::vector<shoebox::v1::DamagedChunk> out;
+absl::StatusOr<std::vector<DamagedChunk>> PgVerifyStore::OpenDamage(bool queue_repairs,
+                                                                     uint64_t* repairs_queued) {
+  std::vector<DamagedChunk> out;
   RETURN_IF_ERROR(store_->RunInTransaction("plan chunk repairs", [&](Tx& tx) {
     out.clear();
     *repairs_queued = 0;
@@ -120,10 +121,10 @@ absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> PgVerifyStore::OpenDamage
              "SELECT chunk_id, error, epoch_ms(found_at) FROM chunk_damage "
              "WHERE repaired_at IS NULL ORDER BY found_at, chunk_id")) {
       auto& d = out.emplace_back();
-      d.set_id(Bin(row[0]));
-      d.set_error(row[1].c_str());
-      d.set_found_unix_ms(row[2].as<int64_t>());
-      index[d.id()] = out.size() - 1;
+      d.id = Bin(row[0]);
+      d.error = row[1].c_str();
+      d.found_unix_ms = row[2].as<int64_t>();
+      index[d.id] = out.size() - 1;
     }
     if (out.empty()) return absl::OkStatus();
     // Versions containing each damaged chunk (every version, not only the
@@ -143,12 +144,12 @@ absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> PgVerifyStore::OpenDamage
       if (!*in_list) continue;
       auto it = index.find(id);
       if (it == index.end()) continue;
-      auto* f = out[it->second].add_files();
-      f->set_version_id(row[1].as<int64_t>());
-      f->set_device(row[2].c_str());
-      f->set_folder(Bin(row[3]));
-      f->set_path(Bin(row[4]));
-      versions.push_back(f->version_id());
+      AffectedFile& f = out[it->second].files.emplace_back();
+      f.version_id = row[1].as<int64_t>();
+      f.device = row[2].c_str();
+      f.folder = Bin(row[3]);
+      f.path = Bin(row[4]);
+      versions.push_back(f.version_id);
     }
     std::map<int64_t, std::vector<std::pair<int64_t, std::string>>> copies;  // version → dests
     if (!versions.empty()) {
@@ -163,13 +164,13 @@ absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> PgVerifyStore::OpenDamage
     }
     for (auto& d : out) {
       std::map<int64_t, int64_t> source;  // destination → lowest version it holds
-      for (auto& f : *d.mutable_files()) {
-        for (const auto& [dest, name] : copies[f.version_id()]) {
-          f.add_destinations(name);
-          if (!source.count(dest)) source[dest] = f.version_id();
+      for (AffectedFile& f : d.files) {
+        for (const auto& [dest, name] : copies[f.version_id]) {
+          f.destinations.push_back(name);
+          if (!source.count(dest)) source[dest] = f.version_id;
         }
       }
-      d.set_repair_queued(!source.empty());
+      d.repair_queued = !source.empty();
       if (!queue_repairs) continue;
       for (const auto& [dest, version] : source) {
         // An open verify job of that copy gets the repair at lease time;
@@ -229,9 +230,8 @@ absl::StatusOr<uint64_t> PgVerifyStore::QueueRemoteChecks(const std::string& des
   return queued;
 }
 
-absl::StatusOr<std::vector<shoebox::v1::FileVersion>> PgVerifyStore::SampleCurrentVersions(
-    uint32_t n) {
-  std::vector<shoebox::v1::FileVersion> out;
+absl::StatusOr<std::vector<FileVersion>> PgVerifyStore::SampleCurrentVersions(uint32_t n) {
+  std::vector<FileVersion> out;
   RETURN_IF_ERROR(store_->RunInTransaction("sample versions", [&](Tx& tx) {
     out.clear();
     for (const auto& row : tx.exec_params(
@@ -241,20 +241,16 @@ absl::StatusOr<std::vector<shoebox::v1::FileVersion>> PgVerifyStore::SampleCurre
              "WHERE v.state = 2 AND v.deleted_at IS NULL AND NOT v.chunks_dropped ORDER BY random() LIMIT $1",
              static_cast<int64_t>(n))) {
       auto& v = out.emplace_back();
-      v.set_version_id(row[0].as<int64_t>());
-      v.set_device(row[1].c_str());
-      v.set_folder(Bin(row[2]));
-      v.set_path(Bin(row[3]));
-      v.set_size(row[4].as<int64_t>());
-      v.set_mtime_ns(row[5].as<int64_t>());
-      v.set_sha256(Bin(row[6]));
+      v.version_id = row[0].as<int64_t>();
+      v.device = row[1].c_str();
+      v.folder = Bin(row[2]);
+      v.path = Bin(row[3]);
+      v.size = static_cast<uint64_t>(row[4].as<int64_t>());
+      v.mtime_ns = row[5].as<int64_t>();
+      v.sha256 = Bin(row[6]);
       absl::StatusOr<std::vector<ChunkRef>> chunks = DecodeChunkList(Bin(row[7]));
-      if (!chunks.ok()) return Annotate(chunks.status(), absl::StrCat("version ", v.version_id()));
-      for (ChunkRef& c : *chunks) {
-        auto* pc = v.add_chunks();
-        pc->set_id(std::move(c.id));
-        pc->set_size(c.size);
-      }
+      if (!chunks.ok()) return Annotate(chunks.status(), absl::StrCat("version ", v.version_id));
+      v.chunks = std::move(*chunks);
     }
     return absl::OkStatus();
   }));
@@ -296,33 +292,30 @@ absl::StatusOr<int64_t> PgVerifyStore::ClaimScheduledRun(uint64_t interval_ms, d
   return id;
 }
 
-absl::Status PgVerifyStore::FinishRun(int64_t run_id, const shoebox::v1::VerifyResponse& r,
-                                    const std::string& error) {
+absl::Status PgVerifyStore::FinishRun(int64_t run_id, const VerifyRunResult& r,
+                                      const std::string& error) {
   return store_->RunInTransaction("finish verify run", [&](Tx& tx) {
     tx.exec_params(
         "UPDATE verify_runs SET finished_at = now(), chunks_scrubbed = $2, chunks_bad = $3, "
         "remote_checks_queued = $4, repairs_queued = $5, test_restored_files = $6, "
         "test_restore_failed = $7, unrepairable_files = $8, error = $9 WHERE id = $1",
-        run_id, static_cast<int64_t>(r.chunks_scrubbed()), static_cast<int64_t>(r.chunks_bad()),
-        static_cast<int64_t>(r.remote_checks_queued()), static_cast<int64_t>(r.repairs_queued()),
-        static_cast<int64_t>(r.test_restored_files()),
-        static_cast<int64_t>(r.test_restore_failed()),
-        static_cast<int64_t>(r.unrepairable_size()), error.substr(0, 2000));
+        run_id, static_cast<int64_t>(r.chunks_scrubbed), static_cast<int64_t>(r.chunks_bad),
+        static_cast<int64_t>(r.remote_checks_queued), static_cast<int64_t>(r.repairs_queued),
+        static_cast<int64_t>(r.test_restored_files), static_cast<int64_t>(r.test_restore_failed),
+        static_cast<int64_t>(r.unrepairable_files), error.substr(0, 2000));
     return absl::OkStatus();
   });
 }
 
-absl::Status PgVerifyStore::FillRepairNeeds(std::vector<shoebox::v1::Job>* jobs) {
+absl::StatusOr<std::set<std::string>> PgVerifyStore::OpenDamageAmong(
+    const std::vector<std::string>& chunk_ids) {
   std::string cat;
   std::set<std::string> seen;
-  for (const auto& j : *jobs) {
-    if (j.kind() != shoebox::v1::JOB_KIND_VERIFY) continue;
-    for (const auto& c : j.file().chunks()) {
-      if (c.id().size() == 32 && seen.insert(c.id()).second) cat += c.id();
-    }
+  for (const std::string& id : chunk_ids) {
+    if (id.size() == 32 && seen.insert(id).second) cat += id;
   }
-  if (cat.empty()) return absl::OkStatus();
   std::set<std::string> damaged;
+  if (cat.empty()) return damaged;
   RETURN_IF_ERROR(store_->RunInTransaction("find chunks to repair", [&](Tx& tx) {
     damaged.clear();
     for (const auto& row : tx.exec_params(
@@ -335,15 +328,7 @@ absl::Status PgVerifyStore::FillRepairNeeds(std::vector<shoebox::v1::Job>* jobs)
     }
     return absl::OkStatus();
   }));
-  if (damaged.empty()) return absl::OkStatus();
-  for (auto& j : *jobs) {
-    if (j.kind() != shoebox::v1::JOB_KIND_VERIFY) continue;
-    std::set<std::string> added;
-    for (const auto& c : j.file().chunks()) {
-      if (damaged.count(c.id()) && added.insert(c.id()).second) j.add_repair_chunk_ids(c.id());
-    }
-  }
-  return absl::OkStatus();
+  return damaged;
 }
 
 absl::Status PgVerifyStore::CheckRepairLease(int64_t job_id, const std::string& token,
@@ -357,7 +342,7 @@ absl::Status PgVerifyStore::CheckRepairLease(int64_t job_id, const std::string& 
       return absl::FailedPreconditionError(absl::StrCat(
           "job ", job_id, ": no live lease with this token; drop the repair and lease again"));
     }
-    if (r[0][0].as<int>() != shoebox::v1::JOB_KIND_VERIFY) {
+    if (r[0][0].as<int>() != static_cast<int>(JobKind::kVerify)) {
       return absl::FailedPreconditionError(
           absl::StrCat("job ", job_id, " is not a verify job; only verify jobs repair chunks"));
     }
@@ -370,8 +355,9 @@ absl::Status PgVerifyStore::CheckRepairLease(int64_t job_id, const std::string& 
   });
 }
 
-absl::Status PgVerifyStore::AddToStatus(shoebox::v1::StatusResponse* resp) {
-  return store_->RunInTransaction("verification status", [&](Tx& tx) {
+absl::StatusOr<CopySummary> PgVerifyStore::GetCopySummary() {
+  CopySummary s;
+  RETURN_IF_ERROR(store_->RunInTransaction("verification status", [&](Tx& tx) {
     pqxx::row c = tx.exec1(
         "WITH cur AS (SELECT v.id, v.chunk_list FROM files f "
         "  JOIN file_versions v ON v.id = f.current_version_id "
@@ -389,14 +375,15 @@ absl::Status PgVerifyStore::AddToStatus(shoebox::v1::StatusResponse* resp) {
         "(SELECT count(*) FROM dmg), "
         "(SELECT COALESCE(max(epoch_ms(finished_at)), 0) FROM verify_runs WHERE error = '') "
         "FROM n");
-    resp->set_files_with_1_copy(c[0].as<int64_t>());
-    resp->set_files_with_2_copies(c[1].as<int64_t>());
-    resp->set_files_with_3_copies(c[2].as<int64_t>());
-    resp->set_files_with_no_copy(c[3].as<int64_t>());
-    resp->set_damaged_chunks(c[4].as<int64_t>());
-    resp->set_last_verify_unix_ms(c[5].as<int64_t>());
+    s.files_with_1_copy = static_cast<uint64_t>(c[0].as<int64_t>());
+    s.files_with_2_copies = static_cast<uint64_t>(c[1].as<int64_t>());
+    s.files_with_3_copies = static_cast<uint64_t>(c[2].as<int64_t>());
+    s.files_with_no_copy = static_cast<uint64_t>(c[3].as<int64_t>());
+    s.damaged_chunks = static_cast<uint64_t>(c[4].as<int64_t>());
+    s.last_verify_unix_ms = c[5].as<int64_t>();
     return absl::OkStatus();
-  });
+  }));
+  return s;
 }
 
 }  // namespace shoebox::coordinator

@@ -4,25 +4,22 @@
 // error mapping of the store.
 //
 // The interface is what Verifier, Catalog, JobQueue and Admin use (tests
-// hand them fakes); PgVerifyStore is the SQL. Thread-safe (stateless apart
-// from the borrowed store).
+// hand them fakes); PgVerifyStore is the SQL. It takes and returns the
+// domain structs of model.h; the domain classes translate to protobuf
+// (proto_convert.h). Thread-safe (stateless apart from the borrowed store).
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "coordinator/store/store.h"
-#include "shoebox/v1/admin.pb.h"
-#include "shoebox/v1/worker.pb.h"
+#include "coordinator/store/model.h"
 
 namespace shoebox::coordinator {
 
-struct ScrubItem {
-  std::string id;  // 32 bytes
-  uint32_t size = 0;
-};
+class Store;
 
 class VerifyStore {
  public:
@@ -48,8 +45,8 @@ class VerifyStore {
   // verify job at high priority; the lease adds repair_chunk_ids) per
   // destination holding a copy, unless such a job is already open. Sets
   // `*repairs_queued`.
-  virtual absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> OpenDamage(
-      bool queue_repairs, uint64_t* repairs_queued) = 0;
+  virtual absl::StatusOr<std::vector<DamagedChunk>> OpenDamage(bool queue_repairs,
+                                                               uint64_t* repairs_queued) = 0;
 
   // Queues a remote check for `percent` of the delivered copies of current
   // versions (those checked longest ago first) of `destination` (empty:
@@ -57,28 +54,30 @@ class VerifyStore {
   virtual absl::StatusOr<uint64_t> QueueRemoteChecks(const std::string& destination,
                                                      double percent) = 0;
 
-  // `n` random current, complete, not deleted versions.
-  virtual absl::StatusOr<std::vector<shoebox::v1::FileVersion>> SampleCurrentVersions(
-      uint32_t n) = 0;
+  // `n` random current, complete, not deleted versions (version_id,
+  // device, folder, path, size, mtime_ns, sha256, chunks set).
+  virtual absl::StatusOr<std::vector<FileVersion>> SampleCurrentVersions(uint32_t n) = 0;
 
   // Verify runs. ClaimScheduledRun returns 0 when a scheduled run started
   // less than `interval_ms` ago (by any coordinator).
   virtual absl::StatusOr<int64_t> StartRun(const std::string& trigger, double scrub_percent) = 0;
   virtual absl::StatusOr<int64_t> ClaimScheduledRun(uint64_t interval_ms,
                                                     double scrub_percent) = 0;
-  virtual absl::Status FinishRun(int64_t run_id, const shoebox::v1::VerifyResponse& r,
+  virtual absl::Status FinishRun(int64_t run_id, const VerifyRunResult& r,
                                  const std::string& error) = 0;
 
-  // Lease hook: fills repair_chunk_ids of verify jobs whose file contains
-  // damaged chunks.
-  virtual absl::Status FillRepairNeeds(std::vector<shoebox::v1::Job>* jobs) = 0;
+  // Lease hook: which of `chunk_ids` have an open damage and are not stored
+  // (a verify job whose file holds one repairs it). IDs that are not 32
+  // bytes are ignored.
+  virtual absl::StatusOr<std::set<std::string>> OpenDamageAmong(
+      const std::vector<std::string>& chunk_ids) = 0;
   // RepairChunk may store `chunk_id` for this lease: the job is a leased
   // verify job with that token and its file contains the chunk.
   virtual absl::Status CheckRepairLease(int64_t job_id, const std::string& token,
                                         const std::string& chunk_id) = 0;
 
-  // Adds copy counts, damaged chunks and the last run to a status.
-  virtual absl::Status AddToStatus(shoebox::v1::StatusResponse* resp) = 0;
+  // Copy counts, damaged chunks and the last run, for the status.
+  virtual absl::StatusOr<CopySummary> GetCopySummary() = 0;
 };
 
 // The PostgreSQL implementation (verify_store.cc), on the store's pool.
@@ -92,19 +91,20 @@ class PgVerifyStore final : public VerifyStore {
   absl::Status MarkScrubbed(const std::vector<std::string>& ids) override;
   absl::Status RecordDamage(const std::string& id, const std::string& error) override;
   absl::Status MarkRepaired(const std::string& id, const std::string& by) override;
-  absl::StatusOr<std::vector<shoebox::v1::DamagedChunk>> OpenDamage(
-      bool queue_repairs, uint64_t* repairs_queued) override;
+  absl::StatusOr<std::vector<DamagedChunk>> OpenDamage(bool queue_repairs,
+                                                       uint64_t* repairs_queued) override;
   absl::StatusOr<uint64_t> QueueRemoteChecks(const std::string& destination,
                                              double percent) override;
-  absl::StatusOr<std::vector<shoebox::v1::FileVersion>> SampleCurrentVersions(uint32_t n) override;
+  absl::StatusOr<std::vector<FileVersion>> SampleCurrentVersions(uint32_t n) override;
   absl::StatusOr<int64_t> StartRun(const std::string& trigger, double scrub_percent) override;
   absl::StatusOr<int64_t> ClaimScheduledRun(uint64_t interval_ms, double scrub_percent) override;
-  absl::Status FinishRun(int64_t run_id, const shoebox::v1::VerifyResponse& r,
+  absl::Status FinishRun(int64_t run_id, const VerifyRunResult& r,
                          const std::string& error) override;
-  absl::Status FillRepairNeeds(std::vector<shoebox::v1::Job>* jobs) override;
+  absl::StatusOr<std::set<std::string>> OpenDamageAmong(
+      const std::vector<std::string>& chunk_ids) override;
   absl::Status CheckRepairLease(int64_t job_id, const std::string& token,
                                 const std::string& chunk_id) override;
-  absl::Status AddToStatus(shoebox::v1::StatusResponse* resp) override;
+  absl::StatusOr<CopySummary> GetCopySummary() override;
 
  private:
   Store* const store_;
