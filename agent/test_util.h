@@ -1,4 +1,5 @@
-// Helpers for the agent's unit tests: temp directories and files.
+// Helpers for the agent's unit tests: temp directories (the shared
+// tests/support/temp_dir.h), files and deterministic data.
 #pragma once
 
 #include <fcntl.h>
@@ -10,24 +11,12 @@
 #include <string>
 
 #include "agent/hasher.h"
+#include "tests/support/data_gen.h"
+#include "tests/support/temp_dir.h"
 
 namespace shoebox::agent::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/shoebox-agent-test-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using TempDir = testsupport::TempDir;
 
 inline void WriteFile(const std::string& path, const std::string& data) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
@@ -42,17 +31,11 @@ inline void WriteFile(const std::string& path, const std::string& data) {
   ::close(fd);
 }
 
-// Deterministic pseudo-random bytes.
+// Deterministic pseudo-random bytes: the shared xorshift generator from the
+// state these tests have always used (seed * gamma + 1), so the chunk
+// boundaries they expect stay where they are.
 inline std::string RandomBytes(size_t n, uint64_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s[i] = static_cast<char>(x & 0xff);
-  }
-  return s;
+  return testsupport::XorShift64(seed * testsupport::kGoldenGamma + 1).Bytes(n);
 }
 
 inline SessionKeys TestKeys() {

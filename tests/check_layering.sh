@@ -9,7 +9,7 @@
 #   workers/      workers/, common/, proto/
 #   cli/          cli/, common/, proto/ (it reaches the coordinator over its admin API)
 #   tests/, bench/ may include anything.
-# Test sources inside a component (*_test.cc, *_test_cases.h, *_conformance.*)
+# Test sources inside a component (*_test.cc, *_test_cases.h, *_conformance.*, test_util.h)
 # may also include tests/support/.
 #
 # The build enforces the same thing a second way: each library exports only its
@@ -40,7 +40,7 @@ for part in $parts; do
   while IFS= read -r -d '' file; do
     is_test=0
     case "$file" in
-      *_test.cc|*_test.h|*_test_cases.h|*conformance*) is_test=1 ;;
+      *_test.cc|*_test.h|*_test_cases.h|*conformance*|*/test_util.h) is_test=1 ;;
     esac
     lineno=0
     while IFS= read -r line; do

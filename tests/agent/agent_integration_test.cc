@@ -21,7 +21,7 @@
 #include "common/crypto/hash.h"
 #include "gtest/gtest.h"
 #include "tests/support/coordinator_harness.h"
-#include "tests/support/pg_cluster.h"
+#include "tests/support/pg_environment.h"
 #include "shoebox/v1/admin.grpc.pb.h"
 
 namespace shoebox::agent {
@@ -32,9 +32,6 @@ using testing::TempDir;
 using testing::WriteFile;
 using testsupport::AsDevice;
 using testsupport::CoordinatorHarness;
-using testsupport::PgCluster;
-
-testsupport::PgCluster* g_pg = nullptr;
 
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -92,18 +89,10 @@ class AgentProcess {
 
 class AgentIntegrationTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    auto pg = PgCluster::Start();
-    ASSERT_TRUE(pg.ok()) << pg.status();
-    g_pg = pg->release();
-  }
-  static void TearDownTestSuite() {
-    delete g_pg;
-    g_pg = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(g_pg, nullptr);
+    auto url = testsupport::FreshDatabase("agent");
+    ASSERT_TRUE(url.ok()) << url.status();
+    url_ = *url;
     port_ = FreePort();
     ASSERT_GT(port_, 0);
     StartCoordinator();
@@ -113,7 +102,7 @@ class AgentIntegrationTest : public ::testing::Test {
   }
 
   void StartCoordinator() {
-    auto o = testsupport::TestCoordinatorOptions(g_pg->url());
+    auto o = testsupport::TestCoordinatorOptions(url_);
     o.listen = "127.0.0.1:" + std::to_string(port_);
     o.chunk_store = store_.path() + "/chunks";
     o.key_file = store_.path() + "/master.key";
@@ -191,6 +180,7 @@ class AgentIntegrationTest : public ::testing::Test {
     return n;
   }
 
+  std::string url_;  // a fresh database per test
   TempDir store_;
   int port_ = 0;
   std::unique_ptr<CoordinatorHarness> coordinator_;

@@ -27,8 +27,8 @@
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
-#include "tests/support/coordinator_harness.h"
-#include "tests/support/pg_cluster.h"
+#include "tests/support/data_gen.h"
+#include "tests/support/coordinator_fixture.h"
 
 // libpqxx 6.4 leaks one libpq result when a connection breaks during COMMIT
 // (the PostgreSQL restart tests provoke that on purpose).
@@ -37,28 +37,17 @@ extern "C" const char* __lsan_default_suppressions() { return "leak:libpq.so\n";
 namespace shoebox {
 namespace {
 
+using testsupport::PseudoRandomBytes;
+
 using coordinator::CoordinatorOptions;
 using testsupport::AsAdmin;
 using testsupport::AsDevice;
 using testsupport::AsWorker;
 using testsupport::CoordinatorHarness;
-using testsupport::PgCluster;
 namespace pb = shoebox::v1;
 
 const std::string kFolder = "/home/ana/Pictures";
 
-testsupport::PgCluster* g_pg = nullptr;
-
-// Owns the shared cluster: stopped and removed after the last test.
-class PgEnvironment : public ::testing::Environment {
- public:
-  void TearDown() override {
-    delete g_pg;
-    g_pg = nullptr;
-  }
-};
-::testing::Environment* const g_pg_env =
-    ::testing::AddGlobalTestEnvironment(new PgEnvironment());
 
 // One file's content split into fixed pieces, with IDs under a chunk-ID key.
 struct TestFile {
@@ -80,18 +69,6 @@ TestFile MakeFile(const std::string& path, const std::string& data, const std::s
     f.chunk_ids.push_back(DigestToString(h.Compute(f.chunk_data.back())));
   }
   return f;
-}
-
-std::string Pattern(size_t n, uint32_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = 0x9e3779b97f4a7c15ull * (seed + 1);
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s[i] = static_cast<char>(x);
-  }
-  return s;
 }
 
 pb::FileReport Report(const TestFile& f, const std::string& folder = kFolder) {
@@ -328,31 +305,12 @@ class Client {
   std::unique_ptr<pb::AdminService::Stub> admin_;
 };
 
-class CoordinatorTest : public ::testing::Test {
+class CoordinatorTest : public testsupport::CoordinatorFixture {
  protected:
-  static void SetUpTestSuite() {
-    if (g_pg == nullptr) {
-      auto pg = PgCluster::Start();
-      ASSERT_TRUE(pg.ok()) << pg.status();
-      g_pg = pg->release();
-    }
-  }
-
-  void SetUp() override {
-    static int n = 0;
-    db_ = absl::StrCat("t", ++n);
-    auto url = g_pg->CreateDatabase(db_);
-    ASSERT_TRUE(url.ok()) << url.status();
-    url_ = *url;
-  }
-
   // Starts the coordinator (options adjusted by `tweak`) and a client.
-  void StartCoordinator(const std::function<void(CoordinatorOptions&)>& tweak = nullptr) {
-    CoordinatorOptions o = testsupport::TestCoordinatorOptions(url_);
-    if (tweak) tweak(o);
-    auto h = CoordinatorHarness::Start(o);
-    ASSERT_TRUE(h.ok()) << h.status();
-    harness_ = std::move(*h);
+  void StartCoordinator(const Tweak& tweak = nullptr) {
+    StartHarness(tweak);
+    ASSERT_NE(harness_, nullptr);
     client_ = std::make_unique<Client>(harness_->address());
   }
 
@@ -360,7 +318,7 @@ class CoordinatorTest : public ::testing::Test {
   TestFile StoreFile(const std::string& device, const std::string& path, size_t size,
                      uint32_t seed) {
     pb::HelloResponse hello = client_->Hello(device);
-    TestFile f = MakeFile(path, Pattern(size, seed), hello.chunk_id_key());
+    TestFile f = MakeFile(path, PseudoRandomBytes(size, seed), hello.chunk_id_key());
     client_->Report(device, {f});
     client_->PutFile(device, f);
     return f;
@@ -381,8 +339,6 @@ class CoordinatorTest : public ::testing::Test {
     for (const auto& r : resp.results()) ASSERT_EQ(r.code(), 0) << r.message();
   }
 
-  std::string db_, url_;
-  std::unique_ptr<CoordinatorHarness> harness_;
   std::unique_ptr<Client> client_;
 };
 
@@ -432,7 +388,7 @@ TEST_F(CoordinatorTest, SameContentFromTwoDevicesIsStoredOnce) {
   StartCoordinator();
   pb::HelloResponse hello = client_->Hello("laptop");
   client_->Hello("phone");
-  TestFile a = MakeFile("2024/beach.jpg", Pattern(200 * 1024, 1), hello.chunk_id_key());
+  TestFile a = MakeFile("2024/beach.jpg", PseudoRandomBytes(200 * 1024, 1), hello.chunk_id_key());
   pb::ReportFilesResponse r1 = client_->Report("laptop", {a});
   ASSERT_EQ(r1.results_size(), 1);
   EXPECT_EQ(r1.results(0).state(), pb::VERSION_STATE_PENDING_CHUNKS);
@@ -463,7 +419,7 @@ TEST_F(CoordinatorTest, AChunkBeingSentByOneDeviceIsNotAskedOfAnother) {
   StartCoordinator();
   pb::HelloResponse hello = client_->Hello("laptop");
   client_->Hello("phone");
-  TestFile a = MakeFile("2024/beach.jpg", Pattern(200 * 1024, 21), hello.chunk_id_key());
+  TestFile a = MakeFile("2024/beach.jpg", PseudoRandomBytes(200 * 1024, 21), hello.chunk_id_key());
   TestFile b = a;
   b.path = "DCIM/IMG_0002.jpg";
   pb::ReportFilesResponse r1 = client_->Report("laptop", {a});
@@ -492,7 +448,7 @@ TEST_F(CoordinatorTest, AChunkWhoseUploadWasRefusedIsAskedOfTheNextDevice) {
   StartCoordinator();
   pb::HelloResponse hello = client_->Hello("laptop");
   client_->Hello("phone");
-  TestFile a = MakeFile("clip.mov", Pattern(64 * 1024, 22), hello.chunk_id_key());
+  TestFile a = MakeFile("clip.mov", PseudoRandomBytes(64 * 1024, 22), hello.chunk_id_key());
   ASSERT_EQ(a.chunk_ids.size(), 1u);
   TestFile b = a;
   b.path = "clip-copy.mov";
@@ -516,7 +472,7 @@ TEST_F(CoordinatorTest, ChunksOnParallelStreamsCompleteTheVersionExactlyOnce) {
   client_->CreateDestination("nas");
   pb::HelloResponse hello = client_->Hello("laptop");
   client_->Bind("laptop", "", "nas");
-  TestFile f = MakeFile("burst.mov", Pattern(32 * 16 * 1024, 11), hello.chunk_id_key(), 16 * 1024);
+  TestFile f = MakeFile("burst.mov", PseudoRandomBytes(32 * 16 * 1024, 11), hello.chunk_id_key(), 16 * 1024);
   ASSERT_EQ(f.chunk_ids.size(), 32u);
   client_->Report("laptop", {f});
   std::atomic<int> completions{0};
@@ -630,7 +586,7 @@ TEST_F(CoordinatorTest, AdminSeesDevicesDestinationsAndAgentCounters) {
 TEST_F(CoordinatorTest, ReportingTheSameFileTwiceCreatesOneVersion) {
   StartCoordinator();
   pb::HelloResponse hello = client_->Hello("laptop");
-  TestFile a = MakeFile("a.jpg", Pattern(100000, 2), hello.chunk_id_key());
+  TestFile a = MakeFile("a.jpg", PseudoRandomBytes(100000, 2), hello.chunk_id_key());
   auto r1 = client_->Report("laptop", {a});
   auto r2 = client_->Report("laptop", {a});
   EXPECT_EQ(r1.results(0).version_id(), r2.results(0).version_id());
@@ -843,9 +799,9 @@ TEST_F(CoordinatorTest, BindingWhileVersionsCompleteLosesNoDelivery) {
   });
   reporter.join();
   binder.join();
-  auto versions = g_pg->Query("SELECT count(*) FROM file_versions WHERE state = 2", db_);
-  auto jobs = g_pg->Query("SELECT count(*) FROM jobs WHERE kind = 1", db_);
-  auto pairs = g_pg->Query(
+  auto versions = pg()->Query("SELECT count(*) FROM file_versions WHERE state = 2", db_);
+  auto jobs = pg()->Query("SELECT count(*) FROM jobs WHERE kind = 1", db_);
+  auto pairs = pg()->Query(
       "SELECT count(*) FROM (SELECT version_id, destination_id FROM jobs WHERE kind = 1 "
       "GROUP BY 1, 2 HAVING count(*) > 1) x", db_);
   ASSERT_TRUE(versions.ok() && jobs.ok() && pairs.ok());
@@ -1305,7 +1261,7 @@ TEST_F(CoordinatorTest, RestoreReadsOnlyTheCallersOwnChunks) {
 TEST_F(CoordinatorTest, CutChunkStreamLeavesNoHalfChunkAndLosesNoAckedChunk) {
   StartCoordinator();
   pb::HelloResponse hello = client_->Hello("laptop");
-  TestFile f = MakeFile("video.mp4", Pattern(24 * 1024 * 1024, 7), hello.chunk_id_key(),
+  TestFile f = MakeFile("video.mp4", PseudoRandomBytes(24 * 1024 * 1024, 7), hello.chunk_id_key(),
                         1024 * 1024);
   client_->Report("laptop", {f});
   std::vector<std::string> acked;
@@ -1400,7 +1356,7 @@ TEST_F(CoordinatorTest, PostgresRestartMidRunIsSurvived) {
   std::thread reporter([&] {
     Client c(harness_->address());
     for (int i = 0; !stop; ++i) {
-      TestFile f = MakeFile(absl::StrCat("burst/", i, ".jpg"), Pattern(1000, 100 + i),
+      TestFile f = MakeFile(absl::StrCat("burst/", i, ".jpg"), PseudoRandomBytes(1000, 100 + i),
                             hello.chunk_id_key());
       pb::ReportFilesRequest req;
       *req.add_files() = Report(f);
@@ -1415,7 +1371,7 @@ TEST_F(CoordinatorTest, PostgresRestartMidRunIsSurvived) {
     }
   });
   while (ok_reports < 5) absl::SleepFor(absl::Milliseconds(10));
-  ASSERT_TRUE(g_pg->Restart().ok());
+  ASSERT_TRUE(pg()->Restart().ok());
   const int after_restart = ok_reports;
   while (ok_reports < after_restart + 5) absl::SleepFor(absl::Milliseconds(10));
   stop = true;
@@ -1429,23 +1385,23 @@ TEST_F(CoordinatorTest, PostgresRestartMidRunIsSurvived) {
 }
 
 TEST_F(CoordinatorTest, StartWaitsForTheDatabaseToComeUp) {
-  ASSERT_TRUE(g_pg->Stop().ok());
+  ASSERT_TRUE(pg()->Stop().ok());
   std::thread starter([&] { StartCoordinator([](CoordinatorOptions& o) {
     o.db_connect_timeout_ms = 60000;
   }); });
   absl::SleepFor(absl::Milliseconds(700));
-  ASSERT_TRUE(g_pg->StartAgain().ok());
+  ASSERT_TRUE(pg()->StartAgain().ok());
   starter.join();
   ASSERT_NE(client_, nullptr);
   client_->Hello("laptop");
 }
 
 TEST_F(CoordinatorTest, DatabaseDownAtStartGivesUpWithAClearError) {
-  ASSERT_TRUE(g_pg->Stop().ok());
+  ASSERT_TRUE(pg()->Stop().ok());
   CoordinatorOptions o = testsupport::TestCoordinatorOptions(url_);
   o.db_connect_timeout_ms = 300;
   auto h = CoordinatorHarness::Start(o);
-  ASSERT_TRUE(g_pg->StartAgain().ok());
+  ASSERT_TRUE(pg()->StartAgain().ok());
   ASSERT_FALSE(h.ok());
   EXPECT_EQ(h.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(h.status().message().find("database.url"), std::string::npos) << h.status();
@@ -1457,7 +1413,7 @@ TEST_F(CoordinatorTest, NewerSchemaThanTheBinaryIsRefused) {
   ASSERT_TRUE(applied.ok());
   EXPECT_EQ(applied->back(), coordinator::SchemaVersion());
   harness_.reset();
-  ASSERT_TRUE(g_pg->Query("INSERT INTO schema_migrations (version, name) VALUES (999, 'future')",
+  ASSERT_TRUE(pg()->Query("INSERT INTO schema_migrations (version, name) VALUES (999, 'future')",
                           db_)
                   .ok());
   CoordinatorOptions o = testsupport::TestCoordinatorOptions(url_);
@@ -1482,7 +1438,7 @@ TEST_F(CoordinatorTest, TwoCoordinatorsServeOneDatabaseSideBySide) {
   // Report through A, upload through B.
   std::vector<TestFile> files;
   for (int i = 0; i < 20; ++i) {
-    files.push_back(MakeFile(absl::StrCat("p", i, ".jpg"), Pattern(3000, 200 + i),
+    files.push_back(MakeFile(absl::StrCat("p", i, ".jpg"), PseudoRandomBytes(3000, 200 + i),
                              ha.chunk_id_key()));
   }
   auto r = a.Report("laptop", files);

@@ -8,47 +8,20 @@
 
 #include "absl/strings/str_cat.h"
 #include "coordinator/coordinator.h"
-#include "tests/support/coordinator_harness.h"
-#include "tests/support/pg_cluster.h"
+#include "tests/support/coordinator_fixture.h"
 
 namespace shoebox {
 namespace {
 
-using testsupport::CoordinatorHarness;
-using testsupport::PgCluster;
 namespace pb = shoebox::v1;
 
 const std::string kFolder = "/home/ana/Pictures";
 
-testsupport::PgCluster* g_pg = nullptr;
-
-class PgEnvironment : public ::testing::Environment {
- public:
-  void TearDown() override {
-    delete g_pg;
-    g_pg = nullptr;
-  }
-};
-::testing::Environment* const g_pg_env =
-    ::testing::AddGlobalTestEnvironment(new PgEnvironment());
-
-class HostileInputTest : public ::testing::Test {
+class HostileInputTest : public testsupport::CoordinatorFixture {
  protected:
-  static void SetUpTestSuite() {
-    if (g_pg == nullptr) {
-      auto pg = PgCluster::Start();
-      ASSERT_TRUE(pg.ok()) << pg.status();
-      g_pg = pg->release();
-    }
-  }
-
   void SetUp() override {
-    static int n = 0;
-    auto url = g_pg->CreateDatabase(absl::StrCat("h", ++n));
-    ASSERT_TRUE(url.ok()) << url.status();
-    auto h = CoordinatorHarness::Start(testsupport::TestCoordinatorOptions(*url));
-    ASSERT_TRUE(h.ok()) << h.status();
-    harness_ = std::move(*h);
+    ASSERT_NO_FATAL_FAILURE(CoordinatorFixture::SetUp());
+    StartHarness();
   }
 
   coordinator::Coordinator& c() { return harness_->coordinator(); }
@@ -85,8 +58,6 @@ class HostileInputTest : public ::testing::Test {
     if (!jobs.ok() || jobs->jobs_size() != 1) return pb::Job();
     return jobs->jobs(0);
   }
-
-  std::unique_ptr<CoordinatorHarness> harness_;
 };
 
 // A connector error longer than the 4000 bytes kept, with a two-byte

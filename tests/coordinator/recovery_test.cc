@@ -25,8 +25,9 @@
 #include "common/snapshot/pg_tools.h"
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
+#include "tests/support/data_gen.h"
 #include "tests/support/coordinator_harness.h"
-#include "tests/support/pg_cluster.h"
+#include "tests/support/pg_environment.h"
 #include "tests/support/servers.h"
 #include "common/http/url.h"
 #include "common/s3/s3_chunkstore.h"
@@ -36,24 +37,22 @@ extern "C" const char* __lsan_default_suppressions() { return "leak:libpq.so\n";
 namespace shoebox {
 namespace {
 
+using testsupport::PseudoRandomBytes;
+
 using testsupport::AsAdmin;
 using testsupport::AsDevice;
 using testsupport::CoordinatorHarness;
-using testsupport::PgCluster;
 namespace pb = shoebox::v1;
 
 const std::string kFolder = "/home/ana/Pictures";
 
-// Shared servers: one PostgreSQL cluster and one moto per test binary.
-PgCluster* g_pg = nullptr;
+// Shared servers: the PostgreSQL cluster of pg_environment.h and one moto per
+// test binary.
 testsupport::S3Server* g_s3 = nullptr;
 
 class Servers : public ::testing::Environment {
  public:
   void SetUp() override {
-    auto pg = PgCluster::Start();
-    ASSERT_TRUE(pg.ok()) << pg.status();
-    g_pg = pg->release();
     auto s3 = testsupport::StartMoto("chunks");
     ASSERT_TRUE(s3.ok()) << s3.status();
     g_s3 = s3->release();
@@ -62,39 +61,23 @@ class Servers : public ::testing::Environment {
   void TearDown() override {
     delete g_s3;
     g_s3 = nullptr;
-    delete g_pg;
-    g_pg = nullptr;
   }
 };
 ::testing::Environment* const g_env = ::testing::AddGlobalTestEnvironment(new Servers());
 
-std::string Pattern(size_t n, uint32_t seed) {
-  std::string s(n, '\0');
-  uint64_t x = 0x9e3779b97f4a7c15ull * (seed + 1);
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s[i] = static_cast<char>(x);
-  }
-  return s;
-}
-
 class RecoveryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_NE(g_pg, nullptr);
     ASSERT_NE(g_s3, nullptr);
     static std::atomic<int> n{0};
     const int id = n++;
     prefix_ = absl::StrCat("store", id, "-", ::getpid());
-    auto db = g_pg->CreateDatabase(absl::StrCat("orig", id));
+    auto db = testsupport::FreshDatabase("orig", &db_name_);
     ASSERT_TRUE(db.ok()) << db.status();
     orig_url_ = *db;
-    auto rebuilt = g_pg->CreateDatabase(absl::StrCat("rebuilt", id));
+    auto rebuilt = testsupport::FreshDatabase("rebuilt");
     ASSERT_TRUE(rebuilt.ok()) << rebuilt.status();
     rebuilt_url_ = *rebuilt;
-    db_name_ = absl::StrCat("orig", id);
     auto keep = testsupport::TempDir::Make("recovery-keep");
     ASSERT_TRUE(keep.ok()) << keep.status();
     keep_ = std::move(*keep);
@@ -247,10 +230,10 @@ void ExpectSameFiles(const std::map<std::string, std::string>& got,
 
 std::map<std::string, std::string> SampleFiles() {
   std::map<std::string, std::string> files;
-  files["2024/IMG_0001.jpg"] = Pattern(700 * 1024, 1);
-  files["2024/IMG_0002.jpg"] = Pattern(1, 2);
+  files["2024/IMG_0001.jpg"] = PseudoRandomBytes(700 * 1024, 1);
+  files["2024/IMG_0002.jpg"] = PseudoRandomBytes(1, 2);
   files["2024/copy of IMG_0001.jpg"] = files["2024/IMG_0001.jpg"];  // dedup
-  files["videos/clip #1.mp4"] = Pattern(2 * 1024 * 1024 + 17, 3);
+  files["videos/clip #1.mp4"] = PseudoRandomBytes(2 * 1024 * 1024 + 17, 3);
   return files;
 }
 
@@ -295,7 +278,7 @@ TEST_F(RecoveryTest, LostServerIsRebuiltFromTheS3ChunkStoreAndRestoresByteIdenti
   std::filesystem::copy_file((*state)->path() + "/master.key", key_file_);
   ::chmod(key_file_.c_str(), 0600);
   state->reset();
-  ASSERT_TRUE(g_pg->Query(absl::StrCat("DROP DATABASE ", db_name_), "postgres").ok());
+  ASSERT_TRUE((*testsupport::SharedPg())->Query(absl::StrCat("DROP DATABASE ", db_name_), "postgres").ok());
 
   // The CLI binary, on the "new machine".
   std::string out;
@@ -319,7 +302,7 @@ TEST_F(RecoveryTest, WrongKeyIsRefusedAndTheDatabaseStaysEmpty) {
   {
     auto c = CoordinatorHarness::Start(Options(orig_url_));
     ASSERT_TRUE(c.ok()) << c.status();
-    BackUp((*c)->address(), "laptop", {{"a.jpg", Pattern(1000, 7)}});
+    BackUp((*c)->address(), "laptop", {{"a.jpg", PseudoRandomBytes(1000, 7)}});
     ASSERT_TRUE(Snapshot((*c)->address()).ok());
   }
   const std::string other_key = keep_->path() + "/other.key";
@@ -359,7 +342,7 @@ TEST_F(RecoveryTest, NoSnapshotAnywhereIsAClearError) {
 }
 
 TEST_F(RecoveryTest, DatabaseThatIsNotEmptyNeedsForce) {
-  std::map<std::string, std::string> files = {{"x/y.jpg", Pattern(300000, 9)}};
+  std::map<std::string, std::string> files = {{"x/y.jpg", PseudoRandomBytes(300000, 9)}};
   {
     auto c = CoordinatorHarness::Start(Options(orig_url_));
     ASSERT_TRUE(c.ok()) << c.status();
@@ -394,7 +377,7 @@ TEST_F(RecoveryTest, DamagedNewestSnapshotFallsBackToTheOlderOne) {
   {
     auto c = CoordinatorHarness::Start(Options(orig_url_));
     ASSERT_TRUE(c.ok()) << c.status();
-    BackUp((*c)->address(), "laptop", {{"a.jpg", Pattern(5000, 1)}});
+    BackUp((*c)->address(), "laptop", {{"a.jpg", PseudoRandomBytes(5000, 1)}});
     auto s1 = Snapshot((*c)->address());
     ASSERT_TRUE(s1.ok()) << s1.status();
     older = s1->name();
@@ -508,7 +491,7 @@ TEST_F(RecoveryTest, SnapshotsAreCopiedToPlainFileDestinationsAndRecoverWorksFro
   o.snapshot_keep = 1;
   auto c = CoordinatorHarness::Start(o);
   ASSERT_TRUE(c.ok()) << c.status();
-  const std::map<std::string, std::string> files = {{"a/b.jpg", Pattern(400000, 4)}};
+  const std::map<std::string, std::string> files = {{"a/b.jpg", PseudoRandomBytes(400000, 4)}};
   BackUp((*c)->address(), "laptop", files);
   auto admin = pb::AdminService::NewStub(testsupport::Channel((*c)->address()));
   {

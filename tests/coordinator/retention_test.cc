@@ -22,8 +22,8 @@
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
-#include "tests/support/coordinator_harness.h"
-#include "tests/support/pg_cluster.h"
+#include "tests/support/data_gen.h"
+#include "tests/support/coordinator_fixture.h"
 
 extern "C" const char* __lsan_default_suppressions() { return "leak:libpq.so\n"; }
 
@@ -38,7 +38,6 @@ using testsupport::AsAdmin;
 using testsupport::AsDevice;
 using testsupport::AsWorker;
 using testsupport::CoordinatorHarness;
-using testsupport::PgCluster;
 namespace pb = shoebox::v1;
 
 // ---------------------------------------------------------------------------
@@ -175,18 +174,6 @@ TEST(RetentionPolicy, OutOfRangeValuesAreRefusedNamingTheField) {
 const std::string kFolder = "/home/ana/Pictures";
 const std::string kOther = "/home/ana/Documents";
 
-testsupport::PgCluster* g_pg = nullptr;
-
-class PgEnvironment : public ::testing::Environment {
- public:
-  void TearDown() override {
-    delete g_pg;
-    g_pg = nullptr;
-  }
-};
-::testing::Environment* const g_pg_env =
-    ::testing::AddGlobalTestEnvironment(new PgEnvironment());
-
 // A file made of pieces; the same piece gives the same chunk everywhere.
 struct TestFile {
   std::string folder = kFolder;
@@ -200,17 +187,7 @@ struct TestFile {
   }
 };
 
-std::string Piece(uint32_t seed, size_t n = 4096) {
-  std::string s(n, '\0');
-  uint64_t x = 0x9e3779b97f4a7c15ull * (seed + 1);
-  for (size_t i = 0; i < n; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s[i] = static_cast<char>(x);
-  }
-  return s;
-}
+std::string Piece(uint32_t seed, size_t n = 4096) { return testsupport::PseudoRandomBytes(n, seed); }
 
 class Client {
  public:
@@ -513,37 +490,19 @@ int CountBlobs(const std::string& dir) {
   return blobs;
 }
 
-class RetentionTest : public ::testing::Test {
+class RetentionTest : public testsupport::CoordinatorFixture {
  protected:
-  static void SetUpTestSuite() {
-    if (g_pg == nullptr) {
-      auto pg = PgCluster::Start();
-      ASSERT_TRUE(pg.ok()) << pg.status();
-      g_pg = pg->release();
-    }
-  }
-
-  void SetUp() override {
-    static int n = 0;
-    auto url = g_pg->CreateDatabase(absl::StrCat("r", ++n));
-    ASSERT_TRUE(url.ok()) << url.status();
-    url_ = *url;
-  }
-
   void Start(uint32_t grace_s = 0, uint32_t interval_s = 0) {
-    auto o = testsupport::TestCoordinatorOptions(url_);
-    o.prune_grace_s = grace_s;
-    o.prune_interval_s = interval_s;
-    auto h = CoordinatorHarness::Start(o);
-    ASSERT_TRUE(h.ok()) << h.status();
-    harness_ = std::move(*h);
+    StartHarness([&](coordinator::CoordinatorOptions& o) {
+      o.prune_grace_s = grace_s;
+      o.prune_interval_s = interval_s;
+    });
+    ASSERT_NE(harness_, nullptr);
     client_ = std::make_unique<Client>(harness_->address());
   }
 
   int Blobs() { return CountBlobs(harness_->dir() + "/chunks"); }
 
-  std::string url_;
-  std::unique_ptr<CoordinatorHarness> harness_;
   std::unique_ptr<Client> client_;
 };
 

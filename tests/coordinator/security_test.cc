@@ -28,26 +28,12 @@
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
-#include "tests/support/coordinator_harness.h"
-#include "tests/support/pg_cluster.h"
+#include "tests/support/coordinator_fixture.h"
 
 namespace shoebox {
 namespace {
 
 namespace pb = shoebox::v1;
-using testsupport::CoordinatorHarness;
-using testsupport::PgCluster;
-
-testsupport::PgCluster* g_pg = nullptr;
-
-class PgEnvironment : public ::testing::Environment {
- public:
-  void TearDown() override {
-    delete g_pg;
-    g_pg = nullptr;
-  }
-};
-::testing::Environment* const g_pg_env = ::testing::AddGlobalTestEnvironment(new PgEnvironment());
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -61,34 +47,21 @@ grpc::ChannelArguments Args() {
   return a;
 }
 
-class SecurityTest : public ::testing::Test {
+class SecurityTest : public testsupport::CoordinatorFixture {
  protected:
   void SetUp() override {
-    if (g_pg == nullptr) {
-      auto pg = PgCluster::Start();
-      ASSERT_TRUE(pg.ok()) << pg.status();
-      g_pg = pg->release();
-    }
-    static int n = 0;
-    auto url = g_pg->CreateDatabase(absl::StrCat("sec", n++));
-    ASSERT_TRUE(url.ok()) << url.status();
-    url_ = *url;
+    ASSERT_NO_FATAL_FAILURE(CoordinatorFixture::SetUp());
     StartCoordinator();
   }
 
   void StartCoordinator(uint32_t calls_per_second = 2000) {
-    auto o = testsupport::TestCoordinatorOptions(url_);
-    o.insecure_dev = false;
-    o.limits.calls_per_second = calls_per_second;
-    auto c = CoordinatorHarness::StartTls(o);
-    ASSERT_TRUE(c.ok()) << c.status();
-    c_ = std::move(*c);
-    tls_ = c_->dir() + "/tls";
+    StartHarnessTls([&](coordinator::CoordinatorOptions& o) { o.limits.calls_per_second = calls_per_second; });
+    tls_ = harness_->dir() + "/tls";
   }
 
   // The CLI's channel: the admin certificate the coordinator created.
   std::shared_ptr<grpc::Channel> AdminChannel() {
-    auto ch = MakeShoeboxChannel(c_->address(), false,
+    auto ch = MakeShoeboxChannel(harness_->address(), false,
                                  {tls_ + "/ca.crt", tls_ + "/admin.crt", tls_ + "/admin.key"}, "", Args());
     EXPECT_TRUE(ch.ok()) << ch.status();
     return *ch;
@@ -100,7 +73,7 @@ class SecurityTest : public ::testing::Test {
     ssl.pem_root_certs = ReadAll(tls_ + "/ca.crt");
     grpc::ChannelArguments a = Args();
     SetTlsChannelArgs(&a);
-    return grpc::CreateCustomChannel(c_->address(), grpc::SslCredentials(ssl), a);
+    return grpc::CreateCustomChannel(harness_->address(), grpc::SslCredentials(ssl), a);
   }
 
   absl::StatusOr<std::string> NewToken(const std::string& device, const std::string& worker,
@@ -131,13 +104,13 @@ class SecurityTest : public ::testing::Test {
                         const pb::EnrollRequest& req, pb::EnrollResponse* resp) {
                        return pb::AgentService::NewStub(ch)->Enroll(ctx, req, resp);
                      });
-    auto name = EnrollIdentity(c_->address(), token, id_dir, call);
+    auto name = EnrollIdentity(harness_->address(), token, id_dir, call);
     if (name.ok()) return grpc::Status::OK;
     return grpc::Status(static_cast<grpc::StatusCode>(name.status().code()), std::string(name.status().message()));
   }
 
   std::shared_ptr<grpc::Channel> IdentityChannel(const std::string& id_dir) {
-    auto ch = MakeShoeboxChannel(c_->address(), false, TlsIdentityFiles::InDir(id_dir), "", Args());
+    auto ch = MakeShoeboxChannel(harness_->address(), false, TlsIdentityFiles::InDir(id_dir), "", Args());
     EXPECT_TRUE(ch.ok()) << ch.status();
     return *ch;
   }
@@ -154,13 +127,12 @@ class SecurityTest : public ::testing::Test {
   }
 
   std::vector<coordinator::AuditEntry> Audit() {
-    auto a = c_->coordinator().store().RecentAudit(1000);
+    auto a = harness_->coordinator().store().RecentAudit(1000);
     EXPECT_TRUE(a.ok()) << a.status();
     return a.ok() ? *a : std::vector<coordinator::AuditEntry>{};
   }
 
-  std::string url_, tls_;
-  std::unique_ptr<CoordinatorHarness> c_;
+  std::string tls_;
 };
 
 TEST_F(SecurityTest, EnrolledDeviceCallsWithItsCertificateAndNothingElse) {
@@ -171,7 +143,7 @@ TEST_F(SecurityTest, EnrolledDeviceCallsWithItsCertificateAndNothingElse) {
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->ca_fingerprint, ParseCert(ReadAll(tls_ + "/ca.crt"))->fingerprint_hex);
 
-  const std::string id = c_->dir() + "/laptop";
+  const std::string id = harness_->dir() + "/laptop";
   ASSERT_TRUE(Enroll(*token, false, id).ok());
   struct stat st {};
   ASSERT_EQ(stat((id + "/client.key").c_str(), &st), 0);
@@ -187,7 +159,7 @@ TEST_F(SecurityTest, EnrolledDeviceCallsWithItsCertificateAndNothingElse) {
   grpc::Status s = Hello(dev);
   ASSERT_TRUE(s.ok()) << s.error_message();
   // The device row exists under the certificate's name.
-  auto devs = c_->coordinator().store().ListDevices();
+  auto devs = harness_->coordinator().store().ListDevices();
   ASSERT_TRUE(devs.ok());
   ASSERT_EQ(devs->size(), 1u);
   EXPECT_EQ((*devs)[0].name, "laptop");
@@ -218,7 +190,7 @@ TEST_F(SecurityTest, EnrolledDeviceCallsWithItsCertificateAndNothingElse) {
   }
   // A plain-text client cannot talk to a TLS coordinator at all.
   {
-    auto plain = grpc::CreateCustomChannel(c_->address(), grpc::InsecureChannelCredentials(), Args());
+    auto plain = grpc::CreateCustomChannel(harness_->address(), grpc::InsecureChannelCredentials(), Args());
     grpc::ClientContext ctx;
     ctx.AddMetadata("x-shoebox-device", "laptop");
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
@@ -241,42 +213,42 @@ TEST_F(SecurityTest, EnrolledDeviceCallsWithItsCertificateAndNothingElse) {
 TEST_F(SecurityTest, UsedExpiredForgedAndWrongRoleTokensAreRefusedClearly) {
   auto token = NewToken("phone", "");
   ASSERT_TRUE(token.ok());
-  ASSERT_TRUE(Enroll(*token, false, c_->dir() + "/phone").ok());
+  ASSERT_TRUE(Enroll(*token, false, harness_->dir() + "/phone").ok());
 
-  grpc::Status s = Enroll(*token, false, c_->dir() + "/again");
+  grpc::Status s = Enroll(*token, false, harness_->dir() + "/again");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(s.error_message().find("already used"), std::string::npos) << s.error_message();
 
   auto short_lived = NewToken("tablet", "", 1);
   ASSERT_TRUE(short_lived.ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(2100));
-  s = Enroll(*short_lived, false, c_->dir() + "/tablet");
+  s = Enroll(*short_lived, false, harness_->dir() + "/tablet");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(s.error_message().find("expired"), std::string::npos) << s.error_message();
 
   // Right CA, made-up secret.
   auto real = ParseEnrollToken(*token);
   EnrollToken forged{std::string(64, '7'), real->ca_fingerprint};
-  s = Enroll(FormatEnrollToken(forged), false, c_->dir() + "/forged");
+  s = Enroll(FormatEnrollToken(forged), false, harness_->dir() + "/forged");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(s.error_message().find("not known"), std::string::npos) << s.error_message();
 
   // A token pinning another CA is refused by the client before anything is sent.
   EnrollToken other{std::string(64, '1'), std::string(64, 'e')};
-  s = Enroll(FormatEnrollToken(other), false, c_->dir() + "/other");
+  s = Enroll(FormatEnrollToken(other), false, harness_->dir() + "/other");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(s.error_message().find("does not present the CA"), std::string::npos) << s.error_message();
 
   // A device token cannot enroll a worker (and is not consumed by trying).
   auto dev_token = NewToken("desktop", "");
   ASSERT_TRUE(dev_token.ok());
-  s = Enroll(*dev_token, true, c_->dir() + "/w");
+  s = Enroll(*dev_token, true, harness_->dir() + "/w");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(s.error_message().find("is for a device"), std::string::npos) << s.error_message();
 
   // Malformed request: a CSR that is not one.
   {
-    auto prep = PrepareEnroll(c_->address(), *dev_token);
+    auto prep = PrepareEnroll(harness_->address(), *dev_token);
     ASSERT_TRUE(prep.ok());
     grpc::ClientContext ctx;
     pb::EnrollRequest req;
@@ -287,7 +259,7 @@ TEST_F(SecurityTest, UsedExpiredForgedAndWrongRoleTokensAreRefusedClearly) {
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
   }
   // The token survived both failures.
-  EXPECT_TRUE(Enroll(*dev_token, false, c_->dir() + "/desktop").ok());
+  EXPECT_TRUE(Enroll(*dev_token, false, harness_->dir() + "/desktop").ok());
 
   int refused_enrolls = 0;
   for (const auto& e : Audit())
@@ -299,10 +271,10 @@ TEST_F(SecurityTest, RevokedCertificateIsRefusedOnItsNextCall) {
   auto dt = NewToken("laptop", "");
   auto wt = NewToken("", "nas-worker");
   ASSERT_TRUE(dt.ok() && wt.ok());
-  ASSERT_TRUE(Enroll(*dt, false, c_->dir() + "/laptop").ok());
-  ASSERT_TRUE(Enroll(*wt, true, c_->dir() + "/worker").ok());
-  auto dev = IdentityChannel(c_->dir() + "/laptop");
-  auto wrk = IdentityChannel(c_->dir() + "/worker");
+  ASSERT_TRUE(Enroll(*dt, false, harness_->dir() + "/laptop").ok());
+  ASSERT_TRUE(Enroll(*wt, true, harness_->dir() + "/worker").ok());
+  auto dev = IdentityChannel(harness_->dir() + "/laptop");
+  auto wrk = IdentityChannel(harness_->dir() + "/worker");
   ASSERT_TRUE(Hello(dev).ok());
   {
     grpc::ClientContext ctx;
@@ -352,7 +324,7 @@ TEST_F(SecurityTest, RevokedCertificateIsRefusedOnItsNextCall) {
   }
   // Devices list shows it revoked; revoking an unknown name is NOT_FOUND.
   {
-    auto devs = c_->coordinator().store().ListDevices();
+    auto devs = harness_->coordinator().store().ListDevices();
     ASSERT_TRUE(devs.ok());
     ASSERT_EQ(devs->size(), 1u);
     EXPECT_TRUE((*devs)[0].revoked);
@@ -365,18 +337,18 @@ TEST_F(SecurityTest, RevokedCertificateIsRefusedOnItsNextCall) {
   // A new token lets the device back in with a new certificate.
   auto again = NewToken("laptop", "");
   ASSERT_TRUE(again.ok());
-  ASSERT_TRUE(Enroll(*again, false, c_->dir() + "/laptop2").ok());
-  EXPECT_TRUE(Hello(IdentityChannel(c_->dir() + "/laptop2")).ok());
+  ASSERT_TRUE(Enroll(*again, false, harness_->dir() + "/laptop2").ok());
+  EXPECT_TRUE(Hello(IdentityChannel(harness_->dir() + "/laptop2")).ok());
   EXPECT_FALSE(Hello(dev).ok());
 }
 
 TEST_F(SecurityTest, CallersOverTheirRateAreSlowedDown) {
-  c_.reset();
+  harness_.reset();
   StartCoordinator(/*calls_per_second=*/5);
   auto t = NewToken("busy", "");
   ASSERT_TRUE(t.ok());
-  ASSERT_TRUE(Enroll(*t, false, c_->dir() + "/busy").ok());
-  auto dev = IdentityChannel(c_->dir() + "/busy");
+  ASSERT_TRUE(Enroll(*t, false, harness_->dir() + "/busy").ok());
+  auto dev = IdentityChannel(harness_->dir() + "/busy");
   int ok = 0, limited = 0;
   for (int i = 0; i < 40; ++i) {
     grpc::Status s = Hello(dev);
@@ -400,8 +372,8 @@ TEST_F(SecurityTest, KeyFilesArePrivateAndRefusedWhenReadableByOthers) {
     ASSERT_EQ(stat((tls_ + "/" + f).c_str(), &st), 0) << f;
     EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
   }
-  c_->Stop();
-  auto o = c_->options();
+  harness_->Stop();
+  auto o = harness_->options();
   ASSERT_EQ(chmod((tls_ + "/ca.key").c_str(), 0644), 0);
   auto again = coordinator::CoordinatorServer::Start(o);
   ASSERT_FALSE(again.ok());
@@ -423,19 +395,17 @@ TEST_F(SecurityTest, OperatorProvidedCaSignsTheClientCertificates) {
   } cleanup{own};
   ASSERT_TRUE(WriteSecretFile(own + "/ca.key", ca->key_pem).ok());
   ASSERT_TRUE(WriteSecretFile(own + "/ca.crt", ca->cert_pem).ok());
-  c_.reset();
-  auto o = testsupport::TestCoordinatorOptions(url_);
-  o.insecure_dev = false;
-  o.tls.ca_cert_file = own + "/ca.crt";
-  o.tls.ca_key_file = own + "/ca.key";
-  auto c = CoordinatorHarness::StartTls(o);
-  ASSERT_TRUE(c.ok()) << c.status();
-  c_ = std::move(*c);
-  tls_ = c_->dir() + "/tls";
+  harness_.reset();
+  StartHarnessTls([&](coordinator::CoordinatorOptions& o) {
+    o.tls.ca_cert_file = own + "/ca.crt";
+    o.tls.ca_key_file = own + "/ca.key";
+  });
+  ASSERT_NE(harness_, nullptr);
+  tls_ = harness_->dir() + "/tls";
   EXPECT_FALSE(std::filesystem::exists(tls_ + "/ca.key")) << "no CA of its own is made";
   // The admin certificate the CLI uses is signed by the operator's CA.
   auto stub = pb::AdminService::NewStub(*MakeShoeboxChannel(
-      c_->address(), false, {own + "/ca.crt", tls_ + "/admin.crt", tls_ + "/admin.key"}, "", Args()));
+      harness_->address(), false, {own + "/ca.crt", tls_ + "/admin.crt", tls_ + "/admin.key"}, "", Args()));
   grpc::ClientContext ctx;
   pb::CreateEnrollTokenRequest req;
   req.set_device("camera");
@@ -443,14 +413,14 @@ TEST_F(SecurityTest, OperatorProvidedCaSignsTheClientCertificates) {
   grpc::Status s = stub->CreateEnrollToken(&ctx, req, &resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(ParseEnrollToken(resp.token())->ca_fingerprint, ParseCert(ca->cert_pem)->fingerprint_hex);
-  ASSERT_TRUE(Enroll(resp.token(), false, c_->dir() + "/camera").ok());
-  EXPECT_EQ(ReadAll(c_->dir() + "/camera/ca.crt"), ca->cert_pem);
+  ASSERT_TRUE(Enroll(resp.token(), false, harness_->dir() + "/camera").ok());
+  EXPECT_EQ(ReadAll(harness_->dir() + "/camera/ca.crt"), ca->cert_pem);
   tls_ = own;  // IdentityChannel uses the stored ca.crt anyway
-  EXPECT_TRUE(Hello(IdentityChannel(c_->dir() + "/camera")).ok());
+  EXPECT_TRUE(Hello(IdentityChannel(harness_->dir() + "/camera")).ok());
 }
 
 TEST_F(SecurityTest, PlainTextOnlyOnLoopback) {
-  auto o = c_->options();
+  auto o = harness_->options();
   o.insecure_dev = true;
   o.listen = "0.0.0.0:0";
   auto s = coordinator::CoordinatorServer::Start(o);
@@ -480,9 +450,9 @@ TEST_F(SecurityTest, DatabaseDumpHoldsNoSecretInPlainText) {
   ASSERT_TRUE(token.ok());
   auto unused = NewToken("", "spare-worker");
   ASSERT_TRUE(unused.ok());
-  ASSERT_TRUE(Enroll(*token, false, c_->dir() + "/laptop").ok());
+  ASSERT_TRUE(Enroll(*token, false, harness_->dir() + "/laptop").ok());
 
-  const std::string dump = c_->dir() + "/dump.sql";
+  const std::string dump = harness_->dir() + "/dump.sql";
   std::string cmd = absl::StrCat("/usr/lib/postgresql/15/bin/pg_dump --no-owner '", url_, "' > ", dump, " 2>",
                                  dump, ".err");
   ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadAll(dump + ".err");
@@ -495,7 +465,7 @@ TEST_F(SecurityTest, DatabaseDumpHoldsNoSecretInPlainText) {
     EXPECT_EQ(text.find(p->secret), std::string::npos) << "enroll token secret in the dump";
   }
   EXPECT_EQ(text.find("PRIVATE KEY"), std::string::npos);
-  auto master = ReadSecretFile(c_->options().key_file);
+  auto master = ReadSecretFile(harness_->options().key_file);
   ASSERT_TRUE(master.ok());
   std::string master_line(absl::StripAsciiWhitespace(AbslView(*master)));
   ASSERT_GE(master_line.size(), 32u);

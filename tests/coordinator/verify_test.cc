@@ -29,14 +29,16 @@
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
-#include "tests/support/coordinator_harness.h"
-#include "tests/support/pg_cluster.h"
+#include "tests/support/data_gen.h"
+#include "tests/support/coordinator_fixture.h"
 #include "tests/support/servers.h"
 #include "workers/chunk_source.h"
 #include "workers/worker.h"
 
 namespace shoebox::worker {
 namespace {
+
+using testsupport::PseudoRandomBytes;
 
 namespace fs = std::filesystem;
 using testsupport::AsAdmin;
@@ -46,18 +48,6 @@ constexpr char kDevice[] = "laptop";
 constexpr char kFolder[] = "/home/u/Pictures";
 constexpr int64_t kMtimeNs = 1720000000ll * 1000000000ll;
 constexpr size_t kChunk = 300 * 1024;
-
-std::string Content(size_t size, int seed) {
-  std::string s(size, '\0');
-  uint64_t x = 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(seed + 1);
-  for (size_t i = 0; i < size; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s[i] = static_cast<char>(x);
-  }
-  return s;
-}
 
 absl::Status Check(const grpc::Status& s, const char* what) {
   if (s.ok()) return absl::OkStatus();
@@ -70,29 +60,13 @@ std::string ReadFile(const std::string& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-class VerifyTest : public ::testing::Test {
+class VerifyTest : public testsupport::CoordinatorFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto pg = testsupport::PgCluster::Start();
-    ASSERT_TRUE(pg.ok()) << pg.status();
-    pg_ = pg->release();
-  }
-  static void TearDownTestSuite() {
-    delete pg_;
-    pg_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(pg_, nullptr);
-    static int n = 0;
-    auto url = pg_->CreateDatabase(absl::StrCat("verify_", n++));
-    ASSERT_TRUE(url.ok()) << url.status();
-    auto h = testsupport::CoordinatorHarness::Start(*url);
-    ASSERT_TRUE(h.ok()) << h.status();
-    harness_ = std::move(*h);
-    channel_ = testsupport::Channel(harness_->address());
-    admin_ = v1::AdminService::NewStub(channel_);
-    agent_ = v1::AgentService::NewStub(channel_);
+    ASSERT_NO_FATAL_FAILURE(CoordinatorFixture::SetUp());
+    ASSERT_NO_FATAL_FAILURE(StartHarness());
+    admin_ = v1::AdminService::NewStub(channel());
+    agent_ = v1::AgentService::NewStub(channel());
     auto dir = testsupport::TempDir::Make("verify");
     ASSERT_TRUE(dir.ok());
     dir_ = std::move(*dir);
@@ -198,7 +172,7 @@ class VerifyTest : public ::testing::Test {
     o.lease_wait = absl::Seconds(2);
     o.rpc_deadline = absl::Seconds(20);
     ASSIGN_OR_RETURN(CredentialOpener opener, MakeSealBoxOpener(dir_->path() + "/pool.key"));
-    ASSIGN_OR_RETURN(auto w, Worker::Create(o, channel_, fetcher_.get(), opener));
+    ASSIGN_OR_RETURN(auto w, Worker::Create(o, channel(), fetcher_.get(), opener));
     RETURN_IF_ERROR(w->Register());
     return w;
   }
@@ -254,9 +228,6 @@ class VerifyTest : public ::testing::Test {
     return absl::StrCat(harness_->dir(), "/chunks/", hex.substr(0, 2), "/", hex.substr(2));
   }
 
-  static testsupport::PgCluster* pg_;
-  std::unique_ptr<testsupport::CoordinatorHarness> harness_;
-  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::AdminService::Stub> admin_;
   std::unique_ptr<v1::AgentService::Stub> agent_;
   std::unique_ptr<testsupport::TempDir> dir_;
@@ -267,12 +238,11 @@ class VerifyTest : public ::testing::Test {
   SealKeyPair pool_;
   std::string chunk_id_key_;
 };
-testsupport::PgCluster* VerifyTest::pg_ = nullptr;
 
 TEST_F(VerifyTest, FlippedByteInAStoredChunkIsReportedWithItsFileAndRepairedFromTheDestination) {
   const std::string nas = dir_->path() + "/nas";
   ASSERT_TRUE(AddLocalDestination("nas", nas).ok());
-  const std::string content = Content(1000 * 1000 + 17, 1);  // 4 chunks
+  const std::string content = PseudoRandomBytes(1000 * 1000 + 17, 1);  // 4 chunks
   auto ids = ReportFile("2024/IMG_0001.jpg", content);
   ASSERT_TRUE(ids.ok()) << ids.status();
   ASSERT_EQ(ids->size(), 4u);
@@ -358,10 +328,10 @@ TEST_F(VerifyTest, FlippedByteInAStoredChunkIsReportedWithItsFileAndRepairedFrom
 }
 
 TEST_F(VerifyTest, ALostChunkWithoutADestinationCopyIsReportedUnrepairableWithItsFiles) {
-  const std::string content = Content(700 * 1000, 2);  // 3 chunks
+  const std::string content = PseudoRandomBytes(700 * 1000, 2);  // 3 chunks
   auto ids = ReportFile("DCIM/IMG_0002.jpg", content);
   ASSERT_TRUE(ids.ok()) << ids.status();
-  auto other = ReportFile("DCIM/IMG_0003.jpg", Content(100 * 1000, 3));
+  auto other = ReportFile("DCIM/IMG_0003.jpg", PseudoRandomBytes(100 * 1000, 3));
   ASSERT_TRUE(other.ok()) << other.status();
   ASSERT_TRUE(fs::remove(BlobPath((*ids)[0])));
 
@@ -439,7 +409,7 @@ TEST_F(VerifyTest, AFileDeletedAtTheDestinationIsFoundAndDeliveredAgain) {
   const std::string nas2 = dir_->path() + "/nas2";
   ASSERT_TRUE(AddLocalDestination("nas", nas).ok());
   ASSERT_TRUE(AddLocalDestination("usb", nas2).ok());
-  const std::string content = Content(400 * 1000, 4);
+  const std::string content = PseudoRandomBytes(400 * 1000, 4);
   ASSERT_TRUE(ReportFile("2024/IMG_0004.jpg", content).ok());
   auto w = MakeWorker("w1");
   ASSERT_TRUE(w.ok()) << w.status();
@@ -504,7 +474,7 @@ TEST_F(VerifyTest, AScheduledRunHappensOnItsOwnAndIsShownInStatus) {
   o.verify.scrub_percent = 100;
   auto h = testsupport::CoordinatorHarness::Start(o);
   ASSERT_TRUE(h.ok()) << h.status();
-  ASSERT_TRUE(ReportFile("a.jpg", Content(1000, 7)).ok());
+  ASSERT_TRUE(ReportFile("a.jpg", PseudoRandomBytes(1000, 7)).ok());
   auto admin = v1::AdminService::NewStub(testsupport::Channel((*h)->address()));
   int64_t last = 0;
   for (int i = 0; i < 300 && last == 0; ++i) {
@@ -546,8 +516,8 @@ class AdminFetcher final : public cli::ChunkFetcher {
 TEST_F(VerifyTest, ARestoreThatHitsACorruptChunkNamesTheFileAndFinishesAfterTheRepair) {
   const std::string nas = dir_->path() + "/nas";
   ASSERT_TRUE(AddLocalDestination("nas", nas).ok());
-  const std::string broken = Content(800 * 1000, 5);
-  const std::string fine = Content(200 * 1000, 6);
+  const std::string broken = PseudoRandomBytes(800 * 1000, 5);
+  const std::string fine = PseudoRandomBytes(200 * 1000, 6);
   auto ids = ReportFile("trip/IMG_0005.jpg", broken);
   ASSERT_TRUE(ids.ok()) << ids.status();
   ASSERT_TRUE(ReportFile("trip/IMG_0006.jpg", fine).ok());

@@ -48,6 +48,7 @@
 #include "common/crypto/hash.h"
 #include "common/crypto/keys.h"
 #include "gtest/gtest.h"
+#include "tests/support/data_gen.h"
 
 namespace shoebox::testing {
 
@@ -80,16 +81,9 @@ inline ChunkId TestId(uint64_t n) {
   return Sha256::Of(seed);
 }
 
+// `size` bytes of blob `n` (the shared generator, seeded as always).
 inline std::string TestBlob(uint64_t n, size_t size) {
-  std::string out(size, '\0');
-  uint64_t x = n * 0x9e3779b97f4a7c15ull + 1;
-  for (size_t i = 0; i < size; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    out[i] = static_cast<char>(x);
-  }
-  return out;
+  return testsupport::XorShift64(n * testsupport::kGoldenGamma + 1).Bytes(size);
 }
 
 inline std::string IdHex(const ChunkId& id) { return ToHex(ByteSpan(id.data(), id.size())); }

@@ -21,12 +21,6 @@ namespace shoebox::testsupport {
 
 namespace {
 
-absl::StatusOr<std::string> MakeTempDir(const char* tag) {
-  std::string t = absl::StrCat("/tmp/shoebox-", tag, "-XXXXXX");
-  if (mkdtemp(t.data()) == nullptr) return absl::InternalError("mkdtemp under /tmp failed");
-  return t;
-}
-
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -72,9 +66,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorHarness>> CoordinatorHarness::Start(
 absl::StatusOr<std::unique_ptr<CoordinatorHarness>> CoordinatorHarness::StartTls(
     shoebox::coordinator::CoordinatorOptions options) {
   std::unique_ptr<CoordinatorHarness> h(new CoordinatorHarness());
-  auto dir = MakeTempDir("coord");
+  auto dir = TempDir::Make("coord");
   if (!dir.ok()) return dir.status();
-  h->dir_ = *dir;
+  h->tmp_ = std::move(*dir);
+  h->dir_ = h->tmp_->path();
   if (options.listen.empty()) options.listen = "127.0.0.1:0";
   if (options.chunk_store.empty()) options.chunk_store = h->dir_ + "/chunks";
   if (options.key_file.empty()) options.key_file = h->dir_ + "/master.key";
@@ -90,19 +85,16 @@ void CoordinatorHarness::Stop() {
 }
 
 CoordinatorHarness::~CoordinatorHarness() {
-  server_.reset();
-  if (!dir_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  server_.reset();  // before tmp_ removes the chunk store under it
 }
 
 absl::StatusOr<std::unique_ptr<CoordinatorProcess>> CoordinatorProcess::Start(
     const shoebox::coordinator::CoordinatorOptions& o) {
   std::unique_ptr<CoordinatorProcess> p(new CoordinatorProcess());
-  auto dir = MakeTempDir("coordproc");
+  auto dir = TempDir::Make("coordproc");
   if (!dir.ok()) return dir.status();
-  p->dir_ = *dir;
+  p->tmp_ = std::move(*dir);
+  p->dir_ = p->tmp_->path();
   p->log_ = p->dir_ + "/coordinator.log";
   const std::string config = p->dir_ + "/coordinator.toml";
   {
@@ -186,11 +178,7 @@ void CoordinatorProcess::Kill() { Reap(SIGKILL); }
 std::string CoordinatorProcess::Log() const { return ReadAll(log_); }
 
 CoordinatorProcess::~CoordinatorProcess() {
-  Stop();
-  if (!dir_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  Stop();  // tmp_ then removes the directory
 }
 
 std::shared_ptr<grpc::Channel> Channel(const std::string& address) {

@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "coordinator/options.h"
 #include "coordinator/server.h"
+#include "tests/support/temp_dir.h"
 
 namespace shoebox::testsupport {
 
@@ -57,6 +58,7 @@ class CoordinatorHarness {
  private:
   CoordinatorHarness() = default;
   shoebox::coordinator::CoordinatorOptions options_;
+  std::unique_ptr<TempDir> tmp_;
   std::string dir_;
   std::unique_ptr<shoebox::coordinator::CoordinatorServer> server_;
 };
@@ -84,6 +86,7 @@ class CoordinatorProcess {
   CoordinatorProcess() = default;
   void Reap(int sig);
   pid_t pid_ = -1;
+  std::unique_ptr<TempDir> tmp_;
   std::string dir_, address_, log_;
 };
 

@@ -90,9 +90,10 @@ absl::Status PgCluster::Tool(const std::string& tool, const std::vector<std::str
 absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(const PgClusterOptions& o) {
   std::unique_ptr<PgCluster> c(new PgCluster());
   c->options_ = o;
-  char tmpl[] = "/tmp/shoebox-pg-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) return absl::InternalError("mkdtemp under /tmp failed");
-  c->dir_ = tmpl;
+  auto tmp = TempDir::Make("pg");
+  if (!tmp.ok()) return tmp.status();
+  c->tmp_ = std::move(*tmp);
+  c->dir_ = c->tmp_->path();
   c->data_ = c->dir_ + "/data";
   c->log_ = c->dir_ + "/postgres.log";
   chmod(c->dir_.c_str(), 0755);
@@ -187,10 +188,7 @@ PgCluster::~PgCluster() {
       (void)Tool("pg_ctl", {"-D", data_, "-m", "immediate", "-w", "stop"});
     }
   }
-  if (!dir_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  // tmp_ removes the directory.
 }
 
 }  // namespace shoebox::testsupport

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "tests/support/temp_dir.h"
 
 namespace shoebox::testsupport {
 
@@ -61,7 +62,8 @@ class PgCluster {
   absl::Status Tool(const std::string& tool, const std::vector<std::string>& args);
 
   PgClusterOptions options_;
-  std::string dir_;   // temp root (removed at the end)
+  std::unique_ptr<TempDir> tmp_;  // removed at the end
+  std::string dir_;               // tmp_'s path
   std::string data_;  // data directory (also the socket directory)
   std::string log_;
   int port_ = 0;

@@ -62,19 +62,6 @@ std::string CurrentUser() {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<TempDir>> TempDir::Make(const std::string& tag) {
-  std::string tmpl = absl::StrCat("/tmp/shoebox-", tag, "-XXXXXX");
-  if (mkdtemp(tmpl.data()) == nullptr) {
-    return absl::InternalError(absl::StrCat("mkdtemp ", tmpl, ": ", strerror(errno)));
-  }
-  return std::unique_ptr<TempDir>(new TempDir(tmpl));
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 absl::StatusOr<std::unique_ptr<ScopedProcess>> ScopedProcess::Start(
     const std::vector<std::string>& argv, const std::string& log_path) {
   posix_spawn_file_actions_t fa;

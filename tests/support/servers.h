@@ -12,21 +12,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tests/support/temp_dir.h"
 
 namespace shoebox::testsupport {
-
-// A directory under /tmp, removed recursively by the destructor.
-class TempDir {
- public:
-  // `tag` becomes part of the name ("/tmp/shoebox-<tag>-XXXXXX").
-  static absl::StatusOr<std::unique_ptr<TempDir>> Make(const std::string& tag);
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  explicit TempDir(std::string path) : path_(std::move(path)) {}
-  const std::string path_;
-};
 
 // A child process this test started; the destructor stops it and reaps it.
 class ScopedProcess {

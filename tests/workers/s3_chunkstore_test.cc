@@ -10,17 +10,12 @@
 #include "common/http/url.h"
 #include "common/s3/s3_chunkstore.h"
 #include "common/s3/s3_client.h"
-
-#ifdef SHOEBOX_HAVE_CHUNKSTORE_CONFORMANCE
 #include "tests/support/chunkstore_conformance.h"
-#endif
 
 namespace shoebox::s3 {
 namespace {
 
 using testsupport::S3Server;
-
-#ifdef SHOEBOX_HAVE_CHUNKSTORE_CONFORMANCE
 
 S3Server* Server(bool moto) {
   static std::unique_ptr<S3Server> m, r;
@@ -81,8 +76,6 @@ TEST(S3ChunkStore, WrongSecretIsPermissionDenied) {
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ((*s)->Put(ChunkId{}, "blob").code(), absl::StatusCode::kPermissionDenied);
 }
-
-#endif
 
 }  // namespace
 }  // namespace shoebox::s3

@@ -21,8 +21,8 @@
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
-#include "tests/support/coordinator_harness.h"
-#include "tests/support/pg_cluster.h"
+#include "tests/support/data_gen.h"
+#include "tests/support/coordinator_fixture.h"
 #include "tests/support/servers.h"
 #include "workers/chunk_source.h"
 #include "workers/coordinator_client.h"
@@ -33,6 +33,8 @@ extern "C" char** environ;
 namespace shoebox::worker {
 namespace {
 
+using testsupport::PseudoRandomBytes;
+
 namespace fs = std::filesystem;
 using testsupport::AsAdmin;
 using testsupport::AsDevice;
@@ -41,18 +43,6 @@ using testsupport::AsWorker;
 constexpr char kDevice[] = "laptop";
 constexpr char kFolder[] = "/home/u/Pictures";
 constexpr int64_t kMtimeNs = 1720000000ll * 1000000000ll;  // 2024-07-03 UTC
-
-std::string Content(size_t size, int seed) {
-  std::string s(size, '\0');
-  uint64_t x = 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(seed + 1);
-  for (size_t i = 0; i < size; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    s[i] = static_cast<char>(x);
-  }
-  return s;
-}
 
 // Passes the inner source through, failing once half of it was read (a
 // connection dropped or a worker killed midway through an upload).
@@ -81,29 +71,13 @@ absl::Status Check(const grpc::Status& s, const char* what) {
   return absl::InternalError(absl::StrCat(what, ": ", s.error_message()));
 }
 
-class WorkerE2E : public ::testing::Test {
+class WorkerE2E : public testsupport::CoordinatorFixture {
  protected:
-  static void SetUpTestSuite() {
-    auto pg = testsupport::PgCluster::Start();
-    ASSERT_TRUE(pg.ok()) << pg.status();
-    pg_ = pg->release();
-  }
-  static void TearDownTestSuite() {
-    delete pg_;
-    pg_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_NE(pg_, nullptr);
-    static int n = 0;
-    auto url = pg_->CreateDatabase(absl::StrCat("worker_e2e_", n++));
-    ASSERT_TRUE(url.ok()) << url.status();
-    auto h = testsupport::CoordinatorHarness::Start(*url);
-    ASSERT_TRUE(h.ok()) << h.status();
-    harness_ = std::move(*h);
-    channel_ = testsupport::Channel(harness_->address());
-    admin_ = v1::AdminService::NewStub(channel_);
-    agent_ = v1::AgentService::NewStub(channel_);
+    ASSERT_NO_FATAL_FAILURE(CoordinatorFixture::SetUp());
+    ASSERT_NO_FATAL_FAILURE(StartHarness());
+    admin_ = v1::AdminService::NewStub(channel());
+    agent_ = v1::AgentService::NewStub(channel());
     auto dir = testsupport::TempDir::Make("worker-e2e");
     ASSERT_TRUE(dir.ok());
     dir_ = std::move(*dir);
@@ -213,7 +187,7 @@ class WorkerE2E : public ::testing::Test {
     o.lease_wait = absl::Seconds(2);
     o.rpc_deadline = absl::Seconds(20);
     ASSIGN_OR_RETURN(CredentialOpener opener, MakeSealBoxOpener(dir_->path() + "/pool.key"));
-    ASSIGN_OR_RETURN(auto w, Worker::Create(o, channel_, fetcher ? fetcher : fetcher_.get(), opener));
+    ASSIGN_OR_RETURN(auto w, Worker::Create(o, channel(), fetcher ? fetcher : fetcher_.get(), opener));
     RETURN_IF_ERROR(w->Register());
     return w;
   }
@@ -244,9 +218,6 @@ class WorkerE2E : public ::testing::Test {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
-  static testsupport::PgCluster* pg_;
-  std::unique_ptr<testsupport::CoordinatorHarness> harness_;
-  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::AdminService::Stub> admin_;
   std::unique_ptr<v1::AgentService::Stub> agent_;
   std::unique_ptr<testsupport::TempDir> dir_;
@@ -257,7 +228,6 @@ class WorkerE2E : public ::testing::Test {
   SealKeyPair pool_;
   std::string chunk_id_key_;
 };
-testsupport::PgCluster* WorkerE2E::pg_ = nullptr;
 
 TEST_F(WorkerE2E, DeliversAReportedFileToALocalDirectoryAndToS3) {
   auto s3 = testsupport::StartS3rver("photos");
@@ -268,7 +238,7 @@ TEST_F(WorkerE2E, DeliversAReportedFileToALocalDirectoryAndToS3) {
                              {{"access_key_id", (*s3)->access_key}, {"secret_access_key", (*s3)->secret_key}},
                              "{year}/{month}/{name}")
                   .ok());
-  const std::string content = Content(1000 * 1000 + 17, 1);
+  const std::string content = PseudoRandomBytes(1000 * 1000 + 17, 1);
   ASSERT_TRUE(ReportFile("2024/Summer/IMG_0001.jpg", content).ok());
 
   auto w = MakeWorker("w1");
@@ -289,9 +259,9 @@ TEST_F(WorkerE2E, DeliversAReportedFileToALocalDirectoryAndToS3) {
 TEST_F(WorkerE2E, ReadsChunksThroughTheCoordinatorWhenTheStoreIsNotShared) {
   const std::string nas = dir_->path() + "/nas";
   ASSERT_TRUE(AddDestination("nas", "local", {{"root", nas}}, {}, "{album}/{name}").ok());
-  const std::string content = Content(700000, 2);
+  const std::string content = PseudoRandomBytes(700000, 2);
   ASSERT_TRUE(ReportFile("Trip/a.jpg", content).ok());
-  auto fetcher = MakeCoordinatorFetcher(channel_, "w-remote", true, keys_.data_key, absl::Seconds(20));
+  auto fetcher = MakeCoordinatorFetcher(channel(), "w-remote", true, keys_.data_key, absl::Seconds(20));
   auto w = MakeWorker("w-remote", fetcher.get());
   ASSERT_TRUE(w.ok()) << w.status();
   auto r = RunUntilCompleted(w->get());
@@ -302,7 +272,7 @@ TEST_F(WorkerE2E, ReadsChunksThroughTheCoordinatorWhenTheStoreIsNotShared) {
 TEST_F(WorkerE2E, UploadInterruptedMidwayIsRetriedAndLeavesExactlyOneCopy) {
   const std::string nas = dir_->path() + "/nas";
   ASSERT_TRUE(AddDestination("nas", "local", {{"root", nas}}, {}, "{year}/{month}/{name}").ok());
-  const std::string content = Content(2 * 1000 * 1000, 3);
+  const std::string content = PseudoRandomBytes(2 * 1000 * 1000, 3);
   ASSERT_TRUE(ReportFile("b.jpg", content).ok());
   auto w = MakeWorker("w-flaky");
   ASSERT_TRUE(w.ok()) << w.status();
@@ -325,14 +295,14 @@ TEST_F(WorkerE2E, UploadInterruptedMidwayIsRetriedAndLeavesExactlyOneCopy) {
 TEST_F(WorkerE2E, JobOfAWorkerThatDiedIsDeliveredOnceByAnother) {
   const std::string nas = dir_->path() + "/nas";
   ASSERT_TRUE(AddDestination("nas", "local", {{"root", nas}}, {}, "{year}/{month}/{name}").ok());
-  const std::string content = Content(900000, 4);
+  const std::string content = PseudoRandomBytes(900000, 4);
   ASSERT_TRUE(ReportFile("c.jpg", content).ok());
 
   // A worker leases the job and dies mid-upload (as after SIGKILL): it never
   // reports back, and its temp file stays in the target folder.
   auto dead = MakeWorker("w-dead");
   ASSERT_TRUE(dead.ok());
-  auto stub = v1::WorkerService::NewStub(channel_);
+  auto stub = v1::WorkerService::NewStub(channel());
   v1::LeaseJobsRequest lr;
   lr.set_max_jobs(1);
   lr.set_wait_ms(2000);
@@ -370,7 +340,7 @@ TEST_F(WorkerE2E, JobOfAWorkerThatDiedIsDeliveredOnceByAnother) {
 TEST_F(WorkerE2E, SameContentUnderTheSameNameIsNotUploadedTwiceAndADifferentOneGetsASuffix) {
   const std::string nas = dir_->path() + "/nas";
   ASSERT_TRUE(AddDestination("nas", "local", {{"root", nas}}, {}, "{year}/{month}/{name}").ok());
-  const std::string a = Content(400000, 5), b = Content(400000, 6);
+  const std::string a = PseudoRandomBytes(400000, 5), b = PseudoRandomBytes(400000, 6);
   ASSERT_TRUE(ReportFile("one/IMG_1.jpg", a).ok());
   ASSERT_TRUE(ReportFile("two/IMG_1.jpg", a).ok());    // the same photo copied elsewhere
   ASSERT_TRUE(ReportFile("three/IMG_1.jpg", b).ok());  // another photo with the same name
@@ -394,7 +364,7 @@ TEST_F(WorkerE2E, RefusedCredentialsAreReportedAsAnAuthFailure) {
   ASSERT_TRUE(AddDestination("bucket", "s3", {{"endpoint", (*s3)->endpoint}, {"bucket", "photos"}},
                              {{"access_key_id", "NOT-A-KEY"}, {"secret_access_key", "x"}}, "")
                   .ok());
-  ASSERT_TRUE(ReportFile("d.jpg", Content(1000, 7)).ok());
+  ASSERT_TRUE(ReportFile("d.jpg", PseudoRandomBytes(1000, 7)).ok());
   auto w = MakeWorker("w1");
   ASSERT_TRUE(w.ok());
   auto r = (*w)->RunOnce(absl::Seconds(2));
@@ -415,7 +385,7 @@ TEST_F(WorkerE2E, RefusedCredentialsAreReportedAsAnAuthFailure) {
 TEST_F(WorkerE2E, StopDuringAnUploadHandsTheJobBackAndLeavesNothing) {
   const std::string nas = dir_->path() + "/nas";
   ASSERT_TRUE(AddDestination("nas", "local", {{"root", nas}}, {}, "{year}/{month}/{name}").ok());
-  ASSERT_TRUE(ReportFile("slow.jpg", Content(600000, 9)).ok());
+  ASSERT_TRUE(ReportFile("slow.jpg", PseudoRandomBytes(600000, 9)).ok());
   WorkerOptions o;
   o.name = "w-stop";
   o.insecure_dev = true;
@@ -423,7 +393,7 @@ TEST_F(WorkerE2E, StopDuringAnUploadHandsTheJobBackAndLeavesNothing) {
   o.concurrency = 1;
   o.lease_wait = absl::Seconds(1);
   o.shutdown_grace = absl::Milliseconds(300);
-  auto w = Worker::Create(o, channel_, fetcher_.get(), nullptr);
+  auto w = Worker::Create(o, channel(), fetcher_.get(), nullptr);
   ASSERT_TRUE(w.ok()) << w.status();
   std::atomic<bool> reading{false};
   // An upload that crawls: 1 KiB every 20 ms (about 12 minutes in all).
@@ -469,7 +439,7 @@ TEST_F(WorkerE2E, StopDuringAnUploadHandsTheJobBackAndLeavesNothing) {
 TEST_F(WorkerE2E, WorkerBinaryDeliversAndExitsCleanlyOnSigterm) {
   const std::string nas = dir_->path() + "/nas";
   ASSERT_TRUE(AddDestination("nas", "local", {{"root", nas}}, {}, "").ok());
-  const std::string content = Content(500000, 8);
+  const std::string content = PseudoRandomBytes(500000, 8);
   ASSERT_TRUE(ReportFile("e.jpg", content).ok());
   const std::string config = dir_->path() + "/worker.toml";
   std::ofstream(config) << "[worker]\n"

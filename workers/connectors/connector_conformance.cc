@@ -10,16 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "tests/support/data_gen.h"
 
 namespace shoebox::worker {
 namespace {
-
-uint64_t SplitMix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 class PatternSource : public ByteSource {
  public:
@@ -38,16 +32,7 @@ class PatternSource : public ByteSource {
   uint64_t size() const override { return size_; }
 
  protected:
-  void Fill(uint8_t* buf, uint64_t off, size_t n) const {
-    size_t i = 0;
-    while (i < n) {
-      uint64_t word = SplitMix(seed_ * 0x100000001B3ull + (off + i) / 8);
-      size_t in_word = (off + i) % 8;
-      size_t take = std::min<size_t>(8 - in_word, n - i);
-      std::memcpy(buf + i, reinterpret_cast<const uint8_t*>(&word) + in_word, take);
-      i += take;
-    }
-  }
+  void Fill(uint8_t* buf, uint64_t off, size_t n) const { testsupport::FillSeekable(seed_, off, buf, n); }
   const uint64_t size_;
   const uint64_t seed_;
   uint64_t pos_ = 0;

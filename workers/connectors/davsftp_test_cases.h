@@ -19,6 +19,7 @@
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
 #include "gtest/gtest.h"
+#include "tests/support/data_gen.h"
 #include "workers/connector.h"
 
 namespace shoebox::worker::davsftp_test {
@@ -51,11 +52,11 @@ class GeneratedSource final : public ByteSource {
   const std::vector<uint64_t>& seeks() const { return seeks_; }
   uint64_t bytes_read() const { return bytes_read_; }
 
+  // Byte i: the shared SplitMix64 (tests/support/data_gen.h) of word i / 8,
+  // seeded as these cases always were.
   uint8_t ByteAt(uint64_t i) const {
-    uint64_t z = seed_ * 0x9E3779B97F4A7C15ULL + (i >> 3) + 1;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
+    using testsupport::kGoldenGamma;
+    uint64_t z = testsupport::SplitMix64(seed_ * kGoldenGamma + (i >> 3) + 1 - kGoldenGamma);
     return static_cast<uint8_t>(z >> ((i & 7) * 8));
   }
   // The whole content (small sizes only) and its SHA-256.
