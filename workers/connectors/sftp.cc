@@ -408,11 +408,14 @@ absl::Status SftpConnector::RawWriteLocked(const std::string& packet) {
 }
 
 absl::StatusOr<std::string> SftpConnector::RawReadPacketLocked() {
+  // Read under mu_ here: clang's -Wthread-safety cannot see that the lambda
+  // below runs while mu_ is held.
+  ssh_channel raw = raw_;
   auto read_exact = [&](size_t n) -> absl::StatusOr<std::string> {
     std::string buf(n, '\0');
     size_t got = 0;
     while (got < n) {
-      int r = ssh_channel_read_timeout(raw_, buf.data() + got, static_cast<uint32_t>(n - got), 0,
+      int r = ssh_channel_read_timeout(raw, buf.data() + got, static_cast<uint32_t>(n - got), 0,
                                        static_cast<int>(o_.timeout_s * 1000));
       if (r <= 0) {
         return absl::UnavailableError(absl::StrCat("SFTP read from ", Describe(), " failed or timed out"));

@@ -48,7 +48,6 @@ struct ParseState {
   DavEntry cur;
 };
 
-constexpr absl::string_view kDav = "DAV: ";
 constexpr absl::string_view kOc = "http://owncloud.org/ns ";
 
 void XMLCALL OnStart(void* ud, const XML_Char* name, const XML_Char** /*atts*/) {
