@@ -64,13 +64,15 @@ absl::Status Agent::Init() {
     if (w.ok()) {
       watcher_ = std::move(*w);
     } else {
-      spdlog::warn("inotify unavailable ({}); relying on periodic rescans", std::string(w.status().message()));
+      spdlog::warn("inotify unavailable ({}); relying on periodic rescans",
+                   std::string(w.status().message()));
     }
   }
   scanner_ = std::make_unique<Scanner>(db_.get(), this, opts_.accept_folder_changes);
-  ASSIGN_OR_RETURN(client_, CoordinatorClient::Connect(cfg_.coordinator_address, cfg_.device_name,
-                                                       std::chrono::seconds(cfg_.rpc_timeout_seconds),
-                                                       cfg_.insecure_dev, cfg_.tls_dir));
+  ASSIGN_OR_RETURN(client_,
+                   CoordinatorClient::Connect(cfg_.coordinator_address, cfg_.device_name,
+                                              std::chrono::seconds(cfg_.rpc_timeout_seconds),
+                                              cfg_.insecure_dev, cfg_.tls_dir));
   bucket_ = std::make_unique<TokenBucket>(cfg_.bandwidth_limit);
 
   // The stages. The callbacks run only once Run() has started the threads,
@@ -79,13 +81,15 @@ absl::Status Agent::Init() {
   out.retry = [this](HashTask t) { settle_->Retry(std::move(t)); };
   out.check = [this](Folder* f, const std::string& rel) { settle_->Check(f, rel); };
   out.read_done = [this] { sender_->OutboxGrew(); };
-  reader_ = std::make_unique<ReadStage>(db_.get(), &stats_, opts_.once, std::move(cached_hasher), std::move(out));
-  settle_ = std::make_unique<SettleTracker>(cfg_.settle_seconds * 1000000000LL, db_.get(), scanner_.get(),
-                                            reader_.get(), &stats_);
-  house_ = std::make_unique<Housekeeping>(&cfg_, opts_.once, opts_.progress_line, db_.get(), &stats_,
-                                          [this] { reader_->Wake(); });
-  sender_ = std::make_unique<SendStage>(&cfg_, opts_.once, &folders_, db_.get(), client_.get(), bucket_.get(),
-                                        &stats_, reader_.get(), settle_.get(), house_.get());
+  reader_ = std::make_unique<ReadStage>(db_.get(), &stats_, opts_.once, std::move(cached_hasher),
+                                        std::move(out));
+  settle_ = std::make_unique<SettleTracker>(cfg_.settle_seconds * 1000000000LL, db_.get(),
+                                            scanner_.get(), reader_.get(), &stats_);
+  house_ = std::make_unique<Housekeeping>(&cfg_, opts_.once, opts_.progress_line, db_.get(),
+                                          &stats_, [this] { reader_->Wake(); });
+  sender_ = std::make_unique<SendStage>(&cfg_, opts_.once, &folders_, db_.get(), client_.get(),
+                                        bucket_.get(), &stats_, reader_.get(), settle_.get(),
+                                        house_.get());
   return absl::OkStatus();
 }
 
@@ -102,7 +106,8 @@ uint64_t Agent::unreadable_files() const { return reader_->unreadable(); }
 StatusSnapshot Agent::Snapshot() { return house_->Snapshot(); }
 
 absl::Status Agent::Run() {
-  int threads = cfg_.hash_threads > 0 ? cfg_.hash_threads : static_cast<int>(std::thread::hardware_concurrency());
+  int threads = cfg_.hash_threads > 0 ? cfg_.hash_threads
+                                      : static_cast<int>(std::thread::hardware_concurrency());
   if (threads < 1) threads = 1;
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { reader_->Loop(); });
   threads_.emplace_back([this] { sender_->Loop(); });
@@ -164,8 +169,10 @@ absl::Status Agent::FullScan() {
     if (!s.ok() && first.ok()) first = s;
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     spdlog::info(
-        "scanned {}: {} files in {} directories, {} new or changed, {} deleted, {} skipped, {} errors ({:.2f} s)",
-        PrintablePath(f->cfg.path), st.files, st.dirs, st.candidates, st.deleted, st.skipped, st.errors, secs);
+        "scanned {}: {} files in {} directories, {} new or changed, {} deleted, {} skipped, {} "
+        "errors ({:.2f} s)",
+        PrintablePath(f->cfg.path), st.files, st.dirs, st.candidates, st.deleted, st.skipped,
+        st.errors, secs);
     stats_.files_scanned.fetch_add(st.files);
   }
   stats_.scanning = false;
@@ -183,7 +190,8 @@ void Agent::OnDirectory(Folder* f, const std::string& rel, int dir_fd) {
   }
 }
 
-void Agent::OnCandidate(Folder* f, const std::string& dir, const std::string& name, const FileStat& st) {
+void Agent::OnCandidate(Folder* f, const std::string& dir, const std::string& name,
+                        const FileStat& st) {
   settle_->OnCandidate(f, dir, name, st);
 }
 
@@ -209,7 +217,8 @@ void Agent::HandleEvents() {
     std::string rel = JoinRel(e.dir, e.name);
     if (!seen.insert({e.folder, rel}).second) continue;
     absl::Status c = scanner_->CheckPath(f, e.dir, e.name, &ss);
-    if (!c.ok()) spdlog::debug("check of {} failed: {}", PrintablePath(rel), std::string(c.message()));
+    if (!c.ok())
+      spdlog::debug("check of {} failed: {}", PrintablePath(rel), std::string(c.message()));
   }
   if (ss.deleted > 0) sender_->OutboxGrew();
 }

@@ -69,7 +69,8 @@ class Agent final : public ChangeSink {
   StateDb* db() { return db_.get(); }
 
   // ChangeSink (scan thread only).
-  void OnCandidate(Folder* f, const std::string& dir, const std::string& name, const FileStat& st) override;
+  void OnCandidate(Folder* f, const std::string& dir, const std::string& name,
+                   const FileStat& st) override;
   void OnDirectory(Folder* f, const std::string& rel, int dir_fd) override;
 
  private:

@@ -49,7 +49,8 @@ absl::StatusOr<int> ParseClock(std::string_view sv) {
   size_t colon = s.find(':');
   int h = 0, m = 0;
   if (colon == std::string_view::npos || !absl::SimpleAtoi(s.substr(0, colon), &h) ||
-      !absl::SimpleAtoi(s.substr(colon + 1), &m) || h < 0 || h > 24 || m < 0 || m > 59 || (h == 24 && m != 0)) {
+      !absl::SimpleAtoi(s.substr(colon + 1), &m) || h < 0 || h > 24 || m < 0 || m > 59 ||
+      (h == 24 && m != 0)) {
     return absl::InvalidArgumentError(absl::StrCat("'", s, "' is not a time of day like 22:00"));
   }
   return h * 60 + m;
@@ -78,8 +79,8 @@ absl::StatusOr<BackupWindow> ParseBackupWindow(std::string_view text_in) {
   if (text.empty()) return w;
   size_t dash = text.find('-');
   if (dash == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("backup window '", text, "' must look like \"22:00-06:00\" (start-end, local time)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "backup window '", text, "' must look like \"22:00-06:00\" (start-end, local time)"));
   }
   auto start = ParseClock(text.substr(0, dash));
   auto end = ParseClock(text.substr(dash + 1));
@@ -99,7 +100,8 @@ absl::StatusOr<uint64_t> ParseByteRate(std::string_view text_in) {
   while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
   double num = 0;
   if (i == 0 || !absl::SimpleAtod(s.substr(0, i), &num) || num < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a byte rate like \"10MB\" or \"512KiB\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not a byte rate like \"10MB\" or \"512KiB\""));
   }
   std::string unit(absl::StripAsciiWhitespace(std::string(s.substr(i))));
   double mult = 1;
@@ -143,7 +145,8 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, const std::s
   if (cfg.Has("agent.bandwidth_limit")) {
     auto as_int = cfg.GetInt("agent.bandwidth_limit", 0);
     if (as_int.ok()) {
-      if (*as_int < 0) return absl::InvalidArgumentError(source + ": agent.bandwidth_limit must be >= 0");
+      if (*as_int < 0)
+        return absl::InvalidArgumentError(source + ": agent.bandwidth_limit must be >= 0");
       c.bandwidth_limit = static_cast<uint64_t>(*as_int);
     } else {
       ASSIGN_OR_RETURN(std::string s, cfg.GetString("agent.bandwidth_limit", ""));
@@ -156,7 +159,8 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, const std::s
   auto w = ParseBackupWindow(window);
   if (!w.ok()) return Annotate(w.status(), source + ": agent.backup_window");
   c.backup_window = *w;
-  ASSIGN_OR_RETURN(c.rescan_interval_seconds, cfg.GetInt("agent.rescan_interval_seconds", c.rescan_interval_seconds));
+  ASSIGN_OR_RETURN(c.rescan_interval_seconds,
+                   cfg.GetInt("agent.rescan_interval_seconds", c.rescan_interval_seconds));
   ASSIGN_OR_RETURN(c.paused, cfg.GetBool("agent.paused", false));
   ASSIGN_OR_RETURN(int64_t threads, cfg.GetInt("agent.hash_threads", 0));
   c.hash_threads = static_cast<int>(threads);
@@ -167,19 +171,23 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, const std::s
     return absl::InvalidArgumentError(source + ": agent.upload_streams must be between 1 and 64");
   c.upload_streams = static_cast<int>(streams);
   ASSIGN_OR_RETURN(c.verify_uploads, cfg.GetBool("agent.verify_uploads", false));
-  ASSIGN_OR_RETURN(c.rpc_timeout_seconds, cfg.GetInt("agent.rpc_timeout_seconds", c.rpc_timeout_seconds));
+  ASSIGN_OR_RETURN(c.rpc_timeout_seconds,
+                   cfg.GetInt("agent.rpc_timeout_seconds", c.rpc_timeout_seconds));
   ASSIGN_OR_RETURN(c.log_level, cfg.GetString("agent.log_level", c.log_level));
   ASSIGN_OR_RETURN(c.log_json, cfg.GetBool("agent.log_json", false));
 
-  if (c.settle_seconds < 0) return absl::InvalidArgumentError(source + ": agent.settle_seconds must be >= 0");
+  if (c.settle_seconds < 0)
+    return absl::InvalidArgumentError(source + ": agent.settle_seconds must be >= 0");
   if (c.rescan_interval_seconds < 1) {
     return absl::InvalidArgumentError(source + ": agent.rescan_interval_seconds must be >= 1");
   }
   if (c.report_batch < 1 || c.report_batch > 10000) {
     return absl::InvalidArgumentError(source + ": agent.report_batch must be between 1 and 10000");
   }
-  if (c.rpc_timeout_seconds < 1) return absl::InvalidArgumentError(source + ": agent.rpc_timeout_seconds must be >= 1");
-  if (c.device_name.empty()) return absl::InvalidArgumentError(source + ": agent.device_name must not be empty");
+  if (c.rpc_timeout_seconds < 1)
+    return absl::InvalidArgumentError(source + ": agent.rpc_timeout_seconds must be >= 1");
+  if (c.device_name.empty())
+    return absl::InvalidArgumentError(source + ": agent.device_name must not be empty");
 
   ASSIGN_OR_RETURN(std::vector<Config> folders, cfg.GetTables("folder"));
   for (const Config& f : folders) {
@@ -201,8 +209,8 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, const std::s
     c.folders.push_back(std::move(fc));
   }
   if (c.folders.empty()) {
-    return absl::InvalidArgumentError(source +
-                                      ": no [[folder]] configured; add one with path = \"/home/you/Pictures\"");
+    return absl::InvalidArgumentError(
+        source + ": no [[folder]] configured; add one with path = \"/home/you/Pictures\"");
   }
   return c;
 }
@@ -211,7 +219,8 @@ absl::StatusOr<AgentConfig> LoadAgentConfig(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) {
     absl::Status st = ErrnoToStatus(errno, "open agent config " + path);
-    return absl::Status(st.code(), absl::StrCat(std::string(st.message()), " (pass --config FILE)"));
+    return absl::Status(st.code(),
+                        absl::StrCat(std::string(st.message()), " (pass --config FILE)"));
   }
   std::string text;
   char buf[8192];

@@ -52,7 +52,8 @@ TEST(AgentConfigTest, MissingAddressOrFoldersIsAClearError) {
   auto b = ParseAgentConfig("[coordinator]\naddress = \"h:1\"\n", "b.toml");
   ASSERT_FALSE(b.ok());
   EXPECT_NE(std::string(b.status().message()).find("[[folder]]"), std::string::npos);
-  auto rel = ParseAgentConfig("[coordinator]\naddress = \"h:1\"\n[[folder]]\npath = \"relative\"\n", "c.toml");
+  auto rel = ParseAgentConfig("[coordinator]\naddress = \"h:1\"\n[[folder]]\npath = \"relative\"\n",
+                              "c.toml");
   EXPECT_FALSE(rel.ok());
 }
 

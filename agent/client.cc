@@ -32,14 +32,16 @@ absl::Status CoordinatorClient::OpenChannels(bool insecure_dev, const TlsIdentit
   const std::string hint =
       "enroll this device first: shoebox-agent enroll --token TOKEN (ask the admin for a token: "
       "shoebox enroll-token --device NAME)";
-  ASSIGN_OR_RETURN(channel_, MakeShoeboxChannel(address_, insecure_dev, files, hint, AgentChannelArgs()));
+  ASSIGN_OR_RETURN(channel_,
+                   MakeShoeboxChannel(address_, insecure_dev, files, hint, AgentChannelArgs()));
   stub_ = v1::AgentService::NewStub(channel_);
   upload_stubs_.clear();
   upload_channels_.clear();
   for (size_t i = 0; i < kUploadConnections; ++i) {
     grpc::ChannelArguments args = AgentChannelArgs();
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own connection
-    ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> up, MakeShoeboxChannel(address_, insecure_dev, files, hint, args));
+    ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> up,
+                     MakeShoeboxChannel(address_, insecure_dev, files, hint, args));
     upload_stubs_.push_back(v1::AgentService::NewStub(up));
     upload_channels_.push_back(std::move(up));
   }
@@ -77,32 +79,38 @@ bool ParsePutChunkAck(grpc::ByteBuffer& raw, v1::PutChunkAck* ack) {
   std::vector<grpc::Slice> slices;
   if (!raw.Dump(&slices).ok()) return false;
   std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return ack->ParseFromString(bytes);
 }
 
-std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> CoordinatorClient::PutChunksRaw(
-    size_t lane, grpc::ClientContext* ctx) {
-  grpc::ChannelInterface* ch =
-      upload_channels_.empty() ? channel_.get() : upload_channels_[lane % upload_channels_.size()].get();
+std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>>
+CoordinatorClient::PutChunksRaw(size_t lane, grpc::ClientContext* ctx) {
+  grpc::ChannelInterface* ch = upload_channels_.empty()
+                                   ? channel_.get()
+                                   : upload_channels_[lane % upload_channels_.size()].get();
   // The generated stub's method, with raw messages (the generated code uses
   // the same factory with v1 types).
   static const grpc::internal::RpcMethod kPutChunks("/shoebox.v1.AgentService/PutChunks",
                                                     grpc::internal::RpcMethod::BIDI_STREAMING);
   return std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>>(
-      grpc::internal::ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(ch, kPutChunks, ctx));
+      grpc::internal::ClientReaderWriterFactory<grpc::ByteBuffer, grpc::ByteBuffer>::Create(
+          ch, kPutChunks, ctx));
 }
 
 absl::StatusOr<std::unique_ptr<CoordinatorClient>> CoordinatorClient::Connect(
     const std::string& address, std::string device_name, std::chrono::seconds rpc_timeout,
     bool insecure_dev, const std::string& tls_dir) {
-  if (insecure_dev) return std::make_unique<CoordinatorClient>(address, std::move(device_name), rpc_timeout);
-  std::unique_ptr<CoordinatorClient> c(new CoordinatorClient(address, std::move(device_name), rpc_timeout, 0));
+  if (insecure_dev)
+    return std::make_unique<CoordinatorClient>(address, std::move(device_name), rpc_timeout);
+  std::unique_ptr<CoordinatorClient> c(
+      new CoordinatorClient(address, std::move(device_name), rpc_timeout, 0));
   RETURN_IF_ERROR(c->OpenChannels(false, TlsIdentityFiles::InDir(tls_dir)));
   return c;
 }
 
-std::unique_ptr<grpc::ClientContext> CoordinatorClient::NewContext(std::chrono::seconds timeout) const {
+std::unique_ptr<grpc::ClientContext> CoordinatorClient::NewContext(
+    std::chrono::seconds timeout) const {
   auto ctx = std::make_unique<grpc::ClientContext>();
   if (dev_metadata_) ctx->AddMetadata("x-shoebox-device", device_name_);
   ctx->set_deadline(std::chrono::system_clock::now() + timeout);
@@ -117,7 +125,8 @@ absl::StatusOr<v1::HelloResponse> CoordinatorClient::Hello(const v1::HelloReques
   return resp;
 }
 
-absl::StatusOr<v1::ReportFilesResponse> CoordinatorClient::ReportFiles(const v1::ReportFilesRequest& req) {
+absl::StatusOr<v1::ReportFilesResponse> CoordinatorClient::ReportFiles(
+    const v1::ReportFilesRequest& req) {
   auto ctx = NewContext(rpc_timeout_);
   v1::ReportFilesResponse resp;
   grpc::Status s = stub_->ReportFiles(ctx.get(), req, &resp);
@@ -125,7 +134,8 @@ absl::StatusOr<v1::ReportFilesResponse> CoordinatorClient::ReportFiles(const v1:
   return resp;
 }
 
-absl::StatusOr<v1::HeartbeatResponse> CoordinatorClient::Heartbeat(const v1::HeartbeatRequest& req) {
+absl::StatusOr<v1::HeartbeatResponse> CoordinatorClient::Heartbeat(
+    const v1::HeartbeatRequest& req) {
   auto ctx = NewContext(rpc_timeout_);
   v1::HeartbeatResponse resp;
   grpc::Status s = stub_->Heartbeat(ctx.get(), req, &resp);

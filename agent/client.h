@@ -51,14 +51,13 @@ class CoordinatorClient {
  public:
   // Plain-text channel to `address` (host:port). Development mode: the
   // device is named by the `x-shoebox-device` metadata key.
-  CoordinatorClient(const std::string& address, std::string device_name, std::chrono::seconds rpc_timeout);
+  CoordinatorClient(const std::string& address, std::string device_name,
+                    std::chrono::seconds rpc_timeout);
   // Mutual TLS with the enrolled identity in `tls_dir` (the certificate
   // names the device), or plain text when `insecure_dev`.
-  static absl::StatusOr<std::unique_ptr<CoordinatorClient>> Connect(const std::string& address,
-                                                                    std::string device_name,
-                                                                    std::chrono::seconds rpc_timeout,
-                                                                    bool insecure_dev,
-                                                                    const std::string& tls_dir);
+  static absl::StatusOr<std::unique_ptr<CoordinatorClient>> Connect(
+      const std::string& address, std::string device_name, std::chrono::seconds rpc_timeout,
+      bool insecure_dev, const std::string& tls_dir);
 
   absl::StatusOr<v1::HelloResponse> Hello(const v1::HelloRequest& req);
   absl::StatusOr<v1::ReportFilesResponse> ReportFiles(const v1::ReportFilesRequest& req);
@@ -83,7 +82,8 @@ class CoordinatorClient {
 
  private:
   // No channel yet (Connect opens the TLS ones).
-  CoordinatorClient(const std::string& address, std::string device_name, std::chrono::seconds rpc_timeout, int)
+  CoordinatorClient(const std::string& address, std::string device_name,
+                    std::chrono::seconds rpc_timeout, int)
       : address_(address), device_name_(std::move(device_name)), rpc_timeout_(rpc_timeout) {}
   // The main channel and one per upload lane, TLS from `files` or plain text.
   absl::Status OpenChannels(bool insecure_dev, const TlsIdentityFiles& files);

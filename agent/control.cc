@@ -25,7 +25,8 @@ absl::Status WriteControl(const std::string& state_dir, bool paused) {
   std::string text = paused ? "paused\n" : "resumed\n";
   ssize_t n = ::write(fd, text.data(), text.size());
   ::close(fd);
-  if (n != static_cast<ssize_t>(text.size())) return absl::UnavailableError("short write of " + tmp);
+  if (n != static_cast<ssize_t>(text.size()))
+    return absl::UnavailableError("short write of " + tmp);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoToStatus(errno, "rename to " + path);
   return absl::OkStatus();
 }
@@ -39,9 +40,10 @@ absl::StatusOr<std::optional<bool>> ReadControl(const std::string& state_dir) {
   std::string v = absl::AsciiStrToLower(absl::StripAsciiWhitespace(ss.str()));
   if (v == "paused") return std::optional<bool>(true);
   if (v == "resumed") return std::optional<bool>(false);
-  return absl::InvalidArgumentError(absl::StrCat("control file ", path, " holds '", v,
-                                                 "'; expected paused or resumed (rewrite it with "
-                                                 "`shoebox-agent pause` or `shoebox-agent resume`)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("control file ", path, " holds '", v,
+                   "'; expected paused or resumed (rewrite it with "
+                   "`shoebox-agent pause` or `shoebox-agent resume`)"));
 }
 
 TokenBucket::TokenBucket(uint64_t rate)

@@ -98,16 +98,21 @@ bool EndsWithFold(std::string_view s, std::string_view suffix) {
   return true;
 }
 
-bool EqualsFold(std::string_view a, std::string_view b) { return a.size() == b.size() && EndsWithFold(a, b); }
+bool EqualsFold(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && EndsWithFold(a, b);
+}
 
 }  // namespace
 
-bool GlobMatch(std::string_view pattern, std::string_view text) { return MatchFrom(pattern, 0, text, 0); }
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  return MatchFrom(pattern, 0, text, 0);
+}
 
 const std::vector<std::string>& DefaultIncludeGlobs() {
   static const std::vector<std::string> kGlobs = {
       // photos
-      "*.jpg", "*.jpeg", "*.jpe", "*.heic", "*.heif", "*.hif", "*.png", "*.gif", "*.webp", "*.tif", "*.tiff",
+      "*.jpg", "*.jpeg", "*.jpe", "*.heic", "*.heif", "*.hif", "*.png", "*.gif", "*.webp", "*.tif",
+      "*.tiff",
       // camera RAW
       "*.dng", "*.cr2", "*.cr3", "*.nef", "*.arw", "*.raf", "*.orf", "*.rw2",
       // videos
@@ -129,7 +134,8 @@ bool IsAlwaysIgnoredName(std::string_view name) {
   return false;
 }
 
-PathFilter::PathFilter(std::vector<std::string> include, std::vector<std::string> exclude, bool all_files)
+PathFilter::PathFilter(std::vector<std::string> include, std::vector<std::string> exclude,
+                       bool all_files)
     : include_(std::move(include)), exclude_(std::move(exclude)), all_files_(all_files) {
   if (include_.empty() && !all_files_) include_ = DefaultIncludeGlobs();
 }

@@ -27,23 +27,27 @@ TEST(GlobTest, QuestionMarkAndClasses) {
   EXPECT_TRUE(GlobMatch("[", "["));  // unterminated bracket is literal
 }
 
-TEST(GlobTest, NonUtf8BytesMatchStar) { EXPECT_TRUE(GlobMatch("*.jpg", std::string("caf\xe9\xff.jpg"))); }
+TEST(GlobTest, NonUtf8BytesMatchStar) {
+  EXPECT_TRUE(GlobMatch("*.jpg", std::string("caf\xe9\xff.jpg")));
+}
 
 TEST(PathFilterTest, DefaultsTakePhotosVideosAndSidecarsOnly) {
   PathFilter f({}, {}, false);
-  for (const char* p : {"a.jpg", "b/c.JPEG", "x.heic", "y.HEIF", "z.png", "g.gif", "w.webp", "t.tif", "t.tiff",
-                        "r.dng", "r.CR2",    "r.cr3",  "r.nef",  "r.arw", "r.raf", "r.orf",  "r.rw2", "v.mp4",
-                        "v.MOV", "v.m4v",    "v.avi",  "v.mkv",  "v.3gp", "s.xmp", "s.AAE"}) {
+  for (const char* p :
+       {"a.jpg", "b/c.JPEG", "x.heic", "y.HEIF", "z.png", "g.gif", "w.webp", "t.tif", "t.tiff",
+        "r.dng", "r.CR2",    "r.cr3",  "r.nef",  "r.arw", "r.raf", "r.orf",  "r.rw2", "v.mp4",
+        "v.MOV", "v.m4v",    "v.avi",  "v.mkv",  "v.3gp", "s.xmp", "s.AAE"}) {
     EXPECT_TRUE(f.IncludeFile(p)) << p;
   }
-  for (const char* p : {"notes.txt", "a.jpg.bak", "doc.pdf", "Makefile"}) EXPECT_FALSE(f.IncludeFile(p)) << p;
+  for (const char* p : {"notes.txt", "a.jpg.bak", "doc.pdf", "Makefile"})
+    EXPECT_FALSE(f.IncludeFile(p)) << p;
 }
 
 TEST(PathFilterTest, TemporaryFilesAreIgnoredEvenWithAllFiles) {
   PathFilter f({}, {}, true);
   EXPECT_TRUE(f.IncludeFile("notes.txt"));
-  for (const char* p :
-       {"a/IMG_1.jpg.part", "x.tmp", "~$report.docx", ".DS_Store", "d/Thumbs.db", "THUMBS.DB", "._IMG_1.jpg"}) {
+  for (const char* p : {"a/IMG_1.jpg.part", "x.tmp", "~$report.docx", ".DS_Store", "d/Thumbs.db",
+                        "THUMBS.DB", "._IMG_1.jpg"}) {
     EXPECT_FALSE(f.IncludeFile(p)) << p;
   }
 }

@@ -1,13 +1,13 @@
 #include "agent/hasher.h"
 
-#include <memory>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <memory>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -53,7 +53,8 @@ void PutU32(std::string* s, uint32_t v) {
 }
 uint32_t GetU32(std::string_view s, size_t at) {
   uint32_t r = 0;
-  for (int i = 0; i < 4; ++i) r |= static_cast<uint32_t>(static_cast<uint8_t>(s[at + i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    r |= static_cast<uint32_t>(static_cast<uint8_t>(s[at + i])) << (8 * i);
   return r;
 }
 
@@ -70,7 +71,8 @@ std::string SessionKeys::Serialize() const {
 }
 
 absl::StatusOr<SessionKeys> SessionKeys::Parse(std::string_view s) {
-  if (s.size() != 76) return absl::DataLossError("cached session keys in the agent state have the wrong size");
+  if (s.size() != 76)
+    return absl::DataLossError("cached session keys in the agent state have the wrong size");
   SessionKeys k;
   std::memcpy(k.chunk_id_key.data(), s.data(), 32);
   std::memcpy(k.chunker_key.data(), s.data() + 32, 32);
@@ -81,7 +83,9 @@ absl::StatusOr<SessionKeys> SessionKeys::Parse(std::string_view s) {
 }
 
 ChunkHasher::ChunkHasher(const SessionKeys& keys)
-    : keys_(keys), gear_(MakeGearTable(keys.chunker_key)), mac_(ByteSpan(keys.chunk_id_key.data(), 32)) {}
+    : keys_(keys),
+      gear_(MakeGearTable(keys.chunker_key)),
+      mac_(ByteSpan(keys.chunk_id_key.data(), 32)) {}
 
 FileStat FromStat(const struct stat& st) {
   FileStat f;
@@ -108,10 +112,12 @@ absl::StatusOr<int> OpenRelative(const std::string& root, const std::string& rel
   size_t start = 0;
   while (true) {
     size_t slash = rel.find('/', start);
-    std::string comp = rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    std::string comp =
+        rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     bool last = slash == std::string::npos;
     int f = ::openat(dir.get(), comp.c_str(),
-                     last ? (flags | O_CLOEXEC | O_NOFOLLOW) : (O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+                     last ? (flags | O_CLOEXEC | O_NOFOLLOW)
+                          : (O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
     if (f < 0) return ErrnoToStatus(errno, "open " + PrintablePath(full));
     if (last) return f;
     ::close(dir.release());
@@ -120,7 +126,8 @@ absl::StatusOr<int> OpenRelative(const std::string& root, const std::string& rel
   }
 }
 
-absl::StatusOr<FileStat> StatRelative(const std::string& root, const std::string& rel, bool follow) {
+absl::StatusOr<FileStat> StatRelative(const std::string& root, const std::string& rel,
+                                      bool follow) {
   std::string full = rel.empty() ? root : root + "/" + rel;
   struct stat st;
   if (full.size() < PATH_MAX - 1) {
@@ -139,8 +146,8 @@ absl::StatusOr<FileStat> StatRelative(const std::string& root, const std::string
   return FromStat(st);
 }
 
-absl::StatusOr<HashedFile> HashFile(const std::string& root, const std::string& rel, const ChunkHasher& hasher,
-                                    std::atomic<uint64_t>* bytes_read) {
+absl::StatusOr<HashedFile> HashFile(const std::string& root, const std::string& rel,
+                                    const ChunkHasher& hasher, std::atomic<uint64_t>* bytes_read) {
   std::string printable = PrintablePath(root + "/" + rel);
   auto fdr = OpenRelative(root, rel, O_RDONLY | O_NOATIME);
   if (!fdr.ok() && absl::IsPermissionDenied(fdr.status())) {
@@ -156,7 +163,8 @@ absl::StatusOr<HashedFile> HashFile(const std::string& root, const std::string& 
   Fd fd(*fdr);
   struct stat st0;
   if (::fstat(fd.get(), &st0) != 0) return ErrnoToStatus(errno, "stat " + printable);
-  if (!S_ISREG(st0.st_mode)) return absl::AbortedError(absl::StrCat(printable, " is no longer a regular file"));
+  if (!S_ISREG(st0.st_mode))
+    return absl::AbortedError(absl::StrCat(printable, " is no longer a regular file"));
   ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
 
   HashedFile out;
@@ -196,11 +204,13 @@ absl::StatusOr<HashedFile> HashFile(const std::string& root, const std::string& 
       chunker.Feed(ByteSpan(slice, len), &cuts);
       uint64_t hashed = slice_start;  // bytes of this slice already in id_stream
       for (uint64_t cut : cuts) {
-        id_stream.Update(ByteSpan(slice + (hashed - slice_start), static_cast<size_t>(cut - hashed)));
+        id_stream.Update(
+            ByteSpan(slice + (hashed - slice_start), static_cast<size_t>(cut - hashed)));
         hashed = cut;
         emit(cut);
       }
-      id_stream.Update(ByteSpan(slice + (hashed - slice_start), static_cast<size_t>(slice_start + len - hashed)));
+      id_stream.Update(ByteSpan(slice + (hashed - slice_start),
+                                static_cast<size_t>(slice_start + len - hashed)));
       total += len;
     }
   }
@@ -216,8 +226,9 @@ absl::StatusOr<HashedFile> HashFile(const std::string& root, const std::string& 
   if (::fstat(fd.get(), &st1) != 0) return ErrnoToStatus(errno, "stat " + printable);
   FileStat after = FromStat(st1);
   if (!after.SameContentAs(out.stat) || total != out.stat.size) {
-    return absl::AbortedError(absl::StrCat(printable, " changed while it was read (size ", out.stat.size, " -> ",
-                                           after.size, "); it is read again after it settles"));
+    return absl::AbortedError(absl::StrCat(printable, " changed while it was read (size ",
+                                           out.stat.size, " -> ", after.size,
+                                           "); it is read again after it settles"));
   }
   auto path_now = StatRelative(root, rel);
   if (!path_now.ok()) {

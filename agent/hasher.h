@@ -25,8 +25,9 @@ struct SessionKeys {
   std::string Serialize() const;  // for the state db (its directory is 0700)
   static absl::StatusOr<SessionKeys> Parse(std::string_view s);
   bool operator==(const SessionKeys& o) const {
-    return chunk_id_key == o.chunk_id_key && chunker_key == o.chunker_key && params.min_size == o.params.min_size &&
-           params.avg_size == o.params.avg_size && params.max_size == o.params.max_size;
+    return chunk_id_key == o.chunk_id_key && chunker_key == o.chunker_key &&
+           params.min_size == o.params.min_size && params.avg_size == o.params.avg_size &&
+           params.max_size == o.params.max_size;
   }
 };
 
@@ -56,7 +57,8 @@ struct HashedFile {
 absl::StatusOr<int> OpenRelative(const std::string& root, const std::string& rel, int flags);
 
 // stat of `root`/`rel` (lstat semantics unless follow is true).
-absl::StatusOr<FileStat> StatRelative(const std::string& root, const std::string& rel, bool follow = false);
+absl::StatusOr<FileStat> StatRelative(const std::string& root, const std::string& rel,
+                                      bool follow = false);
 FileStat FromStat(const struct stat& st);
 
 // Reads the file once. Outcomes:
@@ -68,7 +70,7 @@ FileStat FromStat(const struct stat& st);
 //                       regular file (retry after it settles)
 //   other               I/O errors
 // `bytes_read` (may be null) is increased by every byte read from the file.
-absl::StatusOr<HashedFile> HashFile(const std::string& root, const std::string& rel, const ChunkHasher& hasher,
-                                    std::atomic<uint64_t>* bytes_read);
+absl::StatusOr<HashedFile> HashFile(const std::string& root, const std::string& rel,
+                                    const ChunkHasher& hasher, std::atomic<uint64_t>* bytes_read);
 
 }  // namespace shoebox::agent

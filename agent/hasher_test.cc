@@ -35,7 +35,8 @@ TEST(HasherTest, ChunksCoverTheFileAndIdsAreHmacsOfTheirBytes) {
   uint64_t off = 0;
   for (size_t i = 0; i < cuts.size(); ++i) {
     EXPECT_EQ(off + r->chunks[i].size, cuts[i]);
-    EXPECT_EQ(r->chunks[i].id, h.Id(AsBytes(std::string_view(data).substr(off, r->chunks[i].size))));
+    EXPECT_EQ(r->chunks[i].id,
+              h.Id(AsBytes(std::string_view(data).substr(off, r->chunks[i].size))));
     off += r->chunks[i].size;
   }
 }
@@ -86,7 +87,8 @@ TEST(HasherTest, PathsLongerThanPathMaxAreRead) {
   size_t start = 0;
   while (true) {
     size_t slash = rel.find('/', start);
-    std::string comp = rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    std::string comp =
+        rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     if (slash == std::string::npos) {
       int f = ::openat(dfd, comp.c_str(), O_WRONLY | O_CREAT, 0644);
       ASSERT_GE(f, 0);

@@ -15,7 +15,8 @@ namespace shoebox::agent {
 namespace {
 
 int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 double SteadySeconds() {
@@ -24,8 +25,8 @@ double SteadySeconds() {
 
 }  // namespace
 
-Housekeeping::Housekeeping(const AgentConfig* cfg, bool once, bool progress_line, StateDb* db, AgentStats* stats,
-                           std::function<void()> on_tick)
+Housekeeping::Housekeeping(const AgentConfig* cfg, bool once, bool progress_line, StateDb* db,
+                           AgentStats* stats, std::function<void()> on_tick)
     : cfg_(cfg),
       once_(once),
       progress_line_(progress_line),
@@ -88,7 +89,8 @@ StatusSnapshot Housekeeping::Snapshot() {
     s.upload_rate_bps = static_cast<uint64_t>(upload_rate_.rate());
     s.progress_rate_bps = static_cast<uint64_t>(progress_rate_.rate());
   }
-  s.eta_seconds = s.progress_rate_bps > 0 ? static_cast<int64_t>(s.bytes_pending / s.progress_rate_bps) : -1;
+  s.eta_seconds =
+      s.progress_rate_bps > 0 ? static_cast<int64_t>(s.bytes_pending / s.progress_rate_bps) : -1;
   if (s.bytes_pending == 0 && s.files_pending == 0) s.eta_seconds = 0;
   if (stats_->paused.load() && !once_) {
     s.state = "paused";
@@ -133,11 +135,11 @@ void Housekeeping::Loop() {
     StatusSnapshot snap = Snapshot();
     (void)WriteStatusFile(cfg_->state_dir, snap);
     if (progress_line_) {
-      std::string line =
-          absl::StrCat("\r\033[K", snap.state, ": ", snap.files_done, " files, ", HumanBytes(snap.bytes_done),
-                       " done; ", snap.files_pending, " files, ", HumanBytes(snap.bytes_pending), " pending; ",
-                       HumanBytes(snap.upload_rate_bps), "/s; ETA ",
-                       snap.files_pending == 0 ? std::string("-") : HumanDuration(snap.eta_seconds));
+      std::string line = absl::StrCat(
+          "\r\033[K", snap.state, ": ", snap.files_done, " files, ", HumanBytes(snap.bytes_done),
+          " done; ", snap.files_pending, " files, ", HumanBytes(snap.bytes_pending), " pending; ",
+          HumanBytes(snap.upload_rate_bps), "/s; ETA ",
+          snap.files_pending == 0 ? std::string("-") : HumanDuration(snap.eta_seconds));
       std::fputs(line.c_str(), stderr);
       std::fflush(stderr);
     }

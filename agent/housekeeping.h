@@ -26,8 +26,8 @@ class Housekeeping {
   // `on_tick` runs after each update of the pause and window flags (the
   // readers look at the pause flag again). With `once`, pause and backup
   // window do not apply; with `progress_line`, the line is drawn on stderr.
-  Housekeeping(const AgentConfig* cfg, bool once, bool progress_line, StateDb* db, AgentStats* stats,
-               std::function<void()> on_tick);
+  Housekeeping(const AgentConfig* cfg, bool once, bool progress_line, StateDb* db,
+               AgentStats* stats, std::function<void()> on_tick);
 
   Housekeeping(const Housekeeping&) = delete;
   Housekeeping& operator=(const Housekeeping&) = delete;

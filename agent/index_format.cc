@@ -39,7 +39,8 @@ class Reader {
   bool U32(uint32_t* out) {
     if (pos_ + 4 > v_.size()) return false;
     uint32_t r = 0;
-    for (int i = 0; i < 4; ++i) r |= static_cast<uint32_t>(static_cast<uint8_t>(v_[pos_ + i])) << (8 * i);
+    for (int i = 0; i < 4; ++i)
+      r |= static_cast<uint32_t>(static_cast<uint8_t>(v_[pos_ + i])) << (8 * i);
     pos_ += 4;
     *out = r;
     return true;
@@ -47,7 +48,8 @@ class Reader {
   bool U64(uint64_t* out) {
     if (pos_ + 8 > v_.size()) return false;
     uint64_t r = 0;
-    for (int i = 0; i < 8; ++i) r |= static_cast<uint64_t>(static_cast<uint8_t>(v_[pos_ + i])) << (8 * i);
+    for (int i = 0; i < 8; ++i)
+      r |= static_cast<uint64_t>(static_cast<uint8_t>(v_[pos_ + i])) << (8 * i);
     pos_ += 8;
     *out = r;
     return true;
@@ -80,8 +82,8 @@ void PutStat(std::string* s, const FileStat& st) {
   PutU32(s, st.mode);
 }
 bool GetStat(Reader* r, FileStat* st) {
-  return r->U64(&st->size) && r->I64(&st->mtime_ns) && r->I64(&st->ctime_ns) && r->U64(&st->inode) &&
-         r->U64(&st->dev) && r->U32(&st->mode);
+  return r->U64(&st->size) && r->I64(&st->mtime_ns) && r->I64(&st->ctime_ns) &&
+         r->U64(&st->inode) && r->U64(&st->dev) && r->U32(&st->mode);
 }
 void PutChunks(std::string* s, const std::vector<ChunkEntry>& chunks) {
   PutU32(s, static_cast<uint32_t>(chunks.size()));
@@ -104,16 +106,20 @@ bool GetChunks(Reader* r, std::vector<ChunkEntry>* chunks, size_t remaining_hint
 void Seal(std::string* s) { PutU32(s, Crc32c(*s)); }
 
 // Checks magic, version and checksum; returns the body without the checksum.
-absl::StatusOr<std::string_view> Unseal(std::string_view v, uint8_t magic, const std::string& what) {
-  if (v.size() < 6) return absl::DataLossError(absl::StrCat(what, ": value truncated (", v.size(), " bytes)"));
+absl::StatusOr<std::string_view> Unseal(std::string_view v, uint8_t magic,
+                                        const std::string& what) {
+  if (v.size() < 6)
+    return absl::DataLossError(absl::StrCat(what, ": value truncated (", v.size(), " bytes)"));
   std::string_view body = v.substr(0, v.size() - 4);
   Reader tail(v.substr(v.size() - 4));
   uint32_t crc = 0;
   tail.U32(&crc);
   if (Crc32c(body) != crc) return absl::DataLossError(absl::StrCat(what, ": checksum mismatch"));
-  if (static_cast<uint8_t>(body[0]) != magic) return absl::DataLossError(absl::StrCat(what, ": wrong magic byte"));
+  if (static_cast<uint8_t>(body[0]) != magic)
+    return absl::DataLossError(absl::StrCat(what, ": wrong magic byte"));
   if (static_cast<uint8_t>(body[1]) != kFormatVersion) {
-    return absl::DataLossError(absl::StrCat(what, ": unknown format version ", static_cast<int>(body[1])));
+    return absl::DataLossError(
+        absl::StrCat(what, ": unknown format version ", static_cast<int>(body[1])));
   }
   return body.substr(2);
 }
@@ -149,8 +155,11 @@ absl::StatusOr<IndexEntry> DecodeIndexEntry(std::string_view v, bool with_chunks
   IndexEntry e;
   uint8_t kind = 0, state = 0;
   bool ok = r.U8(&kind) && r.U8(&state) && GetStat(&r, &e.stat);
-  if (ok && kind != static_cast<uint8_t>(EntryKind::kFile) && kind != static_cast<uint8_t>(EntryKind::kDir)) ok = false;
-  if (ok && state != static_cast<uint8_t>(ReportState::kQueued) && state != static_cast<uint8_t>(ReportState::kAcked)) {
+  if (ok && kind != static_cast<uint8_t>(EntryKind::kFile) &&
+      kind != static_cast<uint8_t>(EntryKind::kDir))
+    ok = false;
+  if (ok && state != static_cast<uint8_t>(ReportState::kQueued) &&
+      state != static_cast<uint8_t>(ReportState::kAcked)) {
     ok = false;
   }
   e.kind = static_cast<EntryKind>(kind);
@@ -188,7 +197,9 @@ absl::StatusOr<OutboxEntry> DecodeOutboxEntry(std::string_view v) {
   OutboxEntry e;
   uint8_t op = 0;
   bool ok = r.U8(&op) && r.U64(&e.generation) && r.I64(&e.queued_unix_ms) && GetStat(&r, &e.stat);
-  if (ok && op != static_cast<uint8_t>(OutboxOp::kUpsert) && op != static_cast<uint8_t>(OutboxOp::kDelete)) ok = false;
+  if (ok && op != static_cast<uint8_t>(OutboxOp::kUpsert) &&
+      op != static_cast<uint8_t>(OutboxOp::kDelete))
+    ok = false;
   e.op = static_cast<OutboxOp>(op);
   if (ok && e.op == OutboxOp::kUpsert) {
     ok = r.Bytes(e.sha256.data(), e.sha256.size()) && GetChunks(&r, &e.chunks, body->size());

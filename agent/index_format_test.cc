@@ -52,7 +52,8 @@ TEST(IndexFormatTest, EveryFlippedByteIsDataLoss) {
     ASSERT_FALSE(d.ok()) << "byte " << i;
     EXPECT_EQ(d.status().code(), absl::StatusCode::kDataLoss);
   }
-  EXPECT_EQ(DecodeIndexEntry(v.substr(0, v.size() - 1)).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeIndexEntry(v.substr(0, v.size() - 1)).status().code(),
+            absl::StatusCode::kDataLoss);
   EXPECT_EQ(DecodeIndexEntry("").status().code(), absl::StatusCode::kDataLoss);
 }
 

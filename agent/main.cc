@@ -14,8 +14,8 @@
 #include "agent/progress.h"
 #include "common/enroll_command.h"
 #include "common/locks.h"
-#include "common/memory.h"
 #include "common/log.h"
+#include "common/memory.h"
 #include "common/signals.h"
 #include "common/tls_client.h"
 #include "shoebox/v1/agent.grpc.pb.h"
@@ -39,8 +39,9 @@ std::string StateDirFor(const std::string& config_path, const std::string& overr
 
 // `shoebox-agent enroll` (common/enroll_command.h): the flags, then the
 // config's coordinator, identity directory and device name.
-shoebox::EnrollCommand EnrollCommandFor(const std::string& config_path, const std::string& coordinator,
-                                        const std::string& token, const std::string& tls_dir) {
+shoebox::EnrollCommand EnrollCommandFor(const std::string& config_path,
+                                        const std::string& coordinator, const std::string& token,
+                                        const std::string& tls_dir) {
   shoebox::EnrollCommand cmd;
   cmd.program = "shoebox-agent";
   cmd.role = "device";
@@ -62,7 +63,8 @@ shoebox::EnrollCommand EnrollCommandFor(const std::string& config_path, const st
 int main(int argc, char** argv) {
   shoebox::TuneAllocatorForChunks();
   shoebox::DisableMutexDeadlockDetection();
-  CLI::App app{"shoebox-agent: backs up the photos and videos of this device to a Shoebox coordinator"};
+  CLI::App app{
+      "shoebox-agent: backs up the photos and videos of this device to a Shoebox coordinator"};
   app.require_subcommand(1);
   std::string config_path = DefaultConfigPath();
   std::string state_dir;
@@ -71,13 +73,17 @@ int main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "watch the folders and back up changes (until stopped)");
   bool once = false, accept = false, no_progress = false;
   std::string log_level;
-  run->add_flag("--once", once, "scan, upload everything, wait until the coordinator has it all, then exit");
-  run->add_flag("--accept-folder-changes", accept,
-                "accept a folder root on a new device or an empty root as real (deletions are reported)");
+  run->add_flag("--once", once,
+                "scan, upload everything, wait until the coordinator has it all, then exit");
+  run->add_flag(
+      "--accept-folder-changes", accept,
+      "accept a folder root on a new device or an empty root as real (deletions are reported)");
   run->add_flag("--no-progress", no_progress, "no live progress line even on a terminal");
-  run->add_option("--log-level", log_level, "trace, debug, info, warn, error (overrides agent.log_level)");
+  run->add_option("--log-level", log_level,
+                  "trace, debug, info, warn, error (overrides agent.log_level)");
 
-  auto* status = app.add_subcommand("status", "show files and bytes pending, rate and ETA of the agent");
+  auto* status =
+      app.add_subcommand("status", "show files and bytes pending, rate and ETA of the agent");
   bool json = false;
   status->add_flag("--json", json, "print the status as JSON");
   status->add_option("--state-dir", state_dir, "state directory (default: from the config)");
@@ -90,9 +96,13 @@ int main(int argc, char** argv) {
   std::string enroll_coordinator, enroll_token, tls_dir;
   enroll->add_option("--coordinator", enroll_coordinator,
                      "coordinator HOST:PORT (default: coordinator.address of the config)");
-  enroll->add_option("--token", enroll_token, "token printed by `shoebox enroll-token --device NAME`, or - to read it from stdin")
+  enroll
+      ->add_option(
+          "--token", enroll_token,
+          "token printed by `shoebox enroll-token --device NAME`, or - to read it from stdin")
       ->required();
-  enroll->add_option("--tls-dir", tls_dir, "where to store the key and certificates (default: from the config)");
+  enroll->add_option("--tls-dir", tls_dir,
+                     "where to store the key and certificates (default: from the config)");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -102,9 +112,9 @@ int main(int argc, char** argv) {
       std::cerr << "shoebox-agent status: " << s.status().message() << "\n";
       return 1;
     }
-    auto now =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
     if (json) {
       std::cout << s->ToJson();
     } else {
@@ -138,14 +148,16 @@ int main(int argc, char** argv) {
     std::cerr << "shoebox-agent: " << cfg.status().message() << "\n";
     return 2;
   }
-  shoebox::InitLogging("shoebox-agent", log_level.empty() ? cfg->log_level : log_level, cfg->log_json);
+  shoebox::InitLogging("shoebox-agent", log_level.empty() ? cfg->log_level : log_level,
+                       cfg->log_json);
   shoebox::agent::Agent::Options opts;
   opts.once = once;
   opts.accept_folder_changes = accept;
   opts.progress_line = !no_progress && ::isatty(STDERR_FILENO);
   // Before the agent's threads start; until it exists a signal ends the
   // process as it always did (common/signals.h).
-  auto stop_watch = std::make_unique<shoebox::StopSignalWatch>(shoebox::EarlyStopSignal::kEndProcess);
+  auto stop_watch =
+      std::make_unique<shoebox::StopSignalWatch>(shoebox::EarlyStopSignal::kEndProcess);
   auto agent = shoebox::agent::Agent::Create(*cfg, opts);
   if (!agent.ok()) {
     spdlog::error("{}", std::string(agent.status().message()));
@@ -160,9 +172,11 @@ int main(int argc, char** argv) {
   }
   const auto& st = (*agent)->stats();
   if (once) {
-    spdlog::info("backup complete: {} files ({} bytes) acknowledged, {} deletions, {} chunks ({} bytes) uploaded",
-                 st.files_acked.load(), st.bytes_acked.load(), st.deletes_acked.load(), st.chunks_uploaded.load(),
-                 st.chunk_bytes_uploaded.load());
+    spdlog::info(
+        "backup complete: {} files ({} bytes) acknowledged, {} deletions, {} chunks ({} bytes) "
+        "uploaded",
+        st.files_acked.load(), st.bytes_acked.load(), st.deletes_acked.load(),
+        st.chunks_uploaded.load(), st.chunk_bytes_uploaded.load());
     if ((*agent)->unreadable_files() > 0) {
       spdlog::warn("{} files could not be read (see the log above)", (*agent)->unreadable_files());
       return 3;

@@ -16,7 +16,8 @@
 namespace shoebox::agent {
 namespace {
 int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 }  // namespace
@@ -60,7 +61,8 @@ std::string StatusSnapshot::ToJson() const {
 
 absl::StatusOr<StatusSnapshot> StatusSnapshot::FromJson(const std::string& text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return absl::DataLossError("agent status file is not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return absl::DataLossError("agent status file is not a JSON object");
   StatusSnapshot s;
   auto get = [&](const char* k, auto* out) {
     auto it = j.find(k);
@@ -122,15 +124,18 @@ std::string StatusSnapshot::ToText(int64_t now_ms) const {
   o << "device:       " << device << "\n";
   o << "coordinator:  " << coordinator << (connected ? " (connected)" : " (not connected)") << "\n";
   o << "state:        " << state;
-  if (stale) o << " (status is " << HumanDuration((now_ms - updated_unix_ms) / 1000) << " old: is the agent running?)";
+  if (stale)
+    o << " (status is " << HumanDuration((now_ms - updated_unix_ms) / 1000)
+      << " old: is the agent running?)";
   o << "\n";
   o << "pending:      " << files_pending << " files, " << HumanBytes(bytes_pending) << "\n";
   o << "done:         " << files_done << " files, " << HumanBytes(bytes_done) << " since start\n";
-  o << "rate:         " << HumanBytes(upload_rate_bps) << "/s upload, " << HumanBytes(progress_rate_bps)
-    << "/s backed up\n";
+  o << "rate:         " << HumanBytes(upload_rate_bps) << "/s upload, "
+    << HumanBytes(progress_rate_bps) << "/s backed up\n";
   o << "eta:          " << (files_pending == 0 ? "-" : HumanDuration(eta_seconds)) << "\n";
   if (!last_error.empty()) {
-    o << "last error:   " << last_error << " (" << HumanDuration((now_ms - last_error_unix_ms) / 1000) << " ago)\n";
+    o << "last error:   " << last_error << " ("
+      << HumanDuration((now_ms - last_error_unix_ms) / 1000) << " ago)\n";
   }
   return o.str();
 }
@@ -143,8 +148,10 @@ absl::Status WriteStatusFile(const std::string& state_dir, const StatusSnapshot&
   std::string j = s.ToJson();
   ssize_t n = ::write(fd, j.data(), j.size());
   ::close(fd);
-  if (n != static_cast<ssize_t>(j.size())) return absl::UnavailableError("short write of agent status file " + tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoToStatus(errno, "rename agent status file " + path);
+  if (n != static_cast<ssize_t>(j.size()))
+    return absl::UnavailableError("short write of agent status file " + tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return ErrnoToStatus(errno, "rename agent status file " + path);
   return absl::OkStatus();
 }
 
@@ -153,7 +160,8 @@ absl::StatusOr<StatusSnapshot> ReadStatusFile(const std::string& state_dir) {
   std::ifstream in(path);
   if (!in) {
     return absl::NotFoundError(
-        absl::StrCat("no agent status at ", path, ": the agent has not run with this state directory (see --config)"));
+        absl::StrCat("no agent status at ", path,
+                     ": the agent has not run with this state directory (see --config)"));
   }
   std::stringstream ss;
   ss << in.rdbuf();

@@ -41,7 +41,8 @@ struct AgentStats {
 struct StatusSnapshot {
   int64_t pid = 0;
   int64_t updated_unix_ms = 0;
-  std::string state;  // "scanning", "uploading", "idle", "paused", "outside backup window", "offline"
+  std::string
+      state;  // "scanning", "uploading", "idle", "paused", "outside backup window", "offline"
   std::string device;
   std::string coordinator;
   bool connected = false;

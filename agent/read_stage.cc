@@ -7,8 +7,8 @@
 
 namespace shoebox::agent {
 
-ReadStage::ReadStage(StateDb* db, AgentStats* stats, bool once, std::shared_ptr<const ChunkHasher> hasher,
-                     Outputs out)
+ReadStage::ReadStage(StateDb* db, AgentStats* stats, bool once,
+                     std::shared_ptr<const ChunkHasher> hasher, Outputs out)
     : db_(db), stats_(stats), once_(once), out_(std::move(out)), hasher_(std::move(hasher)) {}
 
 void ReadStage::Enqueue(HashTask t) {
@@ -66,7 +66,8 @@ void ReadStage::Loop() {
     std::shared_ptr<const ChunkHasher> h;
     {
       absl::MutexLock l(&mu_);
-      while (!stopping_ && (queue_.empty() || hasher_ == nullptr || (!once_ && stats_->paused.load()))) {
+      while (!stopping_ &&
+             (queue_.empty() || hasher_ == nullptr || (!once_ && stats_->paused.load()))) {
         cv_.Wait(&mu_);
       }
       if (stopping_) return;
@@ -90,7 +91,8 @@ void ReadStage::Read(const HashTask& t, const std::shared_ptr<const ChunkHasher>
   if (r.ok()) {
     auto gen = db_->RecordUpsert(t.folder->id, t.dir, t.name, r->stat, r->sha256, r->chunks);
     if (!gen.ok()) {
-      spdlog::error("cannot record {} in the agent index: {}", printable, std::string(gen.status().message()));
+      spdlog::error("cannot record {} in the agent index: {}", printable,
+                    std::string(gen.status().message()));
       stats_->SetError(std::string(gen.status().message()));
       retry = true;
     } else {
@@ -107,13 +109,16 @@ void ReadStage::Read(const HashTask& t, const std::shared_ptr<const ChunkHasher>
     unreadable_.fetch_add(1);
     absl::MutexLock l(&mu_);
     if (denied_logged_.insert(key).second) {
-      spdlog::warn("cannot read {}: permission denied; skipped, retried at the next rescan", printable);
+      spdlog::warn("cannot read {}: permission denied; skipped, retried at the next rescan",
+                   printable);
       stats_->SetError(absl::StrCat("cannot read ", printable, ": permission denied"));
     }
   } else {
     unreadable_.fetch_add(1);
-    spdlog::error("cannot read {}: {}; retried at the next rescan", printable, std::string(r.status().message()));
-    stats_->SetError(absl::StrCat("cannot read ", printable, ": ", std::string(r.status().message())));
+    spdlog::error("cannot read {}: {}; retried at the next rescan", printable,
+                  std::string(r.status().message()));
+    stats_->SetError(
+        absl::StrCat("cannot read ", printable, ": ", std::string(r.status().message())));
   }
   {
     // Handed back before the key leaves in_flight_, under one lock: see the

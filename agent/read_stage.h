@@ -59,7 +59,8 @@ class ReadStage {
   // `db` and `stats` are borrowed and must outlive the stage. `hasher` may be
   // null: readers wait until SetHasher() (the session keys come with the
   // coordinator's Hello). With `once`, the pause flag is ignored.
-  ReadStage(StateDb* db, AgentStats* stats, bool once, std::shared_ptr<const ChunkHasher> hasher, Outputs out);
+  ReadStage(StateDb* db, AgentStats* stats, bool once, std::shared_ptr<const ChunkHasher> hasher,
+            Outputs out);
 
   ReadStage(const ReadStage&) = delete;
   ReadStage& operator=(const ReadStage&) = delete;
@@ -95,7 +96,8 @@ class ReadStage {
 
  private:
   // Reads, hashes and records one file; hands it back when needed.
-  void Read(const HashTask& t, const std::shared_ptr<const ChunkHasher>& h) ABSL_LOCKS_EXCLUDED(mu_);
+  void Read(const HashTask& t, const std::shared_ptr<const ChunkHasher>& h)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   StateDb* const db_;
   AgentStats* const stats_;
@@ -107,7 +109,8 @@ class ReadStage {
   std::deque<HashTask> queue_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);  // keys queued or being read
   std::shared_ptr<const ChunkHasher> hasher_ ABSL_GUARDED_BY(mu_);
-  std::set<std::string> denied_logged_ ABSL_GUARDED_BY(mu_);  // keys whose permission error was logged
+  std::set<std::string> denied_logged_
+      ABSL_GUARDED_BY(mu_);  // keys whose permission error was logged
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
   std::atomic<uint64_t> unreadable_{0};

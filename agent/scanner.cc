@@ -24,13 +24,15 @@ constexpr int kMaxHeldDepth = 64;
 void SetSuppressed(Folder* f, const std::string& reason) {
   if (reason.empty()) {
     if (f->deletions_suppressed) {
-      spdlog::info("folder {} is available again; deletions are reported again", PrintablePath(f->cfg.path));
+      spdlog::info("folder {} is available again; deletions are reported again",
+                   PrintablePath(f->cfg.path));
     }
     f->deletions_suppressed = false;
   } else {
     if (!f->deletions_suppressed || f->suppression_reason != reason) {
-      spdlog::warn("folder {} {}; assuming it is unmounted: no deletion is reported for it until it is back",
-                   PrintablePath(f->cfg.path), reason);
+      spdlog::warn(
+          "folder {} {}; assuming it is unmounted: no deletion is reported for it until it is back",
+          PrintablePath(f->cfg.path), reason);
     }
     f->deletions_suppressed = true;
   }
@@ -60,13 +62,16 @@ absl::Status Scanner::CheckRoot(Folder* f) {
     RETURN_IF_ERROR(db_->PutMeta(dev_key, dev));
   } else if (*stored != dev) {
     if (accept_new_device_) {
-      spdlog::warn("folder {} moved to another file system (device {}, was {}); accepted as requested",
-                   PrintablePath(f->cfg.path), dev, *stored);
+      spdlog::warn(
+          "folder {} moved to another file system (device {}, was {}); accepted as requested",
+          PrintablePath(f->cfg.path), dev, *stored);
       RETURN_IF_ERROR(db_->PutMeta(dev_key, dev));
     } else {
-      SetSuppressed(f,
-                    absl::StrCat("is on another file system than before (device ", dev, ", was ", *stored,
-                                 "; run `shoebox-agent run --accept-folder-changes` once if the disk was replaced)"));
+      SetSuppressed(
+          f,
+          absl::StrCat(
+              "is on another file system than before (device ", dev, ", was ", *stored,
+              "; run `shoebox-agent run --accept-folder-changes` once if the disk was replaced)"));
       return absl::OkStatus();
     }
   }
@@ -90,12 +95,14 @@ absl::Status Scanner::CheckRoot(Folder* f) {
     std::map<std::string, IndexEntry> children;
     RETURN_IF_ERROR(db_->ListChildren(f->id, "", &children));
     if (!children.empty()) {
-      SetSuppressed(f, absl::StrCat("is empty although ", children.size(),
-                                    " entries were backed up from it (if they were really deleted, run "
-                                    "`shoebox-agent run --accept-folder-changes` once)"));
+      SetSuppressed(
+          f, absl::StrCat("is empty although ", children.size(),
+                          " entries were backed up from it (if they were really deleted, run "
+                          "`shoebox-agent run --accept-folder-changes` once)"));
       if (!accept_new_device_) return absl::OkStatus();
       SetSuppressed(f, "");
-      spdlog::warn("folder {} is empty; its deletions are reported as requested", PrintablePath(f->cfg.path));
+      spdlog::warn("folder {} is empty; its deletions are reported as requested",
+                   PrintablePath(f->cfg.path));
       return absl::OkStatus();
     }
   }
@@ -103,7 +110,8 @@ absl::Status Scanner::CheckRoot(Folder* f) {
   return absl::OkStatus();
 }
 
-absl::Status Scanner::ScanDir(Folder* f, const std::string& rel_dir, bool recursive, ScanStats* stats) {
+absl::Status Scanner::ScanDir(Folder* f, const std::string& rel_dir, bool recursive,
+                              ScanStats* stats) {
   if (!f->root_available) return absl::OkStatus();
   int fd;
   if (rel_dir.empty()) {
@@ -112,7 +120,8 @@ absl::Status Scanner::ScanDir(Folder* f, const std::string& rel_dir, bool recurs
   } else {
     auto r = OpenRelative(f->cfg.path, rel_dir, O_RDONLY | O_DIRECTORY);
     if (!r.ok()) {
-      if (absl::IsNotFound(r.status())) return absl::OkStatus();  // gone; the parent's check handles it
+      if (absl::IsNotFound(r.status()))
+        return absl::OkStatus();  // gone; the parent's check handles it
       return r.status();
     }
     fd = *r;
@@ -122,8 +131,8 @@ absl::Status Scanner::ScanDir(Folder* f, const std::string& rel_dir, bool recurs
   return ScanOpenDir(f, fd, rel_dir, recursive, stats, rel_dir.empty() ? 0 : depth + 1);
 }
 
-absl::Status Scanner::ScanOpenDir(Folder* f, int dir_fd, const std::string& rel, bool recursive, ScanStats* stats,
-                                  int depth) {
+absl::Status Scanner::ScanOpenDir(Folder* f, int dir_fd, const std::string& rel, bool recursive,
+                                  ScanStats* stats, int depth) {
   ++stats->dirs;
   sink_->OnDirectory(f, rel, dir_fd);
   int list_fd = ::dup(dir_fd);
@@ -199,8 +208,9 @@ absl::Status Scanner::ScanOpenDir(Folder* f, int dir_fd, const std::string& rel,
           if (cfd < 0) {
             int err = -cfd;
             if (err != ENOENT) {
-              spdlog::warn("cannot open directory {}: {}; its files are skipped until it can be read",
-                           PrintablePath(f->cfg.path + "/" + child_rel), std::strerror(err));
+              spdlog::warn(
+                  "cannot open directory {}: {}; its files are skipped until it can be read",
+                  PrintablePath(f->cfg.path + "/" + child_rel), std::strerror(err));
               ++stats->errors;
             } else {
               seen = false;
@@ -208,7 +218,9 @@ absl::Status Scanner::ScanOpenDir(Folder* f, int dir_fd, const std::string& rel,
           } else {
             if (!is_known) (void)db_->PutDir(f->id, rel, e.name, fs);
             absl::Status s = ScanOpenDir(f, cfd, child_rel, /*recursive=*/true, stats, depth + 1);
-            if (!s.ok()) spdlog::warn("scan of {} incomplete: {}", PrintablePath(child_rel), std::string(s.message()));
+            if (!s.ok())
+              spdlog::warn("scan of {} incomplete: {}", PrintablePath(child_rel),
+                           std::string(s.message()));
           }
         }
       }
@@ -240,18 +252,20 @@ absl::Status Scanner::ScanOpenDir(Folder* f, int dir_fd, const std::string& rel,
   return absl::OkStatus();
 }
 
-absl::Status Scanner::Remove(Folder* f, const std::string& dir, const std::string& name, ScanStats* stats) {
+absl::Status Scanner::Remove(Folder* f, const std::string& dir, const std::string& name,
+                             ScanStats* stats) {
   if (f->deletions_suppressed) return absl::OkStatus();
   ASSIGN_OR_RETURN(uint64_t n, db_->RecordRemoval(f->id, dir, name));
   if (n > 0) {
-    spdlog::info("deleted: {} ({} file{})", PrintablePath(f->cfg.path + "/" + JoinRel(dir, name)), n,
-                 n == 1 ? "" : "s");
+    spdlog::info("deleted: {} ({} file{})", PrintablePath(f->cfg.path + "/" + JoinRel(dir, name)),
+                 n, n == 1 ? "" : "s");
   }
   stats->deleted += n;
   return absl::OkStatus();
 }
 
-absl::Status Scanner::CheckPath(Folder* f, const std::string& dir, const std::string& name, ScanStats* stats) {
+absl::Status Scanner::CheckPath(Folder* f, const std::string& dir, const std::string& name,
+                                ScanStats* stats) {
   if (!f->root_available) return absl::OkStatus();
   std::string rel = JoinRel(dir, name);
   auto st = StatRelative(f->cfg.path, rel);
@@ -280,7 +294,8 @@ absl::Status Scanner::CheckPath(Folder* f, const std::string& dir, const std::st
   }
   if (S_ISREG(st->mode) && f->filter.IncludeFile(rel)) {
     ++stats->files;
-    if (known && known->kind == EntryKind::kFile && known->stat.SameContentAs(*st)) return absl::OkStatus();
+    if (known && known->kind == EntryKind::kFile && known->stat.SameContentAs(*st))
+      return absl::OkStatus();
     if (known && known->kind == EntryKind::kDir) RETURN_IF_ERROR(Remove(f, dir, name, stats));
     ++stats->candidates;
     sink_->OnCandidate(f, dir, name, *st);

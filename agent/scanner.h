@@ -25,7 +25,8 @@ namespace shoebox::agent {
 
 // One watched folder and what the scanner knows about its root.
 struct Folder {
-  Folder(FolderConfig c, uint32_t i) : cfg(std::move(c)), id(i), filter(cfg.include, cfg.exclude, cfg.all_files) {}
+  Folder(FolderConfig c, uint32_t i)
+      : cfg(std::move(c)), id(i), filter(cfg.include, cfg.exclude, cfg.all_files) {}
   const FolderConfig cfg;
   const uint32_t id;
   const PathFilter filter;
@@ -40,7 +41,8 @@ class ChangeSink {
  public:
   virtual ~ChangeSink() = default;
   // A regular file that is new or differs from the index.
-  virtual void OnCandidate(Folder* f, const std::string& dir, const std::string& name, const FileStat& st) = 0;
+  virtual void OnCandidate(Folder* f, const std::string& dir, const std::string& name,
+                           const FileStat& st) = 0;
   // A directory to watch (dir_fd is open during the call; rel "" = root).
   virtual void OnDirectory(Folder* f, const std::string& rel, int dir_fd) = 0;
 };
@@ -73,12 +75,15 @@ class Scanner {
 
   // Checks one path after an inotify event: new/changed file → candidate,
   // new directory → recursive scan, gone → deletion (unless suppressed).
-  absl::Status CheckPath(Folder* f, const std::string& dir, const std::string& name, ScanStats* stats);
+  absl::Status CheckPath(Folder* f, const std::string& dir, const std::string& name,
+                         ScanStats* stats);
 
  private:
-  absl::Status ScanOpenDir(Folder* f, int dir_fd, const std::string& rel, bool recursive, ScanStats* stats, int depth);
-  void HandleEntry(Folder* f, int dir_fd, const std::string& rel, const std::string& name, const struct stat& st,
-                   const IndexEntry* known, bool recursive, ScanStats* stats, int depth);
+  absl::Status ScanOpenDir(Folder* f, int dir_fd, const std::string& rel, bool recursive,
+                           ScanStats* stats, int depth);
+  void HandleEntry(Folder* f, int dir_fd, const std::string& rel, const std::string& name,
+                   const struct stat& st, const IndexEntry* known, bool recursive, ScanStats* stats,
+                   int depth);
   absl::Status Remove(Folder* f, const std::string& dir, const std::string& name, ScanStats* stats);
 
   StateDb* const db_;

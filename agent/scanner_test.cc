@@ -21,7 +21,8 @@ using testing::WriteFile;
 class ReadingSink : public ChangeSink {
  public:
   explicit ReadingSink(StateDb* db) : db_(db), hasher_(testing::TestKeys()) {}
-  void OnCandidate(Folder* f, const std::string& dir, const std::string& name, const FileStat&) override {
+  void OnCandidate(Folder* f, const std::string& dir, const std::string& name,
+                   const FileStat&) override {
     candidates.push_back(JoinRel(dir, name));
     auto r = HashFile(f->cfg.path, JoinRel(dir, name), hasher_, &bytes_read);
     ASSERT_TRUE(r.ok()) << r.status();
@@ -101,7 +102,8 @@ TEST_F(ScannerTest, SkipsSymlinksFifosSocketsAndTemporaryFiles) {
   WriteFile(tree_.path() + "/Thumbs.db", "x");
   WriteFile(tree_.path() + "/~$doc.jpg", "x");
   WriteFile(tree_.path() + "/notes.txt", "x");
-  ASSERT_EQ(::symlink((tree_.path() + "/keep.jpg").c_str(), (tree_.path() + "/link.jpg").c_str()), 0);
+  ASSERT_EQ(::symlink((tree_.path() + "/keep.jpg").c_str(), (tree_.path() + "/link.jpg").c_str()),
+            0);
   ASSERT_EQ(::symlink(tree_.path().c_str(), (tree_.path() + "/loop").c_str()), 0);
   ASSERT_EQ(::mkfifo((tree_.path() + "/fifo.jpg").c_str(), 0644), 0);
   ScanStats st = Scan();

@@ -27,8 +27,9 @@ std::string HostName() {
 
 }  // namespace
 
-SendStage::SendStage(const AgentConfig* cfg, bool once, const std::vector<std::unique_ptr<Folder>>* folders,
-                     StateDb* db, CoordinatorClient* client, TokenBucket* bucket, AgentStats* stats,
+SendStage::SendStage(const AgentConfig* cfg, bool once,
+                     const std::vector<std::unique_ptr<Folder>>* folders, StateDb* db,
+                     CoordinatorClient* client, TokenBucket* bucket, AgentStats* stats,
                      ReadStage* reader, SettleTracker* settle, Housekeeping* house)
     : cfg_(cfg),
       once_(once),
@@ -104,14 +105,16 @@ absl::Status SendStage::OnHello(const v1::HelloResponse& r) {
     k.params.avg_size = r.chunk_avg_size();
     k.params.max_size = r.chunk_max_size();
   }
-  RETURN_IF_ERROR(Annotate(ValidateChunkerParams(k.params), "chunker parameters from the coordinator"));
+  RETURN_IF_ERROR(
+      Annotate(ValidateChunkerParams(k.params), "chunker parameters from the coordinator"));
   hello_done_ = true;
   std::shared_ptr<const ChunkHasher> old = reader_->hasher();
   if (old && old->keys() == k) return absl::OkStatus();
   if (old) {
     // Another key: every chunk ID in the index and outbox is meaningless now.
     spdlog::warn(
-        "the coordinator's chunk keys differ from the cached ones (another coordinator?); every file is read again");
+        "the coordinator's chunk keys differ from the cached ones (another coordinator?); every "
+        "file is read again");
     ASSIGN_OR_RETURN(uint64_t n, db_->Reset());
     spdlog::info("forgot {} index entries", n);
     house_->RequestRescan();
@@ -138,16 +141,18 @@ void SendStage::RereadDamaged(const v1::HeartbeatResponse& r) {
     const IndexEntry& ie = **e;
     // Only the very content the coordinator lost: a file changed since is
     // (or will be) reported with its new content anyway.
-    if (ie.state != ReportState::kAcked || ie.stat.size != f.size() || ie.stat.mtime_ns != f.mtime_ns() ||
-        DigestToString(ie.sha256) != f.sha256())
+    if (ie.state != ReportState::kAcked || ie.stat.size != f.size() ||
+        ie.stat.mtime_ns != f.mtime_ns() || DigestToString(ie.sha256) != f.sha256())
       continue;
     auto disk = StatRelative(folder->cfg.path, f.path());
     if (!disk.ok() || !disk->SameContentAs(ie.stat)) continue;
     reread_at_[key] = now;
-    spdlog::info("re-reading {}: the coordinator lost a chunk of it and this device still has it unchanged",
-                 PrintablePath(folder->cfg.path + "/" + f.path()));
+    spdlog::info(
+        "re-reading {}: the coordinator lost a chunk of it and this device still has it unchanged",
+        PrintablePath(folder->cfg.path + "/" + f.path()));
     if (absl::Status st = db_->ForgetFile(folder->id, dir, name, 0); !st.ok()) {
-      spdlog::warn("cannot forget {} in the agent index: {}", PrintablePath(f.path()), std::string(st.message()));
+      spdlog::warn("cannot forget {} in the agent index: {}", PrintablePath(f.path()),
+                   std::string(st.message()));
       continue;
     }
     settle_->Check(folder, f.path());
@@ -203,7 +208,8 @@ void SendStage::Loop() {
         stats_->connected = false;
         stats_->SetError(std::string(s.message()));
         if (!logged_offline) {
-          spdlog::warn("{}; changes are kept in the outbox and sent when it is reachable", std::string(s.message()));
+          spdlog::warn("{}; changes are kept in the outbox and sent when it is reachable",
+                       std::string(s.message()));
           logged_offline = true;
         } else {
           spdlog::debug("{}", std::string(s.message()));
@@ -218,13 +224,15 @@ void SendStage::Loop() {
       for (const auto& f : *folders_) roots[f->id] = f->cfg.path;
       Sender::Options so;
       so.report_batch = static_cast<size_t>(cfg_->report_batch);
-      if (r->max_report_batch() > 0) so.report_batch = std::min<size_t>(so.report_batch, r->max_report_batch());
+      if (r->max_report_batch() > 0)
+        so.report_batch = std::min<size_t>(so.report_batch, r->max_report_batch());
       so.rpc_timeout = std::chrono::seconds(cfg_->rpc_timeout_seconds);
       so.upload_streams = static_cast<size_t>(cfg_->upload_streams);
       so.verify_upload_ids = cfg_->verify_uploads;
       sender_hasher_ = reader_->hasher();  // keeps the hasher the sender points to alive
       sender = std::make_unique<Sender>(
-          db_, client_, sender_hasher_.get(), roots, stats_, bucket_, so, [this] { return MaySend(); },
+          db_, client_, sender_hasher_.get(), roots, stats_, bucket_, so,
+          [this] { return MaySend(); },
           [this](uint32_t folder_id, const std::string& rel) {
             Folder* f = FolderById(folder_id);
             if (f) settle_->Check(f, rel);

@@ -38,9 +38,9 @@ class SendStage {
   // lost files to `settle`, asks `house` for a rescan when the keys change
   // and for the status it reports in heartbeats. With `once`, pause and
   // backup window do not apply and waits are shorter.
-  SendStage(const AgentConfig* cfg, bool once, const std::vector<std::unique_ptr<Folder>>* folders, StateDb* db,
-            CoordinatorClient* client, TokenBucket* bucket, AgentStats* stats, ReadStage* reader,
-            SettleTracker* settle, Housekeeping* house);
+  SendStage(const AgentConfig* cfg, bool once, const std::vector<std::unique_ptr<Folder>>* folders,
+            StateDb* db, CoordinatorClient* client, TokenBucket* bucket, AgentStats* stats,
+            ReadStage* reader, SettleTracker* settle, Housekeeping* house);
 
   SendStage(const SendStage&) = delete;
   SendStage& operator=(const SendStage&) = delete;

@@ -41,9 +41,7 @@ std::chrono::milliseconds WaitForOthersDelay(int waits_so_far) {
   return std::chrono::milliseconds(std::min(200 << std::min(waits_so_far - kFast + 1, 6), 10000));
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 struct Sender::Item {
   StateDb::PendingChange change;
@@ -60,8 +58,9 @@ struct Sender::Item {
   bool complete = false;
 };
 
-Sender::Sender(StateDb* db, CoordinatorClient* client, const ChunkHasher* hasher, std::map<uint32_t, std::string> roots,
-               AgentStats* stats, TokenBucket* bucket, Options opts, std::function<bool()> may_send,
+Sender::Sender(StateDb* db, CoordinatorClient* client, const ChunkHasher* hasher,
+               std::map<uint32_t, std::string> roots, AgentStats* stats, TokenBucket* bucket,
+               Options opts, std::function<bool()> may_send,
                std::function<void(uint32_t, const std::string&)> on_changed)
     : db_(db),
       client_(client),
@@ -145,7 +144,8 @@ absl::StatusOr<size_t> Sender::RunRound() {
     answered[r.index()] = true;
     std::string printable = PrintablePath(it.root + "/" + it.change.parts.RelPath());
     if (r.code() != 0) {
-      std::string msg = absl::StrCat("coordinator refused ", printable, ": ", r.message(), " (code ", r.code(), ")");
+      std::string msg = absl::StrCat("coordinator refused ", printable, ": ", r.message(),
+                                     " (code ", r.code(), ")");
       stats_->SetError(msg);
       if (IsPermanent(r.code())) {
         spdlog::error("{}; the change is dropped (it is reported again if the file changes)", msg);
@@ -172,14 +172,16 @@ absl::StatusOr<size_t> Sender::RunRound() {
   {
     absl::MutexLock l(&mu_);
     for (size_t i = 0; i < items.size(); ++i) {
-      if (answered[i] && !items[i].failed && items[i].remaining == 0 && items[i].complete) AcknowledgeItem(items[i]);
+      if (answered[i] && !items[i].failed && items[i].remaining == 0 && items[i].complete)
+        AcknowledgeItem(items[i]);
     }
   }
   absl::Status up = by_chunk.empty() ? absl::OkStatus() : Upload(items, by_chunk);
   {
     absl::MutexLock l(&mu_);
     for (size_t i = 0; i < items.size(); ++i) {
-      if (answered[i] && !items[i].acked && !items[i].failed && items[i].remaining == 0) AcknowledgeItem(items[i]);
+      if (answered[i] && !items[i].acked && !items[i].failed && items[i].remaining == 0)
+        AcknowledgeItem(items[i]);
     }
   }
   if (!up.ok()) return up;
@@ -212,7 +214,8 @@ void Sender::AcknowledgeItem(Item& it) {
   }
 }
 
-absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string, std::vector<size_t>>& by_chunk) {
+absl::Status Sender::Upload(std::vector<Item>& items,
+                            const std::map<std::string, std::vector<size_t>>& by_chunk) {
   // Tasks in file order so that reads are sequential.
   struct Task {
     std::string id;
@@ -238,14 +241,16 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
   }
 
   uint32_t max_chunk = hasher_->keys().params.max_size;
-  std::map<int64_t, std::vector<size_t>> by_version;  // version → items (acks name completed versions)
+  std::map<int64_t, std::vector<size_t>>
+      by_version;  // version → items (acks name completed versions)
   for (size_t i = 0; i < items.size(); ++i) {
     if (items[i].version_id != 0) by_version[items[i].version_id].push_back(i);
   }
   std::map<std::string, uint32_t> sizes;
   for (const Task& t : tasks) sizes[t.id] = t.size;
   auto now_ms = [] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
         .count();
   };
 
@@ -266,7 +271,8 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
       while (stream->Read(&raw)) {
         last_progress_ms = now_ms();
         if (!ParsePutChunkAck(raw, &ack)) {
-          spdlog::warn("coordinator {} sent an unreadable chunk acknowledgement; reconnecting", client_->address());
+          spdlog::warn("coordinator {} sent an unreadable chunk acknowledgement; reconnecting",
+                       client_->address());
           ctx->TryCancel();
           break;
         }
@@ -274,18 +280,21 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
         auto bc = by_chunk.find(ack.id());
         if (bc == by_chunk.end()) continue;
         if (ack.code() != 0) {
-          std::string msg = absl::StrCat("coordinator refused chunk ", ToHex(ack.id()).substr(0, 16), ": ",
-                                         ack.message(), " (code ", ack.code(), ")");
+          std::string msg =
+              absl::StrCat("coordinator refused chunk ", ToHex(ack.id()).substr(0, 16), ": ",
+                           ack.message(), " (code ", ack.code(), ")");
           stats_->SetError(msg);
           bool mismatch = ack.code() == static_cast<int>(absl::StatusCode::kInvalidArgument);
           spdlog::warn("{}; {}", msg,
-                       mismatch ? "the files using it changed since they were read and are read again"
-                                : "the files using it are retried later");
+                       mismatch
+                           ? "the files using it changed since they were read and are read again"
+                           : "the files using it are retried later");
           for (size_t i : bc->second) {
             items[i].failed = true;
             if (mismatch) {
               const KeyParts& kp = items[i].change.parts;
-              (void)db_->ForgetFile(kp.folder_id, kp.dir, kp.name, items[i].change.entry.generation);
+              (void)db_->ForgetFile(kp.folder_id, kp.dir, kp.name,
+                                    items[i].change.entry.generation);
               if (on_changed_) on_changed_(kp.folder_id, kp.RelPath());
             } else {
               backoff_[items[i].change.key] = std::chrono::steady_clock::now() + kPerFileRetry;
@@ -312,7 +321,9 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
 
     // Cancels the stream when acknowledgements stop coming.
     uint64_t rate = bucket_->rate();
-    int64_t stall_ms = 120000 + (rate > 0 ? static_cast<int64_t>(2000.0 * max_chunk / static_cast<double>(rate)) : 0);
+    int64_t stall_ms =
+        120000 +
+        (rate > 0 ? static_cast<int64_t>(2000.0 * max_chunk / static_cast<double>(rate)) : 0);
     absl::Notification writer_done;
     std::thread watchdog([&] {
       while (!writer_done.WaitForNotificationWithTimeout(absl::Seconds(1))) {
@@ -367,7 +378,8 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
       if (good) {
         size_t got = 0;
         while (got < t.size) {
-          ssize_t n = ::pread(open_fd, buf.data() + got, t.size - got, static_cast<off_t>(t.offset + got));
+          ssize_t n =
+              ::pread(open_fd, buf.data() + got, t.size - got, static_cast<off_t>(t.offset + got));
           if (n < 0 && errno == EINTR) continue;
           if (n <= 0) break;
           got += static_cast<size_t>(n);
@@ -376,10 +388,12 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
         good = got == t.size;
         // The coordinator recomputes every chunk ID and refuses a mismatch;
         // checking here too costs one more HMAC pass over the data.
-        if (good && opts_.verify_upload_ids) good = DigestToString(hasher_->Id(ByteSpan(buf.data(), t.size))) == t.id;
+        if (good && opts_.verify_upload_ids)
+          good = DigestToString(hasher_->Id(ByteSpan(buf.data(), t.size))) == t.id;
       }
       if (!good) {
-        spdlog::info("{} changed since it was read; it is read again", PrintablePath(it.root + "/" + kp.RelPath()));
+        spdlog::info("{} changed since it was read; it is read again",
+                     PrintablePath(it.root + "/" + kp.RelPath()));
         {
           absl::MutexLock l(&mu_);
           it.failed = true;
@@ -401,7 +415,8 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
     writer_done.Notify();
     watchdog.join();
     grpc::Status fs = stream->Finish();
-    if (!fs.ok()) return Annotate(FromGrpc(fs), absl::StrCat("PutChunks to coordinator ", client_->address()));
+    if (!fs.ok())
+      return Annotate(FromGrpc(fs), absl::StrCat("PutChunks to coordinator ", client_->address()));
     return absl::OkStatus();
   };
 
@@ -434,7 +449,8 @@ absl::Status Sender::Upload(std::vector<Item>& items, const std::map<std::string
     if (t.item != cur_item || in_run >= kRun) {
       cur_item = t.item;
       in_run = 0;
-      cur_lane = static_cast<size_t>(std::min_element(lane_bytes.begin(), lane_bytes.end()) - lane_bytes.begin());
+      cur_lane = static_cast<size_t>(std::min_element(lane_bytes.begin(), lane_bytes.end()) -
+                                     lane_bytes.begin());
     }
     lanes[cur_lane].push_back(t);
     lane_bytes[cur_lane] += t.size;

@@ -46,8 +46,9 @@ class Sender {
   // `may_send` is polled between chunks; when it turns false the round stops
   // early (pause, backup window closing, shutdown). `on_changed` receives
   // (folder id, relative path) of files that changed after they were read.
-  Sender(StateDb* db, CoordinatorClient* client, const ChunkHasher* hasher, std::map<uint32_t, std::string> roots,
-         AgentStats* stats, TokenBucket* bucket, Options opts, std::function<bool()> may_send,
+  Sender(StateDb* db, CoordinatorClient* client, const ChunkHasher* hasher,
+         std::map<uint32_t, std::string> roots, AgentStats* stats, TokenBucket* bucket,
+         Options opts, std::function<bool()> may_send,
          std::function<void(uint32_t, const std::string&)> on_changed);
 
   // One round: reports up to one batch of outbox entries and uploads what
@@ -58,7 +59,8 @@ class Sender {
 
  private:
   struct Item;
-  absl::Status Upload(std::vector<Item>& items, const std::map<std::string, std::vector<size_t>>& by_chunk);
+  absl::Status Upload(std::vector<Item>& items,
+                      const std::map<std::string, std::vector<size_t>>& by_chunk);
   // Removes a complete entry from the outbox; an incomplete one (another
   // device is sending its chunks) backs off and is reported again.
   void AcknowledgeItem(Item& it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

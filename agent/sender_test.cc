@@ -42,7 +42,8 @@ TEST(Sender, RawChunkRequestsParseAsPutChunkRequests) {
     std::vector<grpc::Slice> slices;
     ASSERT_TRUE(raw.Dump(&slices).ok());
     std::string wire;
-    for (const grpc::Slice& sl : slices) wire.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+    for (const grpc::Slice& sl : slices)
+      wire.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
     v1::PutChunkRequest req;
     ASSERT_TRUE(req.ParseFromString(wire)) << size;
     EXPECT_EQ(req.id(), id) << size;

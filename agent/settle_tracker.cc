@@ -12,20 +12,23 @@ namespace shoebox::agent {
 namespace {
 
 int64_t WallNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
 }  // namespace
 
-SettleTracker::SettleTracker(int64_t settle_ns, StateDb* db, Scanner* scanner, ReadStage* reader, AgentStats* stats)
+SettleTracker::SettleTracker(int64_t settle_ns, StateDb* db, Scanner* scanner, ReadStage* reader,
+                             AgentStats* stats)
     : settle_ns_(settle_ns), db_(db), scanner_(scanner), reader_(reader), stats_(stats) {}
 
 int64_t SettleTracker::DueNs(const FileStat& st, int64_t seen_ns) const {
   return SettleDueNs(st, seen_ns, settle_ns_);
 }
 
-void SettleTracker::OnCandidate(Folder* f, const std::string& dir, const std::string& name, const FileStat& st) {
+void SettleTracker::OnCandidate(Folder* f, const std::string& dir, const std::string& name,
+                                const FileStat& st) {
   std::string key = MakeKey(f->id, dir, name);
   int64_t now = WallNs();
   bool busy = reader_->Busy(key);
@@ -123,7 +126,8 @@ void SettleTracker::Process(bool force_all) {
       continue;
     }
     auto known = db_->GetIndex(u.folder->id, u.dir, u.name);
-    if (known.ok() && known->has_value() && (*known)->kind == EntryKind::kFile && (*known)->stat.SameContentAs(*st)) {
+    if (known.ok() && known->has_value() && (*known)->kind == EntryKind::kFile &&
+        (*known)->stat.SameContentAs(*st)) {
       drop();
       continue;
     }

@@ -29,7 +29,8 @@ class SettleTracker {
  public:
   // Every pointer is borrowed and must outlive the tracker. `scanner` checks
   // paths again; its ChangeSink must forward OnCandidate() here.
-  SettleTracker(int64_t settle_ns, StateDb* db, Scanner* scanner, ReadStage* reader, AgentStats* stats);
+  SettleTracker(int64_t settle_ns, StateDb* db, Scanner* scanner, ReadStage* reader,
+                AgentStats* stats);
 
   SettleTracker(const SettleTracker&) = delete;
   SettleTracker& operator=(const SettleTracker&) = delete;

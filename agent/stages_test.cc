@@ -59,7 +59,8 @@ class StagesTest : public ::testing::Test {
       checked_.push_back(rel);
     };
     out.read_done = [this] { read_done_.fetch_add(1); };
-    reader_ = std::make_unique<ReadStage>(db_.get(), &stats_, /*once=*/true, std::move(h), std::move(out));
+    reader_ = std::make_unique<ReadStage>(db_.get(), &stats_, /*once=*/true, std::move(h),
+                                          std::move(out));
     for (int i = 0; i < n; ++i) threads_.emplace_back([this] { reader_->Loop(); });
   }
 
@@ -126,7 +127,8 @@ TEST_F(StagesTest, VanishedFileIsHandedBackBeforeItLeavesTheReadStage) {
 // Candidates from the scanner go to settle tracking.
 class ForwardingSink : public ChangeSink {
  public:
-  void OnCandidate(Folder* f, const std::string& dir, const std::string& name, const FileStat& st) override {
+  void OnCandidate(Folder* f, const std::string& dir, const std::string& name,
+                   const FileStat& st) override {
     if (settle) settle->OnCandidate(f, dir, name, st);
   }
   void OnDirectory(Folder*, const std::string&, int) override {}
@@ -153,7 +155,8 @@ TEST_F(StagesTest, UnsettledFileWaitsUntilForced) {
   StartReader(std::make_shared<ChunkHasher>(testing::TestKeys()));
   ForwardingSink sink;
   Scanner scanner(db_.get(), &sink);
-  SettleTracker settle(/*settle_ns=*/3600LL * 1000000000LL, db_.get(), &scanner, reader_.get(), &stats_);
+  SettleTracker settle(/*settle_ns=*/3600LL * 1000000000LL, db_.get(), &scanner, reader_.get(),
+                       &stats_);
   sink.settle = &settle;
   auto st = StatRelative(tree_.path(), "new.jpg");
   ASSERT_TRUE(st.ok());

@@ -19,7 +19,8 @@ namespace shoebox::agent {
 namespace {
 
 int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -51,11 +52,13 @@ absl::StatusOr<std::unique_ptr<StateDb>> StateDb::Open(const std::string& dir) {
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(opts, dir + "/db", cfs, &handles, &raw);
   if (!s.ok()) {
-    absl::Status st = FromRocks(s, absl::StrCat("open agent state database ", PrintablePath(dir), "/db"));
+    absl::Status st =
+        FromRocks(s, absl::StrCat("open agent state database ", PrintablePath(dir), "/db"));
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       return absl::UnavailableError(
           absl::StrCat("agent state directory ", PrintablePath(dir),
-                       " is locked by another shoebox-agent; stop it or use another state_dir (", s.ToString(), ")"));
+                       " is locked by another shoebox-agent; stop it or use another state_dir (",
+                       s.ToString(), ")"));
     }
     return st;
   }
@@ -112,7 +115,8 @@ absl::StatusOr<uint32_t> StateDb::FolderId(const std::string& root) {
   if (s.ok() && next.size() == 4) {
     id = (static_cast<uint32_t>(static_cast<uint8_t>(next[0])) << 24) |
          (static_cast<uint32_t>(static_cast<uint8_t>(next[1])) << 16) |
-         (static_cast<uint32_t>(static_cast<uint8_t>(next[2])) << 8) | static_cast<uint8_t>(next[3]);
+         (static_cast<uint32_t>(static_cast<uint8_t>(next[2])) << 8) |
+         static_cast<uint8_t>(next[3]);
   }
   rocksdb::WriteBatch b;
   b.Put(meta_, key, FolderPrefix(id));
@@ -146,18 +150,20 @@ absl::StatusOr<std::optional<IndexEntry>> StateDb::GetIndex(uint32_t folder, std
   return std::optional<IndexEntry>(std::move(*e));
 }
 
-absl::Status StateDb::ListChildren(uint32_t folder, std::string_view dir, std::map<std::string, IndexEntry>* out) {
+absl::Status StateDb::ListChildren(uint32_t folder, std::string_view dir,
+                                   std::map<std::string, IndexEntry>* out) {
   out->clear();
   std::string prefix = ChildrenPrefix(folder, dir);
   rocksdb::ReadOptions ro;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, index_));
   for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
     std::string name(it->key().data() + prefix.size(), it->key().size() - prefix.size());
-    auto e = DecodeIndexEntry(std::string_view(it->value().data(), it->value().size()), /*with_chunks=*/false);
+    auto e = DecodeIndexEntry(std::string_view(it->value().data(), it->value().size()),
+                              /*with_chunks=*/false);
     if (!e.ok()) {
       // A corrupt entry is treated as unknown: the path is read again.
-      spdlog::warn("agent index entry for {} is corrupt ({}); it will be read again", PrintablePath(JoinRel(dir, name)),
-                   std::string(e.status().message()));
+      spdlog::warn("agent index entry for {} is corrupt ({}); it will be read again",
+                   PrintablePath(JoinRel(dir, name)), std::string(e.status().message()));
       continue;
     }
     out->emplace(std::move(name), std::move(*e));
@@ -165,13 +171,15 @@ absl::Status StateDb::ListChildren(uint32_t folder, std::string_view dir, std::m
   return FromRocks(it->status(), "list agent index");
 }
 
-absl::Status StateDb::PutDir(uint32_t folder, std::string_view dir, std::string_view name, const FileStat& st) {
+absl::Status StateDb::PutDir(uint32_t folder, std::string_view dir, std::string_view name,
+                             const FileStat& st) {
   IndexEntry e;
   e.kind = EntryKind::kDir;
   e.stat = st;
   e.state = ReportState::kAcked;
-  return FromRocks(db_->Put(rocksdb::WriteOptions(), index_, MakeKey(folder, dir, name), EncodeIndexEntry(e)),
-                   "write agent index");
+  return FromRocks(
+      db_->Put(rocksdb::WriteOptions(), index_, MakeKey(folder, dir, name), EncodeIndexEntry(e)),
+      "write agent index");
 }
 
 absl::StatusOr<uint64_t> StateDb::CountFiles(uint32_t folder) {
@@ -185,7 +193,8 @@ absl::StatusOr<uint64_t> StateDb::CountFiles(uint32_t folder) {
   return n;
 }
 
-absl::Status StateDb::StageOutbox(void* batch_ptr, const std::string& key, OutboxEntry* e, BatchCounters* c) {
+absl::Status StateDb::StageOutbox(void* batch_ptr, const std::string& key, OutboxEntry* e,
+                                  BatchCounters* c) {
   auto* batch = static_cast<rocksdb::WriteBatch*>(batch_ptr);
   std::string old;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), outbox_, key, &old);
@@ -208,14 +217,16 @@ absl::Status StateDb::StageOutbox(void* batch_ptr, const std::string& key, Outbo
 
 absl::Status StateDb::Write(void* batch_ptr, const BatchCounters& c) {
   auto* batch = static_cast<rocksdb::WriteBatch*>(batch_ptr);
-  RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), batch), "write agent index and outbox"));
+  RETURN_IF_ERROR(
+      FromRocks(db_->Write(rocksdb::WriteOptions(), batch), "write agent index and outbox"));
   outbox_files_ += static_cast<uint64_t>(c.files);
   outbox_bytes_ += static_cast<uint64_t>(c.bytes);
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> StateDb::RecordUpsert(uint32_t folder, std::string_view dir, std::string_view name,
-                                               const FileStat& st, const Digest& sha256,
+absl::StatusOr<uint64_t> StateDb::RecordUpsert(uint32_t folder, std::string_view dir,
+                                               std::string_view name, const FileStat& st,
+                                               const Digest& sha256,
                                                const std::vector<ChunkEntry>& chunks) {
   absl::MutexLock l(&write_mu_);
   std::string key = MakeKey(folder, dir, name);
@@ -238,7 +249,8 @@ absl::StatusOr<uint64_t> StateDb::RecordUpsert(uint32_t folder, std::string_view
   return oe.generation;
 }
 
-absl::StatusOr<uint64_t> StateDb::RecordRemoval(uint32_t folder, std::string_view dir, std::string_view name) {
+absl::StatusOr<uint64_t> StateDb::RecordRemoval(uint32_t folder, std::string_view dir,
+                                                std::string_view name) {
   absl::MutexLock l(&write_mu_);
   rocksdb::WriteBatch batch;
   BatchCounters c;
@@ -262,7 +274,8 @@ absl::StatusOr<uint64_t> StateDb::RecordRemoval(uint32_t folder, std::string_vie
   } else {
     std::string sub = JoinRel(dir, name);
     // Direct children: prefix folder‖sub‖NUL; deeper: folder‖sub‖'/'.
-    for (const std::string& prefix : {ChildrenPrefix(folder, sub), FolderPrefix(folder) + sub + "/"}) {
+    for (const std::string& prefix :
+         {ChildrenPrefix(folder, sub), FolderPrefix(folder) + sub + "/"}) {
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), index_));
       for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
         std::string k = it->key().ToString();
@@ -278,9 +291,11 @@ absl::StatusOr<uint64_t> StateDb::RecordRemoval(uint32_t folder, std::string_vie
   return files;
 }
 
-absl::Status StateDb::ForgetFile(uint32_t folder, std::string_view dir, std::string_view name, uint64_t generation) {
+absl::Status StateDb::ForgetFile(uint32_t folder, std::string_view dir, std::string_view name,
+                                 uint64_t generation) {
   std::string key = MakeKey(folder, dir, name);
-  RETURN_IF_ERROR(FromRocks(db_->Delete(rocksdb::WriteOptions(), index_, key), "write agent index"));
+  RETURN_IF_ERROR(
+      FromRocks(db_->Delete(rocksdb::WriteOptions(), index_, key), "write agent index"));
   return DropChange(key, generation).status();
 }
 
@@ -302,7 +317,8 @@ absl::StatusOr<uint64_t> StateDb::Reset() {
   return n;
 }
 
-absl::Status StateDb::ScanOutbox(const std::string& after_key, const std::function<bool(PendingChange&&)>& fn) {
+absl::Status StateDb::ScanOutbox(const std::string& after_key,
+                                 const std::function<bool(PendingChange&&)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), outbox_));
   if (after_key.empty()) {
     it->SeekToFirst();
@@ -316,13 +332,15 @@ absl::Status StateDb::ScanOutbox(const std::string& after_key, const std::functi
     auto parts = ParseKey(pc.key);
     auto e = DecodeOutboxEntry(std::string_view(it->value().data(), it->value().size()));
     if (!parts.ok() || !e.ok()) {
-      spdlog::error("agent outbox entry is corrupt ({}); dropping it, the next rescan reads the file again",
-                    std::string((!parts.ok() ? parts.status() : e.status()).message()));
+      spdlog::error(
+          "agent outbox entry is corrupt ({}); dropping it, the next rescan reads the file again",
+          std::string((!parts.ok() ? parts.status() : e.status()).message()));
       absl::MutexLock l(&write_mu_);
       rocksdb::WriteBatch b;
       b.Delete(outbox_, pc.key);
       b.Delete(index_, pc.key);
-      RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &b), "drop corrupt outbox entry"));
+      RETURN_IF_ERROR(
+          FromRocks(db_->Write(rocksdb::WriteOptions(), &b), "drop corrupt outbox entry"));
       if (outbox_files_ > 0) --outbox_files_;
       continue;
     }

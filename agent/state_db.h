@@ -49,27 +49,33 @@ class StateDb {
   absl::Status PutMeta(const std::string& key, const std::string& value);
 
   // --- index ---
-  absl::StatusOr<std::optional<IndexEntry>> GetIndex(uint32_t folder, std::string_view dir, std::string_view name);
+  absl::StatusOr<std::optional<IndexEntry>> GetIndex(uint32_t folder, std::string_view dir,
+                                                     std::string_view name);
   // Direct children of `dir` (files and directories), by name.
-  absl::Status ListChildren(uint32_t folder, std::string_view dir, std::map<std::string, IndexEntry>* out);
+  absl::Status ListChildren(uint32_t folder, std::string_view dir,
+                            std::map<std::string, IndexEntry>* out);
   // Records a directory (local bookkeeping only, nothing is reported).
-  absl::Status PutDir(uint32_t folder, std::string_view dir, std::string_view name, const FileStat& st);
+  absl::Status PutDir(uint32_t folder, std::string_view dir, std::string_view name,
+                      const FileStat& st);
   // Number of file entries of a folder (walks the index).
   absl::StatusOr<uint64_t> CountFiles(uint32_t folder);
 
   // Records a newly read file version: index entry (state kQueued) and an
   // outbox upsert in one batch. Returns the outbox generation.
-  absl::StatusOr<uint64_t> RecordUpsert(uint32_t folder, std::string_view dir, std::string_view name,
-                                        const FileStat& st, const Digest& sha256,
+  absl::StatusOr<uint64_t> RecordUpsert(uint32_t folder, std::string_view dir,
+                                        std::string_view name, const FileStat& st,
+                                        const Digest& sha256,
                                         const std::vector<ChunkEntry>& chunks);
   // Removes `name` under `dir` from the index. A file becomes an outbox
   // delete; a directory removes its whole subtree, each file in it becoming an
   // outbox delete. One batch. Returns the number of files deleted.
-  absl::StatusOr<uint64_t> RecordRemoval(uint32_t folder, std::string_view dir, std::string_view name);
+  absl::StatusOr<uint64_t> RecordRemoval(uint32_t folder, std::string_view dir,
+                                         std::string_view name);
   // Forgets the index entry of a file without reporting anything (the next
   // scan will read it again), and drops its pending outbox change of
   // `generation`, if still current.
-  absl::Status ForgetFile(uint32_t folder, std::string_view dir, std::string_view name, uint64_t generation);
+  absl::Status ForgetFile(uint32_t folder, std::string_view dir, std::string_view name,
+                          uint64_t generation);
 
   // Forgets every index and outbox entry (the chunk keys changed, so every
   // recorded chunk ID is meaningless). Returns the number of index entries.
@@ -83,7 +89,8 @@ class StateDb {
   };
   // Calls `fn` for outbox entries in key order starting after `after_key`
   // (empty: from the start) until it returns false.
-  absl::Status ScanOutbox(const std::string& after_key, const std::function<bool(PendingChange&&)>& fn);
+  absl::Status ScanOutbox(const std::string& after_key,
+                          const std::function<bool(PendingChange&&)>& fn);
   // The change of `key` was acknowledged: removes the outbox entry if its
   // generation is still `generation` and marks the index entry kAcked.
   // Returns false when a newer change replaced it (nothing removed).

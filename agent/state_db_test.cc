@@ -35,8 +35,10 @@ TEST(StateDbTest, OutboxSurvivesReopenUntilAcknowledged) {
     ASSERT_TRUE(db.ok()) << db.status();
     auto folder = (*db)->FolderId("/photos");
     ASSERT_TRUE(folder.ok());
-    ASSERT_TRUE((*db)->RecordUpsert(*folder, "2024", "a.jpg", Stat(10, 1), sha, {ChunkEntry{{}, 10}}).ok());
-    ASSERT_TRUE((*db)->RecordUpsert(*folder, "2024", "b.jpg", Stat(20, 2), sha, {ChunkEntry{{}, 20}}).ok());
+    ASSERT_TRUE(
+        (*db)->RecordUpsert(*folder, "2024", "a.jpg", Stat(10, 1), sha, {ChunkEntry{{}, 10}}).ok());
+    ASSERT_TRUE(
+        (*db)->RecordUpsert(*folder, "2024", "b.jpg", Stat(20, 2), sha, {ChunkEntry{{}, 20}}).ok());
     EXPECT_EQ((*db)->outbox_files(), 2u);
     EXPECT_EQ((*db)->outbox_bytes(), 30u);
   }

@@ -14,8 +14,8 @@
 namespace shoebox::agent {
 
 namespace {
-constexpr uint32_t kMask = IN_CREATE | IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE |
-                           IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK;
+constexpr uint32_t kMask = IN_CREATE | IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO |
+                           IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK;
 }
 
 absl::StatusOr<std::unique_ptr<Watcher>> Watcher::Create() {
@@ -35,7 +35,8 @@ bool Watcher::Watch(size_t folder, const std::string& rel, int dir_fd) {
     if (errno == ENOSPC) {
       limit_reached_ = true;
       spdlog::warn(
-          "inotify watch limit reached after {} directories; changes elsewhere are found by the periodic rescan "
+          "inotify watch limit reached after {} directories; changes elsewhere are found by the "
+          "periodic rescan "
           "(raise fs.inotify.max_user_watches to watch everything)",
           wds_.size());
     } else {

@@ -86,7 +86,8 @@ RunResult RunProcess(const std::vector<std::string>& args, const std::string& lo
   RunResult r;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.max_rss_kb = hwm_kb;
-  r.cpu_seconds = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+  r.cpu_seconds = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+                  ru.ru_stime.tv_usec / 1e6;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
@@ -113,13 +114,15 @@ void WriteFile(const std::string& path, const std::string& data) {
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : (v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2);
+  return v.empty() ? 0
+                   : (v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2);
 }
 
-std::string AgentConfig(const std::string& address, const std::string& device, const std::string& state,
-                        const std::string& folder) {
-  return "[coordinator]\ninsecure_dev = true\naddress = \"" + address + "\"\n[agent]\ndevice_name = \"" + device + "\"\nstate_dir = \"" +
-         state + "\"\nsettle_seconds = 0\nlog_level = \"info\"\n[[folder]]\npath = \"" + folder + "\"\n";
+std::string AgentConfig(const std::string& address, const std::string& device,
+                        const std::string& state, const std::string& folder) {
+  return "[coordinator]\ninsecure_dev = true\naddress = \"" + address +
+         "\"\n[agent]\ndevice_name = \"" + device + "\"\nstate_dir = \"" + state +
+         "\"\nsettle_seconds = 0\nlog_level = \"info\"\n[[folder]]\npath = \"" + folder + "\"\n";
 }
 
 // Fills the agent's index for `folder` as a completed first backup would
@@ -238,7 +241,8 @@ int main(int argc, char** argv) {
         std::string state = work + "/state-" + device;
         std::string cfg = work + "/" + device + ".toml";
         std::ofstream(cfg) << AgentConfig(address, device, state, lib);
-        RunResult res = RunProcess({agent_bin, "--config", cfg, "run", "--once", "--no-progress"}, work + "/agent.log");
+        RunResult res = RunProcess({agent_bin, "--config", cfg, "run", "--once", "--no-progress"},
+                                   work + "/agent.log");
         if (res.exit_code != 0)
           std::fprintf(stderr, "agent exited %d (see %s/agent.log)\n", res.exit_code, work.c_str());
         agent_s.push_back(res.seconds);
@@ -247,7 +251,8 @@ int main(int argc, char** argv) {
       } else {
         std::string repo = work + "/restic-" + std::to_string(r);
         RunProcess({"restic", "init", "--repo", repo}, work + "/restic.log", env);
-        RunResult res = RunProcess({"restic", "backup", "--repo", repo, lib}, work + "/restic.log", env);
+        RunResult res =
+            RunProcess({"restic", "backup", "--repo", repo, lib}, work + "/restic.log", env);
         if (res.exit_code != 0) std::fprintf(stderr, "restic exited %d\n", res.exit_code);
         restic_s.push_back(res.seconds);
         restic_cpu.push_back(res.cpu_seconds);
@@ -269,12 +274,14 @@ int main(int argc, char** argv) {
   }
   double a = Median(agent_s), b = Median(restic_s);
   std::printf(
-      "first backup: shoebox-agent %.2f s (%.0f MB/s, peak RSS %ld MB), restic %.2f s (%.0f MB/s, peak RSS %ld MB), "
+      "first backup: shoebox-agent %.2f s (%.0f MB/s, peak RSS %ld MB), restic %.2f s (%.0f MB/s, "
+      "peak RSS %ld MB), "
       "throughput ratio %.2fx\n",
       a, total / 1e6 / a, agent_rss / 1024, b, total / 1e6 / b, restic_rss / 1024, b / a);
   for (size_t i = 0; i < agent_s.size(); ++i) {
-    std::printf("  round %zu: agent %.2f s (%.2f s CPU in the agent process), restic %.2f s (%.2f s CPU)\n", i,
-                agent_s[i], agent_cpu[i], restic_s[i], restic_cpu[i]);
+    std::printf(
+        "  round %zu: agent %.2f s (%.2f s CPU in the agent process), restic %.2f s (%.2f s CPU)\n",
+        i, agent_s[i], agent_cpu[i], restic_s[i], restic_cpu[i]);
   }
 
   if (small_files > 0) {
@@ -296,16 +303,20 @@ int main(int argc, char** argv) {
     std::vector<double> ar, rr;
     long arss = 0, rrss = 0;
     for (int r = 0; r < rounds; ++r) {
-      RunResult x = RunProcess({agent_bin, "--config", cfg, "run", "--once", "--no-progress"}, work + "/agent.log");
-      RunResult y = RunProcess({"restic", "backup", "--repo", repo, small}, work + "/restic.log", env);
+      RunResult x = RunProcess({agent_bin, "--config", cfg, "run", "--once", "--no-progress"},
+                               work + "/agent.log");
+      RunResult y =
+          RunProcess({"restic", "backup", "--repo", repo, small}, work + "/restic.log", env);
       ar.push_back(x.seconds);
       rr.push_back(y.seconds);
       arss = std::max(arss, x.max_rss_kb);
       rrss = std::max(rrss, y.max_rss_kb);
-      std::printf("  rescan round %d: agent %.2f s (exit %d), restic %.2f s\n", r, x.seconds, x.exit_code, y.seconds);
+      std::printf("  rescan round %d: agent %.2f s (exit %d), restic %.2f s\n", r, x.seconds,
+                  x.exit_code, y.seconds);
     }
     std::printf(
-        "unchanged rescan of %d files: shoebox-agent %.2f s (peak RSS %ld MB), restic %.2f s (peak RSS %ld MB), "
+        "unchanged rescan of %d files: shoebox-agent %.2f s (peak RSS %ld MB), restic %.2f s (peak "
+        "RSS %ld MB), "
         "ratio %.2fx\n",
         small_files, Median(ar), arss / 1024, Median(rr), rrss / 1024, Median(rr) / Median(ar));
   }

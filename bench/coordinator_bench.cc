@@ -58,8 +58,10 @@ int main(int argc, char** argv) {
   // SHOEBOX_BENCH_SLOW_MS=N logs statements slower than N ms to stderr at the end.
   const char* slow = getenv("SHOEBOX_BENCH_SLOW_MS");
   if (slow != nullptr) {
-    Die((*pg)->Query(absl::StrCat("ALTER SYSTEM SET log_min_duration_statement = ", atoi(slow)))
-            .status(), "alter system");
+    Die((*pg)
+            ->Query(absl::StrCat("ALTER SYSTEM SET log_min_duration_statement = ", atoi(slow)))
+            .status(),
+        "alter system");
     Die((*pg)->Query("SELECT pg_reload_conf()").status(), "reload");
   }
   char dir[] = "/tmp/shoebox-bench-XXXXXX";
@@ -110,14 +112,15 @@ int main(int argc, char** argv) {
   for (const auto& b : batches) {
     auto r = cat.ReportFiles("bench", b);
     Die(r.status(), "report");
-    if (r->results(0).missing_chunk_ids_size() != 2) Die(absl::InternalError("no missing"), "check");
+    if (r->results(0).missing_chunk_ids_size() != 2)
+      Die(absl::InternalError("no missing"), "check");
   }
   const double ingest_s = Seconds(t0);
   t0 = Clock::now();
   for (const auto& b : batches) Die(cat.ReportFiles("bench", b).status(), "re-report");
   const double rescan_s = Seconds(t0);
-  printf("ingest: %d new files (2 new chunks each) in batches of %d: %.2f s, %.0f files/s\n",
-         files, batch, ingest_s, files / ingest_s);
+  printf("ingest: %d new files (2 new chunks each) in batches of %d: %.2f s, %.0f files/s\n", files,
+         batch, ingest_s, files / ingest_s);
   // The same volume again, from `reporters` devices at once.
   {
     std::vector<pb::ReportFilesRequest> more;
@@ -137,8 +140,8 @@ int main(int argc, char** argv) {
     }
     for (auto& t : rs) t.join();
     const double par_s = Seconds(t1);
-    printf("ingest: %d new files from %d devices at once: %.2f s, %.0f files/s\n", files,
-           reporters, par_s, files / par_s);
+    printf("ingest: %d new files from %d devices at once: %.2f s, %.0f files/s\n", files, reporters,
+           par_s, files / par_s);
   }
   printf("rescan: %d unchanged files re-reported: %.2f s, %.0f files/s\n", files, rescan_s,
          files / rescan_s);
@@ -198,15 +201,17 @@ int main(int argc, char** argv) {
   }
   for (auto& t : ts) t.join();
   const double queue_s = Seconds(t0);
-  printf("queue: %d jobs leased (batches of 32) and completed by %d workers: %.2f s, "
-         "%.0f jobs/s (errors %d)\n",
-         done.load(), threads, queue_s, done.load() / queue_s, errors.load());
+  printf(
+      "queue: %d jobs leased (batches of 32) and completed by %d workers: %.2f s, "
+      "%.0f jobs/s (errors %d)\n",
+      done.load(), threads, queue_s, done.load() / queue_s, errors.load());
   c->reset();
   if (slow != nullptr) {
     std::ifstream log((*pg)->dir() + "/postgres.log");
     std::string line;
     while (std::getline(log, line)) {
-      if (line.find("duration:") != std::string::npos) fprintf(stderr, "%s\n", line.substr(0, 300).c_str());
+      if (line.find("duration:") != std::string::npos)
+        fprintf(stderr, "%s\n", line.substr(0, 300).c_str());
     }
   }
   std::error_code ec;

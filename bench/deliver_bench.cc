@@ -51,9 +51,14 @@ double Median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-int RunRclone(const std::string& src, const std::string& dst, int workers, const std::string& conf) {
-  std::vector<std::string> args = {"rclone", "copy", src, dst, "--transfers", std::to_string(workers),
-                                   "--checkers", std::to_string(workers), "--config", conf, "-q"};
+int RunRclone(const std::string& src, const std::string& dst, int workers,
+              const std::string& conf) {
+  std::vector<std::string> args = {"rclone",      "copy",
+                                   src,           dst,
+                                   "--transfers", std::to_string(workers),
+                                   "--checkers",  std::to_string(workers),
+                                   "--config",    conf,
+                                   "-q"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -72,11 +77,16 @@ int main(int argc, char** argv) {
   std::string tmp = "/tmp";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--mb") mb = std::stoull(v);
-    else if (k == "--files") files = std::stoi(v);
-    else if (k == "--runs") runs = std::stoi(v);
-    else if (k == "--workers") workers = std::stoi(v);
-    else if (k == "--tmp") tmp = v;
+    if (k == "--mb")
+      mb = std::stoull(v);
+    else if (k == "--files")
+      files = std::stoi(v);
+    else if (k == "--runs")
+      runs = std::stoi(v);
+    else if (k == "--workers")
+      workers = std::stoi(v);
+    else if (k == "--tmp")
+      tmp = v;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
@@ -103,7 +113,8 @@ int main(int argc, char** argv) {
   const uint64_t total = mb * 1000 * 1000, mean = total / static_cast<uint64_t>(files);
   uint64_t written = 0, x = 88172645463325252ull;
   for (int i = 0; i < files && written < total; ++i) {
-    uint64_t size = (i % 20 == 19) ? mean * 6 : mean / 2 + (mean * static_cast<uint64_t>(i % 7)) / 14;
+    uint64_t size =
+        (i % 20 == 19) ? mean * 6 : mean / 2 + (mean * static_cast<uint64_t>(i % 7)) / 14;
     size = std::min(size, total - written);
     FileEntry e;
     e.path = "Camera/" + std::to_string(2020 + i % 5) + "/IMG_" + std::to_string(1000 + i) + ".jpg";
@@ -125,15 +136,16 @@ int main(int argc, char** argv) {
       ChunkSpan c;
       c.id = idkey.Compute(piece);
       c.size = static_cast<uint32_t>(piece.size());
-      if (!sealed.PutPlain(c.id, shoebox::AsBytes(piece), shoebox::Compression::kNever).ok()) return 1;
+      if (!sealed.PutPlain(c.id, shoebox::AsBytes(piece), shoebox::Compression::kNever).ok())
+        return 1;
       e.chunks.push_back(c);
     }
     e.sha256 = shoebox::DigestToString(h.Final());
     written += size;
     entries.push_back(std::move(e));
   }
-  std::printf("library: %zu files, %.1f MB, %d parallel jobs, %d runs\n", entries.size(), written / 1e6, workers,
-              runs);
+  std::printf("library: %zu files, %.1f MB, %d parallel jobs, %d runs\n", entries.size(),
+              written / 1e6, workers, runs);
 
   auto fetcher = shoebox::worker::MakeStoreFetcher(&sealed);
   auto deliver = [&](const std::string& dst, bool fsync) -> double {
@@ -144,7 +156,8 @@ int main(int argc, char** argv) {
     std::vector<std::thread> ts;
     for (int w = 0; w < workers; ++w) {
       ts.emplace_back([&] {
-        auto conn = shoebox::worker::MakeLocalConnector({{"root", dst}, {"fsync", fsync}}, nlohmann::json::object());
+        auto conn = shoebox::worker::MakeLocalConnector({{"root", dst}, {"fsync", fsync}},
+                                                        nlohmann::json::object());
         if (!conn.ok()) {
           ++errors;
           return;
@@ -176,14 +189,17 @@ int main(int argc, char** argv) {
     int rcode = RunRclone(src, root + "/dst-rclone", workers, root + "/rclone.conf");
     rc.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     if (rcode != 0) std::fprintf(stderr, "rclone exited with %d\n", rcode);
-    std::printf("run %d: shoebox %.2f s, shoebox (no fsync) %.2f s, rclone copy %.2f s\n", r + 1, sb.back(),
-                sb_nofsync.back(), rc.back());
+    std::printf("run %d: shoebox %.2f s, shoebox (no fsync) %.2f s, rclone copy %.2f s\n", r + 1,
+                sb.back(), sb_nofsync.back(), rc.back());
     std::fflush(stdout);
   }
   double a = Median(sb), b = Median(sb_nofsync), c = Median(rc);
-  std::printf("median: shoebox %.2f s (%.0f MB/s), shoebox no-fsync %.2f s (%.0f MB/s), rclone %.2f s (%.0f MB/s)\n",
-              a, written / 1e6 / a, b, written / 1e6 / b, c, written / 1e6 / c);
-  std::printf("ratio rclone/shoebox (>1: shoebox faster): %.2f with fsync, %.2f without\n", c / a, c / b);
+  std::printf(
+      "median: shoebox %.2f s (%.0f MB/s), shoebox no-fsync %.2f s (%.0f MB/s), rclone %.2f s "
+      "(%.0f MB/s)\n",
+      a, written / 1e6 / a, b, written / 1e6 / b, c, written / 1e6 / c);
+  std::printf("ratio rclone/shoebox (>1: shoebox faster): %.2f with fsync, %.2f without\n", c / a,
+              c / b);
   fs::remove_all(root);
   return 0;
 }

@@ -49,7 +49,8 @@ const DerivedKeys& Keys() {
 std::string TextData(size_t n) {
   std::string s;
   int i = 0;
-  while (s.size() < n) s += "line " + std::to_string(i++) + ": the quick brown fox jumps over the lazy dog\n";
+  while (s.size() < n)
+    s += "line " + std::to_string(i++) + ": the quick brown fox jumps over the lazy dog\n";
   s.resize(n);
   return s;
 }
@@ -140,8 +141,9 @@ void BM_SealText(benchmark::State& state) {
 BENCHMARK(BM_SealText);
 
 void BM_Open(benchmark::State& state) {
-  const std::string data =
-      state.range(0) ? TextData(1 << 20) : std::string(std::string_view(RandomData()).substr(0, 1 << 20));
+  const std::string data = state.range(0)
+                               ? TextData(1 << 20)
+                               : std::string(std::string_view(RandomData()).substr(0, 1 << 20));
   BlobSealer s(Keys().data_key);
   const ChunkId id = Sha256::Of(data);
   const std::string blob = s.Seal(id, AsBytes(data));

@@ -11,7 +11,8 @@ namespace shoebox::cli {
 
 std::string FormatTime(int64_t unix_ms) {
   if (unix_ms <= 0) return "never";
-  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(unix_ms), absl::LocalTimeZone());
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(unix_ms),
+                          absl::LocalTimeZone());
 }
 
 absl::StatusOr<int64_t> ParseAt(const std::string& s) {
@@ -25,7 +26,8 @@ absl::StatusOr<int64_t> ParseAt(const std::string& s) {
     if (absl::ParseTime(fmt, s, absl::LocalTimeZone(), &t, &err)) return absl::ToUnixMillis(t);
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "--at '", s, "': not a time; use e.g. 2026-11-26T18:00:00Z, '2026-11-26 18:00' or 2026-11-26"));
+      "--at '", s,
+      "': not a time; use e.g. 2026-11-26T18:00:00Z, '2026-11-26 18:00' or 2026-11-26"));
 }
 
 absl::StatusOr<uint32_t> ParseTtl(const std::string& text) {
@@ -33,11 +35,24 @@ absl::StatusOr<uint32_t> ParseTtl(const std::string& text) {
   uint64_t mult = 1;
   std::string num = text;
   switch (text.back()) {
-    case 's': mult = 1; num.pop_back(); break;
-    case 'm': mult = 60; num.pop_back(); break;
-    case 'h': mult = 3600; num.pop_back(); break;
-    case 'd': mult = 86400; num.pop_back(); break;
-    default: break;
+    case 's':
+      mult = 1;
+      num.pop_back();
+      break;
+    case 'm':
+      mult = 60;
+      num.pop_back();
+      break;
+    case 'h':
+      mult = 3600;
+      num.pop_back();
+      break;
+    case 'd':
+      mult = 86400;
+      num.pop_back();
+      break;
+    default:
+      break;
   }
   uint64_t n = 0;
   if (!absl::SimpleAtoi(num, &n) || n == 0 || n * mult > 30ull * 86400) {
@@ -49,9 +64,9 @@ absl::StatusOr<uint32_t> ParseTtl(const std::string& text) {
 
 absl::StatusOr<v1::JobState> ParseJobState(const std::string& s) {
   static const std::map<std::string, v1::JobState> m = {
-      {"queued", v1::JOB_STATE_QUEUED},   {"leased", v1::JOB_STATE_LEASED},
-      {"done", v1::JOB_STATE_DONE},       {"retry", v1::JOB_STATE_RETRY_WAIT},
-      {"dead", v1::JOB_STATE_DEAD},       {"cancelled", v1::JOB_STATE_CANCELLED}};
+      {"queued", v1::JOB_STATE_QUEUED}, {"leased", v1::JOB_STATE_LEASED},
+      {"done", v1::JOB_STATE_DONE},     {"retry", v1::JOB_STATE_RETRY_WAIT},
+      {"dead", v1::JOB_STATE_DEAD},     {"cancelled", v1::JOB_STATE_CANCELLED}};
   auto it = m.find(s);
   if (it == m.end())
     return absl::InvalidArgumentError(absl::StrCat(
@@ -61,18 +76,25 @@ absl::StatusOr<v1::JobState> ParseJobState(const std::string& s) {
 
 std::string JobStateName(v1::JobState s) {
   switch (s) {
-    case v1::JOB_STATE_QUEUED: return "queued";
-    case v1::JOB_STATE_LEASED: return "leased";
-    case v1::JOB_STATE_DONE: return "done";
-    case v1::JOB_STATE_RETRY_WAIT: return "retry";
-    case v1::JOB_STATE_DEAD: return "dead";
-    case v1::JOB_STATE_CANCELLED: return "cancelled";
-    default: return "?";
+    case v1::JOB_STATE_QUEUED:
+      return "queued";
+    case v1::JOB_STATE_LEASED:
+      return "leased";
+    case v1::JOB_STATE_DONE:
+      return "done";
+    case v1::JOB_STATE_RETRY_WAIT:
+      return "retry";
+    case v1::JOB_STATE_DEAD:
+      return "dead";
+    case v1::JOB_STATE_CANCELLED:
+      return "cancelled";
+    default:
+      return "?";
   }
 }
 
-absl::StatusOr<std::map<std::string, std::string>> ParseKeyValues(const std::vector<std::string>& kvs,
-                                                                  const char* flag) {
+absl::StatusOr<std::map<std::string, std::string>> ParseKeyValues(
+    const std::vector<std::string>& kvs, const char* flag) {
   std::map<std::string, std::string> m;
   for (const auto& kv : kvs) {
     auto pos = kv.find('=');

@@ -31,7 +31,7 @@ std::string JobStateName(v1::JobState s);
 
 // KEY=VALUE arguments of option `flag` (named in the error); a later KEY
 // replaces an earlier one.
-absl::StatusOr<std::map<std::string, std::string>> ParseKeyValues(const std::vector<std::string>& kvs,
-                                                                  const char* flag);
+absl::StatusOr<std::map<std::string, std::string>> ParseKeyValues(
+    const std::vector<std::string>& kvs, const char* flag);
 
 }  // namespace shoebox::cli

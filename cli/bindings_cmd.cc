@@ -34,9 +34,11 @@ int Bind(AdminClient& client, const BindArgs& a) {
 
 void RegisterBindingCommands(CLI::App& app, CliContext& ctx) {
   auto a = std::make_shared<BindArgs>();
-  auto* bind = app.add_subcommand("bind", "deliver a device's folder (or all its folders) to a destination");
+  auto* bind =
+      app.add_subcommand("bind", "deliver a device's folder (or all its folders) to a destination");
   bind->add_option("--device", a->device, "device name")->required();
-  bind->add_option("--folder", a->folder, "absolute folder root on the device (default: all folders)");
+  bind->add_option("--folder", a->folder,
+                   "absolute folder root on the device (default: all folders)");
   bind->add_option("--dest", a->dest, "destination name")->required();
   bind->add_flag("!--no-backfill", a->backfill, "do not deliver files already backed up");
   ctx.AddAdminHandler(bind, [a](CliContext&, AdminClient& client) { return Bind(client, *a); });

@@ -43,9 +43,12 @@ int FailStatus(const absl::Status& s) {
 
 int FailRpc(const grpc::Status& s, const std::string& what) {
   std::string hint;
-  if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
-    hint = " (is the coordinator running? start it with deploy/quickstart.sh or check --coordinator)";
-  std::fprintf(stderr, "shoebox: %s failed: %s%s\n", what.c_str(), s.error_message().c_str(), hint.c_str());
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
+    hint =
+        " (is the coordinator running? start it with deploy/quickstart.sh or check --coordinator)";
+  std::fprintf(stderr, "shoebox: %s failed: %s%s\n", what.c_str(), s.error_message().c_str(),
+               hint.c_str());
   return 1;
 }
 
@@ -86,14 +89,16 @@ AdminClient::AdminClient(const ClientOptions& o) : opts_(o) {
   if (!o.insecure_dev && o.cert_file.empty()) {
     status_ = absl::FailedPreconditionError(
         "no admin identity: set tls_dir in cli.toml (SHOEBOX_CLI_CONFIG or "
-        "~/.local/state/shoebox/cli.toml) to the coordinator's TLS directory, or use --insecure-dev "
+        "~/.local/state/shoebox/cli.toml) to the coordinator's TLS directory, or use "
+        "--insecure-dev "
         "with a loopback --insecure-dev coordinator");
     channel_ = grpc::CreateCustomChannel(o.coordinator, grpc::InsecureChannelCredentials(), args);
   } else {
-    auto ch = MakeShoeboxChannel(o.coordinator, o.insecure_dev, {o.ca_file, o.cert_file, o.key_file},
-                                 "the admin identity lives in the coordinator's TLS directory "
-                                 "(tls_dir in cli.toml)",
-                                 args);
+    auto ch =
+        MakeShoeboxChannel(o.coordinator, o.insecure_dev, {o.ca_file, o.cert_file, o.key_file},
+                           "the admin identity lives in the coordinator's TLS directory "
+                           "(tls_dir in cli.toml)",
+                           args);
     if (ch.ok()) {
       channel_ = *ch;
     } else {

@@ -53,10 +53,10 @@ struct Cli {
 };
 
 const std::set<std::string> kCommands = {
-    "status",     "devices",    "dest add",     "dest list", "bind",   "jobs",
-    "cancel",     "retry",      "prioritize",   "versions",  "restore", "pool-key",
-    "retention set", "retention show", "prune", "enroll-token", "certs", "revoke",
-    "snapshot",   "recover",    "key export",   "verify"};
+    "status",        "devices",        "dest add",   "dest list",    "bind",    "jobs",
+    "cancel",        "retry",          "prioritize", "versions",     "restore", "pool-key",
+    "retention set", "retention show", "prune",      "enroll-token", "certs",   "revoke",
+    "snapshot",      "recover",        "key export", "verify"};
 
 TEST(CliCommands, EveryCommandIsRegisteredWithAHandler) {
   Cli cli;
@@ -70,13 +70,15 @@ TEST(CliCommands, EveryCommandIsRegisteredWithAHandler) {
 TEST(CliCommands, TopLevelCommandsInHelpOrder) {
   Cli cli;
   std::vector<std::string> names;
-  for (const CLI::App* c : cli.app.get_subcommands([](CLI::App* s) { return !s->get_name().empty(); })) {
+  for (const CLI::App* c :
+       cli.app.get_subcommands([](CLI::App* s) { return !s->get_name().empty(); })) {
     names.push_back(c->get_name());
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"status", "devices", "dest", "bind", "jobs", "cancel", "retry",
-                                             "prioritize", "versions", "restore", "pool-key", "retention",
-                                             "prune", "enroll-token", "certs", "revoke", "snapshot",
-                                             "recover", "key", "verify"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"status",   "devices",      "dest",     "bind",
+                                             "jobs",     "cancel",       "retry",    "prioritize",
+                                             "versions", "restore",      "pool-key", "retention",
+                                             "prune",    "enroll-token", "certs",    "revoke",
+                                             "snapshot", "recover",      "key",      "verify"}));
 }
 
 // Every flag of every command, as docs/cli.md and the tests use them.
@@ -85,7 +87,8 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
       {"status --json --watch 1.5", "status"},
       {"--coordinator 127.0.0.1:1 --insecure-dev status", "status"},
       {"devices", "devices"},
-      {"dest add d1 --kind local --set path=/x --set a=b --secret k=v --layout {path} --max-concurrency 2",
+      {"dest add d1 --kind local --set path=/x --set a=b --secret k=v --layout {path} "
+       "--max-concurrency 2",
        "dest add"},
       {"dest list", "dest list"},
       {"bind --device p --folder /f --dest d --no-backfill", "bind"},
@@ -96,7 +99,8 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
       {"prioritize --priority 5 --job 1 --state queued --dest d", "prioritize"},
       {"versions laptop DCIM/a.jpg --folder /f --at 2026-01-01", "versions"},
       {"versions laptop", "versions"},
-      {"restore --device d --path p --folder /f --at 2026-01-01 --to /tmp/x --overwrite --wait-repair 0",
+      {"restore --device d --path p --folder /f --at 2026-01-01 --to /tmp/x --overwrite "
+       "--wait-repair 0",
        "restore"},
       {"pool-key --private a --public b", "pool-key"},
       {"retention set --device d --folder /f --keep-all-days 1 --keep-daily 2 --keep-weekly 3 "
@@ -112,7 +116,8 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
       {"revoke --worker w", "revoke"},
       {"snapshot --list", "snapshot"},
       {"snapshot", "snapshot"},
-      {"recover --key k --from /s --database postgresql://x/y --chunk-store /c --snapshot s --force",
+      {"recover --key k --from /s --database postgresql://x/y --chunk-store /c --snapshot s "
+       "--force",
        "recover"},
       {"key export --key-file k", "key export"},
       {"key export", "key export"},
@@ -127,20 +132,20 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
 
 TEST(CliCommands, UsageErrorsStayUsageErrors) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"", "RequiredError"},                               // a command is required
-      {"dest", "RequiredError"},                           // dest add|list
-      {"retention", "RequiredError"},                      // retention set|show
-      {"key", "RequiredError"},                            // key export
-      {"status --watch 0.01", "ValidationError"},          // at least 0.05 s
-      {"verify --scrub-percent 101", "ValidationError"},   // 0 .. 100
-      {"enroll-token", "RequiredError"},                   // --device or --worker
+      {"", "RequiredError"},                              // a command is required
+      {"dest", "RequiredError"},                          // dest add|list
+      {"retention", "RequiredError"},                     // retention set|show
+      {"key", "RequiredError"},                           // key export
+      {"status --watch 0.01", "ValidationError"},         // at least 0.05 s
+      {"verify --scrub-percent 101", "ValidationError"},  // 0 .. 100
+      {"enroll-token", "RequiredError"},                  // --device or --worker
       {"enroll-token --device d --worker w", "RequiredError"},
       {"retention set --device d --pass-through --no-pass-through", "ExcludesError"},
       {"bind --device d", "RequiredError"},
       {"restore --device d", "RequiredError"},
       {"prioritize --job 1", "RequiredError"},
       {"recover --key k --from f", "RequiredError"},
-      {"no-such-command", "RequiredError"},             // not a command: none given
+      {"no-such-command", "RequiredError"},  // not a command: none given
   };
   for (const auto& [args, error] : cases) {
     Cli cli;

@@ -59,7 +59,8 @@ int Certs(AdminClient& client) {
   for (const auto& c : resp.certificates()) {
     std::printf("%-7s %-24s %-20s %-20s %s\n", c.role().c_str(), c.name().c_str(),
                 When(c.issued_unix_ms()).c_str(), When(c.expires_unix_ms()).c_str(),
-                c.revoked_unix_ms() ? absl::StrCat("revoked ", When(c.revoked_unix_ms())).c_str() : "valid");
+                c.revoked_unix_ms() ? absl::StrCat("revoked ", When(c.revoked_unix_ms())).c_str()
+                                    : "valid");
   }
   return 0;
 }
@@ -73,7 +74,8 @@ int Revoke(AdminClient& client, const IdentityArgs& ic) {
   grpc::Status s = client.stub()->Revoke(ctx.get(), req, &resp);
   if (!s.ok()) return FailRpc(s, "revoking");
   std::printf("%s '%s': %llu certificate(s) revoked; its next call is refused\n",
-              ic.device.empty() ? "worker" : "device", ic.device.empty() ? ic.worker.c_str() : ic.device.c_str(),
+              ic.device.empty() ? "worker" : "device",
+              ic.device.empty() ? ic.worker.c_str() : ic.device.c_str(),
               static_cast<unsigned long long>(resp.revoked()));
   return 0;
 }
@@ -83,22 +85,25 @@ int Revoke(AdminClient& client, const IdentityArgs& ic) {
 void RegisterIdentityCommands(CLI::App& app, CliContext& ctx) {
   auto ic = std::make_shared<IdentityArgs>();
   auto* token = app.add_subcommand(
-      "enroll-token", "print a one-time token that enrolls a device (shoebox-agent enroll) or a worker");
+      "enroll-token",
+      "print a one-time token that enrolls a device (shoebox-agent enroll) or a worker");
   auto* who = token->add_option_group("identity", "exactly one of");
   who->add_option("--device", ic->device, "device name to enroll");
   who->add_option("--worker", ic->worker, "worker name to enroll");
   who->require_option(1);
   token->add_option("--ttl", ic->ttl, "how long the token stays valid (default 24h, at most 30d)");
   auto* certs = app.add_subcommand("certs", "list enrolled identities (client certificates)");
-  auto* revoke = app.add_subcommand("revoke", "revoke a device's or worker's certificates (refused on their next call)");
+  auto* revoke = app.add_subcommand(
+      "revoke", "revoke a device's or worker's certificates (refused on their next call)");
   auto* rwho = revoke->add_option_group("identity", "exactly one of");
   rwho->add_option("--device", ic->device, "device name");
   rwho->add_option("--worker", ic->worker, "worker name");
   rwho->require_option(1);
-  ctx.AddAdminHandler(token, [ic](CliContext&, AdminClient& client) { return EnrollToken(client, *ic); });
+  ctx.AddAdminHandler(token,
+                      [ic](CliContext&, AdminClient& client) { return EnrollToken(client, *ic); });
   ctx.AddAdminHandler(certs, [](CliContext&, AdminClient& client) { return Certs(client); });
-  ctx.AddAdminHandler(revoke, [ic](CliContext&, AdminClient& client) { return Revoke(client, *ic); });
+  ctx.AddAdminHandler(revoke,
+                      [ic](CliContext&, AdminClient& client) { return Revoke(client, *ic); });
 }
 
 }  // namespace shoebox::cli
-

@@ -94,7 +94,8 @@ int Act(AdminClient& client, const JobArgs& a, JobAction action) {
   grpc::Status s = cancel ? client.stub()->CancelJobs(ctx.get(), sel, &r)
                           : client.stub()->RetryJobs(ctx.get(), sel, &r);
   if (!s.ok()) return FailRpc(s, cancel ? "cancel" : "retry");
-  std::printf("%s %llu jobs\n", cancel ? "cancelled" : "requeued", (unsigned long long)r.affected());
+  std::printf("%s %llu jobs\n", cancel ? "cancelled" : "requeued",
+              (unsigned long long)r.affected());
   return 0;
 }
 
@@ -106,7 +107,8 @@ void RegisterJobCommands(CLI::App& app, CliContext& ctx) {
   jobs->add_option("--state", a->states, "queued, leased, done, retry, dead, cancelled");
   jobs->add_option("--dest", a->dest, "destination name");
   jobs->add_option("--limit", a->limit, "at most this many");
-  auto* cancel = app.add_subcommand("cancel", "cancel jobs (by ID, or every job matching the filters)");
+  auto* cancel =
+      app.add_subcommand("cancel", "cancel jobs (by ID, or every job matching the filters)");
   auto* retry = app.add_subcommand("retry", "retry dead or failed jobs now");
   auto* prioritize = app.add_subcommand(
       "prioritize", "set the priority of unfinished jobs (higher is delivered first; default 0)");
@@ -117,11 +119,13 @@ void RegisterJobCommands(CLI::App& app, CliContext& ctx) {
     sc->add_option("--dest", a->dest, "destination filter");
   }
   ctx.AddAdminHandler(jobs, [a](CliContext&, AdminClient& client) { return ListJobs(client, *a); });
-  ctx.AddAdminHandler(cancel,
-                      [a](CliContext&, AdminClient& client) { return Act(client, *a, JobAction::kCancel); });
-  ctx.AddAdminHandler(retry,
-                      [a](CliContext&, AdminClient& client) { return Act(client, *a, JobAction::kRetry); });
-  ctx.AddAdminHandler(prioritize, [a](CliContext&, AdminClient& client) { return Prioritize(client, *a); });
+  ctx.AddAdminHandler(cancel, [a](CliContext&, AdminClient& client) {
+    return Act(client, *a, JobAction::kCancel);
+  });
+  ctx.AddAdminHandler(
+      retry, [a](CliContext&, AdminClient& client) { return Act(client, *a, JobAction::kRetry); });
+  ctx.AddAdminHandler(prioritize,
+                      [a](CliContext&, AdminClient& client) { return Prioritize(client, *a); });
 }
 
 }  // namespace shoebox::cli

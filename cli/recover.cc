@@ -74,8 +74,8 @@ void ScanDir(const std::string& dir, std::vector<Candidate>* out) {
 // Finds snapshots at `from`, newest first. Sets *store when `from` is a
 // chunk store (for the reference check) and *looked to what was searched.
 absl::StatusOr<std::vector<Candidate>> FindSnapshots(const std::string& from,
-                                                      std::unique_ptr<ChunkStore>* store,
-                                                      std::string* looked) {
+                                                     std::unique_ptr<ChunkStore>* store,
+                                                     std::string* looked) {
   std::vector<Candidate> out;
   std::string path = from;
   if (absl::StartsWith(path, "file://")) path = path.substr(7);
@@ -94,10 +94,11 @@ absl::StatusOr<std::vector<Candidate>> FindSnapshots(const std::string& from,
       return out;
     }
     if (!IsDir(path)) {
-      return absl::NotFoundError(absl::StrCat(
-          "--from ", PrintablePath(from),
-          " is neither a directory nor a snapshot file; give the chunk store location (a directory or "
-          "s3://...), a destination's root directory, or a .snap file"));
+      return absl::NotFoundError(
+          absl::StrCat("--from ", PrintablePath(from),
+                       " is neither a directory nor a snapshot file; give the chunk store location "
+                       "(a directory or "
+                       "s3://...), a destination's root directory, or a .snap file"));
     }
     const std::string store_dir = absl::StrCat(path, "/meta/catalog");
     const std::string dest_dir = absl::StrCat(path, "/", snapshot::kDestinationDir);
@@ -113,7 +114,8 @@ absl::StatusOr<std::vector<Candidate>> FindSnapshots(const std::string& from,
     absl::StatusOr<std::unique_ptr<ChunkStore>> s = OpenChunkStore(from);
     if (!s.ok()) return s.status();
     absl::StatusOr<std::vector<snapshot::Info>> infos = snapshot::List(s->get());
-    if (!infos.ok()) return Annotate(infos.status(), absl::StrCat("list catalog snapshots in ", (*s)->Describe()));
+    if (!infos.ok())
+      return Annotate(infos.status(), absl::StrCat("list catalog snapshots in ", (*s)->Describe()));
     ChunkStore* raw = s->get();
     for (const snapshot::Info& i : *infos) {
       std::string name = i.name;
@@ -122,8 +124,9 @@ absl::StatusOr<std::vector<Candidate>> FindSnapshots(const std::string& from,
     *looked = absl::StrCat((*s)->Describe(), "meta/", snapshot::kStorePrefix);
     *store = std::move(*s);
   }
-  std::sort(out.begin(), out.end(),
-            [](const Candidate& a, const Candidate& b) { return a.created_unix_ms > b.created_unix_ms; });
+  std::sort(out.begin(), out.end(), [](const Candidate& a, const Candidate& b) {
+    return a.created_unix_ms > b.created_unix_ms;
+  });
   return out;
 }
 
@@ -148,15 +151,17 @@ absl::StatusOr<RecoverReport> Recover(const RecoverOptions& o,
       }
     }
     if (picked.empty()) {
-      return absl::NotFoundError(absl::StrCat("snapshot ", o.snapshot, " is not at ", PrintablePath(o.from),
-                                              " (looked in ", looked, "); leave out --snapshot for the newest"));
+      return absl::NotFoundError(absl::StrCat("snapshot ", o.snapshot, " is not at ",
+                                              PrintablePath(o.from), " (looked in ", looked,
+                                              "); leave out --snapshot for the newest"));
     }
     found = std::move(picked);
   }
   if (found.empty()) {
     return absl::NotFoundError(absl::StrCat(
         "no catalog snapshot found at ", PrintablePath(o.from), " (looked in ", looked,
-        "); give the chunk store the coordinator used (its chunk_store.location), or a directory or "
+        "); give the chunk store the coordinator used (its chunk_store.location), or a directory "
+        "or "
         ".snap file holding a copy of its meta/catalog/ snapshots; the recovery kit (`shoebox key "
         "export`) names the location"));
   }
@@ -167,8 +172,8 @@ absl::StatusOr<RecoverReport> Recover(const RecoverOptions& o,
   absl::Status last;
   for (const Candidate& c : found) {
     absl::StatusOr<std::string> sealed = c.read();
-    absl::StatusOr<std::string> plain =
-        sealed.ok() ? snapshot::Open(catalog_key, *sealed, c.label) : absl::StatusOr<std::string>(sealed.status());
+    absl::StatusOr<std::string> plain = sealed.ok() ? snapshot::Open(catalog_key, *sealed, c.label)
+                                                    : absl::StatusOr<std::string>(sealed.status());
     if (plain.ok()) {
       dump = std::move(*plain);
       rep.snapshot = c.label;
@@ -177,17 +182,19 @@ absl::StatusOr<RecoverReport> Recover(const RecoverOptions& o,
     }
     // Another installation's key is not fixed by trying older snapshots.
     if (absl::IsFailedPrecondition(plain.status())) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          plain.status().message(), "; --key ", PrintablePath(o.key_file), " does not belong to it"));
+      return absl::FailedPreconditionError(absl::StrCat(plain.status().message(), "; --key ",
+                                                        PrintablePath(o.key_file),
+                                                        " does not belong to it"));
     }
     last = plain.status();
     rep.skipped.push_back(absl::StrCat(c.label, ": ", plain.status().message()));
-    progress(absl::StrCat("cannot use ", c.label, ": ", plain.status().message(), "; trying an older one"));
+    progress(absl::StrCat("cannot use ", c.label, ": ", plain.status().message(),
+                          "; trying an older one"));
   }
   if (rep.snapshot.empty()) {
-    return absl::DataLossError(absl::StrCat("none of the ", found.size(), " snapshot(s) at ",
-                                            PrintablePath(o.from), " could be opened; the newest: ",
-                                            rep.skipped.empty() ? last.message() : rep.skipped[0]));
+    return absl::DataLossError(absl::StrCat(
+        "none of the ", found.size(), " snapshot(s) at ", PrintablePath(o.from),
+        " could be opened; the newest: ", rep.skipped.empty() ? last.message() : rep.skipped[0]));
   }
   rep.dump_bytes = dump.size();
 
@@ -195,10 +202,11 @@ absl::StatusOr<RecoverReport> Recover(const RecoverOptions& o,
   ASSIGN_OR_RETURN(int64_t relations, snapshot::CountUserRelations(o.database_url));
   if (relations > 0) {
     if (!o.force) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "database ", db, " is not empty (", relations,
-          " tables, views or sequences); recover into a new empty database (createdb), or pass --force "
-          "to drop everything in its public schema first"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("database ", db, " is not empty (", relations,
+                       " tables, views or sequences); recover into a new empty database "
+                       "(createdb), or pass --force "
+                       "to drop everything in its public schema first"));
     }
     progress(absl::StrCat("--force: dropping the ", relations, " objects in ", db));
     RETURN_IF_ERROR(snapshot::ClearDatabase(o.database_url));
@@ -213,10 +221,12 @@ absl::StatusOr<RecoverReport> Recover(const RecoverOptions& o,
   }
   if (store != nullptr) {
     progress(absl::StrCat("checking chunk references against ", store->Describe()));
-    ASSIGN_OR_RETURN(std::string ids,
-                     snapshot::Psql(o.database_url, "SELECT encode(id, 'hex') FROM chunks WHERE stored"));
+    ASSIGN_OR_RETURN(
+        std::string ids,
+        snapshot::Psql(o.database_url, "SELECT encode(id, 'hex') FROM chunks WHERE stored"));
     std::set<std::string> referenced;
-    for (absl::string_view line : absl::StrSplit(ids, '\n', absl::SkipEmpty())) referenced.emplace(line);
+    for (absl::string_view line : absl::StrSplit(ids, '\n', absl::SkipEmpty()))
+      referenced.emplace(line);
     rep.chunks_referenced = referenced.size();
     RETURN_IF_ERROR(store->List([&](const ChunkId& id) {
       referenced.erase(ToHex(ByteSpan(id.data(), id.size())));

@@ -51,9 +51,10 @@ absl::StatusOr<int> OpenDirChain(int root_fd, const std::string& rel_dir,
     close(fd);
     if (next < 0) {
       if (e == ELOOP || e == ENOTDIR)
-        return absl::FailedPreconditionError(absl::StrCat(
-            "refusing to restore ", printable, ": a path component is a symlink or not a "
-            "directory; remove it or restore to an empty directory"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("refusing to restore ", printable,
+                         ": a path component is a symlink or not a "
+                         "directory; remove it or restore to an empty directory"));
       return ErrnoToStatus(e, absl::StrCat("open directory for ", printable));
     }
     fd = next;
@@ -82,7 +83,9 @@ absl::StatusOr<std::pair<uint64_t, Digest>> HashFd(int fd) {
 class ProgressLine {
  public:
   ProgressLine(bool on, uint64_t files, uint64_t bytes)
-      : on_(on && isatty(2)), files_total_(files), bytes_total_(bytes),
+      : on_(on && isatty(2)),
+        files_total_(files),
+        bytes_total_(bytes),
         start_(std::chrono::steady_clock::now()) {}
   void Update(uint64_t files, uint64_t bytes, bool force = false) {
     if (!on_) return;
@@ -139,8 +142,8 @@ absl::Status RestoreOne(const v1::FileVersion& v, int root_fd, const std::string
           printable, " exists with different content; pass --overwrite to replace it"));
   }
 
-  std::string tmp = absl::StrCat(".", name.substr(0, 200), ".shoebox-restore-",
-                                 std::to_string(getpid()));
+  std::string tmp =
+      absl::StrCat(".", name.substr(0, 200), ".shoebox-restore-", std::to_string(getpid()));
   int fd = openat(dfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("create temp file for ", printable));
   auto fail = [&](absl::Status s) {
@@ -171,8 +174,8 @@ absl::Status RestoreOne(const v1::FileVersion& v, int root_fd, const std::string
   });
   if (!st2.ok()) return fail(Annotate(st2, printable));
   if (written != v.size())
-    return fail(absl::DataLossError(absl::StrCat(printable, ": restored ", written,
-                                                 " bytes, catalog says ", v.size())));
+    return fail(absl::DataLossError(
+        absl::StrCat(printable, ": restored ", written, " bytes, catalog says ", v.size())));
   if (DigestToString(h.Final()) != v.sha256())
     return fail(absl::DataLossError(
         absl::StrCat(printable, ": SHA-256 of the restored bytes differs from the catalog")));

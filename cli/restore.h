@@ -25,9 +25,9 @@ namespace shoebox::cli {
 class ChunkFetcher {
  public:
   virtual ~ChunkFetcher() = default;
-  virtual absl::Status Fetch(const std::vector<std::string>& ids,
-                             const std::function<absl::Status(const std::string& id,
-                                                              const std::string& data)>& sink) = 0;
+  virtual absl::Status Fetch(
+      const std::vector<std::string>& ids,
+      const std::function<absl::Status(const std::string& id, const std::string& data)>& sink) = 0;
 };
 
 struct RestoreOptions {

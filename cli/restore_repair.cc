@@ -28,7 +28,8 @@ absl::StatusOr<v1::VerifyResponse> OpenDamage(AdminClient& client) {
 absl::StatusOr<RestoreReport> RestoreAfterRepair(AdminClient& client,
                                                  const std::vector<v1::FileVersion>& versions,
                                                  RestoreReport first, ChunkFetcher* fetcher,
-                                                 const RestoreOptions& o, int wait_s, std::FILE* out) {
+                                                 const RestoreOptions& o, int wait_s,
+                                                 std::FILE* out) {
   if (first.failures.empty()) return first;
   std::map<std::string, const v1::FileVersion*> by_path;
   for (const auto& v : versions) {
@@ -81,7 +82,8 @@ absl::StatusOr<RestoreReport> RestoreAfterRepair(AdminClient& client,
   }
   if (retry.empty()) return first;
 
-  std::fprintf(out, "waiting up to %d s for %zu chunk repair(s) by the workers...\n", wait_s, waiting.size());
+  std::fprintf(out, "waiting up to %d s for %zu chunk repair(s) by the workers...\n", wait_s,
+               waiting.size());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
   for (;;) {
     absl::StatusOr<v1::VerifyResponse> now = OpenDamage(client);
@@ -90,7 +92,8 @@ absl::StatusOr<RestoreReport> RestoreAfterRepair(AdminClient& client,
     for (const auto& d : now->damaged()) pending = pending || waiting.count(d.id()) > 0;
     if (!pending) break;
     if (std::chrono::steady_clock::now() >= deadline) {
-      std::fprintf(out, "repairs not finished after %d s (is a worker serving the destination?)\n", wait_s);
+      std::fprintf(out, "repairs not finished after %d s (is a worker serving the destination?)\n",
+                   wait_s);
       break;
     }
     std::this_thread::sleep_for(std::chrono::seconds(2));

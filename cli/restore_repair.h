@@ -21,6 +21,7 @@ namespace shoebox::cli {
 absl::StatusOr<RestoreReport> RestoreAfterRepair(AdminClient& client,
                                                  const std::vector<v1::FileVersion>& versions,
                                                  RestoreReport first, ChunkFetcher* fetcher,
-                                                 const RestoreOptions& o, int wait_s, std::FILE* out);
+                                                 const RestoreOptions& o, int wait_s,
+                                                 std::FILE* out);
 
 }  // namespace shoebox::cli

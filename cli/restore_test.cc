@@ -23,9 +23,9 @@ class MapFetcher : public ChunkFetcher {
   std::map<std::string, std::string> chunks;
   int fail_after = -1;
   int served = 0;
-  absl::Status Fetch(const std::vector<std::string>& ids,
-                     const std::function<absl::Status(const std::string&, const std::string&)>& sink)
-      override {
+  absl::Status Fetch(
+      const std::vector<std::string>& ids,
+      const std::function<absl::Status(const std::string&, const std::string&)>& sink) override {
     for (const auto& id : ids) {
       if (fail_after >= 0 && served >= fail_after)
         return absl::UnavailableError("connection lost (test)");
@@ -42,7 +42,8 @@ class MapFetcher : public ChunkFetcher {
 class RestoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / absl::StrCat("shoebox-restore-test-", getpid(), "-", counter_++);
+    dir_ = fs::temp_directory_path() /
+           absl::StrCat("shoebox-restore-test-", getpid(), "-", counter_++);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }

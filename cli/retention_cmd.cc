@@ -48,14 +48,15 @@ void PrintPolicies(const v1::RetentionPolicies& r, bool as_json) {
   }
   if (r.policies().empty()) std::printf("no folders yet (agents announce them in Hello)\n");
   for (const auto& p : r.policies()) {
-    std::printf("%s:%s%s\n  keep all %u days, then %u daily, %u weekly, %u monthly, %u yearly; "
-                "deleted files %u days%s\n",
-                p.device().c_str(), PrintablePath(p.folder()).c_str(),
-                p.is_default() ? " (defaults)" : "", p.keep_all_days(), p.keep_daily(),
-                p.keep_weekly(), p.keep_monthly(), p.keep_yearly(), p.deleted_keep_days(),
-                p.pass_through() ? "; pass-through (chunks dropped once every destination has "
-                                   "the file)"
-                                 : "");
+    std::printf(
+        "%s:%s%s\n  keep all %u days, then %u daily, %u weekly, %u monthly, %u yearly; "
+        "deleted files %u days%s\n",
+        p.device().c_str(), PrintablePath(p.folder()).c_str(), p.is_default() ? " (defaults)" : "",
+        p.keep_all_days(), p.keep_daily(), p.keep_weekly(), p.keep_monthly(), p.keep_yearly(),
+        p.deleted_keep_days(),
+        p.pass_through() ? "; pass-through (chunks dropped once every destination has "
+                           "the file)"
+                         : "");
   }
 }
 
@@ -121,8 +122,8 @@ int Prune(AdminClient& client, const RetentionArgs& rc, bool as_json) {
     const char* verb = r.dry_run() ? "would remove" : "removed";
     std::printf("%s%s %llu versions (%s), %llu jobs; %llu deleted files forgotten\n",
                 r.dry_run() ? "dry run: " : "", verb, (unsigned long long)r.versions_removed(),
-                HumanBytes(r.version_bytes_removed()).c_str(),
-                (unsigned long long)r.jobs_removed(), (unsigned long long)r.files_forgotten());
+                HumanBytes(r.version_bytes_removed()).c_str(), (unsigned long long)r.jobs_removed(),
+                (unsigned long long)r.files_forgotten());
     std::printf("%s %llu chunks (%s of data, %s stored)\n", verb,
                 (unsigned long long)r.chunks_removed(), HumanBytes(r.chunk_bytes_removed()).c_str(),
                 HumanBytes(r.stored_bytes_removed()).c_str());
@@ -134,9 +135,10 @@ int Prune(AdminClient& client, const RetentionArgs& rc, bool as_json) {
       std::printf("%llu expired versions kept for now: a worker is delivering them\n",
                   (unsigned long long)r.versions_in_use());
     if (r.chunks_in_grace())
-      std::printf("%llu unreferenced chunks wait for the grace period (%u s) and go in a later "
-                  "prune\n",
-                  (unsigned long long)r.chunks_in_grace(), r.grace_seconds());
+      std::printf(
+          "%llu unreferenced chunks wait for the grace period (%u s) and go in a later "
+          "prune\n",
+          (unsigned long long)r.chunks_in_grace(), r.grace_seconds());
     if (r.chunk_errors()) {
       std::printf("%llu chunks could not be deleted (kept; the next prune retries): %s\n",
                   (unsigned long long)r.chunk_errors(), r.first_error().c_str());
@@ -155,8 +157,10 @@ void RegisterRetentionCommands(CLI::App& app, CliContext& ctx) {
   set->add_option("--device", rc->device, "device name")->required();
   set->add_option("--folder", rc->folder,
                   "absolute folder root on the device (default: every folder it announced)");
-  rc->o_all = set->add_option("--keep-all-days", rc->keep_all_days, "keep every version this many days");
-  rc->o_daily = set->add_option("--keep-daily", rc->keep_daily, "then the last version of each of N days");
+  rc->o_all =
+      set->add_option("--keep-all-days", rc->keep_all_days, "keep every version this many days");
+  rc->o_daily =
+      set->add_option("--keep-daily", rc->keep_daily, "then the last version of each of N days");
   rc->o_weekly = set->add_option("--keep-weekly", rc->keep_weekly, "... of N weeks");
   rc->o_monthly = set->add_option("--keep-monthly", rc->keep_monthly, "... of N months");
   rc->o_yearly = set->add_option("--keep-yearly", rc->keep_yearly, "... of N years");
@@ -164,7 +168,8 @@ void RegisterRetentionCommands(CLI::App& app, CliContext& ctx) {
                                   "keep a deleted file's versions this many days");
   auto* pt = set->add_flag("--pass-through", rc->pass_through,
                            "drop the chunks once every bound destination has the file");
-  set->add_flag("--no-pass-through", rc->no_pass_through, "keep the chunks (default)")->excludes(pt);
+  set->add_flag("--no-pass-through", rc->no_pass_through, "keep the chunks (default)")
+      ->excludes(pt);
   set->add_flag("--reset", rc->reset, "start from the defaults");
   auto* show = retention->add_subcommand("show", "show the retention policy of every folder");
   show->add_option("--device", rc->device, "only this device");
@@ -174,11 +179,13 @@ void RegisterRetentionCommands(CLI::App& app, CliContext& ctx) {
       "prune", "remove expired versions, then the chunks no version needs (docs/retention.md)");
   prune->add_flag("--dry-run", rc->dry_run, "only count what would be removed");
   prune->add_flag("--json", ctx.json(), "print JSON");
-  ctx.AddAdminHandler(set, [rc](CliContext&, AdminClient& client) { return RetentionSet(client, *rc); });
-  ctx.AddAdminHandler(show,
-                      [rc](CliContext& c, AdminClient& client) { return RetentionShow(client, *rc, c.json()); });
-  ctx.AddAdminHandler(prune, [rc](CliContext& c, AdminClient& client) { return Prune(client, *rc, c.json()); });
+  ctx.AddAdminHandler(set,
+                      [rc](CliContext&, AdminClient& client) { return RetentionSet(client, *rc); });
+  ctx.AddAdminHandler(show, [rc](CliContext& c, AdminClient& client) {
+    return RetentionShow(client, *rc, c.json());
+  });
+  ctx.AddAdminHandler(
+      prune, [rc](CliContext& c, AdminClient& client) { return Prune(client, *rc, c.json()); });
 }
 
 }  // namespace shoebox::cli
-

@@ -17,7 +17,6 @@ absl::StatusOr<std::string> SealCredentialsFor(const std::string& destination,
 // Creates (or reuses) the key pair file at `private_path` and writes the
 // public key as hex to `public_path`.
 
-absl::Status CreatePoolKeyPair(const std::string& private_path,
-                               const std::string& public_path);
+absl::Status CreatePoolKeyPair(const std::string& private_path, const std::string& public_path);
 
 }  // namespace shoebox::cli

@@ -81,37 +81,43 @@ void PrintStatus(const v1::StatusResponse& r) {
                   (unsigned long long)d.agent_files_pending(),
                   HumanBytes(d.agent_bytes_pending()).c_str(),
                   HumanBytes(d.agent_upload_rate_bps()).c_str());
-    std::printf("  %-20s deliveries: %llu pending, %llu in flight, %llu delivered, %llu failed, %llu dead\n",
-                "", (unsigned long long)c.pending_files(), (unsigned long long)c.in_flight_files(),
-                (unsigned long long)c.delivered_files(), (unsigned long long)c.failed_files(),
-                (unsigned long long)c.dead_files());
+    std::printf(
+        "  %-20s deliveries: %llu pending, %llu in flight, %llu delivered, %llu failed, %llu "
+        "dead\n",
+        "", (unsigned long long)c.pending_files(), (unsigned long long)c.in_flight_files(),
+        (unsigned long long)c.delivered_files(), (unsigned long long)c.failed_files(),
+        (unsigned long long)c.dead_files());
   }
   std::printf("Destinations\n");
   if (r.destinations().empty()) std::printf("  (none yet: shoebox dest add ...)\n");
   for (const auto& d : r.destinations()) {
     const auto& c = d.deliveries();
-    std::printf("  %-20s %-7s %llu delivered (%s), %llu pending, %llu in flight, %llu failed, %llu dead\n",
-                d.name().c_str(), d.kind().c_str(), (unsigned long long)c.delivered_files(),
-                HumanBytes(c.delivered_bytes()).c_str(), (unsigned long long)c.pending_files(),
-                (unsigned long long)c.in_flight_files(), (unsigned long long)c.failed_files(),
-                (unsigned long long)c.dead_files());
+    std::printf(
+        "  %-20s %-7s %llu delivered (%s), %llu pending, %llu in flight, %llu failed, %llu dead\n",
+        d.name().c_str(), d.kind().c_str(), (unsigned long long)c.delivered_files(),
+        HumanBytes(c.delivered_bytes()).c_str(), (unsigned long long)c.pending_files(),
+        (unsigned long long)c.in_flight_files(), (unsigned long long)c.failed_files(),
+        (unsigned long long)c.dead_files());
     if (!d.health().empty()) std::printf("  %-20s !! %s\n", "", d.health().c_str());
     if (d.oldest_pending_unix_ms() > 0)
       std::printf("  %-20s oldest pending since %s: %s\n", "",
-                  FormatTime(d.oldest_pending_unix_ms()).c_str(), d.oldest_pending_reason().c_str());
+                  FormatTime(d.oldest_pending_unix_ms()).c_str(),
+                  d.oldest_pending_reason().c_str());
     if (d.workers_serving() == 0) std::printf("  %-20s !! no worker serves this destination\n", "");
     std::printf("  %-20s last verified %s\n", "", FormatTime(d.last_verified_unix_ms()).c_str());
   }
   std::printf("Chunk store: %llu chunks, %s of data, %s stored; %llu duplicate files stored once\n",
               (unsigned long long)r.chunks_stored(), HumanBytes(r.chunk_bytes()).c_str(),
               HumanBytes(r.stored_bytes()).c_str(), (unsigned long long)r.duplicate_files());
-  std::printf("Copies: %llu files with at least 1, %llu with at least 2, %llu with at least 3; "
-              "%llu with none\n",
-              (unsigned long long)r.files_with_1_copy(), (unsigned long long)r.files_with_2_copies(),
-              (unsigned long long)r.files_with_3_copies(), (unsigned long long)r.files_with_no_copy());
-  std::printf("Verification: last run %s; %llu damaged chunks%s\n",
-              FormatTime(r.last_verify_unix_ms()).c_str(), (unsigned long long)r.damaged_chunks(),
-              r.damaged_chunks() ? " (`shoebox verify --scrub-percent 0` lists them and the files)" : "");
+  std::printf(
+      "Copies: %llu files with at least 1, %llu with at least 2, %llu with at least 3; "
+      "%llu with none\n",
+      (unsigned long long)r.files_with_1_copy(), (unsigned long long)r.files_with_2_copies(),
+      (unsigned long long)r.files_with_3_copies(), (unsigned long long)r.files_with_no_copy());
+  std::printf(
+      "Verification: last run %s; %llu damaged chunks%s\n",
+      FormatTime(r.last_verify_unix_ms()).c_str(), (unsigned long long)r.damaged_chunks(),
+      r.damaged_chunks() ? " (`shoebox verify --scrub-percent 0` lists them and the files)" : "");
 }
 
 // --watch: one channel (one TLS handshake) for every refresh, so a script
@@ -130,8 +136,9 @@ int ShowStatus(AdminClient& client, bool json_out, double watch_s) {
       std::printf("%s\n", StatusJson(r).dump(watch_s > 0 ? -1 : 2).c_str());
     } else {
       if (watch_s > 0)
-        std::printf("--- %s\n",
-                    absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::LocalTimeZone()).c_str());
+        std::printf(
+            "--- %s\n",
+            absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::LocalTimeZone()).c_str());
       PrintStatus(r);
     }
     if (watch_s <= 0) return 0;
@@ -159,9 +166,10 @@ void RegisterStatusCommands(CLI::App& app, CliContext& ctx) {
   auto watch_s = std::make_shared<double>(0);
   auto* status = app.add_subcommand("status", "delivery state per device and destination");
   status->add_flag("--json", ctx.json(), "print JSON for scripts (fields: docs/cli.md)");
-  status->add_option("--watch", *watch_s,
-                     "repeat every SECONDS over one connection until interrupted (with --json: "
-                     "one JSON object per line)")
+  status
+      ->add_option("--watch", *watch_s,
+                   "repeat every SECONDS over one connection until interrupted (with --json: "
+                   "one JSON object per line)")
       ->check(CLI::Range(0.05, 86400.0));
   ctx.AddAdminHandler(status, [watch_s](CliContext& c, AdminClient& client) {
     return ShowStatus(client, c.json(), *watch_s);

@@ -98,9 +98,10 @@ int Verify(AdminClient& client, const VerifyArgs& a, bool as_json) {
     for (const auto& e : r.test_restore_errors()) std::printf("    !! %s\n", e.c_str());
   }
   if (req.remote()) {
-    std::printf("  remote: %llu copies queued for checking by the workers (see `shoebox jobs`, "
-                "`shoebox status` for last verified)\n",
-                static_cast<unsigned long long>(r.remote_checks_queued()));
+    std::printf(
+        "  remote: %llu copies queued for checking by the workers (see `shoebox jobs`, "
+        "`shoebox status` for last verified)\n",
+        static_cast<unsigned long long>(r.remote_checks_queued()));
   }
   if (r.damaged_size() == 0) {
     std::printf("  no damaged chunks\n");
@@ -113,15 +114,17 @@ int Verify(AdminClient& client, const VerifyArgs& a, bool as_json) {
                                     : "CANNOT be repaired: no destination holds a file with it");
       for (const auto& f : d.files()) {
         std::string where;
-        for (const auto& dst : f.destinations()) where += (where.empty() ? " copies at: " : ", ") + dst;
+        for (const auto& dst : f.destinations())
+          where += (where.empty() ? " copies at: " : ", ") + dst;
         std::printf("      affects %s%s\n", FileName(f).c_str(), where.c_str());
       }
     }
   }
   if (r.unrepairable_size() > 0) {
-    std::printf("  %d file version(s) have no destination copy; the device's agent re-sends the "
-                "chunks within a heartbeat if it still has the file unchanged (is it running?):\n",
-                r.unrepairable_size());
+    std::printf(
+        "  %d file version(s) have no destination copy; the device's agent re-sends the "
+        "chunks within a heartbeat if it still has the file unchanged (is it running?):\n",
+        r.unrepairable_size());
     for (const auto& f : r.unrepairable()) std::printf("    %s\n", FileName(f).c_str());
   }
   return bad ? 1 : 0;
@@ -132,18 +135,22 @@ int Verify(AdminClient& client, const VerifyArgs& a, bool as_json) {
 void RegisterVerifyCommands(CLI::App& app, CliContext& ctx) {
   auto a = std::make_shared<VerifyArgs>();
   auto* v = app.add_subcommand(
-      "verify", "check the chunk store, the destinations' copies and a test restore; repair what it can");
+      "verify",
+      "check the chunk store, the destinations' copies and a test restore; repair what it can");
   v->add_option("--scrub-percent", a->scrub_percent,
-                "share of stored chunks to re-read and check, longest unchecked first (default 100; 0 skips)")
+                "share of stored chunks to re-read and check, longest unchecked first (default "
+                "100; 0 skips)")
       ->check(CLI::Range(0.0, 100.0));
-  v->add_flag("--remote", a->remote,
-              "also check every delivered copy at its destination (workers run the checks; a lost copy is "
-              "delivered again)");
+  v->add_flag(
+      "--remote", a->remote,
+      "also check every delivered copy at its destination (workers run the checks; a lost copy is "
+      "delivered again)");
   v->add_option("--dest", a->destination, "remote checks of this destination only");
   v->add_option("--test-restore", a->test_restore,
                 "restore this many random files to a scratch directory and compare their SHA-256");
   v->add_flag("--json", ctx.json(), "print the report as JSON");
-  ctx.AddAdminHandler(v, [a](CliContext& c, AdminClient& client) { return Verify(client, *a, c.json()); });
+  ctx.AddAdminHandler(
+      v, [a](CliContext& c, AdminClient& client) { return Verify(client, *a, c.json()); });
 }
 
 }  // namespace shoebox::cli

@@ -35,9 +35,9 @@ struct RestoreArgs {
 class GrpcFetcher : public ChunkFetcher {
  public:
   explicit GrpcFetcher(AdminClient* c) : c_(c) {}
-  absl::Status Fetch(const std::vector<std::string>& ids,
-                     const std::function<absl::Status(const std::string&, const std::string&)>& sink)
-      override {
+  absl::Status Fetch(
+      const std::vector<std::string>& ids,
+      const std::function<absl::Status(const std::string&, const std::string&)>& sink) override {
     constexpr size_t kBatch = 32;
     for (size_t i = 0; i < ids.size(); i += kBatch) {
       v1::ReadChunksRequest req;
@@ -103,7 +103,9 @@ int Versions(AdminClient& client, const VersionsArgs& a) {
     std::printf("%s  %12llu  %s  %s%s  v%lld\n", FormatTime(v.created_unix_ms()).c_str(),
                 (unsigned long long)v.size(), ToHex(v.sha256()).substr(0, 16).c_str(),
                 PrintablePath(v.path()).c_str(),
-                v.deleted_unix_ms() ? absl::StrCat(" (deleted ", FormatTime(v.deleted_unix_ms()), ")").c_str() : "",
+                v.deleted_unix_ms()
+                    ? absl::StrCat(" (deleted ", FormatTime(v.deleted_unix_ms()), ")").c_str()
+                    : "",
                 (long long)v.version_id());
     if (v.chunks_dropped())  // pass-through folder (docs/retention.md)
       std::printf("    (not in the chunk store any more: restore it from a destination below)\n");
@@ -147,7 +149,8 @@ int Restore(AdminClient& client, const RestoreArgs& a) {
   std::printf("restored %llu files (%s), %llu already present and identical, %zu failed\n",
               (unsigned long long)rep->files_restored, HumanBytes(rep->bytes_restored).c_str(),
               (unsigned long long)rep->files_skipped, rep->failures.size());
-  for (const auto& f : rep->failures) std::printf("  FAILED %s: %s\n", f.path.c_str(), f.error.c_str());
+  for (const auto& f : rep->failures)
+    std::printf("  FAILED %s: %s\n", f.path.c_str(), f.error.c_str());
   if (!rep->failures.empty()) {
     std::printf("run the same command again to retry the failed files\n");
     return 1;
@@ -164,7 +167,8 @@ void RegisterVersionCommands(CLI::App& app, CliContext& ctx) {
   versions->add_option("path", v->path, "path (relative to its folder) or directory prefix");
   versions->add_option("--folder", v->folder, "folder root on the device");
   versions->add_option("--at", v->at, "only what existed at this time");
-  ctx.AddAdminHandler(versions, [v](CliContext&, AdminClient& client) { return Versions(client, *v); });
+  ctx.AddAdminHandler(versions,
+                      [v](CliContext&, AdminClient& client) { return Versions(client, *v); });
 
   auto r = std::make_shared<RestoreArgs>();
   auto* restore = app.add_subcommand("restore", "restore files as they were at a point in time");
@@ -177,7 +181,8 @@ void RegisterVersionCommands(CLI::App& app, CliContext& ctx) {
   restore->add_option("--wait-repair", r->wait_repair,
                       "seconds to wait for chunks damaged in the chunk store to be repaired from a "
                       "destination copy before restoring those files again (0: only name them)");
-  ctx.AddAdminHandler(restore, [r](CliContext&, AdminClient& client) { return Restore(client, *r); });
+  ctx.AddAdminHandler(restore,
+                      [r](CliContext&, AdminClient& client) { return Restore(client, *r); });
 }
 
 }  // namespace shoebox::cli

@@ -34,8 +34,8 @@ absl::StatusOr<std::string> FromHex(std::string_view hex) {
     int hi = HexValue(hex[2 * i]);
     int lo = HexValue(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("hex string has a non-hex character at offset ", hi < 0 ? 2 * i : 2 * i + 1));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "hex string has a non-hex character at offset ", hi < 0 ? 2 * i : 2 * i + 1));
     }
     out[i] = static_cast<char>((hi << 4) | lo);
   }

@@ -17,8 +17,12 @@ using ByteSpan = std::span<const uint8_t>;
 // Debian's Abseil is built with its own absl::string_view (not an alias of
 // std::string_view) and neither converts to the other implicitly. Use these
 // at the boundary, e.g. absl::StrCat(AbslView(sv), ...).
-inline absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-inline std::string_view StdView(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+inline absl::string_view AbslView(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
+inline std::string_view StdView(absl::string_view s) {
+  return std::string_view(s.data(), s.size());
+}
 
 inline ByteSpan AsBytes(std::string_view s) {
   return ByteSpan(reinterpret_cast<const uint8_t*>(s.data()), s.size());

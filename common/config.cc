@@ -15,16 +15,26 @@ namespace {
 
 std::string_view TypeName(toml::node_type t) {
   switch (t) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a number";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
-    default: return "nothing";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
+    default:
+      return "nothing";
   }
 }
 
@@ -55,9 +65,9 @@ absl::StatusOr<Config> Config::Parse(std::string_view text, const std::string& s
     c.root_ = std::make_shared<const toml::table>(toml::parse(text, std::string_view(source_name)));
   } catch (const toml::parse_error& e) {
     const auto& b = e.source().begin;
-    return absl::InvalidArgumentError(absl::StrCat(PrintablePath(source_name), ":", b.line, ":",
-                                                   b.column, ": TOML syntax error: ",
-                                                   AbslView(e.description()), "; fix the file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(PrintablePath(source_name), ":", b.line, ":", b.column,
+                     ": TOML syntax error: ", AbslView(e.description()), "; fix the file"));
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(PrintablePath(source_name), ": cannot parse TOML: ", e.what()));
@@ -160,7 +170,8 @@ absl::StatusOr<std::vector<Config>> Config::GetTables(std::string_view key) cons
   const toml::array* arr = n.as_array();
   if (arr == nullptr || !arr->is_array_of_tables()) {
     if (arr != nullptr && arr->empty()) return out;
-    return WrongType(source_, path, *n.node(), absl::StrCat("an array of tables ([[", AbslView(key), "]])"));
+    return WrongType(source_, path, *n.node(),
+                     absl::StrCat("an array of tables ([[", AbslView(key), "]])"));
   }
   for (size_t i = 0; i < arr->size(); ++i) {
     Config c;

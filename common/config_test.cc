@@ -54,8 +54,9 @@ TEST(ConfigTest, WrongTypeNamesFileLineAndKey) {
             "string");
   auto s = c->GetStrings("agent.mixed", {});
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().message(),
-            "/etc/shoebox/agent.toml:10: key 'agent.mixed[1]': expected a string, found an integer");
+  EXPECT_EQ(
+      s.status().message(),
+      "/etc/shoebox/agent.toml:10: key 'agent.mixed[1]': expected a string, found an integer");
   EXPECT_FALSE(c->GetBool("agent.threads", false).ok());
   EXPECT_FALSE(c->GetString("agent.threads", "").ok());
 }

@@ -11,8 +11,8 @@ absl::StatusOr<EnrollTarget> ResolveEnrollTarget(const EnrollCommand& cmd) {
   t.coordinator = cmd.coordinator;
   if (t.coordinator.empty()) {
     if (!cmd.config.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("give --coordinator HOST:PORT (no usable config: ",
-                                                     cmd.config.status().message(), ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "give --coordinator HOST:PORT (no usable config: ", cmd.config.status().message(), ")"));
     }
     t.coordinator = cmd.config->coordinator;
   }
@@ -45,7 +45,8 @@ int RunEnrollment(const EnrollCommand& cmd, const IdentityEnroller& enroll, std:
 int RunEnrollment(const EnrollCommand& cmd, const EnrollCall& call) {
   return RunEnrollment(
       cmd,
-      [&call](const std::string& coordinator, const std::string& token, const std::string& tls_dir) {
+      [&call](const std::string& coordinator, const std::string& token,
+              const std::string& tls_dir) {
         return EnrollIdentity(coordinator, token, tls_dir, call);
       },
       std::cout, std::cerr);

@@ -13,7 +13,8 @@ struct Call {
 
 // An enroller that records its arguments and answers `result`.
 IdentityEnroller Fake(std::vector<Call>* calls, absl::StatusOr<std::string> result) {
-  return [calls, result](const std::string& coordinator, const std::string& token, const std::string& tls_dir) {
+  return [calls, result](const std::string& coordinator, const std::string& token,
+                         const std::string& tls_dir) {
     calls->push_back({coordinator, token, tls_dir});
     return result;
   };
@@ -38,7 +39,8 @@ TEST(EnrollCommand, ConfigNamesCoordinatorAndTlsDir) {
   EXPECT_EQ(calls[0].token, "tok");
   EXPECT_EQ(calls[0].tls_dir, "/state/tls");
   EXPECT_EQ(out.str(),
-            "enrolled as device 'laptop' with coordinator coord.example:7443; identity stored in /state/tls\n");
+            "enrolled as device 'laptop' with coordinator coord.example:7443; identity stored in "
+            "/state/tls\n");
   EXPECT_EQ(err.str(), "");
 }
 
@@ -73,19 +75,22 @@ TEST(EnrollCommand, NoCoordinatorAnywhereIsAUsageError) {
   std::ostringstream out, err;
   EXPECT_EQ(RunEnrollment(cmd, Fake(&calls, std::string("w")), out, err), 2);
   EXPECT_TRUE(calls.empty());
-  EXPECT_EQ(err.str(),
-            "shoebox-worker enroll: give --coordinator HOST:PORT (no usable config: worker.toml: no such "
-            "file)\n");
+  EXPECT_EQ(
+      err.str(),
+      "shoebox-worker enroll: give --coordinator HOST:PORT (no usable config: worker.toml: no such "
+      "file)\n");
   EXPECT_EQ(out.str(), "");
 }
 
 TEST(EnrollCommand, RefusalIsExitOneWithTheReason) {
   std::vector<Call> calls;
   std::ostringstream out, err;
-  EXPECT_EQ(RunEnrollment(AgentCommand(),
-                          Fake(&calls, absl::PermissionDeniedError("the coordinator at x refused: token used")),
-                          out, err),
-            1);
+  EXPECT_EQ(
+      RunEnrollment(
+          AgentCommand(),
+          Fake(&calls, absl::PermissionDeniedError("the coordinator at x refused: token used")),
+          out, err),
+      1);
   EXPECT_EQ(err.str(), "shoebox-agent enroll: the coordinator at x refused: token used\n");
   EXPECT_EQ(out.str(), "");
 }
@@ -95,7 +100,8 @@ TEST(EnrollCommand, NoteWhenTheCoordinatorGivesAnotherName) {
   std::ostringstream out, err;
   EXPECT_EQ(RunEnrollment(AgentCommand(), Fake(&calls, std::string("phone")), out, err), 0);
   EXPECT_EQ(out.str(),
-            "enrolled as device 'phone' with coordinator coord.example:7443; identity stored in /state/tls\n"
+            "enrolled as device 'phone' with coordinator coord.example:7443; identity stored in "
+            "/state/tls\n"
             "note: the config names this device 'laptop'; the coordinator knows it as 'phone' (the "
             "certificate decides)\n");
 }
@@ -108,7 +114,9 @@ TEST(EnrollCommand, NoNoteWhenTheConfigNamesNoOne) {
   std::vector<Call> calls;
   std::ostringstream out, err;
   EXPECT_EQ(RunEnrollment(cmd, Fake(&calls, std::string("w1")), out, err), 0);
-  EXPECT_EQ(out.str(), "enrolled as worker 'w1' with coordinator c:1; identity stored in /etc/shoebox/worker/tls\n");
+  EXPECT_EQ(
+      out.str(),
+      "enrolled as worker 'w1' with coordinator c:1; identity stored in /etc/shoebox/worker/tls\n");
 }
 
 TEST(EnrollCommand, TokenIsNeverPrinted) {

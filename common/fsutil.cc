@@ -133,7 +133,8 @@ absl::Status ReadWholeFileDirect(int fd, size_t size, const std::string& path, A
   *got = 0;
   uint8_t* buf = out->Reserve(size);
   if (buf == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat("out of memory reading ", PrintablePath(path)));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of memory reading ", PrintablePath(path)));
   }
   const size_t padded = RoundUp(size);
   auto buffered = [&]() -> absl::Status {
@@ -182,7 +183,8 @@ namespace {
 constexpr size_t kWriterBlock = 1 << 20;
 }  // namespace
 
-DirectFileWriter::DirectFileWriter(int fd, bool direct) : fd_(fd), direct_(direct && DirectIoSuits(fd)) {
+DirectFileWriter::DirectFileWriter(int fd, bool direct)
+    : fd_(fd), direct_(direct && DirectIoSuits(fd)) {
   void* p = nullptr;
   if (::posix_memalign(&p, kDirectAlign, kWriterBlock) != 0) p = nullptr;
   buf_ = static_cast<uint8_t*>(p);

@@ -27,37 +27,38 @@ std::string Bytes(size_t n) {
 // must not reach the file.
 void RoundTrips(const std::string& dir) {
   AlignedBytes aligned;
-  for (bool in_place : {false, true}) for (size_t n : std::vector<size_t>{0, 1, 4095, 4096, 4097, (1u << 20) + 3, 4u << 20}) {
-    const std::string path = dir + "/fsutil_direct_" + std::to_string(n);
-    ::unlink(path.c_str());
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    ASSERT_GE(fd, 0) << path;
-    const std::string data = Bytes(n);
-    if (in_place) {
-      uint8_t* p = aligned.Reserve(n);
-      ASSERT_NE(p, nullptr);
-      ASSERT_GE(aligned.capacity(), n);
-      EXPECT_EQ(aligned.capacity() % 4096, 0u);
-      EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 4096, 0u);
-      std::fill(p, p + aligned.capacity(), 0xee);  // stale padding
-      std::copy(data.begin(), data.end(), p);
-      ASSERT_TRUE(WriteNewFileDirect(fd, aligned, n, path).ok()) << path;
-    } else {
-      ASSERT_TRUE(WriteNewFileDirect(fd, data, path).ok()) << path;
+  for (bool in_place : {false, true})
+    for (size_t n : std::vector<size_t>{0, 1, 4095, 4096, 4097, (1u << 20) + 3, 4u << 20}) {
+      const std::string path = dir + "/fsutil_direct_" + std::to_string(n);
+      ::unlink(path.c_str());
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+      ASSERT_GE(fd, 0) << path;
+      const std::string data = Bytes(n);
+      if (in_place) {
+        uint8_t* p = aligned.Reserve(n);
+        ASSERT_NE(p, nullptr);
+        ASSERT_GE(aligned.capacity(), n);
+        EXPECT_EQ(aligned.capacity() % 4096, 0u);
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 4096, 0u);
+        std::fill(p, p + aligned.capacity(), 0xee);  // stale padding
+        std::copy(data.begin(), data.end(), p);
+        ASSERT_TRUE(WriteNewFileDirect(fd, aligned, n, path).ok()) << path;
+      } else {
+        ASSERT_TRUE(WriteNewFileDirect(fd, data, path).ok()) << path;
+      }
+      ASSERT_EQ(::fsync(fd), 0);
+      struct stat st;
+      ASSERT_EQ(::fstat(fd, &st), 0);
+      EXPECT_EQ(static_cast<size_t>(st.st_size), n) << path;  // padding truncated away
+      ::close(fd);
+      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      ASSERT_GE(fd, 0);
+      std::string back;
+      ASSERT_TRUE(ReadWholeFileDirect(fd, n, path, &back).ok()) << path;
+      ::close(fd);
+      EXPECT_TRUE(back == data) << path << ": " << back.size() << " bytes back";
+      ::unlink(path.c_str());
     }
-    ASSERT_EQ(::fsync(fd), 0);
-    struct stat st;
-    ASSERT_EQ(::fstat(fd, &st), 0);
-    EXPECT_EQ(static_cast<size_t>(st.st_size), n) << path;  // padding truncated away
-    ::close(fd);
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    std::string back;
-    ASSERT_TRUE(ReadWholeFileDirect(fd, n, path, &back).ok()) << path;
-    ::close(fd);
-    EXPECT_TRUE(back == data) << path << ": " << back.size() << " bytes back";
-    ::unlink(path.c_str());
-  }
 }
 
 TEST(FsUtil, DirectWritesAndReadsRoundTripEverySize) { RoundTrips(::testing::TempDir()); }
@@ -72,7 +73,8 @@ TEST(FsUtil, FileSystemsWithoutDirectIoFallBackToBufferedIo) {
 void StreamRoundTrips(const std::string& dir) {
   for (size_t n : std::vector<size_t>{0, 1, 4095, 4096, (1u << 20) - 1, 1u << 20, (3u << 20) + 5}) {
     for (size_t piece : std::vector<size_t>{1000, 4096, (1u << 20) + 7}) {
-      const std::string path = dir + "/fsutil_stream_" + std::to_string(n) + "_" + std::to_string(piece);
+      const std::string path =
+          dir + "/fsutil_stream_" + std::to_string(n) + "_" + std::to_string(piece);
       ::unlink(path.c_str());
       int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
       ASSERT_GE(fd, 0) << path;

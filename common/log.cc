@@ -40,14 +40,15 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
 void InitLogging(const std::string& program, const std::string& level, bool json) {
   std::shared_ptr<spdlog::logger> logger;
   if (json) {
-    logger = std::make_shared<spdlog::logger>(program, std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    logger = std::make_shared<spdlog::logger>(program,
+                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
     auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
     formatter->add_flag<JsonMessageFlag>('j').set_pattern(
         R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","program":"%n","pid":%P,"tid":%t,"msg":"%j"})");
     logger->set_formatter(std::move(formatter));
   } else {
-    logger = std::make_shared<spdlog::logger>(program,
-                                              std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    logger = std::make_shared<spdlog::logger>(
+        program, std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%L%$ %n[%P] %v", spdlog::pattern_time_type::utc);
   }
   spdlog::level::level_enum lvl = spdlog::level::from_str(level);

@@ -9,16 +9,17 @@ namespace shoebox {
 namespace {
 
 TEST(PathsTest, AcceptsOrdinaryRelativePaths) {
-  for (const std::string& p : std::vector<std::string>{"a", "a/b/c.jpg", "Photos/été/IMG 0001.HEIC", "x/..y/z.", ".hidden/f",
-                        std::string("raw\xff/bytes"), std::string(255, 'n')}) {
+  for (const std::string& p :
+       std::vector<std::string>{"a", "a/b/c.jpg", "Photos/été/IMG 0001.HEIC", "x/..y/z.",
+                                ".hidden/f", std::string("raw\xff/bytes"), std::string(255, 'n')}) {
     EXPECT_TRUE(ValidateRelativePath(p, "file.path").ok()) << p;
   }
 }
 
 TEST(PathsTest, RejectsPathsThatEscapeOrAreMalformed) {
-  for (const std::string& p : std::vector<std::string>{"", "/abs", "a//b", "a/", "./a", "a/./b", "../a", "a/../b", "a/..",
-                        std::string("nul\0byte", 8), std::string(256, 'n'),
-                        std::string(4097, 'a')}) {
+  for (const std::string& p : std::vector<std::string>{
+           "", "/abs", "a//b", "a/", "./a", "a/./b", "../a", "a/../b", "a/..",
+           std::string("nul\0byte", 8), std::string(256, 'n'), std::string(4097, 'a')}) {
     absl::Status st = ValidateRelativePath(p, "file.path");
     EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << p;
     EXPECT_NE(st.message().find("file.path"), absl::string_view::npos) << st;

@@ -58,8 +58,8 @@ class ProgressReporter {
   int64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
 
   // Formatting helpers, exposed for tests and other reporters.
-  static std::string FormatBytes(double bytes);          // "1.5 GiB"
-  static std::string FormatDuration(absl::Duration d);   // "1:02:03" / "0:00:21"
+  static std::string FormatBytes(double bytes);         // "1.5 GiB"
+  static std::string FormatDuration(absl::Duration d);  // "1:02:03" / "0:00:21"
 
  private:
   void MaybeReport(bool force);

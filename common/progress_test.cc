@@ -20,8 +20,10 @@ struct FakeClock {
 
 TEST(ProgressTest, HumanLineShowsCountsRateAndEta) {
   FakeClock clock;
-  ProgressReporter p(ProgressOptions{.operation = "backup", .tty = false,
-                                     .log_sink = [](const std::string&) {}, .now = clock.Fn()});
+  ProgressReporter p(ProgressOptions{.operation = "backup",
+                                     .tty = false,
+                                     .log_sink = [](const std::string&) {},
+                                     .now = clock.Fn()});
   p.SetTotals(40, 400ll << 20);
   clock.t += absl::Seconds(10);
   p.Add(12, 100ll << 20);
@@ -31,8 +33,8 @@ TEST(ProgressTest, HumanLineShowsCountsRateAndEta) {
 
 TEST(ProgressTest, UnknownTotalsHaveNoEta) {
   FakeClock clock;
-  ProgressReporter p(ProgressOptions{.operation = "scan", .tty = false,
-                                     .log_sink = [](const std::string&) {}, .now = clock.Fn()});
+  ProgressReporter p(ProgressOptions{
+      .operation = "scan", .tty = false, .log_sink = [](const std::string&) {}, .now = clock.Fn()});
   clock.t += absl::Seconds(2);
   p.Add(3, 2048);
   EXPECT_EQ(p.HumanLine(), "scan: 3 files, 2.0 KiB, 1.0 KiB/s");
@@ -42,7 +44,8 @@ TEST(ProgressTest, UnknownTotalsHaveNoEta) {
 TEST(ProgressTest, NonTerminalLogsStructuredLinesAtTheInterval) {
   FakeClock clock;
   std::vector<std::string> lines;
-  ProgressReporter p(ProgressOptions{.operation = "restore", .tty = false,
+  ProgressReporter p(ProgressOptions{.operation = "restore",
+                                     .tty = false,
                                      .log_interval = absl::Seconds(10),
                                      .log_sink = [&](const std::string& l) { lines.push_back(l); },
                                      .now = clock.Fn()});
@@ -72,9 +75,12 @@ TEST(ProgressTest, TerminalRedrawsOneLineInPlace) {
   ASSERT_EQ(::pipe(fds), 0);
   FakeClock clock;
   {
-    ProgressReporter p(ProgressOptions{.operation = "backup", .fd = fds[1], .tty = true,
+    ProgressReporter p(ProgressOptions{.operation = "backup",
+                                       .fd = fds[1],
+                                       .tty = true,
                                        .redraw_interval = absl::Milliseconds(200),
-                                       .log_sink = {}, .now = clock.Fn()});
+                                       .log_sink = {},
+                                       .now = clock.Fn()});
     p.Add(1, 1024);  // too soon: no redraw
     clock.t += absl::Seconds(1);
     p.Add(1, 1024);

@@ -41,7 +41,7 @@ struct BackoffPolicy {
   absl::Duration initial_delay = absl::Milliseconds(100);
   absl::Duration max_delay = absl::Seconds(30);
   double multiplier = 2.0;
-  int max_attempts = 8;                            // total calls, >= 1
+  int max_attempts = 8;                                // total calls, >= 1
   absl::Duration deadline = absl::InfiniteDuration();  // total time budget
 };
 
@@ -72,7 +72,8 @@ inline std::optional<uint32_t> RetryAfterMs(const absl::Status& s) {
 // `s` with `suffix` appended to its message; code and payloads are kept.
 inline absl::Status AppendToMessage(const absl::Status& s, absl::string_view suffix) {
   absl::Status out(s.code(), absl::StrCat(s.message(), suffix));
-  s.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
+  s.ForEachPayload(
+      [&](absl::string_view url, const absl::Cord& payload) { out.SetPayload(url, payload); });
   return out;
 }
 
@@ -127,7 +128,8 @@ auto Retry(const BackoffPolicy& policy, Fn&& fn,
     auto result = fn();
     const absl::Status& st = retry_internal::StatusOf(result);
     if (st.ok() || !IsRetryable(st)) return result;
-    if (i >= attempts) return AppendToMessage(st, absl::StrCat(" (gave up after ", i, " attempts)"));
+    if (i >= attempts)
+      return AppendToMessage(st, absl::StrCat(" (gave up after ", i, " attempts)"));
     absl::Duration wait = backoff.Next();
     if (std::optional<uint32_t> hint = RetryAfterMs(st)) {
       const absl::Duration asked = absl::Milliseconds(*hint);
@@ -135,7 +137,8 @@ auto Retry(const BackoffPolicy& policy, Fn&& fn,
       wait = std::max(wait, asked);
     }
     if (absl::Now() + wait - start > policy.deadline) {
-      return AppendToMessage(st, absl::StrCat(" (gave up after ", i, " attempts: retry deadline reached)"));
+      return AppendToMessage(
+          st, absl::StrCat(" (gave up after ", i, " attempts: retry deadline reached)"));
     }
     sleep(wait);
   }

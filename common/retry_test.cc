@@ -8,8 +8,8 @@ namespace shoebox {
 namespace {
 
 TEST(RetryTest, BackoffCeilingGrowsExponentiallyUpToTheMaximum) {
-  BackoffPolicy p{.initial_delay = absl::Milliseconds(100), .max_delay = absl::Seconds(1),
-                  .multiplier = 2.0};
+  BackoffPolicy p{
+      .initial_delay = absl::Milliseconds(100), .max_delay = absl::Seconds(1), .multiplier = 2.0};
   Backoff b(p, 1);
   std::vector<absl::Duration> ceilings;
   for (int i = 0; i < 6; ++i) {
@@ -69,7 +69,11 @@ TEST(RetryTest, DoesNotRetryPermanentErrors) {
 TEST(RetryTest, GivesUpAfterMaxAttemptsKeepingTheCode) {
   int calls = 0;
   absl::Status st = Retry(
-      BackoffPolicy{.max_attempts = 4}, [&] { ++calls; return absl::AbortedError("conflict"); },
+      BackoffPolicy{.max_attempts = 4},
+      [&] {
+        ++calls;
+        return absl::AbortedError("conflict");
+      },
       [](absl::Duration) {}, 1);
   EXPECT_EQ(st.code(), absl::StatusCode::kAborted);
   EXPECT_EQ(calls, 4);
@@ -79,9 +83,14 @@ TEST(RetryTest, GivesUpAfterMaxAttemptsKeepingTheCode) {
 TEST(RetryTest, StopsWhenTheNextWaitWouldPassTheDeadline) {
   int calls = 0;
   absl::Status st = Retry(
-      BackoffPolicy{.initial_delay = absl::Hours(1), .max_delay = absl::Hours(1),
-                    .max_attempts = 100, .deadline = absl::Milliseconds(1)},
-      [&] { ++calls; return absl::UnavailableError("down"); },
+      BackoffPolicy{.initial_delay = absl::Hours(1),
+                    .max_delay = absl::Hours(1),
+                    .max_attempts = 100,
+                    .deadline = absl::Milliseconds(1)},
+      [&] {
+        ++calls;
+        return absl::UnavailableError("down");
+      },
       [](absl::Duration) { FAIL() << "must not sleep past the deadline"; }, 3);
   EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);
   EXPECT_LE(calls, 2);
@@ -104,8 +113,12 @@ TEST(RetryTest, WaitsAtLeastTheServersRetryAfterHint) {
   int calls = 0;
   std::vector<absl::Duration> waits;
   absl::Status st = Retry(
-      BackoffPolicy{.initial_delay = absl::Milliseconds(1), .max_delay = absl::Seconds(5), .max_attempts = 3},
-      [&] { return ++calls < 3 ? WithRetryAfter(absl::UnavailableError("busy"), 2000) : absl::OkStatus(); },
+      BackoffPolicy{
+          .initial_delay = absl::Milliseconds(1), .max_delay = absl::Seconds(5), .max_attempts = 3},
+      [&] {
+        return ++calls < 3 ? WithRetryAfter(absl::UnavailableError("busy"), 2000)
+                           : absl::OkStatus();
+      },
       [&](absl::Duration d) { waits.push_back(d); }, 7);
   EXPECT_TRUE(st.ok()) << st;
   ASSERT_EQ(waits.size(), 2u);
@@ -117,7 +130,10 @@ TEST(RetryTest, AHintLongerThanMaxDelayGoesBackToTheCallerWithTheHint) {
   int calls = 0;
   absl::Status st = Retry(
       BackoffPolicy{.max_delay = absl::Seconds(1), .max_attempts = 5},
-      [&] { ++calls; return WithRetryAfter(absl::UnavailableError("slow down"), 60000); },
+      [&] {
+        ++calls;
+        return WithRetryAfter(absl::UnavailableError("slow down"), 60000);
+      },
       [](absl::Duration) { FAIL() << "must not sleep a minute in a retry loop"; }, 1);
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);

@@ -21,10 +21,10 @@ namespace shoebox {
 #define SHOEBOX_CONCAT(a, b) SHOEBOX_CONCAT_INNER(a, b)
 
 // Returns from the current function if `expr` is not OK.
-#define RETURN_IF_ERROR(expr)                 \
-  do {                                        \
-    ::absl::Status _st = (expr);              \
-    if (!_st.ok()) return _st;                \
+#define RETURN_IF_ERROR(expr)    \
+  do {                           \
+    ::absl::Status _st = (expr); \
+    if (!_st.ok()) return _st;   \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, F());` assigns the value or returns the error.

@@ -29,7 +29,8 @@ TEST(StatusTest, RocksDbStatusesMap) {
   EXPECT_EQ(FromRocks(rocksdb::Status::NotFound("k"), "get").code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(FromRocks(rocksdb::Status::Corruption("bad block"), "get").code(),
             absl::StatusCode::kDataLoss);
-  EXPECT_EQ(FromRocks(rocksdb::Status::IOError("disk"), "put").code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(FromRocks(rocksdb::Status::IOError("disk"), "put").code(),
+            absl::StatusCode::kUnavailable);
   EXPECT_EQ(FromRocks(rocksdb::Status::Busy(), "put").code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(FromRocks(rocksdb::Status::NoSpace("full"), "put").code(),
             absl::StatusCode::kResourceExhausted);

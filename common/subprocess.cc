@@ -12,8 +12,8 @@
 #include <mutex>
 #include <tuple>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/status.h"
 
@@ -111,9 +111,18 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     pollfd fds[3];
     int n = 0;
     int idx_in = -1, idx_out = -1, idx_err = -1;
-    if (in.fd[1] >= 0) { idx_in = n; fds[n++] = {in.fd[1], POLLOUT, 0}; }
-    if (out.fd[0] >= 0) { idx_out = n; fds[n++] = {out.fd[0], POLLIN, 0}; }
-    if (err.fd[0] >= 0) { idx_err = n; fds[n++] = {err.fd[0], POLLIN, 0}; }
+    if (in.fd[1] >= 0) {
+      idx_in = n;
+      fds[n++] = {in.fd[1], POLLOUT, 0};
+    }
+    if (out.fd[0] >= 0) {
+      idx_out = n;
+      fds[n++] = {out.fd[0], POLLIN, 0};
+    }
+    if (err.fd[0] >= 0) {
+      idx_err = n;
+      fds[n++] = {err.fd[0], POLLIN, 0};
+    }
     if (::poll(fds, n, -1) < 0) {
       if (errno == EINTR) continue;
       io = ErrnoToStatus(errno, "poll child pipes");
@@ -130,12 +139,14 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
         in.Close(1);
       }
     }
-    for (auto [idx, pipe, sink] : {std::tuple{idx_out, &out, &r.out}, std::tuple{idx_err, &err, &r.err}}) {
+    for (auto [idx, pipe, sink] :
+         {std::tuple{idx_out, &out, &r.out}, std::tuple{idx_err, &err, &r.err}}) {
       if (idx < 0 || fds[idx].revents == 0) continue;
       ssize_t got = ::read(pipe->fd[0], buf, sizeof buf);
       if (got > 0) {
         sink->append(buf, static_cast<size_t>(got));
-        if (sink == &r.err && r.err.size() > 2 * kMaxStderr) r.err.erase(0, r.err.size() - kMaxStderr);
+        if (sink == &r.err && r.err.size() > 2 * kMaxStderr)
+          r.err.erase(0, r.err.size() - kMaxStderr);
       } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
         pipe->Close(0);
       }
@@ -152,7 +163,8 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv,
     r.term_signal = WTERMSIG(wstatus);
   }
   if (r.exit_code == 127 && r.out.empty() && r.err.empty()) {
-    return absl::NotFoundError(absl::StrCat("program ", argv[0], " could not be run (not installed?)"));
+    return absl::NotFoundError(
+        absl::StrCat("program ", argv[0], " could not be run (not installed?)"));
   }
   return r;
 }

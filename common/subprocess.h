@@ -13,8 +13,8 @@ namespace shoebox {
 struct ProcessResult {
   int exit_code = -1;  // -1 when killed by a signal
   int term_signal = 0;
-  std::string out;     // everything written to stdout
-  std::string err;     // stderr (the last 64 KiB)
+  std::string out;  // everything written to stdout
+  std::string err;  // stderr (the last 64 KiB)
 };
 
 // Runs argv (argv[0] is an absolute path, or a name searched in PATH) with

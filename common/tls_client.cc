@@ -52,8 +52,10 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeShoeboxChannel(const std::str
                                                                   const TlsIdentityFiles& files,
                                                                   const std::string& hint,
                                                                   grpc::ChannelArguments args) {
-  if (insecure_dev) return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> creds, ClientTlsCredentials(files, hint));
+  if (insecure_dev)
+    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> creds,
+                   ClientTlsCredentials(files, hint));
   SetTlsChannelArgs(&args);
   return grpc::CreateCustomChannel(address, creds, args);
 }
@@ -69,8 +71,8 @@ absl::StatusOr<EnrollPrep> PrepareEnroll(const std::string& address, const std::
   }
   if (p.ca_pem.empty()) {
     return absl::PermissionDeniedError(absl::StrCat(
-        "the coordinator at ", address,
-        " does not present the CA this token pins (fingerprint ", t.ca_fingerprint.substr(0, 16),
+        "the coordinator at ", address, " does not present the CA this token pins (fingerprint ",
+        t.ca_fingerprint.substr(0, 16),
         "...): wrong address, a different coordinator, or someone in between. Nothing was sent; "
         "check the address and the token"));
   }
@@ -84,10 +86,12 @@ absl::StatusOr<EnrollPrep> PrepareEnroll(const std::string& address, const std::
   return p;
 }
 
-absl::Status SaveIdentity(const std::string& dir, const EnrollPrep& prep, const std::string& cert_pem) {
+absl::Status SaveIdentity(const std::string& dir, const EnrollPrep& prep,
+                          const std::string& cert_pem) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  if (ec)
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
   chmod(dir.c_str(), 0700);
   const TlsIdentityFiles f = TlsIdentityFiles::InDir(dir);
   RETURN_IF_ERROR(WriteSecretFile(f.key_file, prep.key_pem));
@@ -112,8 +116,9 @@ absl::StatusOr<std::string> EnrollIdentity(const std::string& address, const std
   std::string cert, name;
   grpc::Status s = call(prep.channel, prep.token, prep.csr_pem, &cert, &name);
   if (!s.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                        absl::StrCat("the coordinator at ", address, " refused: ", s.error_message()));
+    return absl::Status(
+        static_cast<absl::StatusCode>(s.error_code()),
+        absl::StrCat("the coordinator at ", address, " refused: ", s.error_message()));
   }
   RETURN_IF_ERROR(SaveIdentity(tls_dir, prep, cert));
   return name;

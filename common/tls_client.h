@@ -38,15 +38,17 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientTlsCredentials(
 
 // A channel to `address` with TLS from `files`, or plain text when
 // `insecure_dev`.
-absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeShoeboxChannel(
-    const std::string& address, bool insecure_dev, const TlsIdentityFiles& files,
-    const std::string& enroll_hint, grpc::ChannelArguments args);
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeShoeboxChannel(const std::string& address,
+                                                                  bool insecure_dev,
+                                                                  const TlsIdentityFiles& files,
+                                                                  const std::string& enroll_hint,
+                                                                  grpc::ChannelArguments args);
 
 struct EnrollPrep {
   std::string ca_pem;   // the coordinator's CA, matched to the token
   std::string key_pem;  // our new private key
   std::string csr_pem;
-  std::string token;    // normalised
+  std::string token;  // normalised
   // A TLS channel (no client certificate) for the Enroll call.
   std::shared_ptr<grpc::Channel> channel;
 };
@@ -57,7 +59,8 @@ struct EnrollPrep {
 absl::StatusOr<EnrollPrep> PrepareEnroll(const std::string& address, const std::string& token);
 
 // Writes ca.crt, client.crt and client.key (0600) into `dir` (created 0700).
-absl::Status SaveIdentity(const std::string& dir, const EnrollPrep& prep, const std::string& cert_pem);
+absl::Status SaveIdentity(const std::string& dir, const EnrollPrep& prep,
+                          const std::string& cert_pem);
 
 // The --token argument: the token itself, or "-" to read it from standard
 // input (so it does not show in `ps`), e.g.

@@ -14,11 +14,12 @@
 
 namespace shoebox::coordinator {
 
-void Admin::AuditOk(const std::string& admin, const std::string& action,
-                    const std::string& target, const std::string& detail) {
+void Admin::AuditOk(const std::string& admin, const std::string& action, const std::string& target,
+                    const std::string& detail) {
   AuditEntry e{"admin", admin, action, target, true, detail};
   absl::Status st = stores_.identity->Audit(e);
-  if (!st.ok()) SPDLOG_ERROR("event=audit_failed action={} error=\"{}\"", action, std::string(st.message()));
+  if (!st.ok())
+    SPDLOG_ERROR("event=audit_failed action={} error=\"{}\"", action, std::string(st.message()));
 }
 
 absl::StatusOr<shoebox::v1::Destination> Admin::CreateDestination(
@@ -117,14 +118,16 @@ absl::StatusOr<shoebox::v1::CreateEnrollTokenResponse> Admin::CreateEnrollToken(
   const std::string& name = req.device().empty() ? req.worker() : req.device();
   if (enrollment_ == nullptr) {
     return absl::FailedPreconditionError(
-        "this coordinator runs --insecure-dev (identities come from metadata); enrollment needs TLS: "
+        "this coordinator runs --insecure-dev (identities come from metadata); enrollment needs "
+        "TLS: "
         "restart it without insecure_dev");
   }
   auto [token, hash] = enrollment_->NewToken();
   const uint32_t ttl = req.ttl_seconds() == 0 ? 86400 : req.ttl_seconds();
   const int64_t expires = absl::ToUnixMillis(absl::Now()) + int64_t{ttl} * 1000;
   RETURN_IF_ERROR(stores_.identity->CreateEnrollToken(hash, req.device(), req.worker(), expires));
-  AuditOk(admin, "CreateEnrollToken", absl::StrCat(req.device().empty() ? "worker:" : "device:", name),
+  AuditOk(admin, "CreateEnrollToken",
+          absl::StrCat(req.device().empty() ? "worker:" : "device:", name),
           absl::StrCat("ttl_seconds=", ttl));
   shoebox::v1::CreateEnrollTokenResponse resp;
   resp.set_token(token);

@@ -8,7 +8,6 @@
 #include "absl/status/statusor.h"
 #include "coordinator/auth.h"
 #include "coordinator/catalog.h"
-#include "coordinator/tls.h"
 #include "coordinator/options.h"
 #include "coordinator/store/catalog_store.h"
 #include "coordinator/store/destination_store.h"
@@ -16,6 +15,7 @@
 #include "coordinator/store/queue_store.h"
 #include "coordinator/store/status_store.h"
 #include "coordinator/store/verify_store.h"
+#include "coordinator/tls.h"
 #include "shoebox/v1/admin.pb.h"
 
 namespace shoebox::coordinator {
@@ -26,8 +26,8 @@ struct AdminStores {
   DestinationStore* destinations = nullptr;  // destinations, bindings
   QueueStore* queue = nullptr;               // job listings and actions
   StatusStore* status = nullptr;
-  IdentityStore* identity = nullptr;         // tokens, certificates, audit
-  VerifyStore* verify = nullptr;             // copies and damage in the status
+  IdentityStore* identity = nullptr;  // tokens, certificates, audit
+  VerifyStore* verify = nullptr;      // copies and damage in the status
 };
 
 class Admin {

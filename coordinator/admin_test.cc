@@ -174,8 +174,10 @@ TEST_F(AdminTest, EnrollTokenNeedsTls) {
 }
 
 TEST_F(AdminTest, RevokeRevokesEveryCertificateOfTheIdentity) {
-  ASSERT_TRUE(identity_.RecordCertificate(CertificateRow{"01", "device", "laptop", "f1", 1, 9, 0}).ok());
-  ASSERT_TRUE(identity_.RecordCertificate(CertificateRow{"02", "device", "laptop", "f2", 2, 9, 0}).ok());
+  ASSERT_TRUE(
+      identity_.RecordCertificate(CertificateRow{"01", "device", "laptop", "f1", 1, 9, 0}).ok());
+  ASSERT_TRUE(
+      identity_.RecordCertificate(CertificateRow{"02", "device", "laptop", "f2", 2, 9, 0}).ok());
   pb::RevokeRequest req;
   req.set_device("laptop");
   absl::StatusOr<pb::RevokeResponse> r = admin_.Revoke("alice", req);

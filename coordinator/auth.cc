@@ -59,7 +59,8 @@ std::string FormatMs(int64_t ms) {
 
 }  // namespace
 
-bool Authenticator::Admit(const std::string& key, double per_second, double burst, bool* first) const {
+bool Authenticator::Admit(const std::string& key, double per_second, double burst,
+                          bool* first) const {
   absl::MutexLock l(&mu_);
   const absl::Time now = absl::Now();
   auto [it, inserted] = buckets_.try_emplace(key);
@@ -95,7 +96,8 @@ absl::StatusOr<Caller> Authenticator::FromCertificate(const grpc::ServerContext&
   if (auth) pems = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
   if (pems.empty()) {
     return absl::UnauthenticatedError(absl::StrCat(
-        method, ": no client certificate; enroll first (shoebox-agent enroll / shoebox-worker enroll "
+        method,
+        ": no client certificate; enroll first (shoebox-agent enroll / shoebox-worker enroll "
         "with a token from `shoebox enroll-token`)"));
   }
   const std::string pem(pems[0].data(), pems[0].size());
@@ -135,8 +137,9 @@ absl::StatusOr<Caller> Authenticator::FromCertificate(const grpc::ServerContext&
     auto it = certs_.find(pem);
     if (it != certs_.end() && it->second.refusal.ok()) return it->second.caller;
     *audit_refusal = false;
-    return absl::UnavailableError(absl::StrCat(method, ": cannot check the client certificate now: ",
-                                               std::string(row.status().message()), "; retry shortly"));
+    return absl::UnavailableError(absl::StrCat(
+        method, ": cannot check the client certificate now: ", std::string(row.status().message()),
+        "; retry shortly"));
   }
   if (!row.ok()) {
     check.refusal = absl::UnauthenticatedError(absl::StrCat(
@@ -184,8 +187,8 @@ absl::StatusOr<Caller> Authenticator::Authorize(const grpc::ServerContext& ctx,
                                                 std::string_view method_sv, Role required) const {
   const std::string method(method_sv);
   auto audit = [&](const absl::Status& st, const std::string& kind, const std::string& actor) {
-    SPDLOG_WARN("event=refused method={} actor_kind={} actor=\"{}\" peer={} reason=\"{}\"", method, kind,
-                actor, ctx.peer(), std::string(st.message()));
+    SPDLOG_WARN("event=refused method={} actor_kind={} actor=\"{}\" peer={} reason=\"{}\"", method,
+                kind, actor, ctx.peer(), std::string(st.message()));
     if (store_ != nullptr) {
       AuditEntry e;
       e.actor_kind = kind;
@@ -220,8 +223,9 @@ absl::StatusOr<Caller> Authenticator::Authorize(const grpc::ServerContext& ctx,
     if (!Meta(ctx, kAdminKey).empty()) presented.push_back({Role::kAdmin, "admin"});
     if (presented.empty()) {
       return refuse(absl::UnauthenticatedError(absl::StrCat(
-                        method, ": no caller identity; set x-shoebox-device, x-shoebox-worker or "
-                                "x-shoebox-admin metadata (--insecure-dev)")),
+                        method,
+                        ": no caller identity; set x-shoebox-device, x-shoebox-worker or "
+                        "x-shoebox-admin metadata (--insecure-dev)")),
                     nullptr);
     }
     if (presented.size() > 1) {
@@ -248,18 +252,18 @@ absl::StatusOr<Caller> Authenticator::Authorize(const grpc::ServerContext& ctx,
                   &c);
   }
   if (c.role != required) {
-    return refuse(absl::PermissionDeniedError(absl::StrCat(
-                      method, " is for ", RoleName(required), "s only; the caller is ",
-                      RoleName(c.role), " '", c.name, "'")),
+    return refuse(absl::PermissionDeniedError(absl::StrCat(method, " is for ", RoleName(required),
+                                                           "s only; the caller is ",
+                                                           RoleName(c.role), " '", c.name, "'")),
                   &c);
   }
   if (limits_.calls_per_second != 0) {
     bool first = false;
     if (!Admit(absl::StrCat(RoleName(c.role), "|", c.name), limits_.calls_per_second,
                2.0 * limits_.calls_per_second, &first)) {
-      absl::Status st = absl::ResourceExhaustedError(absl::StrCat(
-          method, ": ", RoleName(c.role), " '", c.name, "' is over its limit of ",
-          limits_.calls_per_second, " calls/s; slow down and retry"));
+      absl::Status st = absl::ResourceExhaustedError(
+          absl::StrCat(method, ": ", RoleName(c.role), " '", c.name, "' is over its limit of ",
+                       limits_.calls_per_second, " calls/s; slow down and retry"));
       if (first) audit(st, RoleName(c.role), c.name);
       return st;
     }

@@ -30,8 +30,8 @@ absl::Status Catalog::ChunkReadFailed(const std::string& id, const absl::Status&
   absl::Status rec = verify_->RecordDamage(id, st.ToString());
   uint64_t queued = 0;
   if (rec.ok()) rec = verify_->OpenDamage(/*queue_repairs=*/true, &queued).status();
-  SPDLOG_ERROR("event=chunk_damaged chunk={} found_by=read error=\"{}\" repairs_queued={}", ToHex(id),
-               std::string(st.message()), queued);
+  SPDLOG_ERROR("event=chunk_damaged chunk={} found_by=read error=\"{}\" repairs_queued={}",
+               ToHex(id), std::string(st.message()), queued);
   return absl::DataLossError(absl::StrCat(
       st.message(), "; the chunk is now recorded as damaged",
       rec.ok() ? " and repaired from a destination copy where one exists (`shoebox verify "
@@ -219,9 +219,9 @@ shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
         "chunk ", ToHex(req.id()), " is not part of any reported file; ReportFiles first")));
   }
   if (!status->stored && status->size != req.data().size()) {
-    return fail(absl::InvalidArgumentError(absl::StrCat(
-        "data: chunk ", ToHex(req.id()), " has ", req.data().size(),
-        " bytes but was reported with ", status->size, " bytes")));
+    return fail(absl::InvalidArgumentError(
+        absl::StrCat("data: chunk ", ToHex(req.id()), " has ", req.data().size(),
+                     " bytes but was reported with ", status->size, " bytes")));
   }
   uint64_t stored_size = 0;
   if (!status->stored) {
@@ -253,9 +253,9 @@ shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
 absl::StatusOr<shoebox::v1::ListVersionsResponse> Catalog::ListVersions(
     const std::string& device, const shoebox::v1::ListVersionsRequest& req) {
   if (!req.device().empty() && req.device() != device) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "device: device '", device, "' may list only its own versions, not '", req.device(),
-        "'; an admin can list any device"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("device: device '", device, "' may list only its own versions, not '",
+                     req.device(), "'; an admin can list any device"));
   }
   ASSIGN_OR_RETURN(int64_t id, DeviceId(device));
   RETURN_IF_ERROR(ValidateVersionFilter(req));
@@ -277,9 +277,9 @@ absl::StatusOr<shoebox::v1::ListVersionsResponse> Catalog::ListVersionsOf(
   return ToProto(page);
 }
 
-absl::Status Catalog::ReadChunksPlain(
-    const std::string& device, const google::protobuf::RepeatedPtrField<std::string>& ids,
-    const std::function<bool(shoebox::v1::ChunkData&&)>& emit) {
+absl::Status Catalog::ReadChunksPlain(const std::string& device,
+                                      const google::protobuf::RepeatedPtrField<std::string>& ids,
+                                      const std::function<bool(shoebox::v1::ChunkData&&)>& emit) {
   RETURN_IF_ERROR(ValidateChunkIds(ids, kMaxReadIds));
   std::vector<std::string> list(ids.begin(), ids.end());
   ASSIGN_OR_RETURN(int64_t device_id, DeviceId(device));
@@ -311,15 +311,14 @@ absl::Status Catalog::ReadChunksPlainAny(
   return ReadStored(ids, /*plain=*/true, emit);
 }
 
-absl::Status Catalog::ReadChunksSealed(
-    const google::protobuf::RepeatedPtrField<std::string>& ids,
-    const std::function<bool(shoebox::v1::ChunkData&&)>& emit) {
+absl::Status Catalog::ReadChunksSealed(const google::protobuf::RepeatedPtrField<std::string>& ids,
+                                       const std::function<bool(shoebox::v1::ChunkData&&)>& emit) {
   return ReadStored(ids, /*plain=*/false, emit);
 }
 
 absl::Status Catalog::ReadStored(const google::protobuf::RepeatedPtrField<std::string>& ids,
-                                bool plain,
-                                const std::function<bool(shoebox::v1::ChunkData&&)>& emit) {
+                                 bool plain,
+                                 const std::function<bool(shoebox::v1::ChunkData&&)>& emit) {
   RETURN_IF_ERROR(ValidateChunkIds(ids, kMaxReadIds));
   std::vector<std::string> list(ids.begin(), ids.end());
   ASSIGN_OR_RETURN(std::vector<bool> stored, store_->ChunksStored(list));

@@ -38,16 +38,21 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
     // The local admin certificate is an identity like any other: record it
     // so it can be listed and revoked.
     ASSIGN_OR_RETURN(CertInfo admin, ParseCert(pki.admin_cert_pem));
-    CertificateRow row{admin.serial_hex, "admin", admin.common_name, admin.fingerprint_hex, 0,
-                       admin.not_after_unix * 1000, 0};
+    CertificateRow row{admin.serial_hex,
+                       "admin",
+                       admin.common_name,
+                       admin.fingerprint_hex,
+                       0,
+                       admin.not_after_unix * 1000,
+                       0};
     RETURN_IF_ERROR(c->store_->RecordCertificate(row));
-    c->enrollment_ = std::make_unique<Enrollment>(std::move(pki), c->store_.get(),
-                                                  o.tls.client_cert_days);
+    c->enrollment_ =
+        std::make_unique<Enrollment>(std::move(pki), c->store_.get(), o.tls.client_cert_days);
   }
   Store* const store = c->store_.get();
   VerifyStore* const verify_store = c->verify_store_.get();
-  c->catalog_ = std::make_unique<Catalog>(store, verify_store, c->sealed_.get(), c->keys_,
-                                          o.limits, c->metrics_.get());
+  c->catalog_ = std::make_unique<Catalog>(store, verify_store, c->sealed_.get(), c->keys_, o.limits,
+                                          c->metrics_.get());
   c->queue_ = std::make_unique<JobQueue>(store, verify_store, o.limits);
   AdminStores admin_stores;
   admin_stores.catalog = store;
@@ -90,7 +95,8 @@ void Coordinator::OnHealth(std::function<void(bool)> fn) {
 }
 
 void Coordinator::Housekeeping() {
-  const absl::Duration period = absl::Milliseconds(std::max<uint32_t>(options_.housekeeping_ms, 50));
+  const absl::Duration period =
+      absl::Milliseconds(std::max<uint32_t>(options_.housekeeping_ms, 50));
   absl::Time next_metrics = absl::InfinitePast();
   bool healthy = true;
   for (;;) {
@@ -110,7 +116,8 @@ void Coordinator::Housekeeping() {
     if (ok != healthy) {
       healthy = ok;
       if (!ok) {
-        SPDLOG_WARN("event=db_unhealthy error=\"{}\"", s.ok() ? std::string("job count failed") : std::string(s.status().message()));
+        SPDLOG_WARN("event=db_unhealthy error=\"{}\"",
+                    s.ok() ? std::string("job count failed") : std::string(s.status().message()));
       } else {
         SPDLOG_INFO("event=db_healthy");
       }

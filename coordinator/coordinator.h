@@ -5,8 +5,8 @@
 
 #include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "absl/status/statusor.h"
@@ -22,8 +22,8 @@
 #include "coordinator/retention.h"
 #include "coordinator/snapshots.h"
 #include "coordinator/store/store.h"
-#include "coordinator/verify.h"
 #include "coordinator/tls.h"
+#include "coordinator/verify.h"
 
 namespace shoebox::coordinator {
 
@@ -63,7 +63,7 @@ class Coordinator {
   std::unique_ptr<ChunkStore> chunk_store_;
   std::unique_ptr<SealedChunkStore> sealed_;
   std::unique_ptr<Store> store_;
-  std::unique_ptr<VerifyStore> verify_store_;  // on store_
+  std::unique_ptr<VerifyStore> verify_store_;        // on store_
   std::unique_ptr<RetentionStore> retention_store_;  // on store_
   std::unique_ptr<SnapshotStore> snapshot_store_;    // on store_
   std::unique_ptr<Authenticator> auth_;
@@ -71,9 +71,10 @@ class Coordinator {
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<JobQueue> queue_;
   std::unique_ptr<Admin> admin_;
-  std::unique_ptr<Verifier> verifier_;  // after admin_: stopped first
+  std::unique_ptr<Verifier> verifier_;    // after admin_: stopped first
   std::unique_ptr<Retention> retention_;  // after store_, chunk_store_: stops before them
-  std::unique_ptr<CatalogSnapshots> snapshots_;  // last: its schedule (chunk_store_, store_) stops first
+  std::unique_ptr<CatalogSnapshots>
+      snapshots_;  // last: its schedule (chunk_store_, store_) stops first
 
   absl::Mutex mu_;
   std::mutex stop_mu_;

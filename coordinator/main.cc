@@ -4,14 +4,14 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/notification.h"
-#include "common/locks.h"
-#include "common/memory.h"
 #include "common/config.h"
+#include "common/locks.h"
 #include "common/log.h"
+#include "common/memory.h"
+#include "common/s3/s3_chunkstore.h"
 #include "common/signals.h"
 #include "coordinator/options.h"
 #include "coordinator/server.h"
-#include "common/s3/s3_chunkstore.h"
 
 int main(int argc, char** argv) {
   shoebox::TuneAllocatorForChunks();
@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
   // SIGINT/SIGTERM: blocked in every thread the server starts, taken by one
   // thread (common/signals.h); so before Start, which starts the threads.
   // Until the server listens a signal ends the process as it always did.
-  auto stop_watch = std::make_unique<shoebox::StopSignalWatch>(shoebox::EarlyStopSignal::kEndProcess);
+  auto stop_watch =
+      std::make_unique<shoebox::StopSignalWatch>(shoebox::EarlyStopSignal::kEndProcess);
 
   auto server = shoebox::coordinator::CoordinatorServer::Start(*options);
   if (!server.ok()) {

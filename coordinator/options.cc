@@ -10,8 +10,8 @@ namespace {
 absl::Status GetU32(const Config& c, std::string_view key, uint32_t* v) {
   ASSIGN_OR_RETURN(int64_t x, c.GetInt(key, *v));
   if (x < 0 || x > 0xffffffffLL) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(c.source(), ": key '", std::string(key), "' must be between 0 and 4294967295"));
+    return absl::InvalidArgumentError(absl::StrCat(c.source(), ": key '", std::string(key),
+                                                   "' must be between 0 and 4294967295"));
   }
   *v = static_cast<uint32_t>(x);
   return absl::OkStatus();
@@ -71,9 +71,11 @@ absl::StatusOr<CoordinatorOptions> OptionsFromConfig(const Config& c) {
   ASSIGN_OR_RETURN(t.key_file, c.GetString("tls.key_file", t.key_file));
   ASSIGN_OR_RETURN(t.names, c.GetStrings("tls.names", t.names));
   RETURN_IF_ERROR(GetU32(c, "tls.client_cert_days", &t.client_cert_days));
-  if (t.ca_cert_file.empty() != t.ca_key_file.empty() || t.cert_file.empty() != t.key_file.empty()) {
+  if (t.ca_cert_file.empty() != t.ca_key_file.empty() ||
+      t.cert_file.empty() != t.key_file.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        c.source(), ": [tls]: give ca_cert_file with ca_key_file, and cert_file with key_file (or none)"));
+        c.source(),
+        ": [tls]: give ca_cert_file with ca_key_file, and cert_file with key_file (or none)"));
   }
   if (o.db_pool_size == 0) {
     return absl::InvalidArgumentError(

@@ -8,8 +8,8 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/status.h"
-#include "coordinator/validate.h"
 #include "coordinator/proto_convert.h"
+#include "coordinator/validate.h"
 
 namespace shoebox::coordinator {
 
@@ -95,7 +95,8 @@ absl::StatusOr<shoebox::v1::LeaseJobsResponse> JobQueue::Lease(
   auto hung_up = [&] { return gone && gone(); };
   for (;;) {
     if (hung_up()) {
-      return absl::CancelledError(absl::StrCat("worker '", worker, "' hung up while waiting for jobs"));
+      return absl::CancelledError(
+          absl::StrCat("worker '", worker, "' hung up while waiting for jobs"));
     }
     RETURN_IF_ERROR(Sweep(false).status());
     ASSIGN_OR_RETURN(std::vector<LeasedJob> leased, store_->LeaseJobs(p));
@@ -108,7 +109,8 @@ absl::StatusOr<shoebox::v1::LeaseJobsResponse> JobQueue::Lease(
         f.error = "the worker hung up before it received this lease; back to the queue";
         (void)store_->FailJob(f);
       }
-      return absl::CancelledError(absl::StrCat("worker '", worker, "' hung up while waiting for jobs"));
+      return absl::CancelledError(
+          absl::StrCat("worker '", worker, "' hung up while waiting for jobs"));
     }
     if (!leased.empty() || absl::Now() >= deadline) {
       // Verify jobs learn which chunks of their file need repair (issue 7).
@@ -125,7 +127,8 @@ absl::StatusOr<shoebox::v1::RenewLeaseResponse> JobQueue::Renew(
     const std::string& worker, const shoebox::v1::RenewLeaseRequest& req) {
   (void)worker;
   RETURN_IF_ERROR(ValidateLease(req.job_id(), req.lease_token()));
-  ASSIGN_OR_RETURN(LeaseRenewal r, store_->RenewLease(req.job_id(), req.lease_token(), limits_.lease_ms));
+  ASSIGN_OR_RETURN(LeaseRenewal r,
+                   store_->RenewLease(req.job_id(), req.lease_token(), limits_.lease_ms));
   return ToProto(r);
 }
 

@@ -17,8 +17,7 @@ uint64_t BackoffDelayMs(uint32_t attempt, uint32_t base_ms, uint32_t max_ms, dou
 }
 
 std::string FormatUnixMs(int64_t unix_ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(unix_ms),
-                          absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(unix_ms), absl::UTCTimeZone());
 }
 
 std::string WaitingReason(const WaitFacts& f) {
@@ -29,12 +28,12 @@ std::string WaitingReason(const WaitFacts& f) {
     case JobState::kCancelled:
       return "cancelled by an admin; `shoebox jobs retry` queues it again";
     case JobState::kDead:
-      return absl::StrCat("dead after ", f.attempts, " attempt", f.attempts == 1 ? "" : "s",
-                          ": ", f.last_error.empty() ? "(no error text)" : f.last_error,
+      return absl::StrCat("dead after ", f.attempts, " attempt", f.attempts == 1 ? "" : "s", ": ",
+                          f.last_error.empty() ? "(no error text)" : f.last_error,
                           "; fix the cause, then `shoebox jobs retry`");
     case JobState::kRetryWait:
-      return absl::StrCat("backoff until ", FormatUnixMs(f.next_attempt_unix_ms),
-                          " after attempt ", f.attempts, ": ", f.last_error);
+      return absl::StrCat("backoff until ", FormatUnixMs(f.next_attempt_unix_ms), " after attempt ",
+                          f.attempts, ": ", f.last_error);
     default:
       break;
   }
@@ -54,8 +53,8 @@ std::string WaitingReason(const WaitFacts& f) {
                         f.max_concurrency, " running)");
   }
   if (f.queued_ahead > 0) {
-    return absl::StrCat("queued behind ", f.queued_ahead, " job",
-                        f.queued_ahead == 1 ? "" : "s", " for destination ", f.destination);
+    return absl::StrCat("queued behind ", f.queued_ahead, " job", f.queued_ahead == 1 ? "" : "s",
+                        " for destination ", f.destination);
   }
   return absl::StrCat("waiting for a free worker for destination ", f.destination);
 }

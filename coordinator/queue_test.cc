@@ -89,8 +89,7 @@ TEST_F(JobQueueTest, JobsLeasedAsTheWorkerHangsUpGoBackUncounted) {
   req.set_max_jobs(1);
   int calls = 0;
   // Not gone before the lease, gone right after it.
-  absl::StatusOr<pb::LeaseJobsResponse> r =
-      queue_.Lease("w1", req, [&] { return ++calls > 1; });
+  absl::StatusOr<pb::LeaseJobsResponse> r = queue_.Lease("w1", req, [&] { return ++calls > 1; });
   EXPECT_TRUE(absl::IsCancelled(r.status())) << r.status();
   EXPECT_EQ(store_.Job(id).state, JobState::kQueued);
   EXPECT_EQ(store_.Job(id).attempts, 0u);

@@ -56,7 +56,8 @@ bool Retention::Stopping() {
 absl::StatusOr<shoebox::v1::RetentionPolicies> Retention::Get(
     const shoebox::v1::GetRetentionRequest& req) {
   RETURN_IF_ERROR(ValidateGetRetention(req));  // coordinator/validate.h
-  ASSIGN_OR_RETURN(std::vector<FolderPolicy> list, rstore_->ListPolicies(req.device(), req.folder()));
+  ASSIGN_OR_RETURN(std::vector<FolderPolicy> list,
+                   rstore_->ListPolicies(req.device(), req.folder()));
   shoebox::v1::RetentionPolicies out;
   for (const FolderPolicy& f : list) ToProto(f, out.add_policies());
   return out;
@@ -71,10 +72,13 @@ absl::StatusOr<shoebox::v1::RetentionPolicies> Retention::Set(
   shoebox::v1::RetentionPolicies out;
   for (const FolderPolicy& f : list) {
     ToProto(f, out.add_policies());
-    AuditEntry e{"admin", admin, "SetRetention", absl::StrCat(f.device, ":", PrintablePath(f.folder)),
-                 true, DescribeRetentionPolicy(f.policy)};
+    AuditEntry e{"admin",        admin,
+                 "SetRetention", absl::StrCat(f.device, ":", PrintablePath(f.folder)),
+                 true,           DescribeRetentionPolicy(f.policy)};
     absl::Status st = audit_->Audit(e);
-    if (!st.ok()) SPDLOG_ERROR("event=audit_failed action=SetRetention error=\"{}\"", std::string(st.message()));
+    if (!st.ok())
+      SPDLOG_ERROR("event=audit_failed action=SetRetention error=\"{}\"",
+                   std::string(st.message()));
   }
   return out;
 }
@@ -109,7 +113,8 @@ absl::StatusOr<shoebox::v1::PruneResponse> Retention::Prune(const std::string& a
   }
 
   auto ms_since = [](std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t)
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 t)
         .count();
   };
   const int64_t release_ms = ms_since(start);
@@ -179,7 +184,8 @@ absl::StatusOr<shoebox::v1::PruneResponse> Retention::Prune(const std::string& a
   if (!dry) {
     AuditEntry e{actor == "schedule" ? "coordinator" : "admin", actor, "Prune", "", true, summary};
     absl::Status st = audit_->Audit(e);
-    if (!st.ok()) SPDLOG_ERROR("event=audit_failed action=Prune error=\"{}\"", std::string(st.message()));
+    if (!st.ok())
+      SPDLOG_ERROR("event=audit_failed action=Prune error=\"{}\"", std::string(st.message()));
   }
   return out;
 }
@@ -238,15 +244,17 @@ void Retention::ScheduleLoop(uint32_t interval_s) {
     }
     absl::StatusOr<bool> claimed = rstore_->ClaimScheduledRun("prune", interval_s);
     if (!claimed.ok()) {
-      SPDLOG_WARN("event=prune_schedule_failed error=\"{}\"", std::string(claimed.status().message()));
+      SPDLOG_WARN("event=prune_schedule_failed error=\"{}\"",
+                  std::string(claimed.status().message()));
       continue;
     }
     if (!*claimed) continue;
     absl::StatusOr<shoebox::v1::PruneResponse> r = Prune("schedule", shoebox::v1::PruneRequest());
     if (!r.ok()) {
-      SPDLOG_WARN("event=prune_failed trigger=schedule error=\"{}\" action=\"retried at the next "
-                  "interval; run `shoebox prune` to see the error\"",
-                  std::string(r.status().message()));
+      SPDLOG_WARN(
+          "event=prune_failed trigger=schedule error=\"{}\" action=\"retried at the next "
+          "interval; run `shoebox prune` to see the error\"",
+          std::string(r.status().message()));
     }
   }
 }

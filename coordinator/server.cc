@@ -29,8 +29,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   grpc::ServerBuilder b;
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (o.insecure_dev) {
-    SPDLOG_WARN("event=insecure_dev listen={} note=\"plain text, identities from metadata; for "
-                "development on loopback only\"", o.listen);
+    SPDLOG_WARN(
+        "event=insecure_dev listen={} note=\"plain text, identities from metadata; for "
+        "development on loopback only\"",
+        o.listen);
     creds = grpc::InsecureServerCredentials();
   } else {
     // Mutual TLS: a client certificate is requested and, when presented,

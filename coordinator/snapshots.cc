@@ -33,7 +33,9 @@ void CatalogSnapshots::StartSchedule() {
   thread_ = std::thread([this] { Loop(); });
 }
 
-absl::StatusOr<std::vector<snapshot::Info>> CatalogSnapshots::List() { return snapshot::List(store_); }
+absl::StatusOr<std::vector<snapshot::Info>> CatalogSnapshots::List() {
+  return snapshot::List(store_);
+}
 
 absl::StatusOr<snapshot::Info> CatalogSnapshots::TakeNow() {
   absl::MutexLock l(&take_mu_);
@@ -50,12 +52,15 @@ absl::StatusOr<snapshot::Info> CatalogSnapshots::TakeNow() {
   const std::string sealed = snapshot::Seal(catalog_key_, created, AsBytes(*dump));
   absl::StatusOr<snapshot::Info> info = snapshot::Put(store_, sealed, created);
   if (!info.ok()) {
-    return Annotate(info.status(), absl::StrCat("catalog snapshot: store it in ", store_->Describe()));
+    return Annotate(info.status(),
+                    absl::StrCat("catalog snapshot: store it in ", store_->Describe()));
   }
   absl::StatusOr<int> pruned = snapshot::Prune(store_, keep_);
   if (!pruned.ok()) {
-    SPDLOG_WARN("event=snapshot_prune_failed error=\"{}\" action=\"older snapshots stay until the next one\"",
-                std::string(pruned.status().message()));
+    SPDLOG_WARN(
+        "event=snapshot_prune_failed error=\"{}\" action=\"older snapshots stay until the next "
+        "one\"",
+        std::string(pruned.status().message()));
   }
   uint64_t copies = 0;
   if (copies_ != nullptr) {
@@ -63,13 +68,17 @@ absl::StatusOr<snapshot::Info> CatalogSnapshots::TakeNow() {
     if (q.ok()) {
       copies = *q;
     } else {
-      SPDLOG_WARN("event=snapshot_copies_not_queued name={} error=\"{}\" action=\"the next snapshot queues them\"",
-                  info->name, std::string(q.status().message()));
+      SPDLOG_WARN(
+          "event=snapshot_copies_not_queued name={} error=\"{}\" action=\"the next snapshot queues "
+          "them\"",
+          info->name, std::string(q.status().message()));
     }
   }
-  SPDLOG_INFO("event=catalog_snapshot name={} dump_bytes={} stored_bytes={} pruned={} destination_copies={} ms={}",
-              info->name, dump->size(), info->size, pruned.ok() ? *pruned : 0, copies,
-              absl::ToInt64Milliseconds(absl::Now() - start));
+  SPDLOG_INFO(
+      "event=catalog_snapshot name={} dump_bytes={} stored_bytes={} pruned={} "
+      "destination_copies={} ms={}",
+      info->name, dump->size(), info->size, pruned.ok() ? *pruned : 0, copies,
+      absl::ToInt64Milliseconds(absl::Now() - start));
   return info;
 }
 
@@ -83,10 +92,12 @@ void CatalogSnapshots::Loop() {
     if (due == 0 || now >= due) {
       absl::StatusOr<std::vector<snapshot::Info>> have = List();
       if (!have.ok()) {
-        SPDLOG_WARN("event=snapshot_list_failed error=\"{}\"", std::string(have.status().message()));
+        SPDLOG_WARN("event=snapshot_list_failed error=\"{}\"",
+                    std::string(have.status().message()));
         due = now + retry_ms;
       } else if (!have->empty() && (*have)[0].created_unix_ms + interval_ms > now) {
-        due = (*have)[0].created_unix_ms + interval_ms;  // another coordinator took one, or not yet due
+        due = (*have)[0].created_unix_ms +
+              interval_ms;  // another coordinator took one, or not yet due
       } else if (have->empty() && due == 0) {
         due = now + std::min<int64_t>(interval_ms, 60 * 1000);  // first one soon after start
       } else {

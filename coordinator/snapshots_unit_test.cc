@@ -90,8 +90,7 @@ TEST_F(CatalogSnapshotsTest, FailedDumpStoresAndQueuesNothing) {
   absl::StatusOr<snapshot::Info> info = s->TakeNow();
   ASSERT_FALSE(info.ok());
   EXPECT_TRUE(absl::IsUnavailable(info.status())) << info.status();
-  EXPECT_NE(info.status().message().find("dump the database"), std::string::npos)
-      << info.status();
+  EXPECT_NE(info.status().message().find("dump the database"), std::string::npos) << info.status();
   EXPECT_TRUE(s->List()->empty());
   EXPECT_TRUE(copies_.requests().empty());
 }

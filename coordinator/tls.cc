@@ -46,7 +46,8 @@ absl::Status WritePublic(const std::string& path, const std::string& data) {
 
 bool LooksLikeIp(const std::string& s) {
   return s.find_first_not_of("0123456789.") == std::string::npos ||
-         (s.find(':') != std::string::npos && s.find_first_not_of("0123456789abcdefABCDEF:") == std::string::npos);
+         (s.find(':') != std::string::npos &&
+          s.find_first_not_of("0123456789abcdefABCDEF:") == std::string::npos);
 }
 
 }  // namespace
@@ -61,7 +62,9 @@ absl::StatusOr<CoordinatorPki> LoadOrCreatePki(const CoordinatorOptions& o) {
   const std::string dir = TlsDir(o);
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot create TLS directory ", dir, ": ", ec.message()));
+  if (ec)
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create TLS directory ", dir, ": ", ec.message()));
   chmod(dir.c_str(), 0700);
   CoordinatorPki pki;
 
@@ -95,7 +98,8 @@ absl::StatusOr<CoordinatorPki> LoadOrCreatePki(const CoordinatorOptions& o) {
     p.ip_addresses = {"127.0.0.1", "::1"};
     char host[256] = {};
     if (gethostname(host, sizeof host - 1) == 0 && host[0] != 0) p.dns_names.push_back(host);
-    for (const std::string& n : o.tls.names) (LooksLikeIp(n) ? p.ip_addresses : p.dns_names).push_back(n);
+    for (const std::string& n : o.tls.names)
+      (LooksLikeIp(n) ? p.ip_addresses : p.dns_names).push_back(n);
     ASSIGN_OR_RETURN(std::string cert, IssueCert(pki.ca, p));
     RETURN_IF_ERROR(WriteSecretFile(srv_key, key));
     RETURN_IF_ERROR(WritePublic(srv_crt, cert + pki.ca.cert_pem));
@@ -141,7 +145,8 @@ std::pair<std::string, std::string> Enrollment::NewToken() const {
 }
 
 absl::StatusOr<EnrollResult> Enrollment::Enroll(const std::string& role, const std::string& token,
-                                                const std::string& csr_pem, const std::string& peer) {
+                                                const std::string& csr_pem,
+                                                const std::string& peer) {
   ASSIGN_OR_RETURN(EnrollToken t, ParseEnrollToken(token));
   if (t.ca_fingerprint != pki_.ca_fingerprint) {
     return absl::PermissionDeniedError(
@@ -150,7 +155,8 @@ absl::StatusOr<EnrollResult> Enrollment::Enroll(const std::string& role, const s
   }
   // Check the CSR before consuming the token, so a broken client can retry.
   ASSIGN_OR_RETURN(std::string pub, CsrPublicKeyPem(csr_pem));
-  ASSIGN_OR_RETURN(std::string name, store_->ConsumeEnrollToken(EnrollSecretHash(t.secret), role, peer));
+  ASSIGN_OR_RETURN(std::string name,
+                   store_->ConsumeEnrollToken(EnrollSecretHash(t.secret), role, peer));
   IssueParams p;
   p.public_key_pem = pub;
   p.common_name = name;
@@ -165,7 +171,8 @@ absl::StatusOr<EnrollResult> Enrollment::Enroll(const std::string& role, const s
   row.fingerprint = info.fingerprint_hex;
   row.expires_unix_ms = info.not_after_unix * 1000;
   RETURN_IF_ERROR(store_->RecordCertificate(row));
-  SPDLOG_INFO("event=enrolled role={} name=\"{}\" serial={} peer={}", role, name, info.serial_hex, peer);
+  SPDLOG_INFO("event=enrolled role={} name=\"{}\" serial={} peer={}", role, name, info.serial_hex,
+              peer);
   return EnrollResult{name, cert, pki_.ca.cert_pem};
 }
 

@@ -33,8 +33,8 @@ void UploadClaims::SweepLocked(absl::Time now) {
   }
 }
 
-std::vector<bool> UploadClaims::Claim(int64_t device, const std::vector<std::string>& ids, absl::Time now,
-                                      const std::vector<uint32_t>* sizes) {
+std::vector<bool> UploadClaims::Claim(int64_t device, const std::vector<std::string>& ids,
+                                      absl::Time now, const std::vector<uint32_t>* sizes) {
   std::vector<bool> mine(ids.size(), true);
   absl::MutexLock l(&mu_);
   SweepLocked(now);
@@ -58,10 +58,12 @@ std::vector<bool> UploadClaims::Claim(int64_t device, const std::vector<std::str
   return mine;
 }
 
-bool UploadClaims::ClaimedBy(int64_t device, const std::string& id, absl::Time now, uint32_t* size) const {
+bool UploadClaims::ClaimedBy(int64_t device, const std::string& id, absl::Time now,
+                             uint32_t* size) const {
   absl::MutexLock l(&mu_);
   auto it = claims_.find(id);
-  if (it == claims_.end() || it->second.device != device || it->second.size == 0 || !Live(it->second, now)) {
+  if (it == claims_.end() || it->second.device != device || it->second.size == 0 ||
+      !Live(it->second, now)) {
     return false;
   }
   *size = it->second.size;

@@ -12,7 +12,8 @@ TEST(UploadClaims, TheFirstDeviceToNeedAChunkSendsItAndTheOtherIsNotAsked) {
   EXPECT_EQ(c.Claim(1, {"a", "b"}, t0), (std::vector<bool>{true, true}));
   EXPECT_EQ(c.Claim(2, {"b", "c"}, t0 + absl::Seconds(1)), (std::vector<bool>{false, true}));
   // The claimant reporting again (a restart, a re-read) keeps its claims.
-  EXPECT_EQ(c.Claim(1, {"a", "b", "c"}, t0 + absl::Seconds(2)), (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(c.Claim(1, {"a", "b", "c"}, t0 + absl::Seconds(2)),
+            (std::vector<bool>{true, true, false}));
 }
 
 // The claim answers "is this chunk known and missing, with which size" for
@@ -29,8 +30,8 @@ TEST(UploadClaims, OnlyTheClaimantsLiveClaimAnswersForTheUpload) {
   EXPECT_FALSE(c.ClaimedBy(1, "c", t0 + absl::Seconds(1), &size));  // no size
   EXPECT_FALSE(c.ClaimedBy(1, "z", t0 + absl::Seconds(1), &size));  // never claimed
   c.Stored(1, "a", t0 + absl::Seconds(2));
-  EXPECT_FALSE(c.ClaimedBy(1, "a", t0 + absl::Seconds(2), &size));  // stored: claim over
-  EXPECT_TRUE(c.ClaimedBy(1, "b", t0 + absl::Seconds(61), &size));  // renewed by the store at 2 s
+  EXPECT_FALSE(c.ClaimedBy(1, "a", t0 + absl::Seconds(2), &size));   // stored: claim over
+  EXPECT_TRUE(c.ClaimedBy(1, "b", t0 + absl::Seconds(61), &size));   // renewed by the store at 2 s
   EXPECT_FALSE(c.ClaimedBy(1, "b", t0 + absl::Seconds(63), &size));  // lapsed
   c.Release("b");
   EXPECT_FALSE(c.ClaimedBy(1, "b", t0 + absl::Seconds(3), &size));
@@ -59,7 +60,8 @@ TEST(UploadClaims, AClaimantThatKeepsStoringKeepsItsClaimsUpToMaxAge) {
   c.Claim(1, {"a", "big-video-chunk"}, t0);
   for (int s = 50; s < 15 * 60; s += 50) {
     c.Stored(1, "other" + std::to_string(s), t0 + absl::Seconds(s));
-    ASSERT_EQ(c.Claim(2, {"big-video-chunk"}, t0 + absl::Seconds(s + 1)), std::vector<bool>{false}) << s;
+    ASSERT_EQ(c.Claim(2, {"big-video-chunk"}, t0 + absl::Seconds(s + 1)), std::vector<bool>{false})
+        << s;
   }
   // Even a busy claimant gives a chunk up after max_age (it may never send
   // it: its file changed and was read again).

@@ -57,9 +57,9 @@ absl::Status ValidateHello(const shoebox::v1::HelloRequest& req) {
 absl::Status ValidateReportBatch(const shoebox::v1::ReportFilesRequest& req,
                                  uint32_t max_report_batch) {
   if (static_cast<uint32_t>(req.files_size()) > max_report_batch) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "files: ", req.files_size(), " entries exceed max_report_batch (", max_report_batch,
-        "); split the report into smaller batches"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("files: ", req.files_size(), " entries exceed max_report_batch (",
+                     max_report_batch, "); split the report into smaller batches"));
   }
   return absl::OkStatus();
 }
@@ -83,14 +83,14 @@ absl::Status ValidateFileReport(const shoebox::v1::FileReport& f, size_t i) {
           absl::StrCat(at, ".chunks[", j, "].id: must be 32 bytes, got ", c.id().size()));
     }
     if (c.size() == 0 || c.size() > kMaxChunkRefSize) {
-      return absl::InvalidArgumentError(absl::StrCat(at, ".chunks[", j, "].size: ", c.size(),
-                                                     " is outside 1..16777216"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, ".chunks[", j, "].size: ", c.size(), " is outside 1..16777216"));
     }
     sum += c.size();
   }
   if (sum != f.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(at, ".chunks: chunk sizes add up to ", sum,
-                                                   " bytes but size is ", f.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(at, ".chunks: chunk sizes add up to ", sum, " bytes but size is ", f.size()));
   }
   return absl::OkStatus();
 }
@@ -126,9 +126,9 @@ absl::Status CheckChunkUpload(const shoebox::v1::PutChunkRequest& req, const Hma
                                                    " bytes; chunks must have 1..", max_chunk_size));
   }
   if (id_hmac.Compute(req.data()) != *id) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "data: the bytes of chunk ", ToHex(req.id()),
-        " do not match its ID (HMAC-SHA256 with the chunk-ID key); re-read the file"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("data: the bytes of chunk ", ToHex(req.id()),
+                     " do not match its ID (HMAC-SHA256 with the chunk-ID key); re-read the file"));
   }
   return absl::OkStatus();
 }
@@ -216,8 +216,8 @@ absl::Status ValidateJobStates(const google::protobuf::RepeatedField<int>& state
   for (int i = 0; i < states.size(); ++i) {
     if (!shoebox::v1::JobState_IsValid(states[i]) ||
         states[i] == shoebox::v1::JOB_STATE_UNSPECIFIED) {
-      return absl::InvalidArgumentError(absl::StrCat("states[", i, "]: unknown job state ",
-                                                     states[i]));
+      return absl::InvalidArgumentError(
+          absl::StrCat("states[", i, "]: unknown job state ", states[i]));
     }
   }
   return absl::OkStatus();
@@ -257,8 +257,9 @@ absl::Status ValidateCreateEnrollToken(const shoebox::v1::CreateEnrollTokenReque
     return absl::InvalidArgumentError("device: give exactly one of device and worker");
   }
   const std::string& name = req.device().empty() ? req.worker() : req.device();
-  if (name.size() > 128 || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                  "0123456789-_.@") != std::string::npos) {
+  if (name.size() > 128 ||
+      name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789-_.@") != std::string::npos) {
     return absl::InvalidArgumentError(
         "name: 1-128 characters of letters, digits, '-', '_', '.', '@'");
   }
@@ -302,8 +303,7 @@ absl::Status ValidateSetRetention(const shoebox::v1::SetRetentionRequest& req) {
   return absl::OkStatus();
 }
 
-absl::Status ApplyRetentionUpdate(const shoebox::v1::SetRetentionRequest& req,
-                                  RetentionPolicy* p) {
+absl::Status ApplyRetentionUpdate(const shoebox::v1::SetRetentionRequest& req, RetentionPolicy* p) {
   if (req.has_keep_all_days()) p->keep_all_days = req.keep_all_days();
   if (req.has_keep_daily()) p->keep_daily = req.keep_daily();
   if (req.has_keep_weekly()) p->keep_weekly = req.keep_weekly();

@@ -110,8 +110,8 @@ absl::Status Verifier::CheckChunk(const ScrubItem& item) {
                                             " bytes, the catalog says ", item.size));
   }
   if (id_hmac_.Compute(plain) != id) {
-    return absl::DataLossError(absl::StrCat(
-        "chunk ", ToHex(item.id), ": the content does not match its ID (HMAC-SHA256)"));
+    return absl::DataLossError(absl::StrCat("chunk ", ToHex(item.id),
+                                            ": the content does not match its ID (HMAC-SHA256)"));
   }
   return absl::OkStatus();
 }
@@ -119,10 +119,12 @@ absl::Status Verifier::CheckChunk(const ScrubItem& item) {
 absl::Status Verifier::Scrub(double percent, shoebox::v1::VerifyResponse* out) {
   ASSIGN_OR_RETURN(uint64_t total, vstore_->CountStoredChunks());
   out->set_chunks_total(total);
-  uint64_t want = std::min<uint64_t>(total, static_cast<uint64_t>(std::ceil(total * percent / 100.0)));
+  uint64_t want =
+      std::min<uint64_t>(total, static_cast<uint64_t>(std::ceil(total * percent / 100.0)));
   while (want > 0) {
-    ASSIGN_OR_RETURN(std::vector<ScrubItem> batch,
-                     vstore_->NextScrubBatch(static_cast<uint32_t>(std::min<uint64_t>(want, kScrubPage))));
+    ASSIGN_OR_RETURN(
+        std::vector<ScrubItem> batch,
+        vstore_->NextScrubBatch(static_cast<uint32_t>(std::min<uint64_t>(want, kScrubPage))));
     if (batch.empty()) break;
     std::vector<std::string> good;
     for (const ScrubItem& item : batch) {
@@ -156,9 +158,9 @@ absl::Status Verifier::TestRestore(uint32_t n, int64_t run_id, shoebox::v1::Veri
   const std::string dir = absl::StrCat(base, "/shoebox-test-restore-", getpid(), "-", run_id);
   std::filesystem::create_directories(dir, ec);
   if (ec) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "test restore: cannot create scratch directory ", dir, ": ", ec.message(),
-        "; set verify.scratch_dir to a writable directory"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("test restore: cannot create scratch directory ", dir, ": ", ec.message(),
+                     "; set verify.scratch_dir to a writable directory"));
   }
   for (const auto& v : sample) {
     const std::string where = absl::StrCat(v.device, ":", PrintablePath(v.folder), "/",
@@ -204,7 +206,8 @@ absl::Status Verifier::TestRestore(uint32_t n, int64_t run_id, shoebox::v1::Veri
         }
         ::close(rfd);
         if (back_bytes != v.size) {
-          st = absl::DataLossError(absl::StrCat("restored ", back_bytes, " bytes, the catalog says ", v.size));
+          st = absl::DataLossError(
+              absl::StrCat("restored ", back_bytes, " bytes, the catalog says ", v.size));
         } else if (DigestToString(back.Final()) != v.sha256) {
           st = absl::DataLossError("SHA-256 of the restored file differs from the catalog");
         }
@@ -221,7 +224,8 @@ absl::Status Verifier::TestRestore(uint32_t n, int64_t run_id, shoebox::v1::Veri
       }
       out->set_test_restore_failed(out->test_restore_failed() + 1);
       out->add_test_restore_errors(absl::StrCat(where, ": ", st.message()));
-      SPDLOG_ERROR("event=test_restore_failed file=\"{}\" error=\"{}\"", where, std::string(st.message()));
+      SPDLOG_ERROR("event=test_restore_failed file=\"{}\" error=\"{}\"", where,
+                   std::string(st.message()));
     }
   }
   std::filesystem::remove_all(dir, ec);
@@ -235,8 +239,8 @@ absl::StatusOr<shoebox::v1::VerifyResponse> Verifier::Run(const std::string& tri
   const bool scheduled = absl::StartsWith(trigger, "schedule#");
   // Nothing to check: only report (and plan repairs for) the open damage;
   // not recorded as a run (restores poll this while repairs run).
-  const bool report_only = !scheduled && req.scrub_percent() == 0 && !req.remote() &&
-                           req.test_restore() == 0;
+  const bool report_only =
+      !scheduled && req.scrub_percent() == 0 && !req.remote() && req.test_restore() == 0;
   int64_t run_id = 0;
   if (scheduled) {
     run_id = std::stoll(trigger.substr(9));
@@ -250,8 +254,9 @@ absl::StatusOr<shoebox::v1::VerifyResponse> Verifier::Run(const std::string& tri
     // Remote checks first: they only queue jobs (and a wrong destination
     // name fails at once, not after a long scrub).
     if (req.remote()) {
-      ASSIGN_OR_RETURN(uint64_t q, vstore_->QueueRemoteChecks(
-                                       req.destination(), scheduled ? options_.remote_percent : 100.0));
+      ASSIGN_OR_RETURN(uint64_t q,
+                       vstore_->QueueRemoteChecks(req.destination(),
+                                                  scheduled ? options_.remote_percent : 100.0));
       out.set_remote_checks_queued(q);
     }
     if (req.scrub_percent() > 0) RETURN_IF_ERROR(Scrub(req.scrub_percent(), &out));
@@ -263,9 +268,10 @@ absl::StatusOr<shoebox::v1::VerifyResponse> Verifier::Run(const std::string& tri
     for (const DamagedChunk& d : damaged) {
       if (!d.repair_queued) {
         for (const AffectedFile& f : d.files) *out.add_unrepairable() = ToProto(f);
-        SPDLOG_ERROR("event=chunk_unrepairable chunk={} files={} action=\"no destination holds a "
-                     "file with it; the device's agent re-sends it if it still has the file unchanged\"",
-                     ToHex(d.id), d.files.size());
+        SPDLOG_ERROR(
+            "event=chunk_unrepairable chunk={} files={} action=\"no destination holds a "
+            "file with it; the device's agent re-sends it if it still has the file unchanged\"",
+            ToHex(d.id), d.files.size());
       }
       *out.add_damaged() = ToProto(d);
     }
@@ -275,11 +281,12 @@ absl::StatusOr<shoebox::v1::VerifyResponse> Verifier::Run(const std::string& tri
     (void)vstore_->FinishRun(run_id, FromProto(out), st.ok() ? "" : std::string(st.message()));
   }
   if (!st.ok()) return st;
-  SPDLOG_INFO("event=verify_done run={} scrubbed={} bad={} test_restored={} test_failed={} "
-              "repairs_queued={} remote_checks_queued={} unrepairable_files={}",
-              run_id, out.chunks_scrubbed(), out.chunks_bad(), out.test_restored_files(),
-              out.test_restore_failed(), out.repairs_queued(), out.remote_checks_queued(),
-              out.unrepairable_size());
+  SPDLOG_INFO(
+      "event=verify_done run={} scrubbed={} bad={} test_restored={} test_failed={} "
+      "repairs_queued={} remote_checks_queued={} unrepairable_files={}",
+      run_id, out.chunks_scrubbed(), out.chunks_bad(), out.test_restored_files(),
+      out.test_restore_failed(), out.repairs_queued(), out.remote_checks_queued(),
+      out.unrepairable_size());
   return out;
 }
 
@@ -302,7 +309,8 @@ absl::Status Verifier::RepairChunk(const std::string& worker,
     return absl::Status(static_cast<absl::StatusCode>(ack.code()),
                         absl::StrCat("repair of chunk ", ToHex(req.id()), ": ", ack.message()));
   }
-  RETURN_IF_ERROR(vstore_->MarkRepaired(req.id(), absl::StrCat("worker ", worker, " job ", req.job_id())));
+  RETURN_IF_ERROR(
+      vstore_->MarkRepaired(req.id(), absl::StrCat("worker ", worker, " job ", req.job_id())));
   SPDLOG_INFO("event=chunk_repaired chunk={} worker=\"{}\" job={}", ToHex(req.id()), worker,
               req.job_id());
   return absl::OkStatus();

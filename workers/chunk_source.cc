@@ -13,7 +13,9 @@ class StoreFetcher final : public ChunkFetcher {
  public:
   explicit StoreFetcher(SealedChunkStore* store) : store_(store) {}
   absl::StatusOr<std::string> GetPlain(const ChunkId& id) override { return store_->GetPlain(id); }
-  absl::StatusOr<std::string> GetNamed(const std::string& name) override { return store_->store()->GetNamed(name); }
+  absl::StatusOr<std::string> GetNamed(const std::string& name) override {
+    return store_->store()->GetNamed(name);
+  }
 
  private:
   SealedChunkStore* const store_;
@@ -53,9 +55,9 @@ absl::Status ChunkSource::Load(size_t index) {
   }
   if (!plain.ok()) return plain.status();
   if (plain->size() != chunks_[index].size) {
-    return absl::DataLossError(absl::StrCat("chunk ", IdHex(chunks_[index].id), " has ", plain->size(),
-                                            " bytes, the catalog says ", chunks_[index].size,
-                                            "; run a scrub of the chunk store"));
+    return absl::DataLossError(absl::StrCat(
+        "chunk ", IdHex(chunks_[index].id), " has ", plain->size(), " bytes, the catalog says ",
+        chunks_[index].size, "; run a scrub of the chunk store"));
   }
   fetched_ += plain->size();
   cur_ = std::move(*plain);
@@ -76,9 +78,12 @@ absl::Status ChunkSource::Load(size_t index) {
 absl::StatusOr<size_t> ChunkSource::Read(uint8_t* buf, size_t max) {
   if (pos_ >= size_ || max == 0) return size_t{0};
   // Locate the chunk holding pos_.
-  size_t idx = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), pos_) - starts_.begin()) - 1;
+  size_t idx = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), pos_) -
+                                   starts_.begin()) -
+               1;
   if (idx >= chunks_.size() || pos_ >= starts_[idx] + chunks_[idx].size) {
-    return absl::DataLossError(absl::StrCat("the chunk list covers fewer bytes than the file size ", size_));
+    return absl::DataLossError(
+        absl::StrCat("the chunk list covers fewer bytes than the file size ", size_));
   }
   if (idx != cur_index_) RETURN_IF_ERROR(Load(idx));
   uint64_t in_chunk = pos_ - starts_[idx];
@@ -101,7 +106,8 @@ absl::StatusOr<size_t> ChunkSource::Read(uint8_t* buf, size_t max) {
 }
 
 absl::Status ChunkSource::Seek(uint64_t offset) {
-  if (offset > size_) return absl::OutOfRangeError(absl::StrCat("seek to ", offset, " past ", size_));
+  if (offset > size_)
+    return absl::OutOfRangeError(absl::StrCat("seek to ", offset, " past ", size_));
   pos_ = offset;
   if (offset == 0) {
     hash_.Final();  // reset

@@ -30,7 +30,8 @@ class ChunkFetcher {
   // Only a worker with direct chunk-store access has them.
   virtual absl::StatusOr<std::string> GetNamed(const std::string& name) {
     return absl::FailedPreconditionError(
-        "object " + name + " is only readable with direct chunk-store access; set worker.chunk_store to the "
+        "object " + name +
+        " is only readable with direct chunk-store access; set worker.chunk_store to the "
         "chunk store location (not via-coordinator) on workers serving plain-file destinations");
   }
 };
@@ -46,7 +47,8 @@ struct ChunkSpan {
 class ChunkSource final : public ByteSource {
  public:
   // `sha256`: 32 raw bytes, the expected whole-file hash. `fetcher` borrowed.
-  ChunkSource(ChunkFetcher* fetcher, std::vector<ChunkSpan> chunks, uint64_t size, std::string sha256);
+  ChunkSource(ChunkFetcher* fetcher, std::vector<ChunkSpan> chunks, uint64_t size,
+              std::string sha256);
   ~ChunkSource() override;
   absl::StatusOr<size_t> Read(uint8_t* buf, size_t max) override;
   absl::Status Seek(uint64_t offset) override;

@@ -70,7 +70,8 @@ TEST(ChunkSource, RewindRereadsAndStillVerifies) {
 TEST(ChunkSource, WrongWholeFileHashFailsBeforeTheLastBytes) {
   MapFetcher f;
   File file = MakeFile(&f, {"hello ", "world"});
-  ChunkSource src(&f, file.spans, file.content.size(), DigestToString(Sha256::Of("something else")));
+  ChunkSource src(&f, file.spans, file.content.size(),
+                  DigestToString(Sha256::Of("something else")));
   auto got = ReadAll(&src, 100);
   EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss);
 }
@@ -103,8 +104,8 @@ TEST(ChunkSource, ReadsFromASealedDirectoryStore) {
   ASSERT_TRUE(sealed.PutPlain(ia, AsBytes(a)).ok());
   ASSERT_TRUE(sealed.PutPlain(ib, AsBytes(b)).ok());
   auto fetcher = MakeStoreFetcher(&sealed);
-  ChunkSource src(fetcher.get(), {{ia, 300000}, {ib, static_cast<uint32_t>(b.size())}}, a.size() + b.size(),
-                  DigestToString(Sha256::Of(a + b)));
+  ChunkSource src(fetcher.get(), {{ia, 300000}, {ib, static_cast<uint32_t>(b.size())}},
+                  a.size() + b.size(), DigestToString(Sha256::Of(a + b)));
   auto got = ReadAll(&src, 1 << 16);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_TRUE(*got == a + b);

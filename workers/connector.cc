@@ -37,8 +37,8 @@ std::vector<std::string> RegisteredConnectorKinds() {
 }
 
 absl::StatusOr<std::unique_ptr<Connector>> MakeConnector(const std::string& kind,
-                                                          const nlohmann::json& settings,
-                                                          const nlohmann::json& credentials) {
+                                                         const nlohmann::json& settings,
+                                                         const nlohmann::json& credentials) {
   ConnectorFactory f;
   {
     Registry& r = GetRegistry();

@@ -67,8 +67,9 @@ class Connector {
   // Uploads the whole file so that it becomes visible under its final name
   // only when complete (temp name + rename, multipart completion, ...).
   // Overwrites an existing object of the same name.
-  virtual absl::StatusOr<RemoteObject> Put(const PutRequest& req, ByteSource* src,
-                                           const std::function<void(const Progress&)>& progress) = 0;
+  virtual absl::StatusOr<RemoteObject> Put(
+      const PutRequest& req, ByteSource* src,
+      const std::function<void(const Progress&)>& progress) = 0;
   // NOT_FOUND when absent.
   virtual absl::StatusOr<RemoteObject> Stat(const std::string& remote_path) = 0;
   // Every object under `prefix` (a folder path, "" for the root), recursively.
@@ -87,8 +88,8 @@ class Connector {
 // Builds a connector from a destination's kind, non-secret settings and
 // opened credentials (JSON object; empty object when none).
 absl::StatusOr<std::unique_ptr<Connector>> MakeConnector(const std::string& kind,
-                                                          const nlohmann::json& settings,
-                                                          const nlohmann::json& credentials);
+                                                         const nlohmann::json& settings,
+                                                         const nlohmann::json& credentials);
 
 // Registry of connector kinds. MakeConnector looks the kind up here; an
 // unknown kind is INVALID_ARGUMENT naming the kinds that exist. Connector
@@ -100,9 +101,8 @@ using ConnectorFactory = std::function<absl::StatusOr<std::unique_ptr<Connector>
 bool RegisterConnectorKind(const std::string& kind, ConnectorFactory factory);
 // Sorted kinds that MakeConnector accepts (what RegisterWorker announces).
 std::vector<std::string> RegisteredConnectorKinds();
-#define SHOEBOX_REGISTER_CONNECTOR(kind, factory)                                  \
-  [[maybe_unused]] static const bool SHOEBOX_CONCAT(kShoeboxConnectorRegistered_, \
-                                                    __LINE__) =                   \
+#define SHOEBOX_REGISTER_CONNECTOR(kind, factory)                                             \
+  [[maybe_unused]] static const bool SHOEBOX_CONCAT(kShoeboxConnectorRegistered_, __LINE__) = \
       ::shoebox::worker::RegisterConnectorKind(kind, factory)
 
 // The Retry-After hint (common/retry.h): payload kRetryAfterPayload,

@@ -41,7 +41,8 @@ TEST(Registry, BuiltInKindsAreRegisteredAndUnknownKindNamesThem) {
 }
 
 TEST(Registry, S3WithoutBucketOrKeysIsRefusedWithTheMissingKey) {
-  auto c = MakeConnector("s3", {{"endpoint", "http://127.0.0.1:1"}}, {{"access_key_id", "a"}, {"secret_access_key", "b"}});
+  auto c = MakeConnector("s3", {{"endpoint", "http://127.0.0.1:1"}},
+                         {{"access_key_id", "a"}, {"secret_access_key", "b"}});
   ASSERT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(c.status().message().find("bucket"), std::string::npos) << c.status();
   auto d = MakeConnector("s3", {{"bucket", "b"}}, nlohmann::json::object());

@@ -15,19 +15,24 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeCoordinatorChannel(const Work
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
-  return MakeShoeboxChannel(o.coordinator, o.insecure_dev, {o.ca_file, o.cert_file, o.key_file},
-                            "enroll this worker first: shoebox-worker enroll --token TOKEN (ask the "
-                            "admin: shoebox enroll-token --worker NAME), or set insecure_dev for a "
-                            "loopback test setup",
-                            args);
+  return MakeShoeboxChannel(
+      o.coordinator, o.insecure_dev, {o.ca_file, o.cert_file, o.key_file},
+      "enroll this worker first: shoebox-worker enroll --token TOKEN (ask the "
+      "admin: shoebox enroll-token --worker NAME), or set insecure_dev for a "
+      "loopback test setup",
+      args);
 }
 
 namespace {
 class CoordinatorFetcher final : public ChunkFetcher {
  public:
-  CoordinatorFetcher(std::shared_ptr<grpc::Channel> ch, std::string name, bool dev, const Key256& key,
-                     absl::Duration deadline)
-      : stub_(v1::WorkerService::NewStub(ch)), name_(std::move(name)), dev_(dev), sealer_(key), deadline_(deadline) {}
+  CoordinatorFetcher(std::shared_ptr<grpc::Channel> ch, std::string name, bool dev,
+                     const Key256& key, absl::Duration deadline)
+      : stub_(v1::WorkerService::NewStub(ch)),
+        name_(std::move(name)),
+        dev_(dev),
+        sealer_(key),
+        deadline_(deadline) {}
   absl::StatusOr<std::string> GetPlain(const ChunkId& id) override {
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
@@ -45,7 +50,9 @@ class CoordinatorFetcher final : public ChunkFetcher {
       }
     }
     absl::Status st = FromGrpc(reader->Finish());
-    if (!st.ok()) return Annotate(st, "read chunk " + ToHex(ByteSpan(id.data(), id.size())) + " from the coordinator");
+    if (!st.ok())
+      return Annotate(
+          st, "read chunk " + ToHex(ByteSpan(id.data(), id.size())) + " from the coordinator");
     if (!got) {
       return absl::NotFoundError(absl::StrCat("chunk ", ToHex(ByteSpan(id.data(), id.size())),
                                               ": the coordinator returned no data for it"));
@@ -63,9 +70,11 @@ class CoordinatorFetcher final : public ChunkFetcher {
 }  // namespace
 
 std::unique_ptr<ChunkFetcher> MakeCoordinatorFetcher(std::shared_ptr<grpc::Channel> channel,
-                                                     const std::string& worker_name, bool insecure_dev,
-                                                     const Key256& data_key, absl::Duration deadline) {
-  return std::make_unique<CoordinatorFetcher>(std::move(channel), worker_name, insecure_dev, data_key, deadline);
+                                                     const std::string& worker_name,
+                                                     bool insecure_dev, const Key256& data_key,
+                                                     absl::Duration deadline) {
+  return std::make_unique<CoordinatorFetcher>(std::move(channel), worker_name, insecure_dev,
+                                              data_key, deadline);
 }
 
 }  // namespace shoebox::worker

@@ -22,7 +22,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeCoordinatorChannel(const Work
 // A chunk fetcher that reads sealed blobs through WorkerService.ReadChunks
 // and opens them with the data key. Every call has `deadline`; thread-safe.
 std::unique_ptr<ChunkFetcher> MakeCoordinatorFetcher(std::shared_ptr<grpc::Channel> channel,
-                                                     const std::string& worker_name, bool insecure_dev,
-                                                     const Key256& data_key, absl::Duration deadline);
+                                                     const std::string& worker_name,
+                                                     bool insecure_dev, const Key256& data_key,
+                                                     absl::Duration deadline);
 
 }  // namespace shoebox::worker

@@ -8,32 +8,36 @@ namespace shoebox::worker {
 
 absl::StatusOr<CredentialOpener> MakeSealBoxOpener(const std::string& pool_key_file) {
   ASSIGN_OR_RETURN(SealKeyPair kp, LoadSealKeyPair(pool_key_file));
-  return CredentialOpener([kp](const std::string& sealed, const std::string& dest) -> absl::StatusOr<nlohmann::json> {
-    ASSIGN_OR_RETURN(std::string plain, OpenSealedBox(kp, sealed, dest));
-    nlohmann::json j = nlohmann::json::parse(plain, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object()) {
-      return absl::InvalidArgumentError(absl::StrCat("credentials of destination '", dest,
-                                                     "' are not a JSON object; seal them again with `shoebox dest`"));
-    }
-    return j;
-  });
+  return CredentialOpener(
+      [kp](const std::string& sealed, const std::string& dest) -> absl::StatusOr<nlohmann::json> {
+        ASSIGN_OR_RETURN(std::string plain, OpenSealedBox(kp, sealed, dest));
+        nlohmann::json j = nlohmann::json::parse(plain, nullptr, /*allow_exceptions=*/false);
+        if (j.is_discarded() || !j.is_object()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("credentials of destination '", dest,
+                           "' are not a JSON object; seal them again with `shoebox dest`"));
+        }
+        return j;
+      });
 }
 
-absl::StatusOr<std::unique_ptr<Connector>> OpenDestination(const v1::Destination& d,
-                                                           const CredentialOpener& open_credentials) {
+absl::StatusOr<std::unique_ptr<Connector>> OpenDestination(
+    const v1::Destination& d, const CredentialOpener& open_credentials) {
   nlohmann::json settings = nlohmann::json::object();
   if (!d.settings_json().empty()) {
     settings = nlohmann::json::parse(d.settings_json(), nullptr, false);
     if (settings.is_discarded() || !settings.is_object()) {
-      return absl::InvalidArgumentError(absl::StrCat("destination '", d.name(),
-                                                     "': settings are not a JSON object; fix them with `shoebox dest`"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("destination '", d.name(),
+                       "': settings are not a JSON object; fix them with `shoebox dest`"));
     }
   }
   nlohmann::json creds = nlohmann::json::object();
   if (!d.sealed_credentials().empty()) {
     if (!open_credentials) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "destination '", d.name(), "' has sealed credentials but this worker has no pool key; set pool_key_file"));
+          "destination '", d.name(),
+          "' has sealed credentials but this worker has no pool key; set pool_key_file"));
     }
     ASSIGN_OR_RETURN(creds, open_credentials(d.sealed_credentials(), d.name()));
   }

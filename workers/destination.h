@@ -15,8 +15,8 @@ namespace shoebox::worker {
 
 // Opens a destination's sealed credentials (bytes from the Destination
 // message, its name as context) into a JSON object.
-using CredentialOpener =
-    std::function<absl::StatusOr<nlohmann::json>(const std::string& sealed, const std::string& destination)>;
+using CredentialOpener = std::function<absl::StatusOr<nlohmann::json>(
+    const std::string& sealed, const std::string& destination)>;
 
 // The standard opener: common/crypto/sealbox.h with the pool key pair file.
 // The returned opener is thread-safe.
@@ -25,7 +25,7 @@ absl::StatusOr<CredentialOpener> MakeSealBoxOpener(const std::string& pool_key_f
 // A connector for `d`. INVALID_ARGUMENT when its settings are not a JSON
 // object, FAILED_PRECONDITION when it has sealed credentials and
 // `open_credentials` is null; every error names the destination.
-absl::StatusOr<std::unique_ptr<Connector>> OpenDestination(const v1::Destination& d,
-                                                           const CredentialOpener& open_credentials);
+absl::StatusOr<std::unique_ptr<Connector>> OpenDestination(
+    const v1::Destination& d, const CredentialOpener& open_credentials);
 
 }  // namespace shoebox::worker

@@ -6,8 +6,9 @@
 
 namespace shoebox::worker {
 
-LeaseRenewer::LeaseRenewer(std::string log_name, RenewCall renew, const std::atomic<uint32_t>* lease_ms,
-                           const std::atomic<bool>* abandon, std::atomic<bool>* cancelled)
+LeaseRenewer::LeaseRenewer(std::string log_name, RenewCall renew,
+                           const std::atomic<uint32_t>* lease_ms, const std::atomic<bool>* abandon,
+                           std::atomic<bool>* cancelled)
     : log_name_(std::move(log_name)),
       renew_(std::move(renew)),
       lease_ms_(lease_ms),
@@ -46,7 +47,8 @@ void LeaseRenewer::Loop() {
     if (cancelled.ok() && *cancelled) {
       spdlog::info("{} cancelled by an admin", log_name_);
       *cancelled_ = true;
-    } else if (absl::IsFailedPrecondition(cancelled.status()) || absl::IsNotFound(cancelled.status())) {
+    } else if (absl::IsFailedPrecondition(cancelled.status()) ||
+               absl::IsNotFound(cancelled.status())) {
       spdlog::warn("{} lost its lease: {}", log_name_, std::string(cancelled.status().message()));
       lease_lost_ = true;
       *cancelled_ = true;

@@ -13,17 +13,17 @@
 #include <optional>
 
 #include "CLI/CLI.hpp"
-#include "common/locks.h"
-#include "common/memory.h"
 #include "common/chunkstore/chunkstore.h"
 #include "common/crypto/keys.h"
 #include "common/enroll_command.h"
+#include "common/locks.h"
 #include "common/log.h"
+#include "common/memory.h"
+#include "common/s3/s3_chunkstore.h"
 #include "common/signals.h"
 #include "common/tls_client.h"
 #include "shoebox/v1/worker.grpc.pb.h"
 #include "workers/chunk_source.h"
-#include "common/s3/s3_chunkstore.h"
 #include "workers/coordinator_client.h"
 #include "workers/worker.h"
 
@@ -31,8 +31,9 @@ namespace {
 
 // `shoebox-worker enroll` (common/enroll_command.h): the flags, then the
 // config's coordinator and identity directory.
-shoebox::EnrollCommand EnrollCommandFor(const std::string& config_path, const std::string& coordinator,
-                                        const std::string& token, const std::string& tls_dir) {
+shoebox::EnrollCommand EnrollCommandFor(const std::string& config_path,
+                                        const std::string& coordinator, const std::string& token,
+                                        const std::string& tls_dir) {
   shoebox::EnrollCommand cmd;
   cmd.program = "shoebox-worker";
   cmd.role = "worker";
@@ -59,7 +60,8 @@ shoebox::EnrollCommand EnrollCommandFor(const std::string& config_path, const st
 // alone (it would slow the shell and everything started from it).
 void LowerSessionPriority(int nice) {
   if (::getsid(0) != ::getpid()) {
-    spdlog::info("worker is not the leader of its session: nice {} orders it only within the session", nice);
+    spdlog::info(
+        "worker is not the leader of its session: nice {} orders it only within the session", nice);
     return;
   }
   std::ofstream f("/proc/self/autogroup");
@@ -85,16 +87,22 @@ int main(int argc, char** argv) {
   std::string enroll_coordinator, enroll_token, tls_dir;
   enroll->add_option("--coordinator", enroll_coordinator,
                      "coordinator HOST:PORT (default: worker.coordinator of the config)");
-  enroll->add_option("--token", enroll_token, "token printed by `shoebox enroll-token --worker NAME`, or - to read it from stdin")
+  enroll
+      ->add_option(
+          "--token", enroll_token,
+          "token printed by `shoebox enroll-token --worker NAME`, or - to read it from stdin")
       ->required();
-  enroll->add_option("--tls-dir", tls_dir, "where to store key and certificates (default: worker.tls_dir)");
+  enroll->add_option("--tls-dir", tls_dir,
+                     "where to store key and certificates (default: worker.tls_dir)");
   CLI11_PARSE(app, argc, argv);
   if (*enroll) {
     return shoebox::RunEnrollment(
         EnrollCommandFor(config_path, enroll_coordinator, enroll_token, tls_dir),
-        shoebox::MakeEnrollCall<shoebox::v1::WorkerEnrollRequest, shoebox::v1::WorkerEnrollResponse>(
+        shoebox::MakeEnrollCall<shoebox::v1::WorkerEnrollRequest,
+                                shoebox::v1::WorkerEnrollResponse>(
             [](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
-               const shoebox::v1::WorkerEnrollRequest& req, shoebox::v1::WorkerEnrollResponse* resp) {
+               const shoebox::v1::WorkerEnrollRequest& req,
+               shoebox::v1::WorkerEnrollResponse* resp) {
               return shoebox::v1::WorkerService::NewStub(ch)->Enroll(ctx, req, resp);
             }));
   }
@@ -115,7 +123,8 @@ int main(int argc, char** argv) {
   // Before any thread starts: on Linux a nice value is per thread and
   // inherited by the threads it creates.
   if (options->nice > 0 && ::setpriority(PRIO_PROCESS, 0, options->nice) != 0) {
-    spdlog::warn("cannot lower the worker's CPU priority to nice {}: {}", options->nice, strerror(errno));
+    spdlog::warn("cannot lower the worker's CPU priority to nice {}: {}", options->nice,
+                 strerror(errno));
   }
   if (options->nice > 0) LowerSessionPriority(options->nice);
   auto master = shoebox::LoadOrCreateMasterKey(options->master_key_file, /*create=*/false);
@@ -129,8 +138,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<shoebox::SealedChunkStore> sealed;
   std::unique_ptr<shoebox::worker::ChunkFetcher> fetcher;
   if (options->chunk_store == "via-coordinator") {
-    fetcher = shoebox::worker::MakeCoordinatorFetcher(*channel, options->name, options->insecure_dev,
-                                                      keys.data_key, options->rpc_deadline);
+    fetcher = shoebox::worker::MakeCoordinatorFetcher(
+        *channel, options->name, options->insecure_dev, keys.data_key, options->rpc_deadline);
   } else {
     auto s = shoebox::OpenChunkStore(options->chunk_store);
     if (!s.ok()) return fail(s.status());
@@ -146,8 +155,9 @@ int main(int argc, char** argv) {
     if (!o.ok()) return fail(o.status());
     opener = std::move(*o);
   } else {
-    spdlog::warn("no pool key at {}: destinations with sealed credentials will fail until it exists",
-                 options->pool_key_file);
+    spdlog::warn(
+        "no pool key at {}: destinations with sealed credentials will fail until it exists",
+        options->pool_key_file);
   }
 
   auto worker = shoebox::worker::Worker::Create(*options, *channel, fetcher.get(), opener);

@@ -81,28 +81,40 @@ absl::StatusOr<std::string> ExpandLayout(const std::string& layout_in, const Pla
     }
     std::string tok = layout.substr(i + 1, close - i - 1);
     i = close + 1;
-    if (tok == "device") out += Component(in.device);
-    else if (tok == "folder") out += Component(Basename(in.folder));
-    else if (tok == "path") out += in.path;
-    else if (tok == "dir") out += dir;
-    else if (tok == "name") out += name;
-    else if (tok == "stem") out += stem;
-    else if (tok == "ext") out += ext;
-    else if (tok == "album") out += Component(AlbumFor(in));
-    else if (tok == "year") out += absl::StrFormat("%04d", DateOf(in).year);
-    else if (tok == "month") out += absl::StrFormat("%02d", DateOf(in).month);
-    else if (tok == "day") out += absl::StrFormat("%02d", DateOf(in).day);
+    if (tok == "device")
+      out += Component(in.device);
+    else if (tok == "folder")
+      out += Component(Basename(in.folder));
+    else if (tok == "path")
+      out += in.path;
+    else if (tok == "dir")
+      out += dir;
+    else if (tok == "name")
+      out += name;
+    else if (tok == "stem")
+      out += stem;
+    else if (tok == "ext")
+      out += ext;
+    else if (tok == "album")
+      out += Component(AlbumFor(in));
+    else if (tok == "year")
+      out += absl::StrFormat("%04d", DateOf(in).year);
+    else if (tok == "month")
+      out += absl::StrFormat("%02d", DateOf(in).month);
+    else if (tok == "day")
+      out += absl::StrFormat("%02d", DateOf(in).day);
     else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "layout '", layout, "': unknown token {", tok,
-          "}; use {device} {folder} {path} {dir} {name} {stem} {ext} {album} {year} {month} {day}"));
+      return absl::InvalidArgumentError(absl::StrCat("layout '", layout, "': unknown token {", tok,
+                                                     "}; use {device} {folder} {path} {dir} {name} "
+                                                     "{stem} {ext} {album} {year} {month} {day}"));
     }
   }
   std::vector<std::string> parts = absl::StrSplit(out, '/', absl::SkipEmpty());
   std::string result = absl::StrJoin(parts, "/");
   absl::Status v = ValidateRelativePath(result, "placed path");
   if (!v.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("layout '", layout, "' gives an invalid path: ", v.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("layout '", layout, "' gives an invalid path: ", v.message()));
   }
   return result;
 }
@@ -125,7 +137,8 @@ std::optional<CaptureDate> ExifCaptureDate(std::string_view head) {
     if (image.get() == nullptr) return std::nullopt;
     image->readMetadata();
     const Exiv2::ExifData& exif = image->exifData();
-    for (const char* key : {"Exif.Photo.DateTimeOriginal", "Exif.Photo.DateTimeDigitized", "Exif.Image.DateTime"}) {
+    for (const char* key :
+         {"Exif.Photo.DateTimeOriginal", "Exif.Photo.DateTimeDigitized", "Exif.Image.DateTime"}) {
       auto it = exif.findKey(Exiv2::ExifKey(key));
       if (it == exif.end()) continue;
       std::string v = it->toString();  // "YYYY:MM:DD HH:MM:SS"

@@ -36,11 +36,14 @@ TEST(Placement, AlbumIsTheFoldersNameOrTheRootsName) {
 }
 
 TEST(Placement, UnknownTokenAndEscapingPathsAreRefused) {
-  EXPECT_EQ(ExpandLayout("{nope}/{name}", In("a.jpg")).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ExpandLayout("{path}", In("../a.jpg")).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ExpandLayout("{nope}/{name}", In("a.jpg")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ExpandLayout("{path}", In("../a.jpg")).status().code(),
+            absl::StatusCode::kInvalidArgument);
   PlacementInput in = In("a.jpg");
   in.device = "..";
-  EXPECT_EQ(ExpandLayout("{device}/{name}", in).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ExpandLayout("{device}/{name}", in).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(Placement, SlashesInDeviceNamesCannotCreateFolders) {

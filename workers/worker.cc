@@ -39,12 +39,16 @@ Worker::Worker(WorkerOptions options, std::shared_ptr<grpc::Channel> channel, Ch
 
 Worker::~Worker() = default;
 
-absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options, std::shared_ptr<grpc::Channel> channel,
-                                                       ChunkFetcher* chunks, CredentialOpener open_credentials) {
+absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options,
+                                                       std::shared_ptr<grpc::Channel> channel,
+                                                       ChunkFetcher* chunks,
+                                                       CredentialOpener open_credentials) {
   if (options.name.empty()) return absl::InvalidArgumentError("worker name is empty");
-  if (options.concurrency < 1) return absl::InvalidArgumentError("worker concurrency must be at least 1");
+  if (options.concurrency < 1)
+    return absl::InvalidArgumentError("worker concurrency must be at least 1");
   if (chunks == nullptr) return absl::InvalidArgumentError("worker needs a chunk fetcher");
-  return std::unique_ptr<Worker>(new Worker(std::move(options), std::move(channel), chunks, std::move(open_credentials)));
+  return std::unique_ptr<Worker>(
+      new Worker(std::move(options), std::move(channel), chunks, std::move(open_credentials)));
 }
 
 std::unique_ptr<grpc::ClientContext> Worker::Context(absl::Duration deadline) const {
@@ -56,7 +60,8 @@ std::unique_ptr<grpc::ClientContext> Worker::Context(absl::Duration deadline) co
 
 absl::Status Worker::Register() {
   v1::RegisterWorkerRequest req;
-  std::vector<std::string> kinds = options_.kinds.empty() ? RegisteredConnectorKinds() : options_.kinds;
+  std::vector<std::string> kinds =
+      options_.kinds.empty() ? RegisteredConnectorKinds() : options_.kinds;
   for (const auto& k : kinds) req.add_kinds(k);
   for (const auto& d : options_.destinations) req.add_destinations(d);
   req.set_max_concurrency(static_cast<uint32_t>(options_.concurrency));
@@ -64,10 +69,12 @@ absl::Status Worker::Register() {
   v1::RegisterWorkerResponse resp;
   auto ctx = Context(options_.rpc_deadline);
   absl::Status st = FromGrpc(stub_->RegisterWorker(ctx.get(), req, &resp));
-  if (!st.ok()) return Annotate(st, absl::StrCat("register worker '", options_.name, "' with ", options_.coordinator));
+  if (!st.ok())
+    return Annotate(
+        st, absl::StrCat("register worker '", options_.name, "' with ", options_.coordinator));
   if (resp.lease_ms() > 0) lease_ms_ = resp.lease_ms();
-  spdlog::info("worker={} registered id={} kinds={} concurrency={} lease_ms={}", options_.name, resp.worker_id(),
-               kinds.size(), options_.concurrency, lease_ms_.load());
+  spdlog::info("worker={} registered id={} kinds={} concurrency={} lease_ms={}", options_.name,
+               resp.worker_id(), kinds.size(), options_.concurrency, lease_ms_.load());
   return absl::OkStatus();
 }
 
@@ -99,7 +106,8 @@ absl::Status Worker::Run() {
   }
   abandon_ = true;
   for (auto& t : threads) t.join();
-  spdlog::info("worker={} stopped: done={} failed={}", options_.name, jobs_done_.load(), jobs_failed_.load());
+  spdlog::info("worker={} stopped: done={} failed={}", options_.name, jobs_done_.load(),
+               jobs_failed_.load());
   return absl::OkStatus();
 }
 
@@ -193,17 +201,18 @@ absl::Status Worker::RepairChunk(const v1::Job& job, const std::string& id, std:
 JobOutcome Worker::Process(const v1::Job& job) {
   JobOutcome out;
   std::atomic<bool> cancelled{false};
-  LeaseRenewer renewer(absl::StrCat("worker=", options_.name, " job=", job.job_id()),
-                       [this, &job] { return RenewLease(job); }, &lease_ms_, &abandon_, &cancelled);
+  LeaseRenewer renewer(
+      absl::StrCat("worker=", options_.name, " job=", job.job_id()),
+      [this, &job] { return RenewLease(job); }, &lease_ms_, &abandon_, &cancelled);
   absl::StatusOr<v1::CompleteJobRequest> result;
   {
     JobContext ctx(env_, job, &cancelled);
     if (JobHandler* handler = handlers_.Find(job.kind())) {
       result = handler->Run(job, ctx);
     } else {
-      result = absl::FailedPreconditionError(absl::StrCat(
-          "job ", job.job_id(), " is of kind ", v1::JobKind_Name(job.kind()),
-          ", which this worker version does not run; upgrade the workers"));
+      result = absl::FailedPreconditionError(
+          absl::StrCat("job ", job.job_id(), " is of kind ", v1::JobKind_Name(job.kind()),
+                       ", which this worker version does not run; upgrade the workers"));
     }
     out.uploaded = ctx.uploaded();
   }
@@ -214,7 +223,8 @@ JobOutcome Worker::Process(const v1::Job& job) {
     return out;
   }
   out.error = result.status();
-  if (abandon_ && cancelled) out.error = absl::UnavailableError("worker shutting down; the job goes back to the queue");
+  if (abandon_ && cancelled)
+    out.error = absl::UnavailableError("worker shutting down; the job goes back to the queue");
   ReportFailure(job, renewer.lease_lost(), &out);
   return out;
 }
@@ -239,7 +249,8 @@ void Worker::ReportDone(const v1::Job& job, v1::CompleteJobRequest done, JobOutc
   } else {
     out->error = Annotate(st, "complete job");
     ++jobs_failed_;
-    spdlog::warn("worker={} job={} could not be completed: {}", options_.name, job.job_id(), st.ToString());
+    spdlog::warn("worker={} job={} could not be completed: {}", options_.name, job.job_id(),
+                 st.ToString());
   }
 }
 
@@ -248,7 +259,8 @@ void Worker::ReportFailure(const v1::Job& job, bool lease_lost, JobOutcome* out)
   ++jobs_failed_;
   if (lease_lost) {
     // Another worker owns the job now; reporting would be refused.
-    spdlog::warn("worker={} job={} abandoned after losing its lease: {}", options_.name, job.job_id(), err.ToString());
+    spdlog::warn("worker={} job={} abandoned after losing its lease: {}", options_.name,
+                 job.job_id(), err.ToString());
     return;
   }
   RetryClass rc = ClassifyForRetry(err);
@@ -263,7 +275,9 @@ void Worker::ReportFailure(const v1::Job& job, bool lease_lost, JobOutcome* out)
   auto ctx = Context(options_.rpc_deadline);
   absl::Status st = FromGrpc(stub_->FailJob(ctx.get(), fr, &fresp));
   spdlog::warn("worker={} job={} failed ({}): {}{}", options_.name, job.job_id(),
-               rc == RetryClass::kRetryable ? "retryable" : rc == RetryClass::kAuth ? "auth" : "permanent",
+               rc == RetryClass::kRetryable ? "retryable"
+               : rc == RetryClass::kAuth    ? "auth"
+                                            : "permanent",
                err.ToString(), st.ok() ? "" : absl::StrCat(" (FailJob: ", st.ToString(), ")"));
 }
 

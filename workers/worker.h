@@ -113,7 +113,8 @@ class Worker {
   std::atomic<uint64_t> jobs_done_{0}, jobs_failed_{0}, bytes_uploaded_{0};
   absl::Mutex mu_;
   int active_jobs_ ABSL_GUARDED_BY(mu_) = 0;
-  std::set<grpc::ClientContext*> lease_ctxs_ ABSL_GUARDED_BY(mu_);  // long polls to cancel on Stop()
+  std::set<grpc::ClientContext*> lease_ctxs_
+      ABSL_GUARDED_BY(mu_);  // long polls to cancel on Stop()
 };
 
 }  // namespace shoebox::worker

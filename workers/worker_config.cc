@@ -34,12 +34,15 @@ absl::StatusOr<WorkerOptions> LoadWorkerConfig(const std::string& path) {
   o.concurrency = static_cast<int>(conc);
   ASSIGN_OR_RETURN(int64_t nice, c.GetInt("worker.nice", 10));
   if (nice < 0 || nice > 19) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": worker.nice must be 0..19 (10 by default)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": worker.nice must be 0..19 (10 by default)"));
   }
   o.nice = static_cast<int>(nice);
   ASSIGN_OR_RETURN(o.chunk_store, c.GetString("worker.chunk_store", o.chunk_store));
-  ASSIGN_OR_RETURN(o.master_key_file, c.GetString("worker.master_key_file", "/etc/shoebox/master.key"));
-  ASSIGN_OR_RETURN(o.pool_key_file, c.GetString("worker.pool_key_file", "/etc/shoebox/worker/pool.key"));
+  ASSIGN_OR_RETURN(o.master_key_file,
+                   c.GetString("worker.master_key_file", "/etc/shoebox/master.key"));
+  ASSIGN_OR_RETURN(o.pool_key_file,
+                   c.GetString("worker.pool_key_file", "/etc/shoebox/worker/pool.key"));
   ASSIGN_OR_RETURN(int64_t grace, c.GetInt("worker.shutdown_grace_seconds", 30));
   o.shutdown_grace = absl::Seconds(grace);
   ASSIGN_OR_RETURN(int64_t wait, c.GetInt("worker.lease_wait_seconds", 10));
@@ -53,8 +56,8 @@ absl::StatusOr<WorkerOptions> LoadWorkerConfig(const std::string& path) {
     bool known = false;
     for (const std::string& r : RegisteredConnectorKinds()) known |= r == k;
     if (!known) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": worker.kinds has '", k,
-                                                     "', which this worker does not support"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": worker.kinds has '", k, "', which this worker does not support"));
     }
   }
   return o;

@@ -35,7 +35,8 @@ TEST(WorkerConfig, DeliveriesRunAtLowerCpuPriorityByDefault) {
 TEST(WorkerConfig, OutOfRangeValuesNameTheKey) {
   auto bad = LoadWorkerConfig(WriteConfig("nice = 25\n"));
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("worker.nice must be 0..19"), std::string::npos) << bad.status();
+  EXPECT_NE(bad.status().message().find("worker.nice must be 0..19"), std::string::npos)
+      << bad.status();
   auto zero = LoadWorkerConfig(WriteConfig("concurrency = 0\n"));
   ASSERT_FALSE(zero.ok());
   EXPECT_NE(zero.status().message().find("worker.concurrency"), std::string::npos) << zero.status();

@@ -42,12 +42,20 @@ inline size_t Scan(const uint8_t* p, size_t n, uint64_t* fp_io, uint64_t mask,
     const uint64_t f2 = (fp << 2) + w2;
     const uint64_t f3 = (fp << 3) + w3;
     const uint64_t f4 = (fp << 4) + w4;
-    if (__builtin_expect(((f1 & mask) == 0) | ((f2 & mask) == 0) | ((f3 & mask) == 0) |
-                             ((f4 & mask) == 0),
-                         0)) {
-      if ((f1 & mask) == 0) { *fp_io = f1; return i; }
-      if ((f2 & mask) == 0) { *fp_io = f2; return i + 1; }
-      if ((f3 & mask) == 0) { *fp_io = f3; return i + 2; }
+    if (__builtin_expect(
+            ((f1 & mask) == 0) | ((f2 & mask) == 0) | ((f3 & mask) == 0) | ((f4 & mask) == 0), 0)) {
+      if ((f1 & mask) == 0) {
+        *fp_io = f1;
+        return i;
+      }
+      if ((f2 & mask) == 0) {
+        *fp_io = f2;
+        return i + 1;
+      }
+      if ((f3 & mask) == 0) {
+        *fp_io = f3;
+        return i + 2;
+      }
       *fp_io = f4;
       return i + 3;
     }
@@ -55,7 +63,10 @@ inline size_t Scan(const uint8_t* p, size_t n, uint64_t* fp_io, uint64_t mask,
   }
   for (; i < n; ++i) {
     fp = (fp << 1) + gear[p[i]];
-    if ((fp & mask) == 0) { *fp_io = fp; return i; }
+    if ((fp & mask) == 0) {
+      *fp_io = fp;
+      return i;
+    }
   }
   *fp_io = fp;
   return n;
@@ -65,12 +76,12 @@ inline size_t Scan(const uint8_t* p, size_t n, uint64_t* fp_io, uint64_t mask,
 
 absl::Status ValidateChunkerParams(const ChunkerParams& p) {
   if (p.avg_size < 256 || p.avg_size > (1u << 30) || !std::has_single_bit(p.avg_size)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "chunker avg_size ", p.avg_size, " must be a power of two between 256 and 2^30"));
+    return absl::InvalidArgumentError(absl::StrCat("chunker avg_size ", p.avg_size,
+                                                   " must be a power of two between 256 and 2^30"));
   }
   if (p.min_size < 64 || p.min_size > p.avg_size) {
-    return absl::InvalidArgumentError(absl::StrCat("chunker min_size ", p.min_size,
-                                                   " must be between 64 and avg_size ", p.avg_size));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "chunker min_size ", p.min_size, " must be between 64 and avg_size ", p.avg_size));
   }
   if (p.max_size < p.avg_size || p.max_size > (1u << 30)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -105,7 +116,8 @@ GearTable MakeGearTable(const Key256& chunker_key) {
   GearTable g;
   for (size_t i = 0; i < g.size(); ++i) {
     uint64_t v = 0;
-    for (int b = 7; b >= 0; --b) v = (v << 8) | stream[8 * i + static_cast<size_t>(b)];  // little-endian
+    for (int b = 7; b >= 0; --b)
+      v = (v << 8) | stream[8 * i + static_cast<size_t>(b)];  // little-endian
     g[i] = v;
   }
   OPENSSL_cleanse(stream, sizeof(stream));

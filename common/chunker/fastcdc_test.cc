@@ -36,7 +36,8 @@ Key256 TestMaster() {
   return k;
 }
 
-std::vector<uint64_t> CutWhole(const ChunkerParams& p, const GearTable& g, const std::string& data) {
+std::vector<uint64_t> CutWhole(const ChunkerParams& p, const GearTable& g,
+                               const std::string& data) {
   Chunker c(p, g);
   std::vector<uint64_t> cuts;
   c.Feed(AsBytes(data), &cuts);
@@ -80,7 +81,8 @@ TEST(FastCdcTest, ValidateRejectsBadParameters) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ValidateChunkerParams({256 * 1024, 1 << 20, 512 * 1024}).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ValidateChunkerParams({0, 1 << 20, 4 << 20}).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ValidateChunkerParams({0, 1 << 20, 4 << 20}).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(FastCdcTest, RandomBufferSplitsGiveTheSameCutsAsOneFeed) {
@@ -136,8 +138,7 @@ TEST(FastCdcTest, ConstantInputIsCutAtMaxSize) {
   const GearTable g = MakeGearTable(DeriveKeys(TestMaster()).chunker_key);
   const ChunkerParams p;
   const std::string zeros(10 << 20, '\0');
-  EXPECT_THAT(CutWhole(p, g, zeros),
-              ::testing::ElementsAre(4u << 20, 8u << 20, 10u << 20));
+  EXPECT_THAT(CutWhole(p, g, zeros), ::testing::ElementsAre(4u << 20, 8u << 20, 10u << 20));
 }
 
 TEST(FastCdcTest, InsertionNearTheStartKeepsLaterChunks) {
@@ -193,9 +194,10 @@ TEST(FastCdcTest, GoldenCutsAndChunkIdsDefaultParams) {
   const GearTable g = MakeGearTable(keys.chunker_key);
   const std::string data = PseudoRandom(16 << 20, 42);
   const std::vector<uint64_t> cuts = CutWhole(ChunkerParams{}, g, data);
-  EXPECT_THAT(cuts, ::testing::ElementsAreArray(std::vector<uint64_t>{1088612, 2149723, 3494340, 5132750, 5562634, 6619187, 6957094, 8070530,
-                              8848703, 10011666, 11137105, 12339652, 13678185, 14799830, 15553533,
-                              16777216}));
+  EXPECT_THAT(cuts,
+              ::testing::ElementsAreArray(std::vector<uint64_t>{
+                  1088612, 2149723, 3494340, 5132750, 5562634, 6619187, 6957094, 8070530, 8848703,
+                  10011666, 11137105, 12339652, 13678185, 14799830, 15553533, 16777216}));
   HmacSha256 id(ByteSpan(keys.chunk_id_key.data(), keys.chunk_id_key.size()));
   std::vector<std::string> ids;
   uint64_t prev = 0;
@@ -212,9 +214,9 @@ TEST(FastCdcTest, GoldenCutsAndChunkIdsDefaultParams) {
 TEST(FastCdcTest, GoldenCutsSmallParams) {
   const GearTable g = MakeGearTable(DeriveKeys(TestMaster()).chunker_key);
   const std::string data = PseudoRandom(128 << 10, 42);
-  EXPECT_THAT(CutWhole(SmallParams(), g, data),
-              ::testing::ElementsAreArray(std::vector<uint64_t>{10350, 18565, 26844, 36413, 46451, 55578, 60797, 69950, 82347,
-                                                94160, 111335, 125299, 131072}));
+  EXPECT_THAT(CutWhole(SmallParams(), g, data), ::testing::ElementsAreArray(std::vector<uint64_t>{
+                                                    10350, 18565, 26844, 36413, 46451, 55578, 60797,
+                                                    69950, 82347, 94160, 111335, 125299, 131072}));
 }
 
 }  // namespace

@@ -35,9 +35,9 @@ absl::StatusOr<std::unique_ptr<ChunkStore>> OpenChunkStore(const std::string& lo
   if (absl::StartsWith(location, "file://")) {
     std::string path = location.substr(7);
     if (!absl::StartsWith(path, "/")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "chunk store location '", PrintablePath(location),
-          "' must be file:///absolute/path (three slashes)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("chunk store location '", PrintablePath(location),
+                       "' must be file:///absolute/path (three slashes)"));
     }
     return OpenDirChunkStore(path);
   }
@@ -66,25 +66,30 @@ absl::StatusOr<std::unique_ptr<ChunkStore>> OpenChunkStore(const std::string& lo
 
 namespace {
 absl::Status NoNamedObjects(const ChunkStore& s) {
-  return absl::UnimplementedError(absl::StrCat(
-      "chunk store ", s.Describe(), " does not keep named objects (catalog snapshots); use a "
-      "directory or S3 chunk store"));
+  return absl::UnimplementedError(
+      absl::StrCat("chunk store ", s.Describe(),
+                   " does not keep named objects (catalog snapshots); use a "
+                   "directory or S3 chunk store"));
 }
 }  // namespace
 
-absl::Status ChunkStore::PutNamed(const std::string&, std::string_view) { return NoNamedObjects(*this); }
-absl::StatusOr<std::string> ChunkStore::GetNamed(const std::string&) { return NoNamedObjects(*this); }
+absl::Status ChunkStore::PutNamed(const std::string&, std::string_view) {
+  return NoNamedObjects(*this);
+}
+absl::StatusOr<std::string> ChunkStore::GetNamed(const std::string&) {
+  return NoNamedObjects(*this);
+}
 absl::Status ChunkStore::DeleteNamed(const std::string&) { return NoNamedObjects(*this); }
-absl::Status ChunkStore::ListNamed(const std::string&,
-                                   const std::function<absl::Status(const std::string&, uint64_t)>&) {
+absl::Status ChunkStore::ListNamed(
+    const std::string&, const std::function<absl::Status(const std::string&, uint64_t)>&) {
   return NoNamedObjects(*this);
 }
 
 absl::Status ValidateObjectName(std::string_view name) {
   auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat("object name '", PrintablePath(name), "' ",
-                                                   AbslView(why),
-                                                   "; use components of A-Z a-z 0-9 . _ - joined by /"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("object name '", PrintablePath(name), "' ", AbslView(why),
+                     "; use components of A-Z a-z 0-9 . _ - joined by /"));
   };
   if (name.empty() || name.size() > 200) return bad("must be 1 to 200 bytes long");
   size_t start = 0;

@@ -21,9 +21,9 @@
 #include <cstring>
 
 #include "absl/status/statusor.h"
-#include "common/status.h"
 #include "common/crypto/blob.h"
 #include "common/crypto/hash.h"
+#include "common/status.h"
 
 namespace shoebox {
 
@@ -105,8 +105,7 @@ void RegisterChunkStoreScheme(const std::string& scheme, ChunkStoreFactory f);
 // (DATA_LOSS naming the chunk on any corruption).
 class SealedChunkStore {
  public:
-  SealedChunkStore(ChunkStore* store, const Key256& data_key)
-      : store_(store), sealer_(data_key) {}
+  SealedChunkStore(ChunkStore* store, const Key256& data_key) : store_(store), sealer_(data_key) {}
   // Returns the stored (sealed) size.
   absl::StatusOr<uint64_t> PutPlain(const ChunkId& id, ByteSpan plaintext,
                                     Compression c = Compression::kAuto);

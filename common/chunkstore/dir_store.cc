@@ -32,8 +32,9 @@ absl::Status MakeDirs(const std::string& dir) {
   struct stat st;
   if (::stat(dir.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) return absl::OkStatus();
-    return absl::FailedPreconditionError(absl::StrCat(
-        "chunk store root ", PrintablePath(dir), " exists but is not a directory; choose another path"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("chunk store root ", PrintablePath(dir),
+                     " exists but is not a directory; choose another path"));
   }
   size_t slash = dir.rfind('/');
   if (slash != std::string::npos && slash > 0) RETURN_IF_ERROR(MakeDirs(dir.substr(0, slash)));
@@ -66,19 +67,26 @@ class DirChunkStore final : public ChunkStore {
       const std::function<absl::Status(const std::string& name, uint64_t size)>& fn) override;
 
  private:
-  std::string NamedPath(const std::string& name) const { return absl::StrCat(root_, "/meta/", name); }
-  absl::Status ListNamedUnder(const std::string& dir, const std::string& rel, const std::string& prefix,
+  std::string NamedPath(const std::string& name) const {
+    return absl::StrCat(root_, "/meta/", name);
+  }
+  absl::Status ListNamedUnder(const std::string& dir, const std::string& rel,
+                              const std::string& prefix,
                               const std::function<absl::Status(const std::string&, uint64_t)>& fn);
-  std::string ShardDir(const std::string& hex) const { return absl::StrCat(root_, "/", hex.substr(0, 2)); }
+  std::string ShardDir(const std::string& hex) const {
+    return absl::StrCat(root_, "/", hex.substr(0, 2));
+  }
   std::string ObjectPath(const std::string& hex) const {
     return absl::StrCat(root_, "/", hex.substr(0, 2), "/", hex.substr(2));
   }
   absl::Status Err(const absl::Status& s, const ChunkId& id, std::string_view op) const {
-    return Annotate(s, absl::StrCat(Describe(), ": ", AbslView(op), " chunk ", ToHex(ByteSpan(id.data(), id.size()))));
+    return Annotate(s, absl::StrCat(Describe(), ": ", AbslView(op), " chunk ",
+                                    ToHex(ByteSpan(id.data(), id.size()))));
   }
 
   // Put's temp file, fsync, rename and directory fsync around `write`.
-  absl::Status PutWith(const ChunkId& id, const std::function<absl::Status(int, const std::string&)>& write);
+  absl::Status PutWith(const ChunkId& id,
+                       const std::function<absl::Status(int, const std::string&)>& write);
 
   const std::string root_;
 };
@@ -100,7 +108,8 @@ absl::Status DirChunkStore::Init(const DirChunkStoreOptions& options) {
   }
   if (created) RETURN_IF_ERROR(FsyncDirectory(root_));
   DIR* d = ::opendir(root_.c_str());
-  if (d == nullptr) return ErrnoToStatus(errno, absl::StrCat("open chunk store ", PrintablePath(root_)));
+  if (d == nullptr)
+    return ErrnoToStatus(errno, absl::StrCat("open chunk store ", PrintablePath(root_)));
   std::vector<std::string> shards;
   while (dirent* e = ::readdir(d)) {
     std::string_view name = e->d_name;
@@ -111,7 +120,8 @@ absl::Status DirChunkStore::Init(const DirChunkStoreOptions& options) {
   for (const std::string& shard : shards) {
     std::string dir = absl::StrCat(root_, "/", shard);
     DIR* sd = ::opendir(dir.c_str());
-    if (sd == nullptr) return ErrnoToStatus(errno, absl::StrCat("open chunk store shard ", PrintablePath(dir)));
+    if (sd == nullptr)
+      return ErrnoToStatus(errno, absl::StrCat("open chunk store shard ", PrintablePath(dir)));
     std::vector<std::string> stale;
     while (dirent* e = ::readdir(sd)) {
       std::string_view name = e->d_name;
@@ -124,7 +134,8 @@ absl::Status DirChunkStore::Init(const DirChunkStoreOptions& options) {
     ::closedir(sd);
     for (const std::string& path : stale) {
       if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        return ErrnoToStatus(errno, absl::StrCat("remove leftover temp file ", PrintablePath(path)));
+        return ErrnoToStatus(errno,
+                             absl::StrCat("remove leftover temp file ", PrintablePath(path)));
       }
     }
   }
@@ -132,33 +143,39 @@ absl::Status DirChunkStore::Init(const DirChunkStoreOptions& options) {
 }
 
 absl::Status DirChunkStore::Put(const ChunkId& id, std::string_view blob) {
-  return PutWith(id, [&](int fd, const std::string& tmp) { return WriteNewFileDirect(fd, blob, tmp); });
+  return PutWith(id,
+                 [&](int fd, const std::string& tmp) { return WriteNewFileDirect(fd, blob, tmp); });
 }
 
 absl::Status DirChunkStore::PutAligned(const ChunkId& id, AlignedBytes& buf, size_t n) {
-  return PutWith(id, [&](int fd, const std::string& tmp) { return WriteNewFileDirect(fd, buf, n, tmp); });
+  return PutWith(
+      id, [&](int fd, const std::string& tmp) { return WriteNewFileDirect(fd, buf, n, tmp); });
 }
 
-absl::Status DirChunkStore::PutWith(const ChunkId& id,
-                                    const std::function<absl::Status(int, const std::string&)>& write) {
+absl::Status DirChunkStore::PutWith(
+    const ChunkId& id, const std::function<absl::Status(int, const std::string&)>& write) {
   const std::string hex = ToHex(ByteSpan(id.data(), id.size()));
   const std::string dir = ShardDir(hex);
   const std::string path = ObjectPath(hex);
   if (::mkdir(dir.c_str(), 0750) == 0) {
     RETURN_IF_ERROR(Err(FsyncDirectory(root_), id, "put"));
   } else if (errno != EEXIST) {
-    return Err(ErrnoToStatus(errno, absl::StrCat("create shard directory ", PrintablePath(dir))), id, "put");
+    return Err(ErrnoToStatus(errno, absl::StrCat("create shard directory ", PrintablePath(dir))),
+               id, "put");
   }
   uint8_t rnd[8];
   SecureRandom(rnd, sizeof(rnd));
   const std::string tmp = absl::StrCat(dir, "/", kTempPrefix, ToHex(ByteSpan(rnd, sizeof(rnd))));
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-  if (fd < 0) return Err(ErrnoToStatus(errno, absl::StrCat("create ", PrintablePath(tmp))), id, "put");
+  if (fd < 0)
+    return Err(ErrnoToStatus(errno, absl::StrCat("create ", PrintablePath(tmp))), id, "put");
   // Chunks bypass the page cache (written once, read by a delivery or a
   // restore at most a few times; see WriteNewFileDirect).
   absl::Status st = write(fd, tmp);
-  if (st.ok() && ::fsync(fd) != 0) st = ErrnoToStatus(errno, absl::StrCat("fsync ", PrintablePath(tmp)));
-  if (::close(fd) != 0 && st.ok()) st = ErrnoToStatus(errno, absl::StrCat("close ", PrintablePath(tmp)));
+  if (st.ok() && ::fsync(fd) != 0)
+    st = ErrnoToStatus(errno, absl::StrCat("fsync ", PrintablePath(tmp)));
+  if (::close(fd) != 0 && st.ok())
+    st = ErrnoToStatus(errno, absl::StrCat("close ", PrintablePath(tmp)));
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     st = ErrnoToStatus(errno, absl::StrCat("rename into ", PrintablePath(path)));
   }
@@ -223,13 +240,15 @@ absl::StatusOr<uint64_t> DirChunkStore::Stat(const ChunkId& id) {
   const std::string path = ObjectPath(hex);
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) return static_cast<uint64_t>(st.st_size);
-  if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(Describe(), ": chunk ", hex, " not found"));
+  if (errno == ENOENT)
+    return absl::NotFoundError(absl::StrCat(Describe(), ": chunk ", hex, " not found"));
   return Err(ErrnoToStatus(errno, absl::StrCat("stat ", PrintablePath(path))), id, "stat");
 }
 
 absl::Status DirChunkStore::List(const std::function<absl::Status(const ChunkId&)>& fn) {
   DIR* d = ::opendir(root_.c_str());
-  if (d == nullptr) return ErrnoToStatus(errno, absl::StrCat("list chunk store ", PrintablePath(root_)));
+  if (d == nullptr)
+    return ErrnoToStatus(errno, absl::StrCat("list chunk store ", PrintablePath(root_)));
   std::vector<std::string> shards;
   while (dirent* e = ::readdir(d)) {
     std::string_view name = e->d_name;
@@ -274,9 +293,11 @@ absl::Status DirChunkStore::PutNamed(const std::string& name, std::string_view b
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (fd < 0) return err(ErrnoToStatus(errno, absl::StrCat("create ", PrintablePath(tmp))));
   absl::Status st = WriteAllTo(fd, bytes, tmp);
-  if (st.ok() && ::fsync(fd) != 0) st = ErrnoToStatus(errno, absl::StrCat("fsync ", PrintablePath(tmp)));
+  if (st.ok() && ::fsync(fd) != 0)
+    st = ErrnoToStatus(errno, absl::StrCat("fsync ", PrintablePath(tmp)));
   if (st.ok()) DropCachedPages(fd);
-  if (::close(fd) != 0 && st.ok()) st = ErrnoToStatus(errno, absl::StrCat("close ", PrintablePath(tmp)));
+  if (::close(fd) != 0 && st.ok())
+    st = ErrnoToStatus(errno, absl::StrCat("close ", PrintablePath(tmp)));
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     st = ErrnoToStatus(errno, absl::StrCat("rename into ", PrintablePath(path)));
   }
@@ -292,7 +313,8 @@ absl::StatusOr<std::string> DirChunkStore::GetNamed(const std::string& name) {
   const std::string path = NamedPath(name);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(Describe(), ": object ", name, " not found"));
+    if (errno == ENOENT)
+      return absl::NotFoundError(absl::StrCat(Describe(), ": object ", name, " not found"));
     return ErrnoToStatus(errno, absl::StrCat(Describe(), ": open ", PrintablePath(path)));
   }
   std::string out;
@@ -321,9 +343,9 @@ absl::Status DirChunkStore::DeleteNamed(const std::string& name) {
   return absl::OkStatus();
 }
 
-absl::Status DirChunkStore::ListNamedUnder(const std::string& dir, const std::string& rel,
-                                           const std::string& prefix,
-                                           const std::function<absl::Status(const std::string&, uint64_t)>& fn) {
+absl::Status DirChunkStore::ListNamedUnder(
+    const std::string& dir, const std::string& rel, const std::string& prefix,
+    const std::function<absl::Status(const std::string&, uint64_t)>& fn) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) {
     if (errno == ENOENT || errno == ENOTDIR) return absl::OkStatus();
@@ -353,8 +375,9 @@ absl::Status DirChunkStore::ListNamedUnder(const std::string& dir, const std::st
   return absl::OkStatus();
 }
 
-absl::Status DirChunkStore::ListNamed(const std::string& prefix,
-                                      const std::function<absl::Status(const std::string&, uint64_t)>& fn) {
+absl::Status DirChunkStore::ListNamed(
+    const std::string& prefix,
+    const std::function<absl::Status(const std::string&, uint64_t)>& fn) {
   return ListNamedUnder(absl::StrCat(root_, "/meta"), "", prefix, fn);
 }
 
@@ -363,8 +386,8 @@ absl::Status DirChunkStore::ListNamed(const std::string& prefix,
 absl::StatusOr<std::unique_ptr<ChunkStore>> OpenDirChunkStore(const std::string& root,
                                                               const DirChunkStoreOptions& options) {
   if (root.empty() || root.front() != '/') {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "chunk store directory '", PrintablePath(root), "' must be an absolute path"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("chunk store directory '", PrintablePath(root), "' must be an absolute path"));
   }
   std::string r = root;
   while (r.size() > 1 && r.back() == '/') r.pop_back();

@@ -130,10 +130,12 @@ TEST_F(DirStoreTest, OpenRemovesStaleTempFilesButKeepsFreshOnes) {
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(*got, "blob");
   int listed = 0;
-  ASSERT_TRUE((*store)->List([&](const ChunkId&) {
-                        ++listed;
-                        return absl::OkStatus();
-                      }).ok());
+  ASSERT_TRUE((*store)
+                  ->List([&](const ChunkId&) {
+                    ++listed;
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(listed, 1) << "temp files must never be listed";
 
   auto strict = OpenDirChunkStore(root, DirChunkStoreOptions{.stale_temp_seconds = 0});

@@ -64,7 +64,8 @@ absl::Status RetryingChunkStore::DeleteNamed(const std::string& name) {
 }
 
 absl::Status RetryingChunkStore::ListNamed(
-    const std::string& prefix, const std::function<absl::Status(const std::string& name, uint64_t size)>& fn) {
+    const std::string& prefix,
+    const std::function<absl::Status(const std::string& name, uint64_t size)>& fn) {
   bool called = false;
   absl::Status after_callbacks;  // as in List
   absl::Status st = Again([&]() -> absl::Status {

@@ -41,8 +41,9 @@ class RetryingChunkStore final : public ChunkStore {
   absl::Status PutNamed(const std::string& name, std::string_view bytes) override;
   absl::StatusOr<std::string> GetNamed(const std::string& name) override;
   absl::Status DeleteNamed(const std::string& name) override;
-  absl::Status ListNamed(const std::string& prefix,
-                         const std::function<absl::Status(const std::string& name, uint64_t size)>& fn) override;
+  absl::Status ListNamed(
+      const std::string& prefix,
+      const std::function<absl::Status(const std::string& name, uint64_t size)>& fn) override;
 
   ChunkStore* inner() const { return inner_.get(); }
 

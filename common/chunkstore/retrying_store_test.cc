@@ -73,10 +73,12 @@ struct Fixture {
   Fixture() {
     auto f = std::make_unique<FlakyStore>();
     flaky = f.get();
-    store = std::make_unique<RetryingChunkStore>(
-        std::move(f), BackoffPolicy{.initial_delay = absl::Milliseconds(1), .max_delay = absl::Seconds(1),
-                                    .max_attempts = 3},
-        [this](absl::Duration d) { waits.push_back(d); });
+    store =
+        std::make_unique<RetryingChunkStore>(std::move(f),
+                                             BackoffPolicy{.initial_delay = absl::Milliseconds(1),
+                                                           .max_delay = absl::Seconds(1),
+                                                           .max_attempts = 3},
+                                             [this](absl::Duration d) { waits.push_back(d); });
   }
   FlakyStore* flaky;
   std::unique_ptr<RetryingChunkStore> store;
@@ -123,12 +125,20 @@ TEST(RetryingChunkStore, ListIsRetriedOnlyBeforeItsCallbackRan) {
   ASSERT_TRUE(f.store->Put(Id(2), "b").ok());
   f.flaky->fail = 1;
   int seen = 0;
-  ASSERT_TRUE(f.store->List([&](const ChunkId&) { ++seen; return absl::OkStatus(); }).ok());
+  ASSERT_TRUE(f.store
+                  ->List([&](const ChunkId&) {
+                    ++seen;
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(seen, 2);
 
   f.flaky->list_fails_after_first = true;
   seen = 0;
-  absl::Status st = f.store->List([&](const ChunkId&) { ++seen; return absl::OkStatus(); });
+  absl::Status st = f.store->List([&](const ChunkId&) {
+    ++seen;
+    return absl::OkStatus();
+  });
   EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(seen, 1) << "a retry would have delivered the first ID again";
 }

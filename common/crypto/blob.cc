@@ -61,9 +61,7 @@ bool StartsWith(ByteSpan d, std::string_view magic, size_t at = 0) {
 }
 
 // Compressing saves >= 3%: compressed <= 97% of the original.
-bool SavesEnough(size_t compressed, size_t original) {
-  return compressed * 100 <= original * 97;
-}
+bool SavesEnough(size_t compressed, size_t original) { return compressed * 100 <= original * 97; }
 
 // A quick look at a few spread-out 16 KiB blocks: incompressible data (random,
 // encrypted, media without magic at this offset) is detected for ~6% of the
@@ -77,7 +75,8 @@ bool SampleCompresses(ByteSpan p) {
     sample.append(reinterpret_cast<const char*>(p.data()) + i * stride, kSampleBlock);
   }
   out.resize(ZSTD_compressBound(sample.size()));
-  size_t n = ZSTD_compressCCtx(ThreadCCtx(), out.data(), out.size(), sample.data(), sample.size(), 1);
+  size_t n =
+      ZSTD_compressCCtx(ThreadCCtx(), out.data(), out.size(), sample.data(), sample.size(), 1);
   const bool compresses = !ZSTD_isError(n) && SavesEnough(n, sample.size());
   OPENSSL_cleanse(sample.data(), sample.size());  // plaintext; do not leave it lying around
   return compresses;
@@ -94,8 +93,8 @@ absl::Status Corrupt(const ChunkId& id, std::string_view why) {
 
 bool LooksCompressed(ByteSpan d) {
   using namespace std::string_view_literals;
-  if (StartsWith(d, "\xff\xd8\xff"sv)) return true;                      // JPEG
-  if (StartsWith(d, "\x89PNG\r\n\x1a\n"sv)) return true;                 // PNG
+  if (StartsWith(d, "\xff\xd8\xff"sv)) return true;                         // JPEG
+  if (StartsWith(d, "\x89PNG\r\n\x1a\n"sv)) return true;                    // PNG
   if (StartsWith(d, "GIF87a"sv) || StartsWith(d, "GIF89a"sv)) return true;  // GIF
   if (StartsWith(d, "RIFF"sv) && StartsWith(d, "WEBP"sv, 8)) return true;   // WebP
   // ISO BMFF: MP4, MOV, HEIC/HEIF, AVIF, 3GP, M4A: box size then "ftyp".
@@ -108,18 +107,21 @@ bool LooksCompressed(ByteSpan d) {
       StartsWith(d, "PK\x07\x08"sv)) {
     return true;  // ZIP (also docx/xlsx/jar/apk/epub)
   }
-  if (StartsWith(d, "\x1f\x8b"sv)) return true;                       // gzip
-  if (StartsWith(d, "\x28\xb5\x2f\xfd"sv)) return true;               // zstd
-  if (StartsWith(d, "\xfd" "7zXZ\x00"sv)) return true;                // xz
-  if (StartsWith(d, "BZh"sv)) return true;                            // bzip2
-  if (StartsWith(d, "7z\xbc\xaf\x27\x1c"sv)) return true;             // 7z
-  if (StartsWith(d, "Rar!\x1a\x07"sv)) return true;                   // RAR
-  if (StartsWith(d, "\x1a\x45\xdf\xa3"sv)) return true;               // Matroska/WebM
-  if (StartsWith(d, "\x04\x22\x4d\x18"sv)) return true;               // LZ4 frame
-  if (StartsWith(d, "ID3"sv)) return true;                            // MP3 with ID3
-  if (StartsWith(d, "fLaC"sv)) return true;                           // FLAC
-  if (StartsWith(d, "OggS"sv)) return true;                           // Ogg
-  if (StartsWith(d, "\xff\x0a"sv)) return true;                       // JPEG XL codestream
+  if (StartsWith(d, "\x1f\x8b"sv)) return true;          // gzip
+  if (StartsWith(d, "\x28\xb5\x2f\xfd"sv)) return true;  // zstd
+  if (StartsWith(d,
+                 "\xfd"
+                 "7zXZ\x00"sv))
+    return true;                                                             // xz
+  if (StartsWith(d, "BZh"sv)) return true;                                   // bzip2
+  if (StartsWith(d, "7z\xbc\xaf\x27\x1c"sv)) return true;                    // 7z
+  if (StartsWith(d, "Rar!\x1a\x07"sv)) return true;                          // RAR
+  if (StartsWith(d, "\x1a\x45\xdf\xa3"sv)) return true;                      // Matroska/WebM
+  if (StartsWith(d, "\x04\x22\x4d\x18"sv)) return true;                      // LZ4 frame
+  if (StartsWith(d, "ID3"sv)) return true;                                   // MP3 with ID3
+  if (StartsWith(d, "fLaC"sv)) return true;                                  // FLAC
+  if (StartsWith(d, "OggS"sv)) return true;                                  // Ogg
+  if (StartsWith(d, "\xff\x0a"sv)) return true;                              // JPEG XL codestream
   if (StartsWith(d, "\x00\x00\x00\x0cJXL \x0d\x0a\x87\x0a"sv)) return true;  // JPEG XL box
   return false;
 }
@@ -150,7 +152,8 @@ void SealInto(const Key256& key, const ChunkId& id, ByteSpan payload, uint8_t fl
   // EVP lengths are int; feed large payloads in pieces.
   while (ok && done < payload.size()) {
     int piece = static_cast<int>(std::min<size_t>(payload.size() - done, 1 << 30));
-    ok = EVP_EncryptUpdate(ctx, o + kBlobHeaderSize + done, &len, payload.data() + done, piece) == 1;
+    ok =
+        EVP_EncryptUpdate(ctx, o + kBlobHeaderSize + done, &len, payload.data() + done, piece) == 1;
     done += static_cast<size_t>(len);
   }
   ok = ok && EVP_EncryptFinal_ex(ctx, o + kBlobHeaderSize + done, &len) == 1 &&
@@ -200,7 +203,8 @@ absl::StatusOr<size_t> BlobSealer::SealTo(const ChunkId& id, ByteSpan plaintext,
   const size_t n = kBlobOverhead + payload.size();
   uint8_t* o = out->Reserve(n);
   if (o == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat("out of memory sealing a chunk of ", n, " bytes"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of memory sealing a chunk of ", n, " bytes"));
   }
   SealInto(key_, id, payload, flags, o);
   if (!compressed.empty()) OPENSSL_cleanse(compressed.data(), compressed.size());
@@ -260,8 +264,8 @@ absl::StatusOr<std::string> BlobSealer::Open(const ChunkId& id, std::string_view
     return Corrupt(id, "compressed payload has no valid zstd frame header");
   }
   std::string plain(static_cast<size_t>(size), '\0');
-  size_t n = ZSTD_decompressDCtx(ThreadDCtx(), plain.data(), plain.size(), payload.data(),
-                                 payload.size());
+  size_t n =
+      ZSTD_decompressDCtx(ThreadDCtx(), plain.data(), plain.size(), payload.data(), payload.size());
   if (ZSTD_isError(n) || n != size) {
     return Corrupt(id, absl::StrCat("compressed payload does not decompress: ",
                                     ZSTD_isError(n) ? ZSTD_getErrorName(n) : "size mismatch"));

@@ -45,8 +45,7 @@ class BlobSealer {
   explicit BlobSealer(const Key256& data_key);
   ~BlobSealer();
   // Seals `plaintext` of the chunk `id`. Thread-safe.
-  std::string Seal(const ChunkId& id, ByteSpan plaintext,
-                   Compression c = Compression::kAuto) const;
+  std::string Seal(const ChunkId& id, ByteSpan plaintext, Compression c = Compression::kAuto) const;
   // Seal() into `out` (for writing with O_DIRECT in place, no copy); returns
   // the blob's size. RESOURCE_EXHAUSTED when `out` cannot grow. Thread-safe.
   absl::StatusOr<size_t> SealTo(const ChunkId& id, ByteSpan plaintext, Compression c,
@@ -57,7 +56,8 @@ class BlobSealer {
   absl::StatusOr<std::string> Open(const ChunkId& id, std::string_view blob) const;
 
  private:
-  ByteSpan Payload(ByteSpan plaintext, Compression c, std::string* compressed, uint8_t* flags) const;
+  ByteSpan Payload(ByteSpan plaintext, Compression c, std::string* compressed,
+                   uint8_t* flags) const;
   Key256 key_;
 };
 

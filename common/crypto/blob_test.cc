@@ -24,7 +24,8 @@ std::string Random(size_t n, uint64_t seed) {
 std::string Text(size_t n) {
   std::string s;
   int i = 0;
-  while (s.size() < n) s += "line " + std::to_string(i++) + ": the quick brown fox jumps over the lazy dog\n";
+  while (s.size() < n)
+    s += "line " + std::to_string(i++) + ": the quick brown fox jumps over the lazy dog\n";
   s.resize(n);
   return s;
 }
@@ -34,13 +35,15 @@ ChunkId IdOf(std::string_view s) { return Sha256::Of(s); }
 void ExpectDataLossNaming(const absl::StatusOr<std::string>& r, const ChunkId& id,
                           const std::string& context) {
   ASSERT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << context << ": " << r.status();
-  EXPECT_NE(r.status().message().find(ToHex(ByteSpan(id.data(), id.size()))), absl::string_view::npos)
+  EXPECT_NE(r.status().message().find(ToHex(ByteSpan(id.data(), id.size()))),
+            absl::string_view::npos)
       << context << ": " << r.status();
 }
 
 TEST(BlobTest, RoundTripsRawCompressedAndEmpty) {
   BlobSealer s(KeyOf(1));
-  for (const std::string& plain : {std::string(), Random(1000, 1), Text(100000), Random(3 << 20, 2)}) {
+  for (const std::string& plain :
+       {std::string(), Random(1000, 1), Text(100000), Random(3 << 20, 2)}) {
     const ChunkId id = IdOf(plain);
     const std::string blob = s.Seal(id, AsBytes(plain));
     auto back = s.Open(id, blob);
@@ -54,7 +57,8 @@ TEST(BlobTest, RoundTripsRawCompressedAndEmpty) {
 TEST(BlobTest, SealToAnAlignedBufferOpensLikeSeal) {
   BlobSealer s(KeyOf(1));
   AlignedBytes buf;
-  for (const std::string& plain : {Random(3 << 20, 2), std::string(), Random(1000, 1), Text(100000)}) {
+  for (const std::string& plain :
+       {Random(3 << 20, 2), std::string(), Random(1000, 1), Text(100000)}) {
     const ChunkId id = IdOf(plain);
     auto n = s.SealTo(id, AsBytes(plain), Compression::kAuto, &buf);
     ASSERT_TRUE(n.ok()) << n.status();
@@ -117,7 +121,8 @@ TEST(BlobTest, TruncationAndExtensionAreDataLoss) {
     const ChunkId id = IdOf(plain);
     const std::string blob = s.Seal(id, AsBytes(plain));
     for (size_t len = 0; len < blob.size(); ++len) {
-      ExpectDataLossNaming(s.Open(id, blob.substr(0, len)), id, "truncated to " + std::to_string(len));
+      ExpectDataLossNaming(s.Open(id, blob.substr(0, len)), id,
+                           "truncated to " + std::to_string(len));
     }
     ExpectDataLossNaming(s.Open(id, blob + "x"), id, "extended");
   }
@@ -157,9 +162,15 @@ TEST(BlobTest, AlreadyCompressedFormatsAreNeverCompressed) {
   const std::vector<std::pair<std::string, std::string>> magics = {
       {"jpeg", std::string("\xff\xd8\xff\xe0\x00\x10JFIF", 10)},
       {"png", std::string("\x89PNG\r\n\x1a\n", 8)},
-      {"mp4", std::string("\x00\x00\x00\x18" "ftypmp42", 12)},
-      {"mov", std::string("\x00\x00\x00\x14" "ftypqt  ", 12)},
-      {"heic", std::string("\x00\x00\x00\x18" "ftypheic", 12)},
+      {"mp4", std::string("\x00\x00\x00\x18"
+                          "ftypmp42",
+                          12)},
+      {"mov", std::string("\x00\x00\x00\x14"
+                          "ftypqt  ",
+                          12)},
+      {"heic", std::string("\x00\x00\x00\x18"
+                           "ftypheic",
+                           12)},
       {"zip", std::string("PK\x03\x04", 4)},
       {"gzip", std::string("\x1f\x8b\x08", 3)},
       {"webp", std::string("RIFF\x00\x00\x00\x00WEBP", 12)},

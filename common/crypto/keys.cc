@@ -63,7 +63,8 @@ absl::StatusOr<std::string> WriteTemp(const std::string& path, std::string_view 
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("create ", PrintablePath(tmp)));
   absl::Status st;
-  if (::fchmod(fd, 0600) != 0) st = ErrnoToStatus(errno, absl::StrCat("chmod 600 ", PrintablePath(tmp)));
+  if (::fchmod(fd, 0600) != 0)
+    st = ErrnoToStatus(errno, absl::StrCat("chmod 600 ", PrintablePath(tmp)));
   size_t off = 0;
   while (st.ok() && off < bytes.size()) {
     ssize_t w = ::write(fd, bytes.data() + off, bytes.size() - off);
@@ -74,8 +75,10 @@ absl::StatusOr<std::string> WriteTemp(const std::string& path, std::string_view 
     }
     off += static_cast<size_t>(w);
   }
-  if (st.ok() && ::fsync(fd) != 0) st = ErrnoToStatus(errno, absl::StrCat("fsync ", PrintablePath(tmp)));
-  if (::close(fd) != 0 && st.ok()) st = ErrnoToStatus(errno, absl::StrCat("close ", PrintablePath(tmp)));
+  if (st.ok() && ::fsync(fd) != 0)
+    st = ErrnoToStatus(errno, absl::StrCat("fsync ", PrintablePath(tmp)));
+  if (::close(fd) != 0 && st.ok())
+    st = ErrnoToStatus(errno, absl::StrCat("close ", PrintablePath(tmp)));
   if (!st.ok()) {
     ::unlink(tmp.c_str());
     return st;
@@ -85,7 +88,8 @@ absl::StatusOr<std::string> WriteTemp(const std::string& path, std::string_view 
 
 absl::StatusOr<Key256> ParseKeyFile(const std::string& path, std::string contents) {
   std::string_view v = contents;
-  while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' ')) v.remove_suffix(1);
+  while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' '))
+    v.remove_suffix(1);
   Key256 key{};
   bool ok = v.size() == 2 * key.size();
   if (ok) {
@@ -99,9 +103,9 @@ absl::StatusOr<Key256> ParseKeyFile(const std::string& path, std::string content
   OPENSSL_cleanse(contents.data(), contents.size());
   if (!ok) {
     // Deliberately no detail from the parser: it could quote key characters.
-    return absl::DataLossError(absl::StrCat(
-        "key file ", PrintablePath(path),
-        " is malformed: expected 64 hex characters and a newline; restore it from your key backup"));
+    return absl::DataLossError(absl::StrCat("key file ", PrintablePath(path),
+                                            " is malformed: expected 64 hex characters and a "
+                                            "newline; restore it from your key backup"));
   }
   return key;
 }
@@ -186,8 +190,8 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
   std::string out;
   if (st.st_size > (1 << 20)) {
     ::close(fd);
-    return absl::FailedPreconditionError(
-        absl::StrCat("secret file ", PrintablePath(path), " is larger than 1 MiB; is it the right file?"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "secret file ", PrintablePath(path), " is larger than 1 MiB; is it the right file?"));
   }
   out.resize(static_cast<size_t>(st.st_size));
   size_t off = 0;
@@ -213,9 +217,9 @@ absl::StatusOr<Key256> LoadOrCreateMasterKey(const std::string& path, bool creat
   if (contents.ok()) return ParseKeyFile(path, std::move(*contents));
   if (!absl::IsNotFound(contents.status())) return contents.status();
   if (!create) {
-    return absl::NotFoundError(absl::StrCat(
-        "master key file ", PrintablePath(path),
-        " does not exist; restore it from your key backup (a new key cannot read existing chunks)"));
+    return absl::NotFoundError(absl::StrCat("master key file ", PrintablePath(path),
+                                            " does not exist; restore it from your key backup (a "
+                                            "new key cannot read existing chunks)"));
   }
   Key256 key;
   SecureRandom(key.data(), key.size());

@@ -57,7 +57,8 @@ TEST_F(KeysTest, DerivedKeysAreHkdfSha256WithDocumentedInfoStrings) {
   const DerivedKeys k = DeriveKeys(master);
   // Computed independently (Python hmac/hashlib HKDF, salt "shoebox-v1").
   EXPECT_EQ(Hex(k.data_key), "4510c894264c0e4cd4292246bc2bdcb021b637bba8ecd1d2d0b86f54aa6ea208");
-  EXPECT_EQ(Hex(k.chunk_id_key), "180269617b9e9e62e9ca5f2354d6ec2c1493201a27a272e2a2ab33c27d7ab3a4");
+  EXPECT_EQ(Hex(k.chunk_id_key),
+            "180269617b9e9e62e9ca5f2354d6ec2c1493201a27a272e2a2ab33c27d7ab3a4");
   EXPECT_EQ(Hex(k.chunker_key), "d6b458ef588c0ccd8e1cc4f3042044a1cf66c4dec275a55e79d1c6b6210b96fe");
   EXPECT_EQ(Hex(k.catalog_key), "2915e402d5d2e75e889f7b5b6a9241b0f626561ad959d7749b0bb21e32fd930c");
   EXPECT_EQ(HkdfSha256(master.data(), master.size(), "shoebox data key"), k.data_key);
@@ -175,8 +176,8 @@ TEST_F(KeysTest, NoKeyBytesInAnyErrorMessage) {
   errors.push_back(BlobSealer(keys.catalog_key).Open(id, sealer.Seal(id, AsBytes("y"))).status());
   for (const absl::Status& st : errors) {
     ASSERT_FALSE(st.ok());
-    for (const Key256* k : std::vector<const Key256*>{&*master, &keys.data_key, &keys.chunk_id_key, &keys.chunker_key,
-                            &keys.catalog_key}) {
+    for (const Key256* k : std::vector<const Key256*>{&*master, &keys.data_key, &keys.chunk_id_key,
+                                                      &keys.chunker_key, &keys.catalog_key}) {
       ExpectNoKeyMaterial(st.message(), *k);
     }
   }

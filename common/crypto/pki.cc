@@ -81,7 +81,8 @@ absl::StatusOr<X509Ptr> LoadCert(const std::string& pem) {
 
 absl::StatusOr<std::string> CertPem(X509* c) {
   BioPtr b(BIO_new(BIO_s_mem()));
-  if (!PEM_write_bio_X509(b.get(), c)) return absl::InternalError(OpenSslError("writing certificate"));
+  if (!PEM_write_bio_X509(b.get(), c))
+    return absl::InternalError(OpenSslError("writing certificate"));
   return BioString(b.get());
 }
 
@@ -151,7 +152,8 @@ absl::StatusOr<std::string> PublicKeyPem(const std::string& key_pem) {
   auto k = LoadKey(key_pem);
   if (!k.ok()) return k.status();
   BioPtr b(BIO_new(BIO_s_mem()));
-  if (!PEM_write_bio_PUBKEY(b.get(), k->get())) return absl::InternalError(OpenSslError("public key"));
+  if (!PEM_write_bio_PUBKEY(b.get(), k->get()))
+    return absl::InternalError(OpenSslError("public key"));
   return BioString(b.get());
 }
 
@@ -168,7 +170,8 @@ absl::StatusOr<std::string> MakeCsrPem(const std::string& key_pem, const std::st
     return absl::InternalError(OpenSslError("creating the certificate request"));
   }
   BioPtr b(BIO_new(BIO_s_mem()));
-  if (!PEM_write_bio_X509_REQ(b.get(), req.get())) return absl::InternalError(OpenSslError("writing CSR"));
+  if (!PEM_write_bio_X509_REQ(b.get(), req.get()))
+    return absl::InternalError(OpenSslError("writing CSR"));
   return BioString(b.get());
 }
 
@@ -176,10 +179,12 @@ absl::StatusOr<std::string> CsrPublicKeyPem(const std::string& csr_pem) {
   if (csr_pem.size() > 16384) return absl::InvalidArgumentError("csr_pem: longer than 16 KiB");
   BioPtr b = MemBio(csr_pem);
   ReqPtr req(PEM_read_bio_X509_REQ(b.get(), nullptr, nullptr, nullptr));
-  if (!req) return absl::InvalidArgumentError(OpenSslError("csr_pem: not a PEM certificate request"));
+  if (!req)
+    return absl::InvalidArgumentError(OpenSslError("csr_pem: not a PEM certificate request"));
   EVP_PKEY* pub = X509_REQ_get0_pubkey(req.get());
   if (pub == nullptr || X509_REQ_verify(req.get(), pub) != 1)
-    return absl::InvalidArgumentError(OpenSslError("csr_pem: request is not signed by its own key"));
+    return absl::InvalidArgumentError(
+        OpenSslError("csr_pem: request is not signed by its own key"));
   if (EVP_PKEY_get_base_id(pub) != EVP_PKEY_EC || EVP_PKEY_get_bits(pub) < 256)
     return absl::InvalidArgumentError("csr_pem: key must be ECDSA P-256 or stronger");
   BioPtr out(BIO_new(BIO_s_mem()));
@@ -204,7 +209,8 @@ absl::StatusOr<KeyAndCert> CreateCa(const std::string& common_name, int days) {
                         std::pair{NID_subject_key_identifier, "hash"}}) {
     if (auto st = AddExt(c.get(), c.get(), nid, v); !st.ok()) return st;
   }
-  if (X509_sign(c.get(), k->get(), EVP_sha256()) <= 0) return absl::InternalError(OpenSslError("signing CA"));
+  if (X509_sign(c.get(), k->get(), EVP_sha256()) <= 0)
+    return absl::InternalError(OpenSslError("signing CA"));
   auto pem = CertPem(c.get());
   if (!pem.ok()) return pem.status();
   out.cert_pem = *pem;
@@ -280,13 +286,16 @@ absl::StatusOr<std::vector<std::string>> SplitPemBundle(const std::string& pem) 
   return out;
 }
 
-absl::StatusOr<std::vector<std::string>> FetchPeerChain(const std::string& host_port, int timeout_ms) {
+absl::StatusOr<std::vector<std::string>> FetchPeerChain(const std::string& host_port,
+                                                        int timeout_ms) {
   size_t colon = host_port.rfind(':');
   if (colon == std::string::npos || colon == 0)
-    return absl::InvalidArgumentError(absl::StrCat("coordinator address '", host_port, "': use HOST:PORT"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("coordinator address '", host_port, "': use HOST:PORT"));
   std::string host = host_port.substr(0, colon);
   const std::string port = host_port.substr(colon + 1);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
@@ -310,9 +319,9 @@ absl::StatusOr<std::vector<std::string>> FetchPeerChain(const std::string& host_
   }
   freeaddrinfo(res);
   if (fd < 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot connect to coordinator ", host_port, ": ", last_err,
-                     "; is it running and is the address right?"));
+    return absl::UnavailableError(absl::StrCat("cannot connect to coordinator ", host_port, ": ",
+                                               last_err,
+                                               "; is it running and is the address right?"));
   }
   SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
@@ -336,11 +345,12 @@ absl::StatusOr<std::vector<std::string>> FetchPeerChain(const std::string& host_
   ssl.reset();
   close(fd);
   if (rc != 1) {
-    return absl::UnavailableError(absl::StrCat(
-        "coordinator ", host_port, " did not complete a TLS handshake (", err,
-        "); is it a Shoebox coordinator with TLS (not --insecure-dev)?"));
+    return absl::UnavailableError(
+        absl::StrCat("coordinator ", host_port, " did not complete a TLS handshake (", err,
+                     "); is it a Shoebox coordinator with TLS (not --insecure-dev)?"));
   }
-  if (out.empty()) return absl::UnavailableError(absl::StrCat("coordinator ", host_port, " sent no certificate"));
+  if (out.empty())
+    return absl::UnavailableError(absl::StrCat("coordinator ", host_port, " sent no certificate"));
   return out;
 }
 
@@ -359,7 +369,8 @@ absl::StatusOr<EnrollToken> ParseEnrollToken(std::string_view token_in) {
   };
   if (parts.size() != 3 || parts[0] != "sbx1" || !hex64(parts[1]) || !hex64(parts[2])) {
     return absl::InvalidArgumentError(
-        "enroll token is malformed (expected sbx1-<64 hex>-<64 hex>); copy the whole token printed by "
+        "enroll token is malformed (expected sbx1-<64 hex>-<64 hex>); copy the whole token printed "
+        "by "
         "`shoebox enroll-token`");
   }
   return EnrollToken{absl::AsciiStrToLower(parts[1]), absl::AsciiStrToLower(parts[2])};

@@ -7,7 +7,8 @@
 namespace shoebox {
 namespace {
 
-IssueParams Client(const std::string& pub, const std::string& cn, const std::string& ou, int days = 3650) {
+IssueParams Client(const std::string& pub, const std::string& cn, const std::string& ou,
+                   int days = 3650) {
   IssueParams p;
   p.public_key_pem = pub;
   p.common_name = cn;

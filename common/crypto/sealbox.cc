@@ -113,13 +113,16 @@ SealKeyPair GenerateSealKeyPair() {
   }
 }
 
-std::string SealPublicKeyToHex(const SealPublicKey& pk) { return ToHex(ByteSpan(pk.data(), pk.size())); }
+std::string SealPublicKeyToHex(const SealPublicKey& pk) {
+  return ToHex(ByteSpan(pk.data(), pk.size()));
+}
 
 absl::StatusOr<SealPublicKey> SealPublicKeyFromHex(std::string_view hex) {
   absl::StatusOr<std::string> raw = FromHex(hex);
   if (!raw.ok() || raw->size() != 32) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'", PrintablePath(hex.substr(0, 80)), "' is not a sealing public key: expected 64 hex characters"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", PrintablePath(hex.substr(0, 80)),
+                     "' is not a sealing public key: expected 64 hex characters"));
   }
   SealPublicKey pk;
   std::memcpy(pk.data(), raw->data(), pk.size());
@@ -127,8 +130,8 @@ absl::StatusOr<SealPublicKey> SealPublicKeyFromHex(std::string_view hex) {
 }
 
 absl::Status SaveSealKeyPair(const std::string& path, const SealKeyPair& kp) {
-  std::string text = absl::StrCat(AbslView(kFileTag), " ",
-                                   ToHex(ByteSpan(kp.private_key.data(), kp.private_key.size())), "\n");
+  std::string text = absl::StrCat(
+      AbslView(kFileTag), " ", ToHex(ByteSpan(kp.private_key.data(), kp.private_key.size())), "\n");
   absl::Status st = WriteSecretFile(path, text);
   OPENSSL_cleanse(text.data(), text.size());
   return st;
@@ -151,12 +154,13 @@ absl::StatusOr<SealKeyPair> LoadSealKeyPair(const std::string& path) {
   }
   OPENSSL_cleanse(text.data(), text.size());
   if (!ok) {
-    return absl::DataLossError(absl::StrCat(
-        "sealing key file ", PrintablePath(path), " is malformed: expected one line '",
-        AbslView(kFileTag), " <64 hex characters>'; restore it from backup"));
+    return absl::DataLossError(
+        absl::StrCat("sealing key file ", PrintablePath(path), " is malformed: expected one line '",
+                     AbslView(kFileTag), " <64 hex characters>'; restore it from backup"));
   }
   absl::StatusOr<SealPublicKey> pub = PublicOf(kp.private_key);
-  if (!pub.ok()) return Annotate(pub.status(), absl::StrCat("sealing key file ", PrintablePath(path)));
+  if (!pub.ok())
+    return Annotate(pub.status(), absl::StrCat("sealing key file ", PrintablePath(path)));
   kp.public_key = *pub;
   return kp;
 }
@@ -184,12 +188,14 @@ absl::StatusOr<std::string> SealToPublicKey(const SealPublicKey& recipient, Byte
   std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter> ctx(EVP_CIPHER_CTX_new());
   int len = 0, fin = 0;
   uint8_t* ct = o + 45;
-  bool ok = ctx && EVP_EncryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key->data(), o + 33, nullptr) == 1 &&
-            EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
-                              static_cast<int>(aad.size())) == 1 &&
-            EVP_EncryptUpdate(ctx.get(), ct, &len, plaintext.data(), static_cast<int>(plaintext.size())) == 1 &&
-            EVP_EncryptFinal_ex(ctx.get(), ct + len, &fin) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTag, ct + plaintext.size()) == 1;
+  bool ok =
+      ctx && EVP_EncryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key->data(), o + 33, nullptr) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
+                        static_cast<int>(aad.size())) == 1 &&
+      EVP_EncryptUpdate(ctx.get(), ct, &len, plaintext.data(),
+                        static_cast<int>(plaintext.size())) == 1 &&
+      EVP_EncryptFinal_ex(ctx.get(), ct + len, &fin) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTag, ct + plaintext.size()) == 1;
   OPENSSL_cleanse(key->data(), key->size());
   if (!ok) return OpenSslError("seal box (AES-256-GCM)");
   return out;
@@ -212,13 +218,14 @@ absl::StatusOr<std::string> OpenSealedBox(const SealKeyPair& kp, std::string_vie
   std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter> ctx(EVP_CIPHER_CTX_new());
   int len = 0, fin = 0;
   const uint8_t* ct = b + 45;
-  bool setup = ctx && EVP_DecryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key->data(), b + 33, nullptr) == 1 &&
-               EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
-                                 static_cast<int>(aad.size())) == 1 &&
-               EVP_DecryptUpdate(ctx.get(), reinterpret_cast<uint8_t*>(out.data()), &len, ct,
-                                 static_cast<int>(ct_len)) == 1 &&
-               EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTag,
-                                   const_cast<uint8_t*>(ct + ct_len)) == 1;
+  bool setup =
+      ctx && EVP_DecryptInit_ex2(ctx.get(), EVP_aes_256_gcm(), key->data(), b + 33, nullptr) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
+                        static_cast<int>(aad.size())) == 1 &&
+      EVP_DecryptUpdate(ctx.get(), reinterpret_cast<uint8_t*>(out.data()), &len, ct,
+                        static_cast<int>(ct_len)) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTag,
+                          const_cast<uint8_t*>(ct + ct_len)) == 1;
   OPENSSL_cleanse(key->data(), key->size());
   if (!setup) return OpenSslError("open box (AES-256-GCM)");
   if (EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<uint8_t*>(out.data()) + len, &fin) != 1) {

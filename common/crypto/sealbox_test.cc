@@ -45,7 +45,8 @@ TEST(SealBoxTest, AnyFlippedByteOrTruncationIsDataLoss) {
     std::string bad = *box;
     bad[i] ^= 0x01;
     auto r = OpenSealedBox(kp, bad, "ctx");
-    EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << "flip at " << i << ": " << r.status();
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss)
+        << "flip at " << i << ": " << r.status();
   }
   for (size_t len = 0; len < box->size(); ++len) {
     EXPECT_EQ(OpenSealedBox(kp, box->substr(0, len), "ctx").status().code(),

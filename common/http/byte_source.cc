@@ -41,7 +41,8 @@ class StringSource final : public ByteSource {
 
 class FileSource final : public ByteSource {
  public:
-  FileSource(int fd, uint64_t size, std::string path) : fd_(fd), size_(size), path_(std::move(path)) {}
+  FileSource(int fd, uint64_t size, std::string path)
+      : fd_(fd), size_(size), path_(std::move(path)) {}
   ~FileSource() override { ::close(fd_); }
   absl::StatusOr<size_t> Read(uint8_t* buf, size_t max) override {
     if (pos_ >= size_) return size_t{0};
@@ -59,7 +60,8 @@ class FileSource final : public ByteSource {
     }
   }
   absl::Status Seek(uint64_t offset) override {
-    if (offset > size_) return absl::OutOfRangeError("seek past the end of " + PrintablePath(path_));
+    if (offset > size_)
+      return absl::OutOfRangeError("seek past the end of " + PrintablePath(path_));
     pos_ = offset;
     return absl::OkStatus();
   }
@@ -96,7 +98,8 @@ absl::Status ReadExactly(ByteSource* src, uint64_t n, std::string* out, const st
   while (got < n) {
     ASSIGN_OR_RETURN(size_t k, src->Read(reinterpret_cast<uint8_t*>(out->data()) + got, n - got));
     if (k == 0) {
-      return absl::DataLossError(absl::StrCat("the source of ", what, " ended after ", got, " of ", n, " bytes"));
+      return absl::DataLossError(
+          absl::StrCat("the source of ", what, " ended after ", got, " of ", n, " bytes"));
     }
     got += k;
   }

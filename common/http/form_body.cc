@@ -20,21 +20,26 @@ std::string NewBoundary() {
 std::string QuoteName(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '"') out += "%22";
-    else if (c == '\r') out += "%0D";
-    else if (c == '\n') out += "%0A";
-    else out.push_back(c);
+    if (c == '"')
+      out += "%22";
+    else if (c == '\r')
+      out += "%0D";
+    else if (c == '\n')
+      out += "%0A";
+    else
+      out.push_back(c);
   }
   return out;
 }
 
 }  // namespace
 
-FormFileBody::FormFileBody(const std::string& field, const std::string& filename, const std::string& mime,
-                           ByteSource* file, uint64_t file_size)
+FormFileBody::FormFileBody(const std::string& field, const std::string& filename,
+                           const std::string& mime, ByteSource* file, uint64_t file_size)
     : boundary_(NewBoundary()),
-      head_(absl::StrCat("--", boundary_, "\r\nContent-Disposition: form-data; name=\"", QuoteName(field),
-                         "\"; filename=\"", QuoteName(filename), "\"\r\nContent-Type: ", mime, "\r\n\r\n")),
+      head_(absl::StrCat("--", boundary_, "\r\nContent-Disposition: form-data; name=\"",
+                         QuoteName(field), "\"; filename=\"", QuoteName(filename),
+                         "\"\r\nContent-Type: ", mime, "\r\n\r\n")),
       tail_(absl::StrCat("\r\n--", boundary_, "--\r\n")),
       file_(file),
       file_size_(file_size) {}
@@ -71,8 +76,10 @@ absl::StatusOr<size_t> FormFileBody::Read(uint8_t* buf, size_t max) {
 }
 
 absl::Status FormFileBody::Seek(uint64_t offset) {
-  if (offset > size()) return absl::OutOfRangeError(absl::StrCat("seek to ", offset, " past the end of a form body"));
-  const uint64_t in_file = std::min<uint64_t>(file_size_, offset > head_.size() ? offset - head_.size() : 0);
+  if (offset > size())
+    return absl::OutOfRangeError(absl::StrCat("seek to ", offset, " past the end of a form body"));
+  const uint64_t in_file =
+      std::min<uint64_t>(file_size_, offset > head_.size() ? offset - head_.size() : 0);
   RETURN_IF_ERROR(file_->Seek(in_file));
   pos_ = offset;
   return absl::OkStatus();

@@ -56,8 +56,9 @@ size_t ReadCb(char* buf, size_t size, size_t nitems, void* userdata) {
       return CURL_READFUNC_ABORT;
     }
     if (*got == 0) {
-      t->source_error = absl::DataLossError(absl::StrCat("the body's source ended after ", t->sent, " of ",
-                                                         total, " bytes; the upload was abandoned"));
+      t->source_error =
+          absl::DataLossError(absl::StrCat("the body's source ended after ", t->sent, " of ", total,
+                                           " bytes; the upload was abandoned"));
       return CURL_READFUNC_ABORT;
     }
     n = *got;
@@ -122,13 +123,16 @@ size_t HeaderCb(char* buf, size_t size, size_t nitems, void* userdata) {
   }
   size_t colon = line.find(':');
   if (colon != absl::string_view::npos) {
-    t->resp->headers.emplace_back(absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon))),
-                                  std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
+    t->resp->headers.emplace_back(
+        absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon))),
+        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
   }
   return n;
 }
 
-long ToMillis(absl::Duration d) { return static_cast<long>(std::max<int64_t>(1, absl::ToInt64Milliseconds(d))); }
+long ToMillis(absl::Duration d) {
+  return static_cast<long>(std::max<int64_t>(1, absl::ToInt64Milliseconds(d)));
+}
 
 // Printable excerpt of an error body.
 std::string Excerpt(absl::string_view body) {
@@ -185,7 +189,8 @@ struct Client::Pool {
     idle.push_back(c);
   }
 
-  static void Lock(CURL*, curl_lock_data data, curl_lock_access, void* userptr) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  static void Lock(CURL*, curl_lock_data data, curl_lock_access,
+                   void* userptr) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     static_cast<Pool*>(userptr)->locks[static_cast<size_t>(data) % kLocks].Lock();
   }
   static void Unlock(CURL*, curl_lock_data data, void* userptr) ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -199,7 +204,8 @@ struct Client::Pool {
   std::vector<CURL*> idle ABSL_GUARDED_BY(mu);
 };
 
-Client::Client(ClientOptions options) : options_(std::move(options)), pool_(std::make_unique<Pool>()) {}
+Client::Client(ClientOptions options)
+    : options_(std::move(options)), pool_(std::make_unique<Pool>()) {}
 Client::~Client() = default;
 
 absl::StatusOr<Response> Client::Send(const Request& r) const {
@@ -213,10 +219,12 @@ absl::StatusOr<Response> Client::Send(const Request& r) const {
     deadline = std::min(deadline, start + options_.request_timeout);
   }
   if (deadline <= start) {
-    return absl::DeadlineExceededError(absl::StrCat(what, ": the deadline passed before the request was sent"));
+    return absl::DeadlineExceededError(
+        absl::StrCat(what, ": the deadline passed before the request was sent"));
   }
   CURL* c = pool_->Take();
-  if (c == nullptr) return absl::ResourceExhaustedError(absl::StrCat(what, ": curl_easy_init failed"));
+  if (c == nullptr)
+    return absl::ResourceExhaustedError(absl::StrCat(what, ": curl_easy_init failed"));
 
   Transfer t;
   t.req = &r;
@@ -233,9 +241,11 @@ absl::StatusOr<Response> Client::Send(const Request& r) const {
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ToMillis(options_.connect_timeout));
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-                   static_cast<long>(std::max<int64_t>(1, absl::ToInt64Seconds(options_.stall_timeout))));
-  if (deadline != absl::InfiniteFuture()) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ToMillis(deadline - start));
+  curl_easy_setopt(
+      c, CURLOPT_LOW_SPEED_TIME,
+      static_cast<long>(std::max<int64_t>(1, absl::ToInt64Seconds(options_.stall_timeout))));
+  if (deadline != absl::InfiniteFuture())
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ToMillis(deadline - start));
   if (!options_.user.empty() || !options_.password.empty()) {
     curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
     curl_easy_setopt(c, CURLOPT_USERNAME, options_.user.c_str());
@@ -294,7 +304,8 @@ absl::StatusOr<Response> Client::Send(const Request& r) const {
         absl::StrCat(what, ": the answer is larger than ", options_.max_body_bytes, " bytes"));
   }
   if (rc != CURLE_OK) {
-    const std::string detail = absl::StrCat(what, ": ", errbuf[0] != 0 ? errbuf : curl_easy_strerror(rc));
+    const std::string detail =
+        absl::StrCat(what, ": ", errbuf[0] != 0 ? errbuf : curl_easy_strerror(rc));
     switch (rc) {
       case CURLE_URL_MALFORMAT:
       case CURLE_UNSUPPORTED_PROTOCOL:
@@ -302,11 +313,15 @@ absl::StatusOr<Response> Client::Send(const Request& r) const {
       case CURLE_PEER_FAILED_VERIFICATION:
       case CURLE_SSL_CACERT_BADFILE:
       case CURLE_SSL_CERTPROBLEM:
-        return absl::FailedPreconditionError(absl::StrCat(
-            detail, "; the server's TLS certificate is not trusted: fix the certificate or set \"ca_file\""));
+        return absl::FailedPreconditionError(
+            absl::StrCat(detail,
+                         "; the server's TLS certificate is not trusted: fix the certificate or "
+                         "set \"ca_file\""));
       case CURLE_OPERATION_TIMEDOUT:
-        if (deadline != absl::InfiniteFuture() && absl::Now() >= deadline - absl::Milliseconds(50)) {
-          return absl::DeadlineExceededError(absl::StrCat(detail, " (the request's deadline passed)"));
+        if (deadline != absl::InfiniteFuture() &&
+            absl::Now() >= deadline - absl::Milliseconds(50)) {
+          return absl::DeadlineExceededError(
+              absl::StrCat(detail, " (the request's deadline passed)"));
         }
         return absl::UnavailableError(absl::StrCat(detail, " (the transfer stalled; will retry)"));
       case CURLE_COULDNT_RESOLVE_HOST:
@@ -315,7 +330,8 @@ absl::StatusOr<Response> Client::Send(const Request& r) const {
                                           ? detail
                                           : absl::StrCat(detail, "; ", options_.unreachable_hint));
       default:
-        return absl::UnavailableError(absl::StrCat(detail, " (network or server trouble; will retry)"));
+        return absl::UnavailableError(
+            absl::StrCat(detail, " (network or server trouble; will retry)"));
     }
   }
   resp.status = static_cast<int>(code);
@@ -349,29 +365,32 @@ absl::Status ErrorStatus(const Response& r, absl::string_view what, absl::string
   const int code = r.status;
   if (code >= 300 && code < 400) {
     const std::string location = r.Header("location");
-    return absl::FailedPreconditionError(msg(absl::StrCat(
-        "redirected to ", location.empty() ? "(no Location)" : RedactUrl(location),
-        "; redirects are not followed: put the final URL in the settings")));
+    return absl::FailedPreconditionError(
+        msg(absl::StrCat("redirected to ", location.empty() ? "(no Location)" : RedactUrl(location),
+                         "; redirects are not followed: put the final URL in the settings")));
   }
   switch (code) {
     case 401:
       return absl::UnauthenticatedError(
           msg("the server refused the credentials: update the destination's credentials"));
     case 403:
-      return absl::PermissionDeniedError(msg("the account may not do this: check its permissions on the server"));
+      return absl::PermissionDeniedError(
+          msg("the account may not do this: check its permissions on the server"));
     case 404:
     case 410:
       return absl::NotFoundError(msg(""));
     case 408:
       return busy("the server timed out waiting for the request; will retry");
     case 413:
-      return absl::FailedPreconditionError(msg("the server refuses a body this large (raise its upload limit)"));
+      return absl::FailedPreconditionError(
+          msg("the server refuses a body this large (raise its upload limit)"));
     case 423:
       return busy("the resource is locked; will retry");
     case 429:
       return busy("rate limited; will retry");
     case 507:
-      return absl::FailedPreconditionError(msg("the account's storage is full: free space or raise the quota"));
+      return absl::FailedPreconditionError(
+          msg("the account's storage is full: free space or raise the quota"));
     default:
       break;
   }

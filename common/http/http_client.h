@@ -65,8 +65,9 @@ struct ClientOptions {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct Request {
-  std::string method = "GET";  // any token: GET, HEAD, PUT, POST, DELETE, PROPFIND, MKCOL, MOVE, ...
-  std::string url{};           // already encoded (common/http/url.h)
+  std::string method =
+      "GET";          // any token: GET, HEAD, PUT, POST, DELETE, PROPFIND, MKCOL, MOVE, ...
+  std::string url{};  // already encoded (common/http/url.h)
   Headers headers{};
   // Body from memory; not copied, must outlive Send...
   std::string_view body{};
@@ -139,8 +140,8 @@ class Client {
 //   3xx → FAILED_PRECONDITION naming the Location (redirects are refused);
 //   other 4xx and anything else → FAILED_PRECONDITION.
 // A 2xx answer maps to OK.
-absl::Status ErrorStatus(const Response& response, absl::string_view what, absl::string_view detail = "",
-                         absl::string_view hint = "");
+absl::Status ErrorStatus(const Response& response, absl::string_view what,
+                         absl::string_view detail = "", absl::string_view hint = "");
 
 // An HTTP-date ("Sun, 06 Nov 1994 08:49:37 GMT" and the two obsolete forms,
 // as curl_getdate reads them); nullopt when unparsable.
@@ -148,6 +149,7 @@ std::optional<absl::Time> ParseHttpDate(absl::string_view value);
 
 // A Retry-After value: delta-seconds or an HTTP-date (a date in the past is
 // zero); capped at one hour. nullopt when empty or unparsable.
-std::optional<absl::Duration> ParseRetryAfter(absl::string_view value, absl::Time now = absl::Now());
+std::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
+                                              absl::Time now = absl::Now());
 
 }  // namespace shoebox::http

@@ -33,7 +33,8 @@ struct Seen {
 };
 
 std::string Reply(int code, const std::string& body = "", const std::string& extra_headers = "") {
-  return absl::StrCat("HTTP/1.1 ", code, " X\r\nContent-Length: ", body.size(), "\r\n", extra_headers, "\r\n", body);
+  return absl::StrCat("HTTP/1.1 ", code, " X\r\nContent-Length: ", body.size(), "\r\n",
+                      extra_headers, "\r\n", body);
 }
 
 // Answers each request with handler(request) (a whole raw response), keeping
@@ -79,7 +80,9 @@ class LoopbackServer {
     for (int c : clients_) close(c);
   }
   int port() const { return port_; }
-  std::string url(const std::string& path = "/") const { return absl::StrCat("http://127.0.0.1:", port_, path); }
+  std::string url(const std::string& path = "/") const {
+    return absl::StrCat("http://127.0.0.1:", port_, path);
+  }
   int connections() {
     std::lock_guard<std::mutex> l(mu_);
     return connections_;
@@ -113,7 +116,8 @@ class LoopbackServer {
       }
       buf.erase(0, end + 4);
       size_t length = 0;
-      if (s.headers.count("content-length")) (void)absl::SimpleAtoi(s.headers["content-length"], &length);
+      if (s.headers.count("content-length"))
+        (void)absl::SimpleAtoi(s.headers["content-length"], &length);
       while (buf.size() < length) {
         ssize_t n = read(c, tmp, sizeof tmp);
         if (n <= 0) return;
@@ -147,7 +151,9 @@ class LoopbackServer {
 };
 
 TEST(HttpClient, GetReturnsStatusHeadersAndBodyAndReusesTheConnection) {
-  LoopbackServer srv([](const Seen& s) { return Reply(200, "hello " + s.target, "X-Thing: a\r\nX-Thing: b\r\n"); });
+  LoopbackServer srv([](const Seen& s) {
+    return Reply(200, "hello " + s.target, "X-Thing: a\r\nX-Thing: b\r\n");
+  });
   Client client(ClientOptions{});
   for (int i = 0; i < 3; ++i) {
     auto r = client.Send(Request{.url = srv.url("/p/" + std::to_string(i))});
@@ -182,7 +188,9 @@ TEST(HttpClient, PutStreamsTheSourceAndReportsProgress) {
 }
 
 TEST(HttpClient, WebDavMethodsCarryTheirBodiesAndHeaders) {
-  LoopbackServer srv([](const Seen& s) { return Reply(s.method == "HEAD" ? 200 : 207, s.method == "HEAD" ? "" : s.body); });
+  LoopbackServer srv([](const Seen& s) {
+    return Reply(s.method == "HEAD" ? 200 : 207, s.method == "HEAD" ? "" : s.body);
+  });
   Client client(ClientOptions{.user = "alice", .password = "pw"});
   const std::string xml = "<d:propfind xmlns:d=\"DAV:\"/>";
   for (const char* method : {"PROPFIND", "MKCOL", "MOVE", "DELETE", "HEAD", "POST"}) {
@@ -200,7 +208,8 @@ TEST(HttpClient, WebDavMethodsCarryTheirBodiesAndHeaders) {
 }
 
 TEST(HttpClient, RedirectsAreNotFollowedAndTheErrorNamesTheLocation) {
-  LoopbackServer srv([](const Seen&) { return Reply(301, "", "Location: http://elsewhere.example/new\r\n"); });
+  LoopbackServer srv(
+      [](const Seen&) { return Reply(301, "", "Location: http://elsewhere.example/new\r\n"); });
   Client client(ClientOptions{});
   auto r = client.Send(Request{.url = srv.url("/old")});
   ASSERT_TRUE(r.ok()) << r.status();
@@ -209,7 +218,8 @@ TEST(HttpClient, RedirectsAreNotFollowedAndTheErrorNamesTheLocation) {
   absl::Status st = ErrorStatus(*r, "list Photos");
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(st.message(), "http://elsewhere.example/new")) << st;
-  EXPECT_EQ(client.Call(Request{.url = srv.url("/old")}, "x").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(client.Call(Request{.url = srv.url("/old")}, "x").status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(HttpClient, ErrorMessagesNameMethodUrlAndBodyButNoCredentials) {
@@ -225,7 +235,9 @@ TEST(HttpClient, ErrorMessagesNameMethodUrlAndBodyButNoCredentials) {
 }
 
 TEST(HttpClient, SinkTakesSuccessfulBodiesAndItsErrorAbortsTheTransfer) {
-  LoopbackServer srv([](const Seen& s) { return s.target == "/missing" ? Reply(404, "nope") : Reply(200, "abcdef"); });
+  LoopbackServer srv([](const Seen& s) {
+    return s.target == "/missing" ? Reply(404, "nope") : Reply(200, "abcdef");
+  });
   Client client(ClientOptions{});
   std::string got;
   Request r{.url = srv.url("/f")};
@@ -267,10 +279,13 @@ TEST(HttpClient, DeadlinePassingIsDeadlineExceeded) {
   });
   Client client(ClientOptions{});
   const absl::Time start = absl::Now();
-  auto r = client.Send(Request{.url = srv.url("/slow"), .deadline = absl::Now() + absl::Milliseconds(300)});
+  auto r = client.Send(
+      Request{.url = srv.url("/slow"), .deadline = absl::Now() + absl::Milliseconds(300)});
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(1500));
-  EXPECT_EQ(client.Send(Request{.url = srv.url("/"), .deadline = absl::Now() - absl::Seconds(1)}).status().code(),
+  EXPECT_EQ(client.Send(Request{.url = srv.url("/"), .deadline = absl::Now() - absl::Seconds(1)})
+                .status()
+                .code(),
             absl::StatusCode::kDeadlineExceeded);
 }
 
@@ -288,21 +303,26 @@ TEST(HttpClient, UnreachableServerIsUnavailableWithTheHint) {
   auto r = client.Send(Request{.url = absl::StrCat("http://127.0.0.1:", port, "/")});
   ASSERT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
   EXPECT_TRUE(absl::StrContains(r.status().message(), "is it running?")) << r.status();
-  EXPECT_EQ(client.Send(Request{.url = "gopher://x/"}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client.Send(Request{.url = "gopher://x/"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(HttpClient, TooLargeSuccessfulBodyIsAnErrorNotATruncation) {
   LoopbackServer srv([](const Seen&) { return Reply(200, std::string(100, 'x')); });
   Client client(ClientOptions{.max_body_bytes = 10});
-  EXPECT_EQ(client.Send(Request{.url = srv.url("/")}).status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(client.Send(Request{.url = srv.url("/")}).status().code(),
+            absl::StatusCode::kResourceExhausted);
 }
 
 TEST(HttpClient, RetryThroughCommonRetryHonoursRetryAfter) {
   std::atomic<int> calls{0};
-  LoopbackServer srv([&](const Seen&) { return ++calls < 3 ? Reply(503, "busy", "Retry-After: 0\r\n") : Reply(200, "ok"); });
+  LoopbackServer srv([&](const Seen&) {
+    return ++calls < 3 ? Reply(503, "busy", "Retry-After: 0\r\n") : Reply(200, "ok");
+  });
   Client client(ClientOptions{});
   std::vector<absl::Duration> waits;
-  BackoffPolicy policy{.initial_delay = absl::Milliseconds(1), .max_delay = absl::Seconds(2), .max_attempts = 5};
+  BackoffPolicy policy{
+      .initial_delay = absl::Milliseconds(1), .max_delay = absl::Seconds(2), .max_attempts = 5};
   auto r = Retry(
       policy, [&] { return client.Call(Request{.url = srv.url("/")}, "get"); },
       [&](absl::Duration d) { waits.push_back(d); });
@@ -318,7 +338,8 @@ TEST(HttpClient, FormBodyIsAValidMultipartUpload) {
   auto file = MakeStringSource("photo-bytes");
   FormFileBody form("file", "a\"b.jpg", "application/octet-stream", file.get(), 11);
   std::vector<uint64_t> file_progress;
-  Request r{.method = "POST", .url = srv.url("/operations/uploadfile"),
+  Request r{.method = "POST",
+            .url = srv.url("/operations/uploadfile"),
             .headers = {{"Content-Type", form.content_type()}, {"Expect", ""}}};
   r.body_source = &form;
   r.body_length = form.size();
@@ -327,11 +348,14 @@ TEST(HttpClient, FormBodyIsAValidMultipartUpload) {
   ASSERT_TRUE(client.Send(r).ok());
   const Seen s = srv.seen().back();
   EXPECT_EQ(s.method, "POST");
-  const std::string boundary = form.content_type().substr(form.content_type().find("boundary=") + 9);
-  EXPECT_EQ(s.body, absl::StrCat("--", boundary,
-                                 "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a%22b.jpg\"\r\n"
-                                 "Content-Type: application/octet-stream\r\n\r\nphoto-bytes\r\n--",
-                                 boundary, "--\r\n"));
+  const std::string boundary =
+      form.content_type().substr(form.content_type().find("boundary=") + 9);
+  EXPECT_EQ(
+      s.body,
+      absl::StrCat("--", boundary,
+                   "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a%22b.jpg\"\r\n"
+                   "Content-Type: application/octet-stream\r\n\r\nphoto-bytes\r\n--",
+                   boundary, "--\r\n"));
   ASSERT_FALSE(file_progress.empty());
   EXPECT_EQ(file_progress.back(), 11u);
   ASSERT_TRUE(form.Seek(3).ok());
@@ -371,8 +395,10 @@ TEST(ErrorStatus, RetryAfterInSecondsOrAsADateBecomesTheRetryHint) {
   absl::Status s = ErrorStatus(Answer(429, "", {{"retry-after", "120"}}), "x");
   EXPECT_EQ(RetryAfterMs(s), 120000u);
   const absl::Time later = absl::Now() + absl::Seconds(30);
-  const std::string date = absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", later, absl::UTCTimeZone());
-  std::optional<uint32_t> ms = RetryAfterMs(ErrorStatus(Answer(503, "", {{"retry-after", date}}), "x"));
+  const std::string date =
+      absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", later, absl::UTCTimeZone());
+  std::optional<uint32_t> ms =
+      RetryAfterMs(ErrorStatus(Answer(503, "", {{"retry-after", date}}), "x"));
   ASSERT_TRUE(ms.has_value());
   EXPECT_GT(*ms, 27000u);
   EXPECT_LE(*ms, 30000u);
@@ -381,8 +407,10 @@ TEST(ErrorStatus, RetryAfterInSecondsOrAsADateBecomesTheRetryHint) {
 }
 
 TEST(ErrorStatus, DetailAndHintCanBeGivenByTheCaller) {
-  absl::Status s = ErrorStatus(Answer(403, "<Error>...</Error>"), "PUT s3://b/k", "AccessDenied: no", "grant it");
-  EXPECT_EQ(s.message(), "PUT s3://b/k: PUT http://h/dav/a.jpg: HTTP 403 (AccessDenied: no); grant it");
+  absl::Status s = ErrorStatus(Answer(403, "<Error>...</Error>"), "PUT s3://b/k",
+                               "AccessDenied: no", "grant it");
+  EXPECT_EQ(s.message(),
+            "PUT s3://b/k: PUT http://h/dav/a.jpg: HTTP 403 (AccessDenied: no); grant it");
   absl::Status long_body = ErrorStatus(Answer(500, std::string(1000, 'z')), "");
   EXPECT_LT(long_body.message().size(), 400u);
 }

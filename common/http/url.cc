@@ -77,7 +77,8 @@ std::string QueryString(const QueryParams& params, bool bare_empty) {
 std::string CanonicalQueryString(const QueryParams& params) {
   std::vector<std::pair<std::string, std::string>> enc;
   enc.reserve(params.size());
-  for (const auto& [k, v] : params) enc.emplace_back(PercentEncode(k, false), PercentEncode(v, false));
+  for (const auto& [k, v] : params)
+    enc.emplace_back(PercentEncode(k, false), PercentEncode(v, false));
   std::sort(enc.begin(), enc.end());
   std::vector<std::string> parts;
   parts.reserve(enc.size());
@@ -107,7 +108,8 @@ absl::StatusOr<UrlParts> ParseHttpUrl(absl::string_view url) {
   }
   size_t slash = rest.find('/');
   absl::string_view authority = rest.substr(0, slash);
-  if (slash != absl::string_view::npos) u.path = std::string(absl::StripSuffix(rest.substr(slash), "/"));
+  if (slash != absl::string_view::npos)
+    u.path = std::string(absl::StripSuffix(rest.substr(slash), "/"));
   if (size_t at = authority.rfind('@'); at != absl::string_view::npos) {
     u.userinfo = std::string(authority.substr(0, at));
     authority = authority.substr(at + 1);
@@ -140,7 +142,8 @@ std::string RedactUrl(absl::string_view url) {
   if (sep == absl::string_view::npos) return std::string(url);
   size_t start = sep + 3;
   size_t end = url.find_first_of("/?#", start);
-  absl::string_view authority = url.substr(start, end == absl::string_view::npos ? url.npos : end - start);
+  absl::string_view authority =
+      url.substr(start, end == absl::string_view::npos ? url.npos : end - start);
   size_t at = authority.rfind('@');
   if (at == absl::string_view::npos) return std::string(url);
   return absl::StrCat(url.substr(0, start), url.substr(start + at + 1));

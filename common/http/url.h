@@ -42,9 +42,9 @@ std::string CanonicalQueryString(const QueryParams& params);
 // An http(s) URL taken apart. `path` stays as written (still encoded),
 // without a trailing '/' ("" for the root); `port` is 0 when not given.
 struct UrlParts {
-  std::string scheme;  // "http" or "https", lower-case
+  std::string scheme;    // "http" or "https", lower-case
   std::string userinfo;  // "user:password" when present (never print it)
-  std::string host;    // without brackets for IPv6 literals
+  std::string host;      // without brackets for IPv6 literals
   int port = 0;
   std::string path;
   std::string query;  // after '?', without it

@@ -18,7 +18,8 @@ TEST(PercentEncode, UnreservedBytesPassAndEverythingElseIsUpperHex) {
 TEST(PercentEncode, SlashIsKeptOnlyForPaths) {
   EXPECT_EQ(PercentEncode("a/b c/d", true), "a/b%20c/d");
   EXPECT_EQ(PercentEncode("a/b", false), "a%2Fb");
-  EXPECT_EQ(EncodePath("Dossier été/100% sure?/x+y.jpg"), "Dossier%20%C3%A9t%C3%A9/100%25%20sure%3F/x%2By.jpg");
+  EXPECT_EQ(EncodePath("Dossier été/100% sure?/x+y.jpg"),
+            "Dossier%20%C3%A9t%C3%A9/100%25%20sure%3F/x%2By.jpg");
   EXPECT_EQ(EncodePathSegment("a/b"), "a%2Fb");
   EXPECT_EQ(EncodePath("//a/"), "//a/");  // no normalisation
 }
@@ -65,7 +66,8 @@ TEST(QueryString, CanonicalFormSortsByEncodedNameThenValue) {
 }
 
 TEST(ParseHttpUrl, TakesSchemeHostPortPathAndUserinfoApart) {
-  auto u = ParseHttpUrl("HTTPS://alice:s3cr%40t@cloud.example.com:8443/remote.php/dav/files/alice/?x=1#frag");
+  auto u = ParseHttpUrl(
+      "HTTPS://alice:s3cr%40t@cloud.example.com:8443/remote.php/dav/files/alice/?x=1#frag");
   ASSERT_TRUE(u.ok()) << u.status();
   EXPECT_EQ(u->scheme, "https");
   EXPECT_EQ(u->userinfo, "alice:s3cr%40t");

@@ -64,7 +64,8 @@ class S3ChunkStore final : public ChunkStore {
     }));
   }
   std::string Describe() const override {
-    return absl::StrCat("s3://", client_->config().bucket, "/", prefix_, " at ", client_->config().endpoint);
+    return absl::StrCat("s3://", client_->config().bucket, "/", prefix_, " at ",
+                        client_->config().endpoint);
   }
 
   // Named objects: <prefix>meta/<name>. Chunk keys are <2 hex>/<62 hex>, so
@@ -77,7 +78,8 @@ class S3ChunkStore final : public ChunkStore {
     RETURN_IF_ERROR(ValidateObjectName(name));
     absl::StatusOr<std::string> b = client_->GetBytes(NamedKey(name));
     if (!b.ok() && b.status().code() == absl::StatusCode::kNotFound) {
-      return absl::NotFoundError(absl::StrCat("object ", name, " is not in chunk store ", Describe()));
+      return absl::NotFoundError(
+          absl::StrCat("object ", name, " is not in chunk store ", Describe()));
     }
     if (!b.ok()) return Fix(b.status());
     return b;
@@ -86,8 +88,9 @@ class S3ChunkStore final : public ChunkStore {
     RETURN_IF_ERROR(ValidateObjectName(name));
     return Fix(client_->Delete(NamedKey(name)));
   }
-  absl::Status ListNamed(const std::string& prefix,
-                         const std::function<absl::Status(const std::string&, uint64_t)>& fn) override {
+  absl::Status ListNamed(
+      const std::string& prefix,
+      const std::function<absl::Status(const std::string&, uint64_t)>& fn) override {
     const std::string key_prefix = NamedKey(prefix);
     auto each = [&](const S3ObjectInfo& o) -> absl::Status {
       if (o.key.compare(0, key_prefix.size(), key_prefix) != 0) return absl::OkStatus();
@@ -109,7 +112,9 @@ class S3ChunkStore final : public ChunkStore {
   }
 
  private:
-  std::string NamedKey(const std::string& name) const { return absl::StrCat(prefix_, "meta/", name); }
+  std::string NamedKey(const std::string& name) const {
+    return absl::StrCat(prefix_, "meta/", name);
+  }
   std::string Key(const ChunkId& id) const {
     std::string hex = ToHex(ByteSpan(id.data(), id.size()));
     return absl::StrCat(prefix_, hex.substr(0, 2), "/", hex.substr(2));
@@ -119,7 +124,8 @@ class S3ChunkStore final : public ChunkStore {
   absl::Status Fix(absl::Status s, const ChunkId* id = nullptr) const {
     if (s.ok()) return s;
     if (s.code() == absl::StatusCode::kUnauthenticated) {
-      return absl::PermissionDeniedError(absl::StrCat("chunk store ", Describe(), ": ", s.message()));
+      return absl::PermissionDeniedError(
+          absl::StrCat("chunk store ", Describe(), ": ", s.message()));
     }
     if (s.code() == absl::StatusCode::kNotFound && id != nullptr) {
       return absl::NotFoundError(absl::StrCat("chunk ", ToHex(ByteSpan(id->data(), id->size())),
@@ -137,8 +143,10 @@ class S3ChunkStore final : public ChunkStore {
 absl::StatusOr<S3ChunkStoreLocation> ParseS3ChunkStoreLocation(const std::string& location) {
   auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "chunk store location '", absl::StartsWith(location, "s3://") ? "s3://..." : location, "': ", why,
-        "; expected s3://[ACCESS:SECRET@]HOST[:PORT]/BUCKET[/PREFIX][?region=R&tls=0|1&style=path|virtual]"));
+        "chunk store location '", absl::StartsWith(location, "s3://") ? "s3://..." : location,
+        "': ", why,
+        "; expected "
+        "s3://[ACCESS:SECRET@]HOST[:PORT]/BUCKET[/PREFIX][?region=R&tls=0|1&style=path|virtual]"));
   };
   absl::string_view rest = location;
   if (!absl::ConsumePrefix(&rest, "s3://")) return bad("does not start with s3://");
@@ -196,8 +204,9 @@ absl::StatusOr<S3ChunkStoreLocation> ParseS3ChunkStoreLocation(const std::string
     }
   }
   if (c.credentials.access_key.empty() || c.credentials.secret_key.empty()) {
-    return bad("no credentials: put ACCESS:SECRET@ in the location or set SHOEBOX_S3_ACCESS_KEY_ID and "
-               "SHOEBOX_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+    return bad(
+        "no credentials: put ACCESS:SECRET@ in the location or set SHOEBOX_S3_ACCESS_KEY_ID and "
+        "SHOEBOX_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
   }
   return loc;
 }

@@ -1,5 +1,6 @@
 // The S3 backend of ChunkStore (scheme "s3"), on the same SigV4 client as
-// the S3 connector (common/s3/s3_client.h). Location format (docs/destinations.md, "Chunk store on S3"):
+// the S3 connector (common/s3/s3_client.h). Location format (docs/destinations.md, "Chunk store on
+// S3"):
 //
 //   s3://[ACCESS_KEY:SECRET@]HOST[:PORT]/BUCKET[/PREFIX][?region=R&tls=0|1&style=path|virtual]
 //

@@ -11,7 +11,8 @@ namespace shoebox::s3 {
 namespace {
 
 TEST(S3ChunkStoreLocation, ParsesCredentialsHostBucketPrefixAndOptions) {
-  auto loc = ParseS3ChunkStoreLocation("s3://AK%2B1:se%2Fcret@127.0.0.1:9000/chunks/team/a?region=eu-west-1&tls=0&style=path");
+  auto loc = ParseS3ChunkStoreLocation(
+      "s3://AK%2B1:se%2Fcret@127.0.0.1:9000/chunks/team/a?region=eu-west-1&tls=0&style=path");
   ASSERT_TRUE(loc.ok()) << loc.status();
   EXPECT_EQ(loc->config.endpoint, "http://127.0.0.1:9000");
   EXPECT_EQ(loc->config.bucket, "chunks");
@@ -40,7 +41,8 @@ TEST(S3ChunkStoreLocation, BadLocationsSayWhatIsExpectedWithoutLeakingSecrets) {
   ASSERT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(a.status().message().find("topsecret"), std::string::npos);
   EXPECT_NE(a.status().message().find("expected s3://"), std::string::npos);
-  EXPECT_EQ(ParseS3ChunkStoreLocation("s3://k:s@host").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseS3ChunkStoreLocation("s3://k:s@host").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(S3ChunkStoreLocation, OpenChunkStoreKnowsTheS3SchemeOnceRegistered) {

@@ -27,7 +27,9 @@ std::string Unquote(absl::string_view etag) {
 }
 
 // `s` with code `code`, same message (ErrorStatus words it; S3 decides).
-absl::Status Recode(const absl::Status& s, absl::StatusCode code) { return absl::Status(code, s.message()); }
+absl::Status Recode(const absl::Status& s, absl::StatusCode code) {
+  return absl::Status(code, s.message());
+}
 
 // The query as sent: canonical order and encoding, "k" for a key without a
 // value (S3's "?uploads").
@@ -54,23 +56,25 @@ S3Client::S3Client(S3Config config, http::UrlParts endpoint)
     : config_(std::move(config)),
       endpoint_(std::move(endpoint)),
       retry_policy_(S3RetryPolicy()),
-      http_(std::make_unique<http::Client>(http::ClientOptions{
-          .connect_timeout = absl::Milliseconds(config_.connect_timeout_ms),
-          .stall_timeout = absl::Seconds(config_.stall_timeout_s),
-          .verify_tls = config_.verify_tls,
-          .ca_file = config_.ca_file,
-          .resolve = config_.resolve,
-          .unreachable_hint = "is the S3 endpoint right and reachable?",
-          .max_body_bytes = 16u << 20})) {}
+      http_(std::make_unique<http::Client>(
+          http::ClientOptions{.connect_timeout = absl::Milliseconds(config_.connect_timeout_ms),
+                              .stall_timeout = absl::Seconds(config_.stall_timeout_s),
+                              .verify_tls = config_.verify_tls,
+                              .ca_file = config_.ca_file,
+                              .resolve = config_.resolve,
+                              .unreachable_hint = "is the S3 endpoint right and reachable?",
+                              .max_body_bytes = 16u << 20})) {}
 
 S3Client::~S3Client() = default;
 
 absl::StatusOr<std::unique_ptr<S3Client>> S3Client::Create(S3Config config) {
   if (config.bucket.empty()) {
-    return absl::InvalidArgumentError("S3: the bucket is not set; set 'bucket' in the destination settings");
+    return absl::InvalidArgumentError(
+        "S3: the bucket is not set; set 'bucket' in the destination settings");
   }
   if (config.region.empty()) config.region = "us-east-1";
-  if (config.endpoint.empty()) config.endpoint = absl::StrCat("https://s3.", config.region, ".amazonaws.com");
+  if (config.endpoint.empty())
+    config.endpoint = absl::StrCat("https://s3.", config.region, ".amazonaws.com");
   if (config.part_size < (5ull << 20)) config.part_size = 5ull << 20;  // S3 minimum
   if (config.multipart_threshold < config.part_size) config.multipart_threshold = config.part_size;
   if (config.parallel_parts < 1) config.parallel_parts = 1;
@@ -89,10 +93,12 @@ std::string S3Client::Describe() const {
 }
 
 absl::StatusOr<http::Response> S3Client::Send(const Call& c) const {
-  std::string host = endpoint_.host.find(':') != std::string::npos ? absl::StrCat("[", endpoint_.host, "]")
-                                                                    : endpoint_.host;
+  std::string host = endpoint_.host.find(':') != std::string::npos
+                         ? absl::StrCat("[", endpoint_.host, "]")
+                         : endpoint_.host;
   if (!config_.path_style) host = absl::StrCat(config_.bucket, ".", host);
-  const std::string host_header = endpoint_.port != 0 ? absl::StrCat(host, ":", endpoint_.port) : host;
+  const std::string host_header =
+      endpoint_.port != 0 ? absl::StrCat(host, ":", endpoint_.port) : host;
   std::string path = endpoint_.path;
   if (config_.path_style) absl::StrAppend(&path, "/", config_.bucket);
   if (!c.bucket_level) {
@@ -110,7 +116,8 @@ absl::StatusOr<http::Response> S3Client::Send(const Call& c) const {
   sr.method = c.method;
   sr.path = path;
   sr.query = c.query;
-  sr.headers = {{"host", host_header}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", payload_hash}};
+  sr.headers = {
+      {"host", host_header}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", payload_hash}};
   if (!config_.credentials.session_token.empty()) {
     sr.headers.emplace_back("x-amz-security-token", config_.credentials.session_token);
   }
@@ -126,7 +133,8 @@ absl::StatusOr<http::Response> S3Client::Send(const Call& c) const {
   r.headers.emplace_back("Authorization", sig.authorization);
   r.headers.emplace_back("Expect", "");
   bool has_content_type = false;
-  for (const auto& h : c.headers) has_content_type |= absl::AsciiStrToLower(h.first) == "content-type";
+  for (const auto& h : c.headers)
+    has_content_type |= absl::AsciiStrToLower(h.first) == "content-type";
   if (!has_content_type) r.headers.emplace_back("Content-Type", "");
   r.body = c.body;
   r.body_source = c.src;
@@ -135,7 +143,8 @@ absl::StatusOr<http::Response> S3Client::Send(const Call& c) const {
   r.on_sent = c.on_sent;
   absl::StatusOr<http::Response> resp = http_->Send(r);
   if (!resp.ok()) {
-    return Annotate(resp.status(), absl::StrCat(c.method, " ", c.bucket_level ? Describe() : ObjectName(c.key)));
+    return Annotate(resp.status(),
+                    absl::StrCat(c.method, " ", c.bucket_level ? Describe() : ObjectName(c.key)));
   }
   return resp;
 }
@@ -146,17 +155,20 @@ absl::StatusOr<http::Response> S3Client::SendOk(const Call& c, const std::string
   return resp;
 }
 
-absl::StatusOr<http::Response> S3Client::SendOkRetrying(const Call& c, const std::string& op) const {
+absl::StatusOr<http::Response> S3Client::SendOkRetrying(const Call& c,
+                                                        const std::string& op) const {
   return Retry(retry_policy_, [&] { return SendOk(c, op); });
 }
 
-absl::Status S3Client::MapError(const http::Response& resp, const std::string& op, const std::string& key) const {
+absl::Status S3Client::MapError(const http::Response& resp, const std::string& op,
+                                const std::string& key) const {
   const std::string code = XmlText(resp.body, "Code");
   const std::string msg = XmlText(resp.body, "Message");
   const std::string what = absl::StrCat(op, " ", key.empty() ? Describe() : ObjectName(key));
   const std::string detail = code.empty() ? "" : absl::StrCat(code, msg.empty() ? "" : ": ", msg);
   auto mapped = [&](absl::string_view hint) { return http::ErrorStatus(resp, what, detail, hint); };
-  if (code == "SlowDown" || code == "RequestTimeout" || code == "InternalError" || code == "ServiceUnavailable") {
+  if (code == "SlowDown" || code == "RequestTimeout" || code == "InternalError" ||
+      code == "ServiceUnavailable") {
     absl::Status s = mapped("server busy or failing; will retry");
     if (s.code() == absl::StatusCode::kUnavailable) return s;  // 5xx/429: Retry-After attached
     s = Recode(s, absl::StatusCode::kUnavailable);
@@ -167,34 +179,40 @@ absl::Status S3Client::MapError(const http::Response& resp, const std::string& o
   }
   if (resp.status >= 500 || resp.status == 429) return mapped("server busy or failing; will retry");
   if (code == "SignatureDoesNotMatch" || code == "InvalidAccessKeyId" || code == "InvalidToken" ||
-      code == "ExpiredToken" || code == "TokenRefreshRequired" || code == "InvalidSecurity" || resp.status == 401) {
-    return Recode(mapped("the access key or secret was refused: update the destination's credentials"),
-                  absl::StatusCode::kUnauthenticated);
+      code == "ExpiredToken" || code == "TokenRefreshRequired" || code == "InvalidSecurity" ||
+      resp.status == 401) {
+    return Recode(
+        mapped("the access key or secret was refused: update the destination's credentials"),
+        absl::StatusCode::kUnauthenticated);
   }
   if (code == "NoSuchBucket") {
-    return Recode(mapped(absl::StrCat("bucket '", config_.bucket, "' does not exist at ", config_.endpoint,
-                                      "; create it or fix the bucket setting")),
+    return Recode(mapped(absl::StrCat("bucket '", config_.bucket, "' does not exist at ",
+                                      config_.endpoint, "; create it or fix the bucket setting")),
                   absl::StatusCode::kFailedPrecondition);
   }
   if (code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" ||
       code == "IllegalLocationConstraintException") {
-    return Recode(mapped(absl::StrCat("check the region ('", config_.region, "') and endpoint settings")),
-                  absl::StatusCode::kFailedPrecondition);
+    return Recode(
+        mapped(absl::StrCat("check the region ('", config_.region, "') and endpoint settings")),
+        absl::StatusCode::kFailedPrecondition);
   }
   if (resp.status == 403) {
     if (code.empty()) {
-      return Recode(mapped("credentials refused or not allowed; check the destination's credentials and "
-                           "bucket policy"),
-                    absl::StatusCode::kUnauthenticated);
+      return Recode(
+          mapped("credentials refused or not allowed; check the destination's credentials and "
+                 "bucket policy"),
+          absl::StatusCode::kUnauthenticated);
     }
-    return mapped("grant these credentials s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on "
-                  "the bucket");
+    return mapped(
+        "grant these credentials s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on "
+        "the bucket");
   }
   if (resp.status == 404 || code == "NoSuchKey" || code == "NoSuchUpload") {
     return Recode(mapped("not found"), absl::StatusCode::kNotFound);
   }
   if (code == "BadDigest" || code == "XAmzContentSHA256Mismatch" || code == "InvalidDigest") {
-    return Recode(mapped("the bytes sent did not match their checksum"), absl::StatusCode::kDataLoss);
+    return Recode(mapped("the bytes sent did not match their checksum"),
+                  absl::StatusCode::kDataLoss);
   }
   if (code == "EntityTooLarge" || code == "QuotaExceeded" || code == "InsufficientStorage") {
     return Recode(mapped("the service refuses this file"), absl::StatusCode::kFailedPrecondition);
@@ -217,7 +235,8 @@ absl::StatusOr<S3ObjectInfo> S3Client::Head(const std::string& key) {
   return info;
 }
 
-absl::Status S3Client::PutBytes(const std::string& key, std::string_view body, const S3Metadata& meta) {
+absl::Status S3Client::PutBytes(const std::string& key, std::string_view body,
+                                const S3Metadata& meta) {
   Call c;
   c.method = "PUT";
   c.key = key;
@@ -248,7 +267,8 @@ absl::Status S3Client::PutStream(const std::string& key, ByteSource* src, uint64
       while (got < size) {
         ASSIGN_OR_RETURN(size_t n, src->Read(reinterpret_cast<uint8_t*>(buf.data()),
                                              std::min<uint64_t>(buf.size(), size - got)));
-        if (n == 0) return absl::DataLossError(absl::StrCat("source for ", ObjectName(key), " ended early"));
+        if (n == 0)
+          return absl::DataLossError(absl::StrCat("source for ", ObjectName(key), " ended early"));
         h.Update(std::string_view(buf.data(), n));
         got += n;
       }
@@ -290,7 +310,7 @@ absl::Status S3Client::PutMultipart(const std::string& key, ByteSource* src, uin
   const std::string upload_id = XmlText(iresp.body, "UploadId");
   if (upload_id.empty()) {
     return absl::UnavailableError(absl::StrCat("start multipart upload of ", ObjectName(key),
-                                                ": the server returned no UploadId"));
+                                               ": the server returned no UploadId"));
   }
 
   std::mutex mu;
@@ -333,12 +353,14 @@ absl::Status S3Client::PutMultipart(const std::string& key, ByteSource* src, uin
       p.key = key;
       p.query = {{"partNumber", absl::StrCat(i + 1)}, {"uploadId", upload_id}};
       p.body = *buf;
-      absl::StatusOr<http::Response> presp = SendOkRetrying(p, absl::StrCat("PUT (part ", i + 1, ")"));
+      absl::StatusOr<http::Response> presp =
+          SendOkRetrying(p, absl::StrCat("PUT (part ", i + 1, ")"));
       absl::Status st = presp.status();
       if (presp.ok()) {
         etags[i] = presp->Header("etag");
         if (etags[i].empty()) {
-          st = absl::UnavailableError(absl::StrCat("part ", i + 1, " of ", ObjectName(key), ": no ETag returned"));
+          st = absl::UnavailableError(
+              absl::StrCat("part ", i + 1, " of ", ObjectName(key), ": no ETag returned"));
         }
       }
       std::lock_guard<std::mutex> l(mu);
@@ -369,8 +391,9 @@ absl::Status S3Client::PutMultipart(const std::string& key, ByteSource* src, uin
     ASSIGN_OR_RETURN(http::Response r, SendOk(done, "POST (complete multipart upload)"));
     // CompleteMultipartUpload may answer 200 with an <Error> body.
     if (r.body.find("<Error>") != std::string::npos) {
-      return absl::UnavailableError(absl::StrCat("complete multipart upload of ", ObjectName(key), ": ",
-                                                 XmlText(r.body, "Code"), " ", XmlText(r.body, "Message")));
+      return absl::UnavailableError(absl::StrCat("complete multipart upload of ", ObjectName(key),
+                                                 ": ", XmlText(r.body, "Code"), " ",
+                                                 XmlText(r.body, "Message")));
     }
     return absl::OkStatus();
   });
@@ -378,7 +401,8 @@ absl::Status S3Client::PutMultipart(const std::string& key, ByteSource* src, uin
   return st;
 }
 
-absl::Status S3Client::Get(const std::string& key, const std::function<absl::Status(std::string_view)>& sink) {
+absl::Status S3Client::Get(const std::string& key,
+                           const std::function<absl::Status(std::string_view)>& sink) {
   Call c;
   c.method = "GET";
   c.key = key;
@@ -405,7 +429,8 @@ absl::Status S3Client::Delete(const std::string& key) {
   return absl::OkStatus();
 }
 
-absl::Status S3Client::List(const std::string& prefix, const std::function<absl::Status(const S3ObjectInfo&)>& fn) {
+absl::Status S3Client::List(const std::string& prefix,
+                            const std::function<absl::Status(const S3ObjectInfo&)>& fn) {
   std::string token;
   for (bool first = true;; first = false) {
     Call c;

@@ -137,7 +137,8 @@ class S3Client {
   absl::StatusOr<http::Response> SendOk(const Call& c, const std::string& op) const;
   // SendOk, retried through common/retry.h (replayable requests only).
   absl::StatusOr<http::Response> SendOkRetrying(const Call& c, const std::string& op) const;
-  absl::Status MapError(const http::Response& resp, const std::string& op, const std::string& key) const;
+  absl::Status MapError(const http::Response& resp, const std::string& op,
+                        const std::string& key) const;
   absl::Status PutMultipart(const std::string& key, ByteSource* src, uint64_t size,
                             const S3Metadata& meta, const std::function<void(uint64_t)>& progress);
   std::string ObjectName(const std::string& key) const;

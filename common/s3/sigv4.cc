@@ -48,7 +48,8 @@ std::string AmzDateNow() {
 }
 
 SigV4Result SignV4(const SigV4Request& req, const SigV4Credentials& creds,
-                   const std::string& region, const std::string& service, const std::string& amz_date) {
+                   const std::string& region, const std::string& service,
+                   const std::string& amz_date) {
   SigV4Result r;
   // Canonical headers: lower-case names, duplicates joined with ',', sorted.
   std::vector<std::pair<std::string, std::string>> hs;
@@ -71,9 +72,9 @@ SigV4Result SignV4(const SigV4Request& req, const SigV4Credentials& creds,
   }
   r.signed_headers = absl::StrJoin(names, ";");
   std::string path = req.path.empty() ? "/" : req.path;
-  r.canonical_request =
-      absl::StrCat(req.method, "\n", http::PercentEncode(path, true), "\n", http::CanonicalQueryString(req.query),
-                   "\n", canonical_headers, "\n", r.signed_headers, "\n", req.payload_hash);
+  r.canonical_request = absl::StrCat(req.method, "\n", http::PercentEncode(path, true), "\n",
+                                     http::CanonicalQueryString(req.query), "\n", canonical_headers,
+                                     "\n", r.signed_headers, "\n", req.payload_hash);
   std::string date(amz_date.substr(0, 8));
   std::string scope = absl::StrCat(date, "/", region, "/", service, "/aws4_request");
   r.string_to_sign = absl::StrCat("AWS4-HMAC-SHA256\n", amz_date, "\n", scope, "\n",

@@ -48,7 +48,8 @@ struct SigV4Result {
 
 // `amz_date` is "YYYYMMDDTHHMMSSZ" (the x-amz-date header value).
 SigV4Result SignV4(const SigV4Request& req, const SigV4Credentials& creds,
-                   const std::string& region, const std::string& service, const std::string& amz_date);
+                   const std::string& region, const std::string& service,
+                   const std::string& amz_date);
 
 // Now as "YYYYMMDDTHHMMSSZ".
 std::string AmzDateNow();

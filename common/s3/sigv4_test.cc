@@ -14,7 +14,8 @@ namespace {
 
 const SigV4Credentials kSuiteCreds{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", ""};
 constexpr char kDate[] = "20150830T123600Z";
-constexpr char kScope[] = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, ";
+constexpr char kScope[] =
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, ";
 
 SigV4Request Suite(std::string method, std::string path,
                    std::vector<std::pair<std::string, std::string>> query = {},
@@ -43,9 +44,10 @@ TEST(SigV4Suite, GetVanilla) {
   EXPECT_EQ(r.string_to_sign,
             "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
             "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63");
-  EXPECT_EQ(r.authorization, std::string(kScope) +
-                                 "SignedHeaders=host;x-amz-date, Signature="
-                                 "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+  EXPECT_EQ(r.authorization,
+            std::string(kScope) +
+                "SignedHeaders=host;x-amz-date, Signature="
+                "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
 }
 
 TEST(SigV4Suite, GetVanillaQueryOrderKeyCase) {
@@ -54,9 +56,10 @@ TEST(SigV4Suite, GetVanillaQueryOrderKeyCase) {
   EXPECT_EQ(r.string_to_sign,
             "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
             "816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0");
-  EXPECT_EQ(r.authorization, std::string(kScope) +
-                                 "SignedHeaders=host;x-amz-date, Signature="
-                                 "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500");
+  EXPECT_EQ(r.authorization,
+            std::string(kScope) +
+                "SignedHeaders=host;x-amz-date, Signature="
+                "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500");
 }
 
 TEST(SigV4Suite, GetUtf8PathIsEncodedOnce) {
@@ -68,20 +71,23 @@ TEST(SigV4Suite, GetUtf8PathIsEncodedOnce) {
 }
 
 TEST(SigV4Suite, GetSpaceIsPercent20AndTrailingSlashKept) {
-  SigV4Result r = SignV4(Suite("GET", "/example space/"), kSuiteCreds, "us-east-1", "service", kDate);
+  SigV4Result r =
+      SignV4(Suite("GET", "/example space/"), kSuiteCreds, "us-east-1", "service", kDate);
   EXPECT_EQ(r.string_to_sign,
             "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n"
             "63ee75631ed7234ae61b5f736dfc7754cdccfedbff4b5128a915706ee9390d86");
-  EXPECT_EQ(r.authorization, std::string(kScope) +
-                                 "SignedHeaders=host;x-amz-date, Signature="
-                                 "652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741");
+  EXPECT_EQ(r.authorization,
+            std::string(kScope) +
+                "SignedHeaders=host;x-amz-date, Signature="
+                "652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741");
 }
 
 TEST(SigV4Suite, GetUnreservedCharactersPassThrough) {
-  EXPECT_EQ(Auth(Suite("GET", "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")),
-            std::string(kScope) +
-                "SignedHeaders=host;x-amz-date, Signature="
-                "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f");
+  EXPECT_EQ(
+      Auth(Suite("GET", "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")),
+      std::string(kScope) +
+          "SignedHeaders=host;x-amz-date, Signature="
+          "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f");
 }
 
 TEST(SigV4Suite, GetSlashesAreNotNormalised) {
@@ -107,10 +113,11 @@ TEST(SigV4Suite, GetVanillaQueryUnreserved) {
 }
 
 TEST(SigV4Suite, GetHeaderValueTrimAndCollapse) {
-  EXPECT_EQ(Auth(Suite("GET", "/", {}, {{"My-Header1", " value1"}, {"My-Header2", "\"a   b   c\""}})),
-            std::string(kScope) +
-                "SignedHeaders=host;my-header1;my-header2;x-amz-date, Signature="
-                "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736");
+  EXPECT_EQ(
+      Auth(Suite("GET", "/", {}, {{"My-Header1", " value1"}, {"My-Header2", "\"a   b   c\""}})),
+      std::string(kScope) +
+          "SignedHeaders=host;my-header1;my-header2;x-amz-date, Signature="
+          "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736");
 }
 
 TEST(SigV4Suite, PostVanilla) {
@@ -146,7 +153,12 @@ TEST(SigV4Suite, PostXWwwFormUrlencodedHashesTheBody) {
 
 TEST(SigV4Suite, PostStsSecurityTokenIsSigned) {
   const std::string token =
-      "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==";
+      "AQoDYXdzEPT//////////"
+      "wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwth"
+      "Ax7mSEI/qkPpKPi/"
+      "kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcH"
+      "NVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+"
+      "scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==";
   EXPECT_EQ(Auth(Suite("POST", "/", {}, {{"X-Amz-Security-Token", token}})),
             std::string(kScope) +
                 "SignedHeaders=host;x-amz-date;x-amz-security-token, Signature="
@@ -165,8 +177,9 @@ TEST(SigV4S3Example, GetObjectWithRange) {
                {"x-amz-content-sha256", kEmptySha256Hex},
                {"x-amz-date", "20130524T000000Z"}};
   r.payload_hash = kEmptySha256Hex;
-  SigV4Result s = SignV4(r, {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""},
-                         "us-east-1", "s3", "20130524T000000Z");
+  SigV4Result s =
+      SignV4(r, {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""},
+             "us-east-1", "s3", "20130524T000000Z");
   EXPECT_EQ(s.string_to_sign,
             "AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n"
             "7344ae5b7ee6c3e7e6b0fe0640412a37625d1fbfff95c48bbb2dc43964946972");

@@ -38,7 +38,8 @@ TEST(CatalogSnapshot, AnyFlippedByteOrTruncationIsDataLoss) {
     if (i >= 8 && i < 16) continue;  // key check: reported as another key
     std::string bad = sealed;
     bad[i] ^= 0x04;
-    EXPECT_EQ(Open(TestKey(1), bad, "s").status().code(), absl::StatusCode::kDataLoss) << "byte " << i;
+    EXPECT_EQ(Open(TestKey(1), bad, "s").status().code(), absl::StatusCode::kDataLoss)
+        << "byte " << i;
   }
   EXPECT_EQ(Open(TestKey(1), sealed.substr(0, sealed.size() - 1), "s").status().code(),
             absl::StatusCode::kDataLoss);
@@ -92,7 +93,8 @@ TEST(CatalogSnapshot, ChunkStoreKeepsTheNewestAfterPrune) {
 TEST(PgTools, RedactedUrlsShowNoPassword) {
   EXPECT_EQ(RedactDatabaseUrl("postgresql://shoebox:s3cr%40t@127.0.0.1:5432/db"),
             "postgresql://shoebox@127.0.0.1:5432/db");
-  EXPECT_EQ(RedactDatabaseUrl("postgresql://shoebox@127.0.0.1/db"), "postgresql://shoebox@127.0.0.1/db");
+  EXPECT_EQ(RedactDatabaseUrl("postgresql://shoebox@127.0.0.1/db"),
+            "postgresql://shoebox@127.0.0.1/db");
   EXPECT_EQ(RedactDatabaseUrl("host=h password=abc dbname=x"), "host=h password=*** dbname=x");
   EXPECT_EQ(RedactDatabaseUrl("password='a b' host=h"), "password=*** host=h");
 }

@@ -86,19 +86,21 @@ absl::StatusOr<std::string> FindPgTool(const std::string& tool) {
     }
   }
   return absl::NotFoundError(absl::StrCat(
-      tool, " was not found (looked in /usr/lib/postgresql/*/bin and PATH); install the PostgreSQL "
-            "client programs (Debian: apt-get install postgresql-client) or set SHOEBOX_PG_BIN"));
+      tool,
+      " was not found (looked in /usr/lib/postgresql/*/bin and PATH); install the PostgreSQL "
+      "client programs (Debian: apt-get install postgresql-client) or set SHOEBOX_PG_BIN"));
 }
 
 absl::StatusOr<std::string> DumpDatabase(const std::string& url) {
   ASSIGN_OR_RETURN(std::string pg_dump, FindPgTool("pg_dump"));
   const PgConn conn = SplitDatabasePassword(url);
-  ASSIGN_OR_RETURN(ProcessResult r, RunProcess({pg_dump, "--format=custom", "--no-owner", "--no-privileges",
-                                                "--dbname", conn.url},
+  ASSIGN_OR_RETURN(ProcessResult r, RunProcess({pg_dump, "--format=custom", "--no-owner",
+                                                "--no-privileges", "--dbname", conn.url},
                                                {}, conn.env));
   if (r.exit_code != 0) {
-    return ToolFailed("pg_dump", url, r,
-                      "check that PostgreSQL is running and that pg_dump is at least the server's version");
+    return ToolFailed(
+        "pg_dump", url, r,
+        "check that PostgreSQL is running and that pg_dump is at least the server's version");
   }
   return std::move(r.out);
 }
@@ -109,16 +111,18 @@ absl::StatusOr<std::string> Psql(const std::string& url, const std::string& sql)
   ASSIGN_OR_RETURN(ProcessResult r, RunProcess({psql, "--no-psqlrc", "-At", "-v", "ON_ERROR_STOP=1",
                                                 "--dbname", conn.url, "-c", sql},
                                                {}, conn.env));
-  if (r.exit_code != 0) return ToolFailed("psql", url, r, "check the database URL and that PostgreSQL is running");
+  if (r.exit_code != 0)
+    return ToolFailed("psql", url, r, "check the database URL and that PostgreSQL is running");
   return std::move(r.out);
 }
 
 absl::StatusOr<int64_t> CountUserRelations(const std::string& url) {
   ASSIGN_OR_RETURN(std::string out,
-                   Psql(url, "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-                             "ON n.oid = c.relnamespace WHERE c.relkind IN ('r','v','m','S','p') AND "
-                             "n.nspname NOT IN ('pg_catalog','information_schema') AND "
-                             "n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'"));
+                   Psql(url,
+                        "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                        "ON n.oid = c.relnamespace WHERE c.relkind IN ('r','v','m','S','p') AND "
+                        "n.nspname NOT IN ('pg_catalog','information_schema') AND "
+                        "n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'"));
   int64_t n = 0;
   if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(out), &n)) {
     return absl::InternalError(absl::StrCat("psql answered '", out, "' to a count query"));
@@ -138,8 +142,9 @@ absl::Status RestoreDatabase(const std::string& url, std::string_view dump) {
                                "--single-transaction", "--dbname", conn.url},
                               dump, conn.env));
   if (r.exit_code != 0) {
-    return ToolFailed("pg_restore", url, r,
-                      "nothing was restored (one transaction); fix the cause and run recover again");
+    return ToolFailed(
+        "pg_restore", url, r,
+        "nothing was restored (one transaction); fix the cause and run recover again");
   }
   return absl::OkStatus();
 }

@@ -54,7 +54,7 @@ void Unlocking(void* mu, unsigned flags) {
 
 }  // namespace
 
-#define SHIM(ret, local, mangled, params) \
+#define SHIM(ret, local, mangled, params)         \
   extern "C++" ret local params __asm__(mangled); \
   ret local params
 
@@ -102,9 +102,9 @@ SHIM(bool, ShimReaderTryLock, "_ZN4absl7debian35Mutex13ReaderTryLockEv", (void* 
   return ok;
 }
 
-SHIM(void, ShimLockWhen, "_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE",
-     (void* mu, Cond c)) {
-  static auto real = Real<void (*)(void*, Cond)>("_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE");
+SHIM(void, ShimLockWhen, "_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE", (void* mu, Cond c)) {
+  static auto real =
+      Real<void (*)(void*, Cond)>("_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE");
   BeforeLock(mu, 0);
   real(mu, c);
   Locked(mu, 0);

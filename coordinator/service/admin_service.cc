@@ -88,11 +88,11 @@ grpc::Status AdminServiceImpl::ListCertificates(grpc::ServerContext* ctx,
                [&](const Caller&) { return Assign(c_->admin().ListCertificates(), resp); });
 }
 
-grpc::Status AdminServiceImpl::Revoke(grpc::ServerContext* ctx, const shoebox::v1::RevokeRequest* req,
+grpc::Status AdminServiceImpl::Revoke(grpc::ServerContext* ctx,
+                                      const shoebox::v1::RevokeRequest* req,
                                       shoebox::v1::RevokeResponse* resp) {
-  return Serve(c_, "Revoke", ctx, Role::kAdmin, [&](const Caller& who) {
-    return Assign(c_->admin().Revoke(who.name, *req), resp);
-  });
+  return Serve(c_, "Revoke", ctx, Role::kAdmin,
+               [&](const Caller& who) { return Assign(c_->admin().Revoke(who.name, *req), resp); });
 }
 
 grpc::Status AdminServiceImpl::ListVersions(grpc::ServerContext* ctx,

@@ -53,7 +53,8 @@ class AdminServiceImpl final : public shoebox::v1::AdminService::Service {
                      shoebox::v1::PruneResponse* resp) override;
 
   // Catalog snapshots: service/snapshot_rpcs.cc.
-  grpc::Status CreateSnapshot(grpc::ServerContext* ctx, const shoebox::v1::CreateSnapshotRequest* req,
+  grpc::Status CreateSnapshot(grpc::ServerContext* ctx,
+                              const shoebox::v1::CreateSnapshotRequest* req,
                               shoebox::v1::CatalogSnapshot* resp) override;
   grpc::Status ListSnapshots(grpc::ServerContext* ctx, const shoebox::v1::ListSnapshotsRequest* req,
                              shoebox::v1::ListSnapshotsResponse* resp) override;

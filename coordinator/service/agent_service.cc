@@ -8,13 +8,13 @@
 
 namespace shoebox::coordinator {
 
-grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* ctx, const shoebox::v1::EnrollRequest* req,
+grpc::Status AgentServiceImpl::Enroll(grpc::ServerContext* ctx,
+                                      const shoebox::v1::EnrollRequest* req,
                                       shoebox::v1::EnrollResponse* resp) {
   return ServeEnroll(c_, "Enroll", ctx, "device", req->token(), req->csr_pem(), resp);
 }
 
-grpc::Status AgentServiceImpl::Hello(grpc::ServerContext* ctx,
-                                     const shoebox::v1::HelloRequest* req,
+grpc::Status AgentServiceImpl::Hello(grpc::ServerContext* ctx, const shoebox::v1::HelloRequest* req,
                                      shoebox::v1::HelloResponse* resp) {
   return Serve(c_, "Hello", ctx, Role::kDevice, [&](const Caller& who) {
     return Assign(c_->catalog().Hello(who.name, *req), resp);
@@ -70,7 +70,8 @@ grpc::Status AgentServiceImpl::PutChunks(
       });
     }
     absl::MutexLock l(&mu);
-    mu.Await(absl::Condition(+[](int* n) { return *n == 0; }, &in_flight));
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &in_flight));
     if (client_gone) return absl::CancelledError("PutChunks: the client went away");
     return absl::OkStatus();
   });

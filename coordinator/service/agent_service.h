@@ -28,10 +28,9 @@ class AgentServiceImpl final : public shoebox::v1::AgentService::Service {
                          shoebox::v1::HeartbeatResponse* resp) override;
   grpc::Status ReportFiles(grpc::ServerContext* ctx, const shoebox::v1::ReportFilesRequest* req,
                            shoebox::v1::ReportFilesResponse* resp) override;
-  grpc::Status PutChunks(
-      grpc::ServerContext* ctx,
-      grpc::ServerReaderWriter<shoebox::v1::PutChunkAck, shoebox::v1::PutChunkRequest>* stream)
-      override;
+  grpc::Status PutChunks(grpc::ServerContext* ctx,
+                         grpc::ServerReaderWriter<shoebox::v1::PutChunkAck,
+                                                  shoebox::v1::PutChunkRequest>* stream) override;
   grpc::Status ListVersions(grpc::ServerContext* ctx, const shoebox::v1::ListVersionsRequest* req,
                             shoebox::v1::ListVersionsResponse* resp) override;
   grpc::Status ReadChunks(grpc::ServerContext* ctx, const shoebox::v1::ReadChunksRequest* req,

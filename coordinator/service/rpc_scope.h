@@ -24,9 +24,9 @@ class RpcScope {
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     c_->metrics().Request(method_, std::string(absl::StatusCodeToString(st.code())), secs);
-    if (!st.ok() && (st.code() == absl::StatusCode::kInternal ||
-                     st.code() == absl::StatusCode::kUnavailable ||
-                     st.code() == absl::StatusCode::kDataLoss)) {
+    if (!st.ok() &&
+        (st.code() == absl::StatusCode::kInternal || st.code() == absl::StatusCode::kUnavailable ||
+         st.code() == absl::StatusCode::kDataLoss)) {
       SPDLOG_ERROR("event=rpc_failed method={} code={} error=\"{}\"", method_,
                    absl::StatusCodeToString(st.code()), std::string(st.message()));
     }

@@ -19,10 +19,12 @@ grpc::Status AdminServiceImpl::CreateSnapshot(grpc::ServerContext* ctx,
                                               shoebox::v1::CatalogSnapshot* resp) {
   return Serve(c_, "CreateSnapshot", ctx, Role::kAdmin, [&](const Caller& who) -> absl::Status {
     absl::StatusOr<snapshot::Info> info = c_->snapshots().TakeNow();
-    AuditEntry e{"admin", who.name, "CreateSnapshot", info.ok() ? info->name : "", info.ok(),
-                 info.ok() ? "" : std::string(info.status().message())};
+    AuditEntry e{"admin",          who.name,
+                 "CreateSnapshot", info.ok() ? info->name : "",
+                 info.ok(),        info.ok() ? "" : std::string(info.status().message())};
     if (absl::Status st = c_->store().Audit(e); !st.ok()) {
-      SPDLOG_WARN("event=audit_failed action=CreateSnapshot error=\"{}\"", std::string(st.message()));
+      SPDLOG_WARN("event=audit_failed action=CreateSnapshot error=\"{}\"",
+                  std::string(st.message()));
     }
     if (!info.ok()) return info.status();
     ToProto(*info, resp);
@@ -30,7 +32,8 @@ grpc::Status AdminServiceImpl::CreateSnapshot(grpc::ServerContext* ctx,
   });
 }
 
-grpc::Status AdminServiceImpl::ListSnapshots(grpc::ServerContext* ctx, const shoebox::v1::ListSnapshotsRequest*,
+grpc::Status AdminServiceImpl::ListSnapshots(grpc::ServerContext* ctx,
+                                             const shoebox::v1::ListSnapshotsRequest*,
                                              shoebox::v1::ListSnapshotsResponse* resp) {
   return Serve(c_, "ListSnapshots", ctx, Role::kAdmin, [&](const Caller&) -> absl::Status {
     absl::StatusOr<std::vector<snapshot::Info>> all = c_->snapshots().List();

@@ -29,9 +29,8 @@ grpc::Status WorkerServiceImpl::LeaseJobs(grpc::ServerContext* ctx,
 grpc::Status WorkerServiceImpl::RenewLease(grpc::ServerContext* ctx,
                                            const shoebox::v1::RenewLeaseRequest* req,
                                            shoebox::v1::RenewLeaseResponse* resp) {
-  return Serve(c_, "RenewLease", ctx, Role::kWorker, [&](const Caller& who) {
-    return Assign(c_->queue().Renew(who.name, *req), resp);
-  });
+  return Serve(c_, "RenewLease", ctx, Role::kWorker,
+               [&](const Caller& who) { return Assign(c_->queue().Renew(who.name, *req), resp); });
 }
 
 grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext* ctx,
@@ -44,9 +43,8 @@ grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext* ctx,
 grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* ctx,
                                         const shoebox::v1::FailJobRequest* req,
                                         shoebox::v1::FailJobResponse* resp) {
-  return Serve(c_, "FailJob", ctx, Role::kWorker, [&](const Caller& who) {
-    return Assign(c_->queue().Fail(who.name, *req), resp);
-  });
+  return Serve(c_, "FailJob", ctx, Role::kWorker,
+               [&](const Caller& who) { return Assign(c_->queue().Fail(who.name, *req), resp); });
 }
 
 grpc::Status WorkerServiceImpl::ReadChunks(grpc::ServerContext* ctx,

@@ -23,8 +23,7 @@ class WorkerServiceImpl final : public shoebox::v1::WorkerService::Service {
                            shoebox::v1::CompleteJobResponse* resp) override;
   grpc::Status FailJob(grpc::ServerContext* ctx, const shoebox::v1::FailJobRequest* req,
                        shoebox::v1::FailJobResponse* resp) override;
-  grpc::Status ReadChunks(grpc::ServerContext* ctx,
-                          const shoebox::v1::WorkerReadChunksRequest* req,
+  grpc::Status ReadChunks(grpc::ServerContext* ctx, const shoebox::v1::WorkerReadChunksRequest* req,
                           grpc::ServerWriter<shoebox::v1::ChunkData>* writer) override;
   grpc::Status RepairChunk(grpc::ServerContext* ctx, const shoebox::v1::RepairChunkRequest* req,
                            shoebox::v1::RepairChunkResponse* resp) override;

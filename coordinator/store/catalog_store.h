@@ -20,8 +20,7 @@ class CatalogStore {
   virtual ~CatalogStore() = default;
 
   // Creates the device on first call; records hostname, last_seen and folders.
-  virtual absl::StatusOr<int64_t> UpsertDevice(const std::string& name,
-                                               const std::string& hostname,
+  virtual absl::StatusOr<int64_t> UpsertDevice(const std::string& name, const std::string& hostname,
                                                const std::string& agent_version,
                                                const std::vector<std::string>& folders) = 0;
   // NOT_FOUND when the device never said Hello.
@@ -31,7 +30,7 @@ class CatalogStore {
   // Current versions of this device's files that hold a damaged chunk (open
   // chunk_damage), at most `limit`, once per file.
   virtual absl::StatusOr<std::vector<DamagedFile>> DamagedFilesOf(int64_t device_id,
-                                                                 uint32_t limit) = 0;
+                                                                  uint32_t limit) = 0;
   // Every device with its folders, by ID.
   virtual absl::StatusOr<std::vector<DeviceRow>> ListDevices() = 0;
 
@@ -46,8 +45,7 @@ class CatalogStore {
   // that waited only for it, creating their deliveries in the same
   // transaction. Returns the completed version IDs. Idempotent. NOT_FOUND
   // when no reported file references the chunk.
-  virtual absl::StatusOr<std::vector<int64_t>> MarkChunkStored(const std::string& id,
-                                                               uint32_t size,
+  virtual absl::StatusOr<std::vector<int64_t>> MarkChunkStored(const std::string& id, uint32_t size,
                                                                uint64_t stored_size) = 0;
   // For each ID: is it referenced by a version of the device (and stored)?
   virtual absl::StatusOr<std::vector<bool>> DeviceMayRead(int64_t device_id,

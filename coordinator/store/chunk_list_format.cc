@@ -30,10 +30,11 @@ uint32_t SizeAt(std::string_view list, size_t off) {
 
 absl::Status CheckSize(uint32_t size, size_t record) {
   if (size == 0 || size > kChunkListMaxChunkSize) {
-    return absl::DataLossError(absl::StrCat(
-        "chunk list: record ", record, " gives a chunk size of ", size, " bytes (allowed 1..",
-        kChunkListMaxChunkSize, "); the catalog row is damaged: restore the catalog from a "
-        "snapshot (docs/recovery.md)"));
+    return absl::DataLossError(
+        absl::StrCat("chunk list: record ", record, " gives a chunk size of ", size,
+                     " bytes (allowed 1..", kChunkListMaxChunkSize,
+                     "); the catalog row is damaged: restore the catalog from a "
+                     "snapshot (docs/recovery.md)"));
   }
   return absl::OkStatus();
 }

@@ -13,7 +13,8 @@ namespace {
 std::string Id(char fill) { return std::string(kChunkIdBytes, fill); }
 
 std::vector<ChunkRef> ThreeChunks() {
-  return {ChunkRef{Id('a'), 1}, ChunkRef{Id('b'), 65536}, ChunkRef{Id('\xff'), kChunkListMaxChunkSize}};
+  return {ChunkRef{Id('a'), 1}, ChunkRef{Id('b'), 65536},
+          ChunkRef{Id('\xff'), kChunkListMaxChunkSize}};
 }
 
 TEST(ChunkListFormat, RoundTrips) {
@@ -44,7 +45,8 @@ TEST(ChunkListFormat, TruncatedListIsDataLoss) {
   for (size_t cut = 1; cut < kChunkListRecordBytes; ++cut) {
     absl::StatusOr<std::vector<ChunkRef>> back = DecodeChunkList(list.substr(0, list.size() - cut));
     EXPECT_TRUE(absl::IsDataLoss(back.status())) << "cut " << cut << ": " << back.status();
-    EXPECT_TRUE(absl::IsDataLoss(ChunkListContains(list.substr(0, list.size() - cut), Id('a')).status()));
+    EXPECT_TRUE(
+        absl::IsDataLoss(ChunkListContains(list.substr(0, list.size() - cut), Id('a')).status()));
   }
 }
 

@@ -24,10 +24,8 @@ class DestinationStore {
   // `folder` empty: the whole device. With `backfill`, queues a delivery of
   // every current, complete version bound; returns how many. NOT_FOUND
   // naming an unknown device, folder or destination.
-  virtual absl::StatusOr<uint64_t> BindFolder(const std::string& device,
-                                              const std::string& folder,
-                                              const std::string& destination,
-                                              bool backfill) = 0;
+  virtual absl::StatusOr<uint64_t> BindFolder(const std::string& device, const std::string& folder,
+                                              const std::string& destination, bool backfill) = 0;
 };
 
 }  // namespace shoebox::coordinator

@@ -24,8 +24,8 @@ absl::StatusOr<int64_t> FakeCatalogStore::UpsertDevice(const std::string& name,
   d.hostname = hostname;
   std::vector<Folder>& known = folders_[d.id];
   for (const std::string& root : folders) {
-    const bool have = std::any_of(known.begin(), known.end(),
-                                  [&](const Folder& f) { return f.root == root; });
+    const bool have =
+        std::any_of(known.begin(), known.end(), [&](const Folder& f) { return f.root == root; });
     if (!have) {
       known.push_back(Folder{next_id_++, root});
       d.folders.push_back(root);
@@ -55,7 +55,7 @@ absl::StatusOr<std::vector<Folder>> FakeCatalogStore::ListFolders(int64_t device
 }
 
 absl::StatusOr<std::vector<DamagedFile>> FakeCatalogStore::DamagedFilesOf(int64_t device_id,
-                                                                         uint32_t limit) {
+                                                                          uint32_t limit) {
   absl::MutexLock l(&mu_);
   std::vector<DamagedFile> out = damaged_[device_id];
   if (out.size() > limit) out.resize(limit);
@@ -154,8 +154,8 @@ std::vector<int64_t> FakeCatalogStore::CompleteWaitingFor(const std::string& id)
 }
 
 absl::StatusOr<std::vector<int64_t>> FakeCatalogStore::MarkChunkStored(const std::string& id,
-                                                                      uint32_t size,
-                                                                      uint64_t stored_size) {
+                                                                       uint32_t size,
+                                                                       uint64_t stored_size) {
   (void)stored_size;
   absl::MutexLock l(&mu_);
   auto it = chunks_.find(id);
@@ -191,7 +191,7 @@ absl::StatusOr<std::vector<bool>> FakeCatalogStore::ChunksStored(
 }
 
 absl::StatusOr<VersionPage> FakeCatalogStore::ListVersions(int64_t device_id,
-                                                          const VersionQuery& q) {
+                                                           const VersionQuery& q) {
   absl::MutexLock l(&mu_);
   const uint32_t limit = q.limit == 0 ? 1000 : std::min<uint32_t>(q.limit, 10000);
   std::set<int64_t> current;
@@ -308,7 +308,8 @@ absl::Status FakeChunkStore::PutNamed(const std::string& name, std::string_view 
 absl::StatusOr<std::string> FakeChunkStore::GetNamed(const std::string& name) {
   absl::MutexLock l(&mu_);
   auto it = named_.find(name);
-  if (it == named_.end()) return absl::NotFoundError(absl::StrCat("memory store: no object ", name));
+  if (it == named_.end())
+    return absl::NotFoundError(absl::StrCat("memory store: no object ", name));
   return it->second;
 }
 

@@ -43,7 +43,8 @@ absl::StatusOr<std::vector<LeasedJob>> FakeQueueStore::LeaseJobs(const LeasePara
     j.job.lease_deadline_unix_ms = now_ms_ + p.lease_ms;
     out.push_back(j.job);
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.job_id < b.job_id; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.job_id < b.job_id; });
   return out;
 }
 
@@ -51,7 +52,8 @@ absl::StatusOr<LeaseRenewal> FakeQueueStore::RenewLease(int64_t job_id, const st
                                                         uint32_t lease_ms) {
   absl::MutexLock l(&mu_);
   auto it = jobs_.find(job_id);
-  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist"));
+  if (it == jobs_.end())
+    return absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist"));
   QueuedJob& j = it->second;
   const bool mine = j.job.lease_token == token;
   if (mine && j.state == JobState::kCancelled) return LeaseRenewal{0, true};
@@ -65,7 +67,8 @@ absl::StatusOr<LeaseRenewal> FakeQueueStore::RenewLease(int64_t job_id, const st
 absl::Status FakeQueueStore::CompleteJob(const JobCompletion& c) {
   absl::MutexLock l(&mu_);
   auto it = jobs_.find(c.job_id);
-  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("job ", c.job_id, " does not exist"));
+  if (it == jobs_.end())
+    return absl::NotFoundError(absl::StrCat("job ", c.job_id, " does not exist"));
   QueuedJob& j = it->second;
   const bool mine = j.job.lease_token == c.lease_token;
   if (mine && j.state == JobState::kLeased && j.job.lease_deadline_unix_ms >= now_ms_) {
@@ -84,7 +87,8 @@ absl::Status FakeQueueStore::CompleteJob(const JobCompletion& c) {
 absl::StatusOr<FailOutcome> FakeQueueStore::FailJob(const FailParams& p) {
   absl::MutexLock l(&mu_);
   auto it = jobs_.find(p.job_id);
-  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("job ", p.job_id, " does not exist"));
+  if (it == jobs_.end())
+    return absl::NotFoundError(absl::StrCat("job ", p.job_id, " does not exist"));
   QueuedJob& j = it->second;
   const bool mine = j.job.lease_token == p.lease_token;
   if (mine && (j.state == JobState::kCancelled || j.state == JobState::kRetryWait ||
@@ -194,8 +198,7 @@ absl::StatusOr<uint64_t> FakeQueueStore::RetryJobs(const JobSelection& sel) {
   return n;
 }
 
-absl::StatusOr<uint64_t> FakeQueueStore::SetJobPriority(const JobSelection& sel,
-                                                        int32_t priority) {
+absl::StatusOr<uint64_t> FakeQueueStore::SetJobPriority(const JobSelection& sel, int32_t priority) {
   absl::MutexLock l(&mu_);
   selections_.push_back(sel);
   uint64_t n = 0;
@@ -288,7 +291,8 @@ absl::StatusOr<uint64_t> FakeDestinationStore::BindFolder(const std::string& dev
   const bool known = std::any_of(destinations_.begin(), destinations_.end(),
                                  [&](const auto& e) { return e.second.name == destination; });
   if (!known) {
-    return absl::NotFoundError(absl::StrCat("destination: no destination named '", destination, "'"));
+    return absl::NotFoundError(
+        absl::StrCat("destination: no destination named '", destination, "'"));
   }
   bindings_.push_back(Binding{device, folder, destination, backfill});
   return backfill ? backfill_jobs_ : 0;

@@ -36,8 +36,8 @@ absl::StatusOr<std::vector<FolderPolicy>> FakeRetentionStore::ListPolicies(
   }
   if (!device_known) return UnknownDevice(device);
   if (out.empty() && !folder.empty()) {
-    return absl::NotFoundError(absl::StrCat("folder: device '", device, "' has no folder ",
-                                            PrintablePath(folder)));
+    return absl::NotFoundError(
+        absl::StrCat("folder: device '", device, "' has no folder ", PrintablePath(folder)));
   }
   std::sort(out.begin(), out.end(), [](const FolderPolicy& a, const FolderPolicy& b) {
     return std::tie(a.device, a.folder) < std::tie(b.device, b.folder);
@@ -63,7 +63,8 @@ absl::StatusOr<std::vector<FolderPolicy>> FakeRetentionStore::UpdatePolicies(
     out.push_back(f);
   }
   if (!device_known) return UnknownDevice(device);
-  if (out.empty()) return absl::NotFoundError(absl::StrCat("folder: device '", device, "' has no such folder"));
+  if (out.empty())
+    return absl::NotFoundError(absl::StrCat("folder: device '", device, "' has no such folder"));
   st_ = std::move(next);
   std::sort(out.begin(), out.end(),
             [](const FolderPolicy& a, const FolderPolicy& b) { return a.folder < b.folder; });
@@ -214,8 +215,7 @@ absl::StatusOr<std::vector<std::string>> FakeRetentionStore::MarkCollectable(
 
 absl::StatusOr<std::vector<DeletedChunk>> FakeRetentionStore::DeleteCollectable(
     const std::vector<std::string>& ids,
-    const std::function<std::vector<std::string>(const std::vector<std::string>&)>&
-        delete_blobs) {
+    const std::function<std::vector<std::string>(const std::vector<std::string>&)>& delete_blobs) {
   absl::MutexLock l(&mu_);
   calls_.push_back("delete");
   std::vector<DeletedChunk> out;

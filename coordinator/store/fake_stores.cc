@@ -77,7 +77,9 @@ absl::StatusOr<uint64_t> FakeIdentityStore::RevokeIdentity(const std::string& ro
       ++n;
     }
   }
-  if (!any) return absl::NotFoundError(absl::StrCat("no certificate was issued to ", role, " '", name, "'"));
+  if (!any)
+    return absl::NotFoundError(
+        absl::StrCat("no certificate was issued to ", role, " '", name, "'"));
   return n;
 }
 
@@ -163,7 +165,7 @@ absl::Status FakeVerifyStore::MarkRepaired(const std::string& id, const std::str
 }
 
 absl::StatusOr<std::vector<DamagedChunk>> FakeVerifyStore::OpenDamage(bool queue_repairs,
-                                                                       uint64_t* repairs_queued) {
+                                                                      uint64_t* repairs_queued) {
   (void)queue_repairs;
   absl::MutexLock l(&mu_);
   std::vector<DamagedChunk> out;

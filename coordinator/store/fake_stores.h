@@ -40,7 +40,7 @@ class FakeCatalogStore final : public CatalogStore {
   absl::Status RecordHeartbeat(int64_t device_id, const HeartbeatFacts& hb) override;
   absl::StatusOr<std::vector<Folder>> ListFolders(int64_t device_id) override;
   absl::StatusOr<std::vector<DamagedFile>> DamagedFilesOf(int64_t device_id,
-                                                         uint32_t limit) override;
+                                                          uint32_t limit) override;
   absl::StatusOr<std::vector<DeviceRow>> ListDevices() override;
   absl::StatusOr<std::vector<ReportOutcome>> ReportFiles(
       int64_t device_id, const std::vector<ReportItem>& items) override;
@@ -83,7 +83,7 @@ class FakeCatalogStore final : public CatalogStore {
 
   absl::Mutex mu_;
   int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
-  std::map<std::string, DeviceRow> devices_ ABSL_GUARDED_BY(mu_);  // by name
+  std::map<std::string, DeviceRow> devices_ ABSL_GUARDED_BY(mu_);        // by name
   std::map<int64_t, std::vector<Folder>> folders_ ABSL_GUARDED_BY(mu_);  // by device
   std::map<int64_t, HeartbeatFacts> heartbeats_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, std::vector<DamagedFile>> damaged_ ABSL_GUARDED_BY(mu_);
@@ -312,7 +312,7 @@ class FakeChunkStore final : public ChunkStore {
 class FakeRetentionStore final : public RetentionStore {
  public:
   absl::StatusOr<std::vector<FolderPolicy>> ListPolicies(const std::string& device,
-                                                        const std::string& folder) override;
+                                                         const std::string& folder) override;
   absl::StatusOr<std::vector<FolderPolicy>> UpdatePolicies(
       const std::string& device, const std::string& folder, bool reset,
       const std::function<absl::Status(RetentionPolicy*)>& update) override;
@@ -322,13 +322,12 @@ class FakeRetentionStore final : public RetentionStore {
   absl::StatusOr<PruneBatch> PruneVersions(int64_t after_file_id, uint32_t limit,
                                            const RetentionDecider& decide, bool dry_run,
                                            const std::vector<int64_t>& skip_decrement) override;
-  absl::StatusOr<std::vector<std::string>> MarkCollectable(const std::string& after,
-                                                           uint32_t limit,
+  absl::StatusOr<std::vector<std::string>> MarkCollectable(const std::string& after, uint32_t limit,
                                                            uint32_t grace_s) override;
   absl::StatusOr<std::vector<DeletedChunk>> DeleteCollectable(
       const std::vector<std::string>& ids,
-      const std::function<std::vector<std::string>(const std::vector<std::string>&)>&
-          delete_blobs) override;
+      const std::function<std::vector<std::string>(const std::vector<std::string>&)>& delete_blobs)
+      override;
   absl::StatusOr<uint64_t> CountInGrace(uint32_t grace_s) override;
   absl::StatusOr<ChunkForecast> CollectableNow(uint32_t grace_s) override;
   absl::StatusOr<ChunkForecast> WouldUnreference(

@@ -24,9 +24,8 @@ class IdentityStore {
   virtual absl::StatusOr<std::vector<AuditEntry>> RecentAudit(uint32_t limit) = 0;
 
   // Exactly one of device and worker is set.
-  virtual absl::Status CreateEnrollToken(const std::string& token_sha256,
-                                         const std::string& device, const std::string& worker,
-                                         int64_t expires_unix_ms) = 0;
+  virtual absl::Status CreateEnrollToken(const std::string& token_sha256, const std::string& device,
+                                         const std::string& worker, int64_t expires_unix_ms) = 0;
   // Marks the token used by `used_by` (the enrolling peer) and returns the
   // identity it names. NOT_FOUND for an unknown (forged) token,
   // FAILED_PRECONDITION naming when it was used / when it expired,

@@ -256,7 +256,6 @@ CREATE INDEX certificates_holder ON certificates (role, name);
 ALTER TABLE enroll_tokens ADD COLUMN used_by text NOT NULL DEFAULT '';
 )sql";
 
-
 // Recording a stored chunk ran five to seven statements, each a round trip
 // (BEGIN, mark, take waiting versions, count down, deliveries, COMMIT), for
 // every chunk of every backup. The same statements, in the same order and
@@ -341,7 +340,6 @@ BEGIN
 END
 $fn$;
 )sql";
-
 
 }  // namespace
 

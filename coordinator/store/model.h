@@ -117,14 +117,14 @@ struct FileVersion {
   int64_t deleted_unix_ms = 0;  // 0: not deleted
   VersionState state = VersionState::kUnspecified;
   uint32_t mode = 0;
-  bool chunks_dropped = false;       // pass-through: chunks released (retention)
-  std::vector<VersionCopy> copies;   // ListVersions only
+  bool chunks_dropped = false;      // pass-through: chunks released (retention)
+  std::vector<VersionCopy> copies;  // ListVersions only
 };
 
 // Which versions ListVersions returns (see ListVersionsRequest).
 struct VersionQuery {
-  std::string folder;  // empty: all folders
-  std::string path;    // empty: all; else the file or the directory below it
+  std::string folder;      // empty: all folders
+  std::string path;        // empty: all; else the file or the directory below it
   int64_t at_unix_ms = 0;  // 0: now
   bool all_versions = false;
   int64_t after_version_id = 0;
@@ -224,9 +224,9 @@ struct FailOutcome {
 };
 
 struct SweepResult {
-  uint64_t requeued = 0;     // expired leases back in the queue
-  uint64_t dead = 0;         // expired leases on their last attempt
-  uint64_t retry_due = 0;    // backoff over, queued again
+  uint64_t requeued = 0;   // expired leases back in the queue
+  uint64_t dead = 0;       // expired leases on their last attempt
+  uint64_t retry_due = 0;  // backoff over, queued again
 };
 
 // Jobs an admin lists: empty fields do not filter.

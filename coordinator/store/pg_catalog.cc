@@ -17,8 +17,8 @@ void PrepareCatalogStatements(pqxx::connection& c) {
   // Marks the chunk stored, counts down the versions waiting for it and
   // creates the deliveries of those it completes: one round trip (migration 5).
   c.prepare("chunk_stored", "SELECT known, completed FROM shoebox_chunk_stored($1, $2, $3)");
-  c.prepare("versions_by_id",
-            absl::StrCat("SELECT ", kVersionCols, " FROM ", kVersionJoins, " WHERE v.id = ANY($1::bigint[])"));
+  c.prepare("versions_by_id", absl::StrCat("SELECT ", kVersionCols, " FROM ", kVersionJoins,
+                                           " WHERE v.id = ANY($1::bigint[])"));
 }
 
 absl::Status VersionFromRow(const pqxx::row& r, int off, FileVersion* v) {
@@ -44,15 +44,15 @@ uint64_t CreateDeliveries(Tx& tx, const std::vector<int64_t>& version_ids) {
   if (version_ids.empty()) return 0;
   // Device locks, then the jobs: the SQL function of migration 5, shared
   // with recording a stored chunk.
-  return tx.exec_params("SELECT shoebox_create_deliveries($1::bigint[])", NumArray(version_ids))[0][0]
+  return tx
+      .exec_params("SELECT shoebox_create_deliveries($1::bigint[])", NumArray(version_ids))[0][0]
       .as<uint64_t>();
 }
 
 absl::StatusOr<ChunkStatus> PgStore::GetChunk(const std::string& id) {
   ChunkStatus s;
   RETURN_IF_ERROR(Run("get chunk", TxMode::kAutocommit, [&](Tx& tx) {
-    pqxx::result r =
-        tx.exec_prepared("get_chunk", BinParam(id));
+    pqxx::result r = tx.exec_prepared("get_chunk", BinParam(id));
     s = ChunkStatus{};
     if (!r.empty()) {
       s.known = true;
@@ -65,19 +65,19 @@ absl::StatusOr<ChunkStatus> PgStore::GetChunk(const std::string& id) {
 }
 
 absl::StatusOr<std::vector<int64_t>> PgStore::MarkChunkStored(const std::string& id, uint32_t size,
-                                                     uint64_t stored_size) {
+                                                              uint64_t stored_size) {
   std::vector<int64_t> completed;
   // One statement, so its own transaction, committed synchronously: the
   // agent forgets a version once told it is complete. Idempotent: run again
   // after a lost reply it finds the chunk stored and no version waiting.
   RETURN_IF_ERROR(Run("record stored chunk", TxMode::kAutocommit, [&](Tx& tx) {
     completed.clear();
-    pqxx::result r = tx.exec_prepared("chunk_stored", BinParam(id), static_cast<int64_t>(stored_size),
-                                      static_cast<int64_t>(size));
+    pqxx::result r =
+        tx.exec_prepared("chunk_stored", BinParam(id), static_cast<int64_t>(stored_size),
+                         static_cast<int64_t>(size));
     if (!r[0][0].as<bool>()) {
-      return absl::NotFoundError(
-          absl::StrCat("chunk ", ToHex(id),
-                       " is not referenced by any reported file; report the file first"));
+      return absl::NotFoundError(absl::StrCat(
+          "chunk ", ToHex(id), " is not referenced by any reported file; report the file first"));
     }
     completed = ParseNumArray(r[0][1]);
     return absl::OkStatus();
@@ -86,7 +86,7 @@ absl::StatusOr<std::vector<int64_t>> PgStore::MarkChunkStored(const std::string&
 }
 
 absl::StatusOr<std::vector<bool>> PgStore::DeviceMayRead(int64_t device_id,
-                                                const std::vector<std::string>& ids) {
+                                                         const std::vector<std::string>& ids) {
   std::vector<bool> out;
   RETURN_IF_ERROR(Run("check chunk access", TxMode::kAutocommit, [&](Tx& tx) {
     out.assign(ids.size(), false);
@@ -130,14 +130,16 @@ absl::StatusOr<VersionPage> PgStore::ListVersions(int64_t device_id, const Versi
         " WHERE fo.device_id = $1 AND ($2::bytea = ''::bytea OR fo.root = $2::bytea) "
         "AND ($3::bytea = ''::bytea OR f.path = $3::bytea OR "
         "substring(f.path from 1 for length($3::bytea) + 1) = $3::bytea || '\\x2f'::bytea) "
-        "AND v.id > $4 AND v.created_at < ", at,
+        "AND v.id > $4 AND v.created_at < ",
+        at,
         " AND ($6::boolean OR (v.id = (SELECT max(v2.id) FROM file_versions v2 "
-        "WHERE v2.file_id = v.file_id AND v2.created_at < ", at,
-        ") AND (v.deleted_at IS NULL OR v.deleted_at >= ", at, "))) ORDER BY v.id LIMIT $7");
-    pqxx::result r = tx.exec_params(sql, device_id, BinParam(q.folder), BinParam(q.path),
-                                    q.after_version_id, q.at_unix_ms, q.all_versions,
-                                    static_cast<int64_t>(limit));
-    for (const auto& row : r) RETURN_IF_ERROR(VersionFromRow(row, 0, &page.versions.emplace_back()));
+        "WHERE v2.file_id = v.file_id AND v2.created_at < ",
+        at, ") AND (v.deleted_at IS NULL OR v.deleted_at >= ", at, "))) ORDER BY v.id LIMIT $7");
+    pqxx::result r =
+        tx.exec_params(sql, device_id, BinParam(q.folder), BinParam(q.path), q.after_version_id,
+                       q.at_unix_ms, q.all_versions, static_cast<int64_t>(limit));
+    for (const auto& row : r)
+      RETURN_IF_ERROR(VersionFromRow(row, 0, &page.versions.emplace_back()));
     // Where each version's copies are.
     std::vector<int64_t> ids;
     std::map<int64_t, FileVersion*> by_id;
@@ -146,12 +148,13 @@ absl::StatusOr<VersionPage> PgStore::ListVersions(int64_t device_id, const Versi
       by_id[v.version_id] = &v;
     }
     if (!ids.empty()) {
-      static const char* kStateNames[] = {"?",       "pending", "in flight", "delivered",
+      static const char* kStateNames[] = {"?",        "pending", "in flight", "delivered",
                                           "retrying", "dead",    "cancelled"};
       for (const auto& row : tx.exec_params(
                "SELECT j.version_id, d.name, j.state, j.remote_ref, epoch_ms(j.finished_at) "
                "FROM jobs j JOIN destinations d ON d.id = j.destination_id "
-               "WHERE j.kind = 1 AND j.version_id = ANY($1::bigint[]) ORDER BY j.version_id, d.name",
+               "WHERE j.kind = 1 AND j.version_id = ANY($1::bigint[]) ORDER BY j.version_id, "
+               "d.name",
                NumArray(ids))) {
         auto it = by_id.find(row[0].as<int64_t>());
         if (it == by_id.end()) continue;

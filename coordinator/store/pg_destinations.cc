@@ -18,20 +18,24 @@ void DestinationFromRow(const pqxx::row& r, Destination* d) {
 
 absl::StatusOr<Destination> PgStore::CreateDestination(const NewDestination& req) {
   Destination d;
-  absl::Status st = Run("create destination", TxMode::kTransaction, [&](Tx& tx) {
-    pqxx::row r = tx.exec_params1(
-        absl::StrCat("INSERT INTO destinations (name, kind, settings, sealed_credentials, "
-                     "layout, max_concurrency) VALUES ($1, $2, $3::jsonb, $4, $5, $6) "
-                     "RETURNING ",
-                     kDestinationCols),
-        req.name, req.kind, req.settings_json.empty() ? std::string("{}") : req.settings_json,
-        BinParam(req.sealed_credentials), req.layout, static_cast<int64_t>(req.max_concurrency));
-    DestinationFromRow(r, &d);
-    return absl::OkStatus();
-  }, /*idempotent=*/false);
+  absl::Status st = Run(
+      "create destination", TxMode::kTransaction,
+      [&](Tx& tx) {
+        pqxx::row r = tx.exec_params1(
+            absl::StrCat("INSERT INTO destinations (name, kind, settings, sealed_credentials, "
+                         "layout, max_concurrency) VALUES ($1, $2, $3::jsonb, $4, $5, $6) "
+                         "RETURNING ",
+                         kDestinationCols),
+            req.name, req.kind, req.settings_json.empty() ? std::string("{}") : req.settings_json,
+            BinParam(req.sealed_credentials), req.layout,
+            static_cast<int64_t>(req.max_concurrency));
+        DestinationFromRow(r, &d);
+        return absl::OkStatus();
+      },
+      /*idempotent=*/false);
   if (absl::IsAlreadyExists(st)) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "destination '", req.name, "' already exists; pick another name"));
+    return absl::AlreadyExistsError(
+        absl::StrCat("destination '", req.name, "' already exists; pick another name"));
   }
   RETURN_IF_ERROR(st);
   return d;
@@ -51,33 +55,31 @@ absl::StatusOr<std::vector<Destination>> PgStore::ListDestinations() {
 }
 
 absl::StatusOr<uint64_t> PgStore::BindFolder(const std::string& device, const std::string& folder,
-                                    const std::string& destination, bool backfill) {
+                                             const std::string& destination, bool backfill) {
   uint64_t created = 0;
   RETURN_IF_ERROR(Run("bind folder", TxMode::kTransaction, [&](Tx& tx) {
     // FOR UPDATE: serialises with CreateDeliveries (see there).
-    pqxx::result d =
-        tx.exec_params("SELECT id FROM devices WHERE name = $1 FOR UPDATE", device);
+    pqxx::result d = tx.exec_params("SELECT id FROM devices WHERE name = $1 FOR UPDATE", device);
     if (d.empty()) {
-      return absl::NotFoundError(absl::StrCat("device: no device named '", device,
-                                              "'; `shoebox devices` lists them"));
+      return absl::NotFoundError(
+          absl::StrCat("device: no device named '", device, "'; `shoebox devices` lists them"));
     }
     const int64_t device_id = d[0][0].as<int64_t>();
     int64_t folder_id = 0;
     if (!folder.empty()) {
-      pqxx::result f = tx.exec_params(
-          "SELECT id FROM folders WHERE device_id = $1 AND root = $2", device_id,
-          BinParam(folder));
+      pqxx::result f = tx.exec_params("SELECT id FROM folders WHERE device_id = $1 AND root = $2",
+                                      device_id, BinParam(folder));
       if (f.empty()) {
-        return absl::NotFoundError(absl::StrCat(
-            "folder: device '", device, "' has no folder ", PrintablePath(folder),
-            "; folders are the roots the agent announced in Hello"));
+        return absl::NotFoundError(
+            absl::StrCat("folder: device '", device, "' has no folder ", PrintablePath(folder),
+                         "; folders are the roots the agent announced in Hello"));
       }
       folder_id = f[0][0].as<int64_t>();
     }
     pqxx::result dst = tx.exec_params("SELECT id FROM destinations WHERE name = $1", destination);
     if (dst.empty()) {
-      return absl::NotFoundError(absl::StrCat("destination: no destination named '",
-                                              destination, "'; create it first"));
+      return absl::NotFoundError(
+          absl::StrCat("destination: no destination named '", destination, "'; create it first"));
     }
     const int64_t dest_id = dst[0][0].as<int64_t>();
     tx.exec_params(

@@ -12,8 +12,8 @@
 namespace shoebox::coordinator::pg {
 
 absl::StatusOr<int64_t> PgStore::UpsertDevice(const std::string& name, const std::string& hostname,
-                                     const std::string& agent_version,
-                                     const std::vector<std::string>& folders) {
+                                              const std::string& agent_version,
+                                              const std::vector<std::string>& folders) {
   int64_t id = 0;
   RETURN_IF_ERROR(Run("register device", TxMode::kTransaction, [&](Tx& tx) {
     id = tx.exec_params1(
@@ -39,8 +39,8 @@ absl::StatusOr<int64_t> PgStore::FindDevice(const std::string& name) {
   RETURN_IF_ERROR(Run("find device", TxMode::kAutocommit, [&](Tx& tx) {
     pqxx::result r = tx.exec_params("SELECT id FROM devices WHERE name = $1", name);
     if (r.empty()) {
-      return absl::NotFoundError(absl::StrCat(
-          "device '", name, "' is not registered; the agent must call Hello first"));
+      return absl::NotFoundError(
+          absl::StrCat("device '", name, "' is not registered; the agent must call Hello first"));
     }
     id = r[0][0].as<int64_t>();
     return absl::OkStatus();
@@ -54,9 +54,8 @@ absl::Status PgStore::RecordHeartbeat(int64_t device_id, const HeartbeatFacts& h
         "UPDATE devices SET last_seen = now(), agent_files_pending = $2, "
         "agent_bytes_pending = $3, agent_upload_rate_bps = $4, agent_paused = $5 "
         "WHERE id = $1",
-        device_id, static_cast<int64_t>(hb.files_pending),
-        static_cast<int64_t>(hb.bytes_pending), static_cast<int64_t>(hb.upload_rate_bps),
-        hb.paused);
+        device_id, static_cast<int64_t>(hb.files_pending), static_cast<int64_t>(hb.bytes_pending),
+        static_cast<int64_t>(hb.upload_rate_bps), hb.paused);
     return absl::OkStatus();
   });
 }
@@ -65,9 +64,8 @@ absl::StatusOr<std::vector<Folder>> PgStore::ListFolders(int64_t device_id) {
   std::vector<Folder> out;
   RETURN_IF_ERROR(Run("list folders", TxMode::kAutocommit, [&](Tx& tx) {
     out.clear();
-    for (const auto& row :
-         tx.exec_params("SELECT id, root FROM folders WHERE device_id = $1 ORDER BY id",
-                        device_id)) {
+    for (const auto& row : tx.exec_params(
+             "SELECT id, root FROM folders WHERE device_id = $1 ORDER BY id", device_id)) {
       out.push_back(Folder{row[0].as<int64_t>(), Bin(row[1])});
     }
     return absl::OkStatus();
@@ -76,7 +74,7 @@ absl::StatusOr<std::vector<Folder>> PgStore::ListFolders(int64_t device_id) {
 }
 
 absl::StatusOr<std::vector<DamagedFile>> PgStore::DamagedFilesOf(int64_t device_id,
-                                                                   uint32_t limit) {
+                                                                 uint32_t limit) {
   std::vector<DamagedFile> out;
   RETURN_IF_ERROR(Run("damaged files of device", TxMode::kAutocommit, [&](Tx& tx) {
     out.clear();

@@ -32,54 +32,63 @@ constexpr char kCertColumns[] =
 }  // namespace
 
 absl::Status PgStore::CreateEnrollToken(const std::string& token_sha256, const std::string& device,
-                               const std::string& worker, int64_t expires_unix_ms) {
-  return Run("create enroll token", TxMode::kAutocommit, [&](Tx& tx) {
-    tx.exec_params(
-        "INSERT INTO enroll_tokens (token_sha256, device, worker, expires_at) "
-        "VALUES ($1, $2, $3, to_timestamp($4::bigint / 1000.0))",
-        BinParam(token_sha256), device, worker, expires_unix_ms);
-    return absl::OkStatus();
-  }, /*idempotent=*/false);
+                                        const std::string& worker, int64_t expires_unix_ms) {
+  return Run(
+      "create enroll token", TxMode::kAutocommit,
+      [&](Tx& tx) {
+        tx.exec_params(
+            "INSERT INTO enroll_tokens (token_sha256, device, worker, expires_at) "
+            "VALUES ($1, $2, $3, to_timestamp($4::bigint / 1000.0))",
+            BinParam(token_sha256), device, worker, expires_unix_ms);
+        return absl::OkStatus();
+      },
+      /*idempotent=*/false);
 }
 
 absl::StatusOr<std::string> PgStore::ConsumeEnrollToken(const std::string& token_sha256,
-                                               const std::string& role,
-                                               const std::string& used_by) {
+                                                        const std::string& role,
+                                                        const std::string& used_by) {
   std::string name;
-  RETURN_IF_ERROR(Run("use enroll token", TxMode::kTransaction, [&](Tx& tx) {
-    pqxx::result r = tx.exec_params(
-        "SELECT device, worker, epoch_ms(expires_at), epoch_ms(used_at), used_by, "
-        "expires_at < now() FROM enroll_tokens WHERE token_sha256 = $1 FOR UPDATE",
-        BinParam(token_sha256));
-    if (r.empty()) {
-      return absl::NotFoundError(
-          "enroll token is not known to this coordinator (mistyped, forged, or issued by another "
-          "coordinator); ask the admin for a new one: shoebox enroll-token");
-    }
-    const std::string device = r[0][0].c_str(), worker = r[0][1].c_str();
-    if (!r[0][3].is_null() && r[0][3].as<int64_t>() != 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "enroll token was already used at ", FormatUtcMs(r[0][3].as<int64_t>()), " (by ",
-          r[0][4].c_str(), "); a token works once: ask the admin for a new one"));
-    }
-    if (r[0][5].as<bool>()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "enroll token expired at ", FormatUtcMs(r[0][2].as<int64_t>()),
-          "; ask the admin for a new one (shoebox enroll-token --ttl ...)"));
-    }
-    const std::string token_role = device.empty() ? "worker" : "device";
-    if (token_role != role) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "enroll token is for a ", token_role, ", not a ", role, "; use shoebox-",
-          token_role == "device" ? "agent" : "worker", " enroll with it"));
-    }
-    tx.exec_params("UPDATE enroll_tokens SET used_at = now(), used_by = $2 WHERE token_sha256 = $1",
-                   BinParam(token_sha256), used_by);
-    name = device.empty() ? worker : device;
-    // A new token for a revoked device is the admin letting it back in.
-    if (!device.empty()) tx.exec_params("UPDATE devices SET revoked = false WHERE name = $1", device);
-    return absl::OkStatus();
-  }, /*idempotent=*/false));
+  RETURN_IF_ERROR(Run(
+      "use enroll token", TxMode::kTransaction,
+      [&](Tx& tx) {
+        pqxx::result r = tx.exec_params(
+            "SELECT device, worker, epoch_ms(expires_at), epoch_ms(used_at), used_by, "
+            "expires_at < now() FROM enroll_tokens WHERE token_sha256 = $1 FOR UPDATE",
+            BinParam(token_sha256));
+        if (r.empty()) {
+          return absl::NotFoundError(
+              "enroll token is not known to this coordinator (mistyped, forged, or issued by "
+              "another "
+              "coordinator); ask the admin for a new one: shoebox enroll-token");
+        }
+        const std::string device = r[0][0].c_str(), worker = r[0][1].c_str();
+        if (!r[0][3].is_null() && r[0][3].as<int64_t>() != 0) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "enroll token was already used at ", FormatUtcMs(r[0][3].as<int64_t>()), " (by ",
+              r[0][4].c_str(), "); a token works once: ask the admin for a new one"));
+        }
+        if (r[0][5].as<bool>()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("enroll token expired at ", FormatUtcMs(r[0][2].as<int64_t>()),
+                           "; ask the admin for a new one (shoebox enroll-token --ttl ...)"));
+        }
+        const std::string token_role = device.empty() ? "worker" : "device";
+        if (token_role != role) {
+          return absl::PermissionDeniedError(
+              absl::StrCat("enroll token is for a ", token_role, ", not a ", role, "; use shoebox-",
+                           token_role == "device" ? "agent" : "worker", " enroll with it"));
+        }
+        tx.exec_params(
+            "UPDATE enroll_tokens SET used_at = now(), used_by = $2 WHERE token_sha256 = $1",
+            BinParam(token_sha256), used_by);
+        name = device.empty() ? worker : device;
+        // A new token for a revoked device is the admin letting it back in.
+        if (!device.empty())
+          tx.exec_params("UPDATE devices SET revoked = false WHERE name = $1", device);
+        return absl::OkStatus();
+      },
+      /*idempotent=*/false));
   return name;
 }
 
@@ -87,7 +96,8 @@ absl::Status PgStore::RecordCertificate(const CertificateRow& c) {
   return Run("record certificate", TxMode::kTransaction, [&](Tx& tx) {
     tx.exec_params(
         "INSERT INTO certificates (serial, role, name, fingerprint, expires_at) "
-        "VALUES ($1, $2, $3, $4, to_timestamp($5::bigint / 1000.0)) ON CONFLICT (serial) DO NOTHING",
+        "VALUES ($1, $2, $3, $4, to_timestamp($5::bigint / 1000.0)) ON CONFLICT (serial) DO "
+        "NOTHING",
         c.serial, c.role, c.name, c.fingerprint, c.expires_unix_ms);
     return absl::OkStatus();
   });
@@ -98,7 +108,8 @@ absl::StatusOr<CertificateRow> PgStore::GetCertificate(const std::string& serial
   RETURN_IF_ERROR(Run("look up certificate", TxMode::kAutocommit, [&](Tx& tx) {
     pqxx::result r = tx.exec_params(
         absl::StrCat("SELECT ", kCertColumns, " FROM certificates WHERE serial = $1"), serial);
-    if (r.empty()) return absl::NotFoundError(absl::StrCat("certificate ", serial, " is not recorded"));
+    if (r.empty())
+      return absl::NotFoundError(absl::StrCat("certificate ", serial, " is not recorded"));
     out = CertFromRow(r[0]);
     return absl::OkStatus();
   }));
@@ -107,20 +118,24 @@ absl::StatusOr<CertificateRow> PgStore::GetCertificate(const std::string& serial
 
 absl::StatusOr<uint64_t> PgStore::RevokeIdentity(const std::string& role, const std::string& name) {
   uint64_t n = 0;
-  RETURN_IF_ERROR(Run("revoke", TxMode::kTransaction, [&](Tx& tx) {
-    if (tx.exec_params("SELECT 1 FROM certificates WHERE role = $1 AND name = $2", role, name)
-            .empty()) {
-      return absl::NotFoundError(absl::StrCat("no certificate was issued to ", role, " '", name,
-                                              "'; see shoebox certs"));
-    }
-    n = tx.exec_params(
-              "UPDATE certificates SET revoked_at = now() "
-              "WHERE role = $1 AND name = $2 AND revoked_at IS NULL",
-              role, name)
-            .affected_rows();
-    if (role == "device") tx.exec_params("UPDATE devices SET revoked = true WHERE name = $1", name);
-    return absl::OkStatus();
-  }, /*idempotent=*/false));
+  RETURN_IF_ERROR(Run(
+      "revoke", TxMode::kTransaction,
+      [&](Tx& tx) {
+        if (tx.exec_params("SELECT 1 FROM certificates WHERE role = $1 AND name = $2", role, name)
+                .empty()) {
+          return absl::NotFoundError(absl::StrCat("no certificate was issued to ", role, " '", name,
+                                                  "'; see shoebox certs"));
+        }
+        n = tx.exec_params(
+                  "UPDATE certificates SET revoked_at = now() "
+                  "WHERE role = $1 AND name = $2 AND revoked_at IS NULL",
+                  role, name)
+                .affected_rows();
+        if (role == "device")
+          tx.exec_params("UPDATE devices SET revoked = true WHERE name = $1", name);
+        return absl::OkStatus();
+      },
+      /*idempotent=*/false));
   return n;
 }
 
@@ -128,8 +143,8 @@ absl::StatusOr<std::vector<CertificateRow>> PgStore::ListCertificates() {
   std::vector<CertificateRow> out;
   RETURN_IF_ERROR(Run("list certificates", TxMode::kAutocommit, [&](Tx& tx) {
     out.clear();
-    for (const auto& row :
-         tx.exec(absl::StrCat("SELECT ", kCertColumns, " FROM certificates ORDER BY issued_at DESC, serial")))
+    for (const auto& row : tx.exec(absl::StrCat(
+             "SELECT ", kCertColumns, " FROM certificates ORDER BY issued_at DESC, serial")))
       out.push_back(CertFromRow(row));
     return absl::OkStatus();
   }));

@@ -31,10 +31,9 @@ std::vector<int> StoredStates(const std::vector<JobState>& states) {
 absl::Status PgStore::CheckSelectorDestination(const JobSelection& sel) {
   if (sel.destination.empty()) return absl::OkStatus();
   return Run("find destination", TxMode::kAutocommit, [&](Tx& tx) {
-    if (tx.exec_params("SELECT 1 FROM destinations WHERE name = $1", sel.destination)
-            .empty()) {
-      return absl::NotFoundError(absl::StrCat("destination: no destination named '",
-                                              sel.destination, "'"));
+    if (tx.exec_params("SELECT 1 FROM destinations WHERE name = $1", sel.destination).empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("destination: no destination named '", sel.destination, "'"));
     }
     return absl::OkStatus();
   });
@@ -97,16 +96,16 @@ absl::StatusOr<uint64_t> PgStore::CancelJobs(const JobSelection& sel) {
   return n;
 }
 
-absl::StatusOr<uint64_t> PgStore::SetJobPriority(const JobSelection& sel,
-                                        int32_t priority) {
+absl::StatusOr<uint64_t> PgStore::SetJobPriority(const JobSelection& sel, int32_t priority) {
   uint64_t n = 0;
   RETURN_IF_ERROR(CheckSelectorDestination(sel));
   const std::vector<int64_t>& ids = sel.job_ids;
   const std::vector<int> states = StoredStates(sel.states);
   RETURN_IF_ERROR(Run("set job priority", TxMode::kTransaction, [&](Tx& tx) {
-    n = tx.exec_params(absl::StrCat("UPDATE jobs j SET priority = $4::int, updated_at = now() WHERE ",
-                                    SelectorWhere(), " AND j.state IN (1, 2, 4)"),
-                       NumArray(ids), sel.destination, NumArray(states), priority)
+    n = tx.exec_params(
+              absl::StrCat("UPDATE jobs j SET priority = $4::int, updated_at = now() WHERE ",
+                           SelectorWhere(), " AND j.state IN (1, 2, 4)"),
+              NumArray(ids), sel.destination, NumArray(states), priority)
             .affected_rows();
     return absl::OkStatus();
   }));

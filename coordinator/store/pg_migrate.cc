@@ -15,13 +15,15 @@ absl::Status PgStore::Migrate() {
     tx.exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
         "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
-    int current = tx.exec("SELECT COALESCE(max(version), 0) FROM schema_migrations")[0][0]
-                      .as<int>();
+    int current =
+        tx.exec("SELECT COALESCE(max(version), 0) FROM schema_migrations")[0][0].as<int>();
     if (current > SchemaVersion()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the database schema is at version ", current, " but this shoebox-coordinator knows "
-          "only up to version ", SchemaVersion(),
-          "; a newer coordinator migrated it: run that version (never downgrade)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the database schema is at version ", current,
+                       " but this shoebox-coordinator knows "
+                       "only up to version ",
+                       SchemaVersion(),
+                       "; a newer coordinator migrated it: run that version (never downgrade)"));
     }
     for (const Migration& m : Migrations()) {
       if (m.version <= current) continue;

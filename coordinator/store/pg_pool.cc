@@ -46,9 +46,9 @@ absl::Status PgPool::Connect() {
       const auto elapsed = MsSince(start);
       std::string msg = FirstLine(e.what());
       if (options_.connect_timeout_ms != 0 && elapsed >= options_.connect_timeout_ms) {
-        return absl::UnavailableError(absl::StrCat(
-            "PostgreSQL did not answer for ", elapsed, " ms (", msg,
-            "); check database.url and that the server is running"));
+        return absl::UnavailableError(
+            absl::StrCat("PostgreSQL did not answer for ", elapsed, " ms (", msg,
+                         "); check database.url and that the server is running"));
       }
       const int delay = std::min(250 * attempt, 5000);
       SPDLOG_WARN(
@@ -114,9 +114,11 @@ PgPool::Outcome PgPool::RunOnce(const char* what, TxMode mode, const TxFn& fn, b
   } catch (const pqxx::in_doubt_error& e) {
     broken = true;
     o.retry = idempotent;
-    o.status = absl::UnavailableError(absl::StrCat(
-        what, ": the database connection broke during COMMIT, the outcome is unknown; "
-              "retry the call: ", e.what()));
+    o.status = absl::UnavailableError(
+        absl::StrCat(what,
+                     ": the database connection broke during COMMIT, the outcome is unknown; "
+                     "retry the call: ",
+                     e.what()));
   } catch (const pqxx::statement_completion_unknown& e) {
     broken = true;
     o.retry = idempotent;

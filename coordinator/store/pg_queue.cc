@@ -99,8 +99,8 @@ void PrepareQueueStatements(pqxx::connection& c) {
             "FROM c WHERE j.id = c.id "
             "RETURNING j.id, j.kind, j.lease_token, epoch_ms(j.lease_deadline), j.attempts, "
             "j.destination_id, COALESCE(j.version_id, 0), j.remote_ref, j.priority");
-  c.prepare("destinations_by_id",
-            absl::StrCat("SELECT ", kDestinationCols, " FROM destinations WHERE id = ANY($1::bigint[])"));
+  c.prepare("destinations_by_id", absl::StrCat("SELECT ", kDestinationCols,
+                                               " FROM destinations WHERE id = ANY($1::bigint[])"));
   c.prepare("complete_job", kCompleteJobSql);
   c.prepare("sweep_expired", kSweepExpiredSql);
   c.prepare("sweep_retry_due",
@@ -143,14 +143,15 @@ absl::StatusOr<int64_t> PgStore::FindWorker(const std::string& name) {
 }
 
 absl::StatusOr<std::vector<LeasedJob>> PgStore::LeaseFrom(Tx& tx, const LeaseParams& p,
-                                                                 const std::vector<int64_t>& dests,
-                                                                 uint32_t limit) {
+                                                          const std::vector<int64_t>& dests,
+                                                          uint32_t limit) {
   std::vector<LeasedJob> jobs;
   if (dests.empty() || limit == 0) return jobs;
   const std::string token = RandomToken();
   std::vector<int64_t> version_ids, dest_ids;
-  for (const auto& row : tx.exec_prepared("lease_from", NumArray(dests), static_cast<int64_t>(limit),
-                                          p.worker_id, token, static_cast<int64_t>(p.lease_ms))) {
+  for (const auto& row :
+       tx.exec_prepared("lease_from", NumArray(dests), static_cast<int64_t>(limit), p.worker_id,
+                        token, static_cast<int64_t>(p.lease_ms))) {
     LeasedJob& j = jobs.emplace_back();
     j.job_id = row[0].as<int64_t>();
     j.kind = static_cast<JobKind>(row[1].as<int>());
@@ -193,8 +194,7 @@ absl::StatusOr<std::vector<LeasedJob>> PgStore::LeaseJobs(const LeaseParams& p) 
   RETURN_IF_ERROR(Run("find leasable destinations", TxMode::kQueue, [&](Tx& tx) {
     eligible.clear();
     for (const auto& row : tx.exec_prepared("find_leasable", p.worker_id)) {
-      eligible.push_back(Eligible{row[0].as<int64_t>(),
-                                  static_cast<uint32_t>(row[1].as<int64_t>()),
+      eligible.push_back(Eligible{row[0].as<int64_t>(), static_cast<uint32_t>(row[1].as<int64_t>()),
                                   row[2].as<bool>()});
     }
     return absl::OkStatus();
@@ -210,42 +210,47 @@ absl::StatusOr<std::vector<LeasedJob>> PgStore::LeaseJobs(const LeaseParams& p) 
     }
   }
   if (!open.empty()) {
-    RETURN_IF_ERROR(Run("lease jobs", TxMode::kQueue, [&](Tx& tx) {
-      ASSIGN_OR_RETURN(out, LeaseFrom(tx, p, open, p.max_jobs));
-      return absl::OkStatus();
-    }, /*idempotent=*/false));
+    RETURN_IF_ERROR(Run(
+        "lease jobs", TxMode::kQueue,
+        [&](Tx& tx) {
+          ASSIGN_OR_RETURN(out, LeaseFrom(tx, p, open, p.max_jobs));
+          return absl::OkStatus();
+        },
+        /*idempotent=*/false));
   }
   for (const Eligible& e : limited) {
     if (out.size() >= p.max_jobs) break;
     std::vector<LeasedJob> got;
-    RETURN_IF_ERROR(Run("lease jobs (limited destination)", TxMode::kQueue, [&](Tx& tx) {
-      got.clear();
-      // The destination row lock serialises leasing for it across
-      // coordinators, so the limit holds.
-      pqxx::result d = tx.exec_prepared("lock_limited_destination", e.id,
-                                        static_cast<int64_t>(p.auth_probe_interval_ms));
-      if (d.empty()) return absl::OkStatus();
-      const int64_t running = tx.exec_prepared1("count_running", e.id)[0].as<int64_t>();
-      const int64_t max_conc = d[0][0].as<int64_t>();
-      const bool auth_failed = d[0][1].as<bool>();
-      int64_t slots = max_conc == 0 ? p.max_jobs : max_conc - running;
-      if (auth_failed) slots = (d[0][2].as<bool>() && running == 0) ? 1 : 0;
-      slots = std::min<int64_t>(slots, p.max_jobs - out.size());
-      if (slots <= 0) return absl::OkStatus();
-      ASSIGN_OR_RETURN(got, LeaseFrom(tx, p, {e.id}, static_cast<uint32_t>(slots)));
-      if (auth_failed && !got.empty()) {
-        tx.exec_params("UPDATE destinations SET last_probe_at = now() WHERE id = $1", e.id);
-      }
-      return absl::OkStatus();
-    }, /*idempotent=*/false));
+    RETURN_IF_ERROR(Run(
+        "lease jobs (limited destination)", TxMode::kQueue,
+        [&](Tx& tx) {
+          got.clear();
+          // The destination row lock serialises leasing for it across
+          // coordinators, so the limit holds.
+          pqxx::result d = tx.exec_prepared("lock_limited_destination", e.id,
+                                            static_cast<int64_t>(p.auth_probe_interval_ms));
+          if (d.empty()) return absl::OkStatus();
+          const int64_t running = tx.exec_prepared1("count_running", e.id)[0].as<int64_t>();
+          const int64_t max_conc = d[0][0].as<int64_t>();
+          const bool auth_failed = d[0][1].as<bool>();
+          int64_t slots = max_conc == 0 ? p.max_jobs : max_conc - running;
+          if (auth_failed) slots = (d[0][2].as<bool>() && running == 0) ? 1 : 0;
+          slots = std::min<int64_t>(slots, p.max_jobs - out.size());
+          if (slots <= 0) return absl::OkStatus();
+          ASSIGN_OR_RETURN(got, LeaseFrom(tx, p, {e.id}, static_cast<uint32_t>(slots)));
+          if (auth_failed && !got.empty()) {
+            tx.exec_params("UPDATE destinations SET last_probe_at = now() WHERE id = $1", e.id);
+          }
+          return absl::OkStatus();
+        },
+        /*idempotent=*/false));
     for (auto& j : got) out.push_back(std::move(j));
   }
   return out;
 }
 
-absl::StatusOr<LeaseRenewal> PgStore::RenewLease(int64_t job_id,
-                                                           const std::string& token,
-                                                           uint32_t lease_ms) {
+absl::StatusOr<LeaseRenewal> PgStore::RenewLease(int64_t job_id, const std::string& token,
+                                                 uint32_t lease_ms) {
   LeaseRenewal resp;
   RETURN_IF_ERROR(Run("renew lease", TxMode::kQueue, [&](Tx& tx) {
     resp = LeaseRenewal{};
@@ -258,8 +263,8 @@ absl::StatusOr<LeaseRenewal> PgStore::RenewLease(int64_t job_id,
       resp.lease_deadline_unix_ms = r[0][0].as<int64_t>();
       return absl::OkStatus();
     }
-    pqxx::result s = tx.exec_params(
-        "SELECT state, lease_token = $2 FROM jobs WHERE id = $1", job_id, token);
+    pqxx::result s =
+        tx.exec_params("SELECT state, lease_token = $2 FROM jobs WHERE id = $1", job_id, token);
     if (s.empty()) return absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist"));
     if (s[0][0].as<int>() == Stored(JobState::kCancelled) && s[0][1].as<bool>()) {
       resp.cancelled = true;
@@ -273,14 +278,12 @@ absl::StatusOr<LeaseRenewal> PgStore::RenewLease(int64_t job_id,
 
 absl::Status PgStore::CompleteJob(const JobCompletion& req) {
   return Run("complete job", TxMode::kQueue, [&](Tx& tx) {
-    pqxx::result r = tx.exec_prepared(
-        "complete_job",
-        req.job_id, req.lease_token, req.remote_ref,
-        static_cast<int64_t>(req.remote_size), req.remote_checksum, req.verified_ok);
+    pqxx::result r = tx.exec_prepared("complete_job", req.job_id, req.lease_token, req.remote_ref,
+                                      static_cast<int64_t>(req.remote_size), req.remote_checksum,
+                                      req.verified_ok);
     if (r[0][0].as<int64_t>() == 1) return absl::OkStatus();
-    pqxx::result s = tx.exec_params(
-        "SELECT state, lease_token = $2 FROM jobs WHERE id = $1", req.job_id,
-        req.lease_token);
+    pqxx::result s = tx.exec_params("SELECT state, lease_token = $2 FROM jobs WHERE id = $1",
+                                    req.job_id, req.lease_token);
     if (s.empty()) {
       return absl::NotFoundError(absl::StrCat("job ", req.job_id, " does not exist"));
     }
@@ -345,9 +348,7 @@ absl::StatusOr<FailOutcome> PgStore::FailJob(const FailParams& p) {
       tx.exec_params(
           "UPDATE jobs SET state = 5, last_error = $2, finished_at = now(), updated_at = now() "
           "WHERE id = $1",
-          p.job_id,
-          p.retryable ? p.error
-                      : absl::StrCat(p.error, " (permanent)"));
+          p.job_id, p.retryable ? p.error : absl::StrCat(p.error, " (permanent)"));
       resp.state = JobState::kDead;
       return absl::OkStatus();
     }
@@ -370,9 +371,7 @@ absl::StatusOr<SweepResult> PgStore::Sweep(uint32_t max_attempts) {
   SweepResult res;
   RETURN_IF_ERROR(Run("sweep leases", TxMode::kQueue, [&](Tx& tx) {
     res = SweepResult{};
-    for (const auto& row : tx.exec_prepared(
-             "sweep_expired",
-             static_cast<int64_t>(max_attempts))) {
+    for (const auto& row : tx.exec_prepared("sweep_expired", static_cast<int64_t>(max_attempts))) {
       if (row[0].as<int>() == Stored(JobState::kDead)) {
         ++res.dead;
       } else {

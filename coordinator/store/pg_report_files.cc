@@ -44,11 +44,11 @@ struct ReportBatch {
   const int64_t device_id;
   const std::vector<ReportItem>& items;
   std::vector<ReportOutcome>& out;
-  std::vector<size_t> ups, dels;   // upserts and deletes
-  std::vector<int64_t> file_id;    // per item, once known
-  std::vector<bool> seen;          // per item: its file exists
-  std::vector<size_t> fresh;       // items needing a new version
-  std::vector<size_t> new_files;   // items whose file is new (also in fresh)
+  std::vector<size_t> ups, dels;      // upserts and deletes
+  std::vector<int64_t> file_id;       // per item, once known
+  std::vector<bool> seen;             // per item: its file exists
+  std::vector<size_t> fresh;          // items needing a new version
+  std::vector<size_t> new_files;      // items whose file is new (also in fresh)
   std::vector<int64_t> same_pending;  // unchanged versions still waiting for chunks
   absl::flat_hash_map<int64_t, size_t> same_pending_idx;  // version → item
   // Unchanged complete versions: a chunk of theirs may have been found
@@ -199,10 +199,10 @@ void AskForPendingChunks(Tx& tx, ReportBatch& b) {
   for (int64_t v : b.same_pending) {
     for (const ChunkRefRow& c : b.items[b.same_pending_idx[v]].chunks) ids.push_back(c.id);
   }
-  for (const auto& row : tx.exec_params(
-           "SELECT version_id, chunk_id FROM version_missing WHERE chunk_id = "
-           "ANY($2::bytea[]) AND version_id = ANY($1::bigint[])",
-           Int8Arr(b.same_pending), ByteaArray(ids))) {
+  for (const auto& row :
+       tx.exec_params("SELECT version_id, chunk_id FROM version_missing WHERE chunk_id = "
+                      "ANY($2::bytea[]) AND version_id = ANY($1::bigint[])",
+                      Int8Arr(b.same_pending), ByteaArray(ids))) {
     b.out[b.same_pending_idx[row[0].as<int64_t>()]].missing.push_back(Bin(row[1]));
   }
 }
@@ -215,9 +215,8 @@ void AskForLostChunks(Tx& tx, ReportBatch& b) {
   for (size_t i : b.same_complete)
     for (const ChunkRefRow& c : b.items[i].chunks) ids.push_back(c.id);
   std::set<std::string> lost;
-  for (const auto& row :
-       tx.exec_params("SELECT id FROM chunks WHERE id = ANY($1::bytea[]) AND NOT stored",
-                      ByteaArray(ids)))
+  for (const auto& row : tx.exec_params(
+           "SELECT id FROM chunks WHERE id = ANY($1::bytea[]) AND NOT stored", ByteaArray(ids)))
     lost.insert(Bin(row[0]));
   if (lost.empty()) return;
   for (size_t i : b.same_complete) {
@@ -278,8 +277,7 @@ std::vector<int64_t> InsertVersions(Tx& tx, ReportBatch& b) {
         missing.push_back(c.id);
       }
     }
-    b.out[i].state = missing.empty() ? VersionState::kComplete
-                                     : VersionState::kPendingChunks;
+    b.out[i].state = missing.empty() ? VersionState::kComplete : VersionState::kPendingChunks;
     v_id.push_back(b.out[i].version_id);
     v_file.push_back(b.file_id[i]);
     v_size.push_back(static_cast<int64_t>(item.size));
@@ -299,8 +297,7 @@ std::vector<int64_t> InsertVersions(Tx& tx, ReportBatch& b) {
       "$6::int[], $7::bytea[], $8::smallint[], $9::int[], $10::boolean[]) "
       "AS u(i, f, s, m, h, md, cl, st, mc, dd)",
       Int8Arr(v_id), Int8Arr(v_file), Int8Arr(v_size), Int8Arr(v_mtime), ByteaArray(v_sha),
-      Int4Arr(v_mode), ByteaArray(v_list), Int2Arr(v_state), Int4Arr(v_missing),
-      BoolArr(v_dedup));
+      Int4Arr(v_mode), ByteaArray(v_list), Int2Arr(v_state), Int4Arr(v_missing), BoolArr(v_dedup));
   std::vector<int64_t> complete;
   for (size_t i : b.fresh) {
     if (b.out[i].state == VersionState::kComplete) complete.push_back(b.out[i].version_id);

@@ -35,8 +35,8 @@ std::map<int64_t, DestFacts> LoadDestFacts(Tx& tx, uint32_t worker_stale_ms) {
   return out;
 }
 
-WaitFacts MakeWaitFacts(JobState state, uint32_t attempts, std::string last_error,
-                        int64_t next_ms, const DestFacts& d) {
+WaitFacts MakeWaitFacts(JobState state, uint32_t attempts, std::string last_error, int64_t next_ms,
+                        const DestFacts& d) {
   WaitFacts w;
   w.state = state;
   w.destination = d.name;
@@ -90,9 +90,9 @@ absl::StatusOr<StatusSummary> PgStore::GetStatus(uint32_t worker_stale_ms) {
     resp = StatusSummary{};
     // Devices (indexes into resp.devices: the vector grows while filled).
     std::map<int64_t, size_t> devs;
-    for (const auto& row : tx.exec(
-             "SELECT id, name, epoch_ms(last_seen), agent_files_pending, agent_bytes_pending, "
-             "agent_upload_rate_bps FROM devices ORDER BY name")) {
+    for (const auto& row :
+         tx.exec("SELECT id, name, epoch_ms(last_seen), agent_files_pending, agent_bytes_pending, "
+                 "agent_upload_rate_bps FROM devices ORDER BY name")) {
       DeviceStatus& d = resp.devices.emplace_back();
       d.name = row[1].c_str();
       d.last_seen_unix_ms = row[2].as<int64_t>();
@@ -101,12 +101,11 @@ absl::StatusOr<StatusSummary> PgStore::GetStatus(uint32_t worker_stale_ms) {
       d.agent_upload_rate_bps = row[5].as<int64_t>();
       devs[row[0].as<int64_t>()] = resp.devices.size() - 1;
     }
-    for (const auto& row : tx.exec(
-             "SELECT fo.device_id, count(*), COALESCE(sum(v.size), 0), "
-             "count(*) FILTER (WHERE v.state = 1) FROM files f "
-             "JOIN folders fo ON fo.id = f.folder_id "
-             "JOIN file_versions v ON v.id = f.current_version_id "
-             "WHERE v.deleted_at IS NULL GROUP BY fo.device_id")) {
+    for (const auto& row : tx.exec("SELECT fo.device_id, count(*), COALESCE(sum(v.size), 0), "
+                                   "count(*) FILTER (WHERE v.state = 1) FROM files f "
+                                   "JOIN folders fo ON fo.id = f.folder_id "
+                                   "JOIN file_versions v ON v.id = f.current_version_id "
+                                   "WHERE v.deleted_at IS NULL GROUP BY fo.device_id")) {
       auto it = devs.find(row[0].as<int64_t>());
       if (it == devs.end()) continue;
       DeviceStatus& d = resp.devices[it->second];
@@ -114,10 +113,10 @@ absl::StatusOr<StatusSummary> PgStore::GetStatus(uint32_t worker_stale_ms) {
       d.bytes = row[2].as<int64_t>();
       d.files_awaiting_chunks = row[3].as<int64_t>();
     }
-    for (const auto& row : tx.exec(
-             "SELECT j.device_id, j.state, count(*), COALESCE(sum(v.size), 0) FROM jobs j "
-             "LEFT JOIN file_versions v ON v.id = j.version_id WHERE j.kind = 1 "
-             "AND j.device_id IS NOT NULL GROUP BY j.device_id, j.state")) {
+    for (const auto& row :
+         tx.exec("SELECT j.device_id, j.state, count(*), COALESCE(sum(v.size), 0) FROM jobs j "
+                 "LEFT JOIN file_versions v ON v.id = j.version_id WHERE j.kind = 1 "
+                 "AND j.device_id IS NOT NULL GROUP BY j.device_id, j.state")) {
       auto it = devs.find(row[0].as<int64_t>());
       if (it == devs.end()) continue;
       AddCounts(&resp.devices[it->second].deliveries, row[1].as<int>(), row[2].as<int64_t>(),
@@ -138,10 +137,10 @@ absl::StatusOr<StatusSummary> PgStore::GetStatus(uint32_t worker_stale_ms) {
       d.last_verified_unix_ms = f.last_verified_ms;
       dsts[id] = resp.destinations.size() - 1;
     }
-    for (const auto& row : tx.exec(
-             "SELECT j.destination_id, j.state, count(*), COALESCE(sum(v.size), 0) FROM jobs j "
-             "LEFT JOIN file_versions v ON v.id = j.version_id WHERE j.kind = 1 "
-             "GROUP BY j.destination_id, j.state")) {
+    for (const auto& row :
+         tx.exec("SELECT j.destination_id, j.state, count(*), COALESCE(sum(v.size), 0) FROM jobs j "
+                 "LEFT JOIN file_versions v ON v.id = j.version_id WHERE j.kind = 1 "
+                 "GROUP BY j.destination_id, j.state")) {
       auto it = dsts.find(row[0].as<int64_t>());
       if (it == dsts.end()) continue;
       AddCounts(&resp.destinations[it->second].deliveries, row[1].as<int>(), row[2].as<int64_t>(),
@@ -156,8 +155,8 @@ absl::StatusOr<StatusSummary> PgStore::GetStatus(uint32_t worker_stale_ms) {
       auto it = dsts.find(dest);
       if (it == dsts.end()) continue;
       const auto state = static_cast<JobState>(row[2].as<int>());
-      WaitFacts w = MakeWaitFacts(state, row[3].as<int64_t>(), row[4].c_str(),
-                                  row[5].as<int64_t>(), facts[dest]);
+      WaitFacts w = MakeWaitFacts(state, row[3].as<int64_t>(), row[4].c_str(), row[5].as<int64_t>(),
+                                  facts[dest]);
       if (state == JobState::kQueued) {
         w.queued_ahead = tx.exec_params1(
                                "SELECT count(*) FROM jobs WHERE state = 1 AND destination_id = "

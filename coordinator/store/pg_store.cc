@@ -46,7 +46,8 @@ absl::StatusOr<std::vector<int>> PgStore::AppliedMigrations() {
   return out;
 }
 
-absl::Status PgStore::RunInTransaction(const char* what, const std::function<absl::Status(Tx&)>& fn) {
+absl::Status PgStore::RunInTransaction(const char* what,
+                                       const std::function<absl::Status(Tx&)>& fn) {
   return Run(what, TxMode::kTransaction, fn);
 }
 

@@ -62,8 +62,8 @@ struct DestFacts {
   uint32_t running = 0, serving = 0;
 };
 std::map<int64_t, DestFacts> LoadDestFacts(Tx& tx, uint32_t worker_stale_ms);
-WaitFacts MakeWaitFacts(JobState state, uint32_t attempts, std::string last_error,
-                        int64_t next_ms, const DestFacts& d);
+WaitFacts MakeWaitFacts(JobState state, uint32_t attempts, std::string last_error, int64_t next_ms,
+                        const DestFacts& d);
 
 // Statements run once per stored chunk (thousands per backup) or per job,
 // prepared on each pooled connection so PostgreSQL parses them once and
@@ -92,7 +92,7 @@ class PgStore final : public Store {
   absl::Status RecordHeartbeat(int64_t device_id, const HeartbeatFacts& hb) override;
   absl::StatusOr<std::vector<Folder>> ListFolders(int64_t device_id) override;
   absl::StatusOr<std::vector<DamagedFile>> DamagedFilesOf(int64_t device_id,
-                                                         uint32_t limit) override;
+                                                          uint32_t limit) override;
   absl::StatusOr<std::vector<DeviceRow>> ListDevices() override;
 
   // pg_catalog.cc, pg_report_files.cc
@@ -151,8 +151,7 @@ class PgStore final : public Store {
       const char* what, const std::function<absl::Status(pqxx::transaction_base&)>& fn) override;
 
  private:
-  absl::Status Run(const char* what, TxMode mode, const PgPool::TxFn& fn,
-                   bool idempotent = true) {
+  absl::Status Run(const char* what, TxMode mode, const PgPool::TxFn& fn, bool idempotent = true) {
     return pool_.Run(what, mode, fn, idempotent);
   }
   // NOT_FOUND when the selector names a destination that does not exist.

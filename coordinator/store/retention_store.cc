@@ -83,8 +83,8 @@ uint64_t DropReferences(Tx& tx, const std::map<std::string, int64_t>& refs) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<FolderPolicy>> PgRetentionStore::ListPolicies(const std::string& device,
-                                                                      const std::string& folder) {
+absl::StatusOr<std::vector<FolderPolicy>> PgRetentionStore::ListPolicies(
+    const std::string& device, const std::string& folder) {
   std::vector<FolderPolicy> out;
   RETURN_IF_ERROR(store_->RunInTransaction("list retention policies", [&](Tx& tx) {
     out.clear();
@@ -174,8 +174,8 @@ absl::StatusOr<std::map<int64_t, RetentionPolicy>> PgRetentionStore::AllPolicies
   std::map<int64_t, RetentionPolicy> out;
   RETURN_IF_ERROR(store_->RunInTransaction("load retention policies", [&](Tx& tx) {
     out.clear();
-    for (const auto& row : tx.exec(absl::StrCat("SELECT rp.folder_id, ", kPolicyCols,
-                                                " FROM retention_policies rp"))) {
+    for (const auto& row : tx.exec(
+             absl::StrCat("SELECT rp.folder_id, ", kPolicyCols, " FROM retention_policies rp"))) {
       out[row[0].as<int64_t>()] = PolicyFromRow(row, 1);
     }
     return absl::OkStatus();
@@ -184,7 +184,7 @@ absl::StatusOr<std::map<int64_t, RetentionPolicy>> PgRetentionStore::AllPolicies
 }
 
 absl::StatusOr<PruneBatch> PgRetentionStore::ReleasePassThrough(int64_t after_version_id,
-                                                              uint32_t limit, bool dry_run) {
+                                                                uint32_t limit, bool dry_run) {
   PruneBatch b;
   // A version is released when its folder is pass-through, it is complete,
   // at least one destination is bound to its folder, and every bound
@@ -219,10 +219,10 @@ absl::StatusOr<PruneBatch> PgRetentionStore::ReleasePassThrough(int64_t after_ve
         "WHERE v.id = ANY($1::bigint[])) ORDER BY id FOR KEY SHARE",
         NumArray(candidates));
     std::vector<int64_t> locked;
-    for (const auto& row : tx.exec_params(
-             absl::StrCat("SELECT v.id ", kReleasable,
-                          "AND v.id = ANY($1::bigint[]) ORDER BY v.id FOR UPDATE OF v"),
-             NumArray(candidates))) {
+    for (const auto& row :
+         tx.exec_params(absl::StrCat("SELECT v.id ", kReleasable,
+                                     "AND v.id = ANY($1::bigint[]) ORDER BY v.id FOR UPDATE OF v"),
+                        NumArray(candidates))) {
       locked.push_back(row[0].as<int64_t>());
     }
     if (locked.empty()) return dry_run ? DryRunRollback() : absl::OkStatus();
@@ -269,10 +269,10 @@ absl::StatusOr<PruneBatch> PgRetentionStore::PruneVersions(
       FileFacts facts;
     };
     std::map<int64_t, File> files;
-    for (const auto& row : tx.exec_params(
-             "SELECT id, folder_id, COALESCE(current_version_id, 0) FROM files "
-             "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
-             NumArray(file_ids))) {
+    for (const auto& row :
+         tx.exec_params("SELECT id, folder_id, COALESCE(current_version_id, 0) FROM files "
+                        "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+                        NumArray(file_ids))) {
       File& f = files[row[0].as<int64_t>()];
       f.folder_id = row[1].as<int64_t>();
       f.facts.current_version_id = row[2].as<int64_t>();
@@ -288,16 +288,15 @@ absl::StatusOr<PruneBatch> PgRetentionStore::PruneVersions(
              NumArray(file_ids))) {
       const int64_t id = row[0].as<int64_t>();
       File& f = files[row[1].as<int64_t>()];
-      f.facts.versions.push_back(
-          VersionFacts{id, row[2].as<int64_t>(), row[3].as<int>() == 2});
+      f.facts.versions.push_back(VersionFacts{id, row[2].as<int64_t>(), row[3].as<int>() == 2});
       if (id == f.facts.current_version_id) f.facts.deleted_unix_ms = row[4].as<int64_t>();
       versions[id] = Version{row[1].as<int64_t>(), row[5].as<int64_t>()};
     }
     std::set<int64_t> in_use;
-    for (const auto& row : tx.exec_params(
-             "SELECT version_id, state FROM jobs WHERE version_id IN (SELECT id FROM "
-             "file_versions WHERE file_id = ANY($1::bigint[])) ORDER BY id FOR UPDATE",
-             NumArray(file_ids))) {
+    for (const auto& row :
+         tx.exec_params("SELECT version_id, state FROM jobs WHERE version_id IN (SELECT id FROM "
+                        "file_versions WHERE file_id = ANY($1::bigint[])) ORDER BY id FOR UPDATE",
+                        NumArray(file_ids))) {
       if (row[1].as<int>() == 2) in_use.insert(row[0].as<int64_t>());
     }
     std::vector<int64_t> remove, forget;
@@ -327,10 +326,9 @@ absl::StatusOr<PruneBatch> PgRetentionStore::PruneVersions(
       tx.exec_params("UPDATE files SET current_version_id = NULL WHERE id = ANY($1::bigint[])",
                      NumArray(forget));
     }
-    for (const auto& row : tx.exec_params(
-             "DELETE FROM file_versions WHERE id = ANY($1::bigint[]) "
-             "RETURNING id, chunk_list, chunks_dropped",
-             NumArray(remove))) {
+    for (const auto& row : tx.exec_params("DELETE FROM file_versions WHERE id = ANY($1::bigint[]) "
+                                          "RETURNING id, chunk_list, chunks_dropped",
+                                          NumArray(remove))) {
       ++b.versions_removed;
       if (row[2].as<bool>() || skip.count(row[0].as<int64_t>())) continue;
       RETURN_IF_ERROR(CountRefs(Bin(row[1]), row[0].as<int64_t>(), &b.unreferenced));
@@ -343,14 +341,15 @@ absl::StatusOr<PruneBatch> PgRetentionStore::PruneVersions(
 }
 
 absl::StatusOr<std::vector<std::string>> PgRetentionStore::MarkCollectable(const std::string& after,
-                                                                         uint32_t limit,
-                                                                         uint32_t grace_s) {
+                                                                           uint32_t limit,
+                                                                           uint32_t grace_s) {
   std::vector<std::string> out;
   RETURN_IF_ERROR(store_->RunInTransaction("mark collectable chunks", [&](Tx& tx) {
     out.clear();
     // A chunk at 0 without a time (never expected) waits a full grace period.
-    tx.exec("UPDATE chunks SET unreferenced_at = now() WHERE refcount <= 0 "
-            "AND unreferenced_at IS NULL");
+    tx.exec(
+        "UPDATE chunks SET unreferenced_at = now() WHERE refcount <= 0 "
+        "AND unreferenced_at IS NULL");
     for (const auto& row : tx.exec_params(
              "WITH l AS (SELECT id FROM chunks WHERE refcount <= 0 AND id > $1 "
              "  AND unreferenced_at <= now() - $2::bigint * interval '1 second' "
@@ -367,18 +366,17 @@ absl::StatusOr<std::vector<std::string>> PgRetentionStore::MarkCollectable(const
 
 absl::StatusOr<std::vector<DeletedChunk>> PgRetentionStore::DeleteCollectable(
     const std::vector<std::string>& ids,
-    const std::function<std::vector<std::string>(const std::vector<std::string>&)>&
-        delete_blobs) {
+    const std::function<std::vector<std::string>(const std::vector<std::string>&)>& delete_blobs) {
   std::vector<DeletedChunk> out;
   if (ids.empty()) return out;
   std::set<std::string> blobs_gone;
   absl::Status st = store_->RunInTransaction("delete collectable chunks", [&](Tx& tx) {
     out.clear();
     std::vector<std::string> locked;
-    for (const auto& row : tx.exec_params(
-             "SELECT id FROM chunks WHERE id = ANY($1::bytea[]) AND refcount <= 0 "
-             "AND NOT stored ORDER BY id FOR UPDATE",
-             ByteaArray(ids))) {
+    for (const auto& row :
+         tx.exec_params("SELECT id FROM chunks WHERE id = ANY($1::bytea[]) AND refcount <= 0 "
+                        "AND NOT stored ORDER BY id FOR UPDATE",
+                        ByteaArray(ids))) {
       locked.push_back(Bin(row[0]));
     }
     if (locked.empty()) return absl::OkStatus();
@@ -387,8 +385,7 @@ absl::StatusOr<std::vector<DeletedChunk>> PgRetentionStore::DeleteCollectable(
     std::vector<std::string> gone = delete_blobs(locked);
     blobs_gone.insert(gone.begin(), gone.end());
     if (gone.empty()) return absl::OkStatus();
-    tx.exec_params("DELETE FROM device_chunks WHERE chunk_id = ANY($1::bytea[])",
-                   ByteaArray(gone));
+    tx.exec_params("DELETE FROM device_chunks WHERE chunk_id = ANY($1::bytea[])", ByteaArray(gone));
     tx.exec_params("DELETE FROM version_missing WHERE chunk_id = ANY($1::bytea[])",
                    ByteaArray(gone));
     for (const auto& row : tx.exec_params(
@@ -473,7 +470,7 @@ absl::StatusOr<ChunkForecast> PgRetentionStore::WouldUnreference(
 }
 
 absl::StatusOr<bool> PgRetentionStore::ClaimScheduledRun(const std::string& name,
-                                                       uint32_t interval_s) {
+                                                         uint32_t interval_s) {
   bool claimed = false;
   RETURN_IF_ERROR(store_->RunInTransaction("claim scheduled run", [&](Tx& tx) {
     claimed = false;

@@ -70,8 +70,8 @@ struct ChunkForecast {
 // rows and the database's clock: the caller's rules (Retention applies the
 // folder's policy, DecideRetention). Pure; may be called more than once for
 // one file (a retried transaction).
-using RetentionDecider = std::function<RetentionDecision(
-    int64_t folder_id, const FileFacts& file, int64_t now_unix_ms)>;
+using RetentionDecider =
+    std::function<RetentionDecision(int64_t folder_id, const FileFacts& file, int64_t now_unix_ms)>;
 
 class RetentionStore {
  public:
@@ -80,7 +80,7 @@ class RetentionStore {
   // Effective policy of every folder of `device` (empty: all devices),
   // or of one folder. NOT_FOUND naming an unknown device or folder.
   virtual absl::StatusOr<std::vector<FolderPolicy>> ListPolicies(const std::string& device,
-                                                                const std::string& folder) = 0;
+                                                                 const std::string& folder) = 0;
   // Calls `update` with the effective policy of each selected folder (or
   // the defaults when `reset`) and stores the result. `folder` empty: every
   // folder of the device. Returns the new policies.
@@ -94,8 +94,8 @@ class RetentionStore {
   // after) whose every bound destination has a DONE delivery as
   // chunks_dropped and releases their chunk references. Serialised with
   // BindFolder on the device row. `dry_run` rolls back.
-  virtual absl::StatusOr<PruneBatch> ReleasePassThrough(int64_t after_version_id,
-                                                        uint32_t limit, bool dry_run) = 0;
+  virtual absl::StatusOr<PruneBatch> ReleasePassThrough(int64_t after_version_id, uint32_t limit,
+                                                        bool dry_run) = 0;
 
   // Asks `decide` about each of up to `limit` files (id > after) that have
   // more than one version or a deleted current version, and removes the
@@ -136,8 +136,7 @@ class RetentionStore {
   // True (and records the run) when no scheduled run named `name` started
   // within `interval_s` (by any coordinator). The first call for a new
   // database only records the time, so a fresh system waits one interval.
-  virtual absl::StatusOr<bool> ClaimScheduledRun(const std::string& name,
-                                                 uint32_t interval_s) = 0;
+  virtual absl::StatusOr<bool> ClaimScheduledRun(const std::string& name, uint32_t interval_s) = 0;
 };
 
 // The PostgreSQL implementation (retention_store.cc), on the store's pool.
@@ -147,7 +146,7 @@ class PgRetentionStore final : public RetentionStore {
   explicit PgRetentionStore(Store* store) : store_(store) {}
 
   absl::StatusOr<std::vector<FolderPolicy>> ListPolicies(const std::string& device,
-                                                        const std::string& folder) override;
+                                                         const std::string& folder) override;
   absl::StatusOr<std::vector<FolderPolicy>> UpdatePolicies(
       const std::string& device, const std::string& folder, bool reset,
       const std::function<absl::Status(RetentionPolicy*)>& update) override;
@@ -157,13 +156,12 @@ class PgRetentionStore final : public RetentionStore {
   absl::StatusOr<PruneBatch> PruneVersions(int64_t after_file_id, uint32_t limit,
                                            const RetentionDecider& decide, bool dry_run,
                                            const std::vector<int64_t>& skip_decrement) override;
-  absl::StatusOr<std::vector<std::string>> MarkCollectable(const std::string& after,
-                                                           uint32_t limit,
+  absl::StatusOr<std::vector<std::string>> MarkCollectable(const std::string& after, uint32_t limit,
                                                            uint32_t grace_s) override;
   absl::StatusOr<std::vector<DeletedChunk>> DeleteCollectable(
       const std::vector<std::string>& ids,
-      const std::function<std::vector<std::string>(const std::vector<std::string>&)>&
-          delete_blobs) override;
+      const std::function<std::vector<std::string>(const std::vector<std::string>&)>& delete_blobs)
+      override;
   absl::StatusOr<uint64_t> CountInGrace(uint32_t grace_s) override;
   absl::StatusOr<ChunkForecast> CollectableNow(uint32_t grace_s) override;
   absl::StatusOr<ChunkForecast> WouldUnreference(

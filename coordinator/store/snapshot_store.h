@@ -24,8 +24,7 @@ class SnapshotStore {
   // snapshot `name` (remote_ref "<name>#keep=<keep>"), and cancels the
   // snapshot jobs still waiting for older snapshots (the newer one replaces
   // them). Returns the number of jobs queued.
-  virtual absl::StatusOr<uint64_t> QueueSnapshotCopies(const std::string& name,
-                                                       uint32_t keep) = 0;
+  virtual absl::StatusOr<uint64_t> QueueSnapshotCopies(const std::string& name, uint32_t keep) = 0;
 };
 
 // The PostgreSQL implementation (snapshot_store.cc), on the store's pool.

@@ -50,10 +50,9 @@ absl::StatusOr<std::vector<ScrubItem>> PgVerifyStore::NextScrubBatch(uint32_t li
   std::vector<ScrubItem> out;
   RETURN_IF_ERROR(store_->RunInTransaction("select chunks to scrub", [&](Tx& tx) {
     out.clear();
-    for (const auto& row : tx.exec_params(
-             "SELECT id, size FROM chunks WHERE stored "
-             "ORDER BY last_scrubbed_at NULLS FIRST, id LIMIT $1",
-             static_cast<int64_t>(limit))) {
+    for (const auto& row : tx.exec_params("SELECT id, size FROM chunks WHERE stored "
+                                          "ORDER BY last_scrubbed_at NULLS FIRST, id LIMIT $1",
+                                          static_cast<int64_t>(limit))) {
       out.push_back(ScrubItem{Bin(row[0]), static_cast<uint32_t>(row[1].as<int64_t>())});
     }
     return absl::OkStatus();
@@ -103,7 +102,7 @@ absl::Status PgVerifyStore::MarkRepaired(const std::string& id, const std::strin
 }
 
 absl::StatusOr<std::vector<DamagedChunk>> PgVerifyStore::OpenDamage(bool queue_repairs,
-                                                                     uint64_t* repairs_queued) {
+                                                                    uint64_t* repairs_queued) {
   std::vector<DamagedChunk> out;
   RETURN_IF_ERROR(store_->RunInTransaction("plan chunk repairs", [&](Tx& tx) {
     out.clear();
@@ -115,11 +114,11 @@ absl::StatusOr<std::vector<DamagedChunk>> PgVerifyStore::OpenDamage(bool queue_r
     // Pruned meanwhile: nothing needs it.
     tx.exec(
         "UPDATE chunk_damage d SET repaired_at = now(), repaired_by = 'gone' "
-        "WHERE d.repaired_at IS NULL AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = d.chunk_id)");
+        "WHERE d.repaired_at IS NULL AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = "
+        "d.chunk_id)");
     std::map<std::string, size_t> index;
-    for (const auto& row : tx.exec(
-             "SELECT chunk_id, error, epoch_ms(found_at) FROM chunk_damage "
-             "WHERE repaired_at IS NULL ORDER BY found_at, chunk_id")) {
+    for (const auto& row : tx.exec("SELECT chunk_id, error, epoch_ms(found_at) FROM chunk_damage "
+                                   "WHERE repaired_at IS NULL ORDER BY found_at, chunk_id")) {
       auto& d = out.emplace_back();
       d.id = Bin(row[0]);
       d.error = row[1].c_str();
@@ -153,12 +152,12 @@ absl::StatusOr<std::vector<DamagedChunk>> PgVerifyStore::OpenDamage(bool queue_r
     }
     std::map<int64_t, std::vector<std::pair<int64_t, std::string>>> copies;  // version → dests
     if (!versions.empty()) {
-      for (const auto& row : tx.exec_params(
-               "SELECT j.version_id, j.destination_id, ds.name FROM jobs j "
-               "JOIN destinations ds ON ds.id = j.destination_id "
-               "WHERE j.kind = 1 AND j.state = 3 AND j.version_id = ANY($1::bigint[]) "
-               "ORDER BY j.version_id, ds.name",
-               NumArray(versions))) {
+      for (const auto& row :
+           tx.exec_params("SELECT j.version_id, j.destination_id, ds.name FROM jobs j "
+                          "JOIN destinations ds ON ds.id = j.destination_id "
+                          "WHERE j.kind = 1 AND j.state = 3 AND j.version_id = ANY($1::bigint[]) "
+                          "ORDER BY j.version_id, ds.name",
+                          NumArray(versions))) {
         copies[row[0].as<int64_t>()].emplace_back(row[1].as<int64_t>(), row[2].c_str());
       }
     }
@@ -194,7 +193,7 @@ absl::StatusOr<std::vector<DamagedChunk>> PgVerifyStore::OpenDamage(bool queue_r
 }
 
 absl::StatusOr<uint64_t> PgVerifyStore::QueueRemoteChecks(const std::string& destination,
-                                                        double percent) {
+                                                          double percent) {
   uint64_t queued = 0;
   RETURN_IF_ERROR(store_->RunInTransaction("queue remote checks", [&](Tx& tx) {
     if (!destination.empty() &&
@@ -211,20 +210,20 @@ absl::StatusOr<uint64_t> PgVerifyStore::QueueRemoteChecks(const std::string& des
       queued = 0;
       return absl::OkStatus();
     }
-    queued = tx.exec_params(
-                   absl::StrCat(
-                       "WITH cand AS (SELECT j.destination_id, j.version_id, j.device_id, "
-                       "j.remote_ref ",
-                       kCurrentDelivered,
-                       "AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.kind = 2 AND o.state IN "
-                       "(1, 2, 4) AND o.version_id = j.version_id AND o.destination_id = "
-                       "j.destination_id) ORDER BY j.verified_at NULLS FIRST, j.id LIMIT $2) "
-                       "INSERT INTO jobs (kind, state, priority, destination_id, version_id, "
-                       "device_id, remote_ref) "
-                       "SELECT 2, 1, -10, destination_id, version_id, device_id, remote_ref "
-                       "FROM cand"),
-                   destination, limit)
-                 .affected_rows();
+    queued =
+        tx.exec_params(
+              absl::StrCat("WITH cand AS (SELECT j.destination_id, j.version_id, j.device_id, "
+                           "j.remote_ref ",
+                           kCurrentDelivered,
+                           "AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.kind = 2 AND o.state IN "
+                           "(1, 2, 4) AND o.version_id = j.version_id AND o.destination_id = "
+                           "j.destination_id) ORDER BY j.verified_at NULLS FIRST, j.id LIMIT $2) "
+                           "INSERT INTO jobs (kind, state, priority, destination_id, version_id, "
+                           "device_id, remote_ref) "
+                           "SELECT 2, 1, -10, destination_id, version_id, device_id, remote_ref "
+                           "FROM cand"),
+              destination, limit)
+            .affected_rows();
     return absl::OkStatus();
   }));
   return queued;
@@ -238,7 +237,8 @@ absl::StatusOr<std::vector<FileVersion>> PgVerifyStore::SampleCurrentVersions(ui
              "SELECT v.id, d.name, fo.root, f.path, v.size, v.mtime_ns, v.sha256, v.chunk_list "
              "FROM files f JOIN file_versions v ON v.id = f.current_version_id "
              "JOIN folders fo ON fo.id = f.folder_id JOIN devices d ON d.id = fo.device_id "
-             "WHERE v.state = 2 AND v.deleted_at IS NULL AND NOT v.chunks_dropped ORDER BY random() LIMIT $1",
+             "WHERE v.state = 2 AND v.deleted_at IS NULL AND NOT v.chunks_dropped ORDER BY "
+             "random() LIMIT $1",
              static_cast<int64_t>(n))) {
       auto& v = out.emplace_back();
       v.version_id = row[0].as<int64_t>();
@@ -269,7 +269,8 @@ absl::StatusOr<int64_t> PgVerifyStore::StartRun(const std::string& trigger, doub
   return id;
 }
 
-absl::StatusOr<int64_t> PgVerifyStore::ClaimScheduledRun(uint64_t interval_ms, double scrub_percent) {
+absl::StatusOr<int64_t> PgVerifyStore::ClaimScheduledRun(uint64_t interval_ms,
+                                                         double scrub_percent) {
   int64_t id = 0;
   RETURN_IF_ERROR(store_->RunInTransaction("claim scheduled verify run", [&](Tx& tx) {
     id = 0;
@@ -332,7 +333,7 @@ absl::StatusOr<std::set<std::string>> PgVerifyStore::OpenDamageAmong(
 }
 
 absl::Status PgVerifyStore::CheckRepairLease(int64_t job_id, const std::string& token,
-                                           const std::string& chunk_id) {
+                                             const std::string& chunk_id) {
   return store_->RunInTransaction("check repair lease", [&](Tx& tx) {
     pqxx::result r = tx.exec_params(
         "SELECT j.kind, v.chunk_list FROM jobs j JOIN file_versions v ON v.id = j.version_id "
@@ -348,8 +349,8 @@ absl::Status PgVerifyStore::CheckRepairLease(int64_t job_id, const std::string& 
     }
     ASSIGN_OR_RETURN(bool in_list, ChunkListContains(Bin(r[0][1]), chunk_id));
     if (!in_list) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "id: chunk ", ToHex(chunk_id), " is not part of the file of job ", job_id));
+      return absl::InvalidArgumentError(
+          absl::StrCat("id: chunk ", ToHex(chunk_id), " is not part of the file of job ", job_id));
     }
     return absl::OkStatus();
   });

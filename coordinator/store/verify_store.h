@@ -61,8 +61,7 @@ class VerifyStore {
   // Verify runs. ClaimScheduledRun returns 0 when a scheduled run started
   // less than `interval_ms` ago (by any coordinator).
   virtual absl::StatusOr<int64_t> StartRun(const std::string& trigger, double scrub_percent) = 0;
-  virtual absl::StatusOr<int64_t> ClaimScheduledRun(uint64_t interval_ms,
-                                                    double scrub_percent) = 0;
+  virtual absl::StatusOr<int64_t> ClaimScheduledRun(uint64_t interval_ms, double scrub_percent) = 0;
   virtual absl::Status FinishRun(int64_t run_id, const VerifyRunResult& r,
                                  const std::string& error) = 0;
 

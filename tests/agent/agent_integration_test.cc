@@ -20,9 +20,9 @@
 #include "agent/test_util.h"
 #include "common/crypto/hash.h"
 #include "gtest/gtest.h"
+#include "shoebox/v1/admin.grpc.pb.h"
 #include "tests/support/coordinator_harness.h"
 #include "tests/support/pg_environment.h"
-#include "shoebox/v1/admin.grpc.pb.h"
 
 namespace shoebox::agent {
 namespace {
@@ -309,7 +309,8 @@ TEST_F(AgentIntegrationTest, CoordinatorDownForAWhileThenBackLosesNothing) {
   runner.join();
   auto current = Current();
   EXPECT_EQ(current.size(), 21u);
-  for (int i = 0; i < 20; ++i) EXPECT_EQ(current.count("offline/" + std::to_string(i) + ".jpg"), 1u) << i;
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(current.count("offline/" + std::to_string(i) + ".jpg"), 1u) << i;
 }
 
 TEST_F(AgentIntegrationTest, KilledMidUploadResumesWithoutReuploadingAcknowledgedChunks) {
@@ -329,7 +330,9 @@ TEST_F(AgentIntegrationTest, KilledMidUploadResumesWithoutReuploadingAcknowledge
   write_cfg("bandwidth_limit = \"8 MiB\"\n");
   std::string log = state_->path() + "/../" + device_ + ".log";
   auto proc = std::make_unique<AgentProcess>(
-      std::vector<std::string>{SHOEBOX_AGENT_BINARY, "--config", cfg_path, "run", "--once", "--no-progress"}, log);
+      std::vector<std::string>{SHOEBOX_AGENT_BINARY, "--config", cfg_path, "run", "--once",
+                               "--no-progress"},
+      log);
   size_t total_chunks = 0;
   ASSERT_TRUE(WaitFor([&] { return StoredChunks() >= 12; }, 120));
   proc->Kill();  // SIGKILL mid-upload
@@ -337,7 +340,8 @@ TEST_F(AgentIntegrationTest, KilledMidUploadResumesWithoutReuploadingAcknowledge
   size_t complete_at_kill = Current().size();
   EXPECT_LT(complete_at_kill, static_cast<size_t>(kFiles));  // it really was interrupted
   write_cfg("");
-  AgentProcess proc2({SHOEBOX_AGENT_BINARY, "--config", cfg_path, "run", "--once", "--no-progress"}, log);
+  AgentProcess proc2({SHOEBOX_AGENT_BINARY, "--config", cfg_path, "run", "--once", "--no-progress"},
+                     log);
   ASSERT_TRUE(WaitFor([&] { return !proc2.Running(); }, 120));
   EXPECT_EQ(proc2.exit_code(), 0);
   auto current = Current();
@@ -369,7 +373,8 @@ TEST_F(AgentIntegrationTest, AwkwardNamesSizesAndSparseFilesArrive) {
     size_t start = 0;
     while (true) {
       size_t slash = deep_rel.find('/', start);
-      std::string comp = deep_rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+      std::string comp =
+          deep_rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
       if (slash == std::string::npos) {
         int f = ::openat(dfd, comp.c_str(), O_WRONLY | O_CREAT, 0644);
         ASSERT_EQ(::write(f, "deep", 4), 4);
@@ -429,7 +434,8 @@ TEST_F(AgentIntegrationTest, PausedAgentReadsAndSendsNothingUntilResumed) {
 
 TEST_F(AgentIntegrationTest, UnreadableFileIsLoggedByPathAndTheRestArrives) {
   // Permission checks do not apply to root: run the agent binary as nobody.
-  if (::geteuid() != 0 || ::access("/usr/sbin/runuser", X_OK) != 0) GTEST_SKIP() << "needs root and runuser";
+  if (::geteuid() != 0 || ::access("/usr/sbin/runuser", X_OK) != 0)
+    GTEST_SKIP() << "needs root and runuser";
   WriteFile(tree_->path() + "/ok.jpg", "readable");
   WriteFile(tree_->path() + "/secret.jpg", "not for you");
   ASSERT_EQ(::chmod((tree_->path() + "/secret.jpg").c_str(), 0), 0);
@@ -438,14 +444,15 @@ TEST_F(AgentIntegrationTest, UnreadableFileIsLoggedByPathAndTheRestArrives) {
   std::filesystem::create_directories(state);
   ASSERT_EQ(::chown(state.c_str(), 65534, 65534), 0);
   std::string cfg_path = state_->path() + "/agent.toml";
-  std::ofstream(cfg_path) << "[coordinator]\ninsecure_dev = true\naddress = \"127.0.0.1:" << port_ << "\"\n[agent]\ndevice_name = \""
-                          << device_ << "\"\nstate_dir = \"" << state << "\"\nsettle_seconds = 0\n[[folder]]\npath = \""
+  std::ofstream(cfg_path) << "[coordinator]\ninsecure_dev = true\naddress = \"127.0.0.1:" << port_
+                          << "\"\n[agent]\ndevice_name = \"" << device_ << "\"\nstate_dir = \""
+                          << state << "\"\nsettle_seconds = 0\n[[folder]]\npath = \""
                           << tree_->path() << "\"\n";
   ASSERT_EQ(::chmod(state_->path().c_str(), 0755), 0);
   ASSERT_EQ(::chmod(cfg_path.c_str(), 0644), 0);
   std::string log = state_->path() + "/agent.log";
-  AgentProcess p({"/usr/sbin/runuser", "-u", "nobody", "--", SHOEBOX_AGENT_BINARY, "--config", cfg_path, "run",
-                  "--once", "--no-progress"},
+  AgentProcess p({"/usr/sbin/runuser", "-u", "nobody", "--", SHOEBOX_AGENT_BINARY, "--config",
+                  cfg_path, "run", "--once", "--no-progress"},
                  log);
   ASSERT_TRUE(WaitFor([&] { return !p.Running(); }, 120));
   EXPECT_EQ(p.exit_code(), 3);  // completed, some files unreadable
@@ -454,29 +461,35 @@ TEST_F(AgentIntegrationTest, UnreadableFileIsLoggedByPathAndTheRestArrives) {
   EXPECT_EQ(current.count("secret.jpg"), 0u);
   std::ifstream in(log);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(text.find("cannot read " + tree_->path() + "/secret.jpg: permission denied"), std::string::npos) << text;
+  EXPECT_NE(text.find("cannot read " + tree_->path() + "/secret.jpg: permission denied"),
+            std::string::npos)
+      << text;
 }
 
 TEST_F(AgentIntegrationTest, InotifyWatchLimitIsReportedOnceAndRescansFindTheRest) {
   // A real kernel limit without touching the machine's: in a new user
   // namespace (Linux >= 5.11) /proc/sys/user/max_inotify_watches is its own.
   if (::access("/usr/bin/unshare", X_OK) != 0) GTEST_SKIP() << "needs unshare";
-  if (std::system("unshare -U -r sh -c 'echo 3 > /proc/sys/user/max_inotify_watches' 2>/dev/null") != 0)
+  if (std::system(
+          "unshare -U -r sh -c 'echo 3 > /proc/sys/user/max_inotify_watches' 2>/dev/null") != 0)
     GTEST_SKIP() << "per-namespace inotify limits not available";
-  for (int d = 0; d < 8; ++d) WriteFile(tree_->path() + "/d" + std::to_string(d) + "/first.jpg", "first" + std::to_string(d));
+  for (int d = 0; d < 8; ++d)
+    WriteFile(tree_->path() + "/d" + std::to_string(d) + "/first.jpg", "first" + std::to_string(d));
   std::string cfg_path = state_->path() + "/agent.toml";
-  std::ofstream(cfg_path) << "[coordinator]\ninsecure_dev = true\naddress = \"127.0.0.1:" << port_
-                          << "\"\n[agent]\ndevice_name = \"" << device_ << "\"\nstate_dir = \"" << state_->path()
-                          << "/st\"\nsettle_seconds = 0\nrescan_interval_seconds = 2\n[[folder]]\npath = \""
-                          << tree_->path() << "\"\n";
+  std::ofstream(cfg_path)
+      << "[coordinator]\ninsecure_dev = true\naddress = \"127.0.0.1:" << port_
+      << "\"\n[agent]\ndevice_name = \"" << device_ << "\"\nstate_dir = \"" << state_->path()
+      << "/st\"\nsettle_seconds = 0\nrescan_interval_seconds = 2\n[[folder]]\npath = \""
+      << tree_->path() << "\"\n";
   std::string log = state_->path() + "/agent.log";
   // 3 watches: the root and two of the eight directories at most.
   AgentProcess p({"/usr/bin/unshare", "-U", "-r", "sh", "-c",
-                  "echo 3 > /proc/sys/user/max_inotify_watches && exec \"$0\" \"$@\"", SHOEBOX_AGENT_BINARY,
-                  "--config", cfg_path, "run", "--no-progress"},
+                  "echo 3 > /proc/sys/user/max_inotify_watches && exec \"$0\" \"$@\"",
+                  SHOEBOX_AGENT_BINARY, "--config", cfg_path, "run", "--no-progress"},
                  log);
   ASSERT_TRUE(WaitFor([&] { return Current().size() == 8; }, 120));
-  for (int d = 0; d < 8; ++d) WriteFile(tree_->path() + "/d" + std::to_string(d) + "/later.jpg", "later" + std::to_string(d));
+  for (int d = 0; d < 8; ++d)
+    WriteFile(tree_->path() + "/d" + std::to_string(d) + "/later.jpg", "later" + std::to_string(d));
   // Unwatched directories are found by the periodic rescan.
   ASSERT_TRUE(WaitFor([&] { return Current().size() == 16; }, 120)) << Current().size();
   EXPECT_TRUE(p.Running());
@@ -485,11 +498,14 @@ TEST_F(AgentIntegrationTest, InotifyWatchLimitIsReportedOnceAndRescansFindTheRes
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   size_t first = text.find("inotify watch limit reached");
   ASSERT_NE(first, std::string::npos) << text;
-  EXPECT_EQ(text.find("inotify watch limit reached", first + 1), std::string::npos) << "said more than once:\n" << text;
+  EXPECT_EQ(text.find("inotify watch limit reached", first + 1), std::string::npos)
+      << "said more than once:\n"
+      << text;
 }
 
 TEST_F(AgentIntegrationTest, ChunksLostOnTheServerAreUploadedAgainFromTheUnchangedFile) {
-  const std::string data = RandomBytes(3 << 20, 7321);  // a seed no other test uses: no shared chunks
+  const std::string data =
+      RandomBytes(3 << 20, 7321);  // a seed no other test uses: no shared chunks
   WriteFile(tree_->path() + "/keep.jpg", data);
   RunOnce();
   ASSERT_EQ(Current().count("keep.jpg"), 1u);
@@ -500,7 +516,8 @@ TEST_F(AgentIntegrationTest, ChunksLostOnTheServerAreUploadedAgainFromTheUnchang
   for (auto& e : std::filesystem::recursive_directory_iterator(store_.path() + "/chunks"))
     if (e.is_regular_file()) blobs.push_back(e.path());
   for (const auto& b : blobs) std::filesystem::remove(b);
-  auto admin = v1::AdminService::NewStub(testsupport::Channel("127.0.0.1:" + std::to_string(port_)));
+  auto admin =
+      v1::AdminService::NewStub(testsupport::Channel("127.0.0.1:" + std::to_string(port_)));
   auto verify = [&]() {
     v1::VerifyRequest req;
     req.set_scrub_percent(100);
@@ -529,7 +546,8 @@ TEST_F(AgentIntegrationTest, ChunksLostOnTheServerAreUploadedAgainFromTheUnchang
   v1::VerifyResponse found = verify();
   ASSERT_EQ(keep_damage(found).first, stored);
   bool unrepairable = false;  // no destination holds it
-  for (const auto& f : found.unrepairable()) unrepairable |= f.device() == device_ && f.path() == "keep.jpg";
+  for (const auto& f : found.unrepairable())
+    unrepairable |= f.device() == device_ && f.path() == "keep.jpg";
   EXPECT_TRUE(unrepairable);
 
   // The agent, with the file unchanged, is told on its heartbeat and sends
@@ -558,16 +576,24 @@ TEST_F(AgentIntegrationTest, ChunksLostOnTheServerAreUploadedAgainFromTheUnchang
 // files with the awkward names of the agent issue come back byte for byte
 // with their mtimes; --at brings back the older version; files restored into
 // the device's own folder are not uploaded again.
-TEST_F(AgentIntegrationTest, ThousandAwkwardFilesRestoreByteIdenticalAndRestoringIntoTheFolderUploadsNothing) {
+TEST_F(AgentIntegrationTest,
+       ThousandAwkwardFilesRestoreByteIdenticalAndRestoringIntoTheFolderUploadsNothing) {
   std::map<std::string, std::string> files;
-  const std::vector<std::string> awkward = {
-      "Été #1 (copy)+&.jpg", "sp ace/x y.jpg", std::string("bad\xff\xfe-latin1-\xe9.jpg"), "..dots..jpg",
-      "deep/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r.jpg", std::string(251, 'L') + ".jpg", "zero.jpg",
-      "-leading-dash.jpg", "tab\tname.jpg", "日本語の写真.heic"};
+  const std::vector<std::string> awkward = {"Été #1 (copy)+&.jpg",
+                                            "sp ace/x y.jpg",
+                                            std::string("bad\xff\xfe-latin1-\xe9.jpg"),
+                                            "..dots..jpg",
+                                            "deep/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r.jpg",
+                                            std::string(251, 'L') + ".jpg",
+                                            "zero.jpg",
+                                            "-leading-dash.jpg",
+                                            "tab\tname.jpg",
+                                            "日本語の写真.heic"};
   for (size_t i = 0; i < awkward.size(); ++i)
     files[awkward[i]] = awkward[i] == "zero.jpg" ? "" : RandomBytes(500 + i * 911, 9000 + i);
   for (int i = 0; files.size() < 1000; ++i)
-    files["r" + std::to_string(i % 17) + "/IMG_" + std::to_string(i) + ".jpg"] = RandomBytes(200 + (i * 53) % 9000, 5000 + i);
+    files["r" + std::to_string(i % 17) + "/IMG_" + std::to_string(i) + ".jpg"] =
+        RandomBytes(200 + (i * 53) % 9000, 5000 + i);
   for (const auto& [rel, data] : files) WriteFile(tree_->path() + "/" + rel, data);
   // Distinct mtimes to check they come back.
   int k = 0;
@@ -580,10 +606,12 @@ TEST_F(AgentIntegrationTest, ThousandAwkwardFilesRestoreByteIdenticalAndRestorin
   ASSERT_EQ(Current().size(), 1000u);
 
   const std::string cli_cfg = state_->path() + "/cli.toml";
-  std::ofstream(cli_cfg) << "coordinator = \"" << coordinator_->address() << "\"\ninsecure_dev = true\n";
+  std::ofstream(cli_cfg) << "coordinator = \"" << coordinator_->address()
+                         << "\"\ninsecure_dev = true\n";
   auto cli = [&](const std::vector<std::string>& args) {
     std::string log = state_->path() + "/cli.log";
-    std::vector<std::string> argv = {"/usr/bin/env", "SHOEBOX_CLI_CONFIG=" + cli_cfg, SHOEBOX_CLI_BINARY};
+    std::vector<std::string> argv = {"/usr/bin/env", "SHOEBOX_CLI_CONFIG=" + cli_cfg,
+                                     SHOEBOX_CLI_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
     AgentProcess p(argv, log);
     EXPECT_TRUE(WaitFor([&] { return !p.Running(); }, 300));
@@ -596,7 +624,8 @@ TEST_F(AgentIntegrationTest, ThousandAwkwardFilesRestoreByteIdenticalAndRestorin
     ASSERT_TRUE(in.good()) << PrintablePath(rel);
     std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     ASSERT_EQ(got, data) << PrintablePath(rel);
-    struct stat a {}, b {};
+    struct stat a {
+    }, b{};
     ASSERT_EQ(::stat((out + "/" + rel).c_str(), &a), 0);
     ASSERT_EQ(::stat((tree_->path() + "/" + rel).c_str(), &b), 0);
     EXPECT_EQ(a.st_mtim.tv_sec, b.st_mtim.tv_sec) << PrintablePath(rel);
@@ -609,15 +638,16 @@ TEST_F(AgentIntegrationTest, ThousandAwkwardFilesRestoreByteIdenticalAndRestorin
 
   // Point in time: edit one photo, back it up, restore it as it was before.
   const std::string edited_rel = "r3/IMG_3.jpg";
-  const int64_t before_edit_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t before_edit_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   WriteFile(tree_->path() + "/" + edited_rel, "edited " + RandomBytes(3000, 77));
   RunOnce();
   ASSERT_EQ(Versions().count(edited_rel), 2u);
   const std::string old_out = state_->path() + "/as-before";
-  ASSERT_EQ(cli({"restore", "--device", device_, "--path", edited_rel, "--at", std::to_string(before_edit_ms), "--to",
-                 old_out}),
+  ASSERT_EQ(cli({"restore", "--device", device_, "--path", edited_rel, "--at",
+                 std::to_string(before_edit_ms), "--to", old_out}),
             0);
   {
     std::ifstream in(old_out + "/" + edited_rel, std::ios::binary);
@@ -636,7 +666,8 @@ TEST_F(AgentIntegrationTest, ThousandAwkwardFilesRestoreByteIdenticalAndRestorin
     }
   }
   ASSERT_GT(removed, 10);
-  ASSERT_EQ(cli({"restore", "--device", device_, "--folder", tree_->path(), "--to", tree_->path()}), 0);
+  ASSERT_EQ(cli({"restore", "--device", device_, "--folder", tree_->path(), "--to", tree_->path()}),
+            0);
   for (const auto& [rel, data] : files) {
     if (rel.rfind("r5/", 0) != 0) continue;
     std::ifstream in(tree_->path() + "/" + rel, std::ios::binary);
@@ -669,7 +700,8 @@ TEST_F(AgentIntegrationTest, FileChangedBetweenReadingAndUploadIsReadAgainNotCom
   uint32_t folder = *(*db)->FolderId(tree_->path());
   auto read = HashFile(tree_->path(), "edit.jpg", hasher, nullptr);
   ASSERT_TRUE(read.ok());
-  ASSERT_TRUE((*db)->RecordUpsert(folder, "", "edit.jpg", read->stat, read->sha256, read->chunks).ok());
+  ASSERT_TRUE(
+      (*db)->RecordUpsert(folder, "", "edit.jpg", read->stat, read->sha256, read->chunks).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a distinct mtime/ctime
   std::string edited = data;
   edited[100] ^= 1;
@@ -679,8 +711,8 @@ TEST_F(AgentIntegrationTest, FileChangedBetweenReadingAndUploadIsReadAgainNotCom
   TokenBucket bucket(0);
   std::vector<std::string> changed;
   Sender sender(
-      db->get(), &client, &hasher, {{folder, tree_->path()}}, &stats, &bucket, Sender::Options{}, [] { return true; },
-      [&](uint32_t, const std::string& rel) { changed.push_back(rel); });
+      db->get(), &client, &hasher, {{folder, tree_->path()}}, &stats, &bucket, Sender::Options{},
+      [] { return true; }, [&](uint32_t, const std::string& rel) { changed.push_back(rel); });
   auto n = sender.RunRound();
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(*n, 1u);
@@ -695,7 +727,8 @@ TEST_F(AgentIntegrationTest, FileChangedBetweenReadingAndUploadIsReadAgainNotCom
 }
 
 TEST_F(AgentIntegrationTest, UnmountedFolderIsNotReportedAsDeleted) {
-  for (int i = 0; i < 5; ++i) WriteFile(tree_->path() + "/p" + std::to_string(i) + ".jpg", "x" + std::to_string(i));
+  for (int i = 0; i < 5; ++i)
+    WriteFile(tree_->path() + "/p" + std::to_string(i) + ".jpg", "x" + std::to_string(i));
   RunOnce();
   ASSERT_EQ(Current().size(), 5u);
   std::string moved = tree_->path() + ".away";

@@ -1,11 +1,11 @@
 // Integration tests of the coordinator against a real private PostgreSQL
 // (one cluster per test binary, one fresh database per test) over gRPC.
-#include <algorithm>
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <atomic>
 #include <filesystem>
@@ -27,8 +27,8 @@
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
-#include "tests/support/data_gen.h"
 #include "tests/support/coordinator_fixture.h"
+#include "tests/support/data_gen.h"
 
 // libpqxx 6.4 leaks one libpq result when a connection breaks during COMMIT
 // (the PostgreSQL restart tests provoke that on purpose).
@@ -47,7 +47,6 @@ using testsupport::CoordinatorHarness;
 namespace pb = shoebox::v1;
 
 const std::string kFolder = "/home/ana/Pictures";
-
 
 // One file's content split into fixed pieces, with IDs under a chunk-ID key.
 struct TestFile {
@@ -149,7 +148,8 @@ class Client {
 
   std::vector<pb::PutChunkAck> PutFile(const std::string& device, const TestFile& f) {
     std::vector<std::pair<std::string, std::string>> chunks;
-    for (size_t i = 0; i < f.chunk_ids.size(); ++i) chunks.emplace_back(f.chunk_ids[i], f.chunk_data[i]);
+    for (size_t i = 0; i < f.chunk_ids.size(); ++i)
+      chunks.emplace_back(f.chunk_ids[i], f.chunk_data[i]);
     return Put(device, chunks);
   }
 
@@ -472,7 +472,8 @@ TEST_F(CoordinatorTest, ChunksOnParallelStreamsCompleteTheVersionExactlyOnce) {
   client_->CreateDestination("nas");
   pb::HelloResponse hello = client_->Hello("laptop");
   client_->Bind("laptop", "", "nas");
-  TestFile f = MakeFile("burst.mov", PseudoRandomBytes(32 * 16 * 1024, 11), hello.chunk_id_key(), 16 * 1024);
+  TestFile f =
+      MakeFile("burst.mov", PseudoRandomBytes(32 * 16 * 1024, 11), hello.chunk_id_key(), 16 * 1024);
   ASSERT_EQ(f.chunk_ids.size(), 32u);
   client_->Report("laptop", {f});
   std::atomic<int> completions{0};
@@ -481,7 +482,8 @@ TEST_F(CoordinatorTest, ChunksOnParallelStreamsCompleteTheVersionExactlyOnce) {
     ts.emplace_back([&, t] {
       Client c(harness_->address());
       std::vector<std::pair<std::string, std::string>> mine;
-      for (size_t i = t; i < f.chunk_ids.size(); i += 4) mine.emplace_back(f.chunk_ids[i], f.chunk_data[i]);
+      for (size_t i = t; i < f.chunk_ids.size(); i += 4)
+        mine.emplace_back(f.chunk_ids[i], f.chunk_data[i]);
       for (const auto& ack : c.Put("laptop", mine)) {
         EXPECT_EQ(ack.code(), 0) << ack.message();
         completions += ack.completed_version_ids_size();
@@ -803,7 +805,8 @@ TEST_F(CoordinatorTest, BindingWhileVersionsCompleteLosesNoDelivery) {
   auto jobs = pg()->Query("SELECT count(*) FROM jobs WHERE kind = 1", db_);
   auto pairs = pg()->Query(
       "SELECT count(*) FROM (SELECT version_id, destination_id FROM jobs WHERE kind = 1 "
-      "GROUP BY 1, 2 HAVING count(*) > 1) x", db_);
+      "GROUP BY 1, 2 HAVING count(*) > 1) x",
+      db_);
   ASSERT_TRUE(versions.ok() && jobs.ok() && pairs.ok());
   EXPECT_EQ(std::stoll(*versions), 1000);
   EXPECT_EQ(std::stoll(*jobs), 1000 * kDests);
@@ -1299,10 +1302,12 @@ TEST_F(CoordinatorTest, CutChunkStreamLeavesNoHalfChunkAndLosesNoAckedChunk) {
   google::protobuf::RepeatedPtrField<std::string> ids;
   for (const auto& id : acked) *ids.Add() = id;
   std::vector<std::string> got;
-  ASSERT_TRUE(cat.ReadChunksPlain("laptop", ids, [&](pb::ChunkData&& d) {
-                   got.push_back(d.data());
-                   return true;
-                 }).ok());
+  ASSERT_TRUE(cat.ReadChunksPlain("laptop", ids,
+                                  [&](pb::ChunkData&& d) {
+                                    got.push_back(d.data());
+                                    return true;
+                                  })
+                  .ok());
   // Acks name their chunk and may come in any order (chunks of one stream
   // are stored concurrently).
   ASSERT_EQ(got.size(), acked.size());
@@ -1386,9 +1391,8 @@ TEST_F(CoordinatorTest, PostgresRestartMidRunIsSurvived) {
 
 TEST_F(CoordinatorTest, StartWaitsForTheDatabaseToComeUp) {
   ASSERT_TRUE(pg()->Stop().ok());
-  std::thread starter([&] { StartCoordinator([](CoordinatorOptions& o) {
-    o.db_connect_timeout_ms = 60000;
-  }); });
+  std::thread starter(
+      [&] { StartCoordinator([](CoordinatorOptions& o) { o.db_connect_timeout_ms = 60000; }); });
   absl::SleepFor(absl::Milliseconds(700));
   ASSERT_TRUE(pg()->StartAgain().ok());
   starter.join();
@@ -1413,9 +1417,9 @@ TEST_F(CoordinatorTest, NewerSchemaThanTheBinaryIsRefused) {
   ASSERT_TRUE(applied.ok());
   EXPECT_EQ(applied->back(), coordinator::SchemaVersion());
   harness_.reset();
-  ASSERT_TRUE(pg()->Query("INSERT INTO schema_migrations (version, name) VALUES (999, 'future')",
-                          db_)
-                  .ok());
+  ASSERT_TRUE(
+      pg()->Query("INSERT INTO schema_migrations (version, name) VALUES (999, 'future')", db_)
+          .ok());
   CoordinatorOptions o = testsupport::TestCoordinatorOptions(url_);
   auto h = CoordinatorHarness::Start(o);
   ASSERT_FALSE(h.ok());

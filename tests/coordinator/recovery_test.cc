@@ -21,16 +21,16 @@
 #include "common/chunkstore/chunkstore.h"
 #include "common/crypto/hash.h"
 #include "common/crypto/keys.h"
+#include "common/http/url.h"
+#include "common/s3/s3_chunkstore.h"
 #include "common/snapshot/catalog_snapshot.h"
 #include "common/snapshot/pg_tools.h"
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
-#include "tests/support/data_gen.h"
 #include "tests/support/coordinator_harness.h"
+#include "tests/support/data_gen.h"
 #include "tests/support/pg_environment.h"
 #include "tests/support/servers.h"
-#include "common/http/url.h"
-#include "common/s3/s3_chunkstore.h"
 
 extern "C" const char* __lsan_default_suppressions() { return "leak:libpq.so\n"; }
 
@@ -86,8 +86,8 @@ class RecoveryTest : public ::testing::Test {
 
   std::string ChunkStoreLocation() const {
     return absl::StrCat("s3://", http::PercentEncode(g_s3->access_key, false), ":",
-                        http::PercentEncode(g_s3->secret_key, false), "@127.0.0.1:", g_s3->port, "/",
-                        g_s3->bucket, "/", prefix_, "?tls=0");
+                        http::PercentEncode(g_s3->secret_key, false), "@127.0.0.1:", g_s3->port,
+                        "/", g_s3->bucket, "/", prefix_, "?tls=0");
   }
 
   coordinator::CoordinatorOptions Options(const std::string& url) const {
@@ -159,7 +159,8 @@ class RecoveryTest : public ::testing::Test {
 
   // Every current file of `device`, rebuilt from chunks read through the
   // admin API and checked against the catalog's SHA-256.
-  std::map<std::string, std::string> RestoreAll(const std::string& address, const std::string& device) {
+  std::map<std::string, std::string> RestoreAll(const std::string& address,
+                                                const std::string& device) {
     auto admin = pb::AdminService::NewStub(testsupport::Channel(address));
     std::map<std::string, std::string> out;
     pb::ListVersionsResponse vs;
@@ -197,7 +198,8 @@ class RecoveryTest : public ::testing::Test {
     AsAdmin(&ctx);
     pb::CatalogSnapshot r;
     grpc::Status st = admin->CreateSnapshot(&ctx, pb::CreateSnapshotRequest(), &r);
-    if (!st.ok()) return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
+    if (!st.ok())
+      return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
     return r;
   }
 
@@ -264,30 +266,34 @@ TEST_F(RecoveryTest, LostServerIsRebuiltFromTheS3ChunkStoreAndRestoresByteIdenti
     ASSERT_TRUE(admin->ListSnapshots(&ctx, pb::ListSnapshotsRequest(), &list).ok());
     ASSERT_EQ(list.snapshots_size(), 1);
     EXPECT_EQ(list.snapshots(0).name(), snap_name);
-    EXPECT_EQ(list.chunk_store().find(g_s3->secret_key), std::string::npos) << "secret shown: " << list.chunk_store();
+    EXPECT_EQ(list.chunk_store().find(g_s3->secret_key), std::string::npos)
+        << "secret shown: " << list.chunk_store();
     EXPECT_NE(list.chunk_store().find(prefix_), std::string::npos) << list.chunk_store();
   }
   // The snapshot in the bucket, read with an independent client, is sealed.
   auto raw = g_s3->AwsCliRead(absl::StrCat(prefix_, "/meta/", snap_name));
   ASSERT_TRUE(raw.ok()) << raw.status();
   EXPECT_EQ(raw->substr(0, 8), "SBXCATS1");
-  EXPECT_EQ(raw->find("IMG_0001"), std::string::npos) << "file names readable in the sealed snapshot";
+  EXPECT_EQ(raw->find("IMG_0001"), std::string::npos)
+      << "file names readable in the sealed snapshot";
 
   // The server is lost: its database and its state directory. Only the key
   // file survives (copied aside, as from the recovery kit).
   std::filesystem::copy_file((*state)->path() + "/master.key", key_file_);
   ::chmod(key_file_.c_str(), 0600);
   state->reset();
-  ASSERT_TRUE((*testsupport::SharedPg())->Query(absl::StrCat("DROP DATABASE ", db_name_), "postgres").ok());
+  ASSERT_TRUE(
+      (*testsupport::SharedPg())->Query(absl::StrCat("DROP DATABASE ", db_name_), "postgres").ok());
 
   // The CLI binary, on the "new machine".
   std::string out;
-  absl::Status ran = testsupport::RunCommand(
-      {SHOEBOX_CLI_BINARY, "recover", "--key", key_file_, "--from", ChunkStoreLocation(), "--database",
-       rebuilt_url_},
-      &out);
+  absl::Status ran =
+      testsupport::RunCommand({SHOEBOX_CLI_BINARY, "recover", "--key", key_file_, "--from",
+                               ChunkStoreLocation(), "--database", rebuilt_url_},
+                              &out);
   ASSERT_TRUE(ran.ok()) << ran;
-  EXPECT_NE(out.find(absl::StrCat("recovered the catalog from ", snap_name)), std::string::npos) << out;
+  EXPECT_NE(out.find(absl::StrCat("recovered the catalog from ", snap_name)), std::string::npos)
+      << out;
   EXPECT_NE(out.find("of them missing"), std::string::npos) << out;
   EXPECT_NE(out.find(", 0 of them missing"), std::string::npos) << out;
 
@@ -313,7 +319,8 @@ TEST_F(RecoveryTest, WrongKeyIsRefusedAndTheDatabaseStaysEmpty) {
   ro.database_url = rebuilt_url_;
   auto rep = cli::Recover(ro, [](const std::string&) {});
   ASSERT_EQ(rep.status().code(), absl::StatusCode::kFailedPrecondition) << rep.status();
-  EXPECT_NE(rep.status().message().find("different master key"), absl::string_view::npos) << rep.status();
+  EXPECT_NE(rep.status().message().find("different master key"), absl::string_view::npos)
+      << rep.status();
   EXPECT_EQ(Relations(rebuilt_url_), 0);
 
   // A key file that does not exist says so.
@@ -330,14 +337,16 @@ TEST_F(RecoveryTest, NoSnapshotAnywhereIsAClearError) {
   ro.database_url = rebuilt_url_;
   auto rep = cli::Recover(ro, [](const std::string&) {});
   ASSERT_EQ(rep.status().code(), absl::StatusCode::kNotFound) << rep.status();
-  EXPECT_NE(rep.status().message().find("no catalog snapshot found"), absl::string_view::npos) << rep.status();
+  EXPECT_NE(rep.status().message().find("no catalog snapshot found"), absl::string_view::npos)
+      << rep.status();
 
   auto empty = testsupport::TempDir::Make("recovery-empty");
   ASSERT_TRUE(empty.ok());
   ro.from = (*empty)->path();
   rep = cli::Recover(ro, [](const std::string&) {});
   ASSERT_EQ(rep.status().code(), absl::StatusCode::kNotFound) << rep.status();
-  EXPECT_NE(rep.status().message().find("no catalog snapshot found"), absl::string_view::npos) << rep.status();
+  EXPECT_NE(rep.status().message().find("no catalog snapshot found"), absl::string_view::npos)
+      << rep.status();
   EXPECT_EQ(Relations(rebuilt_url_), 0);
 }
 
@@ -446,9 +455,9 @@ TEST_F(RecoveryTest, KeyExportPrintsTheKeyWhereSnapshotsAreAndTheRecoverCommand)
   EXPECT_NE(taken.find("catalog snapshot catalog/"), std::string::npos) << taken;
   auto snap = Snapshot((*c)->address());
   ASSERT_TRUE(snap.ok()) << snap.status();
-  ASSERT_TRUE(testsupport::RunCommand(
-                  {SHOEBOX_CLI_BINARY, "--coordinator", (*c)->address(), "--insecure-dev", "snapshot", "--list"},
-                  &listed)
+  ASSERT_TRUE(testsupport::RunCommand({SHOEBOX_CLI_BINARY, "--coordinator", (*c)->address(),
+                                       "--insecure-dev", "snapshot", "--list"},
+                                      &listed)
                   .ok());
   EXPECT_NE(listed.find(snap->name()), std::string::npos) << listed;
   EXPECT_LT(listed.find(snap->name()), listed.find(taken.substr(taken.find("catalog/"), 32)))
@@ -456,21 +465,23 @@ TEST_F(RecoveryTest, KeyExportPrintsTheKeyWhereSnapshotsAreAndTheRecoverCommand)
   auto key = LoadOrCreateMasterKey(key_file_, false);
   ASSERT_TRUE(key.ok()) << key.status();
   std::string out;
-  absl::Status ran = testsupport::RunCommand({SHOEBOX_CLI_BINARY, "--coordinator", (*c)->address(), "--insecure-dev",
-                                              "key", "export", "--key-file", key_file_},
-                                             &out);
+  absl::Status ran =
+      testsupport::RunCommand({SHOEBOX_CLI_BINARY, "--coordinator", (*c)->address(),
+                               "--insecure-dev", "key", "export", "--key-file", key_file_},
+                              &out);
   ASSERT_TRUE(ran.ok()) << ran;
   EXPECT_NE(out.find(ToHex(ByteSpan(key->data(), key->size()))), std::string::npos) << out;
   EXPECT_NE(out.find(snap->name()), std::string::npos) << out;
   EXPECT_NE(out.find(absl::StrCat("/", g_s3->bucket, "/", prefix_)), std::string::npos) << out;
-  EXPECT_EQ(out.find(g_s3->secret_key), std::string::npos) << "the S3 secret is not part of the kit: " << out;
+  EXPECT_EQ(out.find(g_s3->secret_key), std::string::npos)
+      << "the S3 secret is not part of the kit: " << out;
   EXPECT_NE(out.find("shoebox recover --key master.key --from"), std::string::npos) << out;
 
   // Without a coordinator the kit still has the key and says what is missing.
   c->reset();
   out.clear();
-  ran = testsupport::RunCommand({SHOEBOX_CLI_BINARY, "--coordinator", "127.0.0.1:1", "--insecure-dev", "key",
-                                 "export", "--key-file", key_file_},
+  ran = testsupport::RunCommand({SHOEBOX_CLI_BINARY, "--coordinator", "127.0.0.1:1",
+                                 "--insecure-dev", "key", "export", "--key-file", key_file_},
                                 &out);
   ASSERT_TRUE(ran.ok()) << ran;
   EXPECT_NE(out.find(ToHex(ByteSpan(key->data(), key->size()))), std::string::npos) << out;
@@ -514,7 +525,8 @@ TEST_F(RecoveryTest, SnapshotsAreCopiedToPlainFileDestinationsAndRecoverWorksFro
                                        "/pool.key\"\nlease_wait_seconds = 1\n"))
                   .ok());
   auto worker = testsupport::ScopedProcess::Start(
-      {SHOEBOX_WORKER_BINARY, "--config", config, "--log-level", "warn"}, (*tmp)->path() + "/worker.log");
+      {SHOEBOX_WORKER_BINARY, "--config", config, "--log-level", "warn"},
+      (*tmp)->path() + "/worker.log");
   ASSERT_TRUE(worker.ok()) << worker.status();
 
   std::string copied;
@@ -524,8 +536,9 @@ TEST_F(RecoveryTest, SnapshotsAreCopiedToPlainFileDestinationsAndRecoverWorksFro
     const std::string file = snap->name().substr(snap->name().rfind('/') + 1);
     copied = nas + "/.shoebox/catalog/" + file;
     for (int i = 0; i < 600 && !std::filesystem::exists(copied); ++i) ::usleep(50 * 1000);
-    ASSERT_TRUE(std::filesystem::exists(copied)) << "the worker did not copy " << snap->name() << "; log: "
-                                                 << ReadWholeFile((*tmp)->path() + "/worker.log");
+    ASSERT_TRUE(std::filesystem::exists(copied))
+        << "the worker did not copy " << snap->name()
+        << "; log: " << ReadWholeFile((*tmp)->path() + "/worker.log");
     EXPECT_EQ(ReadWholeFile(copied), ReadWholeFile((*c)->dir() + "/chunks/meta/" + snap->name()));
   }
   // keep = 1: the older copy was removed when the newer one arrived.
@@ -548,7 +561,8 @@ TEST_F(RecoveryTest, SnapshotsAreCopiedToPlainFileDestinationsAndRecoverWorksFro
       ASSERT_TRUE(admin->ListJobs(&ctx, req, &jobs).ok());
       snapshot_jobs_done = 0;
       for (const auto& j : jobs.jobs()) {
-        if (j.kind() == pb::JOB_KIND_SNAPSHOT && j.state() == pb::JOB_STATE_DONE) ++snapshot_jobs_done;
+        if (j.kind() == pb::JOB_KIND_SNAPSHOT && j.state() == pb::JOB_STATE_DONE)
+          ++snapshot_jobs_done;
       }
     }
     EXPECT_EQ(snapshot_jobs_done, 2);

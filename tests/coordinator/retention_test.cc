@@ -22,8 +22,8 @@
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
-#include "tests/support/data_gen.h"
 #include "tests/support/coordinator_fixture.h"
+#include "tests/support/data_gen.h"
 
 extern "C" const char* __lsan_default_suppressions() { return "leak:libpq.so\n"; }
 
@@ -67,8 +67,10 @@ TEST(RetentionPolicy, IsoWeekBucketsFollowTheThursdayRule) {
   EXPECT_EQ(coordinator::WeekBucket(Ms(2024, 12, 30)), 202501);  // Monday of 2025-W01
   EXPECT_EQ(coordinator::MonthBucket(Ms(2026, 2, 28, 23)), 202602);
   EXPECT_EQ(coordinator::YearBucket(Ms(1999, 12, 31, 23)), 1999);
-  EXPECT_EQ(coordinator::DayBucket(Ms(2026, 11, 26, 0)), coordinator::DayBucket(Ms(2026, 11, 26, 23)));
-  EXPECT_NE(coordinator::DayBucket(Ms(2026, 11, 26, 23)), coordinator::DayBucket(Ms(2026, 11, 27, 0)));
+  EXPECT_EQ(coordinator::DayBucket(Ms(2026, 11, 26, 0)),
+            coordinator::DayBucket(Ms(2026, 11, 26, 23)));
+  EXPECT_NE(coordinator::DayBucket(Ms(2026, 11, 26, 23)),
+            coordinator::DayBucket(Ms(2026, 11, 27, 0)));
 }
 
 TEST(RetentionPolicy, EverythingInsideTheKeepAllWindowIsKept) {
@@ -187,7 +189,9 @@ struct TestFile {
   }
 };
 
-std::string Piece(uint32_t seed, size_t n = 4096) { return testsupport::PseudoRandomBytes(n, seed); }
+std::string Piece(uint32_t seed, size_t n = 4096) {
+  return testsupport::PseudoRandomBytes(n, seed);
+}
 
 class Client {
  public:
@@ -197,8 +201,8 @@ class Client {
         worker_(pb::WorkerService::NewStub(ch_)),
         admin_(pb::AdminService::NewStub(ch_)) {}
 
-  std::string Hello(const std::string& device, std::vector<std::string> folders = {kFolder,
-                                                                                   kOther}) {
+  std::string Hello(const std::string& device,
+                    std::vector<std::string> folders = {kFolder, kOther}) {
     grpc::ClientContext ctx;
     AsDevice(&ctx, device);
     pb::HelloRequest req;
@@ -485,7 +489,8 @@ int CountBlobs(const std::string& dir) {
        it != std::filesystem::recursive_directory_iterator(); ++it) {
     if (!it->is_regular_file()) continue;
     const std::string name = it->path().filename().string();
-    if (name.size() == 62 && name.find_first_not_of("0123456789abcdef") == std::string::npos) ++blobs;
+    if (name.size() == 62 && name.find_first_not_of("0123456789abcdef") == std::string::npos)
+      ++blobs;
   }
   return blobs;
 }
@@ -625,7 +630,8 @@ TEST_F(RetentionTest, PruneRemovesExpiredVersionsAndOrphanedChunksAndKeepsTheRes
   EXPECT_EQ(versions_of[kFolder + "/b.jpg"], 1);
   EXPECT_EQ(versions_of[kOther + "/notes.txt"], 2);  // default policy keeps both
   std::string data;
-  EXPECT_EQ(client_->Read({client_->Id(Piece(3))}, &data).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(client_->Read({client_->Id(Piece(3))}, &data).error_code(),
+            grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(client_->Status().chunks_stored(), 5u);
 
   // Nothing left to do.
@@ -843,7 +849,8 @@ TEST_F(RetentionTest, PruneInALoopWhileClientsBackUpLosesNothing) {
   EXPECT_GT(versions_removed.load(), 0u);
   EXPECT_GT(chunks_removed.load(), 0u);
   std::printf("prunes=%d versions_removed=%llu chunks_removed=%llu\n", prunes.load(),
-              (unsigned long long)versions_removed.load(), (unsigned long long)chunks_removed.load());
+              (unsigned long long)versions_removed.load(),
+              (unsigned long long)chunks_removed.load());
 
   // One more prune after the dust settled; then everything left is current,
   // complete and restorable, and the store holds exactly the chunks they use.

@@ -55,14 +55,16 @@ class SecurityTest : public testsupport::CoordinatorFixture {
   }
 
   void StartCoordinator(uint32_t calls_per_second = 2000) {
-    StartHarnessTls([&](coordinator::CoordinatorOptions& o) { o.limits.calls_per_second = calls_per_second; });
+    StartHarnessTls(
+        [&](coordinator::CoordinatorOptions& o) { o.limits.calls_per_second = calls_per_second; });
     tls_ = harness_->dir() + "/tls";
   }
 
   // The CLI's channel: the admin certificate the coordinator created.
   std::shared_ptr<grpc::Channel> AdminChannel() {
     auto ch = MakeShoeboxChannel(harness_->address(), false,
-                                 {tls_ + "/ca.crt", tls_ + "/admin.crt", tls_ + "/admin.key"}, "", Args());
+                                 {tls_ + "/ca.crt", tls_ + "/admin.crt", tls_ + "/admin.key"}, "",
+                                 Args());
     EXPECT_TRUE(ch.ok()) << ch.status();
     return *ch;
   }
@@ -106,11 +108,13 @@ class SecurityTest : public testsupport::CoordinatorFixture {
                      });
     auto name = EnrollIdentity(harness_->address(), token, id_dir, call);
     if (name.ok()) return grpc::Status::OK;
-    return grpc::Status(static_cast<grpc::StatusCode>(name.status().code()), std::string(name.status().message()));
+    return grpc::Status(static_cast<grpc::StatusCode>(name.status().code()),
+                        std::string(name.status().message()));
   }
 
   std::shared_ptr<grpc::Channel> IdentityChannel(const std::string& id_dir) {
-    auto ch = MakeShoeboxChannel(harness_->address(), false, TlsIdentityFiles::InDir(id_dir), "", Args());
+    auto ch =
+        MakeShoeboxChannel(harness_->address(), false, TlsIdentityFiles::InDir(id_dir), "", Args());
     EXPECT_TRUE(ch.ok()) << ch.status();
     return *ch;
   }
@@ -190,7 +194,8 @@ TEST_F(SecurityTest, EnrolledDeviceCallsWithItsCertificateAndNothingElse) {
   }
   // A plain-text client cannot talk to a TLS coordinator at all.
   {
-    auto plain = grpc::CreateCustomChannel(harness_->address(), grpc::InsecureChannelCredentials(), Args());
+    auto plain =
+        grpc::CreateCustomChannel(harness_->address(), grpc::InsecureChannelCredentials(), Args());
     grpc::ClientContext ctx;
     ctx.AddMetadata("x-shoebox-device", "laptop");
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
@@ -237,7 +242,8 @@ TEST_F(SecurityTest, UsedExpiredForgedAndWrongRoleTokensAreRefusedClearly) {
   EnrollToken other{std::string(64, '1'), std::string(64, 'e')};
   s = Enroll(FormatEnrollToken(other), false, harness_->dir() + "/other");
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_NE(s.error_message().find("does not present the CA"), std::string::npos) << s.error_message();
+  EXPECT_NE(s.error_message().find("does not present the CA"), std::string::npos)
+      << s.error_message();
 
   // A device token cannot enroll a worker (and is not consumed by trying).
   auto dev_token = NewToken("desktop", "");
@@ -253,7 +259,8 @@ TEST_F(SecurityTest, UsedExpiredForgedAndWrongRoleTokensAreRefusedClearly) {
     grpc::ClientContext ctx;
     pb::EnrollRequest req;
     req.set_token(prep->token);
-    req.set_csr_pem("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n");
+    req.set_csr_pem(
+        "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n");
     pb::EnrollResponse resp;
     s = pb::AgentService::NewStub(prep->channel)->Enroll(&ctx, req, &resp);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
@@ -294,7 +301,8 @@ TEST_F(SecurityTest, RevokedCertificateIsRefusedOnItsNextCall) {
     ASSERT_TRUE(admin->ListCertificates(&ctx, pb::ListCertificatesRequest(), &r).ok());
     std::set<std::string> holders;
     for (const auto& c : r.certificates()) holders.insert(c.role() + ":" + c.name());
-    EXPECT_EQ(holders, (std::set<std::string>{"admin:admin", "device:laptop", "worker:nas-worker"}));
+    EXPECT_EQ(holders,
+              (std::set<std::string>{"admin:admin", "device:laptop", "worker:nas-worker"}));
   }
   {
     grpc::ClientContext ctx;
@@ -363,7 +371,9 @@ TEST_F(SecurityTest, CallersOverTheirRateAreSlowedDown) {
   // Another caller has its own budget.
   grpc::ClientContext ctx;
   pb::ListDevicesResponse r;
-  EXPECT_TRUE(pb::AdminService::NewStub(AdminChannel())->ListDevices(&ctx, pb::ListDevicesRequest(), &r).ok());
+  EXPECT_TRUE(pb::AdminService::NewStub(AdminChannel())
+                  ->ListDevices(&ctx, pb::ListDevicesRequest(), &r)
+                  .ok());
 }
 
 TEST_F(SecurityTest, KeyFilesArePrivateAndRefusedWhenReadableByOthers) {
@@ -378,7 +388,8 @@ TEST_F(SecurityTest, KeyFilesArePrivateAndRefusedWhenReadableByOthers) {
   auto again = coordinator::CoordinatorServer::Start(o);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_NE(std::string(again.status().message()).find("ca.key"), std::string::npos) << again.status();
+  EXPECT_NE(std::string(again.status().message()).find("ca.key"), std::string::npos)
+      << again.status();
 }
 
 TEST_F(SecurityTest, OperatorProvidedCaSignsTheClientCertificates) {
@@ -404,15 +415,17 @@ TEST_F(SecurityTest, OperatorProvidedCaSignsTheClientCertificates) {
   tls_ = harness_->dir() + "/tls";
   EXPECT_FALSE(std::filesystem::exists(tls_ + "/ca.key")) << "no CA of its own is made";
   // The admin certificate the CLI uses is signed by the operator's CA.
-  auto stub = pb::AdminService::NewStub(*MakeShoeboxChannel(
-      harness_->address(), false, {own + "/ca.crt", tls_ + "/admin.crt", tls_ + "/admin.key"}, "", Args()));
+  auto stub = pb::AdminService::NewStub(
+      *MakeShoeboxChannel(harness_->address(), false,
+                          {own + "/ca.crt", tls_ + "/admin.crt", tls_ + "/admin.key"}, "", Args()));
   grpc::ClientContext ctx;
   pb::CreateEnrollTokenRequest req;
   req.set_device("camera");
   pb::CreateEnrollTokenResponse resp;
   grpc::Status s = stub->CreateEnrollToken(&ctx, req, &resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  EXPECT_EQ(ParseEnrollToken(resp.token())->ca_fingerprint, ParseCert(ca->cert_pem)->fingerprint_hex);
+  EXPECT_EQ(ParseEnrollToken(resp.token())->ca_fingerprint,
+            ParseCert(ca->cert_pem)->fingerprint_hex);
   ASSERT_TRUE(Enroll(resp.token(), false, harness_->dir() + "/camera").ok());
   EXPECT_EQ(ReadAll(harness_->dir() + "/camera/ca.crt"), ca->cert_pem);
   tls_ = own;  // IdentityChannel uses the stored ca.crt anyway
@@ -432,7 +445,8 @@ TEST_F(SecurityTest, DatabaseDumpHoldsNoSecretInPlainText) {
   // A destination whose credentials the CLI sealed to the pool key.
   const std::string secret = "hunter2-very-secret-password";
   SealKeyPair pool = GenerateSealKeyPair();
-  auto sealed = SealToPublicKey(pool.public_key, AsBytes(absl::StrCat("{\"password\":\"", secret, "\"}")), "nas");
+  auto sealed = SealToPublicKey(pool.public_key,
+                                AsBytes(absl::StrCat("{\"password\":\"", secret, "\"}")), "nas");
   ASSERT_TRUE(sealed.ok());
   auto admin = pb::AdminService::NewStub(AdminChannel());
   {
@@ -453,8 +467,8 @@ TEST_F(SecurityTest, DatabaseDumpHoldsNoSecretInPlainText) {
   ASSERT_TRUE(Enroll(*token, false, harness_->dir() + "/laptop").ok());
 
   const std::string dump = harness_->dir() + "/dump.sql";
-  std::string cmd = absl::StrCat("/usr/lib/postgresql/15/bin/pg_dump --no-owner '", url_, "' > ", dump, " 2>",
-                                 dump, ".err");
+  std::string cmd = absl::StrCat("/usr/lib/postgresql/15/bin/pg_dump --no-owner '", url_, "' > ",
+                                 dump, " 2>", dump, ".err");
   ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadAll(dump + ".err");
   const std::string text = ReadAll(dump);
   ASSERT_NE(text.find("CREATE TABLE public.destinations"), std::string::npos);  // it is a real dump
@@ -470,7 +484,8 @@ TEST_F(SecurityTest, DatabaseDumpHoldsNoSecretInPlainText) {
   std::string master_line(absl::StripAsciiWhitespace(AbslView(*master)));
   ASSERT_GE(master_line.size(), 32u);
   EXPECT_EQ(text.find(master_line), std::string::npos);
-  EXPECT_EQ(text.find(ToHex(std::string_view(reinterpret_cast<const char*>(pool.private_key.data()), 32))),
+  EXPECT_EQ(text.find(ToHex(
+                std::string_view(reinterpret_cast<const char*>(pool.private_key.data()), 32))),
             std::string::npos);
 }
 

@@ -29,8 +29,8 @@
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
-#include "tests/support/data_gen.h"
 #include "tests/support/coordinator_fixture.h"
+#include "tests/support/data_gen.h"
 #include "tests/support/servers.h"
 #include "workers/chunk_source.h"
 #include "workers/worker.h"
@@ -157,7 +157,8 @@ class VerifyTest : public testsupport::CoordinatorFixture {
     stream->WritesDone();
     v1::PutChunkAck ack;
     while (stream->Read(&ack)) {
-      if (ack.code() != 0) return absl::InternalError("PutChunks refused a chunk: " + ack.message());
+      if (ack.code() != 0)
+        return absl::InternalError("PutChunks refused a chunk: " + ack.message());
     }
     RETURN_IF_ERROR(Check(stream->Finish(), "PutChunks"));
     return order;
@@ -183,13 +184,16 @@ class VerifyTest : public testsupport::CoordinatorFixture {
     for (int i = 0; i < tries; ++i) {
       absl::StatusOr<JobOutcome> r = w->RunOnce(absl::Seconds(2));
       if (r.ok() && r->completed) return r;
-      if (r.ok()) last = r->error;
-      else if (!absl::IsNotFound(r.status())) last = r.status();
+      if (r.ok())
+        last = r->error;
+      else if (!absl::IsNotFound(r.status()))
+        last = r.status();
     }
     return last;
   }
 
-  absl::StatusOr<v1::VerifyResponse> Verify(double scrub_percent, bool remote, uint32_t test_restore) {
+  absl::StatusOr<v1::VerifyResponse> Verify(double scrub_percent, bool remote,
+                                            uint32_t test_restore) {
     v1::VerifyRequest req;
     req.set_scrub_percent(scrub_percent);
     req.set_remote(remote);
@@ -492,9 +496,9 @@ TEST_F(VerifyTest, AScheduledRunHappensOnItsOwnAndIsShownInStatus) {
 class AdminFetcher final : public cli::ChunkFetcher {
  public:
   explicit AdminFetcher(v1::AdminService::Stub* stub) : stub_(stub) {}
-  absl::Status Fetch(const std::vector<std::string>& ids,
-                     const std::function<absl::Status(const std::string&, const std::string&)>& sink)
-      override {
+  absl::Status Fetch(
+      const std::vector<std::string>& ids,
+      const std::function<absl::Status(const std::string&, const std::string&)>& sink) override {
     v1::ReadChunksRequest req;
     for (const auto& id : ids) req.add_ids(id);
     grpc::ClientContext ctx;
@@ -552,7 +556,8 @@ TEST_F(VerifyTest, ARestoreThatHitsACorruptChunkNamesTheFileAndFinishesAfterTheR
   EXPECT_EQ(first->files_restored, 1u);
   ASSERT_EQ(first->failures.size(), 1u);
   EXPECT_EQ(first->failures[0].path, "trip/IMG_0005.jpg");
-  EXPECT_NE(first->failures[0].error.find(ToHex((*ids)[1])), std::string::npos) << first->failures[0].error;
+  EXPECT_NE(first->failures[0].error.find(ToHex((*ids)[1])), std::string::npos)
+      << first->failures[0].error;
 
   // The read recorded the damage and queued the repair; a worker runs it
   // while the restore waits, then the file is restored.

@@ -35,7 +35,8 @@ void CreateDestination(const uint8_t* d, size_t n) {
   absl::Status st = co::ValidateCreateDestination(req);
   if (!st.ok()) return CheckRefusal(st);
   Check(!req.name().empty() && req.name().size() <= 64);
-  for (char c : req.name()) Check(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+  for (char c : req.name())
+    Check(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
   Check(!req.kind().empty() && req.kind().size() <= 64);
   CheckDbText(req.kind());
   CheckDbText(req.layout());
@@ -194,19 +195,45 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t* d = data + 1;
   const size_t n = size - 1;
   switch (data[0] % 13) {
-    case 0: CreateDestination(d, n); break;
-    case 1: BindFolder(d, n); break;
-    case 2: ListJobs(d, n); break;
-    case 3: SelectJobs(d, n); break;
-    case 4: SetJobPriority(d, n); break;
-    case 5: CreateEnrollToken(d, n); break;
-    case 6: ListVersions(d, n); break;
-    case 7: ReadChunks(d, n); break;
-    case 8: Verify(d, n); break;
-    case 9: Revoke(d, n); break;
-    case 10: GetRetention(d, n); break;
-    case 11: SetRetention(d, n); break;
-    case 12: Prune(d, n); break;
+    case 0:
+      CreateDestination(d, n);
+      break;
+    case 1:
+      BindFolder(d, n);
+      break;
+    case 2:
+      ListJobs(d, n);
+      break;
+    case 3:
+      SelectJobs(d, n);
+      break;
+    case 4:
+      SetJobPriority(d, n);
+      break;
+    case 5:
+      CreateEnrollToken(d, n);
+      break;
+    case 6:
+      ListVersions(d, n);
+      break;
+    case 7:
+      ReadChunks(d, n);
+      break;
+    case 8:
+      Verify(d, n);
+      break;
+    case 9:
+      Revoke(d, n);
+      break;
+    case 10:
+      GetRetention(d, n);
+      break;
+    case 11:
+      SetRetention(d, n);
+      break;
+    case 12:
+      Prune(d, n);
+      break;
   }
   return 0;
 }

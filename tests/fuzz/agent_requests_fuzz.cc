@@ -147,13 +147,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t* d = data + 1;
   const size_t n = size - 1;
   switch (data[0] % 7) {
-    case 0: Enroll(d, n); break;
-    case 1: Hello(d, n); break;
-    case 2: ReportFiles(d, n); break;
-    case 3: PutChunk(d, n); break;
-    case 4: ListVersions(d, n); break;
-    case 5: ReadChunks(d, n); break;
-    case 6: Heartbeat(d, n); break;
+    case 0:
+      Enroll(d, n);
+      break;
+    case 1:
+      Hello(d, n);
+      break;
+    case 2:
+      ReportFiles(d, n);
+      break;
+    case 3:
+      PutChunk(d, n);
+      break;
+    case 4:
+      ListVersions(d, n);
+      break;
+    case 5:
+      ReadChunks(d, n);
+      break;
+    case 6:
+      Heartbeat(d, n);
+      break;
   }
   return 0;
 }

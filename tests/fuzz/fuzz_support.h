@@ -74,8 +74,8 @@ bool Parse(const uint8_t* data, size_t size, M* m) {
   // protobuf logs every refused string field; at fuzzing rates that is
   // most of the run time.
   static const bool quiet = [] {
-    google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*, int,
-                                       const std::string&) {});
+    google::protobuf::SetLogHandler(
+        [](google::protobuf::LogLevel, const char*, int, const std::string&) {});
     return true;
   }();
   (void)quiet;

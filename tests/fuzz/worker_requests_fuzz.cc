@@ -114,13 +114,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t* d = data + 1;
   const size_t n = size - 1;
   switch (data[0] % 7) {
-    case 0: Enroll(d, n); break;
-    case 1: Register(d, n); break;
-    case 2: Lease(d, n); break;
-    case 3: Renew(d, n); break;
-    case 4: Complete(d, n); break;
-    case 5: Fail(d, n); break;
-    case 6: ReadChunks(d, n); break;
+    case 0:
+      Enroll(d, n);
+      break;
+    case 1:
+      Register(d, n);
+      break;
+    case 2:
+      Lease(d, n);
+      break;
+    case 3:
+      Renew(d, n);
+      break;
+    case 4:
+      Complete(d, n);
+      break;
+    case 5:
+      Fail(d, n);
+      break;
+    case 6:
+      ReadChunks(d, n);
+      break;
   }
   return 0;
 }

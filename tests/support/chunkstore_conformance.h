@@ -191,10 +191,12 @@ TEST_P(ChunkStoreConformanceTest, ConcurrentPutsOfTheSameIdAllSucceedAndLeaveOne
   EXPECT_NE(std::find(blobs.begin(), blobs.end(), *got), blobs.end())
       << "the stored object is not any one writer's whole blob";
   int count = 0;
-  ASSERT_TRUE(store_->List([&](const shoebox::ChunkId& l) {
-                      count += l == id;
-                      return absl::OkStatus();
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->List([&](const shoebox::ChunkId& l) {
+                    count += l == id;
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(count, 1);
 }
 
@@ -216,10 +218,12 @@ TEST_P(ChunkStoreConformanceTest, ListSeesEveryPut) {
     for (int i = 0; i < 75; ++i) put.insert(TestId(10000 + t * 100 + i));
   }
   std::set<shoebox::ChunkId> listed;
-  ASSERT_TRUE(store_->List([&](const shoebox::ChunkId& id) {
-                      EXPECT_TRUE(listed.insert(id).second) << "listed twice: " << IdHex(id);
-                      return absl::OkStatus();
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->List([&](const shoebox::ChunkId& id) {
+                    EXPECT_TRUE(listed.insert(id).second) << "listed twice: " << IdHex(id);
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(listed, put);
 }
 
@@ -247,10 +251,12 @@ TEST_P(ChunkStoreConformanceTest, DeleteRemovesAndDeletingMissingIsOk) {
   EXPECT_TRUE(store_->Delete(id).ok());
   EXPECT_TRUE(store_->Delete(TestId(5)).ok());
   bool seen = false;
-  ASSERT_TRUE(store_->List([&](const shoebox::ChunkId& l) {
-                      seen |= l == id;
-                      return absl::OkStatus();
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->List([&](const shoebox::ChunkId& l) {
+                    seen |= l == id;
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_FALSE(seen);
 }
 
@@ -329,22 +335,27 @@ TEST_P(ChunkStoreConformanceTest, NamedObjectsRoundTripAndStayApartFromChunks) {
   EXPECT_EQ(list(""), want);
 
   std::vector<shoebox::ChunkId> chunks;
-  ASSERT_TRUE(store_->List([&](const shoebox::ChunkId& l) {
-                      chunks.push_back(l);
-                      return absl::OkStatus();
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->List([&](const shoebox::ChunkId& l) {
+                    chunks.push_back(l);
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(chunks, std::vector<shoebox::ChunkId>{id}) << "named objects must not appear as chunks";
 
   ASSERT_TRUE(store_->DeleteNamed("catalog/20261126T180000000Z.snap").ok());
-  EXPECT_TRUE(store_->DeleteNamed("catalog/20261126T180000000Z.snap").ok()) << "missing is not an error";
+  EXPECT_TRUE(store_->DeleteNamed("catalog/20261126T180000000Z.snap").ok())
+      << "missing is not an error";
   auto gone = store_->GetNamed("catalog/20261126T180000000Z.snap");
   ASSERT_EQ(gone.status().code(), absl::StatusCode::kNotFound) << gone.status();
-  EXPECT_NE(gone.status().message().find("catalog/20261126T180000000Z.snap"), absl::string_view::npos)
+  EXPECT_NE(gone.status().message().find("catalog/20261126T180000000Z.snap"),
+            absl::string_view::npos)
       << gone.status();
   EXPECT_EQ(list("catalog/").size(), 1u);
 
   for (const char* bad : {"", "../x", "a//b", ".hidden", "catalog/.tmp", "a b", "catalog/"}) {
-    EXPECT_EQ(store_->PutNamed(bad, "x").code(), absl::StatusCode::kInvalidArgument) << "'" << bad << "'";
+    EXPECT_EQ(store_->PutNamed(bad, "x").code(), absl::StatusCode::kInvalidArgument)
+        << "'" << bad << "'";
     EXPECT_EQ(store_->GetNamed(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
 }
@@ -372,11 +383,13 @@ TEST_P(ChunkStoreConformanceTest, FullMediumIsResourceExhaustedAndLeavesNothingV
   EXPECT_EQ((*full)->Get(refused).status().code(), absl::StatusCode::kNotFound);
   int listed = 0;
   bool refused_listed = false;
-  ASSERT_TRUE((*full)->List([&](const shoebox::ChunkId& l) {
-                     ++listed;
-                     refused_listed |= l == refused;
-                     return absl::OkStatus();
-                   }).ok());
+  ASSERT_TRUE((*full)
+                  ->List([&](const shoebox::ChunkId& l) {
+                    ++listed;
+                    refused_listed |= l == refused;
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(listed, i);
   EXPECT_FALSE(refused_listed);
   // Objects written before the medium filled are intact.

@@ -14,8 +14,8 @@
 #include <memory>
 #include <string>
 
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include "coordinator/options.h"
 #include "tests/support/coordinator_harness.h"

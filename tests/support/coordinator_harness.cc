@@ -146,15 +146,15 @@ absl::StatusOr<std::unique_ptr<CoordinatorProcess>> CoordinatorProcess::Start(
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
       p->pid_ = -1;
-      return absl::FailedPreconditionError(
-          absl::StrCat(SHOEBOX_COORDINATOR_BINARY, " exited at start (status ", status,
-                       "); its output:\n", log));
+      return absl::FailedPreconditionError(absl::StrCat(SHOEBOX_COORDINATOR_BINARY,
+                                                        " exited at start (status ", status,
+                                                        "); its output:\n", log));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return absl::DeadlineExceededError(absl::StrCat(
-      SHOEBOX_COORDINATOR_BINARY, " did not print its address within 30 s; output:\n",
-      ReadAll(p->log_)));
+  return absl::DeadlineExceededError(
+      absl::StrCat(SHOEBOX_COORDINATOR_BINARY, " did not print its address within 30 s; output:\n",
+                   ReadAll(p->log_)));
 }
 
 void CoordinatorProcess::Reap(int sig) {

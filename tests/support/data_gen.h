@@ -24,7 +24,9 @@ class XorShift64 {
  public:
   explicit constexpr XorShift64(uint64_t state) : x_(state) {}
   // The state most tests start from for `seed`: golden gamma * (seed + 1).
-  static constexpr XorShift64 ForSeed(uint64_t seed) { return XorShift64(kGoldenGamma * (seed + 1)); }
+  static constexpr XorShift64 ForSeed(uint64_t seed) {
+    return XorShift64(kGoldenGamma * (seed + 1));
+  }
   uint64_t Next() {
     x_ ^= x_ << 13;
     x_ ^= x_ >> 7;
@@ -44,7 +46,9 @@ class XorShift64 {
 
 // `n` deterministic pseudo-random bytes for `seed` (XorShift64::ForSeed).
 // Different seeds give unrelated contents; the same seed the same bytes.
-inline std::string PseudoRandomBytes(size_t n, uint64_t seed) { return XorShift64::ForSeed(seed).Bytes(n); }
+inline std::string PseudoRandomBytes(size_t n, uint64_t seed) {
+  return XorShift64::ForSeed(seed).Bytes(n);
+}
 
 // SplitMix64's finaliser.
 inline constexpr uint64_t SplitMix64(uint64_t x) {

@@ -111,8 +111,8 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(const PgClusterOptio
     return absl::FailedPreconditionError(absl::StrCat(
         kBinDir, "initdb not found; install postgresql-15 (deploy/install-deps.sh --test)"));
   }
-  if (absl::Status st = c->Tool("initdb", {"-D", c->data_, "-A", "trust", "-U", "shoebox",
-                                           "-E", "UTF8", "--no-sync", "--locale=C"});
+  if (absl::Status st = c->Tool("initdb", {"-D", c->data_, "-A", "trust", "-U", "shoebox", "-E",
+                                           "UTF8", "--no-sync", "--locale=C"});
       !st.ok()) {
     return st;
   }
@@ -120,8 +120,8 @@ absl::StatusOr<std::unique_ptr<PgCluster>> PgCluster::Start(const PgClusterOptio
   if (!port.ok()) return port.status();
   c->port_ = *port;
   if (absl::Status st = c->StartAgain(); !st.ok()) return st;
-  if (absl::Status st = c->Tool("createdb", {"-h", c->data_, "-p", std::to_string(c->port_),
-                                             "-U", "shoebox", o.database});
+  if (absl::Status st = c->Tool("createdb", {"-h", c->data_, "-p", std::to_string(c->port_), "-U",
+                                             "shoebox", o.database});
       !st.ok()) {
     return st;
   }
@@ -134,22 +134,21 @@ std::string PgCluster::UrlFor(const std::string& database) const {
 }
 
 absl::StatusOr<std::string> PgCluster::CreateDatabase(const std::string& name) {
-  if (absl::Status st = Tool("createdb", {"-h", data_, "-p", std::to_string(port_), "-U",
-                                          "shoebox", name});
+  if (absl::Status st =
+          Tool("createdb", {"-h", data_, "-p", std::to_string(port_), "-U", "shoebox", name});
       !st.ok()) {
     return st;
   }
   return UrlFor(name);
 }
 
-absl::StatusOr<std::string> PgCluster::Query(const std::string& sql,
-                                             const std::string& database) {
+absl::StatusOr<std::string> PgCluster::Query(const std::string& sql, const std::string& database) {
   const std::string out = dir_ + "/query.out";
   std::filesystem::remove(out);
-  absl::Status st = RunLogged({std::string(kBinDir) + "psql", "-X", "-q", "-At", "-v",
-                               "ON_ERROR_STOP=1", "-o", out, "-c", sql,
-                               UrlFor(database.empty() ? options_.database : database)},
-                              dir_ + "/tools.log");
+  absl::Status st =
+      RunLogged({std::string(kBinDir) + "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-o",
+                 out, "-c", sql, UrlFor(database.empty() ? options_.database : database)},
+                dir_ + "/tools.log");
   if (!st.ok()) return st;
   return Tail(out);
 }
@@ -161,7 +160,8 @@ absl::Status PgCluster::StartAgain() {
   if (!options_.durable) {
     opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
   }
-  absl::Status st = Tool("pg_ctl", {"-D", data_, "-o", opts, "-l", log_, "-w", "-t", "60", "start"});
+  absl::Status st =
+      Tool("pg_ctl", {"-D", data_, "-o", opts, "-l", log_, "-w", "-t", "60", "start"});
   if (!st.ok()) {
     return absl::InternalError(absl::StrCat(st.message(), "\npostgres.log tail:\n", Tail(log_)));
   }

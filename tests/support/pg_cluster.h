@@ -64,7 +64,7 @@ class PgCluster {
   PgClusterOptions options_;
   std::unique_ptr<TempDir> tmp_;  // removed at the end
   std::string dir_;               // tmp_'s path
-  std::string data_;  // data directory (also the socket directory)
+  std::string data_;              // data directory (also the socket directory)
   std::string log_;
   int port_ = 0;
   bool running_ = false;

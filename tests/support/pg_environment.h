@@ -22,6 +22,7 @@ absl::StatusOr<PgCluster*> SharedPg();
 
 // A new, empty database on SharedPg() named "<prefix><n>" (n counts up per
 // process); returns its URL, and its name in `name` when given.
-absl::StatusOr<std::string> FreshDatabase(const std::string& prefix = "t", std::string* name = nullptr);
+absl::StatusOr<std::string> FreshDatabase(const std::string& prefix = "t",
+                                          std::string* name = nullptr);
 
 }  // namespace shoebox::testsupport

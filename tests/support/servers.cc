@@ -48,7 +48,8 @@ absl::Status Chown(const std::string& path, const char* user) {
   if (std::filesystem::is_directory(path, ec)) {
     for (auto& e : std::filesystem::recursive_directory_iterator(path)) {
       if (lchown(e.path().c_str(), pw->pw_uid, pw->pw_gid) != 0) {
-        return absl::InternalError(absl::StrCat("chown ", e.path().string(), ": ", strerror(errno)));
+        return absl::InternalError(
+            absl::StrCat("chown ", e.path().string(), ": ", strerror(errno)));
       }
     }
   }
@@ -77,7 +78,8 @@ absl::StatusOr<std::unique_ptr<ScopedProcess>> ScopedProcess::Start(
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat("cannot start ", argv[0], ": ", strerror(rc), " (is it installed? deploy/install-deps.sh --test)"));
+        absl::StrCat("cannot start ", argv[0], ": ", strerror(rc),
+                     " (is it installed? deploy/install-deps.sh --test)"));
   }
   return std::unique_ptr<ScopedProcess>(new ScopedProcess(pid, log_path));
 }
@@ -117,9 +119,9 @@ absl::Status ScopedProcess::WaitForPort(int port, int timeout_s) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {
     if (!Running()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("server process ", pid_, " exited before listening on port ", port, "; log:\n",
-                       ReadTail(log_path_)));
+      return absl::FailedPreconditionError(absl::StrCat("server process ", pid_,
+                                                        " exited before listening on port ", port,
+                                                        "; log:\n", ReadTail(log_path_)));
     }
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
@@ -131,8 +133,9 @@ absl::Status ScopedProcess::WaitForPort(int port, int timeout_s) {
     if (rc == 0) return absl::OkStatus();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return absl::DeadlineExceededError(
-      absl::StrCat("server did not listen on port ", port, " within ", timeout_s, " s; log:\n", ReadTail(log_path_)));
+  return absl::DeadlineExceededError(absl::StrCat("server did not listen on port ", port,
+                                                  " within ", timeout_s, " s; log:\n",
+                                                  ReadTail(log_path_)));
 }
 
 absl::StatusOr<int> FreeLoopbackPort() {
@@ -219,14 +222,15 @@ absl::StatusOr<std::unique_ptr<ApacheDav>> StartApacheDav(bool tls) {
   s->root_dir = d + "/www/dav";
   if (auto st = Chown(d + "/www", "www-data"); !st.ok()) return st;
   if (auto st = Chown(d + "/lock", "www-data"); !st.ok()) return st;
-  if (auto st = RunCommand({"htpasswd", "-cbB", d + "/htpasswd", s->user, s->password}); !st.ok()) return st;
+  if (auto st = RunCommand({"htpasswd", "-cbB", d + "/htpasswd", s->user, s->password}); !st.ok())
+    return st;
   chmod((d + "/htpasswd").c_str(), 0644);
   const std::string mods = "/usr/lib/apache2/modules/";
-  std::string conf = absl::StrCat(
-      "ServerRoot ", d, "\nServerName 127.0.0.1\nListen 127.0.0.1:", s->port, "\nPidFile ", d,
-      "/httpd.pid\nErrorLog ", d, "/error.log\nLogLevel warn\n");
-  for (const char* m : {"mpm_event", "authz_core", "authn_core", "authn_file", "auth_basic", "authz_user", "dav",
-                        "dav_fs"}) {
+  std::string conf =
+      absl::StrCat("ServerRoot ", d, "\nServerName 127.0.0.1\nListen 127.0.0.1:", s->port,
+                   "\nPidFile ", d, "/httpd.pid\nErrorLog ", d, "/error.log\nLogLevel warn\n");
+  for (const char* m : {"mpm_event", "authz_core", "authn_core", "authn_file", "auth_basic",
+                        "authz_user", "dav", "dav_fs"}) {
     absl::StrAppend(&conf, "LoadModule ", m, "_module ", mods, "mod_", m, ".so\n");
   }
   if (geteuid() == 0) absl::StrAppend(&conf, "User www-data\nGroup www-data\n");
@@ -234,25 +238,30 @@ absl::StatusOr<std::unique_ptr<ApacheDav>> StartApacheDav(bool tls) {
   absl::StrAppend(&conf, "CustomLog ", s->access_log, " \"%m %U %>s\"\n");
   if (tls) {
     s->ca_file = d + "/cert.pem";
-    if (auto st = RunCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                              "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-                              "subjectAltName=IP:127.0.0.1", "-keyout", d + "/key.pem", "-out", s->ca_file});
+    if (auto st = RunCommand({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                              "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                              "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                              d + "/key.pem", "-out", s->ca_file});
         !st.ok()) {
       return st;
     }
-    absl::StrAppend(&conf, "LoadModule socache_shmcb_module ", mods, "mod_socache_shmcb.so\n", "LoadModule ssl_module ",
-                    mods, "mod_ssl.so\nSSLEngine on\nSSLCertificateFile ", s->ca_file,
-                    "\nSSLCertificateKeyFile ", d, "/key.pem\nSSLSessionCache shmcb:", d, "/ssl_cache(65536)\n");
+    absl::StrAppend(&conf, "LoadModule socache_shmcb_module ", mods, "mod_socache_shmcb.so\n",
+                    "LoadModule ssl_module ", mods, "mod_ssl.so\nSSLEngine on\nSSLCertificateFile ",
+                    s->ca_file, "\nSSLCertificateKeyFile ", d,
+                    "/key.pem\nSSLSessionCache shmcb:", d, "/ssl_cache(65536)\n");
   }
-  absl::StrAppend(&conf, "DocumentRoot ", d, "/www\nDavLockDB ", d, "/lock/DavLock\n", "<Directory ", d,
-                  "/www>\n  Dav On\n  AuthType Basic\n  AuthName \"shoebox test\"\n  AuthUserFile ", d,
-                  "/htpasswd\n  Require valid-user\n</Directory>\n");
+  absl::StrAppend(&conf, "DocumentRoot ", d, "/www\nDavLockDB ", d, "/lock/DavLock\n",
+                  "<Directory ", d,
+                  "/www>\n  Dav On\n  AuthType Basic\n  AuthName \"shoebox test\"\n  AuthUserFile ",
+                  d, "/htpasswd\n  Require valid-user\n</Directory>\n");
   if (auto st = WriteTextFile(d + "/httpd.conf", conf); !st.ok()) return st;
-  auto proc = ScopedProcess::Start({"apache2", "-f", d + "/httpd.conf", "-D", "FOREGROUND"}, d + "/stdout.log");
+  auto proc = ScopedProcess::Start({"apache2", "-f", d + "/httpd.conf", "-D", "FOREGROUND"},
+                                   d + "/stdout.log");
   if (!proc.ok()) return proc.status();
   s->process = std::move(*proc);
   if (auto st = s->process->WaitForPort(s->port); !st.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(st.message(), "\nerror.log:\n", ReadTail(d + "/error.log")));
+    return absl::FailedPreconditionError(
+        absl::StrCat(st.message(), "\nerror.log:\n", ReadTail(d + "/error.log")));
   }
   s->url = absl::StrCat(tls ? "https" : "http", "://127.0.0.1:", s->port, "/dav");
   return s;
@@ -273,7 +282,9 @@ absl::StatusOr<std::unique_ptr<Sshd>> StartSshd() {
   s->port = *port;
   s->user = CurrentUser();
   for (const char* k : {"host_key", "client_key", "other_key"}) {
-    if (auto st = RunCommand({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", k, "-f", d + "/" + k}); !st.ok()) {
+    if (auto st =
+            RunCommand({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", k, "-f", d + "/" + k});
+        !st.ok()) {
       return st;
     }
   }
@@ -300,18 +311,20 @@ absl::StatusOr<std::unique_ptr<Sshd>> StartSshd() {
   if (auto st = WriteTextFile(s->known_hosts_path, s->host_key_line + "\n"); !st.ok()) return st;
   std::filesystem::create_directories(d + "/root");
   s->root_dir = d + "/root";
-  std::string conf = absl::StrCat("Port ", s->port, "\nListenAddress 127.0.0.1\nHostKey ", d, "/host_key\nPidFile ", d,
-                                  "/sshd.pid\nAuthorizedKeysFile ", d,
-                                  "/client_key.pub\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\n"
-                                  "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
-                                  "MaxAuthTries 10\nSubsystem sftp internal-sftp\n");
+  std::string conf =
+      absl::StrCat("Port ", s->port, "\nListenAddress 127.0.0.1\nHostKey ", d,
+                   "/host_key\nPidFile ", d, "/sshd.pid\nAuthorizedKeysFile ", d,
+                   "/client_key.pub\nStrictModes no\nUsePAM no\nPasswordAuthentication yes\n"
+                   "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
+                   "MaxAuthTries 10\nSubsystem sftp internal-sftp\n");
   if (auto st = WriteTextFile(d + "/sshd_config", conf); !st.ok()) return st;
-  auto proc = ScopedProcess::Start({"/usr/sbin/sshd", "-D", "-f", d + "/sshd_config", "-E", d + "/sshd.log"},
-                                   d + "/stdout.log");
+  auto proc = ScopedProcess::Start(
+      {"/usr/sbin/sshd", "-D", "-f", d + "/sshd_config", "-E", d + "/sshd.log"}, d + "/stdout.log");
   if (!proc.ok()) return proc.status();
   s->process = std::move(*proc);
   if (auto st = s->process->WaitForPort(s->port); !st.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(st.message(), "\nsshd.log:\n", ReadTail(d + "/sshd.log")));
+    return absl::FailedPreconditionError(
+        absl::StrCat(st.message(), "\nsshd.log:\n", ReadTail(d + "/sshd.log")));
   }
   return s;
 }
@@ -332,10 +345,10 @@ absl::StatusOr<std::unique_ptr<RcloneWebdav>> StartRcloneServeWebdav() {
   std::filesystem::create_directories(d + "/data");
   s->root_dir = d + "/data";
   if (auto st = WriteTextFile(d + "/rclone.conf", ""); !st.ok()) return st;
-  auto proc = ScopedProcess::Start({"rclone", "serve", "webdav", s->root_dir, "--addr",
-                                    absl::StrCat("127.0.0.1:", s->port), "--user", s->user, "--pass", s->password,
-                                    "--config", d + "/rclone.conf"},
-                                   d + "/serve.log");
+  auto proc = ScopedProcess::Start(
+      {"rclone", "serve", "webdav", s->root_dir, "--addr", absl::StrCat("127.0.0.1:", s->port),
+       "--user", s->user, "--pass", s->password, "--config", d + "/rclone.conf"},
+      d + "/serve.log");
   if (!proc.ok()) return proc.status();
   s->process = std::move(*proc);
   if (auto st = s->process->WaitForPort(s->port); !st.ok()) return st;
@@ -343,7 +356,8 @@ absl::StatusOr<std::unique_ptr<RcloneWebdav>> StartRcloneServeWebdav() {
   return s;
 }
 
-absl::StatusOr<std::unique_ptr<RcloneRcd>> StartRcloneRcd(const std::string& config_text, bool serve_objects) {
+absl::StatusOr<std::unique_ptr<RcloneRcd>> StartRcloneRcd(const std::string& config_text,
+                                                          bool serve_objects) {
   auto s = std::make_unique<RcloneRcd>();
   auto dir = TempDir::Make("rclone-rcd");
   if (!dir.ok()) return dir.status();
@@ -358,9 +372,10 @@ absl::StatusOr<std::unique_ptr<RcloneRcd>> StartRcloneRcd(const std::string& con
   s->local_dir = d + "/local";
   s->config_path = d + "/rclone.conf";
   if (auto st = WriteTextFile(s->config_path, config_text); !st.ok()) return st;
-  std::vector<std::string> argv = {"rclone",   "rcd",     "--rc-addr", absl::StrCat("127.0.0.1:", s->port),
-                                    "--rc-user", s->user,  "--rc-pass", s->password,
-                                    "--config",  s->config_path};
+  std::vector<std::string> argv = {
+      "rclone",    "rcd",         "--rc-addr", absl::StrCat("127.0.0.1:", s->port),
+      "--rc-user", s->user,       "--rc-pass", s->password,
+      "--config",  s->config_path};
   if (serve_objects) argv.push_back("--rc-serve");
   auto proc = ScopedProcess::Start(argv, d + "/rcd.log");
   if (!proc.ok()) return proc.status();
@@ -370,20 +385,20 @@ absl::StatusOr<std::unique_ptr<RcloneRcd>> StartRcloneRcd(const std::string& con
   return s;
 }
 
-absl::StatusOr<std::string> RcloneWebdavRemoteConfig(const std::string& name, const RcloneWebdav& dav) {
+absl::StatusOr<std::string> RcloneWebdavRemoteConfig(const std::string& name,
+                                                     const RcloneWebdav& dav) {
   std::string obscured;
   if (auto st = RunCommand({"rclone", "obscure", dav.password}, &obscured); !st.ok()) return st;
   obscured = std::string(absl::StripAsciiWhitespace(obscured));
-  return absl::StrCat("[", name, "]\ntype = webdav\nurl = ", dav.url, "\nvendor = other\nuser = ", dav.user,
-                      "\npass = ", obscured, "\n\n");
+  return absl::StrCat("[", name, "]\ntype = webdav\nurl = ", dav.url,
+                      "\nvendor = other\nuser = ", dav.user, "\npass = ", obscured, "\n\n");
 }
-
 
 // --- S3: s3rver and moto -----------------------------------------------------
 namespace {
 
-std::vector<std::string> AwsCli(const S3Server& s, const std::string& key_id, const std::string& secret,
-                                std::vector<std::string> args) {
+std::vector<std::string> AwsCli(const S3Server& s, const std::string& key_id,
+                                const std::string& secret, std::vector<std::string> args) {
   std::vector<std::string> argv = {"env",
                                    "AWS_ACCESS_KEY_ID=" + key_id,
                                    "AWS_SECRET_ACCESS_KEY=" + secret,
@@ -411,9 +426,8 @@ std::string JsonField(const std::string& json, const std::string& field) {
 
 absl::StatusOr<std::string> S3Server::AwsCliRead(const std::string& key) const {
   std::string out;
-  absl::Status st = RunCommand(AwsCli(*this, access_key, secret_key,
-                                      {"s3", "cp", "s3://" + bucket + "/" + key, "-"}),
-                               &out);
+  absl::Status st = RunCommand(
+      AwsCli(*this, access_key, secret_key, {"s3", "cp", "s3://" + bucket + "/" + key, "-"}), &out);
   if (!st.ok()) return st;
   return out;
 }
@@ -439,9 +453,10 @@ absl::StatusOr<std::unique_ptr<S3Server>> StartS3rver(const std::string& bucket)
   if (access(local.c_str(), X_OK) == 0) bin = local;
   std::string data = s->dir->path() + "/data";
   mkdir(data.c_str(), 0755);
-  auto proc = ScopedProcess::Start({bin, "--directory", data, "--port", std::to_string(s->port), "--address",
-                                    "127.0.0.1", "--configure-bucket", bucket, "--silent"},
-                                   s->dir->path() + "/s3rver.log");
+  auto proc =
+      ScopedProcess::Start({bin, "--directory", data, "--port", std::to_string(s->port),
+                            "--address", "127.0.0.1", "--configure-bucket", bucket, "--silent"},
+                           s->dir->path() + "/s3rver.log");
   if (!proc.ok()) return proc.status();
   s->process = std::move(*proc);
   absl::Status st = s->process->WaitForPort(s->port, 30);
@@ -460,23 +475,26 @@ absl::StatusOr<std::unique_ptr<S3Server>> StartMoto(const std::string& bucket) {
   s->bucket = bucket;
   s->endpoint = absl::StrCat("http://127.0.0.1:", s->port);
   // Three unauthenticated actions: create user, attach policy, create key.
-  auto proc = ScopedProcess::Start({"env", "INITIAL_NO_AUTH_ACTION_COUNT=3", "moto_server", "-H", "127.0.0.1",
-                                    "-p", std::to_string(s->port)},
+  auto proc = ScopedProcess::Start({"env", "INITIAL_NO_AUTH_ACTION_COUNT=3", "moto_server", "-H",
+                                    "127.0.0.1", "-p", std::to_string(s->port)},
                                    s->dir->path() + "/moto.log");
   if (!proc.ok()) return proc.status();
   s->process = std::move(*proc);
   absl::Status st = s->process->WaitForPort(s->port, 30);
   if (!st.ok()) return st;
-  st = RunCommand(AwsCli(*s, "bootstrap", "bootstrap", {"iam", "create-user", "--user-name", "shoebox"}));
+  st = RunCommand(
+      AwsCli(*s, "bootstrap", "bootstrap", {"iam", "create-user", "--user-name", "shoebox"}));
   if (!st.ok()) return st;
-  st = RunCommand(AwsCli(*s, "bootstrap", "bootstrap",
-                         {"iam", "put-user-policy", "--user-name", "shoebox", "--policy-name", "s3-all",
-                          "--policy-document",
-                          R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]})"}));
+  st = RunCommand(AwsCli(
+      *s, "bootstrap", "bootstrap",
+      {"iam", "put-user-policy", "--user-name", "shoebox", "--policy-name", "s3-all",
+       "--policy-document",
+       R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]})"}));
   if (!st.ok()) return st;
   std::string key_json;
-  st = RunCommand(AwsCli(*s, "bootstrap", "bootstrap", {"iam", "create-access-key", "--user-name", "shoebox"}),
-                  &key_json);
+  st = RunCommand(
+      AwsCli(*s, "bootstrap", "bootstrap", {"iam", "create-access-key", "--user-name", "shoebox"}),
+      &key_json);
   if (!st.ok()) return st;
   s->access_key = JsonField(key_json, "AccessKeyId");
   s->secret_key = JsonField(key_json, "SecretAccessKey");

@@ -117,14 +117,14 @@ absl::StatusOr<std::unique_ptr<RcloneRcd>> StartRcloneRcd(const std::string& con
                                                           bool serve_objects = true);
 // An rclone.conf section "[name]" for a webdav remote pointing at `dav`
 // (password obscured with `rclone obscure`).
-absl::StatusOr<std::string> RcloneWebdavRemoteConfig(const std::string& name, const RcloneWebdav& dav);
-
+absl::StatusOr<std::string> RcloneWebdavRemoteConfig(const std::string& name,
+                                                     const RcloneWebdav& dav);
 
 // --- S3: s3rver and moto (see ../shared/TESTING.md) --------------------------
 struct S3Server {
   std::string endpoint;  // "http://127.0.0.1:PORT"
   std::string region = "us-east-1";
-  std::string bucket;    // exists and is empty at start
+  std::string bucket;  // exists and is empty at start
   std::string access_key;
   std::string secret_key;
   int port = 0;

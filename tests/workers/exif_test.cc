@@ -19,7 +19,8 @@ TEST(ExifCaptureDate, DateTimeOriginalOfARealJpegDrivesTheDateLayout) {
   auto dir = testsupport::TempDir::Make("exif");
   ASSERT_TRUE(dir.ok());
   const std::string jpg = (*dir)->path() + "/photo.jpg";
-  ASSERT_TRUE(testsupport::RunCommand({"convert-im6.q16", "-size", "64x48", "xc:skyblue", jpg}).ok());
+  ASSERT_TRUE(
+      testsupport::RunCommand({"convert-im6.q16", "-size", "64x48", "xc:skyblue", jpg}).ok());
   ASSERT_TRUE(testsupport::RunCommand({"exiftool", "-q", "-overwrite_original",
                                        "-DateTimeOriginal=2019:12:31 23:59:58", jpg})
                   .ok());
@@ -41,7 +42,8 @@ TEST(ExifCaptureDate, JpegWithoutExifHasNoDate) {
   auto dir = testsupport::TempDir::Make("exif");
   ASSERT_TRUE(dir.ok());
   const std::string jpg = (*dir)->path() + "/plain.jpg";
-  ASSERT_TRUE(testsupport::RunCommand({"convert-im6.q16", "-size", "16x16", "xc:red", "-strip", jpg}).ok());
+  ASSERT_TRUE(
+      testsupport::RunCommand({"convert-im6.q16", "-size", "16x16", "xc:red", "-strip", jpg}).ok());
   EXPECT_FALSE(ExifCaptureDate(ReadAll(jpg)).has_value());
 }
 

@@ -6,11 +6,11 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
-#include "tests/support/servers.h"
 #include "common/http/url.h"
 #include "common/s3/s3_chunkstore.h"
 #include "common/s3/s3_client.h"
 #include "tests/support/chunkstore_conformance.h"
+#include "tests/support/servers.h"
 
 namespace shoebox::s3 {
 namespace {
@@ -40,8 +40,9 @@ class S3Backend : public shoebox::testing::ChunkStoreTestBackend {
   std::string Location(const std::string& secret) const {
     S3Server* s = Server(moto_);
     // Keys may contain '/' or '+': percent-encoded, as the format requires.
-    return absl::StrCat("s3://", http::PercentEncode(s->access_key, false), ":", http::PercentEncode(secret, false),
-                        "@127.0.0.1:", s->port, "/", s->bucket, "/", prefix_, "?tls=0");
+    return absl::StrCat("s3://", http::PercentEncode(s->access_key, false), ":",
+                        http::PercentEncode(secret, false), "@127.0.0.1:", s->port, "/", s->bucket,
+                        "/", prefix_, "?tls=0");
   }
   absl::StatusOr<std::unique_ptr<ChunkStore>> Open() override {
     if (Server(moto_) == nullptr) return absl::FailedPreconditionError("server did not start");
@@ -55,7 +56,8 @@ class S3Backend : public shoebox::testing::ChunkStoreTestBackend {
     cfg.credentials = {s->access_key, s->secret_key, ""};
     ASSIGN_OR_RETURN(auto client, S3Client::Create(cfg));
     std::string hex = ToHex(ByteSpan(id.data(), id.size()));
-    return client->PutBytes(absl::StrCat(prefix_, "/", hex.substr(0, 2), "/", hex.substr(2)), bytes, {});
+    return client->PutBytes(absl::StrCat(prefix_, "/", hex.substr(0, 2), "/", hex.substr(2)), bytes,
+                            {});
   }
 
  private:
@@ -65,8 +67,10 @@ class S3Backend : public shoebox::testing::ChunkStoreTestBackend {
 
 INSTANTIATE_TEST_SUITE_P(
     S3, ChunkStoreConformanceTest,
-    ::testing::Values(shoebox::testing::BackendFactory("Moto", [] { return std::make_unique<S3Backend>(true); }),
-                      shoebox::testing::BackendFactory("S3rver", [] { return std::make_unique<S3Backend>(false); })),
+    ::testing::Values(
+        shoebox::testing::BackendFactory("Moto", [] { return std::make_unique<S3Backend>(true); }),
+        shoebox::testing::BackendFactory("S3rver",
+                                         [] { return std::make_unique<S3Backend>(false); })),
     shoebox::testing::BackendName);
 
 TEST(S3ChunkStore, WrongSecretIsPermissionDenied) {

@@ -13,9 +13,9 @@
 
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "common/s3/s3_client.h"
 #include "tests/support/servers.h"
 #include "workers/connectors/connector_conformance.h"
-#include "common/s3/s3_client.h"
 #include "workers/connectors/s3_connector.h"
 
 namespace shoebox::worker {
@@ -48,7 +48,8 @@ S3Server* S3rver() {
 }
 
 nlohmann::json Settings(const S3Server* s, const std::string& prefix) {
-  return {{"endpoint", s->endpoint}, {"region", s->region}, {"bucket", s->bucket}, {"prefix", prefix}};
+  return {
+      {"endpoint", s->endpoint}, {"region", s->region}, {"bucket", s->bucket}, {"prefix", prefix}};
 }
 nlohmann::json Creds(const std::string& key, const std::string& secret) {
   return {{"access_key_id", key}, {"secret_access_key", secret}};
@@ -67,33 +68,41 @@ ConnectorConformanceParams Params(const std::string& name, S3Server* (*server)()
   ConnectorConformanceParams p;
   p.name = name;
   p.make = [server](const std::string& id) { return Make(server(), id + "/"); };
-  p.make_with_bad_credentials = [server, wrong_key_id](const std::string& id) -> absl::StatusOr<std::unique_ptr<Connector>> {
+  p.make_with_bad_credentials =
+      [server, wrong_key_id](const std::string& id) -> absl::StatusOr<std::unique_ptr<Connector>> {
     S3Server* s = server();
     if (s == nullptr) return absl::FailedPreconditionError("server did not start");
     // moto checks the signature (wrong secret); s3rver only the key ID.
-    return MakeConnector("s3", Settings(s, id + "/"),
-                         wrong_key_id ? Creds("NOSUCHKEY", s->secret_key) : Creds(s->access_key, "wrong-secret"));
+    return MakeConnector(
+        "s3", Settings(s, id + "/"),
+        wrong_key_id ? Creds("NOSUCHKEY", s->secret_key) : Creds(s->access_key, "wrong-secret"));
   };
   if (strict_names) {
     p.refuses_name = [](const std::string& n, std::string* reason) {
       for (unsigned char c : n) {
-        if (!(std::isalnum(c) || c == ' ' || c == '#' || c == '-' || c == '_' || c == '.' || c == '/')) {
-          *reason = "moto refuses keys with characters such as + & ( ) ' \" ; = , % or non-ASCII even when "
-                    "correctly signed (awscli's requests too); s3rver runs this name";
+        if (!(std::isalnum(c) || c == ' ' || c == '#' || c == '-' || c == '_' || c == '.' ||
+              c == '/')) {
+          *reason =
+              "moto refuses keys with characters such as + & ( ) ' \" ; = , % or non-ASCII even "
+              "when "
+              "correctly signed (awscli's requests too); s3rver runs this name";
           return true;
         }
       }
       return false;
     };
     p.list_refused_reason =
-        "moto refuses a signed ListObjectsV2 whose prefix contains '/' (awscli's too); s3rver runs the List checks";
+        "moto refuses a signed ListObjectsV2 whose prefix contains '/' (awscli's too); s3rver runs "
+        "the List checks";
   }
   if (!strict_names) {
     p.keeps_partial_uploads_reason =
-        "s3rver stores the partial body of an aborted PUT under the final name (AWS S3 and moto do not); "
+        "s3rver stores the partial body of an aborted PUT under the final name (AWS S3 and moto do "
+        "not); "
         "moto runs this check";
   }
-  p.independent_read = [server](Connector* c, const std::string& path) -> absl::StatusOr<std::string> {
+  p.independent_read = [server](Connector* c,
+                                const std::string& path) -> absl::StatusOr<std::string> {
     // The connector's prefix is the first component of its Describe() path.
     std::string d = c->Describe();  // "s3://bucket/prefix/ at endpoint"
     std::string after = d.substr(5);
@@ -114,7 +123,8 @@ INSTANTIATE_TEST_SUITE_P(S3, ConnectorConformance,
 std::string Sha(uint64_t size, uint64_t seed) { return PatternSha256(size, seed); }
 
 TEST(S3Connector, MultipartUploadWithParallelPartsIsReadBackByAwsCli) {
-  auto c = Make(Moto(), "multipart/", {{"multipart_threshold_mib", 5}, {"part_size_mib", 5}, {"parallel_parts", 3}});
+  auto c = Make(Moto(), "multipart/",
+                {{"multipart_threshold_mib", 5}, {"part_size_mib", 5}, {"parallel_parts", 3}});
   ASSERT_TRUE(c.ok()) << c.status();
   const uint64_t size = (23u << 20) + 5;
   PutRequest r;
@@ -147,13 +157,15 @@ TEST(S3Connector, InterruptedMultipartUploadIsAbortedAndLeavesNothing) {
   EXPECT_EQ((*c)->Stat("cut.mp4").status().code(), absl::StatusCode::kNotFound);
   std::string out;
   S3Server* m = Moto();
-  ASSERT_TRUE(testsupport::RunCommand({"env", "AWS_ACCESS_KEY_ID=" + m->access_key,
-                                       "AWS_SECRET_ACCESS_KEY=" + m->secret_key, "AWS_DEFAULT_REGION=us-east-1",
-                                       "aws", "--endpoint-url", m->endpoint, "s3api", "list-multipart-uploads",
-                                       "--bucket", m->bucket},
-                                      &out)
-                  .ok());
-  EXPECT_EQ(out.find("cut.mp4"), std::string::npos) << "the multipart upload was not aborted: " << out;
+  ASSERT_TRUE(
+      testsupport::RunCommand(
+          {"env", "AWS_ACCESS_KEY_ID=" + m->access_key, "AWS_SECRET_ACCESS_KEY=" + m->secret_key,
+           "AWS_DEFAULT_REGION=us-east-1", "aws", "--endpoint-url", m->endpoint, "s3api",
+           "list-multipart-uploads", "--bucket", m->bucket},
+          &out)
+          .ok());
+  EXPECT_EQ(out.find("cut.mp4"), std::string::npos)
+      << "the multipart upload was not aborted: " << out;
 }
 
 TEST(S3Connector, UnsignedPayloadIsAcceptedByAVerifyingServer) {
@@ -189,8 +201,9 @@ TEST(S3Connector, MissingBucketIsFailedPreconditionNamingTheBucket) {
 TEST(S3Connector, UnreachableEndpointIsRetryable) {
   auto port = testsupport::FreeLoopbackPort();
   ASSERT_TRUE(port.ok());
-  auto c = MakeConnector("s3", {{"endpoint", "http://127.0.0.1:" + std::to_string(*port)}, {"bucket", "b"}},
-                         Creds("k", "s"));
+  auto c = MakeConnector(
+      "s3", {{"endpoint", "http://127.0.0.1:" + std::to_string(*port)}, {"bucket", "b"}},
+      Creds("k", "s"));
   ASSERT_TRUE(c.ok());
   auto st = (*c)->Stat("x.jpg");
   EXPECT_EQ(st.status().code(), absl::StatusCode::kUnavailable) << st.status();
@@ -250,11 +263,13 @@ class CannedHttpServer {
 };
 
 TEST(S3Connector, SlowDownWithRetryAfterIsRetryableAndCarriesTheDelay) {
-  const std::string body = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
+  const std::string body =
+      "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
   CannedHttpServer srv("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\nContent-Length: " +
                        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
-  auto c = MakeConnector("s3", {{"endpoint", "http://127.0.0.1:" + std::to_string(srv.port())}, {"bucket", "b"}},
-                         Creds("k", "s"));
+  auto c = MakeConnector(
+      "s3", {{"endpoint", "http://127.0.0.1:" + std::to_string(srv.port())}, {"bucket", "b"}},
+      Creds("k", "s"));
   ASSERT_TRUE(c.ok());
   PutRequest r;
   r.remote_path = "a.jpg";
@@ -267,9 +282,11 @@ TEST(S3Connector, SlowDownWithRetryAfterIsRetryableAndCarriesTheDelay) {
 }
 
 TEST(S3Connector, TooManyRequestsIsRetryable) {
-  CannedHttpServer srv("HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-  auto c = MakeConnector("s3", {{"endpoint", "http://127.0.0.1:" + std::to_string(srv.port())}, {"bucket", "b"}},
-                         Creds("k", "s"));
+  CannedHttpServer srv(
+      "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  auto c = MakeConnector(
+      "s3", {{"endpoint", "http://127.0.0.1:" + std::to_string(srv.port())}, {"bucket", "b"}},
+      Creds("k", "s"));
   ASSERT_TRUE(c.ok());
   auto st = (*c)->Stat("a.jpg");
   EXPECT_EQ(ClassifyForRetry(st.status()), RetryClass::kRetryable) << st.status();
@@ -281,9 +298,10 @@ TEST(S3Connector, VirtualHostStyleAddressesTheBucketByHostName) {
   // An AWS-shaped endpoint resolved to the loopback server: the bucket goes
   // in the host name (shoebox.s3.amazonaws.com), not in the path.
   const std::string port = std::to_string(s->port);
-  auto c = Make(s, "vhost/", {{"style", "virtual"},
-                              {"endpoint", "http://s3.amazonaws.com:" + port},
-                              {"resolve", {s->bucket + ".s3.amazonaws.com:" + port + ":127.0.0.1"}}});
+  auto c = Make(s, "vhost/",
+                {{"style", "virtual"},
+                 {"endpoint", "http://s3.amazonaws.com:" + port},
+                 {"resolve", {s->bucket + ".s3.amazonaws.com:" + port + ":127.0.0.1"}}});
   ASSERT_TRUE(c.ok()) << c.status();
   PutRequest r;
   r.remote_path = "v.jpg";

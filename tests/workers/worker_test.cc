@@ -21,8 +21,8 @@
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
-#include "tests/support/data_gen.h"
 #include "tests/support/coordinator_fixture.h"
+#include "tests/support/data_gen.h"
 #include "tests/support/servers.h"
 #include "workers/chunk_source.h"
 #include "workers/coordinator_client.h"
@@ -51,7 +51,8 @@ class FailHalfway final : public ByteSource {
   explicit FailHalfway(std::unique_ptr<ByteSource> inner) : inner_(std::move(inner)) {}
   absl::StatusOr<size_t> Read(uint8_t* buf, size_t max) override {
     if (pos_ >= inner_->size() / 2) return absl::UnavailableError("test: upload broken halfway");
-    ASSIGN_OR_RETURN(size_t n, inner_->Read(buf, std::min<uint64_t>(max, inner_->size() / 2 - pos_)));
+    ASSIGN_OR_RETURN(size_t n,
+                     inner_->Read(buf, std::min<uint64_t>(max, inner_->size() / 2 - pos_)));
     pos_ += n;
     return n;
   }
@@ -104,15 +105,17 @@ class WorkerE2E : public testsupport::CoordinatorFixture {
     chunk_id_key_ = hr.chunk_id_key();
   }
 
-  absl::Status AddDestination(const std::string& name, const std::string& kind, const nlohmann::json& settings,
-                              const nlohmann::json& creds, const std::string& layout) {
+  absl::Status AddDestination(const std::string& name, const std::string& kind,
+                              const nlohmann::json& settings, const nlohmann::json& creds,
+                              const std::string& layout) {
     v1::CreateDestinationRequest req;
     req.set_name(name);
     req.set_kind(kind);
     req.set_settings_json(settings.dump());
     req.set_layout(layout);
     if (!creds.empty()) {
-      ASSIGN_OR_RETURN(std::string box, SealToPublicKey(pool_.public_key, AsBytes(creds.dump()), name));
+      ASSIGN_OR_RETURN(std::string box,
+                       SealToPublicKey(pool_.public_key, AsBytes(creds.dump()), name));
       req.set_sealed_credentials(box);
     }
     v1::Destination d;
@@ -173,12 +176,14 @@ class WorkerE2E : public testsupport::CoordinatorFixture {
     stream->WritesDone();
     v1::PutChunkAck ack;
     while (stream->Read(&ack)) {
-      if (ack.code() != 0) return absl::InternalError("PutChunks refused a chunk: " + ack.message());
+      if (ack.code() != 0)
+        return absl::InternalError("PutChunks refused a chunk: " + ack.message());
     }
     return Check(stream->Finish(), "PutChunks");
   }
 
-  absl::StatusOr<std::unique_ptr<Worker>> MakeWorker(const std::string& name, ChunkFetcher* fetcher = nullptr) {
+  absl::StatusOr<std::unique_ptr<Worker>> MakeWorker(const std::string& name,
+                                                     ChunkFetcher* fetcher = nullptr) {
     WorkerOptions o;
     o.name = name;
     o.insecure_dev = true;
@@ -187,7 +192,8 @@ class WorkerE2E : public testsupport::CoordinatorFixture {
     o.lease_wait = absl::Seconds(2);
     o.rpc_deadline = absl::Seconds(20);
     ASSIGN_OR_RETURN(CredentialOpener opener, MakeSealBoxOpener(dir_->path() + "/pool.key"));
-    ASSIGN_OR_RETURN(auto w, Worker::Create(o, channel(), fetcher ? fetcher : fetcher_.get(), opener));
+    ASSIGN_OR_RETURN(auto w,
+                     Worker::Create(o, channel(), fetcher ? fetcher : fetcher_.get(), opener));
     RETURN_IF_ERROR(w->Register());
     return w;
   }
@@ -198,8 +204,10 @@ class WorkerE2E : public testsupport::CoordinatorFixture {
     for (int i = 0; i < tries; ++i) {
       absl::StatusOr<JobOutcome> r = w->RunOnce(absl::Seconds(2));
       if (r.ok() && r->completed) return r;
-      if (r.ok()) last = r->error;
-      else if (!absl::IsNotFound(r.status())) last = r.status();
+      if (r.ok())
+        last = r->error;
+      else if (!absl::IsNotFound(r.status()))
+        last = r.status();
     }
     return last;
   }
@@ -234,9 +242,10 @@ TEST_F(WorkerE2E, DeliversAReportedFileToALocalDirectoryAndToS3) {
   ASSERT_TRUE(s3.ok()) << s3.status();
   const std::string nas = dir_->path() + "/nas";
   ASSERT_TRUE(AddDestination("nas", "local", {{"root", nas}}, {}, "").ok());
-  ASSERT_TRUE(AddDestination("bucket", "s3", {{"endpoint", (*s3)->endpoint}, {"bucket", "photos"}},
-                             {{"access_key_id", (*s3)->access_key}, {"secret_access_key", (*s3)->secret_key}},
-                             "{year}/{month}/{name}")
+  ASSERT_TRUE(AddDestination(
+                  "bucket", "s3", {{"endpoint", (*s3)->endpoint}, {"bucket", "photos"}},
+                  {{"access_key_id", (*s3)->access_key}, {"secret_access_key", (*s3)->secret_key}},
+                  "{year}/{month}/{name}")
                   .ok());
   const std::string content = PseudoRandomBytes(1000 * 1000 + 17, 1);
   ASSERT_TRUE(ReportFile("2024/Summer/IMG_0001.jpg", content).ok());
@@ -261,7 +270,8 @@ TEST_F(WorkerE2E, ReadsChunksThroughTheCoordinatorWhenTheStoreIsNotShared) {
   ASSERT_TRUE(AddDestination("nas", "local", {{"root", nas}}, {}, "{album}/{name}").ok());
   const std::string content = PseudoRandomBytes(700000, 2);
   ASSERT_TRUE(ReportFile("Trip/a.jpg", content).ok());
-  auto fetcher = MakeCoordinatorFetcher(channel(), "w-remote", true, keys_.data_key, absl::Seconds(20));
+  auto fetcher =
+      MakeCoordinatorFetcher(channel(), "w-remote", true, keys_.data_key, absl::Seconds(20));
   auto w = MakeWorker("w-remote", fetcher.get());
   ASSERT_TRUE(w.ok()) << w.status();
   auto r = RunUntilCompleted(w->get());
@@ -277,10 +287,11 @@ TEST_F(WorkerE2E, UploadInterruptedMidwayIsRetriedAndLeavesExactlyOneCopy) {
   auto w = MakeWorker("w-flaky");
   ASSERT_TRUE(w.ok()) << w.status();
   int attempts = 0;
-  (*w)->SetSourceWrapperForTest([&](std::unique_ptr<ByteSource> inner) -> std::unique_ptr<ByteSource> {
-    if (attempts++ > 0) return inner;
-    return std::make_unique<FailHalfway>(std::move(inner));  // the first upload breaks halfway
-  });
+  (*w)->SetSourceWrapperForTest(
+      [&](std::unique_ptr<ByteSource> inner) -> std::unique_ptr<ByteSource> {
+        if (attempts++ > 0) return inner;
+        return std::make_unique<FailHalfway>(std::move(inner));  // the first upload breaks halfway
+      });
   auto first = (*w)->RunOnce(absl::Seconds(2));
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_FALSE(first->completed);
@@ -353,9 +364,12 @@ TEST_F(WorkerE2E, SameContentUnderTheSameNameIsNotUploadedTwiceAndADifferentOneG
     uploads += r->uploaded;
   }
   EXPECT_EQ(uploads, 2) << "the identical copy must be recognised by Stat, not uploaded";
-  EXPECT_EQ(FilesUnder(nas), (std::vector<std::string>{"2024/07/IMG_1 (2).jpg", "2024/07/IMG_1.jpg"}));
-  std::string first = ReadFile(nas + "/2024/07/IMG_1.jpg"), second = ReadFile(nas + "/2024/07/IMG_1 (2).jpg");
-  EXPECT_TRUE((first == a && second == b) || (first == b && second == a)) << "a collision overwrote a photo";
+  EXPECT_EQ(FilesUnder(nas),
+            (std::vector<std::string>{"2024/07/IMG_1 (2).jpg", "2024/07/IMG_1.jpg"}));
+  std::string first = ReadFile(nas + "/2024/07/IMG_1.jpg"),
+              second = ReadFile(nas + "/2024/07/IMG_1 (2).jpg");
+  EXPECT_TRUE((first == a && second == b) || (first == b && second == a))
+      << "a collision overwrote a photo";
 }
 
 TEST_F(WorkerE2E, RefusedCredentialsAreReportedAsAnAuthFailure) {
@@ -379,7 +393,8 @@ TEST_F(WorkerE2E, RefusedCredentialsAreReportedAsAnAuthFailure) {
   ASSERT_TRUE(admin_->ListJobs(&ctx, lj, &jobs).ok());
   ASSERT_EQ(jobs.jobs_size(), 1);
   EXPECT_NE(jobs.jobs(0).state(), v1::JOB_STATE_DONE);
-  EXPECT_NE(jobs.jobs(0).last_error().find("credentials"), std::string::npos) << jobs.jobs(0).last_error();
+  EXPECT_NE(jobs.jobs(0).last_error().find("credentials"), std::string::npos)
+      << jobs.jobs(0).last_error();
 }
 
 TEST_F(WorkerE2E, StopDuringAnUploadHandsTheJobBackAndLeavesNothing) {
@@ -399,7 +414,8 @@ TEST_F(WorkerE2E, StopDuringAnUploadHandsTheJobBackAndLeavesNothing) {
   // An upload that crawls: 1 KiB every 20 ms (about 12 minutes in all).
   class Crawl final : public ByteSource {
    public:
-    Crawl(std::unique_ptr<ByteSource> inner, std::atomic<bool>* flag) : inner_(std::move(inner)), flag_(flag) {}
+    Crawl(std::unique_ptr<ByteSource> inner, std::atomic<bool>* flag)
+        : inner_(std::move(inner)), flag_(flag) {}
     absl::StatusOr<size_t> Read(uint8_t* buf, size_t max) override {
       *flag_ = true;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -412,12 +428,14 @@ TEST_F(WorkerE2E, StopDuringAnUploadHandsTheJobBackAndLeavesNothing) {
     std::unique_ptr<ByteSource> inner_;
     std::atomic<bool>* flag_;
   };
-  (*w)->SetSourceWrapperForTest([&](std::unique_ptr<ByteSource> inner) -> std::unique_ptr<ByteSource> {
-    return std::make_unique<Crawl>(std::move(inner), &reading);
-  });
+  (*w)->SetSourceWrapperForTest(
+      [&](std::unique_ptr<ByteSource> inner) -> std::unique_ptr<ByteSource> {
+        return std::make_unique<Crawl>(std::move(inner), &reading);
+      });
   absl::Status run;
   std::thread t([&] { run = (*w)->Run(); });
-  for (int i = 0; i < 400 && !reading; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  for (int i = 0; i < 400 && !reading; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
   ASSERT_TRUE(reading) << "the worker never started the upload";
   (*w)->Stop();
   t.join();
@@ -431,9 +449,11 @@ TEST_F(WorkerE2E, StopDuringAnUploadHandsTheJobBackAndLeavesNothing) {
   AsAdmin(&ctx);
   ASSERT_TRUE(admin_->ListJobs(&ctx, lj, &jobs).ok());
   ASSERT_EQ(jobs.jobs_size(), 1);
-  EXPECT_TRUE(jobs.jobs(0).state() == v1::JOB_STATE_RETRY_WAIT || jobs.jobs(0).state() == v1::JOB_STATE_QUEUED)
+  EXPECT_TRUE(jobs.jobs(0).state() == v1::JOB_STATE_RETRY_WAIT ||
+              jobs.jobs(0).state() == v1::JOB_STATE_QUEUED)
       << v1::JobState_Name(jobs.jobs(0).state()) << " " << jobs.jobs(0).last_error();
-  EXPECT_NE(jobs.jobs(0).last_error().find("shutting down"), std::string::npos) << jobs.jobs(0).last_error();
+  EXPECT_NE(jobs.jobs(0).last_error().find("shutting down"), std::string::npos)
+      << jobs.jobs(0).last_error();
 }
 
 TEST_F(WorkerE2E, WorkerBinaryDeliversAndExitsCleanlyOnSigterm) {
@@ -452,14 +472,16 @@ TEST_F(WorkerE2E, WorkerBinaryDeliversAndExitsCleanlyOnSigterm) {
                         << "pool_key_file = \"" << dir_->path() << "/pool.key\"\n"
                         << "lease_wait_seconds = 1\n"
                         << "shutdown_grace_seconds = 5\n";
-  std::vector<std::string> args = {SHOEBOX_WORKER_BINARY, "--config", config, "--log-level", "warn"};
+  std::vector<std::string> args = {SHOEBOX_WORKER_BINARY, "--config", config, "--log-level",
+                                   "warn"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
   ASSERT_EQ(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ), 0);
   const std::string target = nas + "/laptop/Pictures/e.jpg";
-  for (int i = 0; i < 300 && !fs::exists(target); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 300 && !fs::exists(target); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_TRUE(fs::exists(target)) << "the worker binary did not deliver the file";
   kill(pid, SIGTERM);
   int status = 0;

@@ -32,7 +32,9 @@ class PatternSource : public ByteSource {
   uint64_t size() const override { return size_; }
 
  protected:
-  void Fill(uint8_t* buf, uint64_t off, size_t n) const { testsupport::FillSeekable(seed_, off, buf, n); }
+  void Fill(uint8_t* buf, uint64_t off, size_t n) const {
+    testsupport::FillSeekable(seed_, off, buf, n);
+  }
   const uint64_t size_;
   const uint64_t seed_;
   uint64_t pos_ = 0;
@@ -44,7 +46,8 @@ class FailingSource final : public PatternSource {
       : PatternSource(size, seed), fail_at_(fail_at) {}
   absl::StatusOr<size_t> Read(uint8_t* buf, size_t max) override {
     if (pos_ >= fail_at_) {
-      return absl::UnavailableError("test source: the connection to the chunk store dropped midway");
+      return absl::UnavailableError(
+          "test source: the connection to the chunk store dropped midway");
     }
     return PatternSource::Read(buf, std::min<uint64_t>(max, fail_at_ - pos_));
   }
@@ -113,7 +116,8 @@ void RoundTrip(Connector* c, const std::string& path, uint64_t size, uint64_t se
   PutRequest r = Req(path, size, seed);
   auto src = MakePatternSource(size, seed);
   uint64_t progressed = 0;
-  absl::StatusOr<RemoteObject> put = c->Put(r, src.get(), [&](const Progress& p) { progressed = p.bytes_sent; });
+  absl::StatusOr<RemoteObject> put =
+      c->Put(r, src.get(), [&](const Progress& p) { progressed = p.bytes_sent; });
   ASSERT_TRUE(put.ok()) << put.status();
   EXPECT_EQ(put->remote_path, path);
   EXPECT_FALSE(put->ref.empty());
@@ -205,7 +209,8 @@ TEST_P(ConnectorConformance, AwkwardNamesRoundTripAndList) {
     ++seed;
     expected.insert(path);
   }
-  if (!GetParam().list_refused_reason.empty()) GTEST_SKIP() << "List: " << GetParam().list_refused_reason;
+  if (!GetParam().list_refused_reason.empty())
+    GTEST_SKIP() << "List: " << GetParam().list_refused_reason;
   auto listed = conn_->List("awkward");
   ASSERT_TRUE(listed.ok()) << listed.status();
   std::set<std::string> got;
@@ -220,13 +225,14 @@ TEST_P(ConnectorConformance, NestedFoldersAreCreatedAndListedRecursively) {
   RoundTrip(conn_.get(), "2024/07/Holiday/b.jpg", 11, 21);
   RoundTrip(conn_.get(), "2024/07/c.jpg", 12, 22);
   RoundTrip(conn_.get(), "2024/08/deep/er/d.jpg", 13, 23);
-  if (!GetParam().list_refused_reason.empty()) GTEST_SKIP() << "List: " << GetParam().list_refused_reason;
+  if (!GetParam().list_refused_reason.empty())
+    GTEST_SKIP() << "List: " << GetParam().list_refused_reason;
   auto all = conn_->List("");
   ASSERT_TRUE(all.ok()) << all.status();
   std::set<std::string> got;
   for (const auto& o : *all) got.insert(o.remote_path);
-  EXPECT_EQ(got, (std::set<std::string>{"2024/07/Holiday/a.jpg", "2024/07/Holiday/b.jpg", "2024/07/c.jpg",
-                                        "2024/08/deep/er/d.jpg"}));
+  EXPECT_EQ(got, (std::set<std::string>{"2024/07/Holiday/a.jpg", "2024/07/Holiday/b.jpg",
+                                        "2024/07/c.jpg", "2024/08/deep/er/d.jpg"}));
   auto sub = conn_->List("2024/07/Holiday");
   ASSERT_TRUE(sub.ok()) << sub.status();
   ASSERT_EQ(sub->size(), 2u);
@@ -263,7 +269,8 @@ TEST_P(ConnectorConformance, MissingObjectIsNotFoundAndDeleteIsIdempotent) {
   RoundTrip(conn_.get(), "del/me.jpg", 100, 40);
   ASSERT_TRUE(conn_->Delete("del/me.jpg").ok());
   EXPECT_EQ(conn_->Stat("del/me.jpg").status().code(), absl::StatusCode::kNotFound);
-  if (!GetParam().list_refused_reason.empty()) GTEST_SKIP() << "List: " << GetParam().list_refused_reason;
+  if (!GetParam().list_refused_reason.empty())
+    GTEST_SKIP() << "List: " << GetParam().list_refused_reason;
   auto listed = conn_->List("del");
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_TRUE(listed->empty());
@@ -288,7 +295,8 @@ TEST_P(ConnectorConformance, InterruptedUploadLeavesNothingAndARetrySucceeds) {
   if (GetParam().list_refused_reason.empty() && GetParam().keeps_partial_uploads_reason.empty()) {
     auto listed = conn_->List("cut");
     ASSERT_TRUE(listed.ok()) << listed.status();
-    EXPECT_TRUE(listed->empty()) << "leftover: " << (listed->empty() ? "" : (*listed)[0].remote_path);
+    EXPECT_TRUE(listed->empty()) << "leftover: "
+                                 << (listed->empty() ? "" : (*listed)[0].remote_path);
   }
   RoundTrip(conn_.get(), r.remote_path, size, 50);
 }

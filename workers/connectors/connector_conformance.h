@@ -27,14 +27,16 @@ struct ConnectorConformanceParams {
   std::function<absl::StatusOr<std::unique_ptr<Connector>>(const std::string& test_id)> make;
   // A connector to the same root with wrong credentials; empty when the
   // backend has none (reason in no_credentials_reason).
-  std::function<absl::StatusOr<std::unique_ptr<Connector>>(const std::string& test_id)> make_with_bad_credentials;
+  std::function<absl::StatusOr<std::unique_ptr<Connector>>(const std::string& test_id)>
+      make_with_bad_credentials;
   std::string no_credentials_reason;
   // Returns true (and a reason) for a file name the server cannot take,
   // e.g. moto refuses '+', '&', '(', ')' and non-ASCII keys.
   std::function<bool(const std::string& name, std::string* reason)> refuses_name;
   // Reads an uploaded object back with an independent client (awscli,
   // s3cmd, cat...). Empty: the suite reads back with the connector's Get.
-  std::function<absl::StatusOr<std::string>(Connector* c, const std::string& remote_path)> independent_read;
+  std::function<absl::StatusOr<std::string>(Connector* c, const std::string& remote_path)>
+      independent_read;
   // Run the 200 MiB file (streamed, never held in memory).
   bool large_file = true;
   // Non-empty: the server wrongly refuses List with a folder prefix (moto

@@ -39,7 +39,8 @@ class GeneratedSource final : public ByteSource {
     for (size_t i = 0; i < n; ++i) buf[i] = ByteAt(pos_ + i);
     pos_ += n;
     bytes_read_ += n;
-    if (n == 0 && pos_ < size_) return absl::UnavailableError("test source: simulated read failure");
+    if (n == 0 && pos_ < size_)
+      return absl::UnavailableError("test source: simulated read failure");
     return n;
   }
   absl::Status Seek(uint64_t offset) override {
@@ -144,7 +145,9 @@ struct Backend {
 
 inline void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
 
-inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
+inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param.name;
+}
 
 class DestinationCases : public ::testing::TestWithParam<Backend> {
  protected:
@@ -194,10 +197,13 @@ TEST_P(DestinationCases, EmptyOneByteAndFiveMebibytePlusOneFilesArriveIntact) {
     ASSERT_TRUE(st.ok()) << st.status();
     EXPECT_EQ(st->size, size);
     std::string got;
-    ASSERT_TRUE(conn_->Get(path, [&](std::string_view b) {
-                        got.append(b);
-                        return absl::OkStatus();
-                      }).ok());
+    ASSERT_TRUE(conn_
+                    ->Get(path,
+                          [&](std::string_view b) {
+                            got.append(b);
+                            return absl::OkStatus();
+                          })
+                    .ok());
     EXPECT_EQ(got, GeneratedSource(size, size + 7).Content());
   }
 }
@@ -208,9 +214,9 @@ TEST_P(DestinationCases, TwoHundredMebibyteFileIsStreamedIntact) {
 }
 
 TEST_P(DestinationCases, AwkwardNamesKeepTheirExactSpelling) {
-  const std::vector<std::string> names = {
-      "Été #1 (copy)+&.jpg", "with space.jpg", "quote's \"double\".jpg", "100% sure?.jpg",
-      "semi;colon=eq,comma@at$.jpg", "日本語 写真.heic"};
+  const std::vector<std::string> names = {"Été #1 (copy)+&.jpg",         "with space.jpg",
+                                          "quote's \"double\".jpg",      "100% sure?.jpg",
+                                          "semi;colon=eq,comma@at$.jpg", "日本語 写真.heic"};
   const std::string dir = folder_ + "/Dossier été #2 (+&)";
   std::vector<std::string> expected;
   uint64_t seed = 1;
@@ -221,10 +227,13 @@ TEST_P(DestinationCases, AwkwardNamesKeepTheirExactSpelling) {
     ASSERT_TRUE(st.ok()) << n << ": " << st.status();
     EXPECT_EQ(st->size, 1000 + seed);
     std::string got;
-    ASSERT_TRUE(conn_->Get(path, [&](std::string_view b) {
-                        got.append(b);
-                        return absl::OkStatus();
-                      }).ok())
+    ASSERT_TRUE(conn_
+                    ->Get(path,
+                          [&](std::string_view b) {
+                            got.append(b);
+                            return absl::OkStatus();
+                          })
+                    .ok())
         << n;
     EXPECT_EQ(got, GeneratedSource(1000 + seed, seed).Content()) << n;
     expected.push_back(path);

@@ -37,14 +37,16 @@ std::string Base(const std::string& p) {
 // not.
 absl::Status FsError(int err, const std::string& what) {
   if (err == ENOSPC || err == EDQUOT) {
-    return absl::ResourceExhaustedError(absl::StrCat(what, ": no space left on the destination; free space"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat(what, ": no space left on the destination; free space"));
   }
   if (err == EACCES || err == EPERM || err == EROFS) {
     return absl::PermissionDeniedError(absl::StrCat(
         what, ": ", strerror(err), "; give the worker's user write access to the destination"));
   }
   if (err == EIO || err == ESTALE || err == ENOTCONN || err == EHOSTDOWN || err == ETIMEDOUT) {
-    return absl::UnavailableError(absl::StrCat(what, ": ", strerror(err), " (mount unavailable; will retry)"));
+    return absl::UnavailableError(
+        absl::StrCat(what, ": ", strerror(err), " (mount unavailable; will retry)"));
   }
   return ErrnoToStatus(err, what);
 }
@@ -63,7 +65,8 @@ class LocalConnector final : public Connector {
     SecureRandom(rnd, sizeof rnd);
     std::string base = Base(final_path);
     if (base.size() > 200) base = base.substr(0, 200);
-    const std::string tmp = absl::StrCat(dir, "/.", base, kLocalTempMarker, ToHex(ByteSpan(rnd, sizeof rnd)));
+    const std::string tmp =
+        absl::StrCat(dir, "/.", base, kLocalTempMarker, ToHex(ByteSpan(rnd, sizeof rnd)));
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0 && errno == ENOENT) {
       // The folder was removed behind our back since we created it: again.
@@ -77,8 +80,10 @@ class LocalConnector final : public Connector {
     if (fd < 0) return FsError(errno, "create " + PrintablePath(tmp));
     absl::Status st = WriteAll(fd, req, src, progress, tmp);
     if (st.ok() && fsync_) {
-      if (::fsync(fd) != 0) st = FsError(errno, "fsync " + PrintablePath(tmp));
-      else DropCachedPages(fd);
+      if (::fsync(fd) != 0)
+        st = FsError(errno, "fsync " + PrintablePath(tmp));
+      else
+        DropCachedPages(fd);
     }
     if (st.ok() && req.mtime_ns != 0) {
       struct timespec ts[2];
@@ -117,7 +122,8 @@ class LocalConnector final : public Connector {
       return FsError(errno, "stat " + PrintablePath(p));
     }
     if (!S_ISREG(st.st_mode)) {
-      return absl::FailedPreconditionError(absl::StrCat(PrintablePath(p), " exists and is not a regular file"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(PrintablePath(p), " exists and is not a regular file"));
     }
     RemoteObject o;
     o.remote_path = remote_path;
@@ -133,7 +139,8 @@ class LocalConnector final : public Connector {
   absl::StatusOr<std::vector<RemoteObject>> List(const std::string& prefix) override {
     std::vector<RemoteObject> out;
     std::string start = prefix.empty() ? root_ : Full(prefix);
-    RETURN_IF_ERROR(Walk(start, prefix.empty() ? "" : std::string(absl::StripSuffix(prefix, "/")) + "/", &out));
+    RETURN_IF_ERROR(
+        Walk(start, prefix.empty() ? "" : std::string(absl::StripSuffix(prefix, "/")) + "/", &out));
     return out;
   }
 
@@ -143,7 +150,8 @@ class LocalConnector final : public Connector {
     const std::string p = Full(remote_path);
     int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(PrintablePath(p), " does not exist"));
+      if (errno == ENOENT)
+        return absl::NotFoundError(absl::StrCat(PrintablePath(p), " does not exist"));
       return FsError(errno, "open " + PrintablePath(p));
     }
     std::string buf(1 << 20, '\0');
@@ -166,7 +174,8 @@ class LocalConnector final : public Connector {
   absl::Status Delete(const std::string& remote_path) override {
     RETURN_IF_ERROR(ValidateRelativePath(remote_path, "remote path"));
     const std::string p = Full(remote_path);
-    if (::unlink(p.c_str()) != 0 && errno != ENOENT) return FsError(errno, "delete " + PrintablePath(p));
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT)
+      return FsError(errno, "delete " + PrintablePath(p));
     return absl::OkStatus();
   }
 
@@ -182,7 +191,8 @@ class LocalConnector final : public Connector {
   std::string Full(const std::string& rel) const { return absl::StrCat(root_, "/", rel); }
 
   absl::Status WriteAll(int fd, const PutRequest& req, ByteSource* src,
-                        const std::function<void(const Progress&)>& progress, const std::string& tmp) {
+                        const std::function<void(const Progress&)>& progress,
+                        const std::string& tmp) {
     RETURN_IF_ERROR(src->Rewind());
     // With fsync on, the copy bypasses the page cache where the file system
     // allows it (DirectFileWriter): it is written once and not read back soon.
@@ -196,8 +206,9 @@ class LocalConnector final : public Connector {
       size_t want = static_cast<size_t>(std::min<uint64_t>(kBuf, req.size - p.bytes_sent));
       ASSIGN_OR_RETURN(size_t n, src->Read(buf, want));
       if (n == 0) {
-        return absl::DataLossError(absl::StrCat("source of ", PrintablePath(req.remote_path), " ended after ",
-                                                p.bytes_sent, " of ", req.size, " bytes"));
+        return absl::DataLossError(absl::StrCat("source of ", PrintablePath(req.remote_path),
+                                                " ended after ", p.bytes_sent, " of ", req.size,
+                                                " bytes"));
       }
       if (int e = out.Write(buf, n); e != 0) return FsError(e, "write " + PrintablePath(tmp));
       p.bytes_sent += n;
@@ -226,14 +237,16 @@ class LocalConnector final : public Connector {
     }
     struct stat st;
     if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return absl::FailedPreconditionError(absl::StrCat(PrintablePath(dir), " exists and is not a folder"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(PrintablePath(dir), " exists and is not a folder"));
     }
     std::lock_guard<std::mutex> l(mu_);
     made_.insert(dir);
     return absl::OkStatus();
   }
 
-  absl::Status Walk(const std::string& dir, const std::string& rel, std::vector<RemoteObject>* out) {
+  absl::Status Walk(const std::string& dir, const std::string& rel,
+                    std::vector<RemoteObject>* out) {
     DIR* d = ::opendir(dir.c_str());
     if (d == nullptr) {
       if (errno == ENOENT) return absl::OkStatus();
@@ -273,7 +286,8 @@ class LocalConnector final : public Connector {
 absl::StatusOr<std::unique_ptr<Connector>> MakeLocalConnector(const nlohmann::json& settings,
                                                               const nlohmann::json&) {
   if (!settings.contains("root") || !settings["root"].is_string()) {
-    return absl::InvalidArgumentError("local destination settings: 'root' (an absolute folder) is required");
+    return absl::InvalidArgumentError(
+        "local destination settings: 'root' (an absolute folder) is required");
   }
   std::string root = settings["root"].get<std::string>();
   RETURN_IF_ERROR(ValidateAbsolutePath(root, "local destination root"));
@@ -281,7 +295,8 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeLocalConnector(const nlohmann::js
   bool fsync = true;
   if (settings.contains("fsync")) {
     if (!settings["fsync"].is_boolean()) {
-      return absl::InvalidArgumentError("local destination settings: 'fsync' must be true or false");
+      return absl::InvalidArgumentError(
+          "local destination settings: 'fsync' must be true or false");
     }
     fsync = settings["fsync"].get<bool>();
   }

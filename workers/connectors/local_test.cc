@@ -53,7 +53,8 @@ ConnectorConformanceParams LocalParams() {
   return p;
 }
 
-INSTANTIATE_TEST_SUITE_P(Local, ConnectorConformance, ::testing::Values(LocalParams()), ConformanceName);
+INSTANTIATE_TEST_SUITE_P(Local, ConnectorConformance, ::testing::Values(LocalParams()),
+                         ConformanceName);
 
 TEST(LocalConnector, MtimeIsPreservedAndNoTempFileRemains) {
   std::string root = Root() + "/mtime";
@@ -107,8 +108,10 @@ TEST(LocalConnector, FolderRemovedBehindItsBackIsCreatedAgain) {
 }
 
 TEST(LocalConnector, RelativeOrMissingRootIsRefused) {
-  EXPECT_EQ(MakeLocalConnector({{"root", "relative/dir"}}, {}).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(MakeLocalConnector(nlohmann::json::object(), {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeLocalConnector({{"root", "relative/dir"}}, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeLocalConnector(nlohmann::json::object(), {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(LocalConnector, PathEscapingTheRootIsRefused) {

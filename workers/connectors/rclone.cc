@@ -63,7 +63,8 @@ class RcloneConnector final : public Connector {
                                     .user = o_.user,
                                     .password = o_.password,
                                     .ca_file = o_.ca_file,
-                                    .unreachable_hint = "is `rclone rcd` running and reachable?"}) {}
+                                    .unreachable_hint = "is `rclone rcd` running and reachable?"}) {
+  }
 
   absl::StatusOr<RemoteObject> Put(const PutRequest& req, ByteSource* src,
                                    const std::function<void(const Progress&)>& progress) override;
@@ -73,11 +74,14 @@ class RcloneConnector final : public Connector {
                    const std::function<absl::Status(std::string_view)>& sink) override;
   absl::Status Delete(const std::string& remote_path) override;
   absl::Status EnsureFolder(const std::string& folder) override;
-  std::string Describe() const override { return absl::StrCat("rclone ", o_.remote, " via ", o_.url); }
+  std::string Describe() const override {
+    return absl::StrCat("rclone ", o_.remote, " via ", o_.url);
+  }
 
  private:
   // POSTs an rc command; returns its JSON answer or the mapped error.
-  absl::StatusOr<json> Rc(const std::string& command, const json& params, absl::string_view what) const;
+  absl::StatusOr<json> Rc(const std::string& command, const json& params,
+                          absl::string_view what) const;
   // Runs an rc command as a job (_async) and waits for it to finish.
   absl::StatusOr<json> RcJob(const std::string& command, json params, absl::string_view what) const;
   absl::Status RcError(const http::Response& r, absl::string_view what) const;
@@ -100,17 +104,20 @@ absl::Status RcloneConnector::RcError(const http::Response& r, absl::string_view
   std::string msg = absl::StrCat(what, " on ", Describe(), ": ", err, " (HTTP ", http_code, ")");
   std::string lower = absl::AsciiStrToLower(err);
   if (absl::StrContains(lower, "didn't find section in config file")) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(msg, "; the remote is not configured in the rcd's rclone.conf: run `rclone config` there"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        msg, "; the remote is not configured in the rcd's rclone.conf: run `rclone config` there"));
   }
   if (absl::StrContains(lower, "401") || absl::StrContains(lower, "unauthorized") ||
       absl::StrContains(lower, "invalid_grant") || absl::StrContains(lower, "token expired")) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        msg, "; the remote refused rclone's credentials: run `rclone config reconnect` for it on the rcd host"));
+    return absl::UnauthenticatedError(
+        absl::StrCat(msg,
+                     "; the remote refused rclone's credentials: run `rclone config reconnect` for "
+                     "it on the rcd host"));
   }
   if (absl::StrContains(lower, "403") || absl::StrContains(lower, "forbidden") ||
       absl::StrContains(lower, "permission denied")) {
-    return absl::PermissionDeniedError(absl::StrCat(msg, "; check the account's permissions on the remote"));
+    return absl::PermissionDeniedError(
+        absl::StrCat(msg, "; check the account's permissions on the remote"));
   }
   if (absl::StrContains(lower, "429") || absl::StrContains(lower, "too many requests") ||
       absl::StrContains(lower, "ratelimit")) {
@@ -118,7 +125,8 @@ absl::Status RcloneConnector::RcError(const http::Response& r, absl::string_view
   }
   if (absl::StrContains(lower, "quota") || absl::StrContains(lower, "insufficient storage") ||
       absl::StrContains(lower, "no space left")) {
-    return absl::FailedPreconditionError(absl::StrCat(msg, "; the remote is full: free space or raise the quota"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(msg, "; the remote is full: free space or raise the quota"));
   }
   if (http_code == 404 || absl::StrContains(lower, "not found")) return absl::NotFoundError(msg);
   if (http_code >= 500) return absl::UnavailableError(msg);
@@ -126,7 +134,7 @@ absl::Status RcloneConnector::RcError(const http::Response& r, absl::string_view
 }
 
 absl::StatusOr<json> RcloneConnector::Rc(const std::string& command, const json& params,
-                                          absl::string_view what) const {
+                                         absl::string_view what) const {
   const std::string body = params.dump();
   http::Request req;
   req.method = "POST";
@@ -137,17 +145,19 @@ absl::StatusOr<json> RcloneConnector::Rc(const std::string& command, const json&
   if (r.status != 200) return RcError(r, what);
   json j = json::parse(r.body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    return absl::UnavailableError(absl::StrCat(what, " on ", Describe(), ": rclone answered with non-JSON: ",
-                                               r.body.substr(0, 200)));
+    return absl::UnavailableError(absl::StrCat(
+        what, " on ", Describe(), ": rclone answered with non-JSON: ", r.body.substr(0, 200)));
   }
   return j;
 }
 
-absl::StatusOr<json> RcloneConnector::RcJob(const std::string& command, json params, absl::string_view what) const {
+absl::StatusOr<json> RcloneConnector::RcJob(const std::string& command, json params,
+                                            absl::string_view what) const {
   params["_async"] = true;
   ASSIGN_OR_RETURN(json started, Rc(command, params, what));
   if (!started.contains("jobid") || !started["jobid"].is_number_integer()) {
-    return absl::UnavailableError(absl::StrCat(what, " on ", Describe(), ": rclone returned no job id"));
+    return absl::UnavailableError(
+        absl::StrCat(what, " on ", Describe(), ": rclone returned no job id"));
   }
   json poll = {{"jobid", started["jobid"]}};
   auto delay = std::chrono::milliseconds(20);
@@ -155,7 +165,9 @@ absl::StatusOr<json> RcloneConnector::RcJob(const std::string& command, json par
     ASSIGN_OR_RETURN(json st, Rc("job/status", poll, what));
     if (st.value("finished", false)) {
       if (st.value("success", false)) return st.contains("output") ? st["output"] : json::object();
-      std::string err = st.contains("error") && st["error"].is_string() ? st["error"].get<std::string>() : "failed";
+      std::string err = st.contains("error") && st["error"].is_string()
+                            ? st["error"].get<std::string>()
+                            : "failed";
       http::Response failed;
       failed.status = 500;
       failed.body = json{{"error", err}}.dump();
@@ -168,27 +180,33 @@ absl::StatusOr<json> RcloneConnector::RcJob(const std::string& command, json par
 
 RemoteObject RcloneConnector::FromItem(const json& item) const {
   RemoteObject o;
-  if (item.contains("Path") && item["Path"].is_string()) o.remote_path = item["Path"].get<std::string>();
-  if (item.contains("Size") && item["Size"].is_number_integer() && item["Size"].get<int64_t>() >= 0) {
+  if (item.contains("Path") && item["Path"].is_string())
+    o.remote_path = item["Path"].get<std::string>();
+  if (item.contains("Size") && item["Size"].is_number_integer() &&
+      item["Size"].get<int64_t>() >= 0) {
     o.size = item["Size"].get<uint64_t>();
   }
   o.mtime_ns = ParseModTime(item);
   if (item.contains("Hashes")) o.checksum = PickHash(item["Hashes"]);
-  o.ref = absl::StrCat(o_.remote, o_.remote.empty() || absl::EndsWith(o_.remote, ":") ? "" : "/", o.remote_path);
+  o.ref = absl::StrCat(o_.remote, o_.remote.empty() || absl::EndsWith(o_.remote, ":") ? "" : "/",
+                       o.remote_path);
   return o;
 }
 
 absl::Status RcloneConnector::EnsureFolder(const std::string& folder) {
   std::string f(absl::StripSuffix(absl::StripPrefix(folder, "/"), "/"));
   if (f.empty()) return absl::OkStatus();
-  return Rc("operations/mkdir", {{"fs", o_.remote}, {"remote", f}}, absl::StrCat("mkdir ", PrintablePath(f))).status();
+  return Rc("operations/mkdir", {{"fs", o_.remote}, {"remote", f}},
+            absl::StrCat("mkdir ", PrintablePath(f)))
+      .status();
 }
 
-absl::StatusOr<RemoteObject> RcloneConnector::Put(const PutRequest& req, ByteSource* src,
-                                                  const std::function<void(const Progress&)>& progress) {
+absl::StatusOr<RemoteObject> RcloneConnector::Put(
+    const PutRequest& req, ByteSource* src, const std::function<void(const Progress&)>& progress) {
   if (src->size() != req.size) {
-    return absl::InvalidArgumentError(absl::StrCat("put ", PrintablePath(req.remote_path), ": source has ",
-                                                   src->size(), " bytes but the request says ", req.size));
+    return absl::InvalidArgumentError(absl::StrCat("put ", PrintablePath(req.remote_path),
+                                                   ": source has ", src->size(),
+                                                   " bytes but the request says ", req.size));
   }
   absl::string_view path = req.remote_path;
   size_t slash = path.rfind('/');
@@ -214,7 +232,8 @@ absl::StatusOr<RemoteObject> RcloneConnector::Put(const PutRequest& req, ByteSou
   up.body_source_rewinds = true;
   if (progress) up.on_sent = [&](uint64_t n) { progress(Progress{form.FileBytesIn(n)}); };
   auto cleanup = [&] {
-    (void)Rc("operations/deletefile", {{"fs", o_.remote}, {"remote", tmp_path}}, "delete temporary file");
+    (void)Rc("operations/deletefile", {{"fs", o_.remote}, {"remote", tmp_path}},
+             "delete temporary file");
   };
   auto r = client_.Send(up);
   if (!r.ok()) {
@@ -226,7 +245,10 @@ absl::StatusOr<RemoteObject> RcloneConnector::Put(const PutRequest& req, ByteSou
     return RcError(*r, what);
   }
   auto moved = RcJob("operations/movefile",
-                     {{"srcFs", o_.remote}, {"srcRemote", tmp_path}, {"dstFs", o_.remote}, {"dstRemote", req.remote_path}},
+                     {{"srcFs", o_.remote},
+                      {"srcRemote", tmp_path},
+                      {"dstFs", o_.remote},
+                      {"dstRemote", req.remote_path}},
                      what);
   if (!moved.ok()) {
     cleanup();
@@ -238,9 +260,9 @@ absl::StatusOr<RemoteObject> RcloneConnector::Put(const PutRequest& req, ByteSou
   }
   ASSIGN_OR_RETURN(RemoteObject obj, Stat(req.remote_path));
   if (obj.size != req.size) {
-    return absl::UnavailableError(absl::StrCat("after uploading ", PrintablePath(req.remote_path), " to ",
-                                               Describe(), " rclone reports ", obj.size, " bytes instead of ",
-                                               req.size, "; will retry"));
+    return absl::UnavailableError(absl::StrCat("after uploading ", PrintablePath(req.remote_path),
+                                               " to ", Describe(), " rclone reports ", obj.size,
+                                               " bytes instead of ", req.size, "; will retry"));
   }
   return obj;
 }
@@ -248,13 +270,16 @@ absl::StatusOr<RemoteObject> RcloneConnector::Put(const PutRequest& req, ByteSou
 absl::StatusOr<RemoteObject> RcloneConnector::Stat(const std::string& remote_path) {
   json params = {{"fs", o_.remote}, {"remote", remote_path}};
   if (o_.hashes) params["opt"] = {{"showHash", true}, {"hashTypes", {"sha256", "sha1", "md5"}}};
-  ASSIGN_OR_RETURN(json j, Rc("operations/stat", params, absl::StrCat("stat ", PrintablePath(remote_path))));
+  ASSIGN_OR_RETURN(
+      json j, Rc("operations/stat", params, absl::StrCat("stat ", PrintablePath(remote_path))));
   if (!j.contains("item") || !j["item"].is_object()) {
-    return absl::NotFoundError(absl::StrCat(PrintablePath(remote_path), " not found on ", Describe()));
+    return absl::NotFoundError(
+        absl::StrCat(PrintablePath(remote_path), " not found on ", Describe()));
   }
   const json& item = j["item"];
   if (item.value("IsDir", false)) {
-    return absl::NotFoundError(absl::StrCat(PrintablePath(remote_path), " on ", Describe(), " is a folder"));
+    return absl::NotFoundError(
+        absl::StrCat(PrintablePath(remote_path), " on ", Describe(), " is a folder"));
   }
   RemoteObject o = FromItem(item);
   o.remote_path = remote_path;
@@ -263,7 +288,8 @@ absl::StatusOr<RemoteObject> RcloneConnector::Stat(const std::string& remote_pat
 
 absl::StatusOr<std::vector<RemoteObject>> RcloneConnector::List(const std::string& prefix) {
   std::string p(absl::StripSuffix(absl::StripPrefix(prefix, "/"), "/"));
-  auto j = Rc("operations/list", {{"fs", o_.remote}, {"remote", p}, {"opt", {{"recurse", true}, {"filesOnly", true}}}},
+  auto j = Rc("operations/list",
+              {{"fs", o_.remote}, {"remote", p}, {"opt", {{"recurse", true}, {"filesOnly", true}}}},
               absl::StrCat("list ", PrintablePath(p)));
   if (!j.ok()) {
     if (j.status().code() == absl::StatusCode::kNotFound) return std::vector<RemoteObject>{};
@@ -273,13 +299,15 @@ absl::StatusOr<std::vector<RemoteObject>> RcloneConnector::List(const std::strin
   if (j->contains("list") && (*j)["list"].is_array()) {
     for (const json& item : (*j)["list"]) {
       if (!item.is_object() || item.value("IsDir", false)) continue;
-      std::string name = item.contains("Name") && item["Name"].is_string() ? item["Name"].get<std::string>() : "";
+      std::string name =
+          item.contains("Name") && item["Name"].is_string() ? item["Name"].get<std::string>() : "";
       if (absl::StartsWith(name, kTempPrefix)) continue;
       out.push_back(FromItem(item));
     }
   }
-  std::sort(out.begin(), out.end(),
-            [](const RemoteObject& a, const RemoteObject& b) { return a.remote_path < b.remote_path; });
+  std::sort(out.begin(), out.end(), [](const RemoteObject& a, const RemoteObject& b) {
+    return a.remote_path < b.remote_path;
+  });
   return out;
 }
 
@@ -294,8 +322,9 @@ absl::Status RcloneConnector::Get(const std::string& remote_path,
   std::string what = absl::StrCat("download ", PrintablePath(remote_path));
   json j = json::parse(r.body, nullptr, false);
   if (r.status == 404 && j.is_discarded()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        what, " from ", Describe(), ": the rc server does not serve objects; start `rclone rcd` with --rc-serve"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, " from ", Describe(),
+                     ": the rc server does not serve objects; start `rclone rcd` with --rc-serve"));
   }
   return RcError(r, what);
 }
@@ -329,11 +358,13 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeRcloneConnector(const nlohmann::j
   o.remote = str(settings, "remote");
   if (o.remote.empty()) {
     return absl::InvalidArgumentError(
-        "rclone destination: settings \"remote\" is required (an rclone fs such as \"dropbox:Photos\")");
+        "rclone destination: settings \"remote\" is required (an rclone fs such as "
+        "\"dropbox:Photos\")");
   }
   o.ca_file = str(settings, "ca_file");
   if (settings.is_object()) {
-    if (settings.contains("hashes") && settings["hashes"].is_boolean()) o.hashes = settings["hashes"].get<bool>();
+    if (settings.contains("hashes") && settings["hashes"].is_boolean())
+      o.hashes = settings["hashes"].get<bool>();
     if (settings.contains("timeout_s") && settings["timeout_s"].is_number_integer()) {
       o.timeout_s = std::max<long>(1, settings["timeout_s"].get<long>());
     }

@@ -59,18 +59,24 @@ std::vector<davsftp_test::Backend> Backends() {
   local.make = [](bool wrong) -> absl::StatusOr<std::unique_ptr<Connector>> {
     auto* s = Rclone();
     if (s == nullptr) return absl::FailedPreconditionError("rclone did not start");
-    return MakeRcloneConnector({{"url", s->rcd->url}, {"remote", s->rcd->local_dir}}, Credentials(*s->rcd, wrong));
+    return MakeRcloneConnector({{"url", s->rcd->url}, {"remote", s->rcd->local_dir}},
+                               Credentials(*s->rcd, wrong));
   };
-  local.local_root = [] { return Rclone() != nullptr ? Rclone()->rcd->local_dir : std::string("/nonexistent"); };
+  local.local_root = [] {
+    return Rclone() != nullptr ? Rclone()->rcd->local_dir : std::string("/nonexistent");
+  };
 
   davsftp_test::Backend dav;
   dav.name = "RcloneWebdavRemote";
   dav.make = [](bool wrong) -> absl::StatusOr<std::unique_ptr<Connector>> {
     auto* s = Rclone();
     if (s == nullptr) return absl::FailedPreconditionError("rclone did not start");
-    return MakeRcloneConnector({{"url", s->rcd->url}, {"remote", "dav:photos"}}, Credentials(*s->rcd, wrong));
+    return MakeRcloneConnector({{"url", s->rcd->url}, {"remote", "dav:photos"}},
+                               Credentials(*s->rcd, wrong));
   };
-  dav.local_root = [] { return Rclone() != nullptr ? Rclone()->dav->root_dir + "/photos" : std::string("/nonexistent"); };
+  dav.local_root = [] {
+    return Rclone() != nullptr ? Rclone()->dav->root_dir + "/photos" : std::string("/nonexistent");
+  };
   return {local, dav};
 }
 
@@ -106,7 +112,8 @@ ConnectorConformanceParams LocalConformance() {
   return p;
 }
 
-INSTANTIATE_TEST_SUITE_P(Rclone, ConnectorConformance, ::testing::Values(LocalConformance()), ConformanceName);
+INSTANTIATE_TEST_SUITE_P(Rclone, ConnectorConformance, ::testing::Values(LocalConformance()),
+                         ConformanceName);
 
 }  // namespace
 
@@ -115,7 +122,8 @@ namespace {
 TEST(RcloneErrors, RemoteRefusingRclonesCredentialsIsAnAuthenticationError) {
   auto* s = Rclone();
   ASSERT_NE(s, nullptr);
-  auto c = MakeRcloneConnector({{"url", s->rcd->url}, {"remote", "baddav:photos"}}, Credentials(*s->rcd));
+  auto c = MakeRcloneConnector({{"url", s->rcd->url}, {"remote", "baddav:photos"}},
+                               Credentials(*s->rcd));
   ASSERT_TRUE(c.ok());
   davsftp_test::GeneratedSource src(100, 1);
   absl::Status st = (*c)->Put(davsftp_test::RequestFor("x.jpg", src), &src, nullptr).status();
@@ -126,7 +134,8 @@ TEST(RcloneErrors, RemoteRefusingRclonesCredentialsIsAnAuthenticationError) {
 TEST(RcloneErrors, UnconfiguredRemoteIsPermanentAndSaysSo) {
   auto* s = Rclone();
   ASSERT_NE(s, nullptr);
-  auto c = MakeRcloneConnector({{"url", s->rcd->url}, {"remote", "nosuchremote:x"}}, Credentials(*s->rcd));
+  auto c = MakeRcloneConnector({{"url", s->rcd->url}, {"remote", "nosuchremote:x"}},
+                               Credentials(*s->rcd));
   ASSERT_TRUE(c.ok());
   absl::Status st = (*c)->Stat("x.jpg").status();
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
@@ -136,7 +145,8 @@ TEST(RcloneErrors, UnconfiguredRemoteIsPermanentAndSaysSo) {
 TEST(RcloneErrors, StoppedRcServerIsRetryable) {
   auto rcd = testsupport::StartRcloneRcd();
   ASSERT_TRUE(rcd.ok()) << rcd.status();
-  auto c = MakeRcloneConnector({{"url", (*rcd)->url}, {"remote", (*rcd)->local_dir}}, Credentials(**rcd));
+  auto c = MakeRcloneConnector({{"url", (*rcd)->url}, {"remote", (*rcd)->local_dir}},
+                               Credentials(**rcd));
   ASSERT_TRUE(c.ok());
   (*rcd)->process->Stop();
   absl::Status st = (*c)->Stat("x.jpg").status();
@@ -147,7 +157,8 @@ TEST(RcloneErrors, StoppedRcServerIsRetryable) {
 TEST(RcloneGet, WithoutRcServeGetSaysHowToEnableIt) {
   auto rcd = testsupport::StartRcloneRcd("", /*serve_objects=*/false);
   ASSERT_TRUE(rcd.ok()) << rcd.status();
-  auto c = MakeRcloneConnector({{"url", (*rcd)->url}, {"remote", (*rcd)->local_dir}}, Credentials(**rcd));
+  auto c = MakeRcloneConnector({{"url", (*rcd)->url}, {"remote", (*rcd)->local_dir}},
+                               Credentials(**rcd));
   ASSERT_TRUE(c.ok());
   davsftp_test::GeneratedSource src(100, 1);
   ASSERT_TRUE((*c)->Put(davsftp_test::RequestFor("a.jpg", src), &src, nullptr).ok());
@@ -159,7 +170,8 @@ TEST(RcloneGet, WithoutRcServeGetSaysHowToEnableIt) {
 TEST(RcloneStat, LocalBackendReportsAChecksumOfTheContent) {
   auto* s = Rclone();
   ASSERT_NE(s, nullptr);
-  auto c = MakeRcloneConnector({{"url", s->rcd->url}, {"remote", s->rcd->local_dir}}, Credentials(*s->rcd));
+  auto c = MakeRcloneConnector({{"url", s->rcd->url}, {"remote", s->rcd->local_dir}},
+                               Credentials(*s->rcd));
   ASSERT_TRUE(c.ok());
   auto src = MakeStringSource("hello\n");
   PutRequest req;
@@ -169,15 +181,19 @@ TEST(RcloneStat, LocalBackendReportsAChecksumOfTheContent) {
   ASSERT_TRUE(obj.ok()) << obj.status();
   // sha256("hello\n") (`printf 'hello\n' | sha256sum`): rclone 1.60's local
   // backend offers sha256, the strongest the connector asks for.
-  EXPECT_EQ(obj->checksum, "sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+  EXPECT_EQ(obj->checksum,
+            "sha256:5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
 }
 
 TEST(RcloneSettings, RegisteredUnderItsKindAndValidated) {
-  auto c = MakeConnector("rclone", {{"url", "http://127.0.0.1:5572"}, {"remote", "dropbox:Photos"}}, {});
+  auto c =
+      MakeConnector("rclone", {{"url", "http://127.0.0.1:5572"}, {"remote", "dropbox:Photos"}}, {});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ((*c)->Describe(), "rclone dropbox:Photos via http://127.0.0.1:5572/");
-  EXPECT_EQ(MakeRcloneConnector({{"url", "http://x/"}}, {}).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(MakeRcloneConnector({{"remote", "x:"}}, {}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeRcloneConnector({{"url", "http://x/"}}, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MakeRcloneConnector({{"remote", "x:"}}, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

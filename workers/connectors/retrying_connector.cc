@@ -6,8 +6,8 @@ RetryingConnector::RetryingConnector(std::unique_ptr<Connector> inner, RetryOpti
                                      std::function<void(absl::Duration)> sleep)
     : inner_(std::move(inner)), options_(options), sleep_(std::move(sleep)) {}
 
-absl::StatusOr<RemoteObject> RetryingConnector::Put(const PutRequest& req, ByteSource* src,
-                                                    const std::function<void(const Progress&)>& progress) {
+absl::StatusOr<RemoteObject> RetryingConnector::Put(
+    const PutRequest& req, ByteSource* src, const std::function<void(const Progress&)>& progress) {
   if (!options_.retry_put) return inner_->Put(req, src, progress);
   return Again([&]() -> absl::StatusOr<RemoteObject> {
     RETURN_IF_ERROR(src->Rewind());

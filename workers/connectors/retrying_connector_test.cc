@@ -40,7 +40,8 @@ class FlakyConnector final : public Connector {
     RETURN_IF_ERROR(Trouble());
     return std::vector<RemoteObject>(1);
   }
-  absl::Status Get(const std::string&, const std::function<absl::Status(std::string_view)>& sink) override {
+  absl::Status Get(const std::string&,
+                   const std::function<absl::Status(std::string_view)>& sink) override {
     if (get_fails_after_bytes) {
       RETURN_IF_ERROR(sink("part"));
       return absl::UnavailableError("connection reset");
@@ -74,8 +75,10 @@ struct Fixture {
   explicit Fixture(bool retry_put = true) {
     auto f = std::make_unique<FlakyConnector>();
     flaky = f.get();
-    BackoffPolicy p{.initial_delay = absl::Milliseconds(1), .max_delay = absl::Seconds(2), .max_attempts = 3};
-    c = std::make_unique<RetryingConnector>(std::move(f), RetryOptions{.policy = p, .retry_put = retry_put},
+    BackoffPolicy p{
+        .initial_delay = absl::Milliseconds(1), .max_delay = absl::Seconds(2), .max_attempts = 3};
+    c = std::make_unique<RetryingConnector>(std::move(f),
+                                            RetryOptions{.policy = p, .retry_put = retry_put},
                                             [this](absl::Duration d) { waits.push_back(d); });
   }
   FlakyConnector* flaky;

@@ -16,7 +16,8 @@ absl::StatusOr<std::string> Str(const nlohmann::json& j, const char* key, std::s
                                 const char* where) {
   if (!j.contains(key) || j[key].is_null()) return def;
   if (!j[key].is_string()) {
-    return absl::InvalidArgumentError(absl::StrCat("S3 destination ", where, ": '", key, "' must be a string"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("S3 destination ", where, ": '", key, "' must be a string"));
   }
   return j[key].get<std::string>();
 }
@@ -33,7 +34,8 @@ absl::StatusOr<int64_t> Int(const nlohmann::json& j, const char* key, int64_t de
 absl::StatusOr<bool> Bool(const nlohmann::json& j, const char* key, bool def) {
   if (!j.contains(key) || j[key].is_null()) return def;
   if (!j[key].is_boolean()) {
-    return absl::InvalidArgumentError(absl::StrCat("S3 destination settings: '", key, "' must be true or false"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("S3 destination settings: '", key, "' must be true or false"));
   }
   return j[key].get<bool>();
 }
@@ -137,8 +139,8 @@ absl::StatusOr<s3::S3Config> S3ConfigFromJson(const nlohmann::json& settings,
   ASSIGN_OR_RETURN(c.bucket, Str(settings, "bucket", "", "settings"));
   ASSIGN_OR_RETURN(std::string style, Str(settings, "style", "path", "settings"));
   if (style != "path" && style != "virtual") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "S3 destination settings: 'style' is '", style, "'; use \"path\" or \"virtual\""));
+    return absl::InvalidArgumentError(absl::StrCat("S3 destination settings: 'style' is '", style,
+                                                   "'; use \"path\" or \"virtual\""));
   }
   c.path_style = style == "path";
   ASSIGN_OR_RETURN(c.sign_payload, Bool(settings, "sign_payload", true));
@@ -156,8 +158,10 @@ absl::StatusOr<s3::S3Config> S3ConfigFromJson(const nlohmann::json& settings,
     }
   }
   ASSIGN_OR_RETURN(c.credentials.access_key, Str(credentials, "access_key_id", "", "credentials"));
-  ASSIGN_OR_RETURN(c.credentials.secret_key, Str(credentials, "secret_access_key", "", "credentials"));
-  ASSIGN_OR_RETURN(c.credentials.session_token, Str(credentials, "session_token", "", "credentials"));
+  ASSIGN_OR_RETURN(c.credentials.secret_key,
+                   Str(credentials, "secret_access_key", "", "credentials"));
+  ASSIGN_OR_RETURN(c.credentials.session_token,
+                   Str(credentials, "session_token", "", "credentials"));
   if (c.bucket.empty()) {
     return absl::InvalidArgumentError("S3 destination settings: 'bucket' is required");
   }

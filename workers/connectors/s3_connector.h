@@ -12,9 +12,9 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "common/s3/s3_client.h"
 #include "nlohmann/json.hpp"
 #include "workers/connector.h"
-#include "common/s3/s3_client.h"
 
 namespace shoebox::worker {
 

@@ -25,7 +25,7 @@ namespace shoebox::worker {
 namespace {
 
 constexpr char kTempPrefix[] = ".shoebox-tmp-";
-constexpr size_t kIoBlock = 64 * 1024;        // below OpenSSH's 256 KiB packet limit
+constexpr size_t kIoBlock = 64 * 1024;         // below OpenSSH's 256 KiB packet limit
 constexpr uint64_t kResumeCheck = 1ull << 20;  // tail compared before resuming
 
 struct HostKey {
@@ -54,19 +54,32 @@ using Attrs = std::unique_ptr<sftp_attributes_struct, AttrsDeleter>;
 
 std::string SftpCodeName(int code) {
   switch (code) {
-    case SSH_FX_EOF: return "end of file";
-    case SSH_FX_NO_SUCH_FILE: return "no such file";
-    case SSH_FX_PERMISSION_DENIED: return "permission denied";
-    case SSH_FX_FAILURE: return "failure";
-    case SSH_FX_BAD_MESSAGE: return "bad message";
-    case SSH_FX_NO_CONNECTION: return "no connection";
-    case SSH_FX_CONNECTION_LOST: return "connection lost";
-    case SSH_FX_OP_UNSUPPORTED: return "operation unsupported";
-    case SSH_FX_INVALID_HANDLE: return "invalid handle";
-    case SSH_FX_NO_SUCH_PATH: return "no such path";
-    case SSH_FX_FILE_ALREADY_EXISTS: return "file already exists";
-    case SSH_FX_WRITE_PROTECT: return "write protected";
-    default: return absl::StrCat("status ", code);
+    case SSH_FX_EOF:
+      return "end of file";
+    case SSH_FX_NO_SUCH_FILE:
+      return "no such file";
+    case SSH_FX_PERMISSION_DENIED:
+      return "permission denied";
+    case SSH_FX_FAILURE:
+      return "failure";
+    case SSH_FX_BAD_MESSAGE:
+      return "bad message";
+    case SSH_FX_NO_CONNECTION:
+      return "no connection";
+    case SSH_FX_CONNECTION_LOST:
+      return "connection lost";
+    case SSH_FX_OP_UNSUPPORTED:
+      return "operation unsupported";
+    case SSH_FX_INVALID_HANDLE:
+      return "invalid handle";
+    case SSH_FX_NO_SUCH_PATH:
+      return "no such path";
+    case SSH_FX_FILE_ALREADY_EXISTS:
+      return "file already exists";
+    case SSH_FX_WRITE_PROTECT:
+      return "write protected";
+    default:
+      return absl::StrCat("status ", code);
   }
 }
 
@@ -109,8 +122,11 @@ class SftpConnector final : public Connector {
     return MkdirsLocked(Full(folder));
   }
   std::string Describe() const override {
-    std::string where = absl::StartsWith(o_.root, "/") ? o_.root : absl::StrCat("/~", o_.root.empty() ? "" : "/", o_.root);
-    return absl::StrCat("sftp://", o_.user, o_.user.empty() ? "" : "@", o_.host, ":", o_.port, where);
+    std::string where = absl::StartsWith(o_.root, "/")
+                            ? o_.root
+                            : absl::StrCat("/~", o_.root.empty() ? "" : "/", o_.root);
+    return absl::StrCat("sftp://", o_.user, o_.user.empty() ? "" : "@", o_.host, ":", o_.port,
+                        where);
   }
 
  private:
@@ -126,14 +142,17 @@ class SftpConnector final : public Connector {
   absl::Status AuthenticateLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DisconnectLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The last SFTP error as a status; drops the connection when it is gone.
-  absl::Status ErrorLocked(absl::string_view what, const std::string& path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status StatusFromCode(int code, absl::string_view what, const std::string& path, absl::string_view detail);
-  absl::StatusOr<RemoteObject> StatLocked(const std::string& remote_path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ErrorLocked(absl::string_view what, const std::string& path)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status StatusFromCode(int code, absl::string_view what, const std::string& path,
+                              absl::string_view detail);
+  absl::StatusOr<RemoteObject> StatLocked(const std::string& remote_path)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status MkdirsLocked(const std::string& full) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status RenameLocked(const std::string& from, const std::string& to, const std::string& remote_path)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status PosixRenameLocked(const std::string& from, const std::string& to, const std::string& remote_path)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RenameLocked(const std::string& from, const std::string& to,
+                            const std::string& remote_path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status PosixRenameLocked(const std::string& from, const std::string& to,
+                                 const std::string& remote_path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RawWriteLocked(const std::string& packet) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::string> RawReadPacketLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether the temporary file's last bytes equal the source's at the same
@@ -193,7 +212,8 @@ absl::Status SftpConnector::ConnectLocked() {
   if (ssh_connect(ssh_) != SSH_OK) {
     std::string err = ssh_get_error(ssh_);
     DisconnectLocked();
-    return absl::UnavailableError(absl::StrCat("cannot connect to SFTP server ", o_.host, ":", o_.port, ": ", err,
+    return absl::UnavailableError(absl::StrCat("cannot connect to SFTP server ", o_.host, ":",
+                                               o_.port, ": ", err,
                                                "; is sshd running and reachable?"));
   }
   if (absl::Status s = CheckHostKeyLocked(); !s.ok()) {
@@ -208,7 +228,8 @@ absl::Status SftpConnector::ConnectLocked() {
   if (sftp_ == nullptr || sftp_init(sftp_) != SSH_OK) {
     std::string err = ssh_get_error(ssh_);
     DisconnectLocked();
-    return absl::UnavailableError(absl::StrCat("SFTP subsystem on ", o_.host, ":", o_.port, " did not start: ", err,
+    return absl::UnavailableError(absl::StrCat("SFTP subsystem on ", o_.host, ":", o_.port,
+                                               " did not start: ", err,
                                                "; is `Subsystem sftp` enabled in sshd_config?"));
   }
   return absl::OkStatus();
@@ -217,7 +238,8 @@ absl::Status SftpConnector::ConnectLocked() {
 absl::Status SftpConnector::CheckHostKeyLocked() {
   ssh_key key = nullptr;
   if (ssh_get_server_publickey(ssh_, &key) != SSH_OK) {
-    return absl::UnavailableError(absl::StrCat("SFTP server ", o_.host, ":", o_.port, " sent no host key"));
+    return absl::UnavailableError(
+        absl::StrCat("SFTP server ", o_.host, ":", o_.port, " sent no host key"));
   }
   std::string fingerprint = "(unknown)";
   unsigned char* hash = nullptr;
@@ -230,7 +252,8 @@ absl::Status SftpConnector::CheckHostKeyLocked() {
     }
     ssh_clean_pubkey_hash(&hash);
   }
-  std::string type = ssh_key_type_to_char(ssh_key_type(key)) ? ssh_key_type_to_char(ssh_key_type(key)) : "";
+  std::string type =
+      ssh_key_type_to_char(ssh_key_type(key)) ? ssh_key_type_to_char(ssh_key_type(key)) : "";
   char* b64 = nullptr;
   std::string base64;
   if (ssh_pki_export_pubkey_base64(key, &b64) == SSH_OK && b64 != nullptr) {
@@ -248,8 +271,10 @@ absl::Status SftpConnector::CheckHostKeyLocked() {
     }
     return absl::FailedPreconditionError(absl::StrCat(
         "the host key of SFTP server ", who, " (", type, " ", fingerprint, ") ",
-        same_type ? "has CHANGED: it differs from the destination's \"host_key\" setting. This may be an attack; if "
-                    "the server was reinstalled, confirm its new key with the server's administrator and update "
+        same_type ? "has CHANGED: it differs from the destination's \"host_key\" setting. This may "
+                    "be an attack; if "
+                    "the server was reinstalled, confirm its new key with the server's "
+                    "administrator and update "
                     "\"host_key\""
                   : "is not the one in the destination's \"host_key\" setting; verify it (" + scan +
                         " on a trusted network) and put it in \"host_key\""));
@@ -259,12 +284,13 @@ absl::Status SftpConnector::CheckHostKeyLocked() {
       return absl::OkStatus();
     case SSH_KNOWN_HOSTS_CHANGED:
     case SSH_KNOWN_HOSTS_OTHER:
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the host key of SFTP server ", who, " has CHANGED (now ", type, " ", fingerprint,
-          ") from the one recorded in ", o_.known_hosts_file,
-          ". This may be an attack; if the server was reinstalled, confirm the new key with its administrator "
-          "and replace the line for ",
-          who, " in that file"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the host key of SFTP server ", who, " has CHANGED (now ", type, " ",
+                       fingerprint, ") from the one recorded in ", o_.known_hosts_file,
+                       ". This may be an attack; if the server was reinstalled, confirm the new "
+                       "key with its administrator "
+                       "and replace the line for ",
+                       who, " in that file"));
     case SSH_KNOWN_HOSTS_NOT_FOUND:
     case SSH_KNOWN_HOSTS_UNKNOWN:
       return absl::FailedPreconditionError(absl::StrCat(
@@ -273,9 +299,9 @@ absl::Status SftpConnector::CheckHostKeyLocked() {
           "; verify the fingerprint and add it: ", scan, " >> ", o_.known_hosts_file));
     case SSH_KNOWN_HOSTS_ERROR:
     default:
-      return absl::FailedPreconditionError(absl::StrCat("cannot check the host key of SFTP server ", who, " against ",
-                                                        o_.known_hosts_file, ": ", ssh_get_error(ssh_),
-                                                        "; check that the file exists and is readable"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot check the host key of SFTP server ", who, " against ", o_.known_hosts_file, ": ",
+          ssh_get_error(ssh_), "; check that the file exists and is readable"));
   }
 }
 
@@ -284,11 +310,13 @@ absl::Status SftpConnector::AuthenticateLocked() {
   std::string tried;
   if (!o_.private_key.empty()) {
     ssh_key key = nullptr;
-    if (ssh_pki_import_privkey_base64(o_.private_key.c_str(), o_.passphrase.empty() ? nullptr : o_.passphrase.c_str(),
+    if (ssh_pki_import_privkey_base64(o_.private_key.c_str(),
+                                      o_.passphrase.empty() ? nullptr : o_.passphrase.c_str(),
                                       nullptr, nullptr, &key) != SSH_OK) {
-      return absl::UnauthenticatedError(absl::StrCat(
-          "the private key in the credentials of ", Describe(),
-          " cannot be read (wrong passphrase or not an OpenSSH/PEM key); update the destination's credentials"));
+      return absl::UnauthenticatedError(
+          absl::StrCat("the private key in the credentials of ", Describe(),
+                       " cannot be read (wrong passphrase or not an OpenSSH/PEM key); update the "
+                       "destination's credentials"));
     }
     rc = ssh_userauth_publickey(ssh_, nullptr, key);
     ssh_key_free(key);
@@ -300,22 +328,24 @@ absl::Status SftpConnector::AuthenticateLocked() {
   }
   if (rc == SSH_AUTH_SUCCESS) return absl::OkStatus();
   if (rc == SSH_AUTH_ERROR) {
-    return absl::UnavailableError(
-        absl::StrCat("login to SFTP server ", o_.host, ":", o_.port, " failed: ", ssh_get_error(ssh_)));
+    return absl::UnavailableError(absl::StrCat("login to SFTP server ", o_.host, ":", o_.port,
+                                               " failed: ", ssh_get_error(ssh_)));
   }
   if (tried.empty()) {
-    return absl::UnauthenticatedError(absl::StrCat("no \"private_key\" or \"password\" in the credentials of ",
-                                                   Describe(), "; add one"));
+    return absl::UnauthenticatedError(absl::StrCat(
+        "no \"private_key\" or \"password\" in the credentials of ", Describe(), "; add one"));
   }
-  return absl::UnauthenticatedError(absl::StrCat("SFTP server ", o_.host, ":", o_.port, " refused login as ",
-                                                 o_.user.empty() ? "(default user)" : o_.user, " with ", tried,
-                                                 "; update the destination's credentials or the server's "
-                                                 "authorized_keys"));
+  return absl::UnauthenticatedError(
+      absl::StrCat("SFTP server ", o_.host, ":", o_.port, " refused login as ",
+                   o_.user.empty() ? "(default user)" : o_.user, " with ", tried,
+                   "; update the destination's credentials or the server's "
+                   "authorized_keys"));
 }
 
-absl::Status SftpConnector::StatusFromCode(int code, absl::string_view what, const std::string& path,
-                                           absl::string_view detail) {
-  std::string msg = absl::StrCat(what, " ", PrintablePath(path), " on ", Describe(), ": ", SftpCodeName(code));
+absl::Status SftpConnector::StatusFromCode(int code, absl::string_view what,
+                                           const std::string& path, absl::string_view detail) {
+  std::string msg =
+      absl::StrCat(what, " ", PrintablePath(path), " on ", Describe(), ": ", SftpCodeName(code));
   if (!detail.empty()) absl::StrAppend(&msg, " (", std::string(detail), ")");
   switch (code) {
     case SSH_FX_NO_SUCH_FILE:
@@ -323,13 +353,16 @@ absl::Status SftpConnector::StatusFromCode(int code, absl::string_view what, con
       return absl::NotFoundError(msg);
     case SSH_FX_PERMISSION_DENIED:
     case SSH_FX_WRITE_PROTECT:
-      return absl::PermissionDeniedError(absl::StrCat(msg, "; check the account's permissions on the server"));
+      return absl::PermissionDeniedError(
+          absl::StrCat(msg, "; check the account's permissions on the server"));
     case SSH_FX_FILE_ALREADY_EXISTS:
       return absl::AlreadyExistsError(msg);
     case SSH_FX_OP_UNSUPPORTED:
-      return absl::FailedPreconditionError(absl::StrCat(msg, "; the server does not support this operation"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(msg, "; the server does not support this operation"));
     case SSH_FX_FAILURE:
-      return absl::UnavailableError(absl::StrCat(msg, "; the server gave no reason (disk full?); will retry"));
+      return absl::UnavailableError(
+          absl::StrCat(msg, "; the server gave no reason (disk full?); will retry"));
     default:
       return absl::UnavailableError(msg);
   }
@@ -342,7 +375,8 @@ absl::Status SftpConnector::ErrorLocked(absl::string_view what, const std::strin
     std::string err = ssh_ != nullptr ? ssh_get_error(ssh_) : "not connected";
     DisconnectLocked();
     return absl::UnavailableError(absl::StrCat(what, " ", PrintablePath(path), " on ", Describe(),
-                                               ": connection lost (", err, "); will reconnect and retry"));
+                                               ": connection lost (", err,
+                                               "); will reconnect and retry"));
   }
   return StatusFromCode(code, what, path, "");
 }
@@ -352,12 +386,14 @@ absl::StatusOr<RemoteObject> SftpConnector::StatLocked(const std::string& remote
   if (a == nullptr) {
     absl::Status s = ErrorLocked("stat", remote_path);
     if (s.code() == absl::StatusCode::kNotFound) {
-      return absl::NotFoundError(absl::StrCat(PrintablePath(remote_path), " not found on ", Describe()));
+      return absl::NotFoundError(
+          absl::StrCat(PrintablePath(remote_path), " not found on ", Describe()));
     }
     return s;
   }
   if (a->type == SSH_FILEXFER_TYPE_DIRECTORY) {
-    return absl::NotFoundError(absl::StrCat(PrintablePath(remote_path), " on ", Describe(), " is a folder"));
+    return absl::NotFoundError(
+        absl::StrCat(PrintablePath(remote_path), " on ", Describe(), " is a folder"));
   }
   RemoteObject o;
   o.remote_path = remote_path;
@@ -389,8 +425,9 @@ absl::Status SftpConnector::MkdirsLocked(const std::string& full) {
         if (again == nullptr || again->type != SSH_FILEXFER_TYPE_DIRECTORY) return m;
       }
     } else if (a->type != SSH_FILEXFER_TYPE_DIRECTORY) {
-      return absl::FailedPreconditionError(absl::StrCat("cannot create folder ", PrintablePath(dir), " on ",
-                                                        Describe(), ": a file of that name is in the way"));
+      return absl::FailedPreconditionError(absl::StrCat("cannot create folder ", PrintablePath(dir),
+                                                        " on ", Describe(),
+                                                        ": a file of that name is in the way"));
     }
     known_dirs_.insert(dir);
   }
@@ -400,8 +437,11 @@ absl::Status SftpConnector::MkdirsLocked(const std::string& full) {
 absl::Status SftpConnector::RawWriteLocked(const std::string& packet) {
   size_t off = 0;
   while (off < packet.size()) {
-    int n = ssh_channel_write(raw_, packet.data() + off, static_cast<uint32_t>(packet.size() - off));
-    if (n <= 0) return absl::UnavailableError(absl::StrCat("SFTP write to ", Describe(), ": ", ssh_get_error(ssh_)));
+    int n =
+        ssh_channel_write(raw_, packet.data() + off, static_cast<uint32_t>(packet.size() - off));
+    if (n <= 0)
+      return absl::UnavailableError(
+          absl::StrCat("SFTP write to ", Describe(), ": ", ssh_get_error(ssh_)));
     off += static_cast<size_t>(n);
   }
   return absl::OkStatus();
@@ -418,7 +458,8 @@ absl::StatusOr<std::string> SftpConnector::RawReadPacketLocked() {
       int r = ssh_channel_read_timeout(raw, buf.data() + got, static_cast<uint32_t>(n - got), 0,
                                        static_cast<int>(o_.timeout_s * 1000));
       if (r <= 0) {
-        return absl::UnavailableError(absl::StrCat("SFTP read from ", Describe(), " failed or timed out"));
+        return absl::UnavailableError(
+            absl::StrCat("SFTP read from ", Describe(), " failed or timed out"));
       }
       got += static_cast<size_t>(r);
     }
@@ -426,7 +467,8 @@ absl::StatusOr<std::string> SftpConnector::RawReadPacketLocked() {
   };
   ASSIGN_OR_RETURN(std::string len, read_exact(4));
   uint32_t n = GetU32(len, 0);
-  if (n == 0 || n > (1u << 20)) return absl::UnavailableError("SFTP server sent a malformed packet");
+  if (n == 0 || n > (1u << 20))
+    return absl::UnavailableError("SFTP server sent a malformed packet");
   return read_exact(n);
 }
 
@@ -438,7 +480,8 @@ absl::Status SftpConnector::PosixRenameLocked(const std::string& from, const std
         ssh_channel_request_subsystem(raw_, "sftp") != SSH_OK) {
       std::string err = ssh_get_error(ssh_);
       DisconnectLocked();
-      return absl::UnavailableError(absl::StrCat("cannot open a second SFTP channel to ", Describe(), ": ", err));
+      return absl::UnavailableError(
+          absl::StrCat("cannot open a second SFTP channel to ", Describe(), ": ", err));
     }
     std::string init;
     PutU32(&init, 5);
@@ -448,7 +491,8 @@ absl::Status SftpConnector::PosixRenameLocked(const std::string& from, const std
     ASSIGN_OR_RETURN(std::string version, RawReadPacketLocked());
     if (version.empty() || version[0] != 2) {
       DisconnectLocked();
-      return absl::UnavailableError(absl::StrCat("SFTP server ", Describe(), " answered INIT with an unexpected packet"));
+      return absl::UnavailableError(
+          absl::StrCat("SFTP server ", Describe(), " answered INIT with an unexpected packet"));
     }
   }
   uint32_t id = ++raw_id_;
@@ -472,7 +516,8 @@ absl::Status SftpConnector::PosixRenameLocked(const std::string& from, const std
   }
   if (reply->size() < 9 || (*reply)[0] != 101 || GetU32(*reply, 1) != id) {  // SSH_FXP_STATUS
     DisconnectLocked();
-    return absl::UnavailableError(absl::StrCat("SFTP server ", Describe(), " answered rename with an unexpected packet"));
+    return absl::UnavailableError(
+        absl::StrCat("SFTP server ", Describe(), " answered rename with an unexpected packet"));
   }
   uint32_t code = GetU32(*reply, 5);
   if (code == SSH_FX_OK) return absl::OkStatus();
@@ -495,7 +540,8 @@ absl::Status SftpConnector::RenameLocked(const std::string& from, const std::str
   Attrs existing(sftp_stat(sftp_, to.c_str()));
   if (existing == nullptr) return ErrorLocked("rename into", remote_path);
   std::string aside = absl::StrCat(from, ".old");
-  if (sftp_rename(sftp_, to.c_str(), aside.c_str()) != 0) return ErrorLocked("move aside", remote_path);
+  if (sftp_rename(sftp_, to.c_str(), aside.c_str()) != 0)
+    return ErrorLocked("move aside", remote_path);
   if (sftp_rename(sftp_, from.c_str(), to.c_str()) != 0) {
     absl::Status s = ErrorLocked("rename into", remote_path);
     if (sftp_ != nullptr) sftp_rename(sftp_, aside.c_str(), to.c_str());
@@ -505,7 +551,8 @@ absl::Status SftpConnector::RenameLocked(const std::string& from, const std::str
   return absl::OkStatus();
 }
 
-absl::StatusOr<bool> SftpConnector::TailMatchesLocked(const std::string& tmp, uint64_t size, ByteSource* src) {
+absl::StatusOr<bool> SftpConnector::TailMatchesLocked(const std::string& tmp, uint64_t size,
+                                                      ByteSource* src) {
   uint64_t k = std::min(size, kResumeCheck);
   uint64_t from = size - k;
   sftp_file f = sftp_open(sftp_, tmp.c_str(), O_RDONLY, 0);
@@ -528,18 +575,20 @@ absl::StatusOr<bool> SftpConnector::TailMatchesLocked(const std::string& tmp, ui
   std::string local;
   local.reserve(k);
   while (local.size() < k) {
-    ASSIGN_OR_RETURN(size_t n, src->Read(buf.data(), std::min<size_t>(buf.size(), k - local.size())));
+    ASSIGN_OR_RETURN(size_t n,
+                     src->Read(buf.data(), std::min<size_t>(buf.size(), k - local.size())));
     if (n == 0) return false;
     local.append(reinterpret_cast<char*>(buf.data()), n);
   }
   return local == remote;
 }
 
-absl::StatusOr<RemoteObject> SftpConnector::Put(const PutRequest& req, ByteSource* src,
-                                                const std::function<void(const Progress&)>& progress) {
+absl::StatusOr<RemoteObject> SftpConnector::Put(
+    const PutRequest& req, ByteSource* src, const std::function<void(const Progress&)>& progress) {
   if (src->size() != req.size) {
-    return absl::InvalidArgumentError(absl::StrCat("put ", PrintablePath(req.remote_path), ": source has ",
-                                                   src->size(), " bytes but the request says ", req.size));
+    return absl::InvalidArgumentError(absl::StrCat("put ", PrintablePath(req.remote_path),
+                                                   ": source has ", src->size(),
+                                                   " bytes but the request says ", req.size));
   }
   absl::MutexLock l(&mu_);
   RETURN_IF_ERROR(ConnectLocked());
@@ -553,7 +602,8 @@ absl::StatusOr<RemoteObject> SftpConnector::Put(const PutRequest& req, ByteSourc
   // a random name, no resume.
   std::string tmp_name;
   if (req.sha256.size() == 32) {
-    Digest d = Sha256::Of(absl::StrCat(req.remote_path, absl::string_view("\0", 1), req.sha256, ":", req.size));
+    Digest d = Sha256::Of(
+        absl::StrCat(req.remote_path, absl::string_view("\0", 1), req.sha256, ":", req.size));
     tmp_name = absl::StrCat(kTempPrefix, ToHex(ByteSpan(d.data(), 8)));
   } else {
     uint8_t rnd[8];
@@ -581,17 +631,19 @@ absl::StatusOr<RemoteObject> SftpConnector::Put(const PutRequest& req, ByteSourc
   sftp_file f = sftp_open(sftp_, tmp.c_str(), O_WRONLY | O_CREAT | (truncate ? O_TRUNC : 0), 0644);
   if (f == nullptr) return ErrorLocked("create", req.remote_path);
   absl::Status st = src->Seek(offset);
-  if (st.ok() && offset > 0 && sftp_seek64(f, offset) != 0) st = absl::InternalError("sftp_seek64 failed");
+  if (st.ok() && offset > 0 && sftp_seek64(f, offset) != 0)
+    st = absl::InternalError("sftp_seek64 failed");
   std::vector<uint8_t> buf(kIoBlock);
   while (st.ok() && offset < req.size) {
-    auto n = src->Read(buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), req.size - offset)));
+    auto n = src->Read(buf.data(),
+                       static_cast<size_t>(std::min<uint64_t>(buf.size(), req.size - offset)));
     if (!n.ok()) {
       st = n.status();
       break;
     }
     if (*n == 0) {
-      st = absl::DataLossError(absl::StrCat("the bytes of ", PrintablePath(req.remote_path), " ended after ", offset,
-                                            " of ", req.size));
+      st = absl::DataLossError(absl::StrCat("the bytes of ", PrintablePath(req.remote_path),
+                                            " ended after ", offset, " of ", req.size));
       break;
     }
     size_t done = 0;
@@ -620,15 +672,16 @@ absl::StatusOr<RemoteObject> SftpConnector::Put(const PutRequest& req, ByteSourc
   if (a == nullptr) return ErrorLocked("stat", req.remote_path);
   if (a->size != req.size) {
     sftp_unlink(sftp_, tmp.c_str());
-    return absl::UnavailableError(absl::StrCat("uploaded ", a->size, " bytes of ", PrintablePath(req.remote_path),
-                                               " to ", Describe(), " but expected ", req.size, "; will retry"));
+    return absl::UnavailableError(absl::StrCat("uploaded ", a->size, " bytes of ",
+                                               PrintablePath(req.remote_path), " to ", Describe(),
+                                               " but expected ", req.size, "; will retry"));
   }
   RETURN_IF_ERROR(RenameLocked(tmp, final_path, req.remote_path));
   ASSIGN_OR_RETURN(RemoteObject obj, StatLocked(req.remote_path));
   if (obj.size != req.size) {
-    return absl::UnavailableError(absl::StrCat("after uploading ", PrintablePath(req.remote_path), " to ",
-                                               Describe(), " the server reports ", obj.size, " bytes instead of ",
-                                               req.size, "; will retry"));
+    return absl::UnavailableError(absl::StrCat("after uploading ", PrintablePath(req.remote_path),
+                                               " to ", Describe(), " the server reports ", obj.size,
+                                               " bytes instead of ", req.size, "; will retry"));
   }
   return obj;
 }
@@ -637,7 +690,8 @@ absl::StatusOr<std::vector<RemoteObject>> SftpConnector::List(const std::string&
   absl::MutexLock l(&mu_);
   RETURN_IF_ERROR(ConnectLocked());
   std::vector<RemoteObject> out;
-  std::vector<std::string> todo = {std::string(absl::StripSuffix(absl::StripPrefix(prefix, "/"), "/"))};
+  std::vector<std::string> todo = {
+      std::string(absl::StripSuffix(absl::StripPrefix(prefix, "/"), "/"))};
   bool first = true;
   while (!todo.empty()) {
     std::string rel = std::move(todo.back());
@@ -670,8 +724,9 @@ absl::StatusOr<std::vector<RemoteObject>> SftpConnector::List(const std::string&
     sftp_closedir(dir);
     if (!eof) return ErrorLocked("list", rel);
   }
-  std::sort(out.begin(), out.end(),
-            [](const RemoteObject& a, const RemoteObject& b) { return a.remote_path < b.remote_path; });
+  std::sort(out.begin(), out.end(), [](const RemoteObject& a, const RemoteObject& b) {
+    return a.remote_path < b.remote_path;
+  });
   return out;
 }
 
@@ -719,12 +774,14 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeSftpConnector(const nlohmann::jso
   Options o;
   o.host = str(settings, "host");
   if (o.host.empty()) {
-    return absl::InvalidArgumentError("sftp destination: settings \"host\" is required (server name or address)");
+    return absl::InvalidArgumentError(
+        "sftp destination: settings \"host\" is required (server name or address)");
   }
   if (settings.contains("port")) {
     if (!settings["port"].is_number_integer() || settings["port"].get<int>() < 1 ||
         settings["port"].get<int>() > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat("sftp destination ", o.host, ": \"port\" must be 1..65535"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("sftp destination ", o.host, ": \"port\" must be 1..65535"));
     }
     o.port = settings["port"].get<int>();
   }
@@ -733,17 +790,21 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeSftpConnector(const nlohmann::jso
   o.root = str(settings, "path");
   while (o.root.size() > 1 && o.root.back() == '/') o.root.pop_back();
   o.known_hosts_file = str(settings, "known_hosts");
-  for (absl::string_view line : absl::StrSplit(str(settings, "host_key"), '\n', absl::SkipEmpty())) {
+  for (absl::string_view line :
+       absl::StrSplit(str(settings, "host_key"), '\n', absl::SkipEmpty())) {
     std::vector<std::string> f = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     // "[host]:port type key", "host type key" or "type key".
-    size_t i = (f.size() >= 3 && !absl::StartsWith(f[0], "ssh-") && !absl::StartsWith(f[0], "ecdsa-")) ? 1 : 0;
+    size_t i =
+        (f.size() >= 3 && !absl::StartsWith(f[0], "ssh-") && !absl::StartsWith(f[0], "ecdsa-")) ? 1
+                                                                                                : 0;
     if (f.size() >= i + 2) o.host_keys.push_back({f[i], f[i + 1]});
   }
   if (o.known_hosts_file.empty() && o.host_keys.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "sftp destination ", o.host,
-        ": the server's host key must be pinned; set \"known_hosts\" (a known_hosts file on the worker) or "
-        "\"host_key\" (the line printed by `ssh-keyscan -p PORT HOST`)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("sftp destination ", o.host,
+                     ": the server's host key must be pinned; set \"known_hosts\" (a known_hosts "
+                     "file on the worker) or "
+                     "\"host_key\" (the line printed by `ssh-keyscan -p PORT HOST`)"));
   }
   if (settings.contains("timeout_s") && settings["timeout_s"].is_number_integer()) {
     o.timeout_s = std::max<long>(1, settings["timeout_s"].get<long>());

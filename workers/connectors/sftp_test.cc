@@ -28,10 +28,15 @@ testsupport::Sshd* Server() {
 }
 
 nlohmann::json Settings(const testsupport::Sshd& s) {
-  return {{"host", s.host}, {"port", s.port}, {"user", s.user}, {"path", s.root_dir},
+  return {{"host", s.host},
+          {"port", s.port},
+          {"user", s.user},
+          {"path", s.root_dir},
           {"known_hosts", s.known_hosts_path}};
 }
-nlohmann::json KeyCredentials(const testsupport::Sshd& s) { return {{"private_key", s.client_key_pem}}; }
+nlohmann::json KeyCredentials(const testsupport::Sshd& s) {
+  return {{"private_key", s.client_key_pem}};
+}
 
 std::vector<davsftp_test::Backend> Backends() {
   davsftp_test::Backend b;
@@ -44,7 +49,9 @@ std::vector<davsftp_test::Backend> Backends() {
     if (wrong) creds["private_key"] = davsftp_test::ReadWholeFile(s->other_key_path);
     return MakeSftpConnector(Settings(*s), creds);
   };
-  b.local_root = [] { return Server() != nullptr ? Server()->root_dir : std::string("/nonexistent"); };
+  b.local_root = [] {
+    return Server() != nullptr ? Server()->root_dir : std::string("/nonexistent");
+  };
   return {b};
 }
 
@@ -81,7 +88,8 @@ ConnectorConformanceParams SftpConformance() {
   return p;
 }
 
-INSTANTIATE_TEST_SUITE_P(Sftp, ConnectorConformance, ::testing::Values(SftpConformance()), ConformanceName);
+INSTANTIATE_TEST_SUITE_P(Sftp, ConnectorConformance, ::testing::Values(SftpConformance()),
+                         ConformanceName);
 
 }  // namespace
 
@@ -117,7 +125,9 @@ TEST(SftpHostKey, ChangedHostKeyIsPermanentAndSaysChanged) {
   std::vector<std::string> f = absl::StrSplit(other_pub, ' ');
   ASSERT_GE(f.size(), 2u);
   std::string changed = s->dir->path() + "/changed_known_hosts";
-  ASSERT_TRUE(testsupport::WriteTextFile(changed, absl::StrCat("[127.0.0.1]:", s->port, " ", f[0], " ", f[1], "\n")).ok());
+  ASSERT_TRUE(testsupport::WriteTextFile(
+                  changed, absl::StrCat("[127.0.0.1]:", s->port, " ", f[0], " ", f[1], "\n"))
+                  .ok());
   nlohmann::json settings = Settings(*s);
   settings["known_hosts"] = changed;
   auto c = MakeSftpConnector(settings, KeyCredentials(*s));
@@ -168,7 +178,8 @@ TEST(SftpLogin, WrongPasswordIsUnauthenticated) {
 TEST(SftpLogin, UnreadablePrivateKeyIsUnauthenticated) {
   auto* s = Server();
   ASSERT_NE(s, nullptr);
-  auto c = MakeSftpConnector(Settings(*s), {{"private_key", "-----BEGIN OPENSSH PRIVATE KEY-----\ngarbage\n"}});
+  auto c = MakeSftpConnector(Settings(*s),
+                             {{"private_key", "-----BEGIN OPENSSH PRIVATE KEY-----\ngarbage\n"}});
   ASSERT_TRUE(c.ok());
   EXPECT_EQ((*c)->Stat("x.jpg").status().code(), absl::StatusCode::kUnauthenticated);
 }
@@ -183,7 +194,8 @@ TEST(SftpConnection, ReconnectsAfterTheServerRestarts) {
   // Restart sshd on the same port: the connector's connection is dead.
   s.process->Stop();
   auto proc = testsupport::ScopedProcess::Start(
-      {"/usr/sbin/sshd", "-D", "-f", s.dir->path() + "/sshd_config", "-E", s.dir->path() + "/sshd.log"},
+      {"/usr/sbin/sshd", "-D", "-f", s.dir->path() + "/sshd_config", "-E",
+       s.dir->path() + "/sshd.log"},
       s.dir->path() + "/stdout.log");
   ASSERT_TRUE(proc.ok());
   s.process = std::move(*proc);
@@ -231,8 +243,12 @@ TEST(SftpResume, LeftoverWhoseTailDiffersIsRewrittenFromTheStart) {
 }
 
 TEST(SftpSettings, RegisteredUnderItsKind) {
-  auto c = MakeConnector("sftp", {{"host", "h"}, {"port", 2222}, {"user", "u"}, {"path", "/srv/photos"},
-                                  {"host_key", "ssh-ed25519 AAAA"}},
+  auto c = MakeConnector("sftp",
+                         {{"host", "h"},
+                          {"port", 2222},
+                          {"user", "u"},
+                          {"path", "/srv/photos"},
+                          {"host_key", "ssh-ed25519 AAAA"}},
                          {{"password", "p"}});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ((*c)->Describe(), "sftp://u@h:2222/srv/photos");

@@ -26,7 +26,8 @@ namespace webdav_internal {
 std::string PickChecksum(absl::string_view oc_checksums) {
   std::string best;
   int best_rank = 0;
-  for (absl::string_view item : absl::StrSplit(oc_checksums, absl::ByAnyChar(" \t\n\r"), absl::SkipEmpty())) {
+  for (absl::string_view item :
+       absl::StrSplit(oc_checksums, absl::ByAnyChar(" \t\n\r"), absl::SkipEmpty())) {
     size_t colon = item.find(':');
     if (colon == absl::string_view::npos || colon + 1 == item.size()) continue;
     std::string algo = absl::AsciiStrToLower(item.substr(0, colon));
@@ -80,7 +81,8 @@ void XMLCALL OnEnd(void* ud, const XML_Char* name) {
     }
   } else if (n == "DAV: getlastmodified") {
     if (!value.empty()) {
-      if (std::optional<absl::Time> t = http::ParseHttpDate(value)) st->cur.mtime_ns = absl::ToUnixNanos(*t);
+      if (std::optional<absl::Time> t = http::ParseHttpDate(value))
+        st->cur.mtime_ns = absl::ToUnixNanos(*t);
     }
   } else if (n == "DAV: getetag") {
     if (!value.empty()) st->cur.etag = value;
@@ -130,9 +132,9 @@ std::string EffectiveChecksum(const DavEntry& e) {
 
 namespace {
 
-using webdav_internal::DavEntry;
 using http::EncodePath;
 using http::PercentDecode;
+using webdav_internal::DavEntry;
 
 constexpr absl::string_view kTempPrefix = ".shoebox-tmp-";
 
@@ -140,18 +142,27 @@ std::string XmlEscape(absl::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
 }
 
 struct Options {
-  std::string url;  // as configured, without trailing '/'
+  std::string url;           // as configured, without trailing '/'
   std::string base_decoded;  // its path, decoded: "" or "/a/b"
   std::string user;
   std::string password;
@@ -166,12 +177,13 @@ class WebDavConnector final : public Connector {
  public:
   explicit WebDavConnector(Options o)
       : o_(std::move(o)),
-        client_(http::ClientOptions{.connect_timeout = absl::Seconds(o_.timeout_s),
-                                    .stall_timeout = absl::Seconds(o_.timeout_s),
-                                    .user = o_.user,
-                                    .password = o_.password,
-                                    .ca_file = o_.ca_file,
-                                    .unreachable_hint = "is the WebDAV server running and reachable?"}) {}
+        client_(http::ClientOptions{
+            .connect_timeout = absl::Seconds(o_.timeout_s),
+            .stall_timeout = absl::Seconds(o_.timeout_s),
+            .user = o_.user,
+            .password = o_.password,
+            .ca_file = o_.ca_file,
+            .unreachable_hint = "is the WebDAV server running and reachable?"}) {}
 
   absl::StatusOr<RemoteObject> Put(const PutRequest& req, ByteSource* src,
                                    const std::function<void(const Progress&)>& progress) override;
@@ -191,24 +203,28 @@ class WebDavConnector final : public Connector {
     if (path.empty()) return o_.url + "/";
     return absl::StrCat(o_.url, "/", EncodePath(path));
   }
-  absl::StatusOr<http::Response> Perform(const http::Request& req) const { return client_.Send(req); }
+  absl::StatusOr<http::Response> Perform(const http::Request& req) const {
+    return client_.Send(req);
+  }
   // PROPFIND Depth 0 of a file; NOT_FOUND when absent or a folder.
   absl::StatusOr<DavEntry> StatEntry(const std::string& remote_path);
   // Records the file's SHA-256 and current ETag as dead properties (see the
   // header); updates `entry` when the server took them. Best effort.
-  void RecordChecksum(const std::string& remote_path, const std::string& sha256_hex, DavEntry* entry);
+  void RecordChecksum(const std::string& remote_path, const std::string& sha256_hex,
+                      DavEntry* entry);
   // Maps a non-success HTTP status to a status naming `what` (e.g.
   // "PUT Photos/a.jpg").
   absl::Status HttpError(const http::Response& r, absl::string_view what) const {
     return http::ErrorStatus(r, absl::StrCat(what, " at ", Describe()));
   }
-  absl::StatusOr<std::vector<DavEntry>> Propfind(const std::string& path, bool collection, int depth,
-                                                 bool* not_found);
+  absl::StatusOr<std::vector<DavEntry>> Propfind(const std::string& path, bool collection,
+                                                 int depth, bool* not_found);
   // Relative path (decoded) of an href, or nullopt when it is outside the root.
   std::optional<std::string> RelativePath(const std::string& href) const;
   absl::Status PutSimple(const std::string& tmp_url, const PutRequest& req, ByteSource* src,
                          const std::function<void(const Progress&)>& progress);
-  absl::Status PutNextcloudChunked(const std::string& final_url, const PutRequest& req, ByteSource* src,
+  absl::Status PutNextcloudChunked(const std::string& final_url, const PutRequest& req,
+                                   ByteSource* src,
                                    const std::function<void(const Progress&)>& progress);
   absl::Status Move(const std::string& from_url, const std::string& to_url, absl::string_view what,
                     const http::Headers& extra_headers = {});
@@ -240,20 +256,23 @@ std::optional<std::string> WebDavConnector::RelativePath(const std::string& href
   return std::string(p);
 }
 
-absl::StatusOr<std::vector<DavEntry>> WebDavConnector::Propfind(const std::string& path, bool collection,
-                                                                int depth, bool* not_found) {
+absl::StatusOr<std::vector<DavEntry>> WebDavConnector::Propfind(const std::string& path,
+                                                                bool collection, int depth,
+                                                                bool* not_found) {
   http::Request req;
   req.method = "PROPFIND";
   req.url = UrlFor(path);
   if (collection && req.url.back() != '/') req.url.push_back('/');
-  req.headers = {{"Depth", absl::StrCat(depth)}, {"Content-Type", "application/xml; charset=utf-8"}};
+  req.headers = {{"Depth", absl::StrCat(depth)},
+                 {"Content-Type", "application/xml; charset=utf-8"}};
   const std::string body =
       "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
       "<d:propfind xmlns:d=\"DAV:\" xmlns:oc=\"http://owncloud.org/ns\" xmlns:sb=\"" +
       std::string(webdav_internal::kShoeboxNs) +
       "\"><d:prop>"
-      "<d:resourcetype/><d:getcontentlength/><d:getlastmodified/><d:getetag/><sb:sha256/><sb:etag/>"
-      + std::string(o_.nextcloud ? "<oc:checksums/>" : "") + "</d:prop></d:propfind>";
+      "<d:resourcetype/><d:getcontentlength/><d:getlastmodified/><d:getetag/><sb:sha256/><sb:etag/"
+      ">" +
+      std::string(o_.nextcloud ? "<oc:checksums/>" : "") + "</d:prop></d:propfind>";
   req.body = body;
   ASSIGN_OR_RETURN(http::Response r, Perform(req));
   *not_found = false;
@@ -263,10 +282,10 @@ absl::StatusOr<std::vector<DavEntry>> WebDavConnector::Propfind(const std::strin
   }
   if (r.status != 207) {
     if (r.status >= 200 && r.status < 300) {
-      return absl::FailedPreconditionError(absl::StrCat("PROPFIND ", PrintablePath(path), " at ", Describe(),
-                                                        ": HTTP ", r.status,
-                                                        " instead of 207 Multi-Status; is the URL a WebDAV "
-                                                        "collection?"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("PROPFIND ", PrintablePath(path), " at ", Describe(), ": HTTP ", r.status,
+                       " instead of 207 Multi-Status; is the URL a WebDAV "
+                       "collection?"));
     }
     return HttpError(r, absl::StrCat("PROPFIND ", PrintablePath(path)));
   }
@@ -296,14 +315,16 @@ absl::Status WebDavConnector::EnsureFolder(const std::string& folder) {
       continue;
     }
     if (r.status == 409 && i == 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the destination folder ", o_.url, " does not exist on the WebDAV server (MKCOL ", PrintablePath(prefix),
-          " gave HTTP 409); create it or correct the destination's \"url\""));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the destination folder ", o_.url,
+                       " does not exist on the WebDAV server (MKCOL ", PrintablePath(prefix),
+                       " gave HTTP 409); create it or correct the destination's \"url\""));
     }
     if (r.status == 409) {
       // A parent we believed existed is gone (deleted behind our back).
       ForgetFolders();
-      return absl::UnavailableError(absl::StrCat("MKCOL ", PrintablePath(prefix), " at ", Describe(),
+      return absl::UnavailableError(absl::StrCat("MKCOL ", PrintablePath(prefix), " at ",
+                                                 Describe(),
                                                  ": HTTP 409, a parent folder disappeared; retry"));
     }
     return HttpError(r, absl::StrCat("MKCOL ", PrintablePath(prefix)));
@@ -311,8 +332,8 @@ absl::Status WebDavConnector::EnsureFolder(const std::string& folder) {
   return absl::OkStatus();
 }
 
-absl::Status WebDavConnector::Move(const std::string& from_url, const std::string& to_url, absl::string_view what,
-                                   const http::Headers& extra_headers) {
+absl::Status WebDavConnector::Move(const std::string& from_url, const std::string& to_url,
+                                   absl::string_view what, const http::Headers& extra_headers) {
   http::Request req;
   req.method = "MOVE";
   req.url = from_url;
@@ -323,13 +344,15 @@ absl::Status WebDavConnector::Move(const std::string& from_url, const std::strin
   return HttpError(r, absl::StrCat("MOVE ", what));
 }
 
-absl::Status WebDavConnector::PutSimple(const std::string& tmp_url, const PutRequest& req, ByteSource* src,
+absl::Status WebDavConnector::PutSimple(const std::string& tmp_url, const PutRequest& req,
+                                        ByteSource* src,
                                         const std::function<void(const Progress&)>& progress) {
   http::Request hr;
   hr.method = "PUT";
   hr.url = tmp_url;
   hr.headers = {{"Content-Type", "application/octet-stream"}};
-  if (o_.nextcloud && req.mtime_ns > 0) hr.headers.emplace_back("X-OC-Mtime", absl::StrCat(req.mtime_ns / 1000000000));
+  if (o_.nextcloud && req.mtime_ns > 0)
+    hr.headers.emplace_back("X-OC-Mtime", absl::StrCat(req.mtime_ns / 1000000000));
   hr.body_source = src;
   hr.body_length = src->size();
   if (progress) hr.on_sent = [&](uint64_t n) { progress(Progress{n}); };
@@ -338,15 +361,16 @@ absl::Status WebDavConnector::PutSimple(const std::string& tmp_url, const PutReq
   if (r.status == 201 || r.status == 204 || r.status == 200) return absl::OkStatus();
   if (r.status == 409 || r.status == 404) {
     ForgetFolders();  // the folder vanished; the caller's retry re-creates it
-    return absl::UnavailableError(absl::StrCat("PUT ", PrintablePath(req.remote_path), " at ", Describe(),
-                                               ": HTTP ", r.status, ", the target folder is missing; retry"));
+    return absl::UnavailableError(absl::StrCat("PUT ", PrintablePath(req.remote_path), " at ",
+                                               Describe(), ": HTTP ", r.status,
+                                               ", the target folder is missing; retry"));
   }
   return HttpError(r, absl::StrCat("PUT ", PrintablePath(req.remote_path)));
 }
 
-absl::Status WebDavConnector::PutNextcloudChunked(const std::string& final_url, const PutRequest& req,
-                                                  ByteSource* src,
-                                                  const std::function<void(const Progress&)>& progress) {
+absl::Status WebDavConnector::PutNextcloudChunked(
+    const std::string& final_url, const PutRequest& req, ByteSource* src,
+    const std::function<void(const Progress&)>& progress) {
   // Nextcloud chunked upload v2: MKCOL uploads/<user>/<id>, PUT numbered
   // chunks, MOVE <id>/.file to the destination (assembled atomically).
   uint8_t rnd[12];
@@ -360,7 +384,8 @@ absl::Status WebDavConnector::PutNextcloudChunked(const std::string& final_url, 
     mk.url = dir + "/";
     mk.headers = {dest};
     ASSIGN_OR_RETURN(http::Response r, Perform(mk));
-    if (r.status != 201) return HttpError(r, absl::StrCat("MKCOL upload folder for ", PrintablePath(req.remote_path)));
+    if (r.status != 201)
+      return HttpError(r, absl::StrCat("MKCOL upload folder for ", PrintablePath(req.remote_path)));
   }
   auto cleanup = [&] {
     http::Request del;
@@ -387,7 +412,8 @@ absl::Status WebDavConnector::PutNextcloudChunked(const std::string& final_url, 
     }
     if (r->status != 201 && r->status != 204) {
       cleanup();
-      return HttpError(*r, absl::StrCat("PUT chunk ", index, " of ", PrintablePath(req.remote_path)));
+      return HttpError(*r,
+                       absl::StrCat("PUT chunk ", index, " of ", PrintablePath(req.remote_path)));
     }
     offset += len;
     ++index;
@@ -399,11 +425,12 @@ absl::Status WebDavConnector::PutNextcloudChunked(const std::string& final_url, 
   return s;
 }
 
-absl::StatusOr<RemoteObject> WebDavConnector::Put(const PutRequest& req, ByteSource* src,
-                                                  const std::function<void(const Progress&)>& progress) {
+absl::StatusOr<RemoteObject> WebDavConnector::Put(
+    const PutRequest& req, ByteSource* src, const std::function<void(const Progress&)>& progress) {
   if (src->size() != req.size) {
-    return absl::InvalidArgumentError(absl::StrCat("put ", PrintablePath(req.remote_path), ": source has ",
-                                                   src->size(), " bytes but the request says ", req.size));
+    return absl::InvalidArgumentError(absl::StrCat("put ", PrintablePath(req.remote_path),
+                                                   ": source has ", src->size(),
+                                                   " bytes but the request says ", req.size));
   }
   absl::string_view path = req.remote_path;
   size_t slash = path.rfind('/');
@@ -420,7 +447,8 @@ absl::StatusOr<RemoteObject> WebDavConnector::Put(const PutRequest& req, ByteSou
     // Without a SHA-256 the content is unknown: a random name.
     std::string tmp_name;
     if (req.sha256.size() == 32) {
-      Digest d = Sha256::Of(absl::StrCat(req.remote_path, absl::string_view("\0", 1), req.sha256, ":", req.size));
+      Digest d = Sha256::Of(
+          absl::StrCat(req.remote_path, absl::string_view("\0", 1), req.sha256, ":", req.size));
       tmp_name = absl::StrCat(kTempPrefix, ToHex(ByteSpan(d.data(), 8)));
     } else {
       uint8_t rnd[8];
@@ -446,9 +474,9 @@ absl::StatusOr<RemoteObject> WebDavConnector::Put(const PutRequest& req, ByteSou
   }
   ASSIGN_OR_RETURN(DavEntry e, StatEntry(req.remote_path));
   if (e.length != req.size) {
-    return absl::UnavailableError(absl::StrCat("after uploading ", PrintablePath(req.remote_path), " to ",
-                                               Describe(), " the server reports ", e.length, " bytes instead of ",
-                                               req.size, "; retry"));
+    return absl::UnavailableError(absl::StrCat("after uploading ", PrintablePath(req.remote_path),
+                                               " to ", Describe(), " the server reports ", e.length,
+                                               " bytes instead of ", req.size, "; retry"));
   }
   RecordChecksum(req.remote_path, ToHex(req.sha256), &e);
   RemoteObject obj;
@@ -475,7 +503,8 @@ absl::StatusOr<DavEntry> WebDavConnector::StatEntry(const std::string& remote_pa
   bool not_found = false;
   ASSIGN_OR_RETURN(std::vector<DavEntry> entries, Propfind(remote_path, false, 0, &not_found));
   if (not_found || entries.empty()) {
-    return absl::NotFoundError(absl::StrCat(PrintablePath(remote_path), " not found at ", Describe()));
+    return absl::NotFoundError(
+        absl::StrCat(PrintablePath(remote_path), " not found at ", Describe()));
   }
   const DavEntry& e = entries.front();
   if (e.collection) {
@@ -494,8 +523,9 @@ void WebDavConnector::RecordChecksum(const std::string& remote_path, const std::
   req.headers = {{"Content-Type", "application/xml; charset=utf-8"}};
   const std::string body = absl::StrCat(
       "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:propertyupdate xmlns:d=\"DAV:\" xmlns:sb=\"",
-      webdav_internal::kShoeboxNs, "\"><d:set><d:prop><sb:sha256>", sha256_hex, "</sb:sha256><sb:etag>",
-      XmlEscape(entry->etag), "</sb:etag></d:prop></d:set></d:propertyupdate>");
+      webdav_internal::kShoeboxNs, "\"><d:set><d:prop><sb:sha256>", sha256_hex,
+      "</sb:sha256><sb:etag>", XmlEscape(entry->etag),
+      "</sb:etag></d:prop></d:set></d:propertyupdate>");
   req.body = body;
   auto r = Perform(req);
   if (!r.ok()) return;  // the upload itself succeeded; the checksum is a bonus
@@ -509,7 +539,8 @@ void WebDavConnector::RecordChecksum(const std::string& remote_path, const std::
 
 absl::StatusOr<std::vector<RemoteObject>> WebDavConnector::List(const std::string& prefix) {
   std::vector<RemoteObject> out;
-  std::vector<std::string> todo = {std::string(absl::StripSuffix(absl::StripPrefix(prefix, "/"), "/"))};
+  std::vector<std::string> todo = {
+      std::string(absl::StripSuffix(absl::StripPrefix(prefix, "/"), "/"))};
   while (!todo.empty()) {
     std::string folder = std::move(todo.back());
     todo.pop_back();
@@ -535,8 +566,9 @@ absl::StatusOr<std::vector<RemoteObject>> WebDavConnector::List(const std::strin
       out.push_back(std::move(o));
     }
   }
-  std::sort(out.begin(), out.end(),
-            [](const RemoteObject& a, const RemoteObject& b) { return a.remote_path < b.remote_path; });
+  std::sort(out.begin(), out.end(), [](const RemoteObject& a, const RemoteObject& b) {
+    return a.remote_path < b.remote_path;
+  });
   return out;
 }
 
@@ -573,25 +605,26 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeWebDavConnector(const nlohmann::j
   o.url = std::string(absl::StripSuffix(str(settings, "url"), "/"));
   absl::StatusOr<http::UrlParts> url = http::ParseHttpUrl(o.url);
   if (!url.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("webdav destination: settings \"url\" must be an http:// or https:// URL of the target "
-                     "folder, got \"",
-                     http::RedactUrl(o.url), "\" (", url.status().message(), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "webdav destination: settings \"url\" must be an http:// or https:// URL of the target "
+        "folder, got \"",
+        http::RedactUrl(o.url), "\" (", url.status().message(), ")"));
   }
   o.base_decoded = PercentDecode(url->path);
   o.user = str(credentials, "user");
   o.password = str(credentials, "password");
   o.ca_file = str(settings, "ca_file");
   if (settings.is_object()) {
-    if (settings.contains("nextcloud") && settings["nextcloud"].is_boolean()) o.nextcloud = settings["nextcloud"];
+    if (settings.contains("nextcloud") && settings["nextcloud"].is_boolean())
+      o.nextcloud = settings["nextcloud"];
     if (settings.contains("timeout_s") && settings["timeout_s"].is_number_integer()) {
       o.timeout_s = std::max<long>(1, settings["timeout_s"].get<long>());
     }
     if (settings.contains("chunk_size_mib") && settings["chunk_size_mib"].is_number_integer()) {
       long mib = settings["chunk_size_mib"].get<long>();
       if (mib < 5 || mib > 1024) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("webdav destination ", o.url, ": \"chunk_size_mib\" must be 5..1024, got ", mib));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "webdav destination ", o.url, ": \"chunk_size_mib\" must be 5..1024, got ", mib));
       }
       o.chunk_size = static_cast<uint64_t>(mib) << 20;
     }
@@ -601,12 +634,13 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeWebDavConnector(const nlohmann::j
     if (o.uploads_url.empty()) {
       size_t files = o.url.find("/remote.php/dav/files/");
       if (files == std::string::npos) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "nextcloud destination ", o.url,
-            ": cannot derive the chunked-upload URL; use a URL of the form "
-            "https://HOST/remote.php/dav/files/USER/FOLDER or set \"uploads_url\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat("nextcloud destination ", o.url,
+                         ": cannot derive the chunked-upload URL; use a URL of the form "
+                         "https://HOST/remote.php/dav/files/USER/FOLDER or set \"uploads_url\""));
       }
-      absl::string_view rest = absl::string_view(o.url).substr(files + strlen("/remote.php/dav/files/"));
+      absl::string_view rest =
+          absl::string_view(o.url).substr(files + strlen("/remote.php/dav/files/"));
       absl::string_view user = rest.substr(0, rest.find('/'));
       o.uploads_url = absl::StrCat(o.url.substr(0, files), "/remote.php/dav/uploads/", user);
     }

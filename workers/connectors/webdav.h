@@ -18,14 +18,13 @@
 // Put uploads to a temporary name ".shoebox-tmp-<hex>" in the target folder
 // (derived from the path and the content's SHA-256, so a retry overwrites an
 // aborted attempt's leftover) and MOVEs it to the final name (Overwrite: T),
-// so a partial file is never visible under the final name. Plain WebDAV reports no checksum and keeps
-// no client mtime, so after the MOVE Put records the file's SHA-256 and its
-// current ETag as dead properties (PROPPATCH, namespace urn:shoebox:webdav);
-// Stat reports "sha256:<hex>" only while the ETag is unchanged. Servers that
-// refuse dead properties (rclone serve webdav) simply report no checksum.
-// With "nextcloud": true, X-OC-Mtime keeps the file's mtime. Missing folders are created with MKCOL once
-// and remembered. List walks the tree with PROPFIND Depth: 1 (servers often
-// refuse Depth: infinity) and never returns temporary names.
+// so a partial file is never visible under the final name. Plain WebDAV reports no checksum and
+// keeps no client mtime, so after the MOVE Put records the file's SHA-256 and its current ETag as
+// dead properties (PROPPATCH, namespace urn:shoebox:webdav); Stat reports "sha256:<hex>" only while
+// the ETag is unchanged. Servers that refuse dead properties (rclone serve webdav) simply report no
+// checksum. With "nextcloud": true, X-OC-Mtime keeps the file's mtime. Missing folders are created
+// with MKCOL once and remembered. List walks the tree with PROPFIND Depth: 1 (servers often refuse
+// Depth: infinity) and never returns temporary names.
 //
 // HTTP goes through the common client (common/http/http_client.h: kept-alive
 // connections, status mapping with Retry-After) and paths through

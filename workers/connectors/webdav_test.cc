@@ -26,7 +26,8 @@ using webdav_internal::ParseMultistatus;
 using webdav_internal::PickChecksum;
 
 TEST(WebDavEncoding, AwkwardSegmentIsFullyPercentEncoded) {
-  EXPECT_EQ(http::EncodePathSegment("Été #1 (copy)+&.jpg"), "%C3%89t%C3%A9%20%231%20%28copy%29%2B%26.jpg");
+  EXPECT_EQ(http::EncodePathSegment("Été #1 (copy)+&.jpg"),
+            "%C3%89t%C3%A9%20%231%20%28copy%29%2B%26.jpg");
   EXPECT_EQ(http::EncodePathSegment("a/b?c=\"d\"'e"), "a%2Fb%3Fc%3D%22d%22%27e");
   EXPECT_EQ(http::EncodePathSegment("plain-name_1.~x"), "plain-name_1.~x");
 }
@@ -90,7 +91,8 @@ TEST(WebDavPropfind, RecordedChecksumCountsOnlyWhileTheEtagIsUnchanged) {
 }
 
 // The connector maps answers with the common client's ErrorStatus.
-absl::Status StatusForHttp(int code, const std::string& retry_after, const std::string& body, const std::string& what) {
+absl::Status StatusForHttp(int code, const std::string& retry_after, const std::string& body,
+                           const std::string& what) {
   http::Response r;
   r.status = code;
   r.method = "PUT";
@@ -120,17 +122,20 @@ TEST(WebDavHttpStatus, HttpStatusesMapToRetryDecisions) {
 TEST(WebDavSettings, BadUrlAndUnderivableNextcloudUploadsAreRefused) {
   EXPECT_EQ(MakeWebDavConnector({{"url", "ftp://x"}}, nlohmann::json::object()).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(MakeWebDavConnector({{"url", "https://h/dav"}, {"nextcloud", true}}, nlohmann::json::object())
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(MakeWebDavConnector({{"url", "https://h/remote.php/dav/files/al/Photos"}, {"nextcloud", true}},
-                                  nlohmann::json::object())
+  EXPECT_EQ(
+      MakeWebDavConnector({{"url", "https://h/dav"}, {"nextcloud", true}}, nlohmann::json::object())
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(MakeWebDavConnector(
+                  {{"url", "https://h/remote.php/dav/files/al/Photos"}, {"nextcloud", true}},
+                  nlohmann::json::object())
                   .ok());
 }
 
 TEST(WebDavSettings, RegisteredUnderItsKind) {
-  auto c = MakeConnector("webdav", {{"url", "http://127.0.0.1:1/dav"}}, {{"user", "u"}, {"password", "p"}});
+  auto c = MakeConnector("webdav", {{"url", "http://127.0.0.1:1/dav"}},
+                         {{"user", "u"}, {"password", "p"}});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ((*c)->Describe(), "webdav http://127.0.0.1:1/dav as u");
 }
@@ -177,18 +182,24 @@ std::vector<davsftp_test::Backend> Backends() {
   apache.make = [](bool wrong) -> absl::StatusOr<std::unique_ptr<Connector>> {
     auto* s = Apache();
     if (s == nullptr) return absl::FailedPreconditionError("Apache did not start");
-    return MakeWebDavConnector({{"url", s->url}}, {{"user", s->user}, {"password", wrong ? "wrong" : s->password}});
+    return MakeWebDavConnector({{"url", s->url}},
+                               {{"user", s->user}, {"password", wrong ? "wrong" : s->password}});
   };
-  apache.local_root = [] { return Apache() != nullptr ? Apache()->root_dir : std::string("/nonexistent"); };
+  apache.local_root = [] {
+    return Apache() != nullptr ? Apache()->root_dir : std::string("/nonexistent");
+  };
 
   davsftp_test::Backend rclone;
   rclone.name = "RcloneServeWebdav";
   rclone.make = [](bool wrong) -> absl::StatusOr<std::unique_ptr<Connector>> {
     auto* s = RcloneDav();
     if (s == nullptr) return absl::FailedPreconditionError("rclone serve webdav did not start");
-    return MakeWebDavConnector({{"url", s->url}}, {{"user", s->user}, {"password", wrong ? "wrong" : s->password}});
+    return MakeWebDavConnector({{"url", s->url}},
+                               {{"user", s->user}, {"password", wrong ? "wrong" : s->password}});
   };
-  rclone.local_root = [] { return RcloneDav() != nullptr ? RcloneDav()->root_dir : std::string("/nonexistent"); };
+  rclone.local_root = [] {
+    return RcloneDav() != nullptr ? RcloneDav()->root_dir : std::string("/nonexistent");
+  };
   return {apache, rclone};
 }
 
@@ -212,15 +223,18 @@ ConnectorConformanceParams ApacheConformance() {
     std::string dir = s->root_dir + "/" + id;
     std::filesystem::create_directories(dir);
     if (struct passwd* pw = getpwnam("www-data"); pw != nullptr && geteuid() == 0) {
-      if (chown(dir.c_str(), pw->pw_uid, pw->pw_gid) != 0) return absl::InternalError("chown " + dir);
+      if (chown(dir.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+        return absl::InternalError("chown " + dir);
     }
     return s->url + "/" + id;
   };
   p.make = [root](const std::string& id) -> absl::StatusOr<std::unique_ptr<Connector>> {
     ASSIGN_OR_RETURN(std::string url, root(id));
-    return MakeWebDavConnector({{"url", url}}, {{"user", Apache()->user}, {"password", Apache()->password}});
+    return MakeWebDavConnector({{"url", url}},
+                               {{"user", Apache()->user}, {"password", Apache()->password}});
   };
-  p.make_with_bad_credentials = [root](const std::string& id) -> absl::StatusOr<std::unique_ptr<Connector>> {
+  p.make_with_bad_credentials =
+      [root](const std::string& id) -> absl::StatusOr<std::unique_ptr<Connector>> {
     ASSIGN_OR_RETURN(std::string url, root(id));
     return MakeWebDavConnector({{"url", url}}, {{"user", Apache()->user}, {"password", "wrong"}});
   };
@@ -237,7 +251,8 @@ ConnectorConformanceParams ApacheConformance() {
   return p;
 }
 
-INSTANTIATE_TEST_SUITE_P(WebDav, ConnectorConformance, ::testing::Values(ApacheConformance()), ConformanceName);
+INSTANTIATE_TEST_SUITE_P(WebDav, ConnectorConformance, ::testing::Values(ApacheConformance()),
+                         ConformanceName);
 
 TEST(WebDavApacheTls, SelfSignedServerWorksWithCaFileAndIsRefusedWithout) {
   auto started = testsupport::StartApacheDav(/*tls=*/true);
@@ -264,7 +279,8 @@ TEST(WebDavApacheTls, SelfSignedServerWorksWithCaFileAndIsRefusedWithout) {
 TEST(WebDavApache, MissingDestinationFolderIsPermanentAndSaysSo) {
   auto* s = Apache();
   ASSERT_NE(s, nullptr);
-  auto c = MakeWebDavConnector({{"url", s->url + "/no-such-root"}}, {{"user", s->user}, {"password", s->password}});
+  auto c = MakeWebDavConnector({{"url", s->url + "/no-such-root"}},
+                               {{"user", s->user}, {"password", s->password}});
   ASSERT_TRUE(c.ok());
   davsftp_test::GeneratedSource src(10, 1);
   absl::Status st = (*c)->Put(davsftp_test::RequestFor("a/b.jpg", src), &src, nullptr).status();
@@ -310,7 +326,9 @@ TEST(WebDavApache, FoldersAreCreatedOnceAcrossUploads) {
   ASSERT_TRUE(c.ok());
   for (int i = 0; i < 3; ++i) {
     davsftp_test::GeneratedSource src(100, static_cast<uint64_t>(i));
-    ASSERT_TRUE((*c)->Put(davsftp_test::RequestFor(absl::StrCat("once/a/b/f", i, ".jpg"), src), &src, nullptr).ok());
+    ASSERT_TRUE((*c)->Put(davsftp_test::RequestFor(absl::StrCat("once/a/b/f", i, ".jpg"), src),
+                          &src, nullptr)
+                    .ok());
   }
   // Apache's access log: one MKCOL per folder level, not one per upload.
   std::vector<std::string> mkcols;
@@ -319,7 +337,7 @@ TEST(WebDavApache, FoldersAreCreatedOnceAcrossUploads) {
     if (line.rfind("MKCOL /dav/once", 0) == 0) mkcols.push_back(line);
   }
   EXPECT_EQ(mkcols, (std::vector<std::string>{"MKCOL /dav/once/ 201", "MKCOL /dav/once/a/ 201",
-                                               "MKCOL /dav/once/a/b/ 201"}));
+                                              "MKCOL /dav/once/a/b/ 201"}));
   // Removing the folder behind the connector's back: the next upload notices
   // the stale cache, and a retry re-creates the folder.
   std::filesystem::remove_all(s->root_dir + "/once");

@@ -23,7 +23,7 @@ std::string Dirname(const std::string& p) {
 }  // namespace
 
 absl::StatusOr<v1::CompleteJobRequest> DeliverHandler::Run(const v1::Job& job, JobContext& ctx) {
-  ASSIGN_OR_RETURN(Connector* conn, ctx.Destination());
+  ASSIGN_OR_RETURN(Connector * conn, ctx.Destination());
   const v1::FileVersion& f = job.file();
   RETURN_IF_ERROR(CheckChunkList(f));
   const std::string& layout = job.destination().layout();
@@ -41,8 +41,9 @@ absl::StatusOr<v1::CompleteJobRequest> DeliverHandler::Run(const v1::Job& job, J
       return done;
     }
     case RemotePath::Slot::kNoneFree:
-      return absl::FailedPreconditionError(absl::StrCat(kMaxCollisionCandidates, " files named like ",
-                                                        PrintablePath(where.base), " exist at ", conn->Describe()));
+      return absl::FailedPreconditionError(
+          absl::StrCat(kMaxCollisionCandidates, " files named like ", PrintablePath(where.base),
+                       " exist at ", conn->Describe()));
     case RemotePath::Slot::kFree:
     case RemotePath::Slot::kOwnName:
       break;
@@ -57,17 +58,17 @@ absl::StatusOr<v1::CompleteJobRequest> DeliverHandler::Run(const v1::Job& job, J
   req.mtime_ns = f.mtime_ns();
   req.sha256 = f.sha256();
   if (absl::StrContains(layout, "{album}")) req.album = AlbumFor(where.input);
-  std::unique_ptr<ByteSource> src =
-      ctx.UploadSource(std::make_unique<ChunkSource>(ctx.chunks(), ChunkSpans(f), f.size(), f.sha256()));
+  std::unique_ptr<ByteSource> src = ctx.UploadSource(
+      std::make_unique<ChunkSource>(ctx.chunks(), ChunkSpans(f), f.size(), f.sha256()));
   ASSIGN_OR_RETURN(RemoteObject put, conn->Put(req, src.get(), nullptr));
 
   // Check what the destination now reports.
   ASSIGN_OR_RETURN(RemoteObject after, conn->Stat(target));
-  if (after.size != f.size() ||
-      (absl::StartsWith(after.checksum, "sha256:") && after.checksum != "sha256:" + ToHex(f.sha256()))) {
-    return absl::UnavailableError(absl::StrCat(conn->Describe(), " reports ", PrintablePath(target), " as ",
-                                               after.size, " bytes ", after.checksum, " after the upload of ",
-                                               f.size(), " bytes; the delivery will be retried"));
+  if (after.size != f.size() || (absl::StartsWith(after.checksum, "sha256:") &&
+                                 after.checksum != "sha256:" + ToHex(f.sha256()))) {
+    return absl::UnavailableError(absl::StrCat(
+        conn->Describe(), " reports ", PrintablePath(target), " as ", after.size, " bytes ",
+        after.checksum, " after the upload of ", f.size(), " bytes; the delivery will be retried"));
   }
   v1::CompleteJobRequest done;
   done.set_remote_ref(after.ref.empty() ? put.ref : after.ref);

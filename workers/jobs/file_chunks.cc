@@ -11,16 +11,19 @@ absl::Status CheckChunkList(const v1::FileVersion& f) {
   uint64_t total = 0;
   for (const auto& c : f.chunks()) {
     if (c.id().size() != 32) {
-      return absl::InvalidArgumentError(absl::StrCat("file version ", f.version_id(), ": a chunk ID is not 32 bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("file version ", f.version_id(), ": a chunk ID is not 32 bytes"));
     }
     total += c.size();
   }
   if (total != f.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("file version ", f.version_id(), ": chunks add up to ", total,
+    return absl::InvalidArgumentError(absl::StrCat("file version ", f.version_id(),
+                                                   ": chunks add up to ", total,
                                                    " bytes, the file has ", f.size()));
   }
   if (f.sha256().size() != 32) {
-    return absl::InvalidArgumentError(absl::StrCat("file version ", f.version_id(), ": no SHA-256"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("file version ", f.version_id(), ": no SHA-256"));
   }
   return absl::OkStatus();
 }

@@ -15,7 +15,8 @@ class CancellableSource final : public ByteSource {
       : inner_(std::move(inner)), flag_(flag), counter_(counter) {}
   absl::StatusOr<size_t> Read(uint8_t* buf, size_t max) override {
     if (flag_->load()) {
-      return absl::CancelledError("the job was cancelled, lost its lease, or the worker is shutting down");
+      return absl::CancelledError(
+          "the job was cancelled, lost its lease, or the worker is shutting down");
     }
     absl::StatusOr<size_t> n = inner_->Read(buf, max);
     if (n.ok() && counter_ != nullptr) *counter_ += *n;
@@ -32,7 +33,8 @@ class CancellableSource final : public ByteSource {
 
 }  // namespace
 
-JobContext::JobContext(const JobEnvironment& env, const v1::Job& job, const std::atomic<bool>* cancelled)
+JobContext::JobContext(const JobEnvironment& env, const v1::Job& job,
+                       const std::atomic<bool>* cancelled)
     : env_(env), job_(job), cancelled_(cancelled) {}
 
 JobContext::~JobContext() = default;
@@ -40,7 +42,8 @@ JobContext::~JobContext() = default;
 absl::StatusOr<Connector*> JobContext::Destination() {
   if (destination_ == nullptr) {
     if (!env_.open_destination) {
-      return absl::FailedPreconditionError("this worker opens no destinations (no connector opener)");
+      return absl::FailedPreconditionError(
+          "this worker opens no destinations (no connector opener)");
     }
     ASSIGN_OR_RETURN(destination_, env_.open_destination(job_.destination()));
   }
@@ -54,7 +57,8 @@ std::unique_ptr<ByteSource> JobContext::UploadSource(std::unique_ptr<ByteSource>
 }
 
 absl::Status JobContext::RepairChunk(const std::string& id, std::string data) {
-  if (!env_.repair_chunk) return absl::FailedPreconditionError("this worker cannot send repaired chunks");
+  if (!env_.repair_chunk)
+    return absl::FailedPreconditionError("this worker cannot send repaired chunks");
   return env_.repair_chunk(job_, id, std::move(data));
 }
 

@@ -23,9 +23,11 @@ struct JobEnvironment {
   std::string worker_name;         // for logs
   ChunkFetcher* chunks = nullptr;  // verified plaintext chunks; borrowed
   // Opens a job's destination (workers/destination.h).
-  std::function<absl::StatusOr<std::unique_ptr<Connector>>(const v1::Destination&)> open_destination;
+  std::function<absl::StatusOr<std::unique_ptr<Connector>>(const v1::Destination&)>
+      open_destination;
   // Hands one repaired chunk of `job` to the coordinator (WorkerService.RepairChunk).
-  std::function<absl::Status(const v1::Job& job, const std::string& id, std::string data)> repair_chunk;
+  std::function<absl::Status(const v1::Job& job, const std::string& id, std::string data)>
+      repair_chunk;
   // Wraps each upload's source (tests break uploads with it); may be empty.
   std::function<std::unique_ptr<ByteSource>(std::unique_ptr<ByteSource>)> wrap_source;
   // Counts the bytes uploads read (metrics); may be null.

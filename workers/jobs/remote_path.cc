@@ -18,8 +18,8 @@ bool SameContent(const RemoteObject& o, const v1::FileVersion& f) {
 
 }  // namespace
 
-absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std::string& layout, Connector* conn,
-                                             ChunkFetcher* chunks) {
+absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std::string& layout,
+                                             Connector* conn, ChunkFetcher* chunks) {
   RemotePath out;
   out.input.device = f.device();
   out.input.folder = f.folder();
@@ -42,7 +42,8 @@ absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std
       out.path = std::move(cand);
       return out;
     }
-    if (!st.ok()) return Annotate(st.status(), "check " + PrintablePath(cand) + " at " + conn->Describe());
+    if (!st.ok())
+      return Annotate(st.status(), "check " + PrintablePath(cand) + " at " + conn->Describe());
     const bool same = SameContent(*st, f);
     if (same || one_to_one) {
       out.slot = same ? RemotePath::Slot::kSameContent : RemotePath::Slot::kOwnName;

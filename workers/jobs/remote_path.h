@@ -40,7 +40,7 @@ struct RemotePath {
 // (LayoutIsOneToOne), is the file's own name. Errors: the chunk read, the
 // layout (INVALID_ARGUMENT), or a Stat other than NOT_FOUND (annotated with
 // the candidate and the destination).
-absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std::string& layout, Connector* conn,
-                                             ChunkFetcher* chunks);
+absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std::string& layout,
+                                             Connector* conn, ChunkFetcher* chunks);
 
 }  // namespace shoebox::worker

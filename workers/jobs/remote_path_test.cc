@@ -54,7 +54,9 @@ std::string Noise(size_t size, uint64_t seed) {
   return s;
 }
 
-void Put16(std::string* s, uint16_t v) { s->append({static_cast<char>(v & 0xff), static_cast<char>(v >> 8)}); }
+void Put16(std::string* s, uint16_t v) {
+  s->append({static_cast<char>(v & 0xff), static_cast<char>(v >> 8)});
+}
 void Put32(std::string* s, uint32_t v) {
   Put16(s, static_cast<uint16_t>(v & 0xffff));
   Put16(s, static_cast<uint16_t>(v >> 16));
@@ -64,11 +66,11 @@ void Put32(std::string* s, uint32_t v) {
 std::string JpegTakenOn20191231(const std::string& tail) {
   std::string tiff = "II";
   Put16(&tiff, 42);
-  Put32(&tiff, 8);  // IFD0 offset
-  Put16(&tiff, 1);  // one entry
-  Put16(&tiff, 0x0132);  // DateTime
-  Put16(&tiff, 2);       // ASCII
-  Put32(&tiff, 20);      // count, with the NUL
+  Put32(&tiff, 8);               // IFD0 offset
+  Put16(&tiff, 1);               // one entry
+  Put16(&tiff, 0x0132);          // DateTime
+  Put16(&tiff, 2);               // ASCII
+  Put32(&tiff, 20);              // count, with the NUL
   Put32(&tiff, 8 + 2 + 12 + 4);  // value offset
   Put32(&tiff, 0);               // no next IFD
   tiff += std::string("2019:12:31 23:59:58", 20);
@@ -99,7 +101,8 @@ class RemotePathTest : public ::testing::Test {
 
   // A job for `content` reported as `path` on device "cam", folder /DCIM;
   // its chunks go to the fetcher.
-  v1::Job Job(v1::JobKind kind, const std::string& path, const std::string& content, const std::string& layout) {
+  v1::Job Job(v1::JobKind kind, const std::string& path, const std::string& content,
+              const std::string& layout) {
     v1::Job job;
     job.set_job_id(7);
     job.set_kind(kind);
@@ -128,7 +131,8 @@ class RemotePathTest : public ::testing::Test {
     return job;
   }
 
-  absl::StatusOr<v1::CompleteJobRequest> Run(JobHandler* handler, const v1::Job& job, bool* uploaded = nullptr) {
+  absl::StatusOr<v1::CompleteJobRequest> Run(JobHandler* handler, const v1::Job& job,
+                                             bool* uploaded = nullptr) {
     std::atomic<bool> cancelled{false};
     JobContext ctx(env_, job, &cancelled);
     absl::StatusOr<v1::CompleteJobRequest> r = handler->Run(job, ctx);
@@ -165,7 +169,8 @@ TEST_F(RemotePathTest, DeliverAndVerifyUseTheSameCollisionCandidate) {
   const std::string layout = "{year}/{month}/{name}";
 
   bool uploaded = false;
-  auto delivered = Run(&deliver_, Job(v1::JOB_KIND_DELIVER, "one/IMG_1.jpg", content, layout), &uploaded);
+  auto delivered =
+      Run(&deliver_, Job(v1::JOB_KIND_DELIVER, "one/IMG_1.jpg", content, layout), &uploaded);
   ASSERT_TRUE(delivered.ok()) << delivered.status();
   EXPECT_TRUE(uploaded);
   EXPECT_TRUE(ReadAt("2024/07/IMG_1 (2).jpg") == content);
@@ -183,7 +188,8 @@ TEST_F(RemotePathTest, DeliverAndVerifyUseTheSameCollisionCandidate) {
   EXPECT_EQ(verified->remote_size(), content.size());
 
   // Delivered again (a retried job): found where it is, not uploaded twice.
-  auto again = Run(&deliver_, Job(v1::JOB_KIND_DELIVER, "one/IMG_1.jpg", content, layout), &uploaded);
+  auto again =
+      Run(&deliver_, Job(v1::JOB_KIND_DELIVER, "one/IMG_1.jpg", content, layout), &uploaded);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_FALSE(uploaded);
   EXPECT_EQ(again->remote_ref(), delivered->remote_ref());

@@ -10,14 +10,15 @@
 
 namespace shoebox::worker {
 
-absl::Status RepairFromCopy(const v1::Job& job, Connector* conn, const std::string& remote_path,
-                            const std::function<absl::Status(const std::string&, std::string)>& send) {
+absl::Status RepairFromCopy(
+    const v1::Job& job, Connector* conn, const std::string& remote_path,
+    const std::function<absl::Status(const std::string&, std::string)>& send) {
   const v1::FileVersion& f = job.file();
   std::set<std::string> wanted(job.repair_chunk_ids().begin(), job.repair_chunk_ids().end());
   if (wanted.empty()) return absl::OkStatus();
-  int index = 0;          // chunk being filled
-  std::string current;    // its bytes so far (only kept when wanted)
-  uint64_t filled = 0;    // bytes of the current chunk seen
+  int index = 0;        // chunk being filled
+  std::string current;  // its bytes so far (only kept when wanted)
+  uint64_t filled = 0;  // bytes of the current chunk seen
   uint64_t total = 0;
   size_t sent = 0;
   auto want = [&](int i) { return i < f.chunks_size() && wanted.count(f.chunks(i).id()) > 0; };
@@ -25,8 +26,9 @@ absl::Status RepairFromCopy(const v1::Job& job, Connector* conn, const std::stri
     total += data.size();
     while (!data.empty()) {
       if (index >= f.chunks_size()) {
-        return absl::DataLossError(absl::StrCat(PrintablePath(remote_path), " at ", conn->Describe(),
-                                                " is longer than the catalog's ", f.size(), " bytes"));
+        return absl::DataLossError(absl::StrCat(PrintablePath(remote_path), " at ",
+                                                conn->Describe(), " is longer than the catalog's ",
+                                                f.size(), " bytes"));
       }
       const uint64_t size = f.chunks(index).size();
       const size_t take = static_cast<size_t>(std::min<uint64_t>(size - filled, data.size()));
@@ -50,13 +52,13 @@ absl::Status RepairFromCopy(const v1::Job& job, Connector* conn, const std::stri
   RETURN_IF_ERROR(Annotate(st, absl::StrCat("fetch ", PrintablePath(remote_path), " from ",
                                             conn->Describe(), " to repair chunks")));
   if (total != f.size()) {
-    return absl::DataLossError(absl::StrCat(PrintablePath(remote_path), " at ", conn->Describe(), " has ",
-                                            total, " bytes, the catalog's file ", f.size(),
+    return absl::DataLossError(absl::StrCat(PrintablePath(remote_path), " at ", conn->Describe(),
+                                            " has ", total, " bytes, the catalog's file ", f.size(),
                                             "; it cannot repair chunks"));
   }
   if (!wanted.empty()) {
-    return absl::InternalError(absl::StrCat(wanted.size(), " chunk(s) to repair are not in the file of job ",
-                                            job.job_id()));
+    return absl::InternalError(absl::StrCat(
+        wanted.size(), " chunk(s) to repair are not in the file of job ", job.job_id()));
   }
   (void)sent;
   return absl::OkStatus();

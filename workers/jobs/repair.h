@@ -18,7 +18,8 @@ namespace shoebox::worker {
 
 // OK when every listed chunk was sent. DATA_LOSS when the copy is shorter
 // or longer than the catalog's file (it changed at the destination).
-absl::Status RepairFromCopy(const v1::Job& job, Connector* conn, const std::string& remote_path,
-                            const std::function<absl::Status(const std::string& id, std::string data)>& send);
+absl::Status RepairFromCopy(
+    const v1::Job& job, Connector* conn, const std::string& remote_path,
+    const std::function<absl::Status(const std::string& id, std::string data)>& send);
 
 }  // namespace shoebox::worker

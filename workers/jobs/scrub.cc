@@ -30,7 +30,8 @@ absl::StatusOr<v1::CompleteJobRequest> ScrubHandler::Run(const v1::Job& job, Job
   done.set_verified_ok(bad.ok());
   if (!bad.ok()) {
     done.set_remote_ref(std::string(bad.message()).substr(0, 1000));
-    spdlog::error("worker={} scrub of version {}: {}", ctx.worker_name(), f.version_id(), bad.ToString());
+    spdlog::error("worker={} scrub of version {}: {}", ctx.worker_name(), f.version_id(),
+                  bad.ToString());
   }
   return done;
 }

@@ -13,8 +13,9 @@
 
 namespace shoebox::worker {
 
-absl::StatusOr<v1::CompleteJobRequest> SnapshotCopyHandler::Run(const v1::Job& job, JobContext& ctx) {
-  ASSIGN_OR_RETURN(Connector* conn, ctx.Destination());
+absl::StatusOr<v1::CompleteJobRequest> SnapshotCopyHandler::Run(const v1::Job& job,
+                                                                JobContext& ctx) {
+  ASSIGN_OR_RETURN(Connector * conn, ctx.Destination());
   // remote_ref: "<named object>#keep=<K>".
   const std::string& ref = job.remote_ref();
   const size_t hash = ref.find("#keep=");
@@ -24,7 +25,8 @@ absl::StatusOr<v1::CompleteJobRequest> SnapshotCopyHandler::Run(const v1::Job& j
   keep = std::max<uint32_t>(keep, 1);
   const std::string prefix = snapshot::kStorePrefix;
   int64_t created = 0;
-  if (name.compare(0, prefix.size(), prefix) != 0 || !snapshot::ParseFileName(name.substr(prefix.size()), &created)) {
+  if (name.compare(0, prefix.size(), prefix) != 0 ||
+      !snapshot::ParseFileName(name.substr(prefix.size()), &created)) {
     return absl::InvalidArgumentError(absl::StrCat("snapshot job ", job.job_id(), ": '", name,
                                                    "' is not a catalog snapshot name"));
   }
@@ -62,11 +64,13 @@ absl::StatusOr<v1::CompleteJobRequest> SnapshotCopyHandler::Run(const v1::Job& j
     std::sort(names.rbegin(), names.rend());
     for (size_t i = keep; i < names.size(); ++i) {
       absl::Status d = conn->Delete(names[i]);
-      if (!d.ok()) spdlog::warn("snapshot copy: could not delete old {} at {}: {}", names[i], conn->Describe(), d.ToString());
+      if (!d.ok())
+        spdlog::warn("snapshot copy: could not delete old {} at {}: {}", names[i], conn->Describe(),
+                     d.ToString());
     }
   } else {
-    spdlog::warn("snapshot copy: could not list {} at {} to remove old copies: {}", dir, conn->Describe(),
-                 listed.status().ToString());
+    spdlog::warn("snapshot copy: could not list {} at {} to remove old copies: {}", dir,
+                 conn->Describe(), listed.status().ToString());
   }
 
   v1::CompleteJobRequest done;
