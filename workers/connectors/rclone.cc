@@ -244,11 +244,15 @@ absl::StatusOr<RemoteObject> RcloneConnector::Put(
     cleanup();
     return RcError(*r, what);
   }
+  // IgnoreTimes: rclone skips a move onto an "equal" file, and on a remote
+  // that keeps neither hash nor mtime (webdav, ftp) "equal" means the same
+  // size, so a changed photo of the same size would silently stay old.
   auto moved = RcJob("operations/movefile",
                      {{"srcFs", o_.remote},
                       {"srcRemote", tmp_path},
                       {"dstFs", o_.remote},
-                      {"dstRemote", req.remote_path}},
+                      {"dstRemote", req.remote_path},
+                      {"_config", {{"IgnoreTimes", true}}}},
                      what);
   if (!moved.ok()) {
     cleanup();
