@@ -1,5 +1,10 @@
 // The shared conformance suite every Connector passes against a real server.
 //
+// It is the one behaviour suite for connectors: every backend (local, S3 on
+// moto and s3rver, WebDAV on Apache mod_dav and `rclone serve webdav`, SFTP on
+// OpenSSH, rclone's local and webdav remotes) runs the same cases; a backend's
+// own test file adds only what is specific to it (host keys, TLS, Nextcloud).
+//
 // A backend instantiates it with its parameters:
 //
 //   INSTANTIATE_TEST_SUITE_P(S3Moto, ConnectorConformance,
@@ -11,9 +16,11 @@
 // and stopped at exit.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -47,6 +54,18 @@ struct ConnectorConformanceParams {
   // upload under the final name (s3rver does; S3 and moto do not); that
   // check is skipped with this reason, the retry is still checked.
   std::string keeps_partial_uploads_reason;
+  // Non-empty: the server keeps neither a checksum nor the mtime (`rclone
+  // serve webdav`), so a re-delivery can only be recognised by size; the
+  // suite checks sizes and content and skips the checksum/mtime checks.
+  std::string keeps_no_mtime_reason;
+  // The directory on this machine behind the connector made for `test_id`
+  // (servers here write to local disk); empty function when there is none.
+  // Used to check that no temporary or partial files are left next to a file.
+  std::function<std::string(const std::string& test_id)> local_root;
+  // The connector continues an interrupted upload from the bytes already at
+  // the destination (SFTP) instead of starting again; the suite checks that
+  // the retry read only the missing tail.
+  bool resumes = false;
 };
 
 void PrintTo(const ConnectorConformanceParams& p, std::ostream* os);
@@ -54,6 +73,11 @@ void PrintTo(const ConnectorConformanceParams& p, std::ostream* os);
 class ConnectorConformance : public ::testing::TestWithParam<ConnectorConformanceParams> {
  protected:
   void SetUp() override;
+  bool mtime_kept() const { return GetParam().keeps_no_mtime_reason.empty(); }
+  // The local directory behind conn_, or "" when the backend has none.
+  std::string local_root() const {
+    return GetParam().local_root ? GetParam().local_root(test_id_) : std::string();
+  }
   std::unique_ptr<Connector> conn_;
   std::string test_id_;
 };
@@ -61,12 +85,51 @@ class ConnectorConformance : public ::testing::TestWithParam<ConnectorConformanc
 std::string ConformanceName(const ::testing::TestParamInfo<ConnectorConformanceParams>& info);
 
 // A deterministic pseudo-random source of `size` bytes (seeded), generated
-// on the fly: large files are never held in memory.
+// on the fly: large files are never held in memory. With `fail_at` it yields
+// that many bytes and then fails with UNAVAILABLE (a connection dropped, a
+// worker killed midway). Records every Seek and the bytes read, so a test can
+// see where an upload (re)started.
+class PatternSource : public ByteSource {
+ public:
+  PatternSource(uint64_t size, uint64_t seed, uint64_t fail_at = UINT64_MAX)
+      : size_(size), seed_(seed), fail_at_(fail_at) {}
+  absl::StatusOr<size_t> Read(uint8_t* buf, size_t max) override;
+  absl::Status Seek(uint64_t offset) override;
+  uint64_t size() const override { return size_; }
+  uint64_t seed() const { return seed_; }
+  const std::vector<uint64_t>& seeks() const { return seeks_; }
+  uint64_t bytes_read() const { return bytes_read_; }
+  // The whole content (small sizes only).
+  std::string Content() const;
+  // SHA-256 (32 raw bytes) of the whole content, computed without holding it.
+  std::string Sha256() const;
+
+ private:
+  const uint64_t size_;
+  const uint64_t seed_;
+  const uint64_t fail_at_;
+  uint64_t pos_ = 0;
+  uint64_t bytes_read_ = 0;
+  std::vector<uint64_t> seeks_;
+};
+
+// A PutRequest for `src` at `path`: its size and SHA-256, and an mtime one
+// second per seed apart (SFTP v3 and many servers keep whole seconds).
+PutRequest PatternRequest(const std::string& path, const PatternSource& src);
+
 std::unique_ptr<ByteSource> MakePatternSource(uint64_t size, uint64_t seed);
 // SHA-256 (32 raw bytes) of MakePatternSource(size, seed).
 std::string PatternSha256(uint64_t size, uint64_t seed);
 // A source that yields `fail_at` bytes of the pattern, then fails with
 // UNAVAILABLE (a connection dropped, a worker killed midway).
 std::unique_ptr<ByteSource> MakeFailingSource(uint64_t size, uint64_t seed, uint64_t fail_at);
+
+// Files on this machine, for backends whose server writes to local disk.
+std::string ReadWholeFile(const std::string& path);
+// SHA-256 (32 raw bytes) of a local file and its size; NOT_FOUND when absent.
+absl::StatusOr<std::string> FileSha256(const std::string& path, uint64_t* size);
+// Every regular file under `dir`, relative, sorted; Apache mod_dav_fs's
+// property store (".DAV/") is not content and is left out.
+std::vector<std::string> FilesUnder(const std::string& dir);
 
 }  // namespace shoebox::worker

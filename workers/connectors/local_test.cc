@@ -43,6 +43,7 @@ ConnectorConformanceParams LocalParams() {
     return MakeLocalConnector({{"root", Root() + "/" + id}}, nlohmann::json::object());
   };
   p.no_credentials_reason = "a local directory has no credentials";
+  p.local_root = [](const std::string& id) { return Root() + "/" + id; };
   p.independent_read = [](Connector* c, const std::string& path) -> absl::StatusOr<std::string> {
     // Read the file straight from the file system, not through Get.
     std::string full = c->Describe().substr(6) + "/" + path;

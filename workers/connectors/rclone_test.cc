@@ -7,7 +7,6 @@
 #include "gtest/gtest.h"
 #include "tests/support/servers.h"
 #include "workers/connectors/connector_conformance.h"
-#include "workers/connectors/davsftp_test_cases.h"
 
 namespace shoebox::worker {
 namespace {
@@ -53,44 +52,13 @@ nlohmann::json Credentials(const testsupport::RcloneRcd& rcd, bool wrong = false
   return {{"user", rcd.user}, {"password", wrong ? "wrong" : rcd.password}};
 }
 
-std::vector<davsftp_test::Backend> Backends() {
-  davsftp_test::Backend local;
-  local.name = "RcloneLocalBackend";
-  local.make = [](bool wrong) -> absl::StatusOr<std::unique_ptr<Connector>> {
-    auto* s = Rclone();
-    if (s == nullptr) return absl::FailedPreconditionError("rclone did not start");
-    return MakeRcloneConnector({{"url", s->rcd->url}, {"remote", s->rcd->local_dir}},
-                               Credentials(*s->rcd, wrong));
-  };
-  local.local_root = [] {
-    return Rclone() != nullptr ? Rclone()->rcd->local_dir : std::string("/nonexistent");
-  };
-
-  davsftp_test::Backend dav;
-  dav.name = "RcloneWebdavRemote";
-  dav.make = [](bool wrong) -> absl::StatusOr<std::unique_ptr<Connector>> {
-    auto* s = Rclone();
-    if (s == nullptr) return absl::FailedPreconditionError("rclone did not start");
-    return MakeRcloneConnector({{"url", s->rcd->url}, {"remote", "dav:photos"}},
-                               Credentials(*s->rcd, wrong));
-  };
-  dav.local_root = [] {
-    return Rclone() != nullptr ? Rclone()->dav->root_dir + "/photos" : std::string("/nonexistent");
-  };
-  return {local, dav};
-}
-
 }  // namespace
-
-namespace davsftp_test {
-INSTANTIATE_TEST_SUITE_P(Rclone, DestinationCases, ::testing::ValuesIn(Backends()), BackendName);
-}  // namespace davsftp_test
 
 namespace {
 
 // The shared conformance suite through rclone's local backend (which reports
-// SHA-256). A webdav remote keeps neither checksum nor mtime, which the
-// suite's re-delivery check needs, so it runs only the cases above.
+// SHA-256) and through a webdav remote (to a `rclone serve webdav`, which
+// keeps neither checksum nor mtime: re-deliveries are told by size only).
 ConnectorConformanceParams LocalConformance() {
   ConnectorConformanceParams p;
   p.name = "RcloneLocalBackend";
@@ -102,17 +70,51 @@ ConnectorConformanceParams LocalConformance() {
   };
   p.make = [make](const std::string& id) { return make(id, false); };
   p.make_with_bad_credentials = [make](const std::string& id) { return make(id, true); };
+  p.local_root = [](const std::string& id) {
+    return Rclone() != nullptr ? Rclone()->rcd->local_dir + "/" + id : std::string("/nonexistent");
+  };
   p.independent_read = [](Connector* c, const std::string& path) -> absl::StatusOr<std::string> {
     std::string d = c->Describe();  // "rclone <dir> via <url>"
     std::string dir = d.substr(strlen("rclone "), d.find(" via ") - strlen("rclone "));
     std::string file = dir + "/" + path;
     if (!std::filesystem::exists(file)) return absl::NotFoundError(file);
-    return davsftp_test::ReadWholeFile(file);
+    return ReadWholeFile(file);
   };
   return p;
 }
 
-INSTANTIATE_TEST_SUITE_P(Rclone, ConnectorConformance, ::testing::Values(LocalConformance()),
+ConnectorConformanceParams WebdavRemoteConformance() {
+  ConnectorConformanceParams p;
+  p.name = "RcloneWebdavRemote";
+  auto make = [](const std::string& id, bool wrong) -> absl::StatusOr<std::unique_ptr<Connector>> {
+    auto* s = Rclone();
+    if (s == nullptr) return absl::FailedPreconditionError("rclone did not start");
+    return MakeRcloneConnector({{"url", s->rcd->url}, {"remote", "dav:photos/" + id}},
+                               Credentials(*s->rcd, wrong));
+  };
+  p.make = [make](const std::string& id) { return make(id, false); };
+  p.make_with_bad_credentials = [make](const std::string& id) { return make(id, true); };
+  p.keeps_no_mtime_reason =
+      "the webdav remote (rclone serve webdav) keeps neither checksum nor mtime";
+  p.local_root = [](const std::string& id) {
+    return Rclone() != nullptr ? Rclone()->dav->root_dir + "/photos/" + id
+                               : std::string("/nonexistent");
+  };
+  // rclone serve webdav writes to its local directory: read the file there.
+  p.independent_read = [](Connector* c, const std::string& path) -> absl::StatusOr<std::string> {
+    std::string d = c->Describe();  // "rclone dav:photos/<id> via <url>"
+    const std::string prefix = "rclone dav:photos/";
+    if (d.rfind(prefix, 0) != 0) return absl::InternalError("unexpected Describe(): " + d);
+    std::string id = d.substr(prefix.size(), d.find(" via ") - prefix.size());
+    std::string file = Rclone()->dav->root_dir + "/photos/" + id + "/" + path;
+    if (!std::filesystem::exists(file)) return absl::NotFoundError(file);
+    return ReadWholeFile(file);
+  };
+  return p;
+}
+
+INSTANTIATE_TEST_SUITE_P(Rclone, ConnectorConformance,
+                         ::testing::Values(LocalConformance(), WebdavRemoteConformance()),
                          ConformanceName);
 
 }  // namespace
@@ -125,8 +127,8 @@ TEST(RcloneErrors, RemoteRefusingRclonesCredentialsIsAnAuthenticationError) {
   auto c = MakeRcloneConnector({{"url", s->rcd->url}, {"remote", "baddav:photos"}},
                                Credentials(*s->rcd));
   ASSERT_TRUE(c.ok());
-  davsftp_test::GeneratedSource src(100, 1);
-  absl::Status st = (*c)->Put(davsftp_test::RequestFor("x.jpg", src), &src, nullptr).status();
+  PatternSource src(100, 1);
+  absl::Status st = (*c)->Put(PatternRequest("x.jpg", src), &src, nullptr).status();
   EXPECT_EQ(st.code(), absl::StatusCode::kUnauthenticated) << st;
   EXPECT_TRUE(absl::StrContains(st.message(), "rclone config reconnect")) << st;
 }
@@ -160,8 +162,8 @@ TEST(RcloneGet, WithoutRcServeGetSaysHowToEnableIt) {
   auto c = MakeRcloneConnector({{"url", (*rcd)->url}, {"remote", (*rcd)->local_dir}},
                                Credentials(**rcd));
   ASSERT_TRUE(c.ok());
-  davsftp_test::GeneratedSource src(100, 1);
-  ASSERT_TRUE((*c)->Put(davsftp_test::RequestFor("a.jpg", src), &src, nullptr).ok());
+  PatternSource src(100, 1);
+  ASSERT_TRUE((*c)->Put(PatternRequest("a.jpg", src), &src, nullptr).ok());
   absl::Status st = (*c)->Get("a.jpg", [](std::string_view) { return absl::OkStatus(); });
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
   EXPECT_TRUE(absl::StrContains(st.message(), "--rc-serve")) << st;

@@ -10,7 +10,6 @@
 #include "gtest/gtest.h"
 #include "tests/support/servers.h"
 #include "workers/connectors/connector_conformance.h"
-#include "workers/connectors/davsftp_test_cases.h"
 
 namespace shoebox::worker {
 namespace {
@@ -38,31 +37,6 @@ nlohmann::json KeyCredentials(const testsupport::Sshd& s) {
   return {{"private_key", s.client_key_pem}};
 }
 
-std::vector<davsftp_test::Backend> Backends() {
-  davsftp_test::Backend b;
-  b.name = "OpenSshSftp";
-  b.resumes = true;
-  b.make = [](bool wrong) -> absl::StatusOr<std::unique_ptr<Connector>> {
-    auto* s = Server();
-    if (s == nullptr) return absl::FailedPreconditionError("sshd did not start");
-    nlohmann::json creds = KeyCredentials(*s);
-    if (wrong) creds["private_key"] = davsftp_test::ReadWholeFile(s->other_key_path);
-    return MakeSftpConnector(Settings(*s), creds);
-  };
-  b.local_root = [] {
-    return Server() != nullptr ? Server()->root_dir : std::string("/nonexistent");
-  };
-  return {b};
-}
-
-}  // namespace
-
-namespace davsftp_test {
-INSTANTIATE_TEST_SUITE_P(Sftp, DestinationCases, ::testing::ValuesIn(Backends()), BackendName);
-}  // namespace davsftp_test
-
-namespace {
-
 ConnectorConformanceParams SftpConformance() {
   ConnectorConformanceParams p;
   p.name = "OpenSshSftp";
@@ -72,18 +46,22 @@ ConnectorConformanceParams SftpConformance() {
     nlohmann::json settings = Settings(*s);
     settings["path"] = s->root_dir + "/" + id;  // created by the connector
     nlohmann::json creds = KeyCredentials(*s);
-    if (wrong) creds["private_key"] = davsftp_test::ReadWholeFile(s->other_key_path);
+    if (wrong) creds["private_key"] = ReadWholeFile(s->other_key_path);
     return MakeSftpConnector(settings, creds);
   };
   p.make = [make](const std::string& id) { return make(id, false); };
   p.make_with_bad_credentials = [make](const std::string& id) { return make(id, true); };
+  p.resumes = true;
+  p.local_root = [](const std::string& id) {
+    return Server() != nullptr ? Server()->root_dir + "/" + id : std::string("/nonexistent");
+  };
   // sshd writes to the local file system: read the file from it.
   p.independent_read = [](Connector* c, const std::string& path) -> absl::StatusOr<std::string> {
     std::string d = c->Describe();  // "sftp://user@127.0.0.1:PORT/<root>"
     std::string root = d.substr(d.find('/', strlen("sftp://")));
     std::string file = root + "/" + path;
     if (!std::filesystem::exists(file)) return absl::NotFoundError(file);
-    return davsftp_test::ReadWholeFile(file);
+    return ReadWholeFile(file);
   };
   return p;
 }
@@ -96,8 +74,8 @@ INSTANTIATE_TEST_SUITE_P(Sftp, ConnectorConformance, ::testing::Values(SftpConfo
 namespace {
 
 absl::Status TryPut(Connector* c, const std::string& path) {
-  davsftp_test::GeneratedSource src(1000, 3);
-  return c->Put(davsftp_test::RequestFor(path, src), &src, nullptr).status();
+  PatternSource src(1000, 3);
+  return c->Put(PatternRequest(path, src), &src, nullptr).status();
 }
 
 TEST(SftpHostKey, UnknownHostKeyIsPermanentAndSaysWhatToDo) {
@@ -121,7 +99,7 @@ TEST(SftpHostKey, ChangedHostKeyIsPermanentAndSaysChanged) {
   auto* s = Server();
   ASSERT_NE(s, nullptr);
   // Same key type, different key: what a man in the middle would present.
-  std::string other_pub = davsftp_test::ReadWholeFile(s->other_key_path + ".pub");
+  std::string other_pub = ReadWholeFile(s->other_key_path + ".pub");
   std::vector<std::string> f = absl::StrSplit(other_pub, ' ');
   ASSERT_GE(f.size(), 2u);
   std::string changed = s->dir->path() + "/changed_known_hosts";
@@ -156,8 +134,7 @@ TEST(SftpHostKey, InlineHostKeyLineIsAccepted) {
   auto c = MakeSftpConnector(settings, KeyCredentials(*s));
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE(TryPut(c->get(), "inline/x.jpg").ok());
-  EXPECT_EQ(davsftp_test::ReadWholeFile(s->root_dir + "/inline/x.jpg"),
-            davsftp_test::GeneratedSource(1000, 3).Content());
+  EXPECT_EQ(ReadWholeFile(s->root_dir + "/inline/x.jpg"), PatternSource(1000, 3).Content());
 }
 
 TEST(SftpHostKey, UnpinnedHostKeyIsRefusedAtConfiguration) {
@@ -217,29 +194,29 @@ TEST(SftpResume, LeftoverWhoseTailDiffersIsRewrittenFromTheStart) {
   auto c = MakeSftpConnector(settings, KeyCredentials(*s));
   ASSERT_TRUE(c.ok());
   const uint64_t size = 4ull << 20;
-  davsftp_test::GeneratedSource failing(size, 11, /*fail_after=*/2ull << 20);
-  PutRequest req = davsftp_test::RequestFor("v.mp4", failing);
+  PatternSource failing(size, 11, /*fail_after=*/2ull << 20);
+  PutRequest req = PatternRequest("v.mp4", failing);
   ASSERT_FALSE((*c)->Put(req, &failing, nullptr).ok());
   // Damage the partial upload's last byte, as a disk or another writer might.
-  std::vector<std::string> left = davsftp_test::FilesUnder(s->root_dir + "/resume-mismatch");
+  std::vector<std::string> left = FilesUnder(s->root_dir + "/resume-mismatch");
   ASSERT_EQ(left.size(), 1u);
   ASSERT_EQ(left[0].rfind(".shoebox-tmp-", 0), 0u);
   std::string tmp = s->root_dir + "/resume-mismatch/" + left[0];
   {
     std::fstream f(tmp, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(static_cast<std::streamoff>((2ull << 20) - 1));
-    f.put('\x5a' ^ static_cast<char>(failing.ByteAt((2ull << 20) - 1)));
+    f.put('\x5a' ^ PatternSource(size, 11).Content()[(2ull << 20) - 1]);
   }
-  davsftp_test::GeneratedSource good(size, 11);
+  PatternSource good(size, 11);
   ASSERT_TRUE((*c)->Put(req, &good, nullptr).ok());
   // After comparing the tail it started over from byte 0.
   ASSERT_GE(good.seeks().size(), 2u);
   EXPECT_EQ(good.seeks().back(), 0u);
   uint64_t got_size = 0;
-  auto digest = davsftp_test::FileSha256(s->root_dir + "/resume-mismatch/v.mp4", &got_size);
+  auto digest = FileSha256(s->root_dir + "/resume-mismatch/v.mp4", &got_size);
   ASSERT_TRUE(digest.ok());
   EXPECT_EQ(got_size, size);
-  EXPECT_EQ(*digest, good.ContentSha256());
+  EXPECT_EQ(*digest, good.Sha256());
 }
 
 TEST(SftpSettings, RegisteredUnderItsKind) {

@@ -18,6 +18,7 @@
 #include "common/crypto/hash.h"
 #include "common/http/http_client.h"
 #include "common/http/url.h"
+#include "common/http/xml_text.h"
 #include "common/status.h"
 
 namespace shoebox::worker {
@@ -134,32 +135,10 @@ namespace {
 
 using http::EncodePath;
 using http::PercentDecode;
+using http::XmlEscape;
 using webdav_internal::DavEntry;
 
 constexpr absl::string_view kTempPrefix = ".shoebox-tmp-";
-
-std::string XmlEscape(absl::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
 
 struct Options {
   std::string url;           // as configured, without trailing '/'

@@ -10,12 +10,12 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "common/bytes.h"
 #include "common/http/http_client.h"
 #include "common/http/url.h"
 #include "gtest/gtest.h"
 #include "tests/support/servers.h"
 #include "workers/connectors/connector_conformance.h"
-#include "workers/connectors/davsftp_test_cases.h"
 
 namespace shoebox::worker {
 namespace {
@@ -176,44 +176,12 @@ testsupport::RcloneWebdav* RcloneDav() {
   return server.get();
 }
 
-std::vector<davsftp_test::Backend> Backends() {
-  davsftp_test::Backend apache;
-  apache.name = "ApacheModDav";
-  apache.make = [](bool wrong) -> absl::StatusOr<std::unique_ptr<Connector>> {
-    auto* s = Apache();
-    if (s == nullptr) return absl::FailedPreconditionError("Apache did not start");
-    return MakeWebDavConnector({{"url", s->url}},
-                               {{"user", s->user}, {"password", wrong ? "wrong" : s->password}});
-  };
-  apache.local_root = [] {
-    return Apache() != nullptr ? Apache()->root_dir : std::string("/nonexistent");
-  };
-
-  davsftp_test::Backend rclone;
-  rclone.name = "RcloneServeWebdav";
-  rclone.make = [](bool wrong) -> absl::StatusOr<std::unique_ptr<Connector>> {
-    auto* s = RcloneDav();
-    if (s == nullptr) return absl::FailedPreconditionError("rclone serve webdav did not start");
-    return MakeWebDavConnector({{"url", s->url}},
-                               {{"user", s->user}, {"password", wrong ? "wrong" : s->password}});
-  };
-  rclone.local_root = [] {
-    return RcloneDav() != nullptr ? RcloneDav()->root_dir : std::string("/nonexistent");
-  };
-  return {apache, rclone};
-}
-
 }  // namespace
-
-namespace davsftp_test {
-INSTANTIATE_TEST_SUITE_P(WebDav, DestinationCases, ::testing::ValuesIn(Backends()), BackendName);
-}  // namespace davsftp_test
 
 namespace {
 
-// The shared conformance suite against Apache. (`rclone serve webdav` keeps
-// neither a checksum nor the mtime, which the suite's re-delivery check
-// needs, so it runs only the cases above.)
+// The shared conformance suite against Apache mod_dav and `rclone serve
+// webdav`. Each test gets its own collection below the served directory.
 ConnectorConformanceParams ApacheConformance() {
   ConnectorConformanceParams p;
   p.name = "ApacheModDav";
@@ -238,6 +206,9 @@ ConnectorConformanceParams ApacheConformance() {
     ASSIGN_OR_RETURN(std::string url, root(id));
     return MakeWebDavConnector({{"url", url}}, {{"user", Apache()->user}, {"password", "wrong"}});
   };
+  p.local_root = [](const std::string& id) {
+    return Apache() != nullptr ? Apache()->root_dir + "/" + id : std::string("/nonexistent");
+  };
   // Apache serves a plain directory: read the file from it.
   p.independent_read = [](Connector* c, const std::string& path) -> absl::StatusOr<std::string> {
     std::string url = c->Describe();  // "webdav http://127.0.0.1:P/dav/<id> as user"
@@ -246,12 +217,43 @@ ConnectorConformanceParams ApacheConformance() {
     std::string id = url.substr(dav + 5, end - dav - 5);
     std::string file = Apache()->root_dir + "/" + id + "/" + path;
     if (!std::filesystem::exists(file)) return absl::NotFoundError(file);
-    return davsftp_test::ReadWholeFile(file);
+    return ReadWholeFile(file);
   };
   return p;
 }
 
-INSTANTIATE_TEST_SUITE_P(WebDav, ConnectorConformance, ::testing::Values(ApacheConformance()),
+// `rclone serve webdav` over a local directory: it keeps neither a checksum
+// nor the mtime, so only sizes tell a re-delivery.
+ConnectorConformanceParams RcloneServeConformance() {
+  ConnectorConformanceParams p;
+  p.name = "RcloneServeWebdav";
+  auto make = [](const std::string& id, bool wrong) -> absl::StatusOr<std::unique_ptr<Connector>> {
+    auto* s = RcloneDav();
+    if (s == nullptr) return absl::FailedPreconditionError("rclone serve webdav did not start");
+    std::filesystem::create_directories(s->root_dir + "/" + id);
+    return MakeWebDavConnector({{"url", s->url + id}},  // url ends in '/'
+                               {{"user", s->user}, {"password", wrong ? "wrong" : s->password}});
+  };
+  p.make = [make](const std::string& id) { return make(id, false); };
+  p.make_with_bad_credentials = [make](const std::string& id) { return make(id, true); };
+  p.keeps_no_mtime_reason = "rclone serve webdav keeps neither a checksum nor the mtime";
+  p.local_root = [](const std::string& id) {
+    return RcloneDav() != nullptr ? RcloneDav()->root_dir + "/" + id : std::string("/nonexistent");
+  };
+  p.independent_read = [](Connector* c, const std::string& path) -> absl::StatusOr<std::string> {
+    std::string d = c->Describe();  // "webdav <served url>/<id> as user"
+    std::string prefix = "webdav " + RcloneDav()->url;
+    if (d.rfind(prefix, 0) != 0) return absl::InternalError("unexpected Describe(): " + d);
+    std::string id = d.substr(prefix.size(), d.find(' ', prefix.size()) - prefix.size());
+    std::string file = RcloneDav()->root_dir + "/" + id + "/" + path;
+    if (!std::filesystem::exists(file)) return absl::NotFoundError(file);
+    return ReadWholeFile(file);
+  };
+  return p;
+}
+
+INSTANTIATE_TEST_SUITE_P(WebDav, ConnectorConformance,
+                         ::testing::Values(ApacheConformance(), RcloneServeConformance()),
                          ConformanceName);
 
 TEST(WebDavApacheTls, SelfSignedServerWorksWithCaFileAndIsRefusedWithout) {
@@ -262,8 +264,8 @@ TEST(WebDavApacheTls, SelfSignedServerWorksWithCaFileAndIsRefusedWithout) {
   nlohmann::json creds = {{"user", s.user}, {"password", s.password}};
   auto untrusted = MakeWebDavConnector({{"url", s.url}}, creds);
   ASSERT_TRUE(untrusted.ok());
-  davsftp_test::GeneratedSource src(70000, 5);
-  auto req = davsftp_test::RequestFor("tls/a.jpg", src);
+  PatternSource src(70000, 5);
+  auto req = PatternRequest("tls/a.jpg", src);
   absl::Status st = (*untrusted)->Put(req, &src, nullptr).status();
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
   EXPECT_TRUE(absl::StrContains(st.message(), "ca_file")) << st;
@@ -273,7 +275,7 @@ TEST(WebDavApacheTls, SelfSignedServerWorksWithCaFileAndIsRefusedWithout) {
   ASSERT_TRUE(trusted.ok());
   auto put = (*trusted)->Put(req, &src, nullptr);
   ASSERT_TRUE(put.ok()) << put.status();
-  EXPECT_EQ(davsftp_test::ReadWholeFile(s.root_dir + "/tls/a.jpg"), src.Content());
+  EXPECT_EQ(ReadWholeFile(s.root_dir + "/tls/a.jpg"), src.Content());
 }
 
 TEST(WebDavApache, MissingDestinationFolderIsPermanentAndSaysSo) {
@@ -282,8 +284,8 @@ TEST(WebDavApache, MissingDestinationFolderIsPermanentAndSaysSo) {
   auto c = MakeWebDavConnector({{"url", s->url + "/no-such-root"}},
                                {{"user", s->user}, {"password", s->password}});
   ASSERT_TRUE(c.ok());
-  davsftp_test::GeneratedSource src(10, 1);
-  absl::Status st = (*c)->Put(davsftp_test::RequestFor("a/b.jpg", src), &src, nullptr).status();
+  PatternSource src(10, 1);
+  absl::Status st = (*c)->Put(PatternRequest("a/b.jpg", src), &src, nullptr).status();
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
   EXPECT_TRUE(absl::StrContains(st.message(), "does not exist")) << st;
   EXPECT_FALSE(std::filesystem::exists(s->root_dir + "/no-such-root"));
@@ -294,8 +296,8 @@ TEST(WebDavApache, FileReplacedByAnotherClientLosesTheRecordedChecksum) {
   ASSERT_NE(s, nullptr);
   auto c = MakeWebDavConnector({{"url", s->url}}, {{"user", s->user}, {"password", s->password}});
   ASSERT_TRUE(c.ok());
-  davsftp_test::GeneratedSource src(5000, 77);
-  auto req = davsftp_test::RequestFor("replaced/p.jpg", src);
+  PatternSource src(5000, 77);
+  auto req = PatternRequest("replaced/p.jpg", src);
   auto put = (*c)->Put(req, &src, nullptr);
   ASSERT_TRUE(put.ok()) << put.status();
   const std::string want = "sha256:" + ToHex(req.sha256);
@@ -325,14 +327,13 @@ TEST(WebDavApache, FoldersAreCreatedOnceAcrossUploads) {
   auto c = MakeWebDavConnector({{"url", s->url}}, {{"user", s->user}, {"password", s->password}});
   ASSERT_TRUE(c.ok());
   for (int i = 0; i < 3; ++i) {
-    davsftp_test::GeneratedSource src(100, static_cast<uint64_t>(i));
-    ASSERT_TRUE((*c)->Put(davsftp_test::RequestFor(absl::StrCat("once/a/b/f", i, ".jpg"), src),
-                          &src, nullptr)
-                    .ok());
+    PatternSource src(100, static_cast<uint64_t>(i));
+    ASSERT_TRUE(
+        (*c)->Put(PatternRequest(absl::StrCat("once/a/b/f", i, ".jpg"), src), &src, nullptr).ok());
   }
   // Apache's access log: one MKCOL per folder level, not one per upload.
   std::vector<std::string> mkcols;
-  std::istringstream log(davsftp_test::ReadWholeFile(s->access_log));
+  std::istringstream log(ReadWholeFile(s->access_log));
   for (std::string line; std::getline(log, line);) {
     if (line.rfind("MKCOL /dav/once", 0) == 0) mkcols.push_back(line);
   }
@@ -341,8 +342,8 @@ TEST(WebDavApache, FoldersAreCreatedOnceAcrossUploads) {
   // Removing the folder behind the connector's back: the next upload notices
   // the stale cache, and a retry re-creates the folder.
   std::filesystem::remove_all(s->root_dir + "/once");
-  davsftp_test::GeneratedSource src(100, 9);
-  auto req = davsftp_test::RequestFor("once/a/b/g.jpg", src);
+  PatternSource src(100, 9);
+  auto req = PatternRequest("once/a/b/g.jpg", src);
   auto first = (*c)->Put(req, &src, nullptr);
   if (!first.ok()) {
     EXPECT_EQ(ClassifyForRetry(first.status()), RetryClass::kRetryable) << first.status();
