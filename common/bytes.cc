@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/hex_digit.h"
 
 namespace shoebox {
 
@@ -15,14 +16,12 @@ std::string ToHex(ByteSpan b) {
   return out;
 }
 
-namespace {
-int HexValue(char c) {
+int HexDigitValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
-}  // namespace
 
 absl::StatusOr<std::string> FromHex(std::string_view hex) {
   if (hex.size() % 2 != 0) {
@@ -31,8 +30,8 @@ absl::StatusOr<std::string> FromHex(std::string_view hex) {
   }
   std::string out(hex.size() / 2, '\0');
   for (size_t i = 0; i < out.size(); ++i) {
-    int hi = HexValue(hex[2 * i]);
-    int lo = HexValue(hex[2 * i + 1]);
+    int hi = HexDigitValue(hex[2 * i]);
+    int lo = HexDigitValue(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "hex string has a non-hex character at offset ", hi < 0 ? 2 * i : 2 * i + 1));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "common/http/xml_text.h"
 
 namespace shoebox::s3 {
 
@@ -13,8 +14,7 @@ namespace shoebox::s3 {
 std::string XmlText(absl::string_view xml, absl::string_view tag);
 // Inner text of every <tag>...</tag> block, in order (not unescaped).
 std::vector<absl::string_view> XmlBlocks(absl::string_view xml, absl::string_view tag);
-// The five named entities and numeric character references (as UTF-8).
-std::string XmlUnescape(absl::string_view s);
-std::string XmlEscape(absl::string_view s);
+using http::XmlEscape;
+using http::XmlUnescape;
 
 }  // namespace shoebox::s3
