@@ -256,6 +256,10 @@ std::vector<std::string> Config::UnknownKeyWarnings() const {
   } else if (const toml::table* t = root_->at_path(prefix_).as_table()) {
     CollectLeaves(*t, prefix_, &leaves);
   }
+  // In the order of the file (toml++ keeps a table's keys sorted by name).
+  std::stable_sort(leaves.begin(), leaves.end(), [](const Leaf& a, const Leaf& b) {
+    return a.node->source().begin.line < b.node->source().begin.line;
+  });
   std::vector<std::string> out;
   for (const Leaf& leaf : leaves) {
     if (asked_->count(leaf.path) > 0) continue;
