@@ -12,7 +12,7 @@
 #   tests/e2e/another_machine_test.sh BUILD_DIR
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-bin="${1:?usage: another_machine_test.sh BUILD_DIR}"
+bin="$(cd "${1:?usage: another_machine_test.sh BUILD_DIR}" && pwd)"
 SB_NAME=e2e-another-machine
 source "$here/deploy/lib.sh"
 source "$here/tests/e2e/media.sh"
