@@ -73,8 +73,8 @@ int ListJobs(AdminClient& client, const JobArgs& a) {
     if (!j.last_error().empty()) std::printf(" last error: %s", j.last_error().c_str());
     std::printf("\n");
   }
-  if (shown == 0) std::printf("no jobs match\n");
-  // The note goes to stderr so scripts reading stdout see only job lines.
+  // Notes go to stderr so scripts reading stdout see only job lines.
+  if (shown == 0) std::fprintf(stderr, "shoebox: no jobs match\n");
   if (cut) {
     std::fprintf(stderr,
                  "shoebox: showing the first %d matching jobs (oldest first); more match: "
