@@ -212,6 +212,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, const std::s
     return absl::InvalidArgumentError(
         source + ": no [[folder]] configured; add one with path = \"/home/you/Pictures\"");
   }
+  c.warnings = cfg.UnknownKeyWarnings();
   return c;
 }
 

@@ -53,6 +53,10 @@ struct AgentConfig {
   int64_t rpc_timeout_seconds = 60;
   std::string log_level = "info";
   bool log_json = false;
+  // Keys in the file the agent does not know (a misspelling keeps the
+  // default): one line each naming the file, line, key and the known keys
+  // (Config::UnknownKeyWarnings). `shoebox-agent run` logs them.
+  std::vector<std::string> warnings;
 };
 
 // Loads and validates the file. Relative state_dir and "~" are expanded.

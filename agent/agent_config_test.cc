@@ -28,6 +28,7 @@ all_files = true
 )",
                             "agent.toml");
   ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->warnings.empty()) << c->warnings[0];
   EXPECT_EQ(c->coordinator_address, "127.0.0.1:7443");
   EXPECT_EQ(c->device_name, "laptop");
   EXPECT_EQ(c->state_dir, "/tmp/x/state");
@@ -55,6 +56,58 @@ TEST(AgentConfigTest, MissingAddressOrFoldersIsAClearError) {
   auto rel = ParseAgentConfig("[coordinator]\naddress = \"h:1\"\n[[folder]]\npath = \"relative\"\n",
                               "c.toml");
   EXPECT_FALSE(rel.ok());
+}
+
+TEST(AgentConfigTest, EveryDocumentedKeyIsKnownAndMisspeltOnesAreNamed) {
+  // docs/agent.md's reference, every key set.
+  auto all = ParseAgentConfig(R"(
+[coordinator]
+address = "h:1"
+insecure_dev = false
+tls_dir = "/t"
+[agent]
+device_name = "d"
+state_dir = "/s"
+settle_seconds = 10
+bandwidth_limit = 0
+backup_window = ""
+rescan_interval_seconds = 21600
+paused = false
+hash_threads = 0
+report_batch = 1000
+upload_streams = 4
+verify_uploads = false
+rpc_timeout_seconds = 60
+log_level = "info"
+log_json = false
+[[folder]]
+path = "/p"
+include = []
+exclude = []
+all_files = false
+)",
+                              "agent.toml");
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_TRUE(all->warnings.empty()) << all->warnings[0];
+
+  // The issue's two misspellings: the values are not used, and each is named.
+  auto typo = ParseAgentConfig(
+      "[coordinator]\naddress = \"h:1\"\n[agent]\nsettle_secs = 0\nbandwith_limit = \"1MB\"\n"
+      "[[folder]]\npath = \"/p\"\n",
+      "/home/me/.config/shoebox/agent.toml");
+  ASSERT_TRUE(typo.ok()) << typo.status();
+  EXPECT_EQ(typo->settle_seconds, 10);
+  EXPECT_EQ(typo->bandwidth_limit, 0u);
+  ASSERT_EQ(typo->warnings.size(), 2u);
+  EXPECT_NE(typo->warnings[0].find("/home/me/.config/shoebox/agent.toml:4: unknown key "
+                                   "'agent.settle_secs' is ignored (did you mean "
+                                   "'agent.settle_seconds'?); known keys in [agent]: "),
+            std::string::npos)
+      << typo->warnings[0];
+  EXPECT_NE(typo->warnings[1].find(":5: unknown key 'agent.bandwith_limit' is ignored (did you "
+                                   "mean 'agent.bandwidth_limit'?)"),
+            std::string::npos)
+      << typo->warnings[1];
 }
 
 TEST(AgentConfigTest, ByteRatesAndWindows) {

@@ -41,12 +41,13 @@ std::string StateDirFor(const std::string& config_path, const std::string& overr
 // config's coordinator, identity directory and device name.
 shoebox::EnrollCommand EnrollCommandFor(const std::string& config_path,
                                         const std::string& coordinator, const std::string& token,
-                                        const std::string& tls_dir) {
+                                        const std::string& token_file, const std::string& tls_dir) {
   shoebox::EnrollCommand cmd;
   cmd.program = "shoebox-agent";
   cmd.role = "device";
   cmd.coordinator = coordinator;
   cmd.token = token;
+  cmd.token_file = token_file;
   cmd.tls_dir = tls_dir;
   auto cfg = shoebox::agent::LoadAgentConfig(config_path);
   if (cfg.ok()) {
@@ -93,18 +94,27 @@ int main(int argc, char** argv) {
   resume->add_option("--state-dir", state_dir, "state directory (default: from the config)");
   auto* enroll = app.add_subcommand(
       "enroll", "obtain this device's certificate from the coordinator with a one-time token");
-  std::string enroll_coordinator, enroll_token, tls_dir;
+  std::string enroll_coordinator, enroll_token, enroll_token_file, tls_dir;
   enroll->add_option("--coordinator", enroll_coordinator,
                      "coordinator HOST:PORT (default: coordinator.address of the config)");
+  auto* token_opt = enroll->add_option(
+      "--token", enroll_token,
+      "token printed by `shoebox enroll-token --device NAME`; - reads it from standard input "
+      "(a token typed here shows in the process list and the shell history)");
   enroll
-      ->add_option(
-          "--token", enroll_token,
-          "token printed by `shoebox enroll-token --device NAME`, or - to read it from stdin")
-      ->required();
+      ->add_option("--token-file", enroll_token_file,
+                   "file holding the token (its first line), instead of --token")
+      ->excludes(token_opt);
   enroll->add_option("--tls-dir", tls_dir,
                      "where to store the key and certificates (default: from the config)");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is 0; every usage error is 2 (CLI11's own codes are 105, 106, ...).
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
 
   if (*status) {
     auto s = shoebox::agent::ReadStatusFile(StateDirFor(config_path, state_dir));
@@ -124,7 +134,7 @@ int main(int argc, char** argv) {
   }
   if (*enroll) {
     return shoebox::RunEnrollment(
-        EnrollCommandFor(config_path, enroll_coordinator, enroll_token, tls_dir),
+        EnrollCommandFor(config_path, enroll_coordinator, enroll_token, enroll_token_file, tls_dir),
         shoebox::MakeEnrollCall<shoebox::v1::EnrollRequest, shoebox::v1::EnrollResponse>(
             [](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
                const shoebox::v1::EnrollRequest& req, shoebox::v1::EnrollResponse* resp) {
@@ -150,6 +160,7 @@ int main(int argc, char** argv) {
   }
   shoebox::InitLogging("shoebox-agent", log_level.empty() ? cfg->log_level : log_level,
                        cfg->log_json);
+  for (const std::string& w : cfg->warnings) spdlog::warn("{}", w);
   shoebox::agent::Agent::Options opts;
   opts.once = once;
   opts.accept_folder_changes = accept;

@@ -42,8 +42,10 @@ int EnrollToken(AdminClient& client, const IdentityArgs& ic) {
   // there); the explanation to stderr.
   std::printf("%s\n", resp.token().c_str());
   std::fprintf(stderr,
-               "one-time token for %s '%s', valid until %s. On that machine run:\n"
-               "  %s enroll --coordinator %s --token <the token above>\n",
+               "one-time token for %s '%s', valid until %s. On that machine run\n"
+               "  %s enroll --coordinator %s --token -\n"
+               "and paste the token (or save it in a file and give --token-file FILE), so it\n"
+               "stays out of the shell history and the process list\n",
                device ? "device" : "worker", device ? ic.device.c_str() : ic.worker.c_str(),
                When(resp.expires_unix_ms()).c_str(), device ? "shoebox-agent" : "shoebox-worker",
                client.options().coordinator.c_str());
@@ -91,7 +93,8 @@ void RegisterIdentityCommands(CLI::App& app, CliContext& ctx) {
   who->add_option("--device", ic->device, "device name to enroll");
   who->add_option("--worker", ic->worker, "worker name to enroll");
   who->require_option(1);
-  token->add_option("--ttl", ic->ttl, "how long the token stays valid (default 24h, at most 30d)");
+  token->add_option("--ttl", ic->ttl, "how long the token stays valid (default 24h, at most 30d)")
+      ->check(TtlCheck());
   auto* certs = app.add_subcommand("certs", "list enrolled identities (client certificates)");
   auto* revoke = app.add_subcommand(
       "revoke", "revoke a device's or worker's certificates (refused on their next call)");

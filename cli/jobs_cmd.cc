@@ -1,5 +1,6 @@
 // `shoebox jobs`, `cancel`, `retry` and `prioritize` (docs/cli.md): list
 // delivery jobs and act on them by ID or by filter.
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -13,12 +14,17 @@ namespace shoebox::cli {
 
 namespace {
 
+constexpr uint32_t kDefaultJobLimit = 50;
+// What the coordinator returns at most per call (coordinator ListJobs).
+constexpr uint32_t kMaxJobLimit = 100000;
+
 // Shared by the four commands (one is parsed).
 struct JobArgs {
   std::vector<std::string> states;
   std::string dest;
   std::vector<int64_t> ids;
-  uint32_t limit = 50;
+  uint32_t limit = kDefaultJobLimit;
+  bool all = false;
   int32_t priority = 0;
 };
 
@@ -44,21 +50,36 @@ bool NoJobsNamed(const JobArgs& a, const std::vector<v1::JobState>& states) {
 int ListJobs(AdminClient& client, const JobArgs& a) {
   auto states = States(a);
   if (!states.ok()) return FailStatus(states.status());
+  const uint32_t limit = a.all ? kMaxJobLimit : std::min(std::max(a.limit, 1u), kMaxJobLimit);
   v1::ListJobsRequest req;
   for (auto s : *states) req.add_states(s);
   req.set_destination(a.dest);
-  req.set_limit(a.limit);
+  // One more than shown: tells whether the list was cut.
+  req.set_limit(std::min(limit + 1, kMaxJobLimit));
   v1::ListJobsResponse r;
   auto ctx = client.Context();
   grpc::Status s = client.stub()->ListJobs(ctx.get(), req, &r);
   if (!s.ok()) return FailRpc(s, "jobs");
+  const bool cut = static_cast<uint32_t>(r.jobs_size()) > limit ||
+                   (limit == kMaxJobLimit && static_cast<uint32_t>(r.jobs_size()) == limit);
+  int shown = 0;
   for (const auto& j : r.jobs()) {
+    if (static_cast<uint32_t>(shown) == limit) break;
+    shown++;
     std::printf("%8lld %-9s %-12s %s:%s attempts=%u", (long long)j.job_id(),
                 JobStateName(j.state()).c_str(), j.destination().c_str(), j.device().c_str(),
                 PrintablePath(j.path()).c_str(), j.attempts());
     if (!j.waiting_reason().empty()) std::printf(" waiting: %s", j.waiting_reason().c_str());
     if (!j.last_error().empty()) std::printf(" last error: %s", j.last_error().c_str());
     std::printf("\n");
+  }
+  // Notes go to stderr so scripts reading stdout see only job lines.
+  if (shown == 0) std::fprintf(stderr, "shoebox: no jobs match\n");
+  if (cut) {
+    std::fprintf(stderr,
+                 "shoebox: showing the first %d matching jobs (oldest first); more match: "
+                 "give --limit N for more%s, or narrow with --state/--dest\n",
+                 shown, a.all ? "" : " or --all for every one");
   }
   return 0;
 }
@@ -104,9 +125,11 @@ int Act(AdminClient& client, const JobArgs& a, JobAction action) {
 void RegisterJobCommands(CLI::App& app, CliContext& ctx) {
   auto a = std::make_shared<JobArgs>();
   auto* jobs = app.add_subcommand("jobs", "list jobs");
-  jobs->add_option("--state", a->states, "queued, leased, done, retry, dead, cancelled");
+  jobs->add_option("--state", a->states, JobStateNames())->check(JobStateCheck());
   jobs->add_option("--dest", a->dest, "destination name");
-  jobs->add_option("--limit", a->limit, "at most this many");
+  auto* limit = jobs->add_option("--limit", a->limit, "show at most this many (default 50)")
+                    ->check(CLI::Range(1u, kMaxJobLimit));
+  jobs->add_flag("--all", a->all, "show every matching job")->excludes(limit);
   auto* cancel =
       app.add_subcommand("cancel", "cancel jobs (by ID, or every job matching the filters)");
   auto* retry = app.add_subcommand("retry", "retry dead or failed jobs now");
@@ -115,7 +138,8 @@ void RegisterJobCommands(CLI::App& app, CliContext& ctx) {
   prioritize->add_option("--priority", a->priority, "-1000 .. 1000")->required();
   for (auto* sc : {cancel, retry, prioritize}) {
     sc->add_option("--job", a->ids, "job ID");
-    sc->add_option("--state", a->states, "job state filter");
+    sc->add_option("--state", a->states, "job state filter: " + JobStateNames())
+        ->check(JobStateCheck());
     sc->add_option("--dest", a->dest, "destination filter");
   }
   ctx.AddAdminHandler(jobs, [a](CliContext&, AdminClient& client) { return ListJobs(client, *a); });

@@ -209,6 +209,25 @@ absl::StatusOr<std::string> RestoreTargetPath(const v1::FileVersion& v, const Re
   return absl::StrCat(b, "/", v.path());
 }
 
+std::string RestoreAdvice(const RestoreReport& r) {
+  size_t conflicts = 0;
+  for (const RestoreFailure& f : r.failures) conflicts += f.conflict ? 1 : 0;
+  const size_t others = r.failures.size() - conflicts;
+  std::string out;
+  if (conflicts > 0) {
+    out = absl::StrCat(conflicts, conflicts == 1 ? " file differs" : " files differ",
+                       " from what is already in place and ", conflicts == 1 ? "was" : "were",
+                       " left alone: add --overwrite to replace ", conflicts == 1 ? "it" : "them",
+                       ", or restore into an empty directory (--to)");
+  }
+  if (others > 0) {
+    absl::StrAppend(&out, out.empty() ? "" : "; ", others, others == 1 ? " file" : " files",
+                    " failed for another reason: run the same command again to retry ",
+                    others == 1 ? "it" : "them", " (files already restored are skipped)");
+  }
+  return out;
+}
+
 absl::StatusOr<RestoreReport> RestoreVersions(const std::vector<v1::FileVersion>& versions,
                                               ChunkFetcher* fetcher, const RestoreOptions& o) {
   std::error_code ec;
@@ -232,7 +251,8 @@ absl::StatusOr<RestoreReport> RestoreVersions(const std::vector<v1::FileVersion>
     bool skipped = false;
     absl::Status s = RestoreOne(v, root_fd, *rel, fetcher, o, &skipped);
     if (!s.ok()) {
-      r.failures.push_back({PrintablePath(*rel), std::string(s.message())});
+      r.failures.push_back(
+          {PrintablePath(*rel), std::string(s.message()), absl::IsAlreadyExists(s)});
     } else if (skipped) {
       r.files_skipped++;
     } else {

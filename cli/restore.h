@@ -42,6 +42,9 @@ struct RestoreOptions {
 struct RestoreFailure {
   std::string path;  // printable
   std::string error;
+  // A different file is in place and --overwrite was not given: running the
+  // same command again changes nothing.
+  bool conflict = false;
 };
 
 struct RestoreReport {
@@ -54,6 +57,12 @@ struct RestoreReport {
 // Where a version lands under the target (validated; INVALID_ARGUMENT for a
 // path that could escape).
 absl::StatusOr<std::string> RestoreTargetPath(const v1::FileVersion& v, const RestoreOptions& o);
+
+// What to do about the failures of `r`, one line; "" when there are none.
+// Conflicts need --overwrite (or another --to); other failures (chunk not
+// readable, disk full, ...) are retried by running the same command again,
+// which skips the files already restored.
+std::string RestoreAdvice(const RestoreReport& r);
 
 absl::StatusOr<RestoreReport> RestoreVersions(const std::vector<v1::FileVersion>& versions,
                                               ChunkFetcher* fetcher, const RestoreOptions& o);

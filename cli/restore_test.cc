@@ -136,6 +136,29 @@ TEST_F(RestoreTest, existing_different_file_needs_overwrite) {
   EXPECT_EQ(Read(dir_ / "x.jpg"), "catalog bytes");
 }
 
+TEST_F(RestoreTest, conflict_advice_says_overwrite_not_run_again) {
+  std::ofstream(dir_ / "x.jpg") << "local edit";
+  auto r = RestoreVersions({Make("x.jpg", "catalog bytes")}, &fetcher_, Opts());
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->failures.size(), 1u);
+  EXPECT_TRUE(r->failures[0].conflict);
+  const std::string advice = RestoreAdvice(*r);
+  EXPECT_NE(advice.find("add --overwrite"), std::string::npos) << advice;
+  EXPECT_EQ(advice.find("same command again"), std::string::npos) << advice;
+  EXPECT_EQ(RestoreAdvice(RestoreReport{}), "");
+}
+
+TEST_F(RestoreTest, failed_read_advice_says_run_again) {
+  fetcher_.fail_after = 0;
+  auto r = RestoreVersions({Make("a.jpg", std::string(100, 'a'))}, &fetcher_, Opts());
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->failures.size(), 1u);
+  EXPECT_FALSE(r->failures[0].conflict);
+  const std::string advice = RestoreAdvice(*r);
+  EXPECT_NE(advice.find("run the same command again"), std::string::npos) << advice;
+  EXPECT_EQ(advice.find("--overwrite"), std::string::npos) << advice;
+}
+
 TEST_F(RestoreTest, interrupted_restore_leaves_no_partial_file_and_rerun_finishes) {
   auto a = Make("a.jpg", std::string(100, 'a'));
   auto b = Make("b.jpg", std::string(100, 'b'));

@@ -88,13 +88,41 @@ absl::StatusOr<std::vector<v1::FileVersion>> ListAllVersions(AdminClient& c,
   return out;
 }
 
+// PATH and --folder as the catalog knows them; an absolute path is mapped
+// through the device's folder roots (ListDevices) and the match printed on
+// stderr.
+absl::StatusOr<CatalogPath> Resolve(AdminClient& client, const std::string& device,
+                                    const std::string& path, const std::string& folder) {
+  std::vector<std::string> roots;
+  if (NeedsDeviceFolders(path)) {
+    v1::ListDevicesResponse r;
+    auto ctx = client.Context();
+    grpc::Status s = client.stub()->ListDevices(ctx.get(), v1::ListDevicesRequest(), &r);
+    if (!s.ok()) return Annotate(FromGrpc(s), "list devices to map an absolute path");
+    const v1::Device* found = nullptr;
+    for (const auto& d : r.devices()) {
+      if (d.name() == device) found = &d;
+    }
+    if (found == nullptr) {
+      return absl::NotFoundError(
+          absl::StrCat("no device named '", device, "'; `shoebox devices` lists them"));
+    }
+    roots.assign(found->folders().begin(), found->folders().end());
+  }
+  ASSIGN_OR_RETURN(CatalogPath p, ResolveCatalogPath(device, path, folder, roots));
+  if (!p.note.empty()) std::fprintf(stderr, "shoebox: %s\n", p.note.c_str());
+  return p;
+}
+
 int Versions(AdminClient& client, const VersionsArgs& a) {
   auto at = ParseAt(a.at);
   if (!at.ok()) return FailStatus(at.status());
+  auto where = Resolve(client, a.device, a.path, a.folder);
+  if (!where.ok()) return FailStatus(where.status());
   v1::ListVersionsRequest req;
   req.set_device(a.device);
-  req.set_folder(a.folder);
-  req.set_path(a.path);
+  req.set_folder(where->folder);
+  req.set_path(where->path);
   req.set_at_unix_ms(*at);
   req.set_all_versions(true);
   auto vs = ListAllVersions(client, req);
@@ -114,17 +142,28 @@ int Versions(AdminClient& client, const VersionsArgs& a) {
                   c.remote_ref().c_str());
     }
   }
-  if (vs->empty()) std::printf("no versions found\n");
+  if (vs->empty()) {
+    std::printf("no versions found\n");
+    if (!where->path.empty() && where->note.empty()) {
+      std::fprintf(stderr,
+                   "shoebox: PATH is relative to a folder root of device %s (DCIM/IMG_0001.jpg "
+                   "for /home/you/Pictures/DCIM/IMG_0001.jpg), or give the file's absolute path "
+                   "on the device; `shoebox versions %s` lists everything\n",
+                   a.device.c_str(), a.device.c_str());
+    }
+  }
   return 0;
 }
 
 int Restore(AdminClient& client, const RestoreArgs& a) {
   auto at = ParseAt(a.at);
   if (!at.ok()) return FailStatus(at.status());
+  auto where = Resolve(client, a.device, a.path, a.folder);
+  if (!where.ok()) return FailStatus(where.status());
   v1::ListVersionsRequest req;
   req.set_device(a.device);
-  req.set_folder(a.folder);
-  req.set_path(a.path);
+  req.set_folder(where->folder);
+  req.set_path(where->path);
   req.set_at_unix_ms(*at);
   req.set_all_versions(false);
   auto vs = ListAllVersions(client, req);
@@ -152,7 +191,7 @@ int Restore(AdminClient& client, const RestoreArgs& a) {
   for (const auto& f : rep->failures)
     std::printf("  FAILED %s: %s\n", f.path.c_str(), f.error.c_str());
   if (!rep->failures.empty()) {
-    std::printf("run the same command again to retry the failed files\n");
+    std::printf("%s\n", RestoreAdvice(*rep).c_str());
     return 1;
   }
   return 0;
@@ -164,18 +203,22 @@ void RegisterVersionCommands(CLI::App& app, CliContext& ctx) {
   auto v = std::make_shared<VersionsArgs>();
   auto* versions = app.add_subcommand("versions", "list the versions of a file or folder");
   versions->add_option("device", v->device, "device name")->required();
-  versions->add_option("path", v->path, "path (relative to its folder) or directory prefix");
+  versions->add_option("path", v->path,
+                       "file or directory: relative to its folder root, or its absolute path on "
+                       "the device");
   versions->add_option("--folder", v->folder, "folder root on the device");
-  versions->add_option("--at", v->at, "only what existed at this time");
+  versions->add_option("--at", v->at, "only what existed at this time")->check(TimeCheck());
   ctx.AddAdminHandler(versions,
                       [v](CliContext&, AdminClient& client) { return Versions(client, *v); });
 
   auto r = std::make_shared<RestoreArgs>();
   auto* restore = app.add_subcommand("restore", "restore files as they were at a point in time");
   restore->add_option("--device", r->device, "device name")->required();
-  restore->add_option("--path", r->path, "file or directory (relative to its folder)");
+  restore->add_option("--path", r->path,
+                      "file or directory: relative to its folder root, or its absolute path on "
+                      "the device");
   restore->add_option("--folder", r->folder, "folder root on the device");
-  restore->add_option("--at", r->at, "point in time (default: now)");
+  restore->add_option("--at", r->at, "point in time (default: now)")->check(TimeCheck());
   restore->add_option("--to", r->to, "target directory")->required();
   restore->add_flag("--overwrite", r->overwrite, "replace existing files that differ");
   restore->add_option("--wait-repair", r->wait_repair,

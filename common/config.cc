@@ -1,11 +1,13 @@
 #include "common/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include <toml++/toml.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/bytes.h"
 #include "common/status.h"
 
@@ -53,7 +55,9 @@ absl::Status WrongType(const std::string& source, std::string_view key, const to
 
 }  // namespace
 
-Config::Config() : root_(std::make_shared<const toml::table>()) {}
+Config::Config()
+    : root_(std::make_shared<const toml::table>()),
+      asked_(std::make_shared<std::set<std::string>>()) {}
 Config::Config(Config&&) noexcept = default;
 Config& Config::operator=(Config&&) noexcept = default;
 Config::~Config() = default;
@@ -92,8 +96,9 @@ absl::StatusOr<Config> Config::LoadFile(const std::string& path) {
 }
 
 std::string Config::Path(std::string_view key) const {
-  if (prefix_.empty()) return std::string(key);
-  return absl::StrCat(prefix_, ".", AbslView(key));
+  std::string path = prefix_.empty() ? std::string(key) : absl::StrCat(prefix_, ".", AbslView(key));
+  asked_->insert(path);
+  return path;
 }
 
 bool Config::Has(std::string_view key) const {
@@ -177,8 +182,114 @@ absl::StatusOr<std::vector<Config>> Config::GetTables(std::string_view key) cons
     Config c;
     c.source_ = source_;
     c.root_ = root_;
+    c.asked_ = asked_;
     c.prefix_ = absl::StrCat(path, "[", i, "]");
     out.push_back(std::move(c));
+  }
+  return out;
+}
+
+namespace {
+
+struct Leaf {
+  std::string path;  // "agent.settle_secs", "folder[0].inclde"
+  const toml::node* node;
+};
+
+void CollectLeaves(const toml::table& t, const std::string& prefix, std::vector<Leaf>* out) {
+  for (const auto& [k, v] : t) {
+    const std::string path =
+        prefix.empty() ? std::string(k.str()) : absl::StrCat(prefix, ".", AbslView(k.str()));
+    if (const toml::table* sub = v.as_table()) {
+      CollectLeaves(*sub, path, out);
+    } else if (const toml::array* arr = v.as_array();
+               arr != nullptr && arr->is_array_of_tables() && !arr->empty()) {
+      for (size_t i = 0; i < arr->size(); ++i) {
+        CollectLeaves(*(*arr)[i].as_table(), absl::StrCat(path, "[", i, "]"), out);
+      }
+    } else {
+      out->push_back(Leaf{path, &v});
+    }
+  }
+}
+
+// "folder[1].path" → parent "folder[1]", name "path"; "x" → "", "x".
+std::pair<std::string, std::string> SplitKey(const std::string& path) {
+  auto dot = path.rfind('.');
+  if (dot == std::string::npos) return {"", path};
+  return {path.substr(0, dot), path.substr(dot + 1)};
+}
+
+// "folder[1]" → "[[folder]]", "agent" → "[agent]", "" → "the top level".
+std::string TableName(const std::string& parent) {
+  if (parent.empty()) return "the top level";
+  std::string p = parent;
+  bool array = false;
+  for (auto open = p.find('['); open != std::string::npos; open = p.find('[')) {
+    auto close = p.find(']', open);
+    p.erase(open, close == std::string::npos ? std::string::npos : close - open + 1);
+    array = true;
+  }
+  return array ? absl::StrCat("[[", p, "]]") : absl::StrCat("[", p, "]");
+}
+
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+std::vector<std::string> Config::UnknownKeyWarnings() const {
+  std::vector<Leaf> leaves;
+  if (prefix_.empty()) {
+    CollectLeaves(*root_, "", &leaves);
+  } else if (const toml::table* t = root_->at_path(prefix_).as_table()) {
+    CollectLeaves(*t, prefix_, &leaves);
+  }
+  // In the order of the file (toml++ keeps a table's keys sorted by name).
+  std::stable_sort(leaves.begin(), leaves.end(), [](const Leaf& a, const Leaf& b) {
+    return a.node->source().begin.line < b.node->source().begin.line;
+  });
+  std::vector<std::string> out;
+  for (const Leaf& leaf : leaves) {
+    if (asked_->count(leaf.path) > 0) continue;
+    const auto [parent, name] = SplitKey(leaf.path);
+    // Known keys beside it, and the nearest known key anywhere (same table first).
+    std::set<std::string> siblings, tables;
+    std::string best;
+    size_t best_distance = std::string::npos;
+    for (const std::string& known : *asked_) {
+      const auto [kparent, kname] = SplitKey(known);
+      if (kparent == parent) siblings.insert(kname);
+      if (!kparent.empty()) tables.insert(TableName(kparent));
+      size_t d = EditDistance(name, kname) * 2 + (kparent == parent ? 0 : 1);
+      if (d < best_distance) {
+        best_distance = d;
+        best = known;
+      }
+    }
+    std::string msg =
+        absl::StrCat(Where(source_, *leaf.node), ": unknown key '", leaf.path, "' is ignored");
+    if (!best.empty() && best_distance <= 2 * std::max<size_t>(2, name.size() / 3) + 1) {
+      absl::StrAppend(&msg, " (did you mean '", best, "'?)");
+    }
+    if (!parent.empty() && !siblings.empty()) {
+      absl::StrAppend(&msg, "; known keys in ", TableName(parent), ": ",
+                      absl::StrJoin(siblings, ", "));
+    } else if (!tables.empty()) {
+      absl::StrAppend(&msg, "; known tables: ", absl::StrJoin(tables, ", "));
+    }
+    out.push_back(std::move(msg));
   }
   return out;
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,12 +45,23 @@ class Config {
   bool Has(std::string_view key) const;
   const std::string& source() const { return source_; }
 
+  // Every key in the file that no getter, Has or GetTables asked for so far
+  // (on this config or a sub-config of it), as one warning each:
+  // "agent.toml:7: unknown key 'agent.settle_secs' is ignored (did you mean
+  // 'agent.settle_seconds'?); known keys in [agent]: backup_window, ...".
+  // Call it after reading every key the program knows: a misspelt key
+  // otherwise silently keeps its default.
+  std::vector<std::string> UnknownKeyWarnings() const;
+
  private:
   Config();
   std::string Path(std::string_view key) const;
   std::string source_;
   std::shared_ptr<const toml::table> root_;  // the whole document, shared with sub-configs
   std::string prefix_;                       // "" or "folder[1]" for sub-configs
+  // Full paths of the keys asked for, shared with sub-configs. Getters are
+  // const and record here; a Config is used by one thread.
+  std::shared_ptr<std::set<std::string>> asked_;
 };
 
 }  // namespace shoebox

@@ -114,3 +114,52 @@ TEST(ConfigTest, LoadFileReadsAndNamesMissingFiles) {
 
 }  // namespace
 }  // namespace shoebox
+
+namespace shoebox {
+namespace {
+
+TEST(ConfigUnknownKeys, MisspeltKeyIsNamedWithFileLineSuggestionAndKnownKeys) {
+  auto c = Config::Parse(
+      "[agent]\nsettle_secs = 3\nbandwith_limit = \"1MB\"\nsettle_seconds = 1\n"
+      "[[folder]]\npath = \"/p\"\ninclde = [\"*.jpg\"]\n",
+      "/etc/agent.toml");
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->GetInt("agent.settle_seconds", 0).ok());
+  ASSERT_TRUE(c->Has("agent.bandwidth_limit") == false);
+  auto folders = c->GetTables("folder");
+  ASSERT_TRUE(folders.ok());
+  ASSERT_EQ(folders->size(), 1u);
+  ASSERT_TRUE((*folders)[0].GetString("path", "").ok());
+  ASSERT_TRUE((*folders)[0].GetStrings("include", {}).ok());
+  ASSERT_TRUE((*folders)[0].GetStrings("exclude", {}).ok());
+  const std::vector<std::string> w = c->UnknownKeyWarnings();
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_EQ(w[0],
+            "/etc/agent.toml:2: unknown key 'agent.settle_secs' is ignored (did you mean "
+            "'agent.settle_seconds'?); known keys in [agent]: bandwidth_limit, settle_seconds");
+  EXPECT_NE(w[1].find("/etc/agent.toml:3: unknown key 'agent.bandwith_limit'"), std::string::npos)
+      << w[1];
+  EXPECT_NE(w[1].find("did you mean 'agent.bandwidth_limit'?"), std::string::npos) << w[1];
+  EXPECT_NE(w[2].find(":7: unknown key 'folder[0].inclde'"), std::string::npos) << w[2];
+  EXPECT_NE(w[2].find("did you mean 'folder[0].include'?"), std::string::npos) << w[2];
+  EXPECT_NE(w[2].find("known keys in [[folder]]: exclude, include, path"), std::string::npos)
+      << w[2];
+}
+
+TEST(ConfigUnknownKeys, KnownKeysGiveNoWarningAndFarOffNamesNoSuggestion) {
+  auto c = Config::Parse("[worker]\nname = \"w\"\n[frobnicator]\nzzz = 1\n", "w.toml");
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c->GetString("worker.name", "").ok());
+  ASSERT_TRUE(c->GetInt("worker.concurrency", 2).ok());
+  const std::vector<std::string> w = c->UnknownKeyWarnings();
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0], "w.toml:4: unknown key 'frobnicator.zzz' is ignored; known tables: [worker]");
+
+  auto ok = Config::Parse("[worker]\nname = \"w\"\n", "w.toml");
+  ASSERT_TRUE(ok.ok());
+  ASSERT_TRUE(ok->GetString("worker.name", "").ok());
+  EXPECT_TRUE(ok->UnknownKeyWarnings().empty());
+}
+
+}  // namespace
+}  // namespace shoebox

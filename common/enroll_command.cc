@@ -1,8 +1,12 @@
 #include "common/enroll_command.h"
 
+#include <cerrno>
+#include <fstream>
 #include <iostream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/status.h"
 
 namespace shoebox {
 
@@ -21,14 +25,54 @@ absl::StatusOr<EnrollTarget> ResolveEnrollTarget(const EnrollCommand& cmd) {
   return t;
 }
 
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    int e = errno;
+    return ErrnoToStatus(e == 0 ? ENOENT : e, absl::StrCat("read --token-file ", path));
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    absl::string_view t = absl::StripAsciiWhitespace(line);
+    if (!t.empty()) return std::string(t);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--token-file ", path,
+                   ": the file holds no token; put the line `shoebox enroll-token` "
+                   "printed in it"));
+}
+
 int RunEnrollment(const EnrollCommand& cmd, const IdentityEnroller& enroll, std::ostream& out,
                   std::ostream& err) {
+  const std::string prefix = cmd.program + " enroll: ";
+  std::string token = cmd.token;
+  if (!cmd.token_file.empty()) {
+    if (!cmd.token.empty()) {
+      err << prefix << "give the token once: --token or --token-file, not both\n";
+      return 2;
+    }
+    absl::StatusOr<std::string> t = ReadTokenFile(cmd.token_file);
+    if (!t.ok()) {
+      err << prefix << t.status().message() << "\n";
+      return 2;
+    }
+    token = *std::move(t);
+  } else if (token.empty()) {
+    err << prefix
+        << "give the token from `shoebox enroll-token`: --token - (read from standard input), "
+           "--token-file FILE, or --token TOKEN\n";
+    return 2;
+  } else if (token != "-") {
+    err << prefix
+        << "note: a token on the command line is visible to other users in the process list and "
+           "stays in the shell history; next time use --token - or --token-file FILE\n";
+  }
   absl::StatusOr<EnrollTarget> target = ResolveEnrollTarget(cmd);
   if (!target.ok()) {
-    err << cmd.program << " enroll: " << target.status().message() << "\n";
+    err << prefix << target.status().message() << "\n";
     return 2;
   }
-  absl::StatusOr<std::string> name = enroll(target->coordinator, cmd.token, target->tls_dir);
+  absl::StatusOr<std::string> name = enroll(target->coordinator, token, target->tls_dir);
   if (!name.ok()) {
     err << cmd.program << " enroll: " << name.status().message() << "\n";
     return 1;

@@ -27,9 +27,12 @@ struct EnrollDefaults {
 struct EnrollCommand {
   std::string program;  // "shoebox-agent": messages start "shoebox-agent enroll: "
   std::string role;     // "device" or "worker"
-  // The flags; empty when not given. `token` is the token or "-" for stdin;
-  // it is never printed.
-  std::string coordinator, token, tls_dir;
+  // The flags; empty when not given. `token` is the token or "-" for stdin,
+  // `token_file` a file holding it (exactly one of the two); neither the
+  // token nor the file's content is ever printed. A token given on the
+  // command line works but gets a note on `err`: other users see it in the
+  // process list and it stays in the shell history.
+  std::string coordinator, token, token_file, tls_dir;
   // The config file's values, or why it did not load (then the flags must
   // name the coordinator).
   absl::StatusOr<EnrollDefaults> config = absl::NotFoundError("no config");
@@ -48,6 +51,11 @@ struct EnrollTarget {
 // names a coordinator.
 absl::StatusOr<EnrollTarget> ResolveEnrollTarget(const EnrollCommand& cmd);
 
+// The token in `path`: its first non-empty line, whitespace trimmed.
+// NOT_FOUND / PERMISSION_DENIED naming the file, INVALID_ARGUMENT when it
+// holds no token.
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
+
 // Enrolls with `coordinator` and stores the identity in `tls_dir`; returns
 // the name the coordinator gave (EnrollIdentity with a service's RPC).
 using IdentityEnroller = std::function<absl::StatusOr<std::string>(
@@ -55,7 +63,7 @@ using IdentityEnroller = std::function<absl::StatusOr<std::string>(
 
 // Runs the command: resolves the target, enrolls, prints the outcome to
 // `out` (success) or `err` (failure). Returns the exit code: 0 enrolled,
-// 1 enrollment failed, 2 no coordinator to ask.
+// 1 enrollment failed, 2 no coordinator to ask or no usable token given.
 int RunEnrollment(const EnrollCommand& cmd, const IdentityEnroller& enroll, std::ostream& out,
                   std::ostream& err);
 

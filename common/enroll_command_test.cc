@@ -1,5 +1,7 @@
 #include "common/enroll_command.h"
 
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "gtest/gtest.h"
@@ -24,7 +26,7 @@ EnrollCommand AgentCommand() {
   EnrollCommand cmd;
   cmd.program = "shoebox-agent";
   cmd.role = "device";
-  cmd.token = "tok";
+  cmd.token = "-";  // from standard input: the enroller reads it
   cmd.config = EnrollDefaults{"coord.example:7443", "/state/tls", std::string("laptop")};
   cmd.fallback_tls_dir = "/fallback/tls";
   return cmd;
@@ -36,7 +38,7 @@ TEST(EnrollCommand, ConfigNamesCoordinatorAndTlsDir) {
   EXPECT_EQ(RunEnrollment(AgentCommand(), Fake(&calls, std::string("laptop")), out, err), 0);
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].coordinator, "coord.example:7443");
-  EXPECT_EQ(calls[0].token, "tok");
+  EXPECT_EQ(calls[0].token, "-");
   EXPECT_EQ(calls[0].tls_dir, "/state/tls");
   EXPECT_EQ(out.str(),
             "enrolled as device 'laptop' with coordinator coord.example:7443; identity stored in "
@@ -131,6 +133,68 @@ TEST(EnrollCommand, TokenIsNeverPrinted) {
     EXPECT_EQ(out.str().find("SECRET"), std::string::npos);
     EXPECT_EQ(err.str().find("SECRET"), std::string::npos);
   }
+}
+
+// A file under the test's temp directory holding `text`.
+std::string TokenFile(const std::string& name, const std::string& text) {
+  const std::filesystem::path p = std::filesystem::path(::testing::TempDir()) / name;
+  std::ofstream(p) << text;
+  return p.string();
+}
+
+TEST(EnrollCommand, TokenFromAFileTrimmed) {
+  EnrollCommand cmd = AgentCommand();
+  cmd.token.clear();
+  cmd.token_file = TokenFile("token-ok", "\n  SBX1-abc-def  \n");
+  std::vector<Call> calls;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunEnrollment(cmd, Fake(&calls, std::string("laptop")), out, err), 0);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].token, "SBX1-abc-def");
+  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(out.str().find("SBX1"), std::string::npos);
+}
+
+TEST(EnrollCommand, TokenFileProblemsAreUsageErrorsNamingTheFile) {
+  for (const std::string& file :
+       {TokenFile("token-empty", "\n \n"), std::string("/nonexistent/shoebox/token")}) {
+    EnrollCommand cmd = AgentCommand();
+    cmd.token.clear();
+    cmd.token_file = file;
+    std::vector<Call> calls;
+    std::ostringstream out, err;
+    EXPECT_EQ(RunEnrollment(cmd, Fake(&calls, std::string("laptop")), out, err), 2) << file;
+    EXPECT_TRUE(calls.empty());
+    EXPECT_NE(err.str().find("--token-file " + file), std::string::npos) << err.str();
+  }
+}
+
+TEST(EnrollCommand, TokenAndTokenFileOrNeitherIsAUsageError) {
+  EnrollCommand both = AgentCommand();
+  both.token = "SECRET-TOKEN";
+  both.token_file = TokenFile("token-both", "SECRET-TOKEN\n");
+  EnrollCommand neither = AgentCommand();
+  neither.token.clear();
+  for (const EnrollCommand& cmd : {both, neither}) {
+    std::vector<Call> calls;
+    std::ostringstream out, err;
+    EXPECT_EQ(RunEnrollment(cmd, Fake(&calls, std::string("laptop")), out, err), 2);
+    EXPECT_TRUE(calls.empty());
+    EXPECT_NE(err.str().find("--token-file"), std::string::npos) << err.str();
+    EXPECT_EQ(err.str().find("SECRET"), std::string::npos);
+  }
+}
+
+TEST(EnrollCommand, TokenOnTheCommandLineWorksWithANote) {
+  EnrollCommand cmd = AgentCommand();
+  cmd.token = "SECRET-TOKEN-123";
+  std::vector<Call> calls;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunEnrollment(cmd, Fake(&calls, std::string("laptop")), out, err), 0);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].token, "SECRET-TOKEN-123");
+  EXPECT_NE(err.str().find("visible to other users in the process list"), std::string::npos);
+  EXPECT_NE(err.str().find("--token -"), std::string::npos);
 }
 
 }  // namespace

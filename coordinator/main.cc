@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   if (!log_level.empty()) options->log_level = log_level;
   if (insecure_dev) options->insecure_dev = true;
   shoebox::InitLogging("shoebox-coordinator", options->log_level, options->log_json);
+  for (const std::string& w : options->warnings) SPDLOG_WARN("{}", w);
   // SIGINT/SIGTERM: blocked in every thread the server starts, taken by one
   // thread (common/signals.h); so before Start, which starts the threads.
   // Until the server listens a signal ends the process as it always did.

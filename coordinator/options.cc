@@ -88,6 +88,7 @@ absl::StatusOr<CoordinatorOptions> OptionsFromConfig(const Config& c) {
         ": [limits]: max_attempts and max_report_batch must be >= 1, lease_ms >= 1000, "
         "max_chunk_size between 1 and 16777216"));
   }
+  o.warnings = c.UnknownKeyWarnings();
   return o;
 }
 

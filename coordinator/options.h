@@ -110,6 +110,10 @@ struct CoordinatorOptions {
   // `shoebox snapshot`); the newest snapshot_keep are kept in the chunk store.
   uint32_t snapshot_interval_s = 86400;
   uint32_t snapshot_keep = 14;
+  // Keys in the file the coordinator does not know, one warning each naming
+  // file, line, key and the known keys (Config::UnknownKeyWarnings); logged
+  // at start.
+  std::vector<std::string> warnings;
 };
 
 // Reads a [coordinator] / [database] / [limits] TOML document; unknown types

@@ -20,17 +20,46 @@ std::string FormatUnixMs(int64_t unix_ms) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(unix_ms), absl::UTCTimeZone());
 }
 
+namespace {
+
+// A destination name as one shell word.
+std::string ShellWord(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789-_.:/@+=") == std::string::npos) {
+    return s;
+  }
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+std::string RetryCommand(const WaitFacts& f) {
+  if (f.job_id != 0) return absl::StrCat("shoebox retry --job ", f.job_id);
+  std::string cmd = absl::StrCat("shoebox retry --dest ", ShellWord(f.destination));
+  if (f.state == JobState::kDead) absl::StrAppend(&cmd, " --state dead");
+  if (f.state == JobState::kCancelled) absl::StrAppend(&cmd, " --state cancelled");
+  return cmd;
+}
+
 std::string WaitingReason(const WaitFacts& f) {
   switch (f.state) {
     case JobState::kLeased:
     case JobState::kDone:
       return "";
     case JobState::kCancelled:
-      return "cancelled by an admin; `shoebox jobs retry` queues it again";
+      return absl::StrCat("cancelled by an admin; `", RetryCommand(f), "` queues it again");
     case JobState::kDead:
       return absl::StrCat("dead after ", f.attempts, " attempt", f.attempts == 1 ? "" : "s", ": ",
                           f.last_error.empty() ? "(no error text)" : f.last_error,
-                          "; fix the cause, then `shoebox jobs retry`");
+                          "; fix the cause, then `", RetryCommand(f), "`");
     case JobState::kRetryWait:
       return absl::StrCat("backoff until ", FormatUnixMs(f.next_attempt_unix_ms), " after attempt ",
                           f.attempts, ": ", f.last_error);
@@ -41,7 +70,8 @@ std::string WaitingReason(const WaitFacts& f) {
   if (f.auth_failed_unix_ms != 0) {
     return absl::StrCat("destination ", f.destination, " is failing authentication since ",
                         FormatUnixMs(f.auth_failed_unix_ms), ": ", f.auth_error,
-                        "; fix its credentials, then retry its jobs");
+                        "; fix its credentials, then `shoebox retry --dest ",
+                        ShellWord(f.destination), "`");
   }
   if (f.workers_serving == 0) {
     return absl::StrCat("no worker serves destination ", f.destination, " (kind ",

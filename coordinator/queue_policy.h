@@ -17,6 +17,9 @@ uint64_t BackoffDelayMs(uint32_t attempt, uint32_t base_ms, uint32_t max_ms, dou
 // What a waiting job's reason is computed from.
 struct WaitFacts {
   JobState state = JobState::kUnspecified;
+  // The job the reason is for; 0 for a destination's oldest job, whose
+  // hints then name the destination instead (`shoebox retry --dest D`).
+  int64_t job_id = 0;
   std::string destination;
   std::string destination_kind;
   uint32_t attempts = 0;
@@ -33,7 +36,14 @@ struct WaitFacts {
 
 // Empty for LEASED and DONE jobs; otherwise one sentence, e.g.
 // "backoff until 2026-11-26T18:00:00Z after attempt 2: 503 Service Unavailable".
+// A command it suggests is written in backquotes and is a `shoebox` command
+// line as docs/cli.md gives it (tests/coordinator/hint_commands_test.cc
+// parses each one with the CLI's own parser).
 std::string WaitingReason(const WaitFacts& f);
+
+// The `shoebox retry ...` command line that requeues the job of `f` (by
+// --job when f.job_id is set, else every job of f.destination in f's state).
+std::string RetryCommand(const WaitFacts& f);
 
 // RFC 3339 UTC with seconds, e.g. "2026-11-26T18:00:00Z".
 std::string FormatUnixMs(int64_t unix_ms);

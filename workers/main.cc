@@ -33,12 +33,13 @@ namespace {
 // config's coordinator and identity directory.
 shoebox::EnrollCommand EnrollCommandFor(const std::string& config_path,
                                         const std::string& coordinator, const std::string& token,
-                                        const std::string& tls_dir) {
+                                        const std::string& token_file, const std::string& tls_dir) {
   shoebox::EnrollCommand cmd;
   cmd.program = "shoebox-worker";
   cmd.role = "worker";
   cmd.coordinator = coordinator;
   cmd.token = token;
+  cmd.token_file = token_file;
   cmd.tls_dir = tls_dir;
   auto options = shoebox::worker::LoadWorkerConfig(config_path);
   if (options.ok()) {
@@ -84,20 +85,29 @@ int main(int argc, char** argv) {
   app.add_flag("--log-json", log_json, "one JSON object per log line");
   auto* enroll = app.add_subcommand(
       "enroll", "obtain this worker's certificate from the coordinator with a one-time token");
-  std::string enroll_coordinator, enroll_token, tls_dir;
+  std::string enroll_coordinator, enroll_token, enroll_token_file, tls_dir;
   enroll->add_option("--coordinator", enroll_coordinator,
                      "coordinator HOST:PORT (default: worker.coordinator of the config)");
+  auto* token_opt = enroll->add_option(
+      "--token", enroll_token,
+      "token printed by `shoebox enroll-token --worker NAME`; - reads it from standard input "
+      "(a token typed here shows in the process list and the shell history)");
   enroll
-      ->add_option(
-          "--token", enroll_token,
-          "token printed by `shoebox enroll-token --worker NAME`, or - to read it from stdin")
-      ->required();
+      ->add_option("--token-file", enroll_token_file,
+                   "file holding the token (its first line), instead of --token")
+      ->excludes(token_opt);
   enroll->add_option("--tls-dir", tls_dir,
                      "where to store key and certificates (default: worker.tls_dir)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is 0; every usage error is 2 (CLI11's own codes are 105, 106, ...).
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
   if (*enroll) {
     return shoebox::RunEnrollment(
-        EnrollCommandFor(config_path, enroll_coordinator, enroll_token, tls_dir),
+        EnrollCommandFor(config_path, enroll_coordinator, enroll_token, enroll_token_file, tls_dir),
         shoebox::MakeEnrollCall<shoebox::v1::WorkerEnrollRequest,
                                 shoebox::v1::WorkerEnrollResponse>(
             [](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
@@ -120,6 +130,7 @@ int main(int argc, char** argv) {
   shoebox::s3::RegisterS3ChunkStore();
   auto options = shoebox::worker::LoadWorkerConfig(config_path);
   if (!options.ok()) return fail(options.status());
+  for (const std::string& w : options->warnings) spdlog::warn("{}", w);
   // Before any thread starts: on Linux a nice value is per thread and
   // inherited by the threads it creates.
   if (options->nice > 0 && ::setpriority(PRIO_PROCESS, 0, options->nice) != 0) {

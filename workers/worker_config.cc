@@ -52,6 +52,7 @@ absl::StatusOr<WorkerOptions> LoadWorkerConfig(const std::string& path) {
     gethostname(host, sizeof host - 1);
     o.name = host;
   }
+  o.warnings = c.UnknownKeyWarnings();
   for (const std::string& k : o.kinds) {
     bool known = false;
     for (const std::string& r : RegisteredConnectorKinds()) known |= r == k;

@@ -33,6 +33,10 @@ struct WorkerOptions {
   absl::Duration lease_wait = absl::Seconds(10);
   absl::Duration rpc_deadline = absl::Seconds(30);
   absl::Duration shutdown_grace = absl::Seconds(30);
+  // Keys in worker.toml the worker does not know, one warning each naming
+  // the file, line, key and the known keys (Config::UnknownKeyWarnings);
+  // logged at start.
+  std::vector<std::string> warnings;
 };
 
 // Reads a worker.toml ([worker] table; keys in docs/destinations.md). An

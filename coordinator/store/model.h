@@ -99,7 +99,7 @@ struct ChunkStatus {
 // Where a version's copy is: a delivery job of the version.
 struct VersionCopy {
   std::string destination;
-  std::string state;  // "pending", "in flight", "delivered", "retrying", "dead", "cancelled"
+  std::string state;  // "pending", "in-flight", "delivered", "retrying", "dead", "cancelled"
   std::string remote_ref;
   int64_t finished_unix_ms = 0;
 };

@@ -148,7 +148,7 @@ absl::StatusOr<VersionPage> PgStore::ListVersions(int64_t device_id, const Versi
       by_id[v.version_id] = &v;
     }
     if (!ids.empty()) {
-      static const char* kStateNames[] = {"?",        "pending", "in flight", "delivered",
+      static const char* kStateNames[] = {"?",        "pending", "in-flight", "delivered",
                                           "retrying", "dead",    "cancelled"};
       for (const auto& row : tx.exec_params(
                "SELECT j.version_id, d.name, j.state, j.remote_ref, epoch_ms(j.finished_at) "

@@ -72,8 +72,9 @@ absl::StatusOr<std::vector<JobRow>> PgStore::ListJobs(const JobFilter& req,
       j.next_attempt_unix_ms = row[8].as<int64_t>();
       j.created_unix_ms = row[9].as<int64_t>();
       j.priority = row[10].as<int>();
-      j.waiting_reason = WaitingReason(
-          MakeWaitFacts(j.state, j.attempts, j.last_error, j.next_attempt_unix_ms, d));
+      WaitFacts w = MakeWaitFacts(j.state, j.attempts, j.last_error, j.next_attempt_unix_ms, d);
+      w.job_id = j.job_id;  // hints name this job: `shoebox retry --job ID`
+      j.waiting_reason = WaitingReason(w);
     }
     return absl::OkStatus();
   }));

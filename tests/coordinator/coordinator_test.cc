@@ -949,6 +949,10 @@ TEST_F(CoordinatorTest, JobIsDeadLetteredAfterMaxAttemptsAndAdminCanRetryIt) {
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].last_error(), "timeout 2");
   EXPECT_NE(dead[0].waiting_reason().find("dead after 2 attempts"), std::string::npos);
+  // The hint names a command that exists (issue 16: it said `shoebox jobs retry`).
+  EXPECT_NE(dead[0].waiting_reason().find(absl::StrCat("`shoebox retry --job ", id, "`")),
+            std::string::npos)
+      << dead[0].waiting_reason();
   pb::StatusResponse s = client_->Status();
   EXPECT_EQ(s.destinations(0).deliveries().dead_files(), 1u);
   EXPECT_EQ(s.devices(0).deliveries().dead_files(), 1u);
