@@ -89,23 +89,25 @@ set(CPACK_DEBIAN_SERVER_PACKAGE_CONTROL_EXTRA
 set(CPACK_DEBIAN_AGENT_PACKAGE_CONTROL_EXTRA
     "${_pk_out}/agent/postinst;${_pk_out}/agent/prerm;${_pk_out}/agent/postrm")
 
+# Synopsis, then the extended description (CPack indents each line by one
+# space itself).
 set(CPACK_COMPONENT_SERVER_DESCRIPTION
-    "Shoebox server: coordinator and workers of a self-hosted photo backup
- The coordinator keeps the catalog and the job queue in PostgreSQL and
- ingests chunks from the agents into an encrypted, deduplicated chunk
- store; the workers deliver every file to the destinations (a folder or
- NAS, S3, WebDAV, SFTP, rclone remotes). After installing, run
- `shoebox setup` as root, then enable the systemd units it names.")
+    "coordinator and workers of a Shoebox photo backup server
+The coordinator keeps the catalog and the job queue in PostgreSQL and
+ingests chunks from the agents into an encrypted, deduplicated chunk
+store; the workers deliver every file to the destinations (a folder or
+NAS, S3, WebDAV, SFTP, rclone remotes). After installing, run
+`shoebox setup` as root, then enable the systemd units it names.")
 set(CPACK_COMPONENT_AGENT_DESCRIPTION
-    "Shoebox agent: backs up the photos and videos of this device
- Watches folders, settles new files, splits them into chunks and sends
- only the chunks the Shoebox server lacks, over mutual TLS, with an outbox
- that survives restarts and days offline.")
+    "backs up the photos and videos of this device to a Shoebox server
+Watches folders, settles new files, splits them into chunks and sends
+only the chunks the Shoebox server lacks, over mutual TLS, with an outbox
+that survives restarts and days offline.")
 set(CPACK_COMPONENT_CLI_DESCRIPTION
-    "Shoebox command line: status, destinations, restore and setup
- The `shoebox` command manages a Shoebox backup system: status of every
- device and destination, destinations and bindings, jobs, versions and
- point-in-time restore, enrollment tokens, retention, verification, and
- `shoebox setup`, which prepares a server installed from the packages.")
+    "command line of the Shoebox photo backup: status, restore, setup
+The `shoebox` command manages a Shoebox backup system: status of every
+device and destination, destinations and bindings, jobs, versions and
+point-in-time restore, enrollment tokens, retention, verification, and
+`shoebox setup`, which prepares a server installed from the packages.")
 
 include(CPack)
