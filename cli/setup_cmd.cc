@@ -43,6 +43,7 @@ struct SetupArgs {
   std::string pg_cluster;
   std::string pg_socket_dir = "/var/run/postgresql";
   std::string listen = "127.0.0.1:7443";
+  std::string metrics_listen = "127.0.0.1:9464";
   std::vector<std::string> tls_names;
   int workers = 2;
   std::string dest_local;
@@ -216,7 +217,7 @@ std::string CoordinatorToml(const SetupArgs& a, const std::string& db_url) {
       "# Every key: /usr/share/doc/shoebox-server or docs/coordinator.md.\n", "[coordinator]\n",
       "listen = ", setup::TomlString(a.listen), "\n",
       "key_file = ", setup::TomlString(a.state_dir + "/master.key"), "\n", "create_key = true\n",
-      "metrics_listen = \"127.0.0.1:9464\"\n", names, "\n[database]\n",
+      "metrics_listen = ", setup::TomlString(a.metrics_listen), "\n", names, "\n[database]\n",
       "url = ", setup::TomlString(db_url), "\n\n[chunk_store]\n",
       "location = ", setup::TomlString(a.state_dir + "/chunks"), "\n");
 }
@@ -486,6 +487,7 @@ int Setup(SetupArgs a) {
   // 5. The coordinator: the one running, or started here once (it creates
   // the master key, the CA, its certificates and the schema on first start).
   const std::string addr = ConnectAddress(a.listen);
+  const bool key_existed = fs::exists(a.state_dir + "/master.key", ec);
   pid_t started = 0;
   struct StopOnExit {
     pid_t* pid;
@@ -521,7 +523,7 @@ int Setup(SetupArgs a) {
   opts.key_file = a.state_dir + "/tls/admin.key";
   AdminClient admin(opts);
   if (!admin.status().ok()) return Fail(admin.status());
-  Did(started > 0, a.state_dir + "/master.key, the CA and the admin certificate in tls/",
+  Did(!key_existed, a.state_dir + "/master.key, the CA and the admin certificate in tls/",
       a.state_dir + "/master.key, tls/ (CA, admin certificate)");
 
   // 6. Enrollment of the workers and this machine's agent.
@@ -572,6 +574,8 @@ void RegisterSetupCommands(CLI::App& app, CliContext& ctx) {
                   "local cluster VERSION/NAME (default: the only one, or */main)");
   cmd->add_option("--pg-socket-dir", a->pg_socket_dir, "local PostgreSQL socket directory");
   cmd->add_option("--listen", a->listen, "coordinator address HOST:PORT (default 127.0.0.1:7443)");
+  cmd->add_option("--metrics-listen", a->metrics_listen,
+                  "Prometheus metrics address (default 127.0.0.1:9464; \"\" for none)");
   cmd->add_option("--tls-name", a->tls_names,
                   "extra name in the server certificate (repeat; for agents on other machines)");
   cmd->add_option("--workers", a->workers, "workers to configure and enroll (default 2)");

@@ -84,7 +84,7 @@ cli_deb=$(ls "$work"/pkgs/shoebox_*.deb)
 
 # --- 2. lintian and the declared dependencies ----------------------------------------
 if command -v lintian >/dev/null; then
-  lintian --fail-on error --no-tag-display-limit "${debs[@]}" >"$work/lintian.log" 2>&1 \
+  lintian --fail-on error --tag-display-limit 0 "${debs[@]}" >"$work/lintian.log" 2>&1 \
     || { cat "$work/lintian.log"; sb_die "lintian found errors"; }
   sb_log "lintian: no errors ($(grep -c '^W:' "$work/lintian.log" || true) warnings)"
 else
@@ -97,9 +97,10 @@ for deb in "$server_deb" "$agent_deb" "$cli_deb"; do
 done
 [[ $(dpkg-deb -f "$server_deb" Depends) == *libpqxx* ]] || sb_die "shoebox-server does not depend on libpqxx"
 [[ $(dpkg-deb -f "$agent_deb" Depends) == *librocksdb* ]] || sb_die "shoebox-agent does not depend on librocksdb"
+dpkg-deb -c "$server_deb" >"$work/server-files.txt"
 for f in ./usr/bin/shoebox-coordinator ./usr/bin/shoebox-worker ./lib/systemd/system/shoebox-coordinator.service \
          "./lib/systemd/system/shoebox-worker@.service" ./usr/share/doc/shoebox-server/copyright; do
-  dpkg-deb -c "$server_deb" | grep -q " $f\$" || sb_die "shoebox-server lacks $f"
+  grep -q " $f\$" "$work/server-files.txt" || sb_die "shoebox-server lacks $f"
 done
 
 # --- 3. install ------------------------------------------------------------------------
@@ -125,7 +126,7 @@ if grep -i "shoebox" "$work/verify.log"; then sb_die "systemd-analyze verify com
 sb_log "systemd-analyze verify: units accepted"
 
 # --- 4. shoebox setup ----------------------------------------------------------------------
-pg_port=$(sb_free_port); c_port=$(sb_free_port)
+pg_port=$(sb_free_port); c_port=$(sb_free_port); m_port=$(sb_free_port)
 pg_createcluster 15 "$cluster" -p "$pg_port" >"$work/pg_createcluster.log" 2>&1 \
   || { cat "$work/pg_createcluster.log"; sb_die "pg_createcluster failed"; }
 device=pkgtest
@@ -138,7 +139,7 @@ chmod -R a+rX "$work/photos"
 # The admin as root, with no cli.toml of its own: `shoebox` finds /etc/shoebox/cli.toml.
 export HOME="$work/home"; mkdir -p "$HOME"
 unset SHOEBOX_CLI_CONFIG SHOEBOX_STATE
-setup_args=(--pg-cluster "15/$cluster" --listen "127.0.0.1:$c_port" --device "$device"
+setup_args=(--pg-cluster "15/$cluster" --listen "127.0.0.1:$c_port" --metrics-listen "127.0.0.1:$m_port" --device "$device"
   --dest-local "$work/dest" --backup "$work/photos")
 shoebox setup "${setup_args[@]}" >"$work/setup-1.log" 2>&1 || { cat "$work/setup-1.log"; sb_die "shoebox setup failed"; }
 cat "$work/setup-1.log"
