@@ -25,6 +25,7 @@
 #include "cli/commands.h"
 #include "cli/seal.h"
 #include "cli/setup_system.h"
+#include "common/config.h"
 #include "nlohmann/json.hpp"
 
 namespace shoebox::cli {
@@ -203,6 +204,15 @@ absl::Status CheckDatabase(const std::string& url, const SystemUser& user) {
 }
 
 // --- Config files (written once; an existing file is the admin's). -------
+
+// A string key of an existing TOML file, or `def` when the file or key is
+// missing or unreadable (the daemon reading that file reports its errors).
+std::string ConfigString(const std::string& path, std::string_view key, const std::string& def) {
+  auto c = Config::LoadFile(path);
+  if (!c.ok()) return def;
+  auto v = c->GetString(key, def);
+  return v.ok() ? *v : def;
+}
 
 std::string CoordinatorToml(const SetupArgs& a, const std::string& db_url) {
   std::string names;
@@ -526,25 +536,33 @@ int Setup(SetupArgs a) {
   Did(!key_existed, a.state_dir + "/master.key, the CA and the admin certificate in tls/",
       a.state_dir + "/master.key, tls/ (CA, admin certificate)");
 
-  // 6. Enrollment of the workers and this machine's agent.
+  // 6. Enrollment of the workers and this machine's agent, with the names
+  // and places their configs give (an admin may have edited them).
   for (int i = 1; i <= a.workers; i++) {
-    std::string crt = absl::StrCat(a.state_dir, "/worker-", i, "-tls/client.crt");
-    std::string name = absl::StrCat(device, "-worker-", i);
-    bool need = !fs::exists(crt, ec);
+    std::string wcfg = absl::StrCat(cfg, "/worker-", i, ".toml");
+    std::string name = ConfigString(wcfg, "worker.name", absl::StrCat(device, "-worker-", i));
+    std::string tls =
+        ConfigString(wcfg, "worker.tls_dir", absl::StrCat(a.state_dir, "/worker-", i, "-tls"));
+    bool need = !fs::exists(tls + "/client.crt", ec);
     if (need) {
-      auto st =
-          Enroll(admin, worker_bin, absl::StrCat(cfg, "/worker-", i, ".toml"), false, name, *user);
+      auto st = Enroll(admin, worker_bin, wcfg, false, name, *user);
       if (!st.ok()) return Fail(st);
     }
     Did(need, "worker identity " + name, "worker identity " + name);
   }
+  std::string agent_device = device;
   if (agent) {
-    bool need = !fs::exists(a.agent_state_dir + "/tls/client.crt", ec);
+    agent_device = ConfigString(agent_cfg, "agent.device_name", device);
+    std::string tls =
+        ConfigString(agent_cfg, "coordinator.tls_dir",
+                     ConfigString(agent_cfg, "agent.state_dir", a.agent_state_dir) + "/tls");
+    bool need = !fs::exists(tls + "/client.crt", ec);
     if (need) {
-      auto st = Enroll(admin, agent_bin, agent_cfg, true, device, *user);
+      auto st = Enroll(admin, agent_bin, agent_cfg, true, agent_device, *user);
       if (!st.ok()) return Fail(st);
     }
-    Did(need, "device identity " + device + " (agent)", "device identity " + device + " (agent)");
+    Did(need, "device identity " + agent_device + " (agent)",
+        "device identity " + agent_device + " (agent)");
   }
 
   // 7. A first destination, bound to this machine's device when it is known.
@@ -552,11 +570,13 @@ int Setup(SetupArgs a) {
   if (!a.dest_local.empty()) {
     if (auto st = LocalDestination(admin, a, *user); !st.ok()) return Fail(st);
     if (agent) {
-      bound = BindIfKnown(admin, device, a.dest_name);
-      if (bound) std::printf("  bound device %s to %s\n", device.c_str(), a.dest_name.c_str());
+      bound = BindIfKnown(admin, agent_device, a.dest_name);
+      if (bound) {
+        std::printf("  bound device %s to %s\n", agent_device.c_str(), a.dest_name.c_str());
+      }
     }
   }
-  PrintNextSteps(a, device, agent, bound, cfg);
+  PrintNextSteps(a, agent_device, agent, bound, cfg);
   return 0;
 }
 
