@@ -15,9 +15,13 @@ std::string g_state_dir;
 std::string CandidatePath() {
   if (const char* p = std::getenv("SHOEBOX_CLI_CONFIG"); p && *p) return p;
   if (const char* s = std::getenv("SHOEBOX_STATE"); s && *s) return std::string(s) + "/cli.toml";
-  if (const char* h = std::getenv("HOME"); h && *h)
-    return std::string(h) + "/.local/state/shoebox/cli.toml";
-  return "";
+  std::error_code ec;
+  if (const char* h = std::getenv("HOME"); h && *h) {
+    std::string home = std::string(h) + "/.local/state/shoebox/cli.toml";
+    if (std::filesystem::exists(home, ec)) return home;
+  }
+  // Written by `shoebox setup` on a server installed from the packages.
+  return "/etc/shoebox/cli.toml";
 }
 }  // namespace
 
@@ -88,8 +92,9 @@ AdminClient::AdminClient(const ClientOptions& o) : opts_(o) {
   args.SetMaxSendMessageSize(64 << 20);
   if (!o.insecure_dev && o.cert_file.empty()) {
     status_ = absl::FailedPreconditionError(
-        "no admin identity: set tls_dir in cli.toml (SHOEBOX_CLI_CONFIG or "
-        "~/.local/state/shoebox/cli.toml) to the coordinator's TLS directory, or use "
+        "no admin identity: set tls_dir in cli.toml (SHOEBOX_CLI_CONFIG, "
+        "~/.local/state/shoebox/cli.toml or /etc/shoebox/cli.toml) to the coordinator's TLS "
+        "directory, or use "
         "--insecure-dev "
         "with a loopback --insecure-dev coordinator");
     channel_ = grpc::CreateCustomChannel(o.coordinator, grpc::InsecureChannelCredentials(), args);

@@ -17,6 +17,7 @@ void RegisterCommands(CLI::App& app, CliContext& ctx) {
   RegisterIdentityCommands(app, ctx);
   RegisterRecoveryCommands(app, ctx);
   RegisterVerifyCommands(app, ctx);
+  RegisterSetupCommands(app, ctx);
 }
 
 }  // namespace shoebox::cli

@@ -38,5 +38,7 @@ void RegisterIdentityCommands(CLI::App& app, CliContext& ctx);
 void RegisterRecoveryCommands(CLI::App& app, CliContext& ctx);
 // verify_cmd.cc: `verify`.
 void RegisterVerifyCommands(CLI::App& app, CliContext& ctx);
+// setup_cmd.cc: `setup` (as root, after `apt install shoebox-server`).
+void RegisterSetupCommands(CLI::App& app, CliContext& ctx);
 
 }  // namespace shoebox::cli

@@ -56,7 +56,7 @@ const std::set<std::string> kCommands = {
     "status",        "devices",        "dest add",   "dest list",    "bind",    "jobs",
     "cancel",        "retry",          "prioritize", "versions",     "restore", "pool-key",
     "retention set", "retention show", "prune",      "enroll-token", "certs",   "revoke",
-    "snapshot",      "recover",        "key export", "verify"};
+    "snapshot",      "recover",        "key export", "verify",       "setup"};
 
 TEST(CliCommands, EveryCommandIsRegisteredWithAHandler) {
   Cli cli;
@@ -74,11 +74,11 @@ TEST(CliCommands, TopLevelCommandsInHelpOrder) {
        cli.app.get_subcommands([](CLI::App* s) { return !s->get_name().empty(); })) {
     names.push_back(c->get_name());
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"status",   "devices",      "dest",     "bind",
-                                             "jobs",     "cancel",       "retry",    "prioritize",
-                                             "versions", "restore",      "pool-key", "retention",
-                                             "prune",    "enroll-token", "certs",    "revoke",
-                                             "snapshot", "recover",      "key",      "verify"}));
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "status", "devices",      "dest",     "bind",    "jobs",     "cancel",
+                       "retry",  "prioritize",   "versions", "restore", "pool-key", "retention",
+                       "prune",  "enroll-token", "certs",    "revoke",  "snapshot", "recover",
+                       "key",    "verify",       "setup"}));
 }
 
 // Every flag of every command, as docs/cli.md and the tests use them.
@@ -122,6 +122,12 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
       {"key export --key-file k", "key export"},
       {"key export", "key export"},
       {"verify --scrub-percent 5 --remote --dest d --test-restore 3 --json", "verify"},
+      {"setup --database-url postgresql://x/y --pg-cluster 15/main --pg-socket-dir /run/pg "
+       "--listen 0.0.0.0:7443 --metrics-listen 127.0.0.1:1 --tls-name a --tls-name b "
+       "--workers 3 --dest-local /srv/b --dest-name nas --backup /p --backup /q --device d "
+       "--config-dir /etc/s --state-dir /var/s --agent-state-dir /var/a --user u",
+       "setup"},
+      {"setup", "setup"},
   };
   for (const auto& [args, command] : cases) {
     Cli cli;

@@ -23,7 +23,8 @@ pkgs=(build-essential cmake pkg-config ccache git
   libbenchmark-dev postgresql postgresql-client libexpat1-dev)
 if [[ $want_test == 1 ]]; then
   pkgs+=(apache2 apache2-utils openssh-server openssh-client rclone s3cmd
-    libimage-exiftool-perl imagemagick ffmpeg curl python3 clang-format)
+    libimage-exiftool-perl imagemagick ffmpeg curl python3 clang-format
+    lintian dpkg-dev systemd)
 fi
 if [[ $want_bench == 1 ]]; then
   pkgs+=(restic borgbackup time)
