@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <unistd.h>
+
 #include "common/config.h"
 #include "common/tls_client.h"
 
@@ -11,13 +13,22 @@ namespace shoebox::cli {
 
 namespace {
 std::string g_state_dir;
+constexpr char kRootQuickstartCli[] = "/var/lib/shoebox-quickstart/cli.toml";
 
 std::string CandidatePath() {
   if (const char* p = std::getenv("SHOEBOX_CLI_CONFIG"); p && *p) return p;
   if (const char* s = std::getenv("SHOEBOX_STATE"); s && *s) return std::string(s) + "/cli.toml";
+  std::string home;
   if (const char* h = std::getenv("HOME"); h && *h)
-    return std::string(h) + "/.local/state/shoebox/cli.toml";
-  return "";
+    home = std::string(h) + "/.local/state/shoebox/cli.toml";
+  // The quickstart run as root keeps its state outside /root, which the
+  // postgres user cannot enter (deploy/quickstart.sh, docs/deploy.md).
+  std::error_code ec;
+  if (::geteuid() == 0 && (home.empty() || !std::filesystem::exists(home, ec)) &&
+      std::filesystem::exists(kRootQuickstartCli, ec)) {
+    return kRootQuickstartCli;
+  }
+  return home;
 }
 }  // namespace
 

@@ -25,7 +25,9 @@ struct ClientOptions {
 };
 
 // Loads defaults from, in order: $SHOEBOX_CLI_CONFIG, $SHOEBOX_STATE/cli.toml,
-// ~/.local/state/shoebox/cli.toml (written by deploy/quickstart.sh). Keys:
+// ~/.local/state/shoebox/cli.toml (written by deploy/quickstart.sh), and for
+// root, when that does not exist, /var/lib/shoebox-quickstart/cli.toml (the
+// quickstart's state as root). Keys:
 // coordinator = "HOST:PORT", insecure_dev = true/false, tls_dir, ca_file,
 // cert_file, key_file. Missing file: defaults.
 absl::StatusOr<ClientOptions> LoadClientOptions();

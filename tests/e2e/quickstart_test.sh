@@ -129,8 +129,7 @@ clean_sh root "cd '$here' && deploy/quickstart.sh ~/Pictures /mnt/backup/photos"
 [[ $rc == 0 ]] || sb_die "the quickstart as root exited $rc"
 grep -q "Everything in the source is backed up and delivered" "$work/root.out" || sb_die "no success summary"
 grep -qE "building shoebox \(4/4\)" "$work/root.out" || sb_die "no build progress (target k/n, percentage) printed"
-grep -qE "^quickstart: (upload|build)" "$work/root.out" || grep -q " | local" "$work/root.out" \
-  || sb_die "no backup progress line printed"
+grep -qE '^upload.* \| local' "$work/root.out" || sb_die "no backup progress line (upload | local) printed"
 check_tree "$work/root-pics" "$work/root-backup/photos/$device/Pictures" || sb_die "root: delivered files differ"
 sb_log "root: every photo delivered byte for byte"
 
@@ -261,7 +260,7 @@ chown -R "$user:" "$work/u-home" "$work/u-backup"
 overlay /mnt/backup "$work/u-backup"
 sb_log "user: a copy of this checkout with root's build/release, owned by $user, at $here"
 mkdir -p "$work/tree/build"
-tar -C "$here" --exclude=./build -cf - . | tar -C "$work/tree" -xpf -
+tar -C "$here" --exclude=./build --exclude=./.git -cf - . | tar -C "$work/tree" -xpf -
 cp -a "$here/build/release" "$work/tree/build/release"
 chown -R "$user:" "$work/tree"
 overlay "$here" "$work/tree"
