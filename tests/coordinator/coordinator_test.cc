@@ -1557,7 +1557,8 @@ TEST_F(CoordinatorTest, StatusNamesEachTroubleOnOneLine) {
   ASSERT_TRUE(client_->Fail("w1", jobs[1], false, "disk on fire", &fail).ok());
 
   std::map<std::string, std::string> got;  // kind -> message
-  for (const auto& p : client_->Status().problems()) got[p.kind()] = p.message();
+  pb::StatusResponse st = client_->Status();
+  for (const auto& p : st.problems()) got[p.kind()] = p.message();
   ASSERT_EQ(got.size(), 3u);
   EXPECT_NE(got["device_unbound"].find("device 'laptop' is bound to no destination"),
             std::string::npos);
@@ -1570,7 +1571,8 @@ TEST_F(CoordinatorTest, StatusNamesEachTroubleOnOneLine) {
   heartbeat(false);
   client_->Bind("laptop", "", "nas");
   got.clear();
-  for (const auto& p : client_->Status().problems()) got[p.kind()] = p.message();
+  st = client_->Status();
+  for (const auto& p : st.problems()) got[p.kind()] = p.message();
   EXPECT_EQ(got.size(), 1u);
   EXPECT_EQ(got.count("destination_dead"), 1u);
 }
