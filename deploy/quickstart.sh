@@ -69,12 +69,12 @@ sb_cli_hint() {
   if [[ $(id -u) == 0 && $(readlink -f /usr/local/bin/shoebox 2>/dev/null) == "$bin/cli/shoebox" ]]; then
     cmd=shoebox
   fi
-  if [[ $state == "$(realpath -m "$default_state")" && -z ${SHOEBOX_STATE:-} ]]; then echo "$cmd"
+  if [[ $state == "$(realpath -m "$default_state")" ]]; then echo "$cmd"
   else echo "SHOEBOX_STATE=$(printf '%q' "$state") $cmd"; fi
 }
 qs_hint() {
   local q="$here/deploy/quickstart.sh"
-  if [[ $state == "$(realpath -m "$default_state")" && -z ${SHOEBOX_STATE:-} ]]; then echo "$q"
+  if [[ $state == "$(realpath -m "$default_state")" ]]; then echo "$q"
   else echo "$q --state $(printf '%q' "$state")"; fi
 }
 

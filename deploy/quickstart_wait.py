@@ -146,6 +146,8 @@ def main():
             up = f"upload: {a_state}, {f_done + f_left} files found"
         elif upload_blocked:
             up = "upload: cannot go on (below)"
+        elif f_done + f_left == 0:
+            up = "upload: nothing new to read"
         else:
             up = (f"upload {pct(b_done, b_done + b_left):.0f}%: {f_done}/{f_done + f_left} files, "
                   f"{human_bytes(b_done)}/{human_bytes(b_done + b_left)} at "

@@ -51,7 +51,7 @@ work="$(mktemp -d /tmp/shoebox-qs.XXXXXX)"
 chmod 755 "$work"
 user="sbqs$$"
 qs_state=/var/lib/shoebox-quickstart
-s3rver_bin="$here/build/tools/node_modules/.bin/s3rver"
+export PATH="$here/build/tools/node_modules/.bin:$PATH"
 mounts=(); made=()
 cleanup() {
   local rc=$? i st
@@ -168,7 +168,7 @@ sb bind --device "$device" --dest broken >/dev/null
 s3_port=$(sb_free_port)
 mkdir -p "$work/s3rver"
 sb_start s3rver "$work/s3rver.log" "$work/s3rver.pid" \
-  "$s3rver_bin" --directory "$work/s3rver" --port "$s3_port" --address 127.0.0.1 --configure-bucket photos --silent
+  s3rver --directory "$work/s3rver" --port "$s3_port" --address 127.0.0.1 --configure-bucket photos --silent
 sb_wait_port 127.0.0.1 "$s3_port" 30 || sb_die "s3rver did not start"
 sb dest add refused --kind s3 --set "endpoint=http://127.0.0.1:$s3_port" --set bucket=photos \
   --set region=us-east-1 --secret access_key_id=NOT-A-KEY --secret secret_access_key=nope >/dev/null
