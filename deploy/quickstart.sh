@@ -27,7 +27,7 @@ SB_NAME=quickstart
 # shellcheck source=deploy/lib.sh
 source "$here/deploy/lib.sh"
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 # Services keep the caller's umask (a worker creates files at DEST_DIR);
 # everything this script creates in the state directory is the owner's alone.
