@@ -101,7 +101,7 @@ sb_build() {
       sb_die "building $t failed (the last lines are above; everything is in $log)"
     fi
   done
-  if grep -qE '^\[ *[0-9]+%\] (Building|Linking)' "$log"; then
+  if grep -qE '^\[ *[0-9]+(%|/[0-9]+)\] (Building|Linking)' "$log"; then
     sb_log "build done in $(( $(date +%s) - t0 )) s"
   else
     sb_log "build up to date (nothing to compile)"
@@ -113,8 +113,13 @@ _sb_build_progress() {
   local t=$1 k=$2 n=$3 t0=$4 line pct=-1 shown=-100 last=0 now what
   local tty=0; [[ -t 2 ]] && tty=1
   while IFS= read -r line; do
-    [[ $line =~ ^\[\ *([0-9]+)%\]\ (.*)$ ]] || continue
-    pct=${BASH_REMATCH[1]}; what=${BASH_REMATCH[2]}
+    if [[ $line =~ ^\[\ *([0-9]+)%\]\ (.*)$ ]]; then  # make: "[ 45%] Building CXX object ..."
+      pct=${BASH_REMATCH[1]}; what=${BASH_REMATCH[2]}
+    elif [[ $line =~ ^\[([0-9]+)/([0-9]+)\]\ (.*)$ ]]; then  # ninja: "[12/345] Building ..."
+      pct=$((BASH_REMATCH[1] * 100 / BASH_REMATCH[2])); what=${BASH_REMATCH[3]}
+    else
+      continue
+    fi
     now=$(date +%s)
     if ((tty)); then
       printf '\r%s: building %s (%d/%d): %3d%% after %ds  %-60.60s' "${SB_NAME:-shoebox}" "$t" "$k" "$n" \
