@@ -1,5 +1,6 @@
 #include "agent/send_stage.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -159,12 +160,39 @@ void SendStage::RereadDamaged(const v1::HeartbeatResponse& r) {
   }
 }
 
+namespace {
+
+// Watched folders this agent cannot read right now. A stat and an access
+// check per folder root; the scanner keeps its own view (it suppresses
+// deletions while a root is gone), this one is only for the coordinator.
+std::vector<std::pair<std::string, std::string>> FolderProblems(
+    const std::vector<std::unique_ptr<Folder>>& folders) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& f : folders) {
+    struct stat st;
+    if (::stat(f->cfg.path.c_str(), &st) != 0) {
+      out.emplace_back(f->cfg.path, absl::StrCat("is missing (", std::strerror(errno), ")"));
+    } else if (!S_ISDIR(st.st_mode)) {
+      out.emplace_back(f->cfg.path, "is not a directory");
+    } else if (::access(f->cfg.path.c_str(), R_OK | X_OK) != 0) {
+      out.emplace_back(f->cfg.path, absl::StrCat("cannot be read (", std::strerror(errno), ")"));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 void SendStage::MaybeHeartbeat() {
   auto now = std::chrono::steady_clock::now();
-  // Every 30 s, and within 2 s of a change in what is pending, so that
-  // `shoebox status` never shows work the agent has already finished.
+  // Every 30 s, and within 2 s of a change in what is pending or in which
+  // folders are unreadable, so that `shoebox status` never shows work the
+  // agent has already finished.
   StatusSnapshot snap = house_->Snapshot();
-  const bool changed = snap.files_pending != last_hb_files_ || snap.bytes_pending != last_hb_bytes_;
+  auto folder_problems = FolderProblems(*folders_);
+  const bool changed = snap.files_pending != last_hb_files_ ||
+                       snap.bytes_pending != last_hb_bytes_ ||
+                       folder_problems != last_hb_folder_problems_;
   if (now - last_heartbeat_ < std::chrono::seconds(30) &&
       !(changed && now - last_heartbeat_ >= std::chrono::seconds(2))) {
     return;
@@ -172,7 +200,13 @@ void SendStage::MaybeHeartbeat() {
   last_heartbeat_ = now;
   last_hb_files_ = snap.files_pending;
   last_hb_bytes_ = snap.bytes_pending;
+  last_hb_folder_problems_ = folder_problems;
   v1::HeartbeatRequest hb;
+  for (const auto& [path, reason] : folder_problems) {
+    v1::FolderProblem* p = hb.add_folder_problems();
+    p->set_path(path);
+    p->set_reason(reason);
+  }
   hb.set_files_pending(snap.files_pending);
   hb.set_bytes_pending(snap.bytes_pending);
   hb.set_upload_rate_bps(snap.upload_rate_bps);

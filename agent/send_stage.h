@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -99,6 +100,8 @@ class SendStage {
   std::map<std::string, std::chrono::steady_clock::time_point> reread_at_;
   std::chrono::steady_clock::time_point last_heartbeat_;
   uint64_t last_hb_files_ = ~0ull, last_hb_bytes_ = ~0ull;
+  // (folder root, reason) of unreadable folders sent in the last heartbeat.
+  std::vector<std::pair<std::string, std::string>> last_hb_folder_problems_;
 };
 
 }  // namespace shoebox::agent

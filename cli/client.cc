@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <unistd.h>
+
 #include "common/config.h"
 #include "common/tls_client.h"
 
@@ -11,6 +13,7 @@ namespace shoebox::cli {
 
 namespace {
 std::string g_state_dir;
+constexpr char kRootQuickstartCli[] = "/var/lib/shoebox-quickstart/cli.toml";
 
 std::string CandidatePath() {
   if (const char* p = std::getenv("SHOEBOX_CLI_CONFIG"); p && *p) return p;
@@ -19,6 +22,11 @@ std::string CandidatePath() {
   if (const char* h = std::getenv("HOME"); h && *h) {
     std::string home = std::string(h) + "/.local/state/shoebox/cli.toml";
     if (std::filesystem::exists(home, ec)) return home;
+  }
+  // The quickstart run as root keeps its state outside /root, which the
+  // postgres user cannot enter (deploy/quickstart.sh, docs/deploy.md).
+  if (::geteuid() == 0 && std::filesystem::exists(kRootQuickstartCli, ec)) {
+    return kRootQuickstartCli;
   }
   // Written by `shoebox setup` on a server installed from the packages.
   return "/etc/shoebox/cli.toml";

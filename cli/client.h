@@ -25,8 +25,10 @@ struct ClientOptions {
 };
 
 // Loads defaults from, in order: $SHOEBOX_CLI_CONFIG, $SHOEBOX_STATE/cli.toml,
-// ~/.local/state/shoebox/cli.toml (written by deploy/quickstart.sh),
-// /etc/shoebox/cli.toml (written by `shoebox setup`). Keys:
+// ~/.local/state/shoebox/cli.toml (written by deploy/quickstart.sh); when that
+// does not exist: for root /var/lib/shoebox-quickstart/cli.toml (the
+// quickstart's state as root) if it exists, then /etc/shoebox/cli.toml
+// (written by `shoebox setup`). Keys:
 // coordinator = "HOST:PORT", insecure_dev = true/false, tls_dir, ca_file,
 // cert_file, key_file. Missing file: defaults.
 absl::StatusOr<ClientOptions> LoadClientOptions();

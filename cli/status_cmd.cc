@@ -65,10 +65,22 @@ json StatusJson(const v1::StatusResponse& r) {
   out["files_with_no_copy"] = r.files_with_no_copy();
   out["damaged_chunks"] = r.damaged_chunks();
   out["last_verify_unix_ms"] = r.last_verify_unix_ms();
+  out["problems"] = json::array();
+  for (const auto& p : r.problems()) {
+    out["problems"].push_back({{"kind", p.kind()},
+                               {"device", p.device()},
+                               {"destination", p.destination()},
+                               {"message", p.message()}});
+  }
   return out;
 }
 
 void PrintStatus(const v1::StatusResponse& r) {
+  // Trouble first, one line each (StatusProblems in the coordinator).
+  if (!r.problems().empty()) {
+    std::printf("Needs attention\n");
+    for (const auto& p : r.problems()) std::printf("  !! %s\n", p.message().c_str());
+  }
   std::printf("Devices\n");
   if (r.devices().empty()) std::printf("  (none yet: start an agent)\n");
   for (const auto& d : r.devices()) {
@@ -98,12 +110,10 @@ void PrintStatus(const v1::StatusResponse& r) {
         HumanBytes(c.delivered_bytes()).c_str(), (unsigned long long)c.pending_files(),
         (unsigned long long)c.in_flight_files(), (unsigned long long)c.failed_files(),
         (unsigned long long)c.dead_files());
-    if (!d.health().empty()) std::printf("  %-20s !! %s\n", "", d.health().c_str());
     if (d.oldest_pending_unix_ms() > 0)
       std::printf("  %-20s oldest pending since %s: %s\n", "",
                   FormatTime(d.oldest_pending_unix_ms()).c_str(),
                   d.oldest_pending_reason().c_str());
-    if (d.workers_serving() == 0) std::printf("  %-20s !! no worker serves this destination\n", "");
     std::printf("  %-20s last verified %s\n", "", FormatTime(d.last_verified_unix_ms()).c_str());
   }
   std::printf("Chunk store: %llu chunks, %s of data, %s stored; %llu duplicate files stored once\n",

@@ -10,6 +10,7 @@
 #include "common/paths.h"
 #include "common/status.h"
 #include "coordinator/proto_convert.h"
+#include "coordinator/status_problems.h"
 #include "coordinator/validate.h"
 
 namespace shoebox::coordinator {
@@ -59,6 +60,7 @@ absl::StatusOr<shoebox::v1::ListDevicesResponse> Admin::ListDevices() {
 
 absl::StatusOr<shoebox::v1::StatusResponse> Admin::GetStatus() {
   ASSIGN_OR_RETURN(StatusSummary summary, stores_.status->GetStatus(limits_.worker_stale_ms));
+  summary.problems = StatusProblems(summary);
   shoebox::v1::StatusResponse resp = ToProto(summary);
   // Copies per file, damaged chunks, last verify run (issue 7).
   ASSIGN_OR_RETURN(CopySummary copies, stores_.verify->GetCopySummary());

@@ -167,6 +167,21 @@ TEST_F(AdminTest, StatusCombinesSummaryAndDamage) {
   EXPECT_EQ(status_.last_worker_stale_ms(), Limits().worker_stale_ms);
 }
 
+TEST_F(AdminTest, StatusListsProblems) {
+  StatusSummary s;
+  DeviceStatus& d = s.devices.emplace_back();
+  d.name = "laptop";  // no binding
+  d.folder_problems = {"/home/a/Pictures: is missing (No such file or directory)"};
+  status_.set_summary(s);
+  absl::StatusOr<pb::StatusResponse> r = admin_.GetStatus();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->problems_size(), 2);
+  EXPECT_EQ(r->problems(0).kind(), "device_unbound");
+  EXPECT_EQ(r->problems(0).device(), "laptop");
+  EXPECT_EQ(r->problems(1).kind(), "folder_unavailable");
+  EXPECT_NE(r->problems(1).message().find("/home/a/Pictures"), std::string::npos);
+}
+
 TEST_F(AdminTest, EnrollTokenNeedsTls) {
   pb::CreateEnrollTokenRequest req;
   req.set_device("laptop");

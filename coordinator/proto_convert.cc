@@ -27,12 +27,20 @@ void CountsToProto(const DeliveryCounts& c, shoebox::v1::Counts* p) {
 
 }  // namespace
 
+// Folder problems kept per heartbeat (more are dropped).
+constexpr size_t kMaxFolderProblems = 64;
+
 HeartbeatFacts FromProto(const shoebox::v1::HeartbeatRequest& req) {
   HeartbeatFacts h;
   h.files_pending = req.files_pending();
   h.bytes_pending = req.bytes_pending();
   h.upload_rate_bps = req.upload_rate_bps();
   h.paused = req.paused();
+  // A status line each: a bounded number, reasons cut to one short line.
+  for (const auto& p : req.folder_problems()) {
+    if (h.folder_problems.size() >= kMaxFolderProblems) break;
+    h.folder_problems.push_back(FolderProblem{p.path(), p.reason().substr(0, 200)});
+  }
   return h;
 }
 
@@ -241,6 +249,13 @@ shoebox::v1::StatusResponse ToProto(const StatusSummary& s) {
   p.set_chunk_bytes(s.chunk_bytes);
   p.set_stored_bytes(s.stored_bytes);
   p.set_duplicate_files(s.duplicate_files);
+  for (const StatusProblem& sp : s.problems) {
+    auto* pp = p.add_problems();
+    pp->set_kind(sp.kind);
+    pp->set_device(sp.device);
+    pp->set_destination(sp.destination);
+    pp->set_message(sp.message);
+  }
   return p;
 }
 

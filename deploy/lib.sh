@@ -77,3 +77,58 @@ sb_stop() {
   fi
   rm -f "$pidf"
 }
+
+# sb_build SRC_DIR LOG TARGET...: builds TARGETs in SRC_DIR/build/release
+# (configured first if it never was), one after the other, all output in
+# LOG. Shows which target and cmake's percentage: on a terminal one line
+# rewritten in place, otherwise a line each 10% or 30 s. A no-op build
+# (everything up to date) says so.
+sb_build() {
+  local src=$1 log=$2; shift 2
+  local n=$# k=0 t t0
+  t0=$(date +%s)
+  : >"$log"
+  if [[ ! -f "$src/build/release/CMakeCache.txt" ]]; then
+    sb_log "configuring (cmake --preset release; output in $log)"
+    (cd "$src" && cmake --preset release) >>"$log" 2>&1 || sb_die "cmake --preset release failed, see $log"
+  fi
+  sb_log "building $* (only what changed; a first build takes 10-20 minutes on 2 cores)"
+  for t in "$@"; do
+    k=$((k + 1))
+    if ! cmake --build "$src/build/release" -j"$(nproc)" --target "$t" 2>&1 | tee -a "$log" \
+         | _sb_build_progress "$t" "$k" "$n" "$t0"; then
+      tail -n 20 "$log" >&2
+      sb_die "building $t failed (the last lines are above; everything is in $log)"
+    fi
+  done
+  if grep -qE '^\[ *[0-9]+(%|/[0-9]+)\] (Building|Linking)' "$log"; then
+    sb_log "build done in $(( $(date +%s) - t0 )) s"
+  else
+    sb_log "build up to date (nothing to compile)"
+  fi
+}
+
+# Reads make's output, prints progress (see sb_build) on stderr.
+_sb_build_progress() {
+  local t=$1 k=$2 n=$3 t0=$4 line pct=-1 shown=-100 last=0 now what
+  local tty=0; [[ -t 2 ]] && tty=1
+  while IFS= read -r line; do
+    if [[ $line =~ ^\[\ *([0-9]+)%\]\ (.*)$ ]]; then  # make: "[ 45%] Building CXX object ..."
+      pct=${BASH_REMATCH[1]}; what=${BASH_REMATCH[2]}
+    elif [[ $line =~ ^\[([0-9]+)/([0-9]+)\]\ (.*)$ ]]; then  # ninja: "[12/345] Building ..."
+      pct=$((BASH_REMATCH[1] * 100 / BASH_REMATCH[2])); what=${BASH_REMATCH[3]}
+    else
+      continue
+    fi
+    now=$(date +%s)
+    if ((tty)); then
+      printf '\r%s: building %s (%d/%d): %3d%% after %ds  %-60.60s' "${SB_NAME:-shoebox}" "$t" "$k" "$n" \
+        "$pct" $((now - t0)) "${what##*/}" >&2
+    elif ((pct >= shown + 10 || now - last >= 30)); then
+      printf '%s: building %s (%d/%d): %d%% after %ds\n' "${SB_NAME:-shoebox}" "$t" "$k" "$n" "$pct" $((now - t0)) >&2
+      shown=$pct; last=$now
+    fi
+  done
+  ((tty && pct >= 0)) && printf '\r%-120s\r' "" >&2
+  return 0
+}

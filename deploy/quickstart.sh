@@ -6,14 +6,18 @@
 #   deploy/quickstart.sh --status [--state DIR]          what is running, and `shoebox status`
 #
 # Options:
-#   --state DIR        state directory (default ~/.local/state/shoebox): PostgreSQL
-#                      cluster, master key, chunk store, configs, logs
+#   --state DIR        state directory: PostgreSQL cluster, master key, chunk store,
+#                      configs, logs (default $SHOEBOX_STATE, else /var/lib/shoebox-quickstart
+#                      as root, ~/.local/state/shoebox as anyone else)
 #   --device NAME      device name (default: this host's name)
 #   --s3 URL           also deliver to an S3 bucket: s3://BUCKET[/PREFIX]?endpoint=http://HOST:PORT&region=R
 #                      with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the environment
 #   --no-wait          start everything but do not wait for the first backup
-#   --timeout SECS     give up waiting after SECS (default: no limit)
+#   --timeout SECS     give up waiting after SECS (default: wait until nothing more can be
+#                      delivered)
 #
+# Exit: 0 everything delivered; 3 still working at --timeout; 4 some files
+# cannot be delivered now (the reason and the command to look are printed).
 # It installs missing Debian packages, builds the binaries (build/release), and
 # never writes outside the state directory and DEST_DIR (plus a `shoebox`
 # symlink in /usr/local/bin when run as root and nothing else is there).
@@ -23,30 +27,56 @@ SB_NAME=quickstart
 # shellcheck source=deploy/lib.sh
 source "$here/deploy/lib.sh"
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
-state="${SHOEBOX_STATE:-$HOME/.local/state/shoebox}"
+# Services keep the caller's umask (a worker creates files at DEST_DIR);
+# everything this script creates in the state directory is the owner's alone.
+user_umask=$(umask)
+umask 077
+
+# Root's state lives outside /root: PostgreSQL runs as `postgres`, which
+# cannot enter /root (0700). It is not /var/lib/shoebox either, which a
+# service install (systemd StateDirectory=) would take over and chown.
+if [[ $(id -u) == 0 ]]; then default_state=/var/lib/shoebox-quickstart
+else default_state="$HOME/.local/state/shoebox"; fi
+state="${SHOEBOX_STATE:-$default_state}"
 device="$(hostname -s 2>/dev/null || hostname)"
 mode=run; src=""; dest=""; s3url=""; wait_first=1; timeout=0
 while (($#)); do
   case "$1" in
     --stop) mode=stop ;;
     --status) mode=status ;;
-    --state) state="$2"; shift ;;
-    --device) device="$2"; shift ;;
-    --s3) s3url="$2"; shift ;;
+    --state) state="${2:?--state needs a directory}"; shift ;;
+    --device) device="${2:?--device needs a name}"; shift ;;
+    --s3) s3url="${2:?--s3 needs a URL}"; shift ;;
     --no-wait) wait_first=0 ;;
-    --timeout) timeout="$2"; shift ;;
+    --timeout) timeout="${2:?--timeout needs seconds}"; shift ;;
     -h|--help) usage ;;
     -*) sb_die "unknown option '$1' (see --help)" ;;
     *) if [[ -z $src ]]; then src="$1"; elif [[ -z $dest ]]; then dest="$1"; else usage; fi ;;
   esac
   shift
 done
-mkdir -p "$state"
-state="$(cd "$state" && pwd)"
+[[ $timeout =~ ^[0-9]+$ ]] || sb_die "--timeout '$timeout': expected whole seconds"
 bin="$here/build/release"
-export SHOEBOX_STATE="$state"
+state="$(realpath -m "$state")"
+
+# How to run `shoebox` from the caller's shell, as printed in every hint: the
+# CLI finds the default state by itself (docs/cli.md); any other state is
+# named on the command line, so that each hint works as printed.
+sb_cli_hint() {
+  local cmd="$bin/cli/shoebox"
+  if [[ $(id -u) == 0 && $(readlink -f /usr/local/bin/shoebox 2>/dev/null) == "$bin/cli/shoebox" ]]; then
+    cmd=shoebox
+  fi
+  if [[ $state == "$(realpath -m "$default_state")" ]]; then echo "$cmd"
+  else echo "SHOEBOX_STATE=$(printf '%q' "$state") $cmd"; fi
+}
+qs_hint() {
+  local q="$here/deploy/quickstart.sh"
+  if [[ $state == "$(realpath -m "$default_state")" ]]; then echo "$q"
+  else echo "$q --state $(printf '%q' "$state")"; fi
+}
 
 stop_all() {
   sb_log "stopping services in $state"
@@ -58,8 +88,10 @@ stop_all() {
   sb_log "stopped; run the quickstart again to start everything again"
 }
 
-if [[ $mode == stop ]]; then stop_all; exit 0; fi
-if [[ $mode == status ]]; then
+if [[ $mode != run ]]; then
+  [[ -f $state/ports.env ]] || sb_die "nothing is set up in $state (run the quickstart with SOURCE_DIR DEST_DIR first, or pass --state DIR)"
+  export SHOEBOX_STATE="$state"
+  if [[ $mode == stop ]]; then stop_all; exit 0; fi
   for p in coordinator worker-1 worker-2 agent; do
     if [[ -f "$state/run/$p.pid" ]] && kill -0 "$(cat "$state/run/$p.pid")" 2>/dev/null; then
       echo "$p: running (pid $(cat "$state/run/$p.pid"))"; else echo "$p: stopped"; fi
@@ -70,7 +102,7 @@ fi
 [[ -n $src && -n $dest ]] || usage
 [[ -d $src ]] || sb_die "source folder '$src' does not exist or is not a directory"
 src="$(cd "$src" && pwd)"
-mkdir -p "$dest" || sb_die "cannot create destination '$dest'"
+(umask "$user_umask" && mkdir -p "$dest") || sb_die "cannot create destination '$dest'"
 dest="$(cd "$dest" && pwd)"
 case "$dest/" in "$src/"*) sb_die "destination $dest is inside the source $src: pick a folder outside it" ;; esac
 case "$src/" in "$dest/"*) sb_die "source $src is inside the destination $dest: pick a folder outside it" ;; esac
@@ -78,28 +110,52 @@ case "$state/" in "$src/"*) sb_die "state directory $state is inside the source 
 
 t_start=$(date +%s)
 
-# 1. Packages and build.
+# 1. Packages.
 "$here/deploy/install-deps.sh"
-sb_log "building (first time takes several minutes on 2 cores)"
-(cd "$here" && cmake --preset release >"$state/build.log" 2>&1 \
-  && cmake --build build/release -j"$(nproc)" --target shoebox-coordinator shoebox-worker shoebox-agent shoebox \
-     >>"$state/build.log" 2>&1) || sb_die "build failed, see $state/build.log"
 
-# 2. State directory, ports, keys.
+# 2. The state directory. As root, PostgreSQL runs as `postgres`: every
+# directory above the state must let it pass, and the state itself lets
+# only the group postgres through (0710, root:postgres), not read. Checked
+# before anything is created or built, so a refused directory costs nothing.
+if [[ $(id -u) == 0 ]]; then
+  p=""
+  IFS=/ read -ra parts <<<"${state#/}"
+  for part in "${parts[@]:0:${#parts[@]}-1}"; do
+    p="$p/$part"
+    [[ -d $p ]] || break
+    runuser -u postgres -- test -x "$p" 2>/dev/null \
+      || sb_die "PostgreSQL runs as user postgres, which cannot enter $p (mode $(stat -c %a "$p")), so it cannot reach $state/pg; use a state directory outside $p, e.g. the default: drop --state (and unset SHOEBOX_STATE) to use $default_state"
+  done
+fi
+(umask 022 && mkdir -p "$(dirname "$state")")  # like any parent directory: others may pass
+mkdir -p "$state"
 mkdir -p "$state/run" "$state/logs" "$state/chunks" "$state/agent"
-# Owner only; as root, others may traverse (not list) so the private
-# PostgreSQL cluster, which runs as user postgres, can reach its directory.
-if [[ $(id -u) == 0 ]]; then chmod 711 "$state"; else chmod 700 "$state"; fi
+chmod 700 "$state/run" "$state/logs" "$state/chunks" "$state/agent"
+if [[ $(id -u) == 0 ]]; then
+  chown root:postgres "$state"; chmod 710 "$state"
+else
+  chmod 700 "$state"
+fi
+export SHOEBOX_STATE="$state"
+
+# 3. Build (only what changed; a no-op when up to date).
+sb_build "$here" "$state/build.log" shoebox-coordinator shoebox-worker shoebox-agent shoebox
+
+# 4. Ports and keys (first run), configuration files (rewritten each run
+# from the flags; edit the flags, not the files).
 if [[ ! -f "$state/ports.env" ]]; then
   cport=7443; (exec 3<>/dev/tcp/127.0.0.1/7443) 2>/dev/null && cport=$(sb_free_port)
-  { echo "pg_port=$(sb_free_port)"; echo "coordinator_port=$cport"; echo "metrics_port=$(sb_free_port)"; } >"$state/ports.env"
+  { echo "pg_port=$(sb_free_port)"; echo "coordinator_port=$cport"; echo "metrics_port=$(sb_free_port)"; } >"$state/ports.env.tmp"
+  mv "$state/ports.env.tmp" "$state/ports.env"
 fi
 # shellcheck disable=SC1091
 source "$state/ports.env"
 caddr="127.0.0.1:$coordinator_port"
-[[ -f "$state/pool.key" ]] || "$bin/cli/shoebox" pool-key --private "$state/pool.key" --public "$state/pool.pub" >/dev/null
+if [[ ! -f "$state/pool.key" ]]; then
+  "$bin/cli/shoebox" pool-key --private "$state/pool.key.tmp" --public "$state/pool.pub.tmp" >/dev/null
+  mv "$state/pool.pub.tmp" "$state/pool.pub"; mv "$state/pool.key.tmp" "$state/pool.key"
+fi
 
-# 3. Configuration files (rewritten each run from the flags; edit the flags, not the files).
 cat >"$state/coordinator.toml" <<TOML
 [coordinator]
 listen = "$caddr"
@@ -140,20 +196,21 @@ settle_seconds = 5
 [[folder]]
 path = "$src"
 TOML
-cat >"$state/cli.toml" <<TOML
-coordinator = "$caddr"
-tls_dir = "$state/tls"
-pool_public_key = "$state/pool.pub"
-TOML
-chmod 600 "$state"/*.toml
 
-# 4. Services.
+# 5. Services.
 sb_log "starting PostgreSQL (private cluster in $state/pg, port $pg_port)"
 sb_pg_start "$state/pg" "$pg_port"
 sb_log "starting coordinator on $caddr"
 sb_start coordinator "$state/logs/coordinator.log" "$state/run/coordinator.pid" \
   "$bin/coordinator/shoebox-coordinator" --config "$state/coordinator.toml"
 sb_wait_port 127.0.0.1 "$coordinator_port" 60 || sb_die "coordinator did not start, see $state/logs/coordinator.log"
+# The CLI's config only once a coordinator answers behind it: a run that
+# failed earlier leaves no cli.toml pointing at nothing.
+cat >"$state/cli.toml" <<TOML
+coordinator = "$caddr"
+tls_dir = "$state/tls"
+pool_public_key = "$state/pool.pub"
+TOML
 shoebox() { "$bin/cli/shoebox" "$@"; }
 
 # Enroll the workers and this device once (a one-time token each; the
@@ -161,67 +218,102 @@ shoebox() { "$bin/cli/shoebox" "$@"; }
 for w in 1 2; do
   if [[ ! -f "$state/worker-$w-tls/client.crt" ]]; then
     # The token goes through a pipe, never onto a command line (ps).
-    SHOEBOX_CLI_CONFIG="$state/cli.toml" shoebox enroll-token --worker "$device-worker-$w" 2>/dev/null \
+    shoebox enroll-token --worker "$device-worker-$w" 2>/dev/null \
       | "$bin/workers/shoebox-worker" --config "$state/worker-$w.toml" enroll --token - >/dev/null \
       || sb_die "worker $w could not enroll (see $state/logs/coordinator.log)"
   fi
+  # Workers write at DEST_DIR: with the caller's umask, not this script's.
   sb_start "worker-$w" "$state/logs/worker-$w.log" "$state/run/worker-$w.pid" \
-    "$bin/workers/shoebox-worker" --config "$state/worker-$w.toml"
+    sh -c 'umask "$0"; exec "$@"' "$user_umask" "$bin/workers/shoebox-worker" --config "$state/worker-$w.toml"
 done
 if [[ ! -f "$state/agent/tls/client.crt" ]]; then
-  SHOEBOX_CLI_CONFIG="$state/cli.toml" shoebox enroll-token --device "$device" 2>/dev/null \
+  shoebox enroll-token --device "$device" 2>/dev/null \
     | "$bin/agent/shoebox-agent" --config "$state/agent.toml" enroll --token - >/dev/null \
     || sb_die "device '$device' could not enroll (see $state/logs/coordinator.log)"
 fi
 
-# 5. Destinations and bindings (idempotent).
-existing="$(shoebox dest list 2>/dev/null || true)"
-if ! grep -q "^local " <<<"$existing"; then
-  shoebox dest add local --kind local --set "root=$dest" >/dev/null
-elif ! grep -q "\"root\": *\"$dest\"" <<<"$existing"; then
-  sb_log "NOTE: destination 'local' already points elsewhere (see 'shoebox dest list'); adding $dest as 'local-2'"
-  grep -q "^local-2 " <<<"$existing" || shoebox dest add local-2 --kind local --set "root=$dest" >/dev/null
+# 6. Destinations: the quickstart adds one per DEST_DIR (and per --s3 URL)
+# once, and records it in $state/quickstart.dests ("NAME<TAB>TARGET"); a
+# later run finds it there and adds nothing.
+dest_names() { shoebox status --json | python3 -c 'import json,sys; print("\n".join(d["name"] for d in json.load(sys.stdin)["destinations"]))'; }
+recorded_dest() {  # recorded_dest TARGET: the name recorded for it, or nothing
+  [[ -f "$state/quickstart.dests" ]] || return 0
+  awk -F'\t' -v t="$1" '$2 == t {print $1; exit}' "$state/quickstart.dests"
+}
+free_dest_name() {  # free_dest_name BASE: BASE, or BASE-2, BASE-3, ... not taken yet
+  local base=$1 n=1 name=$1 names
+  names="$(dest_names)"
+  while grep -qxF -- "$name" <<<"$names"; do n=$((n + 1)); name="$base-$n"; done
+  echo "$name"
+}
+our_dests=()
+d_local="$(recorded_dest "$dest")"
+if [[ -z $d_local ]]; then
+  # A state set up by an earlier quickstart (before this record existed)
+  # already has `local` for this folder: adopt it rather than add a second
+  # destination writing into the same folder.
+  if [[ ! -f "$state/quickstart.dests" ]] && dest_names | grep -qx local \
+     && shoebox dest list 2>/dev/null | grep '^local ' | grep -qF "\"root\":\"$dest\""; then
+    d_local=local
+    printf '%s\t%s\n' "$device" local >>"$state/quickstart.bindings"
+  else
+    d_local="$(free_dest_name local)"
+    [[ $d_local == local ]] || sb_log "NOTE: a destination 'local' exists already (shoebox dest list); adding $dest as '$d_local'"
+    shoebox dest add "$d_local" --kind local --set "root=$dest" >/dev/null
+  fi
+  printf '%s\t%s\n' "$d_local" "$dest" >>"$state/quickstart.dests"
 fi
+our_dests+=("$d_local")
 if [[ -n $s3url ]]; then
-  [[ -n ${AWS_ACCESS_KEY_ID:-} && -n ${AWS_SECRET_ACCESS_KEY:-} ]] \
-    || sb_die "--s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment"
-  python3 - "$s3url" >"$state/s3.args" <<'PY'
+  d_s3="$(recorded_dest "$s3url")"
+  if [[ -z $d_s3 ]]; then
+    [[ -n ${AWS_ACCESS_KEY_ID:-} && -n ${AWS_SECRET_ACCESS_KEY:-} ]] \
+      || sb_die "--s3 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment"
+    mapfile -t s3args < <(python3 - "$s3url" <<'PY'
 import sys, urllib.parse as u
 p = u.urlparse(sys.argv[1])
 if p.scheme != "s3" or not p.netloc:
-    sys.exit("--s3: expected s3://BUCKET[/PREFIX]?endpoint=URL&region=R")
+    sys.exit("quickstart: ERROR: --s3: expected s3://BUCKET[/PREFIX]?endpoint=URL&region=R")
 q = dict(u.parse_qsl(p.query))
 print(f"--set\nbucket={p.netloc}")
 if p.path.strip("/"): print(f"--set\nprefix={p.path.strip('/')}")
 for k in ("endpoint", "region", "style"):
     if k in q: print(f"--set\n{k}={q[k]}")
 PY
-  if ! grep -q "^s3 " <<<"$existing"; then
-    mapfile -t s3args <"$state/s3.args"
-    shoebox dest add s3 --kind s3 "${s3args[@]}" \
+    )
+    ((${#s3args[@]})) || exit 1
+    d_s3="$(free_dest_name s3)"
+    shoebox dest add "$d_s3" --kind s3 "${s3args[@]}" \
       --secret "access_key_id=$AWS_ACCESS_KEY_ID" --secret "secret_access_key=$AWS_SECRET_ACCESS_KEY" >/dev/null
+    printf '%s\t%s\n' "$d_s3" "$s3url" >>"$state/quickstart.dests"
   fi
+  our_dests+=("$d_s3")
 fi
 
 sb_log "starting agent for device '$device' watching $src"
 sb_start agent "$state/logs/agent.log" "$state/run/agent.pid" \
   "$bin/agent/shoebox-agent" --config "$state/agent.toml" run --no-progress
-# The device exists once the agent said hello; bind it to every destination.
-for i in $(seq 1 100); do
+# The device exists once the agent said hello.
+for i in $(seq 1 150); do
   shoebox devices 2>/dev/null | grep -q "^$device " && break
+  kill -0 "$(cat "$state/run/agent.pid")" 2>/dev/null || sb_die "the agent stopped, see $state/logs/agent.log"
   sleep 0.2
 done
-for d in $(shoebox dest list | awk '{print $1}'); do
-  shoebox bind --device "$device" --dest "$d" >/dev/null
+# Bind each pair (device, destination) once, on its first setup; recorded
+# in $state/quickstart.bindings. A re-run changes no binding: what the admin
+# bound or unbound since stays as it is.
+for d in "${our_dests[@]}"; do
+  if ! grep -qxF "$(printf '%s\t%s' "$device" "$d")" "$state/quickstart.bindings" 2>/dev/null; then
+    shoebox bind --device "$device" --dest "$d" >/dev/null
+    printf '%s\t%s\n' "$device" "$d" >>"$state/quickstart.bindings"
+  fi
 done
 
-# 6. The `shoebox` command in this shell.
+# 7. The `shoebox` command in this shell.
 if [[ $(id -u) == 0 && ( ! -e /usr/local/bin/shoebox || $(readlink -f /usr/local/bin/shoebox) == "$bin/cli/shoebox" ) ]]; then
   ln -sf "$bin/cli/shoebox" /usr/local/bin/shoebox
-  on_path="shoebox"
-else
-  on_path="$bin/cli/shoebox"
 fi
+sb="$(sb_cli_hint)"; qs="$(qs_hint)"
 
 # Once, on the first run only: the recovery kit (docs/recovery.md).
 kit_note() {
@@ -229,7 +321,7 @@ kit_note() {
   cat <<TXT
 
 IMPORTANT (shown once): run
-  $on_path key export
+  $sb key export
 and keep the recovery kit it prints somewhere safe, away from this machine (on paper or in a
 password manager). It holds the master key and says where the daily catalog snapshots go;
 with it a lost server can be rebuilt (shoebox recover, docs/recovery.md). Without it nobody,
@@ -237,68 +329,32 @@ you included, can read the backups.
 TXT
   : >"$state/.recovery-kit-shown"
 }
+hints() {
+  local s d
+  s="$(printf '%q' "$src")"; d="$(printf '%q' "$dest")"
+  cat <<TXT
 
-if [[ $wait_first == 0 ]]; then kit_note; sb_log "started; watch with: $on_path status"; exit 0; fi
-
-# 7. Progress until the first backup is delivered.
-sb_log "backing up $src -> $dest (Ctrl-C stops waiting; the services keep running)"
-python3 - "$bin/cli/shoebox" "$bin/agent/shoebox-agent" "$state" "$device" "$timeout" "$t_start" <<'PY'
-import json, subprocess, sys, time
-cli, agent, state, device, timeout, t0 = sys.argv[1:7]
-timeout, t0 = int(timeout), int(t0)
-tty = sys.stderr.isatty()
-stable = 0
-last_line = 0
-while True:
-    try:
-        st = json.loads(subprocess.run([cli, "status", "--json"], capture_output=True, text=True, timeout=30).stdout)
-        ag = json.loads(subprocess.run([agent, "status", "--json", "--state-dir", state + "/agent"],
-                                       capture_output=True, text=True, timeout=30).stdout or "{}")
-    except Exception as e:  # coordinator busy or restarting: try again
-        time.sleep(1); continue
-    dev = next((d for d in st["devices"] if d["name"] == device), None)
-    dests = st["destinations"]
-    a_files = ag.get("files_pending", 0); a_bytes = ag.get("bytes_pending", 0)
-    scanned = ag.get("initial_scan_done", ag.get("scan_complete", True))
-    rate = ag.get("rate_bps", ag.get("upload_rate_bps", 0))
-    open_ = sum(d["pending_files"] + d["in_flight_files"] + d["failed_files"] for d in dests)
-    done = sum(d["delivered_files"] for d in dests)
-    dead = sum(d["dead_files"] for d in dests)
-    awaiting = dev["files_awaiting_chunks"] if dev else 0
-    files = dev["files"] if dev else 0
-    line = (f"read+upload: {a_files} files / {a_bytes/1e6:.1f} MB left at {rate/1e6:.1f} MB/s | "
-            f"catalog: {files} files | deliveries: {done} done, {open_} open, {dead} dead")
-    if tty:
-        sys.stderr.write("\r" + line[:160].ljust(160)); sys.stderr.flush()
-    elif time.time() - last_line > 10:
-        print(line, file=sys.stderr); last_line = time.time()
-    idle = scanned and a_files == 0 and awaiting == 0 and open_ == 0 and dev is not None
-    stable = stable + 1 if idle else 0
-    if stable >= 3:
-        break
-    if timeout and time.time() - t0 > timeout:
-        print("\nquickstart: still working after the timeout; the services keep going (shoebox status)", file=sys.stderr)
-        sys.exit(3)
-    time.sleep(1)
-if tty: sys.stderr.write("\n")
-secs = max(1, int(time.time()) - t0)
-print(f"\nEverything in the source is backed up and delivered ({secs} s):")
-print(f"  files in the catalog for {device}: {dev['files']} ({dev['bytes']/1e6:.1f} MB)")
-print(f"  duplicates stored once: {st['duplicate_files']} files")
-print(f"  chunk store: {st['chunks_stored']} chunks, {st['stored_bytes']/1e6:.1f} MB stored")
-for d in st["destinations"]:
-    print(f"  destination {d['name']} ({d['kind']}): {d['delivered_files']} files delivered, {d['dead_files']} failed for good"
-          + (f"  !! {d['health']}" if d['health'] else ""))
-PY
-cat <<TXT
-
-Shoebox keeps running in the background: new photos in $src flow to $dest.
-  $on_path status                          what is pending and delivered
-  $on_path versions $device PATH           the versions of a file
-  $on_path restore --device $device --to DIR   restore everything (add --path, --at TIME)
-  $here/deploy/quickstart.sh --stop        stop all services
-  $here/deploy/quickstart.sh $src $dest    start them again (picks up only what changed)
-Logs: $state/logs.  Keep a copy of $state/master.key somewhere safe (not on this disk):
-without it nobody, you included, can read the backups.
+Shoebox keeps running in the background: new photos in $s flow to $d.
+  $sb status                          what is pending and delivered, and what needs you
+  $sb versions $device PATH           the versions of a file
+  $sb restore --device $device --to DIR   restore everything (add --path, --at TIME)
+  $qs --stop        stop all services
+  $qs $s $d    start them again (picks up only what changed)
 TXT
+  if [[ $sb == SHOEBOX_STATE=* ]]; then
+    echo "  (or once in this shell: export SHOEBOX_STATE=$(printf '%q' "$state"); then plain '${sb#* }' works)"
+  fi
+  echo "Logs: $state/logs."
+}
+
+if [[ $wait_first == 0 ]]; then hints; kit_note; exit 0; fi
+
+# 8. Progress until nothing more can be delivered (deploy/quickstart_wait.py).
+sb_log "backing up $src -> $dest (Ctrl-C stops waiting; the services keep running)"
+rc=0
+python3 "$here/deploy/quickstart_wait.py" --cli "$bin/cli/shoebox" --agent "$bin/agent/shoebox-agent" \
+  --state "$state" --device "$device" --timeout "$timeout" --start "$t_start" --sb "$sb" \
+  "${our_dests[@]}" || rc=$?
+hints
 kit_note
+exit $rc

@@ -341,6 +341,12 @@ END
 $fn$;
 )sql";
 
+// What the agent last reported about watched folders it cannot read
+// (`shoebox status`): one "PATH: REASON" line each, printable.
+constexpr char kV6[] = R"sql(
+ALTER TABLE devices ADD COLUMN agent_folder_problems text NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -350,6 +356,7 @@ const std::vector<Migration>& Migrations() {
       {3, "retention policies, pruning, pass-through folders", kV3},
       {4, "verification: scrub order, chunk damage, verify runs", kV4},
       {5, "record a stored chunk in one call", kV5},
+      {6, "watched folders an agent cannot read", kV6},
   };
   return kAll;
 }

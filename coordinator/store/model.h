@@ -46,11 +46,18 @@ struct Folder {
 // One chunk of a file (chunk_list_format.h).
 using ChunkRefRow = ChunkRef;
 
+// A watched folder the agent cannot read (HeartbeatRequest.folder_problems).
+struct FolderProblem {
+  std::string path;  // raw bytes
+  std::string reason;
+};
+
 struct HeartbeatFacts {
   uint64_t files_pending = 0;
   uint64_t bytes_pending = 0;
   uint64_t upload_rate_bps = 0;
   bool paused = false;
+  std::vector<FolderProblem> folder_problems;  // as of this heartbeat
 };
 
 // A current file version that holds a damaged chunk: the device is asked to
@@ -278,6 +285,10 @@ struct DeviceStatus {
   uint64_t agent_files_pending = 0;
   uint64_t agent_bytes_pending = 0;
   uint64_t agent_upload_rate_bps = 0;
+  bool revoked = false;
+  uint64_t bindings = 0;  // whole-device and folder bindings
+  // Folders the agent reported it cannot read, printable ("PATH: REASON").
+  std::vector<std::string> folder_problems;
 };
 
 struct DestinationStatus {
@@ -289,6 +300,15 @@ struct DestinationStatus {
   std::string health;  // empty: fine
   int64_t workers_serving = 0;
   int64_t last_verified_unix_ms = 0;
+  std::string last_dead_error;  // of the most recent dead delivery ("" none)
+};
+
+// Something the admin should act on (StatusResponse.problems).
+struct StatusProblem {
+  std::string kind;
+  std::string device;
+  std::string destination;
+  std::string message;
 };
 
 struct StatusSummary {
@@ -298,6 +318,7 @@ struct StatusSummary {
   uint64_t chunk_bytes = 0;
   uint64_t stored_bytes = 0;
   uint64_t duplicate_files = 0;
+  std::vector<StatusProblem> problems;  // filled by StatusProblems()
 };
 
 // --- verification (verify_store.h) -----------------------------------------

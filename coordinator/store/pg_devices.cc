@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/bytes.h"
 #include "common/status.h"
 #include "coordinator/store/chunk_list_format.h"
 #include "coordinator/store/pg_store.h"
@@ -49,13 +50,18 @@ absl::StatusOr<int64_t> PgStore::FindDevice(const std::string& name) {
 }
 
 absl::Status PgStore::RecordHeartbeat(int64_t device_id, const HeartbeatFacts& hb) {
+  std::string problems;
+  for (const FolderProblem& p : hb.folder_problems) {
+    absl::StrAppend(&problems, problems.empty() ? "" : "\n", PrintablePath(p.path), ": ",
+                    PrintablePath(p.reason));
+  }
   return Run("heartbeat", TxMode::kQueue, [&](Tx& tx) {
     tx.exec_params(
         "UPDATE devices SET last_seen = now(), agent_files_pending = $2, "
-        "agent_bytes_pending = $3, agent_upload_rate_bps = $4, agent_paused = $5 "
-        "WHERE id = $1",
+        "agent_bytes_pending = $3, agent_upload_rate_bps = $4, agent_paused = $5, "
+        "agent_folder_problems = $6 WHERE id = $1",
         device_id, static_cast<int64_t>(hb.files_pending), static_cast<int64_t>(hb.bytes_pending),
-        static_cast<int64_t>(hb.upload_rate_bps), hb.paused);
+        static_cast<int64_t>(hb.upload_rate_bps), hb.paused, problems);
     return absl::OkStatus();
   });
 }

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/status.h"
 #include "coordinator/queue_policy.h"
 #include "coordinator/store/pg_store.h"
@@ -92,13 +93,20 @@ absl::StatusOr<StatusSummary> PgStore::GetStatus(uint32_t worker_stale_ms) {
     std::map<int64_t, size_t> devs;
     for (const auto& row :
          tx.exec("SELECT id, name, epoch_ms(last_seen), agent_files_pending, agent_bytes_pending, "
-                 "agent_upload_rate_bps FROM devices ORDER BY name")) {
+                 "agent_upload_rate_bps, revoked, agent_folder_problems, "
+                 "(SELECT count(*) FROM bindings b WHERE b.device_id = devices.id) "
+                 "FROM devices ORDER BY name")) {
       DeviceStatus& d = resp.devices.emplace_back();
       d.name = row[1].c_str();
       d.last_seen_unix_ms = row[2].as<int64_t>();
       d.agent_files_pending = row[3].as<int64_t>();
       d.agent_bytes_pending = row[4].as<int64_t>();
       d.agent_upload_rate_bps = row[5].as<int64_t>();
+      d.revoked = row[6].as<bool>();
+      for (absl::string_view line : absl::StrSplit(row[7].c_str(), '\n', absl::SkipEmpty())) {
+        d.folder_problems.emplace_back(std::string(line));
+      }
+      d.bindings = row[8].as<int64_t>();
       devs[row[0].as<int64_t>()] = resp.devices.size() - 1;
     }
     for (const auto& row : tx.exec("SELECT fo.device_id, count(*), COALESCE(sum(v.size), 0), "
@@ -168,6 +176,14 @@ absl::StatusOr<StatusSummary> PgStore::GetStatus(uint32_t worker_stale_ms) {
       d.oldest_pending_unix_ms = row[6].as<int64_t>();
       d.oldest_pending_reason =
           state == JobState::kLeased ? "being delivered by a worker" : WaitingReason(w);
+    }
+    // The last error of each destination's most recent dead delivery.
+    for (const auto& row : tx.exec(
+             "SELECT DISTINCT ON (destination_id) destination_id, last_error FROM jobs "
+             "WHERE state = 5 AND kind = 1 ORDER BY destination_id, updated_at DESC, id DESC")) {
+      auto it = dsts.find(row[0].as<int64_t>());
+      if (it == dsts.end()) continue;
+      resp.destinations[it->second].last_dead_error = row[1].c_str();
     }
     pqxx::row c = tx.exec1(
         "SELECT count(*), COALESCE(sum(size), 0), COALESCE(sum(stored_size), 0) FROM chunks "

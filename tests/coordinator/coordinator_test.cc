@@ -1529,5 +1529,57 @@ TEST_F(CoordinatorTest, HealthServiceAndMetricsAreServed) {
   EXPECT_NE(text.find("shoebox_coordinator_jobs"), std::string::npos) << text;
 }
 
+// Issue 16: each trouble is one line in `shoebox status` (StatusProblems),
+// from what PostgreSQL holds: a device bound nowhere, a watched folder its
+// agent reported missing, dead deliveries with the last error; an agent's
+// next heartbeat without the folder problem clears it.
+TEST_F(CoordinatorTest, StatusNamesEachTroubleOnOneLine) {
+  StartCoordinator();
+  client_->Hello("laptop");
+  client_->Hello("phone");
+  client_->CreateDestination("nas");
+  client_->Bind("phone", "", "nas");
+  auto heartbeat = [&](bool missing) {
+    grpc::ClientContext ctx;
+    AsDevice(&ctx, "laptop");
+    pb::HeartbeatRequest hb;
+    if (missing) {
+      pb::FolderProblem* p = hb.add_folder_problems();
+      p->set_path(kFolder);
+      p->set_reason("is missing (No such file or directory)");
+    }
+    pb::HeartbeatResponse r;
+    ASSERT_TRUE(client_->agent_->Heartbeat(&ctx, hb, &r).ok());
+  };
+  heartbeat(true);
+  ReportEmptyFiles("phone", 2);
+  client_->Register("w1");
+  auto jobs = client_->Lease("w1", 2);
+  ASSERT_EQ(jobs.size(), 2u);
+  pb::FailJobResponse fail;
+  ASSERT_TRUE(client_->Fail("w1", jobs[0], false, "413 too large", &fail).ok());
+  ASSERT_TRUE(client_->Fail("w1", jobs[1], false, "disk on fire", &fail).ok());
+
+  std::map<std::string, std::string> got;  // kind -> message
+  pb::StatusResponse st = client_->Status();
+  for (const auto& p : st.problems()) got[p.kind()] = p.message();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_NE(got["device_unbound"].find("device 'laptop' is bound to no destination"),
+            std::string::npos);
+  EXPECT_NE(got["folder_unavailable"].find(kFolder + ": is missing (No such file"),
+            std::string::npos);
+  EXPECT_NE(got["destination_dead"].find("'nas': 2 deliveries gave up, last error: disk on fire"),
+            std::string::npos)
+      << got["destination_dead"];
+
+  heartbeat(false);
+  client_->Bind("laptop", "", "nas");
+  got.clear();
+  st = client_->Status();
+  for (const auto& p : st.problems()) got[p.kind()] = p.message();
+  EXPECT_EQ(got.size(), 1u);
+  EXPECT_EQ(got.count("destination_dead"), 1u);
+}
+
 }  // namespace
 }  // namespace shoebox

@@ -1,0 +1,88 @@
+// StatusProblems: each kind of trouble in a status summary is one line that
+// names the device or destination and says what to do; a healthy summary
+// has none.
+#include "coordinator/status_problems.h"
+
+#include <gtest/gtest.h>
+
+namespace shoebox::coordinator {
+namespace {
+
+StatusSummary Healthy() {
+  StatusSummary s;
+  DeviceStatus& d = s.devices.emplace_back();
+  d.name = "laptop";
+  d.bindings = 1;
+  DestinationStatus& n = s.destinations.emplace_back();
+  n.name = "nas";
+  n.kind = "local";
+  n.workers_serving = 2;
+  n.deliveries.delivered_files = 10;
+  return s;
+}
+
+TEST(StatusProblems, HealthySummaryHasNone) { EXPECT_TRUE(StatusProblems(Healthy()).empty()); }
+
+TEST(StatusProblems, UnboundDeviceNamesTheBindCommand) {
+  StatusSummary s = Healthy();
+  s.devices[0].bindings = 0;
+  auto p = StatusProblems(s);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].kind, "device_unbound");
+  EXPECT_EQ(p[0].device, "laptop");
+  EXPECT_NE(p[0].message.find("shoebox bind --device laptop --dest"), std::string::npos)
+      << p[0].message;
+  EXPECT_EQ(p[0].message.find('\n'), std::string::npos);
+}
+
+TEST(StatusProblems, MissingFolderIsOneLineEach) {
+  StatusSummary s = Healthy();
+  s.devices[0].folder_problems = {"/home/a/Pictures: is missing (No such file or directory)",
+                                  "/mnt/photos: is not a directory"};
+  auto p = StatusProblems(s);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].kind, "folder_unavailable");
+  EXPECT_NE(p[0].message.find("/home/a/Pictures: is missing"), std::string::npos);
+  EXPECT_NE(p[1].message.find("/mnt/photos: is not a directory"), std::string::npos);
+}
+
+TEST(StatusProblems, RevokedDeviceIsOneLineNotAlsoUnbound) {
+  StatusSummary s = Healthy();
+  s.devices[0].revoked = true;
+  s.devices[0].bindings = 0;
+  s.devices[0].folder_problems = {"/x: is missing"};
+  auto p = StatusProblems(s);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].kind, "device_revoked");
+  EXPECT_NE(p[0].message.find("shoebox enroll-token --device laptop"), std::string::npos);
+}
+
+TEST(StatusProblems, DeadDeliveriesCarryTheLastError) {
+  StatusSummary s = Healthy();
+  s.destinations[0].deliveries.dead_files = 3;
+  s.destinations[0].last_dead_error = "permission denied: /mnt/nas/x.jpg";
+  auto p = StatusProblems(s);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].kind, "destination_dead");
+  EXPECT_EQ(p[0].destination, "nas");
+  EXPECT_NE(
+      p[0].message.find("3 deliveries gave up, last error: permission denied: /mnt/nas/x.jpg"),
+      std::string::npos)
+      << p[0].message;
+  EXPECT_NE(p[0].message.find("shoebox jobs --dest nas --state dead"), std::string::npos);
+}
+
+TEST(StatusProblems, RefusedCredentialsAndNoWorker) {
+  StatusSummary s = Healthy();
+  s.destinations[0].health = "authentication failed since 2026-12-01T10:00:00Z: 401";
+  s.destinations[0].workers_serving = 0;
+  auto p = StatusProblems(s);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].kind, "destination_auth_failed");
+  EXPECT_NE(p[0].message.find("shoebox retry --dest nas"), std::string::npos);
+  EXPECT_EQ(p[1].kind, "destination_no_worker");
+  EXPECT_NE(p[1].message.find("kinds include local"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace shoebox::coordinator
