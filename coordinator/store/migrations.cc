@@ -341,6 +341,15 @@ END
 $fn$;
 )sql";
 
+// Day two for destinations (issue 16, docs/destinations.md): pause, removal
+// that keeps the history (the row stays, renamed "NAME~ID"), and connection
+// check jobs (kind 6), found per destination through their own index.
+constexpr char kV6[] = R"sql(
+ALTER TABLE destinations ADD COLUMN paused_at timestamptz;
+ALTER TABLE destinations ADD COLUMN removed_at timestamptz;
+CREATE INDEX jobs_checks ON jobs (destination_id, id) WHERE kind = 6;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -350,6 +359,7 @@ const std::vector<Migration>& Migrations() {
       {3, "retention policies, pruning, pass-through folders", kV3},
       {4, "verification: scrub order, chunk damage, verify runs", kV4},
       {5, "record a stored chunk in one call", kV5},
+      {6, "destinations: pause, removal with history, connection checks", kV6},
   };
   return kAll;
 }
