@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
 #include "coordinator/coordinator.h"
 #include "tests/support/coordinator_fixture.h"
