@@ -208,7 +208,12 @@ int DestSet(AdminClient& client, const DestSetArgs& a) {
               what.empty() ? "" : absl::StrCat(" (", what, ")").c_str());
   int rc = 0;
   const bool config_changed = !patch->empty() || new_secrets || a.clear_secrets;
-  if (config_changed && !a.check.no_check && resp.destination().paused_unix_ms() == 0) {
+  if (config_changed && !a.check.no_check && resp.destination().paused_unix_ms() != 0) {
+    std::printf(
+        "not checked: the destination is paused; `shoebox dest resume %s`, then `shoebox "
+        "dest check %s`\n",
+        a.name.c_str(), a.name.c_str());
+  } else if (config_changed && !a.check.no_check) {
     CheckResult r = RunDestinationCheck(client, a.name, kind, ToCheckOptions(a.check));
     if (r.passed) {
       std::printf("connection checked: %s\n", r.detail.c_str());
