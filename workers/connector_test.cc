@@ -61,8 +61,8 @@ TEST(Registry, SettingsStoredAsTextAreReadByTheirDeclaredType) {
   auto local = MakeConnector("local", {{"root", "/tmp/shoebox-x"}, {"fsync", "false"}},
                              nlohmann::json::object());
   ASSERT_TRUE(local.ok()) << local.status();
-  auto bad = MakeConnector(
-      "sftp", {{"host", "h"}, {"host_key", "ssh-ed25519 AAAA"}, {"port", "ssh"}}, {});
+  auto bad =
+      MakeConnector("sftp", {{"host", "h"}, {"host_key", "ssh-ed25519 AAAA"}, {"port", "ssh"}}, {});
   ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(bad.status().message().find("port"), std::string::npos) << bad.status();
   auto range = MakeConnector("webdav", {{"url", "http://h/dav"}, {"chunk_size_mib", 2}}, {});
