@@ -370,6 +370,7 @@ absl::StatusOr<CopySummary> PgVerifyStore::GetCopySummary() {
         "  WHERE d.repaired_at IS NULL AND NOT c.stored), "
         "dst AS (SELECT version_id, count(DISTINCT destination_id) AS n FROM jobs "
         "  WHERE kind = 1 AND state = 3 AND version_id IN (SELECT id FROM cur) "
+        "  AND destination_id NOT IN (SELECT id FROM destinations WHERE removed_at IS NOT NULL) "
         "  GROUP BY version_id), "
         "n AS (SELECT (CASE WHEN NOT EXISTS (SELECT 1 FROM dmg "
         "    WHERE position(dmg.chunk_id IN cur.chunk_list) > 0) THEN 1 ELSE 0 END) "

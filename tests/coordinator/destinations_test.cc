@@ -104,6 +104,7 @@ TEST_F(DestinationsTest, RemoveCancelsPendingKeepsHistoryAndFreesTheName) {
   ASSERT_TRUE(Complete(first[0]).ok());
   std::vector<pb::Job> running = Lease(1);
   ASSERT_EQ(running.size(), 1u);
+  EXPECT_EQ(c().admin().GetStatus()->files_with_2_copies(), 1u);  // chunk store + nas
 
   pb::RemoveDestinationRequest rm;
   rm.set_name("nas");
@@ -127,6 +128,8 @@ TEST_F(DestinationsTest, RemoveCancelsPendingKeepsHistoryAndFreesTheName) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->cancelled());
 
+  // A copy nobody manages or verifies any more is no longer counted.
+  EXPECT_EQ(c().admin().GetStatus()->files_with_2_copies(), 0u);
   // Gone from the list, history kept under NAME~ID, the name free again.
   EXPECT_EQ(c().admin().ListDestinations()->destinations_size(), 0);
   int done = 0, cancelled = 0;
