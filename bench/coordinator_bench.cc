@@ -150,6 +150,7 @@ int main(int argc, char** argv) {
   pb::CreateDestinationRequest dest;
   dest.set_name("nas");
   dest.set_kind("local");
+  dest.set_settings_json(R"({"root":"/srv/nas"})");
   Die((*c)->admin().CreateDestination("bench", dest).status(), "destination");
   pb::BindFolderRequest bind;
   bind.set_device("bench");

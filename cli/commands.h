@@ -19,9 +19,9 @@ void RegisterCommands(CLI::App& app, CliContext& ctx);
 
 // status_cmd.cc: `status` (--json, --watch), `devices`.
 void RegisterStatusCommands(CLI::App& app, CliContext& ctx);
-// destinations_cmd.cc: `dest add`, `dest list`.
+// destinations_cmd.cc: `dest add|set|list|remove|pause|resume|check|kinds`.
 void RegisterDestinationCommands(CLI::App& app, CliContext& ctx);
-// bindings_cmd.cc: `bind`.
+// bindings_cmd.cc: `bind`, `unbind`, `bindings`.
 void RegisterBindingCommands(CLI::App& app, CliContext& ctx);
 // jobs_cmd.cc: `jobs`, `cancel`, `retry`, `prioritize`.
 void RegisterJobCommands(CLI::App& app, CliContext& ctx);

@@ -53,10 +53,12 @@ struct Cli {
 };
 
 const std::set<std::string> kCommands = {
-    "status",        "devices",        "dest add",   "dest list",    "bind",    "jobs",
-    "cancel",        "retry",          "prioritize", "versions",     "restore", "pool-key",
-    "retention set", "retention show", "prune",      "enroll-token", "certs",   "revoke",
-    "snapshot",      "recover",        "key export", "verify",       "setup"};
+    "dest set", "dest remove", "dest pause",    "dest resume",    "dest check", "dest kinds",
+    "unbind",   "bindings",    "status",        "devices",        "dest add",   "dest list",
+    "bind",     "jobs",        "cancel",        "retry",          "prioritize", "versions",
+    "restore",  "pool-key",    "retention set", "retention show", "prune",      "enroll-token",
+    "certs",    "revoke",      "snapshot",      "recover",        "key export", "verify",
+    "setup"};
 
 TEST(CliCommands, EveryCommandIsRegisteredWithAHandler) {
   Cli cli;
@@ -75,10 +77,10 @@ TEST(CliCommands, TopLevelCommandsInHelpOrder) {
     names.push_back(c->get_name());
   }
   EXPECT_EQ(names, (std::vector<std::string>{
-                       "status", "devices",      "dest",     "bind",    "jobs",     "cancel",
-                       "retry",  "prioritize",   "versions", "restore", "pool-key", "retention",
-                       "prune",  "enroll-token", "certs",    "revoke",  "snapshot", "recover",
-                       "key",    "verify",       "setup"}));
+                       "status",   "devices",   "dest",  "bind",         "unbind",   "bindings",
+                       "jobs",     "cancel",    "retry", "prioritize",   "versions", "restore",
+                       "pool-key", "retention", "prune", "enroll-token", "certs",    "revoke",
+                       "snapshot", "recover",   "key",   "verify",       "setup"}));
 }
 
 // Every flag of every command, as docs/cli.md and the tests use them.
@@ -90,7 +92,21 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
       {"dest add d1 --kind local --set path=/x --set a=b --secret k=v --layout {path} "
        "--max-concurrency 2",
        "dest add"},
-      {"dest list", "dest list"},
+      {"dest list --json", "dest list"},
+      {"dest add s --kind sftp --set host=h --secret-file private_key=/k --secret password=- "
+       "--no-check --check-read-only --check-timeout 5",
+       "dest add"},
+      {"dest set d1 --set fsync=false --unset a --secret k=- --secret-file p=/f --clear-secrets "
+       "--layout {path} --max-concurrency 0 --no-check --check-read-only --check-timeout 9",
+       "dest set"},
+      {"dest remove d1 --force", "dest remove"},
+      {"dest pause d1", "dest pause"},
+      {"dest resume d1", "dest resume"},
+      {"dest check d1 --check-read-only --check-timeout 3", "dest check"},
+      {"dest kinds", "dest kinds"},
+      {"dest kinds s3", "dest kinds"},
+      {"unbind --device p --folder /f --dest d", "unbind"},
+      {"bindings --device p --dest d --json", "bindings"},
       {"bind --device p --folder /f --dest d --no-backfill", "bind"},
       {"bind --device p --dest d", "bind"},
       {"jobs --state dead --state retry --dest d --limit 5", "jobs"},
@@ -148,6 +164,9 @@ TEST(CliCommands, UsageErrorsStayUsageErrors) {
       {"enroll-token --device d --worker w", "RequiredError"},
       {"retention set --device d --pass-through --no-pass-through", "ExcludesError"},
       {"bind --device d", "RequiredError"},
+      {"unbind --device d", "RequiredError"},
+      {"dest remove", "RequiredError"},
+      {"dest add x --kind local --check-timeout 0", "ValidationError"},
       {"restore --device d", "RequiredError"},
       {"prioritize --job 1", "RequiredError"},
       {"recover --key k --from f", "RequiredError"},

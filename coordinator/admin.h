@@ -41,6 +41,23 @@ class Admin {
   absl::StatusOr<shoebox::v1::Destination> CreateDestination(
       const std::string& admin, const shoebox::v1::CreateDestinationRequest& req);
   absl::StatusOr<shoebox::v1::ListDestinationsResponse> ListDestinations();
+  // Day two (issue 16, docs/destinations.md); admin_destinations.cc.
+  // The settings after the patch are validated as a whole against the kind
+  // (INVALID_ARGUMENT naming the key); NOT_FOUND for an unknown name.
+  absl::StatusOr<shoebox::v1::UpdateDestinationResponse> UpdateDestination(
+      const std::string& admin, const shoebox::v1::UpdateDestinationRequest& req);
+  absl::StatusOr<shoebox::v1::RemoveDestinationResponse> RemoveDestination(
+      const std::string& admin, const shoebox::v1::RemoveDestinationRequest& req);
+  absl::StatusOr<shoebox::v1::Destination> PauseDestination(
+      const std::string& admin, const shoebox::v1::PauseDestinationRequest& req);
+  absl::StatusOr<shoebox::v1::DestinationCheck> CheckDestination(
+      const std::string& admin, const shoebox::v1::CheckDestinationRequest& req);
+  absl::StatusOr<shoebox::v1::DestinationCheck> GetDestinationCheck(
+      const shoebox::v1::GetDestinationCheckRequest& req);
+  absl::StatusOr<shoebox::v1::ListBindingsResponse> ListBindings(
+      const shoebox::v1::ListBindingsRequest& req);
+  absl::StatusOr<shoebox::v1::UnbindFolderResponse> UnbindFolder(
+      const std::string& admin, const shoebox::v1::UnbindFolderRequest& req);
   absl::StatusOr<shoebox::v1::BindFolderResponse> BindFolder(
       const std::string& admin, const shoebox::v1::BindFolderRequest& req);
   absl::StatusOr<shoebox::v1::ListDevicesResponse> ListDevices();

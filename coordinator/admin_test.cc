@@ -54,10 +54,11 @@ TEST_F(AdminTest, CreateDestinationIsAudited) {
   pb::CreateDestinationRequest req;
   req.set_name("nas");
   req.set_kind("local");
+  req.set_settings_json(R"({"root":"/srv/nas"})");
   absl::StatusOr<pb::Destination> d = admin_.CreateDestination("alice", req);
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->name(), "nas");
-  EXPECT_EQ(d->settings_json(), "{}");
+  EXPECT_EQ(d->settings_json(), R"({"root":"/srv/nas"})");
   ASSERT_EQ(Audit().size(), 1u);
   EXPECT_EQ(Audit()[0].actor, "alice");
   EXPECT_EQ(Audit()[0].action, "CreateDestination");
@@ -68,6 +69,7 @@ TEST_F(AdminTest, BadDestinationNameNeverReachesTheStore) {
   pb::CreateDestinationRequest req;
   req.set_name("no spaces/allowed");
   req.set_kind("local");
+  req.set_settings_json(R"({"root":"/srv/nas"})");
   EXPECT_TRUE(absl::IsInvalidArgument(admin_.CreateDestination("alice", req).status()));
   EXPECT_TRUE(destinations_.ListDestinations()->empty());
   EXPECT_TRUE(Audit().empty());
@@ -77,6 +79,7 @@ TEST_F(AdminTest, TakenDestinationNameIsAlreadyExists) {
   pb::CreateDestinationRequest req;
   req.set_name("nas");
   req.set_kind("local");
+  req.set_settings_json(R"({"root":"/srv/nas"})");
   ASSERT_TRUE(admin_.CreateDestination("alice", req).ok());
   EXPECT_TRUE(absl::IsAlreadyExists(admin_.CreateDestination("alice", req).status()));
 }
@@ -85,6 +88,7 @@ TEST_F(AdminTest, BindFolderReportsBackfillJobs) {
   pb::CreateDestinationRequest dest;
   dest.set_name("nas");
   dest.set_kind("local");
+  dest.set_settings_json(R"({"root":"/srv/nas"})");
   ASSERT_TRUE(admin_.CreateDestination("alice", dest).ok());
   destinations_.set_backfill_jobs(12);
   pb::BindFolderRequest req;

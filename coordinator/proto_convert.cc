@@ -172,6 +172,31 @@ shoebox::v1::Destination ToProto(const Destination& d) {
   p.set_sealed_credentials(d.sealed_credentials);
   p.set_layout(d.layout);
   p.set_max_concurrency(d.max_concurrency);
+  p.set_paused_unix_ms(d.paused_unix_ms);
+  p.set_last_check_state(static_cast<shoebox::v1::JobState>(d.last_check_state));
+  p.set_last_check_detail(d.last_check_detail);
+  p.set_last_check_unix_ms(d.last_check_unix_ms);
+  return p;
+}
+
+shoebox::v1::DestinationCheck ToProto(const DestinationCheckRow& c) {
+  shoebox::v1::DestinationCheck p;
+  p.set_job_id(c.job_id);
+  p.set_destination(c.destination);
+  p.set_state(static_cast<shoebox::v1::JobState>(c.state));
+  p.set_detail(c.detail);
+  p.set_error(c.error);
+  p.set_created_unix_ms(c.created_unix_ms);
+  p.set_workers_serving(c.workers_serving);
+  return p;
+}
+
+shoebox::v1::Binding ToProto(const BindingRow& b) {
+  shoebox::v1::Binding p;
+  p.set_device(b.device);
+  p.set_folder(b.folder);
+  p.set_destination(b.destination);
+  p.set_created_unix_ms(b.created_unix_ms);
   return p;
 }
 

@@ -30,6 +30,8 @@ shoebox::v1::Device ToProto(const DeviceRow& d);
 shoebox::v1::FileVersion ToProto(const FileVersion& v);
 shoebox::v1::ListVersionsResponse ToProto(const VersionPage& page);
 shoebox::v1::Destination ToProto(const Destination& d);
+shoebox::v1::DestinationCheck ToProto(const DestinationCheckRow& c);
+shoebox::v1::Binding ToProto(const BindingRow& b);
 shoebox::v1::Job ToProto(const LeasedJob& j);
 shoebox::v1::RenewLeaseResponse ToProto(const LeaseRenewal& r);
 shoebox::v1::FailJobResponse ToProto(const FailOutcome& f);

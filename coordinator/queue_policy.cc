@@ -67,11 +67,16 @@ std::string WaitingReason(const WaitFacts& f) {
       break;
   }
   // Queued.
+  if (f.paused_unix_ms != 0) {
+    return absl::StrCat("destination ", f.destination, " is paused by an admin since ",
+                        FormatUnixMs(f.paused_unix_ms), "; `shoebox dest resume ", f.destination,
+                        "` resumes it");
+  }
   if (f.auth_failed_unix_ms != 0) {
     return absl::StrCat("destination ", f.destination, " is failing authentication since ",
                         FormatUnixMs(f.auth_failed_unix_ms), ": ", f.auth_error,
-                        "; fix its credentials, then `shoebox retry --dest ",
-                        ShellWord(f.destination), "`");
+                        "; fix its credentials with `shoebox dest set ", ShellWord(f.destination),
+                        " --secret KEY=-` (its held jobs then go again)");
   }
   if (f.workers_serving == 0) {
     return absl::StrCat("no worker serves destination ", f.destination, " (kind ",

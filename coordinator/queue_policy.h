@@ -32,6 +32,7 @@ struct WaitFacts {
   uint32_t running = 0;          // jobs of the destination leased now
   uint32_t workers_serving = 0;  // live workers that serve the destination
   uint64_t queued_ahead = 0;     // queued jobs ahead of this one (same destination)
+  int64_t paused_unix_ms = 0;    // paused by an admin (0: not paused)
 };
 
 // Empty for LEASED and DONE jobs; otherwise one sentence, e.g.

@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/bytes.h"
+#include "common/destination_kinds.h"
 #include "common/paths.h"
 #include "common/status.h"
 
@@ -185,18 +187,56 @@ absl::Status ValidateCreateDestination(const shoebox::v1::CreateDestinationReque
         "name: 1 to 64 characters of letters, digits, '.', '-' and '_'");
   }
   if (req.kind().empty() || req.kind().size() > 64) {
-    return absl::InvalidArgumentError("kind: name the connector kind (local, s3, webdav, ...)");
+    return absl::InvalidArgumentError(
+        absl::StrCat("kind: name the connector kind (", DestinationKindNames(), ")"));
   }
   RETURN_IF_ERROR(CheckNoNul(req.kind(), "kind"));
   RETURN_IF_ERROR(CheckNoNul(req.layout(), "layout"));
+  ASSIGN_OR_RETURN(nlohmann::json settings,
+                   ParseSettingsJson(req.settings_json(), "settings_json"));
+  return ValidateDestinationConfig(req.kind(), settings, !req.sealed_credentials().empty());
+}
+
+absl::Status ValidateDestinationName(const std::string& name, const char* field) {
+  if (ValidDestinationName(name)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": 1 to 64 characters of letters, digits, '.', '-' and '_'"));
+}
+
+absl::Status ValidateDestinationLayout(const std::string& layout) {
+  if (layout.size() > 1024) return absl::InvalidArgumentError("layout: at most 1024 bytes");
+  return CheckNoNul(layout, "layout");
+}
+
+absl::Status ValidateListBindings(const shoebox::v1::ListBindingsRequest& req) {
+  RETURN_IF_ERROR(CheckNoNul(req.device(), "device"));
+  if (!req.destination().empty()) return ValidateDestinationName(req.destination(), "destination");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<nlohmann::json> ParseSettingsJson(const std::string& text, const char* field) {
   // nlohmann's parser stops at a NUL as at the end of input, so "{}\0junk"
   // would pass as "{}" (and libpq would store only "{}").
-  RETURN_IF_ERROR(CheckNoNul(req.settings_json(), "settings_json"));
-  if (!req.settings_json().empty()) {
-    nlohmann::json j = nlohmann::json::parse(req.settings_json(), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      return absl::InvalidArgumentError("settings_json: must be a JSON object");
-    }
+  RETURN_IF_ERROR(CheckNoNul(text, field));
+  if (text.empty()) return nlohmann::json::object();
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": must be a JSON object"));
+  }
+  return j;
+}
+
+absl::Status ValidateDestinationConfig(const std::string& kind, const nlohmann::json& settings,
+                                       bool has_credentials) {
+  ASSIGN_OR_RETURN(const KindSpec* spec, LookUpDestinationKind(kind));
+  RETURN_IF_ERROR(ValidateDestinationSettings(kind, settings));
+  if (KindRequiresSecrets(*spec) && !has_credentials) {
+    std::vector<std::string> keys;
+    for (const SettingSpec& s : spec->keys)
+      if (s.secret && s.required) keys.push_back(s.key);
+    return absl::InvalidArgumentError(
+        absl::StrCat("sealed_credentials: kind ", kind, " needs credentials (",
+                     absl::StrJoin(keys, ", "), "); pass them with --secret"));
   }
   return absl::OkStatus();
 }

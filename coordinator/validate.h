@@ -18,7 +18,10 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/crypto/hash.h"
 #include "coordinator/retention_policy.h"
 #include "shoebox/v1/admin.pb.h"
@@ -79,7 +82,22 @@ std::string FailJobErrorText(const std::string& error);
 
 // name 1..64 of [A-Za-z0-9._-]; kind 1..64 bytes; settings_json a JSON
 // object or empty; no NUL in kind, layout or settings_json.
+// A destination named by a request (field `field`): 1..64 of [A-Za-z0-9._-].
+absl::Status ValidateDestinationName(const std::string& name, const char* field = "name");
+// A layout template: no NUL, at most 1024 bytes.
+absl::Status ValidateDestinationLayout(const std::string& layout);
+// Filters: no NUL in device, a valid destination name when given.
+absl::Status ValidateListBindings(const shoebox::v1::ListBindingsRequest& req);
+// The kind must be declared in common/destination_kinds.h and the settings
+// pass its declaration (INVALID_ARGUMENT naming the key).
 absl::Status ValidateCreateDestination(const shoebox::v1::CreateDestinationRequest& req);
+// A settings text (empty: {}) parsed as a JSON object; INVALID_ARGUMENT
+// naming `field` otherwise.
+absl::StatusOr<nlohmann::json> ParseSettingsJson(const std::string& text, const char* field);
+// Settings against the kind's declaration, and sealed credentials present
+// when the kind requires secrets.
+absl::Status ValidateDestinationConfig(const std::string& kind, const nlohmann::json& settings,
+                                       bool has_credentials);
 // device and destination named (no NUL); folder absolute when given.
 absl::Status ValidateBindFolder(const shoebox::v1::BindFolderRequest& req);
 // Every state a known JobState other than UNSPECIFIED.

@@ -50,6 +50,26 @@ TEST(Registry, S3WithoutBucketOrKeysIsRefusedWithTheMissingKey) {
   EXPECT_NE(d.status().message().find("secret_access_key"), std::string::npos) << d.status();
 }
 
+// Settings are read through common/destination_kinds.h: values an older CLI
+// stored as text still work, wrong ones name the key.
+TEST(Registry, SettingsStoredAsTextAreReadByTheirDeclaredType) {
+  auto sftp = MakeConnector(
+      "sftp", {{"host", "127.0.0.1"}, {"host_key", "ssh-ed25519 AAAA"}, {"port", "45222"}},
+      {{"password", "pw"}});
+  ASSERT_TRUE(sftp.ok()) << sftp.status();
+  EXPECT_NE((*sftp)->Describe().find("45222"), std::string::npos) << (*sftp)->Describe();
+  auto local = MakeConnector("local", {{"root", "/tmp/shoebox-x"}, {"fsync", "false"}},
+                             nlohmann::json::object());
+  ASSERT_TRUE(local.ok()) << local.status();
+  auto bad =
+      MakeConnector("sftp", {{"host", "h"}, {"host_key", "ssh-ed25519 AAAA"}, {"port", "ssh"}}, {});
+  ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("port"), std::string::npos) << bad.status();
+  auto range = MakeConnector("webdav", {{"url", "http://h/dav"}, {"chunk_size_mib", 2}}, {});
+  ASSERT_EQ(range.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(range.status().message().find("5..1024"), std::string::npos) << range.status();
+}
+
 TEST(Sources, StringSourceReadsSeeksAndEnds) {
   auto s = MakeStringSource("hello world");
   uint8_t buf[5];

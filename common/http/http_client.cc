@@ -372,7 +372,8 @@ absl::Status ErrorStatus(const Response& r, absl::string_view what, absl::string
   switch (code) {
     case 401:
       return absl::UnauthenticatedError(
-          msg("the server refused the credentials: update the destination's credentials"));
+          msg("the server refused the credentials: update the destination's credentials with "
+              "`shoebox dest set NAME --secret KEY=-`"));
     case 403:
       return absl::PermissionDeniedError(
           msg("the account may not do this: check its permissions on the server"));

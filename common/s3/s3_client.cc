@@ -181,9 +181,9 @@ absl::Status S3Client::MapError(const http::Response& resp, const std::string& o
   if (code == "SignatureDoesNotMatch" || code == "InvalidAccessKeyId" || code == "InvalidToken" ||
       code == "ExpiredToken" || code == "TokenRefreshRequired" || code == "InvalidSecurity" ||
       resp.status == 401) {
-    return Recode(
-        mapped("the access key or secret was refused: update the destination's credentials"),
-        absl::StatusCode::kUnauthenticated);
+    return Recode(mapped("the access key or secret was refused: update the destination's "
+                         "credentials with `shoebox dest set NAME --secret KEY=-`"),
+                  absl::StatusCode::kUnauthenticated);
   }
   if (code == "NoSuchBucket") {
     return Recode(mapped(absl::StrCat("bucket '", config_.bucket, "' does not exist at ",
@@ -199,8 +199,8 @@ absl::Status S3Client::MapError(const http::Response& resp, const std::string& o
   if (resp.status == 403) {
     if (code.empty()) {
       return Recode(
-          mapped("credentials refused or not allowed; check the destination's credentials and "
-                 "bucket policy"),
+          mapped("credentials refused or not allowed; check the bucket policy, or update the "
+                 "credentials with `shoebox dest set NAME --secret KEY=-`"),
           absl::StatusCode::kUnauthenticated);
     }
     return mapped(

@@ -20,6 +20,60 @@ grpc::Status AdminServiceImpl::ListDestinations(grpc::ServerContext* ctx,
                [&](const Caller&) { return Assign(c_->admin().ListDestinations(), resp); });
 }
 
+grpc::Status AdminServiceImpl::UpdateDestination(grpc::ServerContext* ctx,
+                                                 const shoebox::v1::UpdateDestinationRequest* req,
+                                                 shoebox::v1::UpdateDestinationResponse* resp) {
+  return Serve(c_, "UpdateDestination", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->admin().UpdateDestination(who.name, *req), resp);
+  });
+}
+
+grpc::Status AdminServiceImpl::RemoveDestination(grpc::ServerContext* ctx,
+                                                 const shoebox::v1::RemoveDestinationRequest* req,
+                                                 shoebox::v1::RemoveDestinationResponse* resp) {
+  return Serve(c_, "RemoveDestination", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->admin().RemoveDestination(who.name, *req), resp);
+  });
+}
+
+grpc::Status AdminServiceImpl::PauseDestination(grpc::ServerContext* ctx,
+                                                const shoebox::v1::PauseDestinationRequest* req,
+                                                shoebox::v1::Destination* resp) {
+  return Serve(c_, "PauseDestination", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->admin().PauseDestination(who.name, *req), resp);
+  });
+}
+
+grpc::Status AdminServiceImpl::CheckDestination(grpc::ServerContext* ctx,
+                                                const shoebox::v1::CheckDestinationRequest* req,
+                                                shoebox::v1::DestinationCheck* resp) {
+  return Serve(c_, "CheckDestination", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->admin().CheckDestination(who.name, *req), resp);
+  });
+}
+
+grpc::Status AdminServiceImpl::GetDestinationCheck(
+    grpc::ServerContext* ctx, const shoebox::v1::GetDestinationCheckRequest* req,
+    shoebox::v1::DestinationCheck* resp) {
+  return Serve(c_, "GetDestinationCheck", ctx, Role::kAdmin,
+               [&](const Caller&) { return Assign(c_->admin().GetDestinationCheck(*req), resp); });
+}
+
+grpc::Status AdminServiceImpl::ListBindings(grpc::ServerContext* ctx,
+                                            const shoebox::v1::ListBindingsRequest* req,
+                                            shoebox::v1::ListBindingsResponse* resp) {
+  return Serve(c_, "ListBindings", ctx, Role::kAdmin,
+               [&](const Caller&) { return Assign(c_->admin().ListBindings(*req), resp); });
+}
+
+grpc::Status AdminServiceImpl::UnbindFolder(grpc::ServerContext* ctx,
+                                            const shoebox::v1::UnbindFolderRequest* req,
+                                            shoebox::v1::UnbindFolderResponse* resp) {
+  return Serve(c_, "UnbindFolder", ctx, Role::kAdmin, [&](const Caller& who) {
+    return Assign(c_->admin().UnbindFolder(who.name, *req), resp);
+  });
+}
+
 grpc::Status AdminServiceImpl::BindFolder(grpc::ServerContext* ctx,
                                           const shoebox::v1::BindFolderRequest* req,
                                           shoebox::v1::BindFolderResponse* resp) {

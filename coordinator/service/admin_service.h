@@ -16,6 +16,26 @@ class AdminServiceImpl final : public shoebox::v1::AdminService::Service {
   grpc::Status ListDestinations(grpc::ServerContext* ctx,
                                 const shoebox::v1::ListDestinationsRequest* req,
                                 shoebox::v1::ListDestinationsResponse* resp) override;
+  // Day two for destinations (issue 16).
+  grpc::Status UpdateDestination(grpc::ServerContext* ctx,
+                                 const shoebox::v1::UpdateDestinationRequest* req,
+                                 shoebox::v1::UpdateDestinationResponse* resp) override;
+  grpc::Status RemoveDestination(grpc::ServerContext* ctx,
+                                 const shoebox::v1::RemoveDestinationRequest* req,
+                                 shoebox::v1::RemoveDestinationResponse* resp) override;
+  grpc::Status PauseDestination(grpc::ServerContext* ctx,
+                                const shoebox::v1::PauseDestinationRequest* req,
+                                shoebox::v1::Destination* resp) override;
+  grpc::Status CheckDestination(grpc::ServerContext* ctx,
+                                const shoebox::v1::CheckDestinationRequest* req,
+                                shoebox::v1::DestinationCheck* resp) override;
+  grpc::Status GetDestinationCheck(grpc::ServerContext* ctx,
+                                   const shoebox::v1::GetDestinationCheckRequest* req,
+                                   shoebox::v1::DestinationCheck* resp) override;
+  grpc::Status ListBindings(grpc::ServerContext* ctx, const shoebox::v1::ListBindingsRequest* req,
+                            shoebox::v1::ListBindingsResponse* resp) override;
+  grpc::Status UnbindFolder(grpc::ServerContext* ctx, const shoebox::v1::UnbindFolderRequest* req,
+                            shoebox::v1::UnbindFolderResponse* resp) override;
   grpc::Status BindFolder(grpc::ServerContext* ctx, const shoebox::v1::BindFolderRequest* req,
                           shoebox::v1::BindFolderResponse* resp) override;
   grpc::Status ListDevices(grpc::ServerContext* ctx, const shoebox::v1::ListDevicesRequest* req,

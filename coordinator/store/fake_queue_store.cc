@@ -279,7 +279,8 @@ absl::StatusOr<Destination> FakeDestinationStore::CreateDestination(const NewDes
 absl::StatusOr<std::vector<Destination>> FakeDestinationStore::ListDestinations() {
   absl::MutexLock l(&mu_);
   std::vector<Destination> out;
-  for (const auto& [id, d] : destinations_) out.push_back(d);
+  for (const auto& [id, d] : destinations_)
+    if (removed_.count(id) == 0) out.push_back(d);
   return out;
 }
 

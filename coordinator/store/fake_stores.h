@@ -160,6 +160,24 @@ class FakeDestinationStore final : public DestinationStore {
   // NOT_FOUND for an unknown destination; returns backfill ? backfill_jobs : 0.
   absl::StatusOr<uint64_t> BindFolder(const std::string& device, const std::string& folder,
                                       const std::string& destination, bool backfill) override;
+  // fake_destination_store.cc: the day-two calls. Jobs are not modelled:
+  // RemoveDestination refuses while set_leased_jobs() says some run,
+  // renames the destination "NAME~ID" when it was ever bound (else purges
+  // it); checks stay queued until FinishCheck.
+  absl::StatusOr<Destination> UpdateDestination(
+      const std::string& name, const std::function<absl::Status(Destination&)>& change,
+      uint64_t* dead_jobs) override;
+  absl::StatusOr<DestinationRemoval> RemoveDestination(const std::string& name,
+                                                       bool force) override;
+  absl::StatusOr<Destination> SetDestinationPaused(const std::string& name, bool paused) override;
+  absl::StatusOr<DestinationCheckRow> EnqueueCheck(const std::string& name, bool write_probe,
+                                                   uint32_t worker_stale_ms) override;
+  absl::StatusOr<DestinationCheckRow> GetCheck(const std::string& name, int64_t job_id,
+                                               uint32_t worker_stale_ms) override;
+  absl::StatusOr<std::vector<BindingRow>> ListBindings(const std::string& device,
+                                                       const std::string& destination) override;
+  absl::StatusOr<uint64_t> UnbindFolder(const std::string& device, const std::string& folder,
+                                        const std::string& destination) override;
 
   struct Binding {
     std::string device, folder, destination;
@@ -167,13 +185,24 @@ class FakeDestinationStore final : public DestinationStore {
   };
   std::vector<Binding> bindings();
   void set_backfill_jobs(uint64_t n);
+  void set_leased_jobs(uint64_t n);
+  // Ends check `job_id`: DONE with `text` as detail, or DEAD with it as error.
+  void FinishCheck(int64_t job_id, bool ok, const std::string& text);
+  // The remote_ref the last queued check carries ("write" or "read").
+  std::string last_check_mode();
 
  private:
+  absl::StatusOr<Destination*> Live(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   absl::Mutex mu_;
   int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<int64_t, Destination> destinations_ ABSL_GUARDED_BY(mu_);
+  std::set<int64_t> removed_ ABSL_GUARDED_BY(mu_);
   std::vector<Binding> bindings_ ABSL_GUARDED_BY(mu_);
+  std::vector<DestinationCheckRow> checks_ ABSL_GUARDED_BY(mu_);
+  std::string last_check_mode_ ABSL_GUARDED_BY(mu_);
   uint64_t backfill_jobs_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t leased_jobs_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 class FakeIdentityStore final : public IdentityStore {

@@ -347,6 +347,15 @@ constexpr char kV6[] = R"sql(
 ALTER TABLE devices ADD COLUMN agent_folder_problems text NOT NULL DEFAULT '';
 )sql";
 
+// Day two for destinations (issue 16, docs/destinations.md): pause, removal
+// that keeps the history (the row stays, renamed "NAME~ID"), and connection
+// check jobs (kind 6), found per destination through their own index.
+constexpr char kV7[] = R"sql(
+ALTER TABLE destinations ADD COLUMN paused_at timestamptz;
+ALTER TABLE destinations ADD COLUMN removed_at timestamptz;
+CREATE INDEX jobs_checks ON jobs (destination_id, id) WHERE kind = 6;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -357,6 +366,7 @@ const std::vector<Migration>& Migrations() {
       {4, "verification: scrub order, chunk damage, verify runs", kV4},
       {5, "record a stored chunk in one call", kV5},
       {6, "watched folders an agent cannot read", kV6},
+      {7, "destinations: pause, removal with history, connection checks", kV7},
   };
   return kAll;
 }

@@ -24,6 +24,7 @@ enum class JobKind : int {
   kScrub = 3,
   kTransfer = 4,
   kSnapshot = 5,
+  kCheck = 6,  // connection check of a destination (issue 16)
 };
 
 enum class JobState : int {
@@ -162,6 +163,37 @@ struct Destination {
   std::string sealed_credentials;
   std::string layout;
   uint32_t max_concurrency = 0;
+  int64_t paused_unix_ms = 0;  // 0: not paused
+  // The latest connection check (ListDestinations only; kUnspecified: none).
+  JobState last_check_state = JobState::kUnspecified;
+  std::string last_check_detail;
+  int64_t last_check_unix_ms = 0;
+};
+
+// What removing a destination did (DestinationStore::RemoveDestination).
+struct DestinationRemoval {
+  uint64_t jobs_cancelled = 0;
+  uint64_t bindings_removed = 0;
+  uint64_t delivered_copies = 0;
+  bool purged = false;  // nothing referred to it: the row was deleted
+};
+
+// A connection check job (JobKind::kCheck) and its outcome.
+struct DestinationCheckRow {
+  int64_t job_id = 0;
+  std::string destination;
+  JobState state = JobState::kUnspecified;
+  std::string detail;  // done: what was checked
+  std::string error;   // dead: why it failed
+  int64_t created_unix_ms = 0;
+  int64_t workers_serving = 0;
+};
+
+struct BindingRow {
+  std::string device;
+  std::string folder;  // empty: the whole device
+  std::string destination;
+  int64_t created_unix_ms = 0;
 };
 
 // --- job queue ---------------------------------------------------------------

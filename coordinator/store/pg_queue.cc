@@ -23,10 +23,10 @@ constexpr int Stored(JobState s) { return static_cast<int>(s); }
 // delivery it checked.
 constexpr char kCompleteJobSql[] =
     "WITH j AS (UPDATE jobs SET "
-    "  state = CASE WHEN kind = 2 AND NOT $6::boolean THEN 5 ELSE 3 END, "
+    "  state = CASE WHEN kind IN (2, 6) AND NOT $6::boolean THEN 5 ELSE 3 END, "
     "  last_error = CASE WHEN kind = 2 AND NOT $6::boolean "
     "    THEN 'verify: the remote copy is missing or differs; a current version is "
-    "delivered again' ELSE last_error END, "
+    "delivered again' WHEN kind = 6 AND NOT $6::boolean THEN $3 ELSE last_error END, "
     "  remote_ref = $3, remote_size = $4, remote_checksum = $5, "
     "  finished_at = now(), updated_at = now() "
     "  WHERE id = $1 AND lease_token = $2 AND state = 2 AND lease_deadline >= now() "
@@ -34,7 +34,8 @@ constexpr char kCompleteJobSql[] =
     "d AS (UPDATE destinations SET auth_failed_at = NULL, auth_error = '', "
     "  last_verified_at = CASE WHEN j.kind = 2 THEN now() ELSE last_verified_at END "
     "  FROM j WHERE destinations.id = j.destination_id "
-    "  AND (destinations.auth_failed_at IS NOT NULL OR j.kind = 2)), "
+    "  AND ((destinations.auth_failed_at IS NOT NULL AND (j.kind <> 6 OR $6::boolean)) "
+    "    OR j.kind = 2)), "
     // Verify results (issue 7, docs/verify.md): a good copy marks its
     // delivery verified; a missing or different copy of the file's
     // current version queues that delivery again.
@@ -82,13 +83,14 @@ void PrepareQueueStatements(pqxx::connection& c) {
             "  RETURNING kinds, destinations) "
             "SELECT d.id, d.max_concurrency, d.auth_failed_at IS NOT NULL FROM destinations d, w "
             "WHERE d.kind = ANY(w.kinds) AND (cardinality(w.destinations) = 0 OR d.name = "
-            "ANY(w.destinations)) ORDER BY d.id");
+            "ANY(w.destinations)) AND d.paused_at IS NULL AND d.removed_at IS NULL "
+            "ORDER BY d.id");
   // NO KEY UPDATE: serialises leasing for the destination (and with its
   // removal) without blocking the foreign-key checks of new deliveries.
   c.prepare("lock_limited_destination",
             "SELECT max_concurrency, auth_failed_at IS NOT NULL, (last_probe_at IS NULL OR "
             "last_probe_at < now() - $2::int * interval '1 millisecond') FROM destinations "
-            "WHERE id = $1 FOR NO KEY UPDATE");
+            "WHERE id = $1 AND paused_at IS NULL AND removed_at IS NULL FOR NO KEY UPDATE");
   c.prepare("count_running", "SELECT count(*) FROM jobs WHERE destination_id = $1 AND state = 2");
   c.prepare("lease_from",
             "WITH c AS (SELECT id FROM jobs WHERE state = 1 AND destination_id = "

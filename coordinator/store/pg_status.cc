@@ -18,7 +18,7 @@ std::map<int64_t, DestFacts> LoadDestFacts(Tx& tx, uint32_t worker_stale_ms) {
       "(SELECT count(*) FROM jobs j WHERE j.destination_id = d.id AND j.state = 2), "
       "(SELECT count(*) FROM workers w WHERE w.last_seen > now() - $1::int * interval '1 "
       "millisecond' AND d.kind = ANY(w.kinds) AND (cardinality(w.destinations) = 0 OR d.name = "
-      "ANY(w.destinations))) "
+      "ANY(w.destinations))), epoch_ms(d.paused_at), d.removed_at IS NOT NULL "
       "FROM destinations d",
       static_cast<int64_t>(worker_stale_ms));
   for (const auto& row : r) {
@@ -31,6 +31,8 @@ std::map<int64_t, DestFacts> LoadDestFacts(Tx& tx, uint32_t worker_stale_ms) {
     f.last_verified_ms = row[6].as<int64_t>();
     f.running = row[7].as<int64_t>();
     f.serving = row[8].as<int64_t>();
+    f.paused_ms = row[9].as<int64_t>();
+    f.removed = row[10].as<bool>();
     out[row[0].as<int64_t>()] = f;
   }
   return out;
@@ -50,6 +52,7 @@ WaitFacts MakeWaitFacts(JobState state, uint32_t attempts, std::string last_erro
   w.max_concurrency = d.max_concurrency;
   w.running = d.running;
   w.workers_serving = d.serving;
+  w.paused_unix_ms = d.paused_ms;
   return w;
 }
 
@@ -134,12 +137,17 @@ absl::StatusOr<StatusSummary> PgStore::GetStatus(uint32_t worker_stale_ms) {
     auto facts = LoadDestFacts(tx, worker_stale_ms);
     std::map<int64_t, size_t> dsts;
     for (auto& [id, f] : facts) {
+      if (f.removed) continue;  // history only (`shoebox dest remove`)
       DestinationStatus& d = resp.destinations.emplace_back();
       d.name = f.name;
       d.kind = f.kind;
       if (f.auth_failed_ms != 0) {
         d.health = absl::StrCat("authentication failed since ", FormatUnixMs(f.auth_failed_ms),
                                 ": ", f.auth_error);
+      }
+      if (f.paused_ms != 0) {
+        d.health = absl::StrCat(d.health, d.health.empty() ? "" : "; ", "paused by an admin since ",
+                                FormatUnixMs(f.paused_ms));
       }
       d.workers_serving = f.serving;
       d.last_verified_unix_ms = f.last_verified_ms;

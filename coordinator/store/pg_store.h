@@ -41,7 +41,8 @@ inline constexpr char kVersionJoins[] =
 absl::Status VersionFromRow(const pqxx::row& r, int off, FileVersion* v);
 
 inline constexpr char kDestinationCols[] =
-    "id, name, kind, settings::text, sealed_credentials, layout, max_concurrency";
+    "id, name, kind, settings::text, sealed_credentials, layout, max_concurrency, "
+    "epoch_ms(paused_at)";
 void DestinationFromRow(const pqxx::row& r, Destination* d);
 
 // Creates one delivery per destination bound to each version's folder (or
@@ -58,7 +59,8 @@ uint64_t CreateDeliveries(Tx& tx, const std::vector<int64_t>& version_ids);
 struct DestFacts {
   std::string name, kind, auth_error;
   uint32_t max_concurrency = 0;
-  int64_t auth_failed_ms = 0, last_verified_ms = 0;
+  int64_t auth_failed_ms = 0, last_verified_ms = 0, paused_ms = 0;
+  bool removed = false;  // retired by RemoveDestination: history only
   uint32_t running = 0, serving = 0;
 };
 std::map<int64_t, DestFacts> LoadDestFacts(Tx& tx, uint32_t worker_stale_ms);
@@ -111,6 +113,20 @@ class PgStore final : public Store {
   absl::StatusOr<std::vector<Destination>> ListDestinations() override;
   absl::StatusOr<uint64_t> BindFolder(const std::string& device, const std::string& folder,
                                       const std::string& destination, bool backfill) override;
+  absl::StatusOr<Destination> UpdateDestination(
+      const std::string& name, const std::function<absl::Status(Destination&)>& change,
+      uint64_t* dead_jobs) override;
+  absl::StatusOr<DestinationRemoval> RemoveDestination(const std::string& name,
+                                                       bool force) override;
+  absl::StatusOr<Destination> SetDestinationPaused(const std::string& name, bool paused) override;
+  absl::StatusOr<DestinationCheckRow> EnqueueCheck(const std::string& name, bool write_probe,
+                                                   uint32_t worker_stale_ms) override;
+  absl::StatusOr<DestinationCheckRow> GetCheck(const std::string& name, int64_t job_id,
+                                               uint32_t worker_stale_ms) override;
+  absl::StatusOr<std::vector<BindingRow>> ListBindings(const std::string& device,
+                                                       const std::string& destination) override;
+  absl::StatusOr<uint64_t> UnbindFolder(const std::string& device, const std::string& folder,
+                                        const std::string& destination) override;
 
   // pg_queue.cc
   absl::StatusOr<int64_t> RegisterWorker(const WorkerRegistration& reg) override;

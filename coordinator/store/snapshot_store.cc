@@ -24,7 +24,8 @@ absl::StatusOr<uint64_t> PgSnapshotStore::QueueSnapshotCopies(const std::string&
             tx.exec_params(
                   "INSERT INTO jobs (kind, state, destination_id, remote_ref) "
                   "SELECT $1, $2, d.id, $3 FROM destinations d "
-                  "WHERE d.kind IN ('local', 's3', 'webdav', 'sftp') ORDER BY d.id",
+                  "WHERE d.kind IN ('local', 's3', 'webdav', 'sftp') AND d.removed_at IS NULL "
+                  "ORDER BY d.id",
                   static_cast<int>(JobKind::kSnapshot), static_cast<int>(JobState::kQueued), ref)
                 .affected_rows();
         return absl::OkStatus();

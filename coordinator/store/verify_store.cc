@@ -33,7 +33,8 @@ constexpr char kCurrentDelivered[] =
     "FROM jobs j JOIN destinations ds ON ds.id = j.destination_id "
     "JOIN file_versions v ON v.id = j.version_id "
     "JOIN files f ON f.id = v.file_id AND f.current_version_id = v.id "
-    "WHERE j.kind = 1 AND j.state = 3 AND ($1::text = '' OR ds.name = $1::text) ";
+    "WHERE j.kind = 1 AND j.state = 3 AND ($1::text = '' OR ds.name = $1::text) "
+    "AND ds.removed_at IS NULL ";
 
 }  // namespace
 
@@ -156,7 +157,7 @@ absl::StatusOr<std::vector<DamagedChunk>> PgVerifyStore::OpenDamage(bool queue_r
            tx.exec_params("SELECT j.version_id, j.destination_id, ds.name FROM jobs j "
                           "JOIN destinations ds ON ds.id = j.destination_id "
                           "WHERE j.kind = 1 AND j.state = 3 AND j.version_id = ANY($1::bigint[]) "
-                          "ORDER BY j.version_id, ds.name",
+                          "AND ds.removed_at IS NULL ORDER BY j.version_id, ds.name",
                           NumArray(versions))) {
         copies[row[0].as<int64_t>()].emplace_back(row[1].as<int64_t>(), row[2].c_str());
       }
@@ -197,7 +198,9 @@ absl::StatusOr<uint64_t> PgVerifyStore::QueueRemoteChecks(const std::string& des
   uint64_t queued = 0;
   RETURN_IF_ERROR(store_->RunInTransaction("queue remote checks", [&](Tx& tx) {
     if (!destination.empty() &&
-        tx.exec_params("SELECT 1 FROM destinations WHERE name = $1", destination).empty()) {
+        tx.exec_params("SELECT 1 FROM destinations WHERE name = $1 AND removed_at IS NULL",
+                       destination)
+            .empty()) {
       return absl::NotFoundError(
           absl::StrCat("destination: no destination named '", destination, "'"));
     }
@@ -367,6 +370,7 @@ absl::StatusOr<CopySummary> PgVerifyStore::GetCopySummary() {
         "  WHERE d.repaired_at IS NULL AND NOT c.stored), "
         "dst AS (SELECT version_id, count(DISTINCT destination_id) AS n FROM jobs "
         "  WHERE kind = 1 AND state = 3 AND version_id IN (SELECT id FROM cur) "
+        "  AND destination_id NOT IN (SELECT id FROM destinations WHERE removed_at IS NOT NULL) "
         "  GROUP BY version_id), "
         "n AS (SELECT (CASE WHEN NOT EXISTS (SELECT 1 FROM dmg "
         "    WHERE position(dmg.chunk_id IN cur.chunk_list) > 0) THEN 1 ELSE 0 END) "

@@ -31,6 +31,7 @@ class HostileInputTest : public testsupport::CoordinatorFixture {
     pb::CreateDestinationRequest dest;
     dest.set_name("nas");
     dest.set_kind("local");
+    dest.set_settings_json(R"({"root":"/srv/nas"})");
     EXPECT_TRUE(c().admin().CreateDestination("admin", dest).ok());
     pb::HelloRequest hello;
     hello.add_folders(kFolder);

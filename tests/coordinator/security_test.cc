@@ -454,7 +454,8 @@ TEST_F(SecurityTest, DatabaseDumpHoldsNoSecretInPlainText) {
     pb::CreateDestinationRequest req;
     req.set_name("nas");
     req.set_kind("sftp");
-    req.set_settings_json("{\"host\":\"127.0.0.1\"}");
+    req.set_settings_json(
+        "{\"host\":\"127.0.0.1\",\"host_key\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5\"}");
     req.set_sealed_credentials(*sealed);
     pb::Destination d;
     grpc::Status s = admin->CreateDestination(&ctx, req, &d);

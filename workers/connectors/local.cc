@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "common/destination_kinds.h"
 #include "common/fsutil.h"
 #include "common/paths.h"
 #include "common/status.h"
@@ -284,22 +285,13 @@ class LocalConnector final : public Connector {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Connector>> MakeLocalConnector(const nlohmann::json& settings,
-                                                              const nlohmann::json&) {
-  if (!settings.contains("root") || !settings["root"].is_string()) {
-    return absl::InvalidArgumentError(
-        "local destination settings: 'root' (an absolute folder) is required");
-  }
-  std::string root = settings["root"].get<std::string>();
+                                                              const nlohmann::json& credentials) {
+  // Keys, types and defaults: common/destination_kinds.cc.
+  const SettingsReader in("local", settings, credentials);
+  ASSIGN_OR_RETURN(std::string root, in.String("root"));
   RETURN_IF_ERROR(ValidateAbsolutePath(root, "local destination root"));
   while (root.size() > 1 && absl::EndsWith(root, "/")) root.pop_back();
-  bool fsync = true;
-  if (settings.contains("fsync")) {
-    if (!settings["fsync"].is_boolean()) {
-      return absl::InvalidArgumentError(
-          "local destination settings: 'fsync' must be true or false");
-    }
-    fsync = settings["fsync"].get<bool>();
-  }
+  ASSIGN_OR_RETURN(const bool fsync, in.Bool("fsync"));
   return std::unique_ptr<Connector>(new LocalConnector(std::move(root), fsync));
 }
 

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "common/destination_kinds.h"
 #include "common/http/form_body.h"
 #include "common/http/http_client.h"
 #include "common/http/url.h"
@@ -346,12 +347,10 @@ SHOEBOX_REGISTER_CONNECTOR("rclone", MakeRcloneConnector);
 
 absl::StatusOr<std::unique_ptr<Connector>> MakeRcloneConnector(const nlohmann::json& settings,
                                                                const nlohmann::json& credentials) {
-  auto str = [](const nlohmann::json& j, const char* key) -> std::string {
-    if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return "";
-    return j[key].get<std::string>();
-  };
+  // Keys, types, ranges and defaults: common/destination_kinds.cc.
+  const SettingsReader in("rclone", settings, credentials);
   Options o;
-  o.url = str(settings, "url");
+  ASSIGN_OR_RETURN(o.url, in.String("url"));
   if (!(absl::StartsWith(o.url, "http://") || absl::StartsWith(o.url, "https://"))) {
     return absl::InvalidArgumentError(absl::StrCat(
         "rclone destination: settings \"url\" must be the rc server's http(s) address, e.g. "
@@ -359,22 +358,13 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeRcloneConnector(const nlohmann::j
         o.url, "\""));
   }
   if (!absl::EndsWith(o.url, "/")) o.url.push_back('/');
-  o.remote = str(settings, "remote");
-  if (o.remote.empty()) {
-    return absl::InvalidArgumentError(
-        "rclone destination: settings \"remote\" is required (an rclone fs such as "
-        "\"dropbox:Photos\")");
-  }
-  o.ca_file = str(settings, "ca_file");
-  if (settings.is_object()) {
-    if (settings.contains("hashes") && settings["hashes"].is_boolean())
-      o.hashes = settings["hashes"].get<bool>();
-    if (settings.contains("timeout_s") && settings["timeout_s"].is_number_integer()) {
-      o.timeout_s = std::max<long>(1, settings["timeout_s"].get<long>());
-    }
-  }
-  o.user = str(credentials, "user");
-  o.password = str(credentials, "password");
+  ASSIGN_OR_RETURN(o.remote, in.String("remote"));
+  ASSIGN_OR_RETURN(o.ca_file, in.String("ca_file"));
+  ASSIGN_OR_RETURN(o.hashes, in.Bool("hashes"));
+  ASSIGN_OR_RETURN(int64_t timeout_s, in.Int("timeout_s"));
+  o.timeout_s = static_cast<long>(timeout_s);
+  ASSIGN_OR_RETURN(o.user, in.String("user", /*secret=*/true));
+  ASSIGN_OR_RETURN(o.password, in.String("password", /*secret=*/true));
   return std::unique_ptr<Connector>(new RcloneConnector(std::move(o)));
 }
 

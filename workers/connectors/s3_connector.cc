@@ -6,39 +6,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/bytes.h"
+#include "common/destination_kinds.h"
 #include "common/status.h"
 #include "workers/connectors/retrying_connector.h"
 
 namespace shoebox::worker {
 namespace {
-
-absl::StatusOr<std::string> Str(const nlohmann::json& j, const char* key, std::string def,
-                                const char* where) {
-  if (!j.contains(key) || j[key].is_null()) return def;
-  if (!j[key].is_string()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("S3 destination ", where, ": '", key, "' must be a string"));
-  }
-  return j[key].get<std::string>();
-}
-
-absl::StatusOr<int64_t> Int(const nlohmann::json& j, const char* key, int64_t def) {
-  if (!j.contains(key) || j[key].is_null()) return def;
-  if (!j[key].is_number_integer() || j[key].get<int64_t>() <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("S3 destination settings: '", key, "' must be a positive integer"));
-  }
-  return j[key].get<int64_t>();
-}
-
-absl::StatusOr<bool> Bool(const nlohmann::json& j, const char* key, bool def) {
-  if (!j.contains(key) || j[key].is_null()) return def;
-  if (!j[key].is_boolean()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("S3 destination settings: '", key, "' must be true or false"));
-  }
-  return j[key].get<bool>();
-}
 
 class S3Connector final : public Connector {
  public:
@@ -133,49 +106,41 @@ class S3Connector final : public Connector {
 
 absl::StatusOr<s3::S3Config> S3ConfigFromJson(const nlohmann::json& settings,
                                               const nlohmann::json& credentials) {
+  // Keys, types, ranges and defaults: common/destination_kinds.cc.
+  const SettingsReader in("s3", settings, credentials);
   s3::S3Config c;
-  ASSIGN_OR_RETURN(c.endpoint, Str(settings, "endpoint", "", "settings"));
-  ASSIGN_OR_RETURN(c.region, Str(settings, "region", "us-east-1", "settings"));
-  ASSIGN_OR_RETURN(c.bucket, Str(settings, "bucket", "", "settings"));
-  ASSIGN_OR_RETURN(std::string style, Str(settings, "style", "path", "settings"));
-  if (style != "path" && style != "virtual") {
-    return absl::InvalidArgumentError(absl::StrCat("S3 destination settings: 'style' is '", style,
-                                                   "'; use \"path\" or \"virtual\""));
-  }
-  c.path_style = style == "path";
-  ASSIGN_OR_RETURN(c.sign_payload, Bool(settings, "sign_payload", true));
-  ASSIGN_OR_RETURN(c.verify_tls, Bool(settings, "verify_tls", true));
-  ASSIGN_OR_RETURN(c.ca_file, Str(settings, "ca_file", "", "settings"));
-  ASSIGN_OR_RETURN(int64_t thr, Int(settings, "multipart_threshold_mib", 64));
-  ASSIGN_OR_RETURN(int64_t part, Int(settings, "part_size_mib", 16));
-  ASSIGN_OR_RETURN(int64_t par, Int(settings, "parallel_parts", 4));
+  ASSIGN_OR_RETURN(c.endpoint, in.String("endpoint"));
+  ASSIGN_OR_RETURN(c.region, in.String("region"));
+  ASSIGN_OR_RETURN(c.bucket, in.String("bucket"));
+  absl::StatusOr<std::string> style = in.String("style");
+  if (!style.ok()) return style.status();
+  c.path_style = *style == "path";
+  ASSIGN_OR_RETURN(c.sign_payload, in.Bool("sign_payload"));
+  ASSIGN_OR_RETURN(c.verify_tls, in.Bool("verify_tls"));
+  ASSIGN_OR_RETURN(c.ca_file, in.String("ca_file"));
+  ASSIGN_OR_RETURN(int64_t thr, in.Int("multipart_threshold_mib"));
+  ASSIGN_OR_RETURN(int64_t part, in.Int("part_size_mib"));
+  ASSIGN_OR_RETURN(int64_t par, in.Int("parallel_parts"));
   c.multipart_threshold = static_cast<uint64_t>(thr) << 20;
   c.part_size = static_cast<uint64_t>(part) << 20;
   c.parallel_parts = static_cast<int>(par);
-  if (settings.contains("resolve") && settings["resolve"].is_array()) {
-    for (const auto& e : settings["resolve"]) {
-      if (e.is_string()) c.resolve.push_back(e.get<std::string>());
-    }
-  }
-  ASSIGN_OR_RETURN(c.credentials.access_key, Str(credentials, "access_key_id", "", "credentials"));
-  ASSIGN_OR_RETURN(c.credentials.secret_key,
-                   Str(credentials, "secret_access_key", "", "credentials"));
-  ASSIGN_OR_RETURN(c.credentials.session_token,
-                   Str(credentials, "session_token", "", "credentials"));
-  if (c.bucket.empty()) {
-    return absl::InvalidArgumentError("S3 destination settings: 'bucket' is required");
-  }
-  if (c.credentials.access_key.empty() || c.credentials.secret_key.empty()) {
+  ASSIGN_OR_RETURN(c.resolve, in.List("resolve"));
+  if (!in.Has("access_key_id", true) || !in.Has("secret_access_key", true)) {
     return absl::InvalidArgumentError(
-        "S3 destination credentials: 'access_key_id' and 'secret_access_key' are required");
+        "S3 destination credentials: 'access_key_id' and 'secret_access_key' are required; "
+        "`shoebox dest set NAME --secret access_key_id=... --secret secret_access_key=-`");
   }
+  ASSIGN_OR_RETURN(c.credentials.access_key, in.String("access_key_id", /*secret=*/true));
+  ASSIGN_OR_RETURN(c.credentials.secret_key, in.String("secret_access_key", /*secret=*/true));
+  ASSIGN_OR_RETURN(c.credentials.session_token, in.String("session_token", /*secret=*/true));
   return c;
 }
 
 absl::StatusOr<std::unique_ptr<Connector>> MakeS3Connector(const nlohmann::json& settings,
                                                            const nlohmann::json& credentials) {
   ASSIGN_OR_RETURN(s3::S3Config config, S3ConfigFromJson(settings, credentials));
-  ASSIGN_OR_RETURN(std::string prefix, Str(settings, "prefix", "", "settings"));
+  ASSIGN_OR_RETURN(std::string prefix,
+                   SettingsReader("s3", settings, credentials).String("prefix"));
   while (!prefix.empty() && prefix.front() == '/') prefix.erase(0, 1);
   if (!prefix.empty() && prefix.back() != '/') prefix += "/";
   ASSIGN_OR_RETURN(auto client, s3::S3Client::Create(std::move(config)));

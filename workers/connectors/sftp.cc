@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "common/destination_kinds.h"
 #include "common/status.h"
 
 namespace shoebox::worker {
@@ -316,7 +317,7 @@ absl::Status SftpConnector::AuthenticateLocked() {
       return absl::UnauthenticatedError(
           absl::StrCat("the private key in the credentials of ", Describe(),
                        " cannot be read (wrong passphrase or not an OpenSSH/PEM key); update the "
-                       "destination's credentials"));
+                       "credentials with `shoebox dest set NAME --secret-file private_key=PATH`"));
     }
     rc = ssh_userauth_publickey(ssh_, nullptr, key);
     ssh_key_free(key);
@@ -332,14 +333,15 @@ absl::Status SftpConnector::AuthenticateLocked() {
                                                " failed: ", ssh_get_error(ssh_)));
   }
   if (tried.empty()) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "no \"private_key\" or \"password\" in the credentials of ", Describe(), "; add one"));
+    return absl::UnauthenticatedError(
+        absl::StrCat("no \"private_key\" or \"password\" in the credentials of ", Describe(),
+                     "; add one with `shoebox dest set NAME --secret-file private_key=PATH`"));
   }
   return absl::UnauthenticatedError(
       absl::StrCat("SFTP server ", o_.host, ":", o_.port, " refused login as ",
                    o_.user.empty() ? "(default user)" : o_.user, " with ", tried,
-                   "; update the destination's credentials or the server's "
-                   "authorized_keys"));
+                   "; update the credentials (`shoebox dest set NAME --secret KEY=-`) or the "
+                   "server's authorized_keys"));
 }
 
 absl::Status SftpConnector::StatusFromCode(int code, absl::string_view what,
@@ -767,31 +769,21 @@ SHOEBOX_REGISTER_CONNECTOR("sftp", MakeSftpConnector);
 
 absl::StatusOr<std::unique_ptr<Connector>> MakeSftpConnector(const nlohmann::json& settings,
                                                              const nlohmann::json& credentials) {
-  auto str = [](const nlohmann::json& j, const char* key) -> std::string {
-    if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return "";
-    return j[key].get<std::string>();
-  };
+  // Keys, types, ranges and defaults: common/destination_kinds.cc.
+  const SettingsReader in("sftp", settings, credentials);
   Options o;
-  o.host = str(settings, "host");
-  if (o.host.empty()) {
-    return absl::InvalidArgumentError(
-        "sftp destination: settings \"host\" is required (server name or address)");
+  ASSIGN_OR_RETURN(o.host, in.String("host"));
+  ASSIGN_OR_RETURN(int64_t port, in.Int("port"));
+  o.port = static_cast<int>(port);
+  ASSIGN_OR_RETURN(o.user, in.String("user", /*secret=*/true));
+  if (o.user.empty()) {
+    ASSIGN_OR_RETURN(o.user, in.String("user"));
   }
-  if (settings.contains("port")) {
-    if (!settings["port"].is_number_integer() || settings["port"].get<int>() < 1 ||
-        settings["port"].get<int>() > 65535) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("sftp destination ", o.host, ": \"port\" must be 1..65535"));
-    }
-    o.port = settings["port"].get<int>();
-  }
-  o.user = str(credentials, "user");
-  if (o.user.empty()) o.user = str(settings, "user");
-  o.root = str(settings, "path");
+  ASSIGN_OR_RETURN(o.root, in.String("path"));
   while (o.root.size() > 1 && o.root.back() == '/') o.root.pop_back();
-  o.known_hosts_file = str(settings, "known_hosts");
-  for (absl::string_view line :
-       absl::StrSplit(str(settings, "host_key"), '\n', absl::SkipEmpty())) {
+  ASSIGN_OR_RETURN(o.known_hosts_file, in.String("known_hosts"));
+  ASSIGN_OR_RETURN(const std::string host_key, in.String("host_key"));
+  for (absl::string_view line : absl::StrSplit(host_key, '\n', absl::SkipEmpty())) {
     std::vector<std::string> f = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     // "[host]:port type key", "host type key" or "type key".
     size_t i =
@@ -806,12 +798,11 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeSftpConnector(const nlohmann::jso
                      "file on the worker) or "
                      "\"host_key\" (the line printed by `ssh-keyscan -p PORT HOST`)"));
   }
-  if (settings.contains("timeout_s") && settings["timeout_s"].is_number_integer()) {
-    o.timeout_s = std::max<long>(1, settings["timeout_s"].get<long>());
-  }
-  o.private_key = str(credentials, "private_key");
-  o.passphrase = str(credentials, "passphrase");
-  o.password = str(credentials, "password");
+  ASSIGN_OR_RETURN(int64_t timeout_s, in.Int("timeout_s"));
+  o.timeout_s = static_cast<long>(timeout_s);
+  ASSIGN_OR_RETURN(o.private_key, in.String("private_key", /*secret=*/true));
+  ASSIGN_OR_RETURN(o.passphrase, in.String("passphrase", /*secret=*/true));
+  ASSIGN_OR_RETURN(o.password, in.String("password", /*secret=*/true));
   return std::unique_ptr<Connector>(new SftpConnector(std::move(o)));
 }
 

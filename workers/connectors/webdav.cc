@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "common/destination_kinds.h"
 #include "common/http/http_client.h"
 #include "common/http/url.h"
 #include "common/http/xml_text.h"
@@ -576,12 +577,11 @@ SHOEBOX_REGISTER_CONNECTOR("webdav", MakeWebDavConnector);
 
 absl::StatusOr<std::unique_ptr<Connector>> MakeWebDavConnector(const nlohmann::json& settings,
                                                                const nlohmann::json& credentials) {
-  auto str = [](const nlohmann::json& j, const char* key) -> std::string {
-    if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return "";
-    return j[key].get<std::string>();
-  };
+  // Keys, types, ranges and defaults: common/destination_kinds.cc.
+  const SettingsReader in("webdav", settings, credentials);
   Options o;
-  o.url = std::string(absl::StripSuffix(str(settings, "url"), "/"));
+  ASSIGN_OR_RETURN(std::string url_setting, in.String("url"));
+  o.url = std::string(absl::StripSuffix(url_setting, "/"));
   absl::StatusOr<http::UrlParts> url = http::ParseHttpUrl(o.url);
   if (!url.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -590,26 +590,17 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeWebDavConnector(const nlohmann::j
         http::RedactUrl(o.url), "\" (", url.status().message(), ")"));
   }
   o.base_decoded = PercentDecode(url->path);
-  o.user = str(credentials, "user");
-  o.password = str(credentials, "password");
-  o.ca_file = str(settings, "ca_file");
-  if (settings.is_object()) {
-    if (settings.contains("nextcloud") && settings["nextcloud"].is_boolean())
-      o.nextcloud = settings["nextcloud"];
-    if (settings.contains("timeout_s") && settings["timeout_s"].is_number_integer()) {
-      o.timeout_s = std::max<long>(1, settings["timeout_s"].get<long>());
-    }
-    if (settings.contains("chunk_size_mib") && settings["chunk_size_mib"].is_number_integer()) {
-      long mib = settings["chunk_size_mib"].get<long>();
-      if (mib < 5 || mib > 1024) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "webdav destination ", o.url, ": \"chunk_size_mib\" must be 5..1024, got ", mib));
-      }
-      o.chunk_size = static_cast<uint64_t>(mib) << 20;
-    }
-  }
+  ASSIGN_OR_RETURN(o.user, in.String("user", /*secret=*/true));
+  ASSIGN_OR_RETURN(o.password, in.String("password", /*secret=*/true));
+  ASSIGN_OR_RETURN(o.ca_file, in.String("ca_file"));
+  ASSIGN_OR_RETURN(o.nextcloud, in.Bool("nextcloud"));
+  ASSIGN_OR_RETURN(int64_t timeout_s, in.Int("timeout_s"));
+  o.timeout_s = static_cast<long>(timeout_s);
+  ASSIGN_OR_RETURN(int64_t chunk_mib, in.Int("chunk_size_mib"));
+  o.chunk_size = static_cast<uint64_t>(chunk_mib) << 20;
   if (o.nextcloud) {
-    o.uploads_url = std::string(absl::StripSuffix(str(settings, "uploads_url"), "/"));
+    ASSIGN_OR_RETURN(std::string uploads, in.String("uploads_url"));
+    o.uploads_url = std::string(absl::StripSuffix(uploads, "/"));
     if (o.uploads_url.empty()) {
       size_t files = o.url.find("/remote.php/dav/files/");
       if (files == std::string::npos) {

@@ -1,5 +1,6 @@
 #include "workers/jobs/registry.h"
 
+#include "workers/jobs/check.h"
 #include "workers/jobs/deliver.h"
 #include "workers/jobs/scrub.h"
 #include "workers/jobs/snapshot_copy.h"
@@ -22,6 +23,7 @@ JobHandlerRegistry BuiltInJobHandlers() {
   r.Add(v1::JOB_KIND_VERIFY, std::make_unique<VerifyHandler>());
   r.Add(v1::JOB_KIND_SCRUB, std::make_unique<ScrubHandler>());
   r.Add(v1::JOB_KIND_SNAPSHOT, std::make_unique<SnapshotCopyHandler>());  // catalog snapshots
+  r.Add(v1::JOB_KIND_CHECK, std::make_unique<CheckHandler>());  // `shoebox dest add|check`
   return r;
 }
 
