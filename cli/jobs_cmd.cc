@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "common/bytes.h"
@@ -47,6 +48,26 @@ bool NoJobsNamed(const JobArgs& a, const std::vector<v1::JobState>& states) {
   return true;
 }
 
+// What a job is about: DEVICE:PATH for a file, else what kind of job it is
+// (a connection check or a snapshot copy has no file).
+std::string JobSubject(const v1::JobInfo& j) {
+  if (!j.device().empty() || !j.path().empty()) {
+    return absl::StrCat(j.device(), ":", PrintablePath(j.path()));
+  }
+  switch (j.kind()) {
+    case v1::JOB_KIND_CHECK:
+      return "(connection check)";
+    case v1::JOB_KIND_SNAPSHOT:
+      return "(catalog snapshot copy)";
+    case v1::JOB_KIND_SCRUB:
+      return "(scrub)";
+    case v1::JOB_KIND_VERIFY:
+      return "(verify copy)";
+    default:
+      return "(job)";
+  }
+}
+
 int ListJobs(AdminClient& client, const JobArgs& a) {
   auto states = States(a);
   if (!states.ok()) return FailStatus(states.status());
@@ -66,9 +87,9 @@ int ListJobs(AdminClient& client, const JobArgs& a) {
   for (const auto& j : r.jobs()) {
     if (static_cast<uint32_t>(shown) == limit) break;
     shown++;
-    std::printf("%8lld %-9s %-12s %s:%s attempts=%u", (long long)j.job_id(),
-                JobStateName(j.state()).c_str(), j.destination().c_str(), j.device().c_str(),
-                PrintablePath(j.path()).c_str(), j.attempts());
+    std::printf("%8lld %-9s %-12s %s attempts=%u", (long long)j.job_id(),
+                JobStateName(j.state()).c_str(), j.destination().c_str(), JobSubject(j).c_str(),
+                j.attempts());
     if (!j.waiting_reason().empty()) std::printf(" waiting: %s", j.waiting_reason().c_str());
     if (!j.last_error().empty()) std::printf(" last error: %s", j.last_error().c_str());
     std::printf("\n");

@@ -105,20 +105,23 @@ TEST(HintCommands, DestinationLevelHintsNameTheDestinationAndState) {
 }
 
 TEST(HintCommands, EveryHintingReasonParses) {
-  std::vector<WaitFacts> all;
+  // Each reason and the command its hint must be: dead and cancelled jobs are
+  // retried; refused credentials are fixed with `dest set` (which lifts the
+  // hold, so no retry is needed).
+  std::vector<std::pair<WaitFacts, std::string>> all;
   for (int64_t id : {int64_t{0}, int64_t{7}}) {
-    all.push_back(Facts(JobState::kDead, id, "nas"));
-    all.push_back(Facts(JobState::kCancelled, id, "bucket"));
+    all.emplace_back(Facts(JobState::kDead, id, "nas"), "retry");
+    all.emplace_back(Facts(JobState::kCancelled, id, "bucket"), "retry");
     WaitFacts auth = Facts(JobState::kQueued, id, "photos");
     auth.auth_failed_unix_ms = 1795716000000;
     auth.auth_error = "401 Unauthorized";
-    all.push_back(auth);
+    all.emplace_back(auth, "set");
   }
-  for (const WaitFacts& f : all) {
+  for (const auto& [f, want] : all) {
     const std::string reason = WaitingReason(f);
     const std::string cmd = Quoted(reason);
     ASSERT_FALSE(cmd.empty()) << "no command in: " << reason;
-    EXPECT_EQ(ParsedCommand(cmd), "retry") << reason;
+    EXPECT_EQ(ParsedCommand(cmd), want) << reason;
   }
 }
 

@@ -149,7 +149,7 @@ done
 
 # One vocabulary: the state status counts as "delivered" is the one jobs takes and prints.
 sb jobs --state delivered >"$work/jobs.txt"
-[[ $(grep -c " delivered " "$work/jobs.txt") == "$nfiles" ]] || sb_die "jobs --state delivered: $(cat "$work/jobs.txt")"
+[[ $(grep -c " delivered .* laptop:" "$work/jobs.txt") == "$nfiles" ]] || sb_die "jobs --state delivered: $(cat "$work/jobs.txt")"
 sb jobs --state delivered --limit 2 >"$work/jobs.txt" 2>"$work/err.txt"
 [[ $(wc -l <"$work/jobs.txt") == 2 ]] || sb_die "jobs --limit 2 printed $(wc -l <"$work/jobs.txt") lines"
 grep -q "showing the first 2 matching jobs" "$work/err.txt" || sb_die "jobs --limit 2 did not say more match"
