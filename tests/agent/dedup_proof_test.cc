@@ -3,6 +3,8 @@
 // chunk, proves it holds each one (proof of ownership, docs/security.md)
 // and its files complete. A chunk damaged on the server fails its proof and
 // is uploaded instead, which repairs the store.
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -126,13 +128,16 @@ TEST_F(DedupProofTest, SecondDeviceWithTheSamePhotosUploadsNothingAndProvesEachC
   const uint64_t total = WritePhotos(tree_a.path());
   ASSERT_EQ(WritePhotos(tree_b.path()), total);
 
+  auto t0 = std::chrono::steady_clock::now();
   StatusSnapshot a = RunOnce(Config("anna-laptop", tree_a, state_a));
+  auto t1 = std::chrono::steady_clock::now();
   EXPECT_EQ(a.files_done, 12u);
   EXPECT_EQ(a.chunk_bytes_uploaded, total);
   const size_t blobs = Blobs().size();
   ASSERT_EQ(blobs, a.chunks_uploaded);
 
   StatusSnapshot b = RunOnce(Config("anna-desktop", tree_b, state_b));
+  auto t2 = std::chrono::steady_clock::now();
   EXPECT_EQ(b.files_done, 12u);
   EXPECT_EQ(b.chunks_uploaded, 0u);
   EXPECT_EQ(b.chunk_bytes_uploaded, 0u);
@@ -142,11 +147,15 @@ TEST_F(DedupProofTest, SecondDeviceWithTheSamePhotosUploadsNothingAndProvesEachC
   EXPECT_EQ(Blobs().size(), blobs);
   std::printf(
       "figures: %zu chunks, %llu bytes; first device uploaded %llu bytes, second %llu "
-      "bytes and answered %zu proofs reading %llu bytes\n",
+      "bytes and answered %zu proofs reading %llu bytes; run --once took %lld ms, then %lld ms\n",
       blobs, static_cast<unsigned long long>(total),
       static_cast<unsigned long long>(a.chunk_bytes_uploaded),
       static_cast<unsigned long long>(b.chunk_bytes_uploaded), blobs,
-      static_cast<unsigned long long>(b.bytes_read - total));
+      static_cast<unsigned long long>(b.bytes_read - total),
+      static_cast<long long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count()),
+      static_cast<long long>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(t2 - t1).count()));
 
   std::vector<v1::FileVersion> mine = Complete("anna-desktop");
   ASSERT_EQ(mine.size(), 12u);

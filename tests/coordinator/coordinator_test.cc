@@ -496,6 +496,10 @@ TEST_F(CoordinatorTest, AChunkWhoseUploadWasRefusedIsAskedOfTheNextDevice) {
   auto ok = client_->Put("phone", {{a.chunk_ids[0], a.chunk_data[0]}});
   ASSERT_EQ(ok.size(), 1u);
   EXPECT_EQ(ok[0].code(), 0) << ok[0].message();
+  // The laptop never sent the right bytes: it proves it has them now.
+  pb::ReportFilesResponse again = client_->Report("laptop", {a});
+  ASSERT_EQ(again.results(0).challenges_size(), 1);
+  EXPECT_EQ(client_->Prove("laptop", a, again.results(0)), again.results(0).version_id());
   EXPECT_EQ(client_->Report("laptop", {a}).results(0).state(), pb::VERSION_STATE_COMPLETE);
 }
 
