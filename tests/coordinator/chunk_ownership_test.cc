@@ -232,6 +232,13 @@ TEST_F(ChunkOwnershipTest, ChunkIdsAloneGiveNoVersionNoDeliveryAndNoPlaintext) {
   ASSERT_EQ(r.results(0).code(), 0) << r.results(0).message();
   EXPECT_EQ(r.results(0).state(), pb::VERSION_STATE_PENDING_CHUNKS);
   EXPECT_EQ(r.results(0).missing_chunk_ids_size(), 0);
+  std::string got;
+  grpc::Status st = Read("phone", &got);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+  EXPECT_TRUE(got.empty());
+  EXPECT_EQ(Jobs(), 0u);
+  EXPECT_EQ(Leased(), 0u);
+  // What it gets instead: a challenge per chunk.
   ASSERT_EQ(r.results(0).challenges_size(), 4);
   std::set<std::string> challenged;
   for (const auto& c : r.results(0).challenges()) {
@@ -240,15 +247,8 @@ TEST_F(ChunkOwnershipTest, ChunkIdsAloneGiveNoVersionNoDeliveryAndNoPlaintext) {
   }
   EXPECT_EQ(challenged, std::set<std::string>(photo_.ids.begin(), photo_.ids.end()));
 
-  std::string got;
-  grpc::Status st = Read("phone", &got);
-  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
-  EXPECT_TRUE(got.empty());
-  EXPECT_EQ(Jobs(), 0u);
-  EXPECT_EQ(Leased(), 0u);
-
-  // Guessed answers: a wrong proof, a nonce of another chunk, a made-up
-  // nonce, and a proof with data are all refused.
+  // Guessed answers: a wrong proof, a nonce of another chunk and a made-up
+  // nonce are refused.
   const auto& c0 = r.results(0).challenges(0);
   const auto& c1 = r.results(0).challenges(1);
   std::vector<pb::PutChunkAck> acks =
