@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/bytes.h"
+#include "common/crypto/hash.h"
 #include "common/status.h"
 #include "spdlog/spdlog.h"
 
@@ -137,6 +138,8 @@ absl::StatusOr<size_t> Sender::RunRound() {
   ASSIGN_OR_RETURN(v1::ReportFilesResponse resp, client_->ReportFiles(req));
 
   std::map<std::string, std::vector<size_t>> by_chunk;  // missing chunk id → items needing it
+  std::map<std::string, std::string> proofs;  // challenged chunk id → nonce (prove, not upload)
+  std::set<std::string> to_upload;            // chunk ids whose data is sent
   std::vector<bool> answered(items.size(), false);
   for (const v1::FileResult& r : resp.results()) {
     if (r.index() >= items.size()) continue;
@@ -161,9 +164,26 @@ absl::StatusOr<size_t> Sender::RunRound() {
     it.version_id = r.version_id();
     it.complete = r.state() != v1::VERSION_STATE_PENDING_CHUNKS;
     std::set<std::string> distinct(r.missing_chunk_ids().begin(), r.missing_chunk_ids().end());
+    to_upload.insert(distinct.begin(), distinct.end());
+    for (const v1::ChunkChallenge& c : r.challenges()) {
+      distinct.insert(c.id());
+      bool upload;
+      {
+        absl::MutexLock l(&mu_);
+        upload = must_upload_.count(c.id()) > 0;  // its proof was refused before
+      }
+      if (upload) {
+        to_upload.insert(c.id());
+      } else {
+        proofs.emplace(c.id(), c.nonce());
+      }
+    }
     it.remaining = distinct.size();
     for (const std::string& id : distinct) by_chunk[id].push_back(r.index());
   }
+
+  // A chunk some file must upload is uploaded (which proves it too).
+  for (const std::string& id : to_upload) proofs.erase(id);
 
   // Entries complete on the coordinator are acknowledged now, the others
   // as their chunks are acknowledged; what is left with nothing to send but
@@ -176,7 +196,16 @@ absl::StatusOr<size_t> Sender::RunRound() {
         AcknowledgeItem(items[i]);
     }
   }
-  absl::Status up = by_chunk.empty() ? absl::OkStatus() : Upload(items, by_chunk);
+  proofs_ok_ = 0;
+  proofs_refused_ = 0;
+  proof_bytes_ = 0;
+  absl::Status up = by_chunk.empty() ? absl::OkStatus() : Upload(items, by_chunk, proofs);
+  if (!proofs.empty()) {
+    spdlog::info(
+        "proved {} chunks ({} bytes read, none uploaded) that the coordinator already had from "
+        "another device; {} proofs refused (those chunks are uploaded instead)",
+        proofs_ok_.load(), proof_bytes_.load(), proofs_refused_.load());
+  }
   {
     absl::MutexLock l(&mu_);
     for (size_t i = 0; i < items.size(); ++i) {
@@ -215,13 +244,15 @@ void Sender::AcknowledgeItem(Item& it) {
 }
 
 absl::Status Sender::Upload(std::vector<Item>& items,
-                            const std::map<std::string, std::vector<size_t>>& by_chunk) {
+                            const std::map<std::string, std::vector<size_t>>& by_chunk,
+                            const std::map<std::string, std::string>& proofs) {
   // Tasks in file order so that reads are sequential.
   struct Task {
     std::string id;
     size_t item;
     uint64_t offset;
     uint32_t size;
+    const std::string* nonce = nullptr;  // a proof: the challenge's nonce
   };
   std::vector<Task> tasks;
   for (size_t i = 0; i < items.size(); ++i) {
@@ -234,7 +265,8 @@ absl::Status Sender::Upload(std::vector<Item>& items,
       auto bc = by_chunk.find(id);
       // The first item needing a chunk uploads it.
       if (bc != by_chunk.end() && bc->second.front() == i && queued.insert(id).second) {
-        tasks.push_back(Task{id, i, off, c.size});
+        auto p = proofs.find(id);
+        tasks.push_back(Task{id, i, off, c.size, p == proofs.end() ? nullptr : &p->second});
       }
       off += c.size;
     }
@@ -279,6 +311,22 @@ absl::Status Sender::Upload(std::vector<Item>& items,
         absl::MutexLock l(&mu_);
         auto bc = by_chunk.find(ack.id());
         if (bc == by_chunk.end()) continue;
+        const bool proof = proofs.count(ack.id()) > 0;
+        if (ack.code() != 0 && proof) {
+          // Not proven (the file changed, the challenge expired, the chunk
+          // is damaged on the server): the next report challenges it again
+          // and then its data is uploaded, which proves it too.
+          spdlog::info(
+              "coordinator refused the proof for chunk {}: {} (code {}); its data is "
+              "uploaded instead",
+              ToHex(ack.id()).substr(0, 16), ack.message(), ack.code());
+          proofs_refused_.fetch_add(1);
+          must_upload_.insert(ack.id());
+          for (size_t i : bc->second) {
+            if (items[i].remaining > 0) --items[i].remaining;
+          }
+          continue;
+        }
         if (ack.code() != 0) {
           std::string msg =
               absl::StrCat("coordinator refused chunk ", ToHex(ack.id()).substr(0, 16), ": ",
@@ -302,8 +350,14 @@ absl::Status Sender::Upload(std::vector<Item>& items,
           }
           continue;
         }
-        stats_->chunks_uploaded.fetch_add(1);
-        stats_->chunk_bytes_uploaded.fetch_add(sizes.at(ack.id()));
+        if (proof) {
+          proofs_ok_.fetch_add(1);
+          proof_bytes_.fetch_add(sizes.at(ack.id()));
+        } else {
+          stats_->chunks_uploaded.fetch_add(1);
+          stats_->chunk_bytes_uploaded.fetch_add(sizes.at(ack.id()));
+          must_upload_.erase(ack.id());
+        }
         for (int64_t v : ack.completed_version_ids()) {
           auto w = by_version.find(v);
           if (w != by_version.end()) {
@@ -400,6 +454,24 @@ absl::Status Sender::Upload(std::vector<Item>& items,
         }
         (void)db_->ForgetFile(kp.folder_id, kp.dir, kp.name, it.change.entry.generation);
         if (on_changed_) on_changed_(kp.folder_id, kp.RelPath());
+        continue;
+      }
+      if (t.nonce != nullptr) {
+        // A proof of ownership: HMAC-SHA256(key = nonce, chunk), ~100 bytes
+        // on the wire instead of the chunk (not counted against the
+        // bandwidth limit).
+        const HmacSha256 mac(AsBytes(*t.nonce));
+        v1::PutChunkRequest proof;
+        proof.set_id(t.id);
+        proof.set_nonce(*t.nonce);
+        proof.set_proof(DigestToString(mac.Compute(ByteSpan(buf.data(), t.size))));
+        const std::string wire = proof.SerializeAsString();
+        grpc::Slice slice(wire);
+        grpc::ByteBuffer msg(&slice, 1);
+        if (!stream->Write(msg)) {
+          stream_ok = false;
+          break;
+        }
         continue;
       }
       bucket_->Acquire(t.size);

@@ -2,6 +2,12 @@
 // uploads the chunks it lacks over one PutChunks stream, and removes each
 // change from the outbox once the coordinator has it completely.
 //
+// Chunks the coordinator already stores from another device come back as
+// challenges (proof of ownership, docs/security.md): the sender reads the
+// chunk from the file as for an upload and sends HMAC-SHA256(nonce, chunk)
+// instead of the bytes. A refused proof makes it upload that chunk's data
+// the next time it is challenged.
+//
 // Chunk bytes are read again from the file (by offset) after checking that
 // its size, mtime, ctime and inode are still those that were read (and, with
 // verify_upload_ids, their HMAC); the coordinator recomputes every chunk ID
@@ -10,10 +16,12 @@
 // is never completed with bytes of another version.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -59,8 +67,11 @@ class Sender {
 
  private:
   struct Item;
+  // `by_chunk`: chunk ID → the items that need it sent; `proofs`: those of
+  // them to prove (chunk ID → the challenge's nonce) rather than upload.
   absl::Status Upload(std::vector<Item>& items,
-                      const std::map<std::string, std::vector<size_t>>& by_chunk);
+                      const std::map<std::string, std::vector<size_t>>& by_chunk,
+                      const std::map<std::string, std::string>& proofs);
   // Removes a complete entry from the outbox; an incomplete one (another
   // device is sending its chunks) backs off and is reported again.
   void AcknowledgeItem(Item& it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -84,6 +95,11 @@ class Sender {
   std::map<std::string, std::chrono::steady_clock::time_point> backoff_ ABSL_GUARDED_BY(mu_);
   // Entries waiting for another device's upload: key → waits so far.
   std::map<std::string, int> waits_ ABSL_GUARDED_BY(mu_);
+  // Chunks whose proof the coordinator refused: their data is uploaded the
+  // next time they are challenged (until an upload is acknowledged).
+  std::set<std::string> must_upload_ ABSL_GUARDED_BY(mu_);
+  // Proofs answered and refused in this round (for the round's log line).
+  std::atomic<uint64_t> proofs_ok_{0}, proofs_refused_{0}, proof_bytes_{0};
 };
 
 }  // namespace shoebox::agent

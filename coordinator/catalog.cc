@@ -20,6 +20,43 @@ std::string KeyString(const Key256& k) {
   return std::string(reinterpret_cast<const char*>(k.data()), k.size());
 }
 
+Key256 ChallengeKey(const DerivedKeys& keys) {
+  return HkdfSha256(keys.data_key.data(), keys.data_key.size(), "shoebox challenge key");
+}
+
+// Compares without an early exit (the proof and the tag are secrets of sorts).
+bool SameBytes(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char d = 0;
+  for (size_t i = 0; i < a.size(); ++i) d |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return d == 0;
+}
+
+void PutBigEndian64(uint64_t v, char* out) {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+}
+
+uint64_t GetBigEndian64(const char* in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+
+// The tag of a nonce's first 24 bytes for (device, chunk): 16 bytes.
+std::string NonceTag(const HmacSha256& mac, int64_t device_id, const std::string& chunk_id,
+                     std::string_view head) {
+  std::string msg = "shoebox challenge v1";
+  char dev[8];
+  PutBigEndian64(static_cast<uint64_t>(device_id), dev);
+  msg.append(dev, 8);
+  msg += chunk_id;
+  msg += head;
+  return DigestToString(mac.Compute(msg)).substr(0, 16);
+}
+
 }  // namespace
 
 // The damage is recorded (the chunk is marked not stored) and repairs queued
@@ -47,7 +84,102 @@ Catalog::Catalog(CatalogStore* store, VerifyStore* verify, SealedChunkStore* chu
       keys_(keys),
       limits_(limits),
       metrics_(metrics),
-      id_hmac_(ByteSpan(keys.chunk_id_key.data(), keys.chunk_id_key.size())) {}
+      id_hmac_(ByteSpan(keys.chunk_id_key.data(), keys.chunk_id_key.size())),
+      challenge_hmac_([&] {
+        const Key256 k = ChallengeKey(keys);
+        return HmacSha256(ByteSpan(k.data(), k.size()));
+      }()) {}
+
+std::string Catalog::NewNonce(int64_t device_id, const std::string& chunk_id,
+                              absl::Time now) const {
+  std::string nonce(24, '\0');
+  PutBigEndian64(static_cast<uint64_t>(absl::ToUnixMillis(now)), nonce.data());
+  SecureRandom(reinterpret_cast<uint8_t*>(nonce.data() + 8), 16);
+  nonce += NonceTag(challenge_hmac_, device_id, chunk_id, nonce);
+  return nonce;
+}
+
+absl::Status Catalog::CheckNonce(int64_t device_id, const std::string& chunk_id,
+                                 const std::string& nonce, absl::Time now) const {
+  if (nonce.size() != kNonceSize) {
+    return absl::InvalidArgumentError(absl::StrCat("nonce: must be the ", kNonceSize,
+                                                   " bytes of a ReportFiles challenge, got ",
+                                                   nonce.size()));
+  }
+  const std::string_view head(nonce.data(), 24);
+  if (!SameBytes(nonce.substr(24), NonceTag(challenge_hmac_, device_id, chunk_id, head))) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("nonce: not a challenge this coordinator issued to this device for chunk ",
+                     ToHex(chunk_id), "; report the file again for a fresh challenge"));
+  }
+  const absl::Time issued =
+      absl::FromUnixMillis(static_cast<int64_t>(GetBigEndian64(nonce.data())));
+  if (now - issued > kChallengeLifetime) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "nonce: the challenge for chunk ", ToHex(chunk_id), " expired at ",
+        absl::FormatTime(issued + kChallengeLifetime), "; report the file again for a fresh one"));
+  }
+  return absl::OkStatus();
+}
+
+// Proof of ownership (docs/security.md, "Deduplication and proof of
+// ownership"). The stored chunk is opened (one chunk-store read and one
+// AES-GCM open) and HMAC-SHA256(key = nonce, plaintext) compared with the
+// answer; a match makes the device an owner of the chunk, which completes
+// its versions that waited only for it.
+shoebox::v1::PutChunkAck Catalog::ProveChunk(const std::string& device,
+                                             const shoebox::v1::PutChunkRequest& req) {
+  shoebox::v1::PutChunkAck ack;
+  ack.set_id(req.id());
+  auto fail = [&](const absl::Status& st) {
+    ack.set_code(static_cast<int>(st.code()));
+    ack.set_message(std::string(st.message()));
+    return ack;
+  };
+  if (req.id().size() != 32) {
+    return fail(
+        absl::InvalidArgumentError(absl::StrCat("id: must be 32 bytes, got ", req.id().size())));
+  }
+  if (!req.data().empty()) {
+    return fail(absl::InvalidArgumentError(
+        "data: a proof (nonce, proof) carries no data; send either the data or the proof"));
+  }
+  if (req.proof().size() != 32) {
+    return fail(absl::InvalidArgumentError(absl::StrCat(
+        "proof: must be the 32 bytes of HMAC-SHA256(nonce, chunk), got ", req.proof().size())));
+  }
+  absl::StatusOr<int64_t> dev = DeviceId(device);
+  if (!dev.ok()) return fail(dev.status());
+  if (absl::Status st = CheckNonce(*dev, req.id(), req.nonce(), absl::Now()); !st.ok()) {
+    return fail(st);
+  }
+  absl::StatusOr<ChunkStatus> status = store_->GetChunk(req.id());
+  if (!status.ok()) return fail(status.status());
+  if (!status->stored) {
+    return fail(absl::FailedPreconditionError(absl::StrCat(
+        "chunk ", ToHex(req.id()), " is not in the chunk store (any more); upload its data")));
+  }
+  ChunkId id;
+  DigestFromString(req.id(), &id);
+  absl::StatusOr<std::string> plain = chunks_->GetPlain(id);
+  if (!plain.ok()) {
+    // Damaged: recorded (and repaired); the device's upload repairs it too.
+    absl::Status st = ChunkReadFailed(req.id(), plain.status());
+    return fail(absl::Status(st.code(), absl::StrCat(st.message(), "; upload its data")));
+  }
+  const HmacSha256 answer(AsBytes(req.nonce()));
+  if (!SameBytes(DigestToString(answer.Compute(*plain)), req.proof())) {
+    SPDLOG_WARN("event=chunk_proof_refused device=\"{}\" chunk={}", device, ToHex(req.id()));
+    return fail(absl::PermissionDeniedError(absl::StrCat(
+        "proof: does not match the content of chunk ", ToHex(req.id()),
+        "; upload the chunk's data instead (the file may have changed since it was read)")));
+  }
+  absl::StatusOr<std::vector<int64_t>> done = store_->RecordChunkOwner(req.id(), *dev);
+  if (!done.ok()) return fail(done.status());
+  for (int64_t v : *done) ack.add_completed_version_ids(v);
+  ack.set_code(0);
+  return ack;
+}
 
 absl::StatusOr<int64_t> Catalog::DeviceId(const std::string& device) {
   {
@@ -161,9 +293,23 @@ absl::StatusOr<shoebox::v1::ReportFilesResponse> Catalog::ReportFiles(
   if (items.empty()) return resp;
   ASSIGN_OR_RETURN(std::vector<ReportOutcome> outcomes, store_->ReportFiles(device_id, items));
   const absl::Time now = absl::Now();
+  absl::flat_hash_map<std::string, std::string> nonces;  // one challenge per chunk and batch
   for (size_t k = 0; k < outcomes.size(); ++k) {
     auto* r = resp.mutable_results(item_index[k]);
+    if (outcomes[k].code != absl::StatusCode::kOk) {
+      r->set_code(static_cast<int>(outcomes[k].code));
+      r->set_message(absl::StrCat("files[", item_index[k], "].", outcomes[k].message));
+      continue;
+    }
     r->set_version_id(outcomes[k].version_id);
+    // Stored chunks this device never uploaded or proved: a challenge each.
+    for (const std::string& id : outcomes[k].unproven) {
+      auto [it, fresh] = nonces.try_emplace(id);
+      if (fresh) it->second = NewNonce(device_id, id, now);
+      shoebox::v1::ChunkChallenge* c = r->add_challenges();
+      c->set_id(id);
+      c->set_nonce(it->second);
+    }
     r->set_state(static_cast<shoebox::v1::VersionState>(outcomes[k].state));
     // A chunk another device is already sending is not asked for twice:
     // the version stays pending until that upload lands.
@@ -187,6 +333,7 @@ absl::StatusOr<shoebox::v1::ReportFilesResponse> Catalog::ReportFiles(
 
 shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
                                            const shoebox::v1::PutChunkRequest& req) {
+  if (!req.nonce().empty() || !req.proof().empty()) return ProveChunk(device, req);
   shoebox::v1::PutChunkAck ack;
   ack.set_id(req.id());
   auto fail = [&](const absl::Status& st) {
@@ -235,8 +382,14 @@ shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
     stored_size = *put;
     metrics_->ChunkIngested(req.data().size(), stored_size);
   }
+  // The upload proves possession (the ID was recomputed from the data): the
+  // device becomes an owner. A chunk already stored is not written again;
+  // it must still be stored when the ownership is recorded.
   absl::StatusOr<std::vector<int64_t>> done =
-      store_->MarkChunkStored(req.id(), static_cast<uint32_t>(req.data().size()), stored_size);
+      status->stored && dev.ok()
+          ? store_->RecordChunkOwner(req.id(), *dev)
+          : store_->MarkChunkStored(req.id(), static_cast<uint32_t>(req.data().size()), stored_size,
+                                    dev.ok() ? *dev : 0);
   if (!done.ok()) {
     // (Not found: its file was pruned since the report. The blob written
     // just now is left alone: deleting it could race a new report of the

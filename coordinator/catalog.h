@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/chunker/fastcdc.h"
 #include "common/chunkstore/chunkstore.h"
 #include "common/crypto/hash.h"
@@ -44,7 +45,10 @@ class Catalog {
   absl::StatusOr<shoebox::v1::ReportFilesResponse> ReportFiles(
       const std::string& device, const shoebox::v1::ReportFilesRequest& req);
   // Verifies the chunk ID against the plaintext, seals and writes the blob
-  // durably, records it, and only then returns an OK ack. Never throws away
+  // durably, records it (and the device as an owner), and only then returns
+  // an OK ack. A request with `nonce`/`proof` instead of data answers a
+  // challenge (proof of ownership, docs/security.md): the stored chunk is
+  // opened and HMAC-SHA256(nonce, plaintext) compared. Never throws away
   // the stream: every problem is the ack's code and message.
   shoebox::v1::PutChunkAck PutChunk(const std::string& device,
                                     const shoebox::v1::PutChunkRequest& req);
@@ -71,10 +75,23 @@ class Catalog {
   absl::StatusOr<int64_t> DeviceId(const std::string& device);
 
   static constexpr int kMaxReadIds = 1024;
+  // Challenge nonces: issued time (8 bytes), random (16), tag (16) binding
+  // them to the device and the chunk. Answerable for kChallengeLifetime.
+  static constexpr size_t kNonceSize = 40;
+  static constexpr absl::Duration kChallengeLifetime = absl::Hours(24);
 
  private:
   absl::Status ReadStored(const google::protobuf::RepeatedPtrField<std::string>& ids, bool plain,
                           const std::function<bool(shoebox::v1::ChunkData&&)>& emit);
+
+  // A fresh challenge nonce for (device, chunk).
+  std::string NewNonce(int64_t device_id, const std::string& chunk_id, absl::Time now) const;
+  // OK when `nonce` is one NewNonce made for (device, chunk) and not expired.
+  absl::Status CheckNonce(int64_t device_id, const std::string& chunk_id, const std::string& nonce,
+                          absl::Time now) const;
+  // Answers a challenge (PutChunk with a proof).
+  shoebox::v1::PutChunkAck ProveChunk(const std::string& device,
+                                      const shoebox::v1::PutChunkRequest& req);
 
   // A chunk the catalog says is stored could not be read back: records the
   // damage and queues repairs (DATA_LOSS / NOT_FOUND); other errors pass.
@@ -87,6 +104,9 @@ class Catalog {
   const Limits limits_;
   Metrics* const metrics_;
   const HmacSha256 id_hmac_;
+  // Tags challenge nonces (key: HKDF of the data key, so every replica
+  // checks the nonces of the others).
+  const HmacSha256 challenge_hmac_;
   // Missing chunks handed to one device at a time (coordinator/upload_claims.h).
   UploadClaims claims_;
   absl::Mutex mu_;

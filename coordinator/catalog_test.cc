@@ -216,6 +216,48 @@ TEST_F(CatalogTest, DeviceReadsOnlyItsOwnChunks) {
   EXPECT_TRUE(absl::IsNotFound(other)) << other;
 }
 
+// Proof of ownership (docs/security.md): a chunk stored by another device
+// is challenged, not handed over; the right answer completes the version
+// and opens the chunk to the device, a wrong one does neither.
+TEST_F(CatalogTest, StoredChunkOfAnotherDeviceNeedsAProof) {
+  Hello("laptop");
+  Hello("desktop");
+  Report("laptop", {File("a.txt", {"mine"})});
+  ASSERT_EQ(Put("laptop", "mine").code(), 0);
+  pb::ReportFilesResponse r = Report("desktop", {File("b.txt", {"mine"})});
+  ASSERT_EQ(r.results(0).code(), 0) << r.results(0).message();
+  EXPECT_EQ(r.results(0).state(), pb::VERSION_STATE_PENDING_CHUNKS);
+  EXPECT_EQ(r.results(0).missing_chunk_ids_size(), 0);
+  ASSERT_EQ(r.results(0).challenges_size(), 1);
+  const pb::ChunkChallenge& c = r.results(0).challenges(0);
+  EXPECT_EQ(c.id(), IdOf("mine"));
+  EXPECT_EQ(c.nonce().size(), Catalog::kNonceSize);
+
+  google::protobuf::RepeatedPtrField<std::string> ids;
+  ids.Add(IdOf("mine"));
+  auto ignore = [](pb::ChunkData&&) { return true; };
+  EXPECT_TRUE(absl::IsNotFound(catalog_.ReadChunksPlain("desktop", ids, ignore)));
+
+  pb::PutChunkRequest wrong;
+  wrong.set_id(c.id());
+  wrong.set_nonce(c.nonce());
+  wrong.set_proof(DigestToString(HmacSha256(AsBytes(c.nonce())).Compute("theirs")));
+  pb::PutChunkAck refused = catalog_.PutChunk("desktop", wrong);
+  EXPECT_EQ(refused.code(), static_cast<int>(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(store_.Version(r.results(0).version_id()).state, VersionState::kPendingChunks);
+  // The laptop cannot answer the desktop's challenge for it.
+  pb::PutChunkRequest right = wrong;
+  right.set_proof(DigestToString(HmacSha256(AsBytes(c.nonce())).Compute("mine")));
+  EXPECT_EQ(catalog_.PutChunk("laptop", right).code(),
+            static_cast<int>(absl::StatusCode::kPermissionDenied));
+
+  pb::PutChunkAck ok = catalog_.PutChunk("desktop", right);
+  ASSERT_EQ(ok.code(), 0) << ok.message();
+  ASSERT_EQ(ok.completed_version_ids_size(), 1);
+  EXPECT_EQ(ok.completed_version_ids(0), r.results(0).version_id());
+  EXPECT_TRUE(catalog_.ReadChunksPlain("desktop", ids, ignore).ok());
+}
+
 TEST_F(CatalogTest, CorruptBlobOnReadIsRecordedAsDamage) {
   Hello("laptop");
   Report("laptop", {File("a.txt", {"fragile"})});

@@ -41,13 +41,22 @@ class CatalogStore {
   virtual absl::StatusOr<std::vector<ReportOutcome>> ReportFiles(
       int64_t device_id, const std::vector<ReportItem>& items) = 0;
   virtual absl::StatusOr<ChunkStatus> GetChunk(const std::string& id) = 0;
-  // Marks the chunk stored (its blob is durable) and completes every version
-  // that waited only for it, creating their deliveries in the same
-  // transaction. Returns the completed version IDs. Idempotent. NOT_FOUND
-  // when no reported file references the chunk.
+  // Marks the chunk stored (its blob is durable), records `device_id` (0:
+  // none, a worker's repair) as its owner, and completes every version that
+  // waited only for it and whose device owns it, creating their deliveries
+  // in the same transaction. Returns the completed version IDs. Idempotent.
+  // NOT_FOUND when no reported file references the chunk.
   virtual absl::StatusOr<std::vector<int64_t>> MarkChunkStored(const std::string& id, uint32_t size,
-                                                               uint64_t stored_size) = 0;
-  // For each ID: is it referenced by a version of the device (and stored)?
+                                                               uint64_t stored_size,
+                                                               int64_t device_id) = 0;
+  // The device proved it holds the stored chunk (an answered challenge, or
+  // an upload of a chunk already stored): records it as an owner and
+  // completes the versions it thereby completes, as MarkChunkStored.
+  // NOT_FOUND when the chunk is not stored (any more): upload it.
+  virtual absl::StatusOr<std::vector<int64_t>> RecordChunkOwner(const std::string& id,
+                                                                int64_t device_id) = 0;
+  // For each ID: has the device uploaded or proven it (docs/security.md,
+  // proof of ownership), and is it stored?
   virtual absl::StatusOr<std::vector<bool>> DeviceMayRead(int64_t device_id,
                                                           const std::vector<std::string>& ids) = 0;
   // For each ID: is its blob stored?

@@ -94,15 +94,27 @@ absl::StatusOr<std::vector<ReportOutcome>> FakeCatalogStore::ReportFiles(
       out[i].version_id = current->v.version_id;
       out[i].state = current->v.state;
       for (const ChunkRef& c : item.chunks) {
-        const bool lost = current->v.state == VersionState::kComplete && !chunks_[c.id].stored;
+        const bool stored = chunks_[c.id].stored;
+        const bool lost = current->v.state == VersionState::kComplete && !stored;
         const bool waited = current->missing.count(c.id) > 0;
-        if ((lost || waited) &&
-            std::find(out[i].missing.begin(), out[i].missing.end(), c.id) == out[i].missing.end()) {
-          out[i].missing.push_back(c.id);
+        // Waited for and stored now: a proof (pg_report_files.cc).
+        std::vector<std::string>& list = waited && stored ? out[i].unproven : out[i].missing;
+        if ((lost || waited) && std::find(list.begin(), list.end(), c.id) == list.end()) {
+          list.push_back(c.id);
         }
       }
       continue;
     }
+    bool size_conflict = false;
+    for (size_t k = 0; k < item.chunks.size() && !size_conflict; ++k) {
+      auto ch = chunks_.find(item.chunks[k].id);
+      if (ch != chunks_.end() && ch->second.stored && ch->second.size != item.chunks[k].size) {
+        out[i].code = absl::StatusCode::kInvalidArgument;
+        out[i].message = absl::StrCat("chunks[", k, "].size: does not match the stored chunk");
+        size_conflict = true;
+      }
+    }
+    if (size_conflict) continue;
     StoredVersion nv;
     nv.device_id = device_id;
     nv.folder_id = item.folder_id;
@@ -123,8 +135,10 @@ absl::StatusOr<std::vector<ReportOutcome>> FakeCatalogStore::ReportFiles(
       Chunk& ch = chunks_[c.id];
       if (ch.refcount == 0 && !ch.stored) ch.size = c.size;
       ++ch.refcount;
-      device_chunks_.emplace(device_id, c.id);
-      if (!ch.stored && nv.missing.insert(c.id).second) out[i].missing.push_back(c.id);
+      const bool owned = device_chunks_.count({device_id, c.id}) > 0;
+      if (ch.stored && owned) continue;
+      if (nv.missing.insert(c.id).second)
+        (ch.stored ? out[i].unproven : out[i].missing).push_back(c.id);
     }
     nv.v.state = nv.missing.empty() ? VersionState::kComplete : VersionState::kPendingChunks;
     out[i].version_id = nv.v.version_id;
@@ -145,6 +159,7 @@ absl::StatusOr<ChunkStatus> FakeCatalogStore::GetChunk(const std::string& id) {
 std::vector<int64_t> FakeCatalogStore::CompleteWaitingFor(const std::string& id) {
   std::vector<int64_t> done;
   for (auto& [vid, ver] : versions_) {
+    if (device_chunks_.count({ver.device_id, id}) == 0) continue;  // not its owner
     if (ver.missing.erase(id) > 0 && ver.missing.empty()) {
       ver.v.state = VersionState::kComplete;
       done.push_back(vid);
@@ -155,7 +170,8 @@ std::vector<int64_t> FakeCatalogStore::CompleteWaitingFor(const std::string& id)
 
 absl::StatusOr<std::vector<int64_t>> FakeCatalogStore::MarkChunkStored(const std::string& id,
                                                                        uint32_t size,
-                                                                       uint64_t stored_size) {
+                                                                       uint64_t stored_size,
+                                                                       int64_t device_id) {
   (void)stored_size;
   absl::MutexLock l(&mu_);
   auto it = chunks_.find(id);
@@ -164,6 +180,18 @@ absl::StatusOr<std::vector<int64_t>> FakeCatalogStore::MarkChunkStored(const std
   }
   it->second.stored = true;
   it->second.size = size;
+  if (device_id != 0) device_chunks_.emplace(device_id, id);
+  return CompleteWaitingFor(id);
+}
+
+absl::StatusOr<std::vector<int64_t>> FakeCatalogStore::RecordChunkOwner(const std::string& id,
+                                                                        int64_t device_id) {
+  absl::MutexLock l(&mu_);
+  auto it = chunks_.find(id);
+  if (it == chunks_.end() || !it->second.stored) {
+    return absl::NotFoundError("chunk is not in the chunk store; upload its data");
+  }
+  device_chunks_.emplace(device_id, id);
   return CompleteWaitingFor(id);
 }
 

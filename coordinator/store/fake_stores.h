@@ -46,7 +46,10 @@ class FakeCatalogStore final : public CatalogStore {
       int64_t device_id, const std::vector<ReportItem>& items) override;
   absl::StatusOr<ChunkStatus> GetChunk(const std::string& id) override;
   absl::StatusOr<std::vector<int64_t>> MarkChunkStored(const std::string& id, uint32_t size,
-                                                       uint64_t stored_size) override;
+                                                       uint64_t stored_size,
+                                                       int64_t device_id) override;
+  absl::StatusOr<std::vector<int64_t>> RecordChunkOwner(const std::string& id,
+                                                        int64_t device_id) override;
   absl::StatusOr<std::vector<bool>> DeviceMayRead(int64_t device_id,
                                                   const std::vector<std::string>& ids) override;
   absl::StatusOr<std::vector<bool>> ChunksStored(const std::vector<std::string>& ids) override;

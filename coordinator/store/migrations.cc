@@ -356,6 +356,81 @@ ALTER TABLE destinations ADD COLUMN removed_at timestamptz;
 CREATE INDEX jobs_checks ON jobs (destination_id, id) WHERE kind = 6;
 )sql";
 
+// Proof of ownership (docs/security.md): device_chunks now means "this
+// device uploaded the chunk or answered a challenge over its content", and a
+// version waits for each of its chunks until the chunk is stored AND its
+// device owns it. Rows recorded before this migration (granted when a report
+// merely named the chunk) are kept: they cannot be told apart, and dropping
+// them would stop devices restoring their own complete files.
+// shoebox_chunk_stored completed every version waiting for a chunk, whoever
+// uploaded it; it is replaced by shoebox_chunk_owned.
+constexpr char kV8[] = R"sql(
+DROP FUNCTION shoebox_chunk_stored(bytea, bigint, bigint);
+
+-- p_stored: the blob was just written (an upload): mark the chunk stored.
+-- Otherwise (a proof, or an upload of a chunk already stored) the chunk
+-- must be stored already; its row is share-locked so that verification
+-- cannot mark it damaged meanwhile. p_device (NULL: a worker's repair)
+-- becomes an owner. Then every version waiting for the chunk whose device
+-- owns it counts down; known = false: the chunk is not referenced (or, for
+-- a proof, not stored). completed: the versions completed now, sorted.
+CREATE FUNCTION shoebox_chunk_owned(cid bytea, p_device bigint, p_stored boolean,
+                                    p_stored_size bigint, p_size bigint,
+                                    OUT known boolean, OUT completed bigint[])
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
+DECLARE
+  waiting bigint[];
+BEGIN
+  completed := '{}';
+  IF p_stored THEN
+    UPDATE chunks SET stored_size = CASE WHEN stored THEN stored_size ELSE p_stored_size END,
+        size = CASE WHEN stored THEN size ELSE p_size END,
+        stored = true, stored_at = COALESCE(stored_at, now())
+      WHERE id = cid;
+    known := FOUND;
+  ELSE
+    PERFORM 1 FROM chunks WHERE id = cid AND stored FOR SHARE;
+    known := FOUND;
+  END IF;
+  IF NOT known THEN
+    RETURN;
+  END IF;
+  IF p_device IS NOT NULL THEN
+    INSERT INTO device_chunks (device_id, chunk_id) VALUES (p_device, cid)
+      ON CONFLICT DO NOTHING;
+  END IF;
+  WITH t AS (
+    DELETE FROM version_missing vm USING file_versions v, files f, folders fo
+      WHERE vm.chunk_id = cid AND v.id = vm.version_id AND f.id = v.file_id
+        AND fo.id = f.folder_id
+        AND EXISTS (SELECT 1 FROM device_chunks dc
+                    WHERE dc.device_id = fo.device_id AND dc.chunk_id = cid)
+      RETURNING vm.version_id)
+    SELECT array_agg(version_id) INTO waiting FROM t;
+  IF waiting IS NULL THEN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    RETURN;
+  END IF;
+  -- As in shoebox_chunk_stored (migration 5): row locks in id order, and
+  -- only a call that completes a version commits synchronously.
+  WITH u AS (
+    UPDATE file_versions v SET missing_count = v.missing_count - 1,
+        state = CASE WHEN v.missing_count = 1 THEN 2 ELSE v.state END,
+        completed_at = CASE WHEN v.missing_count = 1 THEN now() ELSE v.completed_at END
+      WHERE v.id IN (SELECT id FROM file_versions WHERE id = ANY(waiting) ORDER BY id FOR UPDATE)
+        AND v.state = 1
+      RETURNING v.id, v.missing_count)
+    SELECT COALESCE(array_agg(id ORDER BY id) FILTER (WHERE missing_count = 0), '{}')
+      INTO completed FROM u;
+  IF cardinality(completed) = 0 THEN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    RETURN;
+  END IF;
+  PERFORM shoebox_create_deliveries(completed);
+END
+$fn$;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -367,6 +442,7 @@ const std::vector<Migration>& Migrations() {
       {5, "record a stored chunk in one call", kV5},
       {6, "watched folders an agent cannot read", kV6},
       {7, "destinations: pause, removal with history, connection checks", kV7},
+      {8, "proof of ownership: a version completes once its device owns every chunk", kV8},
   };
   return kAll;
 }

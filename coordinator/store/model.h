@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "coordinator/store/chunk_list_format.h"
 
 namespace shoebox::coordinator {
@@ -96,6 +97,13 @@ struct ReportOutcome {
   int64_t version_id = 0;  // 0 for a delete of an unknown file
   VersionState state = VersionState::kUnspecified;
   std::vector<std::string> missing;  // chunk IDs not yet stored
+  // Chunk IDs stored but never uploaded or proven by this device (proof of
+  // ownership, docs/security.md): the version waits for a proof of each.
+  std::vector<std::string> unproven;
+  // Not OK: this file was refused (nothing recorded); `message` names the
+  // field relative to the file ("chunks[2].size: ...").
+  absl::StatusCode code = absl::StatusCode::kOk;
+  std::string message;
 };
 
 struct ChunkStatus {

@@ -14,9 +14,12 @@ namespace shoebox::coordinator::pg {
 
 void PrepareCatalogStatements(pqxx::connection& c) {
   c.prepare("get_chunk", "SELECT stored, size FROM chunks WHERE id = $1");
-  // Marks the chunk stored, counts down the versions waiting for it and
-  // creates the deliveries of those it completes: one round trip (migration 5).
-  c.prepare("chunk_stored", "SELECT known, completed FROM shoebox_chunk_stored($1, $2, $3)");
+  // Marks the chunk stored (or checks it is) and records its owner, counts
+  // down the versions of its owners waiting for it and creates the
+  // deliveries of those it completes: one round trip (migrations 5 and 6).
+  c.prepare("chunk_owned",
+            "SELECT known, completed FROM shoebox_chunk_owned($1, NULLIF($2::bigint, 0), $3, "
+            "$4, $5)");
   c.prepare("versions_by_id", absl::StrCat("SELECT ", kVersionCols, " FROM ", kVersionJoins,
                                            " WHERE v.id = ANY($1::bigint[])"));
 }
@@ -65,7 +68,8 @@ absl::StatusOr<ChunkStatus> PgStore::GetChunk(const std::string& id) {
 }
 
 absl::StatusOr<std::vector<int64_t>> PgStore::MarkChunkStored(const std::string& id, uint32_t size,
-                                                              uint64_t stored_size) {
+                                                              uint64_t stored_size,
+                                                              int64_t device_id) {
   std::vector<int64_t> completed;
   // One statement, so its own transaction, committed synchronously: the
   // agent forgets a version once told it is complete. Idempotent: run again
@@ -73,11 +77,29 @@ absl::StatusOr<std::vector<int64_t>> PgStore::MarkChunkStored(const std::string&
   RETURN_IF_ERROR(Run("record stored chunk", TxMode::kAutocommit, [&](Tx& tx) {
     completed.clear();
     pqxx::result r =
-        tx.exec_prepared("chunk_stored", BinParam(id), static_cast<int64_t>(stored_size),
-                         static_cast<int64_t>(size));
+        tx.exec_prepared("chunk_owned", BinParam(id), device_id, true,
+                         static_cast<int64_t>(stored_size), static_cast<int64_t>(size));
     if (!r[0][0].as<bool>()) {
       return absl::NotFoundError(absl::StrCat(
           "chunk ", ToHex(id), " is not referenced by any reported file; report the file first"));
+    }
+    completed = ParseNumArray(r[0][1]);
+    return absl::OkStatus();
+  }));
+  return completed;
+}
+
+absl::StatusOr<std::vector<int64_t>> PgStore::RecordChunkOwner(const std::string& id,
+                                                               int64_t device_id) {
+  std::vector<int64_t> completed;
+  RETURN_IF_ERROR(Run("record chunk owner", TxMode::kAutocommit, [&](Tx& tx) {
+    completed.clear();
+    pqxx::result r = tx.exec_prepared("chunk_owned", BinParam(id), device_id, false,
+                                      static_cast<int64_t>(0), static_cast<int64_t>(0));
+    if (!r[0][0].as<bool>()) {
+      return absl::NotFoundError(absl::StrCat("chunk ", ToHex(id),
+                                              " is not in the chunk store (any more); upload its "
+                                              "data"));
     }
     completed = ParseNumArray(r[0][1]);
     return absl::OkStatus();

@@ -3,21 +3,31 @@
 //
 //   RecordDeletes            deletes mark the current version deleted
 //   MatchExistingFiles       which reported files exist, which are unchanged
+//   AskForPendingChunks      unchanged pending versions: what they still wait for
+//   ClassifyChunks           stored? owned by the device? sizes that do not
+//                            match a stored chunk refuse the file
 //   AssignVersionIds         version IDs for every new version
 //   CreateNewFiles           file rows for new paths, pointing at their version
 //   PointFilesAtNewVersions  changed files point at their new version
-//   AskForPendingChunks      unchanged pending versions: what they still wait for
 //   AskForLostChunks         unchanged complete versions: chunks lost since
-//   AddChunkReferences       chunk rows and refcounts, the device's chunk set
+//   AddChunkReferences       chunk rows and refcounts
 //   InsertVersions           the new versions, complete or pending
 //   RecordMissingChunks      what the pending new versions wait for
 //   CreateDeliveries         deliveries for the versions complete at once
+//
+// Proof of ownership (docs/security.md): a version waits for each chunk
+// until it is stored and its device owns it (device_chunks: the device
+// uploaded it or answered a challenge over its content). A chunk stored but
+// not owned is `unproven`: the catalog sends a challenge for it. Naming a
+// chunk ID in a report gives nothing else.
 #include <algorithm>
 #include <map>
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
 #include "common/status.h"
 #include "coordinator/store/chunk_list_format.h"
 #include "coordinator/store/pg_store.h"
@@ -56,6 +66,13 @@ struct ReportBatch {
   // it, which repairs the chunk store from the device.
   std::vector<size_t> same_complete;
   absl::flat_hash_set<std::string> stored;  // chunks of new versions already stored
+  // What the catalog knew of the reported chunks at the start (ClassifyChunks).
+  struct ChunkFacts {
+    uint32_t size = 0;
+    bool stored = false;
+    bool owned = false;  // by this device
+  };
+  absl::flat_hash_map<std::string, ChunkFacts> facts;
 };
 
 void RecordDeletes(Tx& tx, ReportBatch& b) {
@@ -207,6 +224,62 @@ void AskForPendingChunks(Tx& tx, ReportBatch& b) {
   }
 }
 
+// Whether each chunk of the new versions (and each chunk the unchanged
+// pending versions wait for) is stored, with which size, and owned by the
+// device. A new version naming a stored chunk with another size is refused
+// (nothing is recorded for it): a chunk ID has exactly one content. What an
+// unchanged pending version waits for that is stored now is a proof.
+void ClassifyChunks(Tx& tx, ReportBatch& b) {
+  std::vector<std::string> ids;
+  for (size_t i : b.fresh)
+    for (const ChunkRefRow& c : b.items[i].chunks) ids.push_back(c.id);
+  for (int64_t v : b.same_pending)
+    for (const std::string& id : b.out[b.same_pending_idx[v]].missing) ids.push_back(id);
+  if (ids.empty()) return;
+  for (const auto& row :
+       tx.exec_params("SELECT c.id, c.size, c.stored, EXISTS (SELECT 1 FROM device_chunks dc "
+                      "WHERE dc.device_id = $2 AND dc.chunk_id = c.id) "
+                      "FROM chunks c WHERE c.id = ANY($1::bytea[])",
+                      ByteaArray(ids), b.device_id)) {
+    b.facts[Bin(row[0])] =
+        ReportBatch::ChunkFacts{row[1].as<uint32_t>(), row[2].as<bool>(), row[3].as<bool>()};
+  }
+  for (int64_t v : b.same_pending) {
+    ReportOutcome& o = b.out[b.same_pending_idx[v]];
+    std::vector<std::string> still_missing;
+    for (std::string& id : o.missing) {
+      auto f = b.facts.find(id);
+      // Stored (and owned only when a report raced the proof: proving it
+      // again clears the wait).
+      (f != b.facts.end() && f->second.stored ? o.unproven : still_missing)
+          .push_back(std::move(id));
+    }
+    o.missing = std::move(still_missing);
+  }
+  std::vector<size_t> fresh, new_files;
+  absl::flat_hash_set<size_t> refused;
+  for (size_t i : b.fresh) {
+    const std::vector<ChunkRefRow>& chunks = b.items[i].chunks;
+    for (size_t k = 0; k < chunks.size(); ++k) {
+      auto f = b.facts.find(chunks[k].id);
+      if (f == b.facts.end() || !f->second.stored || f->second.size == chunks[k].size) continue;
+      b.out[i].code = absl::StatusCode::kInvalidArgument;
+      b.out[i].message = absl::StrCat(
+          "chunks[", k, "].size: chunk ", ToHex(chunks[k].id), " is ", chunks[k].size,
+          " bytes in this report but the stored chunk with that ID has another size; a chunk "
+          "list must come from reading the file (read it again)");
+      refused.insert(i);
+      break;
+    }
+    if (!refused.contains(i)) fresh.push_back(i);
+  }
+  if (refused.empty()) return;
+  for (size_t i : b.new_files)
+    if (!refused.contains(i)) new_files.push_back(i);
+  b.fresh = std::move(fresh);
+  b.new_files = std::move(new_files);
+}
+
 // Unchanged complete versions: their chunks that are no longer stored
 // (found damaged), once each.
 void AskForLostChunks(Tx& tx, ReportBatch& b) {
@@ -227,8 +300,9 @@ void AskForLostChunks(Tx& tx, ReportBatch& b) {
 }
 
 // Chunk references of the new versions (sorted: a fixed lock order), in one
-// statement: chunk rows (refcounts) and the device's chunk set. Only the
-// chunks already stored come back (few, unless deduplicated).
+// statement: chunk rows (refcounts). Only the chunks already stored come
+// back (few, unless deduplicated). Ownership is not granted here: only an
+// upload or an answered challenge grants it (shoebox_chunk_owned).
 void AddChunkReferences(Tx& tx, ReportBatch& b) {
   std::map<std::string, std::pair<uint32_t, int64_t>> refs;  // id → (size, count)
   for (size_t i : b.fresh) {
@@ -252,18 +326,17 @@ void AddChunkReferences(Tx& tx, ReportBatch& b) {
            "  AS u(id, size, n) ORDER BY 1), "
            "ins AS (INSERT INTO chunks AS c (id, size, refcount) SELECT id, size, n FROM u "
            "  ORDER BY id ON CONFLICT (id) DO UPDATE SET refcount = c.refcount + "
-           "  excluded.refcount RETURNING id, stored), "
-           "dc AS (INSERT INTO device_chunks (device_id, chunk_id) SELECT $4, id FROM u "
-           "  ON CONFLICT DO NOTHING) "
+           "  excluded.refcount RETURNING id, stored) "
            "SELECT id FROM ins WHERE stored",
-           ByteaArray(ids), Int4Arr(sizes), Int8Arr(counts), b.device_id)) {
+           ByteaArray(ids), Int4Arr(sizes), Int8Arr(counts))) {
     b.stored.insert(Bin(row[0]));
   }
 }
 
-// The new versions: complete when every chunk is stored (a dedup hit or an
-// empty file), else pending with their missing chunks. Returns the IDs of
-// those complete at once, ascending.
+// The new versions: complete when every chunk is stored and owned by the
+// device (its own dedup hit, or an empty file), else pending with their
+// missing (upload) and unproven (prove) chunks. `dedup`: every chunk was
+// already stored. Returns the IDs of those complete at once, ascending.
 std::vector<int64_t> InsertVersions(Tx& tx, ReportBatch& b) {
   std::vector<int64_t> v_id, v_file, v_size, v_mtime, v_mode, v_state, v_missing;
   std::vector<std::string> v_sha, v_list;
@@ -271,23 +344,30 @@ std::vector<int64_t> InsertVersions(Tx& tx, ReportBatch& b) {
   for (size_t i : b.fresh) {
     const ReportItem& item = b.items[i];
     std::vector<std::string>& missing = b.out[i].missing;
+    std::vector<std::string>& unproven = b.out[i].unproven;
+    bool all_stored = true;
     for (const ChunkRefRow& c : item.chunks) {
-      if (!b.stored.contains(c.id) &&
-          std::find(missing.begin(), missing.end(), c.id) == missing.end()) {
-        missing.push_back(c.id);
+      const bool stored = b.stored.contains(c.id);
+      all_stored = all_stored && stored;
+      if (stored) {
+        auto f = b.facts.find(c.id);
+        if (f != b.facts.end() && f->second.owned) continue;
       }
+      std::vector<std::string>& list = stored ? unproven : missing;
+      if (std::find(list.begin(), list.end(), c.id) == list.end()) list.push_back(c.id);
     }
-    b.out[i].state = missing.empty() ? VersionState::kComplete : VersionState::kPendingChunks;
+    const size_t waits = missing.size() + unproven.size();
+    b.out[i].state = waits == 0 ? VersionState::kComplete : VersionState::kPendingChunks;
     v_id.push_back(b.out[i].version_id);
     v_file.push_back(b.file_id[i]);
     v_size.push_back(static_cast<int64_t>(item.size));
     v_mtime.push_back(item.mtime_ns);
     v_mode.push_back(item.mode);
     v_state.push_back(static_cast<int64_t>(b.out[i].state));
-    v_missing.push_back(static_cast<int64_t>(missing.size()));
+    v_missing.push_back(static_cast<int64_t>(waits));
     v_sha.push_back(item.sha256);
     v_list.push_back(EncodeChunkList(item.chunks));
-    v_dedup.push_back(missing.empty() && !item.chunks.empty());
+    v_dedup.push_back(all_stored && !item.chunks.empty());
   }
   tx.exec_params(
       "INSERT INTO file_versions (id, file_id, size, mtime_ns, sha256, mode, chunk_list, "
@@ -310,9 +390,11 @@ void RecordMissingChunks(Tx& tx, ReportBatch& b) {
   std::vector<std::string> m_chunk;
   std::vector<int64_t> m_version;
   for (size_t i : b.fresh) {
-    for (const std::string& id : b.out[i].missing) {
-      m_chunk.push_back(id);
-      m_version.push_back(b.out[i].version_id);
+    for (const auto* list : {&b.out[i].missing, &b.out[i].unproven}) {
+      for (const std::string& id : *list) {
+        m_chunk.push_back(id);
+        m_version.push_back(b.out[i].version_id);
+      }
     }
   }
   if (m_chunk.empty()) return;
@@ -332,10 +414,11 @@ absl::StatusOr<std::vector<ReportOutcome>> PgStore::ReportFiles(
     RecordDeletes(tx, b);
     if (b.ups.empty()) return absl::OkStatus();
     MatchExistingFiles(tx, b);
+    AskForPendingChunks(tx, b);
+    ClassifyChunks(tx, b);
     AssignVersionIds(tx, b);
     RETURN_IF_ERROR(CreateNewFiles(tx, b));
     PointFilesAtNewVersions(tx, b);
-    AskForPendingChunks(tx, b);
     AskForLostChunks(tx, b);
     if (b.fresh.empty()) return absl::OkStatus();
     AddChunkReferences(tx, b);

@@ -146,6 +146,30 @@ class Client {
     return acks;
   }
 
+  // Answers the challenges of `r` from the file's content; returns the
+  // version the proofs completed (0: none).
+  int64_t Prove(const std::string& device, const TestFile& f, const pb::FileResult& r) {
+    grpc::ClientContext ctx;
+    AsDevice(&ctx, device);
+    auto stream = agent_->PutChunks(&ctx);
+    int64_t completed = 0;
+    for (const pb::ChunkChallenge& c : r.challenges()) {
+      auto k = std::find(f.chunk_ids.begin(), f.chunk_ids.end(), c.id()) - f.chunk_ids.begin();
+      pb::PutChunkRequest req;
+      req.set_id(c.id());
+      req.set_nonce(c.nonce());
+      req.set_proof(DigestToString(HmacSha256(AsBytes(c.nonce())).Compute(f.chunk_data.at(k))));
+      EXPECT_TRUE(stream->Write(req));
+      pb::PutChunkAck ack;
+      EXPECT_TRUE(stream->Read(&ack));
+      EXPECT_EQ(ack.code(), 0) << ack.message();
+      for (int64_t v : ack.completed_version_ids()) completed = v;
+    }
+    stream->WritesDone();
+    EXPECT_TRUE(stream->Finish().ok());
+    return completed;
+  }
+
   std::vector<pb::PutChunkAck> PutFile(const std::string& device, const TestFile& f) {
     std::vector<std::pair<std::string, std::string>> chunks;
     for (size_t i = 0; i < f.chunk_ids.size(); ++i)
@@ -409,8 +433,13 @@ TEST_F(CoordinatorTest, SameContentFromTwoDevicesIsStoredOnce) {
   b.path = "DCIM/IMG_0001.jpg";
   pb::ReportFilesResponse r2 = client_->Report("phone", {b});
   EXPECT_EQ(r2.results(0).code(), 0);
-  EXPECT_EQ(r2.results(0).state(), pb::VERSION_STATE_COMPLETE);
   EXPECT_EQ(r2.results(0).missing_chunk_ids_size(), 0);
+  // Nothing to upload, but the phone proves it has the chunks
+  // (docs/security.md, proof of ownership; tests/coordinator/chunk_ownership_test.cc).
+  EXPECT_EQ(r2.results(0).state(), pb::VERSION_STATE_PENDING_CHUNKS);
+  ASSERT_EQ(r2.results(0).challenges_size(), 4);
+  EXPECT_EQ(client_->Prove("phone", b, r2.results(0)), r2.results(0).version_id());
+  EXPECT_EQ(client_->Report("phone", {b}).results(0).state(), pb::VERSION_STATE_COMPLETE);
 
   pb::StatusResponse s = client_->Status();
   EXPECT_EQ(s.chunks_stored(), 4u);
@@ -420,8 +449,8 @@ TEST_F(CoordinatorTest, SameContentFromTwoDevicesIsStoredOnce) {
 }
 
 // Two devices back up the same photo at the same time: the chunks are asked
-// of the first device only; the second device's version completes with the
-// first one's upload (coordinator/upload_claims.h).
+// of the first device only (coordinator/upload_claims.h); once they are
+// stored, the second device proves it has them and its version completes.
 TEST_F(CoordinatorTest, AChunkBeingSentByOneDeviceIsNotAskedOfAnother) {
   StartCoordinator();
   pb::HelloResponse hello = client_->Hello("laptop");
@@ -436,16 +465,19 @@ TEST_F(CoordinatorTest, AChunkBeingSentByOneDeviceIsNotAskedOfAnother) {
   EXPECT_EQ(r2.results(0).state(), pb::VERSION_STATE_PENDING_CHUNKS);
   EXPECT_EQ(r2.results(0).missing_chunk_ids_size(), 0);  // the laptop is sending them
 
-  // The laptop's upload completes both versions.
+  // The laptop's upload completes its version; the phone then proves it
+  // has the chunks (proof of ownership) without sending them.
   auto acks = client_->PutFile("laptop", a);
   std::set<int64_t> completed;
   for (const auto& ack : acks) {
     EXPECT_EQ(ack.code(), 0) << ack.message();
     completed.insert(ack.completed_version_ids().begin(), ack.completed_version_ids().end());
   }
-  EXPECT_EQ(completed, (std::set<int64_t>{r1.results(0).version_id(), r2.results(0).version_id()}));
+  EXPECT_EQ(completed, (std::set<int64_t>{r1.results(0).version_id()}));
   pb::ReportFilesResponse again = client_->Report("phone", {b});
-  EXPECT_EQ(again.results(0).state(), pb::VERSION_STATE_COMPLETE);
+  EXPECT_EQ(again.results(0).missing_chunk_ids_size(), 0);
+  EXPECT_EQ(client_->Prove("phone", b, again.results(0)), r2.results(0).version_id());
+  EXPECT_EQ(client_->Report("phone", {b}).results(0).state(), pb::VERSION_STATE_COMPLETE);
   EXPECT_EQ(CountBlobs(harness_->options().chunk_store), 4);
 }
 
@@ -471,6 +503,10 @@ TEST_F(CoordinatorTest, AChunkWhoseUploadWasRefusedIsAskedOfTheNextDevice) {
   auto ok = client_->Put("phone", {{a.chunk_ids[0], a.chunk_data[0]}});
   ASSERT_EQ(ok.size(), 1u);
   EXPECT_EQ(ok[0].code(), 0) << ok[0].message();
+  // The laptop never sent the right bytes: it proves it has them now.
+  pb::ReportFilesResponse again = client_->Report("laptop", {a});
+  ASSERT_EQ(again.results(0).challenges_size(), 1);
+  EXPECT_EQ(client_->Prove("laptop", a, again.results(0)), again.results(0).version_id());
   EXPECT_EQ(client_->Report("laptop", {a}).results(0).state(), pb::VERSION_STATE_COMPLETE);
 }
 

@@ -262,15 +262,18 @@ class Client {
       }
       ids.clear();
       std::set<std::string> missing;
+      std::map<std::string, std::string> challenges;  // stored elsewhere: prove (issue 17)
       bool pending = false;
       for (const auto& r : resp.results()) {
         EXPECT_EQ(r.code(), 0) << r.message();
         ids.push_back(r.version_id());
         for (const auto& m : r.missing_chunk_ids()) missing.insert(m);
+        for (const auto& c : r.challenges()) challenges[c.id()] = c.nonce();
         pending |= r.state() == pb::VERSION_STATE_PENDING_CHUNKS;
       }
       if (!pending || absl::Now() > deadline) return ids;
-      if (missing.empty()) {
+      for (const auto& m : missing) challenges.erase(m);
+      if (missing.empty() && challenges.empty()) {
         absl::SleepFor(absl::Milliseconds(10));
         continue;
       }
@@ -285,6 +288,21 @@ class Client {
         pb::PutChunkAck ack;
         EXPECT_TRUE(stream->Read(&ack));
         EXPECT_EQ(ack.code(), 0) << ack.message();
+      }
+      for (const auto& [id, nonce] : challenges) {
+        pb::PutChunkRequest p;
+        p.set_id(id);
+        p.set_nonce(nonce);
+        p.set_proof(DigestToString(HmacSha256(AsBytes(nonce)).Compute(pieces[id])));
+        EXPECT_TRUE(stream->Write(p));
+        pb::PutChunkAck ack;
+        EXPECT_TRUE(stream->Read(&ack));
+        // A chunk pruned since the report is not stored any more: the next
+        // report asks for its data.
+        EXPECT_TRUE(ack.code() == 0 ||
+                    ack.code() == static_cast<int>(grpc::StatusCode::FAILED_PRECONDITION) ||
+                    ack.code() == static_cast<int>(grpc::StatusCode::NOT_FOUND))
+            << ack.message();
       }
       stream->WritesDone();
       grpc::Status st = stream->Finish();
