@@ -114,18 +114,30 @@ absl::StatusOr<CatalogPath> Resolve(AdminClient& client, const std::string& devi
   return p;
 }
 
-int Versions(AdminClient& client, const VersionsArgs& a) {
-  auto at = ParseAt(a.at);
-  if (!at.ok()) return FailStatus(at.status());
-  auto where = Resolve(client, a.device, a.path, a.folder);
-  if (!where.ok()) return FailStatus(where.status());
+// The versions of a device's files under `path` (an absolute path on the
+// device or one relative to a folder) as of `at`: what `versions` lists and
+// `restore` restores.
+absl::StatusOr<std::vector<v1::FileVersion>> VersionsAt(AdminClient& client,
+                                                        const std::string& device,
+                                                        const std::string& path,
+                                                        const std::string& folder,
+                                                        const std::string& at, bool all_versions,
+                                                        CatalogPath* resolved = nullptr) {
+  ASSIGN_OR_RETURN(int64_t at_ms, ParseAt(at));
+  ASSIGN_OR_RETURN(CatalogPath where, Resolve(client, device, path, folder));
+  if (resolved != nullptr) *resolved = where;
   v1::ListVersionsRequest req;
-  req.set_device(a.device);
-  req.set_folder(where->folder);
-  req.set_path(where->path);
-  req.set_at_unix_ms(*at);
-  req.set_all_versions(true);
-  auto vs = ListAllVersions(client, req);
+  req.set_device(device);
+  req.set_folder(where.folder);
+  req.set_path(where.path);
+  req.set_at_unix_ms(at_ms);
+  req.set_all_versions(all_versions);
+  return ListAllVersions(client, req);
+}
+
+int Versions(AdminClient& client, const VersionsArgs& a) {
+  CatalogPath where;
+  auto vs = VersionsAt(client, a.device, a.path, a.folder, a.at, /*all_versions=*/true, &where);
   if (!vs.ok()) return FailStatus(vs.status());
   for (const auto& v : *vs) {
     std::printf("%s  %12llu  %s  %s%s  v%lld\n", FormatTime(v.created_unix_ms()).c_str(),
@@ -144,7 +156,7 @@ int Versions(AdminClient& client, const VersionsArgs& a) {
   }
   if (vs->empty()) {
     std::printf("no versions found\n");
-    if (!where->path.empty() && where->note.empty()) {
+    if (!where.path.empty() && where.note.empty()) {
       std::fprintf(stderr,
                    "shoebox: PATH is relative to a folder root of device %s (DCIM/IMG_0001.jpg "
                    "for /home/you/Pictures/DCIM/IMG_0001.jpg), or give the file's absolute path "
@@ -156,17 +168,7 @@ int Versions(AdminClient& client, const VersionsArgs& a) {
 }
 
 int Restore(AdminClient& client, const RestoreArgs& a) {
-  auto at = ParseAt(a.at);
-  if (!at.ok()) return FailStatus(at.status());
-  auto where = Resolve(client, a.device, a.path, a.folder);
-  if (!where.ok()) return FailStatus(where.status());
-  v1::ListVersionsRequest req;
-  req.set_device(a.device);
-  req.set_folder(where->folder);
-  req.set_path(where->path);
-  req.set_at_unix_ms(*at);
-  req.set_all_versions(false);
-  auto vs = ListAllVersions(client, req);
+  auto vs = VersionsAt(client, a.device, a.path, a.folder, a.at, /*all_versions=*/false);
   if (!vs.ok()) return FailStatus(vs.status());
   if (vs->empty()) {
     std::fprintf(stderr, "shoebox: nothing to restore for device %s%s%s at that time\n",
