@@ -1,5 +1,7 @@
 #include "coordinator/coordinator.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
@@ -63,8 +65,13 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
   admin_stores.verify = verify_store;
   c->admin_ = std::make_unique<Admin>(admin_stores, c->catalog_.get(), o.limits);
   c->admin_->set_enrollment(c->enrollment_.get(), c->auth_.get());
+  VerifyOptions verify_options = o.verify;
+  if (verify_options.scratch_dir.empty()) {  // test restores go under the state directory
+    const std::filesystem::path key(o.key_file);
+    verify_options.scratch_dir = key.has_parent_path() ? key.parent_path().string() : ".";
+  }
   c->verifier_ = std::make_unique<Verifier>(verify_store, c->sealed_.get(), c->keys_,
-                                            c->catalog_.get(), o.verify);
+                                            c->catalog_.get(), verify_options);
   c->verifier_->StartSchedule();
   c->retention_ = std::make_unique<Retention>(c->retention_store_.get(), store,
                                               c->chunk_store_.get(), o.prune_grace_s);

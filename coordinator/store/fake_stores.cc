@@ -186,8 +186,15 @@ absl::StatusOr<uint64_t> FakeVerifyStore::QueueRemoteChecks(const std::string& d
 }
 
 absl::StatusOr<std::vector<FileVersion>> FakeVerifyStore::SampleCurrentVersions(uint32_t n) {
-  (void)n;
-  return std::vector<FileVersion>{};
+  absl::MutexLock l(&mu_);
+  std::vector<FileVersion> out(samples_.begin(),
+                               samples_.begin() + std::min<size_t>(n, samples_.size()));
+  return out;
+}
+
+void FakeVerifyStore::AddSample(const FileVersion& v) {
+  absl::MutexLock l(&mu_);
+  samples_.push_back(v);
 }
 
 absl::StatusOr<int64_t> FakeVerifyStore::StartRun(const std::string& trigger,

@@ -252,6 +252,8 @@ class FakeVerifyStore final : public VerifyStore {
   // insertion order, then after MarkScrubbed at the back).
   void AddStoredChunk(const std::string& id, uint32_t size);
   void AllowRepair(int64_t job_id, const std::string& token);
+  // A version SampleCurrentVersions returns (test restores rebuild it).
+  void AddSample(const FileVersion& v);
   std::map<std::string, std::string> open_damage();  // id → error
   std::set<std::string> repaired();
   std::vector<std::string> scrubbed();  // every MarkScrubbed ID, in order
@@ -272,6 +274,7 @@ class FakeVerifyStore final : public VerifyStore {
   std::set<std::pair<int64_t, std::string>> repair_leases_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, Run> runs_ ABSL_GUARDED_BY(mu_);
   int64_t next_run_ ABSL_GUARDED_BY(mu_) = 1;
+  std::vector<FileVersion> samples_ ABSL_GUARDED_BY(mu_);
 };
 
 // Chunk blobs in memory (a ChunkStore for Catalog and Verifier tests).
