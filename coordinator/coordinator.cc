@@ -40,6 +40,13 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
     // The local admin certificate is an identity like any other: record it
     // so it can be listed and revoked.
     ASSIGN_OR_RETURN(CertInfo admin, ParseCert(pki.admin_cert_pem));
+    // A revoked local admin certificate (`shoebox revoke --serial`) is
+    // replaced, so the CLI on this machine works again after a restart.
+    absl::StatusOr<CertificateRow> known = c->store_->GetCertificate(admin.serial_hex);
+    if (known.ok() && known->revoked_unix_ms != 0) {
+      RETURN_IF_ERROR(RenewLocalAdminCertificate(o, &pki));
+      ASSIGN_OR_RETURN(admin, ParseCert(pki.admin_cert_pem));
+    }
     CertificateRow row{admin.serial_hex,
                        "admin",
                        admin.common_name,
@@ -105,12 +112,28 @@ void Coordinator::Housekeeping() {
   const absl::Duration period =
       absl::Milliseconds(std::max<uint32_t>(options_.housekeeping_ms, 50));
   absl::Time next_metrics = absl::InfinitePast();
+  absl::Time next_audit_prune = absl::InfinitePast();
   bool healthy = true;
   for (;;) {
     {
       std::unique_lock<std::mutex> l(stop_mu_);
       stop_cv_.wait_for(l, absl::ToChronoMilliseconds(period), [this] { return stop_; });
       if (stop_) return;
+    }
+    // Counts of aggregated refusals; the audit log's retention, hourly.
+    auth_->FlushAudit();
+    if (absl::Now() >= next_audit_prune) {
+      next_audit_prune = absl::Now() + absl::Hours(1);
+      absl::StatusOr<uint64_t> pruned =
+          store_->PruneAudit(options_.audit_retention_days, options_.audit_max_rows);
+      if (!pruned.ok()) {
+        next_audit_prune = absl::Now() + absl::Minutes(1);
+        SPDLOG_WARN("event=audit_prune_failed error=\"{}\"",
+                    std::string(pruned.status().message()));
+      } else if (*pruned > 0) {
+        SPDLOG_INFO("event=audit_pruned rows={} retention_days={} max_rows={}", *pruned,
+                    options_.audit_retention_days, options_.audit_max_rows);
+      }
     }
     absl::StatusOr<SweepResult> s = queue_->Sweep(false, options_.housekeeping_ms / 2);
     bool ok = s.ok();

@@ -9,6 +9,7 @@
 
 #include "common/crypto/hash.h"
 #include "common/crypto/keys.h"
+#include "coordinator/auth.h"
 #include "coordinator/catalog.h"
 #include "coordinator/metrics.h"
 #include "coordinator/store/fake_stores.h"
@@ -58,6 +59,42 @@ TEST_F(CatalogAbuseTest, SetuidSetgidAndStickyBitsFromADeviceAreNotStored) {
   ASSERT_TRUE(versions.ok()) << versions.status();
   ASSERT_EQ(versions->versions_size(), 1);
   EXPECT_EQ(versions->versions(0).mode(), 0755u);
+}
+
+// Issue 17: the limiter table used to be cleared wholesale at 100 000 keys,
+// so a flood of new peer addresses reset every caller's limit, the enroll
+// limit included.
+TEST(RateLimiterTest, AFloodOfNewKeysDoesNotResetAnActiveCallersLimit) {
+  RateLimiter limiter;  // the production bound
+  bool first = false;
+  // The attacker uses up its burst (1/s, bursts of 2).
+  EXPECT_TRUE(limiter.Admit("anon|ipv4:10.0.0.1", 1, 2, &first));
+  EXPECT_TRUE(limiter.Admit("anon|ipv4:10.0.0.1", 1, 2, &first));
+  EXPECT_FALSE(limiter.Admit("anon|ipv4:10.0.0.1", 1, 2, &first));
+  // 150 000 other addresses (each a single call), the attacker retrying
+  // throughout.
+  for (int i = 0; i < 150000; ++i) {
+    limiter.Admit("anon|ipv6:[2001:db8::" + std::to_string(i) + "]", 1, 2, &first);
+    if (i % 1000 == 0) {
+      EXPECT_FALSE(limiter.Admit("anon|ipv4:10.0.0.1", 1, 2, &first)) << i;
+    }
+  }
+  EXPECT_FALSE(limiter.Admit("anon|ipv4:10.0.0.1", 1, 2, &first)) << "still limited";
+  EXPECT_LE(limiter.size(), 100000u) << "memory stays bounded";
+}
+
+TEST(RateLimiterTest, RefilledBucketsAreForgottenFirst) {
+  RateLimiter limiter(10);
+  bool first = false;
+  // Nine callers at a huge rate: their buckets are full again at once.
+  for (int i = 0; i < 9; ++i) limiter.Admit("fast" + std::to_string(i), 1e9, 1, &first);
+  // One slow caller out of tokens.
+  EXPECT_TRUE(limiter.Admit("slow", 0.001, 1, &first));
+  EXPECT_FALSE(limiter.Admit("slow", 0.001, 1, &first));
+  // A newcomer pushes the table over its bound: the full buckets go.
+  EXPECT_TRUE(limiter.Admit("new", 1, 1, &first));
+  EXPECT_LE(limiter.size(), 10u);
+  EXPECT_FALSE(limiter.Admit("slow", 0.001, 1, &first)) << "the slow caller kept its state";
 }
 
 }  // namespace

@@ -341,6 +341,15 @@ END
 $fn$;
 )sql";
 
+// Issue 17: identical refusals within a minute are one row with a count
+// (Authenticator::AuditRefusal); the log is pruned by age and size
+// (audit.retention_days, audit.max_rows), so an index on the time.
+constexpr char kV6[] = R"sql(
+ALTER TABLE audit_log ADD COLUMN count bigint NOT NULL DEFAULT 1;
+ALTER TABLE audit_log ADD COLUMN last_at timestamptz;
+CREATE INDEX audit_log_at ON audit_log (at);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -350,6 +359,7 @@ const std::vector<Migration>& Migrations() {
       {3, "retention policies, pruning, pass-through folders", kV3},
       {4, "verification: scrub order, chunk damage, verify runs", kV4},
       {5, "record a stored chunk in one call", kV5},
+      {6, "audit log: counts of repeated refusals, pruning by age", kV6},
   };
   return kAll;
 }
