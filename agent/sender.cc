@@ -13,6 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "common/fsutil.h"
 #include "common/status.h"
 #include "spdlog/spdlog.h"
 
@@ -128,7 +129,7 @@ absl::StatusOr<size_t> Sender::RunRound() {
     f->set_size(e.stat.size);
     f->set_mtime_ns(e.stat.mtime_ns);
     f->set_sha256(DigestToString(e.sha256));
-    f->set_mode(e.stat.mode & 07777);
+    f->set_mode(e.stat.mode & kPermissionBits);
     for (const ChunkEntry& c : e.chunks) {
       v1::ChunkRef* r = f->add_chunks();
       r->set_id(DigestToString(c.id));

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "common/config.h"
 #include "common/tls_client.h"
 
@@ -59,8 +60,9 @@ int FailRpc(const grpc::Status& s, const std::string& what) {
       s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
     hint =
         " (is the coordinator running? start it with deploy/quickstart.sh or check --coordinator)";
-  std::fprintf(stderr, "shoebox: %s failed: %s%s\n", what.c_str(), s.error_message().c_str(),
-               hint.c_str());
+  // The message may carry text a device or worker chose (a path, an error).
+  std::fprintf(stderr, "shoebox: %s failed: %s%s\n", what.c_str(),
+               PrintablePath(s.error_message()).c_str(), hint.c_str());
   return 1;
 }
 

@@ -130,6 +130,7 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
       {"certs", "certs"},
       {"revoke --device d", "revoke"},
       {"revoke --worker w", "revoke"},
+      {"revoke --serial 0A1B", "revoke"},
       {"snapshot --list", "snapshot"},
       {"snapshot", "snapshot"},
       {"recover --key k --from /s --database postgresql://x/y --chunk-store /c --snapshot s "

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "common/bytes.h"
 
 namespace shoebox::cli {
 
@@ -15,7 +16,7 @@ namespace {
 
 // Shared by `enroll-token` and `revoke` (one is parsed).
 struct IdentityArgs {
-  std::string device, worker, ttl = "24h";
+  std::string device, worker, serial, ttl = "24h";
 };
 
 std::string When(int64_t ms) {
@@ -57,12 +58,14 @@ int Certs(AdminClient& client) {
   auto ctx = client.Context();
   grpc::Status s = client.stub()->ListCertificates(ctx.get(), v1::ListCertificatesRequest(), &resp);
   if (!s.ok()) return FailRpc(s, "listing certificates");
-  std::printf("%-7s %-24s %-20s %-20s %s\n", "ROLE", "NAME", "ISSUED", "EXPIRES", "STATE");
+  std::printf("%-7s %-24s %-20s %-20s %-26s %s\n", "ROLE", "NAME", "ISSUED", "EXPIRES", "STATE",
+              "SERIAL");
   for (const auto& c : resp.certificates()) {
-    std::printf("%-7s %-24s %-20s %-20s %s\n", c.role().c_str(), c.name().c_str(),
-                When(c.issued_unix_ms()).c_str(), When(c.expires_unix_ms()).c_str(),
-                c.revoked_unix_ms() ? absl::StrCat("revoked ", When(c.revoked_unix_ms())).c_str()
-                                    : "valid");
+    const std::string state =
+        c.revoked_unix_ms() ? absl::StrCat("revoked ", When(c.revoked_unix_ms())) : "valid";
+    std::printf("%-7s %-24s %-20s %-20s %-26s %s\n", c.role().c_str(),
+                PrintablePath(c.name()).c_str(), When(c.issued_unix_ms()).c_str(),
+                When(c.expires_unix_ms()).c_str(), state.c_str(), c.serial().c_str());
   }
   return 0;
 }
@@ -71,10 +74,16 @@ int Revoke(AdminClient& client, const IdentityArgs& ic) {
   v1::RevokeRequest req;
   req.set_device(ic.device);
   req.set_worker(ic.worker);
+  req.set_serial(ic.serial);
   v1::RevokeResponse resp;
   auto ctx = client.Context();
   grpc::Status s = client.stub()->Revoke(ctx.get(), req, &resp);
   if (!s.ok()) return FailRpc(s, "revoking");
+  if (!ic.serial.empty()) {
+    std::printf("certificate %s: %s; a call made with it is refused\n", ic.serial.c_str(),
+                resp.revoked() ? "revoked" : "was already revoked");
+    return 0;
+  }
   std::printf("%s '%s': %llu certificate(s) revoked; its next call is refused\n",
               ic.device.empty() ? "worker" : "device",
               ic.device.empty() ? ic.worker.c_str() : ic.device.c_str(),
@@ -97,10 +106,13 @@ void RegisterIdentityCommands(CLI::App& app, CliContext& ctx) {
       ->check(TtlCheck());
   auto* certs = app.add_subcommand("certs", "list enrolled identities (client certificates)");
   auto* revoke = app.add_subcommand(
-      "revoke", "revoke a device's or worker's certificates (refused on their next call)");
+      "revoke",
+      "revoke a device's or worker's certificates, or one certificate by serial (an admin's "
+      "too, never the last one); refused on their next call");
   auto* rwho = revoke->add_option_group("identity", "exactly one of");
   rwho->add_option("--device", ic->device, "device name");
   rwho->add_option("--worker", ic->worker, "worker name");
+  rwho->add_option("--serial", ic->serial, "one certificate's serial (see shoebox certs)");
   rwho->require_option(1);
   ctx.AddAdminHandler(token,
                       [ic](CliContext&, AdminClient& client) { return EnrollToken(client, *ic); });

@@ -91,7 +91,8 @@ int ListJobs(AdminClient& client, const JobArgs& a) {
                 JobStateName(j.state()).c_str(), j.destination().c_str(), JobSubject(j).c_str(),
                 j.attempts());
     if (!j.waiting_reason().empty()) std::printf(" waiting: %s", j.waiting_reason().c_str());
-    if (!j.last_error().empty()) std::printf(" last error: %s", j.last_error().c_str());
+    if (!j.last_error().empty())
+      std::printf(" last error: %s", PrintablePath(j.last_error()).c_str());
     std::printf("\n");
   }
   // Notes go to stderr so scripts reading stdout see only job lines.

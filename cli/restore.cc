@@ -142,10 +142,19 @@ absl::Status RestoreOne(const v1::FileVersion& v, int root_fd, const std::string
           printable, " exists with different content; pass --overwrite to replace it"));
   }
 
-  std::string tmp =
-      absl::StrCat(".", name.substr(0, 200), ".shoebox-restore-", std::to_string(getpid()));
-  int fd = openat(dfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("create temp file for ", printable));
+  // A new temp file with an unguessable name, never an existing one: a local
+  // user who can write into the target must not be able to pre-create the
+  // name as a symlink or a hard link to a file the restore would overwrite.
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; fd < 0; ++attempt) {
+    uint8_t rnd[8];
+    SecureRandom(rnd, sizeof rnd);
+    tmp = absl::StrCat(".", name.substr(0, 200), ".shoebox-restore-", ToHex(ByteSpan(rnd, 8)));
+    fd = openat(dfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && (errno != EEXIST || attempt >= 8))
+      return ErrnoToStatus(errno, absl::StrCat("create temp file for ", printable));
+  }
   auto fail = [&](absl::Status s) {
     close(fd);
     unlinkat(dfd, tmp.c_str(), 0);
@@ -181,7 +190,7 @@ absl::Status RestoreOne(const v1::FileVersion& v, int root_fd, const std::string
         absl::StrCat(printable, ": SHA-256 of the restored bytes differs from the catalog")));
   if (fsync(fd) != 0) return fail(ErrnoToStatus(errno, absl::StrCat("fsync ", printable)));
   DropCachedPages(fd);
-  if (v.mode() != 0) fchmod(fd, v.mode() & 07777);
+  if (v.mode() != 0) fchmod(fd, v.mode() & kPermissionBits);
   struct timespec ts[2];
   ts[0].tv_sec = ts[1].tv_sec = v.mtime_ns() / 1000000000;
   ts[0].tv_nsec = ts[1].tv_nsec = v.mtime_ns() % 1000000000;

@@ -99,6 +99,45 @@ TEST_F(RestoreTest, restores_bytes_mtime_and_mode) {
   EXPECT_EQ(st.st_mode & 07777, 0640u);
 }
 
+TEST_F(RestoreTest, setuid_setgid_and_sticky_bits_are_never_restored) {
+  // A compromised device reports its file as setuid root; an admin's restore
+  // (often as root) must not make a setuid executable out of it.
+  auto v = Make("bin/tool", "#!/bin/sh\necho hi\n");
+  v.set_mode(07755);
+  auto r = RestoreVersions({v}, &fetcher_, Opts());
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->files_restored, 1u);
+  struct stat st;
+  ASSERT_EQ(stat((dir_ / "bin/tool").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+}
+
+TEST_F(RestoreTest, pre_created_temp_file_name_is_neither_reused_nor_truncated) {
+  // A local user who can write into the target directory hard-links a file
+  // of the restoring user's (same file system) under the temp name the
+  // restore used to pick (".NAME.shoebox-restore-PID"): opening it with
+  // O_TRUNC would overwrite that file's contents.
+  fs::path victim = dir_.string() + "-victim";
+  { std::ofstream(victim) << "precious"; }
+  fs::create_directories(dir_ / "a");
+  const std::string predictable = absl::StrCat(".photo.jpg.shoebox-restore-", getpid());
+  ASSERT_EQ(link(victim.c_str(), (dir_ / "a" / predictable).c_str()), 0);
+  auto v = Make("a/photo.jpg", "restored bytes");
+  auto r = RestoreVersions({v}, &fetcher_, Opts());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->files_restored, 1u);
+  EXPECT_EQ(Read(victim), "precious");
+  EXPECT_EQ(Read(dir_ / "a/photo.jpg"), "restored bytes");
+  // No temp file of ours is left behind beside the attacker's.
+  int others = 0;
+  for (const auto& e : fs::directory_iterator(dir_ / "a")) {
+    const std::string n = e.path().filename().string();
+    if (n != "photo.jpg" && n != predictable) ++others;
+  }
+  EXPECT_EQ(others, 0);
+  fs::remove(victim);
+}
+
 TEST_F(RestoreTest, empty_file_and_non_utf8_name_round_trip) {
   std::string name = "caf\xe9 \xff.jpg";  // Latin-1, not UTF-8
   auto v1f = Make(name, "");

@@ -86,7 +86,14 @@ std::string PrintablePath(std::string_view raw) {
         ok = false;
       }
     }
-    if (ok) {
+    // Code points a terminal obeys or that reorder the text shown: the C1
+    // controls (U+0080..U+009F, U+009B is CSI) and the bidi embeddings,
+    // overrides and isolates (U+202A..U+202E, U+2066..U+2069).
+    if (ok && ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+               (cp >= 0x2066 && cp <= 0x2069))) {
+      absl::StrAppendFormat(&out, "\\u%04x", cp);
+      i += len;
+    } else if (ok) {
       out.append(raw.substr(i, len));
       i += len;
     } else {

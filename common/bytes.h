@@ -35,8 +35,12 @@ std::string ToHex(ByteSpan b);
 inline std::string ToHex(std::string_view s) { return ToHex(AsBytes(s)); }
 absl::StatusOr<std::string> FromHex(std::string_view hex);
 
-// A path (raw bytes, possibly non-UTF-8) made printable for logs and error
-// messages: printable ASCII/valid UTF-8 as is, other bytes as \xNN.
+// Text someone else chose (a path in raw bytes, possibly non-UTF-8; a device
+// or host name; an error text a worker or device sent) made safe for a
+// terminal and a log line: printable ASCII and valid UTF-8 as is; control
+// bytes (ESC, CR, LF, TAB, DEL, ...), backslash and invalid UTF-8 as \xNN;
+// C1 controls and bidi overrides/isolates as \uNNNN. The one escape helper:
+// CLI output and log lines that carry device-chosen text use it (issue 17).
 std::string PrintablePath(std::string_view raw);
 
 }  // namespace shoebox

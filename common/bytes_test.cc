@@ -29,6 +29,22 @@ TEST(BytesTest, PrintablePathKeepsUtf8AndEscapesTheRest) {
   EXPECT_EQ(PrintablePath("back\\slash"), "back\\x5cslash") << "escapes stay unambiguous";
 }
 
+TEST(BytesTest, PrintablePathEscapesWhatATerminalWouldObey) {
+  // Issue 17: names and error texts a device chose reach the admin's
+  // terminal and the logs. ESC sequences (clear screen, set title, fake
+  // lines), 8-bit C1 controls (U+009B is CSI) and bidi overrides that
+  // reorder what is shown must come out as inert text.
+  EXPECT_EQ(PrintablePath("\x1b[2J\x1b]0;owned\x07"), "\\x1b[2J\\x1b]0;owned\\x07");
+  EXPECT_EQ(PrintablePath("ok\rFAKE"), "ok\\x0dFAKE");
+  EXPECT_EQ(PrintablePath("\xc2\x9b"
+                          "31m"),
+            "\\u009b31m");
+  EXPECT_EQ(PrintablePath("\xc2\x85"), "\\u0085");
+  EXPECT_EQ(PrintablePath("photo\xe2\x80\xaegpj.exe"), "photo\\u202egpj.exe");
+  EXPECT_EQ(PrintablePath("\xe2\x81\xa6x"), "\\u2066x");
+  EXPECT_EQ(PrintablePath("\xc2\xa0nbsp \xc3\xa9"), "\xc2\xa0nbsp \xc3\xa9") << "printable";
+}
+
 TEST(BytesTest, AbslAndStdViewsConvert) {
   std::string_view s = "abc";
   absl::string_view a = AbslView(s);

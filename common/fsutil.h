@@ -11,6 +11,13 @@
 
 namespace shoebox {
 
+// The mode bits a backup records and a restore applies: read, write and
+// execute for owner, group and others. Never setuid, setgid or sticky: a
+// compromised device must not make an admin's (root) restore write a
+// setuid-root file (issue 17). Applied at report (agent), at ingest
+// (coordinator) and at restore (CLI).
+inline constexpr uint32_t kPermissionBits = 0777;
+
 // fsyncs the directory `dir` so a rename or create inside it is durable.
 // Errors name the directory (ErrnoToStatus codes: ENOSPC → RESOURCE_EXHAUSTED, ...).
 absl::Status FsyncDirectory(const std::string& dir);

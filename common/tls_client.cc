@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/crypto/keys.h"
 #include "common/crypto/pki.h"
+#include "common/loopback.h"
 #include "common/status.h"
 
 namespace shoebox {
@@ -52,8 +53,15 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeShoeboxChannel(const std::str
                                                                   const TlsIdentityFiles& files,
                                                                   const std::string& hint,
                                                                   grpc::ChannelArguments args) {
-  if (insecure_dev)
+  if (insecure_dev) {
+    // Plain text carries identities as metadata: only to this host.
+    if (!IsLoopbackTarget(address)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "insecure_dev: plain text is only allowed to a loopback address; '", address,
+          "' does not resolve to loopback only (use 127.0.0.1:PORT, or enroll and use TLS)"));
+    }
     return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  }
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> creds,
                    ClientTlsCredentials(files, hint));
   SetTlsChannelArgs(&args);

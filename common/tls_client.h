@@ -37,7 +37,8 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ClientTlsCredentials(
     const TlsIdentityFiles& files, const std::string& enroll_hint);
 
 // A channel to `address` with TLS from `files`, or plain text when
-// `insecure_dev`.
+// `insecure_dev` (FAILED_PRECONDITION unless every address `address`
+// resolves to is loopback, common/loopback.h).
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeShoeboxChannel(const std::string& address,
                                                                   bool insecure_dev,
                                                                   const TlsIdentityFiles& files,

@@ -156,6 +156,16 @@ absl::StatusOr<shoebox::v1::ListCertificatesResponse> Admin::ListCertificates() 
 absl::StatusOr<shoebox::v1::RevokeResponse> Admin::Revoke(const std::string& admin,
                                                           const shoebox::v1::RevokeRequest& req) {
   RETURN_IF_ERROR(ValidateRevoke(req));
+  if (!req.serial().empty()) {
+    ASSIGN_OR_RETURN(CertificateRow was, stores_.identity->RevokeCertificate(req.serial()));
+    if (auth_ != nullptr) auth_->ForgetCertificates();
+    const uint64_t n = was.revoked_unix_ms == 0 ? 1 : 0;
+    AuditOk(admin, "Revoke", absl::StrCat(was.role, ":", was.name, " serial ", was.serial),
+            absl::StrCat("certificates=", n));
+    shoebox::v1::RevokeResponse resp;
+    resp.set_revoked(n);
+    return resp;
+  }
   const std::string role = req.device().empty() ? "worker" : "device";
   const std::string& name = req.device().empty() ? req.worker() : req.device();
   ASSIGN_OR_RETURN(uint64_t n, stores_.identity->RevokeIdentity(role, name));

@@ -3,11 +3,18 @@
 #include <grpc/grpc_security_constants.h>
 #include <grpcpp/server_context.h>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/bytes.h"
 #include "common/crypto/pki.h"
 #include "common/log.h"
 #include "coordinator/store/identity_store.h"
+#include "coordinator/stream_guard.h"
 
 namespace shoebox::coordinator {
 
@@ -47,6 +54,7 @@ bool ValidName(const std::string& s) {
 
 // "ipv4:1.2.3.4:5678" → "ipv4:1.2.3.4" (the rate-limit key of a peer).
 std::string PeerHost(const std::string& peer) {
+  if (!peer.empty() && peer.back() == ']') return peer;  // "ipv6:[::1]": already a host
   size_t colon = peer.rfind(':');
   size_t first = peer.find(':');
   if (colon == std::string::npos || colon == first) return peer;
@@ -59,17 +67,18 @@ std::string FormatMs(int64_t ms) {
 
 }  // namespace
 
-bool Authenticator::Admit(const std::string& key, double per_second, double burst,
-                          bool* first) const {
+bool RateLimiter::Admit(const std::string& key, double per_second, double burst, bool* first) {
   absl::MutexLock l(&mu_);
   const absl::Time now = absl::Now();
+  if (buckets_.size() >= max_keys_ && !buckets_.contains(key)) EvictLocked(now);
   auto [it, inserted] = buckets_.try_emplace(key);
   Bucket& b = it->second;
   if (inserted) {
     b.tokens = burst;
     b.last = now;
-    if (buckets_.size() > 100000) buckets_.clear();  // bounded memory under a flood of peers
   }
+  b.per_second = per_second;
+  b.burst = burst;
   b.tokens = std::min(burst, b.tokens + absl::ToDoubleSeconds(now - b.last) * per_second);
   b.last = now;
   if (b.tokens >= 1) {
@@ -80,6 +89,112 @@ bool Authenticator::Admit(const std::string& key, double per_second, double burs
   *first = !b.limited;
   b.limited = true;
   return false;
+}
+
+size_t RateLimiter::size() const {
+  absl::MutexLock l(&mu_);
+  return buckets_.size();
+}
+
+void RateLimiter::EvictLocked(absl::Time now) {
+  // Full buckets are as good as new ones: forget them first.
+  absl::erase_if(buckets_, [&](const auto& kv) {
+    const Bucket& b = kv.second;
+    return b.tokens + absl::ToDoubleSeconds(now - b.last) * b.per_second >= b.burst;
+  });
+  const size_t keep = max_keys_ - max_keys_ / 10;
+  if (buckets_.size() <= keep) return;
+  // Then the least recently used, down to 90% of the bound.
+  std::vector<std::pair<absl::Time, std::string>> by_age;
+  by_age.reserve(buckets_.size());
+  for (const auto& [k, b] : buckets_) by_age.emplace_back(b.last, k);
+  const size_t drop = buckets_.size() - keep;
+  std::nth_element(by_age.begin(), by_age.begin() + drop, by_age.end());
+  for (size_t i = 0; i < drop; ++i) buckets_.erase(by_age[i].second);
+}
+
+void Authenticator::AuditRefusal(const AuditEntry& entry) const {
+  AuditEntry e = entry;
+  // Each connection of an anonymous caller has its own port: aggregate by
+  // address.
+  if (e.actor_kind == "anonymous") e.actor = PeerHost(e.actor);
+  const std::string key = absl::StrCat(e.actor_kind, "|", e.actor, "|", e.action, "|", e.detail);
+  const absl::Time now = absl::Now();
+  std::vector<std::pair<int64_t, uint64_t>> flush;
+  bool in_window = false;
+  {
+    absl::MutexLock l(&mu_);
+    auto it = refusals_.find(key);
+    in_window = it != refusals_.end() && now - it->second.start < kAuditWindow;
+    if (in_window) {
+      RefusalWindow& w = it->second;
+      ++w.pending;
+      if (w.row_id != 0 && now - w.flushed >= absl::Seconds(5)) {
+        flush.emplace_back(w.row_id, w.pending);
+        w.pending = 0;
+        w.flushed = now;
+      }
+    } else {
+      if (it != refusals_.end() && it->second.row_id != 0 && it->second.pending != 0)
+        flush.emplace_back(it->second.row_id, it->second.pending);
+      if (refusals_.size() >= 10000) {
+        // Bounded memory: windows that ended go (their counts written).
+        absl::erase_if(refusals_, [&](const auto& kv) {
+          if (now - kv.second.start < kAuditWindow && refusals_.size() < 20000) return false;
+          if (kv.second.row_id != 0 && kv.second.pending != 0)
+            flush.emplace_back(kv.second.row_id, kv.second.pending);
+          return true;
+        });
+      }
+      refusals_[key] = RefusalWindow{now, now, 0, 0};
+    }
+  }
+  WriteCounts(flush);
+  if (in_window) return;
+  SPDLOG_WARN(
+      "event=refused method={} actor_kind={} actor=\"{}\" reason=\"{}\" note=\"the same refusal "
+      "again within {} s is counted in its audit row, not logged\"",
+      PrintablePath(e.action), e.actor_kind, PrintablePath(e.actor), PrintablePath(e.detail),
+      absl::ToInt64Seconds(kAuditWindow));
+  int64_t id = -1;  // not written: later refusals of the window are dropped
+  if (store_ != nullptr) {
+    absl::StatusOr<int64_t> row = store_->InsertAudit(e);
+    if (row.ok()) {
+      id = *row;
+    } else {
+      SPDLOG_ERROR("event=audit_failed error=\"{}\"", std::string(row.status().message()));
+    }
+  }
+  absl::MutexLock l(&mu_);
+  auto it = refusals_.find(key);
+  if (it != refusals_.end() && it->second.start == now) it->second.row_id = id;
+}
+
+void Authenticator::FlushAudit() const {
+  std::vector<std::pair<int64_t, uint64_t>> flush;
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock l(&mu_);
+    for (auto& [k, w] : refusals_) {
+      if (w.row_id > 0 && w.pending != 0) {
+        flush.emplace_back(w.row_id, w.pending);
+        w.pending = 0;
+        w.flushed = now;
+      }
+    }
+    absl::erase_if(refusals_,
+                   [&](const auto& kv) { return now - kv.second.start >= 2 * kAuditWindow; });
+  }
+  WriteCounts(flush);
+}
+
+void Authenticator::WriteCounts(const std::vector<std::pair<int64_t, uint64_t>>& flush) const {
+  if (store_ == nullptr) return;
+  for (const auto& [id, n] : flush) {
+    if (id <= 0) continue;
+    absl::Status st = store_->AddAuditCount(id, n);
+    if (!st.ok()) SPDLOG_ERROR("event=audit_failed error=\"{}\"", std::string(st.message()));
+  }
 }
 
 void Authenticator::ForgetCertificates() const {
@@ -173,45 +288,27 @@ absl::Status Authenticator::AdmitAnonymous(const grpc::ServerContext& ctx,
     return absl::OkStatus();
   absl::Status st = absl::ResourceExhaustedError(absl::StrCat(
       method, ": too many attempts from ", PeerHost(peer), "; wait a few seconds and retry"));
-  if (first) {
-    SPDLOG_WARN("event=rate_limited method={} peer={}", method, peer);
-    if (store_ != nullptr) {
-      AuditEntry e{"anonymous", peer, method, "", false, std::string(st.message())};
-      (void)store_->Audit(e);
-    }
-  }
+  AuditRefusal(
+      AuditEntry{"anonymous", PeerHost(peer), method, "", false, std::string(st.message())});
   return st;
 }
 
 absl::StatusOr<Caller> Authenticator::Authorize(const grpc::ServerContext& ctx,
                                                 std::string_view method_sv, Role required) const {
   const std::string method(method_sv);
+  // Refusals are aggregated per caller, method and reason (AuditRefusal),
+  // so a flood adds to a count instead of filling the audit log.
   auto audit = [&](const absl::Status& st, const std::string& kind, const std::string& actor) {
-    SPDLOG_WARN("event=refused method={} actor_kind={} actor=\"{}\" peer={} reason=\"{}\"", method,
-                kind, actor, ctx.peer(), std::string(st.message()));
-    if (store_ != nullptr) {
-      AuditEntry e;
-      e.actor_kind = kind;
-      e.actor = actor;
-      e.action = method;
-      e.allowed = false;
-      e.detail = std::string(st.message());
-      absl::Status a = store_->Audit(e);
-      if (!a.ok()) SPDLOG_ERROR("event=audit_failed error=\"{}\"", std::string(a.message()));
-    }
+    AuditEntry e;
+    e.actor_kind = kind;
+    e.actor = actor;
+    e.action = method;
+    e.allowed = false;
+    e.detail = std::string(st.message());
+    AuditRefusal(e);
   };
   auto refuse = [&](absl::Status st, const Caller* c) -> absl::Status {
-    if (c == nullptr) {
-      // Anonymous refusals are rate limited per peer before they are audited,
-      // so a flood cannot fill the audit log.
-      bool first = false;
-      if (limits_.enroll_per_second != 0 &&
-          !Admit(absl::StrCat("refused|", PeerHost(ctx.peer())), 20, 100, &first)) {
-        if (first) audit(st, "anonymous", ctx.peer());
-        return st;
-      }
-    }
-    audit(st, c ? std::string(RoleName(c->role)) : "anonymous", c ? c->name : ctx.peer());
+    audit(st, c ? std::string(RoleName(c->role)) : "anonymous", c ? c->name : PeerHost(ctx.peer()));
     return st;
   };
 
@@ -265,6 +362,14 @@ absl::StatusOr<Caller> Authenticator::Authorize(const grpc::ServerContext& ctx,
           absl::StrCat(method, ": ", RoleName(c.role), " '", c.name, "' is over its limit of ",
                        limits_.calls_per_second, " calls/s; slow down and retry"));
       if (first) audit(st, RoleName(c.role), c.name);
+      return st;
+    }
+  }
+  if (streams_ != nullptr) {
+    absl::Status st = streams_->Admit(&ctx, absl::StrCat(RoleName(c.role), "|", c.name),
+                                      absl::StrCat(RoleName(c.role), " '", c.name, "'"), method);
+    if (!st.ok()) {
+      audit(st, RoleName(c.role), c.name);
       return st;
     }
   }

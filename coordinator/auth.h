@@ -8,6 +8,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -22,6 +24,35 @@ class ServerContext;
 namespace shoebox::coordinator {
 
 class IdentityStore;
+struct AuditEntry;
+class StreamGuard;
+
+// Token buckets by key (a caller, a peer address), bounded in memory. Past
+// `max_keys`, buckets that have refilled completely go first (forgetting
+// them changes nothing), then the least recently used; every other bucket
+// keeps its state, so a flood of new keys never resets anyone's limit.
+// Thread-safe.
+class RateLimiter {
+ public:
+  explicit RateLimiter(size_t max_keys = 100000) : max_keys_(max_keys) {}
+  // false when `key` is over `per_second` (bursts of `burst`); *first is set
+  // on the first refusal after a period of admitted calls.
+  bool Admit(const std::string& key, double per_second, double burst, bool* first);
+  size_t size() const;
+
+ private:
+  struct Bucket {
+    double tokens = 0;
+    double per_second = 0;
+    double burst = 0;
+    absl::Time last;
+    bool limited = false;
+  };
+  void EvictLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const size_t max_keys_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+};
 
 enum class Role { kDevice, kWorker, kAdmin };
 
@@ -54,6 +85,20 @@ class Authenticator {
   // Drops cached certificate checks so a revocation applies at once.
   void ForgetCertificates() const;
 
+  // Records a refusal in the audit log, aggregated: the first refusal of a
+  // caller (kind and actor; an anonymous caller by its address without the
+  // port), action and reason in a kAuditWindow writes one row and one WARN
+  // line; the ones after it within the window only add to that row's count
+  // (written at most every few seconds and by FlushAudit).
+  void AuditRefusal(const AuditEntry& e) const;
+  // Writes the counts of refusals not yet in their rows (housekeeping).
+  void FlushAudit() const;
+  static constexpr absl::Duration kAuditWindow = absl::Seconds(60);
+
+  // Streams (PutChunks, ReadChunks) are counted per caller by `guard`
+  // (not owned; set by the server before it serves).
+  void set_stream_guard(StreamGuard* guard) const { streams_ = guard; }
+
   // Metadata keys of --insecure-dev mode.
   static constexpr char kDeviceKey[] = "x-shoebox-device";
   static constexpr char kWorkerKey[] = "x-shoebox-worker";
@@ -66,25 +111,30 @@ class Authenticator {
     absl::Status refusal;  // non-OK: refuse with this
     absl::Time checked;
   };
-  struct Bucket {
-    double tokens = 0;
-    absl::Time last;
-    bool limited = false;
+  struct RefusalWindow {
+    absl::Time start;
+    absl::Time flushed;
+    int64_t row_id = 0;  // 0: the row is being written
+    uint64_t pending = 0;
   };
   // Identity from the TLS client certificate; refusal status otherwise.
   // *claimed: who the certificate names, even when refused ("" if none).
   absl::StatusOr<Caller> FromCertificate(const grpc::ServerContext& ctx, const std::string& method,
                                          bool* audit_refusal, Caller* claimed) const;
-  // false when `key` is over `per_second` (bursts of `burst`); *first is set
-  // on the first refusal after a period of admitted calls.
-  bool Admit(const std::string& key, double per_second, double burst, bool* first) const;
+  bool Admit(const std::string& key, double per_second, double burst, bool* first) const {
+    return limiter_.Admit(key, per_second, burst, first);
+  }
+  // Writes pending counts of `flush` (row id, count) to the store.
+  void WriteCounts(const std::vector<std::pair<int64_t, uint64_t>>& flush) const;
 
   const bool insecure_dev_;
   IdentityStore* const store_;
   const Limits limits_;
   mutable absl::Mutex mu_;
   mutable absl::flat_hash_map<std::string, CertCheck> certs_ ABSL_GUARDED_BY(mu_);
-  mutable absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+  mutable RateLimiter limiter_;
+  mutable absl::flat_hash_map<std::string, RefusalWindow> refusals_ ABSL_GUARDED_BY(mu_);
+  mutable StreamGuard* streams_ = nullptr;  // set once, before serving
 };
 
 }  // namespace shoebox::coordinator

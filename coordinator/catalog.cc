@@ -285,7 +285,7 @@ absl::StatusOr<shoebox::v1::ReportFilesResponse> Catalog::ReportFiles(
     item.size = f.size();
     item.mtime_ns = f.mtime_ns();
     item.sha256 = f.sha256();
-    item.mode = f.mode() & 07777;
+    item.mode = f.mode() & 0777;  // kPermissionBits (common/fsutil.h): no setuid/setgid/sticky
     item.chunks.reserve(f.chunks_size());
     for (const auto& c : f.chunks()) item.chunks.push_back(ChunkRefRow{c.id(), c.size()});
     item_index.push_back(i);

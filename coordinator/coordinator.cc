@@ -1,5 +1,7 @@
 #include "coordinator/coordinator.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
@@ -38,6 +40,13 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
     // The local admin certificate is an identity like any other: record it
     // so it can be listed and revoked.
     ASSIGN_OR_RETURN(CertInfo admin, ParseCert(pki.admin_cert_pem));
+    // A revoked local admin certificate (`shoebox revoke --serial`) is
+    // replaced, so the CLI on this machine works again after a restart.
+    absl::StatusOr<CertificateRow> known = c->store_->GetCertificate(admin.serial_hex);
+    if (known.ok() && known->revoked_unix_ms != 0) {
+      RETURN_IF_ERROR(RenewLocalAdminCertificate(o, &pki));
+      ASSIGN_OR_RETURN(admin, ParseCert(pki.admin_cert_pem));
+    }
     CertificateRow row{admin.serial_hex,
                        "admin",
                        admin.common_name,
@@ -63,8 +72,13 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
   admin_stores.verify = verify_store;
   c->admin_ = std::make_unique<Admin>(admin_stores, c->catalog_.get(), o.limits);
   c->admin_->set_enrollment(c->enrollment_.get(), c->auth_.get());
+  VerifyOptions verify_options = o.verify;
+  if (verify_options.scratch_dir.empty()) {  // test restores go under the state directory
+    const std::filesystem::path key(o.key_file);
+    verify_options.scratch_dir = key.has_parent_path() ? key.parent_path().string() : ".";
+  }
   c->verifier_ = std::make_unique<Verifier>(verify_store, c->sealed_.get(), c->keys_,
-                                            c->catalog_.get(), o.verify);
+                                            c->catalog_.get(), verify_options);
   c->verifier_->StartSchedule();
   c->retention_ = std::make_unique<Retention>(c->retention_store_.get(), store,
                                               c->chunk_store_.get(), o.prune_grace_s);
@@ -98,12 +112,28 @@ void Coordinator::Housekeeping() {
   const absl::Duration period =
       absl::Milliseconds(std::max<uint32_t>(options_.housekeeping_ms, 50));
   absl::Time next_metrics = absl::InfinitePast();
+  absl::Time next_audit_prune = absl::InfinitePast();
   bool healthy = true;
   for (;;) {
     {
       std::unique_lock<std::mutex> l(stop_mu_);
       stop_cv_.wait_for(l, absl::ToChronoMilliseconds(period), [this] { return stop_; });
       if (stop_) return;
+    }
+    // Counts of aggregated refusals; the audit log's retention, hourly.
+    auth_->FlushAudit();
+    if (absl::Now() >= next_audit_prune) {
+      next_audit_prune = absl::Now() + absl::Hours(1);
+      absl::StatusOr<uint64_t> pruned =
+          store_->PruneAudit(options_.audit_retention_days, options_.audit_max_rows);
+      if (!pruned.ok()) {
+        next_audit_prune = absl::Now() + absl::Minutes(1);
+        SPDLOG_WARN("event=audit_prune_failed error=\"{}\"",
+                    std::string(pruned.status().message()));
+      } else if (*pruned > 0) {
+        SPDLOG_INFO("event=audit_pruned rows={} retention_days={} max_rows={}", *pruned,
+                    options_.audit_retention_days, options_.audit_max_rows);
+      }
     }
     absl::StatusOr<SweepResult> s = queue_->Sweep(false, options_.housekeeping_ms / 2);
     bool ok = s.ok();

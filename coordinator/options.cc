@@ -1,7 +1,7 @@
 #include "coordinator/options.h"
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/loopback.h"
 #include "common/status.h"
 
 namespace shoebox::coordinator {
@@ -52,6 +52,10 @@ absl::StatusOr<CoordinatorOptions> OptionsFromConfig(const Config& c) {
   RETURN_IF_ERROR(GetU32(c, "limits.worker_stale_ms", &l.worker_stale_ms));
   RETURN_IF_ERROR(GetU32(c, "limits.calls_per_second", &l.calls_per_second));
   RETURN_IF_ERROR(GetU32(c, "limits.enroll_per_second", &l.enroll_per_second));
+  RETURN_IF_ERROR(GetU32(c, "limits.max_streams_per_caller", &l.max_streams_per_caller));
+  RETURN_IF_ERROR(GetU32(c, "limits.stream_idle_timeout_s", &l.stream_idle_timeout_s));
+  RETURN_IF_ERROR(GetU32(c, "audit.retention_days", &o.audit_retention_days));
+  RETURN_IF_ERROR(GetU32(c, "audit.max_rows", &o.audit_max_rows));
   VerifyOptions& vo = o.verify;
   RETURN_IF_ERROR(GetU32(c, "verify.interval_s", &vo.interval_s));
   RETURN_IF_ERROR(GetU32(c, "verify.test_restore", &vo.test_restore));
@@ -71,6 +75,11 @@ absl::StatusOr<CoordinatorOptions> OptionsFromConfig(const Config& c) {
   ASSIGN_OR_RETURN(t.key_file, c.GetString("tls.key_file", t.key_file));
   ASSIGN_OR_RETURN(t.names, c.GetStrings("tls.names", t.names));
   RETURN_IF_ERROR(GetU32(c, "tls.client_cert_days", &t.client_cert_days));
+  RETURN_IF_ERROR(GetU32(c, "tls.admin_cert_days", &t.admin_cert_days));
+  if (t.admin_cert_days == 0 || t.admin_cert_days > 36500) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(c.source(), ": key 'tls.admin_cert_days' must be between 1 and 36500"));
+  }
   if (t.ca_cert_file.empty() != t.ca_key_file.empty() ||
       t.cert_file.empty() != t.key_file.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -92,9 +101,6 @@ absl::StatusOr<CoordinatorOptions> OptionsFromConfig(const Config& c) {
   return o;
 }
 
-bool IsLoopbackListen(const std::string& listen) {
-  return absl::StartsWith(listen, "127.") || absl::StartsWith(listen, "localhost:") ||
-         absl::StartsWith(listen, "[::1]:");
-}
+bool IsLoopbackListen(const std::string& listen) { return IsLoopbackTarget(listen); }
 
 }  // namespace shoebox::coordinator

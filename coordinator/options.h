@@ -36,6 +36,12 @@ struct Limits {
   uint32_t calls_per_second = 2000;
   // Enroll attempts per second from one peer address (bursts of 10).
   uint32_t enroll_per_second = 1;
+  // Streaming calls (PutChunks, ReadChunks) one caller may have open at
+  // once; the next is RESOURCE_EXHAUSTED. 0: no limit. (issue 17)
+  uint32_t max_streams_per_caller = 16;
+  // A PutChunks stream that receives no message for this long is ended.
+  // 0: never.
+  uint32_t stream_idle_timeout_s = 120;
 };
 
 // TLS (the default; off only with insecure_dev). See docs/security.md.
@@ -55,6 +61,10 @@ struct TlsOptions {
   std::vector<std::string> names;
   // Lifetime of client certificates issued at enrollment, days.
   uint32_t client_cert_days = 3650;
+  // Lifetime of the local admin certificate (admin.crt), days. It is made
+  // again at start when missing, revoked, or within a tenth of its lifetime
+  // of expiring (docs/security.md).
+  uint32_t admin_cert_days = 3650;
 };
 
 // Scheduled verification (issue 7, docs/verify.md).
@@ -97,6 +107,10 @@ struct CoordinatorOptions {
   uint32_t housekeeping_ms = 500;
   // gRPC sync server threads (upper bound).
   uint32_t max_threads = 64;
+  // Audit log retention (docs/security.md): entries older than this many
+  // days, and the oldest beyond max rows, are deleted hourly. 0: keep.
+  uint32_t audit_retention_days = 90;
+  uint32_t audit_max_rows = 1000000;
   std::string log_level = "info";
   bool log_json = false;
   Limits limits;
@@ -120,7 +134,8 @@ struct CoordinatorOptions {
 // and missing required keys are INVALID_ARGUMENT naming file and key.
 absl::StatusOr<CoordinatorOptions> OptionsFromConfig(const Config& config);
 
-// True when `listen` (host:port) names a loopback address.
+// True when every address `listen` (host:port) resolves to is loopback
+// (IsLoopbackTarget, common/loopback.h; not a match on the spelling).
 bool IsLoopbackListen(const std::string& listen);
 
 }  // namespace shoebox::coordinator

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/bytes.h"
 #include "common/log.h"
 #include "common/status.h"
 #include "coordinator/proto_convert.h"
@@ -156,7 +157,7 @@ absl::StatusOr<shoebox::v1::FailJobResponse> JobQueue::Fail(
   shoebox::v1::FailJobResponse resp = ToProto(outcome);
   SPDLOG_INFO("event=job_failed job={} worker=\"{}\" state={} auth_failure={} error=\"{}\"",
               req.job_id(), worker, shoebox::v1::JobState_Name(resp.state()), req.auth_failure(),
-              p.error);
+              PrintablePath(p.error));
   return resp;
 }
 

@@ -2,6 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/support/server_interceptor.h>
+
+#include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -9,8 +13,60 @@
 #include "coordinator/service/admin_service.h"
 #include "coordinator/service/agent_service.h"
 #include "coordinator/service/worker_service.h"
+#include "coordinator/stream_guard.h"
 
 namespace shoebox::coordinator {
+
+namespace {
+
+// Tells the StreamGuard when a streaming call starts, receives and ends
+// (one interceptor per call).
+class StreamInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  StreamInterceptor(grpc::experimental::ServerRpcInfo* info, StreamGuard* guard)
+      : ctx_(info->server_context()), guard_(guard) {
+    using Type = grpc::experimental::ServerRpcInfo::Type;
+    stream_ = info->type() != Type::UNARY;
+    client_streams_ =
+        info->type() == Type::CLIENT_STREAMING || info->type() == Type::BIDI_STREAMING;
+    if (stream_) guard_->Opened(ctx_, client_streams_);
+  }
+  ~StreamInterceptor() override {
+    if (stream_) guard_->Closed(ctx_);
+  }
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    using Hook = grpc::experimental::InterceptionHookPoints;
+    if (stream_) {
+      if (client_streams_ && methods->QueryInterceptionHookPoint(Hook::POST_RECV_MESSAGE))
+        guard_->Received(ctx_);
+      // The call's context is alive here; after the status is sent the
+      // call's slot is free again.
+      if (methods->QueryInterceptionHookPoint(Hook::PRE_SEND_STATUS)) guard_->Closed(ctx_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  grpc::ServerContextBase* const ctx_;
+  StreamGuard* const guard_;
+  bool stream_ = false;
+  bool client_streams_ = false;
+};
+
+class StreamInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit StreamInterceptorFactory(StreamGuard* guard) : guard_(guard) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new StreamInterceptor(info, guard_);
+  }
+
+ private:
+  StreamGuard* const guard_;
+};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     const CoordinatorOptions& o) {
@@ -25,8 +81,17 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   s->worker_ = std::make_unique<WorkerServiceImpl>(s->coordinator_.get());
   s->admin_ = std::make_unique<AdminServiceImpl>(s->coordinator_.get());
 
+  // One caller's streams are bounded and idle ones ended, so they cannot
+  // take every server thread (docs/security.md, "Resource limits").
+  s->streams_ = std::make_unique<StreamGuard>(o.limits.max_streams_per_caller,
+                                              absl::Seconds(o.limits.stream_idle_timeout_s));
+  s->coordinator_->auth().set_stream_guard(s->streams_.get());
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder b;
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<StreamInterceptorFactory>(s->streams_.get()));
+  b.experimental().SetInterceptorCreators(std::move(interceptors));
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (o.insecure_dev) {
     SPDLOG_WARN(

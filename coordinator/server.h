@@ -19,6 +19,7 @@ namespace shoebox::coordinator {
 class AgentServiceImpl;
 class WorkerServiceImpl;
 class AdminServiceImpl;
+class StreamGuard;
 
 // Largest gRPC message accepted or sent.
 inline constexpr int kMaxMessageBytes = 32 * 1024 * 1024;
@@ -44,6 +45,8 @@ class CoordinatorServer {
  private:
   CoordinatorServer() = default;
   std::unique_ptr<Coordinator> coordinator_;
+  // Outlives the gRPC server (declared before server_, destroyed after).
+  std::unique_ptr<StreamGuard> streams_;
   std::unique_ptr<AgentServiceImpl> agent_;
   std::unique_ptr<WorkerServiceImpl> worker_;
   std::unique_ptr<AdminServiceImpl> admin_;

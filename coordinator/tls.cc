@@ -115,22 +115,35 @@ absl::StatusOr<CoordinatorPki> LoadOrCreatePki(const CoordinatorOptions& o) {
   }
   if (!has_ca) pki.server_chain_pem += pki.ca.cert_pem;
 
-  // The local admin's client certificate (used by the CLI on this machine).
-  const std::string adm_crt = dir + "/admin.crt", adm_key = dir + "/admin.key";
-  if (!Exists(adm_crt)) {
-    ASSIGN_OR_RETURN(std::string key, GenerateKeyPem());
-    ASSIGN_OR_RETURN(std::string pub, PublicKeyPem(key));
-    IssueParams p;
-    p.public_key_pem = pub;
-    p.common_name = "admin";
-    p.org_unit = "admin";
-    p.days = static_cast<int>(o.tls.client_cert_days);
-    ASSIGN_OR_RETURN(std::string cert, IssueCert(pki.ca, p));
-    RETURN_IF_ERROR(WriteSecretFile(adm_key, key));
-    RETURN_IF_ERROR(WriteSecretFile(adm_crt, cert));
+  // The local admin's client certificate (used by the CLI on this machine):
+  // made when missing or near its end (within a tenth of its lifetime).
+  const std::string adm_crt = dir + "/admin.crt";
+  bool renew = !Exists(adm_crt);
+  if (!renew) {
+    ASSIGN_OR_RETURN(pki.admin_cert_pem, ReadSecretFile(adm_crt));
+    absl::StatusOr<CertInfo> info = ParseCert(pki.admin_cert_pem);
+    const int64_t margin_s = int64_t{o.tls.admin_cert_days} * 86400 / 10;
+    renew = !info.ok() || info->not_after_unix - margin_s < absl::ToUnixSeconds(absl::Now());
   }
-  ASSIGN_OR_RETURN(pki.admin_cert_pem, ReadSecretFile(adm_crt));
+  if (renew) RETURN_IF_ERROR(RenewLocalAdminCertificate(o, &pki));
   return pki;
+}
+
+absl::Status RenewLocalAdminCertificate(const CoordinatorOptions& o, CoordinatorPki* pki) {
+  const std::string dir = TlsDir(o);
+  ASSIGN_OR_RETURN(std::string key, GenerateKeyPem());
+  ASSIGN_OR_RETURN(std::string pub, PublicKeyPem(key));
+  IssueParams p;
+  p.public_key_pem = pub;
+  p.common_name = "admin";
+  p.org_unit = "admin";
+  p.days = static_cast<int>(o.tls.admin_cert_days);
+  ASSIGN_OR_RETURN(std::string cert, IssueCert(pki->ca, p));
+  RETURN_IF_ERROR(WriteSecretFile(dir + "/admin.key", key));
+  RETURN_IF_ERROR(WriteSecretFile(dir + "/admin.crt", cert));
+  pki->admin_cert_pem = cert;
+  SPDLOG_INFO("event=tls_admin_certificate_issued dir=\"{}\" days={}", dir, p.days);
+  return absl::OkStatus();
 }
 
 std::string EnrollSecretHash(const std::string& secret_hex) {
@@ -155,24 +168,30 @@ absl::StatusOr<EnrollResult> Enrollment::Enroll(const std::string& role, const s
   }
   // Check the CSR before consuming the token, so a broken client can retry.
   ASSIGN_OR_RETURN(std::string pub, CsrPublicKeyPem(csr_pem));
-  ASSIGN_OR_RETURN(std::string name,
-                   store_->ConsumeEnrollToken(EnrollSecretHash(t.secret), role, peer));
-  IssueParams p;
-  p.public_key_pem = pub;
-  p.common_name = name;
-  p.org_unit = role;
-  p.days = static_cast<int>(days_);
-  ASSIGN_OR_RETURN(std::string cert, IssueCert(pki_.ca, p));
-  ASSIGN_OR_RETURN(CertInfo info, ParseCert(cert));
-  CertificateRow row;
-  row.serial = info.serial_hex;
-  row.role = role;
-  row.name = name;
-  row.fingerprint = info.fingerprint_hex;
-  row.expires_unix_ms = info.not_after_unix * 1000;
-  RETURN_IF_ERROR(store_->RecordCertificate(row));
-  SPDLOG_INFO("event=enrolled role={} name=\"{}\" serial={} peer={}", role, name, info.serial_hex,
-              peer);
+  // Token consumed and certificate recorded in one transaction.
+  std::string cert;
+  CertInfo info;
+  ASSIGN_OR_RETURN(
+      std::string name,
+      store_->ConsumeEnrollToken(EnrollSecretHash(t.secret), role, peer,
+                                 [&](const std::string& holder) -> absl::StatusOr<CertificateRow> {
+                                   IssueParams p;
+                                   p.public_key_pem = pub;
+                                   p.common_name = holder;
+                                   p.org_unit = role;
+                                   p.days = static_cast<int>(days_);
+                                   ASSIGN_OR_RETURN(cert, IssueCert(pki_.ca, p));
+                                   ASSIGN_OR_RETURN(info, ParseCert(cert));
+                                   CertificateRow row;
+                                   row.serial = info.serial_hex;
+                                   row.role = role;
+                                   row.name = holder;
+                                   row.fingerprint = info.fingerprint_hex;
+                                   row.expires_unix_ms = info.not_after_unix * 1000;
+                                   return row;
+                                 }));
+  SPDLOG_INFO("event=enrolled role={} name=\"{}\" serial={} peer={}", role, PrintablePath(name),
+              info.serial_hex, peer);
   return EnrollResult{name, cert, pki_.ca.cert_pem};
 }
 

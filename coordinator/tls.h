@@ -28,9 +28,16 @@ std::string TlsDir(const CoordinatorOptions& o);
 
 // Loads the PKI from the TLS directory, creating what is missing: ca.key/
 // ca.crt (unless the operator gave a CA), server.key/server.crt (unless
-// given), admin.key/admin.crt. Keys are 0600 and refused when readable by
-// others; the directory is 0700.
+// given), admin.key/admin.crt (also made again when within a tenth of
+// tls.admin_cert_days of expiring). Keys are 0600 and refused when readable
+// by others; the directory is 0700.
 absl::StatusOr<CoordinatorPki> LoadOrCreatePki(const CoordinatorOptions& o);
+
+// Issues a new local admin certificate (admin.key/admin.crt in the TLS
+// directory, tls.admin_cert_days) and puts it in pki->admin_cert_pem. The
+// coordinator calls it at start when the catalog says the current one was
+// revoked; the old one is not revoked by this.
+absl::Status RenewLocalAdminCertificate(const CoordinatorOptions& o, CoordinatorPki* pki);
 
 struct EnrollResult {
   std::string name;

@@ -46,14 +46,33 @@ absl::Status CheckNoNul(std::string_view value, std::string_view field) {
 // ---- AgentService -------------------------------------------------------
 
 absl::Status ValidateHello(const shoebox::v1::HelloRequest& req) {
+  if (static_cast<uint32_t>(req.folders_size()) > kMaxHelloFolders) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("folders: ", req.folders_size(), " folders exceed the limit of ",
+                     kMaxHelloFolders, " per device; back up a common parent folder instead"));
+  }
   for (int i = 0; i < req.folders_size(); ++i) {
     RETURN_IF_ERROR(ValidateAbsolutePath(req.folders(i), absl::StrCat("folders[", i, "]")));
   }
   if (req.hostname().size() > 255) {
     return absl::InvalidArgumentError("hostname: longer than 255 bytes");
   }
+  if (req.agent_version().size() > 64) {
+    return absl::InvalidArgumentError("agent_version: longer than 64 bytes");
+  }
   RETURN_IF_ERROR(CheckNoNul(req.hostname(), "hostname"));
-  return CheckNoNul(req.agent_version(), "agent_version");
+  RETURN_IF_ERROR(CheckNoNul(req.agent_version(), "agent_version"));
+  for (const auto& [value, field] :
+       {std::pair{&req.hostname(), "hostname"}, std::pair{&req.agent_version(), "agent_version"}}) {
+    for (char ch : *value) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c == 0x7f) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ": contains a control character (byte ", c, ")"));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateReportBatch(const shoebox::v1::ReportFilesRequest& req,
@@ -62,6 +81,13 @@ absl::Status ValidateReportBatch(const shoebox::v1::ReportFilesRequest& req,
     return absl::InvalidArgumentError(
         absl::StrCat("files: ", req.files_size(), " entries exceed max_report_batch (",
                      max_report_batch, "); split the report into smaller batches"));
+  }
+  uint64_t refs = 0;
+  for (const auto& f : req.files()) refs += static_cast<uint64_t>(f.chunks_size());
+  if (refs > kMaxReportChunkRefs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("files: ", refs, " chunk references in one call exceed the limit of ",
+                     kMaxReportChunkRefs, "; report fewer files per call (agent.report_batch)"));
   }
   return absl::OkStatus();
 }
@@ -310,8 +336,15 @@ absl::Status ValidateCreateEnrollToken(const shoebox::v1::CreateEnrollTokenReque
 }
 
 absl::Status ValidateRevoke(const shoebox::v1::RevokeRequest& req) {
-  if (req.device().empty() == req.worker().empty()) {
-    return absl::InvalidArgumentError("device: give exactly one of device and worker to revoke");
+  if (!req.device().empty() + !req.worker().empty() + !req.serial().empty() != 1) {
+    return absl::InvalidArgumentError(
+        "device: give exactly one of device, worker and serial to revoke");
+  }
+  if (!req.serial().empty() &&
+      (req.serial().size() > 64 ||
+       req.serial().find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
+    return absl::InvalidArgumentError(
+        "serial: a certificate serial is up to 64 hex digits, as `shoebox certs` lists it");
   }
   RETURN_IF_ERROR(CheckNoNul(req.device(), "device"));
   return CheckNoNul(req.worker(), "worker");

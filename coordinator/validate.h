@@ -32,6 +32,13 @@ namespace shoebox::coordinator {
 
 // Largest chunk a FileReport may reference (the chunker's hard maximum).
 inline constexpr uint32_t kMaxChunkRefSize = 16 * 1024 * 1024;
+// Most folders one Hello may announce (each is a catalog row to upsert).
+inline constexpr uint32_t kMaxHelloFolders = 1000;
+// Most chunk references one ReportFiles call may carry, over all its files
+// (each is a row to look up and reference in one transaction). About 500 GB
+// of data at the 1 MiB average chunk; the 32 MiB message limit allows
+// roughly 800 000.
+inline constexpr uint32_t kMaxReportChunkRefs = 500000;
 // Longest job error text kept in the catalog.
 inline constexpr size_t kMaxJobErrorBytes = 4000;
 
@@ -40,10 +47,12 @@ absl::Status CheckNoNul(std::string_view value, std::string_view field);
 
 // ---- AgentService -------------------------------------------------------
 
-// folders[i] absolute paths; hostname at most 255 bytes; no NUL in the
-// hostname or agent_version.
+// At most kMaxHelloFolders folders, each an absolute path; hostname at most
+// 255 bytes, agent_version at most 64; neither with a control character
+// (NUL, ESC, CR, DEL, ...: they reach the admin's terminal).
 absl::Status ValidateHello(const shoebox::v1::HelloRequest& req);
-// The whole batch: more than `max_report_batch` files is refused as a whole.
+// The whole batch: more than `max_report_batch` files, or more than
+// kMaxReportChunkRefs chunk references in all, is refused as a whole.
 absl::Status ValidateReportBatch(const shoebox::v1::ReportFilesRequest& req,
                                  uint32_t max_report_batch);
 // One entry (files[i]): a valid relative path; for OP_UPSERT a 32-byte

@@ -113,5 +113,55 @@ TEST(CheckChunkUpload, AcceptsOnlyTheHmacOfTheData) {
   EXPECT_EQ(CheckChunkUpload(req, mac, 1 << 20, &id).message(), "id: must be 32 bytes, got 5");
 }
 
+// Issue 17: the work one call can cause is bounded, and refusals name the
+// limit.
+TEST(ValidateHello, TooManyFoldersIsRefusedNamingTheLimit) {
+  shoebox::v1::HelloRequest req;
+  for (uint32_t i = 0; i <= kMaxHelloFolders; ++i) req.add_folders("/f/" + std::to_string(i));
+  absl::Status st = ValidateHello(req);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find(std::to_string(kMaxHelloFolders)), std::string::npos) << st;
+  req.mutable_folders()->RemoveLast();
+  EXPECT_TRUE(ValidateHello(req).ok());
+}
+
+TEST(ValidateHello, ControlCharactersInHostnameOrVersionAreRefused) {
+  // They reach the admin's terminal in `shoebox status`.
+  shoebox::v1::HelloRequest req;
+  req.set_hostname("laptop\x1b]0;owned\x07");
+  EXPECT_EQ(ValidateHello(req).code(), absl::StatusCode::kInvalidArgument);
+  req.set_hostname("laptop");
+  req.set_agent_version("1.0\r\x1b[2K");
+  EXPECT_EQ(ValidateHello(req).code(), absl::StatusCode::kInvalidArgument);
+  req.set_agent_version("1.0.3");
+  EXPECT_TRUE(ValidateHello(req).ok());
+}
+
+TEST(ValidateReportBatch, TooManyChunkReferencesInOneCallAreRefusedNamingTheLimit) {
+  shoebox::v1::ReportFilesRequest req;
+  // Two files together one reference over the limit.
+  for (uint32_t half : {kMaxReportChunkRefs / 2, kMaxReportChunkRefs / 2 + 1}) {
+    auto* f = req.add_files();
+    for (uint32_t k = 0; k < half; ++k) f->add_chunks()->set_size(1);
+  }
+  absl::Status st = ValidateReportBatch(req, 10000);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find(std::to_string(kMaxReportChunkRefs)), std::string::npos) << st;
+  req.mutable_files(1)->mutable_chunks()->RemoveLast();
+  EXPECT_TRUE(ValidateReportBatch(req, 10000).ok());
+}
+
+TEST(ValidateRevoke, ExactlyOneOfDeviceWorkerSerial) {
+  shoebox::v1::RevokeRequest req;
+  EXPECT_FALSE(ValidateRevoke(req).ok());
+  req.set_serial("0A1b2C");
+  EXPECT_TRUE(ValidateRevoke(req).ok());
+  req.set_device("d");
+  EXPECT_FALSE(ValidateRevoke(req).ok());
+  req.clear_device();
+  req.set_serial("not hex");
+  EXPECT_EQ(ValidateRevoke(req).code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace shoebox::coordinator

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/match.h"
@@ -148,26 +149,29 @@ absl::Status Verifier::Scrub(double percent, shoebox::v1::VerifyResponse* out) {
   return absl::OkStatus();
 }
 
-absl::Status Verifier::TestRestore(uint32_t n, int64_t run_id, shoebox::v1::VerifyResponse* out) {
+absl::Status Verifier::TestRestore(uint32_t n, shoebox::v1::VerifyResponse* out) {
   ASSIGN_OR_RETURN(std::vector<FileVersion> sample, vstore_->SampleCurrentVersions(n));
   if (sample.empty()) return absl::OkStatus();
   std::error_code ec;
+  // The coordinator sets scratch_dir to its state directory when the config
+  // leaves it empty (coordinator.cc); the system temp directory is the last
+  // resort. Either way the files go into a new directory only we can enter
+  // (mkdtemp: unguessable name, mode 0700), never one that already exists.
   std::string base = options_.scratch_dir;
   if (base.empty()) base = std::filesystem::temp_directory_path(ec).string();
   if (base.empty()) base = "/tmp";
-  const std::string dir = absl::StrCat(base, "/shoebox-test-restore-", getpid(), "-", run_id);
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("test restore: cannot create scratch directory ", dir, ": ", ec.message(),
-                     "; set verify.scratch_dir to a writable directory"));
+  std::string dir = absl::StrCat(base, "/shoebox-test-restore-XXXXXX");
+  if (::mkdtemp(dir.data()) == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "test restore: cannot create a scratch directory in ", base, ": ", strerror(errno),
+        "; set verify.scratch_dir to a directory the coordinator can write"));
   }
   for (const auto& v : sample) {
     const std::string where = absl::StrCat(v.device, ":", PrintablePath(v.folder), "/",
                                            PrintablePath(v.path), " (version ", v.version_id, ")");
     const std::string file = absl::StrCat(dir, "/", v.version_id);
     absl::Status st;
-    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return ErrnoToStatus(errno, absl::StrCat("create test-restore file ", file));
     Sha256 h;
     uint64_t bytes = 0;
@@ -192,7 +196,7 @@ absl::Status Verifier::TestRestore(uint32_t n, int64_t run_id, shoebox::v1::Veri
       // Read the file back: the scratch copy, not the memory, is compared.
       Sha256 back;
       uint64_t back_bytes = 0;
-      int rfd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+      int rfd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
       if (rfd < 0) {
         st = ErrnoToStatus(errno, absl::StrCat("reopen test-restore file ", file));
       } else {
@@ -260,7 +264,7 @@ absl::StatusOr<shoebox::v1::VerifyResponse> Verifier::Run(const std::string& tri
       out.set_remote_checks_queued(q);
     }
     if (req.scrub_percent() > 0) RETURN_IF_ERROR(Scrub(req.scrub_percent(), &out));
-    if (req.test_restore() > 0) RETURN_IF_ERROR(TestRestore(req.test_restore(), run_id, &out));
+    if (req.test_restore() > 0) RETURN_IF_ERROR(TestRestore(req.test_restore(), &out));
     uint64_t repairs = 0;
     ASSIGN_OR_RETURN(std::vector<DamagedChunk> damaged,
                      vstore_->OpenDamage(/*queue_repairs=*/true, &repairs));

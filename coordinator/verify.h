@@ -65,7 +65,7 @@ class Verifier {
   // DATA_LOSS / NOT_FOUND describe the damage; other errors abort the run.
   absl::Status CheckChunk(const ScrubItem& item);
   absl::Status Scrub(double percent, shoebox::v1::VerifyResponse* out);
-  absl::Status TestRestore(uint32_t n, int64_t run_id, shoebox::v1::VerifyResponse* out);
+  absl::Status TestRestore(uint32_t n, shoebox::v1::VerifyResponse* out);
   void ScheduleLoop();
 
   VerifyStore* const vstore_;

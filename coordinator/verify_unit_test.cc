@@ -6,10 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/crypto/hash.h"
 #include "common/crypto/keys.h"
 #include "coordinator/metrics.h"
@@ -179,6 +184,59 @@ TEST_F(VerifierTest, RepairWithWrongBytesIsRefused) {
   req.set_data("DATA");
   EXPECT_FALSE(verifier_.RepairChunk("w1", req).ok());
   EXPECT_TRUE(verify_.repaired().empty());
+}
+
+// Issue 17: test restores used to write plaintext into a predictable
+// <scratch>/shoebox-test-restore-PID-RUN/VERSION, reusing the directory and
+// following a symlink there (O_CREAT|O_TRUNC): a local user who pre-created
+// it got the plaintext or made the coordinator overwrite any file it could.
+TEST_F(VerifierTest, TestRestoreUsesAPrivateNewDirectoryAndFollowsNoPlantedLink) {
+  const std::filesystem::path scratch =
+      std::filesystem::temp_directory_path() / absl::StrCat("shoebox-verify-scratch-", getpid());
+  std::filesystem::remove_all(scratch);
+  std::filesystem::create_directories(scratch);
+  const std::filesystem::path victim = scratch / "victim";
+  { std::ofstream(victim) << "precious"; }
+  VerifyOptions o = NoSchedule();
+  o.scratch_dir = scratch.string();
+  Verifier verifier(&verify_, &sealed_, keys_, &catalog_, o);
+
+  const std::string data = "secret photo bytes";
+  Store(data);
+  FileVersion v;
+  v.version_id = 5;
+  v.device = "laptop";
+  v.folder = "/home/a";
+  v.path = "p.jpg";
+  v.size = data.size();
+  v.sha256 = DigestToString(Sha256::Of(data));
+  v.chunks.push_back(ChunkRef{DigestToString(Id(data)), static_cast<uint32_t>(data.size())});
+  verify_.AddSample(v);
+  // The attacker plants the names the next runs (ids 1..3) would have used.
+  for (int run = 1; run <= 3; ++run) {
+    const std::filesystem::path planted =
+        scratch / absl::StrCat("shoebox-test-restore-", getpid(), "-", run);
+    std::filesystem::create_directories(planted);
+    std::filesystem::create_symlink(victim, planted / "5");
+  }
+
+  pb::VerifyRequest req;
+  req.set_test_restore(1);
+  absl::StatusOr<pb::VerifyResponse> r = verifier.Run("test", req);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->test_restored_files(), 1u);
+  EXPECT_EQ(r->test_restore_failed(), 0u);
+  std::ifstream in(victim);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), {}), "precious");
+  // Nothing of ours is left in the scratch directory.
+  int left = 0;
+  for (const auto& e : std::filesystem::directory_iterator(scratch)) {
+    const std::string n = e.path().filename().string();
+    if (n != "victim" && n.rfind(absl::StrCat("shoebox-test-restore-", getpid(), "-"), 0) != 0)
+      ++left;
+  }
+  EXPECT_EQ(left, 0);
+  std::filesystem::remove_all(scratch);
 }
 
 }  // namespace

@@ -68,10 +68,9 @@ grpc::Status ServeEnroll(Coordinator* c, const char* method, const grpc::ServerC
   }
   absl::StatusOr<EnrollResult> r = c->enrollment()->Enroll(role, token, csr_pem, ctx->peer());
   if (!r.ok()) {
-    SPDLOG_WARN("event=enroll_refused role={} peer={} reason=\"{}\"", role, ctx->peer(),
-                std::string(r.status().message()));
-    AuditEntry e{"anonymous", ctx->peer(), method, role, false, std::string(r.status().message())};
-    (void)c->store().Audit(e);
+    // Logged and audited once per peer address and reason a minute (counted).
+    c->auth().AuditRefusal(AuditEntry{"anonymous", ctx->peer(), method, role, false,
+                                      std::string(r.status().message())});
     absl::Status st = r.status();
     // Token problems are the caller's: say so with the right code.
     if (absl::IsNotFound(st) || absl::IsFailedPrecondition(st))

@@ -16,6 +16,29 @@ absl::Status FakeIdentityStore::Audit(const AuditEntry& e) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int64_t> FakeIdentityStore::InsertAudit(const AuditEntry& e) {
+  absl::MutexLock l(&mu_);
+  audit_.push_back(e);
+  return static_cast<int64_t>(audit_.size());  // 1-based index
+}
+
+absl::Status FakeIdentityStore::AddAuditCount(int64_t id, uint64_t n) {
+  absl::MutexLock l(&mu_);
+  if (id < 1 || static_cast<size_t>(id) > audit_.size())
+    return absl::NotFoundError(absl::StrCat("audit row ", id));
+  audit_[id - 1].count += n;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> FakeIdentityStore::PruneAudit(uint32_t keep_days, uint64_t max_rows) {
+  (void)keep_days;  // entries carry no time here
+  absl::MutexLock l(&mu_);
+  if (max_rows == 0 || audit_.size() <= max_rows) return 0;
+  const uint64_t n = audit_.size() - max_rows;
+  audit_.erase(audit_.begin(), audit_.begin() + n);
+  return n;
+}
+
 absl::StatusOr<std::vector<AuditEntry>> FakeIdentityStore::RecentAudit(uint32_t limit) {
   absl::MutexLock l(&mu_);
   std::vector<AuditEntry> out(audit_.rbegin(), audit_.rend());
@@ -35,7 +58,8 @@ absl::Status FakeIdentityStore::CreateEnrollToken(const std::string& token_sha25
 
 absl::StatusOr<std::string> FakeIdentityStore::ConsumeEnrollToken(const std::string& token_sha256,
                                                                   const std::string& role,
-                                                                  const std::string& used_by) {
+                                                                  const std::string& used_by,
+                                                                  const IssueForName& issue) {
   absl::MutexLock l(&mu_);
   auto it = tokens_.find(token_sha256);
   if (it == tokens_.end()) return absl::NotFoundError("enroll token is not known");
@@ -46,9 +70,13 @@ absl::StatusOr<std::string> FakeIdentityStore::ConsumeEnrollToken(const std::str
   if (token_role != role) {
     return absl::PermissionDeniedError(absl::StrCat("enroll token is for a ", token_role));
   }
+  const std::string name = t.device.empty() ? t.worker : t.device;
+  absl::StatusOr<CertificateRow> cert = issue(name);
+  if (!cert.ok()) return cert.status();
+  certs_.emplace(cert->serial, *cert);
   t.used = true;
   t.used_by = used_by;
-  return t.device.empty() ? t.worker : t.device;
+  return name;
 }
 
 absl::Status FakeIdentityStore::RecordCertificate(const CertificateRow& c) {
@@ -81,6 +109,27 @@ absl::StatusOr<uint64_t> FakeIdentityStore::RevokeIdentity(const std::string& ro
     return absl::NotFoundError(
         absl::StrCat("no certificate was issued to ", role, " '", name, "'"));
   return n;
+}
+
+absl::StatusOr<CertificateRow> FakeIdentityStore::RevokeCertificate(const std::string& serial) {
+  absl::MutexLock l(&mu_);
+  auto it = certs_.find(serial);
+  if (it == certs_.end())
+    return absl::NotFoundError(absl::StrCat("no certificate has serial ", serial));
+  CertificateRow before = it->second;
+  if (before.revoked_unix_ms != 0) return before;
+  if (before.role == "admin") {
+    int others = 0;
+    for (const auto& [s, c] : certs_)
+      if (s != serial && c.role == "admin" && c.revoked_unix_ms == 0 &&
+          (c.expires_unix_ms == 0 || c.expires_unix_ms > now_ms_))
+        ++others;
+    if (others == 0)
+      return absl::FailedPreconditionError(
+          absl::StrCat("certificate ", serial, " is the last valid admin certificate"));
+  }
+  it->second.revoked_unix_ms = now_ms_;
+  return before;
 }
 
 absl::StatusOr<std::vector<CertificateRow>> FakeIdentityStore::ListCertificates() {
@@ -186,8 +235,15 @@ absl::StatusOr<uint64_t> FakeVerifyStore::QueueRemoteChecks(const std::string& d
 }
 
 absl::StatusOr<std::vector<FileVersion>> FakeVerifyStore::SampleCurrentVersions(uint32_t n) {
-  (void)n;
-  return std::vector<FileVersion>{};
+  absl::MutexLock l(&mu_);
+  std::vector<FileVersion> out(samples_.begin(),
+                               samples_.begin() + std::min<size_t>(n, samples_.size()));
+  return out;
+}
+
+void FakeVerifyStore::AddSample(const FileVersion& v) {
+  absl::MutexLock l(&mu_);
+  samples_.push_back(v);
 }
 
 absl::StatusOr<int64_t> FakeVerifyStore::StartRun(const std::string& trigger,

@@ -212,14 +212,19 @@ class FakeIdentityStore final : public IdentityStore {
  public:
   absl::Status Audit(const AuditEntry& e) override;
   absl::StatusOr<std::vector<AuditEntry>> RecentAudit(uint32_t limit) override;
+  absl::StatusOr<int64_t> InsertAudit(const AuditEntry& e) override;
+  absl::Status AddAuditCount(int64_t id, uint64_t n) override;
+  absl::StatusOr<uint64_t> PruneAudit(uint32_t keep_days, uint64_t max_rows) override;
   absl::Status CreateEnrollToken(const std::string& token_sha256, const std::string& device,
                                  const std::string& worker, int64_t expires_unix_ms) override;
   // Expiry is checked against the fake clock (SetNowMs).
   absl::StatusOr<std::string> ConsumeEnrollToken(const std::string& token_sha256,
                                                  const std::string& role,
-                                                 const std::string& used_by) override;
+                                                 const std::string& used_by,
+                                                 const IssueForName& issue) override;
   absl::Status RecordCertificate(const CertificateRow& c) override;
   absl::StatusOr<CertificateRow> GetCertificate(const std::string& serial) override;
+  absl::StatusOr<CertificateRow> RevokeCertificate(const std::string& serial) override;
   absl::StatusOr<uint64_t> RevokeIdentity(const std::string& role,
                                           const std::string& name) override;
   absl::StatusOr<std::vector<CertificateRow>> ListCertificates() override;
@@ -284,6 +289,8 @@ class FakeVerifyStore final : public VerifyStore {
   // insertion order, then after MarkScrubbed at the back).
   void AddStoredChunk(const std::string& id, uint32_t size);
   void AllowRepair(int64_t job_id, const std::string& token);
+  // A version SampleCurrentVersions returns (test restores rebuild it).
+  void AddSample(const FileVersion& v);
   std::map<std::string, std::string> open_damage();  // id → error
   std::set<std::string> repaired();
   std::vector<std::string> scrubbed();  // every MarkScrubbed ID, in order
@@ -304,6 +311,7 @@ class FakeVerifyStore final : public VerifyStore {
   std::set<std::pair<int64_t, std::string>> repair_leases_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, Run> runs_ ABSL_GUARDED_BY(mu_);
   int64_t next_run_ ABSL_GUARDED_BY(mu_) = 1;
+  std::vector<FileVersion> samples_ ABSL_GUARDED_BY(mu_);
 };
 
 // Chunk blobs in memory (a ChunkStore for Catalog and Verifier tests).

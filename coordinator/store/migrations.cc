@@ -431,6 +431,15 @@ END
 $fn$;
 )sql";
 
+// Issue 17: identical refusals within a minute are one row with a count
+// (Authenticator::AuditRefusal); the log is pruned by age and size
+// (audit.retention_days, audit.max_rows), so an index on the time.
+constexpr char kV9[] = R"sql(
+ALTER TABLE audit_log ADD COLUMN count bigint NOT NULL DEFAULT 1;
+ALTER TABLE audit_log ADD COLUMN last_at timestamptz;
+CREATE INDEX audit_log_at ON audit_log (at);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -443,6 +452,7 @@ const std::vector<Migration>& Migrations() {
       {6, "watched folders an agent cannot read", kV6},
       {7, "destinations: pause, removal with history, connection checks", kV7},
       {8, "proof of ownership: a version completes once its device owns every chunk", kV8},
+      {9, "audit log: counts of repeated refusals, pruning by age", kV9},
   };
   return kAll;
 }

@@ -431,6 +431,8 @@ struct AuditEntry {
   std::string target;
   bool allowed = true;
   std::string detail;
+  // Identical refusals aggregated into this row (Authenticator::AuditRefusal).
+  uint64_t count = 1;
 };
 
 }  // namespace shoebox::coordinator

@@ -25,6 +25,14 @@ CertificateRow CertFromRow(const pqxx::row& row) {
   return c;
 }
 
+void InsertCertificate(Tx& tx, const CertificateRow& c) {
+  tx.exec_params(
+      "INSERT INTO certificates (serial, role, name, fingerprint, expires_at) "
+      "VALUES ($1, $2, $3, $4, to_timestamp($5::bigint / 1000.0)) ON CONFLICT (serial) DO "
+      "NOTHING",
+      c.serial, c.role, c.name, c.fingerprint, c.expires_unix_ms);
+}
+
 constexpr char kCertColumns[] =
     "serial, role, name, fingerprint, epoch_ms(issued_at), epoch_ms(expires_at), "
     "epoch_ms(revoked_at)";
@@ -47,7 +55,8 @@ absl::Status PgStore::CreateEnrollToken(const std::string& token_sha256, const s
 
 absl::StatusOr<std::string> PgStore::ConsumeEnrollToken(const std::string& token_sha256,
                                                         const std::string& role,
-                                                        const std::string& used_by) {
+                                                        const std::string& used_by,
+                                                        const IssueForName& issue) {
   std::string name;
   RETURN_IF_ERROR(Run(
       "use enroll token", TxMode::kTransaction,
@@ -86,6 +95,11 @@ absl::StatusOr<std::string> PgStore::ConsumeEnrollToken(const std::string& token
         // A new token for a revoked device is the admin letting it back in.
         if (!device.empty())
           tx.exec_params("UPDATE devices SET revoked = false WHERE name = $1", device);
+        // The certificate is recorded in the same transaction: a token is
+        // never used up without a certificate to show for it.
+        absl::StatusOr<CertificateRow> c = issue(name);
+        if (!c.ok()) return c.status();
+        InsertCertificate(tx, *c);
         return absl::OkStatus();
       },
       /*idempotent=*/false));
@@ -94,11 +108,7 @@ absl::StatusOr<std::string> PgStore::ConsumeEnrollToken(const std::string& token
 
 absl::Status PgStore::RecordCertificate(const CertificateRow& c) {
   return Run("record certificate", TxMode::kTransaction, [&](Tx& tx) {
-    tx.exec_params(
-        "INSERT INTO certificates (serial, role, name, fingerprint, expires_at) "
-        "VALUES ($1, $2, $3, $4, to_timestamp($5::bigint / 1000.0)) ON CONFLICT (serial) DO "
-        "NOTHING",
-        c.serial, c.role, c.name, c.fingerprint, c.expires_unix_ms);
+    InsertCertificate(tx, c);
     return absl::OkStatus();
   });
 }
@@ -137,6 +147,48 @@ absl::StatusOr<uint64_t> PgStore::RevokeIdentity(const std::string& role, const 
       },
       /*idempotent=*/false));
   return n;
+}
+
+absl::StatusOr<CertificateRow> PgStore::RevokeCertificate(const std::string& serial) {
+  CertificateRow before;
+  RETURN_IF_ERROR(Run(
+      "revoke certificate", TxMode::kTransaction,
+      [&](Tx& tx) {
+        pqxx::result r =
+            tx.exec_params(absl::StrCat("SELECT ", kCertColumns,
+                                        " FROM certificates WHERE lower(serial) = lower($1)"),
+                           serial);
+        if (r.empty()) {
+          return absl::NotFoundError(
+              absl::StrCat("no certificate has serial ", serial, "; see shoebox certs"));
+        }
+        before = CertFromRow(r[0]);
+        if (before.revoked_unix_ms != 0) return absl::OkStatus();
+        if (before.role == "admin") {
+          // Lock every admin certificate (in one order, so two revocations
+          // at once cannot both see the other's as the remaining one).
+          int others = 0;
+          for (const auto& row : tx.exec_params(
+                   "SELECT serial, revoked_at IS NULL AND expires_at > now() FROM certificates "
+                   "WHERE role = 'admin' ORDER BY serial FOR UPDATE")) {
+            if (row[0].c_str() != before.serial && row[1].as<bool>()) ++others;
+          }
+          if (others == 0) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "certificate ", before.serial,
+                " is the last valid admin certificate; revoking it "
+                "would leave nobody able to administer this coordinator. Make another first (a "
+                "coordinator replica sharing the CA creates its own admin certificate, or move "
+                "admin.crt/admin.key aside and restart), then revoke this one"));
+          }
+        }
+        tx.exec_params(
+            "UPDATE certificates SET revoked_at = now() WHERE serial = $1 AND revoked_at IS NULL",
+            before.serial);
+        return absl::OkStatus();
+      },
+      /*idempotent=*/false));
+  return before;
 }
 
 absl::StatusOr<std::vector<CertificateRow>> PgStore::ListCertificates() {

@@ -153,15 +153,20 @@ class PgStore final : public Store {
   // pg_audit.cc
   absl::Status Audit(const AuditEntry& e) override;
   absl::StatusOr<std::vector<AuditEntry>> RecentAudit(uint32_t limit) override;
+  absl::StatusOr<int64_t> InsertAudit(const AuditEntry& e) override;
+  absl::Status AddAuditCount(int64_t id, uint64_t n) override;
+  absl::StatusOr<uint64_t> PruneAudit(uint32_t keep_days, uint64_t max_rows) override;
 
   // pg_identity.cc
   absl::Status CreateEnrollToken(const std::string& token_sha256, const std::string& device,
                                  const std::string& worker, int64_t expires_unix_ms) override;
   absl::StatusOr<std::string> ConsumeEnrollToken(const std::string& token_sha256,
                                                  const std::string& role,
-                                                 const std::string& used_by) override;
+                                                 const std::string& used_by,
+                                                 const IssueForName& issue) override;
   absl::Status RecordCertificate(const CertificateRow& c) override;
   absl::StatusOr<CertificateRow> GetCertificate(const std::string& serial) override;
+  absl::StatusOr<CertificateRow> RevokeCertificate(const std::string& serial) override;
   absl::StatusOr<uint64_t> RevokeIdentity(const std::string& role,
                                           const std::string& name) override;
   absl::StatusOr<std::vector<CertificateRow>> ListCertificates() override;
