@@ -44,6 +44,14 @@ struct PutRequest {
   std::string sha256;
   // Album/set name for photo services (empty: none).
   std::string album;
+  // Resumable uploads across worker restarts (Dropbox upload sessions,
+  // OneDrive upload URLs, Google Drive resumable URIs): what this connector
+  // saved for this job during an earlier attempt (empty: none), and how to
+  // save it now (null when the caller keeps no state). The state is opaque to
+  // everything but the connector, which checks it still fits the request
+  // (path, size, SHA-256) before resuming and starts over otherwise.
+  std::string resume_state{};
+  std::function<void(const std::string&)> save_resume_state{};
 };
 
 struct RemoteObject {
