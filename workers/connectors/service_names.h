@@ -44,7 +44,7 @@ struct NameRules {
   std::vector<std::string_view> reserved{};
   bool reserved_stem = true;
   std::vector<std::string_view> reserved_prefixes{};  // "~$"
-  size_t max_bytes = 255;                           // per name component, in UTF-8 bytes
+  size_t max_bytes = 255;                             // per name component, in UTF-8 bytes
 };
 
 // Published rules (each function names its source in service_names.cc).
