@@ -40,15 +40,8 @@ std::string StateDirFor(const std::string& config_path, const std::string& overr
 // `shoebox-agent enroll` (common/enroll_command.h): the flags, then the
 // config's coordinator, identity directory and device name.
 shoebox::EnrollCommand EnrollCommandFor(const std::string& config_path,
-                                        const std::string& coordinator, const std::string& token,
-                                        const std::string& token_file, const std::string& tls_dir) {
-  shoebox::EnrollCommand cmd;
-  cmd.program = "shoebox-agent";
-  cmd.role = "device";
-  cmd.coordinator = coordinator;
-  cmd.token = token;
-  cmd.token_file = token_file;
-  cmd.tls_dir = tls_dir;
+                                        const shoebox::EnrollFlags& flags) {
+  shoebox::EnrollCommand cmd = shoebox::EnrollCommandFromFlags("shoebox-agent", "device", flags);
   auto cfg = shoebox::agent::LoadAgentConfig(config_path);
   if (cfg.ok()) {
     cmd.config = shoebox::EnrollDefaults{cfg->coordinator_address, cfg->tls_dir, cfg->device_name};
@@ -92,21 +85,9 @@ int main(int argc, char** argv) {
   pause->add_option("--state-dir", state_dir, "state directory (default: from the config)");
   auto* resume = app.add_subcommand("resume", "resume reading and uploading");
   resume->add_option("--state-dir", state_dir, "state directory (default: from the config)");
-  auto* enroll = app.add_subcommand(
-      "enroll", "obtain this device's certificate from the coordinator with a one-time token");
-  std::string enroll_coordinator, enroll_token, enroll_token_file, tls_dir;
-  enroll->add_option("--coordinator", enroll_coordinator,
-                     "coordinator HOST:PORT (default: coordinator.address of the config)");
-  auto* token_opt = enroll->add_option(
-      "--token", enroll_token,
-      "token printed by `shoebox enroll-token --device NAME`; - reads it from standard input "
-      "(a token typed here shows in the process list and the shell history)");
-  enroll
-      ->add_option("--token-file", enroll_token_file,
-                   "file holding the token (its first line), instead of --token")
-      ->excludes(token_opt);
-  enroll->add_option("--tls-dir", tls_dir,
-                     "where to store the key and certificates (default: from the config)");
+  shoebox::EnrollFlags enroll;
+  shoebox::AddEnrollSubcommand(
+      app, {"device", "coordinator.address of the config", "from the config"}, &enroll);
 
   try {
     app.parse(argc, argv);
@@ -132,9 +113,9 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (*enroll) {
+  if (*enroll.command) {
     return shoebox::RunEnrollment(
-        EnrollCommandFor(config_path, enroll_coordinator, enroll_token, enroll_token_file, tls_dir),
+        EnrollCommandFor(config_path, enroll),
         shoebox::MakeEnrollCall<shoebox::v1::EnrollRequest, shoebox::v1::EnrollResponse>(
             [](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
                const shoebox::v1::EnrollRequest& req, shoebox::v1::EnrollResponse* resp) {

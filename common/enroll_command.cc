@@ -1,5 +1,7 @@
 #include "common/enroll_command.h"
 
+#include "CLI/CLI.hpp"
+
 #include <cerrno>
 #include <fstream>
 #include <iostream>
@@ -94,6 +96,38 @@ int RunEnrollment(const EnrollCommand& cmd, const EnrollCall& call) {
         return EnrollIdentity(coordinator, token, tls_dir, call);
       },
       std::cout, std::cerr);
+}
+
+void AddEnrollSubcommand(CLI::App& app, const EnrollHelp& help, EnrollFlags* flags) {
+  flags->command =
+      app.add_subcommand("enroll", "obtain this " + help.role +
+                                       "'s certificate from the coordinator with a one-time token");
+  flags->command->add_option("--coordinator", flags->coordinator,
+                             "coordinator HOST:PORT (default: " + help.coordinator_default + ")");
+  auto* token = flags->command->add_option(
+      "--token", flags->token,
+      "token printed by `shoebox enroll-token --" + help.role +
+          " NAME`; - reads it from standard input "
+          "(a token typed here shows in the process list and the shell history)");
+  flags->command
+      ->add_option("--token-file", flags->token_file,
+                   "file holding the token (its first line), instead of --token")
+      ->excludes(token);
+  flags->command->add_option(
+      "--tls-dir", flags->tls_dir,
+      "where to store the key and certificates (default: " + help.tls_dir_default + ")");
+}
+
+EnrollCommand EnrollCommandFromFlags(const std::string& program, const std::string& role,
+                                     const EnrollFlags& flags) {
+  EnrollCommand cmd;
+  cmd.program = program;
+  cmd.role = role;
+  cmd.coordinator = flags.coordinator;
+  cmd.token = flags.token;
+  cmd.token_file = flags.token_file;
+  cmd.tls_dir = flags.tls_dir;
+  return cmd;
 }
 
 }  // namespace shoebox

@@ -13,6 +13,10 @@
 #include "absl/status/statusor.h"
 #include "common/tls_client.h"
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace shoebox {
 
 // What the program's config file says about enrolling.
@@ -39,6 +43,28 @@ struct EnrollCommand {
   // The identity directory when neither --tls-dir nor the config names one.
   std::string fallback_tls_dir;
 };
+
+// The `enroll` subcommand's flags, as both programs spell them.
+struct EnrollFlags {
+  CLI::App* command = nullptr;  // true (parsed) when the user ran `enroll`
+  std::string coordinator, token, token_file, tls_dir;
+};
+
+// What differs in the help texts: "device" or "worker", and where the
+// program's config names the coordinator and the identity directory.
+struct EnrollHelp {
+  std::string role;                 // "device" / "worker"
+  std::string coordinator_default;  // "coordinator.address of the config"
+  std::string tls_dir_default;      // "from the config"
+};
+
+// Adds `enroll` with --coordinator, --token, --token-file (excludes
+// --token) and --tls-dir to `app`; `flags` must outlive the parse.
+void AddEnrollSubcommand(CLI::App& app, const EnrollHelp& help, EnrollFlags* flags);
+
+// An EnrollCommand from the parsed flags (config and fallback still to set).
+EnrollCommand EnrollCommandFromFlags(const std::string& program, const std::string& role,
+                                     const EnrollFlags& flags);
 
 // Where to enroll and where to store the identity.
 struct EnrollTarget {

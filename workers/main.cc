@@ -32,15 +32,8 @@ namespace {
 // `shoebox-worker enroll` (common/enroll_command.h): the flags, then the
 // config's coordinator and identity directory.
 shoebox::EnrollCommand EnrollCommandFor(const std::string& config_path,
-                                        const std::string& coordinator, const std::string& token,
-                                        const std::string& token_file, const std::string& tls_dir) {
-  shoebox::EnrollCommand cmd;
-  cmd.program = "shoebox-worker";
-  cmd.role = "worker";
-  cmd.coordinator = coordinator;
-  cmd.token = token;
-  cmd.token_file = token_file;
-  cmd.tls_dir = tls_dir;
+                                        const shoebox::EnrollFlags& flags) {
+  shoebox::EnrollCommand cmd = shoebox::EnrollCommandFromFlags("shoebox-worker", "worker", flags);
   auto options = shoebox::worker::LoadWorkerConfig(config_path);
   if (options.ok()) {
     cmd.config = shoebox::EnrollDefaults{options->coordinator, options->tls_dir, std::nullopt};
@@ -83,21 +76,9 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "worker config file (TOML)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   app.add_flag("--log-json", log_json, "one JSON object per log line");
-  auto* enroll = app.add_subcommand(
-      "enroll", "obtain this worker's certificate from the coordinator with a one-time token");
-  std::string enroll_coordinator, enroll_token, enroll_token_file, tls_dir;
-  enroll->add_option("--coordinator", enroll_coordinator,
-                     "coordinator HOST:PORT (default: worker.coordinator of the config)");
-  auto* token_opt = enroll->add_option(
-      "--token", enroll_token,
-      "token printed by `shoebox enroll-token --worker NAME`; - reads it from standard input "
-      "(a token typed here shows in the process list and the shell history)");
-  enroll
-      ->add_option("--token-file", enroll_token_file,
-                   "file holding the token (its first line), instead of --token")
-      ->excludes(token_opt);
-  enroll->add_option("--tls-dir", tls_dir,
-                     "where to store key and certificates (default: worker.tls_dir)");
+  shoebox::EnrollFlags enroll;
+  shoebox::AddEnrollSubcommand(
+      app, {"worker", "worker.coordinator of the config", "worker.tls_dir"}, &enroll);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -105,9 +86,9 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
-  if (*enroll) {
+  if (*enroll.command) {
     return shoebox::RunEnrollment(
-        EnrollCommandFor(config_path, enroll_coordinator, enroll_token, enroll_token_file, tls_dir),
+        EnrollCommandFor(config_path, enroll),
         shoebox::MakeEnrollCall<shoebox::v1::WorkerEnrollRequest,
                                 shoebox::v1::WorkerEnrollResponse>(
             [](const std::shared_ptr<grpc::Channel>& ch, grpc::ClientContext* ctx,
