@@ -7,35 +7,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/crypto/keys.h"
-#include "coordinator/admin.h"
-#include "coordinator/metrics.h"
-#include "coordinator/store/fake_stores.h"
+#include "coordinator/admin_test_fixture.h"
 
 namespace shoebox::coordinator {
 namespace {
 
 namespace pb = shoebox::v1;
 
-class AdminDestinationsTest : public ::testing::Test {
+class AdminDestinationsTest : public AdminFixture {
  protected:
-  AdminDestinationsTest()
-      : keys_(DeriveKeys(Key256{9})),
-        sealed_(&blobs_, keys_.data_key),
-        catalog_(&catalog_store_, &verify_, &sealed_, keys_, Limits(), &metrics_),
-        admin_(Stores(), &catalog_, Limits()) {}
-
-  AdminStores Stores() {
-    AdminStores s;
-    s.catalog = &catalog_store_;
-    s.destinations = &destinations_;
-    s.queue = &queue_;
-    s.status = &status_;
-    s.identity = &identity_;
-    s.verify = &verify_;
-    return s;
-  }
-
   absl::Status Create(const std::string& name, const std::string& kind, const std::string& settings,
                       const std::string& sealed = "") {
     pb::CreateDestinationRequest req;
@@ -45,21 +25,6 @@ class AdminDestinationsTest : public ::testing::Test {
     req.set_sealed_credentials(sealed);
     return admin_.CreateDestination("alice", req).status();
   }
-
-  std::vector<AuditEntry> Audit() { return *identity_.RecentAudit(100); }
-
-  DerivedKeys keys_;
-  FakeChunkStore blobs_;
-  SealedChunkStore sealed_;
-  FakeCatalogStore catalog_store_;
-  FakeDestinationStore destinations_;
-  FakeQueueStore queue_;
-  FakeStatusStore status_;
-  FakeIdentityStore identity_;
-  FakeVerifyStore verify_;
-  Metrics metrics_;
-  Catalog catalog_;
-  Admin admin_;
 };
 
 // The message starts with the field, as every refusal of the coordinator.

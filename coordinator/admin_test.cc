@@ -6,49 +6,14 @@
 
 #include <string>
 
-#include "common/crypto/keys.h"
-#include "coordinator/metrics.h"
-#include "coordinator/store/fake_stores.h"
+#include "coordinator/admin_test_fixture.h"
 
 namespace shoebox::coordinator {
 namespace {
 
 namespace pb = shoebox::v1;
 
-class AdminTest : public ::testing::Test {
- protected:
-  AdminTest()
-      : keys_(DeriveKeys(Key256{9})),
-        sealed_(&blobs_, keys_.data_key),
-        catalog_(&catalog_store_, &verify_, &sealed_, keys_, Limits(), &metrics_),
-        admin_(Stores(), &catalog_, Limits()) {}
-
-  AdminStores Stores() {
-    AdminStores s;
-    s.catalog = &catalog_store_;
-    s.destinations = &destinations_;
-    s.queue = &queue_;
-    s.status = &status_;
-    s.identity = &identity_;
-    s.verify = &verify_;
-    return s;
-  }
-
-  std::vector<AuditEntry> Audit() { return *identity_.RecentAudit(100); }
-
-  DerivedKeys keys_;
-  FakeChunkStore blobs_;
-  SealedChunkStore sealed_;
-  FakeCatalogStore catalog_store_;
-  FakeDestinationStore destinations_;
-  FakeQueueStore queue_;
-  FakeStatusStore status_;
-  FakeIdentityStore identity_;
-  FakeVerifyStore verify_;
-  Metrics metrics_;
-  Catalog catalog_;
-  Admin admin_;
-};
+using AdminTest = AdminFixture;
 
 TEST_F(AdminTest, CreateDestinationIsAudited) {
   pb::CreateDestinationRequest req;

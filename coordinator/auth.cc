@@ -69,7 +69,7 @@ std::string FormatMs(int64_t ms) {
 
 bool RateLimiter::Admit(const std::string& key, double per_second, double burst, bool* first) {
   absl::MutexLock l(&mu_);
-  const absl::Time now = absl::Now();
+  const absl::Time now = now_();
   if (buckets_.size() >= max_keys_ && !buckets_.contains(key)) EvictLocked(now);
   auto [it, inserted] = buckets_.try_emplace(key);
   Bucket& b = it->second;

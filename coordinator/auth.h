@@ -34,7 +34,10 @@ class StreamGuard;
 // Thread-safe.
 class RateLimiter {
  public:
-  explicit RateLimiter(size_t max_keys = 100000) : max_keys_(max_keys) {}
+  // `now` is the clock (tests freeze it so that refills do not depend on how
+  // fast the machine runs them).
+  explicit RateLimiter(size_t max_keys = 100000, absl::Time (*now)() = absl::Now)
+      : max_keys_(max_keys), now_(now) {}
   // false when `key` is over `per_second` (bursts of `burst`); *first is set
   // on the first refusal after a period of admitted calls.
   bool Admit(const std::string& key, double per_second, double burst, bool* first);
@@ -50,6 +53,7 @@ class RateLimiter {
   };
   void EvictLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   const size_t max_keys_;
+  absl::Time (*const now_)();
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
 };

@@ -171,9 +171,14 @@ TEST_F(AbuseTest, AdminCertificatesAreRevocableButNeverTheLastOne) {
   s = ListDevices(
       Channel((*replica)->address(), {tls_ + "/ca.crt", tls_ + "/admin.crt", tls_ + "/admin.key"}));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
-  std::this_thread::sleep_for(std::chrono::milliseconds(2200));  // ...and within 2 s elsewhere
-  s = ListDevices(
-      Channel(harness_->address(), {tls_ + "/ca.crt", tls_ + "/admin.crt", tls_ + "/admin.key"}));
+  // ...and soon elsewhere (replicas re-check a certificate every 2 s; a
+  // loaded machine may take longer, so poll rather than sleep a fixed time).
+  for (int wait = 0; wait < 300; ++wait) {
+    s = ListDevices(
+        Channel(harness_->address(), {tls_ + "/ca.crt", tls_ + "/admin.crt", tls_ + "/admin.key"}));
+    if (s.error_code() == grpc::StatusCode::UNAUTHENTICATED) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
   EXPECT_NE(s.error_message().find("revoked"), std::string::npos) << s.error_message();
   // The second is now the last valid admin certificate.
@@ -330,7 +335,9 @@ TEST_F(AbuseTest, OneDevicesIdleStreamsDoNotStarveOthers) {
   EXPECT_GE(named, kStreams - 16 - 8);
   EXPECT_GE(idle_ended, 1);
   EXPECT_LE(idle_ended, 16) << "never more than limits.max_streams_per_caller at once";
-  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20))
+  // Not a speed goal: the streams' own deadline is 60 s, so ending well
+  // before it shows the idle timeout (3 s here) ended them.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(50))
       << "idle streams end after stream_idle_timeout_s, not at their deadline";
   // With its streams gone the device may open new ones.
   EXPECT_TRUE(Hello(attacker).ok());
