@@ -286,7 +286,7 @@ class FakeVerifyStore final : public VerifyStore {
       const std::vector<std::string>& chunk_ids) override;
   // OK when (job, token) was allowed with AllowRepair, else FAILED_PRECONDITION.
   absl::Status CheckRepairLease(int64_t job_id, const std::string& token,
-                                const std::string& chunk_id) override;
+                                const std::string& chunk_id, const std::string& worker) override;
   // damaged_chunks: the number of open damages; the rest 0.
   absl::StatusOr<CopySummary> GetCopySummary() override;
 
