@@ -77,10 +77,10 @@ TEST(CliCommands, TopLevelCommandsInHelpOrder) {
     names.push_back(c->get_name());
   }
   EXPECT_EQ(names, (std::vector<std::string>{
-                       "status",   "devices",   "dest",  "bind",         "unbind",   "bindings",
-                       "jobs",     "cancel",    "retry", "prioritize",   "versions", "restore",
-                       "pool-key", "retention", "prune", "enroll-token", "certs",    "revoke",
-                       "worker",   "snapshot",  "recover", "key",        "verify",   "setup"}));
+                       "status",   "devices",   "dest",    "bind",         "unbind",   "bindings",
+                       "jobs",     "cancel",    "retry",   "prioritize",   "versions", "restore",
+                       "pool-key", "retention", "prune",   "enroll-token", "certs",    "revoke",
+                       "worker",   "snapshot",  "recover", "key",          "verify",   "setup"}));
 }
 
 // Every flag of every command, as docs/cli.md and the tests use them.

@@ -37,8 +37,9 @@ int EnrollToken(AdminClient& client, const IdentityArgs& ic) {
   req.set_worker(ic.worker);
   req.set_ttl_seconds(*ttl);
   if (!ic.device.empty() && !(ic.kinds.empty() && ic.destinations.empty())) {
-    std::fprintf(stderr, "shoebox: --kinds and --destinations scope a worker; drop them for a "
-                         "device token\n");
+    std::fprintf(stderr,
+                 "shoebox: --kinds and --destinations scope a worker; drop them for a "
+                 "device token\n");
     return 2;
   }
   for (const std::string& k : ic.kinds) req.add_worker_kinds(k);

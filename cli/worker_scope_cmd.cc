@@ -58,8 +58,9 @@ void RegisterWorkerCommands(CLI::App& app, CliContext& ctx) {
   scope->add_option("name", a->worker, "worker name (as enrolled)")->required();
   scope->add_option("--kinds", a->kinds, "destination kinds it may serve, comma-separated")
       ->delimiter(',');
-  scope->add_option("--destinations", a->destinations,
-                    "destination names it may serve, comma-separated")
+  scope
+      ->add_option("--destinations", a->destinations,
+                   "destination names it may serve, comma-separated")
       ->delimiter(',');
   scope->add_flag("--all", a->all, "any kind and any destination");
   ctx.AddAdminHandler(scope,

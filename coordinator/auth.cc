@@ -376,8 +376,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(const grpc::ServerContextBase& c
   return c;
 }
 
-void Authenticator::Decide(const grpc::ServerContextBase& ctx,
-                           std::string_view full_method) const {
+void Authenticator::Decide(const grpc::ServerContextBase& ctx, std::string_view full_method) const {
   Decided d;
   const MethodRule* rule = FindMethodRule(full_method);
   if (rule == nullptr) {
@@ -385,8 +384,8 @@ void Authenticator::Decide(const grpc::ServerContextBase& ctx,
         std::string(full_method),
         ": this method has no authorisation rule, so nobody may call it (default deny; "
         "coordinator/auth_rules.cc)"));
-    AuditRefusal(AuditEntry{"anonymous", PeerHost(ctx.peer()), std::string(full_method), "",
-                            false, std::string(st.message())});
+    AuditRefusal(AuditEntry{"anonymous", PeerHost(ctx.peer()), std::string(full_method), "", false,
+                            std::string(st.message())});
     d.caller = st;
   } else if (rule->access == Access::kAnonymous) {
     d.caller = std::optional<Caller>();

@@ -156,8 +156,8 @@ class Authenticator {
   // Identity from the TLS client certificate; refusal status otherwise.
   // *claimed: who the certificate names, even when refused ("" if none).
   absl::StatusOr<Caller> FromCertificate(const grpc::ServerContextBase& ctx,
-                                         const std::string& method,
-                                         bool* audit_refusal, Caller* claimed) const;
+                                         const std::string& method, bool* audit_refusal,
+                                         Caller* claimed) const;
   bool Admit(const std::string& key, double per_second, double burst, bool* first) const {
     return limiter_.Admit(key, per_second, burst, first);
   }

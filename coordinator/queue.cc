@@ -65,11 +65,11 @@ absl::StatusOr<shoebox::v1::RegisterWorkerResponse> JobQueue::Register(
   if (scope.kinds) {
     reg.kinds = within(reg.kinds, *scope.kinds);
     if (reg.kinds.empty() && req.kinds_size() > 0) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "RegisterWorker: worker '", worker, "' may serve destination kinds [",
-          absl::StrJoin(*scope.kinds, ","), "] only and asked for [",
-          absl::StrJoin(req.kinds(), ","),
-          "]; the admin decides: shoebox worker scope ", worker, " --kinds K,..."));
+      return absl::PermissionDeniedError(
+          absl::StrCat("RegisterWorker: worker '", worker, "' may serve destination kinds [",
+                       absl::StrJoin(*scope.kinds, ","), "] only and asked for [",
+                       absl::StrJoin(req.kinds(), ","),
+                       "]; the admin decides: shoebox worker scope ", worker, " --kinds K,..."));
     }
   }
   if (scope.destinations) {
@@ -79,8 +79,8 @@ absl::StatusOr<shoebox::v1::RegisterWorkerResponse> JobQueue::Register(
       return absl::PermissionDeniedError(absl::StrCat(
           "RegisterWorker: worker '", worker, "' may serve destinations [",
           absl::StrJoin(*scope.destinations, ","), "] only and asked for [",
-          absl::StrJoin(req.destinations(), ","),
-          "]; the admin decides: shoebox worker scope ", worker, " --destinations D,..."));
+          absl::StrJoin(req.destinations(), ","), "]; the admin decides: shoebox worker scope ",
+          worker, " --destinations D,..."));
     }
   }
   reg.max_concurrency = req.max_concurrency();

@@ -53,8 +53,8 @@ grpc::Status WorkerServiceImpl::ReadChunks(grpc::ServerContext* ctx,
   return Serve(c_, "WorkerReadChunks", ctx, [&](const Caller& who) -> absl::Status {
     // Only chunks of the files of the caller's own live leases (issue 17).
     if (absl::Status st = c_->queue().CheckReadable(who.name, req->ids()); !st.ok()) {
-      c_->auth().AuditRefusal(AuditEntry{"worker", who.name, "WorkerReadChunks", "", false,
-                                         std::string(st.message())});
+      c_->auth().AuditRefusal(
+          AuditEntry{"worker", who.name, "WorkerReadChunks", "", false, std::string(st.message())});
       return st;
     }
     return c_->catalog().ReadChunksSealed(

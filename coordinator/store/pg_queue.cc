@@ -66,9 +66,9 @@ constexpr char kSweepExpiredSql[] =
 
 // A worker that presents another worker's lease token (issue 17).
 absl::Status NotTheLeaseOwner(int64_t job_id, const char* what) {
-  return absl::PermissionDeniedError(absl::StrCat(
-      "job ", job_id, " is leased to another worker; a worker may ", what,
-      " only jobs it leased itself (nothing was recorded)"));
+  return absl::PermissionDeniedError(
+      absl::StrCat("job ", job_id, " is leased to another worker; a worker may ", what,
+                   " only jobs it leased itself (nothing was recorded)"));
 }
 
 std::string RandomToken() {

@@ -47,7 +47,8 @@ class QueueStore {
   // OK when every chunk in `ids` belongs to the file version of a job that
   // `worker_id` holds a live lease on; PERMISSION_DENIED naming the first
   // that does not.
-  virtual absl::Status CheckChunksLeased(int64_t worker_id, const std::vector<std::string>& ids) = 0;
+  virtual absl::Status CheckChunksLeased(int64_t worker_id,
+                                         const std::vector<std::string>& ids) = 0;
   // Expired leases back to the queue (dead after max_attempts), and retries
   // whose backoff is over.
   virtual absl::StatusOr<SweepResult> Sweep(uint32_t max_attempts) = 0;

@@ -346,8 +346,9 @@ absl::Status PgVerifyStore::CheckRepairLease(int64_t job_id, const std::string& 
         "WHERE j.id = $1 AND j.lease_token = $2 AND j.state = 2 AND j.lease_deadline >= now()",
         job_id, token, worker);
     if (!r.empty() && !r[0][2].as<bool>()) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "job ", job_id, " is leased to another worker; a worker repairs only with its own lease"));
+      return absl::PermissionDeniedError(
+          absl::StrCat("job ", job_id,
+                       " is leased to another worker; a worker repairs only with its own lease"));
     }
     if (r.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(

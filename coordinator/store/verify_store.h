@@ -74,8 +74,7 @@ class VerifyStore {
   // verify job with that token, leased by `worker` (PERMISSION_DENIED when
   // another worker holds it), and its file contains the chunk.
   virtual absl::Status CheckRepairLease(int64_t job_id, const std::string& token,
-                                        const std::string& chunk_id,
-                                        const std::string& worker) = 0;
+                                        const std::string& chunk_id, const std::string& worker) = 0;
 
   // Copy counts, damaged chunks and the last run, for the status.
   virtual absl::StatusOr<CopySummary> GetCopySummary() = 0;
