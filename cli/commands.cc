@@ -15,6 +15,7 @@ void RegisterCommands(CLI::App& app, CliContext& ctx) {
   RegisterPoolKeyCommands(app, ctx);
   RegisterRetentionCommands(app, ctx);
   RegisterIdentityCommands(app, ctx);
+  RegisterWorkerCommands(app, ctx);
   RegisterRecoveryCommands(app, ctx);
   RegisterVerifyCommands(app, ctx);
   RegisterSetupCommands(app, ctx);

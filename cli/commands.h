@@ -31,6 +31,8 @@ void RegisterVersionCommands(CLI::App& app, CliContext& ctx);
 void RegisterPoolKeyCommands(CLI::App& app, CliContext& ctx);
 // retention_cmd.cc: `retention set`, `retention show`, `prune`.
 void RegisterRetentionCommands(CLI::App& app, CliContext& ctx);
+// worker_scope_cmd.cc: `worker scope`.
+void RegisterWorkerCommands(CLI::App& app, CliContext& ctx);
 // identity_cmd.cc: `enroll-token`, `certs`, `revoke`.
 void RegisterIdentityCommands(CLI::App& app, CliContext& ctx);
 // recovery_cmd.cc: `snapshot`, `recover` (no coordinator), `key export`

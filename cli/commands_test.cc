@@ -58,7 +58,7 @@ const std::set<std::string> kCommands = {
     "bind",     "jobs",        "cancel",        "retry",          "prioritize", "versions",
     "restore",  "pool-key",    "retention set", "retention show", "prune",      "enroll-token",
     "certs",    "revoke",      "snapshot",      "recover",        "key export", "verify",
-    "setup"};
+    "setup",    "worker scope"};
 
 TEST(CliCommands, EveryCommandIsRegisteredWithAHandler) {
   Cli cli;
@@ -77,10 +77,10 @@ TEST(CliCommands, TopLevelCommandsInHelpOrder) {
     names.push_back(c->get_name());
   }
   EXPECT_EQ(names, (std::vector<std::string>{
-                       "status",   "devices",   "dest",  "bind",         "unbind",   "bindings",
-                       "jobs",     "cancel",    "retry", "prioritize",   "versions", "restore",
-                       "pool-key", "retention", "prune", "enroll-token", "certs",    "revoke",
-                       "snapshot", "recover",   "key",   "verify",       "setup"}));
+                       "status",   "devices",   "dest",    "bind",         "unbind",   "bindings",
+                       "jobs",     "cancel",    "retry",   "prioritize",   "versions", "restore",
+                       "pool-key", "retention", "prune",   "enroll-token", "certs",    "revoke",
+                       "worker",   "snapshot",  "recover", "key",          "verify",   "setup"}));
 }
 
 // Every flag of every command, as docs/cli.md and the tests use them.
@@ -127,6 +127,9 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
       {"prune --dry-run --json", "prune"},
       {"enroll-token --device d --ttl 2h", "enroll-token"},
       {"enroll-token --worker w", "enroll-token"},
+      {"enroll-token --worker w --kinds s3,local --destinations a,b", "enroll-token"},
+      {"worker scope w --kinds s3,local --destinations a,b", "worker scope"},
+      {"worker scope w --all", "worker scope"},
       {"certs", "certs"},
       {"revoke --device d", "revoke"},
       {"revoke --worker w", "revoke"},

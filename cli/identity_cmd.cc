@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -17,6 +18,7 @@ namespace {
 // Shared by `enroll-token` and `revoke` (one is parsed).
 struct IdentityArgs {
   std::string device, worker, serial, ttl = "24h";
+  std::vector<std::string> kinds, destinations;  // a worker's scope
 };
 
 std::string When(int64_t ms) {
@@ -34,6 +36,14 @@ int EnrollToken(AdminClient& client, const IdentityArgs& ic) {
   req.set_device(ic.device);
   req.set_worker(ic.worker);
   req.set_ttl_seconds(*ttl);
+  if (!ic.device.empty() && !(ic.kinds.empty() && ic.destinations.empty())) {
+    std::fprintf(stderr,
+                 "shoebox: --kinds and --destinations scope a worker; drop them for a "
+                 "device token\n");
+    return 2;
+  }
+  for (const std::string& k : ic.kinds) req.add_worker_kinds(k);
+  for (const std::string& d : ic.destinations) req.add_worker_destinations(d);
   v1::CreateEnrollTokenResponse resp;
   auto ctx = client.Context();
   grpc::Status s = client.stub()->CreateEnrollToken(ctx.get(), req, &resp);
@@ -104,6 +114,14 @@ void RegisterIdentityCommands(CLI::App& app, CliContext& ctx) {
   who->require_option(1);
   token->add_option("--ttl", ic->ttl, "how long the token stays valid (default 24h, at most 30d)")
       ->check(TtlCheck());
+  token
+      ->add_option("--kinds", ic->kinds,
+                   "worker tokens: destination kinds it may serve, comma-separated (default: any)")
+      ->delimiter(',');
+  token
+      ->add_option("--destinations", ic->destinations,
+                   "worker tokens: destination names it may serve (default: any)")
+      ->delimiter(',');
   auto* certs = app.add_subcommand("certs", "list enrolled identities (client certificates)");
   auto* revoke = app.add_subcommand(
       "revoke",

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
@@ -131,10 +132,33 @@ absl::StatusOr<shoebox::v1::CreateEnrollTokenResponse> Admin::CreateEnrollToken(
   AuditOk(admin, "CreateEnrollToken",
           absl::StrCat(req.device().empty() ? "worker:" : "device:", name),
           absl::StrCat("ttl_seconds=", ttl));
+  if (req.worker_kinds_size() + req.worker_destinations_size() > 0) {
+    shoebox::v1::SetWorkerScopeRequest scope;
+    scope.set_worker(req.worker());
+    *scope.mutable_kinds() = req.worker_kinds();
+    *scope.mutable_destinations() = req.worker_destinations();
+    RETURN_IF_ERROR(SetWorkerScope(admin, scope));
+  }
   shoebox::v1::CreateEnrollTokenResponse resp;
   resp.set_token(token);
   resp.set_expires_unix_ms(expires);
   return resp;
+}
+
+absl::Status Admin::SetWorkerScope(const std::string& admin,
+                                   const shoebox::v1::SetWorkerScopeRequest& req) {
+  RETURN_IF_ERROR(ValidateSetWorkerScope(req));  // coordinator/validate.h
+  WorkerScope scope;
+  if (req.kinds_size() > 0) scope.kinds.emplace(req.kinds().begin(), req.kinds().end());
+  if (req.destinations_size() > 0) {
+    scope.destinations.emplace(req.destinations().begin(), req.destinations().end());
+  }
+  RETURN_IF_ERROR(stores_.queue->SetWorkerScope(req.worker(), scope));
+  AuditOk(admin, "SetWorkerScope", absl::StrCat("worker:", req.worker()),
+          absl::StrCat("kinds=", req.kinds_size() ? absl::StrJoin(req.kinds(), ",") : "any",
+                       " destinations=",
+                       req.destinations_size() ? absl::StrJoin(req.destinations(), ",") : "any"));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<shoebox::v1::ListCertificatesResponse> Admin::ListCertificates() {

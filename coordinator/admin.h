@@ -72,8 +72,13 @@ class Admin {
       const std::string& admin, const shoebox::v1::SetJobPriorityRequest& req);
   absl::StatusOr<shoebox::v1::JobActionResponse> RetryJobs(const std::string& admin,
                                                            const shoebox::v1::JobSelector& sel);
+  // A worker token with worker_kinds/worker_destinations records that
+  // scope (SetWorkerScope) once the token is made.
   absl::StatusOr<shoebox::v1::CreateEnrollTokenResponse> CreateEnrollToken(
       const std::string& admin, const shoebox::v1::CreateEnrollTokenRequest& req);
+  // What a worker may serve (issue 17); applies at its next lease.
+  absl::Status SetWorkerScope(const std::string& admin,
+                              const shoebox::v1::SetWorkerScopeRequest& req);
   absl::StatusOr<shoebox::v1::ListVersionsResponse> ListVersions(
       const shoebox::v1::ListVersionsRequest& req);
   absl::StatusOr<shoebox::v1::ListCertificatesResponse> ListCertificates();

@@ -36,7 +36,7 @@ namespace {
 // (revocation by another coordinator replica takes effect within this).
 constexpr absl::Duration kCertRecheck = absl::Seconds(2);
 
-std::string Meta(const grpc::ServerContext& ctx, std::string_view key) {
+std::string Meta(const grpc::ServerContextBase& ctx, std::string_view key) {
   const auto& md = ctx.client_metadata();
   auto it = md.find(grpc::string_ref(key.data(), key.size()));
   if (it == md.end()) return "";
@@ -202,7 +202,7 @@ void Authenticator::ForgetCertificates() const {
   certs_.clear();
 }
 
-absl::StatusOr<Caller> Authenticator::FromCertificate(const grpc::ServerContext& ctx,
+absl::StatusOr<Caller> Authenticator::FromCertificate(const grpc::ServerContextBase& ctx,
                                                       const std::string& method,
                                                       bool* audit_refusal, Caller* claimed) const {
   *audit_refusal = true;
@@ -278,7 +278,7 @@ absl::StatusOr<Caller> Authenticator::FromCertificate(const grpc::ServerContext&
   return check.caller;
 }
 
-absl::Status Authenticator::AdmitAnonymous(const grpc::ServerContext& ctx,
+absl::Status Authenticator::AdmitAnonymous(const grpc::ServerContextBase& ctx,
                                            std::string_view method_sv) const {
   const std::string method(method_sv);
   if (limits_.enroll_per_second == 0) return absl::OkStatus();
@@ -293,7 +293,7 @@ absl::Status Authenticator::AdmitAnonymous(const grpc::ServerContext& ctx,
   return st;
 }
 
-absl::StatusOr<Caller> Authenticator::Authorize(const grpc::ServerContext& ctx,
+absl::StatusOr<Caller> Authenticator::Authorize(const grpc::ServerContextBase& ctx,
                                                 std::string_view method_sv, Role required) const {
   const std::string method(method_sv);
   // Refusals are aggregated per caller, method and reason (AuditRefusal),
@@ -374,6 +374,60 @@ absl::StatusOr<Caller> Authenticator::Authorize(const grpc::ServerContext& ctx,
     }
   }
   return c;
+}
+
+void Authenticator::Decide(const grpc::ServerContextBase& ctx, std::string_view full_method) const {
+  Decided d;
+  const MethodRule* rule = FindMethodRule(full_method);
+  if (rule == nullptr) {
+    absl::Status st = absl::PermissionDeniedError(absl::StrCat(
+        std::string(full_method),
+        ": this method has no authorisation rule, so nobody may call it (default deny; "
+        "coordinator/auth_rules.cc)"));
+    AuditRefusal(AuditEntry{"anonymous", PeerHost(ctx.peer()), std::string(full_method), "", false,
+                            std::string(st.message())});
+    d.caller = st;
+  } else if (rule->access == Access::kAnonymous) {
+    d.caller = std::optional<Caller>();
+  } else {
+    const Role role = rule->access == Access::kDevice   ? Role::kDevice
+                      : rule->access == Access::kWorker ? Role::kWorker
+                                                        : Role::kAdmin;
+    absl::StatusOr<Caller> c = Authorize(ctx, rule->name, role);
+    if (c.ok()) {
+      d.caller = std::optional<Caller>(*c);
+    } else {
+      d.caller = c.status();
+    }
+  }
+  absl::MutexLock l(&calls_mu_);
+  calls_[&ctx] = std::move(d);
+}
+
+absl::StatusOr<Caller> Authenticator::Decision(const grpc::ServerContextBase* ctx) const {
+  absl::MutexLock l(&calls_mu_);
+  auto it = calls_.find(ctx);
+  if (it == calls_.end()) {
+    return absl::PermissionDeniedError(
+        "no authorisation decision was made for this call; refused (default deny)");
+  }
+  it->second.used = true;
+  if (!it->second.caller.ok()) return it->second.caller.status();
+  if (!it->second.caller->has_value()) {
+    return absl::PermissionDeniedError(
+        "this method is open to anonymous callers and has no caller identity; refused");
+  }
+  return **it->second.caller;
+}
+
+std::optional<absl::Status> Authenticator::Forget(const grpc::ServerContextBase* ctx) const {
+  absl::MutexLock l(&calls_mu_);
+  auto it = calls_.find(ctx);
+  if (it == calls_.end()) return std::nullopt;
+  std::optional<absl::Status> unused;
+  if (!it->second.used && !it->second.caller.ok()) unused = it->second.caller.status();
+  calls_.erase(it);
+  return unused;
 }
 
 }  // namespace shoebox::coordinator

@@ -1,4 +1,8 @@
-// Who is calling, and may they. The one place where identity is decided:
+// Who is calling, and may they. The one place where identity and role are
+// decided (default deny): MethodRules() names every RPC the coordinator
+// serves and the one role that may call it; the server's interceptor calls
+// Authenticator::Decide for every call before its handler runs, and a
+// method without a rule is refused whatever the caller. Identity comes
 // from the client certificate (mutual TLS; CN = name, OU = role, serial
 // checked against the catalog so revocation takes effect on the next call),
 // or, only in --insecure-dev mode on loopback, from metadata. Services call
@@ -6,6 +10,7 @@
 // caller is also rate limited here (token bucket per caller).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,7 +23,7 @@
 #include "coordinator/options.h"
 
 namespace grpc {
-class ServerContext;
+class ServerContextBase;
 }
 
 namespace shoebox::coordinator {
@@ -68,6 +73,22 @@ struct Caller {
 
 const char* RoleName(Role r);
 
+// Who may call a method: nobody needs a certificate (Enroll, health), or
+// exactly one role.
+enum class Access { kAnonymous, kDevice, kWorker, kAdmin };
+
+struct MethodRule {
+  const char* method;  // full gRPC name, "/shoebox.v1.WorkerService/LeaseJobs"
+  const char* name;    // in refusals, audit rows and metrics ("LeaseJobs")
+  Access access;
+};
+
+// The authorisation table (auth_rules.cc): every RPC the coordinator
+// serves. A method not in it is refused (PERMISSION_DENIED) for everyone.
+const std::vector<MethodRule>& MethodRules();
+// The rule of `full_method`, or nullptr.
+const MethodRule* FindMethodRule(std::string_view full_method);
+
 class Authenticator {
  public:
   // `store` (not owned) receives an audit entry for every refusal and holds
@@ -79,12 +100,27 @@ class Authenticator {
   // UNAUTHENTICATED when no (valid, unrevoked) identity is presented,
   // PERMISSION_DENIED when the identity has another role, both naming the
   // method and what to do; RESOURCE_EXHAUSTED over the caller's rate.
-  absl::StatusOr<Caller> Authorize(const grpc::ServerContext& ctx, std::string_view method,
+  absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& ctx, std::string_view method,
                                    Role required) const;
+
+  // The gate, run by the server's interceptor once a call's metadata has
+  // arrived and before its handler runs: looks up `full_method` in
+  // MethodRules() and authorises the caller for that rule (no rule:
+  // PERMISSION_DENIED, audited). The decision is kept for the call until
+  // Forget.
+  void Decide(const grpc::ServerContextBase& ctx, std::string_view full_method) const;
+  // The caller the gate admitted for this call (handlers, through Serve);
+  // the gate's refusal, or PERMISSION_DENIED when no decision was made or
+  // the method needs no identity. Marks the decision as used.
+  absl::StatusOr<Caller> Decision(const grpc::ServerContextBase* ctx) const;
+  // At the end of the call: a refusal no handler used (a handler that did
+  // not ask the gate), so the interceptor sends it instead of the handler's
+  // reply; forgets the call.
+  std::optional<absl::Status> Forget(const grpc::ServerContextBase* ctx) const;
 
   // For calls made before a caller has an identity (Enroll): limits attempts
   // per peer address (limits.enroll_per_second).
-  absl::Status AdmitAnonymous(const grpc::ServerContext& ctx, std::string_view method) const;
+  absl::Status AdmitAnonymous(const grpc::ServerContextBase& ctx, std::string_view method) const;
 
   // Drops cached certificate checks so a revocation applies at once.
   void ForgetCertificates() const;
@@ -123,8 +159,9 @@ class Authenticator {
   };
   // Identity from the TLS client certificate; refusal status otherwise.
   // *claimed: who the certificate names, even when refused ("" if none).
-  absl::StatusOr<Caller> FromCertificate(const grpc::ServerContext& ctx, const std::string& method,
-                                         bool* audit_refusal, Caller* claimed) const;
+  absl::StatusOr<Caller> FromCertificate(const grpc::ServerContextBase& ctx,
+                                         const std::string& method, bool* audit_refusal,
+                                         Caller* claimed) const;
   bool Admit(const std::string& key, double per_second, double burst, bool* first) const {
     return limiter_.Admit(key, per_second, burst, first);
   }
@@ -139,6 +176,13 @@ class Authenticator {
   mutable RateLimiter limiter_;
   mutable absl::flat_hash_map<std::string, RefusalWindow> refusals_ ABSL_GUARDED_BY(mu_);
   mutable StreamGuard* streams_ = nullptr;  // set once, before serving
+  struct Decided {
+    absl::StatusOr<std::optional<Caller>> caller;
+    bool used = false;
+  };
+  mutable absl::Mutex calls_mu_;
+  mutable absl::flat_hash_map<const grpc::ServerContextBase*, Decided> calls_
+      ABSL_GUARDED_BY(calls_mu_);
 };
 
 }  // namespace shoebox::coordinator

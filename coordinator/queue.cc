@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/bytes.h"
 #include "common/log.h"
@@ -52,6 +53,36 @@ absl::StatusOr<shoebox::v1::RegisterWorkerResponse> JobQueue::Register(
   reg.name = worker;
   reg.kinds.assign(req.kinds().begin(), req.kinds().end());
   reg.destinations.assign(req.destinations().begin(), req.destinations().end());
+  // What the worker asks for, within what the admin allows (issue 17).
+  ASSIGN_OR_RETURN(WorkerScope scope, store_->GetWorkerScope(worker));
+  auto within = [](const std::vector<std::string>& asked, const std::vector<std::string>& allowed) {
+    std::vector<std::string> out;
+    for (const std::string& a : asked) {
+      if (std::find(allowed.begin(), allowed.end(), a) != allowed.end()) out.push_back(a);
+    }
+    return out;
+  };
+  if (scope.kinds) {
+    reg.kinds = within(reg.kinds, *scope.kinds);
+    if (reg.kinds.empty() && req.kinds_size() > 0) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("RegisterWorker: worker '", worker, "' may serve destination kinds [",
+                       absl::StrJoin(*scope.kinds, ","), "] only and asked for [",
+                       absl::StrJoin(req.kinds(), ","),
+                       "]; the admin decides: shoebox worker scope ", worker, " --kinds K,..."));
+    }
+  }
+  if (scope.destinations) {
+    reg.destinations = reg.destinations.empty() ? *scope.destinations
+                                                : within(reg.destinations, *scope.destinations);
+    if (reg.destinations.empty()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "RegisterWorker: worker '", worker, "' may serve destinations [",
+          absl::StrJoin(*scope.destinations, ","), "] only and asked for [",
+          absl::StrJoin(req.destinations(), ","), "]; the admin decides: shoebox worker scope ",
+          worker, " --destinations D,..."));
+    }
+  }
   reg.max_concurrency = req.max_concurrency();
   reg.version = req.version();
   ASSIGN_OR_RETURN(int64_t id, store_->RegisterWorker(reg));
@@ -59,12 +90,27 @@ absl::StatusOr<shoebox::v1::RegisterWorkerResponse> JobQueue::Register(
     absl::MutexLock l(&mu_);
     worker_ids_[worker] = id;
   }
-  SPDLOG_INFO("event=worker_registered worker=\"{}\" worker_id={} kinds={}", worker, id,
-              reg.kinds.size());
+  SPDLOG_INFO("event=worker_registered worker=\"{}\" worker_id={} kinds=\"{}\" destinations=\"{}\"",
+              worker, id, PrintablePath(absl::StrJoin(reg.kinds, ",")),
+              PrintablePath(absl::StrJoin(reg.destinations, ",")));
   shoebox::v1::RegisterWorkerResponse resp;
   resp.set_worker_id(id);
   resp.set_lease_ms(limits_.lease_ms);
+  for (const std::string& k : reg.kinds) resp.add_kinds(k);
+  for (const std::string& d : reg.destinations) resp.add_destinations(d);
   return resp;
+}
+
+absl::Status JobQueue::CheckReadable(const std::string& worker,
+                                     const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  ASSIGN_OR_RETURN(int64_t worker_id, WorkerId(worker));
+  std::vector<std::string> v(ids.begin(), ids.end());
+  absl::Status st = store_->CheckChunksLeased(worker_id, v);
+  if (!st.ok() && absl::IsPermissionDenied(st)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("WorkerReadChunks: worker '", worker, "': ", st.message()));
+  }
+  return st;
 }
 
 absl::StatusOr<SweepResult> JobQueue::Sweep(bool force, uint32_t min_interval_ms) {
@@ -105,6 +151,7 @@ absl::StatusOr<shoebox::v1::LeaseJobsResponse> JobQueue::Lease(
       for (const LeasedJob& j : leased) {
         FailParams f;
         f.job_id = j.job_id;
+        f.worker_id = worker_id;
         f.lease_token = j.lease_token;
         f.not_started = true;
         f.error = "the worker hung up before it received this lease; back to the queue";
@@ -126,25 +173,29 @@ absl::StatusOr<shoebox::v1::LeaseJobsResponse> JobQueue::Lease(
 
 absl::StatusOr<shoebox::v1::RenewLeaseResponse> JobQueue::Renew(
     const std::string& worker, const shoebox::v1::RenewLeaseRequest& req) {
-  (void)worker;
   RETURN_IF_ERROR(ValidateLease(req.job_id(), req.lease_token()));
-  ASSIGN_OR_RETURN(LeaseRenewal r,
-                   store_->RenewLease(req.job_id(), req.lease_token(), limits_.lease_ms));
+  ASSIGN_OR_RETURN(int64_t worker_id, WorkerId(worker));
+  ASSIGN_OR_RETURN(LeaseRenewal r, store_->RenewLease(req.job_id(), req.lease_token(),
+                                                      limits_.lease_ms, worker_id));
   return ToProto(r);
 }
 
 absl::Status JobQueue::Complete(const std::string& worker,
                                 const shoebox::v1::CompleteJobRequest& req) {
-  (void)worker;
   RETURN_IF_ERROR(ValidateCompleteJob(req));
-  return store_->CompleteJob(FromProto(req));
+  ASSIGN_OR_RETURN(int64_t worker_id, WorkerId(worker));
+  JobCompletion c = FromProto(req);
+  c.worker_id = worker_id;
+  return store_->CompleteJob(c);
 }
 
 absl::StatusOr<shoebox::v1::FailJobResponse> JobQueue::Fail(
     const std::string& worker, const shoebox::v1::FailJobRequest& req) {
   RETURN_IF_ERROR(ValidateLease(req.job_id(), req.lease_token()));
+  ASSIGN_OR_RETURN(int64_t worker_id, WorkerId(worker));
   FailParams p;
   p.job_id = req.job_id();
+  p.worker_id = worker_id;
   p.lease_token = req.lease_token();
   p.retryable = req.retryable();
   p.error = FailJobErrorText(req.error());  // whole UTF-8 characters, no NUL

@@ -25,10 +25,17 @@ class JobQueue {
   JobQueue(QueueStore* store, VerifyStore* verify, const Limits& limits)
       : store_(store), verify_(verify), limits_(limits) {}
 
+  // The request's kinds and destinations within the worker's scope (the
+  // admin's, GetWorkerScope); PERMISSION_DENIED when nothing of what it
+  // asked for is allowed.
   absl::StatusOr<shoebox::v1::RegisterWorkerResponse> Register(
       const std::string& worker, const shoebox::v1::RegisterWorkerRequest& req);
+  // OK when every chunk of `ids` belongs to a job `worker` holds a live
+  // lease on; PERMISSION_DENIED otherwise (WorkerService.ReadChunks).
+  absl::Status CheckReadable(const std::string& worker,
+                             const google::protobuf::RepeatedPtrField<std::string>& ids);
   // Leases up to min(max_jobs, max_lease_batch) jobs of the destinations the
-  // worker registered for; waits up to min(wait_ms, max_lease_wait_ms) for
+  // worker registered for and its scope allows; waits up to min(wait_ms, max_lease_wait_ms) for
   // work. FAILED_PRECONDITION when the worker never registered. `gone`
   // (optional) says whether the caller hung up: the wait then ends, and jobs
   // leased just as it did go straight back to the queue, so a stopped or
@@ -39,6 +46,9 @@ class JobQueue {
                                                        const std::function<bool()>& gone = nullptr);
   absl::StatusOr<shoebox::v1::RenewLeaseResponse> Renew(const std::string& worker,
                                                         const shoebox::v1::RenewLeaseRequest& req);
+  // Renew, Complete and Fail: PERMISSION_DENIED when the lease is another
+  // worker's (the token alone is not enough), FAILED_PRECONDITION when it
+  // expired or was lost.
   absl::Status Complete(const std::string& worker, const shoebox::v1::CompleteJobRequest& req);
   absl::StatusOr<shoebox::v1::FailJobResponse> Fail(const std::string& worker,
                                                     const shoebox::v1::FailJobRequest& req);

@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
+
+#include <grpcpp/server_context.h>
 
 #include "common/crypto/hash.h"
 #include "common/crypto/keys.h"
@@ -105,6 +108,42 @@ TEST(RateLimiterTest, RefilledBucketsAreForgottenFirst) {
   EXPECT_TRUE(limiter.Admit("new", 1, 1, &first));
   EXPECT_LE(limiter.size(), 10u);
   EXPECT_FALSE(limiter.Admit("slow", 0.001, 1, &first)) << "the slow caller kept its state";
+}
+
+// The gate (issue 17 item 6): a method without a rule is refused whoever
+// calls; a handler that asks without a decision is refused; a refusal no
+// handler used is handed back for the interceptor to send.
+TEST(AuthorisationGate, AMethodWithoutARuleIsRefusedForEveryone) {
+  Authenticator auth(/*insecure_dev=*/true, nullptr);
+  grpc::ServerContext ctx;
+  auth.Decide(ctx, "/shoebox.v1.AgentService/AddedLaterWithoutARule");
+  absl::StatusOr<Caller> c = auth.Decision(&ctx);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(c.status().message().find("no authorisation rule"), std::string::npos) << c.status();
+  EXPECT_FALSE(auth.Forget(&ctx).has_value()) << "the handler used the refusal";
+
+  grpc::ServerContext unasked;
+  auth.Decide(unasked, "/shoebox.v1.AdminService/NoSuchThing");
+  std::optional<absl::Status> unused = auth.Forget(&unasked);
+  ASSERT_TRUE(unused.has_value()) << "a handler that never asked gets the refusal sent";
+  EXPECT_EQ(unused->code(), absl::StatusCode::kPermissionDenied);
+
+  grpc::ServerContext undecided;
+  EXPECT_EQ(auth.Decision(&undecided).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST(AuthorisationGate, EveryRuleHasOneRoleAndNoMethodTwoRules) {
+  std::set<std::string> seen;
+  for (const MethodRule& r : MethodRules()) {
+    EXPECT_TRUE(seen.insert(r.method).second) << r.method;
+    EXPECT_EQ(FindMethodRule(r.method), &r);
+    EXPECT_EQ(std::string(r.method).rfind('/'), std::string(r.method).find('/', 1)) << r.method;
+  }
+  EXPECT_EQ(FindMethodRule("/shoebox.v1.AgentService/hello"), nullptr) << "exact names only";
+  // Identity methods are never open to anonymous callers.
+  EXPECT_EQ(FindMethodRule("/shoebox.v1.WorkerService/LeaseJobs")->access, Access::kWorker);
+  EXPECT_EQ(FindMethodRule("/shoebox.v1.AdminService/ReadChunks")->access, Access::kAdmin);
+  EXPECT_EQ(FindMethodRule("/shoebox.v1.AgentService/ReadChunks")->access, Access::kDevice);
 }
 
 }  // namespace

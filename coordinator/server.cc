@@ -5,6 +5,8 @@
 #include <grpcpp/support/server_interceptor.h>
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -53,6 +55,50 @@ class StreamInterceptor final : public grpc::experimental::Interceptor {
   bool client_streams_ = false;
 };
 
+// The authorisation gate (default deny): once a call's metadata arrived and
+// before its handler runs, Authenticator::Decide looks the method up in the
+// table of auth_rules.cc and authorises the caller; handlers get the
+// decision through Serve(). A refusal that no handler used (a handler that
+// never asked the gate) replaces the handler's reply at the end.
+class AuthInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  AuthInterceptor(grpc::experimental::ServerRpcInfo* info, const Authenticator* auth)
+      : ctx_(info->server_context()), method_(info->method()), auth_(auth) {}
+  ~AuthInterceptor() override { (void)auth_->Forget(ctx_); }
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    using Hook = grpc::experimental::InterceptionHookPoints;
+    if (methods->QueryInterceptionHookPoint(Hook::POST_RECV_INITIAL_METADATA)) {
+      auth_->Decide(*ctx_, method_);
+    }
+    if (methods->QueryInterceptionHookPoint(Hook::PRE_SEND_STATUS)) {
+      if (std::optional<absl::Status> refused = auth_->Forget(ctx_)) {
+        methods->ModifySendStatus(ToGrpc(*refused));
+        if (methods->QueryInterceptionHookPoint(Hook::PRE_SEND_MESSAGE)) {
+          if (grpc::ByteBuffer* reply = methods->GetSerializedSendMessage()) reply->Clear();
+        }
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  grpc::ServerContextBase* const ctx_;
+  const std::string method_;
+  const Authenticator* const auth_;
+};
+
+class AuthInterceptorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit AuthInterceptorFactory(const Authenticator* auth) : auth_(auth) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new AuthInterceptor(info, auth_);
+  }
+
+ private:
+  const Authenticator* const auth_;
+};
+
 class StreamInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
@@ -91,6 +137,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   grpc::ServerBuilder b;
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<StreamInterceptorFactory>(s->streams_.get()));
+  // After the stream interceptor: Authorize admits a stream it has seen open.
+  interceptors.push_back(std::make_unique<AuthInterceptorFactory>(&s->coordinator_->auth()));
   b.experimental().SetInterceptorCreators(std::move(interceptors));
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (o.insecure_dev) {

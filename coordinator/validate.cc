@@ -183,6 +183,34 @@ absl::Status ValidateRegisterWorker(const shoebox::v1::RegisterWorkerRequest& re
   return CheckNoNul(req.version(), "version");
 }
 
+absl::Status ValidateSetWorkerScope(const shoebox::v1::SetWorkerScopeRequest& req) {
+  const std::string& name = req.worker();
+  if (name.empty() || name.size() > 128 ||
+      name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789-_.@") != std::string::npos) {
+    return absl::InvalidArgumentError(
+        "worker: 1-128 characters of letters, digits, '-', '_', '.', '@'");
+  }
+  if (req.kinds_size() > 64) return absl::InvalidArgumentError("kinds: at most 64");
+  for (int i = 0; i < req.kinds_size(); ++i) {
+    if (req.kinds(i).empty() || req.kinds(i).size() > 64) {
+      return absl::InvalidArgumentError(absl::StrCat("kinds[", i, "]: must be 1..64 characters"));
+    }
+    RETURN_IF_ERROR(CheckNoNul(req.kinds(i), absl::StrCat("kinds[", i, "]")));
+  }
+  if (req.destinations_size() > 1000) {
+    return absl::InvalidArgumentError("destinations: at most 1000");
+  }
+  for (int i = 0; i < req.destinations_size(); ++i) {
+    if (req.destinations(i).empty() || req.destinations(i).size() > 256) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("destinations[", i, "]: must be 1..256 characters"));
+    }
+    RETURN_IF_ERROR(CheckNoNul(req.destinations(i), absl::StrCat("destinations[", i, "]")));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateLease(int64_t job_id, const std::string& token) {
   if (job_id <= 0) return absl::InvalidArgumentError("job_id: must be positive");
   if (token.empty() || token.size() > 128 || token.find('\0') != std::string::npos) {
@@ -331,6 +359,17 @@ absl::Status ValidateCreateEnrollToken(const shoebox::v1::CreateEnrollTokenReque
   }
   if (req.ttl_seconds() > 30 * 86400) {
     return absl::InvalidArgumentError("ttl_seconds: at most 30 days (2592000)");
+  }
+  if (req.worker_kinds_size() + req.worker_destinations_size() > 0) {
+    if (req.worker().empty()) {
+      return absl::InvalidArgumentError(
+          "worker_kinds: a scope is for worker tokens only; drop it or give worker");
+    }
+    shoebox::v1::SetWorkerScopeRequest scope;
+    scope.set_worker(req.worker());
+    *scope.mutable_kinds() = req.worker_kinds();
+    *scope.mutable_destinations() = req.worker_destinations();
+    RETURN_IF_ERROR(ValidateSetWorkerScope(scope));
   }
   return absl::OkStatus();
 }

@@ -77,6 +77,10 @@ absl::Status CheckChunkUpload(const shoebox::v1::PutChunkRequest& req, const Hma
 // At least one kind; kinds 1..64 bytes; destination names non-empty; no NUL
 // in kinds, destinations or version.
 absl::Status ValidateRegisterWorker(const shoebox::v1::RegisterWorkerRequest& req);
+// A worker name (1-128 of letters, digits, '-', '_', '.', '@'), at most 64
+// kinds of 1..64 characters and 1000 destination names, none empty or with
+// NUL (SetWorkerScope, CreateEnrollToken's worker scope).
+absl::Status ValidateSetWorkerScope(const shoebox::v1::SetWorkerScopeRequest& req);
 // RenewLease / CompleteJob / FailJob / RepairChunk: a positive job ID and a
 // lease token of 1..128 bytes without NUL.
 absl::Status ValidateLease(int64_t job_id, const std::string& token);

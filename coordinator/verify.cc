@@ -302,7 +302,7 @@ absl::Status Verifier::RepairChunk(const std::string& worker,
   if (req.id().size() != 32) {
     return absl::InvalidArgumentError(absl::StrCat("id: must be 32 bytes, got ", req.id().size()));
   }
-  RETURN_IF_ERROR(vstore_->CheckRepairLease(req.job_id(), req.lease_token(), req.id()));
+  RETURN_IF_ERROR(vstore_->CheckRepairLease(req.job_id(), req.lease_token(), req.id(), worker));
   shoebox::v1::PutChunkRequest put;
   put.set_id(req.id());
   put.set_data(req.data());

@@ -78,6 +78,9 @@ class AdminServiceImpl final : public shoebox::v1::AdminService::Service {
                               shoebox::v1::CatalogSnapshot* resp) override;
   grpc::Status ListSnapshots(grpc::ServerContext* ctx, const shoebox::v1::ListSnapshotsRequest* req,
                              shoebox::v1::ListSnapshotsResponse* resp) override;
+  grpc::Status SetWorkerScope(grpc::ServerContext* ctx,
+                              const shoebox::v1::SetWorkerScopeRequest* req,
+                              shoebox::v1::SetWorkerScopeResponse* resp) override;
 
  private:
   Coordinator* const c_;

@@ -33,8 +33,11 @@ class RpcScope {
     return ToGrpc(st);
   }
 
-  absl::StatusOr<Caller> Authorize(const grpc::ServerContext* ctx, Role role) {
-    return c_->auth().Authorize(*ctx, method_, role);
+  // The gate's decision for this call (Authenticator::Decide, made by the
+  // server's interceptor from the table in auth_rules.cc before the handler
+  // ran).
+  absl::StatusOr<Caller> Decided(const grpc::ServerContext* ctx) {
+    return c_->auth().Decision(ctx);
   }
 
  private:
@@ -43,12 +46,13 @@ class RpcScope {
   const std::chrono::steady_clock::time_point start_;
 };
 
-// Runs `body(caller)` for an authorised caller; body returns absl::Status.
+// Runs `body(caller)` for the caller the gate admitted (the role check is
+// central: auth_rules.cc); body returns absl::Status and checks the object
+// (which device, which lease) itself.
 template <typename F>
-grpc::Status Serve(Coordinator* c, const char* method, const grpc::ServerContext* ctx, Role role,
-                   F&& body) {
+grpc::Status Serve(Coordinator* c, const char* method, const grpc::ServerContext* ctx, F&& body) {
   RpcScope scope(c, method);
-  absl::StatusOr<Caller> caller = scope.Authorize(ctx, role);
+  absl::StatusOr<Caller> caller = scope.Decided(ctx);
   if (!caller.ok()) return scope.Done(caller.status());
   return scope.Done(body(*caller));
 }

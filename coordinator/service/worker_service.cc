@@ -13,7 +13,7 @@ grpc::Status WorkerServiceImpl::Enroll(grpc::ServerContext* ctx,
 grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext* ctx,
                                                const shoebox::v1::RegisterWorkerRequest* req,
                                                shoebox::v1::RegisterWorkerResponse* resp) {
-  return Serve(c_, "RegisterWorker", ctx, Role::kWorker, [&](const Caller& who) {
+  return Serve(c_, "RegisterWorker", ctx, [&](const Caller& who) {
     return Assign(c_->queue().Register(who.name, *req), resp);
   });
 }
@@ -21,7 +21,7 @@ grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext* ctx,
 grpc::Status WorkerServiceImpl::LeaseJobs(grpc::ServerContext* ctx,
                                           const shoebox::v1::LeaseJobsRequest* req,
                                           shoebox::v1::LeaseJobsResponse* resp) {
-  return Serve(c_, "LeaseJobs", ctx, Role::kWorker, [&](const Caller& who) {
+  return Serve(c_, "LeaseJobs", ctx, [&](const Caller& who) {
     return Assign(c_->queue().Lease(who.name, *req, [ctx] { return ctx->IsCancelled(); }), resp);
   });
 }
@@ -29,28 +29,34 @@ grpc::Status WorkerServiceImpl::LeaseJobs(grpc::ServerContext* ctx,
 grpc::Status WorkerServiceImpl::RenewLease(grpc::ServerContext* ctx,
                                            const shoebox::v1::RenewLeaseRequest* req,
                                            shoebox::v1::RenewLeaseResponse* resp) {
-  return Serve(c_, "RenewLease", ctx, Role::kWorker,
+  return Serve(c_, "RenewLease", ctx,
                [&](const Caller& who) { return Assign(c_->queue().Renew(who.name, *req), resp); });
 }
 
 grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext* ctx,
                                             const shoebox::v1::CompleteJobRequest* req,
                                             shoebox::v1::CompleteJobResponse*) {
-  return Serve(c_, "CompleteJob", ctx, Role::kWorker,
+  return Serve(c_, "CompleteJob", ctx,
                [&](const Caller& who) { return c_->queue().Complete(who.name, *req); });
 }
 
 grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* ctx,
                                         const shoebox::v1::FailJobRequest* req,
                                         shoebox::v1::FailJobResponse* resp) {
-  return Serve(c_, "FailJob", ctx, Role::kWorker,
+  return Serve(c_, "FailJob", ctx,
                [&](const Caller& who) { return Assign(c_->queue().Fail(who.name, *req), resp); });
 }
 
 grpc::Status WorkerServiceImpl::ReadChunks(grpc::ServerContext* ctx,
                                            const shoebox::v1::WorkerReadChunksRequest* req,
                                            grpc::ServerWriter<shoebox::v1::ChunkData>* writer) {
-  return Serve(c_, "WorkerReadChunks", ctx, Role::kWorker, [&](const Caller&) {
+  return Serve(c_, "WorkerReadChunks", ctx, [&](const Caller& who) -> absl::Status {
+    // Only chunks of the files of the caller's own live leases (issue 17).
+    if (absl::Status st = c_->queue().CheckReadable(who.name, req->ids()); !st.ok()) {
+      c_->auth().AuditRefusal(
+          AuditEntry{"worker", who.name, "WorkerReadChunks", "", false, std::string(st.message())});
+      return st;
+    }
     return c_->catalog().ReadChunksSealed(
         req->ids(), [&](shoebox::v1::ChunkData&& d) { return writer->Write(d); });
   });
@@ -59,7 +65,7 @@ grpc::Status WorkerServiceImpl::ReadChunks(grpc::ServerContext* ctx,
 grpc::Status WorkerServiceImpl::RepairChunk(grpc::ServerContext* ctx,
                                             const shoebox::v1::RepairChunkRequest* req,
                                             shoebox::v1::RepairChunkResponse*) {
-  return Serve(c_, "RepairChunk", ctx, Role::kWorker,
+  return Serve(c_, "RepairChunk", ctx,
                [&](const Caller& who) { return c_->verifier().RepairChunk(who.name, *req); });
 }
 

@@ -26,6 +26,34 @@ absl::StatusOr<int64_t> FakeQueueStore::FindWorker(const std::string& name) {
   return it->second;
 }
 
+absl::StatusOr<WorkerScope> FakeQueueStore::GetWorkerScope(const std::string& name) {
+  absl::MutexLock l(&mu_);
+  auto it = scopes_.find(name);
+  return it == scopes_.end() ? WorkerScope{} : it->second;
+}
+
+absl::Status FakeQueueStore::SetWorkerScope(const std::string& name, const WorkerScope& scope) {
+  absl::MutexLock l(&mu_);
+  scopes_[name] = scope;
+  return absl::OkStatus();
+}
+
+absl::Status FakeQueueStore::CheckChunksLeased(int64_t worker_id,
+                                               const std::vector<std::string>& ids) {
+  absl::MutexLock l(&mu_);
+  for (const std::string& id : ids) {
+    bool found = false;
+    for (const auto& [job_id, j] : jobs_) {
+      if (j.state != JobState::kLeased || j.owner != worker_id ||
+          j.job.lease_deadline_unix_ms < now_ms_)
+        continue;
+      for (const ChunkRef& c : j.job.file.chunks) found = found || c.id == id;
+    }
+    if (!found) return absl::PermissionDeniedError("chunk is not part of a job this worker leased");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<LeasedJob>> FakeQueueStore::LeaseJobs(const LeaseParams& p) {
   absl::MutexLock l(&mu_);
   std::vector<std::pair<int32_t, int64_t>> queued;  // (-priority, id)
@@ -38,6 +66,7 @@ absl::StatusOr<std::vector<LeasedJob>> FakeQueueStore::LeaseJobs(const LeasePara
     if (out.size() >= p.max_jobs) break;
     QueuedJob& j = jobs_[id];
     j.state = JobState::kLeased;
+    j.owner = p.worker_id;
     ++j.job.attempt;
     j.job.lease_token = absl::StrCat("token-", next_token_++, "-", id);
     j.job.lease_deadline_unix_ms = now_ms_ + p.lease_ms;
@@ -49,13 +78,14 @@ absl::StatusOr<std::vector<LeasedJob>> FakeQueueStore::LeaseJobs(const LeasePara
 }
 
 absl::StatusOr<LeaseRenewal> FakeQueueStore::RenewLease(int64_t job_id, const std::string& token,
-                                                        uint32_t lease_ms) {
+                                                        uint32_t lease_ms, int64_t worker_id) {
   absl::MutexLock l(&mu_);
   auto it = jobs_.find(job_id);
   if (it == jobs_.end())
     return absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist"));
   QueuedJob& j = it->second;
   const bool mine = j.job.lease_token == token;
+  if (mine && j.owner != worker_id) return absl::PermissionDeniedError("another worker's lease");
   if (mine && j.state == JobState::kCancelled) return LeaseRenewal{0, true};
   if (!mine || j.state != JobState::kLeased || j.job.lease_deadline_unix_ms < now_ms_) {
     return absl::FailedPreconditionError(absl::StrCat("job ", job_id, ": the lease was lost"));
@@ -71,6 +101,7 @@ absl::Status FakeQueueStore::CompleteJob(const JobCompletion& c) {
     return absl::NotFoundError(absl::StrCat("job ", c.job_id, " does not exist"));
   QueuedJob& j = it->second;
   const bool mine = j.job.lease_token == c.lease_token;
+  if (mine && j.owner != c.worker_id) return absl::PermissionDeniedError("another worker's lease");
   if (mine && j.state == JobState::kLeased && j.job.lease_deadline_unix_ms >= now_ms_) {
     const bool bad_copy = j.job.kind == JobKind::kVerify && !c.verified_ok;
     j.state = bad_copy ? JobState::kDead : JobState::kDone;
@@ -91,6 +122,7 @@ absl::StatusOr<FailOutcome> FakeQueueStore::FailJob(const FailParams& p) {
     return absl::NotFoundError(absl::StrCat("job ", p.job_id, " does not exist"));
   QueuedJob& j = it->second;
   const bool mine = j.job.lease_token == p.lease_token;
+  if (mine && j.owner != p.worker_id) return absl::PermissionDeniedError("another worker's lease");
   if (mine && (j.state == JobState::kCancelled || j.state == JobState::kRetryWait ||
                j.state == JobState::kDead)) {
     return FailOutcome{j.state, j.state == JobState::kRetryWait ? j.next_attempt_ms : 0};

@@ -283,8 +283,10 @@ absl::StatusOr<std::set<std::string>> FakeVerifyStore::OpenDamageAmong(
 }
 
 absl::Status FakeVerifyStore::CheckRepairLease(int64_t job_id, const std::string& token,
-                                               const std::string& chunk_id) {
+                                               const std::string& chunk_id,
+                                               const std::string& worker) {
   (void)chunk_id;
+  (void)worker;
   absl::MutexLock l(&mu_);
   if (!repair_leases_.count({job_id, token})) {
     return absl::FailedPreconditionError(absl::StrCat("job ", job_id, ": no live lease"));

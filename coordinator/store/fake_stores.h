@@ -102,10 +102,14 @@ class FakeQueueStore final : public QueueStore {
  public:
   absl::StatusOr<int64_t> RegisterWorker(const WorkerRegistration& reg) override;
   absl::StatusOr<int64_t> FindWorker(const std::string& name) override;
-  // Queued jobs by priority (highest first), then ID; at most max_jobs.
+  absl::StatusOr<WorkerScope> GetWorkerScope(const std::string& name) override;
+  absl::Status SetWorkerScope(const std::string& name, const WorkerScope& scope) override;
+  // Queued jobs by priority (highest first), then ID; at most max_jobs
+  // (kinds and scopes are not modelled).
   absl::StatusOr<std::vector<LeasedJob>> LeaseJobs(const LeaseParams& p) override;
   absl::StatusOr<LeaseRenewal> RenewLease(int64_t job_id, const std::string& token,
-                                          uint32_t lease_ms) override;
+                                          uint32_t lease_ms, int64_t worker_id) override;
+  absl::Status CheckChunksLeased(int64_t worker_id, const std::vector<std::string>& ids) override;
   absl::Status CompleteJob(const JobCompletion& c) override;
   // Retry waits base_ms (or retry_after_ms); no jitter.
   absl::StatusOr<FailOutcome> FailJob(const FailParams& p) override;
@@ -139,6 +143,7 @@ class FakeQueueStore final : public QueueStore {
  private:
   struct QueuedJob {
     LeasedJob job;
+    int64_t owner = 0;  // the worker that leased it last
     JobState state = JobState::kQueued;
     int32_t priority = 0;
     std::string last_error;
@@ -152,6 +157,7 @@ class FakeQueueStore final : public QueueStore {
   int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<std::string, int64_t> workers_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, WorkerScope> scopes_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, QueuedJob> jobs_ ABSL_GUARDED_BY(mu_);
   std::vector<JobSelection> selections_ ABSL_GUARDED_BY(mu_);
 };
@@ -280,7 +286,7 @@ class FakeVerifyStore final : public VerifyStore {
       const std::vector<std::string>& chunk_ids) override;
   // OK when (job, token) was allowed with AllowRepair, else FAILED_PRECONDITION.
   absl::Status CheckRepairLease(int64_t job_id, const std::string& token,
-                                const std::string& chunk_id) override;
+                                const std::string& chunk_id, const std::string& worker) override;
   // damaged_chunks: the number of open damages; the rest 0.
   absl::StatusOr<CopySummary> GetCopySummary() override;
 

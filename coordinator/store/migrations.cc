@@ -440,6 +440,18 @@ ALTER TABLE audit_log ADD COLUMN last_at timestamptz;
 CREATE INDEX audit_log_at ON audit_log (at);
 )sql";
 
+// Issue 17, workers scoped by the admin: what a worker may serve, recorded by
+// `shoebox enroll-token --worker ... --kinds/--destinations` and `shoebox
+// worker scope`. NULL = any (every worker enrolled before keeps serving what
+// it served); RegisterWorker is intersected with it and the lease query
+// checks it again. Reads of chunks by workers look up the versions of their
+// live leases by owner.
+constexpr char kV10[] = R"sql(
+ALTER TABLE workers ADD COLUMN allowed_kinds text[];
+ALTER TABLE workers ADD COLUMN allowed_destinations text[];
+CREATE INDEX jobs_lease_owner ON jobs (lease_owner) WHERE state = 2;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -453,6 +465,7 @@ const std::vector<Migration>& Migrations() {
       {7, "destinations: pause, removal with history, connection checks", kV7},
       {8, "proof of ownership: a version completes once its device owns every chunk", kV8},
       {9, "audit log: counts of repeated refusals, pruning by age", kV9},
+      {10, "workers scoped by the admin: allowed kinds and destinations", kV10},
   };
   return kAll;
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -214,6 +215,15 @@ struct WorkerRegistration {
   std::string version;
 };
 
+// What the admin allows a worker to serve (issue 17): destination kinds and
+// names; nullopt = any. Recorded by `shoebox enroll-token --worker` and
+// `shoebox worker scope`; RegisterWorker's request is intersected with it
+// and LeaseJobs checks it again at every lease.
+struct WorkerScope {
+  std::optional<std::vector<std::string>> kinds;
+  std::optional<std::vector<std::string>> destinations;
+};
+
 struct LeaseParams {
   int64_t worker_id = 0;
   uint32_t max_jobs = 1;
@@ -243,6 +253,8 @@ struct LeaseRenewal {
 
 struct JobCompletion {
   int64_t job_id = 0;
+  // The caller; it must be the lease's owner (PERMISSION_DENIED otherwise).
+  int64_t worker_id = 0;
   std::string lease_token;
   std::string remote_ref;
   uint64_t remote_size = 0;
@@ -252,6 +264,8 @@ struct JobCompletion {
 
 struct FailParams {
   int64_t job_id = 0;
+  // The caller; it must be the lease's owner (PERMISSION_DENIED otherwise).
+  int64_t worker_id = 0;
   std::string lease_token;
   bool retryable = true;
   std::string error;

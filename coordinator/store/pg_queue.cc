@@ -10,6 +10,7 @@
 #include "common/crypto/hash.h"
 #include "common/status.h"
 #include "coordinator/queue_policy.h"
+#include "coordinator/store/chunk_list_format.h"
 #include "coordinator/store/pg_store.h"
 
 namespace shoebox::coordinator::pg {
@@ -29,8 +30,8 @@ constexpr char kCompleteJobSql[] =
     "delivered again' WHEN kind = 6 AND NOT $6::boolean THEN $3 ELSE last_error END, "
     "  remote_ref = $3, remote_size = $4, remote_checksum = $5, "
     "  finished_at = now(), updated_at = now() "
-    "  WHERE id = $1 AND lease_token = $2 AND state = 2 AND lease_deadline >= now() "
-    "  RETURNING destination_id, kind, version_id), "
+    "  WHERE id = $1 AND lease_token = $2 AND lease_owner = $7 AND state = 2 "
+    "  AND lease_deadline >= now() RETURNING destination_id, kind, version_id), "
     "d AS (UPDATE destinations SET auth_failed_at = NULL, auth_error = '', "
     "  last_verified_at = CASE WHEN j.kind = 2 THEN now() ELSE last_verified_at END "
     "  FROM j WHERE destinations.id = j.destination_id "
@@ -63,6 +64,13 @@ constexpr char kSweepExpiredSql[] =
     "  finished_at = CASE WHEN j.attempts >= $1 THEN now() END, updated_at = now() "
     "FROM e WHERE j.id = e.id RETURNING j.state";
 
+// A worker that presents another worker's lease token (issue 17).
+absl::Status NotTheLeaseOwner(int64_t job_id, const char* what) {
+  return absl::PermissionDeniedError(
+      absl::StrCat("job ", job_id, " is leased to another worker; a worker may ", what,
+                   " only jobs it leased itself (nothing was recorded)"));
+}
+
 std::string RandomToken() {
   uint8_t b[12];
   SecureRandom(b, sizeof b);
@@ -80,10 +88,14 @@ void PrepareQueueStatements(pqxx::connection& c) {
   // The job queue: every lease, completion and sweep of every worker.
   c.prepare("find_leasable",
             "WITH w AS (UPDATE workers SET last_seen = now() WHERE id = $1 "
-            "  RETURNING kinds, destinations) "
+            "  RETURNING kinds, destinations, allowed_kinds, allowed_destinations) "
             "SELECT d.id, d.max_concurrency, d.auth_failed_at IS NOT NULL FROM destinations d, w "
             "WHERE d.kind = ANY(w.kinds) AND (cardinality(w.destinations) = 0 OR d.name = "
             "ANY(w.destinations)) AND d.paused_at IS NULL AND d.removed_at IS NULL "
+            // The admin's scope (migration 10), checked at every lease so a
+            // narrowed scope applies without the worker registering again.
+            "AND (w.allowed_kinds IS NULL OR d.kind = ANY(w.allowed_kinds)) "
+            "AND (w.allowed_destinations IS NULL OR d.name = ANY(w.allowed_destinations)) "
             "ORDER BY d.id");
   // NO KEY UPDATE: serialises leasing for the destination (and with its
   // removal) without blocking the foreign-key checks of new deliveries.
@@ -142,6 +154,75 @@ absl::StatusOr<int64_t> PgStore::FindWorker(const std::string& name) {
     return absl::OkStatus();
   }));
   return id;
+}
+
+absl::StatusOr<WorkerScope> PgStore::GetWorkerScope(const std::string& name) {
+  WorkerScope scope;
+  RETURN_IF_ERROR(Run("get worker scope", TxMode::kAutocommit, [&](Tx& tx) {
+    scope = WorkerScope{};
+    pqxx::result r = tx.exec_params(
+        "SELECT allowed_kinds IS NULL, allowed_destinations IS NULL FROM workers WHERE name = $1",
+        name);
+    if (r.empty()) return absl::OkStatus();
+    auto list = [&](const char* column) {
+      std::vector<std::string> out;
+      for (const auto& row : tx.exec_params(
+               absl::StrCat("SELECT x FROM workers, unnest(", column, ") x WHERE name = $1"),
+               name)) {
+        out.push_back(row[0].c_str());
+      }
+      return out;
+    };
+    if (!r[0][0].as<bool>()) scope.kinds = list("allowed_kinds");
+    if (!r[0][1].as<bool>()) scope.destinations = list("allowed_destinations");
+    return absl::OkStatus();
+  }));
+  return scope;
+}
+
+absl::Status PgStore::SetWorkerScope(const std::string& name, const WorkerScope& scope) {
+  const std::string kinds = TextArray(scope.kinds.value_or(std::vector<std::string>()));
+  const std::string dests = TextArray(scope.destinations.value_or(std::vector<std::string>()));
+  return Run("set worker scope", TxMode::kAutocommit, [&](Tx& tx) {
+    // A worker not registered yet gets a row with no kinds: it leases
+    // nothing until it registers.
+    tx.exec_params(
+        "INSERT INTO workers (name, allowed_kinds, allowed_destinations) "
+        "VALUES ($1, CASE WHEN $2 THEN $3::text[] END, CASE WHEN $4 THEN $5::text[] END) "
+        "ON CONFLICT (name) DO UPDATE SET allowed_kinds = excluded.allowed_kinds, "
+        "allowed_destinations = excluded.allowed_destinations",
+        name, scope.kinds.has_value(), kinds, scope.destinations.has_value(), dests);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgStore::CheckChunksLeased(int64_t worker_id, const std::vector<std::string>& ids) {
+  if (ids.empty()) return absl::OkStatus();
+  return Run("check chunks leased", TxMode::kAutocommit, [&](Tx& tx) {
+    // The chunk lists of the versions of the worker's live leases (a
+    // worker holds at most a lease batch per slot, so few).
+    std::vector<std::string> lists;
+    for (const auto& row : tx.exec_params(
+             "SELECT v.chunk_list FROM jobs j JOIN file_versions v ON v.id = j.version_id "
+             "WHERE j.lease_owner = $1 AND j.state = 2 AND j.lease_deadline >= now()",
+             worker_id)) {
+      lists.push_back(Bin(row[0]));
+    }
+    for (const std::string& id : ids) {
+      bool found = false;
+      for (const std::string& list : lists) {
+        ASSIGN_OR_RETURN(found, ChunkListContains(list, id));
+        if (found) break;
+      }
+      if (!found) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "chunk ", ToHex(id),
+            " is not part of a job this worker holds a live lease on; a worker reads only the "
+            "chunks of the files of its own leases (lease the job first, or renew the lease)"));
+      }
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::vector<LeasedJob>> PgStore::LeaseFrom(Tx& tx, const LeaseParams& p,
@@ -252,22 +333,25 @@ absl::StatusOr<std::vector<LeasedJob>> PgStore::LeaseJobs(const LeaseParams& p) 
 }
 
 absl::StatusOr<LeaseRenewal> PgStore::RenewLease(int64_t job_id, const std::string& token,
-                                                 uint32_t lease_ms) {
+                                                 uint32_t lease_ms, int64_t worker_id) {
   LeaseRenewal resp;
   RETURN_IF_ERROR(Run("renew lease", TxMode::kQueue, [&](Tx& tx) {
     resp = LeaseRenewal{};
     pqxx::result r = tx.exec_params(
         "UPDATE jobs SET lease_deadline = now() + $3::int * interval '1 millisecond', "
-        "updated_at = now() WHERE id = $1 AND lease_token = $2 AND state = 2 AND "
-        "lease_deadline >= now() RETURNING epoch_ms(lease_deadline)",
-        job_id, token, static_cast<int64_t>(lease_ms));
+        "updated_at = now() WHERE id = $1 AND lease_token = $2 AND lease_owner = $4 AND "
+        "state = 2 AND lease_deadline >= now() RETURNING epoch_ms(lease_deadline)",
+        job_id, token, static_cast<int64_t>(lease_ms), worker_id);
     if (!r.empty()) {
       resp.lease_deadline_unix_ms = r[0][0].as<int64_t>();
       return absl::OkStatus();
     }
-    pqxx::result s =
-        tx.exec_params("SELECT state, lease_token = $2 FROM jobs WHERE id = $1", job_id, token);
+    pqxx::result s = tx.exec_params(
+        "SELECT state, lease_token = $2, lease_owner IS NOT DISTINCT FROM $3 FROM jobs "
+        "WHERE id = $1",
+        job_id, token, worker_id);
     if (s.empty()) return absl::NotFoundError(absl::StrCat("job ", job_id, " does not exist"));
+    if (s[0][1].as<bool>() && !s[0][2].as<bool>()) return NotTheLeaseOwner(job_id, "renew");
     if (s[0][0].as<int>() == Stored(JobState::kCancelled) && s[0][1].as<bool>()) {
       resp.cancelled = true;
       return absl::OkStatus();
@@ -282,14 +366,17 @@ absl::Status PgStore::CompleteJob(const JobCompletion& req) {
   return Run("complete job", TxMode::kQueue, [&](Tx& tx) {
     pqxx::result r = tx.exec_prepared("complete_job", req.job_id, req.lease_token, req.remote_ref,
                                       static_cast<int64_t>(req.remote_size), req.remote_checksum,
-                                      req.verified_ok);
+                                      req.verified_ok, req.worker_id);
     if (r[0][0].as<int64_t>() == 1) return absl::OkStatus();
-    pqxx::result s = tx.exec_params("SELECT state, lease_token = $2 FROM jobs WHERE id = $1",
-                                    req.job_id, req.lease_token);
+    pqxx::result s = tx.exec_params(
+        "SELECT state, lease_token = $2, lease_owner IS NOT DISTINCT FROM $3 FROM jobs "
+        "WHERE id = $1",
+        req.job_id, req.lease_token, req.worker_id);
     if (s.empty()) {
       return absl::NotFoundError(absl::StrCat("job ", req.job_id, " does not exist"));
     }
     const int state = s[0][0].as<int>();
+    if (s[0][1].as<bool>() && !s[0][2].as<bool>()) return NotTheLeaseOwner(req.job_id, "complete");
     const bool mine = s[0][1].as<bool>();
     if (mine && (state == Stored(JobState::kDone) || state == Stored(JobState::kDead))) {
       return absl::OkStatus();  // completed before with this lease
@@ -310,9 +397,12 @@ absl::StatusOr<FailOutcome> PgStore::FailJob(const FailParams& p) {
     resp = FailOutcome{};
     pqxx::result r = tx.exec_params(
         "SELECT state, attempts, lease_token = $2, lease_deadline >= now(), destination_id, "
-        "epoch_ms(next_attempt_at) FROM jobs WHERE id = $1 FOR UPDATE",
-        p.job_id, p.lease_token);
+        "epoch_ms(next_attempt_at), lease_owner IS NOT DISTINCT FROM $3 FROM jobs "
+        "WHERE id = $1 FOR UPDATE",
+        p.job_id, p.lease_token, p.worker_id);
     if (r.empty()) return absl::NotFoundError(absl::StrCat("job ", p.job_id, " does not exist"));
+    // Another worker's lease: no failure is recorded, no destination paused.
+    if (r[0][2].as<bool>() && !r[0][6].as<bool>()) return NotTheLeaseOwner(p.job_id, "fail");
     const int state = r[0][0].as<int>();
     const int64_t attempts = r[0][1].as<int64_t>();
     const bool mine = r[0][2].as<bool>();

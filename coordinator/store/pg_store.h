@@ -134,9 +134,12 @@ class PgStore final : public Store {
   // pg_queue.cc
   absl::StatusOr<int64_t> RegisterWorker(const WorkerRegistration& reg) override;
   absl::StatusOr<int64_t> FindWorker(const std::string& name) override;
+  absl::StatusOr<WorkerScope> GetWorkerScope(const std::string& name) override;
+  absl::Status SetWorkerScope(const std::string& name, const WorkerScope& scope) override;
   absl::StatusOr<std::vector<LeasedJob>> LeaseJobs(const LeaseParams& p) override;
   absl::StatusOr<LeaseRenewal> RenewLease(int64_t job_id, const std::string& token,
-                                          uint32_t lease_ms) override;
+                                          uint32_t lease_ms, int64_t worker_id) override;
+  absl::Status CheckChunksLeased(int64_t worker_id, const std::vector<std::string>& ids) override;
   absl::Status CompleteJob(const JobCompletion& req) override;
   absl::StatusOr<FailOutcome> FailJob(const FailParams& p) override;
   absl::StatusOr<SweepResult> Sweep(uint32_t max_attempts) override;

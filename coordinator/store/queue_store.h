@@ -19,21 +19,36 @@ class QueueStore {
  public:
   virtual ~QueueStore() = default;
 
+  // reg.kinds/destinations are what the worker may serve (already
+  // intersected with its scope by JobQueue).
   virtual absl::StatusOr<int64_t> RegisterWorker(const WorkerRegistration& reg) = 0;
+  // The admin's scope of worker `name` (any/any when none was recorded).
+  virtual absl::StatusOr<WorkerScope> GetWorkerScope(const std::string& name) = 0;
+  // Records the scope of worker `name` (registered or not yet), replacing
+  // the earlier one; applies to its next lease.
+  virtual absl::Status SetWorkerScope(const std::string& name, const WorkerScope& scope) = 0;
   // FAILED_PRECONDITION when the worker never registered.
   virtual absl::StatusOr<int64_t> FindWorker(const std::string& name) = 0;
-  // Up to p.max_jobs queued jobs of the destinations the worker serves
+  // Up to p.max_jobs queued jobs of the destinations the worker serves and
+  // its scope allows
   // (highest priority, then oldest first), respecting each destination's
   // max_concurrency and authentication pause; sorted by job ID.
   virtual absl::StatusOr<std::vector<LeasedJob>> LeaseJobs(const LeaseParams& p) = 0;
   // NOT_FOUND for an unknown job; FAILED_PRECONDITION when the lease was
-  // lost; `cancelled` when an admin cancelled the job under this lease.
+  // lost; `cancelled` when an admin cancelled the job under this lease;
+  // PERMISSION_DENIED when the token is the job's but `worker_id` does not
+  // own the lease (RenewLease, CompleteJob and FailJob alike).
   virtual absl::StatusOr<LeaseRenewal> RenewLease(int64_t job_id, const std::string& token,
-                                                  uint32_t lease_ms) = 0;
+                                                  uint32_t lease_ms, int64_t worker_id) = 0;
   // Idempotent under the same lease. FAILED_PRECONDITION when the lease was
   // lost or the job cancelled.
   virtual absl::Status CompleteJob(const JobCompletion& c) = 0;
   virtual absl::StatusOr<FailOutcome> FailJob(const FailParams& p) = 0;
+  // OK when every chunk in `ids` belongs to the file version of a job that
+  // `worker_id` holds a live lease on; PERMISSION_DENIED naming the first
+  // that does not.
+  virtual absl::Status CheckChunksLeased(int64_t worker_id,
+                                         const std::vector<std::string>& ids) = 0;
   // Expired leases back to the queue (dead after max_attempts), and retries
   // whose backoff is over.
   virtual absl::StatusOr<SweepResult> Sweep(uint32_t max_attempts) = 0;

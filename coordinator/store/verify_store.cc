@@ -336,12 +336,20 @@ absl::StatusOr<std::set<std::string>> PgVerifyStore::OpenDamageAmong(
 }
 
 absl::Status PgVerifyStore::CheckRepairLease(int64_t job_id, const std::string& token,
-                                             const std::string& chunk_id) {
+                                             const std::string& chunk_id,
+                                             const std::string& worker) {
   return store_->RunInTransaction("check repair lease", [&](Tx& tx) {
     pqxx::result r = tx.exec_params(
-        "SELECT j.kind, v.chunk_list FROM jobs j JOIN file_versions v ON v.id = j.version_id "
+        "SELECT j.kind, v.chunk_list, j.lease_owner IS NOT DISTINCT FROM "
+        "(SELECT id FROM workers WHERE name = $3) "
+        "FROM jobs j JOIN file_versions v ON v.id = j.version_id "
         "WHERE j.id = $1 AND j.lease_token = $2 AND j.state = 2 AND j.lease_deadline >= now()",
-        job_id, token);
+        job_id, token, worker);
+    if (!r.empty() && !r[0][2].as<bool>()) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("job ", job_id,
+                       " is leased to another worker; a worker repairs only with its own lease"));
+    }
     if (r.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "job ", job_id, ": no live lease with this token; drop the repair and lease again"));

@@ -71,9 +71,10 @@ class VerifyStore {
   virtual absl::StatusOr<std::set<std::string>> OpenDamageAmong(
       const std::vector<std::string>& chunk_ids) = 0;
   // RepairChunk may store `chunk_id` for this lease: the job is a leased
-  // verify job with that token and its file contains the chunk.
+  // verify job with that token, leased by `worker` (PERMISSION_DENIED when
+  // another worker holds it), and its file contains the chunk.
   virtual absl::Status CheckRepairLease(int64_t job_id, const std::string& token,
-                                        const std::string& chunk_id) = 0;
+                                        const std::string& chunk_id, const std::string& worker) = 0;
 
   // Copy counts, damaged chunks and the last run, for the status.
   virtual absl::StatusOr<CopySummary> GetCopySummary() = 0;
@@ -102,7 +103,7 @@ class PgVerifyStore final : public VerifyStore {
   absl::StatusOr<std::set<std::string>> OpenDamageAmong(
       const std::vector<std::string>& chunk_ids) override;
   absl::Status CheckRepairLease(int64_t job_id, const std::string& token,
-                                const std::string& chunk_id) override;
+                                const std::string& chunk_id, const std::string& worker) override;
   absl::StatusOr<CopySummary> GetCopySummary() override;
 
  private:

@@ -106,6 +106,38 @@ void CreateEnrollToken(const uint8_t* d, size_t n) {
     Check(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '@');
   }
   Check(req.ttl_seconds() <= 30 * 86400);
+  // A scope only on worker tokens, with names the scope table can hold.
+  if (req.worker_kinds_size() + req.worker_destinations_size() > 0) Check(!req.worker().empty());
+  for (const std::string& k : req.worker_kinds()) {
+    Check(!k.empty() && k.size() <= 64);
+    CheckDbText(k);
+  }
+  for (const std::string& dst : req.worker_destinations()) {
+    Check(!dst.empty() && dst.size() <= 256);
+    CheckDbText(dst);
+  }
+}
+
+// Workers scoped by the admin (issue 17): what is accepted is a valid worker
+// name and lists the text[] columns can hold.
+void SetWorkerScope(const uint8_t* d, size_t n) {
+  v1::SetWorkerScopeRequest req;
+  if (!Parse(d, n, &req)) return;
+  absl::Status st = co::ValidateSetWorkerScope(req);
+  if (!st.ok()) return CheckRefusal(st);
+  Check(!req.worker().empty() && req.worker().size() <= 128);
+  for (char c : req.worker()) {
+    Check(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '@');
+  }
+  Check(req.kinds_size() <= 64 && req.destinations_size() <= 1000);
+  for (const std::string& k : req.kinds()) {
+    Check(!k.empty() && k.size() <= 64);
+    CheckDbText(k);
+  }
+  for (const std::string& dst : req.destinations()) {
+    Check(!dst.empty() && dst.size() <= 256);
+    CheckDbText(dst);
+  }
 }
 
 void ListVersions(const uint8_t* d, size_t n) {
@@ -194,7 +226,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const uint8_t* d = data + 1;
   const size_t n = size - 1;
-  switch (data[0] % 13) {
+  switch (data[0] % 14) {
     case 0:
       CreateDestination(d, n);
       break;
@@ -233,6 +265,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 12:
       Prune(d, n);
+      break;
+    case 13:
+      SetWorkerScope(d, n);
       break;
   }
   return 0;

@@ -7,9 +7,12 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/crypto/hash.h"
 #include "common/crypto/pki.h"
+#include "coordinator/store/chunk_list_format.h"
 #include "coordinator/validate.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -105,6 +108,23 @@ void ReadChunks(const uint8_t* d, size_t n) {
   if (!st.ok()) return CheckRefusal(st);
   Check(req.ids_size() <= kMax);
   for (const std::string& id : req.ids()) Check(id.size() == 32);
+  // The lease check (issue 17): is each ID one of the records of a leased
+  // version's chunk list? The input bytes stand in for a stored list (the
+  // catalog's own, or damage); ChunkListContains must agree with decoding
+  // the list, so an ID found at a misaligned offset never passes.
+  const std::string_view list(reinterpret_cast<const char*>(d), n);
+  absl::StatusOr<std::vector<co::ChunkRef>> decoded = co::DecodeChunkList(list);
+  for (const std::string& id : req.ids()) {
+    absl::StatusOr<bool> in = co::ChunkListContains(list, id);
+    Check(in.ok() == decoded.ok());
+    if (!in.ok()) {
+      Check(in.status().code() == absl::StatusCode::kDataLoss);
+      continue;
+    }
+    bool naive = false;
+    for (const co::ChunkRef& c : *decoded) naive = naive || c.id == id;
+    Check(*in == naive);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,80 @@
+// The authorisation table: every RPC the coordinator serves and the one role
+// that may call it (docs/security.md, "Authorisation"). The server's
+// interceptor consults it for every call before the handler runs
+// (Authenticator::Decide); a method that is not here is refused for
+// everyone. tests/coordinator/authz_matrix_test.cc calls every method of
+// every service in proto/shoebox/v1 as every role and fails for a method
+// without a row of its own, so a new RPC cannot be added without deciding
+// who may call it.
+#include <string_view>
+#include <vector>
+
+#include "coordinator/auth.h"
+
+namespace shoebox::coordinator {
+
+const std::vector<MethodRule>& MethodRules() {
+  static const std::vector<MethodRule> kRules = {
+      // Enrollment: the caller has no certificate yet (the token is the
+      // credential; rate limited per address).
+      {"/shoebox.v1.AgentService/Enroll", "Enroll", Access::kAnonymous},
+      {"/shoebox.v1.WorkerService/Enroll", "WorkerEnroll", Access::kAnonymous},
+      // Load balancers and systemd watchdogs probe health without one.
+      {"/grpc.health.v1.Health/Check", "HealthCheck", Access::kAnonymous},
+      {"/grpc.health.v1.Health/Watch", "HealthWatch", Access::kAnonymous},
+
+      {"/shoebox.v1.AgentService/Hello", "Hello", Access::kDevice},
+      {"/shoebox.v1.AgentService/Heartbeat", "Heartbeat", Access::kDevice},
+      {"/shoebox.v1.AgentService/ReportFiles", "ReportFiles", Access::kDevice},
+      {"/shoebox.v1.AgentService/PutChunks", "PutChunks", Access::kDevice},
+      {"/shoebox.v1.AgentService/ListVersions", "ListVersions", Access::kDevice},
+      {"/shoebox.v1.AgentService/ReadChunks", "ReadChunks", Access::kDevice},
+
+      {"/shoebox.v1.WorkerService/RegisterWorker", "RegisterWorker", Access::kWorker},
+      {"/shoebox.v1.WorkerService/LeaseJobs", "LeaseJobs", Access::kWorker},
+      {"/shoebox.v1.WorkerService/RenewLease", "RenewLease", Access::kWorker},
+      {"/shoebox.v1.WorkerService/CompleteJob", "CompleteJob", Access::kWorker},
+      {"/shoebox.v1.WorkerService/FailJob", "FailJob", Access::kWorker},
+      {"/shoebox.v1.WorkerService/ReadChunks", "WorkerReadChunks", Access::kWorker},
+      {"/shoebox.v1.WorkerService/RepairChunk", "RepairChunk", Access::kWorker},
+
+      {"/shoebox.v1.AdminService/CreateDestination", "CreateDestination", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ListDestinations", "ListDestinations", Access::kAdmin},
+      {"/shoebox.v1.AdminService/UpdateDestination", "UpdateDestination", Access::kAdmin},
+      {"/shoebox.v1.AdminService/RemoveDestination", "RemoveDestination", Access::kAdmin},
+      {"/shoebox.v1.AdminService/PauseDestination", "PauseDestination", Access::kAdmin},
+      {"/shoebox.v1.AdminService/CheckDestination", "CheckDestination", Access::kAdmin},
+      {"/shoebox.v1.AdminService/GetDestinationCheck", "GetDestinationCheck", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ListBindings", "ListBindings", Access::kAdmin},
+      {"/shoebox.v1.AdminService/UnbindFolder", "UnbindFolder", Access::kAdmin},
+      {"/shoebox.v1.AdminService/BindFolder", "BindFolder", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ListDevices", "ListDevices", Access::kAdmin},
+      {"/shoebox.v1.AdminService/GetStatus", "GetStatus", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ListJobs", "ListJobs", Access::kAdmin},
+      {"/shoebox.v1.AdminService/CancelJobs", "CancelJobs", Access::kAdmin},
+      {"/shoebox.v1.AdminService/RetryJobs", "RetryJobs", Access::kAdmin},
+      {"/shoebox.v1.AdminService/SetJobPriority", "SetJobPriority", Access::kAdmin},
+      {"/shoebox.v1.AdminService/CreateEnrollToken", "CreateEnrollToken", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ListVersions", "AdminListVersions", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ReadChunks", "AdminReadChunks", Access::kAdmin},
+      {"/shoebox.v1.AdminService/Verify", "Verify", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ListCertificates", "ListCertificates", Access::kAdmin},
+      {"/shoebox.v1.AdminService/Revoke", "Revoke", Access::kAdmin},
+      {"/shoebox.v1.AdminService/SetRetention", "SetRetention", Access::kAdmin},
+      {"/shoebox.v1.AdminService/GetRetention", "GetRetention", Access::kAdmin},
+      {"/shoebox.v1.AdminService/Prune", "Prune", Access::kAdmin},
+      {"/shoebox.v1.AdminService/CreateSnapshot", "CreateSnapshot", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ListSnapshots", "ListSnapshots", Access::kAdmin},
+      {"/shoebox.v1.AdminService/SetWorkerScope", "SetWorkerScope", Access::kAdmin},
+  };
+  return kRules;
+}
+
+const MethodRule* FindMethodRule(std::string_view full_method) {
+  for (const MethodRule& r : MethodRules()) {
+    if (full_method == r.method) return &r;
+  }
+  return nullptr;
+}
+
+}  // namespace shoebox::coordinator
