@@ -440,6 +440,15 @@ ALTER TABLE audit_log ADD COLUMN last_at timestamptz;
 CREATE INDEX audit_log_at ON audit_log (at);
 )sql";
 
+// Issue 18: a remote reference is the name a connector gave the file, which
+// may be non-UTF-8 (a Latin-1 file name); a UTF-8 text column refuses it, so
+// it is kept as bytes, exactly as CompleteJob received it.
+constexpr char kV10[] = R"sql(
+ALTER TABLE jobs ALTER COLUMN remote_ref DROP DEFAULT;
+ALTER TABLE jobs ALTER COLUMN remote_ref TYPE bytea USING convert_to(remote_ref, 'UTF8');
+ALTER TABLE jobs ALTER COLUMN remote_ref SET DEFAULT ''::bytea;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -453,6 +462,7 @@ const std::vector<Migration>& Migrations() {
       {7, "destinations: pause, removal with history, connection checks", kV7},
       {8, "proof of ownership: a version completes once its device owns every chunk", kV8},
       {9, "audit log: counts of repeated refusals, pruning by age", kV9},
+      {10, "remote references as bytes (non-UTF-8 names)", kV10},
   };
   return kAll;
 }
