@@ -20,7 +20,9 @@ bool SameContent(const RemoteObject& o, const v1::FileVersion& f) {
 }  // namespace
 
 std::string RemoteName(const std::string& kind, const std::string& path) {
-  if (kind != "s3" || IsValidUtf8(path)) return path;
+  // S3 keys are UTF-8; rclone's remote-control API takes names in JSON,
+  // which cannot carry other bytes.
+  if ((kind != "s3" && kind != "rclone") || IsValidUtf8(path)) return path;
   // Valid sequences as they are; each byte of an invalid one as %XX.
   std::string out;
   const std::string_view p(path);

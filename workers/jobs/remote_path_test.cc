@@ -258,7 +258,8 @@ TEST(RemoteNameTest, S3KeysGetPercentForInvalidUtf8Only) {
             "caf\xc3\xa9 100% \xf0\x9f\x93\xb7.jpg");
   EXPECT_EQ(RemoteName("s3", "cafe\xcc\x81.jpg"), "cafe\xcc\x81.jpg");
   EXPECT_EQ(RemoteName("s3", "x\xf0\x9f\x93.jpg"), "x%F0%9F%93.jpg");
-  for (const char* kind : {"local", "webdav", "sftp", "rclone"}) {
+  EXPECT_EQ(RemoteName("rclone", "a/latin1-\xe9t\xe9.jpg"), "a/latin1-%E9t%E9.jpg");
+  for (const char* kind : {"local", "webdav", "sftp"}) {
     EXPECT_EQ(RemoteName(kind, "a/latin1-\xe9t\xe9.jpg"), "a/latin1-\xe9t\xe9.jpg") << kind;
   }
 }
