@@ -8,6 +8,7 @@
 
 #include "common/bytes.h"
 #include "common/config.h"
+#include "common/status.h"
 #include "common/tls_client.h"
 
 namespace shoebox::cli {
@@ -50,7 +51,10 @@ std::string HumanBytes(uint64_t b) {
 }
 
 int FailStatus(const absl::Status& s) {
-  std::fprintf(stderr, "shoebox: %s\n", s.ToString().c_str());
+  // Never an empty message (issue 18): the code name at least; the text may
+  // quote a name someone else chose.
+  std::fprintf(stderr, "shoebox: %s: %s\n", absl::StatusCodeToString(s.code()).c_str(),
+               PrintablePath(StatusText(s)).c_str());
   return 1;
 }
 
@@ -62,7 +66,7 @@ int FailRpc(const grpc::Status& s, const std::string& what) {
         " (is the coordinator running? start it with deploy/quickstart.sh or check --coordinator)";
   // The message may carry text a device or worker chose (a path, an error).
   std::fprintf(stderr, "shoebox: %s failed: %s%s\n", what.c_str(),
-               PrintablePath(s.error_message()).c_str(), hint.c_str());
+               PrintablePath(RpcErrorText(s, "coordinator", what)).c_str(), hint.c_str());
   return 1;
 }
 

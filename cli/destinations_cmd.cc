@@ -16,6 +16,7 @@
 #include "cli/dest_check.h"
 #include "cli/dest_input.h"
 #include "cli/seal.h"
+#include "common/bytes.h"
 #include "common/destination_kinds.h"
 #include "nlohmann/json.hpp"
 
@@ -243,7 +244,7 @@ std::string CheckSummary(const v1::Destination& d) {
     case v1::JOB_STATE_DEAD:
     case v1::JOB_STATE_CANCELLED:
       return absl::StrCat("check FAILED ", FormatTime(d.last_check_unix_ms()), ": ",
-                          d.last_check_detail());
+                          PrintablePath(d.last_check_detail()));
     default:
       return "check pending";
   }

@@ -90,7 +90,8 @@ int ListJobs(AdminClient& client, const JobArgs& a) {
     std::printf("%8lld %-9s %-12s %s attempts=%u", (long long)j.job_id(),
                 JobStateName(j.state()).c_str(), j.destination().c_str(), JobSubject(j).c_str(),
                 j.attempts());
-    if (!j.waiting_reason().empty()) std::printf(" waiting: %s", j.waiting_reason().c_str());
+    if (!j.waiting_reason().empty())
+      std::printf(" waiting: %s", PrintablePath(j.waiting_reason()).c_str());
     if (!j.last_error().empty())
       std::printf(" last error: %s", PrintablePath(j.last_error()).c_str());
     std::printf("\n");

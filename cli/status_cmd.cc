@@ -49,8 +49,8 @@ json StatusJson(const v1::StatusResponse& r) {
     json j{{"name", d.name()},
            {"kind", d.kind()},
            {"oldest_pending_unix_ms", d.oldest_pending_unix_ms()},
-           {"oldest_pending_reason", d.oldest_pending_reason()},
-           {"health", d.health()},
+           {"oldest_pending_reason", PrintablePath(d.oldest_pending_reason())},
+           {"health", PrintablePath(d.health())},
            {"workers_serving", d.workers_serving()},
            {"last_verified_unix_ms", d.last_verified_unix_ms()}};
     out["destinations"].push_back(CountsJson(d.deliveries(), j));
@@ -70,7 +70,7 @@ json StatusJson(const v1::StatusResponse& r) {
     out["problems"].push_back({{"kind", p.kind()},
                                {"device", p.device()},
                                {"destination", p.destination()},
-                               {"message", p.message()}});
+                               {"message", PrintablePath(p.message())}});
   }
   return out;
 }

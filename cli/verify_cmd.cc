@@ -50,10 +50,11 @@ json ReportJson(const v1::VerifyResponse& r) {
            {"test_restore_errors", json::array()},
            {"damaged", json::array()},
            {"unrepairable", json::array()}};
-  for (const auto& e : r.test_restore_errors()) out["test_restore_errors"].push_back(e);
+  for (const auto& e : r.test_restore_errors())
+    out["test_restore_errors"].push_back(PrintablePath(e));
   for (const auto& d : r.damaged()) {
     json j{{"chunk", ToHex(d.id())},
-           {"error", d.error()},
+           {"error", PrintablePath(d.error())},
            {"found_unix_ms", d.found_unix_ms()},
            {"repair_queued", d.repair_queued()},
            {"files", json::array()}};

@@ -151,7 +151,7 @@ int Versions(AdminClient& client, const VersionsArgs& a) {
       std::printf("    (not in the chunk store any more: restore it from a destination below)\n");
     for (const auto& c : v.copies()) {
       std::printf("    %-16s %-10s %s\n", c.destination().c_str(), c.state().c_str(),
-                  c.remote_ref().c_str());
+                  PrintablePath(c.remote_ref()).c_str());
     }
   }
   if (vs->empty()) {

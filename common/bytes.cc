@@ -41,6 +41,82 @@ absl::StatusOr<std::string> FromHex(std::string_view hex) {
   return out;
 }
 
+namespace {
+
+// Length of the valid UTF-8 sequence at p[i] (1..4) and its code point, or 0
+// when the bytes there are not one.
+size_t Utf8SeqAt(const unsigned char* p, size_t n, size_t i, uint32_t* cp_out) {
+  const unsigned char c = p[i];
+  if (c < 0x80) {
+    *cp_out = c;
+    return 1;
+  }
+  size_t len = 0;
+  uint32_t cp = 0;
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+    cp = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    cp = c & 0x0f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    cp = c & 0x07;
+  }
+  if (len == 0 || i + len > n) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((p[i + k] & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (p[i + k] & 0x3f);
+  }
+  if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+      (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+    return 0;
+  }
+  *cp_out = cp;
+  return len;
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  uint32_t cp = 0;
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = Utf8SeqAt(p, s.size(), i, &cp);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
+std::string Utf8Text(std::string_view raw) {
+  if (IsValidUtf8(raw)) return std::string(raw);
+  std::string out;
+  out.reserve(raw.size() + 16);
+  const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
+  uint32_t cp = 0;
+  for (size_t i = 0; i < raw.size();) {
+    const size_t len = Utf8SeqAt(p, raw.size(), i, &cp);
+    if (len == 0) {
+      absl::StrAppendFormat(&out, "\\x%02x", p[i]);
+      ++i;
+    } else {
+      out.append(raw.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
+std::string_view Utf8Prefix(std::string_view s, size_t limit) {
+  if (s.size() <= limit) return s;
+  size_t n = limit;
+  // Back off over continuation bytes (10xxxxxx) to the start of the
+  // character that the limit cuts.
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
 std::string PrintablePath(std::string_view raw) {
   std::string out;
   out.reserve(raw.size());
@@ -59,33 +135,9 @@ std::string PrintablePath(std::string_view raw) {
       ++i;
       continue;
     }
-    // Validate one UTF-8 sequence (no overlongs, no surrogates, <= U+10FFFF).
-    size_t len = 0;
     uint32_t cp = 0;
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-      cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      cp = c & 0x07;
-    }
-    bool ok = len > 0 && i + len <= n;
-    for (size_t k = 1; ok && k < len; ++k) {
-      if ((p[i + k] & 0xc0) != 0x80) {
-        ok = false;
-      } else {
-        cp = (cp << 6) | (p[i + k] & 0x3f);
-      }
-    }
-    if (ok) {
-      if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-          (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
-        ok = false;
-      }
-    }
+    const size_t len = Utf8SeqAt(p, n, i, &cp);
+    const bool ok = len > 0;
     // Code points a terminal obeys or that reorder the text shown: the C1
     // controls (U+0080..U+009F, U+009B is CSI) and the bidi embeddings,
     // overrides and isolates (U+202A..U+202E, U+2066..U+2069).

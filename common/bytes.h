@@ -43,4 +43,18 @@ absl::StatusOr<std::string> FromHex(std::string_view hex);
 // CLI output and log lines that carry device-chosen text use it (issue 17).
 std::string PrintablePath(std::string_view raw);
 
+// True when `s` is valid UTF-8 (no overlongs, surrogates or code points
+// above U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
+// A text for people (an error, a reason, a host name) made valid UTF-8 so a
+// UTF-8 database column and JSON can hold it: valid UTF-8 is kept as is
+// (controls too: printing escapes them later), each byte of an invalid
+// sequence becomes \xNN (issue 18).
+std::string Utf8Text(std::string_view raw);
+
+// At most `limit` bytes of the valid UTF-8 text `s`, cut before a character
+// that would be split.
+std::string_view Utf8Prefix(std::string_view s, size_t limit);
+
 }  // namespace shoebox

@@ -45,6 +45,21 @@ TEST(BytesTest, PrintablePathEscapesWhatATerminalWouldObey) {
   EXPECT_EQ(PrintablePath("\xc2\xa0nbsp \xc3\xa9"), "\xc2\xa0nbsp \xc3\xa9") << "printable";
 }
 
+TEST(BytesTest, Utf8TextEscapesOnlyInvalidBytes) {
+  // Issue 18: texts for people stored in UTF-8 columns (errors, host names).
+  EXPECT_TRUE(IsValidUtf8("plain \xc3\xa9t\xc3\xa9 \xf0\x9f\x93\xb7"));
+  EXPECT_FALSE(IsValidUtf8("latin1-\xe9t\xe9.jpg"));
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xf0\x9f\x93"));  // cut short
+  EXPECT_EQ(Utf8Text("latin1-\xe9t\xe9.jpg"), "latin1-\\xe9t\\xe9.jpg");
+  EXPECT_EQ(Utf8Text("keep\tthis \\ and \xc3\xa9"), "keep\tthis \\ and \xc3\xa9");
+  EXPECT_EQ(Utf8Text("\xf0\x9f\x93"), "\\xf0\\x9f\\x93");
+  EXPECT_TRUE(IsValidUtf8(Utf8Text(std::string("\xff\xfe\x00\x80", 4))));
+  EXPECT_EQ(Utf8Prefix("\xc3\xa9\xc3\xa9", 3), "\xc3\xa9");
+  EXPECT_EQ(Utf8Prefix("abc", 10), "abc");
+}
+
 TEST(BytesTest, AbslAndStdViewsConvert) {
   std::string_view s = "abc";
   absl::string_view a = AbslView(s);

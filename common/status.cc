@@ -85,8 +85,32 @@ grpc::Status ToGrpc(const absl::Status& s) {
 
 absl::Status FromGrpc(const grpc::Status& s) {
   if (s.ok()) return absl::OkStatus();
+  const auto code = static_cast<absl::StatusCode>(static_cast<int>(s.error_code()));
+  if (s.error_message().empty()) {
+    return absl::Status(code, absl::StrCat(absl::StatusCodeToString(code), " (no message)"));
+  }
+  return absl::Status(code, s.error_message());
+}
+
+std::string RpcErrorText(const grpc::Status& s, std::string_view peer, std::string_view operation) {
+  if (!s.error_message().empty()) return s.error_message();
+  return absl::StrCat(
+      absl::StatusCodeToString(static_cast<absl::StatusCode>(static_cast<int>(s.error_code()))),
+      " from ", AbslView(peer), " during ", AbslView(operation), " (no message)");
+}
+
+absl::Status FromGrpc(const grpc::Status& s, std::string_view peer, std::string_view operation) {
+  if (s.ok()) return absl::OkStatus();
   return absl::Status(static_cast<absl::StatusCode>(static_cast<int>(s.error_code())),
-                      s.error_message());
+                      RpcErrorText(s, peer, operation));
+}
+
+std::string StatusText(const absl::Status& s) {
+  if (s.ok()) return "OK";
+  if (s.message().empty()) {
+    return absl::StrCat(absl::StatusCodeToString(s.code()), " (no message)");
+  }
+  return std::string(s.message());
 }
 
 absl::Status Annotate(const absl::Status& s, std::string_view context) {

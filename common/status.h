@@ -51,7 +51,16 @@ absl::Status OpenSslError(std::string_view what);
 
 // absl::StatusCode maps one to one onto grpc::StatusCode.
 grpc::Status ToGrpc(const absl::Status& s);
+// A status without a message gets "<CODE> (no message)" as its message.
 absl::Status FromGrpc(const grpc::Status& s);
+// Issue 18: an empty status message never reaches a user. The message of an
+// RPC's status, or when `peer` gave none, "<CODE> from <peer> during
+// <operation> (no message)", e.g. "INTERNAL from coordinator during
+// CompleteJob (no message)".
+std::string RpcErrorText(const grpc::Status& s, std::string_view peer, std::string_view operation);
+absl::Status FromGrpc(const grpc::Status& s, std::string_view peer, std::string_view operation);
+// The message of `s`, or "<CODE> (no message)" when it has none.
+std::string StatusText(const absl::Status& s);
 
 // Prepends context to the message, keeping the code.
 absl::Status Annotate(const absl::Status& s, std::string_view context);

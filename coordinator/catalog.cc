@@ -197,8 +197,8 @@ absl::StatusOr<shoebox::v1::HelloResponse> Catalog::Hello(const std::string& dev
                                                           const shoebox::v1::HelloRequest& req) {
   RETURN_IF_ERROR(ValidateHello(req));  // coordinator/validate.h
   std::vector<std::string> folders(req.folders().begin(), req.folders().end());
-  ASSIGN_OR_RETURN(int64_t id,
-                   store_->UpsertDevice(device, req.hostname(), req.agent_version(), folders));
+  ASSIGN_OR_RETURN(int64_t id, store_->UpsertDevice(device, Utf8Text(req.hostname()),
+                                                    req.agent_version(), folders));
   {
     absl::MutexLock l(&mu_);
     device_ids_[device] = id;

@@ -25,17 +25,6 @@ bool ValidDestinationName(const std::string& s) {
   return true;
 }
 
-// Length of the longest prefix of s[0, limit) that does not end inside a
-// UTF-8 sequence (s itself is valid UTF-8, as protobuf checks string fields).
-size_t Utf8Prefix(std::string_view s, size_t limit) {
-  if (s.size() <= limit) return s.size();
-  size_t n = limit;
-  // Back off over continuation bytes (10xxxxxx) to the start of the
-  // character that the limit cuts.
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return n;
-}
-
 }  // namespace
 
 absl::Status CheckNoNul(std::string_view value, std::string_view field) {
@@ -227,7 +216,10 @@ absl::Status ValidateCompleteJob(const shoebox::v1::CompleteJobRequest& req) {
 
 std::string FailJobErrorText(const std::string& error) {
   if (error.empty()) return "(worker gave no error text)";
-  std::string out = error.substr(0, Utf8Prefix(error, kMaxJobErrorBytes));
+  // FailJobRequest.error is bytes (issue 18): a worker may quote a
+  // non-UTF-8 name; jobs.last_error is UTF-8 text, so invalid bytes become
+  // \xNN (common/bytes.h, Utf8Text) before the cut.
+  std::string out(Utf8Prefix(Utf8Text(error), kMaxJobErrorBytes));
   out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
   if (out.empty()) return "(worker gave no error text)";
   return out;

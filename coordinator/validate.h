@@ -86,7 +86,8 @@ absl::Status ValidateSetWorkerScope(const shoebox::v1::SetWorkerScopeRequest& re
 absl::Status ValidateLease(int64_t job_id, const std::string& token);
 // The lease plus no NUL in remote_ref / remote_checksum.
 absl::Status ValidateCompleteJob(const shoebox::v1::CompleteJobRequest& req);
-// The error text FailJob records: at most kMaxJobErrorBytes, cut on a UTF-8
+// The error text FailJob records: invalid UTF-8 written as \xNN (Utf8Text),
+// at most kMaxJobErrorBytes, cut on a UTF-8
 // character boundary (PostgreSQL refuses a cut-off character), NUL bytes
 // removed; a placeholder when the worker gave none.
 std::string FailJobErrorText(const std::string& error);

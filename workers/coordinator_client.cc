@@ -49,7 +49,7 @@ class CoordinatorFetcher final : public ChunkFetcher {
         got = true;
       }
     }
-    absl::Status st = FromGrpc(reader->Finish());
+    absl::Status st = FromGrpc(reader->Finish(), "coordinator", "ReadChunks");
     if (!st.ok())
       return Annotate(
           st, "read chunk " + ToHex(ByteSpan(id.data(), id.size())) + " from the coordinator");

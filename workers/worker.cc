@@ -68,7 +68,8 @@ absl::Status Worker::Register() {
   req.set_version(kWorkerVersion);
   v1::RegisterWorkerResponse resp;
   auto ctx = Context(options_.rpc_deadline);
-  absl::Status st = FromGrpc(stub_->RegisterWorker(ctx.get(), req, &resp));
+  absl::Status st =
+      FromGrpc(stub_->RegisterWorker(ctx.get(), req, &resp), "coordinator", "RegisterWorker");
   if (!st.ok())
     return Annotate(
         st, absl::StrCat("register worker '", options_.name, "' with ", options_.coordinator));
@@ -143,7 +144,7 @@ absl::StatusOr<JobOutcome> Worker::RunOnce(absl::Duration wait) {
     if (stopping_) return absl::NotFoundError("worker stopping");
     lease_ctxs_.insert(ctx.get());
   }
-  absl::Status st = FromGrpc(stub_->LeaseJobs(ctx.get(), req, &resp));
+  absl::Status st = FromGrpc(stub_->LeaseJobs(ctx.get(), req, &resp), "coordinator", "LeaseJobs");
   {
     absl::MutexLock l(&mu_);
     lease_ctxs_.erase(ctx.get());
@@ -183,7 +184,7 @@ absl::StatusOr<bool> Worker::RenewLease(const v1::Job& job) {
   rq.set_lease_token(job.lease_token());
   v1::RenewLeaseResponse rs;
   auto ctx = Context(options_.rpc_deadline);
-  RETURN_IF_ERROR(FromGrpc(stub_->RenewLease(ctx.get(), rq, &rs)));
+  RETURN_IF_ERROR(FromGrpc(stub_->RenewLease(ctx.get(), rq, &rs), "coordinator", "RenewLease"));
   return rs.cancelled();
 }
 
@@ -195,7 +196,8 @@ absl::Status Worker::RepairChunk(const v1::Job& job, const std::string& id, std:
   rq.set_data(std::move(data));
   v1::RepairChunkResponse rs;
   auto ctx = Context(options_.rpc_deadline);
-  return Annotate(FromGrpc(stub_->RepairChunk(ctx.get(), rq, &rs)), "repair chunk " + ToHex(id));
+  return Annotate(FromGrpc(stub_->RepairChunk(ctx.get(), rq, &rs), "coordinator", "RepairChunk"),
+                  "repair chunk " + ToHex(id));
 }
 
 JobOutcome Worker::Process(const v1::Job& job) {
@@ -236,7 +238,7 @@ void Worker::ReportDone(const v1::Job& job, v1::CompleteJobRequest done, JobOutc
   for (int attempt = 0; attempt < 5; ++attempt) {
     v1::CompleteJobResponse cr;
     auto ctx = Context(options_.rpc_deadline);
-    st = FromGrpc(stub_->CompleteJob(ctx.get(), done, &cr));
+    st = FromGrpc(stub_->CompleteJob(ctx.get(), done, &cr), "coordinator", "CompleteJob");
     if (!absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
   }
@@ -246,12 +248,24 @@ void Worker::ReportDone(const v1::Job& job, v1::CompleteJobRequest done, JobOutc
     ++jobs_done_;
     spdlog::info("worker={} job={} done ref={} uploaded={}", options_.name, job.job_id(),
                  PrintablePath(done.remote_ref()), out->uploaded);
-  } else {
+    return;
+  }
+  // Issue 18: the work is done but the coordinator did not take the result.
+  // Report that as itself (FailJob with its text, retried as its code says)
+  // instead of leaving the lease to expire, which would hide the cause.
+  spdlog::warn("worker={} job={} could not be completed: {}", options_.name, job.job_id(),
+               PrintablePath(StatusText(st)));
+  if (absl::IsFailedPrecondition(st)) {
+    // The lease was lost or the job cancelled: FailJob would be refused the
+    // same way, and the job's owner (or an admin) decides about it.
     out->error = Annotate(st, "complete job");
     ++jobs_failed_;
-    spdlog::warn("worker={} job={} could not be completed: {}", options_.name, job.job_id(),
-                 st.ToString());
+    return;
   }
+  out->error = absl::Status(
+      st.code(), absl::StrCat("the work was done (ref ", PrintablePath(done.remote_ref()),
+                              ") but completing the job failed: ", StatusText(st)));
+  ReportFailure(job, /*lease_lost=*/false, out);
 }
 
 void Worker::ReportFailure(const v1::Job& job, bool lease_lost, JobOutcome* out) {
@@ -269,16 +283,17 @@ void Worker::ReportFailure(const v1::Job& job, bool lease_lost, JobOutcome* out)
   fr.set_lease_token(job.lease_token());
   fr.set_retryable(rc == RetryClass::kRetryable);
   fr.set_auth_failure(rc == RetryClass::kAuth);
-  fr.set_error(std::string(err.message()).substr(0, 2000));
+  fr.set_error(std::string(Utf8Prefix(StatusText(err), 2000)));
   if (auto ra = RetryAfterMs(err)) fr.set_retry_after_ms(*ra);
   v1::FailJobResponse fresp;
   auto ctx = Context(options_.rpc_deadline);
-  absl::Status st = FromGrpc(stub_->FailJob(ctx.get(), fr, &fresp));
+  absl::Status st = FromGrpc(stub_->FailJob(ctx.get(), fr, &fresp), "coordinator", "FailJob");
   spdlog::warn("worker={} job={} failed ({}): {}{}", options_.name, job.job_id(),
                rc == RetryClass::kRetryable ? "retryable"
                : rc == RetryClass::kAuth    ? "auth"
                                             : "permanent",
-               err.ToString(), st.ok() ? "" : absl::StrCat(" (FailJob: ", st.ToString(), ")"));
+               PrintablePath(err.ToString()),
+               st.ok() ? "" : absl::StrCat(" (FailJob: ", PrintablePath(st.ToString()), ")"));
 }
 
 }  // namespace shoebox::worker

@@ -452,6 +452,15 @@ ALTER TABLE workers ADD COLUMN allowed_destinations text[];
 CREATE INDEX jobs_lease_owner ON jobs (lease_owner) WHERE state = 2;
 )sql";
 
+// Issue 18: a remote reference is the name a connector gave the file, which
+// may be non-UTF-8 (a Latin-1 file name); a UTF-8 text column refuses it, so
+// it is kept as bytes, exactly as CompleteJob received it.
+constexpr char kV11[] = R"sql(
+ALTER TABLE jobs ALTER COLUMN remote_ref DROP DEFAULT;
+ALTER TABLE jobs ALTER COLUMN remote_ref TYPE bytea USING convert_to(remote_ref, 'UTF8');
+ALTER TABLE jobs ALTER COLUMN remote_ref SET DEFAULT ''::bytea;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -466,6 +475,7 @@ const std::vector<Migration>& Migrations() {
       {8, "proof of ownership: a version completes once its device owns every chunk", kV8},
       {9, "audit log: counts of repeated refusals, pruning by age", kV9},
       {10, "workers scoped by the admin: allowed kinds and destinations", kV10},
+      {11, "remote references as bytes (non-UTF-8 names)", kV11},
   };
   return kAll;
 }

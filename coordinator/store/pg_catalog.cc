@@ -184,7 +184,7 @@ absl::StatusOr<VersionPage> PgStore::ListVersions(int64_t device_id, const Versi
         c.destination = row[1].c_str();
         int st = row[2].as<int>();
         c.state = st >= 1 && st <= 6 ? kStateNames[st] : "?";
-        if (!row[3].is_null()) c.remote_ref = row[3].c_str();
+        c.remote_ref = Bin(row[3]);  // bytea: byte-exact (issue 18)
         if (!row[4].is_null()) c.finished_unix_ms = row[4].as<int64_t>();
       }
     }

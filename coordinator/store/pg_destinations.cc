@@ -49,16 +49,22 @@ absl::StatusOr<std::vector<Destination>> PgStore::ListDestinations() {
     // With the latest connection check of each (index jobs_checks).
     for (const auto& row : tx.exec(absl::StrCat(
              "SELECT ", kDestinationCols,
-             ", COALESCE(c.state, 0), CASE WHEN c.state = 3 THEN c.remote_ref ELSE c.last_error "
-             "END, epoch_ms(COALESCE(c.finished_at, c.created_at)) FROM destinations d "
+             ", COALESCE(c.state, 0), c.remote_ref, c.last_error, "
+             "epoch_ms(COALESCE(c.finished_at, c.created_at)) FROM destinations d "
              "LEFT JOIN LATERAL (SELECT j.state, j.remote_ref, j.last_error, j.finished_at, "
              "j.created_at FROM jobs j WHERE j.destination_id = d.id AND j.kind = 6 "
              "ORDER BY j.id DESC LIMIT 1) c ON true WHERE d.removed_at IS NULL ORDER BY d.id"))) {
       Destination& d = out.emplace_back();
       DestinationFromRow(row, &d);
       d.last_check_state = static_cast<JobState>(row[8].as<int>());
-      d.last_check_detail = row[9].is_null() ? "" : row[9].c_str();
-      d.last_check_unix_ms = row[10].as<int64_t>();
+      // A passed check's detail is its remote_ref (bytea), a failed one's
+      // its last_error.
+      if (d.last_check_state == JobState::kDone) {
+        d.last_check_detail = Utf8Text(Bin(row[9]));
+      } else {
+        d.last_check_detail = row[10].is_null() ? "" : row[10].c_str();
+      }
+      d.last_check_unix_ms = row[11].as<int64_t>();
     }
     return absl::OkStatus();
   }));
@@ -157,7 +163,7 @@ absl::StatusOr<DestinationCheckRow> LoadCheck(Tx& tx, const std::string& name, i
   c.job_id = r[0][0].as<int64_t>();
   c.destination = r[0][1].c_str();
   c.state = static_cast<JobState>(r[0][2].as<int>());
-  if (c.state == JobState::kDone) c.detail = r[0][3].c_str();
+  if (c.state == JobState::kDone) c.detail = Utf8Text(Bin(r[0][3]));
   if (c.state == JobState::kDead || c.state == JobState::kCancelled) c.error = r[0][4].c_str();
   c.created_unix_ms = r[0][5].as<int64_t>();
   c.workers_serving = r[0][6].as<int64_t>();
@@ -286,7 +292,7 @@ absl::StatusOr<DestinationCheckRow> PgStore::EnqueueCheck(const std::string& nam
             tx.exec_params1(
                   "INSERT INTO jobs (kind, state, priority, destination_id, remote_ref) "
                   "VALUES ($1, 1, 1000, $2, $3) RETURNING id",
-                  kCheckKind, d.id, std::string(write_probe ? "write" : "read"))[0]
+                  kCheckKind, d.id, BinParam(write_probe ? "write" : "read"))[0]
                 .as<int64_t>();
         ASSIGN_OR_RETURN(c, LoadCheck(tx, name, id, worker_stale_ms));
         return absl::OkStatus();

@@ -27,7 +27,7 @@ constexpr char kCompleteJobSql[] =
     "  state = CASE WHEN kind IN (2, 6) AND NOT $6::boolean THEN 5 ELSE 3 END, "
     "  last_error = CASE WHEN kind = 2 AND NOT $6::boolean "
     "    THEN 'verify: the remote copy is missing or differs; a current version is "
-    "delivered again' WHEN kind = 6 AND NOT $6::boolean THEN $3 ELSE last_error END, "
+    "delivered again' WHEN kind = 6 AND NOT $6::boolean THEN $8 ELSE last_error END, "
     "  remote_ref = $3, remote_size = $4, remote_checksum = $5, "
     "  finished_at = now(), updated_at = now() "
     "  WHERE id = $1 AND lease_token = $2 AND lease_owner = $7 AND state = 2 "
@@ -44,7 +44,7 @@ constexpr char kCompleteJobSql[] =
     "  AND $6::boolean AND dj.kind = 1 AND dj.version_id = j.version_id "
     "  AND dj.destination_id = j.destination_id), "
     "rd AS (UPDATE jobs dj SET state = 1, attempts = 0, next_attempt_at = now(), "
-    "  remote_ref = '', remote_size = 0, remote_checksum = '', finished_at = NULL, "
+    "  remote_ref = ''::bytea, remote_size = 0, remote_checksum = '', finished_at = NULL, "
     "  verified_at = NULL, updated_at = now(), "
     "  last_error = 'verify job ' || $1::bigint || ' found the remote copy missing or "
     "different; delivering it again' "
@@ -243,7 +243,7 @@ absl::StatusOr<std::vector<LeasedJob>> PgStore::LeaseFrom(Tx& tx, const LeasePar
     j.attempt = row[4].as<int64_t>();
     j.destination.id = row[5].as<int64_t>();
     j.file.version_id = row[6].as<int64_t>();
-    j.remote_ref = row[7].c_str();
+    j.remote_ref = Bin(row[7]);
     dest_ids.push_back(row[5].as<int64_t>());
     if (row[6].as<int64_t>() != 0) version_ids.push_back(row[6].as<int64_t>());
   }
@@ -364,9 +364,12 @@ absl::StatusOr<LeaseRenewal> PgStore::RenewLease(int64_t job_id, const std::stri
 
 absl::Status PgStore::CompleteJob(const JobCompletion& req) {
   return Run("complete job", TxMode::kQueue, [&](Tx& tx) {
-    pqxx::result r = tx.exec_prepared("complete_job", req.job_id, req.lease_token, req.remote_ref,
-                                      static_cast<int64_t>(req.remote_size), req.remote_checksum,
-                                      req.verified_ok, req.worker_id);
+    // remote_ref is bytea (migration 11): byte-exact, non-UTF-8 names
+    // included; $8 is its text for a failed connection check's last_error.
+    pqxx::result r =
+        tx.exec_prepared("complete_job", req.job_id, req.lease_token, BinParam(req.remote_ref),
+                         static_cast<int64_t>(req.remote_size), req.remote_checksum,
+                         req.verified_ok, req.worker_id, Utf8Text(req.remote_ref));
     if (r[0][0].as<int64_t>() == 1) return absl::OkStatus();
     pqxx::result s = tx.exec_params(
         "SELECT state, lease_token = $2, lease_owner IS NOT DISTINCT FROM $3 FROM jobs "

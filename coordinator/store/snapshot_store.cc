@@ -23,7 +23,7 @@ absl::StatusOr<uint64_t> PgSnapshotStore::QueueSnapshotCopies(const std::string&
         queued =
             tx.exec_params(
                   "INSERT INTO jobs (kind, state, destination_id, remote_ref) "
-                  "SELECT $1, $2, d.id, $3 FROM destinations d "
+                  "SELECT $1, $2, d.id, convert_to($3, 'UTF8') FROM destinations d "
                   "WHERE d.kind IN ('local', 's3', 'webdav', 'sftp') AND d.removed_at IS NULL "
                   "ORDER BY d.id",
                   static_cast<int>(JobKind::kSnapshot), static_cast<int>(JobState::kQueued), ref)

@@ -31,7 +31,8 @@ absl::StatusOr<v1::CompleteJobRequest> DeliverHandler::Run(const v1::Job& job, J
   // The name: the first candidate that is free, or holds this content
   // already (then there is nothing to upload), or - for a one-to-one layout
   // - the file's own name (a newer version replaces the older one).
-  ASSIGN_OR_RETURN(RemotePath where, ResolveRemotePath(f, layout, conn, ctx.chunks()));
+  ASSIGN_OR_RETURN(RemotePath where,
+                   ResolveRemotePath(f, layout, conn, ctx.chunks(), job.destination().kind()));
   switch (where.slot) {
     case RemotePath::Slot::kSameContent: {
       v1::CompleteJobRequest done;

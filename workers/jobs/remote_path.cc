@@ -1,6 +1,7 @@
 #include "workers/jobs/remote_path.h"
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
 #include "common/bytes.h"
 #include "common/status.h"
 
@@ -18,8 +19,35 @@ bool SameContent(const RemoteObject& o, const v1::FileVersion& f) {
 
 }  // namespace
 
+std::string RemoteName(const std::string& kind, const std::string& path) {
+  // S3 keys are UTF-8; rclone's remote-control API takes names in JSON,
+  // which cannot carry other bytes.
+  if ((kind != "s3" && kind != "rclone") || IsValidUtf8(path)) return path;
+  // Valid sequences as they are; each byte of an invalid one as %XX.
+  std::string out;
+  const std::string_view p(path);
+  for (size_t i = 0; i < p.size();) {
+    size_t len = 0;
+    for (size_t n = 1; n <= 4 && i + n <= p.size(); ++n) {
+      if (IsValidUtf8(p.substr(i, n))) {
+        len = n;
+        break;
+      }
+    }
+    if (len == 0) {
+      absl::StrAppendFormat(&out, "%%%02X", static_cast<unsigned char>(p[i]));
+      ++i;
+    } else {
+      out.append(p.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std::string& layout,
-                                             Connector* conn, ChunkFetcher* chunks) {
+                                             Connector* conn, ChunkFetcher* chunks,
+                                             const std::string& kind) {
   RemotePath out;
   out.input.device = f.device();
   out.input.folder = f.folder();
@@ -31,8 +59,10 @@ absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std
     ASSIGN_OR_RETURN(std::string head, chunks->GetPlain(first));
     out.input.exif_date = ExifCaptureDate(head);
   }
-  ASSIGN_OR_RETURN(out.base, ExpandLayout(layout, out.input));
-  const bool one_to_one = LayoutIsOneToOne(layout.empty() ? kDefaultLayout : layout);
+  ASSIGN_OR_RETURN(std::string expanded, ExpandLayout(layout, out.input));
+  out.base = RemoteName(kind, expanded);
+  const bool one_to_one =
+      out.base == expanded && LayoutIsOneToOne(layout.empty() ? kDefaultLayout : layout);
 
   for (int n = 1; n <= kMaxCollisionCandidates; ++n) {
     std::string cand = CollisionCandidate(out.base, n);

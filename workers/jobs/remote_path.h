@@ -40,7 +40,19 @@ struct RemotePath {
 // (LayoutIsOneToOne), is the file's own name. Errors: the chunk read, the
 // layout (INVALID_ARGUMENT), or a Stat other than NOT_FOUND (annotated with
 // the candidate and the destination).
+//
+// Names a destination kind cannot store (issue 18, docs/destinations.md,
+// "Names that are not UTF-8"): S3 keys are UTF-8 by definition and rclone's
+// remote-control API takes names in JSON, so for kinds "s3" and "rclone" each
+// byte of an invalid UTF-8 sequence in the expanded name becomes "%XX"
+// (RemoteName); such a mapped name is never treated as the file's own name
+// (a different file there is kept, the next candidate is used).
 absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std::string& layout,
-                                             Connector* conn, ChunkFetcher* chunks);
+                                             Connector* conn, ChunkFetcher* chunks,
+                                             const std::string& kind = "");
+
+// The name a destination of `kind` stores for the expanded layout `path`:
+// `path` itself, except for "s3" and "rclone" when it is not valid UTF-8.
+std::string RemoteName(const std::string& kind, const std::string& path);
 
 }  // namespace shoebox::worker

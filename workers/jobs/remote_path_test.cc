@@ -249,5 +249,20 @@ TEST(JobHandlerRegistry, BuiltInHandlersRunTheFourKindsOfThisVersion) {
   EXPECT_EQ(r.Find(v1::JOB_KIND_UNSPECIFIED), nullptr);
 }
 
+// Issue 18: S3 keys are UTF-8; the bytes of an invalid sequence become %XX,
+// valid names (NFC, NFD, emoji, '%') stay as they are, other kinds keep
+// every byte.
+TEST(RemoteNameTest, S3KeysGetPercentForInvalidUtf8Only) {
+  EXPECT_EQ(RemoteName("s3", "a/latin1-\xe9t\xe9.jpg"), "a/latin1-%E9t%E9.jpg");
+  EXPECT_EQ(RemoteName("s3", "caf\xc3\xa9 100% \xf0\x9f\x93\xb7.jpg"),
+            "caf\xc3\xa9 100% \xf0\x9f\x93\xb7.jpg");
+  EXPECT_EQ(RemoteName("s3", "cafe\xcc\x81.jpg"), "cafe\xcc\x81.jpg");
+  EXPECT_EQ(RemoteName("s3", "x\xf0\x9f\x93.jpg"), "x%F0%9F%93.jpg");
+  EXPECT_EQ(RemoteName("rclone", "a/latin1-\xe9t\xe9.jpg"), "a/latin1-%E9t%E9.jpg");
+  for (const char* kind : {"local", "webdav", "sftp"}) {
+    EXPECT_EQ(RemoteName(kind, "a/latin1-\xe9t\xe9.jpg"), "a/latin1-\xe9t\xe9.jpg") << kind;
+  }
+}
+
 }  // namespace
 }  // namespace shoebox::worker

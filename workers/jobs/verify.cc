@@ -10,8 +10,8 @@ namespace shoebox::worker {
 
 absl::StatusOr<v1::CompleteJobRequest> VerifyHandler::Run(const v1::Job& job, JobContext& ctx) {
   ASSIGN_OR_RETURN(Connector * conn, ctx.Destination());
-  ASSIGN_OR_RETURN(RemotePath where,
-                   ResolveRemotePath(job.file(), job.destination().layout(), conn, ctx.chunks()));
+  ASSIGN_OR_RETURN(RemotePath where, ResolveRemotePath(job.file(), job.destination().layout(), conn,
+                                                       ctx.chunks(), job.destination().kind()));
   v1::CompleteJobRequest done;
   done.set_verified_ok(false);
   if (where.slot != RemotePath::Slot::kSameContent) return done;
