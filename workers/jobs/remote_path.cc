@@ -19,7 +19,8 @@ bool SameContent(const RemoteObject& o, const v1::FileVersion& f) {
 }  // namespace
 
 absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std::string& layout,
-                                             Connector* conn, ChunkFetcher* chunks) {
+                                             Connector* conn, ChunkFetcher* chunks,
+                                             const ContentCheck& content_check) {
   RemotePath out;
   out.input.device = f.device();
   out.input.folder = f.folder();
@@ -44,7 +45,12 @@ absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std
     }
     if (!st.ok())
       return Annotate(st.status(), "check " + PrintablePath(cand) + " at " + conn->Describe());
-    const bool same = SameContent(*st, f);
+    bool same = false;
+    if (content_check && st->size == f.size() && !absl::StartsWith(st->checksum, "sha256:")) {
+      ASSIGN_OR_RETURN(same, content_check(cand, *st));
+    } else {
+      same = SameContent(*st, f);
+    }
     if (same || one_to_one) {
       out.slot = same ? RemotePath::Slot::kSameContent : RemotePath::Slot::kOwnName;
       out.path = std::move(cand);

@@ -3,6 +3,7 @@
 // checks there; both call ResolveRemotePath, so they cannot drift apart.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -40,7 +41,15 @@ struct RemotePath {
 // (LayoutIsOneToOne), is the file's own name. Errors: the chunk read, the
 // layout (INVALID_ARGUMENT), or a Stat other than NOT_FOUND (annotated with
 // the candidate and the destination).
+//
+// `content_check`, when given, replaces the size + mtime quick check for a
+// candidate of the file's size whose Stat reports no SHA-256: it decides
+// whether the object holds the file's content (verify reads it and hashes
+// it, workers/jobs/verify.h); its error ends the walk.
+using ContentCheck =
+    std::function<absl::StatusOr<bool>(const std::string& path, const RemoteObject& stat)>;
 absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std::string& layout,
-                                             Connector* conn, ChunkFetcher* chunks);
+                                             Connector* conn, ChunkFetcher* chunks,
+                                             const ContentCheck& content_check = nullptr);
 
 }  // namespace shoebox::worker
