@@ -37,8 +37,9 @@ constexpr char kApache404[] =
 
 TEST(SummarizeErrorBody, ApacheUnauthorizedPageBecomesTitleAndFirstParagraphOnOneLine) {
   const std::string s = SummarizeErrorBody(kHtml, kApache401);
-  EXPECT_TRUE(absl::StartsWith(s, "401 Unauthorized: This server could not verify that you are "
-                                  "authorized to access the document requested. Either"))
+  EXPECT_TRUE(absl::StartsWith(s,
+                               "401 Unauthorized: This server could not verify that you are "
+                               "authorized to access the document requested. Either"))
       << s;
   EXPECT_LE(s.size(), kErrorSummaryMax);
   EXPECT_TRUE(absl::EndsWith(s, "...")) << s;
