@@ -23,6 +23,21 @@ class StoreFetcher final : public ChunkFetcher {
 
 std::string IdHex(const ChunkId& id) { return ToHex(ByteSpan(id.data(), id.size())); }
 
+// The chunk store (or the coordinator) refusing the worker is not the
+// destination refusing an object or its credentials (workers/connector.h):
+// keep it from failing the job for good or holding the destination; the job
+// is retried with backoff while the worker's access is fixed.
+absl::Status NotTheDestinations(const absl::Status& st, const ChunkId& id) {
+  if (st.code() != absl::StatusCode::kPermissionDenied &&
+      st.code() != absl::StatusCode::kUnauthenticated) {
+    return st;
+  }
+  return absl::UnavailableError(
+      absl::StrCat("reading chunk ", IdHex(id), " was refused: ", st.message(),
+                   "; this is the worker's access to the chunk store (worker.chunk_store and its "
+                   "credentials), not the destination's; will retry"));
+}
+
 }  // namespace
 
 std::unique_ptr<ChunkFetcher> MakeStoreFetcher(SealedChunkStore* store) {
@@ -53,7 +68,7 @@ absl::Status ChunkSource::Load(size_t index) {
     ahead_.clear();
     plain = fetcher_->GetPlain(chunks_[index].id);
   }
-  if (!plain.ok()) return plain.status();
+  if (!plain.ok()) return NotTheDestinations(plain.status(), chunks_[index].id);
   if (plain->size() != chunks_[index].size) {
     return absl::DataLossError(absl::StrCat(
         "chunk ", IdHex(chunks_[index].id), " has ", plain->size(), " bytes, the catalog says ",

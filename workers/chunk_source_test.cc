@@ -56,6 +56,28 @@ TEST(ChunkSource, StreamsChunksInOrderAcrossBoundaries) {
   EXPECT_EQ(*got, file.content);
 }
 
+// A refused chunk-store read must not look like the destination refusing
+// the file (a dead job) or its credentials (a held destination).
+class RefusingFetcher final : public ChunkFetcher {
+ public:
+  absl::StatusOr<std::string> GetPlain(const ChunkId&) override {
+    return absl::PermissionDeniedError("GET chunks/ab/cd: HTTP 403 (AccessDenied)");
+  }
+};
+
+TEST(ChunkSource, ARefusedChunkStoreReadIsRetryableNotADestinationRefusal) {
+  RefusingFetcher f;
+  ChunkSpan span;
+  span.id = Sha256::Of(std::string("x"));
+  span.size = 1;
+  ChunkSource src(&f, {span}, 1, DigestToString(Sha256::Of(std::string("x"))));
+  auto got = ReadAll(&src, 64);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kUnavailable) << got.status();
+  EXPECT_NE(got.status().message().find("not the destination's"), std::string::npos)
+      << got.status();
+}
+
 TEST(ChunkSource, RewindRereadsAndStillVerifies) {
   MapFetcher f;
   File file = MakeFile(&f, {"hello ", "world"});

@@ -62,8 +62,10 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeConnector(const std::string& kind
 RetryClass ClassifyForRetry(const absl::Status& s) {
   switch (s.code()) {
     case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kPermissionDenied:
       return RetryClass::kAuth;
+    case absl::StatusCode::kPermissionDenied:
+      // One object refused (issue 18): not the destination's credentials.
+      return RetryClass::kRefused;
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kOutOfRange:

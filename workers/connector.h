@@ -4,8 +4,15 @@
 //
 // Error codes carry the retry decision (see ClassifyForRetry):
 //   UNAVAILABLE / DEADLINE_EXCEEDED / RESOURCE_EXHAUSTED(429)  → retryable
-//   UNAUTHENTICATED / PERMISSION_DENIED                         → auth failure, permanent
+//   UNAUTHENTICATED: the service refuses the CREDENTIALS         → auth failure: the
+//     (wrong key or password, 401, a refused bucket-level call)     destination is held
+//   PERMISSION_DENIED: the service refuses ONE object or path    → that job fails with
+//     (403 on one key, a directory the account may not write)      its reason; the
+//                                                                   destination goes on
 //   FAILED_PRECONDITION (quota exceeded, file too large)        → permanent
+// A connector that cannot tell the two refusals apart from the answer alone
+// (S3's 403 to a HEAD has no body) asks a bucket- or root-level question
+// before it picks the code (docs/destinations.md, "Refusals").
 // A Retry-After hint travels in the status payload "shoebox.retry_after_ms"
 // (common/retry.h). Retries inside a worker are a wrapper, RetryingConnector
 // (workers/connectors/retrying_connector.h), not code in each connector.
@@ -91,6 +98,19 @@ class Connector {
   virtual absl::Status EnsureFolder(const std::string& folder) = 0;
   // "s3://bucket/prefix at http://127.0.0.1:9000" — no secrets.
   virtual std::string Describe() const = 0;
+  // The caller read the object at `remote_path` and found that its content
+  // has SHA-256 `sha256` (32 raw bytes) (a verify, docs/verify.md):
+  // connectors that keep a checksum of their own next to an object record it
+  // again, bound to the object as it is now (WebDAV: its current ETag; local:
+  // its current mtime), so that a later Stat reports "sha256:" without a
+  // read. Returns what Stat reports afterwards. The default (connectors
+  // whose Stat already reports a checksum the service keeps, or that can
+  // keep none) is Stat.
+  virtual absl::StatusOr<RemoteObject> RecordChecksum(const std::string& remote_path,
+                                                      const std::string& sha256) {
+    (void)sha256;
+    return Stat(remote_path);
+  }
 };
 
 // Builds a connector from a destination's kind, non-secret settings and
@@ -119,7 +139,11 @@ using ::shoebox::kRetryAfterPayload;
 using ::shoebox::RetryAfterMs;
 using ::shoebox::WithRetryAfter;
 
-enum class RetryClass { kRetryable, kPermanent, kAuth };
+// kAuth: the credentials are refused (UNAUTHENTICATED); the coordinator holds
+// the destination until they change. kRefused: one object is refused
+// (PERMISSION_DENIED); that job fails for good with its reason, the
+// destination's other jobs go on. kPermanent: retrying cannot help.
+enum class RetryClass { kRetryable, kPermanent, kAuth, kRefused };
 RetryClass ClassifyForRetry(const absl::Status& s);
 
 }  // namespace shoebox::worker

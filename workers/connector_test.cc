@@ -15,7 +15,10 @@ TEST(RetryClassification, TransientCodesAreRetryable) {
 
 TEST(RetryClassification, RefusedCredentialsAreAuthFailures) {
   EXPECT_EQ(ClassifyForRetry(absl::UnauthenticatedError("x")), RetryClass::kAuth);
-  EXPECT_EQ(ClassifyForRetry(absl::PermissionDeniedError("x")), RetryClass::kAuth);
+}
+
+TEST(RetryClassification, ARefusalOfOneObjectIsNotAnAuthFailure) {
+  EXPECT_EQ(ClassifyForRetry(absl::PermissionDeniedError("403 on a.jpg")), RetryClass::kRefused);
 }
 
 TEST(RetryClassification, QuotaAndBadSettingsArePermanent) {

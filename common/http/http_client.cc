@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/http/error_body.h"
 #include "common/http/url.h"
 #include "common/retry.h"
 
@@ -18,7 +19,6 @@ namespace shoebox::http {
 namespace {
 
 constexpr absl::Duration kRetryAfterCap = absl::Hours(1);
-constexpr size_t kExcerptBytes = 300;
 constexpr uint64_t kProgressStep = 1u << 20;
 
 void GlobalInit() {
@@ -132,17 +132,6 @@ size_t HeaderCb(char* buf, size_t size, size_t nitems, void* userdata) {
 
 long ToMillis(absl::Duration d) {
   return static_cast<long>(std::max<int64_t>(1, absl::ToInt64Milliseconds(d)));
-}
-
-// Printable excerpt of an error body.
-std::string Excerpt(absl::string_view body) {
-  body = absl::StripAsciiWhitespace(body);
-  std::string out(body.substr(0, kExcerptBytes));
-  for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  if (body.size() > kExcerptBytes) out += "...";
-  return out;
 }
 
 }  // namespace
@@ -349,7 +338,8 @@ absl::Status ErrorStatus(const Response& r, absl::string_view what, absl::string
   if (r.ok()) return absl::OkStatus();
   std::string head = what.empty() ? "" : absl::StrCat(what, ": ");
   absl::StrAppend(&head, r.method, " ", r.url, ": HTTP ", r.status);
-  const std::string d = detail.empty() ? Excerpt(r.body) : std::string(detail);
+  const std::string d =
+      detail.empty() ? SummarizeErrorBody(r.Header("content-type"), r.body) : std::string(detail);
   if (!d.empty()) absl::StrAppend(&head, " (", d, ")");
   auto msg = [&](absl::string_view fallback) {
     absl::string_view h = hint.empty() ? fallback : hint;

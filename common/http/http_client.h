@@ -128,8 +128,10 @@ class Client {
 
 // THE mapping of HTTP answers to statuses. The message is
 //   "<what>: <METHOD> <url>: HTTP <code> (<detail>); <hint>"
-// where detail defaults to an excerpt of the error body (printable, at most
-// 300 bytes) and hint to the one for the code. Codes:
+// where detail defaults to a one-line summary of the error body (its
+// Content-Type: HTML title and first paragraph, S3 Code: Message, a JSON
+// message; at most 200 bytes, common/http/error_body.h) and hint to the one
+// for the code. Codes:
 //   429, 408, 423, 5xx (but 507) → UNAVAILABLE, with the
 //                                   Retry-After hint (seconds or HTTP-date)
 //                                   attached for common/retry.h;

@@ -21,13 +21,19 @@ namespace {
 constexpr int Stored(JobState s) { return static_cast<int>(s); }
 
 // A delivery or verify job done: its state, and for a verify job the
-// delivery it checked.
+// delivery it checked. A verify that found the copy missing or different is
+// DONE, not DEAD (issue 18): it did its job; the delivery it checked is
+// queued again as a self-healing re-delivery, which is only ever dead when
+// that delivery itself exhausts its attempts. $3 (bytea) is then the
+// worker's note of what it found ("missing: ...", "differs: ..."), $8 the
+// same as text for the messages.
 constexpr char kCompleteJobSql[] =
     "WITH j AS (UPDATE jobs SET "
-    "  state = CASE WHEN kind IN (2, 6) AND NOT $6::boolean THEN 5 ELSE 3 END, "
+    "  state = CASE WHEN kind = 6 AND NOT $6::boolean THEN 5 ELSE 3 END, "
     "  last_error = CASE WHEN kind = 2 AND NOT $6::boolean "
-    "    THEN 'verify: the remote copy is missing or differs; a current version is "
-    "delivered again' WHEN kind = 6 AND NOT $6::boolean THEN $8 ELSE last_error END, "
+    "    THEN 'verify: the remote copy is missing or differs (' || $8 || "
+    "'); a current version is delivered again (self-healing re-delivery)' "
+    "    WHEN kind = 6 AND NOT $6::boolean THEN $8 ELSE last_error END, "
     "  remote_ref = $3, remote_size = $4, remote_checksum = $5, "
     "  finished_at = now(), updated_at = now() "
     "  WHERE id = $1 AND lease_token = $2 AND lease_owner = $7 AND state = 2 "
@@ -38,16 +44,22 @@ constexpr char kCompleteJobSql[] =
     "  AND ((destinations.auth_failed_at IS NOT NULL AND (j.kind <> 6 OR $6::boolean)) "
     "    OR j.kind = 2)), "
     // Verify results (issue 7, docs/verify.md): a good copy marks its
-    // delivery verified; a missing or different copy of the file's
-    // current version queues that delivery again.
-    "ok AS (UPDATE jobs dj SET verified_at = now() FROM j WHERE j.kind = 2 "
-    "  AND $6::boolean AND dj.kind = 1 AND dj.version_id = j.version_id "
+    // delivery verified and updates its stored reference to what the
+    // destination reports now (a new ETag, a checksum recorded again: the
+    // copy is never delivered again for that); a missing or different copy
+    // of the file's current version queues that delivery again.
+    "ok AS (UPDATE jobs dj SET verified_at = now(), "
+    "  remote_ref = CASE WHEN $3 <> '' THEN $3 ELSE dj.remote_ref END, "
+    "  remote_size = CASE WHEN $3 <> '' THEN $4 ELSE dj.remote_size END, "
+    "  remote_checksum = CASE WHEN $3 <> '' THEN $5 ELSE dj.remote_checksum END "
+    "  FROM j WHERE j.kind = 2 "
+    "  AND $6::boolean AND dj.kind = 1 AND dj.state = 3 AND dj.version_id = j.version_id "
     "  AND dj.destination_id = j.destination_id), "
     "rd AS (UPDATE jobs dj SET state = 1, attempts = 0, next_attempt_at = now(), "
     "  remote_ref = ''::bytea, remote_size = 0, remote_checksum = '', finished_at = NULL, "
     "  verified_at = NULL, updated_at = now(), "
-    "  last_error = 'verify job ' || $1::bigint || ' found the remote copy missing or "
-    "different; delivering it again' "
+    "  last_error = 're-delivery (self-healing): verify job ' || $1::bigint || ' found the "
+    "remote copy missing or different (' || $8 || '); delivering it again' "
     "  FROM j, file_versions v, files f WHERE j.kind = 2 AND NOT $6::boolean "
     "  AND dj.kind = 1 AND dj.state = 3 AND dj.version_id = j.version_id "
     "  AND dj.destination_id = j.destination_id AND v.id = j.version_id "

@@ -205,7 +205,8 @@ absl::Status RunCommand(const std::vector<std::string>& argv, std::string* out) 
 
 // ---------------------------------------------------------------- Apache DAV
 
-absl::StatusOr<std::unique_ptr<ApacheDav>> StartApacheDav(bool tls) {
+absl::StatusOr<std::unique_ptr<ApacheDav>> StartApacheDav(bool tls,
+                                                          const std::vector<std::string>& denied) {
   auto s = std::make_unique<ApacheDav>();
   auto dir = TempDir::Make("apache");
   if (!dir.ok()) return dir.status();
@@ -254,6 +255,12 @@ absl::StatusOr<std::unique_ptr<ApacheDav>> StartApacheDav(bool tls) {
                   "<Directory ", d,
                   "/www>\n  Dav On\n  AuthType Basic\n  AuthName \"shoebox test\"\n  AuthUserFile ",
                   d, "/htpasswd\n  Require valid-user\n</Directory>\n");
+  for (const std::string& folder : denied) {
+    std::filesystem::create_directories(s->root_dir + "/" + folder);
+    if (auto st = Chown(s->root_dir, "www-data"); !st.ok()) return st;
+    absl::StrAppend(&conf, "<Directory ", s->root_dir, "/", folder,
+                    ">\n  Require all denied\n</Directory>\n");
+  }
   if (auto st = WriteTextFile(d + "/httpd.conf", conf); !st.ok()) return st;
   auto proc = ScopedProcess::Start({"apache2", "-f", d + "/httpd.conf", "-D", "FOREGROUND"},
                                    d + "/stdout.log");
@@ -464,7 +471,8 @@ absl::StatusOr<std::unique_ptr<S3Server>> StartS3rver(const std::string& bucket)
   return s;
 }
 
-absl::StatusOr<std::unique_ptr<S3Server>> StartMoto(const std::string& bucket) {
+absl::StatusOr<std::unique_ptr<S3Server>> StartMoto(const std::string& bucket,
+                                                    const std::string& denied_prefix) {
   auto s = std::make_unique<S3Server>();
   auto dir = TempDir::Make("moto");
   if (!dir.ok()) return dir.status();
@@ -485,11 +493,16 @@ absl::StatusOr<std::unique_ptr<S3Server>> StartMoto(const std::string& bucket) {
   st = RunCommand(
       AwsCli(*s, "bootstrap", "bootstrap", {"iam", "create-user", "--user-name", "shoebox"}));
   if (!st.ok()) return st;
-  st = RunCommand(AwsCli(
-      *s, "bootstrap", "bootstrap",
-      {"iam", "put-user-policy", "--user-name", "shoebox", "--policy-name", "s3-all",
-       "--policy-document",
-       R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]})"}));
+  std::string statements = R"({"Effect":"Allow","Action":"s3:*","Resource":"*"})";
+  if (!denied_prefix.empty()) {
+    absl::StrAppend(&statements, R"(,{"Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::)",
+                    bucket, "/", denied_prefix, R"(*"})");
+  }
+  st = RunCommand(
+      AwsCli(*s, "bootstrap", "bootstrap",
+             {"iam", "put-user-policy", "--user-name", "shoebox", "--policy-name", "s3-all",
+              "--policy-document",
+              absl::StrCat(R"({"Version":"2012-10-17","Statement":[)", statements, "]}")}));
   if (!st.ok()) return st;
   std::string key_json;
   st = RunCommand(

@@ -69,7 +69,11 @@ struct ApacheDav {
   std::unique_ptr<ScopedProcess> process;
 };
 // With `tls`, https with a fresh self-signed certificate for 127.0.0.1.
-absl::StatusOr<std::unique_ptr<ApacheDav>> StartApacheDav(bool tls = false);
+// Each of `denied` (a folder under the collection, created) answers every
+// request with 403 (`Require all denied`): a path the server refuses while
+// the credentials are good.
+absl::StatusOr<std::unique_ptr<ApacheDav>> StartApacheDav(
+    bool tls = false, const std::vector<std::string>& denied = {});
 
 // --- SFTP: OpenSSH sshd ---------------------------------------------------
 struct Sshd {
@@ -142,6 +146,10 @@ absl::StatusOr<std::unique_ptr<S3Server>> StartS3rver(const std::string& bucket 
 // moto_server with INITIAL_NO_AUTH_ACTION_COUNT: an IAM user with an s3:*
 // policy and an access key are created unauthenticated, then every request
 // (bucket creation included) is Signature V4 verified.
-absl::StatusOr<std::unique_ptr<S3Server>> StartMoto(const std::string& bucket = "shoebox");
+// With `denied_prefix`, the user's policy also denies every s3 action on
+// keys starting with it (moto enforces it: 403 AccessDenied on those keys
+// only, with credentials that work for the rest of the bucket).
+absl::StatusOr<std::unique_ptr<S3Server>> StartMoto(const std::string& bucket = "shoebox",
+                                                    const std::string& denied_prefix = "");
 
 }  // namespace shoebox::testsupport

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/bytes.h"
@@ -50,6 +51,24 @@ absl::Status FsError(int err, const std::string& what) {
         absl::StrCat(what, ": ", strerror(err), " (mount unavailable; will retry)"));
   }
   return ErrnoToStatus(err, what);
+}
+
+// Records `hex` and the file's current mtime (see local.h). A file system
+// without xattrs is not an error: its files then have no checksum.
+absl::Status SetChecksumXattrs(int fd, const std::string& hex, const std::string& what) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return FsError(errno, "stat " + PrintablePath(what));
+  const std::string mtime =
+      absl::StrCat(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string&>{kLocalSha256Xattr, hex},
+        {kLocalSha256MtimeXattr, mtime}}) {
+    if (::fsetxattr(fd, name, value.data(), value.size(), 0) != 0) {
+      if (errno == ENOTSUP || errno == EOPNOTSUPP) return absl::OkStatus();
+      return FsError(errno, "set checksum attribute on " + PrintablePath(what));
+    }
+  }
+  return absl::OkStatus();
 }
 
 class LocalConnector final : public Connector {
@@ -94,11 +113,7 @@ class LocalConnector final : public Connector {
       if (::futimens(fd, ts) != 0) st = FsError(errno, "set mtime of " + PrintablePath(tmp));
     }
     if (st.ok() && req.sha256.size() == 32) {
-      std::string hex = ToHex(req.sha256);
-      if (::fsetxattr(fd, kLocalSha256Xattr, hex.data(), hex.size(), 0) != 0 && errno != ENOTSUP &&
-          errno != EOPNOTSUPP) {
-        st = FsError(errno, "set checksum attribute on " + PrintablePath(tmp));
-      }
+      st = SetChecksumXattrs(fd, ToHex(req.sha256), tmp);
     }
     if (::close(fd) != 0 && st.ok()) st = FsError(errno, "close " + PrintablePath(tmp));
     if (st.ok() && ::rename(tmp.c_str(), final_path.c_str()) != 0) {
@@ -133,8 +148,33 @@ class LocalConnector final : public Connector {
     o.ref = p;
     char buf[80];
     ssize_t n = ::getxattr(p.c_str(), kLocalSha256Xattr, buf, sizeof buf);
-    if (n == 64) o.checksum = "sha256:" + std::string(buf, 64);
+    char when[32];
+    ssize_t m = ::getxattr(p.c_str(), kLocalSha256MtimeXattr, when, sizeof when);
+    int64_t recorded_mtime = 0;
+    if (n == 64 && m > 0 &&
+        absl::SimpleAtoi(absl::string_view(when, static_cast<size_t>(m)), &recorded_mtime) &&
+        recorded_mtime == o.mtime_ns) {
+      o.checksum = "sha256:" + std::string(buf, 64);
+    }
     return o;
+  }
+
+  absl::StatusOr<RemoteObject> RecordChecksum(const std::string& remote_path,
+                                              const std::string& sha256) override {
+    RETURN_IF_ERROR(ValidateRelativePath(remote_path, "remote path"));
+    if (sha256.size() != 32) return Stat(remote_path);
+    const std::string p = Full(remote_path);
+    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+      if (errno == ENOENT) {
+        return absl::NotFoundError(absl::StrCat(PrintablePath(p), " does not exist"));
+      }
+      return FsError(errno, "open " + PrintablePath(p));
+    }
+    absl::Status st = SetChecksumXattrs(fd, ToHex(sha256), p);
+    ::close(fd);
+    RETURN_IF_ERROR(st);
+    return Stat(remote_path);
   }
 
   absl::StatusOr<std::vector<RemoteObject>> List(const std::string& prefix) override {

@@ -2,10 +2,16 @@
 //
 // Put writes "<dir>/.<name>.shoebox-tmp-<random>" in the target directory,
 // fsyncs it, sets the mtime, stores the SHA-256 in the extended attribute
-// "user.shoebox.sha256" (when the file system supports xattrs), renames it
+// "user.shoebox.sha256" and the mtime it was recorded for (nanoseconds) in
+// "user.shoebox.sha256_mtime" (when the file system supports xattrs), renames it
 // over the final name and fsyncs the directory: a reader never sees a partial
 // file under the final name, and a crash leaves at most a hidden temp file
 // (List skips them). Folders are created once and remembered.
+//
+// Stat reports "sha256:<hex>" only while the file's mtime is still the one
+// recorded with it: a file written in place (one flipped byte keeps its
+// xattrs but not its mtime) is no longer vouched for, so a verify reads it
+// (docs/verify.md). RecordChecksum records both again for the file as it is.
 //
 // Settings: {"root": "/abs/dir", "fsync": true}. No credentials.
 #pragma once
@@ -20,6 +26,7 @@ namespace shoebox::worker {
 
 inline constexpr char kLocalTempMarker[] = ".shoebox-tmp-";
 inline constexpr char kLocalSha256Xattr[] = "user.shoebox.sha256";
+inline constexpr char kLocalSha256MtimeXattr[] = "user.shoebox.sha256_mtime";
 
 absl::StatusOr<std::unique_ptr<Connector>> MakeLocalConnector(const nlohmann::json& settings,
                                                               const nlohmann::json& credentials);

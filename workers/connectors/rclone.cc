@@ -13,6 +13,7 @@
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
 #include "common/destination_kinds.h"
+#include "common/http/error_body.h"
 #include "common/http/form_body.h"
 #include "common/http/http_client.h"
 #include "common/http/url.h"
@@ -99,7 +100,8 @@ absl::Status RcloneConnector::RcError(const http::Response& r, absl::string_view
     // status says it all.
     return http::ErrorStatus(r, absl::StrCat(what, " on ", Describe()));
   }
-  const std::string err = j["error"].get<std::string>();
+  // A remote's own error page can arrive inside the text: keep it short.
+  const std::string err = http::SummarizeErrorBody("", j["error"].get<std::string>(), 300);
   long http_code = r.status;
   if (j.contains("status") && j["status"].is_number_integer()) http_code = j["status"].get<long>();
   std::string msg = absl::StrCat(what, " on ", Describe(), ": ", err, " (HTTP ", http_code, ")");
@@ -146,8 +148,9 @@ absl::StatusOr<json> RcloneConnector::Rc(const std::string& command, const json&
   if (r.status != 200) return RcError(r, what);
   json j = json::parse(r.body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    return absl::UnavailableError(absl::StrCat(
-        what, " on ", Describe(), ": rclone answered with non-JSON: ", r.body.substr(0, 200)));
+    return absl::UnavailableError(
+        absl::StrCat(what, " on ", Describe(), ": rclone answered with non-JSON: ",
+                     http::SummarizeErrorBody(r.Header("content-type"), r.body)));
   }
   return j;
 }

@@ -49,4 +49,9 @@ absl::Status RetryingConnector::EnsureFolder(const std::string& folder) {
   return Again([&] { return inner_->EnsureFolder(folder); });
 }
 
+absl::StatusOr<RemoteObject> RetryingConnector::RecordChecksum(const std::string& remote_path,
+                                                               const std::string& sha256) {
+  return Again([&] { return inner_->RecordChecksum(remote_path, sha256); });
+}
+
 }  // namespace shoebox::worker

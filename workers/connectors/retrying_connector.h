@@ -9,7 +9,8 @@
 //   RetryOptions::retry_put is set (connectors whose uploads have their own
 //   finer retries, such as S3's multipart parts, leave it off).
 // - Get is retried only while no byte has reached the sink.
-// - Stat, List, Delete and EnsureFolder are idempotent and always retried.
+// - Stat, List, Delete, EnsureFolder and RecordChecksum are idempotent and
+//   always retried.
 //
 // Retry is written here once; a connector factory that wants it wraps its
 // connector (MakeS3Connector does). Thread-safe when the wrapped connector is.
@@ -45,6 +46,8 @@ class RetryingConnector final : public Connector {
   absl::Status Delete(const std::string& remote_path) override;
   absl::Status EnsureFolder(const std::string& folder) override;
   std::string Describe() const override { return inner_->Describe(); }
+  absl::StatusOr<RemoteObject> RecordChecksum(const std::string& remote_path,
+                                              const std::string& sha256) override;
 
   Connector* inner() const { return inner_.get(); }
 

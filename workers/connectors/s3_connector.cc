@@ -34,7 +34,7 @@ class S3Connector final : public Connector {
       if (progress) progress(p);
     };
     RETURN_IF_ERROR(src->Rewind());
-    RETURN_IF_ERROR(client_->PutStream(key, src, req.size, sha_hex, meta, cb));
+    RETURN_IF_ERROR(Refusal(client_->PutStream(key, src, req.size, sha_hex, meta, cb)));
     RemoteObject o;
     o.remote_path = req.remote_path;
     o.size = req.size;
@@ -46,7 +46,9 @@ class S3Connector final : public Connector {
 
   absl::StatusOr<RemoteObject> Stat(const std::string& remote_path) override {
     const std::string key = prefix_ + remote_path;
-    ASSIGN_OR_RETURN(s3::S3ObjectInfo info, client_->Head(key));
+    absl::StatusOr<s3::S3ObjectInfo> head = client_->Head(key);
+    if (!head.ok()) return Refusal(head.status());
+    const s3::S3ObjectInfo& info = *head;
     RemoteObject o;
     o.remote_path = remote_path;
     o.size = info.size;
@@ -79,11 +81,11 @@ class S3Connector final : public Connector {
 
   absl::Status Get(const std::string& remote_path,
                    const std::function<absl::Status(std::string_view)>& sink) override {
-    return client_->Get(prefix_ + remote_path, sink);
+    return Refusal(client_->Get(prefix_ + remote_path, sink));
   }
 
   absl::Status Delete(const std::string& remote_path) override {
-    return client_->Delete(prefix_ + remote_path);
+    return Refusal(client_->Delete(prefix_ + remote_path));
   }
 
   absl::Status EnsureFolder(const std::string&) override { return absl::OkStatus(); }
@@ -94,6 +96,41 @@ class S3Connector final : public Connector {
   }
 
  private:
+  // A refusal of one object (403 AccessDenied from a bucket policy on that
+  // key) is not a refusal of the credentials, but S3 answers a HEAD with a
+  // bare 403 either way (wrong secret or denied key). So on UNAUTHENTICATED
+  // or PERMISSION_DENIED from an object call, ask a bucket-level question
+  // (ListObjectsV2 of an empty prefix): refused too → the credentials
+  // (UNAUTHENTICATED, the coordinator holds the destination); accepted →
+  // only this object (PERMISSION_DENIED, that file fails with its reason);
+  // no answer → UNAVAILABLE (try again). Other errors pass unchanged.
+  absl::Status Refusal(absl::Status st) const {
+    if (st.code() != absl::StatusCode::kUnauthenticated &&
+        st.code() != absl::StatusCode::kPermissionDenied) {
+      return st;
+    }
+    // A prefix that holds nothing (a small answer) and has no '/' of its own
+    // (moto miscomputes signatures of query values with %2F).
+    absl::Status probe = client_->List(prefix_ + ".shoebox-probe", [](const s3::S3ObjectInfo&) {
+      return absl::CancelledError("one entry is enough");
+    });
+    if (probe.ok() || absl::IsCancelled(probe)) {
+      return absl::PermissionDeniedError(
+          absl::StrCat(st.message(),
+                       "; listing the bucket with the same credentials works, so "
+                       "only this object is refused: check the bucket policy for "
+                       "this key (this file fails, the others go on)"));
+    }
+    if (probe.code() == absl::StatusCode::kUnauthenticated ||
+        probe.code() == absl::StatusCode::kPermissionDenied) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          st.message(), "; listing the bucket is refused too (", probe.message(), ")"));
+    }
+    return absl::UnavailableError(absl::StrCat(
+        st.message(), "; could not tell whether the credentials or only this object are refused: ",
+        probe.message(), "; will retry"));
+  }
+
   std::string Ref(const std::string& key) const {
     return absl::StrCat("s3://", client_->config().bucket, "/", key);
   }

@@ -168,6 +168,12 @@ class WebDavConnector final : public Connector {
   absl::StatusOr<RemoteObject> Put(const PutRequest& req, ByteSource* src,
                                    const std::function<void(const Progress&)>& progress) override;
   absl::StatusOr<RemoteObject> Stat(const std::string& remote_path) override;
+  // Records the SHA-256 again with the file's current ETag (a verify read
+  // the file and found this content: Apache's ETag of a file younger than a
+  // second is weak, W/"...", and becomes strong later, so the ETag recorded
+  // at upload no longer matches although the file is the same).
+  absl::StatusOr<RemoteObject> RecordChecksum(const std::string& remote_path,
+                                              const std::string& sha256) override;
   absl::StatusOr<std::vector<RemoteObject>> List(const std::string& prefix) override;
   absl::Status Get(const std::string& remote_path,
                    const std::function<absl::Status(std::string_view)>& sink) override;
@@ -190,13 +196,22 @@ class WebDavConnector final : public Connector {
   absl::StatusOr<DavEntry> StatEntry(const std::string& remote_path);
   // Records the file's SHA-256 and current ETag as dead properties (see the
   // header); updates `entry` when the server took them. Best effort.
-  void RecordChecksum(const std::string& remote_path, const std::string& sha256_hex,
-                      DavEntry* entry);
+  void RecordChecksumProps(const std::string& remote_path, const std::string& sha256_hex,
+                           DavEntry* entry);
   // Maps a non-success HTTP status to a status naming `what` (e.g.
   // "PUT Photos/a.jpg").
+  // A 403 goes through OnePathRefused.
   absl::Status HttpError(const http::Response& r, absl::string_view what) const {
-    return http::ErrorStatus(r, absl::StrCat(what, " at ", Describe()));
+    absl::Status s = http::ErrorStatus(r, absl::StrCat(what, " at ", Describe()));
+    return r.status == 403 ? OnePathRefused(std::move(s)) : s;
   }
+  // A 403 on one path (a folder the server's rules deny) is not a refusal
+  // of the credentials (401, or a 403 on the destination folder itself, as
+  // for a suspended account): ask for the destination folder (PROPFIND
+  // Depth 0). It answers → PERMISSION_DENIED (that file fails with its
+  // reason, the destination goes on); refused too → UNAUTHENTICATED (the
+  // coordinator holds the destination); no answer → UNAVAILABLE.
+  absl::Status OnePathRefused(absl::Status refused) const;
   absl::StatusOr<std::vector<DavEntry>> Propfind(const std::string& path, bool collection,
                                                  int depth, bool* not_found);
   // Relative path (decoded) of an href, or nullopt when it is outside the root.
@@ -219,6 +234,32 @@ class WebDavConnector final : public Connector {
   absl::Mutex mu_;
   absl::flat_hash_set<std::string> known_folders_ ABSL_GUARDED_BY(mu_);
 };
+
+absl::Status WebDavConnector::OnePathRefused(absl::Status refused) const {
+  http::Request probe;
+  probe.method = "PROPFIND";
+  probe.url = UrlFor("");
+  probe.headers = {{"Depth", "0"}};
+  absl::StatusOr<http::Response> r = client_.Send(probe);
+  if (!r.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat(refused.message(),
+                     "; could not tell whether the credentials or only this path are refused: ",
+                     r.status().message(), "; will retry"));
+  }
+  if (r->status == 401 || r->status == 403) {
+    return absl::UnauthenticatedError(absl::StrCat(refused.message(),
+                                                   "; the destination folder is refused too (HTTP ",
+                                                   r->status, "): the account itself is refused"));
+  }
+  if (r->status == 207) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        refused.message(),
+        "; the destination folder answers these credentials, so only this path is "
+        "refused: check the server's rules for it (this file fails, the others go on)"));
+  }
+  return refused;
+}
 
 std::optional<std::string> WebDavConnector::RelativePath(const std::string& href) const {
   absl::string_view h = href;
@@ -458,7 +499,7 @@ absl::StatusOr<RemoteObject> WebDavConnector::Put(
                                                " to ", Describe(), " the server reports ", e.length,
                                                " bytes instead of ", req.size, "; retry"));
   }
-  RecordChecksum(req.remote_path, ToHex(req.sha256), &e);
+  RecordChecksumProps(req.remote_path, ToHex(req.sha256), &e);
   RemoteObject obj;
   obj.remote_path = req.remote_path;
   obj.size = e.length;
@@ -470,6 +511,19 @@ absl::StatusOr<RemoteObject> WebDavConnector::Put(
 
 absl::StatusOr<RemoteObject> WebDavConnector::Stat(const std::string& remote_path) {
   ASSIGN_OR_RETURN(DavEntry e, StatEntry(remote_path));
+  RemoteObject o;
+  o.remote_path = remote_path;
+  o.size = e.length;
+  o.mtime_ns = e.mtime_ns;
+  o.checksum = webdav_internal::EffectiveChecksum(e);
+  o.ref = UrlFor(remote_path);
+  return o;
+}
+
+absl::StatusOr<RemoteObject> WebDavConnector::RecordChecksum(const std::string& remote_path,
+                                                             const std::string& sha256) {
+  ASSIGN_OR_RETURN(DavEntry e, StatEntry(remote_path));
+  if (sha256.size() == 32) RecordChecksumProps(remote_path, ToHex(sha256), &e);
   RemoteObject o;
   o.remote_path = remote_path;
   o.size = e.length;
@@ -494,8 +548,8 @@ absl::StatusOr<DavEntry> WebDavConnector::StatEntry(const std::string& remote_pa
   return e;
 }
 
-void WebDavConnector::RecordChecksum(const std::string& remote_path, const std::string& sha256_hex,
-                                     DavEntry* entry) {
+void WebDavConnector::RecordChecksumProps(const std::string& remote_path,
+                                          const std::string& sha256_hex, DavEntry* entry) {
   if (dead_props_refused_.load() || sha256_hex.size() != 64 || entry->etag.empty()) return;
   http::Request req;
   req.method = "PROPPATCH";

@@ -47,7 +47,8 @@ std::string RemoteName(const std::string& kind, const std::string& path) {
 
 absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std::string& layout,
                                              Connector* conn, ChunkFetcher* chunks,
-                                             const std::string& kind) {
+                                             const std::string& kind,
+                                             const ContentCheck& content_check) {
   RemotePath out;
   out.input.device = f.device();
   out.input.folder = f.folder();
@@ -74,7 +75,12 @@ absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std
     }
     if (!st.ok())
       return Annotate(st.status(), "check " + PrintablePath(cand) + " at " + conn->Describe());
-    const bool same = SameContent(*st, f);
+    bool same = false;
+    if (content_check && st->size == f.size() && !absl::StartsWith(st->checksum, "sha256:")) {
+      ASSIGN_OR_RETURN(same, content_check(cand, *st));
+    } else {
+      same = SameContent(*st, f);
+    }
     if (same || one_to_one) {
       out.slot = same ? RemotePath::Slot::kSameContent : RemotePath::Slot::kOwnName;
       out.path = std::move(cand);

@@ -3,6 +3,7 @@
 // checks there; both call ResolveRemotePath, so they cannot drift apart.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -47,9 +48,17 @@ struct RemotePath {
 // byte of an invalid UTF-8 sequence in the expanded name becomes "%XX"
 // (RemoteName); such a mapped name is never treated as the file's own name
 // (a different file there is kept, the next candidate is used).
+//
+// `content_check`, when given, replaces the size + mtime quick check for a
+// candidate of the file's size whose Stat reports no SHA-256: it decides
+// whether the object holds the file's content (verify reads it and hashes
+// it, workers/jobs/verify.h); its error ends the walk.
+using ContentCheck =
+    std::function<absl::StatusOr<bool>(const std::string& path, const RemoteObject& stat)>;
 absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std::string& layout,
                                              Connector* conn, ChunkFetcher* chunks,
-                                             const std::string& kind = "");
+                                             const std::string& kind = "",
+                                             const ContentCheck& content_check = nullptr);
 
 // The name a destination of `kind` stores for the expanded layout `path`:
 // `path` itself, except for "s3" and "rclone" when it is not valid UTF-8.

@@ -1,20 +1,84 @@
 #include "workers/jobs/verify.h"
 
+#include <set>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+#include "common/crypto/hash.h"
 #include "common/status.h"
 #include "workers/jobs/remote_path.h"
 #include "workers/jobs/repair.h"
 
 namespace shoebox::worker {
+namespace {
+
+// Reads the object at `path` whole and compares its SHA-256 with the
+// catalog's. Stops early (false) once more bytes than the file's arrive.
+absl::StatusOr<bool> SameBytes(Connector* conn, const std::string& path, const v1::FileVersion& f,
+                               JobContext& ctx) {
+  Sha256 h;
+  uint64_t total = 0;
+  bool longer = false;
+  absl::Status st = conn->Get(path, [&](std::string_view data) -> absl::Status {
+    if (ctx.cancelled()) return absl::CancelledError("verify cancelled");
+    total += data.size();
+    if (total > f.size()) {
+      longer = true;
+      return absl::OutOfRangeError("longer than the catalog's file");
+    }
+    h.Update(data);
+    return absl::OkStatus();
+  });
+  if (longer) return false;
+  if (absl::IsNotFound(st)) return false;  // gone between Stat and Get
+  RETURN_IF_ERROR(Annotate(st, absl::StrCat("read ", PrintablePath(path), " at ", conn->Describe(),
+                                            " to compare it with the catalog's SHA-256")));
+  return total == f.size() && DigestToString(h.Final()) == f.sha256();
+}
+
+}  // namespace
 
 absl::StatusOr<v1::CompleteJobRequest> VerifyHandler::Run(const v1::Job& job, JobContext& ctx) {
   ASSIGN_OR_RETURN(Connector * conn, ctx.Destination());
-  ASSIGN_OR_RETURN(RemotePath where, ResolveRemotePath(job.file(), job.destination().layout(), conn,
-                                                       ctx.chunks(), job.destination().kind()));
+  const v1::FileVersion& f = job.file();
+  std::set<std::string> read_back;  // candidates whose bytes matched when read
+  ContentCheck by_content = [&](const std::string& path,
+                                const RemoteObject&) -> absl::StatusOr<bool> {
+    ASSIGN_OR_RETURN(bool same, SameBytes(conn, path, f, ctx));
+    if (same) read_back.insert(path);
+    return same;
+  };
+  ASSIGN_OR_RETURN(RemotePath where, ResolveRemotePath(f, job.destination().layout(), conn,
+                                                       ctx.chunks(), job.destination().kind(),
+                                                       by_content));
   v1::CompleteJobRequest done;
   done.set_verified_ok(false);
-  if (where.slot != RemotePath::Slot::kSameContent) return done;
+  switch (where.slot) {
+    case RemotePath::Slot::kSameContent:
+      break;
+    case RemotePath::Slot::kOwnName:
+      done.set_remote_ref(absl::StrCat(
+          "differs: ", PrintablePath(where.path), " holds ", where.existing.size, " bytes ",
+          where.existing.checksum.empty() ? std::string("of other content")
+                                          : where.existing.checksum,
+          ", the catalog's file ", f.size(), " bytes sha256:", ToHex(f.sha256())));
+      return done;
+    case RemotePath::Slot::kFree:
+    case RemotePath::Slot::kNoneFree:
+      done.set_remote_ref(absl::StrCat("missing: no copy of ",
+                                       PrintablePath(where.base.empty() ? where.path : where.base),
+                                       " with the catalog's content at ", conn->Describe()));
+      return done;
+  }
+  RemoteObject copy = where.existing;
+  if (read_back.count(where.path) > 0) {
+    // Same content under a reference the destination no longer vouches for
+    // (a new ETag, an mtime changed by hand): record it again, so the next
+    // verify need not read it, and report the new reference.
+    absl::StatusOr<RemoteObject> again = conn->RecordChecksum(where.path, f.sha256());
+    if (again.ok()) copy = std::move(*again);
+  }
   // Damaged chunks of this file in the chunk store: repair them from this
   // copy.
   RETURN_IF_ERROR(
@@ -22,9 +86,9 @@ absl::StatusOr<v1::CompleteJobRequest> VerifyHandler::Run(const v1::Job& job, Jo
         return ctx.RepairChunk(id, std::move(data));
       }));
   done.set_verified_ok(true);
-  done.set_remote_ref(where.existing.ref);
-  done.set_remote_size(where.existing.size);
-  done.set_remote_checksum(where.existing.checksum);
+  done.set_remote_ref(copy.ref);
+  done.set_remote_size(copy.size);
+  done.set_remote_checksum(copy.checksum);
   return done;
 }
 
