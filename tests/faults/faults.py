@@ -455,6 +455,17 @@ def main():
         return SKIP
     work = tempfile.mkdtemp(prefix=f"shoebox-faults-{args.scenario}.")
     os.chmod(work, 0o755)
+    # A copy of the binaries: a rebuild during a long run must not swap
+    # them under the restarts.
+    for sub, exe in (("agent", "shoebox-agent"), ("coordinator", "shoebox-coordinator"),
+                     ("workers", "shoebox-worker"), ("cli", "shoebox")):
+        os.makedirs(os.path.join(work, "bin", sub))
+        shutil.copy2(os.path.join(build, sub, exe), os.path.join(work, "bin", sub, exe))
+    build = os.path.join(work, "bin")
+
+    def on_term(signum, frame):
+        raise Fail(f"stopped by signal {signum}")
+    signal.signal(signal.SIGTERM, on_term)
     stack = Stack(build, work, rng)
     ok = False
     try:
