@@ -22,7 +22,8 @@ within a second of its restart, i.e. during the agent's handshakes: issue
 18), postgres (stopped for a minute, then killed with kill -9),
 coordinator_down (down for minutes while files arrive; the agent offline
 while its folder changes), store_full (the chunk store on a full tmpfs, then
-space freed; root only, else exit 77), bitflip (a flipped bit in a stored
+space freed; root only, else exit 77), dest_full (the same for the local
+destination), bitflip (a flipped bit in a stored
 chunk and a deleted copy at a destination: shoebox verify repairs both).
 """
 import argparse
@@ -119,10 +120,12 @@ class Stack:
         return r
 
     # --- setup ----------------------------------------------------------------
-    def setup(self, chunk_store=None):
+    def setup(self, chunk_store=None, dest_root=None):
         w = self.work
         os.makedirs(self.src)
-        os.makedirs(self.dest)
+        if dest_root:
+            self.dest = dest_root
+        os.makedirs(self.dest, exist_ok=True)
         if chunk_store:
             self.chunks = chunk_store
         os.makedirs(self.chunks, exist_ok=True)
@@ -339,6 +342,27 @@ def scen_store_full(stack, rng, args):
     return faults
 
 
+def scen_dest_full(stack, rng, args):
+    # The local destination is a 48 MB tmpfs: deliveries fail with "no
+    # space" while photos keep arriving; then it is grown to 1 GB. Every
+    # delivery must still complete (held and retried, not given up).
+    faults = []
+    with Feeder(stack, rng, rate=4.0):
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            st = os.statvfs(stack.dest)
+            if st.f_bavail * st.f_frsize < 2_000_000:
+                break
+            time.sleep(1)
+        else:
+            raise Fail("the 48 MB destination never filled up")
+        faults.append("local destination file system full (48 MB tmpfs)")
+        time.sleep(30)
+    subprocess.run(["mount", "-o", "remount,size=1g", stack.dest], check=True)
+    faults.append("space freed (tmpfs grown to 1 GB)")
+    return faults
+
+
 def scen_bitflip(stack, rng, args):
     faults = []
     with Feeder(stack, rng, rate=4.0):
@@ -368,6 +392,7 @@ def scen_bitflip(stack, rng, args):
 
 SCENARIOS = {"kill9": scen_kill9, "handshake": scen_handshake, "postgres": scen_postgres,
              "coordinator_down": scen_coordinator_down, "store_full": scen_store_full,
+             "dest_full": scen_dest_full,
              "bitflip": scen_bitflip}
 
 
@@ -450,8 +475,8 @@ def main():
     build = os.path.abspath(args.build)
     rng = random.Random(args.seed)
     mount = None
-    if args.scenario == "store_full" and os.geteuid() != 0:
-        log("store_full needs root (mount -t tmpfs); skipped")
+    if args.scenario in ("store_full", "dest_full") and os.geteuid() != 0:
+        log(f"{args.scenario} needs root (mount -t tmpfs); skipped")
         return SKIP
     work = tempfile.mkdtemp(prefix=f"shoebox-faults-{args.scenario}.")
     os.chmod(work, 0o755)
@@ -470,11 +495,17 @@ def main():
     ok = False
     try:
         log(f"scenario {args.scenario}, seed {args.seed}, work {work}, destinations {stack.dests}")
-        if args.scenario == "store_full":
-            mount = os.path.join(work, "chunks-tmpfs")
+        if args.scenario in ("store_full", "dest_full"):
+            mount = os.path.join(work, "tmpfs")
             os.makedirs(mount)
-            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mount], check=True)
-        stack.setup(chunk_store=mount)
+            size = "64m" if args.scenario == "store_full" else "48m"
+            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", mount], check=True)
+        if args.scenario == "store_full":
+            stack.setup(chunk_store=mount)
+        elif args.scenario == "dest_full":
+            stack.setup(dest_root=mount)
+        else:
+            stack.setup()
         t0 = time.time()
         faults = SCENARIOS[args.scenario](stack, rng, args)
         nfiles = len([1 for _, _, ns in os.walk(stack.src) for _ in ns])
