@@ -23,7 +23,9 @@ within a second of its restart, i.e. during the agent's handshakes: issue
 coordinator_down (down for minutes while files arrive; the agent offline
 while its folder changes), store_full (the chunk store on a full tmpfs, then
 space freed; root only, else exit 77), dest_full (the same for the local
-destination), bitflip (a flipped bit in a stored
+destination), partition (the workers' connections to the coordinator
+dropped for up to a minute, several times: a TCP forwarder killed and
+restarted), bitflip (a flipped bit in a stored
 chunk and a deleted copy at a destination: shoebox verify repairs both).
 """
 import argparse
@@ -120,7 +122,7 @@ class Stack:
         return r
 
     # --- setup ----------------------------------------------------------------
-    def setup(self, chunk_store=None, dest_root=None):
+    def setup(self, chunk_store=None, dest_root=None, workers_via_proxy=False):
         w = self.work
         os.makedirs(self.src)
         if dest_root:
@@ -142,13 +144,23 @@ class Stack:
         self.wait_port(self.c_port)
         with open(f"{w}/cli.toml", "w") as f:
             f.write(f'coordinator = "{self.caddr}"\ntls_dir = "{w}/tls"\npool_public_key = "{w}/pool.pub"\n')
+        # The workers reach the coordinator through a TCP forwarder that the
+        # partition scenario kills (every connection dropped) and restarts.
+        waddr = self.caddr
+        if workers_via_proxy:
+            self.proxy_port = int(sh_lib("sb_free_port"))
+            self.cmds["proxy"] = [sys.executable, os.path.join(HERE, "tcp_proxy.py"),
+                                  str(self.proxy_port), str(self.c_port)]
+            self.start("proxy")
+            self.wait_port(self.proxy_port)
+            waddr = f"127.0.0.1:{self.proxy_port}"
         for i in (1, 2):
             tok = self.sb("enroll-token", "--worker", f"worker-{i}").stdout.strip()
             subprocess.run([f"{self.bin}/workers/shoebox-worker", "enroll", "--coordinator", self.caddr,
                             "--token", tok, "--tls-dir", f"{w}/worker-{i}-tls"], check=True,
                            capture_output=True)
             with open(f"{w}/worker-{i}.toml", "w") as f:
-                f.write(f'[worker]\nname = "worker-{i}"\ncoordinator = "{self.caddr}"\n'
+                f.write(f'[worker]\nname = "worker-{i}"\ncoordinator = "{waddr}"\n'
                         f'tls_dir = "{w}/worker-{i}-tls"\nkinds = ["local", "s3"]\nconcurrency = 2\n'
                         f'chunk_store = "{self.chunks}"\nmaster_key_file = "{w}/master.key"\n'
                         f'pool_key_file = "{w}/pool.key"\n')
@@ -363,6 +375,23 @@ def scen_dest_full(stack, rng, args):
     return faults
 
 
+def scen_partition(stack, rng, args):
+    # Every worker connection to the coordinator dropped at once (the
+    # forwarder killed), kept down 5-60 s, then healed; agents unaffected.
+    faults = []
+    rounds = 10 if args.long else 4
+    with Feeder(stack, rng, rate=2.0):
+        for _ in range(rounds):
+            time.sleep(rng.uniform(3, 10))
+            stack.kill9("proxy")
+            down = rng.uniform(5, 60)
+            faults.append("workers cut off from the coordinator (connections dropped)")
+            time.sleep(down)
+            stack.start("proxy")
+            stack.wait_port(stack.proxy_port)
+    return faults
+
+
 def scen_bitflip(stack, rng, args):
     faults = []
     with Feeder(stack, rng, rate=4.0):
@@ -404,7 +433,7 @@ def scen_bitflip(stack, rng, args):
 
 SCENARIOS = {"kill9": scen_kill9, "handshake": scen_handshake, "postgres": scen_postgres,
              "coordinator_down": scen_coordinator_down, "store_full": scen_store_full,
-             "dest_full": scen_dest_full,
+             "dest_full": scen_dest_full, "partition": scen_partition,
              "bitflip": scen_bitflip}
 
 
@@ -525,6 +554,8 @@ def main():
             stack.setup(chunk_store=mount)
         elif args.scenario == "dest_full":
             stack.setup(dest_root=mount)
+        elif args.scenario == "partition":
+            stack.setup(workers_via_proxy=True)
         else:
             stack.setup()
         t0 = time.time()

@@ -30,7 +30,7 @@ fi
 export FAULTS_RESULTS="$here/build/$preset/faults-long.jsonl"
 rc=0
 python3 tests/faults/faults.py "build/$preset" kill9 --long --kills "$kills" --seed "$seed" || rc=1
-for s in handshake postgres coordinator_down store_full dest_full bitflip; do
+for s in handshake postgres coordinator_down store_full dest_full partition bitflip; do
   python3 tests/faults/faults.py "build/$preset" "$s" --long --kills 50 --seed "$seed" || {
     r=$?; [[ $r == 77 ]] || rc=1; }
 done
