@@ -308,7 +308,7 @@ void SendStage::Loop() {
       auto r = client_->Hello(req);
       absl::Status s = r.ok() ? OnHello(*r) : r.status();
       if (!s.ok()) {
-        NoteFailure(s, "cannot say Hello to the coordinator");
+        NoteFailure(s, "cannot reach the coordinator");
         SleepInterruptibly(std::chrono::milliseconds(absl::ToInt64Milliseconds(backoff.Next())));
         continue;
       }
