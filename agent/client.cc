@@ -7,16 +7,30 @@
 namespace shoebox::agent {
 
 namespace {
-grpc::ChannelArguments AgentChannelArgs() {
+// `generation` makes the arguments of each Reconnect() differ, so that a
+// new channel never shares a (possibly stuck) subchannel with an old one.
+grpc::ChannelArguments AgentChannelArgs(uint64_t generation) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
+  // A dead peer (coordinator killed, connection silently dropped) is found
+  // within 50 s even in the middle of a stream.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   // Our own loop does the backing off; keep gRPC's reconnect short.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  // Not a backoff: gRPC uses it as the deadline of each connection attempt
+  // (TCP connect plus the TLS handshake). It was 200 ms, which a handshake
+  // with a coordinator that has just started (or a loaded machine) can
+  // exceed every time ("tcp handshaker shutdown", issue 18); 15 s bounds a
+  // hung handshake without cutting slow ones short.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 15000);
+  // Each channel its own connections (never shared through the global
+  // subchannel pool), so a rebuilt channel really starts afresh.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt("shoebox.channel_generation", static_cast<int>(generation % 1000000));
   return args;
 }
 }  // namespace
@@ -32,21 +46,28 @@ absl::Status CoordinatorClient::OpenChannels(bool insecure_dev, const TlsIdentit
   const std::string hint =
       "enroll this device first: shoebox-agent enroll --token TOKEN (ask the admin for a token: "
       "shoebox enroll-token --device NAME)";
-  ASSIGN_OR_RETURN(channel_,
-                   MakeShoeboxChannel(address_, insecure_dev, files, hint, AgentChannelArgs()));
+  ASSIGN_OR_RETURN(channel_, MakeShoeboxChannel(address_, insecure_dev, files, hint,
+                                                AgentChannelArgs(reconnects_)));
   stub_ = v1::AgentService::NewStub(channel_);
   upload_stubs_.clear();
   upload_channels_.clear();
   for (size_t i = 0; i < kUploadConnections; ++i) {
-    grpc::ChannelArguments args = AgentChannelArgs();
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own connection
+    grpc::ChannelArguments args = AgentChannelArgs(reconnects_);  // its own connection
     ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> up,
                      MakeShoeboxChannel(address_, insecure_dev, files, hint, args));
     upload_stubs_.push_back(v1::AgentService::NewStub(up));
     upload_channels_.push_back(std::move(up));
   }
   dev_metadata_ = insecure_dev;
+  tls_files_ = files;
   return absl::OkStatus();
+}
+
+absl::Status CoordinatorClient::Reconnect() {
+  ++reconnects_;
+  // The old channels go when their last reference does (the stubs here):
+  // gRPC shuts their connections and pending handshakes down.
+  return OpenChannels(dev_metadata_, tls_files_);
 }
 
 namespace {

@@ -80,6 +80,17 @@ class CoordinatorClient {
       size_t lane, grpc::ClientContext* ctx);
   const std::string& address() const { return address_; }
 
+  // Throws away every channel (and the connections and handshakes in them)
+  // and opens new ones with credentials read again from the identity
+  // directory. A gRPC channel whose connection attempt got stuck (issue 18:
+  // a handshake that never completes after the coordinator was killed) does
+  // not recover by itself; a new channel with its own connections does.
+  // Not thread-safe: only while no call, stream or stub of this client is
+  // in use (SendStage calls it between sessions, with no Sender alive).
+  absl::Status Reconnect();
+  // How many times Reconnect() opened new channels.
+  uint64_t reconnects() const { return reconnects_; }
+
  private:
   // No channel yet (Connect opens the TLS ones).
   CoordinatorClient(const std::string& address, std::string device_name,
@@ -92,6 +103,8 @@ class CoordinatorClient {
   const std::string device_name_;
   const std::chrono::seconds rpc_timeout_;
   bool dev_metadata_ = true;
+  TlsIdentityFiles tls_files_;  // empty in plain-text development mode
+  uint64_t reconnects_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::AgentService::Stub> stub_;
   std::vector<std::unique_ptr<v1::AgentService::Stub>> upload_stubs_;

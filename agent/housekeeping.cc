@@ -107,6 +107,9 @@ StatusSnapshot Housekeeping::Snapshot() {
   }
   s.last_error = stats_->last_error();
   s.last_error_unix_ms = stats_->last_error_unix_ms();
+  s.offline_since_unix_ms = s.connected ? 0 : stats_->offline_since_unix_ms.load();
+  s.failed_attempts = stats_->failed_attempts.load();
+  s.reconnects = stats_->reconnects.load();
   s.chunks_uploaded = stats_->chunks_uploaded.load();
   s.chunk_bytes_uploaded = stats_->chunk_bytes_uploaded.load();
   s.bytes_read = stats_->bytes_read.load();

@@ -53,6 +53,9 @@ std::string StatusSnapshot::ToJson() const {
   j["eta_seconds"] = eta_seconds;
   j["last_error"] = last_error;
   j["last_error_unix_ms"] = last_error_unix_ms;
+  j["offline_since_unix_ms"] = offline_since_unix_ms;
+  j["failed_attempts"] = failed_attempts;
+  j["reconnects"] = reconnects;
   j["chunks_uploaded"] = chunks_uploaded;
   j["chunk_bytes_uploaded"] = chunk_bytes_uploaded;
   j["bytes_read"] = bytes_read;
@@ -92,6 +95,9 @@ absl::StatusOr<StatusSnapshot> StatusSnapshot::FromJson(const std::string& text)
   get("eta_seconds", &s.eta_seconds);
   get("last_error", &s.last_error);
   get("last_error_unix_ms", &s.last_error_unix_ms);
+  get("offline_since_unix_ms", &s.offline_since_unix_ms);
+  get("failed_attempts", &s.failed_attempts);
+  get("reconnects", &s.reconnects);
   get("chunks_uploaded", &s.chunks_uploaded);
   get("chunk_bytes_uploaded", &s.chunk_bytes_uploaded);
   get("bytes_read", &s.bytes_read);
@@ -124,6 +130,12 @@ std::string StatusSnapshot::ToText(int64_t now_ms) const {
   o << "device:       " << device << "\n";
   o << "coordinator:  " << coordinator << (connected ? " (connected)" : " (not connected)") << "\n";
   o << "state:        " << state;
+  if (state == "offline" && offline_since_unix_ms > 0) {
+    o << " for " << HumanDuration((now_ms - offline_since_unix_ms) / 1000) << " ("
+      << failed_attempts << " failed attempts to reach the coordinator";
+    if (reconnects > 0) o << ", connections rebuilt " << reconnects << " times since start";
+    o << "; changes wait in the outbox)";
+  }
   if (stale)
     o << " (status is " << HumanDuration((now_ms - updated_unix_ms) / 1000)
       << " old: is the agent running?)";

@@ -24,6 +24,13 @@ struct AgentStats {
   std::atomic<uint64_t> chunk_bytes_uploaded{0};
   std::atomic<uint64_t> deletes_acked{0};
   std::atomic<bool> connected{false};
+  // When the agent last lost (or never had) the coordinator, ms since the
+  // epoch; 0 while connected.
+  std::atomic<int64_t> offline_since_unix_ms{0};
+  // Failed attempts to reach the coordinator since it was last reachable,
+  // and how often the agent threw its connections away and opened new ones.
+  std::atomic<uint64_t> failed_attempts{0};
+  std::atomic<uint64_t> reconnects{0};
   std::atomic<bool> paused{false};
   std::atomic<bool> outside_window{false};
 
@@ -55,6 +62,11 @@ struct StatusSnapshot {
   int64_t eta_seconds = -1;        // -1: unknown
   std::string last_error;
   int64_t last_error_unix_ms = 0;
+  // While offline: since when (ms since the epoch), failed attempts since,
+  // and connection rebuilds since the agent started.
+  int64_t offline_since_unix_ms = 0;
+  uint64_t failed_attempts = 0;
+  uint64_t reconnects = 0;
   // Since the agent started.
   uint64_t chunks_uploaded = 0;
   uint64_t chunk_bytes_uploaded = 0;

@@ -183,7 +183,67 @@ std::vector<std::pair<std::string, std::string>> FolderProblems(
 
 }  // namespace
 
-void SendStage::MaybeHeartbeat() {
+namespace {
+int64_t WallNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+// Errors that say the coordinator was not reached (or did not answer), as
+// opposed to an answer refusing something.
+bool IsConnectionError(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) || absl::IsCancelled(s) ||
+         absl::IsUnknown(s) || absl::IsInternal(s);
+}
+}  // namespace
+
+void SendStage::NoteFailure(const absl::Status& s, const char* what) {
+  stats_->connected = false;
+  int64_t zero = 0;
+  stats_->offline_since_unix_ms.compare_exchange_strong(zero, WallNowMs());
+  stats_->failed_attempts.fetch_add(1);
+  stats_->SetError(std::string(s.message()));
+  ++failures_;
+  if (!logged_offline_) {
+    spdlog::warn("{}: {}; changes are kept in the outbox and sent when it is reachable", what,
+                 std::string(s.message()));
+    logged_offline_ = true;
+  } else {
+    spdlog::debug("{}: {}", what, std::string(s.message()));
+  }
+}
+
+void SendStage::NoteSuccess() {
+  if (logged_offline_) {
+    spdlog::info("connected to coordinator {} (after {} failed attempts)",
+                 cfg_->coordinator_address, stats_->failed_attempts.load());
+  }
+  logged_offline_ = false;
+  failures_ = 0;
+  last_ok_ = std::chrono::steady_clock::now();
+  stats_->connected = true;
+  stats_->offline_since_unix_ms = 0;
+  stats_->failed_attempts = 0;
+}
+
+void SendStage::MaybeRebuildChannels() {
+  const auto now = std::chrono::steady_clock::now();
+  if (failures_ < kRebuildAfterFailures || now - last_rebuild_ < kRebuildInterval) return;
+  last_rebuild_ = now;
+  const auto quiet = std::chrono::duration_cast<std::chrono::seconds>(now - last_ok_).count();
+  spdlog::warn(
+      "coordinator {} not reached in {} attempts ({} s without a successful call; last error: "
+      "{}); opening new connections",
+      cfg_->coordinator_address, failures_, quiet, stats_->last_error());
+  stats_->reconnects.fetch_add(1);
+  if (absl::Status st = client_->Reconnect(); !st.ok()) {
+    // E.g. the identity files became unreadable: say so, keep trying.
+    stats_->SetError(std::string(st.message()));
+    spdlog::error("cannot open new connections to the coordinator: {}", std::string(st.message()));
+  }
+}
+
+absl::Status SendStage::MaybeHeartbeat() {
   auto now = std::chrono::steady_clock::now();
   // Every 30 s, and within 2 s of a change in what is pending or in which
   // folders are unreadable, so that `shoebox status` never shows work the
@@ -195,7 +255,7 @@ void SendStage::MaybeHeartbeat() {
                        folder_problems != last_hb_folder_problems_;
   if (now - last_heartbeat_ < std::chrono::seconds(30) &&
       !(changed && now - last_heartbeat_ >= std::chrono::seconds(2))) {
-    return;
+    return absl::OkStatus();
   }
   last_heartbeat_ = now;
   last_hb_files_ = snap.files_pending;
@@ -214,24 +274,33 @@ void SendStage::MaybeHeartbeat() {
   auto r = client_->Heartbeat(hb);
   if (!r.ok() && !absl::IsUnimplemented(r.status())) {
     spdlog::debug("heartbeat failed: {}", std::string(r.status().message()));
+    if (IsConnectionError(r.status())) return r.status();
   }
+  if (r.ok()) NoteSuccess();
   if (r.ok() && r->reread_size() > 0) RereadDamaged(*r);
+  return absl::OkStatus();
 }
 
 void SendStage::Loop() {
   BackoffPolicy policy;
   policy.initial_delay = absl::Milliseconds(250);
-  policy.max_delay = absl::Seconds(once_ ? 5 : 60);
+  // At most 30 s between attempts: after a coordinator restart the agent is
+  // back within that.
+  policy.max_delay = absl::Seconds(once_ ? 5 : 30);
   Backoff backoff(policy);
   std::unique_ptr<Sender> sender;
   last_heartbeat_ = std::chrono::steady_clock::now() - std::chrono::hours(1);
-  bool logged_offline = false;
+  last_ok_ = std::chrono::steady_clock::now();
+  last_rebuild_ = last_ok_ - std::chrono::hours(1);
+  stats_->offline_since_unix_ms = WallNowMs();  // until the first Hello
   while (true) {
     {
       absl::MutexLock l(&mu_);
       if (stopping_) break;
     }
     if (!sender) {
+      // Nothing (no sender, stream or call) uses the client's channels now.
+      MaybeRebuildChannels();
       v1::HelloRequest req;
       req.set_hostname(HostName());
       req.set_agent_version(kAgentVersion);
@@ -239,21 +308,11 @@ void SendStage::Loop() {
       auto r = client_->Hello(req);
       absl::Status s = r.ok() ? OnHello(*r) : r.status();
       if (!s.ok()) {
-        stats_->connected = false;
-        stats_->SetError(std::string(s.message()));
-        if (!logged_offline) {
-          spdlog::warn("{}; changes are kept in the outbox and sent when it is reachable",
-                       std::string(s.message()));
-          logged_offline = true;
-        } else {
-          spdlog::debug("{}", std::string(s.message()));
-        }
+        NoteFailure(s, "cannot reach the coordinator");
         SleepInterruptibly(std::chrono::milliseconds(absl::ToInt64Milliseconds(backoff.Next())));
         continue;
       }
-      if (logged_offline) spdlog::info("connected to coordinator {}", cfg_->coordinator_address);
-      logged_offline = false;
-      stats_->connected = true;
+      NoteSuccess();
       std::map<uint32_t, std::string> roots;
       for (const auto& f : *folders_) roots[f->id] = f->cfg.path;
       Sender::Options so;
@@ -272,7 +331,12 @@ void SendStage::Loop() {
             if (f) settle_->Check(f, rel);
           });
     }
-    MaybeHeartbeat();
+    if (absl::Status hb = MaybeHeartbeat(); !hb.ok()) {
+      NoteFailure(hb, "heartbeat to the coordinator failed");
+      sender.reset();  // say Hello again (on new connections if this goes on)
+      SleepInterruptibly(std::chrono::milliseconds(absl::ToInt64Milliseconds(backoff.Next())));
+      continue;
+    }
     if (!MaySend()) {
       SleepInterruptibly(std::chrono::milliseconds(1000));
       continue;
@@ -283,14 +347,14 @@ void SendStage::Loop() {
     }
     auto n = sender->RunRound();
     if (!n.ok()) {
-      stats_->connected = false;
-      stats_->SetError(std::string(n.status().message()));
       spdlog::warn("{}; retrying", std::string(n.status().message()));
+      NoteFailure(n.status(), "sending to the coordinator failed");
       sender.reset();
       SleepInterruptibly(std::chrono::milliseconds(absl::ToInt64Milliseconds(backoff.Next())));
       continue;
     }
     backoff.Reset();
+    if (*n > 0) NoteSuccess();
     if (*n == 0) WaitForWork();
   }
 }

@@ -64,8 +64,17 @@ class SendStage {
   // the backup window.
   bool MaySend() ABSL_LOCKS_EXCLUDED(mu_);
   // Sends a heartbeat every 30 s, and within 2 s of a change in what is
-  // pending.
-  void MaybeHeartbeat() ABSL_LOCKS_EXCLUDED(mu_);
+  // pending. Returns the heartbeat's error when it could not reach the
+  // coordinator (UNAVAILABLE, DEADLINE_EXCEEDED), OK otherwise.
+  absl::Status MaybeHeartbeat() ABSL_LOCKS_EXCLUDED(mu_);
+  // Bookkeeping of failed and successful calls (status and logs), and the
+  // rule that throws the connections away: after kRebuildAfterFailures
+  // failures in a row, at most once per kRebuildInterval.
+  void NoteFailure(const absl::Status& s, const char* what);
+  void NoteSuccess();
+  void MaybeRebuildChannels();
+  static constexpr int kRebuildAfterFailures = 2;
+  static constexpr std::chrono::seconds kRebuildInterval{10};
   // The coordinator lost chunks of these files (HeartbeatResponse.reread):
   // each one still unchanged here is read and reported again, which makes
   // the coordinator ask for the lost chunks.
@@ -94,6 +103,9 @@ class SendStage {
   std::atomic<bool> hello_done_{false};
 
   // Sender thread only.
+  int failures_ = 0;  // calls that could not reach the coordinator, in a row
+  bool logged_offline_ = false;
+  std::chrono::steady_clock::time_point last_ok_, last_rebuild_;
   // The hasher the current Sender was built with (kept alive while it runs).
   std::shared_ptr<const ChunkHasher> sender_hasher_;
   // When each damaged file was last queued again (at most every 10 min).

@@ -1,6 +1,10 @@
 #include "coordinator/status_problems.h"
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace shoebox::coordinator {
 
@@ -17,6 +21,10 @@ StatusProblem DestProblem(const char* kind, const std::string& dest, std::string
 }  // namespace
 
 std::vector<StatusProblem> StatusProblems(const StatusSummary& s) {
+  return StatusProblems(s, absl::ToUnixMillis(absl::Now()));
+}
+
+std::vector<StatusProblem> StatusProblems(const StatusSummary& s, int64_t now_unix_ms) {
   std::vector<StatusProblem> out;
   for (const DeviceStatus& d : s.devices) {
     if (d.revoked) {
@@ -35,6 +43,23 @@ std::vector<StatusProblem> StatusProblems(const StatusSummary& s) {
                        "' is bound to no destination: its files stay in the chunk store only; "
                        "deliver them with: shoebox bind --device ",
                        d.name, " --dest NAME")));
+    }
+    const bool has_work = d.agent_files_pending > 0 || d.files_awaiting_chunks > 0;
+    if (has_work && d.last_seen_unix_ms > 0 &&
+        now_unix_ms - d.last_seen_unix_ms > kDeviceSilentAfterMs) {
+      const int64_t mins = (now_unix_ms - d.last_seen_unix_ms) / 60000;
+      std::string work;
+      if (d.agent_files_pending > 0)
+        absl::StrAppend(&work, d.agent_files_pending, " files pending on the device");
+      if (d.files_awaiting_chunks > 0)
+        absl::StrAppend(&work, work.empty() ? "" : ", ", d.files_awaiting_chunks,
+                        " files waiting for its chunks");
+      out.push_back(DeviceProblem(
+          "device_silent", d.name,
+          absl::StrCat("device '", d.name, "' has not reached the coordinator for ", mins, " min (",
+                       work,
+                       "): nothing new from it is backed up; on that device check shoebox-agent "
+                       "status (its last error) and restart the agent if it says offline")));
     }
     for (const std::string& f : d.folder_problems) {
       out.push_back(DeviceProblem(

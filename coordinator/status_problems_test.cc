@@ -84,5 +84,34 @@ TEST(StatusProblems, RefusedCredentialsAndNoWorker) {
   EXPECT_NE(p[1].message.find("kinds include local"), std::string::npos);
 }
 
+// Issue 18: an agent that cannot reach the coordinator while it has work
+// shows as a problem once it has been silent for long; a quiet device with
+// nothing to do, or one heard from recently, does not.
+TEST(StatusProblems, SilentDeviceWithPendingWorkIsAProblem) {
+  const int64_t now = 1'800'000'000'000;
+  StatusSummary s = Healthy();
+  s.devices[0].last_seen_unix_ms = now - 25 * 60 * 1000;
+  EXPECT_TRUE(StatusProblems(s, now).empty()) << "idle and silent is fine";
+  s.devices[0].agent_files_pending = 30;
+  auto p = StatusProblems(s, now);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0].kind, "device_silent");
+  EXPECT_EQ(p[0].device, "laptop");
+  EXPECT_NE(p[0].message.find("for 25 min (30 files pending on the device)"), std::string::npos)
+      << p[0].message;
+  EXPECT_NE(p[0].message.find("shoebox-agent status"), std::string::npos) << p[0].message;
+  EXPECT_EQ(p[0].message.find('\n'), std::string::npos);
+  // Heard from 9 minutes ago: still within a long upload round.
+  s.devices[0].last_seen_unix_ms = now - 9 * 60 * 1000;
+  EXPECT_TRUE(StatusProblems(s, now).empty());
+  // Versions waiting for its chunks count as work too.
+  s.devices[0].last_seen_unix_ms = now - 11 * 60 * 1000;
+  s.devices[0].agent_files_pending = 0;
+  s.devices[0].files_awaiting_chunks = 4;
+  p = StatusProblems(s, now);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].message.find("4 files waiting for its chunks"), std::string::npos) << p[0].message;
+}
+
 }  // namespace
 }  // namespace shoebox::coordinator
