@@ -107,6 +107,11 @@ class FakeQueueStore final : public QueueStore {
   absl::StatusOr<LeaseRenewal> RenewLease(int64_t job_id, const std::string& token,
                                           uint32_t lease_ms) override;
   absl::Status CompleteJob(const JobCompletion& c) override;
+  absl::Status SaveResumeState(int64_t job_id, const std::string& token,
+                               const std::string& state) override;
+  absl::Status UpdateLeasedDestinationCredentials(int64_t job_id, const std::string& token,
+                                                  int64_t destination_id,
+                                                  const std::string& sealed) override;
   // Retry waits base_ms (or retry_after_ms); no jitter.
   absl::StatusOr<FailOutcome> FailJob(const FailParams& p) override;
   // Leases past the fake clock's now go back (or die); waits that are over
@@ -135,6 +140,9 @@ class FakeQueueStore final : public QueueStore {
   void SetNowMs(int64_t now_ms);
   // The selections the admin calls passed (CancelJobs, RetryJobs, SetJobPriority).
   std::vector<JobSelection> selections();
+  // Sealed credentials stored by UpdateLeasedDestinationCredentials, by
+  // destination ID.
+  std::map<int64_t, std::string> updated_credentials();
 
  private:
   struct QueuedJob {
@@ -154,6 +162,7 @@ class FakeQueueStore final : public QueueStore {
   std::map<std::string, int64_t> workers_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, QueuedJob> jobs_ ABSL_GUARDED_BY(mu_);
   std::vector<JobSelection> selections_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, std::string> updated_credentials_ ABSL_GUARDED_BY(mu_);
 };
 
 class FakeDestinationStore final : public DestinationStore {

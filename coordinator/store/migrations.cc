@@ -440,6 +440,12 @@ ALTER TABLE audit_log ADD COLUMN last_at timestamptz;
 CREATE INDEX audit_log_at ON audit_log (at);
 )sql";
 
+// Issue 19: a connector's resume state (Dropbox upload session, OneDrive
+// upload URL) kept with its job across attempts and worker restarts.
+constexpr char kV10[] = R"sql(
+ALTER TABLE jobs ADD COLUMN resume_state bytea NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -453,6 +459,7 @@ const std::vector<Migration>& Migrations() {
       {7, "destinations: pause, removal with history, connection checks", kV7},
       {8, "proof of ownership: a version completes once its device owns every chunk", kV8},
       {9, "audit log: counts of repeated refusals, pruning by age", kV9},
+      {10, "jobs: a connector's resume state across attempts", kV10},
   };
   return kAll;
 }
