@@ -31,7 +31,8 @@ Control endpoints (no auth), for tests:
                            "throttled_after_retry_after": n, "refreshes": n}
   POST /_control/config   {"token_ttl": s, "budget": n, "window": s, "page_size": n}
   POST /_control/fault    {"endpoint": "/2/files/upload_session/append_v2",
-                           "drop_after": BYTES | "status": 500|503, "count": n}
+                           "drop_after": BYTES | "status": 500|503, "count": n,
+                           "skip": n (let the first n matching requests through)}
   POST /_control/revoke   every refresh and access token stops working
 Usage: dropbox_server.py --port N [--client-id ID] [--client-secret S]
                          [--token-ttl S] [--data DIR]
@@ -158,6 +159,9 @@ class Handler(BaseHTTPRequestHandler):
         with S.lock:
             for f in S.faults:
                 if f["endpoint"] == endpoint and f["count"] > 0:
+                    if f.get("skip", 0) > 0:  # let that many matching requests through
+                        f["skip"] -= 1
+                        continue
                     f["count"] -= 1
                     return dict(f)
         return None
