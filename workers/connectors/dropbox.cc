@@ -1,7 +1,9 @@
 #include "workers/connectors/dropbox.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -130,11 +132,12 @@ class DropboxConnector final : public Connector {
     return absl::StrCat(root_, "/", EncodeServicePath(remote, DropboxNameRules()));
   }
   std::string Relative(const std::string& path_display) const {
-    std::string_view p = path_display;
+    std::string p = path_display;
     if (!root_.empty() && p.size() > root_.size() &&
         absl::EqualsIgnoreCase(p.substr(0, root_.size()), root_))
-      p.remove_prefix(root_.size());
-    return DecodeServicePath(absl::StripPrefix(p, "/"));
+      p.erase(0, root_.size());
+    if (!p.empty() && p[0] == '/') p.erase(0, 1);
+    return DecodeServicePath(p);
   }
   RemoteObject FromMetadata(const json& m) const {
     RemoteObject o;
