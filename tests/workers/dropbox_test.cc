@@ -107,8 +107,8 @@ TEST(DropboxContentHash, BlocksOfFourMiB) {
 }
 
 TEST(Dropbox, ResumedUploadSendsNothingTheServerHas) {
-  const uint64_t size = (10u << 20) + 12345;  // start + 9 appends + finish at 1 MiB
-  auto first = Make("Shoebox/resume", 1u << 20);
+  const uint64_t size = (24u << 20) + 12345;  // 4 MiB requests: start, 5 appends, finish
+  auto first = Make("Shoebox/resume", 4u << 20);
   ASSERT_TRUE(first.ok()) << first.status();
   // The connection drops 300 KiB into the 4th append.
   ASSERT_TRUE(Fake()
@@ -131,7 +131,7 @@ TEST(Dropbox, ResumedUploadSendsNothingTheServerHas) {
 
   // Another worker (no memory of the session) resumes from an OLDER state:
   // the server's correct_offset wins, and nothing it has is sent again.
-  auto second = Make("Shoebox/resume", 1u << 20);
+  auto second = Make("Shoebox/resume", 4u << 20);
   ASSERT_TRUE(second.ok()) << second.status();
   PutRequest again = r;
   again.resume_state = saved[2];
@@ -158,11 +158,11 @@ TEST(Dropbox, ResumedUploadSendsNothingTheServerHas) {
 }
 
 TEST(Dropbox, StateOfAnotherFileStartsOver) {
-  auto c = Make("Shoebox/other", 1u << 20);
+  auto c = Make("Shoebox/other", 4u << 20);
   ASSERT_TRUE(c.ok()) << c.status();
   PutRequest r;
   r.remote_path = "a.jpg";
-  r.size = (2u << 20) + 1;
+  r.size = (9u << 20) + 1;
   r.sha256 = PatternSha256(r.size, 9);
   r.resume_state =
       R"({"v":1,"session_id":"sess-999","offset":1048576,"path":"/Shoebox/other/b.jpg",)"
@@ -267,8 +267,8 @@ class HookSource : public ByteSource {
 };
 
 TEST(Dropbox, AFileCreatedMeanwhileIsNeverOverwritten) {
-  for (uint64_t size : {uint64_t{10}, uint64_t{(2u << 20) + 3}}) {  // upload and session
-    auto c = Make("Shoebox/conflict", 1u << 20);
+  for (uint64_t size : {uint64_t{10}, uint64_t{(8u << 20) + 3}}) {  // upload and session
+    auto c = Make("Shoebox/conflict", 4u << 20);
     auto other = Make("Shoebox/conflict");
     ASSERT_TRUE(c.ok() && other.ok());
     const std::string name = absl::StrCat("same-", size, ".jpg");

@@ -383,9 +383,14 @@ absl::StatusOr<RemoteObject> DropboxConnector::PutSession(
   const std::string full = Full(req.remote_path);
   DropboxContentHasher h;
   SessionState s;
+  // Resuming: first a 0-byte append at the saved offset, so a stale state
+  // costs one empty request (answered with the correct_offset), never a
+  // chunk the server already has.
+  bool probe = false;
   if (std::optional<SessionState> saved = LoadState(req, full)) {
     s = std::move(*saved);
     h.SetBlocks(s.blocks);
+    probe = true;
   }
   int restarts = 0;
   uint64_t steps = 0;
@@ -410,8 +415,9 @@ absl::StatusOr<RemoteObject> DropboxConnector::PutSession(
       s.offset = len;
     } else {
       const uint64_t remaining = req.size - s.offset;
-      const bool last = remaining <= o_.chunk_size;
-      const uint64_t len = last ? remaining : o_.chunk_size;
+      const bool last = !probe && remaining <= o_.chunk_size;
+      const uint64_t len = probe ? 0 : last ? remaining : o_.chunk_size;
+      probe = false;
       json cursor = {{"session_id", s.session_id}, {"offset", s.offset}};
       http::Response r;
       if (last) {
@@ -445,6 +451,7 @@ absl::StatusOr<RemoteObject> DropboxConnector::PutSession(
         } else if (++restarts <= 1) {
           // not_found, closed, too_large...: the session is gone; start over.
           s.session_id.clear();
+          s.offset = 0;
           h.TruncateToBlocks(0);
           continue;
         } else {
