@@ -16,6 +16,7 @@
 #include "common/http/http_client.h"
 #include "common/http/oauth.h"
 #include "common/status.h"
+#include "workers/connectors/retrying_connector.h"
 #include "workers/connectors/service_names.h"
 
 namespace shoebox::worker {
@@ -654,7 +655,15 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeDropboxConnectorFromSettings(
     c["refresh_token"] = refresh;
     return store(c);
   };
-  return MakeDropboxConnector(std::move(o), std::make_shared<http::OAuthTokenSource>(std::move(t)));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<Connector> c,
+      MakeDropboxConnector(std::move(o), std::make_shared<http::OAuthTokenSource>(std::move(t))));
+  // Transient failures (a dropped connection, a 5xx) are retried here; a
+  // retried Put continues its upload session from the state kept in memory.
+  // Throttling (RESOURCE_EXHAUSTED) goes back to the coordinator, which
+  // schedules the job after the Retry-After and shows it as the reason.
+  return std::unique_ptr<Connector>(
+      std::make_unique<RetryingConnector>(std::move(c), RetryOptions{}));
 }
 
 SHOEBOX_REGISTER_CONNECTOR("dropbox", MakeDropboxConnectorFromSettings);
