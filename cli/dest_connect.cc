@@ -16,6 +16,7 @@
 //   replace the old ones through UpdateDestination, then a worker checks the
 //   connection.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <spawn.h>
@@ -25,6 +26,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "absl/strings/match.h"
