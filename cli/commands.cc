@@ -19,6 +19,7 @@ void RegisterCommands(CLI::App& app, CliContext& ctx) {
   RegisterRecoveryCommands(app, ctx);
   RegisterVerifyCommands(app, ctx);
   RegisterSetupCommands(app, ctx);
+  RegisterOAuthCommands(app, ctx);  // after RegisterDestinationCommands: adds `dest connect`
 }
 
 }  // namespace shoebox::cli

@@ -42,5 +42,7 @@ void RegisterRecoveryCommands(CLI::App& app, CliContext& ctx);
 void RegisterVerifyCommands(CLI::App& app, CliContext& ctx);
 // setup_cmd.cc: `setup` (as root, after `apt install shoebox-server`).
 void RegisterSetupCommands(CLI::App& app, CliContext& ctx);
+// `dest connect` and `authorize` (dest_connect.cc): OAuth 2.0 sign-in.
+void RegisterOAuthCommands(CLI::App& app, CliContext& ctx);
 
 }  // namespace shoebox::cli

@@ -58,7 +58,7 @@ const std::set<std::string> kCommands = {
     "bind",     "jobs",        "cancel",        "retry",          "prioritize", "versions",
     "restore",  "pool-key",    "retention set", "retention show", "prune",      "enroll-token",
     "certs",    "revoke",      "snapshot",      "recover",        "key export", "verify",
-    "setup",    "worker scope"};
+    "setup",    "worker scope", "dest connect", "authorize"};
 
 TEST(CliCommands, EveryCommandIsRegisteredWithAHandler) {
   Cli cli;
@@ -80,7 +80,7 @@ TEST(CliCommands, TopLevelCommandsInHelpOrder) {
                        "status",   "devices",   "dest",    "bind",         "unbind",   "bindings",
                        "jobs",     "cancel",    "retry",   "prioritize",   "versions", "restore",
                        "pool-key", "retention", "prune",   "enroll-token", "certs",    "revoke",
-                       "worker",   "snapshot",  "recover", "key",          "verify",   "setup"}));
+                       "worker",   "snapshot",  "recover", "key",          "verify",   "setup", "authorize"}));
 }
 
 // Every flag of every command, as docs/cli.md and the tests use them.
@@ -104,6 +104,13 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
       {"dest resume d1", "dest resume"},
       {"dest check d1 --check-read-only --check-timeout 3", "dest check"},
       {"dest kinds", "dest kinds"},
+      {"dest connect d1 --client-secret-file /s --device-code --no-browser --port 53682 "
+       "--timeout 30 --no-check",
+       "dest connect"},
+      {"dest connect d1 --client-secret-stdin --token-file -", "dest connect"},
+      {"authorize dropbox --client-id k --client-secret-file /s --auth-endpoint http://x "
+       "--device-code --no-browser --port 0 --timeout 5",
+       "authorize"},
       {"dest kinds s3", "dest kinds"},
       {"unbind --device p --folder /f --dest d", "unbind"},
       {"bindings --device p --dest d --json", "bindings"},

@@ -18,6 +18,7 @@
 #include "cli/seal.h"
 #include "common/bytes.h"
 #include "common/destination_kinds.h"
+#include "common/http/oauth.h"
 #include "nlohmann/json.hpp"
 
 namespace shoebox::cli {
@@ -106,6 +107,14 @@ int DestAdd(AdminClient& client, const DestAddArgs& a) {
   }
   const std::string sealed_note =
       secrets->secrets.empty() ? "" : "; credentials sealed to the worker pool key";
+  if (!secrets->secrets.contains("refresh_token") && http::LookUpOAuthProfile(a.kind).ok()) {
+    // An OAuth service cannot be checked before its sign-in (issue 19).
+    std::printf(
+        "destination %s (%s) added; next: `shoebox dest connect %s` signs in to the service "
+        "(then a worker checks the connection)\n",
+        out.name().c_str(), out.kind().c_str(), out.name().c_str());
+    return 0;
+  }
   if (a.check.no_check) {
     std::printf("destination %s (%s) added without a connection check (--no-check)%s\n",
                 out.name().c_str(), out.kind().c_str(), sealed_note.c_str());

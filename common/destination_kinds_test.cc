@@ -40,7 +40,7 @@ TEST(DestinationKinds, TableIsWellFormed) {
       }
     }
   }
-  EXPECT_EQ(DestinationKindNames(), "local, s3, webdav, sftp, rclone");
+  EXPECT_EQ(DestinationKindNames(), "local, s3, webdav, sftp, rclone, dropbox, onedrive, gdrive");
 }
 
 TEST(DestinationKinds, TextConvertsToTheDeclaredType) {

@@ -211,6 +211,7 @@ shoebox::v1::Job ToProto(const LeasedJob& j) {
   *p.mutable_file() = ToProto(j.file);  // present (empty) for jobs without a file
   p.set_remote_ref(j.remote_ref);
   for (const std::string& id : j.repair_chunk_ids) p.add_repair_chunk_ids(id);
+  p.set_resume_state(j.resume_state);
   return p;
 }
 

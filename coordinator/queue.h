@@ -52,6 +52,12 @@ class JobQueue {
   absl::Status Complete(const std::string& worker, const shoebox::v1::CompleteJobRequest& req);
   absl::StatusOr<shoebox::v1::FailJobResponse> Fail(const std::string& worker,
                                                     const shoebox::v1::FailJobRequest& req);
+  // Issue 19 (docs/destinations.md, "OAuth services"): at most 1 MiB of
+  // resume state, and rotated credentials of the leased job's destination.
+  absl::Status SaveResumeState(const std::string& worker,
+                               const shoebox::v1::SaveResumeStateRequest& req);
+  absl::Status UpdateDestinationCredentials(
+      const std::string& worker, const shoebox::v1::UpdateDestinationCredentialsRequest& req);
 
   // Returns expired leases to the queue (dead-lettering those on their last
   // attempt) and queues jobs whose backoff is over. Runs at most every

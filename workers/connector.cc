@@ -11,7 +11,7 @@ namespace {
 
 struct Registry {
   std::mutex mu;
-  std::map<std::string, ConnectorFactory> kinds;
+  std::map<std::string, ConnectorFactoryWithEnv> kinds;
 };
 
 Registry& GetRegistry() {
@@ -22,6 +22,15 @@ Registry& GetRegistry() {
 }  // namespace
 
 bool RegisterConnectorKind(const std::string& kind, ConnectorFactory factory) {
+  return RegisterConnectorKind(
+      kind, ConnectorFactoryWithEnv([f = std::move(factory)](const nlohmann::json& settings,
+                                                             const nlohmann::json& credentials,
+                                                             const ConnectorEnvironment&) {
+        return f(settings, credentials);
+      }));
+}
+
+bool RegisterConnectorKind(const std::string& kind, ConnectorFactoryWithEnv factory) {
   Registry& r = GetRegistry();
   std::lock_guard<std::mutex> l(r.mu);
   r.kinds[kind] = std::move(factory);
@@ -38,8 +47,9 @@ std::vector<std::string> RegisteredConnectorKinds() {
 
 absl::StatusOr<std::unique_ptr<Connector>> MakeConnector(const std::string& kind,
                                                          const nlohmann::json& settings,
-                                                         const nlohmann::json& credentials) {
-  ConnectorFactory f;
+                                                         const nlohmann::json& credentials,
+                                                         const ConnectorEnvironment& env) {
+  ConnectorFactoryWithEnv f;
   {
     Registry& r = GetRegistry();
     std::lock_guard<std::mutex> l(r.mu);
@@ -56,7 +66,7 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeConnector(const std::string& kind
         absl::StrCat("destination settings for kind '", kind, "' must be a JSON object"));
   }
   const nlohmann::json empty = nlohmann::json::object();
-  return f(settings, credentials.is_object() ? credentials : empty);
+  return f(settings, credentials.is_object() ? credentials : empty, env);
 }
 
 RetryClass ClassifyForRetry(const absl::Status& s) {

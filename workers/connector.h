@@ -113,11 +113,28 @@ class Connector {
   }
 };
 
+// What a connector may ask of the worker that runs it, for the one job it
+// was opened for (every member may be empty: tests, `shoebox` tools).
+struct ConnectorEnvironment {
+  // The destination's name, for messages ("reconnect with `shoebox dest
+  // connect NAME`"); OpenDestination fills it in.
+  std::string destination_name{};
+  // Stores the destination's whole credentials object again: the worker
+  // seals it to the pool key and sends it with
+  // WorkerService.UpdateDestinationCredentials, which the coordinator allows
+  // only while the worker holds the lease of a job of this destination.
+  // OAuth services that rotate refresh tokens (Microsoft) call it with the
+  // new refresh_token in place before using the new access token
+  // (common/http/oauth.h, OAuthTokenSourceOptions::on_rotated).
+  std::function<absl::Status(const nlohmann::json& credentials)> store_credentials{};
+};
+
 // Builds a connector from a destination's kind, non-secret settings and
 // opened credentials (JSON object; empty object when none).
 absl::StatusOr<std::unique_ptr<Connector>> MakeConnector(const std::string& kind,
                                                          const nlohmann::json& settings,
-                                                         const nlohmann::json& credentials);
+                                                         const nlohmann::json& credentials,
+                                                         const ConnectorEnvironment& env = {});
 
 // Registry of connector kinds. MakeConnector looks the kind up here; an
 // unknown kind is INVALID_ARGUMENT naming the kinds that exist. Connector
@@ -127,6 +144,12 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeConnector(const std::string& kind
 using ConnectorFactory = std::function<absl::StatusOr<std::unique_ptr<Connector>>(
     const nlohmann::json& settings, const nlohmann::json& credentials)>;
 bool RegisterConnectorKind(const std::string& kind, ConnectorFactory factory);
+// A factory that also takes the ConnectorEnvironment (OAuth connectors:
+// rotated refresh tokens). Same macro; the overload is chosen by arity.
+using ConnectorFactoryWithEnv = std::function<absl::StatusOr<std::unique_ptr<Connector>>(
+    const nlohmann::json& settings, const nlohmann::json& credentials,
+    const ConnectorEnvironment& env)>;
+bool RegisterConnectorKind(const std::string& kind, ConnectorFactoryWithEnv factory);
 // Sorted kinds that MakeConnector accepts (what RegisterWorker announces).
 std::vector<std::string> RegisteredConnectorKinds();
 #define SHOEBOX_REGISTER_CONNECTOR(kind, factory)                                             \

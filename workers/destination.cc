@@ -21,8 +21,9 @@ absl::StatusOr<CredentialOpener> MakeSealBoxOpener(const std::string& pool_key_f
       });
 }
 
-absl::StatusOr<std::unique_ptr<Connector>> OpenDestination(
-    const v1::Destination& d, const CredentialOpener& open_credentials) {
+absl::StatusOr<std::unique_ptr<Connector>> OpenDestination(const v1::Destination& d,
+                                                           const CredentialOpener& open_credentials,
+                                                           const ConnectorEnvironment& env) {
   nlohmann::json settings = nlohmann::json::object();
   if (!d.settings_json().empty()) {
     settings = nlohmann::json::parse(d.settings_json(), nullptr, false);
@@ -41,7 +42,10 @@ absl::StatusOr<std::unique_ptr<Connector>> OpenDestination(
     }
     ASSIGN_OR_RETURN(creds, open_credentials(d.sealed_credentials(), d.name()));
   }
-  absl::StatusOr<std::unique_ptr<Connector>> c = MakeConnector(d.kind(), settings, creds);
+  ConnectorEnvironment named_env = env;
+  named_env.destination_name = d.name();
+  absl::StatusOr<std::unique_ptr<Connector>> c =
+      MakeConnector(d.kind(), settings, creds, named_env);
   if (!c.ok()) return Annotate(c.status(), absl::StrCat("destination '", d.name(), "'"));
   return c;
 }

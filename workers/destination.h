@@ -25,7 +25,8 @@ absl::StatusOr<CredentialOpener> MakeSealBoxOpener(const std::string& pool_key_f
 // A connector for `d`. INVALID_ARGUMENT when its settings are not a JSON
 // object, FAILED_PRECONDITION when it has sealed credentials and
 // `open_credentials` is null; every error names the destination.
-absl::StatusOr<std::unique_ptr<Connector>> OpenDestination(
-    const v1::Destination& d, const CredentialOpener& open_credentials);
+absl::StatusOr<std::unique_ptr<Connector>> OpenDestination(const v1::Destination& d,
+                                                           const CredentialOpener& open_credentials,
+                                                           const ConnectorEnvironment& env = {});
 
 }  // namespace shoebox::worker

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
+#include "common/crypto/sealbox.h"
 #include "common/status.h"
 #include "spdlog/spdlog.h"
 #include "workers/lease_renewer.h"
@@ -28,8 +29,18 @@ Worker::Worker(WorkerOptions options, std::shared_ptr<grpc::Channel> channel, Ch
       handlers_(BuiltInJobHandlers()) {
   env_.worker_name = options_.name;
   env_.chunks = chunks;
-  env_.open_destination = [open = std::move(open_credentials)](const v1::Destination& d) {
+  env_.open_destination = [open = open_credentials](const v1::Destination& d) {
     return OpenDestination(d, open);
+  };
+  env_.open_destination_with_env = [open = std::move(open_credentials)](
+                                       const v1::Destination& d, const ConnectorEnvironment& e) {
+    return OpenDestination(d, open, e);
+  };
+  env_.store_credentials = [this](const v1::Job& job, const nlohmann::json& creds) {
+    return StoreCredentials(job, creds);
+  };
+  env_.save_resume_state = [this](const v1::Job& job, const std::string& state) {
+    return SaveResumeState(job, state);
   };
   env_.repair_chunk = [this](const v1::Job& job, const std::string& id, std::string data) {
     return RepairChunk(job, id, std::move(data));
@@ -198,6 +209,40 @@ absl::Status Worker::RepairChunk(const v1::Job& job, const std::string& id, std:
   auto ctx = Context(options_.rpc_deadline);
   return Annotate(FromGrpc(stub_->RepairChunk(ctx.get(), rq, &rs), "coordinator", "RepairChunk"),
                   "repair chunk " + ToHex(id));
+}
+
+absl::Status Worker::StoreCredentials(const v1::Job& job, const nlohmann::json& credentials) {
+  const std::string& dest = job.destination().name();
+  if (options_.pool_key_file.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "destination '", dest, "': new credentials cannot be sealed: no pool_key_file"));
+  }
+  ASSIGN_OR_RETURN(SealKeyPair kp, LoadSealKeyPair(options_.pool_key_file));
+  const std::string plain = credentials.dump();
+  ASSIGN_OR_RETURN(std::string sealed, SealToPublicKey(kp.public_key, AsBytes(plain), dest));
+  v1::UpdateDestinationCredentialsRequest rq;
+  rq.set_job_id(job.job_id());
+  rq.set_lease_token(job.lease_token());
+  rq.set_destination_id(job.destination().id());
+  rq.set_sealed_credentials(sealed);
+  v1::UpdateDestinationCredentialsResponse rs;
+  auto ctx = Context(options_.rpc_deadline);
+  RETURN_IF_ERROR(Annotate(FromGrpc(stub_->UpdateDestinationCredentials(ctx.get(), rq, &rs)),
+                           absl::StrCat("store the new credentials of destination '", dest, "'")));
+  spdlog::info("worker={} job={}: stored the rotated credentials of destination '{}'",
+               options_.name, job.job_id(), dest);
+  return absl::OkStatus();
+}
+
+absl::Status Worker::SaveResumeState(const v1::Job& job, const std::string& state) {
+  v1::SaveResumeStateRequest rq;
+  rq.set_job_id(job.job_id());
+  rq.set_lease_token(job.lease_token());
+  rq.set_resume_state(state);
+  v1::SaveResumeStateResponse rs;
+  auto ctx = Context(options_.rpc_deadline);
+  return Annotate(FromGrpc(stub_->SaveResumeState(ctx.get(), rq, &rs)),
+                  absl::StrCat("save the resume state of job ", job.job_id()));
 }
 
 JobOutcome Worker::Process(const v1::Job& job) {

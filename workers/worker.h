@@ -92,6 +92,10 @@ class Worker {
   // One RenewLease call: the response's `cancelled` flag.
   absl::StatusOr<bool> RenewLease(const v1::Job& job);
   absl::Status RepairChunk(const v1::Job& job, const std::string& id, std::string data);
+  // Issue 19: rotated credentials (sealed here to the pool key of
+  // options_.pool_key_file) and resume state, under the job's lease.
+  absl::Status StoreCredentials(const v1::Job& job, const nlohmann::json& credentials);
+  absl::Status SaveResumeState(const v1::Job& job, const std::string& state);
   // True when Stop() was called, false when `timeout` passed first.
   bool WaitForStop(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
   bool Stopping() const { return stopping_.load(); }

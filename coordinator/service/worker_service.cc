@@ -69,4 +69,19 @@ grpc::Status WorkerServiceImpl::RepairChunk(grpc::ServerContext* ctx,
                [&](const Caller& who) { return c_->verifier().RepairChunk(who.name, *req); });
 }
 
+grpc::Status WorkerServiceImpl::UpdateDestinationCredentials(
+    grpc::ServerContext* ctx, const shoebox::v1::UpdateDestinationCredentialsRequest* req,
+    shoebox::v1::UpdateDestinationCredentialsResponse*) {
+  return Serve(c_, "UpdateDestinationCredentials", ctx, Role::kWorker, [&](const Caller& who) {
+    return c_->queue().UpdateDestinationCredentials(who.name, *req);
+  });
+}
+
+grpc::Status WorkerServiceImpl::SaveResumeState(grpc::ServerContext* ctx,
+                                                const shoebox::v1::SaveResumeStateRequest* req,
+                                                shoebox::v1::SaveResumeStateResponse*) {
+  return Serve(c_, "SaveResumeState", ctx, Role::kWorker,
+               [&](const Caller& who) { return c_->queue().SaveResumeState(who.name, *req); });
+}
+
 }  // namespace shoebox::coordinator

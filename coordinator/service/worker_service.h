@@ -27,6 +27,12 @@ class WorkerServiceImpl final : public shoebox::v1::WorkerService::Service {
                           grpc::ServerWriter<shoebox::v1::ChunkData>* writer) override;
   grpc::Status RepairChunk(grpc::ServerContext* ctx, const shoebox::v1::RepairChunkRequest* req,
                            shoebox::v1::RepairChunkResponse* resp) override;
+  grpc::Status UpdateDestinationCredentials(
+      grpc::ServerContext* ctx, const shoebox::v1::UpdateDestinationCredentialsRequest* req,
+      shoebox::v1::UpdateDestinationCredentialsResponse* resp) override;
+  grpc::Status SaveResumeState(grpc::ServerContext* ctx,
+                               const shoebox::v1::SaveResumeStateRequest* req,
+                               shoebox::v1::SaveResumeStateResponse* resp) override;
 
  private:
   Coordinator* const c_;

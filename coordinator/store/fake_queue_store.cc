@@ -107,6 +107,7 @@ absl::Status FakeQueueStore::CompleteJob(const JobCompletion& c) {
     // (self-healing), nothing is dead (issue 18; pg_queue.cc).
     j.state = JobState::kDone;
     j.completion = c;
+    j.job.resume_state.clear();
     return absl::OkStatus();
   }
   if (mine && (j.state == JobState::kDone || j.state == JobState::kDead)) return absl::OkStatus();
@@ -114,6 +115,39 @@ absl::Status FakeQueueStore::CompleteJob(const JobCompletion& c) {
     return absl::FailedPreconditionError(absl::StrCat("job ", c.job_id, " was cancelled"));
   }
   return absl::FailedPreconditionError(absl::StrCat("job ", c.job_id, ": the lease was lost"));
+}
+
+absl::Status FakeQueueStore::SaveResumeState(int64_t job_id, const std::string& token,
+                                             const std::string& state) {
+  absl::MutexLock l(&mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || it->second.job.lease_token != token ||
+      it->second.state != JobState::kLeased || it->second.job.lease_deadline_unix_ms < now_ms_) {
+    return absl::FailedPreconditionError(absl::StrCat("job ", job_id, ": the lease was lost"));
+  }
+  it->second.job.resume_state = state;
+  return absl::OkStatus();
+}
+
+absl::Status FakeQueueStore::UpdateLeasedDestinationCredentials(int64_t job_id,
+                                                                const std::string& token,
+                                                                int64_t destination_id,
+                                                                const std::string& sealed) {
+  absl::MutexLock l(&mu_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || it->second.job.lease_token != token ||
+      it->second.state != JobState::kLeased || it->second.job.lease_deadline_unix_ms < now_ms_ ||
+      it->second.job.destination.id != destination_id) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "job ", job_id, ": no current lease on a job of destination ", destination_id));
+  }
+  updated_credentials_[destination_id] = sealed;
+  return absl::OkStatus();
+}
+
+std::map<int64_t, std::string> FakeQueueStore::updated_credentials() {
+  absl::MutexLock l(&mu_);
+  return updated_credentials_;
 }
 
 absl::StatusOr<FailOutcome> FakeQueueStore::FailJob(const FailParams& p) {

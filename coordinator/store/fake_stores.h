@@ -111,6 +111,11 @@ class FakeQueueStore final : public QueueStore {
                                           uint32_t lease_ms, int64_t worker_id) override;
   absl::Status CheckChunksLeased(int64_t worker_id, const std::vector<std::string>& ids) override;
   absl::Status CompleteJob(const JobCompletion& c) override;
+  absl::Status SaveResumeState(int64_t job_id, const std::string& token,
+                               const std::string& state) override;
+  absl::Status UpdateLeasedDestinationCredentials(int64_t job_id, const std::string& token,
+                                                  int64_t destination_id,
+                                                  const std::string& sealed) override;
   // Retry waits base_ms (or retry_after_ms); no jitter.
   absl::StatusOr<FailOutcome> FailJob(const FailParams& p) override;
   // Leases past the fake clock's now go back (or die); waits that are over
@@ -139,6 +144,9 @@ class FakeQueueStore final : public QueueStore {
   void SetNowMs(int64_t now_ms);
   // The selections the admin calls passed (CancelJobs, RetryJobs, SetJobPriority).
   std::vector<JobSelection> selections();
+  // Sealed credentials stored by UpdateLeasedDestinationCredentials, by
+  // destination ID.
+  std::map<int64_t, std::string> updated_credentials();
 
  private:
   struct QueuedJob {
@@ -160,6 +168,7 @@ class FakeQueueStore final : public QueueStore {
   std::map<std::string, WorkerScope> scopes_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, QueuedJob> jobs_ ABSL_GUARDED_BY(mu_);
   std::vector<JobSelection> selections_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, std::string> updated_credentials_ ABSL_GUARDED_BY(mu_);
 };
 
 class FakeDestinationStore final : public DestinationStore {

@@ -461,6 +461,12 @@ ALTER TABLE jobs ALTER COLUMN remote_ref TYPE bytea USING convert_to(remote_ref,
 ALTER TABLE jobs ALTER COLUMN remote_ref SET DEFAULT ''::bytea;
 )sql";
 
+// Issue 19: a connector's resume state (Dropbox upload session, OneDrive
+// upload URL) kept with its job across attempts and worker restarts.
+constexpr char kV12[] = R"sql(
+ALTER TABLE jobs ADD COLUMN resume_state bytea NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -476,6 +482,7 @@ const std::vector<Migration>& Migrations() {
       {9, "audit log: counts of repeated refusals, pruning by age", kV9},
       {10, "workers scoped by the admin: allowed kinds and destinations", kV10},
       {11, "remote references as bytes (non-UTF-8 names)", kV11},
+      {12, "jobs: a connector's resume state across attempts", kV12},
   };
   return kAll;
 }

@@ -244,6 +244,8 @@ struct LeasedJob {
   // Verify jobs: chunks of `file` recorded damaged that this job repairs
   // (JobQueue fills them from VerifyStore::OpenDamageAmong).
   std::vector<std::string> repair_chunk_ids;
+  // The connector's resume state saved during an earlier attempt (issue 19).
+  std::string resume_state;
 };
 
 struct LeaseRenewal {

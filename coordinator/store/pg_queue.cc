@@ -34,7 +34,7 @@ constexpr char kCompleteJobSql[] =
     "    THEN 'verify: the remote copy is missing or differs (' || $8 || "
     "'); a current version is delivered again (self-healing re-delivery)' "
     "    WHEN kind = 6 AND NOT $6::boolean THEN $8 ELSE last_error END, "
-    "  remote_ref = $3, remote_size = $4, remote_checksum = $5, "
+    "  remote_ref = $3, remote_size = $4, remote_checksum = $5, resume_state = ''::bytea, "
     "  finished_at = now(), updated_at = now() "
     "  WHERE id = $1 AND lease_token = $2 AND lease_owner = $7 AND state = 2 "
     "  AND lease_deadline >= now() RETURNING destination_id, kind, version_id), "
@@ -124,7 +124,8 @@ void PrepareQueueStatements(pqxx::connection& c) {
             "lease_deadline = now() + $5::int * interval '1 millisecond', updated_at = now() "
             "FROM c WHERE j.id = c.id "
             "RETURNING j.id, j.kind, j.lease_token, epoch_ms(j.lease_deadline), j.attempts, "
-            "j.destination_id, COALESCE(j.version_id, 0), j.remote_ref, j.priority");
+            "j.destination_id, COALESCE(j.version_id, 0), j.remote_ref, j.priority, "
+            "j.resume_state");
   c.prepare("destinations_by_id", absl::StrCat("SELECT ", kDestinationCols,
                                                " FROM destinations WHERE id = ANY($1::bigint[])"));
   c.prepare("complete_job", kCompleteJobSql);
@@ -256,6 +257,7 @@ absl::StatusOr<std::vector<LeasedJob>> PgStore::LeaseFrom(Tx& tx, const LeasePar
     j.destination.id = row[5].as<int64_t>();
     j.file.version_id = row[6].as<int64_t>();
     j.remote_ref = Bin(row[7]);
+    j.resume_state = Bin(row[9]);
     dest_ids.push_back(row[5].as<int64_t>());
     if (row[6].as<int64_t>() != 0) version_ids.push_back(row[6].as<int64_t>());
   }
@@ -372,6 +374,38 @@ absl::StatusOr<LeaseRenewal> PgStore::RenewLease(int64_t job_id, const std::stri
         "job ", job_id, ": the lease was lost or expired; stop working on it and lease again"));
   }));
   return resp;
+}
+
+absl::Status PgStore::SaveResumeState(int64_t job_id, const std::string& token,
+                                      const std::string& state) {
+  return Run("save resume state", TxMode::kAutocommit, [&](Tx& tx) {
+    pqxx::result r = tx.exec_params(
+        "UPDATE jobs SET resume_state = $3, updated_at = now() WHERE id = $1 AND "
+        "lease_token = $2 AND state = 2 AND lease_deadline >= now() RETURNING id",
+        job_id, token, BinParam(state));
+    if (!r.empty()) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "job ", job_id, ": the lease was lost or expired; stop working on it and lease again"));
+  });
+}
+
+absl::Status PgStore::UpdateLeasedDestinationCredentials(int64_t job_id, const std::string& token,
+                                                         int64_t destination_id,
+                                                         const std::string& sealed) {
+  return Run("update destination credentials", TxMode::kAutocommit, [&](Tx& tx) {
+    // Only the job's own destination, only under a current lease, never a
+    // removed destination (whose credentials were wiped).
+    pqxx::result r = tx.exec_params(
+        "UPDATE destinations d SET sealed_credentials = $4 FROM jobs j "
+        "WHERE j.id = $1 AND j.lease_token = $2 AND j.state = 2 AND "
+        "j.lease_deadline >= now() AND j.destination_id = $3 AND d.id = $3 AND "
+        "d.removed_at IS NULL RETURNING d.id",
+        job_id, token, destination_id, BinParam(sealed));
+    if (!r.empty()) return absl::OkStatus();
+    return absl::PermissionDeniedError(absl::StrCat(
+        "job ", job_id, ": the caller holds no current lease on a job of destination ",
+        destination_id, "; only a worker running one of its jobs may store its credentials"));
+  });
 }
 
 absl::Status PgStore::CompleteJob(const JobCompletion& req) {

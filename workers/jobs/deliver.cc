@@ -59,6 +59,10 @@ absl::StatusOr<v1::CompleteJobRequest> DeliverHandler::Run(const v1::Job& job, J
   req.mtime_ns = f.mtime_ns();
   req.sha256 = f.sha256();
   if (absl::StrContains(layout, "{album}")) req.album = AlbumFor(where.input);
+  // A resumable upload (Dropbox session, ...) continues where an earlier
+  // attempt of this job stopped; the connector checks the state still fits.
+  req.resume_state = ctx.resume_state();
+  req.save_resume_state = ctx.ResumeStateSaver();
   std::unique_ptr<ByteSource> src = ctx.UploadSource(
       std::make_unique<ChunkSource>(ctx.chunks(), ChunkSpans(f), f.size(), f.sha256()));
   ASSIGN_OR_RETURN(RemoteObject put, conn->Put(req, src.get(), nullptr));

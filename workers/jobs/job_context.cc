@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "common/status.h"
+#include "spdlog/spdlog.h"
 
 namespace shoebox::worker {
 namespace {
@@ -41,6 +42,16 @@ JobContext::~JobContext() = default;
 
 absl::StatusOr<Connector*> JobContext::Destination() {
   if (destination_ == nullptr) {
+    if (env_.open_destination_with_env) {
+      ConnectorEnvironment cenv;
+      if (env_.store_credentials) {
+        cenv.store_credentials = [this](const nlohmann::json& creds) {
+          return env_.store_credentials(job_, creds);
+        };
+      }
+      ASSIGN_OR_RETURN(destination_, env_.open_destination_with_env(job_.destination(), cenv));
+      return destination_.get();
+    }
     if (!env_.open_destination) {
       return absl::FailedPreconditionError(
           "this worker opens no destinations (no connector opener)");
@@ -48,6 +59,17 @@ absl::StatusOr<Connector*> JobContext::Destination() {
     ASSIGN_OR_RETURN(destination_, env_.open_destination(job_.destination()));
   }
   return destination_.get();
+}
+
+std::function<void(const std::string&)> JobContext::ResumeStateSaver() {
+  if (!env_.save_resume_state) return nullptr;
+  return [this](const std::string& state) {
+    absl::Status st = env_.save_resume_state(job_, state);
+    if (!st.ok()) {
+      spdlog::warn("worker={} job={}: could not save the upload's resume state: {}",
+                   env_.worker_name, job_.job_id(), st.ToString());
+    }
+  };
 }
 
 std::unique_ptr<ByteSource> JobContext::UploadSource(std::unique_ptr<ByteSource> src) {

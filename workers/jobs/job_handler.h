@@ -25,6 +25,18 @@ struct JobEnvironment {
   // Opens a job's destination (workers/destination.h).
   std::function<absl::StatusOr<std::unique_ptr<Connector>>(const v1::Destination&)>
       open_destination;
+  // The same with the connector's link back to the worker for this job
+  // (workers/connector.h, ConnectorEnvironment); used instead when set.
+  std::function<absl::StatusOr<std::unique_ptr<Connector>>(const v1::Destination&,
+                                                           const ConnectorEnvironment&)>
+      open_destination_with_env;
+  // Issue 19, both through the coordinator under the job's lease (may be
+  // empty): the destination's credentials sealed again
+  // (WorkerService.UpdateDestinationCredentials), and the connector's
+  // resume state (WorkerService.SaveResumeState).
+  std::function<absl::Status(const v1::Job& job, const nlohmann::json& credentials)>
+      store_credentials;
+  std::function<absl::Status(const v1::Job& job, const std::string& state)> save_resume_state;
   // Hands one repaired chunk of `job` to the coordinator (WorkerService.RepairChunk).
   std::function<absl::Status(const v1::Job& job, const std::string& id, std::string data)>
       repair_chunk;
@@ -60,6 +72,13 @@ class JobContext {
   std::unique_ptr<ByteSource> UploadSource(std::unique_ptr<ByteSource> src);
   // True once UploadSource was called (bytes went to the destination).
   bool uploaded() const { return uploaded_; }
+
+  // The resume state saved during an earlier attempt of this job ("" when
+  // none), and a saver for PutRequest::save_resume_state (null when the
+  // worker keeps none). A failed save is logged, not fatal: the upload goes
+  // on, only a later resume may have to start over.
+  const std::string& resume_state() const { return job_.resume_state(); }
+  std::function<void(const std::string&)> ResumeStateSaver();
 
   // Sends the plaintext of chunk `id` (32 raw bytes) to the coordinator,
   // which checks it against its ID before storing it.

@@ -1,0 +1,294 @@
+// Issue 19 against an in-process coordinator (private PostgreSQL):
+// - `shoebox dest add --kind dropbox` + `shoebox dest connect` (the real CLI
+//   binary; this test plays the browser on the printed URL, the Dropbox fake
+//   approves its test user) store a refresh token that an in-process worker
+//   uses for the connection check;
+// - WorkerService.SaveResumeState and UpdateDestinationCredentials are
+//   lease-checked: credentials of another destination, or without the
+//   lease, are PERMISSION_DENIED; resume state comes back at the next lease.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/chunkstore/chunkstore.h"
+#include "common/crypto/keys.h"
+#include "common/http/http_client.h"
+#include "shoebox/v1/admin.grpc.pb.h"
+#include "shoebox/v1/worker.grpc.pb.h"
+#include "tests/support/coordinator_fixture.h"
+#include "tests/support/dropbox_fake.h"
+#include "workers/chunk_source.h"
+#include "workers/destination.h"
+#include "workers/worker.h"
+
+namespace shoebox::worker {
+namespace {
+
+struct CliRun {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string ReadAll(const std::string& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+class OAuthConnectTest : public testsupport::CoordinatorFixture {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(CoordinatorFixture::SetUp());
+    ASSERT_NO_FATAL_FAILURE(StartHarness());
+    auto dir = testsupport::TempDir::Make("oauth-connect");
+    ASSERT_TRUE(dir.ok());
+    dir_ = std::move(*dir);
+    ASSERT_EQ(Cli({"pool-key", "--private", Path("pool.key"), "--public", Path("pool.pub")}).code,
+              0);
+    std::ofstream(Path("cli.toml"))
+        << "coordinator = \"" << harness_->address()
+        << "\"\ninsecure_dev = true\npool_public_key = \"" << Path("pool.pub") << "\"\n";
+    auto fake = testsupport::StartDropboxFake(65);
+    ASSERT_TRUE(fake.ok()) << fake.status();
+    fake_ = std::move(*fake);
+  }
+
+  void TearDown() override { StopWorker(); }
+
+  std::string Path(const std::string& name) const { return dir_->path() + "/" + name; }
+
+  void StartWorker() {
+    auto store = OpenDirChunkStore(harness_->dir() + "/chunks");
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::move(*store);
+    auto master = LoadOrCreateMasterKey(harness_->dir() + "/master.key", false);
+    ASSERT_TRUE(master.ok());
+    keys_ = DeriveKeys(*master);
+    sealed_ = std::make_unique<SealedChunkStore>(store_.get(), keys_.data_key);
+    fetcher_ = MakeStoreFetcher(sealed_.get());
+    WorkerOptions o;
+    o.name = "w1";
+    o.insecure_dev = true;
+    o.coordinator = harness_->address();
+    o.concurrency = 1;
+    o.lease_wait = absl::Seconds(1);
+    o.rpc_deadline = absl::Seconds(20);
+    o.pool_key_file = Path("pool.key");
+    auto opener = MakeSealBoxOpener(Path("pool.key"));
+    ASSERT_TRUE(opener.ok()) << opener.status();
+    auto w = Worker::Create(o, channel(), fetcher_.get(), *opener);
+    ASSERT_TRUE(w.ok()) << w.status();
+    worker_ = std::move(*w);
+    ASSERT_TRUE(worker_->Register().ok());
+    thread_ = std::thread([this] { (void)worker_->Run(); });
+  }
+
+  void StopWorker() {
+    if (!worker_) return;
+    worker_->Stop();
+    if (thread_.joinable()) thread_.join();
+    worker_.reset();
+  }
+
+  // Runs the real CLI with cli.toml; output to `tag`.out / `tag`.err.
+  CliRun Cli(const std::vector<std::string>& args, const std::string& tag = "cli") {
+    std::string cmd = absl::StrCat("SHOEBOX_CLI_CONFIG=", Quote(Path("cli.toml")), " ",
+                                   Quote(SHOEBOX_CLI_BINARY));
+    for (const std::string& a : args) absl::StrAppend(&cmd, " ", Quote(a));
+    absl::StrAppend(&cmd, " </dev/null >", Quote(Path(tag + ".out")), " 2>",
+                    Quote(Path(tag + ".err")));
+    CliRun r;
+    const int st = std::system(cmd.c_str());
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.out = ReadAll(Path(tag + ".out"));
+    r.err = ReadAll(Path(tag + ".err"));
+    return r;
+  }
+
+  void AddBox() {
+    CliRun add = Cli({"dest", "add", "box", "--kind", "dropbox", "--set", "client_id=test-app-key",
+                      "--set", "endpoint=" + fake_->url, "--set", "auth_endpoint=" + fake_->url});
+    ASSERT_EQ(add.code, 0) << add.err;
+    EXPECT_TRUE(absl::StrContains(add.out, "shoebox dest connect box")) << add.out;
+  }
+
+  v1::Destination Listed(const std::string& name) {
+    auto admin = v1::AdminService::NewStub(channel());
+    grpc::ClientContext ctx;
+    v1::ListDestinationsResponse r;
+    EXPECT_TRUE(admin->ListDestinations(&ctx, v1::ListDestinationsRequest(), &r).ok());
+    for (const auto& d : r.destinations())
+      if (d.name() == name) return d;
+    return v1::Destination();
+  }
+
+  std::unique_ptr<testsupport::TempDir> dir_;
+  std::unique_ptr<testsupport::DropboxFake> fake_;
+  std::unique_ptr<ChunkStore> store_;
+  DerivedKeys keys_;
+  std::unique_ptr<SealedChunkStore> sealed_;
+  std::unique_ptr<ChunkFetcher> fetcher_;
+  std::unique_ptr<Worker> worker_;
+  std::thread thread_;
+};
+
+TEST_F(OAuthConnectTest, ConnectSignsInAndAWorkerChecksWithTheRefreshToken) {
+  ASSERT_NO_FATAL_FAILURE(StartWorker());
+  ASSERT_NO_FATAL_FAILURE(AddBox());
+  std::ofstream(Path("secret")) << fake_->client_secret << "\n";
+  CliRun connect;
+  std::thread cli([&] {
+    connect = Cli({"dest", "connect", "box", "--client-secret-file", Path("secret"), "--no-browser",
+                   "--timeout", "60"},
+                  "connect");
+  });
+  // The browser: the printed URL, then the redirect to the CLI's listener.
+  std::string url;
+  for (int i = 0; i < 200 && url.empty(); ++i) {
+    std::string out = ReadAll(Path("connect.out"));
+    size_t at = out.find(fake_->url + "/oauth2/authorize?");
+    if (at != std::string::npos && out.find('\n', at) != std::string::npos)
+      url = out.substr(at, out.find('\n', at) - at);
+    else
+      absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_FALSE(url.empty()) << ReadAll(Path("connect.err"));
+  EXPECT_TRUE(absl::StrContains(url, "code_challenge_method=S256")) << url;
+  http::Client browser(http::ClientOptions{});
+  // A stray request (a favicon) is answered and ignored: the state differs.
+  auto auth = browser.Send(http::Request{.url = url});
+  ASSERT_TRUE(auth.ok()) << auth.status();
+  ASSERT_EQ(auth->status, 302) << auth->body;
+  const std::string loc = auth->Header("location");
+  auto stray = browser.Send(http::Request{.url = loc.substr(0, loc.find('?')) + "favicon.ico"});
+  ASSERT_TRUE(stray.ok()) << stray.status();
+  EXPECT_EQ(stray->status, 400);
+  auto page = browser.Send(http::Request{.url = loc});
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->status, 200);
+  EXPECT_TRUE(absl::StrContains(page->body, "Shoebox is connected")) << page->body;
+  cli.join();
+  ASSERT_EQ(connect.code, 0) << connect.out << connect.err;
+  EXPECT_TRUE(absl::StrContains(connect.out, "connection checked")) << connect.out;
+  EXPECT_FALSE(Listed("box").sealed_credentials().empty());
+  // The refresh token appears in no output.
+  auto stats = fake_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_GE((*stats)["refreshes"].get<int>(), 1) << "the worker never used the refresh token";
+}
+
+TEST_F(OAuthConnectTest, TokenBlobOfAuthorizeConnectsAHeadlessServer) {
+  ASSERT_NO_FATAL_FAILURE(AddBox());
+  auto rt = fake_->RefreshToken();
+  ASSERT_TRUE(rt.ok()) << rt.status();
+  nlohmann::json blob = {{"kind", "dropbox"}, {"client_id", "other-app"}, {"refresh_token", *rt}};
+  std::ofstream(Path("blob")) << blob.dump() << "\n";
+  CliRun wrong = Cli({"dest", "connect", "box", "--token-file", Path("blob"), "--no-check"});
+  EXPECT_NE(wrong.code, 0);
+  EXPECT_TRUE(absl::StrContains(wrong.err, "shoebox authorize dropbox --client-id test-app-key"))
+      << wrong.err;
+  blob["client_id"] = "test-app-key";
+  std::ofstream(Path("blob")) << blob.dump() << "\n";
+  CliRun ok = Cli({"dest", "connect", "box", "--token-file", Path("blob"), "--no-check"});
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_FALSE(Listed("box").sealed_credentials().empty());
+}
+
+TEST_F(OAuthConnectTest, WorkerRpcsRequireTheLeaseOfTheDestinationsJob) {
+  ASSERT_NO_FATAL_FAILURE(AddBox());
+  CliRun other =
+      Cli({"dest", "add", "other", "--kind", "local", "--set", "root=" + Path("o"), "--no-check"});
+  ASSERT_EQ(other.code, 0) << other.err;
+  auto admin = v1::AdminService::NewStub(channel());
+  {
+    grpc::ClientContext ctx;
+    v1::CheckDestinationRequest req;
+    req.set_name("box");
+    v1::DestinationCheck check;
+    ASSERT_TRUE(admin->CheckDestination(&ctx, req, &check).ok());
+  }
+  auto stub = v1::WorkerService::NewStub(channel());
+  auto call_ctx = [] {
+    auto c = std::make_unique<grpc::ClientContext>();
+    c->AddMetadata("x-shoebox-worker", "fake-worker");
+    return c;
+  };
+  {
+    v1::RegisterWorkerRequest rq;
+    rq.add_kinds("dropbox");
+    rq.set_max_concurrency(1);
+    v1::RegisterWorkerResponse rs;
+    ASSERT_TRUE(stub->RegisterWorker(call_ctx().get(), rq, &rs).ok());
+  }
+  auto lease = [&]() {
+    v1::LeaseJobsRequest rq;
+    rq.set_max_jobs(1);
+    rq.set_wait_ms(2000);
+    v1::LeaseJobsResponse rs;
+    for (int i = 0; i < 20 && rs.jobs().empty(); ++i)
+      EXPECT_TRUE(stub->LeaseJobs(call_ctx().get(), rq, &rs).ok());
+    return rs;
+  };
+  v1::LeaseJobsResponse leased = lease();
+  ASSERT_EQ(leased.jobs_size(), 1);
+  const v1::Job job = leased.jobs(0);
+  EXPECT_TRUE(job.resume_state().empty());
+  const int64_t box_id = job.destination().id();
+  const int64_t other_id = Listed("other").id();
+
+  v1::SaveResumeStateRequest save;
+  save.set_job_id(job.job_id());
+  save.set_lease_token(job.lease_token());
+  save.set_resume_state(R"({"v":1,"session_id":"s"})");
+  v1::SaveResumeStateResponse saved;
+  ASSERT_TRUE(stub->SaveResumeState(call_ctx().get(), save, &saved).ok());
+
+  v1::UpdateDestinationCredentialsRequest up;
+  up.set_job_id(job.job_id());
+  up.set_lease_token(job.lease_token());
+  up.set_destination_id(other_id);
+  up.set_sealed_credentials("sealed-bytes");
+  v1::UpdateDestinationCredentialsResponse upr;
+  grpc::Status s = stub->UpdateDestinationCredentials(call_ctx().get(), up, &upr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  up.set_destination_id(box_id);
+  up.set_lease_token(job.lease_token() + "x");
+  s = stub->UpdateDestinationCredentials(call_ctx().get(), up, &upr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  up.set_lease_token(job.lease_token());
+  s = stub->UpdateDestinationCredentials(call_ctx().get(), up, &upr);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(Listed("box").sealed_credentials(), "sealed-bytes");
+  EXPECT_TRUE(Listed("other").sealed_credentials().empty());
+
+  // Another attempt of the job gets the saved state back.
+  v1::FailJobRequest fail;
+  fail.set_job_id(job.job_id());
+  fail.set_lease_token(job.lease_token());
+  fail.set_retryable(true);
+  fail.set_error("connection reset");
+  fail.set_retry_after_ms(1);
+  v1::FailJobResponse failed;
+  ASSERT_TRUE(stub->FailJob(call_ctx().get(), fail, &failed).ok());
+  v1::LeaseJobsResponse again = lease();
+  ASSERT_EQ(again.jobs_size(), 1);
+  EXPECT_EQ(again.jobs(0).job_id(), job.job_id());
+  EXPECT_EQ(again.jobs(0).resume_state(), R"({"v":1,"session_id":"s"})");
+  // The old lease can no longer save anything.
+  s = stub->SaveResumeState(call_ctx().get(), save, &saved);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+}
+
+}  // namespace
+}  // namespace shoebox::worker
