@@ -1,0 +1,391 @@
+// The OneDrive connector against the local Graph server
+// (tests/fakes/onedrive_server.py): the shared conformance suite plus what is
+// OneDrive's own: upload sessions resumed after a restart without re-sending
+// a fragment, throttling, token refresh on 401, name mapping, folders created
+// once, settings.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/synchronization/mutex.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+#include "common/http/http_client.h"
+#include "common/http/url.h"
+#include "tests/support/drive_fakes.h"
+#include "workers/connectors/connector_conformance.h"
+#include "workers/connectors/onedrive.h"
+#include "workers/connectors/service_names.h"
+
+namespace shoebox::worker {
+namespace {
+
+using testsupport::DriveFake;
+
+DriveFake& Fake() {
+  // Small pages so that List follows @odata.nextLink.
+  static DriveFake* fake = [] {
+    auto f = testsupport::StartOneDriveFake({.page_size = 3});
+    if (!f.ok()) {
+      ADD_FAILURE() << f.status();
+      std::abort();
+    }
+    return f->release();
+  }();
+  return *fake;
+}
+
+std::string Token() {
+  auto t = Fake().AccessToken();
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? *t : "";
+}
+
+OneDriveOptions Options(const std::string& folder, int fragment_units = 3) {
+  OneDriveOptions o;
+  o.endpoint = Fake().endpoint;
+  o.folder = "tests/" + folder;
+  o.timeout_s = 30;
+  o.fragment_bytes = kOneDriveFragmentUnit * static_cast<uint64_t>(fragment_units);
+  return o;
+}
+
+absl::StatusOr<std::unique_ptr<Connector>> Make(const std::string& folder,
+                                                std::shared_ptr<http::TokenSource> tokens = {},
+                                                int fragment_units = 3) {
+  if (!tokens) tokens = std::make_shared<http::StaticTokenSource>(Token());
+  return MakeOneDriveConnector(Options(folder, fragment_units), std::move(tokens));
+}
+
+// Reads a file back through Graph directly (GET .../content, follow the 302).
+absl::StatusOr<std::string> IndependentRead(const std::string& folder, const std::string& path) {
+  http::Client c(http::ClientOptions{});
+  std::string url = absl::StrCat(
+      Fake().endpoint, "/me/drive/root:/",
+      http::EncodePath(EncodeServicePath("tests/" + folder + "/" + path, OneDriveNameRules())),
+      ":/content");
+  http::Request r{.url = url, .headers = {{"Authorization", "Bearer " + Token()}}};
+  auto first = c.Send(r);
+  if (!first.ok()) return first.status();
+  if (first->status != 302) return http::ErrorStatus(*first, "independent read");
+  auto body = c.Call(http::Request{.url = first->Header("location")}, "independent download");
+  if (!body.ok()) return body.status();
+  return body->body;
+}
+
+// The folder behind each connector the suite made (for the independent read).
+absl::Mutex folders_mu;
+std::map<const Connector*, std::string>& Folders() {
+  static auto* m = new std::map<const Connector*, std::string>();
+  return *m;
+}
+
+ConnectorConformanceParams Params() {
+  ConnectorConformanceParams p;
+  p.name = "OneDriveFake";
+  // 5 MiB fragments: the 5 MiB + 1 file takes two, the 200 MiB one forty.
+  p.make = [](const std::string& id) -> absl::StatusOr<std::unique_ptr<Connector>> {
+    auto c = Make(id, nullptr, 16);
+    if (c.ok()) {
+      absl::MutexLock l(&folders_mu);
+      Folders()[c->get()] = id;
+    }
+    return c;
+  };
+  p.make_with_bad_credentials = [](const std::string& id) {
+    return Make(id, std::make_shared<http::StaticTokenSource>("EwB-not-a-valid-token"));
+  };
+  p.independent_read = [](Connector* c, const std::string& remote) {
+    std::string folder;
+    {
+      absl::MutexLock l(&folders_mu);
+      folder = Folders()[c];
+    }
+    return IndependentRead(folder, remote);
+  };
+  return p;
+}
+
+INSTANTIATE_TEST_SUITE_P(OneDrive, ConnectorConformance, ::testing::Values(Params()),
+                         ConformanceName);
+
+std::string TestFolder() {
+  const auto* ti = ::testing::UnitTest::GetInstance()->current_test_info();
+  return absl::StrCat(ti->test_suite_name(), "-", ti->name(), "-", getpid());
+}
+
+// Upload sessions of the fake whose path ends with `suffix`.
+std::vector<nlohmann::json> SessionsFor(const std::string& suffix) {
+  auto all = Fake().Control("sessions");
+  EXPECT_TRUE(all.ok()) << all.status();
+  std::vector<nlohmann::json> out;
+  if (!all.ok()) return out;
+  for (auto& [id, s] : all->items()) {
+    std::string p = s.value("path", "");
+    if (p.size() >= suffix.size() &&
+        p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0)
+      out.push_back(s);
+  }
+  return out;
+}
+
+TEST(OneDrive, InterruptedUploadResumesFromSavedStateWithoutResendingAFragment) {
+  const std::string folder = TestFolder();
+  const uint64_t size = 5 * kOneDriveFragmentUnit * 3 + 12345;  // 6 fragments
+  PatternSource failing(size, 7, /*fail_at=*/3 * kOneDriveFragmentUnit * 3 + 1000);
+  PutRequest req = PatternRequest("videos/big.mov", failing);
+  std::string saved;
+  req.save_resume_state = [&](const std::string& s) { saved = s; };
+  {
+    auto c = Make(folder);
+    ASSERT_TRUE(c.ok()) << c.status();
+    auto put = (*c)->Put(req, &failing, nullptr);
+    ASSERT_FALSE(put.ok());
+    EXPECT_EQ(ClassifyForRetry(put.status()), RetryClass::kRetryable) << put.status();
+    ASSERT_FALSE(saved.empty()) << "the upload URL must have been saved";
+    EXPECT_EQ((*c)->Stat(req.remote_path).status().code(), absl::StatusCode::kNotFound)
+        << "nothing is visible before the last fragment";
+  }
+  // A new worker process: a new connector, the saved state.
+  auto c = Make(folder);
+  ASSERT_TRUE(c.ok()) << c.status();
+  PatternSource good(size, 7);
+  req.resume_state = saved;
+  std::vector<uint64_t> progressed;
+  auto put = (*c)->Put(req, &good, [&](const Progress& p) { progressed.push_back(p.bytes_sent); });
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_TRUE(saved.empty()) << "the state is cleared once the file is committed";
+  ASSERT_FALSE(good.seeks().empty());
+  EXPECT_EQ(good.seeks().back(), 3 * kOneDriveFragmentUnit * 3) << "continued after fragment 3";
+  auto sessions = SessionsFor("videos/big.mov");
+  ASSERT_EQ(sessions.size(), 1u) << "one upload session for the whole file";
+  EXPECT_EQ(sessions[0]["bytes_accepted"].get<uint64_t>(), size) << sessions[0].dump();
+  std::set<uint64_t> starts;
+  for (const auto& f : sessions[0]["fragments"]) {
+    EXPECT_TRUE(starts.insert(f[0].get<uint64_t>()).second)
+        << "fragment at " << f[0] << " was sent twice: " << sessions[0].dump();
+  }
+  auto back = IndependentRead(folder, req.remote_path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == good.Content()) << "the resumed file differs";
+  EXPECT_EQ(put->checksum, (*c)->Stat(req.remote_path)->checksum);
+}
+
+TEST(OneDrive, ConnectionDroppedMidFragmentResumesAtTheServersNextExpectedRange) {
+  const std::string folder = TestFolder();
+  const uint64_t size = 4 * kOneDriveFragmentUnit * 3;
+  PatternSource src(size, 8);
+  PutRequest req = PatternRequest("drop/clip.mp4", src);
+  std::string saved;
+  req.save_resume_state = [&](const std::string& s) { saved = s; };
+  // The third fragment is cut after 100000 bytes.
+  ASSERT_TRUE(
+      Fake()
+          .Control("fault",
+                   {{"target", "upload"}, {"action", "drop"}, {"after_bytes", 100000}, {"skip", 2}})
+          .ok());
+  auto c = Make(folder);
+  ASSERT_TRUE(c.ok());
+  auto put = (*c)->Put(req, &src, nullptr);
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.status().code(), absl::StatusCode::kUnavailable) << put.status();
+  PatternSource again(size, 8);
+  req.resume_state = saved;
+  auto retry = (*c)->Put(req, &again, nullptr);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  auto sessions = SessionsFor("drop/clip.mp4");
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]["bytes_accepted"].get<uint64_t>(), size);
+  EXPECT_EQ(sessions[0]["fragments"].size(), 4u) << sessions[0].dump();
+  EXPECT_EQ(again.bytes_read(), size - 2 * kOneDriveFragmentUnit * 3);
+}
+
+TEST(OneDrive, ExpiredSessionInSavedStateStartsOver) {
+  const std::string folder = TestFolder();
+  PatternSource src(kOneDriveFragmentUnit * 4, 9);
+  PutRequest req = PatternRequest("expired.jpg", src);
+  nlohmann::json state = {{"v", 1},
+                          {"kind", "onedrive"},
+                          {"url", Fake().base + "/up/no-such-session"},
+                          {"path", req.remote_path},
+                          {"size", req.size},
+                          {"sha256", ToHex(req.sha256)},
+                          {"hashed", 0},
+                          {"qxh", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=="}};
+  req.resume_state = state.dump();
+  auto c = Make(folder);
+  ASSERT_TRUE(c.ok());
+  auto put = (*c)->Put(req, &src, nullptr);
+  ASSERT_TRUE(put.ok()) << put.status();
+  auto back = IndependentRead(folder, req.remote_path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == src.Content());
+}
+
+TEST(OneDrive, ShortThrottlesAreWaitedOutAndNoRequestComesBeforeRetryAfter) {
+  auto c = Make(TestFolder());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->EnsureFolder("t").ok());
+  auto before = Fake().Control("stats");
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(Fake().Control("throttle", {{"budget", 2}, {"window_s", 1}}).ok());
+  absl::Cleanup unthrottle = [] { (void)Fake().Control("throttle", {{"budget", 0}}); };
+  for (int i = 0; i < 4; ++i) {
+    PatternSource src(kOneDriveFragmentUnit * 3 + 10, 100 + i);  // two fragments
+    auto put = (*c)->Put(PatternRequest(absl::StrCat("t/", i, ".jpg"), src), &src, nullptr);
+    ASSERT_TRUE(put.ok()) << put.status();
+  }
+  auto after = Fake().Control("stats");
+  ASSERT_TRUE(after.ok());
+  EXPECT_GT((*after)["throttled"].get<int>(), (*before)["throttled"].get<int>())
+      << "the budget must have been hit";
+  EXPECT_EQ((*after)["early"].get<int>(), (*before)["early"].get<int>())
+      << "no request may come before the announced Retry-After";
+}
+
+TEST(OneDrive, LongThrottleIsResourceExhaustedWithTheHintAndUnavailableIsRetryable) {
+  auto c = Make(TestFolder());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(
+      Fake()
+          .Control("fault",
+                   {{"target", "api"}, {"action", "status"}, {"status", 429}, {"retry_after", 120}})
+          .ok());
+  auto st = (*c)->Stat("x.jpg");
+  ASSERT_EQ(st.status().code(), absl::StatusCode::kResourceExhausted) << st.status();
+  EXPECT_EQ(RetryAfterMs(st.status()).value_or(0), 120000u) << st.status();
+  EXPECT_NE(st.status().message().find("activityLimitReached"), std::string::npos);
+  EXPECT_EQ(ClassifyForRetry(st.status()), RetryClass::kRetryable);
+  ASSERT_TRUE(
+      Fake().Control("fault", {{"target", "api"}, {"action", "status"}, {"status", 503}}).ok());
+  st = (*c)->Stat("x.jpg");
+  EXPECT_EQ(st.status().code(), absl::StatusCode::kUnavailable) << st.status();
+  EXPECT_EQ((*c)->Stat("x.jpg").status().code(), absl::StatusCode::kNotFound);
+}
+
+class RefreshingSource : public http::TokenSource {
+ public:
+  absl::StatusOr<std::string> AccessToken() override {
+    if (current_.empty()) current_ = Token();
+    return current_;
+  }
+  void Invalidate(std::string_view t) override {
+    if (t == current_) {
+      current_.clear();
+      ++invalidated_;
+    }
+  }
+  int invalidated_ = 0;
+
+ private:
+  std::string current_;
+};
+
+TEST(OneDrive, ExpiredAccessTokenIsInvalidatedAndTheRequestRetriedOnce) {
+  auto tokens = std::make_shared<RefreshingSource>();
+  auto c = Make(TestFolder(), tokens);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(tokens->AccessToken().ok());
+  ASSERT_TRUE(Fake().Control("expire_tokens", nlohmann::json::object()).ok());
+  PatternSource src(2000, 11);
+  auto put = (*c)->Put(PatternRequest("a.jpg", src), &src, nullptr);
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ(tokens->invalidated_, 1);
+}
+
+TEST(OneDrive, AwkwardNamesAreMappedReversiblyAndStoredEncoded) {
+  const std::string folder = TestFolder();
+  auto c = Make(folder);
+  ASSERT_TRUE(c.ok());
+  const std::vector<std::string> names = {
+      "a:b*c?.jpg",          "CON.jpg",
+      "trailing dot.",       " leading space.jpg",
+      "latin1 caf\xE9.jpg",  "emoji \xF0\x9F\x93\xB7.jpg",
+      "caf\xC3\xA9 nfc.jpg", "cafe\xCC\x81 nfc.jpg",
+      "desktop.ini",         "~lock.jpg",
+  };
+  uint64_t seed = 200;
+  std::set<std::string> want;
+  for (const std::string& n : names) {
+    PatternSource src(500 + seed, seed);
+    auto put = (*c)->Put(PatternRequest("names/" + n, src), &src, nullptr);
+    ASSERT_TRUE(put.ok()) << PrintablePath(n) << ": " << put.status();
+    auto back = IndependentRead(folder, "names/" + n);
+    ASSERT_TRUE(back.ok()) << PrintablePath(n) << ": " << back.status();
+    EXPECT_TRUE(*back == src.Content()) << PrintablePath(n);
+    want.insert("names/" + n);
+    ++seed;
+  }
+  // A 255-byte name is shortened (kept in the catalog); Stat/Get find it.
+  const std::string long_name = std::string(250, 'x') + ":.jpg";  // 255 bytes, encoded longer
+  PatternSource lsrc(300, 300);
+  ASSERT_TRUE((*c)->Put(PatternRequest("names/" + long_name, lsrc), &lsrc, nullptr).ok());
+  auto lst = (*c)->Stat("names/" + long_name);
+  ASSERT_TRUE(lst.ok()) << lst.status();
+  EXPECT_EQ(lst->size, 300u);
+  auto listed = (*c)->List("names");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  std::set<std::string> got;
+  for (const auto& o : *listed) got.insert(o.remote_path);
+  EXPECT_EQ(got.size(), names.size() + 1);
+  for (const std::string& w : want) EXPECT_TRUE(got.count(w)) << "missing " << PrintablePath(w);
+}
+
+TEST(OneDrive, FoldersAreCreatedOnceAndRemembered) {
+  auto c = Make(TestFolder());
+  ASSERT_TRUE(c.ok());
+  auto before = Fake().Control("stats");
+  ASSERT_TRUE(before.ok());
+  for (int i = 0; i < 3; ++i) {
+    PatternSource src(10, 400 + i);
+    ASSERT_TRUE(
+        (*c)->Put(PatternRequest(absl::StrCat("2024/07/Holiday/", i, ".jpg"), src), &src, nullptr)
+            .ok());
+  }
+  auto after = Fake().Control("stats");
+  ASSERT_TRUE(after.ok());
+  // tests, <folder>, 2024, 07, Holiday: each asked for once.
+  EXPECT_EQ((*after)["folder_creates"].get<int>() - (*before)["folder_creates"].get<int>(), 5);
+}
+
+TEST(OneDrive, ReplacingKeepsOneItemAndAConcurrentCreationIsNotOverwritten) {
+  auto c = Make(TestFolder());
+  ASSERT_TRUE(c.ok());
+  PatternSource a(3000, 500);
+  ASSERT_TRUE((*c)->Put(PatternRequest("r/x.jpg", a), &a, nullptr).ok());
+  PatternSource b(4000, 501);
+  auto put = (*c)->Put(PatternRequest("r/x.jpg", b), &b, nullptr);
+  ASSERT_TRUE(put.ok()) << put.status();
+  auto listed = (*c)->List("r");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].size, 4000u);
+}
+
+TEST(OneDriveSettings, DefaultsRoundingAndErrors) {
+  auto d = OneDriveOptionsFromSettings(nlohmann::json::object());
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->endpoint, "https://graph.microsoft.com/v1.0");
+  EXPECT_EQ(d->folder, "Shoebox");
+  EXPECT_EQ(d->fragment_bytes, 10u << 20);
+  auto r = OneDriveOptionsFromSettings(
+      {{"chunk_size_mib", 1}, {"folder", "/Photos/Backup/"}, {"drive_id", "b!x"}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->fragment_bytes, 3 * kOneDriveFragmentUnit);
+  EXPECT_EQ(r->folder, "Photos/Backup");
+  EXPECT_EQ(r->drive_id, "b!x");
+  EXPECT_EQ(OneDriveOptionsFromSettings({{"chunk_size_mib", 60}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto bad = OneDriveOptionsFromSettings({{"endpoint", "ftp://x"}});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("endpoint"), std::string::npos);
+  EXPECT_FALSE(OneDriveOptionsFromSettings({{"folder", "a/../b"}}).ok());
+  EXPECT_FALSE(MakeOneDriveConnector(OneDriveOptions{}, nullptr).ok());
+}
+
+}  // namespace
+}  // namespace shoebox::worker
