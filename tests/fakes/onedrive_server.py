@@ -50,17 +50,17 @@ Start: onedrive_server.py --port P --data DIR [--token-ttl S] [--page-size N]
 """
 
 import argparse
-import base64
 import datetime
-import hashlib
 import json
 import os
 import secrets
 import threading
 import time
-import unicodedata  # noqa: F401  (names are kept exactly as sent, NFC and NFD differ)
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ms_identity import MicrosoftIdentity  # tests/fakes/ms_identity.py
+from quickxor import QuickXor  # tests/fakes/quickxor.py
 
 FRAGMENT_UNIT = 327680
 MAX_FRAGMENT = 60 * 1024 * 1024  # a fragment must be SMALLER than this
@@ -69,58 +69,6 @@ DRIVE_ID = "b!fakeDriveId"
 FORBIDDEN = set('"*:<>?/\\|')
 RESERVED = {".lock", "con", "prn", "aux", "nul", "desktop.ini"} | {
     f"{p}{i}" for p in ("com", "lpt") for i in range(10)}
-
-
-# --------------------------------------------------------------------------
-# QuickXorHash
-class QuickXor:
-    """Incremental QuickXorHash: bytes 160 apart share a shift, so the input is
-    folded into 160 byte lanes (one big-int XOR per block) and placed at the end."""
-
-    def __init__(self):
-        self.lanes = 0  # 160 bytes, lane j = position j mod 160
-        self.length = 0
-
-    def update(self, data):
-        data = bytes(data)
-        pos = self.length % 160
-        self.length += len(data)
-        if pos:
-            head = data[:160 - pos]
-            self.lanes ^= int.from_bytes(head, "little") << (8 * pos)
-            data = data[len(head):]
-        whole = len(data) - len(data) % 160
-        if whole:
-            x = int.from_bytes(data[:whole], "little")
-            nbytes = whole
-            while nbytes > 160:
-                half = (nbytes // 160 // 2) * 160
-                if half == 0:
-                    half = 160
-                x = (x & ((1 << (8 * half)) - 1)) ^ (x >> (8 * half))
-                nbytes = max(half, nbytes - half)
-            self.lanes ^= x
-        tail = data[whole:]
-        if tail:
-            self.lanes ^= int.from_bytes(tail, "little")
-        self.lanes &= (1 << 1280) - 1
-
-    def digest(self):
-        cells = 0
-        lanes = self.lanes
-        for j in range(160):
-            b = (lanes >> (8 * j)) & 0xFF
-            if b:
-                shift = (j * 11) % 160
-                v = b << shift
-                cells ^= (v & ((1 << 160) - 1)) | (v >> 160)
-        out = bytearray(cells.to_bytes(20, "little"))
-        for i, b in enumerate(self.length.to_bytes(8, "little")):
-            out[12 + i] ^= b
-        return bytes(out)
-
-    def b64(self):
-        return base64.b64encode(self.digest()).decode()
 
 
 def iso(t):
@@ -193,7 +141,7 @@ def check_name(name):
         raise GraphError(400, "invalidRequest", "The name is reserved.")
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(MicrosoftIdentity, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeGraph/1.0"
 
@@ -402,78 +350,6 @@ class Handler(BaseHTTPRequestHandler):
             if what == "stats":
                 return self.send_json(200, st.stats)
         self.send_json(404, {"error": "unknown control endpoint"})
-
-    # ---------------------------------------------------------------- oauth
-    def oauth(self, path, query):
-        st = self.st
-        if path.endswith("/oauth2/v2.0/authorize"):
-            # The test user approves at once (no login page).
-            if query.get("response_type") != "code" or not query.get("client_id"):
-                return self.send_json(400, {"error": "invalid_request"})
-            if query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
-                return self.send_json(400, {"error": "invalid_request",
-                                            "error_description": "PKCE S256 is required"})
-            code = secrets.token_urlsafe(16)
-            with st.lock:
-                st.codes[code] = {"challenge": query["code_challenge"],
-                                  "redirect_uri": query.get("redirect_uri", ""),
-                                  "client_id": query["client_id"]}
-            loc = query.get("redirect_uri", "") + "?" + urllib.parse.urlencode(
-                {"code": code, "state": query.get("state", "")})
-            return self.send_empty(302, {"Location": loc})
-        if path.endswith("/oauth2/v2.0/devicecode"):
-            f = self.form()
-            if not f.get("client_id"):
-                return self.oauth_error(400, "invalid_request", "AADSTS900144: client_id")
-            dc, uc = secrets.token_urlsafe(24), secrets.token_hex(4).upper()
-            with st.lock:
-                st.devices[dc] = {"user_code": uc, "approved": False}
-            return self.send_json(200, {
-                "device_code": dc, "user_code": uc,
-                "verification_uri": self.base() + "/devicelogin", "expires_in": 900,
-                "interval": 1,
-                "message": f"To sign in, open {self.base()}/devicelogin and enter {uc}."})
-        if path.endswith("/oauth2/v2.0/token"):
-            f = self.form()
-            grant = f.get("grant_type")
-            with st.lock:
-                if grant == "authorization_code":
-                    c = st.codes.pop(f.get("code", ""), None)
-                    if c is None:
-                        return self.oauth_error(400, "invalid_grant",
-                                                "AADSTS70000: The code is invalid or was used.")
-                    verifier = f.get("code_verifier", "")
-                    want = base64.urlsafe_b64encode(
-                        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-                    if want != c["challenge"]:
-                        return self.oauth_error(400, "invalid_grant",
-                                                "AADSTS501481: The Code_Verifier does not "
-                                                "match the code_challenge.")
-                    if f.get("redirect_uri", "") != c["redirect_uri"]:
-                        return self.oauth_error(400, "invalid_grant",
-                                                "AADSTS50011: redirect_uri mismatch.")
-                elif grant == "refresh_token":
-                    rt = f.get("refresh_token", "")
-                    if st.refresh_tokens.get(rt) != "live":
-                        return self.oauth_error(400, "invalid_grant",
-                                                "AADSTS70000: The provided grant is invalid or "
-                                                "has already been used.")
-                    st.refresh_tokens[rt] = "used"
-                elif grant == "urn:ietf:params:oauth:grant-type:device_code":
-                    d = st.devices.get(f.get("device_code", ""))
-                    if d is None:
-                        return self.oauth_error(400, "expired_token", "AADSTS70020")
-                    if not d["approved"]:
-                        return self.oauth_error(400, "authorization_pending",
-                                                "AADSTS70016: pending")
-                    del st.devices[f["device_code"]]
-                else:
-                    return self.oauth_error(400, "unsupported_grant_type", "AADSTS70003")
-                return self.send_json(200, {
-                    "token_type": "Bearer", "scope": "Files.ReadWrite offline_access",
-                    "expires_in": st.token_ttl, "access_token": st.issue_token(),
-                    "refresh_token": st.issue_refresh()})
-        self.send_json(404, {"error": "not_found"})
 
     # ---------------------------------------------------------------- items
     def item_json(self, it):

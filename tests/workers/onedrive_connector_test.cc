@@ -12,8 +12,10 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/synchronization/mutex.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
+#include "common/crypto/hash.h"
 #include "common/http/http_client.h"
 #include "common/http/url.h"
 #include "tests/support/drive_fakes.h"
@@ -385,6 +387,154 @@ TEST(OneDriveSettings, DefaultsRoundingAndErrors) {
   EXPECT_NE(bad.status().message().find("endpoint"), std::string::npos);
   EXPECT_FALSE(OneDriveOptionsFromSettings({{"folder", "a/../b"}}).ok());
   EXPECT_FALSE(MakeOneDriveConnector(OneDriveOptions{}, nullptr).ok());
+}
+
+}  // namespace
+}  // namespace shoebox::worker
+
+namespace shoebox::worker {
+namespace {
+
+// The local server's identity endpoints behave as Microsoft's do, so the
+// OAuth code (common/http/oauth.*) can be tested against them.
+std::string Form(const http::QueryParams& p) { return http::QueryString(p); }
+
+absl::StatusOr<nlohmann::json> TokenCall(const http::QueryParams& p, int* status) {
+  http::Client c(http::ClientOptions{});
+  std::string body = Form(p);
+  auto r = c.Send(http::Request{.method = "POST",
+                                .url = Fake().base + "/common/oauth2/v2.0/token",
+                                .headers = {{"Content-Type", "application/x-www-form-urlencoded"}},
+                                .body = body});
+  if (!r.ok()) return r.status();
+  *status = r->status;
+  return nlohmann::json::parse(r->body, nullptr, false);
+}
+
+TEST(OneDriveFakeIdentity, PkceIsCheckedAndRefreshTokensRotate) {
+  http::Client c(http::ClientOptions{});
+  const std::string verifier = "a-verifier-that-is-long-enough-0123456789-abcdefghijkl";
+  // S256: BASE64URL(SHA-256(verifier)) without padding.
+  Digest d = Sha256::Of(verifier);
+  std::string challenge =
+      absl::WebSafeBase64Escape(std::string(reinterpret_cast<const char*>(d.data()), d.size()));
+  auto auth =
+      c.Send(http::Request{.url = Fake().base + "/common/oauth2/v2.0/authorize?" +
+                                  http::QueryString({{"client_id", "app"},
+                                                     {"response_type", "code"},
+                                                     {"redirect_uri", "http://127.0.0.1:5/cb"},
+                                                     {"scope", "Files.ReadWrite offline_access"},
+                                                     {"code_challenge", challenge},
+                                                     {"code_challenge_method", "S256"},
+                                                     {"state", "s1"}})});
+  ASSERT_TRUE(auth.ok()) << auth.status();
+  ASSERT_EQ(auth->status, 302);
+  std::string loc = auth->Header("location");
+  size_t at = loc.find("code=");
+  ASSERT_NE(at, std::string::npos) << loc;
+  std::string code = loc.substr(at + 5, loc.find('&', at) - at - 5);
+  int status = 0;
+  auto wrong = TokenCall({{"grant_type", "authorization_code"},
+                          {"code", http::PercentDecode(code)},
+                          {"redirect_uri", "http://127.0.0.1:5/cb"},
+                          {"code_verifier", "not-the-verifier"}},
+                         &status);
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ((*wrong)["error"], "invalid_grant") << "a wrong verifier also spends the code";
+  // A fresh code with the right verifier.
+  auth = c.Send(http::Request{.url = Fake().base + "/common/oauth2/v2.0/authorize?" +
+                                     http::QueryString({{"client_id", "app"},
+                                                        {"response_type", "code"},
+                                                        {"redirect_uri", "http://127.0.0.1:5/cb"},
+                                                        {"code_challenge", challenge},
+                                                        {"code_challenge_method", "S256"}})});
+  ASSERT_TRUE(auth.ok());
+  loc = auth->Header("location");
+  at = loc.find("code=");
+  code = loc.substr(at + 5, loc.find('&', at) - at - 5);
+  auto tok = TokenCall({{"grant_type", "authorization_code"},
+                        {"code", http::PercentDecode(code)},
+                        {"redirect_uri", "http://127.0.0.1:5/cb"},
+                        {"code_verifier", verifier}},
+                       &status);
+  ASSERT_TRUE(tok.ok());
+  ASSERT_EQ(status, 200) << tok->dump();
+  std::string rt1 = (*tok)["refresh_token"];
+  auto r2 = TokenCall({{"grant_type", "refresh_token"}, {"refresh_token", rt1}}, &status);
+  ASSERT_EQ(status, 200);
+  std::string rt2 = (*r2)["refresh_token"];
+  EXPECT_NE(rt1, rt2) << "Microsoft rotates the refresh token";
+  auto again = TokenCall({{"grant_type", "refresh_token"}, {"refresh_token", rt1}}, &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ((*again)["error"], "invalid_grant") << "a used refresh token is refused";
+  // The new access token works against Graph.
+  auto item = c.Send(http::Request{
+      .url = Fake().endpoint + "/me/drive/root",
+      .headers = {{"Authorization", "Bearer " + (*r2)["access_token"].get<std::string>()}}});
+  ASSERT_TRUE(item.ok());
+  EXPECT_EQ(item->status, 200);
+}
+
+TEST(OneDriveFakeIdentity, DeviceCodeIsPendingUntilApproved) {
+  http::Client c(http::ClientOptions{});
+  std::string body = Form({{"client_id", "app"}, {"scope", "Files.ReadWrite offline_access"}});
+  auto dc = c.Send(http::Request{
+      .method = "POST", .url = Fake().base + "/consumers/oauth2/v2.0/devicecode", .body = body});
+  ASSERT_TRUE(dc.ok());
+  ASSERT_EQ(dc->status, 200);
+  auto j = nlohmann::json::parse(dc->body);
+  int status = 0;
+  auto pending = TokenCall({{"grant_type", "urn:ietf:params:oauth:grant-type:device_code"},
+                            {"device_code", j["device_code"]}},
+                           &status);
+  EXPECT_EQ((*pending)["error"], "authorization_pending");
+  ASSERT_TRUE(Fake().Control("device/approve", {{"user_code", j["user_code"]}}).ok());
+  auto done = TokenCall({{"grant_type", "urn:ietf:params:oauth:grant-type:device_code"},
+                         {"device_code", j["device_code"]}},
+                        &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_TRUE(done->contains("refresh_token"));
+}
+
+TEST(OneDriveFake, FragmentRulesAreEnforcedWithGraphErrorBodies) {
+  auto c = Make(TestFolder());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->EnsureFolder("").ok());
+  http::Client h(http::ClientOptions{});
+  std::string create = R"({"item":{"@microsoft.graph.conflictBehavior":"fail"}})";
+  auto s = h.Send(http::Request{
+      .method = "POST",
+      .url =
+          Fake().endpoint + "/me/drive/root:/tests/" + TestFolder() + "/f.bin:/createUploadSession",
+      .headers = {{"Authorization", "Bearer " + Token()}, {"Content-Type", "application/json"}},
+      .body = create});
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(s->status, 200) << s->body;
+  std::string url = nlohmann::json::parse(s->body)["uploadUrl"];
+  std::string odd(100000, 'x');  // not a multiple of 320 KiB and not the last
+  auto r = h.Send(http::Request{.method = "PUT",
+                                .url = url,
+                                .headers = {{"Content-Range", "bytes 0-99999/1000000"}},
+                                .body = odd});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"]["code"], "invalidRequest") << r->body;
+  std::string frag(kOneDriveFragmentUnit, 'y');
+  auto late = h.Send(
+      http::Request{.method = "PUT",
+                    .url = url,
+                    .headers = {{"Content-Range", absl::StrCat("bytes 327680-655359/1000000")}},
+                    .body = frag});
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->status, 416) << "out of order";
+  auto authed = h.Send(http::Request{
+      .method = "PUT",
+      .url = url,
+      .headers = {{"Content-Range", "bytes 0-327679/1000000"}, {"Authorization", "Bearer x"}},
+      .body = frag});
+  ASSERT_TRUE(authed.ok());
+  EXPECT_EQ(authed->status, 401) << "the uploadUrl is pre-authenticated";
 }
 
 }  // namespace
