@@ -9,9 +9,11 @@
 #include <set>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/bytes.h"
+#include "common/crypto/hash.h"
 #include "common/http/http_client.h"
 #include "common/http/url.h"
 #include "tests/support/drive_fakes.h"
@@ -329,6 +331,105 @@ TEST(GoogleDrive, AwkwardNamesRoundTripAndQuotesAreEscapedInQueries) {
   for (const auto& o : *listed) got.insert(o.remote_path);
   EXPECT_EQ(got.size(), names.size() + 1);
   for (const std::string& w : want) EXPECT_TRUE(got.count(w)) << "missing " << PrintablePath(w);
+}
+
+TEST(GoogleDriveFakeIdentity, PkceIsCheckedAndRefreshTokensAreNotRotated) {
+  http::Client c(http::ClientOptions{});
+  const std::string verifier = "another-verifier-long-enough-0123456789-abcdefghijklmnop";
+  Digest d = Sha256::Of(verifier);
+  std::string challenge =
+      absl::WebSafeBase64Escape(std::string(reinterpret_cast<const char*>(d.data()), d.size()));
+  auto auth = c.Send(http::Request{
+      .url = Fake().base + "/o/oauth2/v2/auth?" +
+             http::QueryString({{"client_id", "app.apps.googleusercontent.com"},
+                                {"response_type", "code"},
+                                {"redirect_uri", "http://127.0.0.1:7/"},
+                                {"scope", "https://www.googleapis.com/auth/drive.file"},
+                                {"code_challenge", challenge},
+                                {"code_challenge_method", "S256"}})});
+  ASSERT_TRUE(auth.ok());
+  ASSERT_EQ(auth->status, 302);
+  std::string loc = auth->Header("location");
+  size_t at = loc.find("code=");
+  ASSERT_NE(at, std::string::npos);
+  std::string code = http::PercentDecode(loc.substr(at + 5, loc.find('&', at) - at - 5));
+  auto token = [&](const http::QueryParams& p, int* status) {
+    std::string body = http::QueryString(p);
+    auto r =
+        c.Send(http::Request{.method = "POST",
+                             .url = Fake().base + "/token",
+                             .headers = {{"Content-Type", "application/x-www-form-urlencoded"}},
+                             .body = body});
+    *status = r.ok() ? r->status : 0;
+    return r.ok() ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json();
+  };
+  int status = 0;
+  auto tok = token({{"grant_type", "authorization_code"},
+                    {"code", code},
+                    {"redirect_uri", "http://127.0.0.1:7/"},
+                    {"code_verifier", verifier}},
+                   &status);
+  ASSERT_EQ(status, 200) << tok.dump();
+  std::string rt = tok["refresh_token"];
+  auto again = token({{"grant_type", "authorization_code"},
+                      {"code", code},
+                      {"redirect_uri", "http://127.0.0.1:7/"},
+                      {"code_verifier", verifier}},
+                     &status);
+  EXPECT_EQ(status, 400) << "a code is used once";
+  for (int i = 0; i < 2; ++i) {
+    auto r = token({{"grant_type", "refresh_token"}, {"refresh_token", rt}}, &status);
+    EXPECT_EQ(status, 200) << "Google keeps the refresh token valid";
+    EXPECT_FALSE(r.contains("refresh_token"));
+  }
+  ASSERT_TRUE(Fake().Control("revoke", {{"refresh_token", rt}}).ok());
+  auto revoked = token({{"grant_type", "refresh_token"}, {"refresh_token", rt}}, &status);
+  EXPECT_EQ(status, 400);
+  EXPECT_EQ(revoked["error"], "invalid_grant");
+}
+
+TEST(GoogleDriveFake, ChunkRulesAreEnforced) {
+  auto conn = Make(TestFolder());
+  ASSERT_TRUE(conn.ok());
+  http::Client c(http::ClientOptions{});
+  std::string meta = R"({"name":"raw.bin"})";
+  auto s =
+      c.Send(http::Request{.method = "POST",
+                           .url = Fake().endpoint + "/upload/drive/v3/files?uploadType=resumable",
+                           .headers = {{"Authorization", "Bearer " + Token()},
+                                       {"Content-Type", "application/json"},
+                                       {"X-Upload-Content-Length", "1000000"}},
+                           .body = meta});
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(s->status, 200);
+  std::string url = s->Header("location");
+  std::string odd(100000, 'x');
+  auto r = c.Send(http::Request{.method = "PUT",
+                                .url = url,
+                                .headers = {{"Content-Range", "bytes 0-99999/1000000"}},
+                                .body = odd});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 400) << "a non-final chunk must be a multiple of 256 KiB";
+  EXPECT_EQ(nlohmann::json::parse(r->body)["error"]["errors"][0]["reason"], "badContent");
+  std::string unit(kUnit, 'y');
+  auto ok = c.Send(http::Request{.method = "PUT",
+                                 .url = url,
+                                 .headers = {{"Content-Range", "bytes 0-262143/1000000"}},
+                                 .body = unit});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->status, 308);
+  EXPECT_EQ(ok->Header("range"), "bytes=0-262143");
+  auto overlap = c.Send(http::Request{.method = "PUT",
+                                      .url = url,
+                                      .headers = {{"Content-Range", "bytes 0-262143/1000000"}},
+                                      .body = unit});
+  ASSERT_TRUE(overlap.ok());
+  EXPECT_EQ(overlap->status, 400) << "a chunk must start where the server is";
+  auto status = c.Send(http::Request{
+      .method = "PUT", .url = url, .headers = {{"Content-Range", "bytes */1000000"}}, .body = ""});
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->status, 308);
+  EXPECT_EQ(status->Header("range"), "bytes=0-262143");
 }
 
 TEST(GoogleDriveSettings, DefaultsAndErrors) {

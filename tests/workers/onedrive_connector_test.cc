@@ -177,6 +177,42 @@ TEST(OneDrive, InterruptedUploadResumesFromSavedStateWithoutResendingAFragment) 
   EXPECT_EQ(put->checksum, (*c)->Stat(req.remote_path)->checksum);
 }
 
+TEST(OneDrive, A200MiBUploadCutAt120MiBResumesWithoutResendingAnything) {
+  const std::string folder = TestFolder();
+  const uint64_t size = 200u << 20;
+  PatternSource failing(size, 12, /*fail_at=*/120u << 20);
+  PutRequest req = PatternRequest("videos/long.mov", failing);
+  std::string saved;
+  req.save_resume_state = [&](const std::string& s) { saved = s; };
+  {
+    auto c = Make(folder, nullptr, 32);  // 10 MiB fragments
+    ASSERT_TRUE(c.ok());
+    ASSERT_FALSE((*c)->Put(req, &failing, nullptr).ok());
+  }
+  auto c = Make(folder, nullptr, 32);
+  ASSERT_TRUE(c.ok());
+  PatternSource good(size, 12);
+  req.resume_state = saved;
+  auto put = (*c)->Put(req, &good, nullptr);
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ(good.bytes_read(), size - (120u << 20)) << "only the missing 80 MiB were read";
+  auto sessions = SessionsFor("videos/long.mov");
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]["bytes_accepted"].get<uint64_t>(), size);
+  EXPECT_EQ(sessions[0]["fragments"].size(), 20u) << "each 10 MiB fragment exactly once";
+  Sha256 h;
+  uint64_t n = 0;
+  ASSERT_TRUE((*c)->Get(req.remote_path,
+                        [&](std::string_view d) {
+                          h.Update(d);
+                          n += d.size();
+                          return absl::OkStatus();
+                        })
+                  .ok());
+  EXPECT_EQ(n, size);
+  EXPECT_EQ(ToHex(DigestToString(h.Final())), ToHex(req.sha256));
+}
+
 TEST(OneDrive, ConnectionDroppedMidFragmentResumesAtTheServersNextExpectedRange) {
   const std::string folder = TestFolder();
   const uint64_t size = 4 * kOneDriveFragmentUnit * 3;
