@@ -47,6 +47,7 @@ Control endpoints for tests (no auth), under /_control/:
   GET  stats            request, throttled and early (sent before the
                         announced Retry-After) counts
 Start: onedrive_server.py --port P --data DIR [--token-ttl S] [--page-size N]
+       [--latency-ms MS] [--throttle-budget N --throttle-window S]
 """
 
 import argparse
@@ -109,6 +110,7 @@ class State:
         self.budget, self.window_s = 0, 1.0
         self.window_start, self.window_count = time.time(), 0
         self.retry_not_before = 0.0
+        self.latency_s = 0.0
         self.stats = {"requests": 0, "throttled": 0, "early": 0, "folder_creates": 0}
 
     def new_id(self):
@@ -279,6 +281,8 @@ class Handler(MicrosoftIdentity, BaseHTTPRequestHandler):
 
     def throttle(self):
         st = self.st
+        if st.latency_s:
+            time.sleep(st.latency_s)
         with st.lock:
             st.stats["requests"] += 1
             now = time.time()
@@ -741,11 +745,18 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--token-ttl", type=float, default=3600)
     ap.add_argument("--page-size", type=int, default=200)
+    ap.add_argument("--latency-ms", type=float, default=0,
+                    help="delay added to every API and upload request (benchmarks)")
+    ap.add_argument("--throttle-budget", type=int, default=0,
+                    help="requests per --throttle-window seconds; 0: unlimited")
+    ap.add_argument("--throttle-window", type=float, default=1.0)
     a = ap.parse_args()
     os.makedirs(a.data, exist_ok=True)
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
     srv.state = State(a.data, a.token_ttl, a.page_size)
+    srv.state.latency_s = a.latency_ms / 1000.0
+    srv.state.budget, srv.state.window_s = a.throttle_budget, a.throttle_window
     srv.serve_forever()
 
 

@@ -21,7 +21,9 @@ absl::StatusOr<std::unique_ptr<DriveFake>> StartFake(const std::string& script,
   auto proc = ScopedProcess::Start(
       {"python3", std::string(SHOEBOX_SOURCE_DIR) + "/tests/fakes/" + script + ".py", "--port",
        std::to_string(f->port), "--data", f->dir->path() + "/data", "--token-ttl",
-       absl::StrCat(o.token_ttl_s), "--page-size", std::to_string(o.page_size)},
+       absl::StrCat(o.token_ttl_s), "--page-size", std::to_string(o.page_size), "--latency-ms",
+       absl::StrCat(o.latency_ms), "--throttle-budget", std::to_string(o.throttle_budget),
+       "--throttle-window", absl::StrCat(o.throttle_window_s)},
       f->dir->path() + "/" + script + ".log");
   if (!proc.ok()) return proc.status();
   f->process = std::move(*proc);

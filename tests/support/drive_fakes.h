@@ -21,6 +21,9 @@ namespace shoebox::testsupport {
 struct DriveFakeOptions {
   double token_ttl_s = 3600;  // access tokens expire after this
   int page_size = 200;        // children / files.list page size
+  double latency_ms = 0;      // added to every API and upload request
+  int throttle_budget = 0;    // requests per throttle_window_s; 0: unlimited
+  double throttle_window_s = 1;
 };
 
 struct DriveFake {
