@@ -70,6 +70,32 @@ std::string Parent(absl::string_view path) {
   return s == absl::string_view::npos ? std::string() : std::string(path.substr(0, s));
 }
 
+// The first byte of nextExpectedRanges ("N-" or "N-M"); nullopt when absent.
+std::optional<uint64_t> NextExpected(const json& j) {
+  if (!j.is_object() || !j.contains("nextExpectedRanges") || !j["nextExpectedRanges"].is_array() ||
+      j["nextExpectedRanges"].empty() || !j["nextExpectedRanges"][0].is_string()) {
+    return std::nullopt;
+  }
+  std::string range = j["nextExpectedRanges"][0].get<std::string>();
+  uint64_t next = 0;
+  if (!absl::SimpleAtoi(range.substr(0, range.find('-')), &next)) return std::nullopt;
+  return next;
+}
+
+// Adds [from, to) of `src` to `h` (read locally, nothing is sent).
+absl::Status HashFromSource(ByteSource* src, uint64_t from, uint64_t to, QuickXorHash* h) {
+  RETURN_IF_ERROR(src->Seek(from));
+  std::string buf(1 << 20, '\0');
+  while (from < to) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), to - from));
+    ASSIGN_OR_RETURN(size_t n, src->Read(reinterpret_cast<uint8_t*>(buf.data()), want));
+    if (n == 0) return absl::UnavailableError("the source ended early while resuming");
+    h->Update(std::string_view(buf.data(), n));
+    from += n;
+  }
+  return absl::OkStatus();
+}
+
 class OneDriveConnector final : public Connector {
  public:
   OneDriveConnector(OneDriveOptions o, std::shared_ptr<http::TokenSource> tokens)
@@ -359,29 +385,13 @@ absl::StatusOr<std::optional<uint64_t>> OneDriveConnector::Resume(const PutReque
   if (r.status == 404) return std::nullopt;  // expired or finished: start over
   if (r.status != 200)
     return GraphError(r, absl::StrCat("resume upload of ", Where(req.remote_path)));
-  json j = json::parse(r.body, nullptr, false);
-  uint64_t next = 0;
-  if (!j.is_object() || !j.contains("nextExpectedRanges") || !j["nextExpectedRanges"].is_array() ||
-      j["nextExpectedRanges"].empty() ||
-      !absl::SimpleAtoi(
-          std::string(absl::string_view(j["nextExpectedRanges"][0].get<std::string>())
-                          .substr(0, j["nextExpectedRanges"][0].get<std::string>().find('-'))),
-          &next)) {
-    return std::nullopt;
-  }
+  std::optional<uint64_t> expected = NextExpected(json::parse(r.body, nullptr, false));
+  if (!expected.has_value()) return std::nullopt;
+  const uint64_t next = *expected;
   if (next < qxh->length() || next > req.size) return std::nullopt;
-  if (next > qxh->length()) {
-    // The service took a fragment the saved state does not cover yet: hash
-    // those bytes from the source (read locally, not sent again).
-    RETURN_IF_ERROR(src->Seek(qxh->length()));
-    std::string buf(1 << 20, '\0');
-    while (qxh->length() < next) {
-      size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), next - qxh->length()));
-      ASSIGN_OR_RETURN(size_t n, src->Read(reinterpret_cast<uint8_t*>(buf.data()), want));
-      if (n == 0) return absl::UnavailableError("the source ended early while resuming");
-      qxh->Update(std::string_view(buf.data(), n));
-    }
-  }
+  // The service may have taken a fragment the saved state does not cover yet:
+  // hash those bytes from the source (read locally, not sent again).
+  RETURN_IF_ERROR(HashFromSource(src, qxh->length(), next, qxh));
   RETURN_IF_ERROR(src->Seek(next));
   return next;
 }
@@ -454,14 +464,29 @@ absl::StatusOr<json> OneDriveConnector::SendFragments(
       }
       return GraphError(*r, absl::StrCat("upload ", Where(req.remote_path), " at byte ", offset));
     }
-    offset += len;
+    json j = json::parse(r->body, nullptr, false);
     if (r->status != 202) {
-      json j = json::parse(r->body, nullptr, false);
       if (!j.is_object()) {
         return absl::UnavailableError(
             absl::StrCat("upload ", Where(req.remote_path), ": the commit answer is not JSON"));
       }
       return j;
+    }
+    std::optional<uint64_t> next = NextExpected(j);
+    if (next.has_value() && *next != offset + len) {
+      // The service kept a different amount than was sent: go on from where
+      // it is, hashing only the bytes it has.
+      *qxh = before;
+      if (*next < offset || *next > req.size) {
+        return absl::UnavailableError(absl::StrCat("upload ", Where(req.remote_path),
+                                                   ": OneDrive now expects byte ", *next,
+                                                   "; the next attempt resumes from there"));
+      }
+      RETURN_IF_ERROR(HashFromSource(src, offset, *next, qxh));
+      RETURN_IF_ERROR(src->Seek(*next));
+      offset = *next;
+    } else {
+      offset += len;
     }
     if (offset >= req.size) {
       return absl::UnavailableError(
