@@ -31,7 +31,7 @@ Drive allows several files with the same name in one folder; so does this server
 
 Control endpoints (no auth), under /_control/: token, expire_tokens, throttle
 {"budget", "window_s"}, fault {"target": "upload"|"api"|"any", "action":
-"drop"|"status", "after_bytes", "status", "reason", "retry_after", "count",
+"drop"|"status"|"keep_less", "after_bytes", "status", "reason", "retry_after", "count",
 "skip"}, sessions (bytes_accepted, bytes_received, chunks, rejected), stats
 (requests, throttled, early, folder_creates, lists), revoke {"refresh_token"}.
 Start: gdrive_server.py --port P --data DIR [--token-ttl S] [--page-size N]
@@ -222,6 +222,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def dispatch(self):
         self._read = False  # the handler lives as long as the kept-alive connection
+        self._keep_less = False
         url = urllib.parse.urlsplit(self.path)
         q = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
         try:
@@ -257,6 +258,9 @@ class Handler(BaseHTTPRequestHandler):
                     break
             else:
                 return False
+        if fault["action"] == "keep_less":
+            self._keep_less = True
+            return False
         if fault["action"] == "drop":
             n = int(self.headers.get("Content-Length") or 0)
             got = self.rfile.read(min(n, int(fault.get("after_bytes", 0))))
@@ -604,6 +608,9 @@ class Handler(BaseHTTPRequestHandler):
                 fh.write(piece)
                 remaining -= len(piece)
         self._read = True
+        if self._keep_less and length > CHUNK_UNIT:
+            # Injected: the server persisted only the first 256 KiB (308 says so).
+            length, b, final = CHUNK_UNIT, a + CHUNK_UNIT - 1, False
         with open(s["blob"], "rb") as fh:
             fh.seek(a)
             left = length

@@ -36,7 +36,7 @@ Control endpoints for tests (no auth), under /_control/:
   POST expire_tokens    -> every access token issued so far expires now
   POST throttle         {"budget": N, "window_s": S}  N requests per S seconds
                         (0 = unlimited) for Graph and upload requests
-  POST fault            {"target": "upload"|"api"|"any", "action": "drop"|"status",
+  POST fault            {"target": "upload"|"api"|"any", "action": "drop"|"status"|"keep_less",
                          "after_bytes": N, "status": 503, "retry_after": 1,
                          "count": 1, "skip": 0}  (skip: let that many matching
                         requests through first)
@@ -212,6 +212,7 @@ class Handler(MicrosoftIdentity, BaseHTTPRequestHandler):
 
     def dispatch(self):
         self._body_read = False  # the handler lives as long as the kept-alive connection
+        self._keep_less = False
         url = urllib.parse.urlsplit(self.path)
         path = url.path
         query = dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True))
@@ -255,6 +256,9 @@ class Handler(MicrosoftIdentity, BaseHTTPRequestHandler):
                     break
             else:
                 return False
+        if fault["action"] == "keep_less":
+            self._keep_less = True
+            return False
         if fault["action"] == "drop":
             n = int(self.headers.get("Content-Length") or 0)
             cut = min(n, int(fault.get("after_bytes", 0)))
@@ -679,7 +683,6 @@ class Handler(MicrosoftIdentity, BaseHTTPRequestHandler):
             raise GraphError(400, "invalidRequest",
                              "The fragment size must be a multiple of 320 KiB (327,680 bytes) "
                              "except for the last fragment.")
-        data = b""
         remaining = length
         with open(s["blob"], "r+b") as f:
             f.seek(a)
@@ -691,9 +694,10 @@ class Handler(MicrosoftIdentity, BaseHTTPRequestHandler):
                 s["bytes_received"] += len(piece)
                 f.write(piece)
                 remaining -= len(piece)
-                data = piece
-        del data
         self._body_read = True
+        if self._keep_less and length > FRAGMENT_UNIT:
+            # Injected: only the first 320 KiB are kept; nextExpectedRanges says so.
+            length, b = FRAGMENT_UNIT, a + FRAGMENT_UNIT - 1
         with open(s["blob"], "rb") as f:
             f.seek(a)
             left = length

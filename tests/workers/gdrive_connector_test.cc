@@ -172,6 +172,24 @@ TEST(GoogleDrive, ConnectionDroppedMidChunkResumesAtTheServersRange) {
   EXPECT_EQ(sessions[0]["chunks"].size(), 4u) << sessions[0].dump();
 }
 
+TEST(GoogleDrive, AChunkPersistedOnlyInPartContinuesAtTheRangeWithARightMd5) {
+  auto c = Make(TestFolder());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->EnsureFolder("").ok());
+  PatternSource src(3 * 4 * kUnit + 5, 14);
+  ASSERT_TRUE(Fake()
+                  .Control("fault", {{"target", "upload"}, {"action", "keep_less"}, {"skip", 2}})
+                  .ok());  // the session start, chunk 1, then chunk 2 kept in part
+  auto put = (*c)->Put(PatternRequest("partial.bin", src), &src, nullptr);
+  ASSERT_TRUE(put.ok()) << put.status();
+  auto back = IndependentRead(put->ref);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(*back == src.Content());
+  auto sessions = SessionsNamed("partial.bin");
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]["chunks"][1][1].get<uint64_t>() + 1, 5 * kUnit) << sessions[0].dump();
+}
+
 TEST(GoogleDrive, RePutReplacesContentInPlaceAndNeverMakesADuplicate) {
   auto c = Make(TestFolder());
   ASSERT_TRUE(c.ok());

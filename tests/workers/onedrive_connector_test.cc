@@ -242,6 +242,25 @@ TEST(OneDrive, ConnectionDroppedMidFragmentResumesAtTheServersNextExpectedRange)
   EXPECT_EQ(again.bytes_read(), size - 2 * kOneDriveFragmentUnit * 3);
 }
 
+TEST(OneDrive, AFragmentKeptOnlyInPartContinuesAtNextExpectedRanges) {
+  const std::string folder = TestFolder();
+  PatternSource src(4 * 3 * kOneDriveFragmentUnit + 99, 13);
+  PutRequest req = PatternRequest("partial.mov", src);
+  ASSERT_TRUE(
+      Fake().Control("fault", {{"target", "upload"}, {"action", "keep_less"}, {"skip", 1}}).ok());
+  auto c = Make(folder);
+  ASSERT_TRUE(c.ok());
+  auto put = (*c)->Put(req, &src, nullptr);
+  ASSERT_TRUE(put.ok()) << put.status();
+  auto back = IndependentRead(folder, req.remote_path);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(*back == src.Content());
+  auto sessions = SessionsFor("/partial.mov");
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]["fragments"][1][1].get<uint64_t>() + 1, 4 * kOneDriveFragmentUnit)
+      << sessions[0].dump();
+}
+
 TEST(OneDrive, ExpiredSessionInSavedStateStartsOver) {
   const std::string folder = TestFolder();
   PatternSource src(kOneDriveFragmentUnit * 4, 9);
