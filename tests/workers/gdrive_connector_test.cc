@@ -298,6 +298,14 @@ class RefreshingSource : public http::TokenSource {
   std::string current_;
 };
 
+TEST(GoogleDrive, ARefusedTokenIsUnauthenticatedAndSaysToReconnect) {
+  auto c = Make(TestFolder(), std::make_shared<http::StaticTokenSource>("bad-token"));
+  ASSERT_TRUE(c.ok());
+  auto st = (*c)->Stat("x.jpg");
+  ASSERT_EQ(st.status().code(), absl::StatusCode::kUnauthenticated) << st.status();
+  EXPECT_NE(st.status().message().find("shoebox dest connect"), std::string::npos) << st.status();
+}
+
 TEST(GoogleDrive, ExpiredAccessTokenIsInvalidatedAndTheRequestRetriedOnce) {
   auto tokens = std::make_shared<RefreshingSource>();
   auto c = Make(TestFolder(), tokens);

@@ -97,7 +97,12 @@ bool IsRateLimit(const http::Response& r) {
 }
 
 absl::Status DriveError(const http::Response& r, absl::string_view what) {
-  absl::Status s = http::ErrorStatus(r, what, Detail(r));
+  // An OAuth destination is fixed by connecting it again, not by `dest set`.
+  absl::Status s = http::ErrorStatus(
+      r, what, Detail(r),
+      r.status == 401 ? "the service refused the access token; reconnect the destination with "
+                        "`shoebox dest connect NAME`"
+                      : "");
   if (IsRateLimit(r)) {
     absl::Status t = absl::ResourceExhaustedError(
         absl::StrCat(s.message(), "; Google Drive is throttling this account, waiting as it asks"));
@@ -250,9 +255,13 @@ absl::StatusOr<http::Response> GoogleDriveConnector::SendHonouringThrottle(
 
 absl::StatusOr<http::Response> GoogleDriveConnector::Api(http::Request req) const {
   const size_t auth_at = req.headers.size();
+  std::optional<http::Response> refused;  // the 401 that invalidated the first token
   for (int attempt = 0;; ++attempt) {
     absl::StatusOr<std::string> token = tokens_->AccessToken();
     if (!token.ok()) {
+      // A token that cannot be renewed after a 401: the service's answer (with
+      // the hint to reconnect) says more than the token source's.
+      if (refused.has_value() && absl::IsUnauthenticated(token.status())) return *refused;
       return Annotate(token.status(), absl::StrCat("Google Drive access token for ", Describe()));
     }
     req.headers.resize(auth_at);
@@ -260,6 +269,7 @@ absl::StatusOr<http::Response> GoogleDriveConnector::Api(http::Request req) cons
     ASSIGN_OR_RETURN(http::Response r, SendHonouringThrottle(req));
     if (r.status != 401 || attempt > 0) return r;
     tokens_->Invalidate(*token);
+    refused = r;
     if (req.body_source != nullptr) return r;  // its body is spent: the caller sends it again
   }
 }

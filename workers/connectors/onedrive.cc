@@ -40,7 +40,12 @@ std::string GraphDetail(const http::Response& r) {
 // THE mapping for this connector: ErrorStatus with Graph's own words, and
 // 429 as RESOURCE_EXHAUSTED (throttled) keeping the Retry-After hint.
 absl::Status GraphError(const http::Response& r, absl::string_view what) {
-  absl::Status s = http::ErrorStatus(r, what, GraphDetail(r));
+  // An OAuth destination is fixed by connecting it again, not by `dest set`.
+  absl::Status s = http::ErrorStatus(
+      r, what, GraphDetail(r),
+      r.status == 401 ? "the service refused the access token; reconnect the destination with "
+                        "`shoebox dest connect NAME`"
+                      : "");
   if (r.status == 429) {
     absl::Status t = absl::ResourceExhaustedError(
         absl::StrCat(s.message(), "; OneDrive is throttling this account, waiting as it asks"));
@@ -174,9 +179,13 @@ class OneDriveConnector final : public Connector {
 
 absl::StatusOr<http::Response> OneDriveConnector::Api(http::Request req) const {
   const size_t auth_at = req.headers.size();
+  std::optional<http::Response> refused;  // the 401 that invalidated the first token
   for (int attempt = 0;; ++attempt) {
     absl::StatusOr<std::string> token = tokens_->AccessToken();
     if (!token.ok()) {
+      // A token that cannot be renewed after a 401: the service's answer (with
+      // the hint to reconnect) says more than the token source's.
+      if (refused.has_value() && absl::IsUnauthenticated(token.status())) return *refused;
       return Annotate(token.status(), absl::StrCat("OneDrive access token for ", Describe()));
     }
     req.headers.resize(auth_at);
@@ -187,6 +196,7 @@ absl::StatusOr<http::Response> OneDriveConnector::Api(http::Request req) const {
     ASSIGN_OR_RETURN(http::Response r, SendHonouringThrottle(req));
     if (r.status != 401 || attempt > 0) return r;
     tokens_->Invalidate(*token);
+    refused = r;
   }
 }
 
