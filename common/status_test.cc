@@ -53,6 +53,22 @@ TEST(StatusTest, GrpcCodesRoundTripOneToOne) {
   EXPECT_EQ(ToGrpc(absl::DataLossError("x")).error_code(), grpc::StatusCode::DATA_LOSS);
 }
 
+TEST(StatusTest, AnEmptyRpcMessageIsNamedByCodeAndOperation) {
+  // Issue 18: "INTERNAL:" with nothing after it never reaches a user.
+  const grpc::Status empty(grpc::StatusCode::INTERNAL, "");
+  EXPECT_EQ(RpcErrorText(empty, "coordinator", "CompleteJob"),
+            "INTERNAL from coordinator during CompleteJob (no message)");
+  const absl::Status s = FromGrpc(empty, "coordinator", "CompleteJob");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(s.message(), "INTERNAL from coordinator during CompleteJob (no message)");
+  EXPECT_EQ(FromGrpc(empty).message(), "INTERNAL (no message)");
+  const grpc::Status said(grpc::StatusCode::NOT_FOUND, "job 7 does not exist");
+  EXPECT_EQ(RpcErrorText(said, "coordinator", "FailJob"), "job 7 does not exist");
+  EXPECT_EQ(StatusText(absl::UnavailableError("")), "UNAVAILABLE (no message)");
+  EXPECT_EQ(StatusText(absl::UnavailableError("down")), "down");
+  EXPECT_EQ(StatusText(absl::OkStatus()), "OK");
+}
+
 TEST(StatusTest, AnnotateKeepsCodeAndPrependsContext) {
   absl::Status s = Annotate(absl::NotFoundError("chunk ab not found"), "restore /p/file.jpg");
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
