@@ -40,6 +40,7 @@
 #include "cli/seal.h"
 #include "common/http/oauth.h"
 #include "common/http/url.h"
+#include "common/status.h"
 #include "nlohmann/json.hpp"
 
 extern char** environ;
