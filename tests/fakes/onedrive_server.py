@@ -55,11 +55,13 @@ import datetime
 import json
 import os
 import secrets
+import sys
 import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree for the modules below
 from ms_identity import MicrosoftIdentity  # tests/fakes/ms_identity.py
 from quickxor import QuickXor  # tests/fakes/quickxor.py
 

@@ -318,6 +318,30 @@ TEST(GoogleDrive, ExpiredAccessTokenIsInvalidatedAndTheRequestRetriedOnce) {
   EXPECT_EQ(tokens->invalidated_, 1);
 }
 
+TEST(GoogleDrive, ATokenRefusedMidUploadIsRenewedAndTheChunkSentAgain) {
+  auto tokens = std::make_shared<RefreshingSource>();
+  auto c = Make(TestFolder(), tokens);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->EnsureFolder("").ok());
+  ASSERT_TRUE(Fake()
+                  .Control("fault", {{"target", "upload"},
+                                     {"action", "status"},
+                                     {"status", 401},
+                                     {"reason", "authError"},
+                                     {"skip", 2}})  // the session start, chunk 1, then chunk 2
+                  .ok());
+  PatternSource src(3 * 4 * kUnit, 15);
+  auto put = (*c)->Put(PatternRequest("mid.mov", src), &src, nullptr);
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ(tokens->invalidated_, 1);
+  auto sessions = SessionsNamed("mid.mov");
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0]["bytes_accepted"].get<uint64_t>(), src.size());
+  auto back = IndependentRead(put->ref);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(*back == src.Content());
+}
+
 TEST(GoogleDrive, AwkwardNamesRoundTripAndQuotesAreEscapedInQueries) {
   auto c = Make(TestFolder());
   ASSERT_TRUE(c.ok());
