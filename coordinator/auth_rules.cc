@@ -37,6 +37,12 @@ const std::vector<MethodRule>& MethodRules() {
       {"/shoebox.v1.WorkerService/FailJob", "FailJob", Access::kWorker},
       {"/shoebox.v1.WorkerService/ReadChunks", "WorkerReadChunks", Access::kWorker},
       {"/shoebox.v1.WorkerService/RepairChunk", "RepairChunk", Access::kWorker},
+      // Both also require the caller to hold a lease (checked in the store):
+      // a rotated refresh token for that destination, a resume point for
+      // that job.
+      {"/shoebox.v1.WorkerService/UpdateDestinationCredentials", "UpdateDestinationCredentials",
+       Access::kWorker},
+      {"/shoebox.v1.WorkerService/SaveResumeState", "SaveResumeState", Access::kWorker},
 
       {"/shoebox.v1.AdminService/CreateDestination", "CreateDestination", Access::kAdmin},
       {"/shoebox.v1.AdminService/ListDestinations", "ListDestinations", Access::kAdmin},

@@ -199,14 +199,14 @@ absl::Status JobQueue::Complete(const std::string& worker,
 
 absl::Status JobQueue::SaveResumeState(const std::string& worker,
                                        const shoebox::v1::SaveResumeStateRequest& req) {
-  (void)worker;
   RETURN_IF_ERROR(ValidateLease(req.job_id(), req.lease_token()));
+  ASSIGN_OR_RETURN(int64_t worker_id, WorkerId(worker));
   if (req.resume_state().size() > kMaxResumeStateBytes) {
     return absl::InvalidArgumentError(absl::StrCat("job ", req.job_id(), ": resume state of ",
                                                    req.resume_state().size(),
                                                    " bytes is larger than 1 MiB"));
   }
-  return store_->SaveResumeState(req.job_id(), req.lease_token(), req.resume_state());
+  return store_->SaveResumeState(req.job_id(), req.lease_token(), worker_id, req.resume_state());
 }
 
 absl::Status JobQueue::UpdateDestinationCredentials(
@@ -218,8 +218,9 @@ absl::Status JobQueue::UpdateDestinationCredentials(
         "UpdateDestinationCredentials: a destination ID and 1 byte to 64 KiB of sealed "
         "credentials are required");
   }
+  ASSIGN_OR_RETURN(int64_t worker_id, WorkerId(worker));
   absl::Status st = store_->UpdateLeasedDestinationCredentials(
-      req.job_id(), req.lease_token(), req.destination_id(), req.sealed_credentials());
+      req.job_id(), req.lease_token(), worker_id, req.destination_id(), req.sealed_credentials());
   if (st.ok()) {
     spdlog::info("worker={} stored rotated credentials of destination {} (job {})", worker,
                  req.destination_id(), req.job_id());

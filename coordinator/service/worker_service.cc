@@ -72,7 +72,7 @@ grpc::Status WorkerServiceImpl::RepairChunk(grpc::ServerContext* ctx,
 grpc::Status WorkerServiceImpl::UpdateDestinationCredentials(
     grpc::ServerContext* ctx, const shoebox::v1::UpdateDestinationCredentialsRequest* req,
     shoebox::v1::UpdateDestinationCredentialsResponse*) {
-  return Serve(c_, "UpdateDestinationCredentials", ctx, Role::kWorker, [&](const Caller& who) {
+  return Serve(c_, "UpdateDestinationCredentials", ctx, [&](const Caller& who) {
     return c_->queue().UpdateDestinationCredentials(who.name, *req);
   });
 }
@@ -80,7 +80,7 @@ grpc::Status WorkerServiceImpl::UpdateDestinationCredentials(
 grpc::Status WorkerServiceImpl::SaveResumeState(grpc::ServerContext* ctx,
                                                 const shoebox::v1::SaveResumeStateRequest* req,
                                                 shoebox::v1::SaveResumeStateResponse*) {
-  return Serve(c_, "SaveResumeState", ctx, Role::kWorker,
+  return Serve(c_, "SaveResumeState", ctx,
                [&](const Caller& who) { return c_->queue().SaveResumeState(who.name, *req); });
 }
 

@@ -118,10 +118,10 @@ absl::Status FakeQueueStore::CompleteJob(const JobCompletion& c) {
 }
 
 absl::Status FakeQueueStore::SaveResumeState(int64_t job_id, const std::string& token,
-                                             const std::string& state) {
+                                             int64_t worker_id, const std::string& state) {
   absl::MutexLock l(&mu_);
   auto it = jobs_.find(job_id);
-  if (it == jobs_.end() || it->second.job.lease_token != token ||
+  if (it == jobs_.end() || it->second.job.lease_token != token || it->second.owner != worker_id ||
       it->second.state != JobState::kLeased || it->second.job.lease_deadline_unix_ms < now_ms_) {
     return absl::FailedPreconditionError(absl::StrCat("job ", job_id, ": the lease was lost"));
   }
@@ -131,11 +131,12 @@ absl::Status FakeQueueStore::SaveResumeState(int64_t job_id, const std::string& 
 
 absl::Status FakeQueueStore::UpdateLeasedDestinationCredentials(int64_t job_id,
                                                                 const std::string& token,
+                                                                int64_t worker_id,
                                                                 int64_t destination_id,
                                                                 const std::string& sealed) {
   absl::MutexLock l(&mu_);
   auto it = jobs_.find(job_id);
-  if (it == jobs_.end() || it->second.job.lease_token != token ||
+  if (it == jobs_.end() || it->second.job.lease_token != token || it->second.owner != worker_id ||
       it->second.state != JobState::kLeased || it->second.job.lease_deadline_unix_ms < now_ms_ ||
       it->second.job.destination.id != destination_id) {
     return absl::PermissionDeniedError(absl::StrCat(

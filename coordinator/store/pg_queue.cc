@@ -376,13 +376,14 @@ absl::StatusOr<LeaseRenewal> PgStore::RenewLease(int64_t job_id, const std::stri
   return resp;
 }
 
-absl::Status PgStore::SaveResumeState(int64_t job_id, const std::string& token,
+absl::Status PgStore::SaveResumeState(int64_t job_id, const std::string& token, int64_t worker_id,
                                       const std::string& state) {
   return Run("save resume state", TxMode::kAutocommit, [&](Tx& tx) {
     pqxx::result r = tx.exec_params(
         "UPDATE jobs SET resume_state = $3, updated_at = now() WHERE id = $1 AND "
-        "lease_token = $2 AND state = 2 AND lease_deadline >= now() RETURNING id",
-        job_id, token, BinParam(state));
+        "lease_token = $2 AND lease_owner = $4 AND state = 2 AND lease_deadline >= now() "
+        "RETURNING id",
+        job_id, token, BinParam(state), worker_id);
     if (!r.empty()) return absl::OkStatus();
     return absl::FailedPreconditionError(absl::StrCat(
         "job ", job_id, ": the lease was lost or expired; stop working on it and lease again"));
@@ -390,17 +391,17 @@ absl::Status PgStore::SaveResumeState(int64_t job_id, const std::string& token,
 }
 
 absl::Status PgStore::UpdateLeasedDestinationCredentials(int64_t job_id, const std::string& token,
-                                                         int64_t destination_id,
+                                                         int64_t worker_id, int64_t destination_id,
                                                          const std::string& sealed) {
   return Run("update destination credentials", TxMode::kAutocommit, [&](Tx& tx) {
     // Only the job's own destination, only under a current lease, never a
     // removed destination (whose credentials were wiped).
     pqxx::result r = tx.exec_params(
         "UPDATE destinations d SET sealed_credentials = $4 FROM jobs j "
-        "WHERE j.id = $1 AND j.lease_token = $2 AND j.state = 2 AND "
+        "WHERE j.id = $1 AND j.lease_token = $2 AND j.lease_owner = $5 AND j.state = 2 AND "
         "j.lease_deadline >= now() AND j.destination_id = $3 AND d.id = $3 AND "
         "d.removed_at IS NULL RETURNING d.id",
-        job_id, token, destination_id, BinParam(sealed));
+        job_id, token, destination_id, BinParam(sealed), worker_id);
     if (!r.empty()) return absl::OkStatus();
     return absl::PermissionDeniedError(absl::StrCat(
         "job ", job_id, ": the caller holds no current lease on a job of destination ",

@@ -141,10 +141,10 @@ class PgStore final : public Store {
                                           uint32_t lease_ms, int64_t worker_id) override;
   absl::Status CheckChunksLeased(int64_t worker_id, const std::vector<std::string>& ids) override;
   absl::Status CompleteJob(const JobCompletion& req) override;
-  absl::Status SaveResumeState(int64_t job_id, const std::string& token,
+  absl::Status SaveResumeState(int64_t job_id, const std::string& token, int64_t worker_id,
                                const std::string& state) override;
   absl::Status UpdateLeasedDestinationCredentials(int64_t job_id, const std::string& token,
-                                                  int64_t destination_id,
+                                                  int64_t worker_id, int64_t destination_id,
                                                   const std::string& sealed) override;
   absl::StatusOr<FailOutcome> FailJob(const FailParams& p) override;
   absl::StatusOr<SweepResult> Sweep(uint32_t max_attempts) override;

@@ -43,15 +43,15 @@ class QueueStore {
   // Idempotent under the same lease. FAILED_PRECONDITION when the lease was
   // lost or the job cancelled.
   virtual absl::Status CompleteJob(const JobCompletion& c) = 0;
-  // Issue 19. Both require the current lease of `job_id` under `token`
-  // (FAILED_PRECONDITION otherwise). The resume state comes back with the
+  // Issue 19. Both require the current lease of `job_id` under `token`,
+  // held by `worker_id` (FAILED_PRECONDITION otherwise). The resume state comes back with the
   // job at its next lease and is cleared when the job completes.
-  virtual absl::Status SaveResumeState(int64_t job_id, const std::string& token,
+  virtual absl::Status SaveResumeState(int64_t job_id, const std::string& token, int64_t worker_id,
                                        const std::string& state) = 0;
   // Replaces the sealed credentials of `destination_id`, which must be the
   // leased job's destination (PERMISSION_DENIED otherwise).
   virtual absl::Status UpdateLeasedDestinationCredentials(int64_t job_id, const std::string& token,
-                                                          int64_t destination_id,
+                                                          int64_t worker_id, int64_t destination_id,
                                                           const std::string& sealed) = 0;
   virtual absl::StatusOr<FailOutcome> FailJob(const FailParams& p) = 0;
   // OK when every chunk in `ids` belongs to the file version of a job that

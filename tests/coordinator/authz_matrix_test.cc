@@ -132,6 +132,12 @@ const std::map<std::string, Expected>& ExpectedTable() {
       // A delivery job, not a verify job: the holder may not repair with it.
       {"/shoebox.v1.WorkerService/RepairChunk",
        {Owner::kWorker, Code::FAILED_PRECONDITION, Code::PERMISSION_DENIED}},
+      // The holder's job, token and destination: stored; the other worker,
+      // with the same job ID and token, is refused.
+      {"/shoebox.v1.WorkerService/UpdateDestinationCredentials",
+       {Owner::kWorker, Code::OK, Code::PERMISSION_DENIED}},
+      {"/shoebox.v1.WorkerService/SaveResumeState",
+       {Owner::kWorker, Code::OK, Code::FAILED_PRECONDITION}},
       {"/shoebox.v1.AdminService/CreateDestination",
        {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
       {"/shoebox.v1.AdminService/ListDestinations", {Owner::kAdmin, Code::OK, Code::OK}},
@@ -462,6 +468,17 @@ TEST_F(AuthzMatrixTest, EveryMethodAsEveryRoleGetsTheCodeInTheTable) {
     rp.set_id(chunk_of[0]);
     rp.set_data("x");
     request["/shoebox.v1.WorkerService/RepairChunk"] = rp.SerializeAsString();
+    pb::UpdateDestinationCredentialsRequest uc;
+    uc.set_job_id(kept.job_id());
+    uc.set_lease_token(kept.lease_token());
+    uc.set_destination_id(kept.destination().id());
+    uc.set_sealed_credentials("sealed");
+    request["/shoebox.v1.WorkerService/UpdateDestinationCredentials"] = uc.SerializeAsString();
+    pb::SaveResumeStateRequest rs;
+    rs.set_job_id(kept.job_id());
+    rs.set_lease_token(kept.lease_token());
+    rs.set_resume_state("offset=0");
+    request["/shoebox.v1.WorkerService/SaveResumeState"] = rs.SerializeAsString();
   }
 
   // Every method of every service in proto/shoebox/v1 (every .proto there

@@ -270,14 +270,15 @@ TEST(GoogleDrive, RateLimitErrorsAreResourceExhaustedWithAHint) {
   absl::Time t0 = absl::Now();
   EXPECT_EQ((*c)->Stat("x.jpg").status().code(), absl::StatusCode::kNotFound);
   EXPECT_GE(absl::Now() - t0, absl::Seconds(3)) << "1 s then 2 s of backoff";
-  // 403 for another reason is a permission problem, not throttling.
+  // 403 for another reason is a permission problem with this object, not
+  // throttling: that file fails, the destination goes on (issue 18).
   ASSERT_TRUE(Fake()
                   .Control("fault", {{"target", "api"},
                                      {"action", "status"},
                                      {"status", 403},
                                      {"reason", "insufficientFilePermissions"}})
                   .ok());
-  EXPECT_EQ(ClassifyForRetry((*c)->Stat("x.jpg").status()), RetryClass::kAuth);
+  EXPECT_EQ(ClassifyForRetry((*c)->Stat("x.jpg").status()), RetryClass::kRefused);
 }
 
 class RefreshingSource : public http::TokenSource {

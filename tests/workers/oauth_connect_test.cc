@@ -126,6 +126,7 @@ class OAuthConnectTest : public testsupport::CoordinatorFixture {
   v1::Destination Listed(const std::string& name) {
     auto admin = v1::AdminService::NewStub(channel());
     grpc::ClientContext ctx;
+    ctx.AddMetadata("x-shoebox-admin", "test");  // --insecure-dev identity
     v1::ListDestinationsResponse r;
     EXPECT_TRUE(admin->ListDestinations(&ctx, v1::ListDestinationsRequest(), &r).ok());
     for (const auto& d : r.destinations())
@@ -213,6 +214,7 @@ TEST_F(OAuthConnectTest, WorkerRpcsRequireTheLeaseOfTheDestinationsJob) {
   auto admin = v1::AdminService::NewStub(channel());
   {
     grpc::ClientContext ctx;
+    ctx.AddMetadata("x-shoebox-admin", "test");  // --insecure-dev identity
     v1::CheckDestinationRequest req;
     req.set_name("box");
     v1::DestinationCheck check;

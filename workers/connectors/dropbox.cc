@@ -18,6 +18,7 @@
 #include "common/status.h"
 #include "workers/connectors/retrying_connector.h"
 #include "workers/connectors/service_names.h"
+#include "workers/connectors/service_settings.h"
 
 namespace shoebox::worker {
 namespace {
@@ -635,29 +636,10 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeDropboxConnectorFromSettings(
   ASSIGN_OR_RETURN(o.folder, in.String("folder"));
   ASSIGN_OR_RETURN(int64_t timeout_s, in.Int("timeout_s"));
   o.timeout = absl::Seconds(timeout_s);
-  ASSIGN_OR_RETURN(std::string auth_endpoint, in.String("auth_endpoint"));
-  ASSIGN_OR_RETURN(http::OAuthProfile profile, http::LookUpOAuthProfile("dropbox"));
-  profile = http::WithAuthEndpoint(std::move(profile), auth_endpoint);
-
-  http::OAuthTokenSourceOptions t;
-  t.client.token_url = profile.token_url;
-  ASSIGN_OR_RETURN(t.client.client_id, in.String("client_id"));
-  ASSIGN_OR_RETURN(t.client.client_secret, in.String("client_secret", /*secret=*/true));
-  ASSIGN_OR_RETURN(t.refresh_token, in.String("refresh_token", /*secret=*/true));
-  t.destination = env.destination_name;
-  t.on_rotated = [store = env.store_credentials,
-                  creds = credentials](const std::string& refresh) -> absl::Status {
-    if (!store) {
-      return absl::FailedPreconditionError(
-          "dropbox: the service rotated the refresh token and this process cannot store it");
-    }
-    nlohmann::json c = creds;
-    c["refresh_token"] = refresh;
-    return store(c);
-  };
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<Connector> c,
-      MakeDropboxConnector(std::move(o), std::make_shared<http::OAuthTokenSource>(std::move(t))));
+  ASSIGN_OR_RETURN(std::shared_ptr<http::TokenSource> tokens,
+                   MakeServiceTokenSource("dropbox", in, credentials, env));
+  ASSIGN_OR_RETURN(std::unique_ptr<Connector> c,
+                   MakeDropboxConnector(std::move(o), std::move(tokens)));
   // Transient failures (a dropped connection, a 5xx) are retried here; a
   // retried Put continues its upload session from the state kept in memory.
   // Throttling (RESOURCE_EXHAUSTED) goes back to the coordinator, which

@@ -16,10 +16,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/bytes.h"
+#include "common/destination_kinds.h"
 #include "common/http/http_client.h"
 #include "common/http/url.h"
 #include "common/status.h"
+#include "workers/connectors/retrying_connector.h"
 #include "workers/connectors/service_names.h"
+#include "workers/connectors/service_settings.h"
 
 namespace shoebox::worker {
 namespace gdrive_internal {
@@ -611,58 +614,15 @@ absl::StatusOr<RemoteObject> GoogleDriveConnector::Put(
 }  // namespace
 
 absl::StatusOr<GoogleDriveOptions> GoogleDriveOptionsFromSettings(const nlohmann::json& settings) {
+  // Keys, types, ranges and defaults: common/destination_kinds.cc.
+  const SettingsReader in("gdrive", settings, nlohmann::json::object());
   GoogleDriveOptions o;
-  if (!settings.is_null() && !settings.is_object()) {
-    return absl::InvalidArgumentError("gdrive destination: settings must be a JSON object");
-  }
-  auto has = [&](const char* key) {
-    return settings.is_object() && settings.contains(key) && !settings[key].is_null();
-  };
-  auto str = [&](const char* key, std::string* out) -> absl::Status {
-    if (!has(key)) return absl::OkStatus();
-    if (!settings[key].is_string()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("gdrive destination: setting \"", key, "\" must be a string"));
-    }
-    *out = settings[key].get<std::string>();
-    return absl::OkStatus();
-  };
-  auto integer = [&](const char* key, int64_t lo, int64_t hi, int64_t* out) -> absl::Status {
-    if (!has(key)) return absl::OkStatus();
-    if (!settings[key].is_number_integer() || settings[key].get<int64_t>() < lo ||
-        settings[key].get<int64_t>() > hi) {
-      return absl::InvalidArgumentError(absl::StrCat("gdrive destination: setting \"", key,
-                                                     "\" must be an integer from ", lo, " to ", hi,
-                                                     ", got ", settings[key].dump()));
-    }
-    *out = settings[key].get<int64_t>();
-    return absl::OkStatus();
-  };
-  RETURN_IF_ERROR(str("endpoint", &o.endpoint));
-  o.endpoint = std::string(absl::StripSuffix(o.endpoint, "/"));
-  if (!http::ParseHttpUrl(o.endpoint).ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("gdrive destination: setting \"endpoint\" must be an http:// or https:// URL "
-                     "such as https://www.googleapis.com, got \"",
-                     http::RedactUrl(o.endpoint), "\""));
-  }
-  RETURN_IF_ERROR(str("folder", &o.folder));
-  o.folder = std::string(absl::StripSuffix(absl::StripPrefix(o.folder, "/"), "/"));
-  if (o.folder.empty()) {
-    return absl::InvalidArgumentError(
-        "gdrive destination: setting \"folder\" must name a folder (e.g. \"Shoebox\")");
-  }
-  for (absl::string_view part : absl::StrSplit(o.folder, '/')) {
-    if (part.empty() || part == "." || part == "..") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("gdrive destination: setting \"folder\" \"", o.folder,
-                       "\" has an empty, \".\" or \"..\" component; use a path such as "
-                       "Photos/Shoebox"));
-    }
-  }
-  RETURN_IF_ERROR(integer("timeout_s", 1, 3600, &o.timeout_s));
-  int64_t mib = 8;
-  RETURN_IF_ERROR(integer("chunk_size_mib", 1, 1024, &mib));
+  ASSIGN_OR_RETURN(std::string endpoint, in.String("endpoint"));
+  endpoint = std::string(absl::StripSuffix(endpoint, "/"));
+  if (!endpoint.empty()) o.endpoint = endpoint;
+  ASSIGN_OR_RETURN(o.folder, ServiceFolderSetting("gdrive", in, /*root_allowed=*/false));
+  ASSIGN_OR_RETURN(o.timeout_s, in.Int("timeout_s"));
+  ASSIGN_OR_RETURN(int64_t mib, in.Int("chunk_size_mib"));
   o.chunk_bytes = static_cast<uint64_t>(mib) << 20;
   return o;
 }
@@ -681,5 +641,25 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeGoogleDriveConnector(
   }
   return std::unique_ptr<Connector>(new GoogleDriveConnector(o, std::move(tokens)));
 }
+
+namespace {
+
+absl::StatusOr<std::unique_ptr<Connector>> MakeGoogleDriveConnectorFromSettings(
+    const nlohmann::json& settings, const nlohmann::json& credentials,
+    const ConnectorEnvironment& env) {
+  ASSIGN_OR_RETURN(GoogleDriveOptions o, GoogleDriveOptionsFromSettings(settings));
+  const SettingsReader in("gdrive", settings, credentials);
+  ASSIGN_OR_RETURN(std::shared_ptr<http::TokenSource> tokens,
+                   MakeServiceTokenSource("gdrive", in, credentials, env));
+  ASSIGN_OR_RETURN(std::unique_ptr<Connector> c, MakeGoogleDriveConnector(o, std::move(tokens)));
+  // Transient failures (a dropped connection, a 5xx) are retried here;
+  // throttling goes back to the coordinator with its Retry-After.
+  return std::unique_ptr<Connector>(
+      std::make_unique<RetryingConnector>(std::move(c), RetryOptions{}));
+}
+
+}  // namespace
+
+SHOEBOX_REGISTER_CONNECTOR("gdrive", MakeGoogleDriveConnectorFromSettings);
 
 }  // namespace shoebox::worker

@@ -16,11 +16,14 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/bytes.h"
+#include "common/destination_kinds.h"
 #include "common/http/http_client.h"
 #include "common/http/url.h"
 #include "common/status.h"
 #include "workers/connectors/quickxorhash.h"
+#include "workers/connectors/retrying_connector.h"
 #include "workers/connectors/service_names.h"
+#include "workers/connectors/service_settings.h"
 
 namespace shoebox::worker {
 namespace {
@@ -616,58 +619,16 @@ absl::StatusOr<RemoteObject> OneDriveConnector::Put(
 }  // namespace
 
 absl::StatusOr<OneDriveOptions> OneDriveOptionsFromSettings(const nlohmann::json& settings) {
+  // Keys, types, ranges and defaults: common/destination_kinds.cc.
+  const SettingsReader in("onedrive", settings, nlohmann::json::object());
   OneDriveOptions o;
-  if (!settings.is_null() && !settings.is_object()) {
-    return absl::InvalidArgumentError("onedrive destination: settings must be a JSON object");
-  }
-  auto str = [&](const char* key, std::string* out) -> absl::Status {
-    if (!settings.is_object() || !settings.contains(key) || settings[key].is_null())
-      return absl::OkStatus();
-    if (!settings[key].is_string()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("onedrive destination: setting \"", key, "\" must be a string"));
-    }
-    *out = settings[key].get<std::string>();
-    return absl::OkStatus();
-  };
-  auto integer = [&](const char* key, int64_t lo, int64_t hi, int64_t* out) -> absl::Status {
-    if (!settings.is_object() || !settings.contains(key) || settings[key].is_null())
-      return absl::OkStatus();
-    if (!settings[key].is_number_integer() || settings[key].get<int64_t>() < lo ||
-        settings[key].get<int64_t>() > hi) {
-      return absl::InvalidArgumentError(absl::StrCat("onedrive destination: setting \"", key,
-                                                     "\" must be an integer from ", lo, " to ", hi,
-                                                     ", got ", settings[key].dump()));
-    }
-    *out = settings[key].get<int64_t>();
-    return absl::OkStatus();
-  };
-  RETURN_IF_ERROR(str("endpoint", &o.endpoint));
-  o.endpoint = std::string(absl::StripSuffix(o.endpoint, "/"));
-  if (!http::ParseHttpUrl(o.endpoint).ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("onedrive destination: setting \"endpoint\" must be an http:// or https:// "
-                     "URL such as https://graph.microsoft.com/v1.0, got \"",
-                     http::RedactUrl(o.endpoint), "\""));
-  }
-  RETURN_IF_ERROR(str("folder", &o.folder));
-  o.folder = std::string(absl::StripSuffix(absl::StripPrefix(o.folder, "/"), "/"));
-  if (o.folder.empty()) {
-    return absl::InvalidArgumentError(
-        "onedrive destination: setting \"folder\" must name a folder (e.g. \"Shoebox\"); the "
-        "drive's root itself is not used");
-  }
-  for (absl::string_view part : absl::StrSplit(o.folder, '/')) {
-    if (part.empty() || part == "." || part == "..") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "onedrive destination: setting \"folder\" \"", o.folder,
-          "\" has an empty, \".\" or \"..\" component; use a path such as Photos/Shoebox"));
-    }
-  }
-  RETURN_IF_ERROR(str("drive_id", &o.drive_id));
-  RETURN_IF_ERROR(integer("timeout_s", 1, 3600, &o.timeout_s));
-  int64_t mib = 10;
-  RETURN_IF_ERROR(integer("chunk_size_mib", 1, 59, &mib));
+  ASSIGN_OR_RETURN(std::string endpoint, in.String("endpoint"));
+  endpoint = std::string(absl::StripSuffix(endpoint, "/"));
+  if (!endpoint.empty()) o.endpoint = endpoint;
+  ASSIGN_OR_RETURN(o.folder, ServiceFolderSetting("onedrive", in, /*root_allowed=*/false));
+  ASSIGN_OR_RETURN(o.drive_id, in.String("drive_id"));
+  ASSIGN_OR_RETURN(o.timeout_s, in.Int("timeout_s"));
+  ASSIGN_OR_RETURN(int64_t mib, in.Int("chunk_size_mib"));
   o.fragment_bytes =
       (static_cast<uint64_t>(mib) << 20) / kOneDriveFragmentUnit * kOneDriveFragmentUnit;
   return o;
@@ -688,5 +649,25 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeOneDriveConnector(
   }
   return std::unique_ptr<Connector>(new OneDriveConnector(o, std::move(tokens)));
 }
+
+namespace {
+
+absl::StatusOr<std::unique_ptr<Connector>> MakeOneDriveConnectorFromSettings(
+    const nlohmann::json& settings, const nlohmann::json& credentials,
+    const ConnectorEnvironment& env) {
+  ASSIGN_OR_RETURN(OneDriveOptions o, OneDriveOptionsFromSettings(settings));
+  const SettingsReader in("onedrive", settings, credentials);
+  ASSIGN_OR_RETURN(std::shared_ptr<http::TokenSource> tokens,
+                   MakeServiceTokenSource("onedrive", in, credentials, env));
+  ASSIGN_OR_RETURN(std::unique_ptr<Connector> c, MakeOneDriveConnector(o, std::move(tokens)));
+  // Transient failures (a dropped connection, a 5xx) are retried here;
+  // throttling goes back to the coordinator with its Retry-After.
+  return std::unique_ptr<Connector>(
+      std::make_unique<RetryingConnector>(std::move(c), RetryOptions{}));
+}
+
+}  // namespace
+
+SHOEBOX_REGISTER_CONNECTOR("onedrive", MakeOneDriveConnectorFromSettings);
 
 }  // namespace shoebox::worker

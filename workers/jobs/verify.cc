@@ -49,9 +49,9 @@ absl::StatusOr<v1::CompleteJobRequest> VerifyHandler::Run(const v1::Job& job, Jo
     if (same) read_back.insert(path);
     return same;
   };
-  ASSIGN_OR_RETURN(RemotePath where, ResolveRemotePath(f, job.destination().layout(), conn,
-                                                       ctx.chunks(), job.destination().kind(),
-                                                       by_content));
+  ASSIGN_OR_RETURN(RemotePath where,
+                   ResolveRemotePath(f, job.destination().layout(), conn, ctx.chunks(),
+                                     job.destination().kind(), by_content));
   v1::CompleteJobRequest done;
   done.set_verified_ok(false);
   switch (where.slot) {

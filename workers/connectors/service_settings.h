@@ -1,0 +1,35 @@
+// What the cloud-service connectors (Dropbox, OneDrive, Google Drive) read
+// from a destination's settings the same way.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/destination_kinds.h"
+#include "common/http/token_source.h"
+#include "nlohmann/json.hpp"
+#include "workers/connector.h"
+
+namespace shoebox::worker {
+
+// The access tokens of a destination on an OAuth 2.0 service: an
+// OAuthTokenSource on the destination's refresh token, whose rotated
+// refresh tokens are stored back through the coordinator
+// (ConnectorEnvironment::store_credentials).
+
+// `in` reads the kind's settings `client_id`, `auth_endpoint` and secrets
+// `client_secret`, `refresh_token` (common/destination_kinds.cc);
+// `credentials` is the whole opened credentials object, stored again with
+// the new refresh token in place when the service rotates it.
+absl::StatusOr<std::shared_ptr<http::TokenSource>> MakeServiceTokenSource(
+    const char* kind, const SettingsReader& in, const nlohmann::json& credentials,
+    const ConnectorEnvironment& env);
+
+// The `folder` setting as a path inside the account: without leading or
+// trailing '/', no empty, "." or ".." component. INVALID_ARGUMENT naming the
+// kind otherwise, and when it is empty unless `root_allowed`.
+absl::StatusOr<std::string> ServiceFolderSetting(const char* kind, const SettingsReader& in,
+                                                 bool root_allowed);
+
+}  // namespace shoebox::worker
