@@ -382,6 +382,7 @@ class Handler(BaseHTTPRequestHandler):
                     return self.send_json(400, {"error": "invalid_grant",
                                                 "error_description": "Token has been expired "
                                                 "or revoked."})
+                st.stats["refreshes"] = st.stats.get("refreshes", 0) + 1
                 return self.send_json(200, {"access_token": st.issue_token(),
                                             "expires_in": st.token_ttl,
                                             "scope": "https://www.googleapis.com/auth/drive.file",
@@ -580,7 +581,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise DriveError(400, "badContent", "A status query has no body.")
             if total is not None and total == s["next"]:
                 s["size"] = total
-                return self.finish(sid, s)
+                return self.finish_upload(sid, s)
             return self.incomplete(s)
         a, b = int(m.group(1)), int(m.group(2))
         length = b - a + 1
@@ -625,9 +626,9 @@ class Handler(BaseHTTPRequestHandler):
             if not final:
                 return self.incomplete(s)
             s["size"] = total
-        return self.finish(sid, s)
+        return self.finish_upload(sid, s)
 
-    def finish(self, sid, s):
+    def finish_upload(self, sid, s):
         st = self.st
         with st.lock:
             md5 = s["md5"].hexdigest()

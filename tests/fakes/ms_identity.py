@@ -73,6 +73,7 @@ class MicrosoftIdentity:
                                                 "AADSTS70000: The provided grant is invalid or "
                                                 "has already been used.")
                     st.refresh_tokens[rt] = "used"
+                    st.stats["refreshes"] = st.stats.get("refreshes", 0) + 1
                 elif grant == "urn:ietf:params:oauth:grant-type:device_code":
                     d = st.devices.get(f.get("device_code", ""))
                     if d is None:

@@ -600,5 +600,73 @@ TEST(OneDriveFake, FragmentRulesAreEnforcedWithGraphErrorBodies) {
   EXPECT_EQ(authed->status, 401) << "the uploadUrl is pre-authenticated";
 }
 
+// A refresh token the device flow of the local server hands out.
+std::string DeviceFlowRefreshToken() {
+  http::Client c(http::ClientOptions{});
+  auto dc = c.Send(http::Request{
+      .method = "POST",
+      .url = Fake().base + "/consumers/oauth2/v2.0/devicecode",
+      .body = Form({{"client_id", "app"}, {"scope", "Files.ReadWrite offline_access"}})});
+  EXPECT_TRUE(dc.ok());
+  auto j = nlohmann::json::parse(dc->body);
+  EXPECT_TRUE(Fake().Control("device/approve", {{"user_code", j["user_code"]}}).ok());
+  int status = 0;
+  auto done = TokenCall({{"grant_type", "urn:ietf:params:oauth:grant-type:device_code"},
+                         {"device_code", j["device_code"]}},
+                        &status);
+  EXPECT_EQ(status, 200);
+  return done.ok() ? done->value("refresh_token", "") : "";
+}
+
+// Jobs of one destination run side by side, each with a connector built
+// from the credentials its lease carried. Microsoft rotates refresh tokens
+// and (read strictly, as the local server does) refuses a used one: the jobs
+// must share one token source, or the second job's refresh would be refused
+// and the destination held as "authentication failed" with a working
+// account. A later job whose lease still carries the old token (the new one
+// was stored while it was leased) is the same account, not a refusal.
+TEST(OneDriveTokens, JobsOfOneDestinationShareRefreshesAndRotatedTokens) {
+  const std::string rt = DeviceFlowRefreshToken();
+  ASSERT_FALSE(rt.empty());
+  nlohmann::json settings = {{"client_id", "app"},
+                             {"endpoint", Fake().endpoint},
+                             {"auth_endpoint", Fake().base},
+                             {"folder", "tests/" + TestFolder()}};
+  nlohmann::json creds = {{"refresh_token", rt}};
+  absl::Mutex mu;
+  std::vector<std::string> stored;
+  auto env_of = [&](int job) {
+    ConnectorEnvironment env;
+    env.destination_name = "shared-tokens";
+    env.store_credentials = [&, job](const nlohmann::json& c) {
+      absl::MutexLock l(&mu);
+      stored.push_back(absl::StrCat(job, ":", c.value("refresh_token", "")));
+      return absl::OkStatus();
+    };
+    return env;
+  };
+  auto a = MakeConnector("onedrive", settings, creds, env_of(1));
+  auto b = MakeConnector("onedrive", settings, creds, env_of(2));
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ((*a)->Stat("none.jpg").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*b)->Stat("none.jpg").status().code(), absl::StatusCode::kNotFound);
+  {
+    absl::MutexLock l(&mu);
+    ASSERT_EQ(stored.size(), 1u) << "one refresh, one rotated token stored";
+    EXPECT_NE(stored[0], absl::StrCat("2:", rt));
+  }
+  // Every access token expires: the next refresh uses the rotated token.
+  ASSERT_TRUE(Fake().Control("expire_tokens").ok());
+  b->reset();  // job 2 ends; job 1 still holds its lease and stores
+  EXPECT_EQ((*a)->Stat("none.jpg").status().code(), absl::StatusCode::kNotFound);
+  auto c = MakeConnector("onedrive", settings, creds, env_of(3));  // the old token
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ((*c)->Stat("none.jpg").status().code(), absl::StatusCode::kNotFound);
+  absl::MutexLock l(&mu);
+  ASSERT_EQ(stored.size(), 2u);
+  EXPECT_EQ(stored[1].substr(0, 2), "1:") << "stored through the job that still runs";
+}
+
 }  // namespace
 }  // namespace shoebox::worker

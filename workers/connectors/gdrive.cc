@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -173,6 +174,17 @@ uint64_t NextFromRange(const http::Response& r) {
   return last + 1;
 }
 
+// The folder mutex of an account; a new one for "".
+std::shared_ptr<absl::Mutex> AccountFoldersMutex(const std::string& account_key) {
+  if (account_key.empty()) return std::make_shared<absl::Mutex>();
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* by_key = new std::map<std::string, std::shared_ptr<absl::Mutex>>();
+  absl::MutexLock l(&mu);
+  std::shared_ptr<absl::Mutex>& m = (*by_key)[account_key];
+  if (m == nullptr) m = std::make_shared<absl::Mutex>();
+  return m;
+}
+
 class GoogleDriveConnector final : public Connector {
  public:
   GoogleDriveConnector(GoogleDriveOptions o, std::shared_ptr<http::TokenSource> tokens)
@@ -181,7 +193,8 @@ class GoogleDriveConnector final : public Connector {
         client_(http::ClientOptions{
             .connect_timeout = absl::Seconds(o_.timeout_s),
             .stall_timeout = absl::Seconds(o_.timeout_s),
-            .unreachable_hint = "is Google Drive (or the configured endpoint) reachable?"}) {
+            .unreachable_hint = "is Google Drive (or the configured endpoint) reachable?"}),
+        account_folders_mu_(AccountFoldersMutex(o_.account_key)) {
     for (absl::string_view p : absl::StrSplit(o_.folder, '/', absl::SkipEmpty())) {
       root_.push_back(
           EncodeServiceName(std::string_view(p.data(), p.size()), GoogleDriveNameRules()));
@@ -237,7 +250,12 @@ class GoogleDriveConnector final : public Connector {
   const std::shared_ptr<http::TokenSource> tokens_;
   const http::Client client_;
   std::vector<std::string> root_;  // encoded names
-  absl::Mutex folders_mu_;         // held while looking up / creating folders
+  // Drive lets two folders of one name share a parent. Connectors are
+  // opened per job, so two jobs of one destination could each miss a folder
+  // and create it: they look up and create folders under one mutex per
+  // account in this process (account_key), then under their own.
+  std::shared_ptr<absl::Mutex> account_folders_mu_;
+  absl::Mutex folders_mu_;  // held while looking up / creating folders
   absl::flat_hash_map<std::string, std::string> folder_ids_ ABSL_GUARDED_BY(folders_mu_);
 };
 
@@ -309,6 +327,7 @@ absl::StatusOr<std::string> GoogleDriveConnector::FolderId(const std::string& fo
     parts.push_back(
         EncodeServiceName(std::string_view(p.data(), p.size()), GoogleDriveNameRules()));
   }
+  absl::MutexLock account(account_folders_mu_.get());
   absl::MutexLock l(&folders_mu_);
   std::string id = "root";
   std::string path;
@@ -649,6 +668,8 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeGoogleDriveConnectorFromSettings(
     const ConnectorEnvironment& env) {
   ASSIGN_OR_RETURN(GoogleDriveOptions o, GoogleDriveOptionsFromSettings(settings));
   const SettingsReader in("gdrive", settings, credentials);
+  ASSIGN_OR_RETURN(std::string client_id, in.String("client_id"));
+  o.account_key = absl::StrCat(env.destination_name, "\n", o.endpoint, "\n", client_id);
   ASSIGN_OR_RETURN(std::shared_ptr<http::TokenSource> tokens,
                    MakeServiceTokenSource("gdrive", in, credentials, env));
   ASSIGN_OR_RETURN(std::unique_ptr<Connector> c, MakeGoogleDriveConnector(o, std::move(tokens)));

@@ -64,6 +64,9 @@ struct GoogleDriveOptions {
   int64_t timeout_s = 60;
   // Bytes per upload chunk: a multiple of 256 KiB.
   uint64_t chunk_bytes = 8u << 20;
+  // Connectors of one account in this process (the factory sets it from the
+  // destination) look up and create folders one at a time; "" = alone.
+  std::string account_key{};
 };
 
 inline constexpr uint64_t kGoogleDriveChunkUnit = 262144;  // 256 KiB

@@ -14,9 +14,12 @@
 namespace shoebox::worker {
 
 // The access tokens of a destination on an OAuth 2.0 service: an
-// OAuthTokenSource on the destination's refresh token, whose rotated
-// refresh tokens are stored back through the coordinator
-// (ConnectorEnvironment::store_credentials).
+// OAuthTokenSource on the destination's refresh token, shared by every
+// connector of that destination in this process (one per job) so jobs side
+// by side make one refresh and use one rotated refresh token. A rotated
+// token is stored back through the coordinator by a job of the destination
+// that is still running (ConnectorEnvironment::store_credentials).
+// UNAUTHENTICATED when the destination has no refresh token yet.
 
 // `in` reads the kind's settings `client_id`, `auth_endpoint` and secrets
 // `client_secret`, `refresh_token` (common/destination_kinds.cc);

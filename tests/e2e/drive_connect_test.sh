@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# End-to-end (issue 19) for OneDrive and Google Drive, as
+# dropbox_connect_test.sh does for Dropbox: `shoebox dest add --kind KIND` +
+# `shoebox dest connect` (curl plays the browser on the printed URL; the local
+# server of tests/fakes approves its test user) + `bind` deliver a device's
+# photos, a large video in an upload session among them, to the local server;
+# every file is downloaded back through that server's own API and compared
+# byte for byte. Access tokens expire during the run, so the worker refreshes
+# (and, for OneDrive, stores each rotated refresh token through the
+# coordinator: a stale one would be refused with invalid_grant).
+#   tests/e2e/drive_connect_test.sh onedrive|gdrive BUILD_DIR
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+kind="${1:?usage: drive_connect_test.sh onedrive|gdrive BUILD_DIR}"
+bin="${2:?usage: drive_connect_test.sh onedrive|gdrive BUILD_DIR}"
+case $kind in
+  onedrive) fake=onedrive_server.py; authorize_path=/common/oauth2/v2.0/authorize; api_suffix=/v1.0 ;;
+  gdrive) fake=gdrive_server.py; authorize_path=/o/oauth2/v2/auth; api_suffix= ;;
+  *) echo "unknown kind $kind" >&2; exit 2 ;;
+esac
+SB_NAME=e2e-$kind
+source "$here/deploy/lib.sh"
+source "$here/tests/e2e/media.sh"
+
+work="$(mktemp -d /tmp/shoebox-e2e-$kind.XXXXXX)"
+chmod 755 "$work"
+cleanup() {
+  local rc=$?
+  for p in worker coordinator service; do sb_stop "$work/$p.pid" 20; done
+  sb_pg_stop "$work/pg"
+  if [[ $rc != 0 ]]; then
+    for l in "$work"/*.log "$work"/connect.out; do
+      [[ $l == *initdb* || ! -f $l ]] && continue
+      echo "===== $l (tail)"; tail -n 30 "$l"
+    done
+  fi
+  [[ ${KEEP:-0} == 1 ]] || rm -rf "$work"
+  exit $rc
+}
+trap cleanup EXIT
+
+# --- media ---------------------------------------------------------------------
+mkdir -p "$work/src/2024/trip" "$work/src/videos"
+for i in 1 2 3 4; do sb_gen_jpeg "$work/src/2024/trip/IMG_$i.jpg" "$i" "2024:05:0$i 10:00:00"; done
+sb_gen_mp4 "$work/src/videos/clip.mp4" 3 2
+sb_gen_random "$work/src/videos/long take.mov" $((40 * 1024 * 1024 + 123))  # an upload session
+cp "$work/src/2024/trip/IMG_1.jpg" "$work/src/2024/Été: \"copy\" <1>?.jpg"   # names OneDrive refuses
+cp "$work/src/2024/trip/IMG_2.jpg" "$work/src/2024/trailing dot."
+files=$(find "$work/src" -type f | wc -l)
+
+# --- servers -------------------------------------------------------------------
+pg_port=$(sb_free_port); c_port=$(sb_free_port); svc_port=$(sb_free_port)
+svc="http://127.0.0.1:$svc_port"
+mkdir -p "$work/service-data" "$work/chunks"
+# Access tokens live 61 s: the worker renews them a minute early, so nearly
+# every request of the run needs a refresh.
+sb_start service "$work/service.log" "$work/service.pid" \
+  python3 "$here/tests/fakes/$fake" --port "$svc_port" --data "$work/service-data" --token-ttl 61 \
+  --latency-ms 20
+sb_wait_port 127.0.0.1 "$svc_port" 30 || sb_die "the $kind server did not start"
+sb_pg_start "$work/pg" "$pg_port"
+caddr="127.0.0.1:$c_port"
+cat >"$work/coordinator.toml" <<TOML
+[coordinator]
+listen = "$caddr"
+key_file = "$work/master.key"
+[database]
+url = "postgresql://shoebox@127.0.0.1:$pg_port/shoebox"
+[chunk_store]
+location = "$work/chunks"
+[limits]
+lease_ms = 10000
+TOML
+"$bin/cli/shoebox" pool-key --private "$work/pool.key" --public "$work/pool.pub" >/dev/null
+sb_start coordinator "$work/coordinator.log" "$work/coordinator.pid" \
+  "$bin/coordinator/shoebox-coordinator" --config "$work/coordinator.toml"
+sb_wait_port 127.0.0.1 "$c_port" 60 || sb_die "coordinator did not start"
+cat >"$work/cli.toml" <<TOML
+coordinator = "$caddr"
+tls_dir = "$work/tls"
+pool_public_key = "$work/pool.pub"
+TOML
+export SHOEBOX_CLI_CONFIG="$work/cli.toml"
+sb() { "$bin/cli/shoebox" "$@"; }
+tok=$(sb enroll-token --worker worker-1 2>/dev/null)
+"$bin/workers/shoebox-worker" enroll --coordinator "$caddr" --token "$tok" \
+  --tls-dir "$work/worker-tls" >>"$work/enroll.log" 2>&1 || sb_die "the worker could not enroll"
+cat >"$work/worker.toml" <<TOML
+[worker]
+name = "worker-1"
+coordinator = "$caddr"
+tls_dir = "$work/worker-tls"
+kinds = ["$kind"]
+concurrency = 2
+chunk_store = "$work/chunks"
+master_key_file = "$work/master.key"
+pool_key_file = "$work/pool.key"
+TOML
+sb_start worker "$work/worker.log" "$work/worker.pid" \
+  "$bin/workers/shoebox-worker" --config "$work/worker.toml"
+
+# --- add and connect -------------------------------------------------------------
+sb dest add box --kind "$kind" --set client_id=e2e-app --set "endpoint=$svc$api_suffix" \
+  --set "auth_endpoint=$svc" --set folder=Shoebox | tee "$work/add.out"
+grep -q "shoebox dest connect box" "$work/add.out" || sb_die "dest add did not point to dest connect"
+printf 'e2e-app-secret\n' >"$work/app-secret.txt"
+sb dest connect box --client-secret-file "$work/app-secret.txt" --no-browser --timeout 60 \
+  >"$work/connect.out" 2>&1 &
+cpid=$!
+url=""
+for i in $(seq 1 100); do
+  url=$(grep -m1 -o "^$svc$authorize_path?[^ ]*" "$work/connect.out" || true)
+  [[ -n $url ]] && break
+  sleep 0.1
+done
+[[ -n $url ]] || { cat "$work/connect.out"; sb_die "dest connect printed no sign-in URL"; }
+# The browser: follow the server's redirect to the CLI's loopback listener.
+curl -sS -L -o "$work/browser.html" "$url" || sb_die "the browser could not complete the sign-in"
+grep -q "Shoebox is connected" "$work/browser.html" || sb_die "the loopback page did not confirm"
+wait $cpid || { cat "$work/connect.out"; sb_die "dest connect failed"; }
+grep -q "connection checked" "$work/connect.out" || sb_die "dest connect ran no connection check"
+sb_log "connected: $(tail -n 1 "$work/connect.out")"
+
+# --- a device backs up to it --------------------------------------------------------
+cat >"$work/agent.toml" <<TOML
+[coordinator]
+address = "$caddr"
+[agent]
+device_name = "phone"
+state_dir = "$work/agent"
+settle_seconds = 0
+[[folder]]
+path = "$work/src"
+all_files = true
+TOML
+tok=$(sb enroll-token --device phone --ttl 1h 2>/dev/null)
+printf '%s\n' "$tok" | "$bin/agent/shoebox-agent" --config "$work/agent.toml" enroll --token - \
+  >>"$work/enroll.log" 2>&1 || sb_die "the device could not enroll"
+"$bin/agent/shoebox-agent" --config "$work/agent.toml" run --once --no-progress >"$work/agent.log" 2>&1 \
+  || sb_die "the agent failed"
+sb bind --device phone --dest box
+
+# wait_delivered N: every destination has N files delivered and none open.
+wait_delivered() {
+  local want=$1 delivered open dead i
+  for i in $(seq 1 1200); do
+    sb status --json >"$work/status.json"
+    read -r delivered open dead < <(python3 -c '
+import json,sys; s=json.load(open(sys.argv[1])); d=s["destinations"]
+print(sum(x["delivered_files"] for x in d), sum(x["pending_files"]+x["in_flight_files"]+x["failed_files"] for x in d), sum(x["dead_files"] for x in d))' "$work/status.json")
+    [[ $dead == 0 ]] || { sb jobs --state dead; sb_die "$dead deliveries are dead"; }
+    [[ $delivered -ge $want && $open == 0 ]] && break
+    sleep 0.5
+  done
+  [[ $delivered == "$want" ]] || { cat "$work/status.json"; sb_die "delivered $delivered of $want"; }
+}
+wait_delivered "$files"
+sb_log "all $files deliveries done"
+
+# --- a worker killed in the middle of a 200 MiB upload resumes it -------------------
+# The upload goes in 2 MiB pieces with 20 ms per request at the server; the
+# worker is killed with SIGKILL once the server holds 40 MiB of it. After the
+# restart (and the dead worker's lease running out) the upload continues in
+# the same session from the server's offset: the server counts what it
+# received for that file, at most one piece more than its size.
+sb dest set box --set chunk_size_mib=2 >/dev/null
+big=$((200 * 1024 * 1024 + 4321))
+sb_gen_random "$work/src/videos/big.mov" "$big"
+files=$((files + 1))
+"$bin/agent/shoebox-agent" --config "$work/agent.toml" run --once --no-progress >>"$work/agent.log" 2>&1 \
+  || sb_die "the agent failed"
+held=0
+for i in $(seq 1 1200); do
+  held=$(curl -sS "$svc/_control/sessions" | python3 -c '
+import json,sys; s=json.load(sys.stdin)
+print(max([v["bytes_accepted"] for v in s.values() if v["size"] == int(sys.argv[1])] or [0]))' "$big")
+  [[ $held -ge $((40 * 1024 * 1024)) ]] && break
+  sleep 0.05
+done
+[[ $held -ge $((40 * 1024 * 1024)) && $held -lt $big ]] \
+  || sb_die "the 200 MiB upload was not caught in the middle (server holds $held of $big bytes)"
+kill -KILL "$(cat "$work/worker.pid")"
+rm -f "$work/worker.pid"
+sb_log "worker killed with $held of $big bytes at the server"
+sb_start worker "$work/worker.log" "$work/worker.pid" \
+  "$bin/workers/shoebox-worker" --config "$work/worker.toml"
+wait_delivered "$files"
+curl -sS "$svc/_control/sessions" >"$work/sessions.json"
+python3 - "$big" "$work/sessions.json" <<'PY' || sb_die "the resumed upload sent again what the server had"
+import json, sys
+size = int(sys.argv[1])
+sessions = [v for v in json.load(open(sys.argv[2])).values() if v["size"] == size]
+received = sum(v["bytes_received"] for v in sessions)
+assert received <= size + 2 * 1024 * 1024, (
+    "%d sessions received %d bytes for a %d-byte file" % (len(sessions), received, size))
+print("200 MiB upload resumed: %d session(s), %d bytes received for %d" % (len(sessions), received, size))
+PY
+
+# --- read everything back through the server's own API ----------------------------------------
+python3 - "$kind" "$svc" "$work/src" <<'PY' || sb_die "the files at the $kind server differ from the sources"
+import json, os, sys, urllib.parse, urllib.request
+
+kind, base, src = sys.argv[1], sys.argv[2], sys.argv[3]
+tok = json.load(urllib.request.urlopen(urllib.request.Request(
+    base + "/_control/token", data=b"{}", method="POST")))["access_token"]
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a):
+        return None
+plain = urllib.request.build_opener(NoRedirect)
+
+def get(url, raw=False):
+    r = urllib.request.Request(url, headers={"Authorization": "Bearer " + tok})
+    with urllib.request.urlopen(r) as f:
+        data = f.read()
+    return data if raw else json.loads(data)
+
+remote = {}  # path under the folder -> bytes
+if kind == "onedrive":
+    def walk(item_id, prefix):
+        url = base + "/v1.0/me/drive/items/" + item_id + "/children"
+        while url:
+            page = get(url)
+            for it in page["value"]:
+                if "folder" in it:
+                    walk(it["id"], prefix + it["name"] + "/")
+                else:
+                    # /content answers 302 to a pre-authenticated URL.
+                    try:
+                        plain.open(urllib.request.Request(
+                            base + "/v1.0/me/drive/items/" + it["id"] + "/content",
+                            headers={"Authorization": "Bearer " + tok}))
+                        raise SystemExit("content did not redirect")
+                    except urllib.error.HTTPError as e:
+                        if e.code != 302:
+                            raise
+                        loc = e.headers["Location"]
+                    remote[prefix + it["name"]] = urllib.request.urlopen(loc).read()
+            url = page.get("@odata.nextLink")
+    walk(get(base + "/v1.0/me/drive/root:/Shoebox")["id"], "Shoebox/")
+else:
+    files, token = [], ""
+    while True:
+        q = {"q": "trashed = false", "pageSize": "100",
+             "fields": "nextPageToken,files(id,name,parents,mimeType)"}
+        if token:
+            q["pageToken"] = token
+        page = get(base + "/drive/v3/files?" + urllib.parse.urlencode(q))
+        files += page["files"]
+        token = page.get("nextPageToken", "")
+        if not token:
+            break
+    by_id = {f["id"]: f for f in files}
+    # Drive allows twins (two folders of one name in one parent); Shoebox
+    # must not make them, or its files split between the twins.
+    seen = {}
+    for f in files:
+        if f["mimeType"] == "application/vnd.google-apps.folder":
+            key = (tuple(f["parents"]), f["name"])
+            assert key not in seen, "folder %r created twice in %r" % (f["name"], f["parents"])
+            seen[key] = f["id"]
+    def path_of(f):
+        parts = [f["name"]]
+        while f["parents"] and f["parents"][0] in by_id:
+            f = by_id[f["parents"][0]]
+            parts.insert(0, f["name"])
+        return "/".join(parts)
+    for f in files:
+        if f["mimeType"] != "application/vnd.google-apps.folder":
+            remote[path_of(f)] = get(base + "/drive/v3/files/" + f["id"] + "?alt=media", raw=True)
+
+def decode(p):  # workers/connectors/service_names.h: %XX back to bytes
+    out, i, b = bytearray(), 0, p.encode()
+    while i < len(b):
+        if b[i:i+1] == b"%" and i + 2 < len(b) and all(c in b"0123456789ABCDEF" for c in b[i+1:i+3]):
+            out.append(int(b[i+1:i+3], 16)); i += 3
+        else:
+            out.append(b[i]); i += 1
+    return out.decode("utf-8", "surrogateescape")
+
+prefix = "Shoebox/phone/" + os.path.basename(src) + "/"
+got = {decode(k[len(prefix):]): v for k, v in remote.items() if k.startswith(prefix)}
+want = {}
+for root, _, names in os.walk(src):
+    for n in names:
+        p = os.path.join(root, n)
+        want[os.path.relpath(p, src)] = open(p, "rb").read()
+assert len(remote) == len(want), (sorted(remote), sorted(want))
+assert sorted(got) == sorted(want), (sorted(got), sorted(want))
+for k in want:
+    assert got[k] == want[k], "content differs: " + k
+print("%d files identical at the %s server" % (len(want), kind))
+PY
+stats=$(curl -sS "$svc/_control/stats")
+refreshes=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("refreshes", 0))' "$stats")
+[[ $refreshes -ge 2 ]] || sb_die "expected the worker to refresh expired access tokens, saw $refreshes refreshes ($stats)"
+sb_log "the worker refreshed its access token $refreshes times; server stats: $stats"
+
+# --- the client secret is in no log -----------------------------------------------------------
+if grep -rqF -- "e2e-app-secret" "$work"/*.log "$work/connect.out"; then
+  sb_die "the client secret appears in a log"
+fi
+echo "e2e $kind: PASS"
