@@ -117,6 +117,8 @@ std::vector<KindSpec> MakeKinds() {
             "OAuth client ID (app key) you registered (docs/destinations.md)"},
            {"folder", T::kString, "\"Shoebox\"", kOpt, kPlain,
             "folder in the account (an app-folder app: inside its app folder)"},
+           {"chunk_size_mib", T::kInt, "16", kOpt, kPlain,
+            "upload session request, MiB (a multiple of 4, at most 148)", 4, 148},
            {"endpoint", T::kUrl, "", kOpt, kPlain,
             "API base replacing https://api.dropboxapi.com and https://content.dropboxapi.com "
             "(tests)"},

@@ -35,7 +35,7 @@ Control endpoints (no auth), for tests:
                            "skip": n (let the first n matching requests through)}
   POST /_control/revoke   every refresh and access token stops working
 Usage: dropbox_server.py --port N [--client-id ID] [--client-secret S]
-                         [--token-ttl S] [--data DIR]
+                         [--token-ttl S] [--data DIR] [--latency-ms MS]
 """
 
 import argparse
@@ -81,6 +81,7 @@ class State:
         self.client_id = args.client_id
         self.client_secret = args.client_secret
         self.token_ttl = args.token_ttl
+        self.latency_s = args.latency_ms / 1000.0
         self.data = args.data or tempfile.mkdtemp(prefix="dropbox-fake-")
         self.codes = {}  # code -> dict
         self.refresh = {}  # refresh token -> client_id
@@ -227,6 +228,8 @@ class Handler(BaseHTTPRequestHandler):
         self.count(ep)
         if ep.startswith("/_control/"):
             return self.control(ep)
+        if S.latency_s:
+            time.sleep(S.latency_s)
         if ep == "/oauth2/token":
             body = self.read_body(1 << 20)
             if body is None:
@@ -669,6 +672,8 @@ def main():
     ap.add_argument("--client-secret", default="test-app-secret")
     ap.add_argument("--token-ttl", type=float, default=14400)
     ap.add_argument("--data", default="")
+    ap.add_argument("--latency-ms", type=float, default=0,
+                    help="added to every API request (not /_control)")
     args = ap.parse_args()
     S = State(args)
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

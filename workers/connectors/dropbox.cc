@@ -635,6 +635,14 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeDropboxConnectorFromSettings(
   if (!endpoint.empty()) o.api = o.content = endpoint;
   ASSIGN_OR_RETURN(o.folder, in.String("folder"));
   ASSIGN_OR_RETURN(int64_t timeout_s, in.Int("timeout_s"));
+  ASSIGN_OR_RETURN(int64_t chunk_mib, in.Int("chunk_size_mib"));
+  if (chunk_mib % 4 != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dropbox destination: setting 'chunk_size_mib' is ", chunk_mib,
+        "; Dropbox takes upload requests in multiples of 4 MiB: use 4, 8, ... 148 with "
+        "`shoebox dest set`"));
+  }
+  o.chunk_size = static_cast<uint64_t>(chunk_mib) << 20;
   o.timeout = absl::Seconds(timeout_s);
   ASSIGN_OR_RETURN(std::shared_ptr<http::TokenSource> tokens,
                    MakeServiceTokenSource("dropbox", in, credentials, env));
