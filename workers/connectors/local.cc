@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -98,6 +99,9 @@ class LocalConnector final : public Connector {
       fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     }
     if (fd < 0) return FsError(errno, "create " + PrintablePath(tmp));
+    // Held until close (or the process dies): a later Put of the same name
+    // sweeps only temp files nobody holds (SweepDeadTempFiles).
+    (void)::flock(fd, LOCK_EX | LOCK_NB);
     absl::Status st = WriteAll(fd, req, src, progress, tmp);
     if (st.ok() && fsync_) {
       if (::fsync(fd) != 0)
@@ -124,7 +128,27 @@ class LocalConnector final : public Connector {
       return st;
     }
     if (fsync_) RETURN_IF_ERROR(FsyncDirectory(dir));
+    SweepDeadTempFiles(dir, absl::StrCat(".", base, kLocalTempMarker));
     return Stat(req.remote_path);
+  }
+
+  // A worker killed in the middle of a Put leaves its temp file; the
+  // delivery is retried at the same path, so the Put that completes it
+  // removes the leftovers of that name: those no live writer holds (the
+  // flock of a killed process is gone). Best effort: a file system without
+  // flock keeps them (List skips them either way).
+  static void SweepDeadTempFiles(const std::string& dir, const std::string& prefix) {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return;
+    while (struct dirent* e = ::readdir(d)) {
+      if (!absl::StartsWith(e->d_name, prefix)) continue;
+      const std::string path = absl::StrCat(dir, "/", e->d_name);
+      int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) continue;
+      if (::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(path.c_str());
+      ::close(fd);
+    }
+    ::closedir(d);
   }
 
   absl::StatusOr<RemoteObject> Stat(const std::string& remote_path) override {

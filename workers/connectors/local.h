@@ -6,7 +6,9 @@
 // "user.shoebox.sha256_mtime" (when the file system supports xattrs), renames it
 // over the final name and fsyncs the directory: a reader never sees a partial
 // file under the final name, and a crash leaves at most a hidden temp file
-// (List skips them). Folders are created once and remembered.
+// (List skips them), which the Put that completes the retried delivery of
+// that name removes (a writer holds an flock on its temp file; a killed
+// writer's lock is gone). Folders are created once and remembered.
 //
 // Stat reports "sha256:<hex>" only while the file's mtime is still the one
 // recorded with it: a file written in place (one flipped byte keeps its

@@ -1,7 +1,10 @@
 #include "workers/connectors/local.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -89,6 +92,31 @@ TEST(LocalConnector, InterruptedUploadRemovesItsTempFile) {
   auto src = MakeFailingSource(r.size, 1, 1u << 20);
   ASSERT_FALSE((*c)->Put(r, src.get(), nullptr).ok());
   EXPECT_TRUE(std::filesystem::is_empty(root));
+}
+
+TEST(LocalConnector, LeftoversOfAKilledWriterGoWithTheNextPutOfThatName) {
+  std::string root = Root() + "/leftover";
+  std::filesystem::create_directories(root + "/d");
+  // A killed writer's temp file (nobody holds it), a live writer's (held),
+  // and another name's.
+  const std::string dead = root + "/d/.x.jpg.shoebox-tmp-0011223344556677";
+  const std::string live = root + "/d/.x.jpg.shoebox-tmp-8899aabbccddeeff";
+  const std::string other = root + "/d/.y.jpg.shoebox-tmp-0011223344556677";
+  for (const std::string& p : {dead, live, other}) std::ofstream(p) << "partial";
+  int held = ::open(live.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(held, 0);
+  ASSERT_EQ(::flock(held, LOCK_EX | LOCK_NB), 0);
+  auto c = MakeLocalConnector({{"root", root}}, nlohmann::json::object());
+  ASSERT_TRUE(c.ok());
+  PutRequest r;
+  r.remote_path = "d/x.jpg";
+  r.size = 5;
+  auto src = MakeStringSource("hello");
+  ASSERT_TRUE((*c)->Put(r, src.get(), nullptr).ok());
+  EXPECT_FALSE(std::filesystem::exists(dead)) << "the killed writer's leftover is removed";
+  EXPECT_TRUE(std::filesystem::exists(live)) << "a writer still at work keeps its file";
+  EXPECT_TRUE(std::filesystem::exists(other)) << "another name's leftover waits for its own Put";
+  ::close(held);
 }
 
 TEST(LocalConnector, FolderRemovedBehindItsBackIsCreatedAgain) {
