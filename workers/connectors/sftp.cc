@@ -54,34 +54,23 @@ struct AttrsDeleter {
 using Attrs = std::unique_ptr<sftp_attributes_struct, AttrsDeleter>;
 
 std::string SftpCodeName(int code) {
-  switch (code) {
-    case SSH_FX_EOF:
-      return "end of file";
-    case SSH_FX_NO_SUCH_FILE:
-      return "no such file";
-    case SSH_FX_PERMISSION_DENIED:
-      return "permission denied";
-    case SSH_FX_FAILURE:
-      return "failure";
-    case SSH_FX_BAD_MESSAGE:
-      return "bad message";
-    case SSH_FX_NO_CONNECTION:
-      return "no connection";
-    case SSH_FX_CONNECTION_LOST:
-      return "connection lost";
-    case SSH_FX_OP_UNSUPPORTED:
-      return "operation unsupported";
-    case SSH_FX_INVALID_HANDLE:
-      return "invalid handle";
-    case SSH_FX_NO_SUCH_PATH:
-      return "no such path";
-    case SSH_FX_FILE_ALREADY_EXISTS:
-      return "file already exists";
-    case SSH_FX_WRITE_PROTECT:
-      return "write protected";
-    default:
-      return absl::StrCat("status ", code);
-  }
+  // SSH_FX_* codes 1..12 (draft-ietf-secsh-filexfer-02 and libssh).
+  static constexpr const char* kNames[] = {"ok",
+                                           "end of file",
+                                           "no such file",
+                                           "permission denied",
+                                           "failure",
+                                           "bad message",
+                                           "no connection",
+                                           "connection lost",
+                                           "operation unsupported",
+                                           "invalid handle",
+                                           "no such path",
+                                           "file already exists",
+                                           "write protected"};
+  static_assert(SSH_FX_EOF == 1 && SSH_FX_WRITE_PROTECT == 12);
+  if (code >= SSH_FX_EOF && code <= SSH_FX_WRITE_PROTECT) return kNames[code];
+  return absl::StrCat("status ", code);
 }
 
 void PutU32(std::string* out, uint32_t v) {
