@@ -115,7 +115,11 @@ std::string StatusText(const absl::Status& s) {
 
 absl::Status Annotate(const absl::Status& s, std::string_view context) {
   if (s.ok()) return s;
-  return absl::Status(s.code(), absl::StrCat(AbslView(context), ": ", s.message()));
+  absl::Status out(s.code(), absl::StrCat(AbslView(context), ": ", s.message()));
+  // Payloads (a Retry-After hint) travel with the status.
+  s.ForEachPayload(
+      [&out](absl::string_view key, const absl::Cord& value) { out.SetPayload(key, value); });
+  return out;
 }
 
 }  // namespace shoebox

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "common/retry.h"
 #include "grpcpp/support/status.h"
 #include "gtest/gtest.h"
 #include "rocksdb/status.h"
@@ -74,6 +75,9 @@ TEST(StatusTest, AnnotateKeepsCodeAndPrependsContext) {
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(s.message(), "restore /p/file.jpg: chunk ab not found");
   EXPECT_TRUE(Annotate(absl::OkStatus(), "x").ok());
+  // A Retry-After hint travels with the annotated status.
+  absl::Status hinted = Annotate(WithRetryAfter(absl::ResourceExhaustedError("429"), 1500), "put");
+  EXPECT_EQ(RetryAfterMs(hinted), 1500u);
 }
 
 TEST(StatusTest, OpenSslErrorReportsTheQueueAndClearsIt) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/http/error_body.h"
+#include "common/http/request_gate.h"
 #include "common/http/url.h"
 #include "common/retry.h"
 
@@ -211,6 +212,9 @@ absl::StatusOr<Response> Client::Send(const Request& r) const {
     return absl::DeadlineExceededError(
         absl::StrCat(what, ": the deadline passed before the request was sent"));
   }
+  if (options_.gate != nullptr) {
+    if (absl::Status open = options_.gate->Wait(what); !open.ok()) return open;
+  }
   CURL* c = pool_->Take();
   if (c == nullptr)
     return absl::ResourceExhaustedError(absl::StrCat(what, ": curl_easy_init failed"));
@@ -324,6 +328,11 @@ absl::StatusOr<Response> Client::Send(const Request& r) const {
     }
   }
   resp.status = static_cast<int>(code);
+  if (options_.gate != nullptr && (resp.status == 429 || resp.status == 503)) {
+    if (std::optional<absl::Duration> after = ParseRetryAfter(resp.Header("retry-after"))) {
+      options_.gate->Hold(*after);
+    }
+  }
   return resp;
 }
 

@@ -38,6 +38,8 @@
 
 namespace shoebox::http {
 
+class RequestGate;
+
 struct ClientOptions {
   absl::Duration connect_timeout = absl::Seconds(10);
   // A transfer slower than 1 byte/s for this long is aborted (UNAVAILABLE).
@@ -58,6 +60,9 @@ struct ClientOptions {
   // 2xx bodies kept in memory (no sink) larger than this fail the request
   // (RESOURCE_EXHAUSTED); error bodies are cut to it silently.
   size_t max_body_bytes = 64u << 20;
+  // Shared by the clients of one service account (common/http/request_gate.h):
+  // Send waits at it, and a 429/503 with Retry-After holds it. Null: none.
+  std::shared_ptr<RequestGate> gate{};
 };
 
 // Header names are sent as given; an empty value removes a header curl

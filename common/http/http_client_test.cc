@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/http/form_body.h"
+#include "common/http/request_gate.h"
 #include "common/retry.h"
 #include "gtest/gtest.h"
 
@@ -330,6 +331,47 @@ TEST(HttpClient, RetryThroughCommonRetryHonoursRetryAfter) {
   EXPECT_EQ(r->body, "ok");
   EXPECT_EQ(calls.load(), 3);
   EXPECT_EQ(waits.size(), 2u);
+}
+
+// Two clients of one account (two jobs' connectors): after the service's
+// 429 with Retry-After to one, the other sends nothing before that time; a
+// hold longer than the gate sleeps out comes back as RESOURCE_EXHAUSTED with
+// the time left as its hint, and nothing is sent.
+TEST(HttpClient, OneAccountsClientsWaitOutTheRetryAfterTogether) {
+  std::mutex mu;
+  std::vector<absl::Time> arrivals;
+  LoopbackServer srv([&](const Seen&) {
+    std::lock_guard<std::mutex> l(mu);
+    arrivals.push_back(absl::Now());
+    return arrivals.size() == 1 ? Reply(429, "slow down", "Retry-After: 1\r\n") : Reply(200, "ok");
+  });
+  auto gate = RequestGate::Shared("http_client_test account");
+  EXPECT_EQ(gate, RequestGate::Shared("http_client_test account"));
+  EXPECT_NE(RequestGate::Shared(""), RequestGate::Shared(""));
+  Client a(ClientOptions{.gate = gate});
+  Client b(ClientOptions{.gate = gate});
+  auto first = a.Send(Request{.url = srv.url("/a")});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->status, 429);
+  auto second = b.Send(Request{.url = srv.url("/b")});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->status, 200);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    ASSERT_EQ(arrivals.size(), 2u);
+    EXPECT_GE(arrivals[1] - arrivals[0], absl::Seconds(1)) << "sent before the Retry-After";
+  }
+  auto own = std::make_shared<RequestGate>(absl::Seconds(10));
+  own->Hold(absl::Seconds(60));
+  Client c(ClientOptions{.gate = own});
+  auto held = c.Send(Request{.url = srv.url("/c")});
+  EXPECT_EQ(held.status().code(), absl::StatusCode::kResourceExhausted) << held.status();
+  std::optional<uint32_t> ms = RetryAfterMs(held.status());
+  ASSERT_TRUE(ms.has_value());
+  EXPECT_GT(*ms, 50000u);
+  EXPECT_LE(*ms, 60000u);
+  std::lock_guard<std::mutex> l(mu);
+  EXPECT_EQ(arrivals.size(), 2u) << "nothing is sent while the gate is held";
 }
 
 TEST(HttpClient, FormBodyIsAValidMultipartUpload) {

@@ -258,6 +258,11 @@ TEST(GoogleDrive, RateLimitErrorsAreResourceExhaustedWithAHint) {
   auto st = (*c)->Stat("x.jpg");
   ASSERT_EQ(st.status().code(), absl::StatusCode::kResourceExhausted) << st.status();
   EXPECT_EQ(RetryAfterMs(st.status()).value_or(0), 90000u);
+  // This account's gate is held now (nothing is sent before the time named);
+  // the rest of the test uses a connector with a gate of its own.
+  EXPECT_EQ((*c)->Stat("x.jpg").status().code(), absl::StatusCode::kResourceExhausted);
+  c = Make(TestFolder());
+  ASSERT_TRUE(c.ok());
   // 403 userRateLimitExceeded without Retry-After: backed off in the
   // connector (1 s, 2 s, ...) and then succeeds.
   ASSERT_TRUE(Fake()

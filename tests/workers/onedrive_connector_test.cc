@@ -317,6 +317,19 @@ TEST(OneDrive, LongThrottleIsResourceExhaustedWithTheHintAndUnavailableIsRetryab
   EXPECT_EQ(RetryAfterMs(st.status()).value_or(0), 120000u) << st.status();
   EXPECT_NE(st.status().message().find("activityLimitReached"), std::string::npos);
   EXPECT_EQ(ClassifyForRetry(st.status()), RetryClass::kRetryable);
+  // The account's gate is held: nothing more is sent before the time named.
+  auto before = Fake().Control("stats");
+  ASSERT_TRUE(before.ok());
+  st = (*c)->Stat("x.jpg");
+  EXPECT_EQ(st.status().code(), absl::StatusCode::kResourceExhausted) << st.status();
+  EXPECT_LE(RetryAfterMs(st.status()).value_or(0), 120000u) << st.status();
+  EXPECT_GT(RetryAfterMs(st.status()).value_or(0), 60000u) << st.status();
+  auto after = Fake().Control("stats");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ((*after)["requests"], (*before)["requests"]) << "a request went out while held";
+  // Another account (a connector with a gate of its own) is not held.
+  c = Make(TestFolder());
+  ASSERT_TRUE(c.ok());
   ASSERT_TRUE(
       Fake().Control("fault", {{"target", "api"}, {"action", "status"}, {"status", 503}}).ok());
   st = (*c)->Stat("x.jpg");

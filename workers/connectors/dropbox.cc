@@ -15,6 +15,7 @@
 #include "common/destination_kinds.h"
 #include "common/http/http_client.h"
 #include "common/http/oauth.h"
+#include "common/http/request_gate.h"
 #include "common/status.h"
 #include "workers/connectors/retrying_connector.h"
 #include "workers/connectors/service_names.h"
@@ -110,7 +111,8 @@ class DropboxConnector final : public Connector {
         client_(http::ClientOptions{
             .connect_timeout = o_.timeout,
             .stall_timeout = o_.timeout,
-            .unreachable_hint = "is Dropbox (or the configured endpoint) reachable?"}),
+            .unreachable_hint = "is Dropbox (or the configured endpoint) reachable?",
+            .gate = http::RequestGate::Shared(o_.account_key)}),
         tokens_(std::move(tokens)) {
     std::string f(absl::StripSuffix(absl::StripPrefix(o_.folder, "/"), "/"));
     root_ = f.empty() ? "" : "/" + EncodeServicePath(f, DropboxNameRules());
@@ -630,6 +632,7 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeDropboxConnectorFromSettings(
   const SettingsReader in("dropbox", settings, credentials);
   DropboxOptions o;
   o.destination = env.destination_name;
+  o.account_key = ServiceAccountKey("dropbox", in, env);
   ASSIGN_OR_RETURN(std::string endpoint, in.String("endpoint"));
   endpoint = std::string(absl::StripSuffix(endpoint, "/"));
   if (!endpoint.empty()) o.api = o.content = endpoint;

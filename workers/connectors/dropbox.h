@@ -44,6 +44,9 @@ struct DropboxOptions {
   absl::Duration timeout = absl::Seconds(60);
   uint64_t chunk_size = 16u << 20;  // a multiple of 4 MiB, at most 148 MiB
   std::string destination;          // for messages
+  // One account's connectors in this process share a request gate
+  // (common/http/request_gate.h); "" = a gate of its own.
+  std::string account_key{};
 };
 
 absl::StatusOr<std::unique_ptr<Connector>> MakeDropboxConnector(

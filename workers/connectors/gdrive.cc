@@ -19,6 +19,7 @@
 #include "common/bytes.h"
 #include "common/destination_kinds.h"
 #include "common/http/http_client.h"
+#include "common/http/request_gate.h"
 #include "common/http/url.h"
 #include "common/status.h"
 #include "workers/connectors/retrying_connector.h"
@@ -193,7 +194,8 @@ class GoogleDriveConnector final : public Connector {
         client_(http::ClientOptions{
             .connect_timeout = absl::Seconds(o_.timeout_s),
             .stall_timeout = absl::Seconds(o_.timeout_s),
-            .unreachable_hint = "is Google Drive (or the configured endpoint) reachable?"}),
+            .unreachable_hint = "is Google Drive (or the configured endpoint) reachable?",
+            .gate = http::RequestGate::Shared(o_.account_key)}),
         account_folders_mu_(AccountFoldersMutex(o_.account_key)) {
     for (absl::string_view p : absl::StrSplit(o_.folder, '/', absl::SkipEmpty())) {
       root_.push_back(
@@ -668,8 +670,7 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeGoogleDriveConnectorFromSettings(
     const ConnectorEnvironment& env) {
   ASSIGN_OR_RETURN(GoogleDriveOptions o, GoogleDriveOptionsFromSettings(settings));
   const SettingsReader in("gdrive", settings, credentials);
-  ASSIGN_OR_RETURN(std::string client_id, in.String("client_id"));
-  o.account_key = absl::StrCat(env.destination_name, "\n", o.endpoint, "\n", client_id);
+  o.account_key = ServiceAccountKey("gdrive", in, env);
   ASSIGN_OR_RETURN(std::shared_ptr<http::TokenSource> tokens,
                    MakeServiceTokenSource("gdrive", in, credentials, env));
   ASSIGN_OR_RETURN(std::unique_ptr<Connector> c, MakeGoogleDriveConnector(o, std::move(tokens)));

@@ -65,7 +65,8 @@ struct GoogleDriveOptions {
   // Bytes per upload chunk: a multiple of 256 KiB.
   uint64_t chunk_bytes = 8u << 20;
   // Connectors of one account in this process (the factory sets it from the
-  // destination) look up and create folders one at a time; "" = alone.
+  // destination) look up and create folders one at a time and share a
+  // request gate (common/http/request_gate.h); "" = alone.
   std::string account_key{};
 };
 

@@ -18,6 +18,7 @@
 #include "common/bytes.h"
 #include "common/destination_kinds.h"
 #include "common/http/http_client.h"
+#include "common/http/request_gate.h"
 #include "common/http/url.h"
 #include "common/status.h"
 #include "workers/connectors/quickxorhash.h"
@@ -112,7 +113,8 @@ class OneDriveConnector final : public Connector {
         client_(http::ClientOptions{
             .connect_timeout = absl::Seconds(o_.timeout_s),
             .stall_timeout = absl::Seconds(o_.timeout_s),
-            .unreachable_hint = "is Microsoft Graph (or the configured endpoint) reachable?"}) {
+            .unreachable_hint = "is Microsoft Graph (or the configured endpoint) reachable?",
+            .gate = http::RequestGate::Shared(o_.account_key)}) {
     drive_ = o_.drive_id.empty()
                  ? absl::StrCat(o_.endpoint, "/me/drive")
                  : absl::StrCat(o_.endpoint, "/drives/", http::EncodePathSegment(o_.drive_id));
@@ -657,6 +659,7 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeOneDriveConnectorFromSettings(
     const ConnectorEnvironment& env) {
   ASSIGN_OR_RETURN(OneDriveOptions o, OneDriveOptionsFromSettings(settings));
   const SettingsReader in("onedrive", settings, credentials);
+  o.account_key = ServiceAccountKey("onedrive", in, env);
   ASSIGN_OR_RETURN(std::shared_ptr<http::TokenSource> tokens,
                    MakeServiceTokenSource("onedrive", in, credentials, env));
   ASSIGN_OR_RETURN(std::unique_ptr<Connector> c, MakeOneDriveConnector(o, std::move(tokens)));

@@ -64,6 +64,9 @@ struct OneDriveOptions {
   int64_t timeout_s = 60;
   // Bytes per upload fragment: a multiple of 320 KiB, below 60 MiB.
   uint64_t fragment_bytes = 10u << 20;
+  // One account's connectors in this process share a request gate
+  // (common/http/request_gate.h); "" = a gate of its own.
+  std::string account_key{};
 };
 
 inline constexpr uint64_t kOneDriveFragmentUnit = 327680;  // 320 KiB

@@ -147,6 +147,15 @@ absl::StatusOr<std::shared_ptr<http::TokenSource>> MakeServiceTokenSource(
   return std::shared_ptr<http::TokenSource>(std::make_shared<SharedTokenHandle>(shared, id));
 }
 
+std::string ServiceAccountKey(const char* kind, const SettingsReader& in,
+                              const ConnectorEnvironment& env) {
+  // Unreadable settings fail the connector elsewhere; "" keeps it alone.
+  absl::StatusOr<std::string> endpoint = in.String("endpoint");
+  absl::StatusOr<std::string> client = in.String("client_id");
+  return absl::StrCat(kind, "\n", env.destination_name, "\n", endpoint.value_or(""), "\n",
+                      client.value_or(""));
+}
+
 absl::StatusOr<std::string> ServiceFolderSetting(const char* kind, const SettingsReader& in,
                                                  bool root_allowed) {
   absl::StatusOr<std::string> read = in.String("folder");

@@ -29,6 +29,12 @@ absl::StatusOr<std::shared_ptr<http::TokenSource>> MakeServiceTokenSource(
     const char* kind, const SettingsReader& in, const nlohmann::json& credentials,
     const ConnectorEnvironment& env);
 
+// Names one account of a service in this process: the destination, its
+// endpoint and client. Connectors with the same key share per-account state
+// (request gate, folder creation).
+std::string ServiceAccountKey(const char* kind, const SettingsReader& in,
+                              const ConnectorEnvironment& env);
+
 // The `folder` setting as a path inside the account: without leading or
 // trailing '/', no empty, "." or ".." component. INVALID_ARGUMENT naming the
 // kind otherwise, and when it is empty unless `root_allowed`.

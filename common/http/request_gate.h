@@ -1,0 +1,47 @@
+// Requests to one account of a service from this process, across the
+// connectors of all its jobs (a worker opens a connector per job): once the
+// service answers 429 or 503 with Retry-After, no request of that account is
+// sent before the time it named. Without it, the jobs that did not get the
+// 429 keep sending, and services count those early requests against the
+// app (Microsoft Graph, Dropbox and Google all throttle harder then).
+//
+//   ClientOptions o; o.gate = RequestGate::Shared(account_key);
+//   // Client::Send waits at the gate and holds it on a 429/503 + Retry-After.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace shoebox::http {
+
+class RequestGate {
+ public:
+  // A hold up to `max_sleep` is slept out in Wait; a longer one is returned
+  // to the caller (the job waits in the queue instead of holding its lease).
+  explicit RequestGate(absl::Duration max_sleep = absl::Seconds(10)) : max_sleep_(max_sleep) {}
+
+  // The gate of `key` in this process (one per account); "" → a new gate of
+  // its own.
+  static std::shared_ptr<RequestGate> Shared(const std::string& key);
+
+  // OK when a request may go now (after sleeping out a short hold);
+  // RESOURCE_EXHAUSTED naming `what` with the remaining time as its
+  // Retry-After hint (common/retry.h) for a longer one.
+  absl::Status Wait(absl::string_view what);
+  // The service asked for `after` before the next request.
+  void Hold(absl::Duration after);
+  // When requests may go again (InfinitePast: now).
+  absl::Time open_at() const;
+
+ private:
+  const absl::Duration max_sleep_;
+  mutable absl::Mutex mu_;
+  absl::Time open_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+};
+
+}  // namespace shoebox::http

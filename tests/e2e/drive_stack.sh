@@ -1,0 +1,133 @@
+# The stack of the cloud-drive e2e test and benchmark (issue 19): a private
+# PostgreSQL, a coordinator, one worker, the local server of KIND from
+# tests/fakes, a destination "box" of KIND connected through `shoebox dest
+# connect` (curl plays the browser), and an enrolled device "phone" watching
+# $work/src. Sourced after deploy/lib.sh; the caller sets here, bin, work and
+# traps its cleanup (stop service, worker, coordinator; sb_pg_stop).
+#   drive_stack_kind KIND          sets fake, fake_args, authorize_path,
+#                                  api_suffix, piece_mib
+#   drive_stack_up                 starts everything (SERVICE_ARGS: extra
+#                                  arguments of the local server;
+#                                  WORKER_CONCURRENCY, default 2)
+#   wait_delivered N               until N deliveries are done, none open
+
+drive_stack_kind() {
+  kind=$1
+  # piece_mib: the upload request size of the 200 MiB phase (Dropbox: a
+  # multiple of 4 MiB; OneDrive rounds down to 320 KiB multiples).
+  case $kind in
+    dropbox) fake=dropbox_server.py; authorize_path=/oauth2/authorize; api_suffix=; piece_mib=4
+      fake_args=(--client-id e2e-app --client-secret e2e-app-secret) ;;
+    onedrive) fake=onedrive_server.py; authorize_path=/common/oauth2/v2.0/authorize
+      api_suffix=/v1.0; piece_mib=2; fake_args=() ;;
+    gdrive) fake=gdrive_server.py; authorize_path=/o/oauth2/v2/auth; api_suffix=; piece_mib=2
+      fake_args=() ;;
+    *) echo "unknown kind $kind" >&2; exit 2 ;;
+  esac
+}
+
+drive_stack_up() {
+# --- servers -------------------------------------------------------------------
+pg_port=$(sb_free_port); c_port=$(sb_free_port); svc_port=$(sb_free_port)
+svc="http://127.0.0.1:$svc_port"
+mkdir -p "$work/service-data" "$work/chunks"
+# Access tokens live 61 s: the worker renews them a minute early, so nearly
+# every request of the run needs a refresh.
+sb_start service "$work/service.log" "$work/service.pid" \
+  python3 "$here/tests/fakes/$fake" --port "$svc_port" --data "$work/service-data" --token-ttl 61 \
+  --latency-ms 20 "${fake_args[@]}" ${SERVICE_ARGS:-}
+sb_wait_port 127.0.0.1 "$svc_port" 30 || sb_die "the $kind server did not start"
+sb_pg_start "$work/pg" "$pg_port"
+caddr="127.0.0.1:$c_port"
+cat >"$work/coordinator.toml" <<TOML
+[coordinator]
+listen = "$caddr"
+key_file = "$work/master.key"
+[database]
+url = "postgresql://shoebox@127.0.0.1:$pg_port/shoebox"
+[chunk_store]
+location = "$work/chunks"
+[limits]
+lease_ms = 10000
+TOML
+"$bin/cli/shoebox" pool-key --private "$work/pool.key" --public "$work/pool.pub" >/dev/null
+sb_start coordinator "$work/coordinator.log" "$work/coordinator.pid" \
+  "$bin/coordinator/shoebox-coordinator" --config "$work/coordinator.toml"
+sb_wait_port 127.0.0.1 "$c_port" 60 || sb_die "coordinator did not start"
+cat >"$work/cli.toml" <<TOML
+coordinator = "$caddr"
+tls_dir = "$work/tls"
+pool_public_key = "$work/pool.pub"
+TOML
+export SHOEBOX_CLI_CONFIG="$work/cli.toml"
+sb() { "$bin/cli/shoebox" "$@"; }
+tok=$(sb enroll-token --worker worker-1 2>/dev/null)
+"$bin/workers/shoebox-worker" enroll --coordinator "$caddr" --token "$tok" \
+  --tls-dir "$work/worker-tls" >>"$work/enroll.log" 2>&1 || sb_die "the worker could not enroll"
+cat >"$work/worker.toml" <<TOML
+[worker]
+name = "worker-1"
+coordinator = "$caddr"
+tls_dir = "$work/worker-tls"
+kinds = ["$kind"]
+concurrency = ${WORKER_CONCURRENCY:-2}
+chunk_store = "$work/chunks"
+master_key_file = "$work/master.key"
+pool_key_file = "$work/pool.key"
+TOML
+sb_start worker "$work/worker.log" "$work/worker.pid" \
+  "$bin/workers/shoebox-worker" --config "$work/worker.toml"
+
+# --- add and connect -------------------------------------------------------------
+sb dest add box --kind "$kind" --set client_id=e2e-app --set "endpoint=$svc$api_suffix" \
+  --set "auth_endpoint=$svc" --set folder=Shoebox | tee "$work/add.out"
+grep -q "shoebox dest connect box" "$work/add.out" || sb_die "dest add did not point to dest connect"
+printf 'e2e-app-secret\n' >"$work/app-secret.txt"
+sb dest connect box --client-secret-file "$work/app-secret.txt" --no-browser --timeout 60 \
+  >"$work/connect.out" 2>&1 &
+cpid=$!
+url=""
+for i in $(seq 1 100); do
+  url=$(grep -m1 -o "^$svc$authorize_path?[^ ]*" "$work/connect.out" || true)
+  [[ -n $url ]] && break
+  sleep 0.1
+done
+[[ -n $url ]] || { cat "$work/connect.out"; sb_die "dest connect printed no sign-in URL"; }
+# The browser: follow the server's redirect to the CLI's loopback listener.
+curl -sS -L -o "$work/browser.html" "$url" || sb_die "the browser could not complete the sign-in"
+grep -q "Shoebox is connected" "$work/browser.html" || sb_die "the loopback page did not confirm"
+wait $cpid || { cat "$work/connect.out"; sb_die "dest connect failed"; }
+grep -q "connection checked" "$work/connect.out" || sb_die "dest connect ran no connection check"
+sb_log "connected: $(tail -n 1 "$work/connect.out")"
+
+# --- a device backs up to it --------------------------------------------------------
+cat >"$work/agent.toml" <<TOML
+[coordinator]
+address = "$caddr"
+[agent]
+device_name = "phone"
+state_dir = "$work/agent"
+settle_seconds = 0
+[[folder]]
+path = "$work/src"
+all_files = true
+TOML
+tok=$(sb enroll-token --device phone --ttl 1h 2>/dev/null)
+printf '%s\n' "$tok" | "$bin/agent/shoebox-agent" --config "$work/agent.toml" enroll --token - \
+  >>"$work/enroll.log" 2>&1 || sb_die "the device could not enroll"
+}
+
+# wait_delivered N: every destination has N files delivered and none open.
+wait_delivered() {
+  local want=$1 delivered open dead i
+  for i in $(seq 1 1200); do
+    sb status --json >"$work/status.json"
+    read -r delivered open dead < <(python3 -c '
+import json,sys; s=json.load(open(sys.argv[1])); d=s["destinations"]
+print(sum(x["delivered_files"] for x in d), sum(x["pending_files"]+x["in_flight_files"]+x["failed_files"] for x in d), sum(x["dead_files"] for x in d))' "$work/status.json")
+    [[ $dead == 0 ]] || { sb jobs --state dead; sb_die "$dead deliveries are dead"; }
+    [[ $delivered -ge $want && $open == 0 ]] && break
+    sleep 0.5
+  done
+  [[ $delivered == "$want" ]] || { cat "$work/status.json"; sb_die "delivered $delivered of $want"; }
+}
