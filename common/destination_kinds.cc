@@ -126,6 +126,10 @@ std::vector<KindSpec> MakeKinds() {
             "OAuth base replacing https://www.dropbox.com and https://api.dropboxapi.com (tests)"},
            {"timeout_s", T::kInt, "60", kOpt, kPlain, "connect and stall timeout, seconds", 1,
             3600},
+           {"max_requests_per_s", T::kInt, "0", kOpt, kPlain,
+            "requests per second this account may start, from the service's published budget "
+            "(0: none; 429 + Retry-After is always honoured)",
+            0, 100000},
            {"client_secret", T::kString, "", kOpt, kSecret,
             "app secret (optional: PKCE works without it)"},
            {"refresh_token", T::kString, "", kOpt, kSecret,
@@ -148,6 +152,10 @@ std::vector<KindSpec> MakeKinds() {
             "OAuth base replacing https://login.microsoftonline.com (tests)"},
            {"timeout_s", T::kInt, "60", kOpt, kPlain, "connect and stall timeout, seconds", 1,
             3600},
+           {"max_requests_per_s", T::kInt, "0", kOpt, kPlain,
+            "requests per second this account may start, from the service's published budget "
+            "(0: none; 429 + Retry-After is always honoured)",
+            0, 100000},
            {"client_secret", T::kString, "", kOpt, kSecret,
             "client secret (empty for a public client)"},
            {"refresh_token", T::kString, "", kOpt, kSecret,
@@ -168,6 +176,10 @@ std::vector<KindSpec> MakeKinds() {
             "(tests)"},
            {"timeout_s", T::kInt, "60", kOpt, kPlain, "connect and stall timeout, seconds", 1,
             3600},
+           {"max_requests_per_s", T::kInt, "0", kOpt, kPlain,
+            "requests per second this account may start, from the service's published budget "
+            "(0: none; 429 + Retry-After is always honoured)",
+            0, 100000},
            {"client_secret", T::kString, "", kOpt, kSecret,
             "client secret (Google requires it, also for desktop clients)"},
            {"refresh_token", T::kString, "", kOpt, kSecret,

@@ -240,6 +240,7 @@ absl::StatusOr<shoebox::v1::FailJobResponse> JobQueue::Fail(
   p.error = FailJobErrorText(req.error());  // whole UTF-8 characters, no NUL
   p.retry_after_ms = req.retry_after_ms();
   p.auth_failure = req.auth_failure();
+  p.throttled = req.throttled() && req.retryable();
   p.max_attempts = limits_.max_attempts;
   p.backoff_base_ms = limits_.backoff_base_ms;
   p.backoff_max_ms = limits_.backoff_max_ms;

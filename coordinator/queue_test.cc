@@ -159,6 +159,36 @@ TEST_F(JobQueueTest, RetryableFailureWaitsAndPermanentOneIsDead) {
   EXPECT_EQ(store_.Job(b).last_error, "timeout (permanent)");
 }
 
+// A service that throttles (429 + Retry-After) for longer than a job has
+// attempts must not dead-letter it: throttled attempts are not counted.
+TEST_F(JobQueueTest, ThrottledFailuresWaitAsToldAndAreNeverCounted) {
+  Register("w1");
+  const int64_t id = AddDelivery();
+  int64_t now = 1'000'000;
+  for (int i = 0; i < 20; ++i) {
+    pb::LeaseJobsResponse r = Lease("w1", 1);
+    ASSERT_EQ(r.jobs_size(), 1) << "round " << i;
+    pb::FailJobRequest fail;
+    fail.set_job_id(id);
+    fail.set_lease_token(r.jobs(0).lease_token());
+    fail.set_retryable(true);
+    fail.set_throttled(true);
+    fail.set_retry_after_ms(30000);
+    fail.set_error("HTTP 429 too_many_requests");
+    absl::StatusOr<pb::FailJobResponse> f = queue_.Fail("w1", fail);
+    ASSERT_TRUE(f.ok()) << f.status();
+    ASSERT_EQ(f->state(), pb::JOB_STATE_RETRY_WAIT) << "round " << i;
+    EXPECT_EQ(f->next_attempt_unix_ms(), now + 30000) << "waits as the service asked";
+    now += 30000;
+    store_.SetNowMs(now);
+    ASSERT_TRUE(store_.Sweep(8).ok());  // due again
+  }
+  // An ordinary retryable failure still counts.
+  pb::LeaseJobsResponse r = Lease("w1", 1);
+  ASSERT_EQ(r.jobs_size(), 1);
+  EXPECT_LE(r.jobs(0).attempt(), 1u);
+}
+
 TEST_F(JobQueueTest, RenewWithoutTokenIsInvalidArgument) {
   pb::RenewLeaseRequest req;
   req.set_job_id(1);

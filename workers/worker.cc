@@ -329,7 +329,12 @@ void Worker::ReportFailure(const v1::Job& job, bool lease_lost, JobOutcome* out)
   fr.set_retryable(rc == RetryClass::kRetryable);
   fr.set_auth_failure(rc == RetryClass::kAuth);
   fr.set_error(std::string(Utf8Prefix(StatusText(err), 2000)));
-  if (auto ra = RetryAfterMs(err)) fr.set_retry_after_ms(*ra);
+  if (auto ra = RetryAfterMs(err)) {
+    fr.set_retry_after_ms(*ra);
+    // The service asked for the wait (429/503 + Retry-After): uncounted.
+    fr.set_throttled(rc == RetryClass::kRetryable &&
+                     (absl::IsResourceExhausted(err) || absl::IsUnavailable(err)));
+  }
   v1::FailJobResponse fresp;
   auto ctx = Context(options_.rpc_deadline);
   absl::Status st = FromGrpc(stub_->FailJob(ctx.get(), fr, &fresp), "coordinator", "FailJob");

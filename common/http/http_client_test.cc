@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -372,6 +373,35 @@ TEST(HttpClient, OneAccountsClientsWaitOutTheRetryAfterTogether) {
   EXPECT_LE(*ms, 60000u);
   std::lock_guard<std::mutex> l(mu);
   EXPECT_EQ(arrivals.size(), 2u) << "nothing is sent while the gate is held";
+}
+
+// With a rate, one account's requests start at most that many in any
+// second, from any number of clients.
+TEST(HttpClient, ARatedGateStartsAtMostThatManyRequestsPerSecond) {
+  std::mutex mu;
+  std::vector<absl::Time> arrivals;
+  LoopbackServer srv([&](const Seen&) {
+    std::lock_guard<std::mutex> l(mu);
+    arrivals.push_back(absl::Now());
+    return Reply(200, "ok");
+  });
+  auto gate = std::make_shared<RequestGate>();
+  gate->SetRate(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      Client c(ClientOptions{.gate = gate});
+      for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.Send(Request{.url = srv.url("/")}).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::lock_guard<std::mutex> l(mu);
+  ASSERT_EQ(arrivals.size(), 10u);
+  std::sort(arrivals.begin(), arrivals.end());
+  for (size_t i = 0; i + 4 < arrivals.size(); ++i) {
+    EXPECT_GE(arrivals[i + 4] - arrivals[i], absl::Seconds(1))
+        << "five requests within one second, from request " << i;
+  }
 }
 
 TEST(HttpClient, FormBodyIsAValidMultipartUpload) {

@@ -20,20 +20,38 @@ std::shared_ptr<RequestGate> RequestGate::Shared(const std::string& key) {
 }
 
 absl::Status RequestGate::Wait(absl::string_view what) {
-  for (;;) {
-    const absl::Time open = open_at();
-    const absl::Duration left = open - absl::Now();
-    if (left <= absl::ZeroDuration()) return absl::OkStatus();
+  // One second of the service's budget, plus the network's jitter.
+  const absl::Duration window = absl::Seconds(1) + absl::Milliseconds(50);
+  absl::Time start;
+  {
+    absl::MutexLock l(&mu_);
+    const absl::Time now = absl::Now();
+    start = std::max(now, open_at_);
+    if (per_s_ > 0) {
+      if (!starts_.empty()) start = std::max(start, starts_.back());
+      while (!starts_.empty() && starts_.front() <= start - window) starts_.pop_front();
+      if (starts_.size() >= static_cast<size_t>(per_s_)) {
+        start = std::max(start, starts_[starts_.size() - per_s_] + window);
+      }
+    }
+    const absl::Duration left = start - now;
     if (left > max_sleep_) {
       const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
       return WithRetryAfter(
           absl::ResourceExhaustedError(absl::StrCat(
-              what, ": the service asked this account to wait until ", absl::FormatTime(open),
+              what, ": the service asked this account to wait until ", absl::FormatTime(start),
               " (Retry-After); the job waits in the queue until then")),
           static_cast<uint32_t>(std::min<int64_t>(ms, UINT32_MAX)));
     }
-    absl::SleepFor(left);  // a later Hold may have moved it: look again
+    if (per_s_ > 0) starts_.push_back(start);
   }
+  absl::SleepFor(start - absl::Now());
+  return absl::OkStatus();
+}
+
+void RequestGate::SetRate(int per_s) {
+  absl::MutexLock l(&mu_);
+  per_s_ = std::max(per_s, 0);
 }
 
 void RequestGate::Hold(absl::Duration after) {

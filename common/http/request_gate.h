@@ -7,8 +7,14 @@
 //
 //   ClientOptions o; o.gate = RequestGate::Shared(account_key);
 //   // Client::Send waits at the gate and holds it on a 429/503 + Retry-After.
+//
+// With a rate (SetRate, a destination's `max_requests_per_s`, for a service
+// that publishes its budget), requests also start at most that many per
+// second (+50 ms of margin for the network), so the budget is used without
+// being exceeded.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -37,11 +43,15 @@ class RequestGate {
   void Hold(absl::Duration after);
   // When requests may go again (InfinitePast: now).
   absl::Time open_at() const;
+  // At most `per_s` request starts in any second; 0: no limit.
+  void SetRate(int per_s);
 
  private:
   const absl::Duration max_sleep_;
   mutable absl::Mutex mu_;
   absl::Time open_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  int per_s_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<absl::Time> starts_ ABSL_GUARDED_BY(mu_);  // reserved, ascending
 };
 
 }  // namespace shoebox::http

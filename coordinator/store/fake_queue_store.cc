@@ -172,12 +172,13 @@ absl::StatusOr<FailOutcome> FakeQueueStore::FailJob(const FailParams& p) {
     if (j.job.attempt > 0) --j.job.attempt;
     return FailOutcome{JobState::kQueued, 0};
   }
-  if (!p.retryable || j.job.attempt >= p.max_attempts) {
+  if (!p.retryable || (j.job.attempt >= p.max_attempts && !p.throttled)) {
     j.state = JobState::kDead;
     if (!p.retryable) j.last_error = absl::StrCat(p.error, " (permanent)");
     return FailOutcome{JobState::kDead, 0};
   }
   j.state = JobState::kRetryWait;
+  if (p.throttled && j.job.attempt > 0) --j.job.attempt;  // not the job's fault
   j.next_attempt_ms = now_ms_ + (p.retry_after_ms > 0 ? p.retry_after_ms : p.backoff_base_ms);
   return FailOutcome{JobState::kRetryWait, j.next_attempt_ms};
 }

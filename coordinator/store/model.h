@@ -276,6 +276,8 @@ struct FailParams {
   // The job never reached the worker (it hung up as the lease was taken):
   // straight back to the queue, the attempt not counted.
   bool not_started = false;
+  // The service throttled (429/503 + Retry-After): waits, uncounted.
+  bool throttled = false;
   uint32_t max_attempts = 8;
   uint32_t backoff_base_ms = 2000;
   uint32_t backoff_max_ms = 900000;

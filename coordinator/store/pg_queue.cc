@@ -486,7 +486,7 @@ absl::StatusOr<FailOutcome> PgStore::FailJob(const FailParams& p) {
       resp.state = JobState::kQueued;
       return absl::OkStatus();
     }
-    if (!p.retryable || attempts >= p.max_attempts) {
+    if (!p.retryable || (attempts >= p.max_attempts && !p.throttled)) {
       tx.exec_params(
           "UPDATE jobs SET state = 5, last_error = $2, finished_at = now(), updated_at = now() "
           "WHERE id = $1",
@@ -497,11 +497,13 @@ absl::StatusOr<FailOutcome> PgStore::FailJob(const FailParams& p) {
     uint64_t delay = BackoffDelayMs(static_cast<uint32_t>(attempts), p.backoff_base_ms,
                                     p.backoff_max_ms, Jitter01());
     if (p.retry_after_ms > 0) delay = std::min<uint64_t>(p.retry_after_ms, 24ull * 3600 * 1000);
+    // A throttled attempt is not counted: the service, not the job, failed.
     pqxx::row u = tx.exec_params1(
         "UPDATE jobs SET state = 4, last_error = $2, next_attempt_at = now() + $3::bigint * "
-        "interval '1 millisecond', updated_at = now() WHERE id = $1 "
+        "interval '1 millisecond', attempts = CASE WHEN $4 THEN greatest(attempts - 1, 0) "
+        "ELSE attempts END, updated_at = now() WHERE id = $1 "
         "RETURNING epoch_ms(next_attempt_at)",
-        p.job_id, p.error, static_cast<int64_t>(delay));
+        p.job_id, p.error, static_cast<int64_t>(delay), p.throttled);
     resp.state = JobState::kRetryWait;
     resp.next_attempt_unix_ms = u[0].as<int64_t>();
     return absl::OkStatus();

@@ -116,6 +116,7 @@ class DropboxConnector final : public Connector {
         tokens_(std::move(tokens)) {
     std::string f(absl::StripSuffix(absl::StripPrefix(o_.folder, "/"), "/"));
     root_ = f.empty() ? "" : "/" + EncodeServicePath(f, DropboxNameRules());
+    if (o_.max_requests_per_s > 0) client_.options().gate->SetRate(o_.max_requests_per_s);
   }
 
   absl::StatusOr<RemoteObject> Put(const PutRequest& req, ByteSource* src,
@@ -646,6 +647,8 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeDropboxConnectorFromSettings(
         "`shoebox dest set`"));
   }
   o.chunk_size = static_cast<uint64_t>(chunk_mib) << 20;
+  ASSIGN_OR_RETURN(int64_t per_s, in.Int("max_requests_per_s"));
+  o.max_requests_per_s = static_cast<int>(per_s);
   o.timeout = absl::Seconds(timeout_s);
   ASSIGN_OR_RETURN(std::shared_ptr<http::TokenSource> tokens,
                    MakeServiceTokenSource("dropbox", in, credentials, env));

@@ -47,6 +47,8 @@ struct DropboxOptions {
   // One account's connectors in this process share a request gate
   // (common/http/request_gate.h); "" = a gate of its own.
   std::string account_key{};
+  // Request starts per second for this account (0: only Retry-After).
+  int max_requests_per_s = 0;
 };
 
 absl::StatusOr<std::unique_ptr<Connector>> MakeDropboxConnector(

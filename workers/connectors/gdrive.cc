@@ -201,6 +201,7 @@ class GoogleDriveConnector final : public Connector {
       root_.push_back(
           EncodeServiceName(std::string_view(p.data(), p.size()), GoogleDriveNameRules()));
     }
+    if (o_.max_requests_per_s > 0) client_.options().gate->SetRate(o_.max_requests_per_s);
   }
 
   absl::StatusOr<RemoteObject> Put(const PutRequest& req, ByteSource* src,
@@ -643,6 +644,8 @@ absl::StatusOr<GoogleDriveOptions> GoogleDriveOptionsFromSettings(const nlohmann
   if (!endpoint.empty()) o.endpoint = endpoint;
   ASSIGN_OR_RETURN(o.folder, ServiceFolderSetting("gdrive", in, /*root_allowed=*/false));
   ASSIGN_OR_RETURN(o.timeout_s, in.Int("timeout_s"));
+  ASSIGN_OR_RETURN(int64_t per_s, in.Int("max_requests_per_s"));
+  o.max_requests_per_s = static_cast<int>(per_s);
   ASSIGN_OR_RETURN(int64_t mib, in.Int("chunk_size_mib"));
   o.chunk_bytes = static_cast<uint64_t>(mib) << 20;
   return o;

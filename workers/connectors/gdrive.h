@@ -68,6 +68,8 @@ struct GoogleDriveOptions {
   // destination) look up and create folders one at a time and share a
   // request gate (common/http/request_gate.h); "" = alone.
   std::string account_key{};
+  // Request starts per second for this account (0: only Retry-After).
+  int max_requests_per_s = 0;
 };
 
 inline constexpr uint64_t kGoogleDriveChunkUnit = 262144;  // 256 KiB

@@ -119,6 +119,7 @@ class OneDriveConnector final : public Connector {
                  ? absl::StrCat(o_.endpoint, "/me/drive")
                  : absl::StrCat(o_.endpoint, "/drives/", http::EncodePathSegment(o_.drive_id));
     root_ = EncodeServicePath(o_.folder, OneDriveNameRules());
+    if (o_.max_requests_per_s > 0) client_.options().gate->SetRate(o_.max_requests_per_s);
   }
 
   absl::StatusOr<RemoteObject> Put(const PutRequest& req, ByteSource* src,
@@ -630,6 +631,8 @@ absl::StatusOr<OneDriveOptions> OneDriveOptionsFromSettings(const nlohmann::json
   ASSIGN_OR_RETURN(o.folder, ServiceFolderSetting("onedrive", in, /*root_allowed=*/false));
   ASSIGN_OR_RETURN(o.drive_id, in.String("drive_id"));
   ASSIGN_OR_RETURN(o.timeout_s, in.Int("timeout_s"));
+  ASSIGN_OR_RETURN(int64_t per_s, in.Int("max_requests_per_s"));
+  o.max_requests_per_s = static_cast<int>(per_s);
   ASSIGN_OR_RETURN(int64_t mib, in.Int("chunk_size_mib"));
   o.fragment_bytes =
       (static_cast<uint64_t>(mib) << 20) / kOneDriveFragmentUnit * kOneDriveFragmentUnit;

@@ -67,6 +67,8 @@ struct OneDriveOptions {
   // One account's connectors in this process share a request gate
   // (common/http/request_gate.h); "" = a gate of its own.
   std::string account_key{};
+  // Request starts per second for this account (0: only Retry-After).
+  int max_requests_per_s = 0;
 };
 
 inline constexpr uint64_t kOneDriveFragmentUnit = 327680;  // 320 KiB
