@@ -19,8 +19,6 @@ namespace shoebox::coordinator {
 namespace {
 // Resume state (a Dropbox session keeps one SHA-256 per 4 MiB block sent) and
 // sealed credentials are small JSON objects; these bound them.
-constexpr size_t kMaxResumeStateBytes = 1 << 20;
-constexpr size_t kMaxCredentialsBytes = 64 * 1024;
 }  // namespace
 
 absl::StatusOr<int64_t> JobQueue::WorkerId(const std::string& worker) {
@@ -199,25 +197,14 @@ absl::Status JobQueue::Complete(const std::string& worker,
 
 absl::Status JobQueue::SaveResumeState(const std::string& worker,
                                        const shoebox::v1::SaveResumeStateRequest& req) {
-  RETURN_IF_ERROR(ValidateLease(req.job_id(), req.lease_token()));
+  RETURN_IF_ERROR(ValidateSaveResumeState(req));
   ASSIGN_OR_RETURN(int64_t worker_id, WorkerId(worker));
-  if (req.resume_state().size() > kMaxResumeStateBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("job ", req.job_id(), ": resume state of ",
-                                                   req.resume_state().size(),
-                                                   " bytes is larger than 1 MiB"));
-  }
   return store_->SaveResumeState(req.job_id(), req.lease_token(), worker_id, req.resume_state());
 }
 
 absl::Status JobQueue::UpdateDestinationCredentials(
     const std::string& worker, const shoebox::v1::UpdateDestinationCredentialsRequest& req) {
-  RETURN_IF_ERROR(ValidateLease(req.job_id(), req.lease_token()));
-  if (req.destination_id() <= 0 || req.sealed_credentials().empty() ||
-      req.sealed_credentials().size() > kMaxCredentialsBytes) {
-    return absl::InvalidArgumentError(
-        "UpdateDestinationCredentials: a destination ID and 1 byte to 64 KiB of sealed "
-        "credentials are required");
-  }
+  RETURN_IF_ERROR(ValidateUpdateDestinationCredentials(req));
   ASSIGN_OR_RETURN(int64_t worker_id, WorkerId(worker));
   absl::Status st = store_->UpdateLeasedDestinationCredentials(
       req.job_id(), req.lease_token(), worker_id, req.destination_id(), req.sealed_credentials());

@@ -214,6 +214,28 @@ absl::Status ValidateCompleteJob(const shoebox::v1::CompleteJobRequest& req) {
   return CheckNoNul(req.remote_checksum(), "remote_checksum");
 }
 
+absl::Status ValidateSaveResumeState(const shoebox::v1::SaveResumeStateRequest& req) {
+  RETURN_IF_ERROR(ValidateLease(req.job_id(), req.lease_token()));
+  if (req.resume_state().size() > kMaxResumeStateBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("job ", req.job_id(), ": resume state of ",
+                                                   req.resume_state().size(),
+                                                   " bytes is larger than 1 MiB"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateUpdateDestinationCredentials(
+    const shoebox::v1::UpdateDestinationCredentialsRequest& req) {
+  RETURN_IF_ERROR(ValidateLease(req.job_id(), req.lease_token()));
+  if (req.destination_id() <= 0 || req.sealed_credentials().empty() ||
+      req.sealed_credentials().size() > kMaxSealedCredentialsBytes) {
+    return absl::InvalidArgumentError(
+        "UpdateDestinationCredentials: a destination ID and 1 byte to 64 KiB of sealed "
+        "credentials are required");
+  }
+  return absl::OkStatus();
+}
+
 std::string FailJobErrorText(const std::string& error) {
   if (error.empty()) return "(worker gave no error text)";
   // FailJobRequest.error is bytes (issue 18): a worker may quote a

@@ -41,6 +41,8 @@ inline constexpr uint32_t kMaxHelloFolders = 1000;
 inline constexpr uint32_t kMaxReportChunkRefs = 500000;
 // Longest job error text kept in the catalog.
 inline constexpr size_t kMaxJobErrorBytes = 4000;
+inline constexpr size_t kMaxResumeStateBytes = 1 << 20;
+inline constexpr size_t kMaxSealedCredentialsBytes = 64 * 1024;
 
 // INVALID_ARGUMENT "<field>: contains a NUL byte" when `value` has one.
 absl::Status CheckNoNul(std::string_view value, std::string_view field);
@@ -86,6 +88,12 @@ absl::Status ValidateSetWorkerScope(const shoebox::v1::SetWorkerScopeRequest& re
 absl::Status ValidateLease(int64_t job_id, const std::string& token);
 // The lease plus no NUL in remote_ref / remote_checksum.
 absl::Status ValidateCompleteJob(const shoebox::v1::CompleteJobRequest& req);
+// SaveResumeState: the lease, at most kMaxResumeStateBytes of state.
+absl::Status ValidateSaveResumeState(const shoebox::v1::SaveResumeStateRequest& req);
+// UpdateDestinationCredentials: the lease, a destination ID and 1 byte to
+// kMaxSealedCredentialsBytes of sealed credentials.
+absl::Status ValidateUpdateDestinationCredentials(
+    const shoebox::v1::UpdateDestinationCredentialsRequest& req);
 // The error text FailJob records: invalid UTF-8 written as \xNN (Utf8Text),
 // at most kMaxJobErrorBytes, cut on a UTF-8
 // character boundary (PostgreSQL refuses a cut-off character), NUL bytes

@@ -165,3 +165,36 @@ TEST(ValidateRevoke, ExactlyOneOfDeviceWorkerSerial) {
 
 }  // namespace
 }  // namespace shoebox::coordinator
+
+namespace shoebox::coordinator {
+namespace {
+
+TEST(ValidateWorkerState, ResumeStateAndSealedCredentialsAreBounded) {
+  shoebox::v1::SaveResumeStateRequest save;
+  save.set_job_id(7);
+  save.set_lease_token("token");
+  save.set_resume_state(std::string(kMaxResumeStateBytes, 'x'));
+  EXPECT_TRUE(ValidateSaveResumeState(save).ok());
+  save.set_resume_state(std::string(kMaxResumeStateBytes + 1, 'x'));
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateSaveResumeState(save)));
+  save.set_resume_state("");
+  save.set_lease_token("");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateSaveResumeState(save)));
+
+  shoebox::v1::UpdateDestinationCredentialsRequest up;
+  up.set_job_id(7);
+  up.set_lease_token("token");
+  up.set_destination_id(3);
+  up.set_sealed_credentials("sealed");
+  EXPECT_TRUE(ValidateUpdateDestinationCredentials(up).ok());
+  up.set_sealed_credentials("");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateUpdateDestinationCredentials(up)));
+  up.set_sealed_credentials(std::string(kMaxSealedCredentialsBytes + 1, 's'));
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateUpdateDestinationCredentials(up)));
+  up.set_sealed_credentials("sealed");
+  up.set_destination_id(0);
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateUpdateDestinationCredentials(up)));
+}
+
+}  // namespace
+}  // namespace shoebox::coordinator

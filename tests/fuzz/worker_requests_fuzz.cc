@@ -127,13 +127,33 @@ void ReadChunks(const uint8_t* d, size_t n) {
   }
 }
 
+void SaveResume(const uint8_t* d, size_t n) {
+  v1::SaveResumeStateRequest req;
+  if (!Parse(d, n, &req)) return;
+  absl::Status st = co::ValidateSaveResumeState(req);
+  if (!st.ok()) return CheckRefusal(st);
+  CheckLease(req.job_id(), req.lease_token());
+  Check(req.resume_state().size() <= co::kMaxResumeStateBytes);  // bytea: any bytes
+}
+
+void UpdateCredentials(const uint8_t* d, size_t n) {
+  v1::UpdateDestinationCredentialsRequest req;
+  if (!Parse(d, n, &req)) return;
+  absl::Status st = co::ValidateUpdateDestinationCredentials(req);
+  if (!st.ok()) return CheckRefusal(st);
+  CheckLease(req.job_id(), req.lease_token());
+  Check(req.destination_id() > 0);
+  Check(!req.sealed_credentials().empty() &&
+        req.sealed_credentials().size() <= co::kMaxSealedCredentialsBytes);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const uint8_t* d = data + 1;
   const size_t n = size - 1;
-  switch (data[0] % 7) {
+  switch (data[0] % 9) {
     case 0:
       Enroll(d, n);
       break;
@@ -154,6 +174,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 6:
       ReadChunks(d, n);
+      break;
+    case 7:
+      SaveResume(d, n);
+      break;
+    case 8:
+      UpdateCredentials(d, n);
       break;
   }
   return 0;
