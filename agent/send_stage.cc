@@ -357,6 +357,13 @@ void SendStage::Loop() {
     if (*n > 0) NoteSuccess();
     if (*n == 0) WaitForWork();
   }
+  // `run --once` ends as soon as its work is sent, usually within the 2 s a
+  // heartbeat waits after a change: one last heartbeat, so `shoebox status`
+  // does not show the files it sent as still to upload.
+  if (once_ && sender != nullptr) {
+    last_heartbeat_ = std::chrono::steady_clock::now() - std::chrono::hours(1);
+    (void)MaybeHeartbeat();
+  }
 }
 
 }  // namespace shoebox::agent

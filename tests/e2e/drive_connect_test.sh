@@ -54,6 +54,10 @@ sb bind --device phone --dest box
 
 wait_delivered "$files"
 sb_log "all $files deliveries done"
+# `run --once` said its last word: status shows nothing still to upload.
+pending=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))
+print(sum(d.get("agent_files_pending", 0) for d in s["devices"]))' "$work/status.json")
+[[ $pending == 0 ]] || sb_die "shoebox status says the device still has $pending files to upload"
 
 # --- a worker killed in the middle of a 200 MiB upload resumes it -------------------
 # The upload goes in 2 MiB pieces with 20 ms per request at the server; the
