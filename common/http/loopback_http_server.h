@@ -1,6 +1,6 @@
 // A minimal loopback HTTP/1.1 server for unit tests of HTTP code in
-// common/http (oauth_test): each request is answered by handler(request), a
-// whole raw response. (The same shape as http_client_test.cc's server.)
+// common/http (http_client_test, oauth_test): each request is answered by
+// handler(request), a whole raw response.
 #pragma once
 
 #include <arpa/inet.h>

@@ -17,7 +17,6 @@
 #include "common/http/oauth.h"
 #include "common/http/request_gate.h"
 #include "common/status.h"
-#include "workers/connectors/retrying_connector.h"
 #include "workers/connectors/service_names.h"
 #include "workers/connectors/service_settings.h"
 
@@ -633,7 +632,6 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeDropboxConnectorFromSettings(
   const SettingsReader in("dropbox", settings, credentials);
   DropboxOptions o;
   o.destination = env.destination_name;
-  o.account_key = ServiceAccountKey("dropbox", in, env);
   ASSIGN_OR_RETURN(std::string endpoint, in.String("endpoint"));
   endpoint = std::string(absl::StripSuffix(endpoint, "/"));
   if (!endpoint.empty()) o.api = o.content = endpoint;
@@ -650,16 +648,14 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeDropboxConnectorFromSettings(
   ASSIGN_OR_RETURN(int64_t per_s, in.Int("max_requests_per_s"));
   o.max_requests_per_s = static_cast<int>(per_s);
   o.timeout = absl::Seconds(timeout_s);
-  ASSIGN_OR_RETURN(std::shared_ptr<http::TokenSource> tokens,
-                   MakeServiceTokenSource("dropbox", in, credentials, env));
-  ASSIGN_OR_RETURN(std::unique_ptr<Connector> c,
-                   MakeDropboxConnector(std::move(o), std::move(tokens)));
-  // Transient failures (a dropped connection, a 5xx) are retried here; a
-  // retried Put continues its upload session from the state kept in memory.
-  // Throttling (RESOURCE_EXHAUSTED) goes back to the coordinator, which
-  // schedules the job after the Retry-After and shows it as the reason.
-  return std::unique_ptr<Connector>(
-      std::make_unique<RetryingConnector>(std::move(c), RetryOptions{}));
+  // A retried Put continues its upload session from the state kept in
+  // memory.
+  return MakeServiceConnector(
+      "dropbox", settings, credentials, env,
+      [&](const std::string& account_key, std::shared_ptr<http::TokenSource> tokens) {
+        o.account_key = account_key;
+        return MakeDropboxConnector(std::move(o), std::move(tokens));
+      });
 }
 
 SHOEBOX_REGISTER_CONNECTOR("dropbox", MakeDropboxConnectorFromSettings);

@@ -22,7 +22,6 @@
 #include "common/http/request_gate.h"
 #include "common/http/url.h"
 #include "common/status.h"
-#include "workers/connectors/retrying_connector.h"
 #include "workers/connectors/service_names.h"
 #include "workers/connectors/service_settings.h"
 
@@ -672,15 +671,12 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeGoogleDriveConnectorFromSettings(
     const nlohmann::json& settings, const nlohmann::json& credentials,
     const ConnectorEnvironment& env) {
   ASSIGN_OR_RETURN(GoogleDriveOptions o, GoogleDriveOptionsFromSettings(settings));
-  const SettingsReader in("gdrive", settings, credentials);
-  o.account_key = ServiceAccountKey("gdrive", in, env);
-  ASSIGN_OR_RETURN(std::shared_ptr<http::TokenSource> tokens,
-                   MakeServiceTokenSource("gdrive", in, credentials, env));
-  ASSIGN_OR_RETURN(std::unique_ptr<Connector> c, MakeGoogleDriveConnector(o, std::move(tokens)));
-  // Transient failures (a dropped connection, a 5xx) are retried here;
-  // throttling goes back to the coordinator with its Retry-After.
-  return std::unique_ptr<Connector>(
-      std::make_unique<RetryingConnector>(std::move(c), RetryOptions{}));
+  return MakeServiceConnector(
+      "gdrive", settings, credentials, env,
+      [&](const std::string& account_key, std::shared_ptr<http::TokenSource> tokens) {
+        o.account_key = account_key;
+        return MakeGoogleDriveConnector(o, std::move(tokens));
+      });
 }
 
 }  // namespace

@@ -22,7 +22,6 @@
 #include "common/http/url.h"
 #include "common/status.h"
 #include "workers/connectors/quickxorhash.h"
-#include "workers/connectors/retrying_connector.h"
 #include "workers/connectors/service_names.h"
 #include "workers/connectors/service_settings.h"
 
@@ -661,15 +660,12 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeOneDriveConnectorFromSettings(
     const nlohmann::json& settings, const nlohmann::json& credentials,
     const ConnectorEnvironment& env) {
   ASSIGN_OR_RETURN(OneDriveOptions o, OneDriveOptionsFromSettings(settings));
-  const SettingsReader in("onedrive", settings, credentials);
-  o.account_key = ServiceAccountKey("onedrive", in, env);
-  ASSIGN_OR_RETURN(std::shared_ptr<http::TokenSource> tokens,
-                   MakeServiceTokenSource("onedrive", in, credentials, env));
-  ASSIGN_OR_RETURN(std::unique_ptr<Connector> c, MakeOneDriveConnector(o, std::move(tokens)));
-  // Transient failures (a dropped connection, a 5xx) are retried here;
-  // throttling goes back to the coordinator with its Retry-After.
-  return std::unique_ptr<Connector>(
-      std::make_unique<RetryingConnector>(std::move(c), RetryOptions{}));
+  return MakeServiceConnector(
+      "onedrive", settings, credentials, env,
+      [&](const std::string& account_key, std::shared_ptr<http::TokenSource> tokens) {
+        o.account_key = account_key;
+        return MakeOneDriveConnector(o, std::move(tokens));
+      });
 }
 
 }  // namespace

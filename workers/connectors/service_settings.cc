@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "common/http/oauth.h"
 #include "common/status.h"
+#include "workers/connectors/retrying_connector.h"
 
 namespace shoebox::worker {
 
@@ -145,6 +146,20 @@ absl::StatusOr<std::shared_ptr<http::TokenSource>> MakeServiceTokenSource(
     shared->stores[id] = env.store_credentials;
   }
   return std::shared_ptr<http::TokenSource>(std::make_shared<SharedTokenHandle>(shared, id));
+}
+
+absl::StatusOr<std::unique_ptr<Connector>> MakeServiceConnector(const char* kind,
+                                                                const nlohmann::json& settings,
+                                                                const nlohmann::json& credentials,
+                                                                const ConnectorEnvironment& env,
+                                                                const ServiceConnectorMaker& make) {
+  const SettingsReader in(kind, settings, credentials);
+  ASSIGN_OR_RETURN(std::shared_ptr<http::TokenSource> tokens,
+                   MakeServiceTokenSource(kind, in, credentials, env));
+  ASSIGN_OR_RETURN(std::unique_ptr<Connector> c,
+                   make(ServiceAccountKey(kind, in, env), std::move(tokens)));
+  return std::unique_ptr<Connector>(
+      std::make_unique<RetryingConnector>(std::move(c), RetryOptions{}));
 }
 
 std::string ServiceAccountKey(const char* kind, const SettingsReader& in,

@@ -2,6 +2,7 @@
 // from a destination's settings the same way.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,18 @@ namespace shoebox::worker {
 absl::StatusOr<std::shared_ptr<http::TokenSource>> MakeServiceTokenSource(
     const char* kind, const SettingsReader& in, const nlohmann::json& credentials,
     const ConnectorEnvironment& env);
+
+// The factory of a cloud-drive kind: the token source and account key of
+// the destination, `make` builds the connector with them, and transient
+// failures (a dropped connection, a 5xx) are retried around it (throttling
+// goes back to the coordinator with its Retry-After).
+using ServiceConnectorMaker = std::function<absl::StatusOr<std::unique_ptr<Connector>>(
+    const std::string& account_key, std::shared_ptr<http::TokenSource> tokens)>;
+absl::StatusOr<std::unique_ptr<Connector>> MakeServiceConnector(const char* kind,
+                                                                const nlohmann::json& settings,
+                                                                const nlohmann::json& credentials,
+                                                                const ConnectorEnvironment& env,
+                                                                const ServiceConnectorMaker& make);
 
 // Names one account of a service in this process: the destination, its
 // endpoint and client. Connectors with the same key share per-account state
