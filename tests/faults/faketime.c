@@ -42,13 +42,13 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef int (*clock_gettime_fn)(clockid_t, struct timespec *);
-typedef int (*gettimeofday_fn)(struct timeval *, void *);
+typedef int (*clock_gettime_fn)(clockid_t, struct timespec*);
+typedef int (*gettimeofday_fn)(struct timeval*, void*);
 typedef long (*syscall_fn)(long, ...);
-typedef int (*cond_timedwait_fn)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
-typedef int (*cond_clockwait_fn)(pthread_cond_t *, pthread_mutex_t *, clockid_t,
-                                 const struct timespec *);
-typedef int (*clock_nanosleep_fn)(clockid_t, int, const struct timespec *, struct timespec *);
+typedef int (*cond_timedwait_fn)(pthread_cond_t*, pthread_mutex_t*, const struct timespec*);
+typedef int (*cond_clockwait_fn)(pthread_cond_t*, pthread_mutex_t*, clockid_t,
+                                 const struct timespec*);
+typedef int (*clock_nanosleep_fn)(clockid_t, int, const struct timespec*, struct timespec*);
 
 static clock_gettime_fn real_clock_gettime;
 static gettimeofday_fn real_gettimeofday;
@@ -57,8 +57,8 @@ static cond_timedwait_fn real_cond_timedwait;
 static cond_clockwait_fn real_cond_clockwait;
 static clock_nanosleep_fn real_clock_nanosleep;
 
-static int64_t offset_ns;     /* atomic: the current offset */
-static int64_t next_read_ns;  /* atomic: monotonic time of the next file read */
+static int64_t offset_ns;    /* atomic: the current offset */
+static int64_t next_read_ns; /* atomic: monotonic time of the next file read */
 
 #define NS 1000000000LL
 #define REREAD_NS (50 * 1000000LL)
@@ -66,14 +66,14 @@ static int64_t next_read_ns;  /* atomic: monotonic time of the next file read */
 /* The next definition of NAME after this library. Resolved in the
  * constructor; a call that comes earlier (another library's constructor)
  * resolves it then, which is still single-threaded start-up. */
-#define REAL(name, sym, type)                                                 \
-  static type real_##name##_get(void) {                                  \
-    type f = __atomic_load_n(&real_##name, __ATOMIC_ACQUIRE);            \
-    if (!f) {                                                            \
-      f = (type)dlsym(RTLD_NEXT, sym);                                 \
-      __atomic_store_n(&real_##name, f, __ATOMIC_RELEASE);               \
-    }                                                                    \
-    return f;                                                            \
+#define REAL(name, sym, type)                                 \
+  static type real_##name##_get(void) {                       \
+    type f = __atomic_load_n(&real_##name, __ATOMIC_ACQUIRE); \
+    if (!f) {                                                 \
+      f = (type)dlsym(RTLD_NEXT, sym);                        \
+      __atomic_store_n(&real_##name, f, __ATOMIC_RELEASE);    \
+    }                                                         \
+    return f;                                                 \
   }
 REAL(clock_gettime, "clock_gettime", clock_gettime_fn)
 REAL(gettimeofday, "gettimeofday", gettimeofday_fn)
@@ -91,11 +91,13 @@ __attribute__((constructor)) static void faketime_init(void) {
   (void)real_clock_nanosleep_get();
 }
 
-static int raw_clock_gettime(clockid_t clk, struct timespec *ts) { return real_clock_gettime_get()(clk, ts); }
+static int raw_clock_gettime(clockid_t clk, struct timespec* ts) {
+  return real_clock_gettime_get()(clk, ts);
+}
 
 /* "-3600", "7200.5", "  -0.25\n": seconds, to nanoseconds. No strtod (locale,
  * not async-signal-safe). Anything unreadable is 0. */
-static int64_t parse_offset(const char *s, ssize_t n) {
+static int64_t parse_offset(const char* s, ssize_t n) {
   ssize_t i = 0;
   int neg = 0;
   int64_t whole = 0, frac = 0, scale = NS;
@@ -117,7 +119,8 @@ static int64_t parse_offset(const char *s, ssize_t n) {
 
 static int64_t current_offset(void) {
   struct timespec m;
-  if (raw_clock_gettime(CLOCK_MONOTONIC, &m) != 0) return __atomic_load_n(&offset_ns, __ATOMIC_ACQUIRE);
+  if (raw_clock_gettime(CLOCK_MONOTONIC, &m) != 0)
+    return __atomic_load_n(&offset_ns, __ATOMIC_ACQUIRE);
   const int64_t now = (int64_t)m.tv_sec * NS + m.tv_nsec;
   int64_t due = __atomic_load_n(&next_read_ns, __ATOMIC_ACQUIRE);
   if (now >= due && __atomic_compare_exchange_n(&next_read_ns, &due, now + REREAD_NS, 0,
@@ -125,7 +128,7 @@ static int64_t current_offset(void) {
     const int saved = errno;
     int64_t v = 0;
     /* getenv is a plain read of environ: safe enough once the process runs. */
-    const char *path = getenv("SHOEBOX_FAKETIME_FILE");
+    const char* path = getenv("SHOEBOX_FAKETIME_FILE");
     if (path && *path) {
       const int fd = open(path, O_RDONLY | O_CLOEXEC);
       if (fd >= 0) {
@@ -145,7 +148,7 @@ static int64_t current_offset(void) {
 /* ts += by, saturating: deadlines "for ever" (Abseil's is about year 2262,
  * tv_sec 9.2e9) must not overflow into a negative time the kernel refuses
  * with EINVAL. */
-static void shift(struct timespec *ts, int64_t by) {
+static void shift(struct timespec* ts, int64_t by) {
   int64_t sec = by / NS, nsec = by % NS + ts->tv_nsec;
   if (nsec < 0) {
     nsec += NS;
@@ -165,13 +168,13 @@ static void shift(struct timespec *ts, int64_t by) {
 
 static int is_wall(clockid_t clk) { return clk == CLOCK_REALTIME || clk == CLOCK_REALTIME_COARSE; }
 
-int clock_gettime(clockid_t clk, struct timespec *ts) {
+int clock_gettime(clockid_t clk, struct timespec* ts) {
   const int r = raw_clock_gettime(clk, ts);
   if (r == 0 && is_wall(clk)) shift(ts, current_offset());
   return r;
 }
 
-int gettimeofday(struct timeval *restrict tv, void *restrict tz) {
+int gettimeofday(struct timeval* restrict tv, void* restrict tz) {
   const int r = real_gettimeofday_get()(tv, tz);
   if (r == 0) {
     struct timespec ts = {tv->tv_sec, (long)tv->tv_usec * 1000};
@@ -182,7 +185,7 @@ int gettimeofday(struct timeval *restrict tv, void *restrict tz) {
   return r;
 }
 
-time_t time(time_t *out) {
+time_t time(time_t* out) {
   struct timespec ts;
   if (clock_gettime(CLOCK_REALTIME, &ts) != 0) return (time_t)-1;
   if (out) *out = ts.tv_sec;
@@ -190,7 +193,7 @@ time_t time(time_t *out) {
 }
 
 /* A copy of an absolute wall-clock deadline moved back into real time. */
-static const struct timespec *unshift(const struct timespec *abs, struct timespec *copy) {
+static const struct timespec* unshift(const struct timespec* abs, struct timespec* copy) {
   if (!abs) return abs;
   const int64_t off = current_offset();
   if (off == 0) return abs;
@@ -208,7 +211,7 @@ static const struct timespec *unshift(const struct timespec *abs, struct timespe
  * with the offset of that moment. *real gets the (possibly shortened)
  * deadline in real time; returns 1 when it is a slice. */
 #define SLICE_NS (100 * 1000000LL)
-static int real_deadline(const struct timespec *fake, struct timespec *real) {
+static int real_deadline(const struct timespec* fake, struct timespec* real) {
   struct timespec now;
   raw_clock_gettime(CLOCK_REALTIME, &now);
   *real = *fake;
@@ -234,7 +237,7 @@ long syscall(long nr, ...) {
     if ((op & FUTEX_CLOCK_REALTIME) && cmd == FUTEX_WAIT_BITSET) {
       /* Abseil's Waiter (Mutex, CondVar, gpr_cv_wait) retries on EINTR
        * with the same absolute deadline. */
-      const int slice = real_deadline((const struct timespec *)a[3], &copy);
+      const int slice = real_deadline((const struct timespec*)a[3], &copy);
       const long r = f(nr, a[0], a[1], a[2], (long)&copy, a[4], a[5]);
       if (r == -1 && errno == ETIMEDOUT && slice) errno = EINTR;
       return r;
@@ -243,23 +246,23 @@ long syscall(long nr, ...) {
      * a CLOCK_REALTIME deadline too, and may not return EINTR: moved once.
      * FUTEX_WAIT's timeout is relative. */
     if (((op & FUTEX_CLOCK_REALTIME) && cmd == FUTEX_WAIT_REQUEUE_PI) || cmd == FUTEX_LOCK_PI)
-      a[3] = (long)unshift((const struct timespec *)a[3], &copy);
+      a[3] = (long)unshift((const struct timespec*)a[3], &copy);
     return f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
   }
   if (nr == SYS_clock_gettime && is_wall((clockid_t)a[0])) {
     const long r = f(nr, a[0], a[1]);
-    if (r == 0 && a[1]) shift((struct timespec *)a[1], current_offset());
+    if (r == 0 && a[1]) shift((struct timespec*)a[1], current_offset());
     return r;
   }
-  if (nr == SYS_gettimeofday) return gettimeofday((struct timeval *)a[0], (void *)a[1]);
+  if (nr == SYS_gettimeofday) return gettimeofday((struct timeval*)a[0], (void*)a[1]);
   if (nr == SYS_clock_nanosleep && is_wall((clockid_t)a[0]) && (a[1] & TIMER_ABSTIME))
-    return clock_nanosleep((clockid_t)a[0], (int)a[1], (const struct timespec *)a[2],
-                           (struct timespec *)a[3]);
+    return clock_nanosleep((clockid_t)a[0], (int)a[1], (const struct timespec*)a[2],
+                           (struct timespec*)a[3]);
   return f(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-static int cond_wait_shifted(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
-                             const struct timespec *abs, int clockwait) {
+static int cond_wait_shifted(pthread_cond_t* c, pthread_mutex_t* m, clockid_t clk,
+                             const struct timespec* abs, int clockwait) {
   struct timespec real;
   const int slice = real_deadline(abs, &real);
   const int r = clockwait ? real_cond_clockwait_get()(c, m, clk, &real)
@@ -269,20 +272,20 @@ static int cond_wait_shifted(pthread_cond_t *c, pthread_mutex_t *m, clockid_t cl
 
 /* glibc keeps a condition variable's clock in bit 1 of __wrefs
  * (nptl/pthread_cond_common.c: 0 CLOCK_REALTIME, 1 CLOCK_MONOTONIC). */
-int pthread_cond_timedwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m,
-                           const struct timespec *restrict abs) {
+int pthread_cond_timedwait(pthread_cond_t* restrict c, pthread_mutex_t* restrict m,
+                           const struct timespec* restrict abs) {
   const unsigned wrefs = __atomic_load_n(&c->__data.__wrefs, __ATOMIC_RELAXED);
   if ((wrefs & 2) == 0) return cond_wait_shifted(c, m, CLOCK_REALTIME, abs, 0);
   return real_cond_timedwait_get()(c, m, abs);
 }
 
-int pthread_cond_clockwait(pthread_cond_t *restrict c, pthread_mutex_t *restrict m, clockid_t clk,
-                           const struct timespec *restrict abs) {
+int pthread_cond_clockwait(pthread_cond_t* restrict c, pthread_mutex_t* restrict m, clockid_t clk,
+                           const struct timespec* restrict abs) {
   if (is_wall(clk)) return cond_wait_shifted(c, m, clk, abs, 1);
   return real_cond_clockwait_get()(c, m, clk, abs);
 }
 
-int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req, struct timespec *rem) {
+int clock_nanosleep(clockid_t clk, int flags, const struct timespec* req, struct timespec* rem) {
   if (!is_wall(clk) || !(flags & TIMER_ABSTIME) || !req)
     return real_clock_nanosleep_get()(clk, flags, req, rem);
   for (;;) {
