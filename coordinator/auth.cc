@@ -79,7 +79,11 @@ bool RateLimiter::Admit(const std::string& key, double per_second, double burst,
   }
   b.per_second = per_second;
   b.burst = burst;
-  b.tokens = std::min(burst, b.tokens + absl::ToDoubleSeconds(now - b.last) * per_second);
+  // A wall clock stepped back (NTP, a fixed RTC) must not take tokens away:
+  // a caller's bucket would stay empty until the clock made up the step
+  // (an hour for -1 h). Time that ran backwards refills nothing.
+  const absl::Duration elapsed = std::max(now - b.last, absl::ZeroDuration());
+  b.tokens = std::min(burst, b.tokens + absl::ToDoubleSeconds(elapsed) * per_second);
   b.last = now;
   if (b.tokens >= 1) {
     b.tokens -= 1;

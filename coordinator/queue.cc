@@ -120,9 +120,12 @@ absl::Status JobQueue::CheckReadable(const std::string& worker,
 }
 
 absl::StatusOr<SweepResult> JobQueue::Sweep(bool force, uint32_t min_interval_ms) {
-  const int64_t now = absl::ToUnixMillis(absl::Now());
+  const int64_t now = absl::ToUnixMillis(now_());
   int64_t last = last_sweep_ms_.load();
-  if (!force && now - last < min_interval_ms) return SweepResult{};
+  // A clock stepped back (now < last) used to skip every sweep until it
+  // caught up: expired leases stayed out of the queue for the size of the
+  // step (a day for -1 day).
+  if (!force && now >= last && now - last < min_interval_ms) return SweepResult{};
   if (!last_sweep_ms_.compare_exchange_strong(last, now) && !force) return SweepResult{};
   ASSIGN_OR_RETURN(SweepResult r, store_->Sweep(limits_.max_attempts));
   if (r.requeued + r.dead > 0) {

@@ -21,9 +21,11 @@ namespace shoebox::coordinator {
 class JobQueue {
  public:
   // Borrows `store` and `verify` (which adds repair needs to leased verify
-  // jobs); both must outlive the queue.
-  JobQueue(QueueStore* store, VerifyStore* verify, const Limits& limits)
-      : store_(store), verify_(verify), limits_(limits) {}
+  // jobs); both must outlive the queue. `now` is the wall clock (tests step
+  // it).
+  JobQueue(QueueStore* store, VerifyStore* verify, const Limits& limits,
+           absl::Time (*now)() = absl::Now)
+      : store_(store), verify_(verify), limits_(limits), now_(now) {}
 
   // The request's kinds and destinations within the worker's scope (the
   // admin's, GetWorkerScope); PERMISSION_DENIED when nothing of what it
@@ -61,7 +63,8 @@ class JobQueue {
 
   // Returns expired leases to the queue (dead-lettering those on their last
   // attempt) and queues jobs whose backoff is over. Runs at most every
-  // `min_interval_ms` unless forced.
+  // `min_interval_ms` unless forced, and whenever the wall clock went back
+  // (it does not wait for the clock to make up the step).
   absl::StatusOr<SweepResult> Sweep(bool force, uint32_t min_interval_ms = 100);
 
  private:
@@ -73,6 +76,7 @@ class JobQueue {
   QueueStore* const store_;
   VerifyStore* const verify_;
   const Limits limits_;
+  absl::Time (*const now_)();
   std::atomic<int64_t> last_sweep_ms_{0};
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, int64_t> worker_ids_ ABSL_GUARDED_BY(mu_);

@@ -221,5 +221,56 @@ TEST_F(JobQueueTest, SweepReturnsExpiredLeases) {
   EXPECT_EQ(store_.Job(id).state, JobState::kQueued);
 }
 
+// Issue 18 (a clock that jumps): a wall clock stepped back 1 h used to
+// skip every unforced sweep for an hour (now - last < interval), so leases
+// of a dead worker were not requeued.
+absl::Time queue_clock = absl::FromUnixSeconds(1'800'000'000);
+absl::Time QueueClock() { return queue_clock; }
+
+TEST(JobQueueClockTest, SweepsGoOnAfterTheClockSteppedBack) {
+  FakeQueueStore store;
+  FakeVerifyStore verify;
+  JobQueue queue(&store, &verify, Limits(), QueueClock);
+  pb::RegisterWorkerRequest reg;
+  reg.add_kinds("local");
+  ASSERT_TRUE(queue.Register("w1", reg).ok());
+  int64_t pg_now = 1'000'000;  // PostgreSQL's clock, for lease deadlines
+  store.SetNowMs(pg_now);
+  auto expire_one = [&] {
+    LeasedJob j;
+    j.kind = JobKind::kDeliver;
+    j.destination.id = 7;
+    j.destination.name = "nas";
+    j.file.version_id = 100;
+    j.file.path = "a.txt";
+    const int64_t id = store.AddJob(j);
+    pb::LeaseJobsRequest req;
+    req.set_max_jobs(1);
+    absl::StatusOr<pb::LeaseJobsResponse> r = queue.Lease("w1", req);
+    EXPECT_TRUE(r.ok() && r->jobs_size() == 1);
+    pg_now += Limits().lease_ms + 1;
+    store.SetNowMs(pg_now);
+    return id;
+  };
+  const int64_t first = expire_one();
+  queue_clock += absl::Seconds(1);
+  absl::StatusOr<SweepResult> s = queue.Sweep(/*force=*/false);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->requeued, 1u);
+  EXPECT_EQ(store.Job(first).state, JobState::kQueued);
+
+  const int64_t second = expire_one();
+  queue_clock -= absl::Hours(1);
+  s = queue.Sweep(/*force=*/false);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->requeued, 1u) << "swept although the clock is an hour behind the last sweep";
+  EXPECT_EQ(store.Job(second).state, JobState::kQueued);
+  queue_clock += absl::Milliseconds(10);
+  s = queue.Sweep(/*force=*/false);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->requeued, 0u);
+  EXPECT_EQ(s->dead, 0u) << "and the interval counts from the new time";
+}
+
 }  // namespace
 }  // namespace shoebox::coordinator

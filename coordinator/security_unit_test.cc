@@ -110,6 +110,24 @@ TEST(RateLimiterTest, RefilledBucketsAreForgottenFirst) {
   EXPECT_FALSE(limiter.Admit("slow", 0.001, 1, &first)) << "the slow caller kept its state";
 }
 
+// Issue 18 (a clock that jumps): the refill came from now - last, so a
+// wall clock stepped back 1 h left every caller's bucket 3 600 s x rate in
+// debt, refused for an hour.
+absl::Time steppable_now = absl::FromUnixSeconds(1'800'000'000);
+absl::Time SteppableClock() { return steppable_now; }
+
+TEST(RateLimiterTest, AClockSteppedBackDoesNotEmptyTheBuckets) {
+  RateLimiter limiter(100, SteppableClock);
+  bool first = false;
+  EXPECT_TRUE(limiter.Admit("worker|w1", 10, 20, &first));
+  steppable_now -= absl::Hours(1);
+  EXPECT_TRUE(limiter.Admit("worker|w1", 10, 20, &first)) << "admitted at once";
+  for (int i = 0; i < 18; ++i) EXPECT_TRUE(limiter.Admit("worker|w1", 10, 20, &first)) << i;
+  EXPECT_FALSE(limiter.Admit("worker|w1", 10, 20, &first)) << "the burst still limits";
+  steppable_now += absl::Seconds(1);
+  EXPECT_TRUE(limiter.Admit("worker|w1", 10, 20, &first)) << "refilled from the new time";
+}
+
 // The gate (issue 17 item 6): a method without a rule is refused whoever
 // calls; a handler that asks without a decision is refused; a refusal no
 // handler used is handed back for the interceptor to send.

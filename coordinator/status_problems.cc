@@ -21,7 +21,7 @@ StatusProblem DestProblem(const char* kind, const std::string& dest, std::string
 }  // namespace
 
 std::vector<StatusProblem> StatusProblems(const StatusSummary& s) {
-  return StatusProblems(s, absl::ToUnixMillis(absl::Now()));
+  return StatusProblems(s, s.now_unix_ms > 0 ? s.now_unix_ms : absl::ToUnixMillis(absl::Now()));
 }
 
 std::vector<StatusProblem> StatusProblems(const StatusSummary& s, int64_t now_unix_ms) {

@@ -19,6 +19,8 @@ namespace shoebox::coordinator {
 // deliveries with the last error. A revoked device is not also reported
 // unbound or for its folders (it is refused anyway).
 std::vector<StatusProblem> StatusProblems(const StatusSummary& s, int64_t now_unix_ms);
+// Ages measured against s.now_unix_ms (the database's clock, which stamped
+// last_seen), or this machine's clock when that is unknown.
 std::vector<StatusProblem> StatusProblems(const StatusSummary& s);
 
 // A running agent sends a heartbeat at least every 30 s between upload

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/time/clock.h"
+
 namespace shoebox::coordinator {
 namespace {
 
@@ -87,6 +89,21 @@ TEST(StatusProblems, RefusedCredentialsAndNoWorker) {
 // Issue 18: an agent that cannot reach the coordinator while it has work
 // shows as a problem once it has been silent for long; a quiet device with
 // nothing to do, or one heard from recently, does not.
+// Issue 18 (a clock that jumps): last_seen is PostgreSQL's now(); with the
+// coordinator's clock a day ahead every busy device was reported silent for
+// 1440 min. Ages are measured on the database's clock.
+TEST(StatusProblems, DeviceAgesUseTheDatabasesClockNotThisMachines) {
+  StatusSummary s = Healthy();
+  // The database's clock a day behind this machine's (or this one a day ahead).
+  s.now_unix_ms = absl::ToUnixMillis(absl::Now() - absl::Hours(24));
+  s.devices[0].last_seen_unix_ms = s.now_unix_ms - 60 * 1000;
+  s.devices[0].agent_files_pending = 30;
+  EXPECT_TRUE(StatusProblems(s).empty()) << StatusProblems(s)[0].message;
+  s.devices[0].last_seen_unix_ms = s.now_unix_ms - 25 * 60 * 1000;
+  ASSERT_EQ(StatusProblems(s).size(), 1u);
+  EXPECT_NE(StatusProblems(s)[0].message.find("for 25 min"), std::string::npos);
+}
+
 TEST(StatusProblems, SilentDeviceWithPendingWorkIsAProblem) {
   const int64_t now = 1'800'000'000'000;
   StatusSummary s = Healthy();

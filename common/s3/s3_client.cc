@@ -178,6 +178,15 @@ absl::Status S3Client::MapError(const http::Response& resp, const std::string& o
     return s;
   }
   if (resp.status >= 500 || resp.status == 429) return mapped("server busy or failing; will retry");
+  // S3 refuses a signature dated more than 15 minutes from its own clock
+  // (HTTP 403). Not the credentials' fault: holding the destination as
+  // "authentication failed" sent the admin after the wrong thing. Retried;
+  // it passes once the clock is right (issue 18, a clock that jumps).
+  if (code == "RequestTimeTooSkewed") {
+    return Recode(mapped("this worker's clock differs from the S3 server's by more than 15 "
+                         "minutes; set the worker's clock right (NTP); will retry"),
+                  absl::StatusCode::kUnavailable);
+  }
   if (code == "SignatureDoesNotMatch" || code == "InvalidAccessKeyId" || code == "InvalidToken" ||
       code == "ExpiredToken" || code == "TokenRefreshRequired" || code == "InvalidSecurity" ||
       resp.status == 401) {

@@ -377,6 +377,11 @@ struct StatusSummary {
   uint64_t stored_bytes = 0;
   uint64_t duplicate_files = 0;
   std::vector<StatusProblem> problems;  // filled by StatusProblems()
+  // The database's clock when the summary was read (Unix ms; 0 unknown):
+  // last_seen and the other times above are the database's now(), so ages
+  // are measured against it, not the coordinator's clock (which may be
+  // hours off: issue 18, a clock that jumps).
+  int64_t now_unix_ms = 0;
 };
 
 // --- verification (verify_store.h) -----------------------------------------

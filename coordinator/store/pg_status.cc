@@ -92,6 +92,7 @@ absl::StatusOr<StatusSummary> PgStore::GetStatus(uint32_t worker_stale_ms) {
   StatusSummary resp;
   RETURN_IF_ERROR(Run("status", TxMode::kTransaction, [&](Tx& tx) {
     resp = StatusSummary{};
+    resp.now_unix_ms = tx.exec("SELECT epoch_ms(now())")[0][0].as<int64_t>();
     // Devices (indexes into resp.devices: the vector grows while filled).
     std::map<int64_t, size_t> devs;
     for (const auto& row :

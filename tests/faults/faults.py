@@ -26,7 +26,9 @@ space freed; root only, else exit 77), dest_full (the same for the local
 destination), partition (the workers' connections to the coordinator
 dropped for up to a minute, several times: a TCP forwarder killed and
 restarted), bitflip (a flipped bit in a stored
-chunk and a deleted copy at a destination: shoebox verify repairs both).
+chunk and a deleted copy at a destination: shoebox verify repairs both),
+clock (the wall clocks of the coordinator, the workers and the agent jump
+forward and back, each its own, through the LD_PRELOAD shim faketime.c).
 """
 import argparse
 import json
@@ -77,6 +79,10 @@ class Stack:
         self.env = dict(os.environ, SHOEBOX_CLI_CONFIG=os.path.join(work, "cli.toml"))
         self.env["PATH"] = f"{SRC}/build/tools/node_modules/.bin:/work/main/build/tools/node_modules/.bin:" + self.env["PATH"]
         self.s3 = shutil.which("s3rver", path=self.env["PATH"]) is not None
+        # Processes whose wall clock the scenario `clock` shifts (faketime.c
+        # preloaded, one offset file each) and their current offsets.
+        self.faketime = set()
+        self.offsets = {}
         self.dests = ["nas"] + (["bucket"] if self.s3 else [])
 
     # --- processes ------------------------------------------------------------
@@ -86,7 +92,23 @@ class Stack:
         logf = open(os.path.join(self.work, f"{name}.log"), "ab")
         self.procs[name] = subprocess.Popen(self.cmds[name], stdout=logf, stderr=logf,
                                             stdin=subprocess.DEVNULL, start_new_session=True,
-                                            env=self.env)
+                                            env=self.env_of(name))
+
+    def env_of(self, name):
+        """The environment of a process: its own clock under the shim."""
+        if name not in self.faketime:
+            return self.env
+        return dict(self.env, LD_PRELOAD=os.path.join(self.bin, "faketime.so"),
+                    SHOEBOX_FAKETIME_FILE=os.path.join(self.work, f"clock-{name}"))
+
+    def set_clock(self, name, offset_s):
+        """Moves the wall clock of `name` to real time + offset_s (seen by the
+        process within 50 ms; absl::Now() within about 2 s)."""
+        path = os.path.join(self.work, f"clock-{name}")
+        with open(path + ".tmp", "w") as f:
+            f.write(f"{offset_s}\n")
+        os.rename(path + ".tmp", path)
+        self.offsets[name] = offset_s
 
     def kill9(self, name):
         p = self.procs.get(name)
@@ -195,8 +217,9 @@ class Stack:
             self.sb("bind", "--device", "dev", "--dest", d)
 
     def agent_status(self):
+        # On the agent's machine, i.e. with the agent's clock.
         r = subprocess.run([f"{self.bin}/agent/shoebox-agent", "--config", f"{self.work}/agent.toml",
-                            "status", "--json"], capture_output=True, text=True)
+                            "status", "--json"], capture_output=True, text=True, env=self.env_of("agent"))
         try:
             return json.loads(r.stdout)
         except ValueError:
@@ -431,10 +454,68 @@ def scen_bitflip(stack, rng, args):
     return faults
 
 
+# Offsets (s) a clock jumps to: ahead 2 h and 1 day, behind 1 h and 10 min,
+# right. Not further behind than 1 h: certificates are valid from 1 h before
+# their issue (common/crypto/pki.cc), and a verifier whose clock is further
+# behind the issuer's refuses them as not yet valid. The workers' clocks stay
+# within S3's 15 minutes (a signature dated further from the server's clock
+# is refused, RequestTimeTooSkewed; s3rver checks it too).
+CLOCK_OFFSETS = {"coordinator": (7200, 86400, -3600, -600, 0),
+                 "agent": (7200, 86400, -3600, -600, 0),
+                 "worker-1": (600, -600, 300, 0), "worker-2": (600, -600, 300, 0)}
+CLOCK_PROCS = ("coordinator", "worker-1", "worker-2", "agent")
+# Set forward to their highest offset at the end (scen_clock). The
+# coordinator's clock stays where it lands: what it does on its clock
+# (rate limits, sweeps, status ages) must not wait for the clock to catch up.
+CLOCK_CORRECTED = ("worker-1", "worker-2", "agent")
+
+
+def clock_plan(rng, span, jumps):
+    """[(second, process, offset)]: `jumps` jumps per process at random
+    moments, then each clock set to the highest offset it had (see
+    scen_clock)."""
+    plan = []
+    for name in CLOCK_PROCS:
+        cur, top = 0, 0
+        for at in sorted(rng.uniform(3, span) for _ in range(jumps)):
+            cur = rng.choice([o for o in CLOCK_OFFSETS[name] if o != cur])
+            top = max(top, cur)
+            plan.append((at, name, cur))
+        if cur != top and name in CLOCK_CORRECTED:
+            plan.append((span + 2, name, top))
+    return sorted(plan)
+
+
+def scen_clock(stack, rng, args):
+    """Wall clocks jump, each process its own (LD_PRELOAD faketime.c): forward
+    and back, several times per process at random moments while photos
+    arrive. At the end the agent's and workers' clocks are set forward to
+    the highest offset each had: with Debian's Abseil (20220623) every timed
+    wait, gRPC's timer threads included, is a CLOCK_REALTIME deadline, so a
+    step back stretches the waits in progress by the step
+    (docs/reliability.md, "Clock jumps"); a final step back would stall
+    that process for its size. The coordinator's clock stays where it
+    lands."""
+    faults = []
+    span = 300.0 if args.long else 100.0
+    plan = clock_plan(random.Random(rng.random()), span, 8 if args.long else 3)
+    t0 = time.time()
+    with Feeder(stack, rng, rate=2.0):
+        for at, name, new in plan:
+            time.sleep(max(0.0, t0 + at - time.time()))
+            old = stack.offsets.get(name, 0)
+            stack.set_clock(name, new)
+            faults.append(f"clock of {name} {'forward' if new > old else 'back'}")
+            log(f"clock of {name}: {old:+d} s -> {new:+d} s (a jump of {new - old:+d} s)")
+        time.sleep(5)
+    log("clocks end at " + ", ".join(f"{n} {stack.offsets.get(n, 0):+d} s" for n in CLOCK_PROCS))
+    return faults
+
+
 SCENARIOS = {"kill9": scen_kill9, "handshake": scen_handshake, "postgres": scen_postgres,
              "coordinator_down": scen_coordinator_down, "store_full": scen_store_full,
              "dest_full": scen_dest_full, "partition": scen_partition,
-             "bitflip": scen_bitflip}
+             "bitflip": scen_bitflip, "clock": scen_clock}
 
 
 # --- checks ------------------------------------------------------------------------
@@ -460,8 +541,10 @@ def wait_settled(stack, secs, nfiles=None):
             want = nfiles * len(stack.dests) if nfiles is not None else delivered
             last = (f"agent {a.get('state')} connected={a.get('connected')} pending={a.get('files_pending')}; "
                     f"delivered {delivered}/{want}, open {open_}, dead {dead}")
+            # A status the agent wrote since the wait began (by the agent's clock).
+            fresh = (t0 - 5 + stack.offsets.get("agent", 0)) * 1000
             if (a.get("connected") and a.get("files_pending") == 0 and delivered >= want
-                    and open_ == 0 and a.get("updated_unix_ms", 0) > (t0 - 5) * 1000):
+                    and open_ == 0 and a.get("updated_unix_ms", 0) > fresh):
                 return time.time() - t0
         time.sleep(1)
     raise Fail(f"not settled after {secs} s: {last}")
@@ -536,6 +619,12 @@ def main():
                      ("workers", "shoebox-worker"), ("cli", "shoebox")):
         os.makedirs(os.path.join(work, "bin", sub))
         shutil.copy2(os.path.join(build, sub, exe), os.path.join(work, "bin", sub, exe))
+    if args.scenario == "clock":
+        shim = os.path.join(build, "tests", "faults", "faketime.so")
+        if not os.path.exists(shim):
+            log(f"{shim} missing: build the target shoebox_faketime first")
+            return 1
+        shutil.copy2(shim, os.path.join(work, "bin", "faketime.so"))
     build = os.path.join(work, "bin")
 
     def on_term(signum, frame):
@@ -556,6 +645,9 @@ def main():
             stack.setup(dest_root=mount)
         elif args.scenario == "partition":
             stack.setup(workers_via_proxy=True)
+        elif args.scenario == "clock":
+            stack.faketime = set(CLOCK_PROCS)
+            stack.setup()
         else:
             stack.setup()
         t0 = time.time()

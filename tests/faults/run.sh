@@ -22,7 +22,7 @@ cd "$here"
 preset="${SHOEBOX_PRESET:-release}"
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j"${SHOEBOX_JOBS:-2}" --target shoebox-agent shoebox-coordinator \
-  shoebox-worker shoebox
+  shoebox-worker shoebox shoebox_faketime
 export PATH="$here/build/tools/node_modules/.bin:$PATH"
 if [[ $long == 0 ]]; then
   cd "build/$preset" && exec ctest --output-on-failure -L faults
@@ -30,7 +30,7 @@ fi
 export FAULTS_RESULTS="$here/build/$preset/faults-long.jsonl"
 rc=0
 python3 tests/faults/faults.py "build/$preset" kill9 --long --kills "$kills" --seed "$seed" || rc=1
-for s in handshake postgres coordinator_down store_full dest_full partition bitflip; do
+for s in handshake postgres coordinator_down store_full dest_full partition bitflip clock; do
   python3 tests/faults/faults.py "build/$preset" "$s" --long --kills 50 --seed "$seed" || {
     r=$?; [[ $r == 77 ]] || rc=1; }
 done
