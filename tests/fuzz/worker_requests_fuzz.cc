@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/bytes.h"
 #include "common/crypto/hash.h"
 #include "common/crypto/pki.h"
 #include "coordinator/store/chunk_list_format.h"
@@ -95,8 +96,14 @@ void Fail(const uint8_t* d, size_t n) {
   Check(!text.empty() && text.size() <= co::kMaxJobErrorBytes);
   CheckDbText(text);
   if (req.error().size() <= co::kMaxJobErrorBytes && req.error().find('\0') == std::string::npos &&
-      !req.error().empty()) {
+      !req.error().empty() && IsValidUtf8(req.error())) {
     Check(text == req.error());  // short, clean texts are kept as they are
+  }
+  // Invalid UTF-8 (a quoted non-UTF-8 name, issue 18) is written as \xNN,
+  // never dropped: every byte of it is still named in the text.
+  if (!IsValidUtf8(req.error()) && req.error().size() * 4 <= co::kMaxJobErrorBytes &&
+      req.error().find('\0') == std::string::npos) {
+    Check(text.find("\\x") != std::string::npos);
   }
 }
 
