@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/strings/str_split.h"
+#include "common/bytes.h"
 #include "common/crypto/hash.h"
 #include "common/crypto/pki.h"
 #include "coordinator/validate.h"
@@ -68,7 +69,9 @@ void Hello(const uint8_t* d, size_t n) {
   if (!st.ok()) return CheckRefusal(st);
   for (const std::string& f : req.folders()) CheckAbsolute(f);
   Check(req.hostname().size() <= 255);
-  CheckDbText(req.hostname());
+  // hostname is bytes since issue 18; the catalog stores Utf8Text of it.
+  Check(req.hostname().find('\0') == std::string::npos);
+  CheckDbText(shoebox::Utf8Text(req.hostname()));
   CheckDbText(req.agent_version());
 }
 

@@ -81,7 +81,9 @@ void Complete(const uint8_t* d, size_t n) {
   absl::Status st = co::ValidateCompleteJob(req);
   if (!st.ok()) return CheckRefusal(st);
   CheckLease(req.job_id(), req.lease_token());
-  CheckDbText(req.remote_ref());
+  // remote_ref is bytea since issue 18 (a non-UTF-8 name is a valid
+  // reference); it is refused with a NUL all the same.
+  Check(req.remote_ref().find('\0') == std::string::npos);
   CheckDbText(req.remote_checksum());
 }
 
@@ -96,12 +98,12 @@ void Fail(const uint8_t* d, size_t n) {
   Check(!text.empty() && text.size() <= co::kMaxJobErrorBytes);
   CheckDbText(text);
   if (req.error().size() <= co::kMaxJobErrorBytes && req.error().find('\0') == std::string::npos &&
-      !req.error().empty() && IsValidUtf8(req.error())) {
+      !req.error().empty() && shoebox::IsValidUtf8(req.error())) {
     Check(text == req.error());  // short, clean texts are kept as they are
   }
   // Invalid UTF-8 (a quoted non-UTF-8 name, issue 18) is written as \xNN,
   // never dropped: every byte of it is still named in the text.
-  if (!IsValidUtf8(req.error()) && req.error().size() * 4 <= co::kMaxJobErrorBytes &&
+  if (!shoebox::IsValidUtf8(req.error()) && req.error().size() * 4 <= co::kMaxJobErrorBytes &&
       req.error().find('\0') == std::string::npos) {
     Check(text.find("\\x") != std::string::npos);
   }
