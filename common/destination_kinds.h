@@ -53,6 +53,10 @@ struct KindSpec {
   // Groups of keys of which at least one must be set (e.g. sftp's
   // known_hosts or host_key); each group names plain settings.
   std::vector<std::vector<std::string>> one_of;
+  // Photo services (Google Photos, Flickr, SmugMug): deliveries go into
+  // albums made by the destination's album rule, and the connector answers
+  // Connector::ListAlbum.
+  bool albums = false;
 };
 
 // Every kind, in the order `shoebox dest kinds` lists them.

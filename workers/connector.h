@@ -26,10 +26,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "common/http/byte_source.h"
 #include "common/retry.h"
 #include "common/status.h"
 #include "nlohmann/json.hpp"
+#include "workers/album_directory.h"
 
 namespace shoebox::worker {
 
@@ -49,8 +51,16 @@ struct PutRequest {
   // Whole-file SHA-256 (32 raw bytes); connectors that can store or compare a
   // checksum use it.
   std::string sha256;
-  // Album/set name for photo services (empty: none).
+  // Album/set title for photo services (empty: none), after the
+  // destination's album rule ("Camera/2023" -> "Camera 2023"); connectors
+  // with albums put the item into it, creating it once (ConnectorEnvironment
+  // ::albums remembers it).
   std::string album;
+  // Photo services: the capture date "YYYY-MM-DD HH:MM:SS" (EXIF
+  // DateTimeOriginal, else the mtime, UTC; "" unknown) and keywords (folder
+  // names, when the destination's `keywords` setting asks for them).
+  std::string capture_date{};
+  std::vector<std::string> keywords{};
   // Resumable uploads across worker restarts (Dropbox upload sessions,
   // OneDrive upload URLs, Google Drive resumable URIs): what this connector
   // saved for this job during an earlier attempt (empty: none), and how to
@@ -111,6 +121,16 @@ class Connector {
     (void)sha256;
     return Stat(remote_path);
   }
+  // Photo services (kinds whose DestinationKind has albums, see
+  // common/destination_kinds.h): the objects in album `album` (a title as
+  // PutRequest::album gives it), as the service lists them, in its order.
+  // NOT_FOUND when the service has no such album. Kinds without albums keep
+  // this default, FAILED_PRECONDITION naming the destination: nothing calls
+  // it for them (the conformance suite and verify ask only album kinds).
+  virtual absl::StatusOr<std::vector<RemoteObject>> ListAlbum(const std::string& album) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(Describe(), " has no albums; cannot list album \"", album, "\""));
+  }
 };
 
 // What a connector may ask of the worker that runs it, for the one job it
@@ -127,6 +147,10 @@ struct ConnectorEnvironment {
   // new refresh_token in place before using the new access token
   // (common/http/oauth.h, OAuthTokenSourceOptions::on_rotated).
   std::function<absl::Status(const nlohmann::json& credentials)> store_credentials{};
+  // Photo services: albums and folder nodes the destination already has
+  // (workers/album_directory.h). Null: the connector uses a process-local
+  // MakeInMemoryAlbumDirectory().
+  std::shared_ptr<AlbumDirectory> albums{};
 };
 
 // Builds a connector from a destination's kind, non-secret settings and
