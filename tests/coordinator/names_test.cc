@@ -32,8 +32,8 @@
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
-#include "tests/support/coordinator_fixture.h"
 #include "tests/support/data_gen.h"
+#include "tests/support/pipeline_fixture.h"
 #include "tests/support/servers.h"
 #include "workers/chunk_source.h"
 #include "workers/jobs/remote_path.h"
@@ -48,23 +48,15 @@ using testsupport::AsDevice;
 using testsupport::AsWorker;
 using testsupport::PseudoRandomBytes;
 
-constexpr char kDevice[] = "laptop";
-constexpr char kFolder[] = "/home/u/Pictures";
 // The 255-byte name lives in a folder of its own: s3rver stores each object
 // as a file named after the key plus a suffix, which no file system takes
 // for a 255-byte name (an s3rver limit, not S3's: keys may have 1024 bytes),
 // so that name goes to moto (which verifies signatures and takes ASCII
 // names) instead of s3rver.
 constexpr char kLongFolder[] = "/home/u/Long";
-constexpr int64_t kMtimeNs = 1720000000ll * 1000000000ll;
-constexpr size_t kChunk = 300 * 1024;
 constexpr char kLatin1[] = "latin1-\xe9t\xe9.jpg";  // ISO-8859-1 "été"
 
-absl::Status Check(const grpc::Status& s, const char* what) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      absl::StrCat(what, ": ", s.error_message()));
-}
+using testsupport::GrpcCheck;
 
 std::string ReadFile(const std::string& p) {
   std::ifstream in(p, std::ios::binary);
@@ -146,131 +138,18 @@ class CompleteJobFaultFactory final : public grpc::experimental::ClientIntercept
   std::optional<grpc::Status> hijack_;
 };
 
-class NamesTest : public testsupport::CoordinatorFixture {
+class NamesTest : public testsupport::PipelineFixture {
  protected:
   void SetUp() override {
     ASSERT_NO_FATAL_FAILURE(CoordinatorFixture::SetUp());
     ASSERT_NO_FATAL_FAILURE(StartHarness());
-    admin_ = v1::AdminService::NewStub(channel());
-    agent_ = v1::AgentService::NewStub(channel());
-    workers_ = v1::WorkerService::NewStub(channel());
-    auto dir = testsupport::TempDir::Make("names");
-    ASSERT_TRUE(dir.ok());
-    dir_ = std::move(*dir);
-    auto store = OpenDirChunkStore(harness_->dir() + "/chunks");
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    auto master = LoadOrCreateMasterKey(harness_->dir() + "/master.key", false);
-    ASSERT_TRUE(master.ok()) << master.status();
-    keys_ = DeriveKeys(*master);
-    sealed_ = std::make_unique<SealedChunkStore>(store_.get(), keys_.data_key);
-    fetcher_ = MakeStoreFetcher(sealed_.get());
-    pool_ = GenerateSealKeyPair();
-    ASSERT_TRUE(SaveSealKeyPair(dir_->path() + "/pool.key", pool_).ok());
-
-    v1::HelloRequest hello;
-    hello.set_hostname("caf\xe9-host");  // a Latin-1 host name
-    hello.add_folders(kFolder);
-    hello.add_folders(kLongFolder);
-    v1::HelloResponse hr;
-    grpc::ClientContext ctx;
-    AsDevice(&ctx, kDevice);
-    grpc::Status hs = agent_->Hello(&ctx, hello, &hr);
-    ASSERT_TRUE(hs.ok()) << hs.error_message();
-    chunk_id_key_ = hr.chunk_id_key();
-  }
-
-  absl::Status AddDestination(const std::string& name, const std::string& kind,
-                              const nlohmann::json& settings, const nlohmann::json& creds,
-                              const std::vector<std::string>& folders = {kFolder}) {
-    v1::CreateDestinationRequest req;
-    req.set_name(name);
-    req.set_kind(kind);
-    req.set_settings_json(settings.dump());
-    if (!creds.empty()) {
-      ASSIGN_OR_RETURN(std::string box,
-                       SealToPublicKey(pool_.public_key, AsBytes(creds.dump()), name));
-      req.set_sealed_credentials(box);
-    }
-    v1::Destination d;
-    grpc::ClientContext ctx;
-    AsAdmin(&ctx);
-    RETURN_IF_ERROR(Check(admin_->CreateDestination(&ctx, req, &d), "CreateDestination"));
-    for (const std::string& folder : folders) {
-      v1::BindFolderRequest bind;
-      bind.set_device(kDevice);
-      bind.set_folder(folder);
-      bind.set_destination(name);
-      v1::BindFolderResponse br;
-      grpc::ClientContext ctx2;
-      AsAdmin(&ctx2);
-      RETURN_IF_ERROR(Check(admin_->BindFolder(&ctx2, bind, &br), "BindFolder"));
-    }
-    return absl::OkStatus();
-  }
-
-  // Reports `path` with `content` in 300 KiB chunks and uploads them.
-  absl::Status ReportFile(const std::string& path, const std::string& content,
-                          const std::string& folder = kFolder) {
-    HmacSha256 idkey(AsBytes(chunk_id_key_));
-    v1::ReportFilesRequest req;
-    v1::FileReport* f = req.add_files();
-    f->set_folder(folder);
-    f->set_path(path);
-    f->set_op(v1::FileReport::OP_UPSERT);
-    f->set_size(content.size());
-    f->set_mtime_ns(kMtimeNs);
-    f->set_mode(0644);
-    f->set_sha256(DigestToString(Sha256::Of(AsBytes(content))));
-    std::map<std::string, std::string> chunks;
-    for (size_t off = 0; off < content.size(); off += kChunk) {
-      std::string piece = content.substr(off, kChunk);
-      std::string id = DigestToString(idkey.Compute(piece));
-      v1::ChunkRef* c = f->add_chunks();
-      c->set_id(id);
-      c->set_size(static_cast<uint32_t>(piece.size()));
-      chunks[id] = piece;
-    }
-    v1::ReportFilesResponse resp;
-    {
-      grpc::ClientContext ctx;
-      AsDevice(&ctx, kDevice);
-      RETURN_IF_ERROR(Check(agent_->ReportFiles(&ctx, req, &resp), "ReportFiles"));
-    }
-    if (resp.results_size() != 1 || resp.results(0).code() != 0) {
-      return absl::InternalError("ReportFiles refused the file: " + resp.DebugString());
-    }
-    if (resp.results(0).missing_chunk_ids_size() == 0) return absl::OkStatus();
-    grpc::ClientContext ctx;
-    AsDevice(&ctx, kDevice);
-    auto stream = agent_->PutChunks(&ctx);
-    for (const std::string& id : resp.results(0).missing_chunk_ids()) {
-      v1::PutChunkRequest p;
-      p.set_id(id);
-      p.set_data(chunks[id]);
-      if (!stream->Write(p)) break;
-    }
-    stream->WritesDone();
-    v1::PutChunkAck ack;
-    while (stream->Read(&ack)) {
-      if (ack.code() != 0) return absl::InternalError("PutChunks refused: " + ack.message());
-    }
-    return Check(stream->Finish(), "PutChunks");
+    ASSERT_NO_FATAL_FAILURE(
+        SetUpPipeline("caf\xe9-host", {kFolder, kLongFolder}));  // a Latin-1 host name
   }
 
   absl::StatusOr<std::unique_ptr<Worker>> MakeWorker(const std::string& name,
                                                      std::shared_ptr<grpc::Channel> ch = nullptr) {
-    WorkerOptions o;
-    o.name = name;
-    o.insecure_dev = true;
-    o.coordinator = harness_->address();
-    o.concurrency = 1;
-    o.lease_wait = absl::Seconds(2);
-    o.rpc_deadline = absl::Seconds(20);
-    ASSIGN_OR_RETURN(CredentialOpener opener, MakeSealBoxOpener(dir_->path() + "/pool.key"));
-    ASSIGN_OR_RETURN(auto w, Worker::Create(o, ch ? ch : channel(), fetcher_.get(), opener));
-    RETURN_IF_ERROR(w->Register());
-    return w;
+    return PipelineFixture::MakeWorker(name, nullptr, std::move(ch));
   }
 
   // A raw worker (its own RPCs) that serves local destinations.
@@ -297,14 +176,7 @@ class NamesTest : public testsupport::CoordinatorFixture {
     return absl::NotFoundError("no job to lease");
   }
 
-  absl::StatusOr<v1::ListJobsResponse> Jobs() {
-    v1::ListJobsRequest req;
-    v1::ListJobsResponse resp;
-    grpc::ClientContext ctx;
-    AsAdmin(&ctx);
-    RETURN_IF_ERROR(Check(admin_->ListJobs(&ctx, req, &resp), "ListJobs"));
-    return resp;
-  }
+  absl::StatusOr<v1::ListJobsResponse> Jobs() { return ListJobs(); }
 
   absl::StatusOr<std::vector<v1::FileVersion>> Versions() {
     v1::ListVersionsRequest lv;
@@ -315,25 +187,6 @@ class NamesTest : public testsupport::CoordinatorFixture {
     RETURN_IF_ERROR(Check(admin_->ListVersions(&ctx, lv, &vs), "ListVersions"));
     return std::vector<v1::FileVersion>(vs.versions().begin(), vs.versions().end());
   }
-
-  absl::StatusOr<v1::StatusResponse> Status() {
-    v1::StatusResponse r;
-    grpc::ClientContext ctx;
-    AsAdmin(&ctx);
-    RETURN_IF_ERROR(Check(admin_->GetStatus(&ctx, v1::GetStatusRequest(), &r), "GetStatus"));
-    return r;
-  }
-
-  std::unique_ptr<v1::AdminService::Stub> admin_;
-  std::unique_ptr<v1::AgentService::Stub> agent_;
-  std::unique_ptr<v1::WorkerService::Stub> workers_;
-  std::unique_ptr<testsupport::TempDir> dir_;
-  std::unique_ptr<ChunkStore> store_;
-  DerivedKeys keys_;
-  std::unique_ptr<SealedChunkStore> sealed_;
-  std::unique_ptr<ChunkFetcher> fetcher_;
-  SealKeyPair pool_;
-  std::string chunk_id_key_;
 };
 
 // Reads plaintext chunks through AdminService.ReadChunks (what the CLI does).
@@ -353,7 +206,7 @@ class AdminFetcher final : public cli::ChunkFetcher {
     while (reader->Read(&d)) {
       if (st.ok()) st = sink(d.id(), d.data());
     }
-    absl::Status fin = Check(reader->Finish(), "ReadChunks");
+    absl::Status fin = GrpcCheck(reader->Finish(), "ReadChunks");
     return st.ok() ? fin : st;
   }
 
@@ -550,7 +403,7 @@ TEST_F(NamesTest, AwkwardNamesAreDeliveredEverywhereAndRestored) {
   ASSERT_TRUE(sshd.ok()) << sshd.status();
   const std::vector<std::string> both = {kFolder, kLongFolder};
   const std::string nas = dir_->path() + "/nas";
-  ASSERT_TRUE(AddDestination("nas", "local", {{"root", nas}}, {}, both).ok());
+  ASSERT_TRUE(AddDestination("nas", "local", {{"root", nas}}, {}, "", both).ok());
   ASSERT_TRUE(AddDestination(
                   "bucket", "s3", {{"endpoint", (*s3)->endpoint}, {"bucket", "photos"}},
                   {{"access_key_id", (*s3)->access_key}, {"secret_access_key", (*s3)->secret_key}})
@@ -559,11 +412,11 @@ TEST_F(NamesTest, AwkwardNamesAreDeliveredEverywhereAndRestored) {
       AddDestination(
           "signed", "s3",
           {{"endpoint", (*moto)->endpoint}, {"bucket", "signed"}, {"region", (*moto)->region}},
-          {{"access_key_id", (*moto)->access_key}, {"secret_access_key", (*moto)->secret_key}},
+          {{"access_key_id", (*moto)->access_key}, {"secret_access_key", (*moto)->secret_key}}, "",
           {kLongFolder})
           .ok());
   ASSERT_TRUE(AddDestination("dav", "webdav", {{"url", (*dav)->url}},
-                             {{"user", (*dav)->user}, {"password", (*dav)->password}}, both)
+                             {{"user", (*dav)->user}, {"password", (*dav)->password}}, "", both)
                   .ok());
   ASSERT_TRUE(AddDestination("box", "sftp",
                              {{"host", (*sshd)->host},
@@ -571,7 +424,7 @@ TEST_F(NamesTest, AwkwardNamesAreDeliveredEverywhereAndRestored) {
                               {"path", (*sshd)->root_dir},
                               {"host_key", (*sshd)->host_key_line}},
                              {{"user", (*sshd)->user}, {"private_key", (*sshd)->client_key_pem}},
-                             both)
+                             "", both)
                   .ok());
 
   const std::vector<std::string> names = AwkwardNames();

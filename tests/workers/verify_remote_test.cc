@@ -30,8 +30,8 @@
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
-#include "tests/support/coordinator_fixture.h"
 #include "tests/support/data_gen.h"
+#include "tests/support/pipeline_fixture.h"
 #include "tests/support/servers.h"
 #include "workers/chunk_source.h"
 #include "workers/worker.h"
@@ -43,17 +43,6 @@ using testsupport::AsAdmin;
 using testsupport::AsDevice;
 using testsupport::PseudoRandomBytes;
 namespace fs = std::filesystem;
-
-constexpr char kDevice[] = "laptop";
-constexpr char kFolder[] = "/home/u/Pictures";
-constexpr int64_t kMtimeNs = 1720000000ll * 1000000000ll;
-constexpr size_t kChunk = 300 * 1024;
-
-absl::Status Check(const grpc::Status& s, const char* what) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      absl::StrCat(what, ": ", s.error_message()));
-}
 
 std::string ReadFile(const std::string& p) {
   std::ifstream in(p, std::ios::binary);
@@ -75,126 +64,16 @@ int CountRequests(const std::string& access_log, absl::string_view method) {
   return n;
 }
 
-class VerifyRemoteTest : public testsupport::CoordinatorFixture {
+class VerifyRemoteTest : public testsupport::PipelineFixture {
  protected:
-  void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(CoordinatorFixture::SetUp());
-    ASSERT_NO_FATAL_FAILURE(StartHarness());
-    admin_ = v1::AdminService::NewStub(channel());
-    agent_ = v1::AgentService::NewStub(channel());
-    auto dir = testsupport::TempDir::Make("verify-remote");
-    ASSERT_TRUE(dir.ok());
-    dir_ = std::move(*dir);
-    auto store = OpenDirChunkStore(harness_->dir() + "/chunks");
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    auto master = LoadOrCreateMasterKey(harness_->dir() + "/master.key", false);
-    ASSERT_TRUE(master.ok()) << master.status();
-    keys_ = DeriveKeys(*master);
-    sealed_ = std::make_unique<SealedChunkStore>(store_.get(), keys_.data_key);
-    fetcher_ = MakeStoreFetcher(sealed_.get());
-    pool_ = GenerateSealKeyPair();
-    ASSERT_TRUE(SaveSealKeyPair(dir_->path() + "/pool.key", pool_).ok());
-
-    v1::HelloRequest hello;
-    hello.set_hostname("laptop.local");
-    hello.add_folders(kFolder);
-    v1::HelloResponse hr;
-    grpc::ClientContext ctx;
-    AsDevice(&ctx, kDevice);
-    ASSERT_TRUE(agent_->Hello(&ctx, hello, &hr).ok());
-    chunk_id_key_ = hr.chunk_id_key();
-  }
-
-  absl::Status AddDestination(const std::string& kind, const nlohmann::json& settings,
-                              const nlohmann::json& creds) {
-    const std::string name = "dest";
-    v1::CreateDestinationRequest req;
-    req.set_name(name);
-    req.set_kind(kind);
-    req.set_settings_json(settings.dump());
-    ASSIGN_OR_RETURN(std::string box,
-                     SealToPublicKey(pool_.public_key, AsBytes(creds.dump()), name));
-    req.set_sealed_credentials(box);
-    v1::Destination d;
-    grpc::ClientContext ctx;
-    AsAdmin(&ctx);
-    RETURN_IF_ERROR(Check(admin_->CreateDestination(&ctx, req, &d), "CreateDestination"));
-    v1::BindFolderRequest bind;
-    bind.set_device(kDevice);
-    bind.set_folder(kFolder);
-    bind.set_destination(name);
-    v1::BindFolderResponse br;
-    grpc::ClientContext ctx2;
-    AsAdmin(&ctx2);
-    return Check(admin_->BindFolder(&ctx2, bind, &br), "BindFolder");
-  }
   absl::Status AddDav(const testsupport::ApacheDav& dav, const std::string& password) {
-    return AddDestination("webdav", {{"url", dav.url}},
+    return AddDestination("dest", "webdav", {{"url", dav.url}},
                           {{"user", dav.user}, {"password", password}});
   }
 
-  // Reports `path` with `content` in 300 KiB chunks and uploads them.
-  absl::Status ReportFile(const std::string& path, const std::string& content) {
-    HmacSha256 idkey(AsBytes(chunk_id_key_));
-    v1::ReportFilesRequest req;
-    v1::FileReport* f = req.add_files();
-    f->set_folder(kFolder);
-    f->set_path(path);
-    f->set_op(v1::FileReport::OP_UPSERT);
-    f->set_size(content.size());
-    f->set_mtime_ns(kMtimeNs);
-    f->set_mode(0644);
-    f->set_sha256(DigestToString(Sha256::Of(AsBytes(content))));
-    std::map<std::string, std::string> chunks;
-    for (size_t off = 0; off < content.size(); off += kChunk) {
-      std::string piece = content.substr(off, kChunk);
-      std::string id = DigestToString(idkey.Compute(piece));
-      v1::ChunkRef* c = f->add_chunks();
-      c->set_id(id);
-      c->set_size(static_cast<uint32_t>(piece.size()));
-      chunks[id] = piece;
-    }
-    v1::ReportFilesResponse resp;
-    {
-      grpc::ClientContext ctx;
-      AsDevice(&ctx, kDevice);
-      RETURN_IF_ERROR(Check(agent_->ReportFiles(&ctx, req, &resp), "ReportFiles"));
-    }
-    if (resp.results_size() != 1 || resp.results(0).code() != 0) {
-      return absl::InternalError("ReportFiles refused the file: " + resp.DebugString());
-    }
-    if (resp.results(0).missing_chunk_ids_size() == 0) return absl::OkStatus();
-    grpc::ClientContext ctx;
-    AsDevice(&ctx, kDevice);
-    auto stream = agent_->PutChunks(&ctx);
-    for (const std::string& id : resp.results(0).missing_chunk_ids()) {
-      v1::PutChunkRequest p;
-      p.set_id(id);
-      p.set_data(chunks[id]);
-      if (!stream->Write(p)) break;
-    }
-    stream->WritesDone();
-    v1::PutChunkAck ack;
-    while (stream->Read(&ack)) {
-      if (ack.code() != 0)
-        return absl::InternalError("PutChunks refused a chunk: " + ack.message());
-    }
-    return Check(stream->Finish(), "PutChunks");
-  }
-
   absl::StatusOr<std::unique_ptr<Worker>> MakeWorker(const std::string& name) {
-    WorkerOptions o;
-    o.name = name;
-    o.insecure_dev = true;
-    o.coordinator = harness_->address();
-    o.concurrency = 1;
-    o.lease_wait = absl::Seconds(1);
-    o.rpc_deadline = absl::Seconds(20);
-    ASSIGN_OR_RETURN(CredentialOpener opener, MakeSealBoxOpener(dir_->path() + "/pool.key"));
-    ASSIGN_OR_RETURN(auto w, Worker::Create(o, channel(), fetcher_.get(), opener));
-    RETURN_IF_ERROR(w->Register());
-    return w;
+    return PipelineFixture::MakeWorker(name, nullptr, nullptr,
+                                       [](WorkerOptions& o) { o.lease_wait = absl::Seconds(1); });
   }
 
   struct Drained {
@@ -217,31 +96,15 @@ class VerifyRemoteTest : public testsupport::CoordinatorFixture {
     return d;
   }
 
-  absl::StatusOr<v1::VerifyResponse> VerifyRemote() {
-    v1::VerifyRequest req;
-    req.set_scrub_percent(0);
-    req.set_remote(true);
-    v1::VerifyResponse resp;
-    grpc::ClientContext ctx;
-    AsAdmin(&ctx);
-    RETURN_IF_ERROR(Check(admin_->Verify(&ctx, req, &resp), "Verify"));
-    return resp;
-  }
+  absl::StatusOr<v1::VerifyResponse> VerifyRemote() { return Verify(0, /*remote=*/true); }
 
   absl::StatusOr<std::vector<v1::JobInfo>> Jobs() {
-    v1::ListJobsRequest req;
-    v1::ListJobsResponse resp;
-    grpc::ClientContext ctx;
-    AsAdmin(&ctx);
-    RETURN_IF_ERROR(Check(admin_->ListJobs(&ctx, req, &resp), "ListJobs"));
+    ASSIGN_OR_RETURN(v1::ListJobsResponse resp, ListJobs());
     return std::vector<v1::JobInfo>(resp.jobs().begin(), resp.jobs().end());
   }
 
   absl::StatusOr<v1::DestinationStatus> DestStatus() {
-    v1::StatusResponse resp;
-    grpc::ClientContext ctx;
-    AsAdmin(&ctx);
-    RETURN_IF_ERROR(Check(admin_->GetStatus(&ctx, v1::GetStatusRequest(), &resp), "GetStatus"));
+    ASSIGN_OR_RETURN(v1::StatusResponse resp, Status());
     if (resp.destinations_size() != 1) return absl::InternalError("expected one destination");
     return resp.destinations(0);
   }
@@ -251,16 +114,6 @@ class VerifyRemoteTest : public testsupport::CoordinatorFixture {
     for (const auto& j : jobs) n += j.state() == state ? 1 : 0;
     return n;
   }
-
-  std::unique_ptr<v1::AdminService::Stub> admin_;
-  std::unique_ptr<v1::AgentService::Stub> agent_;
-  std::unique_ptr<testsupport::TempDir> dir_;
-  std::unique_ptr<ChunkStore> store_;
-  DerivedKeys keys_;
-  std::unique_ptr<SealedChunkStore> sealed_;
-  std::unique_ptr<ChunkFetcher> fetcher_;
-  SealKeyPair pool_;
-  std::string chunk_id_key_;
 };
 
 const char* const kNames[] = {"a.jpg", "b.jpg", "c.jpg"};
@@ -420,7 +273,8 @@ TEST_F(VerifyRemoteTest, AKeyTheS3PolicyRefusesFailsOnlyItsFileAndTheDestination
   auto s3 = testsupport::StartMoto("photos", "laptop/Pictures/private/");
   ASSERT_TRUE(s3.ok()) << s3.status();
   ASSERT_TRUE(AddDestination(
-                  "s3", {{"endpoint", (*s3)->endpoint}, {"bucket", "photos"}, {"style", "path"}},
+                  "dest", "s3",
+                  {{"endpoint", (*s3)->endpoint}, {"bucket", "photos"}, {"style", "path"}},
                   {{"access_key_id", (*s3)->access_key}, {"secret_access_key", (*s3)->secret_key}})
                   .ok());
   ASSERT_TRUE(ReportFile("private/secret.jpg", PseudoRandomBytes(5000, 70)).ok());

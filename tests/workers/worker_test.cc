@@ -21,8 +21,8 @@
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
-#include "tests/support/coordinator_fixture.h"
 #include "tests/support/data_gen.h"
+#include "tests/support/pipeline_fixture.h"
 #include "tests/support/servers.h"
 #include "workers/chunk_source.h"
 #include "workers/coordinator_client.h"
@@ -39,10 +39,6 @@ namespace fs = std::filesystem;
 using testsupport::AsAdmin;
 using testsupport::AsDevice;
 using testsupport::AsWorker;
-
-constexpr char kDevice[] = "laptop";
-constexpr char kFolder[] = "/home/u/Pictures";
-constexpr int64_t kMtimeNs = 1720000000ll * 1000000000ll;  // 2024-07-03 UTC
 
 // Passes the inner source through, failing once half of it was read (a
 // connection dropped or a worker killed midway through an upload).
@@ -67,151 +63,8 @@ class FailHalfway final : public ByteSource {
   uint64_t pos_ = 0;
 };
 
-absl::Status Check(const grpc::Status& s, const char* what) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, ": ", s.error_message()));
-}
-
-class WorkerE2E : public testsupport::CoordinatorFixture {
+class WorkerE2E : public testsupport::PipelineFixture {
  protected:
-  void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(CoordinatorFixture::SetUp());
-    ASSERT_NO_FATAL_FAILURE(StartHarness());
-    admin_ = v1::AdminService::NewStub(channel());
-    agent_ = v1::AgentService::NewStub(channel());
-    auto dir = testsupport::TempDir::Make("worker-e2e");
-    ASSERT_TRUE(dir.ok());
-    dir_ = std::move(*dir);
-    // The worker reads the coordinator's chunk store directly with the data key.
-    auto store = OpenDirChunkStore(harness_->dir() + "/chunks");
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    auto master = LoadOrCreateMasterKey(harness_->dir() + "/master.key", false);
-    ASSERT_TRUE(master.ok()) << master.status();
-    keys_ = DeriveKeys(*master);
-    sealed_ = std::make_unique<SealedChunkStore>(store_.get(), keys_.data_key);
-    fetcher_ = MakeStoreFetcher(sealed_.get());
-    pool_ = GenerateSealKeyPair();
-    ASSERT_TRUE(SaveSealKeyPair(dir_->path() + "/pool.key", pool_).ok());
-
-    v1::HelloRequest hello;
-    hello.set_hostname("laptop.local");
-    hello.add_folders(kFolder);
-    v1::HelloResponse hr;
-    grpc::ClientContext ctx;
-    AsDevice(&ctx, kDevice);
-    ASSERT_TRUE(agent_->Hello(&ctx, hello, &hr).ok());
-    ASSERT_EQ(hr.chunk_id_key().size(), 32u);
-    chunk_id_key_ = hr.chunk_id_key();
-  }
-
-  absl::Status AddDestination(const std::string& name, const std::string& kind,
-                              const nlohmann::json& settings, const nlohmann::json& creds,
-                              const std::string& layout) {
-    v1::CreateDestinationRequest req;
-    req.set_name(name);
-    req.set_kind(kind);
-    req.set_settings_json(settings.dump());
-    req.set_layout(layout);
-    if (!creds.empty()) {
-      ASSIGN_OR_RETURN(std::string box,
-                       SealToPublicKey(pool_.public_key, AsBytes(creds.dump()), name));
-      req.set_sealed_credentials(box);
-    }
-    v1::Destination d;
-    grpc::ClientContext ctx;
-    AsAdmin(&ctx);
-    RETURN_IF_ERROR(Check(admin_->CreateDestination(&ctx, req, &d), "CreateDestination"));
-    v1::BindFolderRequest bind;
-    bind.set_device(kDevice);
-    bind.set_folder(kFolder);
-    bind.set_destination(name);
-    v1::BindFolderResponse br;
-    grpc::ClientContext ctx2;
-    AsAdmin(&ctx2);
-    return Check(admin_->BindFolder(&ctx2, bind, &br), "BindFolder");
-  }
-
-  // Reports `path` with `content` (split into chunks) and uploads the chunks.
-  absl::Status ReportFile(const std::string& path, const std::string& content) {
-    HmacSha256 idkey(AsBytes(chunk_id_key_));
-    v1::ReportFilesRequest req;
-    v1::FileReport* f = req.add_files();
-    f->set_folder(kFolder);
-    f->set_path(path);
-    f->set_op(v1::FileReport::OP_UPSERT);
-    f->set_size(content.size());
-    f->set_mtime_ns(kMtimeNs);
-    f->set_mode(0644);
-    f->set_sha256(DigestToString(Sha256::Of(content)));
-    std::map<std::string, std::string> chunks;
-    const size_t kChunk = 300 * 1024;
-    for (size_t off = 0; off < content.size(); off += kChunk) {
-      std::string piece = content.substr(off, kChunk);
-      std::string id = DigestToString(idkey.Compute(piece));
-      v1::ChunkRef* c = f->add_chunks();
-      c->set_id(id);
-      c->set_size(static_cast<uint32_t>(piece.size()));
-      chunks[id] = piece;
-    }
-    v1::ReportFilesResponse resp;
-    {
-      grpc::ClientContext ctx;
-      AsDevice(&ctx, kDevice);
-      RETURN_IF_ERROR(Check(agent_->ReportFiles(&ctx, req, &resp), "ReportFiles"));
-    }
-    if (resp.results_size() != 1 || resp.results(0).code() != 0) {
-      return absl::InternalError("ReportFiles refused the file: " + resp.DebugString());
-    }
-    if (resp.results(0).missing_chunk_ids_size() == 0) return absl::OkStatus();
-    grpc::ClientContext ctx;
-    AsDevice(&ctx, kDevice);
-    auto stream = agent_->PutChunks(&ctx);
-    for (const std::string& id : resp.results(0).missing_chunk_ids()) {
-      v1::PutChunkRequest p;
-      p.set_id(id);
-      p.set_data(chunks[id]);
-      if (!stream->Write(p)) break;
-    }
-    stream->WritesDone();
-    v1::PutChunkAck ack;
-    while (stream->Read(&ack)) {
-      if (ack.code() != 0)
-        return absl::InternalError("PutChunks refused a chunk: " + ack.message());
-    }
-    return Check(stream->Finish(), "PutChunks");
-  }
-
-  absl::StatusOr<std::unique_ptr<Worker>> MakeWorker(const std::string& name,
-                                                     ChunkFetcher* fetcher = nullptr) {
-    WorkerOptions o;
-    o.name = name;
-    o.insecure_dev = true;
-    o.coordinator = harness_->address();
-    o.concurrency = 1;
-    o.lease_wait = absl::Seconds(2);
-    o.rpc_deadline = absl::Seconds(20);
-    ASSIGN_OR_RETURN(CredentialOpener opener, MakeSealBoxOpener(dir_->path() + "/pool.key"));
-    ASSIGN_OR_RETURN(auto w,
-                     Worker::Create(o, channel(), fetcher ? fetcher : fetcher_.get(), opener));
-    RETURN_IF_ERROR(w->Register());
-    return w;
-  }
-
-  // Runs lease cycles until one job is completed or `tries` cycles passed.
-  static absl::StatusOr<JobOutcome> RunUntilCompleted(Worker* w, int tries = 15) {
-    absl::Status last = absl::NotFoundError("no job was leased");
-    for (int i = 0; i < tries; ++i) {
-      absl::StatusOr<JobOutcome> r = w->RunOnce(absl::Seconds(2));
-      if (r.ok() && r->completed) return r;
-      if (r.ok())
-        last = r->error;
-      else if (!absl::IsNotFound(r.status()))
-        last = r.status();
-    }
-    return last;
-  }
-
   static std::vector<std::string> FilesUnder(const std::string& root) {
     std::vector<std::string> out;
     if (!fs::exists(root)) return out;
@@ -225,16 +78,6 @@ class WorkerE2E : public testsupport::CoordinatorFixture {
     std::ifstream in(p, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
-
-  std::unique_ptr<v1::AdminService::Stub> admin_;
-  std::unique_ptr<v1::AgentService::Stub> agent_;
-  std::unique_ptr<testsupport::TempDir> dir_;
-  std::unique_ptr<ChunkStore> store_;
-  DerivedKeys keys_;
-  std::unique_ptr<SealedChunkStore> sealed_;
-  std::unique_ptr<ChunkFetcher> fetcher_;
-  SealKeyPair pool_;
-  std::string chunk_id_key_;
 };
 
 TEST_F(WorkerE2E, DeliversAReportedFileToALocalDirectoryAndToS3) {
