@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/chunkstore/chunkstore.h"
 #include "common/crypto/keys.h"
-#include "tests/support/coordinator_fixture.h"
+#include "tests/support/cli_fixture.h"
 #include "tests/support/servers.h"
 #include "workers/chunk_source.h"
 #include "workers/destination.h"
@@ -29,89 +29,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
+using testsupport::CliRun;
+using testsupport::ReadWholeFile;
 
-std::string ReadAll(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-class DestCheckTest : public testsupport::CoordinatorFixture {
+class DestCheckTest : public testsupport::CliFixture {
  protected:
-  void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(CoordinatorFixture::SetUp());
-    ASSERT_NO_FATAL_FAILURE(StartHarness());
-    auto dir = testsupport::TempDir::Make("dest-check");
-    ASSERT_TRUE(dir.ok());
-    dir_ = std::move(*dir);
-    ASSERT_EQ(Cli({"pool-key", "--private", Path("pool.key"), "--public", Path("pool.pub")}).code,
-              0);
-    std::ofstream(Path("cli.toml"))
-        << "coordinator = \"" << harness_->address()
-        << "\"\ninsecure_dev = true\npool_public_key = \"" << Path("pool.pub") << "\"\n";
-    auto store = OpenDirChunkStore(harness_->dir() + "/chunks");
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    auto master = LoadOrCreateMasterKey(harness_->dir() + "/master.key", false);
-    ASSERT_TRUE(master.ok());
-    keys_ = DeriveKeys(*master);
-    sealed_ = std::make_unique<SealedChunkStore>(store_.get(), keys_.data_key);
-    fetcher_ = MakeStoreFetcher(sealed_.get());
-  }
-
-  void TearDown() override { StopWorker(); }
-
-  std::string Path(const std::string& name) const { return dir_->path() + "/" + name; }
-
-  void StartWorker() {
-    WorkerOptions o;
-    o.name = "w1";
-    o.insecure_dev = true;
-    o.coordinator = harness_->address();
-    o.concurrency = 1;
-    o.lease_wait = absl::Seconds(1);
-    o.rpc_deadline = absl::Seconds(20);
-    auto opener = MakeSealBoxOpener(Path("pool.key"));
-    ASSERT_TRUE(opener.ok()) << opener.status();
-    auto w = Worker::Create(o, channel(), fetcher_.get(), *opener);
-    ASSERT_TRUE(w.ok()) << w.status();
-    worker_ = std::move(*w);
-    ASSERT_TRUE(worker_->Register().ok());
-    thread_ = std::thread([this] { (void)worker_->Run(); });
-  }
-
-  void StopWorker() {
-    if (!worker_) return;
-    worker_->Stop();
-    if (thread_.joinable()) thread_.join();
-    worker_.reset();
-  }
-
-  // Runs the real CLI with cli.toml; `stdin_text` is piped to it.
-  CliRun Cli(const std::vector<std::string>& args, const std::string& stdin_text = "") {
-    std::ofstream(Path("stdin")) << stdin_text;
-    std::string cmd = absl::StrCat("SHOEBOX_CLI_CONFIG=", Quote(Path("cli.toml")), " ",
-                                   Quote(SHOEBOX_CLI_BINARY));
-    for (const std::string& a : args) absl::StrAppend(&cmd, " ", Quote(a));
-    absl::StrAppend(&cmd, " <", Quote(Path("stdin")), " >", Quote(Path("out")), " 2>",
-                    Quote(Path("err")));
-    CliRun r;
-    const int st = std::system(cmd.c_str());
-    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    r.out = ReadAll(Path("out"));
-    r.err = ReadAll(Path("err"));
-    return r;
-  }
-
   bool Listed(const std::string& name) {
     CliRun r = Cli({"dest", "list", "--json"});
     EXPECT_EQ(r.code, 0) << r.err;
@@ -121,14 +43,6 @@ class DestCheckTest : public testsupport::CoordinatorFixture {
       if (d["name"] == name) return true;
     return false;
   }
-
-  std::unique_ptr<testsupport::TempDir> dir_;
-  std::unique_ptr<ChunkStore> store_;
-  DerivedKeys keys_;
-  std::unique_ptr<SealedChunkStore> sealed_;
-  std::unique_ptr<ChunkFetcher> fetcher_;
-  std::unique_ptr<Worker> worker_;
-  std::thread thread_;
 };
 
 TEST_F(DestCheckTest, WebDavWrongPasswordIsRefusedNoCheckAddsItSetFixesIt) {

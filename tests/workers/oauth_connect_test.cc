@@ -21,7 +21,7 @@
 #include "common/http/http_client.h"
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
-#include "tests/support/coordinator_fixture.h"
+#include "tests/support/cli_fixture.h"
 #include "tests/support/dropbox_fake.h"
 #include "workers/chunk_source.h"
 #include "workers/destination.h"
@@ -30,90 +30,16 @@
 namespace shoebox::worker {
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
+using testsupport::CliRun;
+using testsupport::ReadWholeFile;
 
-std::string ReadAll(const std::string& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-class OAuthConnectTest : public testsupport::CoordinatorFixture {
+class OAuthConnectTest : public testsupport::CliFixture {
  protected:
   void SetUp() override {
-    ASSERT_NO_FATAL_FAILURE(CoordinatorFixture::SetUp());
-    ASSERT_NO_FATAL_FAILURE(StartHarness());
-    auto dir = testsupport::TempDir::Make("oauth-connect");
-    ASSERT_TRUE(dir.ok());
-    dir_ = std::move(*dir);
-    ASSERT_EQ(Cli({"pool-key", "--private", Path("pool.key"), "--public", Path("pool.pub")}).code,
-              0);
-    std::ofstream(Path("cli.toml"))
-        << "coordinator = \"" << harness_->address()
-        << "\"\ninsecure_dev = true\npool_public_key = \"" << Path("pool.pub") << "\"\n";
+    ASSERT_NO_FATAL_FAILURE(CliFixture::SetUp());
     auto fake = testsupport::StartDropboxFake(65);
     ASSERT_TRUE(fake.ok()) << fake.status();
     fake_ = std::move(*fake);
-  }
-
-  void TearDown() override { StopWorker(); }
-
-  std::string Path(const std::string& name) const { return dir_->path() + "/" + name; }
-
-  void StartWorker() {
-    auto store = OpenDirChunkStore(harness_->dir() + "/chunks");
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
-    auto master = LoadOrCreateMasterKey(harness_->dir() + "/master.key", false);
-    ASSERT_TRUE(master.ok());
-    keys_ = DeriveKeys(*master);
-    sealed_ = std::make_unique<SealedChunkStore>(store_.get(), keys_.data_key);
-    fetcher_ = MakeStoreFetcher(sealed_.get());
-    WorkerOptions o;
-    o.name = "w1";
-    o.insecure_dev = true;
-    o.coordinator = harness_->address();
-    o.concurrency = 1;
-    o.lease_wait = absl::Seconds(1);
-    o.rpc_deadline = absl::Seconds(20);
-    o.pool_key_file = Path("pool.key");
-    auto opener = MakeSealBoxOpener(Path("pool.key"));
-    ASSERT_TRUE(opener.ok()) << opener.status();
-    auto w = Worker::Create(o, channel(), fetcher_.get(), *opener);
-    ASSERT_TRUE(w.ok()) << w.status();
-    worker_ = std::move(*w);
-    ASSERT_TRUE(worker_->Register().ok());
-    thread_ = std::thread([this] { (void)worker_->Run(); });
-  }
-
-  void StopWorker() {
-    if (!worker_) return;
-    worker_->Stop();
-    if (thread_.joinable()) thread_.join();
-    worker_.reset();
-  }
-
-  // Runs the real CLI with cli.toml; output to `tag`.out / `tag`.err.
-  CliRun Cli(const std::vector<std::string>& args, const std::string& tag = "cli") {
-    std::string cmd = absl::StrCat("SHOEBOX_CLI_CONFIG=", Quote(Path("cli.toml")), " ",
-                                   Quote(SHOEBOX_CLI_BINARY));
-    for (const std::string& a : args) absl::StrAppend(&cmd, " ", Quote(a));
-    absl::StrAppend(&cmd, " </dev/null >", Quote(Path(tag + ".out")), " 2>",
-                    Quote(Path(tag + ".err")));
-    CliRun r;
-    const int st = std::system(cmd.c_str());
-    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    r.out = ReadAll(Path(tag + ".out"));
-    r.err = ReadAll(Path(tag + ".err"));
-    return r;
   }
 
   void AddBox() {
@@ -134,14 +60,7 @@ class OAuthConnectTest : public testsupport::CoordinatorFixture {
     return v1::Destination();
   }
 
-  std::unique_ptr<testsupport::TempDir> dir_;
   std::unique_ptr<testsupport::DropboxFake> fake_;
-  std::unique_ptr<ChunkStore> store_;
-  DerivedKeys keys_;
-  std::unique_ptr<SealedChunkStore> sealed_;
-  std::unique_ptr<ChunkFetcher> fetcher_;
-  std::unique_ptr<Worker> worker_;
-  std::thread thread_;
 };
 
 TEST_F(OAuthConnectTest, ConnectSignsInAndAWorkerChecksWithTheRefreshToken) {
@@ -152,19 +71,19 @@ TEST_F(OAuthConnectTest, ConnectSignsInAndAWorkerChecksWithTheRefreshToken) {
   std::thread cli([&] {
     connect = Cli({"dest", "connect", "box", "--client-secret-file", Path("secret"), "--no-browser",
                    "--timeout", "60"},
-                  "connect");
+                  "", "connect");
   });
   // The browser: the printed URL, then the redirect to the CLI's listener.
   std::string url;
   for (int i = 0; i < 200 && url.empty(); ++i) {
-    std::string out = ReadAll(Path("connect.out"));
+    std::string out = ReadWholeFile(Path("connect.out"));
     size_t at = out.find(fake_->url + "/oauth2/authorize?");
     if (at != std::string::npos && out.find('\n', at) != std::string::npos)
       url = out.substr(at, out.find('\n', at) - at);
     else
       absl::SleepFor(absl::Milliseconds(50));
   }
-  ASSERT_FALSE(url.empty()) << ReadAll(Path("connect.err"));
+  ASSERT_FALSE(url.empty()) << ReadWholeFile(Path("connect.err"));
   EXPECT_TRUE(absl::StrContains(url, "code_challenge_method=S256")) << url;
   http::Client browser(http::ClientOptions{});
   // A stray request (a favicon) is answered and ignored: the state differs.
