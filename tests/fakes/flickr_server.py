@@ -75,6 +75,7 @@ import os
 import re
 import secrets
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -276,6 +277,7 @@ class Handler(BaseHTTPRequestHandler):
         if not hmac.compare_digest(want, d["oauth_signature"]):
             with S.lock:
                 S.signature_failures += 1
+            sys.stderr.write("invalid signature: %s %s %r\n" % (self.command, self.url(), params))
             raise FlickrFail(96, "Invalid signature")
         try:
             ts = int(d.get("oauth_timestamp", ""))

@@ -262,8 +262,9 @@ TEST(Flickr, HourlyBudgetIsHonoured) {
   static FlickrFake& budget = StartedFlickr({"--budget", "5", "--window", "3"});
   auto c = NewFlickrConnector(budget, "budget");
   ASSERT_TRUE(c.ok()) << c.status();
-  absl::Status throttled;
-  for (int i = 0; i < 10 && throttled.ok(); ++i) throttled = (*c)->Stat("x.jpg").status();
+  absl::Status throttled = absl::NotFoundError("");
+  for (int i = 0; i < 10 && absl::IsNotFound(throttled); ++i)
+    throttled = (*c)->Stat("x.jpg").status();
   ASSERT_EQ(throttled.code(), absl::StatusCode::kResourceExhausted) << throttled;
   ASSERT_TRUE(RetryAfterMs(throttled).has_value());
   EXPECT_GT(*RetryAfterMs(throttled), 0u);
