@@ -97,6 +97,14 @@ sb dest add box --kind flickr --set api_key=e2e-key --set "endpoint=$svc/service
   --set "upload_endpoint=$svc/services" --set "auth_endpoint=$svc/services" \
   --set max_requests_per_s=20 --layout '{album}/{name}' | tee "$work/add.out"
 grep -q "shoebox dest connect box" "$work/add.out" || sb_die "dest add did not point to dest connect"
+# A wrong API secret: the request token is refused with a clear message.
+printf 'not-the-secret\n' >"$work/wrong-secret.txt"
+if sb dest connect box --client-secret-file "$work/wrong-secret.txt" --verifier-file /dev/null \
+  >"$work/connect-wrong.out" 2>&1; then
+  sb_die "dest connect succeeded with a wrong API secret"
+fi
+grep -q "check the API key and secret" "$work/connect-wrong.out" \
+  || { cat "$work/connect-wrong.out"; sb_die "a wrong API secret was not explained"; }
 printf 'e2e-api-secret\n' >"$work/api-secret.txt"
 mkfifo "$work/pin"
 sb dest connect box --client-secret-file "$work/api-secret.txt" --verifier-file "$work/pin" \
@@ -117,6 +125,7 @@ pin=$(grep -o '<code id="verifier">[^<]*' "$work/authorize.html" | sed 's/.*>//'
 printf '%s\n' "$pin" >"$work/pin"
 wait $cpid || { cat "$work/connect.out"; sb_die "dest connect failed"; }
 grep -q "connected as" "$work/connect.out" || sb_die "dest connect did not say who is connected"
+grep -q "connection checked" "$work/connect.out" || sb_die "dest connect ran no connection check"
 sb_log "connected: $(tail -n 1 "$work/connect.out")"
 
 # --- a device with nested folders backs up to it ------------------------------------------

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
+#include "common/http/http_client.h"
 #include "common/http/oauth1.h"
 #include "gtest/gtest.h"
 #include "tests/workers/flickr_test_util.h"
@@ -314,6 +315,59 @@ TEST(Flickr, ReplacedAndDeletedPathsLeaveSharedPhotosAlone) {
   EXPECT_EQ(PhotosOf(Flickr(), a.user_id).size(), 1u);
   ASSERT_TRUE((*c)->Delete("b/two.jpg").ok());
   EXPECT_EQ(PhotosOf(Flickr(), a.user_id).size(), 0u);
+}
+
+// A Put whose ticket check failed is retried without a second upload: the
+// retry waits for the ticket it has (in memory, or in the saved resume
+// state on another worker) while the photo is not yet searchable.
+TEST(Flickr, RetriedPutWaitsForItsTicketInsteadOfUploadingAgain) {
+  testsupport::FlickrAccount a;
+  auto c = NewFlickrConnector(Flickr(), "ticketretry", nullptr, &a);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(Flickr().Control("config", {{"ticket_delay", 1.5}}).ok());
+  ASSERT_TRUE(
+      Flickr()
+          .Control("fault", {{"method", "flickr.photos.upload.checkTickets"}, {"status", 500}})
+          .ok());
+  const int64_t before = (*Flickr().Get("stats"))["uploads"].get<int64_t>();
+  PutRequest r = Req("slow/video.mp4", 9000, 7);
+  std::string saved;
+  r.save_resume_state = [&](const std::string& st) { saved = st; };
+  auto first = PutPattern(c->get(), r, 7);
+  EXPECT_EQ(ClassifyForRetry(first.status()), RetryClass::kRetryable) << first.status();
+  ASSERT_TRUE(absl::StrContains(saved, "ticket")) << saved;
+  // Another worker (a new connector) with the saved state.
+  auto other = MakeFlickrConnector(FlickrTestOptions(Flickr(), a));
+  ASSERT_TRUE(other.ok());
+  PutRequest again = r;
+  again.resume_state = saved;
+  auto second = PutPattern(other->get(), again, 7);
+  ASSERT_TRUE(Flickr().Control("config", {{"ticket_delay", 0.05}}).ok());
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ((*Flickr().Get("stats"))["uploads"].get<int64_t>(), before + 1);
+  EXPECT_EQ(PhotosOf(Flickr(), a.user_id).size(), 1u);
+}
+
+// The fake is as strict as Flickr about replays: a nonce is good once.
+TEST(Flickr, ServerRefusesAReusedNonce) {
+  auto a = Flickr().NewAccount("nonce");
+  ASSERT_TRUE(a.ok());
+  const std::string url =
+      Flickr().services() + "/rest/?method=flickr.test.login&format=json" + "&nojsoncallback=1";
+  const http::OAuth1Credentials creds{Flickr().api_key, Flickr().api_secret, a->oauth_token,
+                                      a->oauth_token_secret};
+  auto p = http::OAuth1SignWith(http::OAuth1Request{"GET", url, {}, {}}, creds, "same-nonce",
+                                absl::ToUnixSeconds(absl::Now()));
+  ASSERT_TRUE(p.ok());
+  http::Client client(http::ClientOptions{});
+  http::Request req{.url = url};
+  req.headers = {{"Authorization", http::OAuth1AuthorizationHeader(*p)}};
+  auto first = client.Send(req);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(absl::StrContains(first->body, "\"stat\": \"ok\"")) << first->body;
+  auto replay = client.Send(req);
+  ASSERT_TRUE(replay.ok());
+  EXPECT_TRUE(absl::StrContains(replay->body, "\"code\": 96")) << replay->body;
 }
 
 }  // namespace
