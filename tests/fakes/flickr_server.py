@@ -42,6 +42,11 @@ the call past it is answered 429 with Retry-After (the seconds until the
 window ends). The file type is checked only with --check-filetype (the
 connector conformance suite uploads pattern bytes under .jpg names).
 
+Flickr's search index lags behind uploads; --search-lag S (or config
+"search_lag") keeps a new photo out of photos.search and people.getPhotos for
+S seconds while getInfo, getSizes and the photo's other methods see it at
+once.
+
 The test user approves on GET /services/oauth/authorize?oauth_token=T (the
 browser step); the page shows the verifier in <code id="verifier">.
 
@@ -56,7 +61,7 @@ Control endpoints (no auth), for tests:
   POST /_control/user    {"name": N} -> {"user_id", "oauth_token", "oauth_token_secret"}
                          (a fresh account with an access token; tests)
   POST /_control/config  {"ticket_delay": s, "budget": n, "window": s, "max_items": n,
-                          "latency_ms": n, "page_size": n}
+                          "latency_ms": n, "page_size": n, "search_lag": s}
   POST /_control/fault   {"method": "upload" | "flickr.x.y", "status": 500|503 |
                           "drop_after": BYTES (upload) | "ticket_failed": true,
                           "count": n, "skip": n}
@@ -64,6 +69,7 @@ Control endpoints (no auth), for tests:
 Usage: flickr_server.py --port N [--api-key K] [--api-secret S] [--data DIR]
                         [--ticket-delay S] [--budget N] [--window S]
                         [--max-items N] [--latency-ms MS] [--check-filetype]
+                        [--search-lag S]
 """
 
 import argparse
@@ -139,6 +145,7 @@ class State:
         self.api_key, self.api_secret = args.api_key, args.api_secret
         self.data = args.data or tempfile.mkdtemp(prefix="flickr-fake-")
         self.ticket_delay = args.ticket_delay
+        self.search_lag = args.search_lag
         self.budget, self.window = args.budget, args.window
         self.max_items = args.max_items
         self.latency_s = args.latency_ms / 1000.0
@@ -655,6 +662,7 @@ class Handler(BaseHTTPRequestHandler):
                                   "failed": failed, "user": user, "photoid": None}
                 body = "<ticketid>%s</ticketid>" % tid
             else:
+                photo["searchable_at"] = time.time() + S.search_lag
                 S.photos[pid] = photo
                 body = "<photoid>%s</photoid>" % pid
         self.reply(200, '<?xml version="1.0" encoding="utf-8" ?>\n<rsp stat="ok">\n%s\n</rsp>\n'
@@ -690,7 +698,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, {"user_id": user, "oauth_token": tok,
                                         "oauth_token_secret": S.access_tokens[tok]["secret"]})
             if what == "config":
-                for k in ("ticket_delay", "budget", "window", "max_items"):
+                for k in ("ticket_delay", "budget", "window", "max_items", "search_lag"):
                     if k in body:
                         setattr(S, k, body[k])
                 if "latency_ms" in body:
@@ -715,6 +723,7 @@ def settle_tickets():
     for t in S.tickets.values():
         if t["photoid"] is None and not t["failed"] and now >= t["ready_at"]:
             p = t["photo"]
+            p["searchable_at"] = now + S.search_lag
             S.photos[p["id"]] = p
             t["photoid"] = p["id"]
 
@@ -737,7 +746,9 @@ def user_of(d, user):
 def m_search(d, user):
     settle_tickets()
     user_of(d, user)
-    mine = [p for p in S.photos.values() if p["owner"] == user]
+    now = time.time()  # the search index lags behind uploads by --search-lag
+    mine = [p for p in S.photos.values()
+            if p["owner"] == user and p.get("searchable_at", 0) <= now]
     wanted = [normalize_tag(t) for t in d.get("machine_tags", "").split(",") if t.strip()]
     if wanted:
         mode_all = d.get("machine_tag_mode", "any") == "all"
@@ -921,6 +932,8 @@ def main():
     ap.add_argument("--budget", type=int, default=3600)
     ap.add_argument("--window", type=float, default=3600)
     ap.add_argument("--max-items", type=int, default=0)
+    ap.add_argument("--search-lag", type=float, default=0,
+                    help="seconds before a new photo shows in search and lists (getInfo: at once)")
     ap.add_argument("--latency-ms", type=float, default=0)
     ap.add_argument("--check-filetype", action="store_true")
     args = ap.parse_args()

@@ -370,5 +370,30 @@ TEST(Flickr, ServerRefusesAReusedNonce) {
   EXPECT_TRUE(absl::StrContains(replay->body, "\"code\": 96")) << replay->body;
 }
 
+// Flickr's search index lags behind uploads: a Stat right after the Put,
+// and the same content put again from another path a moment later, still
+// find the photo (by id, through getInfo), so nothing is uploaded twice.
+TEST(Flickr, SearchLagHidesNoFreshUpload) {
+  testsupport::FlickrAccount a;
+  auto c = NewFlickrConnector(Flickr(), "lag", nullptr, &a);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(Flickr().Control("config", {{"search_lag", 60}}).ok());
+  const int64_t before = (*Flickr().Get("stats"))["uploads"].get<int64_t>();
+  ASSERT_TRUE(PutPattern(c->get(), Req("lag/a.jpg", 5000, 9), 9).ok());
+  auto st = (*c)->Stat("lag/a.jpg");
+  // Another job's connector in the same worker process.
+  auto other = MakeFlickrConnector(FlickrTestOptions(Flickr(), a));
+  ASSERT_TRUE(other.ok());
+  auto again = PutPattern(other->get(), Req("lag/b.jpg", 5000, 9), 9);
+  auto st_b = (*other)->Stat("lag/b.jpg");
+  ASSERT_TRUE(Flickr().Control("config", {{"search_lag", 0}}).ok());
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->size, 5000u);
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_TRUE(st_b.ok()) << st_b.status();
+  EXPECT_EQ(st_b->ref, st->ref);
+  EXPECT_EQ((*Flickr().Get("stats"))["uploads"].get<int64_t>(), before + 1);
+}
+
 }  // namespace
 }  // namespace shoebox::worker

@@ -1,7 +1,9 @@
 #include "workers/connectors/flickr.h"
 
 #include <algorithm>
+#include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -16,12 +18,10 @@
 #include "absl/time/clock.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
-#include "common/destination_kinds.h"
 #include "common/http/http_client.h"
 #include "common/http/request_gate.h"
 #include "common/http/url.h"
 #include "common/status.h"
-#include "workers/connectors/retrying_connector.h"
 #include "workers/connectors/service_names.h"
 
 namespace shoebox::worker {
@@ -83,12 +83,14 @@ struct Photo {
   std::vector<std::string> paths;  // description lines backed by a path tag
 };
 
-Photo ParsePhoto(const json& p) {
+// `tags`: machine tags as "ns:pred=value" strings.
+Photo MakePhoto(std::string id, std::string title, std::string description,
+                const std::vector<std::string>& tags) {
   Photo ph;
-  ph.id = Str(p, "id");
-  ph.title = Str(p, "title");
-  ph.description = Str(p, "description");
-  for (absl::string_view tag : absl::StrSplit(Str(p, "machine_tags"), ' ', absl::SkipEmpty())) {
+  ph.id = std::move(id);
+  ph.title = std::move(title);
+  ph.description = std::move(description);
+  for (const std::string& tag : tags) {
     std::pair<std::string, std::string> kv = absl::StrSplit(tag, absl::MaxSplits('=', 1));
     if (kv.first == "shoebox:sha256") ph.sha256 = kv.second;
     if (kv.first == "shoebox:path") ph.path_hashes.insert(kv.second);
@@ -102,6 +104,56 @@ Photo ParsePhoto(const json& p) {
   }
   return ph;
 }
+
+// A photo of a search or list answer (extras machine_tags,description).
+Photo ParsePhoto(const json& p) {
+  return MakePhoto(Str(p, "id"), Str(p, "title"), Str(p, "description"),
+                   absl::StrSplit(Str(p, "machine_tags"), ' ', absl::SkipEmpty()));
+}
+
+// A photo of flickr.photos.getInfo (tags with their raw text).
+Photo ParseInfo(const json& p) {
+  std::vector<std::string> tags;
+  const json& list = p["tags"]["tag"];
+  for (const json& t : list.is_array() ? list : json::array()) tags.push_back(Str(t, "raw"));
+  return MakePhoto(Str(p, "id"), Str(p, "title"), Str(p, "description"), tags);
+}
+
+// What this process put recently, by account and path or content: Flickr's
+// search index lags behind uploads, so a Stat right after a Put, or the
+// same content put by another job a moment later, looks the photo up by id
+// (flickr.photos.getInfo, immediate) when the search does not find it yet.
+// At most kRecent entries, the oldest dropped first.
+class RecentPhotos {
+ public:
+  static RecentPhotos& Get() {
+    static RecentPhotos* r = new RecentPhotos();
+    return *r;
+  }
+  std::string Find(const std::string& key) {
+    absl::MutexLock l(&mu_);
+    auto it = ids_.find(key);
+    return it == ids_.end() ? "" : it->second;
+  }
+  void Remember(const std::string& key, const std::string& id) {
+    absl::MutexLock l(&mu_);
+    if (ids_.insert_or_assign(key, id).second) order_.push_back(key);
+    while (order_.size() > kRecent) {
+      ids_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+  void Forget(const std::string& key) {
+    absl::MutexLock l(&mu_);
+    ids_.erase(key);
+  }
+
+ private:
+  static constexpr size_t kRecent = 20000;
+  absl::Mutex mu_;
+  std::map<std::string, std::string> ids_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> order_ ABSL_GUARDED_BY(mu_);
+};
 
 RemoteObject ToObject(const Photo& p, const std::string& path) {
   RemoteObject o;
@@ -206,8 +258,17 @@ class FlickrConnector final : public Connector {
   absl::Status HttpStatus(const http::Response& r, const std::string& what) const;
   // Every photo of the account carrying `machine_tag` (paged).
   absl::StatusOr<std::vector<Photo>> Search(const std::string& machine_tag);
-  absl::StatusOr<std::vector<Photo>> AtPath(const std::string& path) {
-    return Search("shoebox:path=" + PathHash(path));
+  // The photos standing for `path` / holding `sha` (hex): the search, else
+  // what this process put recently (RecentPhotos), checked with getInfo.
+  absl::StatusOr<std::vector<Photo>> AtPath(const std::string& path);
+  absl::StatusOr<std::vector<Photo>> WithContent(const std::string& sha);
+  // flickr.photos.getInfo; nullopt when the photo is gone.
+  absl::StatusOr<std::optional<Photo>> Info(const std::string& id);
+  std::string PathKey(const std::string& path) const {
+    return absl::StrCat(o_.api, "\n", o_.credentials.token, "\npath\n", path);
+  }
+  std::string ContentKey(const std::string& sha) const {
+    return absl::StrCat(o_.api, "\n", o_.credentials.token, "\nsha256\n", sha);
   }
   absl::StatusOr<std::string> Upload(const PutRequest& req, ByteSource* src,
                                      const std::function<void(const Progress&)>& progress);
@@ -286,6 +347,42 @@ absl::StatusOr<std::vector<Photo>> FlickrConnector::Search(const std::string& ma
   return out;
 }
 
+absl::StatusOr<std::optional<Photo>> FlickrConnector::Info(const std::string& id) {
+  const std::string what = "look up photo " + id;
+  ASSIGN_OR_RETURN(json j, Call("flickr.photos.getInfo", {{"photo_id", id}}, false, what));
+  if (FailCode(j) == 1) return std::nullopt;
+  RETURN_IF_ERROR(Check(j, what));
+  return ParseInfo(j["photo"]);
+}
+
+absl::StatusOr<std::vector<Photo>> FlickrConnector::AtPath(const std::string& path) {
+  ASSIGN_OR_RETURN(std::vector<Photo> found, Search("shoebox:path=" + PathHash(path)));
+  if (!found.empty()) return found;
+  const std::string id = RecentPhotos::Get().Find(PathKey(path));
+  if (id.empty()) return found;
+  ASSIGN_OR_RETURN(std::optional<Photo> p, Info(id));
+  if (p && p->path_hashes.count(PathHash(path))) {
+    found.push_back(*p);
+  } else {
+    RecentPhotos::Get().Forget(PathKey(path));
+  }
+  return found;
+}
+
+absl::StatusOr<std::vector<Photo>> FlickrConnector::WithContent(const std::string& sha) {
+  ASSIGN_OR_RETURN(std::vector<Photo> found, Search("shoebox:sha256=" + sha));
+  if (!found.empty()) return found;
+  const std::string id = RecentPhotos::Get().Find(ContentKey(sha));
+  if (id.empty()) return found;
+  ASSIGN_OR_RETURN(std::optional<Photo> p, Info(id));
+  if (p && p->sha256 == sha) {
+    found.push_back(*p);
+  } else {
+    RecentPhotos::Get().Forget(ContentKey(sha));
+  }
+  return found;
+}
+
 absl::StatusOr<RemoteObject> FlickrConnector::Put(
     const PutRequest& req, ByteSource* src, const std::function<void(const Progress&)>& progress) {
   const std::string& path = req.remote_path;
@@ -302,7 +399,7 @@ absl::StatusOr<RemoteObject> FlickrConnector::Put(
   ASSIGN_OR_RETURN(std::vector<Photo> before, AtPath(path));
   // The same content anywhere in the account (this path, another path,
   // another Shoebox, a run before a lost catalog): never uploaded again.
-  ASSIGN_OR_RETURN(std::vector<Photo> same, Search("shoebox:sha256=" + sha));
+  ASSIGN_OR_RETURN(std::vector<Photo> same, WithContent(sha));
   std::string id;
   if (same.empty()) {
     std::string ticket;
@@ -339,6 +436,8 @@ absl::StatusOr<RemoteObject> FlickrConnector::Put(
   // The path now stands for this content only.
   for (const Photo& old : before)
     if (old.id != id) RETURN_IF_ERROR(DetachPath(old, path));
+  RecentPhotos::Get().Remember(PathKey(path), id);
+  RecentPhotos::Get().Remember(ContentKey(sha), id);
   if (!req.album.empty()) RETURN_IF_ERROR(AddToAlbum(req.album, id));
   RemoteObject o;
   o.remote_path = path;
@@ -457,7 +556,9 @@ absl::Status FlickrConnector::AttachPath(const Photo& p, const std::string& path
 absl::Status FlickrConnector::DetachPath(const Photo& p, const std::string& path) {
   const std::string hash = PathHash(path);
   std::string what = "delete photo " + p.id + " (" + path + ")";
+  RecentPhotos::Get().Forget(PathKey(path));
   if (p.path_hashes.size() <= 1) {
+    RecentPhotos::Get().Forget(ContentKey(p.sha256));
     ASSIGN_OR_RETURN(json j, Call("flickr.photos.delete", {{"photo_id", p.id}}, true, what));
     if (FailCode(j) == 1) return absl::OkStatus();  // already gone
     return Check(j, what);
@@ -651,130 +752,11 @@ absl::Status FlickrConnector::Delete(const std::string& remote_path) {
 
 }  // namespace
 
-absl::Status FlickrErrorStatus(int code, const std::string& message, const std::string& what,
-                               const std::string& destination, bool upload) {
-  const std::string said = absl::StrCat("code ", code, ": ", message);
-  switch (code) {
-    case 96:   // Invalid signature
-    case 97:   // Missing signature
-    case 98:   // Login failed / Invalid auth token
-    case 99:   // User not logged in / Insufficient permissions
-    case 100:  // Invalid API Key
-      return absl::UnauthenticatedError(
-          absl::StrCat("flickr: ", what, ": Flickr refused the credentials (", said,
-                       "); reconnect with `shoebox dest connect ",
-                       destination.empty() ? "NAME" : destination, "`"));
-    case 105:  // Service currently unavailable
-    case 106:  // Write operation failed (temporary)
-      return absl::UnavailableError(absl::StrCat("flickr: ", what, ": ", said, "; retried"));
-    default:
-      break;
-  }
-  if (upload) {
-    const char* advice = nullptr;
-    switch (code) {
-      case 2:  // No photo specified
-      case 3:  // General upload failure
-        return absl::UnavailableError(absl::StrCat("flickr: ", what, ": ", said, "; retried"));
-      case 4:
-        advice = "the file is empty; Flickr takes no empty files";
-        break;
-      case 5:
-        advice = "Flickr does not take this file type (photos and videos only)";
-        break;
-      case 6:
-        advice =
-            "the account reached its upload limit (a free account holds 1,000 photos and "
-            "videos; delete some or upgrade to Flickr Pro)";
-        break;
-      case 7:
-        advice = "the account reached its video upload limit (upgrade to Flickr Pro)";
-        break;
-      case 8:
-        advice = "the file is larger than Flickr takes (200 MB photos, 1 GB videos)";
-        break;
-      default:
-        break;
-    }
-    if (advice != nullptr) {
-      return absl::FailedPreconditionError(absl::StrCat("flickr: ", what, ": refused by Flickr (",
-                                                        said, "): ", advice,
-                                                        "; this file is not retried"));
-    }
-  }
-  return absl::FailedPreconditionError(absl::StrCat("flickr: ", what, ": Flickr answered ", said));
-}
-
-absl::StatusOr<FlickrUploadRequest> BuildFlickrUpload(const FlickrOptions& o,
-                                                      const http::QueryParams& fields,
-                                                      const std::string& filename,
-                                                      const std::string& boundary,
-                                                      const std::string& nonce, int64_t timestamp) {
-  FlickrUploadRequest u;
-  u.url = o.upload + "/upload/";
-  u.fields = fields;
-  // Every field is signed; the photo part is not (upload.api.html).
-  ASSIGN_OR_RETURN(http::QueryParams oauth,
-                   http::OAuth1SignWith(http::OAuth1Request{"POST", u.url, fields, {}},
-                                        o.credentials, nonce, timestamp));
-  u.authorization = http::OAuth1AuthorizationHeader(oauth);
-  u.content_type = "multipart/form-data; boundary=" + boundary;
-  for (const auto& [k, v] : fields) {
-    absl::StrAppend(&u.prefix, "--", boundary, "\r\nContent-Disposition: form-data; name=\"", k,
-                    "\"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n", v, "\r\n");
-  }
-  std::string safe = filename;  // a header value: no quotes, CR or LF
-  for (char& c : safe)
-    if (c == '"' || c == '\r' || c == '\n' || c == '\\') c = '_';
-  absl::StrAppend(&u.prefix, "--", boundary,
-                  "\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"", safe,
-                  "\"\r\nContent-Type: application/octet-stream\r\n\r\n");
-  u.suffix = absl::StrCat("\r\n--", boundary, "--\r\n");
-  return u;
-}
-
 absl::StatusOr<std::unique_ptr<Connector>> MakeFlickrConnector(
     FlickrOptions options, std::shared_ptr<AlbumDirectory> albums) {
   if (options.credentials.consumer_key.empty())
     return absl::InvalidArgumentError("flickr: no API key (setting api_key)");
   return std::unique_ptr<Connector>(new FlickrConnector(std::move(options), std::move(albums)));
 }
-
-absl::StatusOr<std::unique_ptr<Connector>> MakeFlickrConnectorFromSettings(
-    const nlohmann::json& settings, const nlohmann::json& credentials,
-    const ConnectorEnvironment& env) {
-  // Keys, types and defaults: common/destination_kinds.cc.
-  const SettingsReader in("flickr", settings, credentials);
-  FlickrOptions o;
-  o.destination = env.destination_name;
-  ASSIGN_OR_RETURN(std::string api, in.String("endpoint"));
-  o.api = std::string(absl::StripSuffix(api, "/"));
-  ASSIGN_OR_RETURN(std::string up, in.String("upload_endpoint"));
-  o.upload = std::string(absl::StripSuffix(up, "/"));
-  ASSIGN_OR_RETURN(o.is_public, in.Bool("is_public"));
-  ASSIGN_OR_RETURN(o.is_friend, in.Bool("is_friend"));
-  ASSIGN_OR_RETURN(o.is_family, in.Bool("is_family"));
-  ASSIGN_OR_RETURN(int64_t timeout_s, in.Int("timeout_s"));
-  o.timeout = absl::Seconds(timeout_s);
-  ASSIGN_OR_RETURN(int64_t per_s, in.Int("max_requests_per_s"));
-  o.max_requests_per_s = static_cast<int>(per_s);
-  ASSIGN_OR_RETURN(o.credentials.consumer_key, in.String("api_key"));
-  ASSIGN_OR_RETURN(o.credentials.consumer_secret, in.String("api_secret", true));
-  ASSIGN_OR_RETURN(o.credentials.token, in.String("oauth_token", true));
-  ASSIGN_OR_RETURN(o.credentials.token_secret, in.String("oauth_token_secret", true));
-  const std::string name = env.destination_name.empty() ? "NAME" : env.destination_name;
-  if (o.credentials.token.empty() || o.credentials.token_secret.empty()) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "flickr destination ", name, " is not connected yet; run `shoebox dest connect ", name,
-        "` (it asks Flickr for an access token)"));
-  }
-  ASSIGN_OR_RETURN(std::unique_ptr<Connector> c, MakeFlickrConnector(std::move(o), env.albums));
-  // Transient failures (a dropped connection, a 5xx) are retried; a retried
-  // Put finds an upload that arrived by its content tag or ticket.
-  return std::unique_ptr<Connector>(
-      std::make_unique<RetryingConnector>(std::move(c), RetryOptions{}));
-}
-
-SHOEBOX_REGISTER_CONNECTOR("flickr", MakeFlickrConnectorFromSettings);
 
 }  // namespace shoebox::worker
