@@ -38,8 +38,13 @@
 //   on that file; 429 is RESOURCE_EXHAUSTED with the Retry-After hint (the
 //   shared request gate holds every connector of the key); 5xx and codes
 //   105/106 are UNAVAILABLE.
+// - Flickr's search index lags behind uploads: what this worker process
+//   put recently is also looked up by id (flickr.photos.getInfo), so a Stat
+//   right after a Put, or the same content from another job, finds it.
 // - Budget: 3,600 calls per hour per API key, so one gate per key
 //   (RequestGate::Shared) at `max_requests_per_s` (default 1).
+// The error mapping, the upload request and the settings factory live in
+// flickr_api.cc.
 #pragma once
 
 #include <cstdint>
