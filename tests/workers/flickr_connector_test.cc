@@ -286,7 +286,7 @@ TEST(Flickr, RequestRateKeepsUnderTheBudget) {
   auto a = budget.NewAccount("rate");
   ASSERT_TRUE(a.ok());
   FlickrOptions o = FlickrTestOptions(budget, *a);
-  o.max_requests_per_s = 3;
+  o.max_requests_per_s = 2;
   auto c = MakeFlickrConnector(o);
   ASSERT_TRUE(c.ok());
   for (int i = 0; i < 8; ++i)

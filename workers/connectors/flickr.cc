@@ -413,7 +413,14 @@ absl::StatusOr<RemoteObject> FlickrConnector::Put(
     }
     if (!ticket.empty()) {
       absl::StatusOr<std::string> done = WaitTicket(ticket, "upload of " + path);
-      if (done.ok()) id = *done;
+      if (done.ok()) {
+        // That upload may have been made for another path with this content.
+        ASSIGN_OR_RETURN(std::optional<Photo> p, Info(*done));
+        if (p) {
+          id = *done;
+          if (!p->path_hashes.count(PathHash(path))) RETURN_IF_ERROR(AttachPath(*p, path));
+        }
+      }
     }
     if (id.empty()) {
       ASSIGN_OR_RETURN(ticket, Upload(req, src, progress));
@@ -467,7 +474,6 @@ absl::StatusOr<std::string> FlickrConnector::Upload(
       {"hidden", o_.is_public ? "1" : "2"},
       {"async", "1"},
   };
-  if (!req.capture_date.empty()) fields.push_back({"date_taken", req.capture_date});
   ASSIGN_OR_RETURN(FlickrUploadRequest u,
                    BuildFlickrUpload(o_, fields, Basename(path), "shoebox-" + http::OAuth1Nonce(),
                                      http::OAuth1Nonce(), absl::ToUnixSeconds(absl::Now())));
