@@ -36,6 +36,7 @@
 #include "absl/time/clock.h"
 #include "cli/commands.h"
 #include "cli/dest_check.h"
+#include "cli/dest_connect_oauth1.h"
 #include "cli/dest_input.h"
 #include "cli/seal.h"
 #include "common/http/oauth.h"
@@ -52,6 +53,7 @@ using json = nlohmann::json;
 
 struct FlowFlags {
   std::string client_id, client_secret_file, auth_endpoint, token_file;
+  std::string verifier_file;  // OAuth 1.0a (flickr, smugmug): the PIN
   bool client_secret_stdin = false, device_code = false, no_browser = false;
   int port = 0;
   double timeout_s = 300;
@@ -279,6 +281,10 @@ int Connect(AdminClient& client, const std::string& name, const FlowFlags& f) {
     return FailStatus(absl::NotFoundError(
         absl::StrCat("no destination named '", name, "'; `shoebox dest list` lists them")));
   }
+  if (IsOAuth1Kind(d->kind())) {  // Flickr, SmugMug: cli/dest_connect_oauth1.cc
+    return ConnectOAuth1(
+        client, *d, {f.client_secret_file, f.client_secret_stdin, f.verifier_file, f.no_check});
+  }
   auto profile = http::LookUpOAuthProfile(d->kind());
   if (!profile.ok()) {
     return Usage(cmd, absl::StrCat("destination ", name, " is of kind ", d->kind(), ": ",
@@ -353,12 +359,15 @@ void RegisterOAuthCommands(CLI::App& app, CliContext& ctx) {
   auto* connect = dest->add_subcommand(
       "connect",
       "sign in to the service of a dropbox/onedrive/gdrive destination and store its refresh "
-      "token sealed to the worker pool key");
+      "token (flickr/smugmug: OAuth 1.0a access token) sealed to the worker pool key");
   connect->add_option("name", *name, "destination name")->required();
   AddFlowFlags(connect, c.get());
   connect->add_option("--token-file", c->token_file,
                       "token blob printed by `shoebox authorize` (- for stdin)");
   connect->add_flag("--no-check", c->no_check, "do not test the connection afterwards");
+  connect->add_option("--verifier-file", c->verifier_file,
+                      "flickr/smugmug: file holding the code the service shows after you allow "
+                      "access (- for stdin); default: asked on the terminal");
   ctx.AddAdminHandler(
       connect, [c, name](CliContext&, AdminClient& client) { return Connect(client, *name, *c); });
 

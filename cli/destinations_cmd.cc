@@ -14,6 +14,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/dest_check.h"
+#include "cli/dest_connect_oauth1.h"
 #include "cli/dest_input.h"
 #include "cli/seal.h"
 #include "common/bytes.h"
@@ -107,7 +108,8 @@ int DestAdd(AdminClient& client, const DestAddArgs& a) {
   }
   const std::string sealed_note =
       secrets->secrets.empty() ? "" : "; credentials sealed to the worker pool key";
-  if (!secrets->secrets.contains("refresh_token") && http::LookUpOAuthProfile(a.kind).ok()) {
+  if ((!secrets->secrets.contains("refresh_token") && http::LookUpOAuthProfile(a.kind).ok()) ||
+      (!secrets->secrets.contains("oauth_token") && IsOAuth1Kind(a.kind))) {
     // An OAuth service cannot be checked before its sign-in (issue 19).
     std::printf(
         "destination %s (%s) added; next: `shoebox dest connect %s` signs in to the service "

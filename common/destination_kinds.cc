@@ -186,6 +186,40 @@ std::vector<KindSpec> MakeKinds() {
             "set by `shoebox dest connect NAME` (or a blob of `shoebox authorize`)"},
        },
        {}},
+      {"flickr",
+       "a Flickr account: photos and videos, private by default, folders as albums "
+       "(connect with `shoebox dest connect NAME`)",
+       {
+           {"api_key", T::kString, "", kReq, kPlain,
+            "API key of the app you registered at flickr.com/services/apps/create "
+            "(docs/destinations.md)"},
+           {"endpoint", T::kUrl, "\"https://api.flickr.com/services\"", kOpt, kPlain,
+            "REST API base ({endpoint}/rest/)"},
+           {"upload_endpoint", T::kUrl, "\"https://up.flickr.com/services\"", kOpt, kPlain,
+            "upload base ({upload_endpoint}/upload/)"},
+           {"auth_endpoint", T::kUrl, "\"https://www.flickr.com/services\"", kOpt, kPlain,
+            "OAuth 1.0a base ({auth_endpoint}/oauth/request_token, authorize, access_token)"},
+           {"is_public", T::kBool, "false", kOpt, kPlain, "photos visible to everyone"},
+           {"is_friend", T::kBool, "false", kOpt, kPlain, "photos visible to your friends"},
+           {"is_family", T::kBool, "false", kOpt, kPlain, "photos visible to your family"},
+           {"albums", T::kString, "\"folder\"", kOpt, kPlain,
+            "album rule: folder (Camera/2023 becomes album \"Camera 2023\"), none, or a template "
+            "of {folder} {dir} {year} {month} {device}"},
+           {"keywords", T::kBool, "false", kOpt, kPlain, "folder names as tags"},
+           {"timeout_s", T::kInt, "60", kOpt, kPlain, "connect and stall timeout, seconds", 1,
+            3600},
+           {"max_requests_per_s", T::kInt, "1", kOpt, kPlain,
+            "requests per second this API key may start (Flickr allows 3,600 per hour; 0: no "
+            "limit, 429 + Retry-After is always honoured)",
+            0, 100000},
+           {"api_secret", T::kString, "", kOpt, kSecret,
+            "the API key's secret (`shoebox dest connect NAME` asks for it)"},
+           {"oauth_token", T::kString, "", kOpt, kSecret, "set by `shoebox dest connect NAME`"},
+           {"oauth_token_secret", T::kString, "", kOpt, kSecret,
+            "set by `shoebox dest connect NAME`"},
+       },
+       {},
+       /*albums=*/true},
   };
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -55,6 +56,10 @@ absl::StatusOr<std::string> OAuth1BaseString(absl::string_view method, absl::str
                             (parts->scheme == "https" && parts->port == 443);
   if (!default_port) absl::StrAppend(&base, ":", parts->port);
   absl::StrAppend(&base, parts->path.empty() ? "/" : parts->path);
+  // The path as requested: ParseHttpUrl drops a trailing '/', which is part
+  // of the signed URI (Flickr's /services/rest/ and /services/upload/).
+  const absl::string_view requested = url.substr(0, url.find_first_of("?#"));
+  if (!parts->path.empty() && absl::EndsWith(requested, "/")) base += "/";
 
   // 3.4.1.3: the query's parameters plus the given ones, each encoded, then
   // sorted by name and value (byte order of the encoded forms).

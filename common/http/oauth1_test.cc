@@ -48,6 +48,17 @@ TEST(OAuth1, Rfc5849Section3_4_1_1BaseString) {
             "3D137131201%26oauth_token%3Dkkk9d7dh3k39sjv7");
 }
 
+// 3.4.1.2: the path exactly as requested, its trailing '/' included (a
+// server such as Flickr recomputes over /services/upload/).
+TEST(OAuth1, TrailingSlashOfThePathIsSigned) {
+  auto base = OAuth1BaseString("POST", "https://up.flickr.com/services/upload/?x=1", {});
+  ASSERT_TRUE(base.ok());
+  EXPECT_EQ(*base, "POST&https%3A%2F%2Fup.flickr.com%2Fservices%2Fupload%2F&x%3D1");
+  auto root = OAuth1BaseString("GET", "https://example.com/", {});
+  ASSERT_TRUE(root.ok());
+  EXPECT_EQ(*root, "GET&https%3A%2F%2Fexample.com%2F&");
+}
+
 TEST(OAuth1, NonDefaultPortIsKept) {
   auto base = OAuth1BaseString("GET", "http://127.0.0.1:8080/services/rest", {});
   ASSERT_TRUE(base.ok());

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# End-to-end (issue 20) for Flickr: a quickstart-like stack (private
+# PostgreSQL, coordinator, one worker) and the local Flickr of
+# tests/fakes/flickr_server.py; `shoebox dest add --kind flickr` +
+# `shoebox dest connect` (OAuth 1.0a: the printed authorize URL is opened
+# with curl, the PIN the page shows is given through --verifier-file) +
+# `bind` deliver a device with nested folders (Camera/2023, Camera/2024,
+# Trips/Rome). The server's own records then show every photo exactly once,
+# private, in the one set its folder maps to, and the bytes downloaded back
+# from the server equal the sources. A second agent run uploads nothing.
+# The API secret appears in no log.
+#   tests/e2e/flickr_connect_test.sh BUILD_DIR
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+bin="${1:?usage: flickr_connect_test.sh BUILD_DIR}"
+SB_NAME=e2e-flickr
+source "$here/deploy/lib.sh"
+source "$here/tests/e2e/media.sh"
+
+work="$(mktemp -d /tmp/shoebox-e2e-flickr.XXXXXX)"
+chmod 755 "$work"
+cleanup() {
+  local rc=$?
+  for p in worker coordinator service; do sb_stop "$work/$p.pid" 20; done
+  sb_pg_stop "$work/pg"
+  if [[ $rc != 0 ]]; then
+    for l in "$work"/*.log "$work"/connect.out; do
+      [[ $l == *initdb* || ! -f $l ]] && continue
+      echo "===== $l (tail)"; tail -n 30 "$l"
+    done
+  fi
+  [[ ${KEEP:-0} == 1 ]] || rm -rf "$work"
+  exit $rc
+}
+trap cleanup EXIT
+
+# --- media: nested folders, distinct content ----------------------------------------
+mkdir -p "$work/src/Camera/2023" "$work/src/Camera/2024" "$work/src/Trips/Rome"
+for i in 1 2 3; do sb_gen_jpeg "$work/src/Camera/2023/IMG_23$i.jpg" "$i" "2023:0$i:10 10:00:00"; done
+for i in 4 5; do sb_gen_jpeg "$work/src/Camera/2024/IMG_24$i.jpg" "$i" "2024:0$i:10 10:00:00"; done
+for i in 6 7; do sb_gen_jpeg "$work/src/Trips/Rome/DSC_$i.jpg" "$i" "2022:0$i:10 10:00:00"; done
+sb_gen_mp4 "$work/src/Trips/Rome/fontana.mp4" 8 2
+files=$(find "$work/src" -type f | wc -l)
+
+# --- servers ---------------------------------------------------------------------------
+pg_port=$(sb_free_port); c_port=$(sb_free_port); svc_port=$(sb_free_port)
+svc="http://127.0.0.1:$svc_port"
+mkdir -p "$work/service-data" "$work/chunks"
+sb_start service "$work/service.log" "$work/service.pid" \
+  python3 "$here/tests/fakes/flickr_server.py" --port "$svc_port" --data "$work/service-data" \
+  --api-key e2e-key --api-secret e2e-api-secret --latency-ms 20 --ticket-delay 0.3
+sb_wait_port 127.0.0.1 "$svc_port" 30 || sb_die "the Flickr server did not start"
+sb_pg_start "$work/pg" "$pg_port"
+caddr="127.0.0.1:$c_port"
+cat >"$work/coordinator.toml" <<TOML
+[coordinator]
+listen = "$caddr"
+key_file = "$work/master.key"
+[database]
+url = "postgresql://shoebox@127.0.0.1:$pg_port/shoebox"
+[chunk_store]
+location = "$work/chunks"
+[limits]
+lease_ms = 10000
+TOML
+"$bin/cli/shoebox" pool-key --private "$work/pool.key" --public "$work/pool.pub" >/dev/null
+sb_start coordinator "$work/coordinator.log" "$work/coordinator.pid" \
+  "$bin/coordinator/shoebox-coordinator" --config "$work/coordinator.toml"
+sb_wait_port 127.0.0.1 "$c_port" 60 || sb_die "coordinator did not start"
+cat >"$work/cli.toml" <<TOML
+coordinator = "$caddr"
+tls_dir = "$work/tls"
+pool_public_key = "$work/pool.pub"
+TOML
+export SHOEBOX_CLI_CONFIG="$work/cli.toml"
+sb() { "$bin/cli/shoebox" "$@"; }
+tok=$(sb enroll-token --worker worker-1 2>/dev/null)
+"$bin/workers/shoebox-worker" enroll --coordinator "$caddr" --token "$tok" \
+  --tls-dir "$work/worker-tls" >>"$work/enroll.log" 2>&1 || sb_die "the worker could not enroll"
+cat >"$work/worker.toml" <<TOML
+[worker]
+name = "worker-1"
+coordinator = "$caddr"
+tls_dir = "$work/worker-tls"
+kinds = ["flickr"]
+concurrency = 2
+chunk_store = "$work/chunks"
+master_key_file = "$work/master.key"
+pool_key_file = "$work/pool.key"
+TOML
+sb_start worker "$work/worker.log" "$work/worker.pid" \
+  "$bin/workers/shoebox-worker" --config "$work/worker.toml"
+
+# --- add and connect (OAuth 1.0a, out-of-band PIN) ---------------------------------------
+# One album per folder: the layout's {album} names the set.
+sb dest add box --kind flickr --set api_key=e2e-key --set "endpoint=$svc/services" \
+  --set "upload_endpoint=$svc/services" --set "auth_endpoint=$svc/services" \
+  --set max_requests_per_s=20 --layout '{album}/{name}' | tee "$work/add.out"
+grep -q "shoebox dest connect box" "$work/add.out" || sb_die "dest add did not point to dest connect"
+# A wrong API secret: the request token is refused with a clear message.
+printf 'not-the-secret\n' >"$work/wrong-secret.txt"
+if sb dest connect box --client-secret-file "$work/wrong-secret.txt" --verifier-file /dev/null \
+  >"$work/connect-wrong.out" 2>&1; then
+  sb_die "dest connect succeeded with a wrong API secret"
+fi
+grep -q "check the API key and secret" "$work/connect-wrong.out" \
+  || { cat "$work/connect-wrong.out"; sb_die "a wrong API secret was not explained"; }
+printf 'e2e-api-secret\n' >"$work/api-secret.txt"
+mkfifo "$work/pin"
+sb dest connect box --client-secret-file "$work/api-secret.txt" --verifier-file "$work/pin" \
+  >"$work/connect.out" 2>&1 &
+cpid=$!
+url=""
+for i in $(seq 1 100); do
+  url=$(grep -m1 -o "^$svc/services/oauth/authorize?[^ ]*" "$work/connect.out" || true)
+  [[ -n $url ]] && break
+  sleep 0.1
+done
+[[ -n $url ]] || { cat "$work/connect.out"; sb_die "dest connect printed no authorize URL"; }
+[[ $url == *perms=write* ]] || sb_die "the authorize URL asks for no write permission: $url"
+# The browser: the user allows access and reads the code off the page.
+curl -sS -o "$work/authorize.html" "$url" || sb_die "the authorize page did not open"
+pin=$(grep -o '<code id="verifier">[^<]*' "$work/authorize.html" | sed 's/.*>//')
+[[ -n $pin ]] || sb_die "the authorize page showed no code"
+printf '%s\n' "$pin" >"$work/pin"
+wait $cpid || { cat "$work/connect.out"; sb_die "dest connect failed"; }
+grep -q "connected as" "$work/connect.out" || sb_die "dest connect did not say who is connected"
+grep -q "connection checked" "$work/connect.out" || sb_die "dest connect ran no connection check"
+sb_log "connected: $(tail -n 1 "$work/connect.out")"
+
+# --- a device with nested folders backs up to it ------------------------------------------
+cat >"$work/agent.toml" <<TOML
+[coordinator]
+address = "$caddr"
+[agent]
+device_name = "phone"
+state_dir = "$work/agent"
+settle_seconds = 0
+[[folder]]
+path = "$work/src"
+all_files = true
+TOML
+tok=$(sb enroll-token --device phone --ttl 1h 2>/dev/null)
+printf '%s\n' "$tok" | "$bin/agent/shoebox-agent" --config "$work/agent.toml" enroll --token - \
+  >>"$work/enroll.log" 2>&1 || sb_die "the device could not enroll"
+"$bin/agent/shoebox-agent" --config "$work/agent.toml" run --once --no-progress >"$work/agent.log" 2>&1 \
+  || sb_die "the agent failed"
+sb bind --device phone --dest box
+
+wait_delivered() {
+  local want=$1 delivered open dead i
+  for i in $(seq 1 600); do
+    sb status --json >"$work/status.json"
+    read -r delivered open dead < <(python3 -c '
+import json,sys; s=json.load(open(sys.argv[1])); d=s["destinations"]
+print(sum(x["delivered_files"] for x in d), sum(x["pending_files"]+x["in_flight_files"]+x["failed_files"] for x in d), sum(x["dead_files"] for x in d))' "$work/status.json")
+    [[ $dead == 0 ]] || { sb jobs --state dead; sb_die "$dead deliveries are dead"; }
+    [[ $delivered -ge $want && $open == 0 ]] && break
+    sleep 0.5
+  done
+  [[ $delivered == "$want" ]] || { cat "$work/status.json"; sb_die "delivered $delivered of $want"; }
+}
+wait_delivered "$files"
+sb_log "all $files deliveries done"
+uploads=$(curl -sS "$svc/_control/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["uploads"])')
+
+# --- the server's own records -----------------------------------------------------------
+check_server() {
+python3 - "$svc" "$work/src" <<'PY'
+import hashlib, json, os, sys, urllib.request
+svc, src = sys.argv[1], sys.argv[2]
+photos = json.load(urllib.request.urlopen(svc + "/_control/photos"))
+sets = json.load(urllib.request.urlopen(svc + "/_control/sets"))
+want = {}  # sha256 -> folder relative to src
+for root, _, names in os.walk(src):
+    for n in names:
+        p = os.path.join(root, n)
+        want[hashlib.sha256(open(p, "rb").read()).hexdigest()] = os.path.relpath(root, src)
+assert len(photos) == len(want), "%d photos at the server for %d files" % (len(photos), len(want))
+by_sha = {}
+for p in photos:
+    assert p["sha256"] not in by_sha, "content uploaded twice: %s" % p["title"]
+    by_sha[p["sha256"]] = p
+    assert p["is_public"] == 0 and p["is_friend"] == 0 and p["is_family"] == 0, "not private: %r" % p
+    data = urllib.request.urlopen(svc + "/static/" + p["id"]).read()
+    assert hashlib.sha256(data).hexdigest() == p["sha256"], "bytes differ: " + p["title"]
+set_of_folder = {}
+for sha, folder in want.items():
+    p = by_sha.get(sha)
+    assert p is not None, "a file of %s is missing at the server" % folder
+    assert len(p["sets"]) == 1, "%s is in sets %r" % (p["title"], p["sets"])
+    title = p["sets"][0]
+    # The folder's last name ends the set title ("2023" or "Camera 2023").
+    assert title.endswith(os.path.basename(folder)), (title, folder)
+    assert set_of_folder.setdefault(folder, title) == title, (folder, title, set_of_folder)
+assert len(set(set_of_folder.values())) == len(set_of_folder), set_of_folder
+assert len(sets) == len(set_of_folder), "%d sets for %d folders" % (len(sets), len(set_of_folder))
+for s in sets:
+    assert s["primary"] in s["photos"], s
+print("%d photos, each once, in %d sets: %s" % (len(photos), len(sets), sorted(set_of_folder.values())))
+PY
+}
+check_server || sb_die "the Flickr server's records are not what was delivered"
+
+# --- a second run uploads nothing ----------------------------------------------------------
+"$bin/agent/shoebox-agent" --config "$work/agent.toml" run --once --no-progress >>"$work/agent.log" 2>&1 \
+  || sb_die "the agent failed"
+sleep 2
+wait_delivered "$files"
+again=$(curl -sS "$svc/_control/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["uploads"])')
+[[ $again == "$uploads" ]] || sb_die "the second run uploaded $((again - uploads)) more files"
+
+# --- the API secret is in no log -------------------------------------------------------------
+if grep -rqF -- "e2e-api-secret" "$work"/*.log "$work/connect.out"; then
+  sb_die "the API secret appears in a log"
+fi
+echo "e2e flickr: PASS"
