@@ -48,7 +48,8 @@ svc="http://127.0.0.1:$svc_port"
 mkdir -p "$work/service-data" "$work/chunks"
 sb_start service "$work/service.log" "$work/service.pid" \
   python3 "$here/tests/fakes/flickr_server.py" --port "$svc_port" --data "$work/service-data" \
-  --api-key e2e-key --api-secret e2e-api-secret --latency-ms 20 --ticket-delay 0.3
+  --api-key e2e-key --api-secret e2e-api-secret --latency-ms 20 --ticket-delay 0.3 \
+  --check-filetype
 sb_wait_port 127.0.0.1 "$svc_port" 30 || sb_die "the Flickr server did not start"
 sb_pg_start "$work/pg" "$pg_port"
 caddr="127.0.0.1:$c_port"

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
+#include "common/destination_kinds.h"
 
 namespace shoebox::worker {
 
@@ -37,6 +38,16 @@ absl::StatusOr<v1::CompleteJobRequest> CheckHandler::Run(const v1::Job& job, Job
   done.set_verified_ok(true);
   if (job.remote_ref() != "write") {
     done.set_remote_ref(absl::StrCat("connected to ", where, " and listed it (read-only check)"));
+    return done;
+  }
+  // Photo services: no probe is written. Google Photos cannot delete what
+  // it was given, and Flickr and SmugMug take only photos and videos, so a
+  // probe would stay in the owner's library; listing proves the
+  // credentials (docs/destinations.md, "Connection check").
+  const KindSpec* spec = FindDestinationKind(job.destination().kind());
+  if (spec != nullptr && spec->albums) {
+    done.set_remote_ref(absl::StrCat("connected to ", where,
+                                     " and listed it (photo service: no probe file is written)"));
     return done;
   }
   uint8_t rnd[8];
