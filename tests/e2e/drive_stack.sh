@@ -8,7 +8,12 @@
 #                                  api_suffix, piece_mib
 #   drive_stack_up                 starts everything (SERVICE_ARGS: extra
 #                                  arguments of the local server;
-#                                  WORKER_CONCURRENCY, default 2)
+#                                  WORKER_CONCURRENCY, default 2): the three
+#                                  steps below
+#   drive_stack_servers            the local server, PostgreSQL, the
+#                                  coordinator, cli.toml and `sb`, a worker
+#   drive_stack_connect_oauth2     `dest add box` + `dest connect box` (OAuth 2.0)
+#   drive_stack_device             device "phone" enrolled, watching $work/src
 #   wait_delivered N               until N deliveries are done, none open
 
 drive_stack_kind() {
@@ -17,16 +22,26 @@ drive_stack_kind() {
   # multiple of 4 MiB; OneDrive rounds down to 320 KiB multiples).
   case $kind in
     dropbox) fake=dropbox_server.py; authorize_path=/oauth2/authorize; api_suffix=; piece_mib=4
-      fake_args=(--client-id e2e-app --client-secret e2e-app-secret) ;;
+      fake_args=(--token-ttl 61 --client-id e2e-app --client-secret e2e-app-secret) ;;
     onedrive) fake=onedrive_server.py; authorize_path=/common/oauth2/v2.0/authorize
-      api_suffix=/v1.0; piece_mib=2; fake_args=() ;;
+      api_suffix=/v1.0; piece_mib=2; fake_args=(--token-ttl 61) ;;
     gdrive) fake=gdrive_server.py; authorize_path=/o/oauth2/v2/auth; api_suffix=; piece_mib=2
-      fake_args=() ;;
+      fake_args=(--token-ttl 61) ;;
+    # OAuth 1.0a (tests/e2e/flickr_connect_test.sh connects it itself).
+    flickr) fake=flickr_server.py; authorize_path=/services/oauth/authorize; api_suffix=/services
+      piece_mib=0; fake_args=(--api-key e2e-key --api-secret e2e-api-secret --ticket-delay 0.3
+      --check-filetype) ;;
     *) echo "unknown kind $kind" >&2; exit 2 ;;
   esac
 }
 
 drive_stack_up() {
+  drive_stack_servers
+  drive_stack_connect_oauth2
+  drive_stack_device
+}
+
+drive_stack_servers() {
 # --- servers -------------------------------------------------------------------
 pg_port=$(sb_free_port); c_port=$(sb_free_port); svc_port=$(sb_free_port)
 svc="http://127.0.0.1:$svc_port"
@@ -34,7 +49,7 @@ mkdir -p "$work/service-data" "$work/chunks"
 # Access tokens live 61 s: the worker renews them a minute early, so nearly
 # every request of the run needs a refresh.
 sb_start service "$work/service.log" "$work/service.pid" \
-  python3 "$here/tests/fakes/$fake" --port "$svc_port" --data "$work/service-data" --token-ttl 61 \
+  python3 "$here/tests/fakes/$fake" --port "$svc_port" --data "$work/service-data" \
   --latency-ms 20 "${fake_args[@]}" ${SERVICE_ARGS:-}
 sb_wait_port 127.0.0.1 "$svc_port" 30 || sb_die "the $kind server did not start"
 sb_pg_start "$work/pg" "$pg_port"
@@ -77,7 +92,9 @@ pool_key_file = "$work/pool.key"
 TOML
 sb_start worker "$work/worker.log" "$work/worker.pid" \
   "$bin/workers/shoebox-worker" --config "$work/worker.toml"
+}
 
+drive_stack_connect_oauth2() {
 # --- add and connect -------------------------------------------------------------
 sb dest add box --kind "$kind" --set client_id=e2e-app --set "endpoint=$svc$api_suffix" \
   --set "auth_endpoint=$svc" --set folder=Shoebox | tee "$work/add.out"
@@ -99,7 +116,9 @@ grep -q "Shoebox is connected" "$work/browser.html" || sb_die "the loopback page
 wait $cpid || { cat "$work/connect.out"; sb_die "dest connect failed"; }
 grep -q "connection checked" "$work/connect.out" || sb_die "dest connect ran no connection check"
 sb_log "connected: $(tail -n 1 "$work/connect.out")"
+}
 
+drive_stack_device() {
 # --- a device backs up to it --------------------------------------------------------
 cat >"$work/agent.toml" <<TOML
 [coordinator]

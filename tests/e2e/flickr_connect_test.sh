@@ -16,6 +16,7 @@ bin="${1:?usage: flickr_connect_test.sh BUILD_DIR}"
 SB_NAME=e2e-flickr
 source "$here/deploy/lib.sh"
 source "$here/tests/e2e/media.sh"
+source "$here/tests/e2e/drive_stack.sh"
 
 work="$(mktemp -d /tmp/shoebox-e2e-flickr.XXXXXX)"
 chmod 755 "$work"
@@ -42,55 +43,9 @@ for i in 6 7; do sb_gen_jpeg "$work/src/Trips/Rome/DSC_$i.jpg" "$i" "2022:0$i:10
 sb_gen_mp4 "$work/src/Trips/Rome/fontana.mp4" 8 2
 files=$(find "$work/src" -type f | wc -l)
 
-# --- servers ---------------------------------------------------------------------------
-pg_port=$(sb_free_port); c_port=$(sb_free_port); svc_port=$(sb_free_port)
-svc="http://127.0.0.1:$svc_port"
-mkdir -p "$work/service-data" "$work/chunks"
-sb_start service "$work/service.log" "$work/service.pid" \
-  python3 "$here/tests/fakes/flickr_server.py" --port "$svc_port" --data "$work/service-data" \
-  --api-key e2e-key --api-secret e2e-api-secret --latency-ms 20 --ticket-delay 0.3 \
-  --check-filetype
-sb_wait_port 127.0.0.1 "$svc_port" 30 || sb_die "the Flickr server did not start"
-sb_pg_start "$work/pg" "$pg_port"
-caddr="127.0.0.1:$c_port"
-cat >"$work/coordinator.toml" <<TOML
-[coordinator]
-listen = "$caddr"
-key_file = "$work/master.key"
-[database]
-url = "postgresql://shoebox@127.0.0.1:$pg_port/shoebox"
-[chunk_store]
-location = "$work/chunks"
-[limits]
-lease_ms = 10000
-TOML
-"$bin/cli/shoebox" pool-key --private "$work/pool.key" --public "$work/pool.pub" >/dev/null
-sb_start coordinator "$work/coordinator.log" "$work/coordinator.pid" \
-  "$bin/coordinator/shoebox-coordinator" --config "$work/coordinator.toml"
-sb_wait_port 127.0.0.1 "$c_port" 60 || sb_die "coordinator did not start"
-cat >"$work/cli.toml" <<TOML
-coordinator = "$caddr"
-tls_dir = "$work/tls"
-pool_public_key = "$work/pool.pub"
-TOML
-export SHOEBOX_CLI_CONFIG="$work/cli.toml"
-sb() { "$bin/cli/shoebox" "$@"; }
-tok=$(sb enroll-token --worker worker-1 2>/dev/null)
-"$bin/workers/shoebox-worker" enroll --coordinator "$caddr" --token "$tok" \
-  --tls-dir "$work/worker-tls" >>"$work/enroll.log" 2>&1 || sb_die "the worker could not enroll"
-cat >"$work/worker.toml" <<TOML
-[worker]
-name = "worker-1"
-coordinator = "$caddr"
-tls_dir = "$work/worker-tls"
-kinds = ["flickr"]
-concurrency = 2
-chunk_store = "$work/chunks"
-master_key_file = "$work/master.key"
-pool_key_file = "$work/pool.key"
-TOML
-sb_start worker "$work/worker.log" "$work/worker.pid" \
-  "$bin/workers/shoebox-worker" --config "$work/worker.toml"
+# --- servers: tests/e2e/drive_stack.sh ------------------------------------------------------
+drive_stack_kind flickr
+drive_stack_servers
 
 # --- add and connect (OAuth 1.0a, out-of-band PIN) ---------------------------------------
 # One album per folder: the layout's {album} names the set.
@@ -130,37 +85,11 @@ grep -q "connection checked" "$work/connect.out" || sb_die "dest connect ran no 
 sb_log "connected: $(tail -n 1 "$work/connect.out")"
 
 # --- a device with nested folders backs up to it ------------------------------------------
-cat >"$work/agent.toml" <<TOML
-[coordinator]
-address = "$caddr"
-[agent]
-device_name = "phone"
-state_dir = "$work/agent"
-settle_seconds = 0
-[[folder]]
-path = "$work/src"
-all_files = true
-TOML
-tok=$(sb enroll-token --device phone --ttl 1h 2>/dev/null)
-printf '%s\n' "$tok" | "$bin/agent/shoebox-agent" --config "$work/agent.toml" enroll --token - \
-  >>"$work/enroll.log" 2>&1 || sb_die "the device could not enroll"
+drive_stack_device
 "$bin/agent/shoebox-agent" --config "$work/agent.toml" run --once --no-progress >"$work/agent.log" 2>&1 \
   || sb_die "the agent failed"
 sb bind --device phone --dest box
 
-wait_delivered() {
-  local want=$1 delivered open dead i
-  for i in $(seq 1 600); do
-    sb status --json >"$work/status.json"
-    read -r delivered open dead < <(python3 -c '
-import json,sys; s=json.load(open(sys.argv[1])); d=s["destinations"]
-print(sum(x["delivered_files"] for x in d), sum(x["pending_files"]+x["in_flight_files"]+x["failed_files"] for x in d), sum(x["dead_files"] for x in d))' "$work/status.json")
-    [[ $dead == 0 ]] || { sb jobs --state dead; sb_die "$dead deliveries are dead"; }
-    [[ $delivered -ge $want && $open == 0 ]] && break
-    sleep 0.5
-  done
-  [[ $delivered == "$want" ]] || { cat "$work/status.json"; sb_die "delivered $delivered of $want"; }
-}
 wait_delivered "$files"
 sb_log "all $files deliveries done"
 uploads=$(curl -sS "$svc/_control/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["uploads"])')
