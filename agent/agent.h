@@ -24,7 +24,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/notification.h"
 #include "agent/agent_config.h"
 #include "agent/client.h"
 #include "agent/control.h"
@@ -33,6 +32,7 @@
 #include "agent/scanner.h"
 #include "agent/state_db.h"
 #include "agent/watcher.h"
+#include "common/steady_wait.h"
 
 namespace shoebox::agent {
 
@@ -100,7 +100,7 @@ class Agent final : public ChangeSink {
   std::unique_ptr<SendStage> sender_;
 
   std::atomic<bool> stop_{false};
-  absl::Notification stopped_;  // notified once, by the first Stop()
+  SteadyNotification stopped_;  // notified once, by the first Stop()
 
   std::vector<std::thread> threads_;
 };

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "common/steady_wait.h"
 #include "common/tls_client.h"
 
 namespace shoebox::agent {
@@ -134,7 +135,7 @@ std::unique_ptr<grpc::ClientContext> CoordinatorClient::NewContext(
     std::chrono::seconds timeout) const {
   auto ctx = std::make_unique<grpc::ClientContext>();
   if (dev_metadata_) ctx->AddMetadata("x-shoebox-device", device_name_);
-  ctx->set_deadline(std::chrono::system_clock::now() + timeout);
+  ctx->set_deadline(GrpcDeadlineAfter(absl::FromChrono(timeout)));  // monotonic
   return ctx;
 }
 

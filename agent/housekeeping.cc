@@ -42,9 +42,9 @@ void Housekeeping::Stop() {
 
 void Housekeeping::SleepInterruptibly(std::chrono::milliseconds d) {
   absl::MutexLock l(&mu_);
-  const absl::Time deadline = absl::Now() + absl::FromChrono(d);
+  const SteadyTime deadline = SteadyNow() + d;
   while (!stopping_) {
-    if (cv_.WaitWithDeadline(&mu_, deadline)) break;  // timed out
+    if (cv_.WaitUntil(&mu_, deadline)) break;  // timed out
   }
 }
 

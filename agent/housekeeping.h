@@ -17,6 +17,7 @@
 #include "agent/agent_config.h"
 #include "agent/progress.h"
 #include "agent/state_db.h"
+#include "common/steady_wait.h"
 
 namespace shoebox::agent {
 
@@ -60,7 +61,7 @@ class Housekeeping {
   const std::function<void()> on_tick_;
 
   absl::Mutex mu_;
-  absl::CondVar cv_;  // stop
+  SteadyCondVar cv_;  // stop (timed waits on the monotonic clock)
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   RateMeter upload_rate_ ABSL_GUARDED_BY(mu_);    // chunk bytes uploaded
   RateMeter progress_rate_ ABSL_GUARDED_BY(mu_);  // file bytes acknowledged

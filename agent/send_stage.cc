@@ -56,23 +56,23 @@ void SendStage::OutboxGrew() {
 
 void SendStage::SleepInterruptibly(std::chrono::milliseconds d) {
   absl::MutexLock l(&mu_);
-  const absl::Time deadline = absl::Now() + absl::FromChrono(d);
+  const SteadyTime deadline = SteadyNow() + d;
   while (!stopping_) {
-    if (cv_.WaitWithDeadline(&mu_, deadline)) break;  // timed out
+    if (cv_.WaitUntil(&mu_, deadline)) break;  // timed out
   }
 }
 
 void SendStage::WaitForWork() {
   absl::MutexLock l(&mu_);
-  const absl::Time deadline = absl::Now() + absl::Milliseconds(once_ ? 100 : 2000);
+  const SteadyTime deadline = SteadyNow() + std::chrono::milliseconds(once_ ? 100 : 2000);
   while (!stopping_ && db_->outbox_files() == 0) {
-    if (cv_.WaitWithDeadline(&mu_, deadline)) break;  // timed out
+    if (cv_.WaitUntil(&mu_, deadline)) break;  // timed out
   }
   if (db_->outbox_files() > 0) {
     // Entries exist but were all backing off: do not spin.
-    const absl::Time pause = absl::Now() + absl::Milliseconds(200);
+    const SteadyTime pause = SteadyNow() + std::chrono::milliseconds(200);
     while (!stopping_) {
-      if (cv_.WaitWithDeadline(&mu_, pause)) break;
+      if (cv_.WaitUntil(&mu_, pause)) break;
     }
   }
 }

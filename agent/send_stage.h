@@ -28,6 +28,7 @@
 #include "agent/scanner.h"
 #include "agent/settle_tracker.h"
 #include "agent/state_db.h"
+#include "common/steady_wait.h"
 #include "shoebox/v1/agent.pb.h"
 
 namespace shoebox::agent {
@@ -97,7 +98,7 @@ class SendStage {
   Housekeeping* const house_;
 
   absl::Mutex mu_;
-  absl::CondVar cv_;  // outbox grew, stop
+  SteadyCondVar cv_;  // outbox grew, stop (timed waits on the monotonic clock)
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
   std::atomic<bool> hello_done_{false};

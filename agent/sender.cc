@@ -10,11 +10,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
 #include "common/fsutil.h"
 #include "common/status.h"
+#include "common/steady_wait.h"
 #include "spdlog/spdlog.h"
 
 namespace shoebox::agent {
@@ -379,7 +379,7 @@ absl::Status Sender::Upload(std::vector<Item>& items,
     int64_t stall_ms =
         120000 +
         (rate > 0 ? static_cast<int64_t>(2000.0 * max_chunk / static_cast<double>(rate)) : 0);
-    absl::Notification writer_done;
+    SteadyNotification writer_done;  // the watchdog's 1 s ticks: monotonic
     std::thread watchdog([&] {
       while (!writer_done.WaitForNotificationWithTimeout(absl::Seconds(1))) {
         if (now_ms() - last_progress_ms.load() > stall_ms) {

@@ -16,6 +16,14 @@ int64_t WallNs() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+// The tracker's own times (seen, due) are on the monotonic clock: waiting
+// for a file to settle is an interval, and on the wall clock a step back
+// would hold every file seen before the step for the size of the step.
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
@@ -24,13 +32,16 @@ SettleTracker::SettleTracker(int64_t settle_ns, StateDb* db, Scanner* scanner, R
     : settle_ns_(settle_ns), db_(db), scanner_(scanner), reader_(reader), stats_(stats) {}
 
 int64_t SettleTracker::DueNs(const FileStat& st, int64_t seen_ns) const {
-  return SettleDueNs(st, seen_ns, settle_ns_);
+  // SettleDueNs compares mtime/ctime (the wall clock's) on the wall clock:
+  // `seen_ns` is taken to the wall clock of this moment and the result back.
+  const int64_t shift = WallNs() - SteadyNs();
+  return SettleDueNs(st, seen_ns + shift, settle_ns_) - shift;
 }
 
 void SettleTracker::OnCandidate(Folder* f, const std::string& dir, const std::string& name,
                                 const FileStat& st) {
   std::string key = MakeKey(f->id, dir, name);
-  int64_t now = WallNs();
+  int64_t now = SteadyNs();
   bool busy = reader_->Busy(key);
   auto it = unsettled_.find(key);
   if (it != unsettled_.end() && it->second.stat.SameContentAs(st)) return;  // already waiting
@@ -91,7 +102,7 @@ void SettleTracker::Process(bool force_all) {
     auto st = StatRelative(t.folder->cfg.path, JoinRel(t.dir, t.name));
     if (st.ok() && S_ISREG(st->mode)) OnCandidate(t.folder, t.dir, t.name, *st);
   }
-  int64_t now = WallNs();
+  int64_t now = SteadyNs();
   for (auto it = unsettled_.begin(); it != unsettled_.end();) {
     Unsettled& u = it->second;
     if (!force_all && u.due_ns > now) {

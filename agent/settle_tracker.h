@@ -61,10 +61,11 @@ class SettleTracker {
     Folder* folder;
     std::string dir, name;
     FileStat stat;
-    int64_t seen_ns;  // when this exact stat was first seen (wall clock)
-    int64_t due_ns;
+    int64_t seen_ns;  // when this exact stat was first seen (monotonic clock)
+    int64_t due_ns;   // monotonic clock
   };
 
+  // SettleDueNs on the monotonic clock (`seen_ns` and the result).
   int64_t DueNs(const FileStat& st, int64_t seen_ns) const;
 
   const int64_t settle_ns_;

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -122,7 +123,8 @@ auto Retry(const BackoffPolicy& policy, Fn&& fn,
            const std::function<void(absl::Duration)>& sleep = absl::SleepFor,
            uint64_t seed = std::random_device{}()) -> std::invoke_result_t<Fn&> {
   Backoff backoff(policy, seed);
-  const absl::Time start = absl::Now();
+  // The deadline is an interval: measured on the monotonic clock.
+  const auto start = std::chrono::steady_clock::now();
   const int attempts = std::max(1, policy.max_attempts);
   for (int i = 1;; ++i) {
     auto result = fn();
@@ -136,7 +138,7 @@ auto Retry(const BackoffPolicy& policy, Fn&& fn,
       if (asked > policy.max_delay) return result;  // the caller schedules the retry
       wait = std::max(wait, asked);
     }
-    if (absl::Now() + wait - start > policy.deadline) {
+    if (absl::FromChrono(std::chrono::steady_clock::now() - start) + wait > policy.deadline) {
       return AppendToMessage(
           st, absl::StrCat(" (gave up after ", i, " attempts: retry deadline reached)"));
     }

@@ -223,14 +223,15 @@ absl::StatusOr<Caller> Authenticator::FromCertificate(const grpc::ServerContextB
   {
     absl::MutexLock l(&mu_);
     auto it = certs_.find(pem);
-    if (it != certs_.end() && absl::Now() - it->second.checked < kCertRecheck) {
+    if (it != certs_.end() &&
+        SteadyNow() - it->second.checked < absl::ToChronoNanoseconds(kCertRecheck)) {
       *claimed = it->second.caller;
       if (!it->second.refusal.ok()) return it->second.refusal;
       return it->second.caller;
     }
   }
   CertCheck check;
-  check.checked = absl::Now();
+  check.checked = SteadyNow();
   absl::StatusOr<CertInfo> info = ParseCert(pem);
   if (!info.ok()) {
     return absl::UnauthenticatedError(absl::StrCat(method, ": unreadable client certificate"));

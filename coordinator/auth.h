@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/steady_wait.h"
 #include "coordinator/options.h"
 
 namespace grpc {
@@ -149,7 +150,7 @@ class Authenticator {
     Caller caller;
     std::string serial;
     absl::Status refusal;  // non-OK: refuse with this
-    absl::Time checked;
+    SteadyTime checked;    // the recheck interval is measured from it: monotonic
   };
   struct RefusalWindow {
     absl::Time start;

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/paths.h"
 #include "common/status.h"
+#include "common/steady_wait.h"
 #include "coordinator/proto_convert.h"
 #include "coordinator/validate.h"
 
@@ -323,7 +324,7 @@ absl::StatusOr<shoebox::v1::ReportFilesResponse> Catalog::ReportFiles(
         sizes.push_back(it == size_of.end() ? 0 : it->second);
       }
     }
-    std::vector<bool> mine = claims_.Claim(device_id, outcomes[k].missing, now, &sizes);
+    std::vector<bool> mine = claims_.Claim(device_id, outcomes[k].missing, SteadyAbslNow(), &sizes);
     for (size_t c = 0; c < mine.size(); ++c) {
       if (mine[c]) r->add_missing_chunk_ids(std::move(outcomes[k].missing[c]));
     }
@@ -354,7 +355,8 @@ shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
   absl::StatusOr<int64_t> dev = DeviceId(device);
   absl::StatusOr<ChunkStatus> status;
   uint32_t claimed_size = 0;
-  const bool claimed = dev.ok() && claims_.ClaimedBy(*dev, req.id(), absl::Now(), &claimed_size);
+  const bool claimed =
+      dev.ok() && claims_.ClaimedBy(*dev, req.id(), SteadyAbslNow(), &claimed_size);
   if (claimed) {
     status = ChunkStatus{true, false, claimed_size};
   } else {
@@ -397,7 +399,7 @@ shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
     claims_.Release(req.id());
     return fail(done.status());
   }
-  if (dev.ok()) claims_.Stored(*dev, req.id(), absl::Now());
+  if (dev.ok()) claims_.Stored(*dev, req.id(), SteadyAbslNow());
   for (int64_t v : *done) ack.add_completed_version_ids(v);
   ack.set_code(0);
   return ack;

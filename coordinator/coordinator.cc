@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/snapshot/pg_tools.h"
 #include "common/status.h"
+#include "common/steady_wait.h"
 
 namespace shoebox::coordinator {
 
@@ -111,8 +112,10 @@ void Coordinator::OnHealth(std::function<void(bool)> fn) {
 void Coordinator::Housekeeping() {
   const absl::Duration period =
       absl::Milliseconds(std::max<uint32_t>(options_.housekeeping_ms, 50));
-  absl::Time next_metrics = absl::InfinitePast();
-  absl::Time next_audit_prune = absl::InfinitePast();
+  // Intervals: on the monotonic clock (a step of the wall clock back would
+  // stop the metrics and the audit pruning for its size).
+  SteadyTime next_metrics = SteadyNow();
+  SteadyTime next_audit_prune = SteadyNow();
   bool healthy = true;
   for (;;) {
     {
@@ -122,12 +125,12 @@ void Coordinator::Housekeeping() {
     }
     // Counts of aggregated refusals; the audit log's retention, hourly.
     auth_->FlushAudit();
-    if (absl::Now() >= next_audit_prune) {
-      next_audit_prune = absl::Now() + absl::Hours(1);
+    if (SteadyNow() >= next_audit_prune) {
+      next_audit_prune = SteadyNow() + std::chrono::hours(1);
       absl::StatusOr<uint64_t> pruned =
           store_->PruneAudit(options_.audit_retention_days, options_.audit_max_rows);
       if (!pruned.ok()) {
-        next_audit_prune = absl::Now() + absl::Minutes(1);
+        next_audit_prune = SteadyNow() + std::chrono::minutes(1);
         SPDLOG_WARN("event=audit_prune_failed error=\"{}\"",
                     std::string(pruned.status().message()));
       } else if (*pruned > 0) {
@@ -137,8 +140,8 @@ void Coordinator::Housekeeping() {
     }
     absl::StatusOr<SweepResult> s = queue_->Sweep(false, options_.housekeeping_ms / 2);
     bool ok = s.ok();
-    if (ok && absl::Now() >= next_metrics) {
-      next_metrics = absl::Now() + absl::Seconds(5);
+    if (ok && SteadyNow() >= next_metrics) {
+      next_metrics = SteadyNow() + std::chrono::seconds(5);
       absl::StatusOr<std::vector<uint64_t>> counts = store_->JobCountsByState();
       ok = counts.ok();
       if (ok) metrics_->SetQueueDepth(*counts);

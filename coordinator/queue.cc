@@ -10,6 +10,7 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "common/steady_wait.h"
 #include "coordinator/proto_convert.h"
 #include "coordinator/validate.h"
 #include "spdlog/spdlog.h"
@@ -144,8 +145,10 @@ absl::StatusOr<shoebox::v1::LeaseJobsResponse> JobQueue::Lease(
   p.lease_ms = limits_.lease_ms;
   p.auth_probe_interval_ms = limits_.auth_probe_interval_ms;
   p.worker_stale_ms = limits_.worker_stale_ms;
-  const absl::Time deadline =
-      absl::Now() + absl::Milliseconds(std::min(req.wait_ms(), limits_.max_lease_wait_ms));
+  // The long poll's end on the monotonic clock: a wall clock stepped back
+  // must not hold the worker (and a server thread) for the size of the step.
+  const SteadyTime deadline =
+      SteadyNow() + std::chrono::milliseconds(std::min(req.wait_ms(), limits_.max_lease_wait_ms));
   absl::Duration pause = absl::Milliseconds(20);
   shoebox::v1::LeaseJobsResponse resp;
   auto hung_up = [&] { return gone && gone(); };
@@ -169,13 +172,13 @@ absl::StatusOr<shoebox::v1::LeaseJobsResponse> JobQueue::Lease(
       return absl::CancelledError(
           absl::StrCat("worker '", worker, "' hung up while waiting for jobs"));
     }
-    if (!leased.empty() || absl::Now() >= deadline) {
+    if (!leased.empty() || SteadyNow() >= deadline) {
       // Verify jobs learn which chunks of their file need repair (issue 7).
       RETURN_IF_ERROR(AddRepairNeeds(&leased));
       for (const LeasedJob& j : leased) *resp.add_jobs() = ToProto(j);
       return resp;
     }
-    absl::SleepFor(std::min(pause, deadline - absl::Now()));
+    absl::SleepFor(std::min(pause, absl::FromChrono(deadline - SteadyNow())));  // relative
     pause = std::min(pause * 2, absl::Milliseconds(250));
   }
 }

@@ -21,6 +21,7 @@ StreamGuard::~StreamGuard() {
   {
     absl::MutexLock l(&mu_);
     stop_ = true;
+    cv_.SignalAll();
   }
   if (watchdog_.joinable()) watchdog_.join();
 }
@@ -30,13 +31,13 @@ void StreamGuard::Opened(grpc::ServerContextBase* ctx, bool client_streams) {
   Call& c = calls_[ctx];
   c.ctx = ctx;
   c.client_streams = client_streams;
-  c.last = absl::Now();
+  c.last = SteadyNow();
 }
 
 void StreamGuard::Received(const grpc::ServerContextBase* ctx) {
   absl::MutexLock l(&mu_);
   auto it = calls_.find(ctx);
-  if (it != calls_.end()) it->second.last = absl::Now();
+  if (it != calls_.end()) it->second.last = SteadyNow();
 }
 
 void StreamGuard::Closed(const grpc::ServerContextBase* ctx) {
@@ -76,18 +77,23 @@ uint32_t StreamGuard::OpenStreams(const std::string& caller_key) {
 void StreamGuard::Watch() {
   const absl::Duration tick =
       std::clamp(idle_timeout_ / 4, absl::Milliseconds(100), absl::Seconds(5));
+  const auto idle =
+      std::chrono::duration_cast<SteadyTime::duration>(absl::ToChronoNanoseconds(idle_timeout_));
   absl::MutexLock l(&mu_);
   while (!stop_) {
-    mu_.AwaitWithTimeout(absl::Condition(&stop_), tick);
+    const SteadyTime next = SteadyNow() + absl::ToChronoNanoseconds(tick);
+    while (!stop_) {
+      if (cv_.WaitUntil(&mu_, next)) break;  // a tick
+    }
     if (stop_) break;
-    const absl::Time now = absl::Now();
+    const SteadyTime now = SteadyNow();
     for (auto& [key, c] : calls_) {
-      if (!c.client_streams || c.cancelled || now - c.last < idle_timeout_) continue;
+      if (!c.client_streams || c.cancelled || now - c.last < idle) continue;
       // Under mu_: Closed (which runs while the call's context still lives)
       // cannot remove it meanwhile.
       c.cancelled = true;
       SPDLOG_WARN("event=stream_idle_cancelled caller=\"{}\" idle_s={}", c.caller,
-                  absl::ToInt64Seconds(now - c.last));
+                  std::chrono::duration_cast<std::chrono::seconds>(now - c.last).count());
       c.ctx->TryCancel();
     }
   }

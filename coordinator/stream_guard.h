@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/steady_wait.h"
 
 namespace grpc {
 class ServerContextBase;
@@ -57,7 +58,7 @@ class StreamGuard {
   struct Call {
     grpc::ServerContextBase* ctx = nullptr;
     bool client_streams = false;
-    absl::Time last;
+    SteadyTime last;     // an interval is measured from it: monotonic
     std::string caller;  // "" until admitted
     bool cancelled = false;
   };
@@ -66,6 +67,7 @@ class StreamGuard {
   const uint32_t max_per_caller_;
   const absl::Duration idle_timeout_;
   absl::Mutex mu_;
+  SteadyCondVar cv_;  // stop_
   absl::flat_hash_map<const grpc::ServerContextBase*, Call> calls_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint32_t> per_caller_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

@@ -25,6 +25,9 @@
 
 namespace shoebox::coordinator {
 
+// Every `now` is on one clock; the coordinator passes the monotonic one
+// (SteadyAbslNow, common/steady_wait.h): ttl and max_age are intervals that a
+// step of the wall clock must not stretch or cut.
 class UploadClaims {
  public:
   struct Options {

@@ -6,6 +6,7 @@
 #include "common/bytes.h"
 #include "common/crypto/blob.h"
 #include "common/status.h"
+#include "common/steady_wait.h"
 #include "common/tls_client.h"
 #include "shoebox/v1/worker.grpc.pb.h"
 
@@ -35,7 +36,7 @@ class CoordinatorFetcher final : public ChunkFetcher {
         deadline_(deadline) {}
   absl::StatusOr<std::string> GetPlain(const ChunkId& id) override {
     grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+    ctx.set_deadline(GrpcDeadlineAfter(deadline_));
     if (dev_) ctx.AddMetadata("x-shoebox-worker", name_);
     v1::WorkerReadChunksRequest req;
     req.add_ids(DigestToString(id));

@@ -22,6 +22,7 @@ void LeaseRenewer::Stop() {
   {
     absl::MutexLock l(&mu_);
     done_ = true;
+    cv_.SignalAll();
   }
   if (thread_.joinable()) thread_.join();
 }
@@ -36,7 +37,11 @@ void LeaseRenewer::Loop() {
   for (;;) {
     // Renew at a third of the lease length.
     const absl::Duration period = absl::Milliseconds(std::max<uint32_t>(lease_ms_->load() / 3, 50));
-    if (mu_.AwaitWithTimeout(absl::Condition(&done_), period)) break;
+    const SteadyTime next = SteadyDeadline(period);
+    while (!done_) {
+      if (cv_.WaitUntil(&mu_, next)) break;  // the period passed
+    }
+    if (done_) break;
     if (abandon_->load()) {
       *cancelled_ = true;
       continue;

@@ -15,6 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/steady_wait.h"
 
 namespace shoebox::worker {
 
@@ -51,6 +52,7 @@ class LeaseRenewer {
   const std::atomic<bool>* const abandon_;
   std::atomic<bool>* const cancelled_;
   mutable absl::Mutex mu_;
+  SteadyCondVar cv_;  // done_ set; the period is measured on the monotonic clock
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   bool lease_lost_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;  // last: starts after the members it reads

@@ -11,6 +11,7 @@
 #include "common/bytes.h"
 #include "common/crypto/sealbox.h"
 #include "common/status.h"
+#include "common/steady_wait.h"
 #include "spdlog/spdlog.h"
 #include "workers/lease_renewer.h"
 
@@ -64,7 +65,7 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(WorkerOptions options,
 
 std::unique_ptr<grpc::ClientContext> Worker::Context(absl::Duration deadline) const {
   auto ctx = std::make_unique<grpc::ClientContext>();
-  ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  ctx->set_deadline(GrpcDeadlineAfter(deadline));
   if (options_.insecure_dev) ctx->AddMetadata("x-shoebox-worker", options_.name);
   return ctx;
 }
@@ -92,7 +93,7 @@ absl::Status Worker::Register() {
 
 bool Worker::WaitForStop(absl::Duration timeout) {
   absl::MutexLock l(&mu_);
-  return mu_.AwaitWithTimeout(absl::Condition(this, &Worker::Stopping), timeout);
+  return AwaitWithSteadyTimeout(&mu_, &cv_, timeout, [this] { return Stopping(); });
 }
 
 absl::Status Worker::Run() {
@@ -114,7 +115,10 @@ absl::Status Worker::Run() {
     // No new leases: interrupt the long polls in progress.
     for (grpc::ClientContext* c : lease_ctxs_) c->TryCancel();
     // Grace period for the jobs in hand, then cancel their uploads.
-    mu_.AwaitWithTimeout(absl::Condition(this, &Worker::NoActiveJobs), options_.shutdown_grace);
+    (void)AwaitWithSteadyTimeout(&mu_, &cv_, options_.shutdown_grace, [this] {
+      mu_.AssertHeld();
+      return NoActiveJobs();
+    });
   }
   abandon_ = true;
   for (auto& t : threads) t.join();
@@ -126,6 +130,7 @@ absl::Status Worker::Run() {
 void Worker::Stop() {
   absl::MutexLock l(&mu_);
   stopping_ = true;
+  cv_.SignalAll();
 }
 
 void Worker::JobThread() {
@@ -185,6 +190,7 @@ absl::StatusOr<JobOutcome> Worker::RunOnce(absl::Duration wait) {
     out = Process(job);
     absl::MutexLock l(&mu_);
     --active_jobs_;
+    if (active_jobs_ == 0) cv_.SignalAll();
   }
   return out;
 }

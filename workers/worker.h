@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/steady_wait.h"
 #include "shoebox/v1/worker.grpc.pb.h"
 #include "workers/chunk_source.h"
 #include "workers/connector.h"
@@ -116,6 +117,9 @@ class Worker {
   std::atomic<uint32_t> lease_ms_{30000};
   std::atomic<uint64_t> jobs_done_{0}, jobs_failed_{0}, bytes_uploaded_{0};
   absl::Mutex mu_;
+  // Signalled when stopping_ is set or active_jobs_ drops: the timed waits
+  // for them measure on the monotonic clock (common/steady_wait.h).
+  SteadyCondVar cv_;
   int active_jobs_ ABSL_GUARDED_BY(mu_) = 0;
   std::set<grpc::ClientContext*> lease_ctxs_
       ABSL_GUARDED_BY(mu_);  // long polls to cancel on Stop()

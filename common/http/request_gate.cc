@@ -6,8 +6,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/retry.h"
+#include "common/steady_wait.h"
 
 namespace shoebox::http {
+namespace {
+
+// The gate's times are on the monotonic clock: holds and rate windows are
+// intervals, and on the wall clock a step back would hold every request of
+// the account for the size of the step (docs/reliability.md, "Clock jumps").
+absl::Time MonotonicNow() { return SteadyAbslNow(); }
+
+}  // namespace
 
 std::shared_ptr<RequestGate> RequestGate::Shared(const std::string& key) {
   if (key.empty()) return std::make_shared<RequestGate>();
@@ -25,7 +34,7 @@ absl::Status RequestGate::Wait(absl::string_view what) {
   absl::Time start;
   {
     absl::MutexLock l(&mu_);
-    const absl::Time now = absl::Now();
+    const absl::Time now = MonotonicNow();
     start = std::max(now, open_at_);
     if (per_s_ > 0) {
       if (!starts_.empty()) start = std::max(start, starts_.back());
@@ -37,15 +46,15 @@ absl::Status RequestGate::Wait(absl::string_view what) {
     const absl::Duration left = start - now;
     if (left > max_sleep_) {
       const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
-      return WithRetryAfter(
-          absl::ResourceExhaustedError(absl::StrCat(
-              what, ": the service asked this account to wait until ", absl::FormatTime(start),
-              " (Retry-After); the job waits in the queue until then")),
-          static_cast<uint32_t>(std::min<int64_t>(ms, UINT32_MAX)));
+      return WithRetryAfter(absl::ResourceExhaustedError(absl::StrCat(
+                                what, ": the service asked this account to wait ",
+                                absl::FormatDuration(absl::Ceil(left, absl::Seconds(1))),
+                                " more (Retry-After); the job waits in the queue until then")),
+                            static_cast<uint32_t>(std::min<int64_t>(ms, UINT32_MAX)));
     }
     if (per_s_ > 0) starts_.push_back(start);
   }
-  absl::SleepFor(start - absl::Now());
+  absl::SleepFor(start - MonotonicNow());  // relative: nanosleep
   return absl::OkStatus();
 }
 
@@ -56,7 +65,7 @@ void RequestGate::SetRate(int per_s) {
 
 void RequestGate::Hold(absl::Duration after) {
   if (after <= absl::ZeroDuration()) return;
-  const absl::Time until = absl::Now() + after;
+  const absl::Time until = MonotonicNow() + after;
   absl::MutexLock l(&mu_);
   open_at_ = std::max(open_at_, until);
 }

@@ -41,7 +41,9 @@ class RequestGate {
   absl::Status Wait(absl::string_view what);
   // The service asked for `after` before the next request.
   void Hold(absl::Duration after);
-  // When requests may go again (InfinitePast: now).
+  // When requests may go again (InfinitePast: now), on the gate's own
+  // monotonic timeline (not comparable with absl::Now(): holds are
+  // intervals, see request_gate.cc).
   absl::Time open_at() const;
   // At most `per_s` request starts in any second; 0: no limit.
   void SetRate(int per_s);

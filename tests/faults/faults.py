@@ -28,7 +28,9 @@ dropped for up to a minute, several times: a TCP forwarder killed and
 restarted), bitflip (a flipped bit in a stored
 chunk and a deleted copy at a destination: shoebox verify repairs both),
 clock (the wall clocks of the coordinator, the workers and the agent jump
-forward and back, each its own, through the LD_PRELOAD shim faketime.c).
+forward and back, each its own, through the LD_PRELOAD shim faketime.c; then
+all four step back 5 minutes at once and the photos of that moment must
+arrive within 90 s).
 """
 import argparse
 import json
@@ -263,7 +265,9 @@ class Feeder:
         tmp = os.path.join(self.staging, f"{n}.tmp")
         with open(tmp, "wb") as f:
             f.write(os.urandom(size))
-        os.rename(tmp, os.path.join(sub, f"IMG_{n:05d}.jpg"))
+        dst = os.path.join(sub, f"IMG_{n:05d}.jpg")
+        os.rename(tmp, dst)
+        return os.path.relpath(dst, self.stack.src)
 
     def run(self):
         while not self.stop.is_set():
@@ -486,21 +490,87 @@ def clock_plan(rng, span, jumps):
     return sorted(plan)
 
 
+# The step back of every clock at once at the end of scen_clock, and how soon
+# after it the photos of that moment must be at every destination: far below
+# the step. Each process's clock first goes forward where the step would take
+# it past its floor (certificates: 1 h behind the issuer; S3: 15 min).
+STEP_BACK_S = 300
+STEP_BACK_BOUND_S = 90
+STEP_FLOORS = {"coordinator": -3300, "agent": -3300, "worker-1": -840, "worker-2": -840}
+
+
+def delivered_everywhere(stack, rel):
+    """The photo at rel (under the watched folder) is complete at every
+    destination (the local one renames a finished temporary file in; s3rver
+    keeps an object as KEY._S3rver_object)."""
+    size = os.path.getsize(os.path.join(stack.src, rel))
+    top = os.path.join("dev", os.path.basename(stack.src), rel)
+    paths = [os.path.join(stack.dest, top)]
+    if stack.s3:
+        paths.append(os.path.join(stack.work, "s3rver", "photos", top + "._S3rver_object"))
+    return all(os.path.exists(p) and os.path.getsize(p) == size for p in paths)
+
+
+def step_back_all(stack, feeder, faults):
+    """Every clock (coordinator, workers, agent) back STEP_BACK_S s at once
+    while photos arrive: NTP stepping a machine whose clock ran ahead. A wait
+    for a wall-clock deadline in progress would last the step longer (Debian's
+    Abseil waits that way); Shoebox's timed waits are on the monotonic clock
+    (common/steady_wait.h). Returns (seconds until the photo written 5 s after
+    the step was everywhere, seconds until every photo fed up to then was)."""
+    moved = False
+    for name in CLOCK_PROCS:
+        cur = stack.offsets.get(name, 0)
+        if cur - STEP_BACK_S < STEP_FLOORS[name]:
+            stack.set_clock(name, STEP_FLOORS[name] + STEP_BACK_S)
+            faults.append(f"clock of {name} forward")
+            moved = True
+    time.sleep(5 if moved else 1)
+    for name in CLOCK_PROCS:
+        stack.set_clock(name, stack.offsets.get(name, 0) - STEP_BACK_S)
+    t_step = time.time()
+    faults.append(f"clocks of all processes back {STEP_BACK_S} s at once")
+    log(f"every clock back {STEP_BACK_S} s: " +
+        ", ".join(f"{n} {stack.offsets[n]:+d} s" for n in CLOCK_PROCS))
+    time.sleep(5)
+    marker = feeder.one()
+    t_written = time.time()
+    t_marker = None
+    while time.time() < t_written + 5:  # photos keep arriving meanwhile
+        if t_marker is None and delivered_everywhere(stack, marker):
+            t_marker = time.time() - t_written
+        time.sleep(0.2)
+    feeder.stop.set()
+    feeder.thread.join()
+    rels = [os.path.relpath(os.path.join(r, n), stack.src) for r, _, ns in os.walk(stack.src) for n in ns]
+    while True:
+        if t_marker is None and delivered_everywhere(stack, marker):
+            t_marker = time.time() - t_written
+        missing = [r for r in rels if not delivered_everywhere(stack, r)]
+        if not missing:
+            return t_marker, time.time() - t_step
+        if time.time() - t_step > STEP_BACK_BOUND_S:
+            raise Fail(f"{STEP_BACK_BOUND_S} s after every clock stepped back {STEP_BACK_S} s, "
+                       f"{len(missing)} of {len(rels)} photos are not at every destination (e.g. "
+                       f"{sorted(missing)[:3]}); the photo written 5 s after the step "
+                       f"{'arrived after %.0f s' % t_marker if t_marker is not None else 'neither'}: "
+                       f"a timed wait on the wall clock stalls for the step")
+        time.sleep(0.5)
+
+
 def scen_clock(stack, rng, args):
     """Wall clocks jump, each process its own (LD_PRELOAD faketime.c): forward
     and back, several times per process at random moments while photos
-    arrive. At the end the agent's and workers' clocks are set forward to
-    the highest offset each had: with Debian's Abseil (20220623) every timed
-    wait, gRPC's timer threads included, is a CLOCK_REALTIME deadline, so a
-    step back stretches the waits in progress by the step
-    (docs/reliability.md, "Clock jumps"); a final step back would stall
-    that process for its size. The coordinator's clock stays where it
-    lands."""
+    arrive; the agent's and workers' clocks are then set forward to the
+    highest offset each had, the coordinator's stays where it lands. Last,
+    every clock steps back STEP_BACK_S at once (step_back_all): the photos
+    of that moment must arrive within STEP_BACK_BOUND_S (docs/reliability.md,
+    "Clock jumps")."""
     faults = []
     span = 300.0 if args.long else 100.0
     plan = clock_plan(random.Random(rng.random()), span, 8 if args.long else 3)
     t0 = time.time()
-    with Feeder(stack, rng, rate=2.0):
+    with Feeder(stack, rng, rate=2.0) as feeder:
         for at, name, new in plan:
             time.sleep(max(0.0, t0 + at - time.time()))
             old = stack.offsets.get(name, 0)
@@ -508,6 +578,9 @@ def scen_clock(stack, rng, args):
             faults.append(f"clock of {name} {'forward' if new > old else 'back'}")
             log(f"clock of {name}: {old:+d} s -> {new:+d} s (a jump of {new - old:+d} s)")
         time.sleep(5)
+        t_marker, t_all = step_back_all(stack, feeder, faults)
+    log(f"after the step back of {STEP_BACK_S} s: the photo written 5 s later arrived in "
+        f"{t_marker:.1f} s, every photo fed until then {t_all:.1f} s after the step")
     log("clocks end at " + ", ".join(f"{n} {stack.offsets.get(n, 0):+d} s" for n in CLOCK_PROCS))
     return faults
 
