@@ -143,8 +143,11 @@ void Authenticator::AuditRefusal(const AuditEntry& entry) const {
         flush.emplace_back(it->second.row_id, it->second.pending);
       if (refusals_.size() >= 10000) {
         // Bounded memory: windows that ended go (their counts written).
+        // (The size is read before: clang's -Wthread-safety cannot see mu_
+        // held inside the lambda.)
+        const bool overfull = refusals_.size() >= 20000;
         absl::erase_if(refusals_, [&](const auto& kv) {
-          if (now - kv.second.start < kAuditWindow && refusals_.size() < 20000) return false;
+          if (now - kv.second.start < kAuditWindow && !overfull) return false;
           if (kv.second.row_id != 0 && kv.second.pending != 0)
             flush.emplace_back(kv.second.row_id, kv.second.pending);
           return true;
