@@ -51,6 +51,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import fake_common  # tests/fakes/fake_common.py
+
 MAX_BODY = 150_000_000
 BLOCK = 4 * 1024 * 1024
 FORBIDDEN = set('\\<>:"|?*')
@@ -678,6 +680,7 @@ def main():
     S = State(args)
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
+    fake_common.exit_with_parent()
     srv.serve_forever()
 
 

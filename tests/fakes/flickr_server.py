@@ -88,6 +88,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import fake_common  # tests/fakes/fake_common.py
+
 NONCE_WINDOW = 300
 MAX_PHOTO = 200 * 1000 * 1000
 MAX_VIDEO = 1000 * 1000 * 1000
@@ -941,6 +943,7 @@ def main():
     S.host = "127.0.0.1:%d" % args.port
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
+    fake_common.exit_with_parent()
     srv.serve_forever()
 
 

@@ -51,6 +51,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import fake_common  # tests/fakes/fake_common.py
+
 CHUNK_UNIT = 256 * 1024
 FOLDER_MIME = "application/vnd.google-apps.folder"
 
@@ -673,6 +675,7 @@ def main():
     srv.state = State(a.data, a.token_ttl, a.page_size)
     srv.state.latency_s = a.latency_ms / 1000.0
     srv.state.budget, srv.state.window_s = a.throttle_budget, a.throttle_window
+    fake_common.exit_with_parent()
     srv.serve_forever()
 
 

@@ -65,6 +65,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree for the modu
 from ms_identity import MicrosoftIdentity  # tests/fakes/ms_identity.py
 from quickxor import QuickXor  # tests/fakes/quickxor.py
 
+import fake_common  # tests/fakes/fake_common.py
+
 FRAGMENT_UNIT = 327680
 MAX_FRAGMENT = 60 * 1024 * 1024  # a fragment must be SMALLER than this
 SIMPLE_MAX = 4 * 1000 * 1000
@@ -763,6 +765,7 @@ def main():
     srv.state = State(a.data, a.token_ttl, a.page_size)
     srv.state.latency_s = a.latency_ms / 1000.0
     srv.state.budget, srv.state.window_s = a.throttle_budget, a.throttle_window
+    fake_common.exit_with_parent()
     srv.serve_forever()
 
 

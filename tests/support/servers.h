@@ -5,6 +5,9 @@
 // 127.0.0.1.
 #pragma once
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <sys/types.h>
 
 #include <memory>
@@ -40,6 +43,20 @@ class ScopedProcess {
   bool reaped_ = false;
   const std::string log_path_;
 };
+
+// The value of a server start that a test binary keeps for the rest of the
+// process (a static std::unique_ptr), so that it is destroyed at exit: the
+// server stopped and its temporary directory removed. A failed start aborts
+// the process with the status on stderr (no test can run without it).
+//   static std::unique_ptr<DropboxFake> f = OrAbort(StartDropboxFake(65), "dropbox fake");
+template <typename T>
+std::unique_ptr<T> OrAbort(absl::StatusOr<std::unique_ptr<T>> started, const char* what) {
+  if (!started.ok()) {
+    std::fprintf(stderr, "%s: %s\n", what, started.status().ToString().c_str());
+    std::abort();
+  }
+  return std::move(*started);
+}
 
 // A currently free TCP port on 127.0.0.1 (bind to port 0, read it, close).
 absl::StatusOr<int> FreeLoopbackPort();

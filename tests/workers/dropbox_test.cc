@@ -23,14 +23,8 @@ using testsupport::DropboxFake;
 // One fake per process. Access tokens live 65 s: the token source renews
 // them a minute early, so a long upload refreshes several times.
 DropboxFake& Fake() {
-  static DropboxFake* f = [] {
-    auto s = testsupport::StartDropboxFake(65);
-    if (!s.ok()) {
-      std::fprintf(stderr, "dropbox fake: %s\n", s.status().ToString().c_str());
-      std::abort();
-    }
-    return s->release();
-  }();
+  static std::unique_ptr<DropboxFake> f =
+      testsupport::OrAbort(testsupport::StartDropboxFake(65), "dropbox fake");
   return *f;
 }
 

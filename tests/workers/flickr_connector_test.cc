@@ -242,7 +242,9 @@ TEST(Flickr, ServerErrorsAndDroppedUploadsAreRetryable) {
 
 // A free account holds 1,000 items; the fake's limit is 2.
 TEST(Flickr, FreeAccountLimitIsAClearPermanentError) {
-  static FlickrFake& limited = StartedFlickr({"--max-items", "2", "--ticket-delay", "0"});
+  static std::unique_ptr<FlickrFake> limited_fake =
+      StartedFlickr({"--max-items", "2", "--ticket-delay", "0"});
+  FlickrFake& limited = *limited_fake;
   auto c = NewFlickrConnector(limited, "free");
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_TRUE(PutPattern(c->get(), Req("1.jpg", 100, 1), 1).ok());
@@ -260,7 +262,9 @@ TEST(Flickr, FreeAccountLimitIsAClearPermanentError) {
 // a 429 with Retry-After; the connector reports it as RESOURCE_EXHAUSTED
 // with the hint, and the shared gate sends nothing more before that time.
 TEST(Flickr, HourlyBudgetIsHonoured) {
-  static FlickrFake& budget = StartedFlickr({"--budget", "5", "--window", "3"});
+  static std::unique_ptr<FlickrFake> budget_fake =
+      StartedFlickr({"--budget", "5", "--window", "3"});
+  FlickrFake& budget = *budget_fake;
   auto c = NewFlickrConnector(budget, "budget");
   ASSERT_TRUE(c.ok()) << c.status();
   absl::Status throttled = absl::NotFoundError("");
@@ -282,7 +286,9 @@ TEST(Flickr, HourlyBudgetIsHonoured) {
 
 // A rate at the budget (max_requests_per_s) is never throttled.
 TEST(Flickr, RequestRateKeepsUnderTheBudget) {
-  static FlickrFake& budget = StartedFlickr({"--budget", "4", "--window", "1"});
+  static std::unique_ptr<FlickrFake> budget_fake =
+      StartedFlickr({"--budget", "4", "--window", "1"});
+  FlickrFake& budget = *budget_fake;
   auto a = budget.NewAccount("rate");
   ASSERT_TRUE(a.ok());
   FlickrOptions o = FlickrTestOptions(budget, *a);

@@ -13,18 +13,14 @@
 
 namespace shoebox::worker {
 
-inline testsupport::FlickrFake& StartedFlickr(const std::vector<std::string>& args) {
-  auto s = testsupport::StartFlickrFake(args);
-  if (!s.ok()) {
-    std::fprintf(stderr, "flickr fake: %s\n", s.status().ToString().c_str());
-    std::abort();
-  }
-  return *s->release();
+inline std::unique_ptr<testsupport::FlickrFake> StartedFlickr(
+    const std::vector<std::string>& args) {
+  return testsupport::OrAbort(testsupport::StartFlickrFake(args), "flickr fake");
 }
 
-// The fake most tests share (tickets complete after 50 ms).
+// The fake most tests share (tickets complete after 50 ms), stopped at exit.
 inline testsupport::FlickrFake& Flickr() {
-  static testsupport::FlickrFake* f = &StartedFlickr({"--ticket-delay", "0.05"});
+  static std::unique_ptr<testsupport::FlickrFake> f = StartedFlickr({"--ticket-delay", "0.05"});
   return *f;
 }
 

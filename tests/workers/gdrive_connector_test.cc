@@ -28,14 +28,8 @@ using testsupport::DriveFake;
 
 DriveFake& Fake() {
   // Small pages so that files.list follows nextPageToken.
-  static DriveFake* fake = [] {
-    auto f = testsupport::StartGoogleDriveFake({.page_size = 3});
-    if (!f.ok()) {
-      ADD_FAILURE() << f.status();
-      std::abort();
-    }
-    return f->release();
-  }();
+  static std::unique_ptr<DriveFake> fake =
+      testsupport::OrAbort(testsupport::StartGoogleDriveFake({.page_size = 3}), "gdrive fake");
   return *fake;
 }
 

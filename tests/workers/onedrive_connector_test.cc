@@ -30,14 +30,8 @@ using testsupport::DriveFake;
 
 DriveFake& Fake() {
   // Small pages so that List follows @odata.nextLink.
-  static DriveFake* fake = [] {
-    auto f = testsupport::StartOneDriveFake({.page_size = 3});
-    if (!f.ok()) {
-      ADD_FAILURE() << f.status();
-      std::abort();
-    }
-    return f->release();
-  }();
+  static std::unique_ptr<DriveFake> fake =
+      testsupport::OrAbort(testsupport::StartOneDriveFake({.page_size = 3}), "onedrive fake");
   return *fake;
 }
 
