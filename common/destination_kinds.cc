@@ -220,6 +220,38 @@ std::vector<KindSpec> MakeKinds() {
        },
        {},
        /*albums=*/true},
+      {"smugmug",
+       "SmugMug galleries over API v2, OAuth 1.0a (`shoebox dest connect NAME`)",
+       {
+           {"api_key", T::kString, "", kReq, kPlain,
+            "API key you applied for at SmugMug (docs/destinations.md)"},
+           {"folder", T::kString, "\"Shoebox\"", kOpt, kPlain,
+            "folder (node path) under the account's root that holds the galleries"},
+           {"albums", T::kString, "\"folder\"", kOpt, kPlain,
+            "album rule: folder (Camera/2023 becomes gallery \"Camera 2023\"), none, or a "
+            "template of {folder} {dir} {year} {month} {device}"},
+           {"keywords", T::kBool, "false", kOpt, kPlain,
+            "send the folder names as keywords of each photo"},
+           {"endpoint", T::kUrl, "\"https://api.smugmug.com\"", kOpt, kPlain,
+            "API base (tests: a local server)"},
+           {"upload_endpoint", T::kUrl, "\"https://upload.smugmug.com\"", kOpt, kPlain,
+            "upload base (tests: a local server)"},
+           {"auth_endpoint", T::kUrl, "\"https://api.smugmug.com\"", kOpt, kPlain,
+            "base of /services/oauth/1.0a/getRequestToken, authorize, getAccessToken (tests)"},
+           {"timeout_s", T::kInt, "60", kOpt, kPlain, "connect and stall timeout, seconds", 1,
+            3600},
+           {"max_requests_per_s", T::kInt, "0", kOpt, kPlain,
+            "requests per second this account may start, from the service's published budget "
+            "(0: none; 429 + Retry-After is always honoured)",
+            0, 100000},
+           {"api_secret", T::kString, "", kOpt, kSecret, "API key secret (OAuth consumer secret)"},
+           {"oauth_token", T::kString, "", kOpt, kSecret,
+            "access token, set by `shoebox dest connect NAME`"},
+           {"oauth_token_secret", T::kString, "", kOpt, kSecret,
+            "access token secret, set by `shoebox dest connect NAME`"},
+       },
+       {},
+       /*albums=*/true},
   };
 }
 

@@ -41,7 +41,7 @@ TEST(DestinationKinds, TableIsWellFormed) {
     }
   }
   EXPECT_EQ(DestinationKindNames(),
-            "local, s3, webdav, sftp, rclone, dropbox, onedrive, gdrive, flickr");
+            "local, s3, webdav, sftp, rclone, dropbox, onedrive, gdrive, flickr, smugmug");
 }
 
 TEST(DestinationKinds, TextConvertsToTheDeclaredType) {

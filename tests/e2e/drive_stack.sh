@@ -31,6 +31,8 @@ drive_stack_kind() {
     flickr) fake=flickr_server.py; authorize_path=/services/oauth/authorize; api_suffix=/services
       piece_mib=0; fake_args=(--api-key e2e-key --api-secret e2e-api-secret --ticket-delay 0.3
       --check-filetype) ;;
+    smugmug) fake=smugmug_server.py; authorize_path=/services/oauth/1.0a/authorize; api_suffix=
+      piece_mib=0; fake_args=(--consumer-key e2e-api-key --consumer-secret e2e-api-secret) ;;
     *) echo "unknown kind $kind" >&2; exit 2 ;;
   esac
 }
