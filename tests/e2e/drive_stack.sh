@@ -13,6 +13,10 @@
 #   drive_stack_servers            the local server, PostgreSQL, the
 #                                  coordinator, cli.toml and `sb`, a worker
 #   drive_stack_connect_oauth2     `dest add box` + `dest connect box` (OAuth 2.0)
+#   drive_stack_connect_oauth1 URL `dest connect box` of an added OAuth 1.0a
+#                                  destination (Flickr, SmugMug): the authorize
+#                                  URL (starting with URL) opened with curl, the
+#                                  PIN read off the page; sets authorize_url
 #   drive_stack_device             device "phone" enrolled, watching $work/src
 #   wait_delivered N               until N deliveries are done, none open
 
@@ -118,6 +122,30 @@ grep -q "Shoebox is connected" "$work/browser.html" || sb_die "the loopback page
 wait $cpid || { cat "$work/connect.out"; sb_die "dest connect failed"; }
 grep -q "connection checked" "$work/connect.out" || sb_die "dest connect ran no connection check"
 sb_log "connected: $(tail -n 1 "$work/connect.out")"
+}
+
+drive_stack_connect_oauth1() {
+  local prefix=$1 cpid url="" i pin
+  printf 'e2e-api-secret\n' >"$work/api-secret.txt"
+  rm -f "$work/pin"; mkfifo "$work/pin"
+  sb dest connect box --client-secret-file "$work/api-secret.txt" --verifier-file "$work/pin" \
+    >"$work/connect.out" 2>&1 &
+  cpid=$!
+  for i in $(seq 1 100); do
+    url=$(grep -m1 -o "^$prefix?[^ ]*" "$work/connect.out" || true)
+    [[ -n $url ]] && break
+    sleep 0.1
+  done
+  [[ -n $url ]] || { cat "$work/connect.out"; sb_die "dest connect printed no authorize URL"; }
+  # The browser: the user allows access and reads the code off the page.
+  curl -sS -o "$work/authorize.html" "$url" || sb_die "the authorize page did not open"
+  pin=$(grep -o 'id="verifier">[^<]*' "$work/authorize.html" | sed 's/.*>//')
+  [[ -n $pin ]] || sb_die "the authorize page showed no code"
+  printf '%s\n' "$pin" >"$work/pin"
+  wait $cpid || { cat "$work/connect.out"; sb_die "dest connect failed"; }
+  grep -q "connection checked" "$work/connect.out" || sb_die "dest connect ran no connection check"
+  authorize_url=$url
+  sb_log "connected: $(tail -n 1 "$work/connect.out")"
 }
 
 drive_stack_device() {

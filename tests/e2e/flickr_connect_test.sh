@@ -61,28 +61,9 @@ if sb dest connect box --client-secret-file "$work/wrong-secret.txt" --verifier-
 fi
 grep -q "check the API key and secret" "$work/connect-wrong.out" \
   || { cat "$work/connect-wrong.out"; sb_die "a wrong API secret was not explained"; }
-printf 'e2e-api-secret\n' >"$work/api-secret.txt"
-mkfifo "$work/pin"
-sb dest connect box --client-secret-file "$work/api-secret.txt" --verifier-file "$work/pin" \
-  >"$work/connect.out" 2>&1 &
-cpid=$!
-url=""
-for i in $(seq 1 100); do
-  url=$(grep -m1 -o "^$svc/services/oauth/authorize?[^ ]*" "$work/connect.out" || true)
-  [[ -n $url ]] && break
-  sleep 0.1
-done
-[[ -n $url ]] || { cat "$work/connect.out"; sb_die "dest connect printed no authorize URL"; }
-[[ $url == *perms=write* ]] || sb_die "the authorize URL asks for no write permission: $url"
-# The browser: the user allows access and reads the code off the page.
-curl -sS -o "$work/authorize.html" "$url" || sb_die "the authorize page did not open"
-pin=$(grep -o '<code id="verifier">[^<]*' "$work/authorize.html" | sed 's/.*>//')
-[[ -n $pin ]] || sb_die "the authorize page showed no code"
-printf '%s\n' "$pin" >"$work/pin"
-wait $cpid || { cat "$work/connect.out"; sb_die "dest connect failed"; }
+drive_stack_connect_oauth1 "$svc/services/oauth/authorize"
+[[ $authorize_url == *perms=write* ]] || sb_die "the authorize URL asks for no write permission"
 grep -q "connected as" "$work/connect.out" || sb_die "dest connect did not say who is connected"
-grep -q "connection checked" "$work/connect.out" || sb_die "dest connect ran no connection check"
-sb_log "connected: $(tail -n 1 "$work/connect.out")"
 
 # --- a device with nested folders backs up to it ------------------------------------------
 drive_stack_device

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end (issue 20) for SmugMug: `shoebox dest add --kind smugmug` + the
-# access tokens + `bind` deliver a device with nested folders to the local
+# End-to-end (issue 20) for SmugMug: `shoebox dest add --kind smugmug` +
+# `shoebox dest connect` + `bind` deliver a device with nested folders to the local
 # SmugMug of tests/fakes/smugmug_server.py (20 ms latency per request, every
 # OAuth 1.0a signature recomputed). The server's own record then shows every
 # photo exactly once, in the gallery its folder maps to (Camera/2023/x.jpg in
@@ -8,9 +8,8 @@
 # gallery and a folder), byte-identical when downloaded back; a second agent
 # run uploads nothing. The API secret and tokens appear in no log.
 #
-# The tokens come from the server's control endpoint and are set as secrets
-# (`--secret-file oauth_token=...`): `shoebox dest connect` for OAuth 1.0a
-# lands in another branch; the server already serves its three endpoints.
+# `shoebox dest connect` runs the OAuth 1.0a flow against the server (the
+# PIN read off its authorize page, tests/e2e/drive_stack.sh).
 #   tests/e2e/smugmug_connect_test.sh BUILD_DIR
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -48,88 +47,19 @@ sb_gen_jpeg "$work/src/Phone/Été #1.jpg" 6 "2024:02:01 10:00:00"
 sb_gen_jpeg "$work/src/top.jpg" 7 "2024:03:01 10:00:00"
 files=$(find "$work/src" -type f | wc -l)
 
-# --- servers ---------------------------------------------------------------------------
-pg_port=$(sb_free_port); c_port=$(sb_free_port); svc_port=$(sb_free_port)
-svc="http://127.0.0.1:$svc_port"
-mkdir -p "$work/service-data" "$work/chunks"
-sb_start service "$work/service.log" "$work/service.pid" \
-  python3 "$here/tests/fakes/$fake" --port "$svc_port" --data "$work/service-data" \
-  --latency-ms 20 "${fake_args[@]}"
-sb_wait_port 127.0.0.1 "$svc_port" 30 || sb_die "the smugmug server did not start"
-sb_pg_start "$work/pg" "$pg_port"
-caddr="127.0.0.1:$c_port"
-cat >"$work/coordinator.toml" <<TOML
-[coordinator]
-listen = "$caddr"
-key_file = "$work/master.key"
-[database]
-url = "postgresql://shoebox@127.0.0.1:$pg_port/shoebox"
-[chunk_store]
-location = "$work/chunks"
-[limits]
-lease_ms = 10000
-TOML
-"$bin/cli/shoebox" pool-key --private "$work/pool.key" --public "$work/pool.pub" >/dev/null
-sb_start coordinator "$work/coordinator.log" "$work/coordinator.pid" \
-  "$bin/coordinator/shoebox-coordinator" --config "$work/coordinator.toml"
-sb_wait_port 127.0.0.1 "$c_port" 60 || sb_die "coordinator did not start"
-cat >"$work/cli.toml" <<TOML
-coordinator = "$caddr"
-tls_dir = "$work/tls"
-pool_public_key = "$work/pool.pub"
-TOML
-export SHOEBOX_CLI_CONFIG="$work/cli.toml"
-sb() { "$bin/cli/shoebox" "$@"; }
-tok=$(sb enroll-token --worker worker-1 2>/dev/null)
-"$bin/workers/shoebox-worker" enroll --coordinator "$caddr" --token "$tok" \
-  --tls-dir "$work/worker-tls" >>"$work/enroll.log" 2>&1 || sb_die "the worker could not enroll"
-cat >"$work/worker.toml" <<TOML
-[worker]
-name = "worker-1"
-coordinator = "$caddr"
-tls_dir = "$work/worker-tls"
-kinds = ["$kind"]
-concurrency = 2
-chunk_store = "$work/chunks"
-master_key_file = "$work/master.key"
-pool_key_file = "$work/pool.key"
-TOML
-sb_start worker "$work/worker.log" "$work/worker.pid" \
-  "$bin/workers/shoebox-worker" --config "$work/worker.toml"
+# --- servers: tests/e2e/drive_stack.sh ------------------------------------------------------
+drive_stack_servers
 
-# --- add with the API key and the access tokens ---------------------------------------------
-umask 077
-printf 'e2e-api-secret' >"$work/api_secret"
-curl -sS -X POST -d '{}' "$svc/_control/tokens" >"$work/tokens.json"
-python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))
-open(sys.argv[2],"w").write(t["oauth_token"]); open(sys.argv[3],"w").write(t["oauth_token_secret"])' \
-  "$work/tokens.json" "$work/oauth_token" "$work/oauth_token_secret"
-rm -f "$work/tokens.json"
-umask 022
+# --- add and connect (OAuth 1.0a, out-of-band PIN) ---------------------------------------
 sb dest add box --kind smugmug --set api_key=e2e-api-key --set "endpoint=$svc" \
   --set "upload_endpoint=$svc" --set "auth_endpoint=$svc" --set folder=Shoebox \
-  --secret-file "api_secret=$work/api_secret" --secret-file "oauth_token=$work/oauth_token" \
-  --secret-file "oauth_token_secret=$work/oauth_token_secret" >"$work/add.out" 2>&1 \
-  || { cat "$work/add.out"; sb_die "dest add failed (its connection check included)"; }
-secret_words=("e2e-api-secret" "$(cat "$work/oauth_token_secret")")
-rm -f "$work/api_secret" "$work/oauth_token" "$work/oauth_token_secret"
-sb_log "added: $(tail -n 1 "$work/add.out")"
+  | tee "$work/add.out"
+grep -q "shoebox dest connect box" "$work/add.out" || sb_die "dest add did not point to dest connect"
+drive_stack_connect_oauth1 "$svc/services/oauth/1.0a/authorize"
+secret_words=("e2e-api-secret")
 
 # --- a device backs up to it -------------------------------------------------------------
-cat >"$work/agent.toml" <<TOML
-[coordinator]
-address = "$caddr"
-[agent]
-device_name = "phone"
-state_dir = "$work/agent"
-settle_seconds = 0
-[[folder]]
-path = "$work/src"
-all_files = true
-TOML
-tok=$(sb enroll-token --device phone --ttl 1h 2>/dev/null)
-printf '%s\n' "$tok" | "$bin/agent/shoebox-agent" --config "$work/agent.toml" enroll --token - \
-  >>"$work/enroll.log" 2>&1 || sb_die "the device could not enroll"
+drive_stack_device
 "$bin/agent/shoebox-agent" --config "$work/agent.toml" run --once --no-progress >"$work/agent.log" 2>&1 \
   || sb_die "the agent failed"
 sb bind --device phone --dest box
@@ -202,7 +132,7 @@ check_tree
 
 # --- no secret in a log ---------------------------------------------------------------------
 for s in "${secret_words[@]}"; do
-  if grep -rqF -- "$s" "$work"/*.log "$work/add.out"; then sb_die "a secret appears in a log"; fi
+  if grep -rqF -- "$s" "$work"/*.log "$work/add.out" "$work/connect.out"; then sb_die "a secret appears in a log"; fi
 done
 sb_log "server stats: $(stats)"
 echo "e2e smugmug: PASS"

@@ -75,6 +75,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import fake_common  # tests/fakes/fake_common.py
+
 URLNAME = re.compile(r"^[A-Z][A-Za-z0-9-]{0,59}$")
 MEDIA_EXT = {".jpg", ".jpeg", ".png", ".gif", ".heic", ".heif", ".tif", ".tiff", ".webp",
              ".mp4", ".mov", ".m4v", ".avi", ".mts", ".m2ts", ".3gp", ".mpg", ".mpeg", ".wmv"}
@@ -775,6 +777,7 @@ def main():
     S = State(args)
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
+    fake_common.exit_with_parent()
     srv.serve_forever()
 
 

@@ -25,14 +25,8 @@ using json = nlohmann::json;
 using testsupport::SmugMugFake;
 
 SmugMugFake& Fake() {
-  static SmugMugFake* f = [] {
-    auto s = testsupport::StartSmugMugFake();
-    if (!s.ok()) {
-      std::fprintf(stderr, "smugmug fake: %s\n", s.status().ToString().c_str());
-      std::abort();
-    }
-    return s->release();
-  }();
+  static std::unique_ptr<SmugMugFake> f =
+      testsupport::OrAbort(testsupport::StartSmugMugFake(), "smugmug fake");
   return *f;
 }
 
