@@ -9,8 +9,12 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "common/destination_kinds.h"
+#include "coordinator/admin_test_fixture.h"
 #include "coordinator/store/fake_album_store.h"
 #include "coordinator/store/fake_stores.h"
+#include "nlohmann/json.hpp"
 
 namespace shoebox::coordinator {
 namespace {
@@ -146,6 +150,67 @@ TEST_F(AlbumsTest, WithoutTheLeaseOrRegistrationNothingIsReadOrWritten) {
   EXPECT_TRUE(absl::IsFailedPrecondition(
       albums_.Record("never-registered", Rec("Camera 2023", "set-1")).status()));
   EXPECT_TRUE(store_.rows().empty());
+}
+
+// `dest add` / `dest set` of every kind that declares the album rule
+// (Flickr, SmugMug, Google Photos: added by their connectors) refuse an
+// unknown token, naming it and the allowed ones. The check itself
+// (CheckAlbumRule through CheckSettingValue) is pinned without a kind in
+// workers/album_rule_test.cc.
+class AlbumRuleAdminTest : public AdminFixture {};
+
+TEST_F(AlbumRuleAdminTest, DestAddAndSetRefuseAnUnknownTokenOfEveryKindWithAlbums) {
+  int n = 0;
+  for (const KindSpec& k : DestinationKinds()) {
+    if (FindSetting(k, "albums", false) == nullptr) continue;
+    nlohmann::json settings = nlohmann::json::object();
+    for (const SettingSpec& s : k.keys) {
+      if (s.secret || !s.required) continue;
+      switch (s.type) {
+        case SettingType::kAbsolutePath:
+          settings[s.key] = "/srv/x";
+          break;
+        case SettingType::kInt:
+          settings[s.key] = s.min;
+          break;
+        case SettingType::kBool:
+          settings[s.key] = false;
+          break;
+        case SettingType::kStringList:
+          settings[s.key] = nlohmann::json::array();
+          break;
+        case SettingType::kChoice:
+          settings[s.key] = std::string(s.choices).substr(0, std::string(s.choices).find('|'));
+          break;
+        default:
+          settings[s.key] = "https://example.invalid/x";
+      }
+    }
+    const std::string name = absl::StrCat("photos-", n++);
+    pb::CreateDestinationRequest req;
+    req.set_name(name);
+    req.set_kind(k.kind);
+    req.set_sealed_credentials("sealed-box");
+    settings["albums"] = "{album} {year}";
+    req.set_settings_json(settings.dump());
+    absl::Status st = admin_.CreateDestination("alice", req).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(st)) << k.kind << ": " << st;
+    EXPECT_EQ(st.message().substr(0, 7), "albums:") << st;
+    EXPECT_NE(st.message().find("unknown token {album}"), absl::string_view::npos) << st;
+    EXPECT_NE(st.message().find("{folder} {dir} {year} {month} {device}"), absl::string_view::npos)
+        << st;
+    settings["albums"] = "{device} {year}";
+    req.set_settings_json(settings.dump());
+    absl::Status ok = admin_.CreateDestination("alice", req).status();
+    ASSERT_TRUE(ok.ok()) << k.kind << ": " << ok;
+    pb::UpdateDestinationRequest up;
+    up.set_name(name);
+    up.set_settings_patch_json(R"({"albums":"{nope}"})");
+    absl::Status set = admin_.UpdateDestination("alice", up).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(set)) << set;
+    EXPECT_NE(set.message().find("{nope}"), absl::string_view::npos) << set;
+  }
+  if (n == 0) GTEST_SKIP() << "no destination kind declares `albums` in this build";
 }
 
 }  // namespace

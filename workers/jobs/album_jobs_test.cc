@@ -263,6 +263,22 @@ TEST_F(AlbumJobsTest, AnItemTakenOutOfItsAlbumIsPutBack) {
   EXPECT_EQ(service_.albums_created, 1);
 }
 
+TEST_F(AlbumJobsTest, VerifyReadsNoChunkUnlessTheRuleNeedsTheDate) {
+  // A verify that repairs a damaged first chunk must not need that chunk
+  // for the album (docs/verify.md): with the folder rule it reads none.
+  const std::string content = "photo bytes 3";
+  ASSERT_TRUE(worker_.Run(&deliver_, Job(v1::JOB_KIND_DELIVER, "Camera/a.jpg", content)).ok());
+  MapFetcher no_chunks;
+  TestWorker blind(&service_, &calls_, &no_chunks);
+  auto v = blind.Run(&verify_, Job(v1::JOB_KIND_VERIFY, "Camera/a.jpg", content));
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_TRUE(v->verified_ok()) << v->remote_ref();
+  // A rule with {year} needs the EXIF date, so the chunk.
+  auto dated = blind.Run(&verify_,
+                         Job(v1::JOB_KIND_VERIFY, "Camera/a.jpg", content, {{"albums", "{year}"}}));
+  EXPECT_TRUE(absl::IsNotFound(dated.status())) << dated.status();
+}
+
 TEST_F(AlbumJobsTest, VerifiesOfOneAlbumListItOnce) {
   for (const char* name : {"a", "b", "c"}) {
     ASSERT_TRUE(worker_

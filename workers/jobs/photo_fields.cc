@@ -16,7 +16,7 @@ bool KindHasAlbums(const std::string& kind) {
 }
 
 absl::StatusOr<PhotoFields> PhotoFieldsFor(const v1::Job& job, PlacementInput in, bool exif_read,
-                                           ChunkFetcher* chunks) {
+                                           ChunkFetcher* chunks, bool with_capture_date) {
   const v1::Destination& d = job.destination();
   nlohmann::json settings = nlohmann::json::object();
   if (!d.settings_json().empty()) {
@@ -29,7 +29,7 @@ absl::StatusOr<PhotoFields> PhotoFieldsFor(const v1::Job& job, PlacementInput in
   }
   ASSIGN_OR_RETURN(PhotoSettings ps, ReadPhotoSettings(settings, d.name()));
   const v1::FileVersion& f = job.file();
-  if (!exif_read && f.chunks_size() > 0) {
+  if (!exif_read && (with_capture_date || ps.rule.NeedsDate()) && f.chunks_size() > 0) {
     // The EXIF date, read the way ResolveRemotePath reads it for {year}.
     ChunkId first;
     DigestFromString(f.chunks(0).id(), &first);
@@ -38,7 +38,7 @@ absl::StatusOr<PhotoFields> PhotoFieldsFor(const v1::Job& job, PlacementInput in
   }
   PhotoFields out;
   out.album = ps.rule.AlbumFor(in);
-  out.capture_date = CaptureDateTime(in);
+  if (with_capture_date) out.capture_date = CaptureDateTime(in);
   if (ps.keywords) out.keywords = FolderKeywords(in);
   return out;
 }

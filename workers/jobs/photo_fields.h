@@ -31,11 +31,13 @@ struct PhotoFields {
 
 // The fields of `job`'s file version (a destination with albums). `in` are
 // the layout's inputs (RemotePath::input); `exif_read` says whether its
-// exif_date was already read (the layout needed the date), otherwise the
-// file's first chunk is read through `chunks` for it. Errors: the
+// exif_date was already read (the layout needed the date). Otherwise the
+// file's first chunk is read through `chunks` for it when the album rule
+// needs the date or `with_capture_date` (deliver; verify needs only the
+// album, so a damaged first chunk does not stop its repair). Errors: the
 // destination's settings (INVALID_ARGUMENT naming it), the chunk read.
 absl::StatusOr<PhotoFields> PhotoFieldsFor(const v1::Job& job, PlacementInput in, bool exif_read,
-                                           ChunkFetcher* chunks);
+                                           ChunkFetcher* chunks, bool with_capture_date = true);
 
 // True when `listing` (Connector::ListAlbum's answer) holds the item at
 // `path`: an object of that path, of the reference `stat` reported, or with

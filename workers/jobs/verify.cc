@@ -131,7 +131,8 @@ absl::StatusOr<v1::CompleteJobRequest> VerifyHandler::Run(const v1::Job& job, Jo
   if (has_albums_(job.destination().kind())) {
     const std::string& layout = job.destination().layout();
     ASSIGN_OR_RETURN(PhotoFields photo,
-                     PhotoFieldsFor(job, where.input, LayoutNeedsDate(layout), ctx.chunks()));
+                     PhotoFieldsFor(job, where.input, LayoutNeedsDate(layout), ctx.chunks(),
+                                    /*with_capture_date=*/false));
     if (!photo.album.empty()) {
       ASSIGN_OR_RETURN(AlbumState state, CheckAlbum(job, conn, photo.album, where.path, copy));
       if (state == AlbumState::kGone) {
