@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/bytes.h"
 
 namespace shoebox {
 
@@ -448,6 +449,37 @@ absl::Status CheckSettingValue(const std::string& kind, const SettingSpec& s, co
     return BadValue(kind, s, absl::StrCat("'", v, "' is not allowed"));
   }
   if (s.required && v.empty()) return BadValue(kind, s, "is required and must not be empty");
+  // Issue 20: the album rule of photo services, whichever kind declares it.
+  if (std::string_view(s.key) == "albums" && !s.secret) {
+    absl::Status rule = CheckAlbumRule(v);
+    if (!rule.ok()) return BadValue(kind, s, std::string(rule.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAlbumRule(std::string_view rule) {
+  if (rule == "folder" || rule == "none") return absl::OkStatus();
+  const std::string allowed = absl::StrCat(
+      "use \"folder\", \"none\" or a template of ",
+      absl::StrJoin(kAlbumRuleTokens, " ",
+                    [](std::string* out, const char* t) { absl::StrAppend(out, "{", t, "}"); }));
+  for (size_t i = 0; i < rule.size(); ++i) {
+    if (rule[i] != '{') continue;
+    const size_t close = rule.find('}', i);
+    if (close == std::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("album rule \"", PrintablePath(rule), "\": unclosed '{'; ", allowed));
+    }
+    const std::string_view token = rule.substr(i + 1, close - i - 1);
+    bool known = false;
+    for (const char* t : kAlbumRuleTokens) known |= token == t;
+    if (!known) {
+      return absl::InvalidArgumentError(absl::StrCat("album rule \"", PrintablePath(rule),
+                                                     "\": unknown token {", std::string(token),
+                                                     "}; ", allowed));
+    }
+    i = close;
+  }
   return absl::OkStatus();
 }
 

@@ -97,6 +97,16 @@ absl::Status ValidateDestinationSecrets(const std::string& kind, const nlohmann:
 // insists on sealed credentials).
 bool KindRequiresSecrets(const KindSpec& kind);
 
+// The album rule of photo-service destinations (the plain setting `albums`
+// of kinds with KindSpec::albums; issue 20, docs/destinations.md "Albums"):
+// "folder" (one album per folder), "none" (no albums), or a template of
+// the tokens below (workers/album_rule.h expands it). CheckSettingValue
+// applies this to every kind's `albums` key, so `dest add`/`dest set` refuse
+// an unknown token or an unclosed '{' with INVALID_ARGUMENT naming the token
+// and listing the allowed ones.
+inline constexpr const char* kAlbumRuleTokens[] = {"folder", "dir", "year", "month", "device"};
+absl::Status CheckAlbumRule(std::string_view rule);
+
 // How connectors read their settings: every value through its declaration,
 // the declared default when absent, so a connector cannot read a key the
 // table does not declare (INTERNAL), nor disagree with it about a type or a

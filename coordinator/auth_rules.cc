@@ -43,6 +43,11 @@ const std::vector<MethodRule>& MethodRules() {
       {"/shoebox.v1.WorkerService/UpdateDestinationCredentials", "UpdateDestinationCredentials",
        Access::kWorker},
       {"/shoebox.v1.WorkerService/SaveResumeState", "SaveResumeState", Access::kWorker},
+      // Issue 20: a destination's album directory, also only under a lease
+      // of one of its jobs (checked in the store, album_store.h).
+      {"/shoebox.v1.WorkerService/LookupAlbum", "LookupAlbum", Access::kWorker},
+      {"/shoebox.v1.WorkerService/RecordAlbum", "RecordAlbum", Access::kWorker},
+      {"/shoebox.v1.WorkerService/ForgetAlbum", "ForgetAlbum", Access::kWorker},
 
       {"/shoebox.v1.AdminService/CreateDestination", "CreateDestination", Access::kAdmin},
       {"/shoebox.v1.AdminService/ListDestinations", "ListDestinations", Access::kAdmin},

@@ -35,6 +35,7 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
   c->verify_store_ = std::make_unique<PgVerifyStore>(c->store_.get());
   c->retention_store_ = std::make_unique<PgRetentionStore>(c->store_.get());
   c->snapshot_store_ = std::make_unique<PgSnapshotStore>(c->store_.get());
+  c->album_store_ = std::make_unique<PgAlbumStore>(c->store_.get());
   c->auth_ = std::make_unique<Authenticator>(o.insecure_dev, c->store_.get(), o.limits);
   if (!o.insecure_dev) {
     ASSIGN_OR_RETURN(CoordinatorPki pki, LoadOrCreatePki(o));
@@ -64,6 +65,7 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
   c->catalog_ = std::make_unique<Catalog>(store, verify_store, c->sealed_.get(), c->keys_, o.limits,
                                           c->metrics_.get());
   c->queue_ = std::make_unique<JobQueue>(store, verify_store, o.limits);
+  c->albums_ = std::make_unique<Albums>(c->album_store_.get(), store);
   AdminStores admin_stores;
   admin_stores.catalog = store;
   admin_stores.destinations = store;

@@ -14,6 +14,7 @@
 #include "common/chunkstore/chunkstore.h"
 #include "common/crypto/keys.h"
 #include "coordinator/admin.h"
+#include "coordinator/albums.h"
 #include "coordinator/auth.h"
 #include "coordinator/catalog.h"
 #include "coordinator/metrics.h"
@@ -39,6 +40,7 @@ class Coordinator {
 
   Catalog& catalog() { return *catalog_; }
   JobQueue& queue() { return *queue_; }
+  Albums& albums() { return *albums_; }
   Admin& admin() { return *admin_; }
   Store& store() { return *store_; }
   Verifier& verifier() { return *verifier_; }
@@ -66,10 +68,12 @@ class Coordinator {
   std::unique_ptr<VerifyStore> verify_store_;        // on store_
   std::unique_ptr<RetentionStore> retention_store_;  // on store_
   std::unique_ptr<SnapshotStore> snapshot_store_;    // on store_
+  std::unique_ptr<AlbumStore> album_store_;          // on store_
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<Enrollment> enrollment_;
   std::unique_ptr<Catalog> catalog_;
   std::unique_ptr<JobQueue> queue_;
+  std::unique_ptr<Albums> albums_;
   std::unique_ptr<Admin> admin_;
   std::unique_ptr<Verifier> verifier_;    // after admin_: stopped first
   std::unique_ptr<Retention> retention_;  // after store_, chunk_store_: stops before them

@@ -236,6 +236,48 @@ absl::Status ValidateUpdateDestinationCredentials(
   return absl::OkStatus();
 }
 
+namespace {
+
+absl::Status ValidateAlbumKey(int64_t job_id, const std::string& token, int64_t destination_id,
+                              const std::string& key) {
+  RETURN_IF_ERROR(ValidateLease(job_id, token));
+  if (destination_id <= 0) {
+    return absl::InvalidArgumentError(
+        "destination_id: give the ID of the leased job's destination (Job.destination.id)");
+  }
+  if (key.empty() || key.size() > kMaxAlbumBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("album_key: 1 to ", kMaxAlbumBytes, " bytes are required, not ", key.size()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateLookupAlbum(const shoebox::v1::LookupAlbumRequest& req) {
+  return ValidateAlbumKey(req.job_id(), req.lease_token(), req.destination_id(), req.album_key());
+}
+
+absl::Status ValidateRecordAlbum(const shoebox::v1::RecordAlbumRequest& req) {
+  RETURN_IF_ERROR(
+      ValidateAlbumKey(req.job_id(), req.lease_token(), req.destination_id(), req.album_key()));
+  if (req.remote_id().empty() || req.remote_id().size() > kMaxAlbumBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "remote_id: 1 to ", kMaxAlbumBytes, " bytes are required, not ", req.remote_id().size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateForgetAlbum(const shoebox::v1::ForgetAlbumRequest& req) {
+  RETURN_IF_ERROR(
+      ValidateAlbumKey(req.job_id(), req.lease_token(), req.destination_id(), req.album_key()));
+  if (req.remote_id().size() > kMaxAlbumBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("remote_id: at most ", kMaxAlbumBytes,
+                                                   " bytes, not ", req.remote_id().size()));
+  }
+  return absl::OkStatus();
+}
+
 std::string FailJobErrorText(const std::string& error) {
   if (error.empty()) return "(worker gave no error text)";
   // FailJobRequest.error is bytes (issue 18): a worker may quote a

@@ -94,6 +94,14 @@ absl::Status ValidateSaveResumeState(const shoebox::v1::SaveResumeStateRequest& 
 // kMaxSealedCredentialsBytes of sealed credentials.
 absl::Status ValidateUpdateDestinationCredentials(
     const shoebox::v1::UpdateDestinationCredentialsRequest& req);
+// Issue 20, the album directory RPCs: the lease, a destination ID, an
+// album key of 1..kMaxAlbumBytes bytes (any bytes: bytea), and for
+// RecordAlbum an id of 1..kMaxAlbumBytes bytes (ForgetAlbum's optional id:
+// at most kMaxAlbumBytes).
+inline constexpr size_t kMaxAlbumBytes = 1024;
+absl::Status ValidateLookupAlbum(const shoebox::v1::LookupAlbumRequest& req);
+absl::Status ValidateRecordAlbum(const shoebox::v1::RecordAlbumRequest& req);
+absl::Status ValidateForgetAlbum(const shoebox::v1::ForgetAlbumRequest& req);
 // The error text FailJob records: invalid UTF-8 written as \xNN (Utf8Text),
 // at most kMaxJobErrorBytes, cut on a UTF-8
 // character boundary (PostgreSQL refuses a cut-off character), NUL bytes

@@ -198,3 +198,50 @@ TEST(ValidateWorkerState, ResumeStateAndSealedCredentialsAreBounded) {
 
 }  // namespace
 }  // namespace shoebox::coordinator
+
+namespace shoebox::coordinator {
+namespace {
+
+TEST(ValidateAlbums, KeysAndIdsAreOneTo1024BytesUnderALease) {
+  shoebox::v1::RecordAlbumRequest r;
+  r.set_job_id(7);
+  r.set_lease_token("token");
+  r.set_destination_id(3);
+  r.set_album_key(std::string("\xe9t\xe9\0", 4));  // any bytes
+  r.set_remote_id(std::string(kMaxAlbumBytes, 'i'));
+  EXPECT_TRUE(ValidateRecordAlbum(r).ok());
+  r.set_remote_id("");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateRecordAlbum(r)));
+  r.set_remote_id(std::string(kMaxAlbumBytes + 1, 'i'));
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateRecordAlbum(r)));
+  r.set_remote_id("id");
+  r.set_album_key(std::string(kMaxAlbumBytes + 1, 'k'));
+  absl::Status st = ValidateRecordAlbum(r);
+  EXPECT_TRUE(absl::IsInvalidArgument(st));
+  EXPECT_EQ(st.message().substr(0, 10), "album_key:") << st;
+  r.set_album_key("k");
+  r.set_destination_id(0);
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateRecordAlbum(r)));
+
+  shoebox::v1::LookupAlbumRequest l;
+  l.set_job_id(7);
+  l.set_lease_token("token");
+  l.set_destination_id(3);
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateLookupAlbum(l)));  // no key
+  l.set_album_key(std::string(kMaxAlbumBytes, 'k'));
+  EXPECT_TRUE(ValidateLookupAlbum(l).ok());
+  l.set_job_id(0);
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateLookupAlbum(l)));
+
+  shoebox::v1::ForgetAlbumRequest f;
+  f.set_job_id(7);
+  f.set_lease_token("token");
+  f.set_destination_id(3);
+  f.set_album_key("k");
+  EXPECT_TRUE(ValidateForgetAlbum(f).ok());  // no id: forget whatever it maps to
+  f.set_remote_id(std::string(kMaxAlbumBytes + 1, 'i'));
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateForgetAlbum(f)));
+}
+
+}  // namespace
+}  // namespace shoebox::coordinator

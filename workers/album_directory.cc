@@ -4,6 +4,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/bytes.h"
 
 namespace shoebox::worker {
 namespace {
@@ -16,10 +17,10 @@ class InMemoryAlbumDirectory : public AlbumDirectory {
     if (it == ids_.end()) return absl::NotFoundError(absl::StrCat("no album recorded for ", key));
     return it->second;
   }
-  absl::Status Record(const std::string& key, const std::string& remote_id) override {
+  absl::StatusOr<std::string> RecordFirst(const std::string& key,
+                                          const std::string& remote_id) override {
     absl::MutexLock l(&mu_);
-    ids_[key] = remote_id;
-    return absl::OkStatus();
+    return ids_.try_emplace(key, remote_id).first->second;
   }
   absl::Status Forget(const std::string& key) override {
     absl::MutexLock l(&mu_);
@@ -33,6 +34,16 @@ class InMemoryAlbumDirectory : public AlbumDirectory {
 };
 
 }  // namespace
+
+absl::Status AlbumDirectory::Record(const std::string& key, const std::string& remote_id) {
+  absl::StatusOr<std::string> kept = RecordFirst(key, remote_id);
+  if (!kept.ok()) return kept.status();
+  if (*kept == remote_id) return absl::OkStatus();
+  return absl::AbortedError(
+      absl::StrCat("album ", PrintablePath(key), ": another worker recorded id ",
+                   PrintablePath(*kept), " first; this attempt's id ", PrintablePath(remote_id),
+                   " is not used, and the job's retry puts the item into the recorded album"));
+}
 
 std::shared_ptr<AlbumDirectory> MakeInMemoryAlbumDirectory() {
   return std::make_shared<InMemoryAlbumDirectory>();

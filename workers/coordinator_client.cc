@@ -68,7 +68,83 @@ class CoordinatorFetcher final : public ChunkFetcher {
   const BlobSealer sealer_;
   const absl::Duration deadline_;
 };
+class CoordinatorAlbumClient final : public AlbumClient {
+ public:
+  CoordinatorAlbumClient(std::shared_ptr<grpc::Channel> ch, std::string name, bool dev,
+                         absl::Duration deadline)
+      : stub_(v1::WorkerService::NewStub(ch)),
+        name_(std::move(name)),
+        dev_(dev),
+        deadline_(deadline) {}
+
+  absl::StatusOr<std::optional<std::string>> Lookup(const AlbumLease& lease,
+                                                    const std::string& key) override {
+    v1::LookupAlbumRequest req;
+    Fill(lease, key, &req);
+    v1::LookupAlbumResponse resp;
+    auto ctx = Context();
+    absl::Status st =
+        FromGrpc(stub_->LookupAlbum(ctx.get(), req, &resp), "coordinator", "LookupAlbum");
+    if (!st.ok()) return Annotate(st, absl::StrCat("look up album ", PrintablePath(key)));
+    if (!resp.found()) return std::optional<std::string>();
+    return std::optional<std::string>(resp.remote_id());
+  }
+
+  absl::StatusOr<std::string> Record(const AlbumLease& lease, const std::string& key,
+                                     const std::string& remote_id) override {
+    v1::RecordAlbumRequest req;
+    Fill(lease, key, &req);
+    req.set_remote_id(remote_id);
+    v1::RecordAlbumResponse resp;
+    auto ctx = Context();
+    absl::Status st =
+        FromGrpc(stub_->RecordAlbum(ctx.get(), req, &resp), "coordinator", "RecordAlbum");
+    if (!st.ok()) return Annotate(st, absl::StrCat("record album ", PrintablePath(key)));
+    return resp.remote_id();
+  }
+
+  absl::Status Forget(const AlbumLease& lease, const std::string& key,
+                      const std::string& expected_id) override {
+    v1::ForgetAlbumRequest req;
+    Fill(lease, key, &req);
+    req.set_remote_id(expected_id);
+    v1::ForgetAlbumResponse resp;
+    auto ctx = Context();
+    return Annotate(
+        FromGrpc(stub_->ForgetAlbum(ctx.get(), req, &resp), "coordinator", "ForgetAlbum"),
+        absl::StrCat("forget album ", PrintablePath(key)));
+  }
+
+ private:
+  template <typename Req>
+  static void Fill(const AlbumLease& lease, const std::string& key, Req* req) {
+    req->set_job_id(lease.job_id);
+    req->set_lease_token(lease.lease_token);
+    req->set_destination_id(lease.destination_id);
+    req->set_album_key(key);
+  }
+  std::unique_ptr<grpc::ClientContext> Context() const {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    ctx->set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+    if (dev_) ctx->AddMetadata("x-shoebox-worker", name_);
+    return ctx;
+  }
+
+  const std::unique_ptr<v1::WorkerService::Stub> stub_;
+  const std::string name_;
+  const bool dev_;
+  const absl::Duration deadline_;
+};
+
 }  // namespace
+
+std::unique_ptr<AlbumClient> MakeCoordinatorAlbumClient(std::shared_ptr<grpc::Channel> channel,
+                                                        const std::string& worker_name,
+                                                        bool insecure_dev,
+                                                        absl::Duration deadline) {
+  return std::make_unique<CoordinatorAlbumClient>(std::move(channel), worker_name, insecure_dev,
+                                                  deadline);
+}
 
 std::unique_ptr<ChunkFetcher> MakeCoordinatorFetcher(std::shared_ptr<grpc::Channel> channel,
                                                      const std::string& worker_name,

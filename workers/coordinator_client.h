@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <grpcpp/channel.h>
@@ -25,5 +26,31 @@ std::unique_ptr<ChunkFetcher> MakeCoordinatorFetcher(std::shared_ptr<grpc::Chann
                                                      const std::string& worker_name,
                                                      bool insecure_dev, const Key256& data_key,
                                                      absl::Duration deadline);
+
+// The album directory calls of WorkerService (issue 20) under the lease of
+// one job: its ID and token, and its destination's ID.
+struct AlbumLease {
+  int64_t job_id = 0;
+  std::string lease_token;
+  int64_t destination_id = 0;
+};
+class AlbumClient {
+ public:
+  virtual ~AlbumClient() = default;
+  // The id recorded for `key`; nullopt when none.
+  virtual absl::StatusOr<std::optional<std::string>> Lookup(const AlbumLease& lease,
+                                                            const std::string& key) = 0;
+  // First writer wins: the id recorded for `key` afterwards.
+  virtual absl::StatusOr<std::string> Record(const AlbumLease& lease, const std::string& key,
+                                             const std::string& remote_id) = 0;
+  // Drops `key`; only while it maps to `expected_id` when that is not empty.
+  virtual absl::Status Forget(const AlbumLease& lease, const std::string& key,
+                              const std::string& expected_id) = 0;
+};
+// The calls over `channel`, each with `deadline`; thread-safe. Errors name
+// the call and the album.
+std::unique_ptr<AlbumClient> MakeCoordinatorAlbumClient(std::shared_ptr<grpc::Channel> channel,
+                                                        const std::string& worker_name,
+                                                        bool insecure_dev, absl::Duration deadline);
 
 }  // namespace shoebox::worker

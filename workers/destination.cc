@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/crypto/sealbox.h"
+#include "common/destination_kinds.h"
 #include "common/status.h"
 
 namespace shoebox::worker {
@@ -44,6 +45,10 @@ absl::StatusOr<std::unique_ptr<Connector>> OpenDestination(const v1::Destination
   }
   ConnectorEnvironment named_env = env;
   named_env.destination_name = d.name();
+  // Issue 20: the album directory (the coordinator's catalog, under the
+  // job's lease) goes to photo services only; other kinds have no albums.
+  const KindSpec* spec = FindDestinationKind(d.kind());
+  if (spec == nullptr || !spec->albums) named_env.albums = nullptr;
   absl::StatusOr<std::unique_ptr<Connector>> c =
       MakeConnector(d.kind(), settings, creds, named_env);
   if (!c.ok()) return Annotate(c.status(), absl::StrCat("destination '", d.name(), "'"));

@@ -25,6 +25,8 @@ absl::StatusOr<CredentialOpener> MakeSealBoxOpener(const std::string& pool_key_f
 // A connector for `d`. INVALID_ARGUMENT when its settings are not a JSON
 // object, FAILED_PRECONDITION when it has sealed credentials and
 // `open_credentials` is null; every error names the destination.
+// `env.albums` (the job's album directory, issue 20) is passed on to kinds
+// whose KindSpec declares albums (photo services) and dropped for others.
 absl::StatusOr<std::unique_ptr<Connector>> OpenDestination(const v1::Destination& d,
                                                            const CredentialOpener& open_credentials,
                                                            const ConnectorEnvironment& env = {});

@@ -36,7 +36,8 @@ CaptureDate DateOf(const PlacementInput& in) {
   std::time_t t = static_cast<std::time_t>(in.mtime_ns / 1000000000);
   std::tm tm;
   gmtime_r(&t, &tm);
-  return CaptureDate{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+  return CaptureDate{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour,        tm.tm_min,     tm.tm_sec};
 }
 
 }  // namespace
@@ -119,6 +120,12 @@ absl::StatusOr<std::string> ExpandLayout(const std::string& layout_in, const Pla
   return result;
 }
 
+std::string CaptureDateTime(const PlacementInput& in) {
+  const CaptureDate d = DateOf(in);
+  return absl::StrFormat("%04d-%02d-%02d %02d:%02d:%02d", d.year, d.month, d.day, d.hour, d.minute,
+                         d.second);
+}
+
 std::string CollisionCandidate(const std::string& remote_path, int n) {
   if (n <= 1) return remote_path;
   size_t slash = remote_path.rfind('/');
@@ -145,6 +152,13 @@ std::optional<CaptureDate> ExifCaptureDate(std::string_view head) {
       CaptureDate d;
       if (std::sscanf(v.c_str(), "%d:%d:%d", &d.year, &d.month, &d.day) == 3 && d.year >= 1800 &&
           d.year <= 9999 && d.month >= 1 && d.month <= 12 && d.day >= 1 && d.day <= 31) {
+        // The time when it is there and sane ("YYYY:MM:DD HH:MM:SS").
+        CaptureDate t = d;
+        if (std::sscanf(v.c_str(), "%*d:%*d:%*d %d:%d:%d", &t.hour, &t.minute, &t.second) == 3 &&
+            t.hour >= 0 && t.hour <= 23 && t.minute >= 0 && t.minute <= 59 && t.second >= 0 &&
+            t.second <= 59) {
+          return t;
+        }
         return d;
       }
     }

@@ -25,6 +25,7 @@ inline constexpr char kDefaultLayout[] = "{device}/{folder}/{path}";
 
 struct CaptureDate {
   int year = 0, month = 0, day = 0;
+  int hour = 0, minute = 0, second = 0;  // 0 when the EXIF value has no time
 };
 
 struct PlacementInput {
@@ -48,6 +49,11 @@ bool LayoutIsOneToOne(const std::string& layout);
 // Album per folder: the last directory of {path}, or the basename of the
 // watched root for files at its top.
 std::string AlbumFor(const PlacementInput& in);
+
+// The capture date and time as photo services take it (issue 20,
+// PutRequest::capture_date): "YYYY-MM-DD HH:MM:SS" from the EXIF date when
+// the input has one, else from the mtime, in UTC.
+std::string CaptureDateTime(const PlacementInput& in);
 
 // The n-th candidate name for a collision, n >= 2: "a/IMG_1.jpg" →
 // "a/IMG_1 (2).jpg"; n == 1 returns the path unchanged.

@@ -43,6 +43,13 @@ Worker::Worker(WorkerOptions options, std::shared_ptr<grpc::Channel> channel, Ch
   env_.save_resume_state = [this](const v1::Job& job, const std::string& state) {
     return SaveResumeState(job, state);
   };
+  album_client_ = MakeCoordinatorAlbumClient(channel_, options_.name, options_.insecure_dev,
+                                             options_.rpc_deadline);
+  env_.album_directory = [this](const v1::Job& job) {
+    return MakeRemoteAlbumDirectory(
+        album_client_.get(), AlbumLease{job.job_id(), job.lease_token(), job.destination().id()},
+        &album_cache_);
+  };
   env_.repair_chunk = [this](const v1::Job& job, const std::string& id, std::string data) {
     return RepairChunk(job, id, std::move(data));
   };

@@ -34,9 +34,11 @@
 #include "shoebox/v1/worker.grpc.pb.h"
 #include "workers/chunk_source.h"
 #include "workers/connector.h"
+#include "workers/coordinator_client.h"
 #include "workers/destination.h"
 #include "workers/jobs/job_handler.h"
 #include "workers/jobs/registry.h"
+#include "workers/remote_album_directory.h"
 #include "workers/worker_config.h"
 
 namespace shoebox::worker {
@@ -107,6 +109,9 @@ class Worker {
   const std::shared_ptr<grpc::Channel> channel_;
   const std::unique_ptr<v1::WorkerService::Stub> stub_;
   const JobHandlerRegistry handlers_;
+  // Issue 20: the album directory calls and their process-wide cache.
+  std::unique_ptr<AlbumClient> album_client_;
+  AlbumCache album_cache_;
   // What every job gets (chunks, destinations, repair calls). Fixed after
   // construction but for SetSourceWrapperForTest.
   JobEnvironment env_;

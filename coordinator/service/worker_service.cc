@@ -84,4 +84,28 @@ grpc::Status WorkerServiceImpl::SaveResumeState(grpc::ServerContext* ctx,
                [&](const Caller& who) { return c_->queue().SaveResumeState(who.name, *req); });
 }
 
+grpc::Status WorkerServiceImpl::LookupAlbum(grpc::ServerContext* ctx,
+                                            const shoebox::v1::LookupAlbumRequest* req,
+                                            shoebox::v1::LookupAlbumResponse* resp) {
+  return Serve(c_, "LookupAlbum", ctx, [&](const Caller& who) {
+    return Assign(c_->albums().Lookup(who.name, *req), resp);
+  });
+}
+
+grpc::Status WorkerServiceImpl::RecordAlbum(grpc::ServerContext* ctx,
+                                            const shoebox::v1::RecordAlbumRequest* req,
+                                            shoebox::v1::RecordAlbumResponse* resp) {
+  return Serve(c_, "RecordAlbum", ctx, [&](const Caller& who) {
+    return Assign(c_->albums().Record(who.name, *req), resp);
+  });
+}
+
+grpc::Status WorkerServiceImpl::ForgetAlbum(grpc::ServerContext* ctx,
+                                            const shoebox::v1::ForgetAlbumRequest* req,
+                                            shoebox::v1::ForgetAlbumResponse* resp) {
+  return Serve(c_, "ForgetAlbum", ctx, [&](const Caller& who) {
+    return Assign(c_->albums().Forget(who.name, *req), resp);
+  });
+}
+
 }  // namespace shoebox::coordinator

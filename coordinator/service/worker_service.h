@@ -33,6 +33,12 @@ class WorkerServiceImpl final : public shoebox::v1::WorkerService::Service {
   grpc::Status SaveResumeState(grpc::ServerContext* ctx,
                                const shoebox::v1::SaveResumeStateRequest* req,
                                shoebox::v1::SaveResumeStateResponse* resp) override;
+  grpc::Status LookupAlbum(grpc::ServerContext* ctx, const shoebox::v1::LookupAlbumRequest* req,
+                           shoebox::v1::LookupAlbumResponse* resp) override;
+  grpc::Status RecordAlbum(grpc::ServerContext* ctx, const shoebox::v1::RecordAlbumRequest* req,
+                           shoebox::v1::RecordAlbumResponse* resp) override;
+  grpc::Status ForgetAlbum(grpc::ServerContext* ctx, const shoebox::v1::ForgetAlbumRequest* req,
+                           shoebox::v1::ForgetAlbumResponse* resp) override;
 
  private:
   Coordinator* const c_;

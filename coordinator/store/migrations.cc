@@ -467,6 +467,22 @@ constexpr char kV12[] = R"sql(
 ALTER TABLE jobs ADD COLUMN resume_state bytea NOT NULL DEFAULT '';
 )sql";
 
+// Issue 20: the album directory of photo-service destinations (album key ->
+// the service's album id), so an album is created once per destination by
+// whichever worker gets there first (RecordAlbum: first writer wins). The
+// rows stay with a removed destination's history (its albums stay at the
+// service, like its delivered copies) and go with a destination deleted
+// outright.
+constexpr char kV13[] = R"sql(
+CREATE TABLE destination_albums (
+  destination_id bigint NOT NULL REFERENCES destinations(id) ON DELETE CASCADE,
+  album_key bytea NOT NULL,
+  remote_id bytea NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (destination_id, album_key)
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -483,6 +499,7 @@ const std::vector<Migration>& Migrations() {
       {10, "workers scoped by the admin: allowed kinds and destinations", kV10},
       {11, "remote references as bytes (non-UTF-8 names)", kV11},
       {12, "jobs: a connector's resume state across attempts", kV12},
+      {13, "album directory of photo-service destinations", kV13},
   };
   return kAll;
 }

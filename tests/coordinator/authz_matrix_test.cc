@@ -138,6 +138,14 @@ const std::map<std::string, Expected>& ExpectedTable() {
        {Owner::kWorker, Code::OK, Code::PERMISSION_DENIED}},
       {"/shoebox.v1.WorkerService/SaveResumeState",
        {Owner::kWorker, Code::OK, Code::FAILED_PRECONDITION}},
+      // Issue 20: the holder's job, token and destination: answered; the
+      // worker without the lease, with the same job ID and token, is refused.
+      {"/shoebox.v1.WorkerService/LookupAlbum",
+       {Owner::kWorker, Code::OK, Code::PERMISSION_DENIED}},
+      {"/shoebox.v1.WorkerService/RecordAlbum",
+       {Owner::kWorker, Code::OK, Code::PERMISSION_DENIED}},
+      {"/shoebox.v1.WorkerService/ForgetAlbum",
+       {Owner::kWorker, Code::OK, Code::PERMISSION_DENIED}},
       {"/shoebox.v1.AdminService/CreateDestination",
        {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
       {"/shoebox.v1.AdminService/ListDestinations", {Owner::kAdmin, Code::OK, Code::OK}},
@@ -479,6 +487,25 @@ TEST_F(AuthzMatrixTest, EveryMethodAsEveryRoleGetsTheCodeInTheTable) {
     rs.set_lease_token(kept.lease_token());
     rs.set_resume_state("offset=0");
     request["/shoebox.v1.WorkerService/SaveResumeState"] = rs.SerializeAsString();
+    pb::LookupAlbumRequest la;
+    la.set_job_id(kept.job_id());
+    la.set_lease_token(kept.lease_token());
+    la.set_destination_id(kept.destination().id());
+    la.set_album_key("Camera 2023");
+    request["/shoebox.v1.WorkerService/LookupAlbum"] = la.SerializeAsString();
+    pb::RecordAlbumRequest ra;
+    ra.set_job_id(kept.job_id());
+    ra.set_lease_token(kept.lease_token());
+    ra.set_destination_id(kept.destination().id());
+    ra.set_album_key("Camera 2023");
+    ra.set_remote_id("set-1");
+    request["/shoebox.v1.WorkerService/RecordAlbum"] = ra.SerializeAsString();
+    pb::ForgetAlbumRequest fa;
+    fa.set_job_id(kept.job_id());
+    fa.set_lease_token(kept.lease_token());
+    fa.set_destination_id(kept.destination().id());
+    fa.set_album_key("Camera 2023");
+    request["/shoebox.v1.WorkerService/ForgetAlbum"] = fa.SerializeAsString();
   }
 
   // Every method of every service in proto/shoebox/v1 (every .proto there

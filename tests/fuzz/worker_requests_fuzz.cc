@@ -156,13 +156,53 @@ void UpdateCredentials(const uint8_t* d, size_t n) {
         req.sealed_credentials().size() <= co::kMaxSealedCredentialsBytes);
 }
 
+// Issue 20, the album directory: what is accepted is a lease, a
+// destination ID and a bytea key (and id) within kMaxAlbumBytes.
+template <typename Req>
+void CheckAlbumRequest(const Req& req) {
+  CheckLease(req.job_id(), req.lease_token());
+  Check(req.destination_id() > 0);
+  Check(!req.album_key().empty() && req.album_key().size() <= co::kMaxAlbumBytes);
+  Check(req.remote_id().size() <= co::kMaxAlbumBytes);  // bytea: any bytes
+}
+
+void LookupAlbum(const uint8_t* d, size_t n) {
+  v1::LookupAlbumRequest req;
+  if (!Parse(d, n, &req)) return;
+  absl::Status st = co::ValidateLookupAlbum(req);
+  if (!st.ok()) return CheckRefusal(st);
+  CheckLease(req.job_id(), req.lease_token());
+  Check(req.destination_id() > 0);
+  Check(!req.album_key().empty() && req.album_key().size() <= co::kMaxAlbumBytes);
+}
+
+void RecordAlbum(const uint8_t* d, size_t n) {
+  v1::RecordAlbumRequest req;
+  if (!Parse(d, n, &req)) return;
+  absl::Status st = co::ValidateRecordAlbum(req);
+  if (!st.ok()) return CheckRefusal(st);
+  CheckAlbumRequest(req);
+  Check(!req.remote_id().empty());
+}
+
+void ForgetAlbum(const uint8_t* d, size_t n) {
+  v1::ForgetAlbumRequest req;
+  if (!Parse(d, n, &req)) return;
+  absl::Status st = co::ValidateForgetAlbum(req);
+  if (!st.ok()) return CheckRefusal(st);
+  CheckAlbumRequest(req);  // an empty id: forget whatever the key maps to
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const uint8_t* d = data + 1;
   const size_t n = size - 1;
-  switch (data[0] % 9) {
+  // Bytes 0..242 pick as they did before the album requests (243 = 27 * 9),
+  // so the kept corpus keeps its meaning; 243..255 pick the album requests.
+  const unsigned pick = data[0] < 243 ? data[0] % 9 : 9 + (data[0] - 243) % 3;
+  switch (pick) {
     case 0:
       Enroll(d, n);
       break;
@@ -189,6 +229,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 8:
       UpdateCredentials(d, n);
+      break;
+    case 9:
+      LookupAlbum(d, n);
+      break;
+    case 10:
+      RecordAlbum(d, n);
+      break;
+    case 11:
+      ForgetAlbum(d, n);
       break;
   }
   return 0;

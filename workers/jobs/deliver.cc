@@ -1,7 +1,9 @@
 #include "workers/jobs/deliver.h"
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -33,8 +35,27 @@ absl::StatusOr<v1::CompleteJobRequest> DeliverHandler::Run(const v1::Job& job, J
   // - the file's own name (a newer version replaces the older one).
   ASSIGN_OR_RETURN(RemotePath where,
                    ResolveRemotePath(f, layout, conn, ctx.chunks(), job.destination().kind()));
+  // Photo services: album, capture date, keywords (issue 20).
+  std::optional<PhotoFields> photo;
+  if (has_albums_(job.destination().kind())) {
+    ASSIGN_OR_RETURN(photo,
+                     PhotoFieldsFor(job, where.input, LayoutNeedsDate(layout), ctx.chunks()));
+  }
   switch (where.slot) {
     case RemotePath::Slot::kSameContent: {
+      if (photo && !photo->album.empty()) {
+        absl::StatusOr<std::vector<RemoteObject>> listing = conn->ListAlbum(photo->album);
+        if (!listing.ok() && !absl::IsNotFound(listing.status())) {
+          return Annotate(listing.status(), absl::StrCat("list album ", PrintablePath(photo->album),
+                                                         " at ", conn->Describe()));
+        }
+        if (!listing.ok() || !ListingHolds(*listing, where.path, where.existing, f.sha256())) {
+          // The item is there but not in its album (gone, or taken out):
+          // put it again; the connector finds what it has and re-creates
+          // the album.
+          break;
+        }
+      }
       v1::CompleteJobRequest done;
       done.set_remote_ref(where.existing.ref);
       done.set_remote_size(where.existing.size);
@@ -58,7 +79,13 @@ absl::StatusOr<v1::CompleteJobRequest> DeliverHandler::Run(const v1::Job& job, J
   req.size = f.size();
   req.mtime_ns = f.mtime_ns();
   req.sha256 = f.sha256();
-  if (absl::StrContains(layout, "{album}")) req.album = AlbumFor(where.input);
+  if (photo) {
+    req.album = photo->album;
+    req.capture_date = photo->capture_date;
+    req.keywords = photo->keywords;
+  } else if (absl::StrContains(layout, "{album}")) {
+    req.album = AlbumFor(where.input);
+  }
   // A resumable upload (Dropbox session, ...) continues where an earlier
   // attempt of this job stopped; the connector checks the state still fits.
   req.resume_state = ctx.resume_state();

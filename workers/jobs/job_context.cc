@@ -49,6 +49,7 @@ absl::StatusOr<Connector*> JobContext::Destination() {
           return env_.store_credentials(job_, creds);
         };
       }
+      cenv.albums = Albums();
       ASSIGN_OR_RETURN(destination_, env_.open_destination_with_env(job_.destination(), cenv));
       return destination_.get();
     }
@@ -76,6 +77,14 @@ std::unique_ptr<ByteSource> JobContext::UploadSource(std::unique_ptr<ByteSource>
   if (env_.wrap_source) src = env_.wrap_source(std::move(src));
   uploaded_ = true;
   return std::make_unique<CancellableSource>(std::move(src), cancelled_, env_.bytes_uploaded);
+}
+
+std::shared_ptr<AlbumDirectory> JobContext::Albums() {
+  if (albums_ == nullptr) {
+    if (env_.album_directory) albums_ = env_.album_directory(job_);
+    if (albums_ == nullptr) albums_ = MakeInMemoryAlbumDirectory();
+  }
+  return albums_;
 }
 
 absl::Status JobContext::RepairChunk(const std::string& id, std::string data) {

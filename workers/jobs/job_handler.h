@@ -37,6 +37,10 @@ struct JobEnvironment {
   std::function<absl::Status(const v1::Job& job, const nlohmann::json& credentials)>
       store_credentials;
   std::function<absl::Status(const v1::Job& job, const std::string& state)> save_resume_state;
+  // Issue 20: the album directory of a job's destination
+  // (workers/remote_album_directory.h: the coordinator's catalog under the
+  // job's lease); may be empty (a process-local directory is used then).
+  std::function<std::shared_ptr<AlbumDirectory>(const v1::Job& job)> album_directory;
   // Hands one repaired chunk of `job` to the coordinator (WorkerService.RepairChunk).
   std::function<absl::Status(const v1::Job& job, const std::string& id, std::string data)>
       repair_chunk;
@@ -80,6 +84,11 @@ class JobContext {
   const std::string& resume_state() const { return job_.resume_state(); }
   std::function<void(const std::string&)> ResumeStateSaver();
 
+  // The album directory of the job's destination, made at the first call
+  // and handed to its connector too (ConnectorEnvironment::albums): from
+  // JobEnvironment::album_directory, else a process-local one.
+  std::shared_ptr<AlbumDirectory> Albums();
+
   // Sends the plaintext of chunk `id` (32 raw bytes) to the coordinator,
   // which checks it against its ID before storing it.
   absl::Status RepairChunk(const std::string& id, std::string data);
@@ -89,6 +98,7 @@ class JobContext {
   const v1::Job& job_;
   const std::atomic<bool>* const cancelled_;
   std::unique_ptr<Connector> destination_;
+  std::shared_ptr<AlbumDirectory> albums_;
   bool uploaded_ = false;
 };
 

@@ -4,11 +4,13 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
 #include "common/status.h"
 #include "workers/jobs/remote_path.h"
 #include "workers/jobs/repair.h"
+#include "workers/placement.h"
 
 namespace shoebox::worker {
 namespace {
@@ -37,7 +39,47 @@ absl::StatusOr<bool> SameBytes(Connector* conn, const std::string& path, const v
   return total == f.size() && DigestToString(h.Final()) == f.sha256();
 }
 
+// How long a listing of an album stands for the verifies that follow.
+constexpr absl::Duration kListingTtl = absl::Minutes(1);
+
 }  // namespace
+
+absl::StatusOr<VerifyHandler::AlbumState> VerifyHandler::CheckAlbum(const v1::Job& job,
+                                                                    Connector* conn,
+                                                                    const std::string& album,
+                                                                    const std::string& path,
+                                                                    const RemoteObject& stat) {
+  const auto key = std::make_pair(job.destination().id(), album);
+  const std::string& sha256 = job.file().sha256();
+  {
+    absl::MutexLock l(&mu_);
+    auto it = listings_.find(key);
+    if (it != listings_.end() && absl::Now() - it->second.at < kListingTtl &&
+        ListingHolds(it->second.items, path, stat, sha256)) {
+      return AlbumState::kHolds;
+    }
+  }
+  // Not cached, too old, or without the item: ask the service now.
+  absl::StatusOr<std::vector<RemoteObject>> listing = conn->ListAlbum(album);
+  if (absl::IsNotFound(listing.status())) {
+    absl::MutexLock l(&mu_);
+    listings_.erase(key);
+    return AlbumState::kGone;
+  }
+  RETURN_IF_ERROR(Annotate(listing.status(), absl::StrCat("list album ", PrintablePath(album),
+                                                          " at ", conn->Describe())));
+  const bool holds = ListingHolds(*listing, path, stat, sha256);
+  absl::MutexLock l(&mu_);
+  if (listings_.size() >= kMaxListings && listings_.count(key) == 0) {
+    auto oldest = listings_.begin();
+    for (auto it = listings_.begin(); it != listings_.end(); ++it) {
+      if (it->second.at < oldest->second.at) oldest = it;
+    }
+    listings_.erase(oldest);
+  }
+  listings_[key] = Listing{absl::Now(), *std::move(listing)};
+  return holds ? AlbumState::kHolds : AlbumState::kLacks;
+}
 
 absl::StatusOr<v1::CompleteJobRequest> VerifyHandler::Run(const v1::Job& job, JobContext& ctx) {
   ASSIGN_OR_RETURN(Connector * conn, ctx.Destination());
@@ -85,6 +127,32 @@ absl::StatusOr<v1::CompleteJobRequest> VerifyHandler::Run(const v1::Job& job, Jo
       RepairFromCopy(job, conn, where.path, [&](const std::string& id, std::string data) {
         return ctx.RepairChunk(id, std::move(data));
       }));
+  // Photo services: the item must be in its album too (issue 20).
+  if (has_albums_(job.destination().kind())) {
+    const std::string& layout = job.destination().layout();
+    ASSIGN_OR_RETURN(PhotoFields photo,
+                     PhotoFieldsFor(job, where.input, LayoutNeedsDate(layout), ctx.chunks(),
+                                    /*with_capture_date=*/false));
+    if (!photo.album.empty()) {
+      ASSIGN_OR_RETURN(AlbumState state, CheckAlbum(job, conn, photo.album, where.path, copy));
+      if (state == AlbumState::kGone) {
+        // Forget it, so the re-delivery creates it again.
+        RETURN_IF_ERROR(
+            Annotate(ctx.Albums()->Forget(photo.album),
+                     absl::StrCat("forget the deleted album ", PrintablePath(photo.album))));
+        done.set_remote_ref(absl::StrCat("missing: album ", PrintablePath(photo.album), " of ",
+                                         PrintablePath(where.path), " is gone at ",
+                                         conn->Describe(), "; it is created again"));
+        return done;
+      }
+      if (state == AlbumState::kLacks) {
+        done.set_remote_ref(absl::StrCat("missing: ", PrintablePath(where.path),
+                                         " is not in album ", PrintablePath(photo.album), " at ",
+                                         conn->Describe()));
+        return done;
+      }
+    }
+  }
   done.set_verified_ok(true);
   done.set_remote_ref(copy.ref);
   done.set_remote_size(copy.size);
