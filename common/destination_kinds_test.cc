@@ -40,7 +40,8 @@ TEST(DestinationKinds, TableIsWellFormed) {
       }
     }
   }
-  EXPECT_EQ(DestinationKindNames(), "local, s3, webdav, sftp, rclone, dropbox, onedrive, gdrive");
+  EXPECT_EQ(DestinationKindNames(),
+            "local, s3, webdav, sftp, rclone, dropbox, onedrive, gdrive, gphotos");
 }
 
 TEST(DestinationKinds, TextConvertsToTheDeclaredType) {
