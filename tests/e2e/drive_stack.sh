@@ -22,6 +22,7 @@ drive_stack_kind() {
       api_suffix=/v1.0; piece_mib=2; fake_args=() ;;
     gdrive) fake=gdrive_server.py; authorize_path=/o/oauth2/v2/auth; api_suffix=; piece_mib=2
       fake_args=() ;;
+    gphotos) fake=gphotos_server.py; authorize_path=/o/oauth2/v2/auth; api_suffix=; piece_mib=2; fake_args=() ;;
     *) echo "unknown kind $kind" >&2; exit 2 ;;
   esac
 }

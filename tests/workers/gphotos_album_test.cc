@@ -24,6 +24,10 @@ namespace {
 
 using nlohmann::json;
 
+// PatternSource comes from the conformance library; the suite itself runs in
+// gphotos_connector_test.cc.
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ConnectorConformance);
+
 constexpr int kAlbumLimit = 3;
 
 testsupport::GooglePhotosFake& Fake() {

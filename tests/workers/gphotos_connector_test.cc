@@ -360,5 +360,27 @@ TEST(GooglePhotos, ItemsTheAppDidNotCreateAreNotListed) {
   EXPECT_EQ((*all)[0].remote_path, "x/mine.jpg");
 }
 
+TEST(GooglePhotos, TheConnectionCheckProbeIsUploadedButNeverBecomesAnItem) {
+  const std::string user = TestUser();
+  auto c = Make(user);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const int64_t uploads = (*Fake().Control("stats"))["uploads_started"];
+  const std::string body = "Shoebox connection check; safe to delete.\n";
+  auto src = MakeStringSource(body);
+  PutRequest r;
+  r.remote_path = ".shoebox/check/probe-0123.txt";
+  r.size = body.size();
+  r.sha256 = std::string(32, 'p');
+  auto put = (*c)->Put(r, src.get(), nullptr);
+  ASSERT_TRUE(put.ok()) << put.status();
+  EXPECT_EQ((*Fake().Control("stats"))["uploads_started"], uploads + 1) << "the bytes went up";
+  auto st = (*c)->Stat(r.remote_path);
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->size, body.size());
+  EXPECT_TRUE((*Fake().Library(user))["items"].empty()) << "nothing added to the library";
+  ASSERT_TRUE((*c)->Delete(r.remote_path).ok());
+  EXPECT_EQ((*c)->Stat(r.remote_path).status().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace shoebox::worker

@@ -227,6 +227,14 @@ RemoteObject GooglePhotosConnector::ToRemote(const Item& it, const std::string& 
 }
 
 absl::StatusOr<RemoteObject> GooglePhotosConnector::Stat(const std::string& remote_path) {
+  if (absl::StartsWith(remote_path, kProbeDir)) {
+    absl::MutexLock l(&acct_->mu);
+    auto it = acct_->probes.find(remote_path);
+    if (it == acct_->probes.end()) {
+      return absl::NotFoundError(absl::StrCat(Where(remote_path), ": not found"));
+    }
+    return it->second;
+  }
   ASSIGN_OR_RETURN(auto found, Find(remote_path));
   return ToRemote(found.first, remote_path);
 }
@@ -323,6 +331,11 @@ absl::Status GooglePhotosConnector::Retire(Item it) {
 }
 
 absl::Status GooglePhotosConnector::Delete(const std::string& remote_path) {
+  if (absl::StartsWith(remote_path, kProbeDir)) {
+    absl::MutexLock l(&acct_->mu);
+    acct_->probes.erase(remote_path);
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(std::vector<Item> items, Lookup(PathKey(remote_path)));
   for (const Item& it : items) {
     if (!it.meta.retired) RETURN_IF_ERROR(Retire(it));
@@ -337,6 +350,19 @@ absl::StatusOr<RemoteObject> GooglePhotosConnector::Put(
   const std::string key = PathKey(req.remote_path);
   const std::string sha = ToHex(req.sha256);
   json state = LoadState(req);
+  if (absl::StartsWith(req.remote_path, kProbeDir)) {
+    // The connection check: the bytes go up, no media item is made (the
+    // unused upload token expires at the service after a day).
+    RETURN_IF_ERROR(Upload(req, src, progress, &state).status());
+    SaveState(req, json::object());
+    RemoteObject probe{.remote_path = req.remote_path,
+                       .size = req.size,
+                       .checksum = "sha256:" + sha,
+                       .ref = "upload only (connection check)"};
+    absl::MutexLock l(&acct_->mu);
+    acct_->probes[req.remote_path] = probe;
+    return probe;
+  }
   auto done = [&](const Item& it) -> absl::StatusOr<RemoteObject> {
     SaveState(req, json::object());
     if (progress) progress(Progress{req.size});

@@ -38,6 +38,11 @@ inline constexpr absl::Duration kTokenLife = absl::Hours(23);
 inline constexpr int kMaxRedirects = 5;
 inline constexpr int kChunkRetries = 2;
 inline constexpr int kMaxAlbumParts = 10000;
+// The folder of the worker's connection check (workers/jobs/check.h): its
+// probe file is uploaded (proving the token, the appendonly scope and the
+// upload endpoint) but never made a media item, because nothing added to a
+// library can be deleted through the API and Google refuses a .txt anyway.
+inline constexpr char kProbeDir[] = ".shoebox/check/";
 
 struct Item {
   std::string id;
@@ -66,6 +71,8 @@ struct Account {
   // in this process whose PutRequest still carries the older one.
   std::map<std::string, std::string> resume ABSL_GUARDED_BY(mu);
   std::map<std::string, int> parts ABSL_GUARDED_BY(mu);  // album title -> current part
+  // Connection-check probes (kProbeDir) uploaded but not made media items.
+  std::map<std::string, RemoteObject> probes ABSL_GUARDED_BY(mu);
   std::shared_ptr<AlbumDirectory> own_albums = MakeInMemoryAlbumDirectory();
   absl::Mutex albums_mu;  // held while looking up / creating albums
   absl::Mutex batch_mu;   // the batchCreate turn
