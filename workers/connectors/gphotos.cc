@@ -115,6 +115,7 @@ absl::Status GooglePhotosConnector::Load() {
   }
   std::map<std::string, std::vector<Item>> fresh;
   std::string page;
+  int64_t pages = 0;
   do {
     std::string url = absl::StrCat(o_.endpoint, "/v1/mediaItems?pageSize=100");
     if (!page.empty()) absl::StrAppend(&url, "&pageToken=", http::PercentEncode(page, false));
@@ -130,6 +131,7 @@ absl::Status GooglePhotosConnector::Load() {
       }
     }
     page = j.value("nextPageToken", "");
+    ++pages;
   } while (!page.empty());
   absl::MutexLock l(&acct_->mu);
   // Keep what this process learnt while the listing ran.
@@ -148,6 +150,7 @@ absl::Status GooglePhotosConnector::Load() {
   acct_->by_key = std::move(fresh);
   acct_->loaded = true;
   acct_->loaded_at = Now();
+  acct_->loaded_pages = pages;
   return absl::OkStatus();
 }
 
@@ -157,7 +160,8 @@ absl::StatusOr<std::vector<Item>> GooglePhotosConnector::Lookup(const std::strin
     if (acct_->loaded) {
       auto it = acct_->by_key.find(key);
       if (it != acct_->by_key.end() && !it->second.empty()) return it->second;
-      if (Now() - acct_->loaded_at < kIndexTtl) return std::vector<Item>{};
+      const absl::Duration ttl = std::max(kIndexTtl, kIndexTtlPerPage * acct_->loaded_pages);
+      if (Now() - acct_->loaded_at < ttl) return std::vector<Item>{};
     }
   }
   RETURN_IF_ERROR(Load());

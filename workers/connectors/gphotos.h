@@ -20,7 +20,8 @@
 //     (at most 1,000 characters; the path is left out when it does not fit)
 //     and Stat, List and Put find items by it (mediaItems.list of the
 //     app-created items, kept as a per-account index in this process,
-//     reloaded when a lookup misses and it is older than five minutes);
+//     reloaded when a lookup misses and it is older than a minute per page
+//     of 100 items, at least five minutes);
 //     Stat confirms with mediaItems.get on the id found;
 //   - Put of content already there (same path key, SHA-256 and size) uploads
 //     nothing; new content for a path creates a new item and RETIRES the old
