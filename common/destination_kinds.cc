@@ -253,6 +253,41 @@ std::vector<KindSpec> MakeKinds() {
        },
        {},
        /*albums=*/true},
+      {"gphotos",
+       "a Google Photos library over the Library API, one album per folder (`shoebox dest "
+       "connect NAME`)",
+       {
+           {"client_id", T::kString, "", kReq, kPlain,
+            "OAuth client ID (app key) you registered (docs/destinations.md)"},
+           {"albums", T::kString, "\"folder\"", kOpt, kPlain,
+            "album rule: folder (Camera/2023 becomes album \"Camera 2023\"), none, or a template "
+            "of {folder} {dir} {year} {month} {device}"},
+           {"daily_request_budget", T::kInt, "10000", kOpt, kPlain,
+            "Library API requests per day for the project, counted per worker process; reset at "
+            "00:00 Pacific",
+            1, 100000000},
+           {"chunk_size_mib", T::kInt, "8", kOpt, kPlain, "resumable upload chunk, MiB", 1, 1024},
+           {"endpoint", T::kUrl, "", kOpt, kPlain,
+            "API base replacing https://photoslibrary.googleapis.com (tests)"},
+           {"upload_endpoint", T::kUrl, "", kOpt, kPlain,
+            "upload URL replacing https://photoslibrary.googleapis.com/v1/uploads (tests; "
+            "default: endpoint + /v1/uploads)"},
+           {"auth_endpoint", T::kUrl, "", kOpt, kPlain,
+            "OAuth base replacing https://accounts.google.com and https://oauth2.googleapis.com "
+            "(tests)"},
+           {"timeout_s", T::kInt, "60", kOpt, kPlain, "connect and stall timeout, seconds", 1,
+            3600},
+           {"max_requests_per_s", T::kInt, "0", kOpt, kPlain,
+            "requests per second this account may start (0: none; 429 + Retry-After is always "
+            "honoured)",
+            0, 100000},
+           {"client_secret", T::kString, "", kOpt, kSecret,
+            "client secret (Google requires it, also for desktop clients)"},
+           {"refresh_token", T::kString, "", kOpt, kSecret,
+            "set by `shoebox dest connect NAME` (or a blob of `shoebox authorize`)"},
+       },
+       {},
+       /*albums=*/true},
   };
 }
 

@@ -41,7 +41,7 @@ TEST(DestinationKinds, TableIsWellFormed) {
     }
   }
   EXPECT_EQ(DestinationKindNames(),
-            "local, s3, webdav, sftp, rclone, dropbox, onedrive, gdrive, flickr, smugmug");
+            "local, s3, webdav, sftp, rclone, dropbox, onedrive, gdrive, flickr, smugmug, gphotos");
 }
 
 TEST(DestinationKinds, TextConvertsToTheDeclaredType) {

@@ -136,8 +136,19 @@ std::vector<OAuthProfile> Profiles() {
        {"https://www.googleapis.com/auth/drive.file"},
        {{"access_type", "offline"}, {"prompt", "consent"}},
        "https://console.cloud.google.com/apis/credentials"},
-      // Later: gphotos (Google, photoslibrary.appendonly). Flickr and SmugMug
-      // use OAuth 1.0a and have no profile here.
+      // Google Photos with the scopes that exist since 31 March 2025: add
+      // items and albums; read and edit only what the app created.
+      {"gphotos",
+       "Google Photos",
+       "https://accounts.google.com/o/oauth2/v2/auth",
+       "https://oauth2.googleapis.com/token",
+       "",  // Google's device flow does not allow the Photos scopes
+       {"https://www.googleapis.com/auth/photoslibrary.appendonly",
+        "https://www.googleapis.com/auth/photoslibrary.readonly.appcreateddata",
+        "https://www.googleapis.com/auth/photoslibrary.edit.appcreateddata"},
+       {{"access_type", "offline"}, {"prompt", "consent"}},
+       "https://console.cloud.google.com/apis/credentials"},
+      // Flickr and SmugMug use OAuth 1.0a and have no profile here.
   };
 }
 

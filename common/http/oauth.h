@@ -69,10 +69,10 @@ struct OAuthProfile {
   std::string console_url;
 };
 
-// The profile of `kind` (dropbox, onedrive, gdrive). INVALID_ARGUMENT for a
+// The profile of `kind` (dropbox, onedrive, gdrive, gphotos). INVALID_ARGUMENT for a
 // kind without OAuth 2.0 (naming the kinds that have it).
 absl::StatusOr<OAuthProfile> LookUpOAuthProfile(absl::string_view kind);
-// Kinds with a profile: "dropbox, onedrive, gdrive".
+// Kinds with a profile: "dropbox, onedrive, gdrive, gphotos".
 std::string OAuthKindNames();
 // The profile with `auth_endpoint` (a destination setting; "" keeps the
 // service's addresses) replacing the scheme://host[:port] of every OAuth URL

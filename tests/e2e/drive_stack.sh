@@ -37,6 +37,8 @@ drive_stack_kind() {
       --check-filetype) ;;
     smugmug) fake=smugmug_server.py; authorize_path=/services/oauth/1.0a/authorize; api_suffix=
       piece_mib=0; fake_args=(--consumer-key e2e-api-key --consumer-secret e2e-api-secret) ;;
+    gphotos) fake=gphotos_server.py; authorize_path=/o/oauth2/v2/auth; api_suffix=; piece_mib=2
+      fake_args=() ;;
     *) echo "unknown kind $kind" >&2; exit 2 ;;
   esac
 }

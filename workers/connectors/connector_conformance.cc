@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
@@ -197,6 +198,15 @@ void ConnectorConformance::SetUp() {
 }
 
 TEST_P(ConnectorConformance, EmptyFileRoundTrips) {
+  if (!GetParam().refuses_empty_files_reason.empty()) {
+    PutRequest r = Req("empty.jpg", 0, 1);
+    auto src = MakePatternSource(0, 1);
+    auto put = conn_->Put(r, src.get(), nullptr);
+    ASSERT_FALSE(put.ok()) << "an empty file must be refused";
+    EXPECT_EQ(ClassifyForRetry(put.status()), RetryClass::kPermanent) << put.status();
+    EXPECT_TRUE(absl::StrContains(put.status().message(), "empty.jpg")) << put.status();
+    GTEST_SKIP() << GetParam().refuses_empty_files_reason;
+  }
   RoundTrip(conn_.get(), "empty.jpg", 0, 1, mtime_kept());
 }
 

@@ -66,6 +66,10 @@ struct ConnectorConformanceParams {
   // the destination (SFTP) instead of starting again; the suite checks that
   // the retry read only the missing tail.
   bool resumes = false;
+  // Non-empty: the service stores only photos and videos and refuses an
+  // empty file (Google Photos); the suite checks that Put refuses it as a
+  // permanent error instead of the empty round trip.
+  std::string refuses_empty_files_reason;
 };
 
 void PrintTo(const ConnectorConformanceParams& p, std::ostream* os);

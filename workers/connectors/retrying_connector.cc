@@ -54,4 +54,8 @@ absl::StatusOr<RemoteObject> RetryingConnector::RecordChecksum(const std::string
   return Again([&] { return inner_->RecordChecksum(remote_path, sha256); });
 }
 
+absl::StatusOr<std::vector<RemoteObject>> RetryingConnector::ListAlbum(const std::string& album) {
+  return Again([&] { return inner_->ListAlbum(album); });
+}
+
 }  // namespace shoebox::worker

@@ -48,6 +48,7 @@ class RetryingConnector final : public Connector {
   std::string Describe() const override { return inner_->Describe(); }
   absl::StatusOr<RemoteObject> RecordChecksum(const std::string& remote_path,
                                               const std::string& sha256) override;
+  absl::StatusOr<std::vector<RemoteObject>> ListAlbum(const std::string& album) override;
 
   Connector* inner() const { return inner_.get(); }
 
