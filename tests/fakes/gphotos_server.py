@@ -70,6 +70,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import fake_common  # tests/fakes/fake_common.py
+
 SCOPE = "https://www.googleapis.com/auth/photoslibrary."
 APPEND, READ_APP, EDIT_APP = SCOPE + "appendonly", SCOPE + "readonly.appcreateddata", \
     SCOPE + "edit.appcreateddata"
@@ -723,6 +725,7 @@ def main():
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.daemon_threads = True
     srv.state = State(a)
+    fake_common.exit_with_parent()
     srv.serve_forever()
 
 

@@ -31,14 +31,9 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(ConnectorConformance);
 constexpr int kAlbumLimit = 3;
 
 testsupport::GooglePhotosFake& Fake() {
-  static testsupport::GooglePhotosFake* fake = [] {
-    auto f = testsupport::StartGooglePhotosFake({.latency_ms = 20, .album_limit = kAlbumLimit});
-    if (!f.ok()) {
-      ADD_FAILURE() << f.status();
-      std::abort();
-    }
-    return f->release();
-  }();
+  static std::unique_ptr<testsupport::GooglePhotosFake> fake = testsupport::OrAbort(
+      testsupport::StartGooglePhotosFake({.latency_ms = 20, .album_limit = kAlbumLimit}),
+      "gphotos fake");
   return *fake;
 }
 

@@ -221,14 +221,8 @@ TEST(GooglePhotosSettings, DefaultsAndEndpoints) {
 // ---------------------------------------------------------------- the fake
 
 testsupport::GooglePhotosFake& Fake() {
-  static testsupport::GooglePhotosFake* fake = [] {
-    auto f = testsupport::StartGooglePhotosFake({.latency_ms = 0});
-    if (!f.ok()) {
-      ADD_FAILURE() << f.status();
-      std::abort();
-    }
-    return f->release();
-  }();
+  static std::unique_ptr<testsupport::GooglePhotosFake> fake =
+      testsupport::OrAbort(testsupport::StartGooglePhotosFake({.latency_ms = 0}), "gphotos fake");
   return *fake;
 }
 
