@@ -101,8 +101,8 @@ for sha, folder in want.items():
     assert p is not None, "a file of %s is missing at the server" % folder
     assert len(p["sets"]) == 1, "%s is in sets %r" % (p["title"], p["sets"])
     title = p["sets"][0]
-    # The folder's last name ends the set title ("2023" or "Camera 2023").
-    assert title.endswith(os.path.basename(folder)), (title, folder)
+    # The default album rule: Camera/2023 is the set "Camera 2023".
+    assert title == folder.replace("/", " "), (title, folder)
     assert set_of_folder.setdefault(folder, title) == title, (folder, title, set_of_folder)
 assert len(set(set_of_folder.values())) == len(set_of_folder), set_of_folder
 assert len(sets) == len(set_of_folder), "%d sets for %d folders" % (len(sets), len(set_of_folder))

@@ -4,7 +4,7 @@
 # printed URL, the local Library API of tests/fakes/gphotos_server.py approves
 # its test user) + `bind` deliver a device with nested folders; the server's own
 # listing then shows every photo exactly once, in the album its folder maps to
-# (the `{album}` of the layout: the folder's name), byte-identical when read
+# (the default album rule: Camera/2023 is album "Camera 2023"), byte-identical when read
 # back through the server. Access tokens expire during the run (61 s) and the
 # server adds 20 ms to every request. A second agent run delivers nothing new.
 # The stack is drive_stack.sh's, set up here because a photo library has no
@@ -149,7 +149,9 @@ want = {}  # (album, file name) -> sha256
 for root, _, names in os.walk(src):
     for n in names:
         p = os.path.join(root, n)
-        want[(os.path.basename(root), n)] = hashlib.sha256(open(p, "rb").read()).hexdigest()
+        # The album rule "folder" (the default): Camera/2024/Summer -> "Camera 2024 Summer".
+        album = os.path.relpath(root, src).replace("/", " ")
+        want[(album, n)] = hashlib.sha256(open(p, "rb").read()).hexdigest()
 assert len(items) == len(want), "library holds %d items for %d files" % (len(items), len(want))
 got = collections.Counter()
 for a in lib["albums"]:
