@@ -12,7 +12,9 @@
 #                                  steps below
 #   drive_stack_servers            the local server, PostgreSQL, the
 #                                  coordinator, cli.toml and `sb`, a worker
-#   drive_stack_connect_oauth2     `dest add box` + `dest connect box` (OAuth 2.0)
+#   drive_stack_connect_oauth2     `dest add box` (DEST_SETTINGS: more of its
+#                                  arguments) + `dest connect box` (OAuth 2.0);
+#                                  sets authorize_url
 #   drive_stack_connect_oauth1 URL `dest connect box` of an added OAuth 1.0a
 #                                  destination (Flickr, SmugMug): the authorize
 #                                  URL (starting with URL) opened with curl, the
@@ -38,7 +40,7 @@ drive_stack_kind() {
     smugmug) fake=smugmug_server.py; authorize_path=/services/oauth/1.0a/authorize; api_suffix=
       piece_mib=0; fake_args=(--consumer-key e2e-api-key --consumer-secret e2e-api-secret) ;;
     gphotos) fake=gphotos_server.py; authorize_path=/o/oauth2/v2/auth; api_suffix=; piece_mib=2
-      fake_args=() ;;
+      fake_args=(--token-ttl 61) ;;
     *) echo "unknown kind $kind" >&2; exit 2 ;;
   esac
 }
@@ -104,8 +106,10 @@ sb_start worker "$work/worker.log" "$work/worker.pid" \
 
 drive_stack_connect_oauth2() {
 # --- add and connect -------------------------------------------------------------
+# DEST_SETTINGS: more `dest add` arguments (default: --set folder=Shoebox).
+# shellcheck disable=SC2086
 sb dest add box --kind "$kind" --set client_id=e2e-app --set "endpoint=$svc$api_suffix" \
-  --set "auth_endpoint=$svc" --set folder=Shoebox | tee "$work/add.out"
+  --set "auth_endpoint=$svc" ${DEST_SETTINGS:---set folder=Shoebox} | tee "$work/add.out"
 grep -q "shoebox dest connect box" "$work/add.out" || sb_die "dest add did not point to dest connect"
 printf 'e2e-app-secret\n' >"$work/app-secret.txt"
 sb dest connect box --client-secret-file "$work/app-secret.txt" --no-browser --timeout 60 \
@@ -118,6 +122,7 @@ for i in $(seq 1 100); do
   sleep 0.1
 done
 [[ -n $url ]] || { cat "$work/connect.out"; sb_die "dest connect printed no sign-in URL"; }
+authorize_url=$url
 # The browser: follow the server's redirect to the CLI's loopback listener.
 curl -sS -L -o "$work/browser.html" "$url" || sb_die "the browser could not complete the sign-in"
 grep -q "Shoebox is connected" "$work/browser.html" || sb_die "the loopback page did not confirm"

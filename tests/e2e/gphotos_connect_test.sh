@@ -7,8 +7,8 @@
 # (the default album rule: Camera/2023 is album "Camera 2023"), byte-identical when read
 # back through the server. Access tokens expire during the run (61 s) and the
 # server adds 20 ms to every request. A second agent run delivers nothing new.
-# The stack is drive_stack.sh's, set up here because a photo library has no
-# `folder` setting.
+# The stack is drive_stack.sh's (a photo library has no `folder` setting:
+# DEST_SETTINGS replaces it).
 #   tests/e2e/gphotos_connect_test.sh BUILD_DIR
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -45,93 +45,15 @@ sb_gen_jpeg "$work/src/Trips/Rome/Colosseo.jpg" 9 "2022:05:09 10:00:00"
 sb_gen_jpeg "$work/src/Trips/Rome/Fontana di Trevi.jpg" 10 "2022:05:10 10:00:00"
 files=$(find "$work/src" -type f | wc -l)
 
-# --- servers -------------------------------------------------------------------------
-pg_port=$(sb_free_port); c_port=$(sb_free_port); svc_port=$(sb_free_port)
-svc="http://127.0.0.1:$svc_port"
-mkdir -p "$work/service-data" "$work/chunks"
-sb_start service "$work/service.log" "$work/service.pid" \
-  python3 "$here/tests/fakes/$fake" --port "$svc_port" --data "$work/service-data" --token-ttl 61 \
-  --latency-ms 20 "${fake_args[@]}"
-sb_wait_port 127.0.0.1 "$svc_port" 30 || sb_die "the gphotos server did not start"
-sb_pg_start "$work/pg" "$pg_port"
-caddr="127.0.0.1:$c_port"
-cat >"$work/coordinator.toml" <<TOML
-[coordinator]
-listen = "$caddr"
-key_file = "$work/master.key"
-[database]
-url = "postgresql://shoebox@127.0.0.1:$pg_port/shoebox"
-[chunk_store]
-location = "$work/chunks"
-[limits]
-lease_ms = 10000
-TOML
-"$bin/cli/shoebox" pool-key --private "$work/pool.key" --public "$work/pool.pub" >/dev/null
-sb_start coordinator "$work/coordinator.log" "$work/coordinator.pid" \
-  "$bin/coordinator/shoebox-coordinator" --config "$work/coordinator.toml"
-sb_wait_port 127.0.0.1 "$c_port" 60 || sb_die "coordinator did not start"
-cat >"$work/cli.toml" <<TOML
-coordinator = "$caddr"
-tls_dir = "$work/tls"
-pool_public_key = "$work/pool.pub"
-TOML
-export SHOEBOX_CLI_CONFIG="$work/cli.toml"
-sb() { "$bin/cli/shoebox" "$@"; }
-tok=$(sb enroll-token --worker worker-1 2>/dev/null)
-"$bin/workers/shoebox-worker" enroll --coordinator "$caddr" --token "$tok" \
-  --tls-dir "$work/worker-tls" >>"$work/enroll.log" 2>&1 || sb_die "the worker could not enroll"
-cat >"$work/worker.toml" <<TOML
-[worker]
-name = "worker-1"
-coordinator = "$caddr"
-tls_dir = "$work/worker-tls"
-kinds = ["gphotos"]
-concurrency = 3
-chunk_store = "$work/chunks"
-master_key_file = "$work/master.key"
-pool_key_file = "$work/pool.key"
-TOML
-sb_start worker "$work/worker.log" "$work/worker.pid" \
-  "$bin/workers/shoebox-worker" --config "$work/worker.toml"
-
-# --- add and connect -------------------------------------------------------------------
-sb dest add box --kind gphotos --set client_id=e2e-app --set "endpoint=$svc" \
-  --set "auth_endpoint=$svc" --layout '{album}/{path}' | tee "$work/add.out"
-grep -q "shoebox dest connect box" "$work/add.out" || sb_die "dest add did not point to dest connect"
-printf 'e2e-app-secret\n' >"$work/app-secret.txt"
-sb dest connect box --client-secret-file "$work/app-secret.txt" --no-browser --timeout 60 \
-  >"$work/connect.out" 2>&1 &
-cpid=$!
-url=""
-for i in $(seq 1 100); do
-  url=$(grep -m1 -o "^$svc$authorize_path?[^ ]*" "$work/connect.out" || true)
-  [[ -n $url ]] && break
-  sleep 0.1
-done
-[[ -n $url ]] || { cat "$work/connect.out"; sb_die "dest connect printed no sign-in URL"; }
-grep -q "photoslibrary.readonly.appcreateddata" <<<"$(python3 -c 'import sys,urllib.parse; print(urllib.parse.unquote(sys.argv[1]))' "$url")" \
-  || sb_die "the sign-in URL does not ask for the 2025 Photos scopes: $url"
-curl -sS -L -o "$work/browser.html" "$url" || sb_die "the browser could not complete the sign-in"
-grep -q "Shoebox is connected" "$work/browser.html" || sb_die "the loopback page did not confirm"
-wait $cpid || { cat "$work/connect.out"; sb_die "dest connect failed"; }
-grep -q "connection checked" "$work/connect.out" || sb_die "dest connect ran no connection check"
-sb_log "connected: $(tail -n 1 "$work/connect.out")"
+# --- servers, add and connect: tests/e2e/drive_stack.sh ------------------------------------
+WORKER_CONCURRENCY=3 drive_stack_servers
+DEST_SETTINGS="--layout {album}/{path}" drive_stack_connect_oauth2
+grep -q "photoslibrary.readonly.appcreateddata" \
+  <<<"$(python3 -c 'import sys,urllib.parse; print(urllib.parse.unquote(sys.argv[1]))' "$authorize_url")" \
+  || sb_die "the sign-in URL does not ask for the 2025 Photos scopes: $authorize_url"
 
 # --- a device backs up to it ---------------------------------------------------------------
-cat >"$work/agent.toml" <<TOML
-[coordinator]
-address = "$caddr"
-[agent]
-device_name = "phone"
-state_dir = "$work/agent"
-settle_seconds = 0
-[[folder]]
-path = "$work/src"
-all_files = true
-TOML
-tok=$(sb enroll-token --device phone --ttl 1h 2>/dev/null)
-printf '%s\n' "$tok" | "$bin/agent/shoebox-agent" --config "$work/agent.toml" enroll --token - \
-  >>"$work/enroll.log" 2>&1 || sb_die "the device could not enroll"
+drive_stack_device
 "$bin/agent/shoebox-agent" --config "$work/agent.toml" run --once --no-progress >"$work/agent.log" 2>&1 \
   || sb_die "the agent failed"
 sb bind --device phone --dest box
