@@ -21,22 +21,7 @@ source "$here/tests/e2e/media.sh"
 source "$here/tests/e2e/drive_stack.sh"
 drive_stack_kind "$kind"
 
-work="$(mktemp -d /tmp/shoebox-e2e-$kind.XXXXXX)"
-chmod 755 "$work"
-cleanup() {
-  local rc=$?
-  for p in worker coordinator service; do sb_stop "$work/$p.pid" 20; done
-  sb_pg_stop "$work/pg"
-  if [[ $rc != 0 ]]; then
-    for l in "$work"/*.log "$work"/connect.out; do
-      [[ $l == *initdb* || ! -f $l ]] && continue
-      echo "===== $l (tail)"; tail -n 30 "$l"
-    done
-  fi
-  [[ ${KEEP:-0} == 1 ]] || rm -rf "$work"
-  exit $rc
-}
-trap cleanup EXIT
+drive_stack_work $kind
 
 # --- media ---------------------------------------------------------------------
 mkdir -p "$work/src/2024/trip" "$work/src/videos"

@@ -20,6 +20,10 @@
 #                                  URL (starting with URL) opened with curl, the
 #                                  PIN read off the page; sets authorize_url
 #   drive_stack_device             device "phone" enrolled, watching $work/src
+#   drive_stack_work NAME          makes $work (/tmp/shoebox-e2e-NAME.*) and
+#                                  traps its cleanup: the stack stopped, the
+#                                  logs' tails printed on failure, $work
+#                                  removed unless KEEP=1
 #   wait_delivered N               until N deliveries are done, none open
 
 drive_stack_kind() {
@@ -43,6 +47,26 @@ drive_stack_kind() {
       fake_args=(--token-ttl 61) ;;
     *) echo "unknown kind $kind" >&2; exit 2 ;;
   esac
+}
+
+drive_stack_work() {
+  work="$(mktemp -d "/tmp/shoebox-e2e-$1.XXXXXX")"
+  chmod 755 "$work"
+  trap drive_stack_cleanup EXIT
+}
+
+drive_stack_cleanup() {
+  local rc=$? p l
+  for p in worker coordinator service; do sb_stop "$work/$p.pid" 20; done
+  sb_pg_stop "$work/pg"
+  if [[ $rc != 0 ]]; then
+    for l in "$work"/*.log "$work"/*.out; do
+      [[ $l == *initdb* || ! -f $l ]] && continue
+      echo "===== $l (tail)"; tail -n 30 "$l"
+    done
+  fi
+  [[ ${KEEP:-0} == 1 ]] || rm -rf "$work"
+  exit $rc
 }
 
 drive_stack_up() {

@@ -21,22 +21,7 @@ source "$here/tests/e2e/media.sh"
 source "$here/tests/e2e/drive_stack.sh"  # drive_stack_kind, wait_delivered
 drive_stack_kind smugmug
 
-work="$(mktemp -d /tmp/shoebox-e2e-smugmug.XXXXXX)"
-chmod 755 "$work"
-cleanup() {
-  local rc=$?
-  for p in worker coordinator service; do sb_stop "$work/$p.pid" 20; done
-  sb_pg_stop "$work/pg"
-  if [[ $rc != 0 ]]; then
-    for l in "$work"/*.log "$work"/add.out; do
-      [[ $l == *initdb* || ! -f $l ]] && continue
-      echo "===== $l (tail)"; tail -n 30 "$l"
-    done
-  fi
-  [[ ${KEEP:-0} == 1 ]] || rm -rf "$work"
-  exit $rc
-}
-trap cleanup EXIT
+drive_stack_work smugmug
 
 # --- media: nested folders ------------------------------------------------------------
 mkdir -p "$work/src/Camera/2023/trip" "$work/src/Camera/2024" "$work/src/Phone"
