@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "cli/seal.h"
 
 namespace shoebox::cli {
 
@@ -65,6 +66,21 @@ CheckResult RunDestinationCheck(AdminClient& client, const std::string& name,
                                "--check-timeout");
   }
   return out;
+}
+
+int StoreSignInSecrets(AdminClient& client, const std::string& name,
+                       const std::string& secrets_json, const std::string& what) {
+  auto sealed = SealCredentialsFor(name, secrets_json);
+  if (!sealed.ok()) return FailStatus(sealed.status());
+  v1::UpdateDestinationRequest req;
+  req.set_name(name);
+  req.set_settings_patch_json("{}");
+  req.set_sealed_credentials(*sealed);
+  v1::UpdateDestinationResponse resp;
+  auto ctx = client.Context();
+  grpc::Status s = client.stub()->UpdateDestination(ctx.get(), req, &resp);
+  if (!s.ok()) return FailRpc(s, absl::StrCat("storing ", what, " of '", name, "'"));
+  return 0;
 }
 
 }  // namespace shoebox::cli

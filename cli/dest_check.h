@@ -27,4 +27,11 @@ struct CheckResult {
 CheckResult RunDestinationCheck(AdminClient& client, const std::string& name,
                                 const std::string& kind, const CheckOptions& o);
 
+// Seals `secrets_json` (the tokens a sign-in produced) to the worker pool key
+// and stores them as destination `name`'s credentials, leaving its settings
+// as they are. Returns 0, or prints what failed (`what`: "the refresh token")
+// and returns the exit code.
+int StoreSignInSecrets(AdminClient& client, const std::string& name,
+                       const std::string& secrets_json, const std::string& what);
+
 }  // namespace shoebox::cli

@@ -38,7 +38,6 @@
 #include "cli/dest_check.h"
 #include "cli/dest_connect_oauth1.h"
 #include "cli/dest_input.h"
-#include "cli/seal.h"
 #include "common/http/oauth.h"
 #include "common/http/url.h"
 #include "common/status.h"
@@ -308,18 +307,8 @@ int Connect(AdminClient& client, const std::string& name, const FlowFlags& f) {
 
   json secrets = {{"refresh_token", *rt}};
   if (!secret->empty()) secrets["client_secret"] = *secret;
-  auto sealed = SealCredentialsFor(name, secrets.dump());
-  if (!sealed.ok()) return FailStatus(sealed.status());
-  v1::UpdateDestinationRequest req;
-  req.set_name(name);
-  req.set_settings_patch_json("{}");
-  req.set_sealed_credentials(*sealed);
-  v1::UpdateDestinationResponse resp;
-  {
-    auto ctx = client.Context();
-    grpc::Status s = client.stub()->UpdateDestination(ctx.get(), req, &resp);
-    if (!s.ok()) return FailRpc(s, absl::StrCat("storing the refresh token of '", name, "'"));
-  }
+  if (int rc = StoreSignInSecrets(client, name, secrets.dump(), "the refresh token"); rc != 0)
+    return rc;
   std::printf("destination %s connected (refresh token sealed to the worker pool key)\n",
               name.c_str());
   if (f.no_check) return 0;

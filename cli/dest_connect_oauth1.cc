@@ -10,7 +10,6 @@
 #include "absl/strings/strip.h"
 #include "cli/dest_check.h"
 #include "cli/dest_input.h"
-#include "cli/seal.h"
 #include "common/http/http_client.h"
 #include "common/http/oauth1.h"
 #include "common/http/url.h"
@@ -183,18 +182,8 @@ int ConnectOAuth1(AdminClient& client, const v1::Destination& d, const OAuth1Con
     return FailStatus(
         absl::FailedPreconditionError(absl::StrCat(ep->service, " answered no access token")));
   }
-  auto sealed = SealCredentialsFor(name, secrets.dump());
-  if (!sealed.ok()) return FailStatus(sealed.status());
-  v1::UpdateDestinationRequest req;
-  req.set_name(name);
-  req.set_settings_patch_json("{}");
-  req.set_sealed_credentials(*sealed);
-  v1::UpdateDestinationResponse resp;
-  {
-    auto ctx = client.Context();
-    grpc::Status s = client.stub()->UpdateDestination(ctx.get(), req, &resp);
-    if (!s.ok()) return FailRpc(s, absl::StrCat("storing the access token of '", name, "'"));
-  }
+  if (int rc = StoreSignInSecrets(client, name, secrets.dump(), "the access token"); rc != 0)
+    return rc;
   std::string who = Value(*at, "username");
   std::printf("destination %s connected%s (access token sealed to the worker pool key)\n",
               name.c_str(), who.empty() ? "" : absl::StrCat(" as ", who).c_str());

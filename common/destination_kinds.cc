@@ -21,6 +21,42 @@ using T = SettingType;
 
 constexpr bool kReq = true, kOpt = false, kSecret = true, kPlain = false;
 
+// Settings that several kinds share, written once.
+// clang-format off
+SettingSpec Timeout(const char* default_s) {
+  return {"timeout_s", T::kInt, default_s, kOpt, kPlain, "connect and stall timeout, seconds",
+          1, 3600};
+}
+constexpr char kBudgetHelp[] =
+    "requests per second this account may start, from the service's published budget "
+    "(0: none; 429 + Retry-After is always honoured)";
+SettingSpec RequestRate(const char* default_rate, const char* help = kBudgetHelp) {
+  return {"max_requests_per_s", T::kInt, default_rate, kOpt, kPlain, help, 0, 100000};
+}
+SettingSpec OAuthClientId() {
+  return {"client_id", T::kString, "", kReq, kPlain,
+          "OAuth client ID (app key) you registered (docs/destinations.md)"};
+}
+SettingSpec OAuthClientSecret(const char* help) {
+  return {"client_secret", T::kString, "", kOpt, kSecret, help};
+}
+SettingSpec OAuthRefreshToken() {
+  return {"refresh_token", T::kString, "", kOpt, kSecret,
+          "set by `shoebox dest connect NAME` (or a blob of `shoebox authorize`)"};
+}
+SettingSpec GoogleAuthEndpoint() {
+  return {"auth_endpoint", T::kUrl, "", kOpt, kPlain,
+          "OAuth base replacing https://accounts.google.com and https://oauth2.googleapis.com "
+          "(tests)"};
+}
+SettingSpec AlbumRule(const char* help) {
+  return {"albums", T::kString, "\"folder\"", kOpt, kPlain, help};
+}
+// clang-format on
+constexpr char kAlbumRuleHelp[] =
+    "album rule: folder (Camera/2023 becomes album \"Camera 2023\"), none, or a template "
+    "of {folder} {dir} {year} {month} {device}";
+
 std::vector<KindSpec> MakeKinds() {
   return {
       {"local",
@@ -69,8 +105,7 @@ std::vector<KindSpec> MakeKinds() {
             "Nextcloud uploads collection (default: derived from url)"},
            {"ca_file", T::kAbsolutePath, "", kOpt, kPlain,
             "PEM bundle to trust (self-signed servers) on the worker host"},
-           {"timeout_s", T::kInt, "60", kOpt, kPlain, "connect and stall timeout, seconds", 1,
-            3600},
+           Timeout("60"),
            {"user", T::kString, "", kOpt, kSecret, "Basic auth user"},
            {"password", T::kString, "", kOpt, kSecret,
             "Basic auth password (a Nextcloud app password works)"},
@@ -103,8 +138,7 @@ std::vector<KindSpec> MakeKinds() {
            {"remote", T::kString, "", kReq, kPlain,
             "rclone fs that is the destination root, e.g. dropbox:Photos"},
            {"hashes", T::kBool, "true", kOpt, kPlain, "ask for checksums in Stat"},
-           {"timeout_s", T::kInt, "120", kOpt, kPlain, "connect and stall timeout, seconds", 1,
-            3600},
+           Timeout("120"),
            {"ca_file", T::kAbsolutePath, "", kOpt, kPlain,
             "PEM bundle for an https rc address, on the worker host"},
            {"user", T::kString, "", kOpt, kSecret, "--rc-user of the rcd"},
@@ -114,8 +148,7 @@ std::vector<KindSpec> MakeKinds() {
       {"dropbox",
        "a Dropbox account over API v2 (connect with `shoebox dest connect NAME`)",
        {
-           {"client_id", T::kString, "", kReq, kPlain,
-            "OAuth client ID (app key) you registered (docs/destinations.md)"},
+           OAuthClientId(),
            {"folder", T::kString, "\"Shoebox\"", kOpt, kPlain,
             "folder in the account (an app-folder app: inside its app folder)"},
            {"chunk_size_mib", T::kInt, "16", kOpt, kPlain,
@@ -125,23 +158,16 @@ std::vector<KindSpec> MakeKinds() {
             "(tests)"},
            {"auth_endpoint", T::kUrl, "", kOpt, kPlain,
             "OAuth base replacing https://www.dropbox.com and https://api.dropboxapi.com (tests)"},
-           {"timeout_s", T::kInt, "60", kOpt, kPlain, "connect and stall timeout, seconds", 1,
-            3600},
-           {"max_requests_per_s", T::kInt, "0", kOpt, kPlain,
-            "requests per second this account may start, from the service's published budget "
-            "(0: none; 429 + Retry-After is always honoured)",
-            0, 100000},
-           {"client_secret", T::kString, "", kOpt, kSecret,
-            "app secret (optional: PKCE works without it)"},
-           {"refresh_token", T::kString, "", kOpt, kSecret,
-            "set by `shoebox dest connect NAME` (or a blob of `shoebox authorize`)"},
+           Timeout("60"),
+           RequestRate("0"),
+           OAuthClientSecret("app secret (optional: PKCE works without it)"),
+           OAuthRefreshToken(),
        },
        {}},
       {"onedrive",
        "a OneDrive (personal or business) drive over Microsoft Graph (`shoebox dest connect NAME`)",
        {
-           {"client_id", T::kString, "", kReq, kPlain,
-            "OAuth client ID (app key) you registered (docs/destinations.md)"},
+           OAuthClientId(),
            {"folder", T::kString, "\"Shoebox\"", kOpt, kPlain, "folder in the drive"},
            {"drive_id", T::kString, "", kOpt, kPlain,
             "a drive other than the account's own (SharePoint/business), by Graph drive ID"},
@@ -151,40 +177,25 @@ std::vector<KindSpec> MakeKinds() {
             "Graph base replacing https://graph.microsoft.com/v1.0 (tests)"},
            {"auth_endpoint", T::kUrl, "", kOpt, kPlain,
             "OAuth base replacing https://login.microsoftonline.com (tests)"},
-           {"timeout_s", T::kInt, "60", kOpt, kPlain, "connect and stall timeout, seconds", 1,
-            3600},
-           {"max_requests_per_s", T::kInt, "0", kOpt, kPlain,
-            "requests per second this account may start, from the service's published budget "
-            "(0: none; 429 + Retry-After is always honoured)",
-            0, 100000},
-           {"client_secret", T::kString, "", kOpt, kSecret,
-            "client secret (empty for a public client)"},
-           {"refresh_token", T::kString, "", kOpt, kSecret,
-            "set by `shoebox dest connect NAME` (or a blob of `shoebox authorize`)"},
+           Timeout("60"),
+           RequestRate("0"),
+           OAuthClientSecret("client secret (empty for a public client)"),
+           OAuthRefreshToken(),
        },
        {}},
       {"gdrive",
        "a Google Drive over API v3 (`shoebox dest connect NAME`)",
        {
-           {"client_id", T::kString, "", kReq, kPlain,
-            "OAuth client ID (app key) you registered (docs/destinations.md)"},
+           OAuthClientId(),
            {"folder", T::kString, "\"Shoebox\"", kOpt, kPlain, "folder in My Drive"},
            {"chunk_size_mib", T::kInt, "8", kOpt, kPlain, "resumable upload chunk, MiB", 1, 1024},
            {"endpoint", T::kUrl, "", kOpt, kPlain,
             "API base replacing https://www.googleapis.com (tests)"},
-           {"auth_endpoint", T::kUrl, "", kOpt, kPlain,
-            "OAuth base replacing https://accounts.google.com and https://oauth2.googleapis.com "
-            "(tests)"},
-           {"timeout_s", T::kInt, "60", kOpt, kPlain, "connect and stall timeout, seconds", 1,
-            3600},
-           {"max_requests_per_s", T::kInt, "0", kOpt, kPlain,
-            "requests per second this account may start, from the service's published budget "
-            "(0: none; 429 + Retry-After is always honoured)",
-            0, 100000},
-           {"client_secret", T::kString, "", kOpt, kSecret,
-            "client secret (Google requires it, also for desktop clients)"},
-           {"refresh_token", T::kString, "", kOpt, kSecret,
-            "set by `shoebox dest connect NAME` (or a blob of `shoebox authorize`)"},
+           GoogleAuthEndpoint(),
+           Timeout("60"),
+           RequestRate("0"),
+           OAuthClientSecret("client secret (Google requires it, also for desktop clients)"),
+           OAuthRefreshToken(),
        },
        {}},
       {"flickr",
@@ -203,16 +214,12 @@ std::vector<KindSpec> MakeKinds() {
            {"is_public", T::kBool, "false", kOpt, kPlain, "photos visible to everyone"},
            {"is_friend", T::kBool, "false", kOpt, kPlain, "photos visible to your friends"},
            {"is_family", T::kBool, "false", kOpt, kPlain, "photos visible to your family"},
-           {"albums", T::kString, "\"folder\"", kOpt, kPlain,
-            "album rule: folder (Camera/2023 becomes album \"Camera 2023\"), none, or a template "
-            "of {folder} {dir} {year} {month} {device}"},
+           AlbumRule(kAlbumRuleHelp),
            {"keywords", T::kBool, "false", kOpt, kPlain, "folder names as tags"},
-           {"timeout_s", T::kInt, "60", kOpt, kPlain, "connect and stall timeout, seconds", 1,
-            3600},
-           {"max_requests_per_s", T::kInt, "1", kOpt, kPlain,
-            "requests per second this API key may start (Flickr allows 3,600 per hour; 0: no "
-            "limit, 429 + Retry-After is always honoured)",
-            0, 100000},
+           Timeout("60"),
+           RequestRate("1",
+                       "requests per second this API key may start (Flickr allows 3,600 per "
+                       "hour; 0: no limit, 429 + Retry-After is always honoured)"),
            {"api_secret", T::kString, "", kOpt, kSecret,
             "the API key's secret (`shoebox dest connect NAME` asks for it)"},
            {"oauth_token", T::kString, "", kOpt, kSecret, "set by `shoebox dest connect NAME`"},
@@ -228,9 +235,8 @@ std::vector<KindSpec> MakeKinds() {
             "API key you applied for at SmugMug (docs/destinations.md)"},
            {"folder", T::kString, "\"Shoebox\"", kOpt, kPlain,
             "folder (node path) under the account's root that holds the galleries"},
-           {"albums", T::kString, "\"folder\"", kOpt, kPlain,
-            "album rule: folder (Camera/2023 becomes gallery \"Camera 2023\"), none, or a "
-            "template of {folder} {dir} {year} {month} {device}"},
+           AlbumRule("album rule: folder (Camera/2023 becomes gallery \"Camera 2023\"), none, or a "
+                     "template of {folder} {dir} {year} {month} {device}"),
            {"keywords", T::kBool, "false", kOpt, kPlain,
             "send the folder names as keywords of each photo"},
            {"endpoint", T::kUrl, "\"https://api.smugmug.com\"", kOpt, kPlain,
@@ -239,12 +245,8 @@ std::vector<KindSpec> MakeKinds() {
             "upload base (tests: a local server)"},
            {"auth_endpoint", T::kUrl, "\"https://api.smugmug.com\"", kOpt, kPlain,
             "base of /services/oauth/1.0a/getRequestToken, authorize, getAccessToken (tests)"},
-           {"timeout_s", T::kInt, "60", kOpt, kPlain, "connect and stall timeout, seconds", 1,
-            3600},
-           {"max_requests_per_s", T::kInt, "0", kOpt, kPlain,
-            "requests per second this account may start, from the service's published budget "
-            "(0: none; 429 + Retry-After is always honoured)",
-            0, 100000},
+           Timeout("60"),
+           RequestRate("0"),
            {"api_secret", T::kString, "", kOpt, kSecret, "API key secret (OAuth consumer secret)"},
            {"oauth_token", T::kString, "", kOpt, kSecret,
             "access token, set by `shoebox dest connect NAME`"},
@@ -257,11 +259,8 @@ std::vector<KindSpec> MakeKinds() {
        "a Google Photos library over the Library API, one album per folder (`shoebox dest "
        "connect NAME`)",
        {
-           {"client_id", T::kString, "", kReq, kPlain,
-            "OAuth client ID (app key) you registered (docs/destinations.md)"},
-           {"albums", T::kString, "\"folder\"", kOpt, kPlain,
-            "album rule: folder (Camera/2023 becomes album \"Camera 2023\"), none, or a template "
-            "of {folder} {dir} {year} {month} {device}"},
+           OAuthClientId(),
+           AlbumRule(kAlbumRuleHelp),
            {"daily_request_budget", T::kInt, "10000", kOpt, kPlain,
             "Library API requests per day for the project, counted per worker process; reset at "
             "00:00 Pacific",
@@ -272,19 +271,13 @@ std::vector<KindSpec> MakeKinds() {
            {"upload_endpoint", T::kUrl, "", kOpt, kPlain,
             "upload URL replacing https://photoslibrary.googleapis.com/v1/uploads (tests; "
             "default: endpoint + /v1/uploads)"},
-           {"auth_endpoint", T::kUrl, "", kOpt, kPlain,
-            "OAuth base replacing https://accounts.google.com and https://oauth2.googleapis.com "
-            "(tests)"},
-           {"timeout_s", T::kInt, "60", kOpt, kPlain, "connect and stall timeout, seconds", 1,
-            3600},
-           {"max_requests_per_s", T::kInt, "0", kOpt, kPlain,
-            "requests per second this account may start (0: none; 429 + Retry-After is always "
-            "honoured)",
-            0, 100000},
-           {"client_secret", T::kString, "", kOpt, kSecret,
-            "client secret (Google requires it, also for desktop clients)"},
-           {"refresh_token", T::kString, "", kOpt, kSecret,
-            "set by `shoebox dest connect NAME` (or a blob of `shoebox authorize`)"},
+           GoogleAuthEndpoint(),
+           Timeout("60"),
+           RequestRate("0",
+                       "requests per second this account may start (0: none; 429 + Retry-After "
+                       "is always honoured)"),
+           OAuthClientSecret("client secret (Google requires it, also for desktop clients)"),
+           OAuthRefreshToken(),
        },
        {},
        /*albums=*/true},

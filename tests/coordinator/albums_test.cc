@@ -21,12 +21,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
-#include "common/crypto/hash.h"
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
 #include "tests/support/coordinator_fixture.h"
 #include "tests/support/data_gen.h"
+#include "tests/support/device_upload.h"
 #include "workers/coordinator_client.h"
 #include "workers/jobs/deliver.h"
 #include "workers/jobs/fake_photo_service_test.h"
@@ -104,47 +104,11 @@ class AlbumsTest : public testsupport::CoordinatorFixture {
 
   // The laptop backs up `data` at `path` (64 KiB chunks, kept in fetcher_).
   void StoreFile(const std::string& path, const std::string& data) {
-    HmacSha256 h(AsBytes(hello_.chunk_id_key()));
-    pb::ReportFilesRequest rep;
-    pb::FileReport* r = rep.add_files();
-    r->set_folder(kFolder);
-    r->set_path(path);
-    r->set_op(pb::FileReport::OP_UPSERT);
-    r->set_size(data.size());
-    r->set_mtime_ns(1700000000000000000);
-    r->set_sha256(DigestToString(Sha256::Of(data)));
-    r->set_mode(0644);
-    std::vector<std::pair<std::string, std::string>> chunks;
-    for (size_t off = 0; off < data.size(); off += 64 * 1024) {
-      std::string piece = data.substr(off, 64 * 1024);
-      std::string id = DigestToString(h.Compute(piece));
-      pb::ChunkRef* c = r->add_chunks();
-      c->set_id(id);
-      c->set_size(piece.size());
-      fetcher_.Add(id, piece);
-      chunks.emplace_back(std::move(id), std::move(piece));
-    }
-    {
-      grpc::ClientContext ctx;
-      AsDevice(&ctx, "laptop");
-      pb::ReportFilesResponse resp;
-      grpc::Status st = agent_->ReportFiles(&ctx, rep, &resp);
-      ASSERT_TRUE(st.ok()) << st.error_message();
-    }
-    grpc::ClientContext ctx;
-    AsDevice(&ctx, "laptop");
-    auto stream = agent_->PutChunks(&ctx);
-    for (const auto& [id, piece] : chunks) {
-      pb::PutChunkRequest req;
-      req.set_id(id);
-      req.set_data(piece);
-      ASSERT_TRUE(stream->Write(req));
-      pb::PutChunkAck ack;
-      ASSERT_TRUE(stream->Read(&ack));
-      ASSERT_EQ(ack.code(), 0) << ack.message();
-    }
-    stream->WritesDone();
-    ASSERT_TRUE(stream->Finish().ok());
+    auto chunks = testsupport::CutChunks(data, hello_.chunk_id_key());
+    for (const auto& c : chunks) fetcher_.Add(c.id, c.data);
+    absl::Status st = testsupport::BackUpFile(
+        *agent_, "laptop", testsupport::UpsertReport(kFolder, path, data, chunks), chunks);
+    ASSERT_TRUE(st.ok()) << st;
   }
 
   std::vector<pb::Job> Lease(const std::string& worker, uint32_t max_jobs = 1) {

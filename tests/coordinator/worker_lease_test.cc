@@ -11,13 +11,12 @@
 
 #include <gtest/gtest.h>
 
-#include "common/bytes.h"
-#include "common/crypto/hash.h"
 #include "shoebox/v1/admin.grpc.pb.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "shoebox/v1/worker.grpc.pb.h"
 #include "tests/support/coordinator_fixture.h"
 #include "tests/support/data_gen.h"
+#include "tests/support/device_upload.h"
 
 namespace shoebox {
 namespace {
@@ -108,48 +107,12 @@ class WorkerLeaseTest : public testsupport::CoordinatorFixture {
   // returns the chunk IDs.
   std::vector<std::string> StoreFile(const std::string& path, size_t size, uint32_t seed) {
     const std::string data = testsupport::PseudoRandomBytes(size, seed);
-    HmacSha256 h(AsBytes(hello_.chunk_id_key()));
-    pb::ReportFilesRequest rep;
-    pb::FileReport* r = rep.add_files();
-    r->set_folder(kFolder);
-    r->set_path(path);
-    r->set_op(pb::FileReport::OP_UPSERT);
-    r->set_size(data.size());
-    r->set_mtime_ns(1700000000000000000);
-    r->set_sha256(DigestToString(Sha256::Of(data)));
-    r->set_mode(0644);
-    std::vector<std::pair<std::string, std::string>> chunks;
-    for (size_t off = 0; off < data.size(); off += 64 * 1024) {
-      std::string piece = data.substr(off, 64 * 1024);
-      std::string id = DigestToString(h.Compute(piece));
-      pb::ChunkRef* c = r->add_chunks();
-      c->set_id(id);
-      c->set_size(piece.size());
-      chunks.emplace_back(std::move(id), std::move(piece));
-    }
-    {
-      grpc::ClientContext ctx;
-      AsDevice(&ctx, "laptop");
-      pb::ReportFilesResponse resp;
-      grpc::Status st = agent_->ReportFiles(&ctx, rep, &resp);
-      EXPECT_TRUE(st.ok()) << st.error_message();
-    }
-    grpc::ClientContext ctx;
-    AsDevice(&ctx, "laptop");
-    auto stream = agent_->PutChunks(&ctx);
+    auto chunks = testsupport::CutChunks(data, hello_.chunk_id_key());
+    absl::Status st = testsupport::BackUpFile(
+        *agent_, "laptop", testsupport::UpsertReport(kFolder, path, data, chunks), chunks);
+    EXPECT_TRUE(st.ok()) << st;
     std::vector<std::string> ids;
-    for (const auto& [id, piece] : chunks) {
-      pb::PutChunkRequest req;
-      req.set_id(id);
-      req.set_data(piece);
-      EXPECT_TRUE(stream->Write(req));
-      pb::PutChunkAck ack;
-      EXPECT_TRUE(stream->Read(&ack));
-      EXPECT_EQ(ack.code(), 0) << ack.message();
-      ids.push_back(id);
-    }
-    stream->WritesDone();
-    EXPECT_TRUE(stream->Finish().ok());
+    for (const auto& c : chunks) ids.push_back(c.id);
     return ids;
   }
 

@@ -1,13 +1,11 @@
 #include "tests/support/pipeline_fixture.h"
 
-#include <map>
-
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
-#include "common/crypto/hash.h"
 #include "common/status.h"
+#include "tests/support/device_upload.h"
 #include "workers/destination.h"
 
 namespace shoebox::testsupport {
@@ -90,52 +88,11 @@ absl::Status PipelineFixture::AddDestination(const std::string& name, const std:
 absl::StatusOr<std::vector<std::string>> PipelineFixture::ReportFile(const std::string& path,
                                                                      const std::string& content,
                                                                      const std::string& folder) {
-  HmacSha256 idkey(AsBytes(chunk_id_key_));
-  v1::ReportFilesRequest req;
-  v1::FileReport* f = req.add_files();
-  f->set_folder(folder);
-  f->set_path(path);
-  f->set_op(v1::FileReport::OP_UPSERT);
-  f->set_size(content.size());
-  f->set_mtime_ns(kMtimeNs);
-  f->set_mode(0644);
-  f->set_sha256(DigestToString(Sha256::Of(AsBytes(content))));
-  std::map<std::string, std::string> chunks;
+  auto chunks = CutChunks(content, chunk_id_key_, kChunk);
+  RETURN_IF_ERROR(
+      BackUpFile(*agent_, kDevice, UpsertReport(folder, path, content, chunks, kMtimeNs), chunks));
   std::vector<std::string> order;
-  for (size_t off = 0; off < content.size(); off += kChunk) {
-    std::string piece = content.substr(off, kChunk);
-    std::string id = DigestToString(idkey.Compute(piece));
-    v1::ChunkRef* c = f->add_chunks();
-    c->set_id(id);
-    c->set_size(static_cast<uint32_t>(piece.size()));
-    chunks[id] = piece;
-    order.push_back(id);
-  }
-  v1::ReportFilesResponse resp;
-  {
-    grpc::ClientContext ctx;
-    AsDevice(&ctx, kDevice);
-    RETURN_IF_ERROR(Check(agent_->ReportFiles(&ctx, req, &resp), "ReportFiles"));
-  }
-  if (resp.results_size() != 1 || resp.results(0).code() != 0) {
-    return absl::InternalError("ReportFiles refused the file: " + resp.DebugString());
-  }
-  if (resp.results(0).missing_chunk_ids_size() == 0) return order;
-  grpc::ClientContext ctx;
-  AsDevice(&ctx, kDevice);
-  auto stream = agent_->PutChunks(&ctx);
-  for (const std::string& id : resp.results(0).missing_chunk_ids()) {
-    v1::PutChunkRequest p;
-    p.set_id(id);
-    p.set_data(chunks[id]);
-    if (!stream->Write(p)) break;
-  }
-  stream->WritesDone();
-  v1::PutChunkAck ack;
-  while (stream->Read(&ack)) {
-    if (ack.code() != 0) return absl::InternalError("PutChunks refused a chunk: " + ack.message());
-  }
-  RETURN_IF_ERROR(Check(stream->Finish(), "PutChunks"));
+  for (const FileChunk& c : chunks) order.push_back(c.id);
   return order;
 }
 
