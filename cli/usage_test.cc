@@ -23,8 +23,10 @@ struct Outcome {
 };
 
 // Parses `args` as main() does; the exit code of a parse error, or -1 when
-// the command line parsed.
-Outcome Parse(const std::string& args, CliContext* ctx_out = nullptr) {
+// the command line parsed. With `run_code`, a parsed command is also run
+// (while the CLI::App its handlers point into is alive) and its exit code
+// stored there.
+Outcome Parse(const std::string& args, CliContext* ctx_out = nullptr, int* run_code = nullptr) {
   CliContext local{ClientOptions{}};
   CliContext& ctx = ctx_out != nullptr ? *ctx_out : local;
   CLI::App app{kCliDescription};
@@ -33,6 +35,7 @@ Outcome Parse(const std::string& args, CliContext* ctx_out = nullptr) {
   std::ostringstream out, err;
   try {
     app.parse(args, /*program_name_included=*/false);
+    if (run_code != nullptr) *run_code = ctx.RunParsed();
   } catch (const CLI::ParseError& e) {
     r.code = HandleParseError(app, e, out, err);
   }
@@ -131,10 +134,11 @@ class KeyExportTest : public ::testing::Test {
 
   int Export(const std::string& to) {
     CliContext ctx{ClientOptions{}};  // no identity: the coordinator is not asked
-    Outcome r =
-        Parse("key export --key-file " + key_ + " --pool-key-file " + pool_ + " --to " + to, &ctx);
+    int code = -1;
+    Outcome r = Parse("key export --key-file " + key_ + " --pool-key-file " + pool_ + " --to " + to,
+                      &ctx, &code);
     EXPECT_EQ(r.code, -1) << r.err;
-    return ctx.RunParsed();
+    return code;
   }
 
   static std::string Read(const std::filesystem::path& p) {

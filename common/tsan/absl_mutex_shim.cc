@@ -41,16 +41,30 @@ Fn Real(const char* name) {
   return reinterpret_cast<Fn>(p);
 }
 
+// absl's own entry points call each other (AwaitWithTimeout calls
+// AwaitWithDeadline, CondVar::WaitWithTimeout calls WaitWithDeadline), and
+// those inner calls reach these shims too: only the outermost call of a
+// thread is annotated, or TSan sees a second unlock of an unlocked mutex.
+thread_local int shim_depth = 0;
+struct Outermost {
+  Outermost() { ++shim_depth; }
+  ~Outermost() { --shim_depth; }
+  Outermost(const Outermost&) = delete;
+  Outermost& operator=(const Outermost&) = delete;
+};
+
 constexpr unsigned kRead = __tsan_mutex_read_lock;
 constexpr unsigned kTry = __tsan_mutex_try_lock;
 constexpr unsigned kTryFailed = __tsan_mutex_try_lock_failed;
 
 void Locked(void* mu, unsigned flags) { __tsan_mutex_post_lock(mu, flags, 0); }
 void BeforeLock(void* mu, unsigned flags) { __tsan_mutex_pre_lock(mu, flags); }
-void Unlocking(void* mu, unsigned flags) {
-  __tsan_mutex_pre_unlock(mu, flags);
-  __tsan_mutex_post_unlock(mu, flags);
-}
+// The release is recorded by pre_unlock; TSan then ignores this thread's
+// memory accesses until post_unlock. The real unlock (and a wait) runs in
+// between, because absl evaluates waiters' Conditions there: those reads of
+// guarded members happen under the lock, on whichever thread unlocks.
+void BeforeUnlock(void* mu, unsigned flags) { __tsan_mutex_pre_unlock(mu, flags); }
+void Unlocked(void* mu, unsigned flags) { __tsan_mutex_post_unlock(mu, flags); }
 
 }  // namespace
 
@@ -62,6 +76,8 @@ using Cond = const void*;  // const absl::Condition& (passed as a pointer)
 
 SHIM(void, ShimLock, "_ZN4absl7debian35Mutex4LockEv", (void* mu)) {
   static auto real = Real<void (*)(void*)>("_ZN4absl7debian35Mutex4LockEv");
+  if (shim_depth > 0) return real(mu);
+  Outermost outermost;
   BeforeLock(mu, 0);
   real(mu);
   Locked(mu, 0);
@@ -69,12 +85,17 @@ SHIM(void, ShimLock, "_ZN4absl7debian35Mutex4LockEv", (void* mu)) {
 
 SHIM(void, ShimUnlock, "_ZN4absl7debian35Mutex6UnlockEv", (void* mu)) {
   static auto real = Real<void (*)(void*)>("_ZN4absl7debian35Mutex6UnlockEv");
-  Unlocking(mu, 0);
+  if (shim_depth > 0) return real(mu);
+  Outermost outermost;
+  BeforeUnlock(mu, 0);
   real(mu);
+  Unlocked(mu, 0);
 }
 
 SHIM(bool, ShimTryLock, "_ZN4absl7debian35Mutex7TryLockEv", (void* mu)) {
   static auto real = Real<bool (*)(void*)>("_ZN4absl7debian35Mutex7TryLockEv");
+  if (shim_depth > 0) return real(mu);
+  Outermost outermost;
   BeforeLock(mu, kTry);
   bool ok = real(mu);
   Locked(mu, ok ? kTry : kTry | kTryFailed);
@@ -83,6 +104,8 @@ SHIM(bool, ShimTryLock, "_ZN4absl7debian35Mutex7TryLockEv", (void* mu)) {
 
 SHIM(void, ShimReaderLock, "_ZN4absl7debian35Mutex10ReaderLockEv", (void* mu)) {
   static auto real = Real<void (*)(void*)>("_ZN4absl7debian35Mutex10ReaderLockEv");
+  if (shim_depth > 0) return real(mu);
+  Outermost outermost;
   BeforeLock(mu, kRead);
   real(mu);
   Locked(mu, kRead);
@@ -90,12 +113,17 @@ SHIM(void, ShimReaderLock, "_ZN4absl7debian35Mutex10ReaderLockEv", (void* mu)) {
 
 SHIM(void, ShimReaderUnlock, "_ZN4absl7debian35Mutex12ReaderUnlockEv", (void* mu)) {
   static auto real = Real<void (*)(void*)>("_ZN4absl7debian35Mutex12ReaderUnlockEv");
-  Unlocking(mu, kRead);
+  if (shim_depth > 0) return real(mu);
+  Outermost outermost;
+  BeforeUnlock(mu, kRead);
   real(mu);
+  Unlocked(mu, kRead);
 }
 
 SHIM(bool, ShimReaderTryLock, "_ZN4absl7debian35Mutex13ReaderTryLockEv", (void* mu)) {
   static auto real = Real<bool (*)(void*)>("_ZN4absl7debian35Mutex13ReaderTryLockEv");
+  if (shim_depth > 0) return real(mu);
+  Outermost outermost;
   BeforeLock(mu, kRead | kTry);
   bool ok = real(mu);
   Locked(mu, ok ? kRead | kTry : kRead | kTry | kTryFailed);
@@ -105,6 +133,8 @@ SHIM(bool, ShimReaderTryLock, "_ZN4absl7debian35Mutex13ReaderTryLockEv", (void* 
 SHIM(void, ShimLockWhen, "_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE", (void* mu, Cond c)) {
   static auto real =
       Real<void (*)(void*, Cond)>("_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE");
+  if (shim_depth > 0) return real(mu, c);
+  Outermost outermost;
   BeforeLock(mu, 0);
   real(mu, c);
   Locked(mu, 0);
@@ -114,6 +144,8 @@ SHIM(void, ShimReaderLockWhen, "_ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9Co
      (void* mu, Cond c)) {
   static auto real =
       Real<void (*)(void*, Cond)>("_ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE");
+  if (shim_depth > 0) return real(mu, c);
+  Outermost outermost;
   BeforeLock(mu, kRead);
   real(mu, c);
   Locked(mu, kRead);
@@ -124,6 +156,8 @@ SHIM(bool, ShimLockWhenWithTimeout,
      (void* mu, Cond c, absl::Duration d)) {
   static auto real = Real<bool (*)(void*, Cond, absl::Duration)>(
       "_ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  if (shim_depth > 0) return real(mu, c, d);
+  Outermost outermost;
   BeforeLock(mu, 0);
   bool r = real(mu, c, d);
   Locked(mu, 0);  // held on return whatever the result
@@ -135,6 +169,8 @@ SHIM(bool, ShimLockWhenWithDeadline,
      (void* mu, Cond c, absl::Time t)) {
   static auto real = Real<bool (*)(void*, Cond, absl::Time)>(
       "_ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  if (shim_depth > 0) return real(mu, c, t);
+  Outermost outermost;
   BeforeLock(mu, 0);
   bool r = real(mu, c, t);
   Locked(mu, 0);
@@ -144,8 +180,11 @@ SHIM(bool, ShimLockWhenWithDeadline,
 // Await*: the caller holds `mu`; the wait releases and re-acquires it.
 SHIM(void, ShimAwait, "_ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE", (void* mu, Cond c)) {
   static auto real = Real<void (*)(void*, Cond)>("_ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE");
-  Unlocking(mu, 0);
+  if (shim_depth > 0) return real(mu, c);
+  Outermost outermost;
+  BeforeUnlock(mu, 0);
   real(mu, c);
+  Unlocked(mu, 0);
   BeforeLock(mu, 0);
   Locked(mu, 0);
 }
@@ -155,8 +194,11 @@ SHIM(bool, ShimAwaitWithTimeout,
      (void* mu, Cond c, absl::Duration d)) {
   static auto real = Real<bool (*)(void*, Cond, absl::Duration)>(
       "_ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
-  Unlocking(mu, 0);
+  if (shim_depth > 0) return real(mu, c, d);
+  Outermost outermost;
+  BeforeUnlock(mu, 0);
   bool r = real(mu, c, d);
+  Unlocked(mu, 0);
   BeforeLock(mu, 0);
   Locked(mu, 0);
   return r;
@@ -167,8 +209,11 @@ SHIM(bool, ShimAwaitWithDeadline,
      (void* mu, Cond c, absl::Time t)) {
   static auto real = Real<bool (*)(void*, Cond, absl::Time)>(
       "_ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
-  Unlocking(mu, 0);
+  if (shim_depth > 0) return real(mu, c, t);
+  Outermost outermost;
+  BeforeUnlock(mu, 0);
   bool r = real(mu, c, t);
+  Unlocked(mu, 0);
   BeforeLock(mu, 0);
   Locked(mu, 0);
   return r;
@@ -177,8 +222,11 @@ SHIM(bool, ShimAwaitWithDeadline,
 // CondVar waits: `mu` is the second argument (the first is the CondVar).
 SHIM(void, ShimCvWait, "_ZN4absl7debian37CondVar4WaitEPNS0_5MutexE", (void* cv, void* mu)) {
   static auto real = Real<void (*)(void*, void*)>("_ZN4absl7debian37CondVar4WaitEPNS0_5MutexE");
-  Unlocking(mu, 0);
+  if (shim_depth > 0) return real(cv, mu);
+  Outermost outermost;
+  BeforeUnlock(mu, 0);
   real(cv, mu);
+  Unlocked(mu, 0);
   BeforeLock(mu, 0);
   Locked(mu, 0);
 }
@@ -188,8 +236,11 @@ SHIM(bool, ShimCvWaitWithTimeout,
      (void* cv, void* mu, absl::Duration d)) {
   static auto real = Real<bool (*)(void*, void*, absl::Duration)>(
       "_ZN4absl7debian37CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
-  Unlocking(mu, 0);
+  if (shim_depth > 0) return real(cv, mu, d);
+  Outermost outermost;
+  BeforeUnlock(mu, 0);
   bool r = real(cv, mu, d);
+  Unlocked(mu, 0);
   BeforeLock(mu, 0);
   Locked(mu, 0);
   return r;
@@ -200,8 +251,11 @@ SHIM(bool, ShimCvWaitWithDeadline,
      (void* cv, void* mu, absl::Time t)) {
   static auto real = Real<bool (*)(void*, void*, absl::Time)>(
       "_ZN4absl7debian37CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
-  Unlocking(mu, 0);
+  if (shim_depth > 0) return real(cv, mu, t);
+  Outermost outermost;
+  BeforeUnlock(mu, 0);
   bool r = real(cv, mu, t);
+  Unlocked(mu, 0);
   BeforeLock(mu, 0);
   Locked(mu, 0);
   return r;
