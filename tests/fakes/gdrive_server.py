@@ -49,7 +49,7 @@ import secrets
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import fake_common  # tests/fakes/fake_common.py
 
@@ -282,26 +282,10 @@ class Handler(BaseHTTPRequestHandler):
         return True
 
     def throttle(self):
-        st = self.st
-        if st.latency_s:
-            time.sleep(st.latency_s)
-        with st.lock:
-            st.stats["requests"] += 1
-            now = time.time()
-            if now < st.retry_not_before:
-                st.stats["early"] += 1
-            if not st.budget:
-                return
-            if now - st.window_start >= st.window_s:
-                st.window_start, st.window_count = now, 0
-            st.window_count += 1
-            if st.window_count <= st.budget:
-                return
-            st.stats["throttled"] += 1
-            wait = max(1, int(st.window_start + st.window_s - now + 0.999))
-            st.retry_not_before = max(st.retry_not_before, now + wait - 0.05)
-        raise DriveError(429, "rateLimitExceeded", "Rate Limit Exceeded",
-                         {"Retry-After": str(wait)})
+        wait = fake_common.spend_request(self.st)
+        if wait is not None:
+            raise DriveError(429, "rateLimitExceeded", "Rate Limit Exceeded",
+                             {"Retry-After": str(wait)})
 
     def auth(self):
         h = self.headers.get("Authorization", "")
@@ -659,24 +643,9 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--token-ttl", type=float, default=3600)
-    ap.add_argument("--page-size", type=int, default=100)
-    ap.add_argument("--latency-ms", type=float, default=0,
-                    help="delay added to every API and upload request (benchmarks)")
-    ap.add_argument("--throttle-budget", type=int, default=0,
-                    help="requests per --throttle-window seconds; 0: unlimited")
-    ap.add_argument("--throttle-window", type=float, default=1.0)
+    fake_common.add_server_args(ap, page_size=100)
     a = ap.parse_args()
-    os.makedirs(a.data, exist_ok=True)
-    srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
-    srv.daemon_threads = True
-    srv.state = State(a.data, a.token_ttl, a.page_size)
-    srv.state.latency_s = a.latency_ms / 1000.0
-    srv.state.budget, srv.state.window_s = a.throttle_budget, a.throttle_window
-    fake_common.exit_with_parent()
-    srv.serve_forever()
+    fake_common.serve(a, Handler, State(a.data, a.token_ttl, a.page_size))
 
 
 if __name__ == "__main__":
