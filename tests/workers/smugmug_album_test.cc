@@ -330,6 +330,32 @@ TEST(SmugMugAlbums, AlbumTitlesAreListedAndATemplateRulePlacesByTitle) {
   ASSERT_EQ(in_album->size(), 1u);
 }
 
+// `keywords = true`: the folder names go up in X-Smug-Keywords beside the
+// two shoebox: keywords (';'-separated, a ';' in a name written ','); off
+// (the default), only the shoebox: ones.
+TEST(SmugMugAlbums, KeywordsAreTheFolderNamesWhenAsked) {
+  SmugMugOptions o = Options("Keywords");
+  o.keywords = true;
+  auto c = MakeSmugMugConnector(std::move(o));
+  ASSERT_TRUE(c.ok()) << c.status();
+  PatternSource src(300, 50);
+  PutRequest r = PatternRequest("Trips/Rome 2023/a.jpg", src);
+  r.keywords = {"Trips", "Rome 2023", "x;y"};
+  ASSERT_TRUE((*c)->Put(r, &src, nullptr).ok());
+  auto with = GalleryImages("Keywords/Trips/Rome 2023");
+  ASSERT_TRUE(with.count("a.jpg"));
+  const std::string kw = with["a.jpg"]["Keywords"];
+  EXPECT_TRUE(absl::StartsWith(kw, "Trips; Rome 2023; x,y; shoebox:sha256=")) << kw;
+  auto plain = Make("NoKeywords");
+  ASSERT_TRUE(plain.ok());
+  PatternSource src2(300, 51);
+  PutRequest r2 = PatternRequest("Trips/b.jpg", src2);
+  r2.keywords = {"Trips"};
+  ASSERT_TRUE((*plain)->Put(r2, &src2, nullptr).ok());
+  const std::string kw2 = GalleryImages("NoKeywords/Trips")["b.jpg"]["Keywords"];
+  EXPECT_TRUE(absl::StartsWith(kw2, "shoebox:sha256=")) << kw2;
+}
+
 TEST(SmugMugAlbums, WrongSignatureOrReusedNonceIsUnauthenticated) {
   SmugMugOptions o = Options("Auth");
   o.credentials.consumer_secret = "not-the-secret";

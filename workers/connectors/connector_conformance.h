@@ -4,6 +4,9 @@
 // moto and s3rver, WebDAV on Apache mod_dav and `rclone serve webdav`, SFTP on
 // OpenSSH, rclone's local and webdav remotes) runs the same cases; a backend's
 // own test file adds only what is specific to it (host keys, TLS, Nextcloud).
+// Photo services (Flickr, SmugMug, Google Photos) set `albums` and run the
+// Album* cases too (one album per folder, re-run, lost album directory,
+// album deleted at the service).
 //
 // A backend instantiates it with its parameters:
 //
