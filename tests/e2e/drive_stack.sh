@@ -11,7 +11,13 @@
 #                                  WORKER_CONCURRENCY, default 2): the three
 #                                  steps below
 #   drive_stack_servers            the local server, PostgreSQL, the
-#                                  coordinator, cli.toml and `sb`, a worker
+#                                  coordinator, cli.toml and `sb`, a worker:
+#                                  drive_stack_service + drive_stack_catalog
+#   drive_stack_service            the local server only (sets svc)
+#   drive_stack_catalog            PostgreSQL in $work/pg, the coordinator,
+#                                  cli.toml and `sb`, a worker (a second call
+#                                  after moving those away: a new, empty
+#                                  catalog against the same running server)
 #   drive_stack_connect_oauth2     `dest add box` (DEST_SETTINGS: more of its
 #                                  arguments) + `dest connect box` (OAuth 2.0);
 #                                  sets authorize_url
@@ -76,16 +82,27 @@ drive_stack_up() {
 }
 
 drive_stack_servers() {
-# --- servers -------------------------------------------------------------------
-pg_port=$(sb_free_port); c_port=$(sb_free_port); svc_port=$(sb_free_port)
+  drive_stack_service
+  drive_stack_catalog
+}
+
+drive_stack_service() {
+# --- the local server of $kind ----------------------------------------------------
+svc_port=$(sb_free_port)
 svc="http://127.0.0.1:$svc_port"
-mkdir -p "$work/service-data" "$work/chunks"
+mkdir -p "$work/service-data"
 # Access tokens live 61 s: the worker renews them a minute early, so nearly
 # every request of the run needs a refresh.
 sb_start service "$work/service.log" "$work/service.pid" \
   python3 "$here/tests/fakes/$fake" --port "$svc_port" --data "$work/service-data" \
   --latency-ms 20 "${fake_args[@]}" ${SERVICE_ARGS:-}
 sb_wait_port 127.0.0.1 "$svc_port" 30 || sb_die "the $kind server did not start"
+}
+
+drive_stack_catalog() {
+# --- PostgreSQL, the coordinator, the CLI and a worker ---------------------------------
+pg_port=$(sb_free_port); c_port=$(sb_free_port)
+mkdir -p "$work/chunks"
 sb_pg_start "$work/pg" "$pg_port"
 caddr="127.0.0.1:$c_port"
 cat >"$work/coordinator.toml" <<TOML

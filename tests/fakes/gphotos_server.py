@@ -19,7 +19,8 @@ developers.google.com/photos, and where a rule is unclear the stricter reading w
   (active|final) and X-Goog-Upload-Size-Received. A chunk cut short by a
   dropped connection is discarded whole (the stricter reading).
 - library/guides/manage-albums, library/reference/rest/v1/albums (create, get,
-  batchAddMediaItems, batchRemoveMediaItems): items may be added only to albums
+  list (pageSize at most 50; app-created albums only), batchAddMediaItems,
+  batchRemoveMediaItems): items may be added only to albums
   the app created, at most 50 ids per call, at most 20,000 items per album
   (--album-limit lowers it for tests; over it the call is refused: 400
   INVALID_ARGUMENT "... the album's limit of N media items").
@@ -589,6 +590,22 @@ class Handler(BaseHTTPRequestHandler):
                                   "app_created": True}
                 st.stats["albums_created"] += 1
                 return self.send_json(200, self.album_resource(st.albums[aid]))
+        if kind == "albums" and rid is None and verb is None and cmd == "GET":
+            # albums.list: pageSize at most 50 (default 20); with the 2025
+            # scopes only the albums this app created are listed.
+            self.need(scopes, READ_APP)
+            size = int(q.get("pageSize") or 20)
+            if size < 1 or size > 50:
+                raise ApiError(400, "pageSize must be between 1 and 50.")
+            token = q.get("pageToken") or ""
+            start = int(token) if token.isdigit() else 0
+            with st.lock:
+                mine = [a for a in st.albums.values() if a["user"] == user and a["app_created"]]
+                st.stats["albums_listed"] = st.stats.get("albums_listed", 0) + 1
+                out = {"albums": [self.album_resource(a) for a in mine[start:start + size]]}
+                if start + size < len(mine):
+                    out["nextPageToken"] = str(start + size)
+                return self.send_json(200, out)
         if kind == "albums" and rid and verb is None and cmd == "GET":
             self.need(scopes, READ_APP)
             with st.lock:

@@ -2,13 +2,16 @@
 // error-code mapping and the upload body (unit), then the shared
 // conformance suite and Flickr's own failure modes against
 // tests/fakes/flickr_server.py (each test on a fresh account).
+#include <map>
 #include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/bytes.h"
 #include "common/http/http_client.h"
 #include "common/http/oauth1.h"
+#include "common/status.h"
 #include "gtest/gtest.h"
 #include "tests/workers/flickr_test_util.h"
 #include "workers/connectors/connector_conformance.h"
@@ -134,10 +137,62 @@ TEST(FlickrSettings, NotConnectedNamesDestConnect) {
 
 // ---- against the local Flickr -------------------------------------------------
 
+// The account each conformance test made (its "root"), by test id.
+absl::Mutex accounts_mu;
+std::map<std::string, testsupport::FlickrAccount>& Accounts() {
+  static auto* m = new std::map<std::string, testsupport::FlickrAccount>();
+  return *m;
+}
+
+absl::StatusOr<testsupport::FlickrAccount> AccountOf(const std::string& id) {
+  absl::MutexLock l(&accounts_mu);
+  auto it = Accounts().find(id);
+  if (it == Accounts().end()) return absl::NotFoundError("no Flickr account for test " + id);
+  return it->second;
+}
+
 ConnectorConformanceParams FakeParams() {
   ConnectorConformanceParams p;
   p.name = "FlickrFake";
-  p.make = [](const std::string& id) { return NewFlickrConnector(Flickr(), id); };
+  p.make = [](const std::string& id) -> absl::StatusOr<std::unique_ptr<Connector>> {
+    testsupport::FlickrAccount a;
+    auto c = NewFlickrConnector(Flickr(), id, nullptr, &a);
+    if (!c.ok()) return c.status();
+    absl::MutexLock l(&accounts_mu);
+    Accounts()[id] = a;
+    return c;
+  };
+  // Albums are photosets; a lost album directory finds the photos by their
+  // machine tags (flickr.photos.search) and the sets by title
+  // (flickr.photosets.getList).
+  p.albums = true;
+  p.make_with_albums =
+      [](const std::string& id,
+         std::shared_ptr<AlbumDirectory> albums) -> absl::StatusOr<std::unique_ptr<Connector>> {
+    ASSIGN_OR_RETURN(testsupport::FlickrAccount a, AccountOf(id));
+    return MakeFlickrConnector(FlickrTestOptions(Flickr(), a), std::move(albums));
+  };
+  p.uploads = []() -> absl::StatusOr<int64_t> {
+    ASSIGN_OR_RETURN(nlohmann::json stats, Flickr().Get("stats"));
+    return stats["uploads"].get<int64_t>();
+  };
+  p.album_titles = [](const std::string& id) -> absl::StatusOr<std::vector<std::string>> {
+    ASSIGN_OR_RETURN(testsupport::FlickrAccount a, AccountOf(id));
+    ASSIGN_OR_RETURN(nlohmann::json sets, Flickr().Get("sets"));
+    std::vector<std::string> out;
+    for (const auto& s : sets)
+      if (s["owner"] == a.user_id) out.push_back(s["title"].get<std::string>());
+    return out;
+  };
+  p.delete_album = [](const std::string& id, const std::string& album,
+                      const std::string&) -> absl::Status {
+    ASSIGN_OR_RETURN(testsupport::FlickrAccount a, AccountOf(id));
+    ASSIGN_OR_RETURN(nlohmann::json sets, Flickr().Get("sets"));
+    for (const auto& s : sets)
+      if (s["owner"] == a.user_id && s["title"] == album)
+        return Flickr().Control("delete_set", {{"id", s["id"]}});
+    return absl::NotFoundError("the local Flickr has no set \"" + album + "\" of " + a.user_id);
+  };
   p.make_with_bad_credentials =
       [](const std::string& id) -> absl::StatusOr<std::unique_ptr<Connector>> {
     auto a = Flickr().NewAccount(id);
@@ -198,7 +253,9 @@ TEST(Flickr, PhotosArePrivateAndTaggedByContentAndPath) {
   auto c = NewFlickrConnector(Flickr(), "private", nullptr, &a);
   ASSERT_TRUE(c.ok()) << c.status();
   PutRequest r = Req("2024/trip/IMG_1.jpg", 5000, 3);
-  r.keywords = {"2024", "trip"};
+  // Keywords (folder names, `keywords = true`) go up as tags beside the
+  // machine tags; one with a space is quoted, so it stays one tag.
+  r.keywords = {"2024", "trip", "Rome 2023", "say \"cheese\""};
   ASSERT_TRUE(PutPattern(c->get(), r, 3).ok());
   nlohmann::json photos = PhotosOf(Flickr(), a.user_id);
   ASSERT_EQ(photos.size(), 1u);
@@ -211,6 +268,11 @@ TEST(Flickr, PhotosArePrivateAndTaggedByContentAndPath) {
   EXPECT_TRUE(tags.count("shoebox:sha256=" + ToHex(r.sha256))) << p.dump();
   EXPECT_TRUE(tags.count("shoebox:size=5000")) << p.dump();
   EXPECT_TRUE(tags.count("trip")) << p.dump();
+  EXPECT_TRUE(tags.count("2024")) << p.dump();
+  EXPECT_TRUE(tags.count("rome 2023")) << p.dump();
+  EXPECT_FALSE(tags.count("rome")) << "a keyword with a space was split: " << p.dump();
+  EXPECT_TRUE(tags.count("say cheese")) << "quotes inside a keyword are dropped: " << p.dump();
+  EXPECT_EQ(tags.size(), 7u) << "3 machine tags and 4 keywords: " << p.dump();
 }
 
 TEST(Flickr, FailedTicketIsAPermanentErrorOnThatFile) {

@@ -228,7 +228,8 @@ testsupport::GooglePhotosFake& Fake() {
 
 absl::StatusOr<std::unique_ptr<Connector>> Make(const std::string& user,
                                                 const std::vector<std::string>& scopes = {},
-                                                const std::string& token = "") {
+                                                const std::string& token = "",
+                                                std::shared_ptr<AlbumDirectory> albums = nullptr) {
   std::string t = token;
   if (t.empty()) {
     auto got = Fake().AccessToken(user, scopes);
@@ -242,6 +243,7 @@ absl::StatusOr<std::unique_ptr<Connector>> Make(const std::string& user,
   o.chunk_bytes = 1u << 20;  // the 200 MiB file takes 200 chunks
   o.account_key = absl::StrCat(user, "-", t.substr(0, 12));
   o.budget_key = o.account_key;
+  o.albums = std::move(albums);
   return MakeGooglePhotosConnector(o, std::make_shared<http::StaticTokenSource>(t));
 }
 
@@ -261,6 +263,38 @@ ConnectorConformanceParams Params() {
   p.refuses_empty_files_reason =
       "Google Photos stores only photos and videos: an empty file is refused before sending";
   p.resumes = true;  // a retry queries the session and sends only what is missing
+  // Albums are created by Shoebox. The 2025 scopes let an app list only the
+  // albums and items it created: a lost album directory finds Shoebox's
+  // albums by title with albums.list and the items by their descriptions
+  // (mediaItems.list); albums a user made in the app stay invisible.
+  p.albums = true;
+  // A new token: another worker process (its own item index).
+  p.make_with_albums = [](const std::string& id, std::shared_ptr<AlbumDirectory> albums) {
+    return Make(id, {}, "", std::move(albums));
+  };
+  p.uploads = []() -> absl::StatusOr<int64_t> {
+    auto stats = Fake().Control("stats");
+    if (!stats.ok()) return stats.status();
+    return stats->value("uploads_started", int64_t{0}) +
+           stats->value("batch_create_items", int64_t{0});
+  };
+  p.album_titles = [](const std::string& id) -> absl::StatusOr<std::vector<std::string>> {
+    auto lib = Fake().Library(id);
+    if (!lib.ok()) return lib.status();
+    std::vector<std::string> out;
+    for (const auto& a : (*lib)["albums"]) out.push_back(a["title"].get<std::string>());
+    return out;
+  };
+  p.delete_album = [](const std::string& id, const std::string& album,
+                      const std::string&) -> absl::Status {
+    auto lib = Fake().Library(id);
+    if (!lib.ok()) return lib.status();
+    for (const auto& a : (*lib)["albums"]) {
+      if (a["title"] == album)
+        return Fake().Control("delete_album", {{"user", id}, {"id", a["id"]}}).status();
+    }
+    return absl::NotFoundError("the local Google Photos has no album \"" + album + "\" of " + id);
+  };
   return p;
 }
 

@@ -4,6 +4,7 @@
 // replaces its image, a lost album directory finds the nodes again, a
 // deleted gallery is recreated, wrong signatures, throttling, refusals, the
 // OAuth 1.0a flow of `dest connect`.
+#include <algorithm>
 #include <set>
 #include <utility>
 
@@ -13,6 +14,7 @@
 #include "common/crypto/hash.h"
 #include "common/http/http_client.h"
 #include "common/http/oauth1.h"
+#include "common/status.h"
 #include "gtest/gtest.h"
 #include "tests/support/smugmug_fake.h"
 #include "workers/connectors/connector_conformance.h"
@@ -119,6 +121,34 @@ ConnectorConformanceParams FakeParams() {
     auto images = GalleryImages(loc.gallery_path());
     if (!images.count(loc.file)) return absl::NotFoundError("the fake has no " + path);
     return ReadArchive(images[loc.file]["ImageKey"].get<std::string>());
+  };
+  // Albums are the galleries of the folder tree ("Camera/2023" is the
+  // gallery "2023" in the folder "Camera"); a lost album directory walks the
+  // node tree to find them.
+  p.albums = true;
+  p.make_with_albums = [](const std::string& id, std::shared_ptr<AlbumDirectory> albums) {
+    return Make("Shoebox/" + id, std::move(albums));
+  };
+  p.uploads = []() -> absl::StatusOr<int64_t> {
+    ASSIGN_OR_RETURN(json stats, Fake().Get("stats"));
+    return stats["uploads"].get<int64_t>() + stats["replacements"].get<int64_t>();
+  };
+  p.album_titles = [](const std::string& id) -> absl::StatusOr<std::vector<std::string>> {
+    ASSIGN_OR_RETURN(json tree, Fake().Get("tree"));
+    const std::string root = "Shoebox/" + id + "/";
+    std::vector<std::string> out;
+    for (const json& n : tree) {
+      const std::string path = n["path"];
+      if (n["type"] != "Album" || !absl::StartsWith(path, root)) continue;
+      std::string title = path.substr(root.size());
+      std::replace(title.begin(), title.end(), '/', ' ');
+      out.push_back(title);
+    }
+    return out;
+  };
+  p.delete_album = [](const std::string& id, const std::string&,
+                      const std::string& folder) -> absl::Status {
+    return Fake().Control("delete", {{"path", "Shoebox/" + id + "/" + folder}}).status();
   };
   return p;
 }
@@ -298,6 +328,32 @@ TEST(SmugMugAlbums, AlbumTitlesAreListedAndATemplateRulePlacesByTitle) {
   auto in_album = (*t)->ListAlbum("2023");
   ASSERT_TRUE(in_album.ok()) << in_album.status();
   ASSERT_EQ(in_album->size(), 1u);
+}
+
+// `keywords = true`: the folder names go up in X-Smug-Keywords beside the
+// two shoebox: keywords (';'-separated, a ';' in a name written ','); off
+// (the default), only the shoebox: ones.
+TEST(SmugMugAlbums, KeywordsAreTheFolderNamesWhenAsked) {
+  SmugMugOptions o = Options("Keywords");
+  o.keywords = true;
+  auto c = MakeSmugMugConnector(std::move(o));
+  ASSERT_TRUE(c.ok()) << c.status();
+  PatternSource src(300, 50);
+  PutRequest r = PatternRequest("Trips/Rome 2023/a.jpg", src);
+  r.keywords = {"Trips", "Rome 2023", "x;y"};
+  ASSERT_TRUE((*c)->Put(r, &src, nullptr).ok());
+  auto with = GalleryImages("Keywords/Trips/Rome 2023");
+  ASSERT_TRUE(with.count("a.jpg"));
+  const std::string kw = with["a.jpg"]["Keywords"];
+  EXPECT_TRUE(absl::StartsWith(kw, "Trips; Rome 2023; x,y; shoebox:sha256=")) << kw;
+  auto plain = Make("NoKeywords");
+  ASSERT_TRUE(plain.ok());
+  PatternSource src2(300, 51);
+  PutRequest r2 = PatternRequest("Trips/b.jpg", src2);
+  r2.keywords = {"Trips"};
+  ASSERT_TRUE((*plain)->Put(r2, &src2, nullptr).ok());
+  const std::string kw2 = GalleryImages("NoKeywords/Trips")["b.jpg"]["Keywords"];
+  EXPECT_TRUE(absl::StartsWith(kw2, "shoebox:sha256=")) << kw2;
 }
 
 TEST(SmugMugAlbums, WrongSignatureOrReusedNonceIsUnauthenticated) {

@@ -14,6 +14,7 @@
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
 #include "tests/support/data_gen.h"
+#include "workers/album_rule.h"
 
 namespace shoebox::worker {
 namespace {
@@ -192,6 +193,10 @@ void ConnectorConformance::SetUp() {
   for (char& ch : test_id_) {
     if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') ch = '-';
   }
+  // The album cases (named Album*) of a kind without albums: skipped before
+  // anything is made at the server.
+  if (!GetParam().albums && absl::StartsWith(ti->name(), "Album"))
+    GTEST_SKIP() << "no albums at this kind of destination";
   auto c = GetParam().make(test_id_);
   ASSERT_TRUE(c.ok()) << c.status();
   conn_ = std::move(*c);
@@ -429,6 +434,213 @@ TEST_P(ConnectorConformance, IndependentClientReadsTheSameBytes) {
   ASSERT_TRUE(bytes.ok()) << bytes.status();
   ASSERT_EQ(bytes->size(), size);
   EXPECT_TRUE(*bytes == Pattern(size, 70)) << "bytes read by the independent client differ";
+}
+
+// ---- Albums (photo services, `albums` = true) ---------------------------------
+
+namespace {
+
+// One device file of the album cases, its album as deliver sets it: the
+// destination's default album rule ("folder") applied to the path under the
+// watched root (workers/jobs/photo_fields.cc).
+struct AlbumItem {
+  std::string path;
+  uint64_t size;
+  uint64_t seed;
+  std::string album() const {
+    PlacementInput in;
+    in.device = "phone";
+    in.folder = "/storage/emulated/0/DCIM";
+    in.path = path;
+    in.mtime_ns = 1700000000000000000ll;
+    return AlbumRule::Parse(kDefaultAlbumRule)->AlbumFor(in);
+  }
+};
+
+const std::vector<AlbumItem>& AlbumLibrary() {
+  static const std::vector<AlbumItem> items = {
+      {"Camera/2023/IMG_1.jpg", 3000, 301}, {"Camera/2023/IMG_2.jpg", 3100, 302},
+      {"Camera/2023/IMG_3.jpg", 3200, 303}, {"Trips/Rome/DSC_9.jpg", 4000, 304},
+      {"Trips/Rome/clip.mp4", 70000, 305},
+  };
+  return items;
+}
+
+absl::StatusOr<RemoteObject> PutAlbumItem(Connector* c, const AlbumItem& it) {
+  PatternSource src(it.size, it.seed);
+  PutRequest r = PatternRequest(it.path, src);
+  r.album = it.album();
+  return c->Put(r, &src, nullptr);
+}
+
+void PutAlbumLibrary(Connector* c) {
+  for (const AlbumItem& it : AlbumLibrary()) {
+    auto put = PutAlbumItem(c, it);
+    ASSERT_TRUE(put.ok()) << it.path << " (album \"" << it.album() << "\"): " << put.status();
+    EXPECT_EQ(put->remote_path, it.path);
+    EXPECT_FALSE(put->ref.empty()) << it.path;
+  }
+}
+
+// The paths the library puts into `album`.
+std::set<std::string> ExpectedInAlbum(const std::string& album) {
+  std::set<std::string> out;
+  for (const AlbumItem& it : AlbumLibrary())
+    if (it.album() == album) out.insert(it.path);
+  return out;
+}
+
+// Lists `album` through the connector and checks that it holds exactly
+// `want`, each once, with the content the library put (when the service
+// reports a SHA-256).
+void ExpectAlbumHolds(Connector* c, const std::string& album, const std::set<std::string>& want) {
+  SCOPED_TRACE("album \"" + album + "\" of " + c->Describe());
+  auto listed = c->ListAlbum(album);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  std::multiset<std::string> got;
+  for (const RemoteObject& o : *listed) {
+    got.insert(o.remote_path);
+    for (const AlbumItem& it : AlbumLibrary()) {
+      if (it.path != o.remote_path) continue;
+      EXPECT_EQ(o.size, it.size) << o.remote_path;
+      if (absl::StartsWith(o.checksum, "sha256:")) {
+        EXPECT_EQ(o.checksum, "sha256:" + Hex(PatternSha256(it.size, it.seed))) << o.remote_path;
+      }
+    }
+  }
+  EXPECT_EQ(got, std::multiset<std::string>(want.begin(), want.end()));
+}
+
+// The server's albums of the root, each title once.
+void ExpectAlbumsAtService(const ConnectorConformanceParams& p, const std::string& test_id,
+                           const std::multiset<std::string>& want) {
+  auto titles = p.album_titles(test_id);
+  ASSERT_TRUE(titles.ok()) << titles.status();
+  EXPECT_EQ(std::multiset<std::string>(titles->begin(), titles->end()), want)
+      << "the server's albums (a title twice is a second album)";
+}
+
+int64_t UploadsAtService(const ConnectorConformanceParams& p) {
+  auto n = p.uploads();
+  EXPECT_TRUE(n.ok()) << n.status();
+  return n.ok() ? *n : -1;
+}
+
+}  // namespace
+
+// SetUp skipped the Album* cases of kinds without albums.
+#define SHOEBOX_NEEDS_ALBUMS()                                                             \
+  do {                                                                                     \
+    ASSERT_TRUE(GetParam()                                                                 \
+                    .make_with_albums&& GetParam()                                         \
+                    .uploads&& GetParam()                                                  \
+                    .album_titles&& GetParam()                                             \
+                    .delete_album)                                                         \
+        << "albums = true needs make_with_albums, uploads, album_titles and delete_album"; \
+  } while (0)
+
+TEST_P(ConnectorConformance, AlbumPerFolderHoldsExactlyItsItems) {
+  SHOEBOX_NEEDS_ALBUMS();
+  // The album field as deliver sets it.
+  ASSERT_EQ(AlbumLibrary()[0].album(), "Camera 2023");
+  ASSERT_EQ(AlbumLibrary()[3].album(), "Trips Rome");
+  auto dir = MakeInMemoryAlbumDirectory();
+  auto c = GetParam().make_with_albums(test_id_, dir);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const int64_t before = UploadsAtService(GetParam());
+  PutAlbumLibrary(c->get());
+  if (HasFatalFailure()) return;
+  EXPECT_GE(UploadsAtService(GetParam()) - before, static_cast<int64_t>(AlbumLibrary().size()))
+      << "the server's upload count must see every new item";
+  ExpectAlbumHolds(c->get(), "Camera 2023", ExpectedInAlbum("Camera 2023"));
+  ExpectAlbumHolds(c->get(), "Trips Rome", ExpectedInAlbum("Trips Rome"));
+  ExpectAlbumsAtService(GetParam(), test_id_, {"Camera 2023", "Trips Rome"});
+  EXPECT_EQ((*c)->ListAlbum("No such album").status().code(), absl::StatusCode::kNotFound);
+  // Each item is also where its path says.
+  for (const AlbumItem& it : AlbumLibrary()) {
+    auto st = (*c)->Stat(it.path);
+    ASSERT_TRUE(st.ok()) << it.path << ": " << st.status();
+    EXPECT_EQ(st->size, it.size) << it.path;
+  }
+}
+
+TEST_P(ConnectorConformance, AlbumReRunOfTheSamePutsUploadsNothing) {
+  SHOEBOX_NEEDS_ALBUMS();
+  auto dir = MakeInMemoryAlbumDirectory();
+  auto c = GetParam().make_with_albums(test_id_, dir);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const int64_t first = UploadsAtService(GetParam());
+  PutAlbumLibrary(c->get());
+  if (HasFatalFailure()) return;
+  const int64_t before = UploadsAtService(GetParam());
+  ASSERT_GE(before - first, static_cast<int64_t>(AlbumLibrary().size()))
+      << "the server's upload count must see every new item, or the re-run check is vacuous";
+  // The same puts again, from the same connector and from a new job's.
+  PutAlbumLibrary(c->get());
+  if (HasFatalFailure()) return;
+  auto job = GetParam().make_with_albums(test_id_, dir);
+  ASSERT_TRUE(job.ok()) << job.status();
+  PutAlbumLibrary(job->get());
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(UploadsAtService(GetParam()), before) << "a re-run of the same puts uploaded again";
+  ExpectAlbumHolds(job->get(), "Camera 2023", ExpectedInAlbum("Camera 2023"));
+  ExpectAlbumHolds(job->get(), "Trips Rome", ExpectedInAlbum("Trips Rome"));
+  ExpectAlbumsAtService(GetParam(), test_id_, {"Camera 2023", "Trips Rome"});
+}
+
+TEST_P(ConnectorConformance, AlbumDirectoryLostFindsAlbumsAndItemsAndMakesNoSecondAlbum) {
+  SHOEBOX_NEEDS_ALBUMS();
+  auto c = GetParam().make_with_albums(test_id_, MakeInMemoryAlbumDirectory());
+  ASSERT_TRUE(c.ok()) << c.status();
+  PutAlbumLibrary(c->get());
+  if (HasFatalFailure()) return;
+  const int64_t before = UploadsAtService(GetParam());
+  // A lost catalog: another worker with nothing remembered.
+  auto lost = GetParam().make_with_albums(test_id_, MakeInMemoryAlbumDirectory());
+  ASSERT_TRUE(lost.ok()) << lost.status();
+  // It finds the albums at the service before it puts anything...
+  ExpectAlbumHolds(lost->get(), "Camera 2023", ExpectedInAlbum("Camera 2023"));
+  ExpectAlbumHolds(lost->get(), "Trips Rome", ExpectedInAlbum("Trips Rome"));
+  // ...and the items: the same puts upload nothing and make no second album.
+  PutAlbumLibrary(lost->get());
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(UploadsAtService(GetParam()), before) << "a lost catalog uploaded again";
+  ExpectAlbumsAtService(GetParam(), test_id_, {"Camera 2023", "Trips Rome"});
+  ExpectAlbumHolds(lost->get(), "Camera 2023", ExpectedInAlbum("Camera 2023"));
+  ExpectAlbumHolds(lost->get(), "Trips Rome", ExpectedInAlbum("Trips Rome"));
+}
+
+TEST_P(ConnectorConformance, AlbumDeletedAtTheServiceIsMadeAgainOnTheNextPut) {
+  SHOEBOX_NEEDS_ALBUMS();
+  auto dir = MakeInMemoryAlbumDirectory();
+  auto c = GetParam().make_with_albums(test_id_, dir);
+  ASSERT_TRUE(c.ok()) << c.status();
+  PutAlbumLibrary(c->get());
+  if (HasFatalFailure()) return;
+  ASSERT_TRUE(GetParam().delete_album(test_id_, "Trips Rome", "Trips/Rome").ok());
+  ExpectAlbumsAtService(GetParam(), test_id_, {"Camera 2023"});
+  // The next job of that folder (its connector remembers the deleted album
+  // through the directory).
+  auto job = GetParam().make_with_albums(test_id_, dir);
+  ASSERT_TRUE(job.ok()) << job.status();
+  const AlbumItem more{"Trips/Rome/DSC_10.jpg", 4100, 306};
+  auto put = PutAlbumItem(job->get(), more);
+  ASSERT_TRUE(put.ok()) << put.status();
+  ExpectAlbumsAtService(GetParam(), test_id_, {"Camera 2023", "Trips Rome"});
+  ExpectAlbumHolds(job->get(), "Trips Rome", {more.path});
+  // Deliver finds the earlier items missing from the album and puts them
+  // again: they go back into it (uploaded again only where the service
+  // deleted them with the album).
+  for (const AlbumItem& it : AlbumLibrary()) {
+    if (it.album() != "Trips Rome") continue;
+    auto again = PutAlbumItem(job->get(), it);
+    ASSERT_TRUE(again.ok()) << it.path << ": " << again.status();
+  }
+  std::set<std::string> all = ExpectedInAlbum("Trips Rome");
+  all.insert(more.path);
+  ExpectAlbumHolds(job->get(), "Trips Rome", all);
+  ExpectAlbumHolds(job->get(), "Camera 2023", ExpectedInAlbum("Camera 2023"));
+  ExpectAlbumsAtService(GetParam(), test_id_, {"Camera 2023", "Trips Rome"});
 }
 
 }  // namespace shoebox::worker

@@ -4,6 +4,9 @@
 // moto and s3rver, WebDAV on Apache mod_dav and `rclone serve webdav`, SFTP on
 // OpenSSH, rclone's local and webdav remotes) runs the same cases; a backend's
 // own test file adds only what is specific to it (host keys, TLS, Nextcloud).
+// Photo services (Flickr, SmugMug, Google Photos) set `albums` and run the
+// Album* cases too (one album per folder, re-run, lost album directory,
+// album deleted at the service).
 //
 // A backend instantiates it with its parameters:
 //
@@ -25,6 +28,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/status/statusor.h"
+#include "workers/album_directory.h"
 #include "workers/connector.h"
 
 namespace shoebox::worker {
@@ -70,6 +74,30 @@ struct ConnectorConformanceParams {
   // empty file (Google Photos); the suite checks that Put refuses it as a
   // permanent error instead of the empty round trip.
   std::string refuses_empty_files_reason;
+
+  // ---- Photo services (kinds with albums; issue 20) ----
+  // True: the album cases run (two folders -> two albums, a re-run uploads
+  // nothing, a lost album directory, an album deleted at the service). They
+  // need the four functions below. False (file kinds): they are skipped.
+  bool albums = false;
+  // A connector on the root `make` made for `test_id` that keeps its albums
+  // in `albums` (the catalog's; a fresh MakeInMemoryAlbumDirectory() stands
+  // for a lost catalog), as another worker process would open it.
+  std::function<absl::StatusOr<std::unique_ptr<Connector>>(const std::string& test_id,
+                                                           std::shared_ptr<AlbumDirectory> albums)>
+      make_with_albums;
+  // What the server has received so far, by its own count (every root):
+  // uploads and created items. Only differences are compared.
+  std::function<absl::StatusOr<int64_t>()> uploads;
+  // The titles of the albums the server holds for the root of `test_id`,
+  // one entry per album (a title twice is two albums), by its own records.
+  std::function<absl::StatusOr<std::vector<std::string>>(const std::string& test_id)> album_titles;
+  // Deletes, through the server's test hook (as a user would in the
+  // service's app), the album titled `album` of the root of `test_id`;
+  // `folder` is the device folder whose items it holds ("Trips/Rome").
+  std::function<absl::Status(const std::string& test_id, const std::string& album,
+                             const std::string& folder)>
+      delete_album;
 };
 
 void PrintTo(const ConnectorConformanceParams& p, std::ostream* os);

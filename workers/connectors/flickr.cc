@@ -682,7 +682,12 @@ absl::StatusOr<std::vector<RemoteObject>> FlickrConnector::ListAlbum(const std::
   std::string set_id;
   if (absl::StatusOr<std::string> known = albums_->Lookup(album); known.ok()) set_id = *known;
   if (set_id.empty()) {
+    // Nothing remembered (a lost catalog): the set of that title, recorded
+    // so that the next listing of it costs no search.
     ASSIGN_OR_RETURN(set_id, FindSet(title));
+    if (!set_id.empty()) {
+      ASSIGN_OR_RETURN(set_id, albums_->RecordFirst(album, set_id));
+    }
   }
   if (set_id.empty()) {
     return absl::NotFoundError(

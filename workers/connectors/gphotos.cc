@@ -367,11 +367,12 @@ absl::StatusOr<RemoteObject> GooglePhotosConnector::Put(
     }
     return absl::OkStatus();
   };
-  // Already there: nothing is uploaded again.
+  // Already there: nothing is uploaded again; it goes into its album.
   for (auto it = items.rbegin(); it != items.rend(); ++it) {
     if (!it->meta.retired && same(*it)) {
       RETURN_IF_ERROR(retire_others(it->id));
-      return done(*it);
+      ASSIGN_OR_RETURN(Item placed, IntoAlbum(*it, req.album));
+      return done(placed);
     }
   }
   for (auto it = items.rbegin(); it != items.rend(); ++it) {

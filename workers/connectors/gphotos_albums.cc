@@ -17,6 +17,53 @@
 
 namespace shoebox::worker::gphotos_internal {
 
+absl::StatusOr<std::string> GooglePhotosConnector::AlbumAtService(const std::string& title) {
+  // albums.list with the 2025 scopes lists only the albums this app
+  // created, which are all the albums Shoebox puts items into (it can add
+  // to no other): a user's own album of the same title is never reused.
+  std::string page;
+  do {
+    std::string url = absl::StrCat(o_.endpoint, "/v1/albums?pageSize=50");
+    if (!page.empty()) absl::StrAppend(&url, "&pageToken=", http::PercentEncode(page, false));
+    ASSIGN_OR_RETURN(json j, JsonCall("GET", url, nullptr, kReadAppCreated,
+                                      absl::StrCat("list the albums of ", Describe())));
+    if (j.contains("albums") && j["albums"].is_array()) {
+      for (const json& a : j["albums"]) {
+        if (a.is_object() && a.value("title", "") == title && !a.value("id", "").empty())
+          return a.value("id", "");
+      }
+    }
+    page = j.value("nextPageToken", "");
+  } while (!page.empty());
+  return std::string();
+}
+
+absl::StatusOr<std::string> GooglePhotosConnector::KnownAlbum(const std::string& title, int part) {
+  absl::StatusOr<std::string> id = albums_->Lookup(DirKey(title, part));
+  if (!absl::IsNotFound(id.status())) return id;
+  // Nothing recorded: a lost catalog, or an album deleted at the service
+  // and forgotten (then the listing does not hold it either).
+  ASSIGN_OR_RETURN(std::string found, AlbumAtService(PartTitle(title, part)));
+  if (found.empty()) return found;
+  return albums_->RecordFirst(DirKey(title, part), found);
+}
+
+absl::StatusOr<Item> GooglePhotosConnector::IntoAlbum(Item it, const std::string& title) {
+  if (title.empty()) return it;
+  ASSIGN_OR_RETURN(auto album, CurrentAlbum(title));
+  // In this album (its current or an earlier, full part): nothing to do.
+  // The description says which album the item was put into; an item a user
+  // took out by hand is not noticed (that would cost a listing per item).
+  for (int part = 1; part <= album.second && !it.meta.album_id.empty(); ++part) {
+    ASSIGN_OR_RETURN(std::string id, KnownAlbum(title, part));
+    if (id == it.meta.album_id) return it;
+  }
+  // Another album: the one it was in was deleted at the service and made
+  // again (deliver found the item missing from the album's listing), or the
+  // item was put without an album before.
+  return Revive(std::move(it), title);
+}
+
 absl::StatusOr<std::pair<std::string, int>> GooglePhotosConnector::CurrentAlbum(
     const std::string& title) {
   absl::MutexLock albums(&acct_->albums_mu);
@@ -35,8 +82,9 @@ absl::StatusOr<std::pair<std::string, int>> GooglePhotosConnector::CurrentAlbum(
       part = n;
     }
   }
-  absl::StatusOr<std::string> id = albums_->Lookup(DirKey(title, part));
-  if (absl::IsNotFound(id.status())) {
+  ASSIGN_OR_RETURN(std::string known, KnownAlbum(title, part));
+  absl::StatusOr<std::string> id = known;
+  if (known.empty()) {
     ASSIGN_OR_RETURN(
         json j,
         JsonCall("POST", absl::StrCat(o_.endpoint, "/v1/albums"),
@@ -168,6 +216,7 @@ absl::StatusOr<Item> GooglePhotosConnector::Revive(Item it, const std::string& a
       return r.status();
     }
   }
+  if (meta.retired == it.meta.retired && meta.album_id == it.meta.album_id) return it;
   RETURN_IF_ERROR(SetDescription(&it, meta));
   return it;
 }
@@ -175,8 +224,14 @@ absl::StatusOr<Item> GooglePhotosConnector::Revive(Item it, const std::string& a
 absl::StatusOr<std::vector<RemoteObject>> GooglePhotosConnector::ListAlbum(
     const std::string& album) {
   std::vector<std::string> ids;
+  bool lost = false;  // part 1 was found at the service: so are the others
   for (int part = 1; part <= kMaxAlbumParts; ++part) {
     absl::StatusOr<std::string> id = albums_->Lookup(DirKey(album, part));
+    if (absl::IsNotFound(id.status()) && (part == 1 || lost)) {
+      ASSIGN_OR_RETURN(id, KnownAlbum(album, part));
+      if (id->empty()) break;
+      lost = true;
+    }
     if (absl::IsNotFound(id.status())) break;
     if (!id.ok()) return id.status();
     ids.push_back(*id);

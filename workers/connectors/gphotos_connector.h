@@ -158,6 +158,13 @@ class GooglePhotosConnector final : public Connector {
   void SaveState(const PutRequest& req, const json& state);
   // Albums.
   absl::StatusOr<std::pair<std::string, int>> CurrentAlbum(const std::string& title);
+  // The id of an app-created album titled `title` at the service ("" none).
+  absl::StatusOr<std::string> AlbumAtService(const std::string& title);
+  // Part `part` of album `title`: the directory's id, else one found at the
+  // service (recorded); "" when neither has it.
+  absl::StatusOr<std::string> KnownAlbum(const std::string& title, int part);
+  // `it` (already at the service) put into album `title` unless it is in it.
+  absl::StatusOr<Item> IntoAlbum(Item it, const std::string& title);
   void NextPart(const std::string& title, int full_part);
   void ForgetAlbum(const std::string& title, int part);
   // batchCreate, one call at a time per account.

@@ -204,6 +204,10 @@ class SmugMugConnector final : public Connector {
   }
   absl::Status Walk(const std::string& id, const std::string& path, const std::string& rel,
                     std::vector<RemoteObject>* out);
+  // The gallery path under folder node `id` (at `path`) whose device path,
+  // '/' read as ' ', is `title`; "" when none.
+  absl::StatusOr<std::string> GalleryTitled(const std::string& id, const std::string& path,
+                                            const std::string& title);
 
   template <typename Fn>
   auto Fresh(Fn fn) -> decltype(fn()) {
@@ -678,11 +682,40 @@ absl::StatusOr<std::vector<RemoteObject>> SmugMugConnector::List(const std::stri
   });
 }
 
+absl::StatusOr<std::string> SmugMugConnector::GalleryTitled(const std::string& id,
+                                                            const std::string& path,
+                                                            const std::string& title) {
+  ASSIGN_OR_RETURN(std::vector<json> kids, Children(id, path));
+  for (const json& k : kids) {
+    const std::string child = Join(path, Str(k, "Name"));
+    std::string as_title = RelativeOf(child);  // the folder rule: '/' read as ' '
+    std::replace(as_title.begin(), as_title.end(), '/', ' ');
+    if (Str(k, "Type") == "Album" && as_title == title) return child;
+    if (Str(k, "Type") == "Folder" && absl::StartsWith(title, as_title + " ")) {
+      ASSIGN_OR_RETURN(std::string found, GalleryTitled(Str(k, "NodeID"), child, title));
+      if (!found.empty()) return found;
+    }
+  }
+  return std::string();
+}
+
 absl::StatusOr<std::vector<RemoteObject>> SmugMugConnector::ListAlbum(const std::string& album) {
   return Fresh([&]() -> absl::StatusOr<std::vector<RemoteObject>> {
+    std::optional<std::string> known = Remembered("album:" + album);
+    if (!known && !template_) {
+      // Nothing remembered (a lost catalog): the folder rule's gallery of
+      // this title, found in the node tree.
+      ASSIGN_OR_RETURN(std::optional<std::string> root, FolderNode(o_.folder, false));
+      if (root) {
+        ASSIGN_OR_RETURN(std::string found, GalleryTitled(*root, o_.folder, album));
+        if (!found.empty()) {
+          Remember("album:" + album, found);
+          known = found;
+        }
+      }
+    }
     std::string gpath =
-        Remembered("album:" + album)
-            .value_or(o_.folder + "/" + EncodeServiceName(album, SmugMugNameRules()));
+        known.value_or(o_.folder + "/" + EncodeServiceName(album, SmugMugNameRules()));
     ASSIGN_OR_RETURN(std::optional<std::string> ak, Gallery(gpath, false));
     if (!ak) {
       return absl::NotFoundError(absl::StrCat("smugmug: no gallery for album \"", album, "\" (/",

@@ -21,6 +21,8 @@
 //     ("node:Shoebox/Camera" -> NodeID, "gallery:Shoebox/Camera/2023" ->
 //     AlbumKey, "album:<title>" -> gallery path); a remembered node the
 //     service answers 404 for is forgotten and found or created again.
+//     ListAlbum of a title nothing remembers (a lost catalog, folder rule)
+//     walks the tree for the gallery whose path, '/' read as ' ', is it.
 // Uploads: the MD5 is computed on a first pass over the source (Content-MD5
 // must precede the body), then the bytes are streamed in a second. An image
 // of that FileName with the same ArchivedMD5 and size is not sent again; one
