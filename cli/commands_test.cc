@@ -53,12 +53,12 @@ struct Cli {
 };
 
 const std::set<std::string> kCommands = {
-    "dest set", "dest remove",  "dest pause",    "dest resume",    "dest check", "dest kinds",
-    "unbind",   "bindings",     "status",        "devices",        "dest add",   "dest list",
-    "bind",     "jobs",         "cancel",        "retry",          "prioritize", "versions",
-    "restore",  "pool-key",     "retention set", "retention show", "prune",      "enroll-token",
-    "certs",    "revoke",       "snapshot",      "recover",        "key export", "verify",
-    "setup",    "worker scope", "dest connect",  "authorize"};
+    "dest set", "dest remove",  "dest pause",    "dest resume",    "dest check",    "dest kinds",
+    "unbind",   "bindings",     "status",        "devices",        "dest add",      "dest list",
+    "bind",     "jobs",         "cancel",        "retry",          "prioritize",    "versions",
+    "restore",  "pool-key",     "retention set", "retention show", "prune",         "enroll-token",
+    "certs",    "revoke",       "snapshot",      "recover",        "key export",    "verify",
+    "setup",    "worker scope", "dest connect",  "authorize",      "import takeout"};
 
 TEST(CliCommands, EveryCommandIsRegisteredWithAHandler) {
   Cli cli;
@@ -156,6 +156,7 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
        "--config-dir /etc/s --state-dir /var/s --agent-state-dir /var/a --user u",
        "setup"},
       {"setup", "setup"},
+      {"import takeout /dev/null /dev/null --device gphotos", "import takeout"},
   };
   for (const auto& [args, command] : cases) {
     Cli cli;
