@@ -77,11 +77,11 @@ TEST(CliCommands, TopLevelCommandsInHelpOrder) {
     names.push_back(c->get_name());
   }
   EXPECT_EQ(names, (std::vector<std::string>{
-                       "status",       "devices", "dest",     "bind",      "unbind",
-                       "bindings",     "jobs",    "cancel",   "retry",     "prioritize",
-                       "versions",     "restore", "pool-key", "retention", "prune",
-                       "enroll-token", "certs",   "revoke",   "worker",    "snapshot",
-                       "recover",      "key",     "verify",   "setup",     "authorize"}));
+                       "status",    "devices",   "dest",    "bind",         "unbind",   "bindings",
+                       "jobs",      "cancel",    "retry",   "prioritize",   "versions", "restore",
+                       "pool-key",  "retention", "prune",   "enroll-token", "certs",    "revoke",
+                       "worker",    "snapshot",  "recover", "key",          "verify",   "setup",
+                       "authorize", "import"}));
 }
 
 // Every flag of every command, as docs/cli.md and the tests use them.
