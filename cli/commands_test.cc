@@ -53,12 +53,12 @@ struct Cli {
 };
 
 const std::set<std::string> kCommands = {
-    "dest set", "dest remove",  "dest pause",    "dest resume",    "dest check", "dest kinds",
-    "unbind",   "bindings",     "status",        "devices",        "dest add",   "dest list",
-    "bind",     "jobs",         "cancel",        "retry",          "prioritize", "versions",
-    "restore",  "pool-key",     "retention set", "retention show", "prune",      "enroll-token",
-    "certs",    "revoke",       "snapshot",      "recover",        "key export", "verify",
-    "setup",    "worker scope", "dest connect",  "authorize"};
+    "dest set", "dest remove",  "dest pause",    "dest resume",    "dest check",    "dest kinds",
+    "unbind",   "bindings",     "status",        "devices",        "dest add",      "dest list",
+    "bind",     "jobs",         "cancel",        "retry",          "prioritize",    "versions",
+    "restore",  "pool-key",     "retention set", "retention show", "prune",         "enroll-token",
+    "certs",    "revoke",       "snapshot",      "recover",        "key export",    "verify",
+    "setup",    "worker scope", "dest connect",  "authorize",      "import takeout"};
 
 TEST(CliCommands, EveryCommandIsRegisteredWithAHandler) {
   Cli cli;
@@ -77,11 +77,11 @@ TEST(CliCommands, TopLevelCommandsInHelpOrder) {
     names.push_back(c->get_name());
   }
   EXPECT_EQ(names, (std::vector<std::string>{
-                       "status",       "devices", "dest",     "bind",      "unbind",
-                       "bindings",     "jobs",    "cancel",   "retry",     "prioritize",
-                       "versions",     "restore", "pool-key", "retention", "prune",
-                       "enroll-token", "certs",   "revoke",   "worker",    "snapshot",
-                       "recover",      "key",     "verify",   "setup",     "authorize"}));
+                       "status",    "devices",   "dest",    "bind",         "unbind",   "bindings",
+                       "jobs",      "cancel",    "retry",   "prioritize",   "versions", "restore",
+                       "pool-key",  "retention", "prune",   "enroll-token", "certs",    "revoke",
+                       "worker",    "snapshot",  "recover", "key",          "verify",   "setup",
+                       "authorize", "import"}));
 }
 
 // Every flag of every command, as docs/cli.md and the tests use them.
@@ -156,6 +156,7 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
        "--config-dir /etc/s --state-dir /var/s --agent-state-dir /var/a --user u",
        "setup"},
       {"setup", "setup"},
+      {"import takeout /dev/null /dev/null --device gphotos", "import takeout"},
   };
   for (const auto& [args, command] : cases) {
     Cli cli;

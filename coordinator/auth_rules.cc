@@ -77,6 +77,8 @@ const std::vector<MethodRule>& MethodRules() {
       {"/shoebox.v1.AdminService/CreateSnapshot", "CreateSnapshot", Access::kAdmin},
       {"/shoebox.v1.AdminService/ListSnapshots", "ListSnapshots", Access::kAdmin},
       {"/shoebox.v1.AdminService/SetWorkerScope", "SetWorkerScope", Access::kAdmin},
+      // Issue 21: server-side ingest of a source's items (a Takeout archive).
+      {"/shoebox.v1.AdminService/ImportItems", "ImportItems", Access::kAdmin},
   };
   return kRules;
 }

@@ -64,6 +64,7 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
   VerifyStore* const verify_store = c->verify_store_.get();
   c->catalog_ = std::make_unique<Catalog>(store, verify_store, c->sealed_.get(), c->keys_, o.limits,
                                           c->metrics_.get());
+  c->ingest_ = std::make_unique<Ingest>(store, c->sealed_.get(), c->keys_, c->metrics_.get());
   c->queue_ = std::make_unique<JobQueue>(store, verify_store, o.limits);
   c->albums_ = std::make_unique<Albums>(c->album_store_.get(), store);
   AdminStores admin_stores;

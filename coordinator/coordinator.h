@@ -17,6 +17,7 @@
 #include "coordinator/albums.h"
 #include "coordinator/auth.h"
 #include "coordinator/catalog.h"
+#include "coordinator/ingest.h"
 #include "coordinator/metrics.h"
 #include "coordinator/options.h"
 #include "coordinator/queue.h"
@@ -39,6 +40,7 @@ class Coordinator {
   Coordinator& operator=(const Coordinator&) = delete;
 
   Catalog& catalog() { return *catalog_; }
+  Ingest& ingest() { return *ingest_; }
   JobQueue& queue() { return *queue_; }
   Albums& albums() { return *albums_; }
   Admin& admin() { return *admin_; }
@@ -72,6 +74,7 @@ class Coordinator {
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<Enrollment> enrollment_;
   std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<Ingest> ingest_;  // server-side imports (issue 21)
   std::unique_ptr<JobQueue> queue_;
   std::unique_ptr<Albums> albums_;
   std::unique_ptr<Admin> admin_;

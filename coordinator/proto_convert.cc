@@ -212,6 +212,8 @@ shoebox::v1::Job ToProto(const LeasedJob& j) {
   p.set_remote_ref(j.remote_ref);
   for (const std::string& id : j.repair_chunk_ids) p.add_repair_chunk_ids(id);
   p.set_resume_state(j.resume_state);
+  for (const std::string& a : j.albums) p.add_albums(a);
+  p.set_capture_unix_ns(j.capture_ns);
   return p;
 }
 

@@ -482,4 +482,43 @@ absl::Status ApplyRetentionUpdate(const shoebox::v1::SetRetentionRequest& req, R
   return ValidateRetentionPolicy(*p);
 }
 
+absl::Status ValidateImportHeader(const shoebox::v1::ImportHeader& h) {
+  const std::string& name = h.source();
+  if (name.empty() || name.size() > 128 ||
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                             "0123456789-_.@") != std::string::npos) {
+    return absl::InvalidArgumentError(
+        "header.source: 1-128 characters of letters, digits, '-', '_', '.', '@' (the device "
+        "the imported items belong to, e.g. \"takeout\")");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateImportItem(const shoebox::v1::ImportItem& item, uint64_t n) {
+  const std::string at = absl::StrCat("items[", n, "]");
+  RETURN_IF_ERROR(ValidateRelativePath(item.path(), at + ".path"));
+  if (item.size() > kMaxImportItemSize) {
+    return absl::InvalidArgumentError(absl::StrCat(at, ".size: ", item.size(),
+                                                   " bytes exceed the limit of ",
+                                                   kMaxImportItemSize, " per item"));
+  }
+  if (item.sha256().size() != 32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(at, ".sha256: must be 32 bytes, got ", item.sha256().size()));
+  }
+  if (item.albums_size() > kMaxImportAlbums) {
+    return absl::InvalidArgumentError(absl::StrCat(at, ".albums: ", item.albums_size(),
+                                                   " albums exceed the limit of ", kMaxImportAlbums,
+                                                   " per item"));
+  }
+  for (int i = 0; i < item.albums_size(); ++i) {
+    const size_t len = item.albums(i).size();
+    if (len == 0 || len > kMaxAlbumBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, ".albums[", i, "]: ", len, " bytes is outside 1..", kMaxAlbumBytes));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace shoebox::coordinator

@@ -155,4 +155,18 @@ absl::Status ValidateSetRetention(const shoebox::v1::SetRetentionRequest& req);
 // Sets the fields the request carries on *p, then ValidateRetentionPolicy.
 absl::Status ApplyRetentionUpdate(const shoebox::v1::SetRetentionRequest& req, RetentionPolicy* p);
 
+// ---- server-side ingest (issue 21) ---------------------------------------
+
+// Largest item an import takes (1 TiB), most albums per item, largest data
+// message (1 MiB).
+inline constexpr uint64_t kMaxImportItemSize = uint64_t{1} << 40;
+inline constexpr int kMaxImportAlbums = 1000;
+inline constexpr size_t kMaxImportDataMessage = 1 << 20;
+// header.source: 1-128 of letters, digits, '-', '_', '.', '@' (a device name).
+absl::Status ValidateImportHeader(const shoebox::v1::ImportHeader& h);
+// item: the path rules of ReportFiles (ValidateRelativePath), size at most
+// kMaxImportItemSize, a 32-byte sha256, at most kMaxImportAlbums albums of
+// 1..kMaxAlbumBytes bytes each. `n` (the item's position) names it.
+absl::Status ValidateImportItem(const shoebox::v1::ImportItem& item, uint64_t n);
+
 }  // namespace shoebox::coordinator

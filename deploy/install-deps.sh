@@ -20,11 +20,12 @@ pkgs=(build-essential cmake pkg-config ccache git
   libpqxx-dev librocksdb-dev libssl-dev libabsl-dev libcurl4-openssl-dev
   nlohmann-json3-dev libzstd-dev libssh-dev libtomlplusplus-dev libspdlog-dev
   libcli11-dev prometheus-cpp-dev libexiv2-dev libgtest-dev libgmock-dev
-  libbenchmark-dev postgresql postgresql-client libexpat1-dev)
+  libbenchmark-dev postgresql postgresql-client libexpat1-dev
+  libarchive-dev)
 if [[ $want_test == 1 ]]; then
   pkgs+=(apache2 apache2-utils openssh-server openssh-client rclone s3cmd
     libimage-exiftool-perl imagemagick ffmpeg curl python3 clang-format
-    lintian dpkg-dev systemd)
+    lintian dpkg-dev systemd zip)
 fi
 if [[ $want_bench == 1 ]]; then
   pkgs+=(restic borgbackup time)

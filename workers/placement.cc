@@ -42,6 +42,12 @@ CaptureDate DateOf(const PlacementInput& in) {
 
 }  // namespace
 
+CaptureDate CaptureDateOfUnixNs(int64_t unix_ns) {
+  PlacementInput in;
+  in.mtime_ns = unix_ns;
+  return DateOf(in);
+}
+
 bool LayoutNeedsDate(const std::string& layout) {
   return absl::StrContains(layout, "{year}") || absl::StrContains(layout, "{month}") ||
          absl::StrContains(layout, "{day}");

@@ -55,6 +55,11 @@ std::string AlbumFor(const PlacementInput& in);
 // the input has one, else from the mtime, in UTC.
 std::string CaptureDateTime(const PlacementInput& in);
 
+// A capture date a source states (issue 21: a Takeout sidecar's
+// photoTakenTime, Job.capture_unix_ns), in UTC. It takes the place of the
+// EXIF date (PlacementInput::exif_date): the source's date wins.
+CaptureDate CaptureDateOfUnixNs(int64_t unix_ns);
+
 // The n-th candidate name for a collision, n >= 2: "a/IMG_1.jpg" →
 // "a/IMG_1 (2).jpg"; n == 1 returns the path unchanged.
 std::string CollisionCandidate(const std::string& remote_path, int n);

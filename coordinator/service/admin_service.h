@@ -81,6 +81,10 @@ class AdminServiceImpl final : public shoebox::v1::AdminService::Service {
   grpc::Status SetWorkerScope(grpc::ServerContext* ctx,
                               const shoebox::v1::SetWorkerScopeRequest* req,
                               shoebox::v1::SetWorkerScopeResponse* resp) override;
+  // Server-side ingest (issue 21): service/import_rpcs.cc.
+  grpc::Status ImportItems(grpc::ServerContext* ctx,
+                           grpc::ServerReader<shoebox::v1::ImportItemsRequest>* reader,
+                           shoebox::v1::ImportItemsResponse* resp) override;
 
  private:
   Coordinator* const c_;

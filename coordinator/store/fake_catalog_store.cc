@@ -91,6 +91,7 @@ absl::StatusOr<std::vector<ReportOutcome>> FakeCatalogStore::ReportFiles(
                            current->v.size == item.size && current->v.mtime_ns == item.mtime_ns &&
                            current->v.sha256 == item.sha256;
     if (unchanged) {
+      out[i].unchanged = true;
       out[i].version_id = current->v.version_id;
       out[i].state = current->v.state;
       for (const ChunkRef& c : item.chunks) {

@@ -483,6 +483,22 @@ CREATE TABLE destination_albums (
 );
 )sql";
 
+// Issue 21: albums as a property of a file version (a Takeout album folder,
+// later a Flickr photo in several photosets), and the capture date a source
+// states for it (a Takeout sidecar's photoTakenTime), which wins over the
+// file's EXIF date at delivery. Both go with their version.
+constexpr char kV15[] = R"sql(
+CREATE TABLE version_albums (
+  version_id bigint NOT NULL REFERENCES file_versions(id) ON DELETE CASCADE,
+  album bytea NOT NULL,
+  PRIMARY KEY (version_id, album)
+);
+CREATE TABLE version_capture (
+  version_id bigint PRIMARY KEY REFERENCES file_versions(id) ON DELETE CASCADE,
+  capture_ns bigint NOT NULL
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -500,6 +516,7 @@ const std::vector<Migration>& Migrations() {
       {11, "remote references as bytes (non-UTF-8 names)", kV11},
       {12, "jobs: a connector's resume state across attempts", kV12},
       {13, "album directory of photo-service destinations", kV13},
+      {15, "albums and capture dates of file versions (imports)", kV15},
   };
   return kAll;
 }

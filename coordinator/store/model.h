@@ -92,6 +92,10 @@ struct ReportItem {
   std::string sha256;
   uint32_t mode = 0;
   std::vector<ChunkRefRow> chunks;
+  // Server-side imports (issue 21; agents send neither): the version's
+  // albums (added to an unchanged version too) and its capture date (0: none).
+  std::vector<std::string> albums;
+  int64_t capture_ns = 0;
 };
 
 struct ReportOutcome {
@@ -105,6 +109,9 @@ struct ReportOutcome {
   // field relative to the file ("chunks[2].size: ...").
   absl::StatusCode code = absl::StatusCode::kOk;
   std::string message;
+  // The file's current version already had this size, mtime and SHA-256:
+  // no new version was made.
+  bool unchanged = false;
 };
 
 struct ChunkStatus {
@@ -246,6 +253,9 @@ struct LeasedJob {
   std::vector<std::string> repair_chunk_ids;
   // The connector's resume state saved during an earlier attempt (issue 19).
   std::string resume_state;
+  // The version's albums, sorted, and capture date (0: none) (issue 21).
+  std::vector<std::string> albums;
+  int64_t capture_ns = 0;
 };
 
 struct LeaseRenewal {

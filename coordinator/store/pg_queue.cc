@@ -272,9 +272,15 @@ absl::StatusOr<std::vector<LeasedJob>> PgStore::LeaseFrom(Tx& tx, const LeasePar
       RETURN_IF_ERROR(VersionFromRow(row, 0, &vmap[row[0].as<int64_t>()]));
     }
   }
+  // Albums and capture dates of imported versions (issue 21, pg_import.cc).
+  std::map<int64_t, VersionFacts> facts = LoadImportFacts(tx, version_ids);
   for (LeasedJob& j : jobs) {
     j.destination = dmap[j.destination.id];
     if (j.file.version_id != 0) j.file = vmap[j.file.version_id];
+    if (auto it = facts.find(j.file.version_id); it != facts.end()) {
+      j.albums = it->second.albums;
+      j.capture_ns = it->second.capture_ns;
+    }
   }
   std::sort(jobs.begin(), jobs.end(),
             [](const auto& a, const auto& b) { return a.job_id < b.job_id; });

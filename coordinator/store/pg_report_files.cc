@@ -13,6 +13,8 @@
 //   AddChunkReferences       chunk rows and refcounts
 //   InsertVersions           the new versions, complete or pending
 //   RecordMissingChunks      what the pending new versions wait for
+//   RecordImportFacts        albums and capture dates of imported items
+//                            (pg_import.cc; before the deliveries are queued)
 //   CreateDeliveries         deliveries for the versions complete at once
 //
 // Proof of ownership (docs/security.md): a version waits for each chunk
@@ -135,6 +137,7 @@ void MatchExistingFiles(Tx& tx, ReportBatch& b) {
                            row[5].as<int64_t>() == item.mtime_ns && Bin(row[6]) == item.sha256;
     if (unchanged) {
       ReportOutcome& o = b.out[i];
+      o.unchanged = true;
       o.version_id = row[3].as<int64_t>();
       o.state = static_cast<VersionState>(row[7].as<int>());
       if (o.state == VersionState::kPendingChunks) {
@@ -420,10 +423,14 @@ absl::StatusOr<std::vector<ReportOutcome>> PgStore::ReportFiles(
     RETURN_IF_ERROR(CreateNewFiles(tx, b));
     PointFilesAtNewVersions(tx, b);
     AskForLostChunks(tx, b);
-    if (b.fresh.empty()) return absl::OkStatus();
+    if (b.fresh.empty()) {
+      RecordImportFacts(tx, items, out);  // albums of unchanged versions
+      return absl::OkStatus();
+    }
     AddChunkReferences(tx, b);
     const std::vector<int64_t> complete = InsertVersions(tx, b);
     RecordMissingChunks(tx, b);
+    RecordImportFacts(tx, items, out);
     CreateDeliveries(tx, complete);
     return absl::OkStatus();
   }));

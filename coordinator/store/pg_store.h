@@ -6,6 +6,7 @@
 //   pg_devices.cc       devices, folders, heartbeats, damaged files of a device
 //   pg_catalog.cc       chunks, versions (ListVersions)
 //   pg_report_files.cc  ReportFiles, step by step
+//   pg_import.cc        albums and capture dates of versions (issue 21)
 //   pg_destinations.cc  destinations and bindings
 //   pg_queue.cc         workers, leases, renew/complete/fail, the sweep
 //   pg_jobs_admin.cc    admin job listings and actions, job counts
@@ -54,6 +55,20 @@ void DestinationFromRow(const pqxx::row& r, Destination* d);
 // block; BindFolder FOR UPDATE), so whichever commits second runs its INSERT
 // after the other's commit and, in READ COMMITTED, sees its rows.
 uint64_t CreateDeliveries(Tx& tx, const std::vector<int64_t>& version_ids);
+
+// pg_import.cc (issue 21): the albums (added, never removed) and capture
+// dates of items[i] for version out[i].version_id, for items that carry
+// them and were recorded (code OK, a version). Runs inside ReportFiles'
+// transaction, before its deliveries are created, so a worker never sees a
+// version without its albums.
+void RecordImportFacts(Tx& tx, const std::vector<ReportItem>& items,
+                       const std::vector<ReportOutcome>& out);
+// The albums (sorted) and capture dates of `version_ids` (leases).
+struct VersionFacts {
+  std::vector<std::string> albums;
+  int64_t capture_ns = 0;
+};
+std::map<int64_t, VersionFacts> LoadImportFacts(Tx& tx, const std::vector<int64_t>& version_ids);
 
 // What the status and job listings say about a destination.
 struct DestFacts {

@@ -189,6 +189,9 @@ const std::map<std::string, Expected>& ExpectedTable() {
       {"/shoebox.v1.AdminService/ListSnapshots", {Owner::kAdmin, Code::OK, Code::OK}},
       {"/shoebox.v1.AdminService/SetWorkerScope",
        {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      // Issue 21: an empty first message is not the header.
+      {"/shoebox.v1.AdminService/ImportItems",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
   };
   return kExpected;
 }

@@ -158,6 +158,33 @@ TEST_F(AlbumJobsTest, DeliverSendsAlbumCaptureDateAndKeywords) {
             1u);
 }
 
+// Issue 21: a version with albums of its own (a Takeout album folder) goes
+// into its first album under the rule "folder", not its folder's; a
+// template rule ignores them; the source's capture date wins over the
+// mtime (and EXIF) for the date sent and for {year}/{month} in a layout.
+TEST_F(AlbumJobsTest, VersionAlbumsAndTheSourcesCaptureDateWin) {
+  v1::Job job = Job(v1::JOB_KIND_DELIVER, "Google Photos/Photos from 2019/IMG_1.jpg", "t1");
+  job.add_albums("Summer trip");
+  job.add_albums("Zoo");
+  job.set_capture_unix_ns(1562265001ll * 1000000000);  // 2019-07-04 18:30:01 UTC
+  ASSERT_TRUE(worker_.Run(&deliver_, job).ok());
+  v1::Job templ = Job(v1::JOB_KIND_DELIVER, "Google Photos/Photos from 2019/IMG_2.jpg", "t2",
+                      {{"albums", "{year}"}});
+  templ.add_albums("Summer trip");
+  templ.set_capture_unix_ns(1562265001ll * 1000000000);
+  ASSERT_TRUE(worker_.Run(&deliver_, templ).ok());
+  v1::Job file = Job(v1::JOB_KIND_DELIVER, "Google Photos/Photos from 2019/IMG_3.jpg", "t3",
+                     nlohmann::json::object(), "local-test", "{year}/{month}/{name}");
+  file.add_albums("Summer trip");
+  file.set_capture_unix_ns(1562265001ll * 1000000000);
+  ASSERT_TRUE(worker_.Run(&deliver_, file).ok());
+  ASSERT_EQ(service_.puts.size(), 3u);
+  EXPECT_EQ(service_.puts[0].album, "Summer trip");
+  EXPECT_EQ(service_.puts[0].capture_date, "2019-07-04 18:30:01");
+  EXPECT_EQ(service_.puts[1].album, "2019");  // the template, with the source's year
+  EXPECT_EQ(service_.puts[2].remote_path, "2019/07/IMG_3.jpg");  // placed once, by the layout
+}
+
 TEST_F(AlbumJobsTest, KeywordsOnlyWhenAskedAndTheRuleDecidesTheAlbum) {
   ASSERT_TRUE(worker_.Run(&deliver_, Job(v1::JOB_KIND_DELIVER, "Camera/a.jpg", "a")).ok());
   ASSERT_TRUE(

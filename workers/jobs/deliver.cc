@@ -34,12 +34,14 @@ absl::StatusOr<v1::CompleteJobRequest> DeliverHandler::Run(const v1::Job& job, J
   // already (then there is nothing to upload), or - for a one-to-one layout
   // - the file's own name (a newer version replaces the older one).
   ASSIGN_OR_RETURN(RemotePath where,
-                   ResolveRemotePath(f, layout, conn, ctx.chunks(), job.destination().kind()));
+                   ResolveRemotePath(f, layout, conn, ctx.chunks(), job.destination().kind(),
+                                     nullptr, job.capture_unix_ns()));
   // Photo services: album, capture date, keywords (issue 20).
   std::optional<PhotoFields> photo;
   if (has_albums_(job.destination().kind())) {
-    ASSIGN_OR_RETURN(photo,
-                     PhotoFieldsFor(job, where.input, LayoutNeedsDate(layout), ctx.chunks()));
+    ASSIGN_OR_RETURN(
+        photo, PhotoFieldsFor(job, where.input,
+                              LayoutNeedsDate(layout) || job.capture_unix_ns() != 0, ctx.chunks()));
   }
   switch (where.slot) {
     case RemotePath::Slot::kSameContent: {

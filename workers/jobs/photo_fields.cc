@@ -37,7 +37,14 @@ absl::StatusOr<PhotoFields> PhotoFieldsFor(const v1::Job& job, PlacementInput in
     in.exif_date = ExifCaptureDate(head);
   }
   PhotoFields out;
-  out.album = ps.rule.AlbumFor(in);
+  if (ps.rule.mode() == AlbumRule::Mode::kFolder && job.albums_size() > 0) {
+    // Issue 21: a version with albums of its own (a Takeout album, ...) goes
+    // into them; the first (sorted) is the one the item is put into.
+    out.album = job.albums(0);
+    out.other_albums.assign(job.albums().begin() + 1, job.albums().end());
+  } else {
+    out.album = ps.rule.AlbumFor(in);
+  }
   if (with_capture_date) out.capture_date = CaptureDateTime(in);
   if (ps.keywords) out.keywords = FolderKeywords(in);
   return out;

@@ -25,6 +25,10 @@ bool KindHasAlbums(const std::string& kind);
 
 struct PhotoFields {
   std::string album;  // "" no album
+  // The version's further albums (Job.albums after the first, rule
+  // "folder"). Not yet put into: the connectors take one album per put
+  // (docs/destinations.md, "Albums of a version").
+  std::vector<std::string> other_albums;
   std::string capture_date;
   std::vector<std::string> keywords;
 };

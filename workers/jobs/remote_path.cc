@@ -48,13 +48,16 @@ std::string RemoteName(const std::string& kind, const std::string& path) {
 absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std::string& layout,
                                              Connector* conn, ChunkFetcher* chunks,
                                              const std::string& kind,
-                                             const ContentCheck& content_check) {
+                                             const ContentCheck& content_check,
+                                             int64_t capture_ns) {
   RemotePath out;
   out.input.device = f.device();
   out.input.folder = f.folder();
   out.input.path = f.path();
   out.input.mtime_ns = f.mtime_ns();
-  if (LayoutNeedsDate(layout) && f.chunks_size() > 0) {
+  if (capture_ns != 0) {
+    out.input.exif_date = CaptureDateOfUnixNs(capture_ns);
+  } else if (LayoutNeedsDate(layout) && f.chunks_size() > 0) {
     ChunkId first;
     DigestFromString(f.chunks(0).id(), &first);
     ASSIGN_OR_RETURN(std::string head, chunks->GetPlain(first));

@@ -55,10 +55,13 @@ struct RemotePath {
 // it, workers/jobs/verify.h); its error ends the walk.
 using ContentCheck =
     std::function<absl::StatusOr<bool>(const std::string& path, const RemoteObject& stat)>;
+// `capture_ns` (Job.capture_unix_ns; 0: none): the source's capture date,
+// used for {year}/{month}/{day} instead of the file's EXIF date.
 absl::StatusOr<RemotePath> ResolveRemotePath(const v1::FileVersion& f, const std::string& layout,
                                              Connector* conn, ChunkFetcher* chunks,
                                              const std::string& kind = "",
-                                             const ContentCheck& content_check = nullptr);
+                                             const ContentCheck& content_check = nullptr,
+                                             int64_t capture_ns = 0);
 
 // The name a destination of `kind` stores for the expanded layout `path`:
 // `path` itself, except for "s3" and "rclone" when it is not valid UTF-8.

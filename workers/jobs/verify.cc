@@ -93,7 +93,7 @@ absl::StatusOr<v1::CompleteJobRequest> VerifyHandler::Run(const v1::Job& job, Jo
   };
   ASSIGN_OR_RETURN(RemotePath where,
                    ResolveRemotePath(f, job.destination().layout(), conn, ctx.chunks(),
-                                     job.destination().kind(), by_content));
+                                     job.destination().kind(), by_content, job.capture_unix_ns()));
   v1::CompleteJobRequest done;
   done.set_verified_ok(false);
   switch (where.slot) {
@@ -130,9 +130,10 @@ absl::StatusOr<v1::CompleteJobRequest> VerifyHandler::Run(const v1::Job& job, Jo
   // Photo services: the item must be in its album too (issue 20).
   if (has_albums_(job.destination().kind())) {
     const std::string& layout = job.destination().layout();
-    ASSIGN_OR_RETURN(PhotoFields photo,
-                     PhotoFieldsFor(job, where.input, LayoutNeedsDate(layout), ctx.chunks(),
-                                    /*with_capture_date=*/false));
+    ASSIGN_OR_RETURN(
+        PhotoFields photo,
+        PhotoFieldsFor(job, where.input, LayoutNeedsDate(layout) || job.capture_unix_ns() != 0,
+                       ctx.chunks(), /*with_capture_date=*/false));
     if (!photo.album.empty()) {
       ASSIGN_OR_RETURN(AlbumState state, CheckAlbum(job, conn, photo.album, where.path, copy));
       if (state == AlbumState::kGone) {
