@@ -20,6 +20,7 @@ void RegisterCommands(CLI::App& app, CliContext& ctx) {
   RegisterVerifyCommands(app, ctx);
   RegisterSetupCommands(app, ctx);
   RegisterOAuthCommands(app, ctx);  // after RegisterDestinationCommands: adds `dest connect`
+  RegisterWebCommands(app, ctx);
 }
 
 }  // namespace shoebox::cli

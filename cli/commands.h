@@ -44,5 +44,7 @@ void RegisterVerifyCommands(CLI::App& app, CliContext& ctx);
 void RegisterSetupCommands(CLI::App& app, CliContext& ctx);
 // `dest connect` and `authorize` (dest_connect.cc): OAuth 2.0 sign-in.
 void RegisterOAuthCommands(CLI::App& app, CliContext& ctx);
+// web/web_cmd.cc: `web serve`, `web user add|list|passwd` (docs/web.md).
+void RegisterWebCommands(CLI::App& app, CliContext& ctx);
 
 }  // namespace shoebox::cli

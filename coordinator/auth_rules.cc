@@ -77,6 +77,15 @@ const std::vector<MethodRule>& MethodRules() {
       {"/shoebox.v1.AdminService/CreateSnapshot", "CreateSnapshot", Access::kAdmin},
       {"/shoebox.v1.AdminService/ListSnapshots", "ListSnapshots", Access::kAdmin},
       {"/shoebox.v1.AdminService/SetWorkerScope", "SetWorkerScope", Access::kAdmin},
+      // Issue 22: web dashboard accounts (docs/web.md). The hash goes only
+      // to an admin identity: the `shoebox web` process that checks
+      // passwords.
+      {"/shoebox.v1.AdminService/CreateWebAccount", "CreateWebAccount", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ListWebAccounts", "ListWebAccounts", Access::kAdmin},
+      {"/shoebox.v1.AdminService/SetWebAccountPassword", "SetWebAccountPassword", Access::kAdmin},
+      {"/shoebox.v1.AdminService/GetWebAccountCredential", "GetWebAccountCredential",
+       Access::kAdmin},
+      {"/shoebox.v1.AdminService/RecordWebAudit", "RecordWebAudit", Access::kAdmin},
   };
   return kRules;
 }
