@@ -1,6 +1,7 @@
 # Turns the files of the dashboard (cli/web/assets/*) into a C++ source that
 # defines shoebox::cli::web::Assets() (cli/web/assets.h). Run at build time:
-#   cmake -DOUT=<file.cc> -DFILES="<a;b;...>" -P embed_assets.cmake
+#   cmake -DOUT=<file.cc> -DFILES="<a|b|...>" -P embed_assets.cmake
+string(REPLACE "|" ";" FILES "${FILES}")
 set(body "")
 set(table "")
 set(i 0)

@@ -53,7 +53,7 @@ bool IsStateChanging(const std::string& method) {
 }
 
 // The value of cookie `name` in the request's Cookie headers, or "".
-std::string CookieValue(const httplib::Request& req, std::string_view name) {
+std::string CookieValue(const httplib::Request& req, absl::string_view name) {
   const size_t n = req.get_header_value_count("Cookie");
   for (size_t i = 0; i < n; ++i) {
     for (absl::string_view part : absl::StrSplit(req.get_header_value("Cookie", i), ';')) {
@@ -122,7 +122,10 @@ class WebServer::Impl {
         limiter_(o.login_max_failures, o.login_window),
         feed_([this] { return FetchStatus(); }, o.poll_interval) {}
 
-  ~Impl() { Stop(); }
+  ~Impl() {
+    Stop();
+    Wait();
+  }
 
   absl::Status Init();
   void Wait() {
