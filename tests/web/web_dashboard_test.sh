@@ -131,6 +131,25 @@ sb_pg_run "$SB_PGBIN/psql" -h 127.0.0.1 -p "$pg_port" -U shoebox -d shoebox -tAc
 grep -q '^\$argon2id\$v=19\$m=65536,t=3,p=1\$' "$work/hash.txt" || sb_die "ana's stored hash is not Argon2id: $(cat "$work/hash.txt")"
 grep -qF "$admin_pw" "$work/hash.txt" && sb_die "the password itself is in the catalog"
 
+# A member's devices, and a password set from stdin (the hash is replaced).
+sb web user list --json | python3 -c '
+import json, sys
+a = {x["name"]: x for x in json.load(sys.stdin)}
+assert a["ben"]["role"] == "member" and a["ben"]["devices"] == ["phone"], a
+assert a["ana"]["role"] == "admin" and a["ana"]["devices"] == [], a' || sb_die "web user list --json is wrong"
+member_pw="ben-chose-this-password"
+printf '%s\n' "$member_pw" | sb web user passwd ben --password-stdin >"$work/passwd.out" \
+  || sb_die "web user passwd failed: $(cat "$work/passwd.out")"
+grep -q "new password" "$work/passwd.out" && sb_die "a password given on stdin was printed"
+if printf 'short\n' | sb web user passwd ben --password-stdin 2>"$work/short.err"; then
+  sb_die "a 5-character password was accepted"
+fi
+grep -q "12 to 1024" "$work/short.err" || sb_die "short password: $(cat "$work/short.err")"
+# Without a readable certificate the server says which file and what to do.
+if "$bin/cli/shoebox" web serve --listen 127.0.0.1:0 --cert "$work/none.crt" --key "$work/none.key" \
+    >"$work/nocert.out" 2>&1; then sb_die "web serve started without a certificate"; fi
+grep -q "cannot read $work/none.crt" "$work/nocert.out" || sb_die "no-certificate error: $(cat "$work/nocert.out")"
+
 sb_start web "$work/web.log" "$work/web.pid" "$bin/cli/shoebox" web serve --listen "127.0.0.1:$w_port"
 sb_wait_port 127.0.0.1 "$w_port" 30 || sb_die "shoebox web serve did not start"
 grep -q "serving https://127.0.0.1:$w_port/" "$work/web.log" || sb_die "web serve did not print its address"
