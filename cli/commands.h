@@ -46,5 +46,7 @@ void RegisterSetupCommands(CLI::App& app, CliContext& ctx);
 void RegisterOAuthCommands(CLI::App& app, CliContext& ctx);
 // import_takeout.cc: `import takeout` (issue 21).
 void RegisterImportCommands(CLI::App& app, CliContext& ctx);
+// web/web_cmd.cc: `web serve`, `web user add|list|passwd` (docs/web.md).
+void RegisterWebCommands(CLI::App& app, CliContext& ctx);
 
 }  // namespace shoebox::cli

@@ -52,13 +52,26 @@ struct Cli {
   }
 };
 
-const std::set<std::string> kCommands = {
-    "dest set", "dest remove",  "dest pause",    "dest resume",    "dest check",    "dest kinds",
-    "unbind",   "bindings",     "status",        "devices",        "dest add",      "dest list",
-    "bind",     "jobs",         "cancel",        "retry",          "prioritize",    "versions",
-    "restore",  "pool-key",     "retention set", "retention show", "prune",         "enroll-token",
-    "certs",    "revoke",       "snapshot",      "recover",        "key export",    "verify",
-    "setup",    "worker scope", "dest connect",  "authorize",      "import takeout"};
+const std::set<std::string> kCommands = {"dest set",       "dest remove",
+                                         "dest pause",     "dest resume",
+                                         "dest check",     "dest kinds",
+                                         "unbind",         "bindings",
+                                         "status",         "devices",
+                                         "dest add",       "dest list",
+                                         "bind",           "jobs",
+                                         "cancel",         "retry",
+                                         "prioritize",     "versions",
+                                         "restore",        "pool-key",
+                                         "retention set",  "retention show",
+                                         "prune",          "enroll-token",
+                                         "certs",          "revoke",
+                                         "snapshot",       "recover",
+                                         "key export",     "verify",
+                                         "setup",          "worker scope",
+                                         "dest connect",   "authorize",
+                                         "import takeout", "web serve",
+                                         "web user add",   "web user passwd",
+                                         "web user list"};
 
 TEST(CliCommands, EveryCommandIsRegisteredWithAHandler) {
   Cli cli;
@@ -81,7 +94,7 @@ TEST(CliCommands, TopLevelCommandsInHelpOrder) {
                        "jobs",      "cancel",    "retry",   "prioritize",   "versions", "restore",
                        "pool-key",  "retention", "prune",   "enroll-token", "certs",    "revoke",
                        "worker",    "snapshot",  "recover", "key",          "verify",   "setup",
-                       "authorize", "import"}));
+                       "authorize", "import",    "web"}));
 }
 
 // Every flag of every command, as docs/cli.md and the tests use them.
@@ -157,6 +170,11 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
        "setup"},
       {"setup", "setup"},
       {"import takeout /dev/null /dev/null --device gphotos", "import takeout"},
+      {"web serve --listen 0.0.0.0:8443 --cert /c --key /k --idle-minutes 10", "web serve"},
+      {"web user add ana --admin --password-stdin", "web user add"},
+      {"web user add ben --device phone --device laptop", "web user add"},
+      {"web user passwd ana --password-stdin", "web user passwd"},
+      {"web user list --json", "web user list"},
   };
   for (const auto& [args, command] : cases) {
     Cli cli;
@@ -171,6 +189,10 @@ TEST(CliCommands, UsageErrorsStayUsageErrors) {
       {"dest", "RequiredError"},                          // dest add|list
       {"retention", "RequiredError"},                     // retention set|show
       {"key", "RequiredError"},                           // key export
+      {"web", "RequiredError"},                           // web serve|user
+      {"web user", "RequiredError"},                      // web user add|list|passwd
+      {"web user add", "RequiredError"},                  // NAME
+      {"web serve --idle-minutes 0", "ValidationError"},  // 1 .. 1440
       {"status --watch 0.01", "ValidationError"},         // at least 0.05 s
       {"verify --scrub-percent 101", "ValidationError"},  // 0 .. 100
       {"enroll-token", "RequiredError"},                  // --device or --worker

@@ -79,6 +79,15 @@ const std::vector<MethodRule>& MethodRules() {
       {"/shoebox.v1.AdminService/SetWorkerScope", "SetWorkerScope", Access::kAdmin},
       // Issue 21: server-side ingest of a source's items (a Takeout archive).
       {"/shoebox.v1.AdminService/ImportItems", "ImportItems", Access::kAdmin},
+      // Issue 22: web dashboard accounts (docs/web.md). The hash goes only
+      // to an admin identity: the `shoebox web` process that checks
+      // passwords.
+      {"/shoebox.v1.AdminService/CreateWebAccount", "CreateWebAccount", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ListWebAccounts", "ListWebAccounts", Access::kAdmin},
+      {"/shoebox.v1.AdminService/SetWebAccountPassword", "SetWebAccountPassword", Access::kAdmin},
+      {"/shoebox.v1.AdminService/GetWebAccountCredential", "GetWebAccountCredential",
+       Access::kAdmin},
+      {"/shoebox.v1.AdminService/RecordWebAudit", "RecordWebAudit", Access::kAdmin},
   };
   return kRules;
 }

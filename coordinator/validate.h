@@ -168,5 +168,20 @@ absl::Status ValidateImportHeader(const shoebox::v1::ImportHeader& h);
 // kMaxImportItemSize, a 32-byte sha256, at most kMaxImportAlbums albums of
 // 1..kMaxAlbumBytes bytes each. `n` (the item's position) names it.
 absl::Status ValidateImportItem(const shoebox::v1::ImportItem& item, uint64_t n);
+// ---- web dashboard accounts (issue 22, docs/web.md) -----------------------
+
+// 1-64 of [A-Za-z0-9._-], starting with a letter or digit.
+absl::Status ValidateWebAccountName(const std::string& name, const char* field = "name");
+// An Argon2id hash in its PHC encoding ("$argon2id$v=19$..."), at most 256
+// bytes of printable ASCII: the coordinator never receives a password.
+absl::Status ValidateWebPasswordHash(const std::string& hash);
+// Name, role "admin" or "member", hash; at most 1000 devices, each 1-128
+// bytes without NUL; an admin is bound to no device (it sees all).
+absl::Status ValidateCreateWebAccount(const shoebox::v1::CreateWebAccountRequest& req);
+absl::Status ValidateSetWebAccountPassword(const shoebox::v1::SetWebAccountPasswordRequest& req);
+// The account is empty or a valid name; action 1-64 of [A-Za-z0-9_.:-];
+// target at most 256 and detail at most 1000 bytes, neither with a control
+// character.
+absl::Status ValidateRecordWebAudit(const shoebox::v1::RecordWebAuditRequest& req);
 
 }  // namespace shoebox::coordinator

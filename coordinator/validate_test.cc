@@ -243,5 +243,57 @@ TEST(ValidateAlbums, KeysAndIdsAreOneTo1024BytesUnderALease) {
   EXPECT_TRUE(absl::IsInvalidArgument(ValidateForgetAlbum(f)));
 }
 
+// Issue 22: web dashboard accounts. Only an Argon2id hash is stored, never
+// something that looks like a password; names and audit text stay one
+// printable line.
+TEST(Validate, WebAccounts) {
+  const std::string hash = "$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHQ$aGFzaGhhc2g";
+  shoebox::v1::CreateWebAccountRequest c;
+  c.set_name("ana");
+  c.set_role("admin");
+  c.set_password_hash(hash);
+  EXPECT_TRUE(ValidateCreateWebAccount(c).ok());
+  c.set_password_hash("hunter2-plain-password");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateCreateWebAccount(c)));
+  c.set_password_hash("$argon2i$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateCreateWebAccount(c)));
+  c.set_password_hash(hash + " x");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateCreateWebAccount(c)));
+  c.set_password_hash(hash);
+  c.set_role("root");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateCreateWebAccount(c)));
+  c.set_role("admin");
+  c.add_devices("phone");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateCreateWebAccount(c))) << "an admin sees all";
+  c.set_role("member");
+  EXPECT_TRUE(ValidateCreateWebAccount(c).ok());
+  c.add_devices(std::string("ph\0one", 6));
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateCreateWebAccount(c)));
+
+  for (const char* bad : {"", ".hidden", "-x", "a b", "<img>", "ana\n"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ValidateWebAccountName(bad))) << bad;
+  }
+  EXPECT_TRUE(ValidateWebAccountName(std::string(64, 'a')).ok());
+  EXPECT_FALSE(ValidateWebAccountName(std::string(65, 'a')).ok());
+
+  shoebox::v1::SetWebAccountPasswordRequest p;
+  p.set_name("ana");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateSetWebAccountPassword(p)));
+  p.set_password_hash(hash);
+  EXPECT_TRUE(ValidateSetWebAccountPassword(p).ok());
+
+  shoebox::v1::RecordWebAuditRequest a;
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateRecordWebAudit(a)));  // no action
+  a.set_action("WebLoginFailed");
+  a.set_target("<img src=x>");  // the name tried: any printable text
+  a.set_detail("from 127.0.0.1");
+  EXPECT_TRUE(ValidateRecordWebAudit(a).ok());
+  a.set_detail("forged\nline");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateRecordWebAudit(a)));
+  a.set_detail("");
+  a.set_action("Web Login");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateRecordWebAudit(a)));
+}
+
 }  // namespace
 }  // namespace shoebox::coordinator

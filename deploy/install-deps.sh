@@ -21,11 +21,11 @@ pkgs=(build-essential cmake pkg-config ccache git
   nlohmann-json3-dev libzstd-dev libssh-dev libtomlplusplus-dev libspdlog-dev
   libcli11-dev prometheus-cpp-dev libexiv2-dev libgtest-dev libgmock-dev
   libbenchmark-dev postgresql postgresql-client libexpat1-dev
-  libarchive-dev)
+  libarchive-dev libcpp-httplib-dev libargon2-dev)
 if [[ $want_test == 1 ]]; then
   pkgs+=(apache2 apache2-utils openssh-server openssh-client rclone s3cmd
     libimage-exiftool-perl imagemagick ffmpeg curl python3 clang-format
-    lintian dpkg-dev systemd zip)
+    lintian dpkg-dev systemd zip chromium)
 fi
 if [[ $want_bench == 1 ]]; then
   pkgs+=(restic borgbackup time)
@@ -58,6 +58,19 @@ if [[ $want_test == 1 ]]; then
         || echo "install-deps: WARNING: npm install s3rver failed; S3 tests against s3rver will fail" >&2
     else
       echo "install-deps: WARNING: npm not found; S3 tests against s3rver will fail" >&2
+    fi
+  fi
+  # The web dashboard's browser test (tests/web): puppeteer-core drives the
+  # Debian chromium (it never downloads a browser), axe-core checks
+  # accessibility inside it.
+  if [[ ! -d "$tools/node_modules/puppeteer-core" || ! -f "$tools/node_modules/axe-core/axe.min.js" ]]; then
+    if command -v npm >/dev/null; then
+      mkdir -p "$tools"
+      (cd "$tools" && PUPPETEER_SKIP_DOWNLOAD=1 npm install --no-audit --no-fund --silent \
+        puppeteer-core@24 axe-core@4 >/dev/null) \
+        || echo "install-deps: WARNING: npm install puppeteer-core axe-core failed; the web browser test will fail" >&2
+    else
+      echo "install-deps: WARNING: npm not found; the web browser test will fail" >&2
     fi
   fi
   if ! command -v moto_server >/dev/null; then

@@ -80,6 +80,7 @@ qs_hint() {
 
 stop_all() {
   sb_log "stopping services in $state"
+  sb_stop "$state/run/web.pid" 30
   sb_stop "$state/run/agent.pid" 30
   sb_stop "$state/run/worker-1.pid" 120
   sb_stop "$state/run/worker-2.pid" 120
@@ -92,7 +93,7 @@ if [[ $mode != run ]]; then
   [[ -f $state/ports.env ]] || sb_die "nothing is set up in $state (run the quickstart with SOURCE_DIR DEST_DIR first, or pass --state DIR)"
   export SHOEBOX_STATE="$state"
   if [[ $mode == stop ]]; then stop_all; exit 0; fi
-  for p in coordinator worker-1 worker-2 agent; do
+  for p in coordinator worker-1 worker-2 agent web; do
     if [[ -f "$state/run/$p.pid" ]] && kill -0 "$(cat "$state/run/$p.pid")" 2>/dev/null; then
       echo "$p: running (pid $(cat "$state/run/$p.pid"))"; else echo "$p: stopped"; fi
   done
@@ -309,6 +310,25 @@ for d in "${our_dests[@]}"; do
   fi
 done
 
+# 6b. The web dashboard (docs/web.md): `shoebox web serve` on loopback with
+# the coordinator's certificate; an account "admin" made on the first run,
+# its password shown once (web_note).
+if ! grep -q '^web_port=' "$state/ports.env"; then
+  wport=8443; (exec 3<>/dev/tcp/127.0.0.1/8443) 2>/dev/null && wport=$(sb_free_port)
+  echo "web_port=$wport" >>"$state/ports.env"
+fi
+# shellcheck disable=SC1091
+source "$state/ports.env"
+sb_start web "$state/logs/web.log" "$state/run/web.pid" \
+  "$bin/cli/shoebox" web serve --listen "127.0.0.1:$web_port"
+web_pw=""
+if [[ ! -e "$state/.web-admin" ]]; then
+  web_pw=$(shoebox web user add admin --admin | sed -n 's/^password (shown once.*): //p') \
+    || sb_die "could not create the web account admin (see $state/logs/coordinator.log)"
+  : >"$state/.web-admin"
+fi
+sb_wait_port 127.0.0.1 "$web_port" 30 || sb_log "WARNING: the web dashboard did not start, see $state/logs/web.log"
+
 # 7. The `shoebox` command in this shell.
 if [[ $(id -u) == 0 && ( ! -e /usr/local/bin/shoebox || $(readlink -f /usr/local/bin/shoebox) == "$bin/cli/shoebox" ) ]]; then
   ln -sf "$bin/cli/shoebox" /usr/local/bin/shoebox
@@ -329,6 +349,18 @@ you included, can read the backups.
 TXT
   : >"$state/.recovery-kit-shown"
 }
+# Once, on the first run only: the dashboard's admin password.
+web_note() {
+  [[ -n $web_pw ]] || return 0
+  cat <<TXT
+
+Web dashboard: https://127.0.0.1:$web_port/  log in as "admin" with the password
+  $web_pw
+(shown once; change it there, or set a new one with: $sb web user passwd admin). The
+certificate is issued by the coordinator's own CA ($state/tls/ca.crt): import it into the
+browser, or accept it once.
+TXT
+}
 hints() {
   local s d
   s="$(printf '%q' "$src")"; d="$(printf '%q' "$dest")"
@@ -344,10 +376,11 @@ TXT
   if [[ $sb == SHOEBOX_STATE=* ]]; then
     echo "  (or once in this shell: export SHOEBOX_STATE=$(printf '%q' "$state"); then plain '${sb#* }' works)"
   fi
+  echo "  https://127.0.0.1:$web_port/         the web dashboard (docs/web.md)"
   echo "Logs: $state/logs."
 }
 
-if [[ $wait_first == 0 ]]; then hints; kit_note; exit 0; fi
+if [[ $wait_first == 0 ]]; then hints; web_note; kit_note; exit 0; fi
 
 # 8. Progress until nothing more can be delivered (deploy/quickstart_wait.py).
 sb_log "backing up $src -> $dest (Ctrl-C stops waiting; the services keep running)"
@@ -356,5 +389,6 @@ python3 "$here/deploy/quickstart_wait.py" --cli "$bin/cli/shoebox" --agent "$bin
   --state "$state" --device "$device" --timeout "$timeout" --start "$t_start" --sb "$sb" \
   "${our_dests[@]}" || rc=$?
 hints
+web_note
 kit_note
 exit $rc

@@ -86,6 +86,23 @@ class AdminServiceImpl final : public shoebox::v1::AdminService::Service {
                            grpc::ServerReader<shoebox::v1::ImportItemsRequest>* reader,
                            shoebox::v1::ImportItemsResponse* resp) override;
 
+  // Web dashboard accounts: service/web_account_rpcs.cc (issue 22).
+  grpc::Status CreateWebAccount(grpc::ServerContext* ctx,
+                                const shoebox::v1::CreateWebAccountRequest* req,
+                                shoebox::v1::WebAccount* resp) override;
+  grpc::Status ListWebAccounts(grpc::ServerContext* ctx,
+                               const shoebox::v1::ListWebAccountsRequest* req,
+                               shoebox::v1::ListWebAccountsResponse* resp) override;
+  grpc::Status SetWebAccountPassword(grpc::ServerContext* ctx,
+                                     const shoebox::v1::SetWebAccountPasswordRequest* req,
+                                     shoebox::v1::WebAccount* resp) override;
+  grpc::Status GetWebAccountCredential(grpc::ServerContext* ctx,
+                                       const shoebox::v1::GetWebAccountCredentialRequest* req,
+                                       shoebox::v1::WebAccountCredential* resp) override;
+  grpc::Status RecordWebAudit(grpc::ServerContext* ctx,
+                              const shoebox::v1::RecordWebAuditRequest* req,
+                              shoebox::v1::RecordWebAuditResponse* resp) override;
+
  private:
   Coordinator* const c_;
 };

@@ -499,6 +499,26 @@ CREATE TABLE version_capture (
 );
 )sql";
 
+// Issue 22: accounts of the web dashboard (`shoebox web`, docs/web.md). The
+// hash is Argon2id in its PHC encoding, made and checked by the web process;
+// the coordinator never sees a password. A member sees the devices bound to
+// it in web_account_devices (by device name, which is unique and kept when a
+// device is revoked); an admin sees everything.
+constexpr char kV16[] = R"sql(
+CREATE TABLE web_accounts (
+  name text PRIMARY KEY,
+  role text NOT NULL CHECK (role IN ('admin', 'member')),
+  password_hash text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  changed_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE web_account_devices (
+  account text NOT NULL REFERENCES web_accounts(name) ON DELETE CASCADE,
+  device text NOT NULL REFERENCES devices(name),
+  PRIMARY KEY (account, device)
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -517,6 +537,7 @@ const std::vector<Migration>& Migrations() {
       {12, "jobs: a connector's resume state across attempts", kV12},
       {13, "album directory of photo-service destinations", kV13},
       {15, "albums and capture dates of file versions (imports)", kV15},
+      {16, "web dashboard accounts", kV16},
   };
   return kAll;
 }

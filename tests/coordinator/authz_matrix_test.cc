@@ -192,6 +192,16 @@ const std::map<std::string, Expected>& ExpectedTable() {
       // Issue 21: an empty first message is not the header.
       {"/shoebox.v1.AdminService/ImportItems",
        {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      // Issue 22: empty requests name no account (no action to record).
+      {"/shoebox.v1.AdminService/CreateWebAccount",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/ListWebAccounts", {Owner::kAdmin, Code::OK, Code::OK}},
+      {"/shoebox.v1.AdminService/SetWebAccountPassword",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/GetWebAccountCredential",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/RecordWebAudit",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
   };
   return kExpected;
 }
