@@ -64,7 +64,8 @@ WaitFacts MakeWaitFacts(JobState state, uint32_t attempts, std::string last_erro
 
 namespace {
 
-// Adds `n` jobs of `bytes` in job state `state` (as stored) to the counts.
+// Adds `n` jobs of `bytes` in job state `state` (as stored) to the counts
+// (a device's come in one row per destination).
 void AddCounts(DeliveryCounts* c, int state, uint64_t n, uint64_t bytes) {
   switch (static_cast<JobState>(state)) {
     case JobState::kQueued:
@@ -72,20 +73,20 @@ void AddCounts(DeliveryCounts* c, int state, uint64_t n, uint64_t bytes) {
       c->pending_bytes += bytes;
       break;
     case JobState::kLeased:
-      c->in_flight_files = n;
-      c->in_flight_bytes = bytes;
+      c->in_flight_files += n;
+      c->in_flight_bytes += bytes;
       break;
     case JobState::kDone:
-      c->delivered_files = n;
-      c->delivered_bytes = bytes;
+      c->delivered_files += n;
+      c->delivered_bytes += bytes;
       break;
     case JobState::kRetryWait:
-      c->failed_files = n;
-      c->failed_bytes = bytes;
+      c->failed_files += n;
+      c->failed_bytes += bytes;
       break;
     case JobState::kDead:
-      c->dead_files = n;
-      c->dead_bytes = bytes;
+      c->dead_files += n;
+      c->dead_bytes += bytes;
       break;
     default:
       break;
