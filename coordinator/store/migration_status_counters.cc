@@ -105,7 +105,8 @@ $fn$;
 
 -- Contribution of version rows: c(file_id, s, e, size, state, dd, dedup),
 -- s = +1 for rows after, -1 for rows before the statement; e = counted as
--- a current file.
+-- a current file. The tail nets them per file first, so only files whose
+-- contribution changed are joined to their device.
 CREATE FUNCTION shoebox_status_versions() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   IF TG_OP = 'INSERT' THEN
@@ -117,20 +118,14 @@ BEGIN
                       state, least(delivered_dests, 3) AS dd, dedup::int AS dedup FROM ov)
     {{VERSION_TAIL}};
   ELSE
-    -- Only rows whose contribution can differ (most updates count down
-    -- missing_count or set chunks_dropped).
-    WITH ch AS (SELECT o.id FROM ov o JOIN nv n ON n.id = o.id
-                WHERE (o.file_id, o.is_current, o.deleted_at IS NULL, o.size, o.state,
-                       least(o.delivered_dests, 3), o.dedup)
-                  IS DISTINCT FROM (n.file_id, n.is_current, n.deleted_at IS NULL, n.size,
-                       n.state, least(n.delivered_dests, 3), n.dedup)),
-    c AS (SELECT file_id, 1 AS s, (is_current AND deleted_at IS NULL)::int AS e, size, state,
-                 least(delivered_dests, 3) AS dd, dedup::int AS dedup
-            FROM nv WHERE id IN (SELECT id FROM ch)
-          UNION ALL
-          SELECT file_id, -1, (is_current AND deleted_at IS NULL)::int, size, state,
-                 least(delivered_dests, 3), dedup::int
-            FROM ov WHERE id IN (SELECT id FROM ch))
+    -- Rows before count -1, after +1; unchanged ones cancel out in the
+    -- tail (no join between the transition tables: they have no
+    -- statistics, and a nested loop over two of them is quadratic).
+    WITH c AS (SELECT file_id, 1 AS s, (is_current AND deleted_at IS NULL)::int AS e, size,
+                      state, least(delivered_dests, 3) AS dd, dedup::int AS dedup FROM nv
+               UNION ALL
+               SELECT file_id, -1, (is_current AND deleted_at IS NULL)::int, size, state,
+                      least(delivered_dests, 3), dedup::int FROM ov)
     {{VERSION_TAIL}};
   END IF;
   IF random() < 1.0 / 64 THEN PERFORM shoebox_status_compact(); END IF;
@@ -153,11 +148,8 @@ BEGIN
                         AND f.current_version_id = v.id);
   ELSE
     UPDATE file_versions v SET is_current = NOT v.is_current
-      WHERE v.id IN (SELECT o.current_version_id FROM old_files o JOIN new_files n ON n.id = o.id
-                       WHERE o.current_version_id IS DISTINCT FROM n.current_version_id
-                     UNION
-                     SELECT n.current_version_id FROM old_files o JOIN new_files n ON n.id = o.id
-                       WHERE o.current_version_id IS DISTINCT FROM n.current_version_id)
+      WHERE v.id IN (SELECT current_version_id FROM old_files
+                     UNION SELECT current_version_id FROM new_files)
         AND v.is_current <> EXISTS (SELECT 1 FROM files f WHERE f.id = v.file_id
                                     AND f.current_version_id = v.id);
   END IF;
@@ -177,16 +169,11 @@ BEGIN
                WHERE kind = 1)
     {{JOB_TAIL}};
   ELSE
-    WITH ch AS (SELECT o.id FROM oj o JOIN nj n ON n.id = o.id
-                WHERE (o.kind = 1 OR n.kind = 1)
-                  AND (o.destination_id, o.device_id, o.state, o.version_id, o.kind)
-                    IS DISTINCT FROM (n.destination_id, n.device_id, n.state, n.version_id,
-                                      n.kind)),
-    c AS (SELECT destination_id, device_id, state, version_id, kind, 1 AS s FROM nj
-            WHERE kind = 1 AND id IN (SELECT id FROM ch)
-          UNION ALL
-          SELECT destination_id, device_id, state, version_id, kind, -1 FROM oj
-            WHERE kind = 1 AND id IN (SELECT id FROM ch))
+    WITH c AS (SELECT destination_id, device_id, state, version_id, kind, 1 AS s FROM nj
+               WHERE kind = 1
+               UNION ALL
+               SELECT destination_id, device_id, state, version_id, kind, -1 FROM oj
+               WHERE kind = 1)
     {{JOB_TAIL}};
   END IF;
   IF random() < 1.0 / 64 THEN PERFORM shoebox_status_compact(); END IF;
@@ -204,12 +191,9 @@ BEGIN
     WITH c AS (SELECT -1 AS s, size, stored_size FROM oc WHERE stored)
     {{CHUNK_TAIL}};
   ELSE
-    WITH ch AS (SELECT o.id FROM oc o JOIN nc n ON n.id = o.id
-                WHERE (o.stored, o.size, o.stored_size)
-                  IS DISTINCT FROM (n.stored, n.size, n.stored_size)),
-    c AS (SELECT 1 AS s, size, stored_size FROM nc WHERE stored AND id IN (SELECT id FROM ch)
-          UNION ALL
-          SELECT -1, size, stored_size FROM oc WHERE stored AND id IN (SELECT id FROM ch))
+    WITH c AS (SELECT 1 AS s, size, stored_size FROM nc WHERE stored
+               UNION ALL
+               SELECT -1, size, stored_size FROM oc WHERE stored)
     {{CHUNK_TAIL}};
   END IF;
   IF random() < 1.0 / 64 THEN PERFORM shoebox_status_compact(); END IF;
@@ -333,34 +317,42 @@ CREATE INDEX jobs_dead_recent ON jobs (destination_id, updated_at, id) WHERE sta
 
 // The shared tails of the counting triggers of kV14 (one copy of each
 // statement for INSERT, UPDATE and DELETE).
-constexpr char kV14VersionTail[] = R"sql(
+constexpr char kV14VersionTail[] = R"sql(,
+    n AS (SELECT file_id, sum(s * e) AS files, sum(s * e * size) AS bytes,
+                 sum(s * e * (state = 1)::int) AS awaiting,
+                 sum(s * e * (state = 2 AND dd = 0)::int) AS copies0,
+                 sum(s * e * (state = 2 AND dd = 1)::int) AS copies1,
+                 sum(s * e * (state = 2 AND dd = 2)::int) AS copies2,
+                 sum(s * e * (state = 2 AND dd = 3)::int) AS copies3, sum(s * dedup) AS dedup
+            FROM c GROUP BY file_id)
     INSERT INTO status_version_counts
-      SELECT fo.device_id, sum(c.s * c.e), COALESCE(sum(c.s * c.e * c.size), 0),
-             sum(c.s * c.e * (c.state = 1)::int),
-             sum(c.s * c.e * (c.state = 2 AND c.dd = 0)::int),
-             sum(c.s * c.e * (c.state = 2 AND c.dd = 1)::int),
-             sum(c.s * c.e * (c.state = 2 AND c.dd = 2)::int),
-             sum(c.s * c.e * (c.state = 2 AND c.dd = 3)::int), sum(c.s * c.dedup)
-        FROM c JOIN files f ON f.id = c.file_id JOIN folders fo ON fo.id = f.folder_id
+      SELECT fo.device_id, sum(n.files), sum(n.bytes), sum(n.awaiting), sum(n.copies0),
+             sum(n.copies1), sum(n.copies2), sum(n.copies3), sum(n.dedup)
+        FROM n JOIN files f ON f.id = n.file_id JOIN folders fo ON fo.id = f.folder_id
+        WHERE n.files <> 0 OR n.bytes <> 0 OR n.awaiting <> 0 OR n.copies0 <> 0
+          OR n.copies1 <> 0 OR n.copies2 <> 0 OR n.copies3 <> 0 OR n.dedup <> 0
         GROUP BY fo.device_id)sql";
 // Delivery counts, then the versions' delivered copies (kind 1 done at a
 // destination not removed; the version row update serialises completions).
+// n: the net change per (destination, device, state, version).
 constexpr char kV14JobTail[] = R"sql(,
+    n AS (SELECT destination_id, device_id, state, version_id, sum(s)::int AS s FROM c
+            GROUP BY destination_id, device_id, state, version_id HAVING sum(s) <> 0),
     counted AS (INSERT INTO status_delivery_counts
-      SELECT c.destination_id, COALESCE(c.device_id, 0), c.state, sum(c.s),
-             COALESCE(sum(c.s * v.size), 0)
-        FROM c LEFT JOIN file_versions v ON v.id = c.version_id
+      SELECT n.destination_id, COALESCE(n.device_id, 0), n.state, sum(n.s),
+             COALESCE(sum(n.s * v.size), 0)
+        FROM n LEFT JOIN file_versions v ON v.id = n.version_id
         GROUP BY 1, 2, 3 RETURNING 1)
     UPDATE file_versions v SET delivered_dests = v.delivered_dests + d.n
-      FROM (SELECT c.version_id, sum(c.s)::int AS n FROM c
-              JOIN destinations ds ON ds.id = c.destination_id AND ds.removed_at IS NULL
-              WHERE c.state = 3 AND c.version_id IS NOT NULL
-              GROUP BY c.version_id HAVING sum(c.s) <> 0 ORDER BY c.version_id) d
+      FROM (SELECT n.version_id, sum(n.s)::int AS n FROM n
+              JOIN destinations ds ON ds.id = n.destination_id AND ds.removed_at IS NULL
+              WHERE n.state = 3 AND n.version_id IS NOT NULL
+              GROUP BY n.version_id HAVING sum(n.s) <> 0 ORDER BY n.version_id) d
       WHERE v.id = d.version_id)sql";
 constexpr char kV14ChunkTail[] = R"sql(
     INSERT INTO status_chunk_counts
       SELECT sum(s), COALESCE(sum(s * size), 0), COALESCE(sum(s * stored_size), 0) FROM c
-        HAVING count(*) > 0)sql";
+        HAVING sum(s) <> 0 OR sum(s * size) <> 0 OR sum(s * stored_size) <> 0)sql";
 
 }  // namespace
 
