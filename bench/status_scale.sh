@@ -37,6 +37,7 @@ for b in coordinator/shoebox-coordinator cli/shoebox; do
   [[ -x $bin/$b ]] || sb_die "$bin/$b not found: build it first (cmake --build $bin --target shoebox shoebox-coordinator)"
 done
 
+started=$(date -u +%Y-%m-%dT%H:%MZ)
 work="$(mktemp -d /tmp/shoebox-status-scale.XXXXXX)"
 chmod 755 "$work"
 cleanup() {
@@ -133,13 +134,16 @@ gen_s=$(echo "$(date +%s.%N) - $t0" | bc)
 sb_log "generated in ${gen_s} s: $(psql_ -tAc "SELECT count(*) FROM files") files, $(psql_ -tAc "SELECT count(*) FROM jobs") deliveries"
 
 # --- shoebox status: the real CLI against the real coordinator ----------------
-"$bin/cli/shoebox" status >"$work/status.txt"
+# A call that fails (the CLI's 30 s deadline) is timed as well and counted.
+"$bin/cli/shoebox" status >"$work/status.txt" 2>&1 || true
 sed -n 1,40p "$work/status.txt" >&2
-"$bin/cli/shoebox" status --json >"$work/status.json"
-times=()
+times=() failed=0 error=""
 for ((i = 0; i < calls; i++)); do
   s=$(date +%s%N)
-  "$bin/cli/shoebox" status >/dev/null
+  if ! "$bin/cli/shoebox" status >/dev/null 2>"$work/status.err"; then
+    failed=$((failed + 1))
+    error=$(head -1 "$work/status.err" | tr -d '"\\')
+  fi
   e=$(date +%s%N)
   times+=($(((e - s) / 1000)))
 done
@@ -147,7 +151,7 @@ median_ms() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR
 min_ms() { printf '%s\n' "$@" | sort -n | head -1 | awk '{printf "%.1f", $1/1000}'; }
 max_ms() { printf '%s\n' "$@" | sort -n | tail -1 | awk '{printf "%.1f", $1/1000}'; }
 status_median=$(median_ms "${times[@]}")
-sb_log "shoebox status: median ${status_median} ms over $calls calls ($(min_ms "${times[@]}")..$(max_ms "${times[@]}") ms)"
+sb_log "shoebox status: median ${status_median} ms over $calls calls ($(min_ms "${times[@]}")..$(max_ms "${times[@]}") ms), $failed failed${error:+: $error}"
 
 # --- the copies summary: full recount vs counters -----------------------------
 sql_ms() {  # median of 5 runs of one statement, in ms (psql \timing)
@@ -187,7 +191,7 @@ json=$(cat <<JSON
   "schema": "shoebox-bench-result/1",
   "benchmark": "status_scale",
   "label": "$label",
-  "date_utc": "$(date -u +%Y-%m-%dT%H:%MZ)",
+  "date_utc": "$started",
   "build": "$bin",
   "commit": "$commit",
   "command": "bench/status_scale.sh $bin --files $files --calls $calls --ingest-files $ingest_files",
@@ -195,7 +199,7 @@ json=$(cat <<JSON
   "files": $files,
   "catalog_generation_s": $gen_s,
   "measures": {
-    "status_cli_ms": {"median": $status_median, "min": $(min_ms "${times[@]}"), "max": $(max_ms "${times[@]}"), "calls": $calls, "goal": 100},
+    "status_cli_ms": {"median": $status_median, "min": $(min_ms "${times[@]}"), "max": $(max_ms "${times[@]}"), "calls": $calls, "failed": $failed, "error": "$error", "goal": 100},
     "copies_summary_recount_ms": {"median": $recount_ms},
     "copies_summary_counters_ms": {"median": $counters_ms},
     "report_files_per_s_1_device": ${ingest_1:-null},
