@@ -110,6 +110,11 @@ $fn$;
 CREATE FUNCTION shoebox_status_versions() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   IF TG_OP = 'INSERT' THEN
+    IF EXISTS (SELECT 1 FROM nv LEFT JOIN files f ON f.id = nv.file_id
+               WHERE nv.is_current AND f.current_version_id IS DISTINCT FROM nv.id) THEN
+      RAISE EXCEPTION 'file_versions inserted with is_current = true but their file does not '
+        'point at them; insert with is_current = false (the default) and a trigger sets it';
+    END IF;
     WITH c AS (SELECT file_id, 1 AS s, (is_current AND deleted_at IS NULL)::int AS e, size,
                       state, least(delivered_dests, 3) AS dd, dedup::int AS dedup FROM nv)
     {{VERSION_TAIL}};
@@ -181,22 +186,18 @@ BEGIN
 END
 $fn$;
 
--- Chunks: c(s, stored, size, stored_size).
-CREATE FUNCTION shoebox_status_chunks() RETURNS trigger LANGUAGE plpgsql AS $fn$
+-- Chunks: row-level triggers whose WHEN (evaluated before any function
+-- call) passes only changes of a stored chunk's counted columns, so the
+-- chunk upserts of ReportFiles (refcount only) and scrub marks fire nothing.
+CREATE FUNCTION shoebox_status_chunk_row() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    WITH c AS (SELECT 1 AS s, size, stored_size FROM nc WHERE stored)
-    {{CHUNK_TAIL}};
-  ELSIF TG_OP = 'DELETE' THEN
-    WITH c AS (SELECT -1 AS s, size, stored_size FROM oc WHERE stored)
-    {{CHUNK_TAIL}};
-  ELSE
-    WITH c AS (SELECT 1 AS s, size, stored_size FROM nc WHERE stored
-               UNION ALL
-               SELECT -1, size, stored_size FROM oc WHERE stored)
-    {{CHUNK_TAIL}};
+  IF TG_OP <> 'INSERT' AND OLD.stored THEN
+    INSERT INTO status_chunk_counts VALUES (-1, -OLD.size, -OLD.stored_size);
   END IF;
-  IF random() < 1.0 / 64 THEN PERFORM shoebox_status_compact(); END IF;
+  IF TG_OP <> 'DELETE' AND NEW.stored THEN
+    INSERT INTO status_chunk_counts VALUES (1, NEW.size, NEW.stored_size);
+  END IF;
+  IF random() < 1.0 / 1024 THEN PERFORM shoebox_status_compact(); END IF;
   RETURN NULL;
 END
 $fn$;
@@ -269,8 +270,12 @@ $fn$;
 
 SELECT shoebox_status_rebuild();
 
+-- A writer that knows its versions are current (ReportFiles) inserts them
+-- with is_current = true and skips the row trigger; the statement trigger
+-- checks that claim.
 CREATE TRIGGER file_versions_status_before BEFORE INSERT ON file_versions
-  FOR EACH ROW EXECUTE FUNCTION shoebox_version_before_insert();
+  FOR EACH ROW WHEN (NOT NEW.is_current OR NEW.delivered_dests <> 0)
+  EXECUTE FUNCTION shoebox_version_before_insert();
 CREATE TRIGGER file_versions_status_ins AFTER INSERT ON file_versions
   REFERENCING NEW TABLE AS nv FOR EACH STATEMENT EXECUTE FUNCTION shoebox_status_versions();
 CREATE TRIGGER file_versions_status_upd AFTER UPDATE ON file_versions
@@ -296,12 +301,13 @@ CREATE TRIGGER jobs_status_del AFTER DELETE ON jobs
   REFERENCING OLD TABLE AS oj FOR EACH STATEMENT EXECUTE FUNCTION shoebox_status_jobs();
 
 CREATE TRIGGER chunks_status_ins AFTER INSERT ON chunks
-  REFERENCING NEW TABLE AS nc FOR EACH STATEMENT EXECUTE FUNCTION shoebox_status_chunks();
+  FOR EACH ROW WHEN (NEW.stored) EXECUTE FUNCTION shoebox_status_chunk_row();
 CREATE TRIGGER chunks_status_upd AFTER UPDATE ON chunks
-  REFERENCING OLD TABLE AS oc NEW TABLE AS nc
-  FOR EACH STATEMENT EXECUTE FUNCTION shoebox_status_chunks();
+  FOR EACH ROW WHEN ((OLD.stored OR NEW.stored) AND (OLD.stored, OLD.size, OLD.stored_size)
+                     IS DISTINCT FROM (NEW.stored, NEW.size, NEW.stored_size))
+  EXECUTE FUNCTION shoebox_status_chunk_row();
 CREATE TRIGGER chunks_status_del AFTER DELETE ON chunks
-  REFERENCING OLD TABLE AS oc FOR EACH STATEMENT EXECUTE FUNCTION shoebox_status_chunks();
+  FOR EACH ROW WHEN (OLD.stored) EXECUTE FUNCTION shoebox_status_chunk_row();
 
 CREATE TRIGGER destinations_status_upd AFTER UPDATE ON destinations
   REFERENCING OLD TABLE AS od NEW TABLE AS nd
@@ -349,18 +355,11 @@ constexpr char kV14JobTail[] = R"sql(,
               WHERE n.state = 3 AND n.version_id IS NOT NULL
               GROUP BY n.version_id HAVING sum(n.s) <> 0 ORDER BY n.version_id) d
       WHERE v.id = d.version_id)sql";
-constexpr char kV14ChunkTail[] = R"sql(
-    INSERT INTO status_chunk_counts
-      SELECT sum(s), COALESCE(sum(s * size), 0), COALESCE(sum(s * stored_size), 0) FROM c
-        HAVING sum(s) <> 0 OR sum(s * size) <> 0 OR sum(s * stored_size) <> 0)sql";
-
 }  // namespace
 
 const char* StatusCountersMigrationSql() {
-  static const std::string* sql =
-      new std::string(absl::StrReplaceAll(kV14, {{"\n    {{VERSION_TAIL}}", kV14VersionTail},
-                                                 {"\n    {{JOB_TAIL}}", kV14JobTail},
-                                                 {"\n    {{CHUNK_TAIL}}", kV14ChunkTail}}));
+  static const std::string* sql = new std::string(absl::StrReplaceAll(
+      kV14, {{"\n    {{VERSION_TAIL}}", kV14VersionTail}, {"\n    {{JOB_TAIL}}", kV14JobTail}}));
   return sql->c_str();
 }
 

@@ -244,9 +244,11 @@ class StatusCountersTest : public ::testing::Test {
                          " RETURNING id"));
         tx.exec(
             absl::StrCat("INSERT INTO file_versions (id, file_id, size, mtime_ns, sha256, "
-                         "chunk_list, state, dedup) VALUES (",
+                         "chunk_list, state, dedup, is_current) VALUES (",
                          vid, ", ", f[0][0].as<int64_t>(), ", ", size, ", 1, '\\x00', ",
-                         ChunkListSql(rng), ", ", state, ", ", dedup, ")"));
+                         ChunkListSql(rng), ", ", state, ", ", dedup, ", ",
+                         // half as ReportFiles does it: current claimed, no row trigger
+                         rng() % 2 == 0 ? "true" : "false", ")"));
         break;
       }
       case 2: {  // a new version first, then the file moved to it (one wCTE statement)
@@ -477,6 +479,15 @@ TEST_F(StatusCountersTest, ConcurrentCompletionsAndARemovalStayExact) {
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM file_versions WHERE delivered_dests = 2")[0].as<int>(),
             200);
   tx.commit();
+}
+
+TEST_F(StatusCountersTest, AVersionClaimedCurrentThatIsNotIsRefused) {
+  pqxx::work tx(*conn_);
+  tx.exec(
+      "INSERT INTO files (folder_id, path) SELECT min(id), convert_to('x', 'UTF8') FROM folders");
+  EXPECT_THROW(tx.exec("INSERT INTO file_versions (file_id, size, mtime_ns, sha256, chunk_list, "
+                       "state, is_current) SELECT id, 1, 1, '\\x00', '\\x00', 2, true FROM files"),
+               pqxx::sql_error);
 }
 
 TEST_F(StatusCountersTest, RebuildRestoresCountersAfterATruncate) {
