@@ -122,18 +122,59 @@ BEGIN
     WITH c AS (SELECT file_id, -1 AS s, (is_current AND deleted_at IS NULL)::int AS e, size,
                       state, least(delivered_dests, 3) AS dd, dedup::int AS dedup FROM ov)
     {{VERSION_TAIL}};
-  ELSE
-    -- Rows before count -1, after +1; unchanged ones cancel out in the
-    -- tail (no join between the transition tables: they have no
-    -- statistics, and a nested loop over two of them is quadratic).
-    WITH c AS (SELECT file_id, 1 AS s, (is_current AND deleted_at IS NULL)::int AS e, size,
-                      state, least(delivered_dests, 3) AS dd, dedup::int AS dedup FROM nv
-               UNION ALL
-               SELECT file_id, -1, (is_current AND deleted_at IS NULL)::int, size, state,
-                      least(delivered_dests, 3), dedup::int FROM ov)
-    {{VERSION_TAIL}};
   END IF;
   IF random() < 1.0 / 64 THEN PERFORM shoebox_status_compact(); END IF;
+  RETURN NULL;
+END
+$fn$;
+
+-- Updates (most count down missing_count, renew a lease or note a remote
+-- check, and change nothing counted) go through row triggers whose WHEN
+-- passes only a change of a counted column: no function call, no
+-- transition table for the others, and cached plans for the rest.
+CREATE FUNCTION shoebox_status_version_row() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+  oe int := (OLD.is_current AND OLD.deleted_at IS NULL)::int;
+  ne int := (NEW.is_current AND NEW.deleted_at IS NULL)::int;
+  od int := least(OLD.delivered_dests, 3);
+  nd int := least(NEW.delivered_dests, 3);
+BEGIN
+  IF OLD.file_id <> NEW.file_id THEN
+    RAISE EXCEPTION 'file_versions.file_id of version % changed; a version never moves', OLD.id;
+  END IF;
+  INSERT INTO status_version_counts
+    SELECT fo.device_id, ne - oe, ne * NEW.size - oe * OLD.size,
+           ne * (NEW.state = 1)::int - oe * (OLD.state = 1)::int,
+           ne * (NEW.state = 2 AND nd = 0)::int - oe * (OLD.state = 2 AND od = 0)::int,
+           ne * (NEW.state = 2 AND nd = 1)::int - oe * (OLD.state = 2 AND od = 1)::int,
+           ne * (NEW.state = 2 AND nd = 2)::int - oe * (OLD.state = 2 AND od = 2)::int,
+           ne * (NEW.state = 2 AND nd = 3)::int - oe * (OLD.state = 2 AND od = 3)::int,
+           NEW.dedup::int - OLD.dedup::int
+      FROM files f JOIN folders fo ON fo.id = f.folder_id WHERE f.id = NEW.file_id;
+  IF random() < 1.0 / 1024 THEN PERFORM shoebox_status_compact(); END IF;
+  RETURN NULL;
+END
+$fn$;
+
+CREATE FUNCTION shoebox_status_job_row() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF OLD.kind = 1 THEN
+    INSERT INTO status_delivery_counts VALUES (OLD.destination_id, COALESCE(OLD.device_id, 0),
+      OLD.state, -1, -COALESCE((SELECT size FROM file_versions WHERE id = OLD.version_id), 0));
+    IF OLD.state = 3 AND OLD.version_id IS NOT NULL AND EXISTS (SELECT 1 FROM destinations
+        WHERE id = OLD.destination_id AND removed_at IS NULL) THEN
+      UPDATE file_versions SET delivered_dests = delivered_dests - 1 WHERE id = OLD.version_id;
+    END IF;
+  END IF;
+  IF NEW.kind = 1 THEN
+    INSERT INTO status_delivery_counts VALUES (NEW.destination_id, COALESCE(NEW.device_id, 0),
+      NEW.state, 1, COALESCE((SELECT size FROM file_versions WHERE id = NEW.version_id), 0));
+    IF NEW.state = 3 AND NEW.version_id IS NOT NULL AND EXISTS (SELECT 1 FROM destinations
+        WHERE id = NEW.destination_id AND removed_at IS NULL) THEN
+      UPDATE file_versions SET delivered_dests = delivered_dests + 1 WHERE id = NEW.version_id;
+    END IF;
+  END IF;
+  IF random() < 1.0 / 1024 THEN PERFORM shoebox_status_compact(); END IF;
   RETURN NULL;
 END
 $fn$;
@@ -171,13 +212,6 @@ BEGIN
     {{JOB_TAIL}};
   ELSIF TG_OP = 'DELETE' THEN
     WITH c AS (SELECT destination_id, device_id, state, version_id, kind, -1 AS s FROM oj
-               WHERE kind = 1)
-    {{JOB_TAIL}};
-  ELSE
-    WITH c AS (SELECT destination_id, device_id, state, version_id, kind, 1 AS s FROM nj
-               WHERE kind = 1
-               UNION ALL
-               SELECT destination_id, device_id, state, version_id, kind, -1 FROM oj
                WHERE kind = 1)
     {{JOB_TAIL}};
   END IF;
@@ -279,8 +313,12 @@ CREATE TRIGGER file_versions_status_before BEFORE INSERT ON file_versions
 CREATE TRIGGER file_versions_status_ins AFTER INSERT ON file_versions
   REFERENCING NEW TABLE AS nv FOR EACH STATEMENT EXECUTE FUNCTION shoebox_status_versions();
 CREATE TRIGGER file_versions_status_upd AFTER UPDATE ON file_versions
-  REFERENCING OLD TABLE AS ov NEW TABLE AS nv
-  FOR EACH STATEMENT EXECUTE FUNCTION shoebox_status_versions();
+  FOR EACH ROW WHEN ((OLD.file_id, OLD.is_current, OLD.deleted_at IS NULL, OLD.size, OLD.state,
+                      least(OLD.delivered_dests, 3), OLD.dedup)
+                     IS DISTINCT FROM (NEW.file_id, NEW.is_current, NEW.deleted_at IS NULL,
+                                       NEW.size, NEW.state, least(NEW.delivered_dests, 3),
+                                       NEW.dedup))
+  EXECUTE FUNCTION shoebox_status_version_row();
 CREATE TRIGGER file_versions_status_del AFTER DELETE ON file_versions
   REFERENCING OLD TABLE AS ov FOR EACH STATEMENT EXECUTE FUNCTION shoebox_status_versions();
 
@@ -295,8 +333,11 @@ CREATE TRIGGER files_status_del AFTER DELETE ON files
 CREATE TRIGGER jobs_status_ins AFTER INSERT ON jobs
   REFERENCING NEW TABLE AS nj FOR EACH STATEMENT EXECUTE FUNCTION shoebox_status_jobs();
 CREATE TRIGGER jobs_status_upd AFTER UPDATE ON jobs
-  REFERENCING OLD TABLE AS oj NEW TABLE AS nj
-  FOR EACH STATEMENT EXECUTE FUNCTION shoebox_status_jobs();
+  FOR EACH ROW WHEN ((OLD.kind = 1 OR NEW.kind = 1)
+                     AND (OLD.kind, OLD.state, OLD.destination_id, OLD.device_id, OLD.version_id)
+                       IS DISTINCT FROM (NEW.kind, NEW.state, NEW.destination_id, NEW.device_id,
+                                         NEW.version_id))
+  EXECUTE FUNCTION shoebox_status_job_row();
 CREATE TRIGGER jobs_status_del AFTER DELETE ON jobs
   REFERENCING OLD TABLE AS oj FOR EACH STATEMENT EXECUTE FUNCTION shoebox_status_jobs();
 
