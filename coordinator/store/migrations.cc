@@ -536,6 +536,7 @@ const std::vector<Migration>& Migrations() {
       {11, "remote references as bytes (non-UTF-8 names)", kV11},
       {12, "jobs: a connector's resume state across attempts", kV12},
       {13, "album directory of photo-service destinations", kV13},
+      {14, "status counters kept by triggers (a million files)", StatusCountersMigrationSql()},
       {15, "albums and capture dates of file versions (imports)", kV15},
       {16, "web dashboard accounts", kV16},
   };

@@ -14,4 +14,7 @@ struct Migration {
 
 const std::vector<Migration>& Migrations();
 
+// The SQL of migration 14, the status counters (migration_status_counters.cc).
+const char* StatusCountersMigrationSql();
+
 }  // namespace shoebox::coordinator

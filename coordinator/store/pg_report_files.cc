@@ -372,10 +372,13 @@ std::vector<int64_t> InsertVersions(Tx& tx, ReportBatch& b) {
     v_list.push_back(EncodeChunkList(item.chunks));
     v_dedup.push_back(all_stored && !item.chunks.empty());
   }
+  // is_current: each file already points at its new version (above), so
+  // the status counters' row trigger is skipped; their statement trigger
+  // checks the claim (migration 14, migration_status_counters.cc).
   tx.exec_params(
       "INSERT INTO file_versions (id, file_id, size, mtime_ns, sha256, mode, chunk_list, "
-      "state, missing_count, dedup, completed_at) "
-      "SELECT i, f, s, m, h, md, cl, st, mc, dd, CASE WHEN st = 2 THEN now() END "
+      "state, missing_count, dedup, completed_at, is_current) "
+      "SELECT i, f, s, m, h, md, cl, st, mc, dd, CASE WHEN st = 2 THEN now() END, true "
       "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], "
       "$6::int[], $7::bytea[], $8::smallint[], $9::int[], $10::boolean[]) "
       "AS u(i, f, s, m, h, md, cl, st, mc, dd)",

@@ -1,6 +1,12 @@
 // The status summary (libpqxx 6.4): devices, destinations, deliveries per
 // state, the oldest pending job and why it waits. See pg_store.h.
+//
+// Nothing here scans versions or jobs: counts come from the counter tables
+// of migration 14 (kept by triggers, docs/performance.md "A million files")
+// and the rest from index range reads, so the cost follows the number of
+// devices and destinations, not of files.
 #include <map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -58,7 +64,8 @@ WaitFacts MakeWaitFacts(JobState state, uint32_t attempts, std::string last_erro
 
 namespace {
 
-// Adds `n` jobs of `bytes` in job state `state` (as stored) to the counts.
+// Adds `n` jobs of `bytes` in job state `state` (as stored) to the counts
+// (a device's come in one row per destination).
 void AddCounts(DeliveryCounts* c, int state, uint64_t n, uint64_t bytes) {
   switch (static_cast<JobState>(state)) {
     case JobState::kQueued:
@@ -66,20 +73,20 @@ void AddCounts(DeliveryCounts* c, int state, uint64_t n, uint64_t bytes) {
       c->pending_bytes += bytes;
       break;
     case JobState::kLeased:
-      c->in_flight_files = n;
-      c->in_flight_bytes = bytes;
+      c->in_flight_files += n;
+      c->in_flight_bytes += bytes;
       break;
     case JobState::kDone:
-      c->delivered_files = n;
-      c->delivered_bytes = bytes;
+      c->delivered_files += n;
+      c->delivered_bytes += bytes;
       break;
     case JobState::kRetryWait:
-      c->failed_files = n;
-      c->failed_bytes = bytes;
+      c->failed_files += n;
+      c->failed_bytes += bytes;
       break;
     case JobState::kDead:
-      c->dead_files = n;
-      c->dead_bytes = bytes;
+      c->dead_files += n;
+      c->dead_bytes += bytes;
       break;
     default:
       break;
@@ -113,11 +120,11 @@ absl::StatusOr<StatusSummary> PgStore::GetStatus(uint32_t worker_stale_ms) {
       d.bindings = row[8].as<int64_t>();
       devs[row[0].as<int64_t>()] = resp.devices.size() - 1;
     }
-    for (const auto& row : tx.exec("SELECT fo.device_id, count(*), COALESCE(sum(v.size), 0), "
-                                   "count(*) FILTER (WHERE v.state = 1) FROM files f "
-                                   "JOIN folders fo ON fo.id = f.folder_id "
-                                   "JOIN file_versions v ON v.id = f.current_version_id "
-                                   "WHERE v.deleted_at IS NULL GROUP BY fo.device_id")) {
+    // Files, bytes and versions awaiting chunks per device: counters kept by
+    // the triggers of migration 14 (docs/performance.md, "A million files"),
+    // a handful of rows per device whatever the library's size.
+    for (const auto& row : tx.exec("SELECT device_id, sum(files), sum(bytes), sum(awaiting) "
+                                   "FROM status_version_counts GROUP BY device_id")) {
       auto it = devs.find(row[0].as<int64_t>());
       if (it == devs.end()) continue;
       DeviceStatus& d = resp.devices[it->second];
@@ -125,14 +132,23 @@ absl::StatusOr<StatusSummary> PgStore::GetStatus(uint32_t worker_stale_ms) {
       d.bytes = row[2].as<int64_t>();
       d.files_awaiting_chunks = row[3].as<int64_t>();
     }
+    // Deliveries per destination, device and state (the same counters).
+    struct DeliveryRow {
+      int64_t destination, device;
+      int state;
+      int64_t files, bytes;
+    };
+    std::vector<DeliveryRow> deliveries;
     for (const auto& row :
-         tx.exec("SELECT j.device_id, j.state, count(*), COALESCE(sum(v.size), 0) FROM jobs j "
-                 "LEFT JOIN file_versions v ON v.id = j.version_id WHERE j.kind = 1 "
-                 "AND j.device_id IS NOT NULL GROUP BY j.device_id, j.state")) {
-      auto it = devs.find(row[0].as<int64_t>());
+         tx.exec("SELECT destination_id, device_id, state, sum(files), sum(bytes) "
+                 "FROM status_delivery_counts GROUP BY destination_id, device_id, state")) {
+      deliveries.push_back(DeliveryRow{row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<int>(),
+                                       row[3].as<int64_t>(), row[4].as<int64_t>()});
+    }
+    for (const DeliveryRow& r : deliveries) {
+      auto it = devs.find(r.device);
       if (it == devs.end()) continue;
-      AddCounts(&resp.devices[it->second].deliveries, row[1].as<int>(), row[2].as<int64_t>(),
-                row[3].as<int64_t>());
+      AddCounts(&resp.devices[it->second].deliveries, r.state, r.files, r.bytes);
     }
     // Destinations.
     auto facts = LoadDestFacts(tx, worker_stale_ms);
@@ -154,20 +170,18 @@ absl::StatusOr<StatusSummary> PgStore::GetStatus(uint32_t worker_stale_ms) {
       d.last_verified_unix_ms = f.last_verified_ms;
       dsts[id] = resp.destinations.size() - 1;
     }
-    for (const auto& row :
-         tx.exec("SELECT j.destination_id, j.state, count(*), COALESCE(sum(v.size), 0) FROM jobs j "
-                 "LEFT JOIN file_versions v ON v.id = j.version_id WHERE j.kind = 1 "
-                 "GROUP BY j.destination_id, j.state")) {
-      auto it = dsts.find(row[0].as<int64_t>());
+    for (const DeliveryRow& r : deliveries) {
+      auto it = dsts.find(r.destination);
       if (it == dsts.end()) continue;
-      AddCounts(&resp.destinations[it->second].deliveries, row[1].as<int>(), row[2].as<int64_t>(),
-                row[3].as<int64_t>());
+      AddCounts(&resp.destinations[it->second].deliveries, r.state, r.files, r.bytes);
     }
+    // Each destination's oldest pending job (index jobs_pending_age: one
+    // index probe per destination, not a sort of the whole queue).
     for (const auto& row : tx.exec(
-             "SELECT DISTINCT ON (j.destination_id) j.destination_id, j.id, j.state, j.attempts, "
-             "j.last_error, epoch_ms(j.next_attempt_at), epoch_ms(j.created_at), j.priority "
-             "FROM jobs j WHERE j.state IN (1, 2, 4) ORDER BY j.destination_id, j.created_at, "
-             "j.id")) {
+             "SELECT d.id, j.id, j.state, j.attempts, j.last_error, epoch_ms(j.next_attempt_at), "
+             "epoch_ms(j.created_at), j.priority FROM destinations d CROSS JOIN LATERAL "
+             "(SELECT * FROM jobs WHERE destination_id = d.id AND state IN (1, 2, 4) "
+             "ORDER BY created_at, id LIMIT 1) j WHERE d.removed_at IS NULL")) {
       const int64_t dest = row[0].as<int64_t>();
       auto it = dsts.find(dest);
       if (it == dsts.end()) continue;
@@ -175,9 +189,13 @@ absl::StatusOr<StatusSummary> PgStore::GetStatus(uint32_t worker_stale_ms) {
       WaitFacts w = MakeWaitFacts(state, row[3].as<int64_t>(), row[4].c_str(), row[5].as<int64_t>(),
                                   facts[dest]);
       if (state == JobState::kQueued) {
+        // Two index ranges of jobs_queue_position: the cost is the number
+        // ahead, not the queue's length.
         w.queued_ahead = tx.exec_params1(
-                               "SELECT count(*) FROM jobs WHERE state = 1 AND destination_id = "
-                               "$1 AND (priority > $2 OR (priority = $2 AND id < $3))",
+                               "SELECT (SELECT count(*) FROM jobs WHERE state = 1 AND "
+                               "destination_id = $1 AND priority > $2) + (SELECT count(*) FROM "
+                               "jobs WHERE state = 1 AND destination_id = $1 AND priority = $2 "
+                               "AND id < $3)",
                                dest, row[7].as<int>(), row[1].as<int64_t>())[0]
                              .as<int64_t>();
       }
@@ -186,22 +204,23 @@ absl::StatusOr<StatusSummary> PgStore::GetStatus(uint32_t worker_stale_ms) {
       d.oldest_pending_reason =
           state == JobState::kLeased ? "being delivered by a worker" : WaitingReason(w);
     }
-    // The last error of each destination's most recent dead delivery.
+    // The last error of each destination's most recent dead delivery (index
+    // jobs_dead_recent).
     for (const auto& row : tx.exec(
-             "SELECT DISTINCT ON (destination_id) destination_id, last_error FROM jobs "
-             "WHERE state = 5 AND kind = 1 ORDER BY destination_id, updated_at DESC, id DESC")) {
+             "SELECT d.id, j.last_error FROM destinations d CROSS JOIN LATERAL (SELECT last_error "
+             "FROM jobs WHERE destination_id = d.id AND state = 5 AND kind = 1 "
+             "ORDER BY updated_at DESC, id DESC LIMIT 1) j WHERE d.removed_at IS NULL")) {
       auto it = dsts.find(row[0].as<int64_t>());
       if (it == dsts.end()) continue;
       resp.destinations[it->second].last_dead_error = row[1].c_str();
     }
     pqxx::row c = tx.exec1(
-        "SELECT count(*), COALESCE(sum(size), 0), COALESCE(sum(stored_size), 0) FROM chunks "
-        "WHERE stored");
+        "SELECT COALESCE(sum(chunks), 0), COALESCE(sum(bytes), 0), COALESCE(sum(stored_bytes), 0), "
+        "(SELECT COALESCE(sum(dedup), 0) FROM status_version_counts) FROM status_chunk_counts");
     resp.chunks_stored = c[0].as<int64_t>();
     resp.chunk_bytes = c[1].as<int64_t>();
     resp.stored_bytes = c[2].as<int64_t>();
-    resp.duplicate_files =
-        tx.exec1("SELECT count(*) FROM file_versions WHERE dedup")[0].as<int64_t>();
+    resp.duplicate_files = c[3].as<int64_t>();
     return absl::OkStatus();
   }));
   return resp;

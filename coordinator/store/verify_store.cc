@@ -367,33 +367,46 @@ absl::Status PgVerifyStore::CheckRepairLease(int64_t job_id, const std::string& 
   });
 }
 
+// Files by copies, from the counters of migration 14 (kept by triggers;
+// docs/performance.md, "A million files"): each current, not deleted,
+// complete version is counted under its number of destination copies
+// (file_versions.delivered_dests, 3 = 3 or more), assuming the chunk store
+// copy is good. Only while damaged chunks are open are the versions that
+// hold one looked up (one pass over the current versions' chunk lists; a
+// repair or a re-upload closes the damage) and moved down by one copy.
 absl::StatusOr<CopySummary> PgVerifyStore::GetCopySummary() {
   CopySummary s;
   RETURN_IF_ERROR(store_->RunInTransaction("verification status", [&](Tx& tx) {
     pqxx::row c = tx.exec1(
-        "WITH cur AS (SELECT v.id, v.chunk_list FROM files f "
-        "  JOIN file_versions v ON v.id = f.current_version_id "
-        "  WHERE v.deleted_at IS NULL AND v.state = 2), "
-        "dmg AS (SELECT d.chunk_id FROM chunk_damage d JOIN chunks c ON c.id = d.chunk_id "
+        "SELECT COALESCE(sum(copies0), 0), COALESCE(sum(copies1), 0), "
+        "COALESCE(sum(copies2), 0), COALESCE(sum(copies3), 0), "
+        "(SELECT count(*) FROM chunk_damage d JOIN chunks c ON c.id = d.chunk_id "
         "  WHERE d.repaired_at IS NULL AND NOT c.stored), "
-        "dst AS (SELECT version_id, count(DISTINCT destination_id) AS n FROM jobs "
-        "  WHERE kind = 1 AND state = 3 AND version_id IN (SELECT id FROM cur) "
-        "  AND destination_id NOT IN (SELECT id FROM destinations WHERE removed_at IS NOT NULL) "
-        "  GROUP BY version_id), "
-        "n AS (SELECT (CASE WHEN NOT EXISTS (SELECT 1 FROM dmg "
-        "    WHERE position(dmg.chunk_id IN cur.chunk_list) > 0) THEN 1 ELSE 0 END) "
-        "  + COALESCE(dst.n, 0) AS copies FROM cur LEFT JOIN dst ON dst.version_id = cur.id) "
-        "SELECT count(*) FILTER (WHERE copies >= 1), count(*) FILTER (WHERE copies >= 2), "
-        "count(*) FILTER (WHERE copies >= 3), count(*) FILTER (WHERE copies = 0), "
-        "(SELECT count(*) FROM dmg), "
         "(SELECT COALESCE(max(epoch_ms(finished_at)), 0) FROM verify_runs WHERE error = '') "
-        "FROM n");
-    s.files_with_1_copy = static_cast<uint64_t>(c[0].as<int64_t>());
-    s.files_with_2_copies = static_cast<uint64_t>(c[1].as<int64_t>());
-    s.files_with_3_copies = static_cast<uint64_t>(c[2].as<int64_t>());
-    s.files_with_no_copy = static_cast<uint64_t>(c[3].as<int64_t>());
+        "FROM status_version_counts");
+    // h[k]: versions with k destination copies (k = 3: 3 or more).
+    const int64_t h[4] = {c[0].as<int64_t>(), c[1].as<int64_t>(), c[2].as<int64_t>(),
+                          c[3].as<int64_t>()};
     s.damaged_chunks = static_cast<uint64_t>(c[4].as<int64_t>());
     s.last_verify_unix_ms = c[5].as<int64_t>();
+    // a[k]: those among them whose chunk store copy is damaged.
+    int64_t a[3] = {0, 0, 0};
+    if (s.damaged_chunks > 0) {
+      pqxx::row d = tx.exec1(
+          "WITH dmg AS (SELECT d.chunk_id FROM chunk_damage d JOIN chunks c ON c.id = d.chunk_id "
+          "  WHERE d.repaired_at IS NULL AND NOT c.stored), "
+          "aff AS (SELECT v.delivered_dests AS n FROM file_versions v WHERE v.is_current "
+          "  AND v.deleted_at IS NULL AND v.state = 2 AND EXISTS (SELECT 1 FROM dmg "
+          "    WHERE position(dmg.chunk_id IN v.chunk_list) > 0)) "
+          "SELECT count(*) FILTER (WHERE n = 0), count(*) FILTER (WHERE n = 1), "
+          "count(*) FILTER (WHERE n = 2) FROM aff");
+      for (int k = 0; k < 3; ++k) a[k] = d[k].as<int64_t>();
+    }
+    // Copies = destination copies + 1 unless damaged.
+    s.files_with_no_copy = static_cast<uint64_t>(a[0]);
+    s.files_with_1_copy = static_cast<uint64_t>(h[0] + h[1] + h[2] + h[3] - a[0]);
+    s.files_with_2_copies = static_cast<uint64_t>(h[1] + h[2] + h[3] - a[1]);
+    s.files_with_3_copies = static_cast<uint64_t>(h[2] + h[3] - a[2]);
     return absl::OkStatus();
   }));
   return s;
