@@ -378,14 +378,19 @@ PY
   sb_log "gphotos (b): $files photos, daily budget $daily"
   t0=$(date +%s.%N)
   sb bind --device phone --dest box >/dev/null
-  local last=-1 seen quiet=0 end=$((SECONDS + 900)) t_last=$t0
-  while ((SECONDS < end && quiet < 20)); do
+  # Settled: no request at the server for 20 s and no job pending or in
+  # flight (the worker leases each job once more and finds the budget used).
+  local last=-1 seen quiet=0 open=1 end=$((SECONDS + 900)) t_last=$t0
+  while ((SECONDS < end && (quiet < 20 || open > 0))); do
     sleep 1
     seen=$(gphotos_stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
     if [[ $seen == "$last" ]]; then quiet=$((quiet + 1)); else
       quiet=0 last=$seen t_last=$(date +%s.%N); fi
+    open=$(sb status --json | python3 -c '
+import json,sys; print(sum(x["pending_files"]+x["in_flight_files"] for x in json.load(sys.stdin)["destinations"]))')
   done
-  ((quiet >= 20)) || sb_die "gphotos (b): the server still sees requests after 900 s"
+  ((quiet >= 20 && open == 0)) ||
+    sb_die "gphotos (b): not settled after 900 s ($open jobs pending or in flight)"
   sb jobs --all >"$work/jobs.txt" 2>/dev/null || true
   sb status --json >"$work/status.json"
   s1=$(gphotos_stats)
@@ -405,7 +410,9 @@ print(json.dumps({"seconds_to_last_request": round(tl - t0, 1), "daily_budget": 
                   "in_flight": sum(x["in_flight_files"] for x in d),
                   "retrying": sum(x["failed_files"] for x in d), "dead": sum(x["dead_files"] for x in d),
                   "jobs_waiting_with_reason": sum(1 for l in jobs if reason in l),
-                  "jobs_listed": len(jobs), "sample_job_line": sample.strip()}))
+                  "jobs_listed": len(jobs), "sample_job_line": sample.strip(),
+                  "retrying_for_another_reason": [l.strip() for l in jobs if " retrying " in l
+                                                  and reason not in l][:5]}))
 PY
 )
   sb_log "gphotos (b): $short"
@@ -425,8 +432,9 @@ out = {"schema": 1, "benchmark": "photo_bench.sh", "bench": "photo",
        "commit": sys.argv[2], "command": sys.argv[3], "machine": {"cpu": sys.argv[4], "nproc": int(sys.argv[5])},
        "rows": rows}
 json.dump(out, open(sys.argv[1], "w"), indent=1)
-print("| service | photos | albums | seconds | budget/s | accepted/s | share of budget | refused (429) | sent before Retry-After | duplicates | misplaced | lost-catalog uploads | albums twice |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+if any(r["kind"] != "gphotos" for r in rows):
+    print("| service | photos | albums | seconds | budget/s | accepted/s | share of budget | refused (429) | sent before Retry-After | duplicates | misplaced | lost-catalog uploads | albums twice |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in [r for r in rows if r["kind"] != "gphotos"]:
     f, s = r["after_kills"], r["after_lost_catalog"]
     print("| %s | %d | %d | %.1f | %g | %.2f | %.0f%% | %d | %d | %d / %d | %d / %d | %d | %d / %d |" % (
