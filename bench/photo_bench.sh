@@ -5,7 +5,7 @@
 #
 #   bench/photo_bench.sh [--photos N] [--folders F] [--budget B] [--window S]
 #                        [--kinds "flickr smugmug"] [--kills K] [--concurrency C]
-#                        [--build DIR]
+#                        [--daily-budget D] [--build DIR]
 #
 # For each kind: the stack of tests/e2e/drive_stack.sh (PostgreSQL,
 # coordinator, one worker with C jobs at a time) and the local server of the
@@ -28,14 +28,28 @@
 # kills included), requests refused for the budget, requests sent before an
 # announced Retry-After, duplicates, albums, and the uploads of the
 # lost-catalog run (must be 0). Results: bench/results/<UTC time>-photo.json.
-# Google Photos is not run here: its local server has a daily budget only
-# (10,000 requests per day), so there is no per-second budget to measure a
-# share of; its e2e test and album tests cover the same duplicate checks.
+# Google Photos (--kinds gphotos) has a daily budget only (10,000 requests
+# per project per day), so there is no per-second share; its two phases,
+# each on a new stack against tests/fakes/gphotos_server.py (20 ms latency):
+#   (a) "ample": the server's daily budget and the destination's
+#       `daily_request_budget` are 10,000 (more than the library needs); the
+#       library is delivered with K kill -9 of the worker as above; checked:
+#       every photo once, in its folder's album, no album twice, no request
+#       over the budget; reported: requests per photo, batchCreate calls and
+#       items per call, albums created, wall time.
+#   (b) "short": the server's daily budget and `daily_request_budget` are
+#       --daily-budget D (default 300, less than the library needs); the
+#       server's count is reset at `bind` (the `dest connect` check is the
+#       CLI's, not the worker's); once the server has seen no request for
+#       20 s, reported: the share of D used before waiting, requests refused
+#       over the budget (must be 0), the jobs waiting with "Google Photos
+#       daily request budget used; resumes at 00:00 Pacific" (`shoebox jobs`),
+#       and dead or retrying jobs (must be 0).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-photos=2000 folders=40 budget=200 window=10 kinds="flickr" kills=2 concurrency=8
+photos=2000 folders=40 budget=200 window=10 kinds="flickr" kills=2 concurrency=8 daily=300
 bin="$here/build/release"
-usage="usage: photo_bench.sh [--photos N] [--folders F] [--budget B] [--window S] [--kinds K] [--kills K] [--concurrency C] [--build DIR]"
+usage="usage: photo_bench.sh [--photos N] [--folders F] [--budget B] [--window S] [--kinds K] [--kills K] [--concurrency C] [--daily-budget D] [--build DIR]"
 while [[ $# -gt 0 ]]; do
   case $1 in
     --photos) photos=$2; shift 2 ;;
@@ -45,11 +59,13 @@ while [[ $# -gt 0 ]]; do
     --kinds) kinds=$2; shift 2 ;;
     --kills) kills=$2; shift 2 ;;
     --concurrency) concurrency=$2; shift 2 ;;
+    --daily-budget) daily=$2; shift 2 ;;
     --build) bin=$2; shift 2 ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
 done
 command="bench/photo_bench.sh --photos $photos --folders $folders --budget $budget --window $window --kinds \"$kinds\" --kills $kills --concurrency $concurrency"
+[[ " $kinds " == *" gphotos "* ]] && command+=" --daily-budget $daily"
 SB_NAME=photo-bench
 source "$here/deploy/lib.sh"
 source "$here/tests/e2e/media.sh"
@@ -269,7 +285,144 @@ stop_stack() {
 }
 trap stop_stack EXIT
 
-for k in $kinds; do one_kind "$k"; done
+# --- Google Photos: (a) an ample daily budget with kills, (b) a short one -----------------
+gphotos_stats() { curl -sS "$svc/_control/stats"; }
+
+# The library at the server against the device folder (the album rule
+# "folder": "Trip 01/2021" is "Trip 01 2021"): JSON as check_server.
+gphotos_check() {
+  python3 - "$svc" "$work/src" <<'PY'
+import collections, hashlib, json, os, sys, urllib.request
+svc, src = sys.argv[1], sys.argv[2]
+want = {}
+for root, _, names in os.walk(src):
+    for n in names:
+        data = open(os.path.join(root, n), "rb").read()
+        want[hashlib.sha256(data).hexdigest()] = os.path.relpath(root, src).replace("/", " ")
+lib = json.load(urllib.request.urlopen(svc + "/_control/library?user=default"))
+sha = {it["id"]: it["sha256"] for it in lib["items"]}
+in_album = collections.defaultdict(list)
+titles = [a["title"] for a in lib["albums"]]
+for a in lib["albums"]:
+    for i in a["items"]:
+        in_album[sha[i]].append(a["title"])
+count = collections.Counter(sha.values())
+print(json.dumps({"photos": len(sha), "distinct": len(count), "missing": len(set(want) - set(count)),
+                  "duplicates": sum(c - 1 for c in count.values()),
+                  "albums": len(titles), "albums_twice": len(titles) - len(set(titles)),
+                  "misplaced": sum(1 for s, album in want.items() if in_album.get(s) != [album])}))
+PY
+}
+
+# gphotos_stack SERVER_BUDGET DEST_BUDGET: a new stack, library, device and
+# destination "box" (not bound yet).
+gphotos_stack() {
+  drive_stack_kind gphotos
+  work="$(mktemp -d /tmp/shoebox-photo-bench.XXXXXX)"
+  chmod 755 "$work"
+  mkdir -p "$work/src"
+  make_library
+  files=$(find "$work/src" -type f | wc -l)
+  export WORKER_CONCURRENCY=$concurrency
+  SERVICE_ARGS="--daily-budget $1"
+  drive_stack_service
+  drive_stack_catalog
+  DEST_SETTINGS="--layout {album}/{path} --set daily_request_budget=$2" \
+    drive_stack_connect_oauth2 >/dev/null
+  drive_stack_device
+  "$bin/agent/shoebox-agent" --config "$work/agent.toml" run --once --no-progress \
+    >>"$work/agent.log" 2>&1 || sb_die "the agent failed"
+  curl -sS -X POST -d '{"reset": true}' "$svc/_control/budget" >/dev/null
+}
+
+gphotos_kind() {
+  local files t0 t1 k next s0 s1 ample short
+  # (a) ample: 10,000 a day, K kills.
+  gphotos_stack 10000 10000
+  sb_log "gphotos (a): $files photos, daily budget 10000, $kills kills"
+  s0=$(gphotos_stats)
+  t0=$(date +%s.%N)
+  sb bind --device phone --dest box >/dev/null
+  for ((k = 1; k <= kills; k++)); do
+    next=$((files * k / (kills + 1)))
+    while (($(delivered_count) < next)); do sleep 0.2; done
+    kill -9 "$(cat "$work/worker.pid")"
+    rm -f "$work/worker.pid"
+    sb_log "gphotos: killed the worker (SIGKILL) at $(delivered_count) of $files delivered"
+    sb_start worker "$work/worker.log" "$work/worker.pid" \
+      "$bin/workers/shoebox-worker" --config "$work/worker.toml"
+  done
+  wait_all "$files"
+  t1=$(date +%s.%N)
+  s1=$(gphotos_stats)
+  ample=$(python3 - "$t0" "$t1" "$s0" "$s1" "$(gphotos_check)" "$files" "$kills" <<'PY'
+import json, sys
+a = sys.argv
+t0, t1, s0, s1, lib, files = float(a[1]), float(a[2]), json.loads(a[3]), json.loads(a[4]), json.loads(a[5]), int(a[6])
+d = {k: s1[k] - s0.get(k, 0) for k in s1 if isinstance(s1[k], int)}
+calls = d["batch_create_calls"]
+print(json.dumps({"seconds": round(t1 - t0, 1), "daily_budget": 10000, "kills": int(a[7]),
+                  "requests": d["requests"], "requests_per_photo": round(d["requests"] / files, 2),
+                  "over_budget": d["over_budget"], "batch_create_calls": calls,
+                  "items_per_batch_create": round(d["batch_create_items"] / max(1, calls), 1),
+                  "concurrent_batch_create": d["concurrent_batch_create"],
+                  "albums_created": d["albums_created"], "uploads_started": d["uploads_started"],
+                  "library": lib}))
+PY
+)
+  sb_log "gphotos (a): $ample"
+  stop_stack
+
+  # (b) short: D a day, no kills; the rest must wait for Pacific midnight.
+  gphotos_stack "$daily" "$daily"
+  sb_log "gphotos (b): $files photos, daily budget $daily"
+  t0=$(date +%s.%N)
+  sb bind --device phone --dest box >/dev/null
+  # Settled: no request at the server for 20 s and no job pending or in
+  # flight (the worker leases each job once more and finds the budget used).
+  local last=-1 seen quiet=0 open=1 end=$((SECONDS + 900)) t_last=$t0
+  while ((SECONDS < end && (quiet < 20 || open > 0))); do
+    sleep 1
+    seen=$(gphotos_stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
+    if [[ $seen == "$last" ]]; then quiet=$((quiet + 1)); else
+      quiet=0 last=$seen t_last=$(date +%s.%N); fi
+    open=$(sb status --json | python3 -c '
+import json,sys; print(sum(x["pending_files"]+x["in_flight_files"] for x in json.load(sys.stdin)["destinations"]))')
+  done
+  ((quiet >= 20 && open == 0)) ||
+    sb_die "gphotos (b): not settled after 900 s ($open jobs pending or in flight)"
+  sb jobs --all >"$work/jobs.txt" 2>/dev/null || true
+  sb status --json >"$work/status.json"
+  s1=$(gphotos_stats)
+  short=$(python3 - "$t0" "$t_last" "$s1" "$work/jobs.txt" "$work/status.json" "$files" "$daily" <<'PY'
+import json, sys
+a = sys.argv
+t0, tl, s, files, daily = float(a[1]), float(a[2]), json.loads(a[3]), int(a[6]), int(a[7])
+jobs = open(a[4]).read().splitlines()
+d = json.load(open(a[5]))["destinations"]
+reason = "Google Photos daily request budget used; resumes at 00:00 Pacific"
+sample = next((l for l in jobs if reason in l), "")
+print(json.dumps({"seconds_to_last_request": round(tl - t0, 1), "daily_budget": daily,
+                  "requests_counted": s["counted"], "share_of_daily_budget": round(s["counted"] / daily, 3),
+                  "over_budget": s["over_budget"],
+                  "delivered": sum(x["delivered_files"] for x in d),
+                  "pending": sum(x["pending_files"] for x in d),
+                  "in_flight": sum(x["in_flight_files"] for x in d),
+                  "retrying": sum(x["failed_files"] for x in d), "dead": sum(x["dead_files"] for x in d),
+                  "jobs_waiting_with_reason": sum(1 for l in jobs if reason in l),
+                  "jobs_listed": len(jobs), "sample_job_line": sample.strip(),
+                  "retrying_for_another_reason": [l.strip() for l in jobs if " retrying " in l
+                                                  and reason not in l][:5]}))
+PY
+)
+  sb_log "gphotos (b): $short"
+  rows+=("$(python3 -c 'import json,sys; print(json.dumps({"kind": "gphotos", "files": int(sys.argv[1]), "worker_concurrency": int(sys.argv[2]), "latency_ms": 20, "ample": json.loads(sys.argv[3]), "short": json.loads(sys.argv[4])}))' "$files" "$concurrency" "$ample" "$short")")
+  stop_stack
+}
+
+for k in $kinds; do
+  if [[ $k == gphotos ]]; then gphotos_kind; else one_kind "$k"; fi
+done
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
 printf '%s\n' "${rows[@]}" | python3 -c '
 import json, sys, datetime
@@ -279,14 +432,27 @@ out = {"schema": 1, "benchmark": "photo_bench.sh", "bench": "photo",
        "commit": sys.argv[2], "command": sys.argv[3], "machine": {"cpu": sys.argv[4], "nproc": int(sys.argv[5])},
        "rows": rows}
 json.dump(out, open(sys.argv[1], "w"), indent=1)
-print("| service | photos | albums | seconds | budget/s | accepted/s | share of budget | refused (429) | sent before Retry-After | duplicates | misplaced | lost-catalog uploads | albums twice |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-for r in rows:
+if any(r["kind"] != "gphotos" for r in rows):
+    print("| service | photos | albums | seconds | budget/s | accepted/s | share of budget | refused (429) | sent before Retry-After | duplicates | misplaced | lost-catalog uploads | albums twice |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+for r in [r for r in rows if r["kind"] != "gphotos"]:
     f, s = r["after_kills"], r["after_lost_catalog"]
     print("| %s | %d | %d | %.1f | %g | %.2f | %.0f%% | %d | %d | %d / %d | %d / %d | %d | %d / %d |" % (
         r["kind"], r["files"], f["albums"], r["seconds"], r["budget_per_s"], r["accepted_per_s"],
         100 * r["share_of_budget"], r["refused_for_budget"], r["sent_before_retry_after"],
         f["duplicates"], s["duplicates"], f["misplaced"], s["misplaced"], r["lost_catalog_uploads"],
         f["albums_twice"], s["albums_twice"]))
+for r in [r for r in rows if r["kind"] == "gphotos"]:
+    a, b, l = r["ample"], r["short"], r["ample"]["library"]
+    print("gphotos (a) daily budget %d: %d photos in %.1f s, %d requests (%.2f per photo), %d batchCreate "
+          "(%.1f items each), %d albums (%d twice), %d duplicates, %d misplaced, %d missing, %d over the budget"
+          % (a["daily_budget"], l["photos"], a["seconds"], a["requests"], a["requests_per_photo"],
+             a["batch_create_calls"], a["items_per_batch_create"], l["albums"], l["albums_twice"],
+             l["duplicates"], l["misplaced"], l["missing"], a["over_budget"]))
+    print("gphotos (b) daily budget %d: %d requests = %.0f%% of it in %.1f s, %d over it (429), %d delivered, "
+          "%d waiting with the budget reason, %d retrying, %d dead"
+          % (b["daily_budget"], b["requests_counted"], 100 * b["share_of_daily_budget"],
+             b["seconds_to_last_request"], b["over_budget"], b["delivered"],
+             b["jobs_waiting_with_reason"], b["retrying"], b["dead"]))
 ' "$results" "$(git -C "$here" rev-parse --short HEAD)" "$command" "$cpu" "$(nproc)"
 echo "results: $results"
