@@ -490,117 +490,118 @@ absl::Status ValidateImportHeader(const shoebox::v1::ImportHeader& h) {
     return absl::InvalidArgumentError(
         "header.source: 1-128 characters of letters, digits, '-', '_', '.', '@' (the device "
         "the imported items belong to, e.g. \"takeout\")");
-    // ---- web dashboard accounts ------------------------------------------------
+  }
+  return absl::OkStatus();
+}
 
-    namespace {
-
-    bool HasControlChar(std::string_view s) {
-      for (unsigned char c : s) {
-        if (c < 0x20 || c == 0x7f) return true;
-      }
-      return false;
+absl::Status ValidateImportItem(const shoebox::v1::ImportItem& item, uint64_t n) {
+  const std::string at = absl::StrCat("items[", n, "]");
+  RETURN_IF_ERROR(ValidateRelativePath(item.path(), at + ".path"));
+  if (item.size() > kMaxImportItemSize) {
+    return absl::InvalidArgumentError(absl::StrCat(at, ".size: ", item.size(),
+                                                   " bytes exceed the limit of ",
+                                                   kMaxImportItemSize, " per item"));
+  }
+  if (item.sha256().size() != 32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(at, ".sha256: must be 32 bytes, got ", item.sha256().size()));
+  }
+  if (item.albums_size() > kMaxImportAlbums) {
+    return absl::InvalidArgumentError(absl::StrCat(at, ".albums: ", item.albums_size(),
+                                                   " albums exceed the limit of ", kMaxImportAlbums,
+                                                   " per item"));
+  }
+  for (int i = 0; i < item.albums_size(); ++i) {
+    const size_t len = item.albums(i).size();
+    if (len == 0 || len > kMaxAlbumBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, ".albums[", i, "]: ", len, " bytes is outside 1..", kMaxAlbumBytes));
     }
+  }
+  return absl::OkStatus();
+}
 
-    }  // namespace
+// ---- web dashboard accounts ------------------------------------------------
 
-    absl::Status ValidateWebAccountName(const std::string& name, const char* field) {
-      if (name.empty() || name.size() > 64 ||
-          name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                 "0123456789._-") != std::string::npos ||
-          name[0] == '.' || name[0] == '-' || name[0] == '_') {
-        return absl::InvalidArgumentError(absl::StrCat(
-            field,
-            ": a web account name is 1-64 letters, digits, '.', '_' or '-', starting with a "
-            "letter or digit"));
-      }
-      return absl::OkStatus();
+namespace {
+
+bool HasControlChar(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::Status ValidateWebAccountName(const std::string& name, const char* field) {
+  if (name.empty() || name.size() > 64 ||
+      name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789._-") != std::string::npos ||
+      name[0] == '.' || name[0] == '-' || name[0] == '_') {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field,
+        ": a web account name is 1-64 letters, digits, '.', '_' or '-', starting with a "
+        "letter or digit"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateWebPasswordHash(const std::string& hash) {
+  if (hash.rfind("$argon2id$", 0) != 0 || hash.size() > 256) {
+    return absl::InvalidArgumentError(
+        "password_hash: must be an Argon2id hash in PHC form (\"$argon2id$...\", at most 256 "
+        "bytes); the web process hashes, the coordinator never takes a password");
+  }
+  for (unsigned char c : hash) {
+    if (c <= 0x20 || c >= 0x7f) {
+      return absl::InvalidArgumentError("password_hash: only printable ASCII");
     }
+  }
+  return absl::OkStatus();
+}
 
-    absl::Status ValidateImportItem(const shoebox::v1::ImportItem& item, uint64_t n) {
-      const std::string at = absl::StrCat("items[", n, "]");
-      RETURN_IF_ERROR(ValidateRelativePath(item.path(), at + ".path"));
-      if (item.size() > kMaxImportItemSize) {
-        return absl::InvalidArgumentError(absl::StrCat(at, ".size: ", item.size(),
-                                                       " bytes exceed the limit of ",
-                                                       kMaxImportItemSize, " per item"));
-      }
-      if (item.sha256().size() != 32) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(at, ".sha256: must be 32 bytes, got ", item.sha256().size()));
-      }
-      if (item.albums_size() > kMaxImportAlbums) {
-        return absl::InvalidArgumentError(absl::StrCat(at, ".albums: ", item.albums_size(),
-                                                       " albums exceed the limit of ",
-                                                       kMaxImportAlbums, " per item"));
-      }
-      for (int i = 0; i < item.albums_size(); ++i) {
-        const size_t len = item.albums(i).size();
-        if (len == 0 || len > kMaxAlbumBytes) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(at, ".albums[", i, "]: ", len, " bytes is outside 1..", kMaxAlbumBytes));
-          absl::Status ValidateWebPasswordHash(const std::string& hash) {
-            if (hash.rfind("$argon2id$", 0) != 0 || hash.size() > 256) {
-              return absl::InvalidArgumentError(
-                  "password_hash: must be an Argon2id hash in PHC form (\"$argon2id$...\", at most "
-                  "256 "
-                  "bytes); the web process hashes, the coordinator never takes a password");
-            }
-            for (unsigned char c : hash) {
-              if (c <= 0x20 || c >= 0x7f) {
-                return absl::InvalidArgumentError("password_hash: only printable ASCII");
-              }
-            }
-            return absl::OkStatus();
-          }
+absl::Status ValidateCreateWebAccount(const shoebox::v1::CreateWebAccountRequest& req) {
+  RETURN_IF_ERROR(ValidateWebAccountName(req.name()));
+  if (req.role() != "admin" && req.role() != "member") {
+    return absl::InvalidArgumentError("role: must be \"admin\" or \"member\"");
+  }
+  RETURN_IF_ERROR(ValidateWebPasswordHash(req.password_hash()));
+  if (req.role() == "admin" && req.devices_size() > 0) {
+    return absl::InvalidArgumentError(
+        "devices: an admin sees every device; bind devices to members only");
+  }
+  if (req.devices_size() > 1000) return absl::InvalidArgumentError("devices: at most 1000");
+  for (int i = 0; i < req.devices_size(); ++i) {
+    const std::string& d = req.devices(i);
+    if (d.empty() || d.size() > 128) {
+      return absl::InvalidArgumentError(absl::StrCat("devices[", i, "]: must be 1..128 bytes"));
+    }
+    RETURN_IF_ERROR(CheckNoNul(d, absl::StrCat("devices[", i, "]")));
+  }
+  return absl::OkStatus();
+}
 
-          absl::Status ValidateCreateWebAccount(const shoebox::v1::CreateWebAccountRequest& req) {
-            RETURN_IF_ERROR(ValidateWebAccountName(req.name()));
-            if (req.role() != "admin" && req.role() != "member") {
-              return absl::InvalidArgumentError("role: must be \"admin\" or \"member\"");
-            }
-            RETURN_IF_ERROR(ValidateWebPasswordHash(req.password_hash()));
-            if (req.role() == "admin" && req.devices_size() > 0) {
-              return absl::InvalidArgumentError(
-                  "devices: an admin sees every device; bind devices to members only");
-            }
-            if (req.devices_size() > 1000)
-              return absl::InvalidArgumentError("devices: at most 1000");
-            for (int i = 0; i < req.devices_size(); ++i) {
-              const std::string& d = req.devices(i);
-              if (d.empty() || d.size() > 128) {
-                return absl::InvalidArgumentError(
-                    absl::StrCat("devices[", i, "]: must be 1..128 bytes"));
-              }
-              RETURN_IF_ERROR(CheckNoNul(d, absl::StrCat("devices[", i, "]")));
-            }
-            return absl::OkStatus();
-          }
+absl::Status ValidateSetWebAccountPassword(const shoebox::v1::SetWebAccountPasswordRequest& req) {
+  RETURN_IF_ERROR(ValidateWebAccountName(req.name()));
+  return ValidateWebPasswordHash(req.password_hash());
+}
 
-          absl::Status ValidateSetWebAccountPassword(
-              const shoebox::v1::SetWebAccountPasswordRequest& req) {
-            RETURN_IF_ERROR(ValidateWebAccountName(req.name()));
-            return ValidateWebPasswordHash(req.password_hash());
-          }
+absl::Status ValidateRecordWebAudit(const shoebox::v1::RecordWebAuditRequest& req) {
+  if (!req.account().empty()) RETURN_IF_ERROR(ValidateWebAccountName(req.account(), "account"));
+  const std::string& a = req.action();
+  if (a.empty() || a.size() > 64 ||
+      a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                          "0123456789_.:-") != std::string::npos) {
+    return absl::InvalidArgumentError("action: 1-64 letters, digits, '_', '.', ':' or '-'");
+  }
+  if (req.target().size() > 256 || HasControlChar(req.target())) {
+    return absl::InvalidArgumentError("target: at most 256 bytes without control characters");
+  }
+  if (req.detail().size() > 1000 || HasControlChar(req.detail())) {
+    return absl::InvalidArgumentError("detail: at most 1000 bytes without control characters");
+  }
+  return absl::OkStatus();
+}
 
-          absl::Status ValidateRecordWebAudit(const shoebox::v1::RecordWebAuditRequest& req) {
-            if (!req.account().empty())
-              RETURN_IF_ERROR(ValidateWebAccountName(req.account(), "account"));
-            const std::string& a = req.action();
-            if (a.empty() || a.size() > 64 ||
-                a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                    "0123456789_.:-") != std::string::npos) {
-              return absl::InvalidArgumentError(
-                  "action: 1-64 letters, digits, '_', '.', ':' or '-'");
-            }
-            if (req.target().size() > 256 || HasControlChar(req.target())) {
-              return absl::InvalidArgumentError(
-                  "target: at most 256 bytes without control characters");
-            }
-            if (req.detail().size() > 1000 || HasControlChar(req.detail())) {
-              return absl::InvalidArgumentError(
-                  "detail: at most 1000 bytes without control characters");
-            }
-            return absl::OkStatus();
-          }
-
-        }  // namespace shoebox::coordinator
+}  // namespace shoebox::coordinator

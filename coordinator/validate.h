@@ -168,6 +168,7 @@ absl::Status ValidateImportHeader(const shoebox::v1::ImportHeader& h);
 // kMaxImportItemSize, a 32-byte sha256, at most kMaxImportAlbums albums of
 // 1..kMaxAlbumBytes bytes each. `n` (the item's position) names it.
 absl::Status ValidateImportItem(const shoebox::v1::ImportItem& item, uint64_t n);
+
 // ---- web dashboard accounts (issue 22, docs/web.md) -----------------------
 
 // 1-64 of [A-Za-z0-9._-], starting with a letter or digit.
