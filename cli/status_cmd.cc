@@ -94,8 +94,8 @@ void PrintStatus(const v1::StatusResponse& r) {
                   HumanBytes(d.agent_bytes_pending()).c_str(),
                   HumanBytes(d.agent_upload_rate_bps()).c_str());
     std::printf(
-        "  %-20s deliveries: %llu pending, %llu in flight, %llu delivered, %llu failed, %llu "
-        "dead\n",
+        "  %-20s deliveries: %llu pending, %llu in flight, %llu delivered, %llu retrying, "
+        "%llu dead\n",
         "", (unsigned long long)c.pending_files(), (unsigned long long)c.in_flight_files(),
         (unsigned long long)c.delivered_files(), (unsigned long long)c.failed_files(),
         (unsigned long long)c.dead_files());
@@ -105,7 +105,8 @@ void PrintStatus(const v1::StatusResponse& r) {
   for (const auto& d : r.destinations()) {
     const auto& c = d.deliveries();
     std::printf(
-        "  %-20s %-7s %llu delivered (%s), %llu pending, %llu in flight, %llu failed, %llu dead\n",
+        "  %-20s %-7s %llu delivered (%s), %llu pending, %llu in flight, %llu retrying, %llu "
+        "dead\n",
         d.name().c_str(), d.kind().c_str(), (unsigned long long)c.delivered_files(),
         HumanBytes(c.delivered_bytes()).c_str(), (unsigned long long)c.pending_files(),
         (unsigned long long)c.in_flight_files(), (unsigned long long)c.failed_files(),
