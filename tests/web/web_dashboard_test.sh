@@ -16,6 +16,7 @@ bin="${1:?usage: web_dashboard_test.sh BUILD_DIR}"
 SB_NAME=web-e2e
 source "$here/deploy/lib.sh"
 source "$here/tests/e2e/media.sh"
+source "$here/tests/e2e/drive_stack.sh"
 tools="${SB_TOOLS:-$here/build/tools}"
 [[ -x /usr/bin/chromium ]] || sb_die "Debian chromium is not installed (deploy/install-deps.sh --test)"
 [[ -d "$tools/node_modules/puppeteer-core" && -f "$tools/node_modules/axe-core/axe.min.js" ]] \
@@ -44,46 +45,11 @@ xss_name='<img src=x onerror=window.__xss=1>'
 printf 'not a folder\n' >"$work/$xss_name"
 
 # --- servers ----------------------------------------------------------------------
-pg_port=$(sb_free_port); c_port=$(sb_free_port); w_port=$(sb_free_port)
-sb_pg_start "$work/pg" "$pg_port"
-caddr="127.0.0.1:$c_port"
-cat >"$work/coordinator.toml" <<TOML
-[coordinator]
-listen = "$caddr"
-key_file = "$work/master.key"
-[database]
-url = "postgresql://shoebox@127.0.0.1:$pg_port/shoebox"
-[chunk_store]
-location = "$work/chunks"
-TOML
-mkdir -p "$work/chunks"
-"$bin/cli/shoebox" pool-key --private "$work/pool.key" --public "$work/pool.pub" >/dev/null
-sb_start coordinator "$work/coordinator.log" "$work/coordinator.pid" \
-  "$bin/coordinator/shoebox-coordinator" --config "$work/coordinator.toml"
-sb_wait_port 127.0.0.1 "$c_port" 60 || sb_die "coordinator did not start"
-cat >"$work/cli.toml" <<TOML
-coordinator = "$caddr"
-tls_dir = "$work/tls"
-pool_public_key = "$work/pool.pub"
-TOML
-export SHOEBOX_CLI_CONFIG="$work/cli.toml"
-sb() { "$bin/cli/shoebox" "$@"; }
-tok=$(sb enroll-token --worker worker-1 2>/dev/null)
-"$bin/workers/shoebox-worker" enroll --coordinator "$caddr" --token "$tok" \
-  --tls-dir "$work/worker-tls" >>"$work/enroll.log" 2>&1 || sb_die "the worker could not enroll"
-cat >"$work/worker.toml" <<TOML
-[worker]
-name = "worker-1"
-coordinator = "$caddr"
-tls_dir = "$work/worker-tls"
-kinds = ["local"]
-concurrency = 2
-chunk_store = "$work/chunks"
-master_key_file = "$work/master.key"
-pool_key_file = "$work/pool.key"
-TOML
-sb_start worker "$work/worker.log" "$work/worker.pid" \
-  "$bin/workers/shoebox-worker" --config "$work/worker.toml"
+# PostgreSQL, the coordinator, cli.toml and `sb`, one worker of kind local:
+# the steps every e2e stack shares (tests/e2e/drive_stack.sh).
+kind=local
+drive_stack_catalog
+w_port=$(sb_free_port)
 sb dest add nas --kind local --set "root=$work/dest" >/dev/null
 
 cat >"$work/agent.toml" <<TOML
