@@ -96,8 +96,17 @@ absl::StatusOr<v1::CompleteJobRequest> DeliverHandler::Run(const v1::Job& job, J
       std::make_unique<ChunkSource>(ctx.chunks(), ChunkSpans(f), f.size(), f.sha256()));
   ASSIGN_OR_RETURN(RemoteObject put, conn->Put(req, src.get(), nullptr));
 
-  // Check what the destination now reports.
-  ASSIGN_OR_RETURN(RemoteObject after, conn->Stat(target));
+  // Check what the destination now reports. A server that acknowledged the
+  // upload but does not show it yet (an eventually consistent S3-compatible
+  // store; s3rver under load, whose PUT answers before its file is created)
+  // is retried like a size mismatch, never taken for a lost object.
+  absl::StatusOr<RemoteObject> stat = conn->Stat(target);
+  if (absl::IsNotFound(stat.status())) {
+    return absl::UnavailableError(absl::StrCat(
+        conn->Describe(), " acknowledged the upload of ", PrintablePath(target),
+        " but does not show it yet (", stat.status().message(), "); the delivery will be retried"));
+  }
+  ASSIGN_OR_RETURN(RemoteObject after, std::move(stat));
   if (after.size != f.size() || (absl::StartsWith(after.checksum, "sha256:") &&
                                  after.checksum != "sha256:" + ToHex(f.sha256()))) {
     return absl::UnavailableError(absl::StrCat(

@@ -47,13 +47,21 @@ class MapFetcher final : public ChunkFetcher {
 // Counts Get calls of the connector it wraps.
 class CountingConnector final : public Connector {
  public:
-  CountingConnector(std::unique_ptr<Connector> inner, int* gets)
-      : inner_(std::move(inner)), gets_(gets) {}
+  CountingConnector(std::unique_ptr<Connector> inner, int* gets, bool* hide_next_stat)
+      : inner_(std::move(inner)), gets_(gets), hide_next_stat_(hide_next_stat) {}
   absl::StatusOr<RemoteObject> Put(const PutRequest& r, ByteSource* s,
                                    const std::function<void(const Progress&)>& p) override {
+    hide_now_ = *hide_next_stat_;
+    *hide_next_stat_ = false;
     return inner_->Put(r, s, p);
   }
-  absl::StatusOr<RemoteObject> Stat(const std::string& p) override { return inner_->Stat(p); }
+  absl::StatusOr<RemoteObject> Stat(const std::string& p) override {
+    if (hide_now_) {
+      hide_now_ = false;
+      return absl::NotFoundError(absl::StrCat("no object ", p));
+    }
+    return inner_->Stat(p);
+  }
   absl::StatusOr<std::vector<RemoteObject>> List(const std::string& p) override {
     return inner_->List(p);
   }
@@ -73,6 +81,8 @@ class CountingConnector final : public Connector {
  private:
   std::unique_ptr<Connector> inner_;
   int* gets_;
+  bool* hide_next_stat_;  // the Stat after the next Put answers NOT_FOUND
+  bool hide_now_ = false;
 };
 
 class VerifyByContentTest : public ::testing::Test {
@@ -86,7 +96,8 @@ class VerifyByContentTest : public ::testing::Test {
     env_.open_destination =
         [this](const v1::Destination& d) -> absl::StatusOr<std::unique_ptr<Connector>> {
       ASSIGN_OR_RETURN(std::unique_ptr<Connector> c, OpenDestination(d, nullptr));
-      return std::unique_ptr<Connector>(new CountingConnector(std::move(c), &gets_));
+      return std::unique_ptr<Connector>(
+          new CountingConnector(std::move(c), &gets_, &hide_next_stat_));
     };
   }
   void TearDown() override {
@@ -131,6 +142,7 @@ class VerifyByContentTest : public ::testing::Test {
   MapFetcher fetcher_;
   JobEnvironment env_;
   int gets_ = 0;
+  bool hide_next_stat_ = false;
   DeliverHandler deliver_;
   VerifyHandler verify_;
 };
@@ -186,6 +198,21 @@ TEST_F(VerifyByContentTest, AMissingCopySaysSo) {
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_FALSE(v->verified_ok());
   EXPECT_TRUE(absl::StartsWith(v->remote_ref(), "missing: ")) << v->remote_ref();
+}
+
+// s3rver answers a PUT before its file exists, so a HEAD right after can
+// answer 404 under load (seen once in CI): the delivery is retried
+// (UNAVAILABLE), never made dead as if the object were lost.
+TEST_F(VerifyByContentTest, AnUploadTheServerDoesNotShowYetIsRetried) {
+  const std::string content(1000, 'n');
+  hide_next_stat_ = true;
+  auto d = Run(&deliver_, Job(v1::JOB_KIND_DELIVER, content));
+  ASSERT_FALSE(d.ok());
+  EXPECT_TRUE(absl::IsUnavailable(d.status())) << d.status();
+  EXPECT_TRUE(absl::StrContains(d.status().message(), "does not show it yet")) << d.status();
+  auto again = Run(&deliver_, Job(v1::JOB_KIND_DELIVER, content));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->remote_size(), 1000);
 }
 
 }  // namespace
