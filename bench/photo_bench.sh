@@ -183,6 +183,22 @@ print(sum(x["delivered_files"] for x in d), sum(x["pending_files"]+x["in_flight_
   [[ $delivered == "$want" ]] || { cat "$work/status.json"; sb_die "delivered $delivered of $want"; }
 }
 
+# Binds the device to the destination, then kills the worker (SIGKILL) `kills`
+# times, evenly spread over the `files` deliveries, starting it again each time.
+bind_and_kill() {
+  local label=$1 k next
+  sb bind --device phone --dest box >/dev/null
+  for ((k = 1; k <= kills; k++)); do
+    next=$((files * k / (kills + 1)))
+    while (($(delivered_count) < next)); do sleep 0.2; done
+    kill -9 "$(cat "$work/worker.pid")"
+    rm -f "$work/worker.pid"
+    sb_log "$label: killed the worker (SIGKILL) at $(delivered_count) of $files delivered"
+    sb_start worker "$work/worker.log" "$work/worker.pid" \
+      "$bin/workers/shoebox-worker" --config "$work/worker.toml"
+  done
+}
+
 one_kind() {
   drive_stack_kind "$1"
   work="$(mktemp -d /tmp/shoebox-photo-bench.XXXXXX)"
@@ -200,22 +216,13 @@ one_kind() {
   "connect_$kind"
 
   # --- phase 1: deliver with two kill -9 of the worker ---------------------------------------
-  local c0 c1 c2 t0 t1 k next
+  local c0 c1 c2 t0 t1
   drive_stack_device
   "$bin/agent/shoebox-agent" --config "$work/agent.toml" run --once --no-progress \
     >>"$work/agent.log" 2>&1 || sb_die "the agent failed"
   read -r -a c0 < <(counters)
   t0=$(date +%s.%N)
-  sb bind --device phone --dest box >/dev/null
-  for ((k = 1; k <= kills; k++)); do
-    next=$((files * k / (kills + 1)))
-    while (($(delivered_count) < next)); do sleep 0.2; done
-    kill -9 "$(cat "$work/worker.pid")"
-    rm -f "$work/worker.pid"
-    sb_log "$kind: killed the worker (SIGKILL) at $(delivered_count) of $files delivered"
-    sb_start worker "$work/worker.log" "$work/worker.pid" \
-      "$bin/workers/shoebox-worker" --config "$work/worker.toml"
-  done
+  bind_and_kill "$kind"
   wait_all "$files"
   t1=$(date +%s.%N)
   read -r -a c1 < <(counters)
@@ -336,22 +343,13 @@ gphotos_stack() {
 }
 
 gphotos_kind() {
-  local files t0 t1 k next s0 s1 ample short
+  local files t0 t1 s0 s1 ample short
   # (a) ample: 10,000 a day, K kills.
   gphotos_stack 10000 10000
   sb_log "gphotos (a): $files photos, daily budget 10000, $kills kills"
   s0=$(gphotos_stats)
   t0=$(date +%s.%N)
-  sb bind --device phone --dest box >/dev/null
-  for ((k = 1; k <= kills; k++)); do
-    next=$((files * k / (kills + 1)))
-    while (($(delivered_count) < next)); do sleep 0.2; done
-    kill -9 "$(cat "$work/worker.pid")"
-    rm -f "$work/worker.pid"
-    sb_log "gphotos: killed the worker (SIGKILL) at $(delivered_count) of $files delivered"
-    sb_start worker "$work/worker.log" "$work/worker.pid" \
-      "$bin/workers/shoebox-worker" --config "$work/worker.toml"
-  done
+  bind_and_kill gphotos
   wait_all "$files"
   t1=$(date +%s.%N)
   s1=$(gphotos_stats)
