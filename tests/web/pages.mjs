@@ -3,7 +3,7 @@
 // check blocks this address for a minute). Environment as dashboard.mjs,
 // plus SB_AGENT (the shoebox-agent binary) and SB_AGENT2_CONF (the
 // configuration of a second device, "tablet", enrolled here with the token
-// the Devices page shows).
+// the Devices page shows) and SB_AGENT2_PID (where its pid goes).
 //
 // Checks: Devices, Destinations, Jobs and Activity load with the stack's
 // data (a screenshot each, axe-core on each); "Enroll a device" gives a
@@ -13,7 +13,7 @@
 // sees only its device (the page and another device's URL); two-factor
 // log-in with a code computed here from the key `shoebox web user totp
 // enable` printed, and the same code refused a second time.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -110,6 +110,12 @@ async function main() {
     await page.screenshot({ path: path.join(shots, "devices-enroll.png"), fullPage: true });
     execFileSync(process.env.SB_AGENT, ["--config", process.env.SB_AGENT2_CONF, "enroll", "--token", "-"],
       { input: token + "\n", encoding: "utf8" });
+    // The device is listed once its agent said hello: run it (the shell's
+    // cleanup stops it by its pid file).
+    const agent2 = spawn(process.env.SB_AGENT, ["--config", process.env.SB_AGENT2_CONF, "run", "--no-progress"],
+      { stdio: "ignore", detached: true });
+    writeFileSync(process.env.SB_AGENT2_PID, String(agent2.pid));
+    agent2.unref();
     await page.reload({ waitUntil: "load" });
     await page.waitForFunction(() => document.querySelector("#devices tbody").textContent.includes("tablet"),
       { timeout: 30000 });
@@ -130,22 +136,28 @@ async function main() {
 
     // --- a new file's job waits; cancel and retry it on the Jobs page ---
     step = "jobs";
-    writeFileSync(path.join(process.env.SB_SRC, "paused-photo.jpg"), randomBytes(200 * 1024));
+    // Its name is markup: the Jobs page must show it as text.
+    const pausedName = "paused-<img src=x onerror=window.__xss=2>.jpg";
+    writeFileSync(path.join(process.env.SB_SRC, pausedName), randomBytes(200 * 1024));
     await open(page, "/jobs", "Jobs");
     await page.select("#filter-state", "queued");
     let jobId = 0;
     for (let i = 0; i < 240 && !jobId; i++) {
       await page.click("#filter-form button[type=submit]");
       await sleep(500);
-      jobId = await page.evaluate(() => {
+      jobId = await page.evaluate((name) => {
         for (const tr of document.querySelectorAll("#jobs tbody tr")) {
-          if (tr.textContent.includes("paused-photo.jpg")) return Number(tr.cells[0].textContent);
+          if (tr.textContent.includes(name)) return Number(tr.cells[0].textContent);
         }
         return 0;
-      });
+      }, pausedName);
     }
     check(jobId > 0, `the new file's job ${jobId} waits while nas is paused`);
-    const why = await page.evaluate(() => document.querySelector("#jobs tbody tr").cells[7].textContent);
+    const xss = await page.evaluate(() => ({ fired: window.__xss !== undefined,
+      imgs: document.querySelectorAll("img").length }));
+    check(!xss.fired && xss.imgs === 0, "the file named <img ... onerror=...> is listed as text, nothing ran");
+    const why = await page.evaluate((id) => [...document.querySelectorAll("#jobs tbody tr")]
+      .find((tr) => tr.cells[0].textContent === String(id)).cells[7].textContent, jobId);
     check(why.length > 1, `the page says why it waits: ${why}`);
     await page.screenshot({ path: path.join(shots, "jobs.png"), fullPage: true });
     await axeCheck(page, "Jobs");

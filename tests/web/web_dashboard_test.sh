@@ -31,7 +31,7 @@ work="$(mktemp -d /tmp/shoebox-e2e-web.XXXXXX)"
 chmod 755 "$work"
 cleanup() {
   local rc=$? p l
-  for p in web agent worker coordinator; do sb_stop "$work/$p.pid" 20; done
+  for p in web agent2 agent worker coordinator; do sb_stop "$work/$p.pid" 20; done
   sb_pg_stop "$work/pg"
   if [[ $rc != 0 ]]; then
     for l in "$work"/*.log; do [[ $l == *initdb* ]] && continue; echo "===== $l (tail)"; tail -n 30 "$l"; done
@@ -144,7 +144,7 @@ TOML
 NODE_EXTRA_CA_CERTS="$work/tls/ca.crt" SB_URL="https://127.0.0.1:$w_port" SB_SPKI="$spki" \
   SB_ADMIN_PW="$admin_pw" SB_MEMBER_PW="$member_pw" SB_SHOTS="$work/screenshots" \
   SB_CLI="$bin/cli/shoebox" SB_SRC="$work/src" SB_TOOLS="$tools" \
-  SB_AGENT="$bin/agent/shoebox-agent" SB_AGENT2_CONF="$work/agent2.toml" \
+  SB_AGENT="$bin/agent/shoebox-agent" SB_AGENT2_CONF="$work/agent2.toml" SB_AGENT2_PID="$work/agent2.pid" \
   node "$here/tests/web/pages.mjs" || sb_die "the browser test of the pages failed"
 # pages.mjs's refused TOTP replay counts toward this address's log-in limit,
 # which dashboard.mjs measures exactly: let its one-minute window pass.
