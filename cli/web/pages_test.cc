@@ -152,6 +152,7 @@ TEST_F(WebPagesTest, AMemberSeesOnlyItsOwnDevices) {
   }
   Get(cookie, "/api/devices/phone", 404);
   EXPECT_TRUE(Get(cookie, "/api/devices")["devices"].empty());
+  EXPECT_TRUE(Get(cookie, "/api/overview")["devices"].empty()) << "the Overview too";
   // The admin sees both.
   auto [admin, admin_csrf] = As("ana");
   EXPECT_EQ(Get(admin, "/api/devices")["devices"].size(), 2u);

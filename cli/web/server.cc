@@ -211,6 +211,16 @@ class WebServer::Impl {
     }
   }
 
+  // What the session may see now: a member's devices as the coordinator
+  // binds them at this moment (an unbind applies at once, not at the next
+  // log-in); none when that cannot be read (fail closed).
+  ViewScope CurrentScope(const std::string& account, bool admin) {
+    if (admin) return ViewScope{true, {}};
+    absl::StatusOr<pb::WebAccountCredential> cred = FetchCredential(account);
+    if (!cred.ok()) return ViewScope{false, {}};
+    return ViewScope{false, {cred->account().devices().begin(), cred->account().devices().end()}};
+  }
+
   std::optional<Session> CurrentSession(const httplib::Request& req) {
     const std::string id = CookieValue(req, kCookie);
     if (id.empty()) return std::nullopt;
@@ -600,7 +610,7 @@ void WebServer::Impl::Overview(const httplib::Request& req, httplib::Response& r
   if (!s) return SendError(res, 401, "not logged in");
   absl::StatusOr<pb::StatusResponse> st = FetchStatus();
   if (!st.ok()) return SendError(res, 502, std::string(st.status().message()));
-  SendJson(res, 200, OverviewJson(*st, ScopeOf(*s)));
+  SendJson(res, 200, OverviewJson(*st, CurrentScope(s->account, s->role == "admin")));
 }
 
 void WebServer::Impl::Events(const httplib::Request& req, httplib::Response& res) {
@@ -614,11 +624,12 @@ void WebServer::Impl::Events(const httplib::Request& req, httplib::Response& res
   std::call_once(feed_started_, [this] { feed_.Start(); });
   struct Stream {
     std::string sid;
+    std::string account;
     ViewScope scope;
     uint64_t sent = 0;
     absl::Time last_write = absl::Now();
   };
-  auto stream = std::make_shared<Stream>(Stream{s->id, ScopeOf(*s)});
+  auto stream = std::make_shared<Stream>(Stream{s->id, s->account, ScopeOf(*s)});
   res.set_header("Cache-Control", "no-store");
   res.set_chunked_content_provider(
       "text/event-stream",
@@ -635,6 +646,8 @@ void WebServer::Impl::Events(const httplib::Request& req, httplib::Response& res
         }
         if (snap.version > stream->sent) {
           stream->sent = snap.version;
+          // A member's devices are read again for each update.
+          if (!stream->scope.admin) stream->scope = CurrentScope(stream->account, false);
           msg = snap.ok ? absl::StrCat("event: overview\ndata: ",
                                        DumpJson(OverviewJson(snap.status, stream->scope)), "\n\n")
                         : absl::StrCat("event: unavailable\ndata: ",
