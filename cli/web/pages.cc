@@ -393,15 +393,21 @@ void RegisterPages(httplib::Server& http, PageDeps deps) {
     http.Get(std::string("/") + page, [p, asset](Req, Res res) { p->d_.serve_asset(asset, res); });
   }
   http.Get("/api/devices", [p](Req req, Res res) { p->Devices(req, res, ""); });
-  http.Post("/api/devices/enroll", [p](Req req, Res res) { p->Enroll(req, res); });
+  http.Post("/api/devices/enroll", [p](Req req, Res res) {
+    if (p->d_.allow_state_change(req, res)) p->Enroll(req, res);
+  });
   http.Get("/api/devices/([A-Za-z0-9._@-]+)",
            [p](Req req, Res res) { p->Devices(req, res, req.matches[1]); });
   http.Get("/api/destinations", [p](Req req, Res res) { p->Destinations(req, res); });
-  http.Post("/api/destinations/pause", [p](Req req, Res res) { p->Pause(req, res); });
+  http.Post("/api/destinations/pause", [p](Req req, Res res) {
+    if (p->d_.allow_state_change(req, res)) p->Pause(req, res);
+  });
   http.Get("/api/jobs", [p](Req req, Res res) { p->Jobs(req, res); });
   for (const char* action : {"cancel", "retry", "priority"}) {
     const std::string a = action;
-    http.Post("/api/jobs/" + a, [p, a](Req req, Res res) { p->JobAction(req, res, a); });
+    http.Post("/api/jobs/" + a, [p, a](Req req, Res res) {
+      if (p->d_.allow_state_change(req, res)) p->JobAction(req, res, a);
+    });
   }
   http.Get("/api/activity", [p](Req req, Res res) { p->Activity(req, res); });
 }

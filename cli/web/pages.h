@@ -40,6 +40,8 @@ struct PageDeps {
                      const std::string& target, bool allowed, const std::string& detail)>
       audit;
   std::function<void(const std::string& name, httplib::Response& res)> serve_asset;
+  // The session and CSRF check of every POST here (false: 401/403 sent).
+  std::function<bool(const httplib::Request&, httplib::Response&)> allow_state_change;
 };
 
 void RegisterPages(httplib::Server& http, PageDeps deps);

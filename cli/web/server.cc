@@ -229,6 +229,9 @@ class WebServer::Impl {
 
   void Routes();
   httplib::Server::HandlerResponse Gate(const httplib::Request& req, httplib::Response& res);
+  // The session and its CSRF token for a state-changing request; false with
+  // 401 or 403 sent.
+  bool AllowStateChange(const httplib::Request& req, httplib::Response& res);
   void ServeAsset(const std::string& name, httplib::Response& res);
   void Login(const httplib::Request& req, httplib::Response& res);
   void LoginCode(const httplib::Request& req, httplib::Response& res);
@@ -349,10 +352,11 @@ void WebServer::Impl::Routes() {
   });
   http_->Post("/api/login/code",
               [this](const httplib::Request& req, httplib::Response& res) { LoginCode(req, res); });
-  http_->Post("/api/logout",
-              [this](const httplib::Request& req, httplib::Response& res) { Logout(req, res); });
+  http_->Post("/api/logout", [this](const httplib::Request& req, httplib::Response& res) {
+    if (AllowStateChange(req, res)) Logout(req, res);
+  });
   http_->Post("/api/password", [this](const httplib::Request& req, httplib::Response& res) {
-    ChangePassword(req, res);
+    if (AllowStateChange(req, res)) ChangePassword(req, res);
   });
   http_->Get("/api/session", [this](const httplib::Request& req, httplib::Response& res) {
     std::optional<Session> s = CurrentSession(req);
@@ -375,6 +379,9 @@ void WebServer::Impl::Routes() {
                       const std::string& target, bool allowed, const std::string& detail) {
     Audit(account, action, target, allowed, detail);
   };
+  deps.allow_state_change = [this](const httplib::Request& req, httplib::Response& res) {
+    return AllowStateChange(req, res);
+  };
   deps.serve_asset = [this](const std::string& name, httplib::Response& res) {
     ServeAsset(name, res);
   };
@@ -392,8 +399,12 @@ httplib::Server::HandlerResponse WebServer::Impl::Gate(const httplib::Request& r
       p.rfind("/assets/", 0) == 0) {
     return R::Unhandled;
   }
-  std::optional<Session> s = CurrentSession(req);
-  if (!s) {
+  // A state-changing request is checked by its route (Guarded), after
+  // cpp-httplib read its body: answering here would leave the body unread
+  // on a kept-alive connection, where it would be parsed as the start of
+  // the browser's next request (a 400 for that one).
+  if (IsStateChanging(req.method)) return R::Unhandled;
+  if (!CurrentSession(req)) {
     if (p.rfind("/api/", 0) == 0) {
       SendError(res, 401,
                 "not logged in (or the session ended: idle too long, logged out, or the web "
@@ -403,14 +414,24 @@ httplib::Server::HandlerResponse WebServer::Impl::Gate(const httplib::Request& r
     }
     return R::Handled;
   }
-  if (IsStateChanging(req.method) &&
-      !SessionStore::CsrfMatches(*s, req.get_header_value(kCsrfHeader))) {
+  return R::Unhandled;
+}
+
+bool WebServer::Impl::AllowStateChange(const httplib::Request& req, httplib::Response& res) {
+  std::optional<Session> s = CurrentSession(req);
+  if (!s) {
+    SendError(res, 401,
+              "not logged in (or the session ended: idle too long, logged out, or the web "
+              "server restarted): log in again");
+    return false;
+  }
+  if (!SessionStore::CsrfMatches(*s, req.get_header_value(kCsrfHeader))) {
     SendError(res, 403,
               "this request needs the session's X-CSRF-Token header: reload the page and try "
               "again");
-    return R::Handled;
+    return false;
   }
-  return R::Unhandled;
+  return true;
 }
 
 void WebServer::Impl::ServeAsset(const std::string& name, httplib::Response& res) {

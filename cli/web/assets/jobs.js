@@ -36,7 +36,7 @@ async function refresh() {
       actions.append(SB.button("Retry", () => act("retry", j.job_id), "Retry job " + j.job_id));
     }
     if (open) {
-      actions.append(SB.button("First", () => act("priority", j.job_id, { priority: 100 }),
+      actions.append(SB.button("Prioritize", () => act("priority", j.job_id, { priority: 100 }),
         "Prioritize job " + j.job_id));
     }
     return SB.row([
