@@ -88,6 +88,13 @@ const std::vector<MethodRule>& MethodRules() {
       {"/shoebox.v1.AdminService/GetWebAccountCredential", "GetWebAccountCredential",
        Access::kAdmin},
       {"/shoebox.v1.AdminService/RecordWebAudit", "RecordWebAudit", Access::kAdmin},
+      // Issue 22, slice 2: the TOTP secret goes only to an admin identity
+      // (the web process); device bindings; the audit log.
+      {"/shoebox.v1.AdminService/SetWebAccountTotp", "SetWebAccountTotp", Access::kAdmin},
+      {"/shoebox.v1.AdminService/GetWebAccountTotp", "GetWebAccountTotp", Access::kAdmin},
+      {"/shoebox.v1.AdminService/UseWebAccountTotpStep", "UseWebAccountTotpStep", Access::kAdmin},
+      {"/shoebox.v1.AdminService/BindWebAccountDevice", "BindWebAccountDevice", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ListAuditLog", "ListAuditLog", Access::kAdmin},
   };
   return kRules;
 }

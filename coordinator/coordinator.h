@@ -53,6 +53,9 @@ class Coordinator {
   // Enrollment and the TLS identity; nullptr in --insecure-dev mode.
   Enrollment* enrollment() { return enrollment_.get(); }
   const CoordinatorOptions& options() const { return options_; }
+  // The keys derived from the master key (the web TOTP secrets are sealed
+  // with a key derived from catalog_key).
+  const DerivedKeys& keys() const { return keys_; }
 
   // Called by housekeeping with the database health after each check.
   void OnHealth(std::function<void(bool)> fn);

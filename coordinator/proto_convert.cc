@@ -82,6 +82,7 @@ JobFilter FromProto(const shoebox::v1::ListJobsRequest& req) {
   f.states = States(req.states());
   f.destination = req.destination();
   f.limit = req.limit();
+  f.after_job_id = req.after_job_id();
   return f;
 }
 

@@ -604,4 +604,36 @@ absl::Status ValidateRecordWebAudit(const shoebox::v1::RecordWebAuditRequest& re
   return absl::OkStatus();
 }
 
+absl::Status ValidateSetWebAccountTotp(const shoebox::v1::SetWebAccountTotpRequest& req) {
+  RETURN_IF_ERROR(ValidateWebAccountName(req.name()));
+  if (req.enable() && (req.secret().size() < 16 || req.secret().size() > 64)) {
+    return absl::InvalidArgumentError("secret: a TOTP key of 16 to 64 bytes");
+  }
+  if (!req.enable() && !req.secret().empty()) {
+    return absl::InvalidArgumentError("secret: give none when turning TOTP off");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateUseWebAccountTotpStep(const shoebox::v1::UseWebAccountTotpStepRequest& req) {
+  RETURN_IF_ERROR(ValidateWebAccountName(req.name()));
+  if (req.step() <= 0) return absl::InvalidArgumentError("step: a TOTP time step > 0");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateBindWebAccountDevice(const shoebox::v1::BindWebAccountDeviceRequest& req) {
+  RETURN_IF_ERROR(ValidateWebAccountName(req.name()));
+  if (req.device().empty() || req.device().size() > 128 ||
+      req.device().find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError("device: 1-128 bytes without NUL (see `shoebox devices`)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateListAuditLog(const shoebox::v1::ListAuditLogRequest& req) {
+  if (req.before_id() < 0) return absl::InvalidArgumentError("before_id: 0 or an entry's ID");
+  if (req.limit() > 500) return absl::InvalidArgumentError("limit: at most 500 entries a page");
+  return absl::OkStatus();
+}
+
 }  // namespace shoebox::coordinator

@@ -184,5 +184,14 @@ absl::Status ValidateSetWebAccountPassword(const shoebox::v1::SetWebAccountPassw
 // target at most 256 and detail at most 1000 bytes, neither with a control
 // character.
 absl::Status ValidateRecordWebAudit(const shoebox::v1::RecordWebAuditRequest& req);
+// Slice 2: a valid name; enabling needs a 16..64-byte secret, disabling
+// none.
+absl::Status ValidateSetWebAccountTotp(const shoebox::v1::SetWebAccountTotpRequest& req);
+// A valid name and a time step > 0.
+absl::Status ValidateUseWebAccountTotpStep(const shoebox::v1::UseWebAccountTotpStepRequest& req);
+// A valid name and a device name of 1-128 bytes without NUL.
+absl::Status ValidateBindWebAccountDevice(const shoebox::v1::BindWebAccountDeviceRequest& req);
+// before_id >= 0, limit <= 500.
+absl::Status ValidateListAuditLog(const shoebox::v1::ListAuditLogRequest& req);
 
 }  // namespace shoebox::coordinator

@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -18,9 +19,11 @@
 #include "cli/web/assets.h"
 #include "cli/web/login_limiter.h"
 #include "cli/web/overview.h"
+#include "cli/web/pages.h"
 #include "cli/web/password.h"
 #include "cli/web/sessions.h"
 #include "cli/web/status_feed.h"
+#include "cli/web/totp.h"
 #include "common/bytes.h"
 
 namespace shoebox::cli::web {
@@ -31,6 +34,8 @@ using nlohmann::json;
 namespace pb = shoebox::v1;
 
 constexpr char kCookie[] = "__Host-shoebox";
+// Between the password and the TOTP code: who passed the first step.
+constexpr char kPendingCookie[] = "__Host-shoebox-2fa";
 constexpr char kCsrfHeader[] = "X-CSRF-Token";
 
 absl::Status FromGrpc(const grpc::Status& s, const std::string& what) {
@@ -70,8 +75,28 @@ std::string SessionCookie(const std::string& id) {
   return absl::StrCat(kCookie, "=", id, "; Path=/; Secure; HttpOnly; SameSite=Strict");
 }
 
-std::string ClearedCookie() {
-  return absl::StrCat(kCookie, "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
+std::string ClearedCookie(const char* name = kCookie) {
+  return absl::StrCat(name, "=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0");
+}
+
+std::string PendingCookie(const std::string& id) {
+  return absl::StrCat(kPendingCookie, "=", id, "; Path=/; Secure; HttpOnly; SameSite=Strict");
+}
+
+// A log-in request a cross-site page could have sent: the answer is sent
+// and true returned. A cross-site page cannot send JSON without a preflight
+// this server never answers, and a browser names the page's origin.
+bool RefuseCrossSiteLogin(const httplib::Request& req, httplib::Response& res) {
+  if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
+    SendError(res, 415, "send the log-in as application/json");
+    return true;
+  }
+  const std::string origin = req.get_header_value("Origin");
+  if (!origin.empty() && origin != "https://" + req.get_header_value("Host")) {
+    SendError(res, 403, "log-in from another site refused");
+    return true;
+  }
+  return false;
 }
 
 // One line of at most 200 printable bytes (audit targets, names echoed).
@@ -119,6 +144,7 @@ class WebServer::Impl {
       : options_(o),
         link_(std::move(link)),
         sessions_(o.session_idle, o.session_max),
+        pending_(o.second_step_timeout, o.second_step_timeout, 1000),
         limiter_(o.login_max_failures, o.login_window),
         feed_([this] { return FetchStatus(); }, o.poll_interval) {}
 
@@ -158,6 +184,15 @@ class WebServer::Impl {
     if (!s.ok()) return FromGrpc(s, "GetWebAccountCredential");
     return r;
   }
+  absl::StatusOr<pb::WebAccountTotp> FetchTotp(const std::string& name) {
+    pb::GetWebAccountTotpRequest req;
+    req.set_name(name);
+    pb::WebAccountTotp r;
+    auto ctx = link_.context();
+    grpc::Status s = link_.stub->GetWebAccountTotp(ctx.get(), req, &r);
+    if (!s.ok()) return FromGrpc(s, "GetWebAccountTotp");
+    return r;
+  }
   // Best effort: a failure is logged, the request goes on.
   void Audit(const std::string& account, const std::string& action, const std::string& target,
              bool allowed, const std::string& detail) {
@@ -176,6 +211,16 @@ class WebServer::Impl {
     }
   }
 
+  // What the session may see now: a member's devices as the coordinator
+  // binds them at this moment (an unbind applies at once, not at the next
+  // log-in); none when that cannot be read (fail closed).
+  ViewScope CurrentScope(const std::string& account, bool admin) {
+    if (admin) return ViewScope{true, {}};
+    absl::StatusOr<pb::WebAccountCredential> cred = FetchCredential(account);
+    if (!cred.ok()) return ViewScope{false, {}};
+    return ViewScope{false, {cred->account().devices().begin(), cred->account().devices().end()}};
+  }
+
   std::optional<Session> CurrentSession(const httplib::Request& req) {
     const std::string id = CookieValue(req, kCookie);
     if (id.empty()) return std::nullopt;
@@ -184,8 +229,12 @@ class WebServer::Impl {
 
   void Routes();
   httplib::Server::HandlerResponse Gate(const httplib::Request& req, httplib::Response& res);
+  // The session and its CSRF token for a state-changing request; false with
+  // 401 or 403 sent.
+  bool AllowStateChange(const httplib::Request& req, httplib::Response& res);
   void ServeAsset(const std::string& name, httplib::Response& res);
   void Login(const httplib::Request& req, httplib::Response& res);
+  void LoginCode(const httplib::Request& req, httplib::Response& res);
   void Logout(const httplib::Request& req, httplib::Response& res);
   void ChangePassword(const httplib::Request& req, httplib::Response& res);
   void Overview(const httplib::Request& req, httplib::Response& res);
@@ -200,6 +249,7 @@ class WebServer::Impl {
   const WebOptions options_;
   const CoordinatorLink link_;
   SessionStore sessions_;
+  SessionStore pending_;  // passed the password, waiting for the TOTP code
   LoginLimiter limiter_;
   StatusFeed feed_;
   std::once_flag feed_started_;
@@ -296,10 +346,17 @@ void WebServer::Impl::Routes() {
              });
   http_->Post("/api/login",
               [this](const httplib::Request& req, httplib::Response& res) { Login(req, res); });
-  http_->Post("/api/logout",
-              [this](const httplib::Request& req, httplib::Response& res) { Logout(req, res); });
+  http_->Get("/login/code", [this](const httplib::Request& req, httplib::Response& res) {
+    if (CurrentSession(req)) return res.set_redirect("/", 303);
+    ServeAsset("login-code.html", res);
+  });
+  http_->Post("/api/login/code",
+              [this](const httplib::Request& req, httplib::Response& res) { LoginCode(req, res); });
+  http_->Post("/api/logout", [this](const httplib::Request& req, httplib::Response& res) {
+    if (AllowStateChange(req, res)) Logout(req, res);
+  });
   http_->Post("/api/password", [this](const httplib::Request& req, httplib::Response& res) {
-    ChangePassword(req, res);
+    if (AllowStateChange(req, res)) ChangePassword(req, res);
   });
   http_->Get("/api/session", [this](const httplib::Request& req, httplib::Response& res) {
     std::optional<Session> s = CurrentSession(req);
@@ -314,6 +371,21 @@ void WebServer::Impl::Routes() {
              [this](const httplib::Request& req, httplib::Response& res) { Overview(req, res); });
   http_->Get("/api/events",
              [this](const httplib::Request& req, httplib::Response& res) { Events(req, res); });
+  PageDeps deps;
+  deps.link = link_;
+  deps.coordinator_address = options_.coordinator_address;
+  deps.session = [this](const httplib::Request& req) { return CurrentSession(req); };
+  deps.audit = [this](const std::string& account, const std::string& action,
+                      const std::string& target, bool allowed, const std::string& detail) {
+    Audit(account, action, target, allowed, detail);
+  };
+  deps.allow_state_change = [this](const httplib::Request& req, httplib::Response& res) {
+    return AllowStateChange(req, res);
+  };
+  deps.serve_asset = [this](const std::string& name, httplib::Response& res) {
+    ServeAsset(name, res);
+  };
+  RegisterPages(*http_, std::move(deps));
 }
 
 // Before any route: pages and APIs need a session (the log-in page, its
@@ -323,9 +395,16 @@ httplib::Server::HandlerResponse WebServer::Impl::Gate(const httplib::Request& r
                                                        httplib::Response& res) {
   using R = httplib::Server::HandlerResponse;
   const std::string& p = req.path;
-  if (p == "/login" || p == "/api/login" || p.rfind("/assets/", 0) == 0) return R::Unhandled;
-  std::optional<Session> s = CurrentSession(req);
-  if (!s) {
+  if (p == "/login" || p == "/api/login" || p == "/login/code" || p == "/api/login/code" ||
+      p.rfind("/assets/", 0) == 0) {
+    return R::Unhandled;
+  }
+  // A state-changing request is checked by its route (Guarded), after
+  // cpp-httplib read its body: answering here would leave the body unread
+  // on a kept-alive connection, where it would be parsed as the start of
+  // the browser's next request (a 400 for that one).
+  if (IsStateChanging(req.method)) return R::Unhandled;
+  if (!CurrentSession(req)) {
     if (p.rfind("/api/", 0) == 0) {
       SendError(res, 401,
                 "not logged in (or the session ended: idle too long, logged out, or the web "
@@ -335,14 +414,24 @@ httplib::Server::HandlerResponse WebServer::Impl::Gate(const httplib::Request& r
     }
     return R::Handled;
   }
-  if (IsStateChanging(req.method) &&
-      !SessionStore::CsrfMatches(*s, req.get_header_value(kCsrfHeader))) {
+  return R::Unhandled;
+}
+
+bool WebServer::Impl::AllowStateChange(const httplib::Request& req, httplib::Response& res) {
+  std::optional<Session> s = CurrentSession(req);
+  if (!s) {
+    SendError(res, 401,
+              "not logged in (or the session ended: idle too long, logged out, or the web "
+              "server restarted): log in again");
+    return false;
+  }
+  if (!SessionStore::CsrfMatches(*s, req.get_header_value(kCsrfHeader))) {
     SendError(res, 403,
               "this request needs the session's X-CSRF-Token header: reload the page and try "
               "again");
-    return R::Handled;
+    return false;
   }
-  return R::Unhandled;
+  return true;
 }
 
 void WebServer::Impl::ServeAsset(const std::string& name, httplib::Response& res) {
@@ -387,15 +476,7 @@ absl::StatusOr<pb::WebAccount> WebServer::Impl::CheckPassword(const std::string&
 }
 
 void WebServer::Impl::Login(const httplib::Request& req, httplib::Response& res) {
-  // A cross-site page cannot send JSON without a preflight this server never
-  // answers, and a browser names the page's origin: log-in CSRF is refused.
-  if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
-    return SendError(res, 415, "send the log-in as application/json {\"name\", \"password\"}");
-  }
-  const std::string origin = req.get_header_value("Origin");
-  if (!origin.empty() && origin != "https://" + req.get_header_value("Host")) {
-    return SendError(res, 403, "log-in from another site refused");
-  }
+  if (RefuseCrossSiteLogin(req, res)) return;
   json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (!body.is_object() || !body.contains("name") || !body["name"].is_string() ||
       !body.contains("password") || !body["password"].is_string()) {
@@ -419,10 +500,84 @@ void WebServer::Impl::Login(const httplib::Request& req, httplib::Response& res)
     return SendError(res, 503,
                      absl::StrCat("cannot check the password now: ", account.status().message()));
   }
-  Session s = sessions_.Create(account->name(), account->role(),
-                               {account->devices().begin(), account->devices().end()});
+  absl::StatusOr<pb::WebAccountTotp> totp = FetchTotp(account->name());
+  if (!totp.ok()) {
+    return SendError(res, 503,
+                     absl::StrCat("cannot check the second factor now: ", totp.status().message()));
+  }
+  const std::vector<std::string> devices(account->devices().begin(), account->devices().end());
+  if (totp->enabled()) {
+    // Second step: the code, on its own page, within second_step_timeout.
+    Session p = pending_.Create(account->name(), account->role(), devices);
+    res.set_header("Set-Cookie", PendingCookie(p.id));
+    return SendJson(res, 200, json{{"account", p.account}, {"second_step", "totp"}});
+  }
+  if (account->role() == "admin" && totp->admins_require_totp()) {
+    Audit("", "WebLoginRefused", account->name(), false,
+          absl::StrCat("admin without TOTP while another admin has it; from ", req.remote_addr));
+    return SendError(
+        res, 403,
+        absl::StrCat("two-factor log-in is required for admins once any admin has it, and ",
+                     account->name(), " has none: an admin must run `shoebox web user totp enable ",
+                     account->name(), "` on the server and give you the key"));
+  }
+  Session s = sessions_.Create(account->name(), account->role(), devices);
   Audit(s.account, "WebLogin", s.account, true, absl::StrCat("from ", req.remote_addr));
   res.set_header("Set-Cookie", SessionCookie(s.id));
+  SendJson(res, 200, json{{"account", s.account}, {"role", s.role}, {"csrf", s.csrf}});
+}
+
+void WebServer::Impl::LoginCode(const httplib::Request& req, httplib::Response& res) {
+  if (RefuseCrossSiteLogin(req, res)) return;
+  std::optional<Session> p = pending_.Find(CookieValue(req, kPendingCookie));
+  if (!p) {
+    return SendError(res, 401,
+                     "the log-in timed out or was not started: log in with your password again");
+  }
+  json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (!body.is_object() || !body.contains("code") || !body["code"].is_string()) {
+    return SendError(res, 400, "send {\"code\": \"123456\"}");
+  }
+  const std::vector<std::string> keys = {"account:" + p->account, "address:" + req.remote_addr};
+  if (absl::Duration wait = limiter_.RetryAfter(keys); wait > absl::ZeroDuration()) {
+    const int64_t secs = absl::ToInt64Seconds(wait);
+    res.set_header("Retry-After", std::to_string(secs));
+    return SendError(res, 429, absl::StrCat("too many wrong codes: try again in ", secs, " s"));
+  }
+  absl::StatusOr<pb::WebAccountTotp> totp = FetchTotp(p->account);
+  if (!totp.ok() || !totp->enabled()) {
+    return SendError(res, 503,
+                     absl::StrCat("cannot check the code now: ",
+                                  totp.ok() ? "TOTP was turned off meanwhile; log in "
+                                              "again"
+                                            : std::string(totp.status().message())));
+  }
+  std::string code = body["code"].get<std::string>();
+  code.erase(std::remove(code.begin(), code.end(), ' '), code.end());
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  std::optional<int64_t> step = TotpMatch(totp->secret(), code, now, totp->last_step());
+  bool accepted = false;
+  if (step) {
+    pb::UseWebAccountTotpStepRequest use;
+    use.set_name(p->account);
+    use.set_step(*step);
+    pb::UseWebAccountTotpStepResponse used;
+    auto ctx = link_.context();
+    grpc::Status s = link_.stub->UseWebAccountTotpStep(ctx.get(), use, &used);
+    if (!s.ok()) return SendError(res, 503, FromGrpc(s, "UseWebAccountTotpStep").ToString());
+    accepted = used.accepted();  // false: another log-in used this code first
+  }
+  if (!accepted) {
+    limiter_.RecordFailure(keys);
+    Audit("", "WebLoginFailed", p->account, false,
+          absl::StrCat("wrong or reused TOTP code; from ", req.remote_addr));
+    return SendError(res, 401, "wrong code (or one already used): type the current code");
+  }
+  pending_.Remove(p->id);
+  Session s = sessions_.Create(p->account, p->role, p->devices);
+  Audit(s.account, "WebLogin", s.account, true, absl::StrCat("with TOTP; from ", req.remote_addr));
+  res.set_header("Set-Cookie", SessionCookie(s.id));
+  res.set_header("Set-Cookie", ClearedCookie(kPendingCookie));
   SendJson(res, 200, json{{"account", s.account}, {"role", s.role}, {"csrf", s.csrf}});
 }
 
@@ -476,7 +631,7 @@ void WebServer::Impl::Overview(const httplib::Request& req, httplib::Response& r
   if (!s) return SendError(res, 401, "not logged in");
   absl::StatusOr<pb::StatusResponse> st = FetchStatus();
   if (!st.ok()) return SendError(res, 502, std::string(st.status().message()));
-  SendJson(res, 200, OverviewJson(*st, ScopeOf(*s)));
+  SendJson(res, 200, OverviewJson(*st, CurrentScope(s->account, s->role == "admin")));
 }
 
 void WebServer::Impl::Events(const httplib::Request& req, httplib::Response& res) {
@@ -490,11 +645,12 @@ void WebServer::Impl::Events(const httplib::Request& req, httplib::Response& res
   std::call_once(feed_started_, [this] { feed_.Start(); });
   struct Stream {
     std::string sid;
+    std::string account;
     ViewScope scope;
     uint64_t sent = 0;
     absl::Time last_write = absl::Now();
   };
-  auto stream = std::make_shared<Stream>(Stream{s->id, ScopeOf(*s)});
+  auto stream = std::make_shared<Stream>(Stream{s->id, s->account, ScopeOf(*s)});
   res.set_header("Cache-Control", "no-store");
   res.set_chunked_content_provider(
       "text/event-stream",
@@ -511,6 +667,8 @@ void WebServer::Impl::Events(const httplib::Request& req, httplib::Response& res
         }
         if (snap.version > stream->sent) {
           stream->sent = snap.version;
+          // A member's devices are read again for each update.
+          if (!stream->scope.admin) stream->scope = CurrentScope(stream->account, false);
           msg = snap.ok ? absl::StrCat("event: overview\ndata: ",
                                        DumpJson(OverviewJson(snap.status, stream->scope)), "\n\n")
                         : absl::StrCat("event: unavailable\ndata: ",

@@ -7,11 +7,13 @@
 // client address, and every log-in, log-out and change written to the
 // coordinator's audit log (RecordWebAudit).
 //
-// Routes: GET /login (page), GET / (Overview; redirects to /login without
-// a session), GET /assets/NAME, POST /api/login, POST /api/logout,
+// Routes: GET /login (page), GET /login/code (the TOTP step), GET /
+// (Overview; redirects to /login without a session), GET /assets/NAME,
+// POST /api/login, POST /api/login/code, POST /api/logout,
 // GET /api/session, GET /api/overview, GET /api/events (server-sent
-// events), POST /api/password. Without a session every /api/ route but
-// /api/login answers 401; a POST without the session's X-CSRF-Token 403.
+// events), POST /api/password, and the pages of pages.h. Without a session
+// every /api/ route but the log-in answers 401; a POST without the
+// session's X-CSRF-Token 403.
 #pragma once
 
 #include <chrono>
@@ -38,6 +40,11 @@ struct WebOptions {
   absl::Duration login_window = absl::Minutes(1);
   // Open /api/events streams at once (each holds a server thread).
   int max_event_streams = 32;
+  // The coordinator's HOST:PORT as agents reach it (the "enroll a device"
+  // command names it).
+  std::string coordinator_address;
+  // Between the password and the TOTP code of a two-step log-in.
+  absl::Duration second_step_timeout = absl::Minutes(5);
 };
 
 // How the server reaches the coordinator: the AdminService stub (not

@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "cli/web/password.h"
 #include "cli/web/server.h"
+#include "cli/web/server_test_fixture.h"
 #include "common/crypto/pki.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -23,146 +24,8 @@
 namespace shoebox::cli::web {
 namespace {
 
-namespace pb = shoebox::v1;
+using namespace webtest;  // NOLINT
 using nlohmann::json;
-
-class FakeAdmin final : public pb::AdminService::Service {
- public:
-  grpc::Status GetStatus(grpc::ServerContext*, const pb::GetStatusRequest*,
-                         pb::StatusResponse* r) override {
-    std::lock_guard<std::mutex> l(mu);
-    *r = status;
-    return grpc::Status::OK;
-  }
-  grpc::Status GetWebAccountCredential(grpc::ServerContext*,
-                                       const pb::GetWebAccountCredentialRequest* req,
-                                       pb::WebAccountCredential* r) override {
-    std::lock_guard<std::mutex> l(mu);
-    auto it = accounts.find(req->name());
-    if (it == accounts.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such account");
-    r->mutable_account()->set_name(req->name());
-    r->mutable_account()->set_role(it->second.first);
-    r->set_password_hash(it->second.second);
-    return grpc::Status::OK;
-  }
-  grpc::Status SetWebAccountPassword(grpc::ServerContext*,
-                                     const pb::SetWebAccountPasswordRequest* req,
-                                     pb::WebAccount* r) override {
-    std::lock_guard<std::mutex> l(mu);
-    accounts[req->name()].second = req->password_hash();
-    r->set_name(req->name());
-    return grpc::Status::OK;
-  }
-  grpc::Status RecordWebAudit(grpc::ServerContext*, const pb::RecordWebAuditRequest* req,
-                              pb::RecordWebAuditResponse*) override {
-    std::lock_guard<std::mutex> l(mu);
-    audits.push_back(req->action() + " " + req->account() + " " + req->target() +
-                     (req->allowed() ? " allowed" : " refused"));
-    return grpc::Status::OK;
-  }
-  std::vector<std::string> Audits() {
-    std::lock_guard<std::mutex> l(mu);
-    return audits;
-  }
-  void SetCopies(uint64_t at1) {
-    std::lock_guard<std::mutex> l(mu);
-    status.set_files_with_1_copy(at1);
-  }
-
-  std::mutex mu;
-  std::map<std::string, std::pair<std::string, std::string>> accounts;  // role, hash
-  pb::StatusResponse status;
-  std::vector<std::string> audits;
-};
-
-constexpr char kPassword[] = "a-long-enough-password";
-
-class WebServerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("shoebox-web-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    auto ca = CreateCa("web test CA", 1);
-    ASSERT_TRUE(ca.ok());
-    auto key = GenerateKeyPem();
-    ASSERT_TRUE(key.ok());
-    IssueParams p;
-    p.public_key_pem = *PublicKeyPem(*key);
-    p.common_name = "shoebox-web";
-    p.org_unit = "server";
-    p.days = 1;
-    p.server = true;
-    p.dns_names = {"localhost"};
-    p.ip_addresses = {"127.0.0.1"};
-    auto cert = IssueCert(*ca, p);
-    ASSERT_TRUE(cert.ok());
-    std::ofstream(dir_ / "server.crt") << *cert << ca->cert_pem;
-    std::ofstream(dir_ / "server.key") << *key;
-    std::ofstream(dir_ / "ca.crt") << ca->cert_pem;
-
-    fake_.accounts["ana"] = {"admin", *HashPassword(kPassword)};
-    fake_.status.set_files_with_1_copy(5);
-    fake_.status.set_files_with_2_copies(2);
-    fake_.status.add_devices()->set_name("phone");
-    grpc::ServerBuilder b;
-    int grpc_port = 0;
-    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &grpc_port);
-    b.RegisterService(&fake_);
-    grpc_ = b.BuildAndStart();
-    ASSERT_NE(grpc_, nullptr);
-    stub_ = pb::AdminService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port),
-                                                          grpc::InsecureChannelCredentials()));
-
-    WebOptions o;
-    o.listen = "127.0.0.1:0";
-    o.cert_file = (dir_ / "server.crt").string();
-    o.key_file = (dir_ / "server.key").string();
-    o.poll_interval = absl::Milliseconds(100);
-    CoordinatorLink link;
-    link.stub = stub_.get();
-    link.context = [] {
-      auto c = std::make_unique<grpc::ClientContext>();
-      c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-      return c;
-    };
-    auto s = WebServer::Start(o, link);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = std::move(*s);
-  }
-  void TearDown() override {
-    server_.reset();
-    if (grpc_) grpc_->Shutdown();
-    std::filesystem::remove_all(dir_);
-  }
-
-  std::unique_ptr<httplib::SSLClient> Client() {
-    auto c = std::make_unique<httplib::SSLClient>("127.0.0.1", server_->port());
-    c->set_ca_cert_path((dir_ / "ca.crt").string().c_str());
-    c->enable_server_certificate_verification(true);
-    return c;
-  }
-  httplib::Result Login(const std::string& name, const std::string& password) {
-    return Client()->Post("/api/login", json{{"name", name}, {"password", password}}.dump(),
-                          "application/json");
-  }
-  // The session cookie ("__Host-shoebox=...") and CSRF token of a log-in.
-  std::pair<std::string, std::string> LoggedIn() {
-    auto r = Login("ana", kPassword);
-    EXPECT_TRUE(r);
-    EXPECT_EQ(r->status, 200);
-    std::string cookie = r->get_header_value("Set-Cookie");
-    cookie = cookie.substr(0, cookie.find(';'));
-    return {cookie, json::parse(r->body)["csrf"].get<std::string>()};
-  }
-
-  std::filesystem::path dir_;
-  FakeAdmin fake_;
-  std::unique_ptr<grpc::Server> grpc_;
-  std::unique_ptr<pb::AdminService::Stub> stub_;
-  std::unique_ptr<WebServer> server_;
-};
 
 TEST_F(WebServerTest, NothingAnswersWithoutASession) {
   auto c = Client();

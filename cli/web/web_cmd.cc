@@ -1,5 +1,5 @@
-// `shoebox web serve` and `shoebox web user add|list|passwd` (docs/web.md,
-// docs/cli.md).
+// `shoebox web serve` and `shoebox web user add|list|passwd|totp|bind|unbind`
+// (docs/web.md, docs/cli.md).
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/web/password.h"
 #include "cli/web/server.h"
+#include "cli/web/totp.h"
 #include "common/signals.h"
 #include "nlohmann/json.hpp"
 
@@ -46,6 +47,7 @@ int Serve(AdminClient& client, const ServeFlags& f) {
   o.cert_file = f.cert;
   o.key_file = f.key;
   o.session_idle = absl::Minutes(f.idle_minutes);
+  o.coordinator_address = client.options().coordinator;
   const std::string tls_dir = TlsDirOf(client.options());
   if (o.cert_file.empty() != o.key_file.empty()) {
     std::fprintf(stderr, "shoebox web serve: give both --cert and --key, or neither\n");
@@ -163,6 +165,56 @@ int UserList(AdminClient& client, bool json_out) {
   return 0;
 }
 
+// `web user totp enable|disable NAME`: a new key, sealed by the coordinator,
+// printed once (Base32 and the otpauth:// URI for an authenticator app).
+int UserTotp(AdminClient& client, const std::string& name, bool enable) {
+  v1::SetWebAccountTotpRequest req;
+  req.set_name(name);
+  req.set_enable(enable);
+  const std::string secret = enable ? web::NewTotpSecret() : "";
+  req.set_secret(secret);
+  v1::WebAccountTotp r;
+  auto ctx = client.Context();
+  grpc::Status s = client.stub()->SetWebAccountTotp(ctx.get(), req, &r);
+  if (!s.ok())
+    return FailRpc(s, std::string("web user totp ") + (enable ? "enable " : "disable ") + name);
+  if (!enable) {
+    std::printf("two-factor log-in of web account %s turned off%s\n", name.c_str(),
+                r.admins_require_totp()
+                    ? " (another admin has it, so an admin account without it cannot log in)"
+                    : "");
+    return 0;
+  }
+  std::printf(
+      "two-factor log-in of web account %s turned on (TOTP, SHA-1, 6 digits, 30 s).\n"
+      "Add this key to an authenticator app (shown once; run enable again for a new one):\n"
+      "  key: %s\n"
+      "  uri: %s\n",
+      name.c_str(), web::Base32Encode(secret).c_str(), web::TotpUri(name, secret).c_str());
+  if (r.admins_require_totp()) {
+    std::printf(
+        "Admins need it from now on: every admin account without TOTP is refused at log-in until "
+        "`shoebox web user totp enable NAME` is run for it.\n");
+  }
+  return 0;
+}
+
+int UserBind(AdminClient& client, const std::string& name, const std::string& device, bool bind) {
+  v1::BindWebAccountDeviceRequest req;
+  req.set_name(name);
+  req.set_device(device);
+  req.set_bind(bind);
+  v1::WebAccount r;
+  auto ctx = client.Context();
+  grpc::Status s = client.stub()->BindWebAccountDevice(ctx.get(), req, &r);
+  if (!s.ok()) return FailRpc(s, std::string("web user ") + (bind ? "bind " : "unbind ") + name);
+  std::string devices;
+  for (const auto& d : r.devices()) devices += (devices.empty() ? "" : ",") + d;
+  std::printf("web account %s now sees: %s (open pages apply it at their next request)\n",
+              r.name().c_str(), devices.empty() ? "no device" : devices.c_str());
+  return 0;
+}
+
 }  // namespace
 
 void RegisterWebCommands(CLI::App& app, CliContext& ctx) {
@@ -205,6 +257,36 @@ void RegisterWebCommands(CLI::App& app, CliContext& ctx) {
   ctx.AddAdminHandler(passwd, [passwd_flags](CliContext&, AdminClient& client) {
     return UserPasswd(client, *passwd_flags);
   });
+
+  struct TotpFlags {
+    std::string name;
+  };
+  auto* totp = user->add_subcommand(
+      "totp",
+      "two-factor log-in (TOTP): enable prints a new key once; required for admins once "
+      "any admin has it");
+  totp->require_subcommand(1);
+  for (const char* which : {"enable", "disable"}) {
+    auto f = std::make_shared<TotpFlags>();
+    const bool enable = std::string(which) == "enable";
+    auto* sub = totp->add_subcommand(
+        which, enable ? "turn TOTP on with a new key (printed once)" : "turn TOTP off");
+    sub->add_option("name", f->name, "account name")->required();
+    ctx.AddAdminHandler(sub, [f, enable](CliContext&, AdminClient& client) {
+      return UserTotp(client, f->name, enable);
+    });
+  }
+  for (const char* which : {"bind", "unbind"}) {
+    auto f = std::make_shared<std::pair<std::string, std::string>>();
+    const bool bind = std::string(which) == "bind";
+    auto* sub = user->add_subcommand(
+        which, bind ? "let a member see a device" : "stop a member seeing a device");
+    sub->add_option("name", f->first, "member account name")->required();
+    sub->add_option("device", f->second, "device name (see `shoebox devices`)")->required();
+    ctx.AddAdminHandler(sub, [f, bind](CliContext&, AdminClient& client) {
+      return UserBind(client, f->first, f->second, bind);
+    });
+  }
 
   auto* list = user->add_subcommand("list", "list the accounts");
   list->add_flag("--json", ctx.json(), "print JSON");

@@ -185,6 +185,30 @@ TEST(WebAssets, PagesScriptsAndStylesAreEmbedded) {
   EXPECT_EQ(FindAsset("login.js")->body.find("innerHTML"), std::string::npos);
 }
 
+TEST(WebAssets, SecondSlicePagesHaveNoInlineScriptAndNeverParseHtml) {
+  for (const char* page : {"devices.html", "destinations.html", "jobs.html", "activity.html",
+                           "login-code.html", "index.html"}) {
+    const Asset* a = FindAsset(page);
+    ASSERT_NE(a, nullptr) << page;
+    EXPECT_EQ(a->body.find("<script>"), std::string::npos) << page;
+    EXPECT_EQ(a->body.find("onclick"), std::string::npos) << page;
+    EXPECT_EQ(a->body.find("style="), std::string::npos) << page;
+    // Every page carries the navigation bar.
+    if (std::string_view(page) != "login-code.html") {
+      EXPECT_NE(a->body.find("href=\"/jobs\""), std::string::npos) << page;
+    }
+  }
+  for (const char* script :
+       {"common.js", "devices.js", "destinations.js", "jobs.js", "activity.js", "login-code.js"}) {
+    const Asset* a = FindAsset(script);
+    ASSERT_NE(a, nullptr) << script;
+    for (const char* bad :
+         {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("}) {
+      EXPECT_EQ(a->body.find(bad), std::string::npos) << script << " uses " << bad;
+    }
+  }
+}
+
 shoebox::v1::StatusResponse SampleStatus() {
   shoebox::v1::StatusResponse r;
   r.set_files_with_no_copy(2);

@@ -102,6 +102,21 @@ class AdminServiceImpl final : public shoebox::v1::AdminService::Service {
   grpc::Status RecordWebAudit(grpc::ServerContext* ctx,
                               const shoebox::v1::RecordWebAuditRequest* req,
                               shoebox::v1::RecordWebAuditResponse* resp) override;
+  // Slice 2: service/web_extra_rpcs.cc.
+  grpc::Status SetWebAccountTotp(grpc::ServerContext* ctx,
+                                 const shoebox::v1::SetWebAccountTotpRequest* req,
+                                 shoebox::v1::WebAccountTotp* resp) override;
+  grpc::Status GetWebAccountTotp(grpc::ServerContext* ctx,
+                                 const shoebox::v1::GetWebAccountTotpRequest* req,
+                                 shoebox::v1::WebAccountTotp* resp) override;
+  grpc::Status UseWebAccountTotpStep(grpc::ServerContext* ctx,
+                                     const shoebox::v1::UseWebAccountTotpStepRequest* req,
+                                     shoebox::v1::UseWebAccountTotpStepResponse* resp) override;
+  grpc::Status BindWebAccountDevice(grpc::ServerContext* ctx,
+                                    const shoebox::v1::BindWebAccountDeviceRequest* req,
+                                    shoebox::v1::WebAccount* resp) override;
+  grpc::Status ListAuditLog(grpc::ServerContext* ctx, const shoebox::v1::ListAuditLogRequest* req,
+                            shoebox::v1::ListAuditLogResponse* resp) override;
 
  private:
   Coordinator* const c_;

@@ -220,7 +220,7 @@ absl::StatusOr<std::vector<JobRow>> FakeQueueStore::ListJobs(const JobFilter& f,
   const JobSelection sel{{}, f.destination, f.states};
   const uint32_t limit = f.limit == 0 ? 1000 : f.limit;
   for (const auto& [id, j] : jobs_) {
-    if (!Selected(sel, id, j)) continue;
+    if (!Selected(sel, id, j) || id <= f.after_job_id) continue;
     if (out.size() >= limit) break;
     JobRow& r = out.emplace_back();
     r.job_id = id;

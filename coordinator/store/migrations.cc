@@ -519,6 +519,20 @@ CREATE TABLE web_account_devices (
 );
 )sql";
 
+// Issue 22, slice 2: the web accounts' TOTP second factor (docs/web.md). The
+// key is sealed by the coordinator (AES-256-GCM, a key derived from the
+// catalog key, bound to the account's name); last_step is the newest time
+// step accepted, so a code is accepted once.
+constexpr char kV19[] = R"sql(
+CREATE TABLE web_account_totp (
+  account text PRIMARY KEY REFERENCES web_accounts(name) ON DELETE CASCADE,
+  sealed_secret bytea NOT NULL,
+  enabled boolean NOT NULL DEFAULT true,
+  last_step bigint NOT NULL DEFAULT 0,
+  changed_at timestamptz NOT NULL DEFAULT now()
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& Migrations() {
@@ -539,6 +553,7 @@ const std::vector<Migration>& Migrations() {
       {14, "status counters kept by triggers (a million files)", StatusCountersMigrationSql()},
       {15, "albums and capture dates of file versions (imports)", kV15},
       {16, "web dashboard accounts", kV16},
+      {19, "web dashboard accounts: TOTP second factor", kV19},
   };
   return kAll;
 }

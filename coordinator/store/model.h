@@ -308,7 +308,8 @@ struct SweepResult {
 struct JobFilter {
   std::vector<JobState> states;
   std::string destination;
-  uint32_t limit = 0;  // 0: 1000; at most 100000
+  uint32_t limit = 0;        // 0: 1000; at most 100000
+  int64_t after_job_id = 0;  // keyset pagination: only larger IDs
 };
 
 // Jobs an admin acts on: empty fields do not filter.

@@ -56,8 +56,8 @@ absl::StatusOr<std::vector<JobRow>> PgStore::ListJobs(const JobFilter& req,
         "LEFT JOIN file_versions v ON v.id = j.version_id "
         "LEFT JOIN files f ON f.id = v.file_id "
         "WHERE (cardinality($1::int[]) = 0 OR j.state = ANY($1::int[])) "
-        "AND ($2::text = '' OR d.name = $2::text) ORDER BY j.id LIMIT $3",
-        NumArray(states), req.destination, static_cast<int64_t>(limit));
+        "AND ($2::text = '' OR d.name = $2::text) AND j.id > $4 ORDER BY j.id LIMIT $3",
+        NumArray(states), req.destination, static_cast<int64_t>(limit), req.after_job_id);
     for (const auto& row : r) {
       JobRow& j = out.emplace_back();
       j.job_id = row[0].as<int64_t>();

@@ -25,6 +25,23 @@ struct WebAccountRow {
   std::vector<std::string> devices;  // sorted
 };
 
+// The TOTP row of an account (migration 19): the sealed key as stored.
+struct WebTotpRow {
+  bool enabled = false;
+  std::string sealed_secret;
+  int64_t last_step = 0;
+  bool admins_require_totp = false;  // some admin has it enabled
+};
+
+// One audit log row for the web Activity page.
+struct WebAuditRow {
+  int64_t id = 0;
+  int64_t unix_ms = 0;
+  std::string actor_kind, actor, action, target, detail;
+  bool allowed = true;
+  int64_t count = 1;
+};
+
 class WebAccountStore {
  public:
   // Borrows `store`, which must outlive this object.
@@ -40,6 +57,22 @@ class WebAccountStore {
   // Replaces the hash and sets changed_at; NOT_FOUND when there is no such
   // account.
   absl::StatusOr<WebAccountRow> SetPassword(const std::string& name, const std::string& hash);
+
+  // Slice 2. Stores the sealed key and enables TOTP (sealed non-empty), or
+  // removes it (sealed empty); NOT_FOUND when there is no such account.
+  absl::Status SetTotp(const std::string& name, const std::string& sealed);
+  // The account's TOTP row (enabled=false when it has none); NOT_FOUND
+  // when there is no such account.
+  absl::StatusOr<WebTotpRow> GetTotp(const std::string& name);
+  // Records `step` as used when it is newer than the last one; false when
+  // it is not (a replayed code). NOT_FOUND without TOTP.
+  absl::StatusOr<bool> UseTotpStep(const std::string& name, int64_t step);
+  // Binds (`bind`) or unbinds a device of a member; FAILED_PRECONDITION for
+  // an admin, NOT_FOUND for an unknown account, device or binding.
+  absl::StatusOr<WebAccountRow> BindDevice(const std::string& name, const std::string& device,
+                                           bool bind);
+  // Audit log rows with id < before_id (0: any), newest first.
+  absl::StatusOr<std::vector<WebAuditRow>> ListAudit(int64_t before_id, uint32_t limit);
 
  private:
   Store* const store_;

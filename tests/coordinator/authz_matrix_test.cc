@@ -202,6 +202,17 @@ const std::map<std::string, Expected>& ExpectedTable() {
        {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
       {"/shoebox.v1.AdminService/RecordWebAudit",
        {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      // Issue 22, slice 2: empty requests name no account; the audit log
+      // lists.
+      {"/shoebox.v1.AdminService/SetWebAccountTotp",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/GetWebAccountTotp",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/UseWebAccountTotpStep",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/BindWebAccountDevice",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/ListAuditLog", {Owner::kAdmin, Code::OK, Code::OK}},
   };
   return kExpected;
 }

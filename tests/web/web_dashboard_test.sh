@@ -8,7 +8,12 @@
 # Debian's chromium: log-in, the Overview's copies equal `shoebox status
 # --json`, a live update after a new file is delivered (no reload), the
 # injected name shown as text, CSRF and session refusals, the log-in limit,
-# axe-core. Screenshots land in $work/screenshots (KEEP=1 keeps them).
+# axe-core. Before it, tests/web/pages.mjs drives the second slice: the
+# Devices (enrolling a second agent with the page's token), Destinations
+# (pause, resume), Jobs (cancel, retry) and Activity pages, CSRF on their
+# POSTs, a member refused another device, and TOTP log-in with a code
+# computed from the key `shoebox web user totp enable` printed.
+# Screenshots land in $work/screenshots (KEEP=1 keeps them).
 #   tests/web/web_dashboard_test.sh BUILD_DIR
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -26,7 +31,7 @@ work="$(mktemp -d /tmp/shoebox-e2e-web.XXXXXX)"
 chmod 755 "$work"
 cleanup() {
   local rc=$? p l
-  for p in web agent worker coordinator; do sb_stop "$work/$p.pid" 20; done
+  for p in web agent2 agent worker coordinator; do sb_stop "$work/$p.pid" 20; done
   sb_pg_stop "$work/pg"
   if [[ $rc != 0 ]]; then
     for l in "$work"/*.log; do [[ $l == *initdb* ]] && continue; echo "===== $l (tail)"; tail -n 30 "$l"; done
@@ -123,7 +128,27 @@ grep -q "serving https://127.0.0.1:$w_port/" "$work/web.log" || sb_die "web serv
 spki=$(openssl x509 -in "$work/tls/server.crt" -pubkey -noout | openssl pkey -pubin -outform der \
   | openssl dgst -sha256 -binary | base64)
 
-mkdir -p "$work/screenshots"
+mkdir -p "$work/screenshots" "$work/src2"
+# A second device, enrolled by pages.mjs with the token the Devices page shows.
+cat >"$work/agent2.toml" <<TOML
+[coordinator]
+address = "$caddr"
+[agent]
+device_name = "tablet"
+state_dir = "$work/agent2"
+settle_seconds = 0
+[[folder]]
+path = "$work/src2"
+all_files = true
+TOML
+NODE_EXTRA_CA_CERTS="$work/tls/ca.crt" SB_URL="https://127.0.0.1:$w_port" SB_SPKI="$spki" \
+  SB_ADMIN_PW="$admin_pw" SB_MEMBER_PW="$member_pw" SB_SHOTS="$work/screenshots" \
+  SB_CLI="$bin/cli/shoebox" SB_SRC="$work/src" SB_TOOLS="$tools" \
+  SB_AGENT="$bin/agent/shoebox-agent" SB_AGENT2_CONF="$work/agent2.toml" SB_AGENT2_PID="$work/agent2.pid" \
+  node "$here/tests/web/pages.mjs" || sb_die "the browser test of the pages failed"
+# pages.mjs's refused TOTP replay counts toward this address's log-in limit,
+# which dashboard.mjs measures exactly: let its one-minute window pass.
+sleep 61
 NODE_EXTRA_CA_CERTS="$work/tls/ca.crt" SB_URL="https://127.0.0.1:$w_port" SB_SPKI="$spki" \
   SB_ADMIN_PW="$admin_pw" SB_MEMBER_PW="$member_pw" SB_SHOTS="$work/screenshots" \
   SB_CLI="$bin/cli/shoebox" SB_SRC="$work/src" SB_XSS="$xss_name" SB_TOOLS="$tools" \
@@ -133,11 +158,17 @@ NODE_EXTRA_CA_CERTS="$work/tls/ca.crt" SB_URL="https://127.0.0.1:$w_port" SB_SPK
 sb_pg_run "$SB_PGBIN/psql" -h 127.0.0.1 -p "$pg_port" -U shoebox -d shoebox -tAc \
   "SELECT actor_kind || ' ' || actor || ' ' || action || ' ' || allowed FROM audit_log WHERE actor_kind = 'web' ORDER BY id" >"$work/audit.txt"
 for line in "web ana WebLogin true" "web ben WebLogin true" "web ana WebLogout true" \
-            "web (not logged in) WebLoginFailed false"; do
+            "web (not logged in) WebLoginFailed false" "web ana WebEnrollDevice true" \
+            "web ana WebPauseDestination true" "web ana WebResumeDestination true" \
+            "web ana WebCancelJobs true" "web ana WebRetryJobs true"; do
   grep -qF "$line" "$work/audit.txt" || sb_die "audit log lacks '$line': $(cat "$work/audit.txt")"
 done
 sb_pg_run "$SB_PGBIN/psql" -h 127.0.0.1 -p "$pg_port" -U shoebox -d shoebox -tAc \
   "SELECT count(*) FROM audit_log WHERE action = 'CreateWebAccount' AND target IN ('ana', 'ben')" \
   | grep -qx 2 || sb_die "account creation is not audited"
+# The TOTP key is sealed in the catalog, not stored as the Base32 text.
+sb_pg_run "$SB_PGBIN/psql" -h 127.0.0.1 -p "$pg_port" -U shoebox -d shoebox -tAc \
+  "SELECT count(*) FROM audit_log WHERE action = 'SetWebAccountTotp' AND target = 'ana'" \
+  | grep -qx 2 || sb_die "turning TOTP on and off is not audited"
 ls "$work/screenshots"
 echo "web e2e: PASS"

@@ -164,6 +164,9 @@ async function start() {
   const s = await (await api("/api/session")).json();
   state.csrf = s.csrf;
   document.getElementById("account").textContent = s.account + " (" + s.role + ")";
+  if (s.role !== "admin") {
+    for (const a of document.querySelectorAll("nav a.admin")) a.hidden = true;
+  }
   document.getElementById("logout").addEventListener("click", async () => {
     await api("/api/logout", { method: "POST", headers: { "X-CSRF-Token": state.csrf } });
     window.location.assign("/login");

@@ -21,7 +21,9 @@ document.addEventListener("DOMContentLoaded", () => {
         }),
       });
       if (res.ok) {
-        window.location.assign("/");
+        const body = await res.json();
+        // With two-factor log-in the password was step one: the code next.
+        window.location.assign(body.second_step === "totp" ? "/login/code" : "/");
         return;
       }
       let message = "Log-in failed (" + res.status + ")";
