@@ -146,9 +146,11 @@ int ShowStatus(AdminClient& client, bool json_out, double watch_s) {
       std::fprintf(stderr, "shoebox: status: %s (retrying)\n", s.error_message().c_str());
     } else if (json_out) {
       json out = StatusJson(r);
-      // Transfers (issue 21): left out when the coordinator has none to say.
+      // Transfers (issue 21): left out when there are none.
       v1::ListTransfersResponse tr;
-      if (ListTransfersForStatus(client, &tr)) out["transfers"] = TransfersJson(tr);
+      if (ListTransfersForStatus(client, &tr) && tr.transfers_size() > 0) {
+        out["transfers"] = TransfersJson(tr);
+      }
       std::printf("%s\n", out.dump(watch_s > 0 ? -1 : 2).c_str());
     } else {
       if (watch_s > 0)
