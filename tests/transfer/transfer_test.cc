@@ -194,6 +194,15 @@ TEST_F(TransferTest, EveryItemOnceAndASecondRunFetchesOnlyTheNewOnes) {
   ASSERT_EQ(json.code, 0) << json.err;
   EXPECT_NE(json.out.find("\"items_fetched\": 15"), std::string::npos) << json.out;
 
+  // `shoebox status` shows the transfer too.
+  CliRun st = Cli({"status"}, "", "status");
+  ASSERT_EQ(st.code, 0) << st.err;
+  EXPECT_NE(st.out.find("transfers:\ndav-copy: src -> nas (keep), active"), std::string::npos)
+      << st.out;
+  CliRun stj = Cli({"status", "--json"}, "", "statusj");
+  ASSERT_EQ(stj.code, 0) << stj.err;
+  EXPECT_NE(stj.out.find("\"transfers\""), std::string::npos) << stj.out;
+
   // A third run with nothing new fetches nothing.
   ASSERT_EQ(Cli({"transfer", "resume", "dav-copy"}, "", "resume2").code, 0);
   std::this_thread::sleep_for(std::chrono::seconds(3));
