@@ -21,6 +21,7 @@ void RegisterCommands(CLI::App& app, CliContext& ctx) {
   RegisterSetupCommands(app, ctx);
   RegisterOAuthCommands(app, ctx);  // after RegisterDestinationCommands: adds `dest connect`
   RegisterImportCommands(app, ctx);
+  RegisterTransferCommands(app, ctx);
   RegisterWebCommands(app, ctx);
 }
 

@@ -48,5 +48,7 @@ void RegisterOAuthCommands(CLI::App& app, CliContext& ctx);
 void RegisterImportCommands(CLI::App& app, CliContext& ctx);
 // web/web_cmd.cc: `web serve`, `web user add|list|passwd` (docs/web.md).
 void RegisterWebCommands(CLI::App& app, CliContext& ctx);
+// cli/transfer_cmd.cc (issue 21): transfer add|list|pause|resume|cancel.
+void RegisterTransferCommands(CLI::App& app, CliContext& ctx);
 
 }  // namespace shoebox::cli

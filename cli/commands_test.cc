@@ -52,26 +52,18 @@ struct Cli {
   }
 };
 
-const std::set<std::string> kCommands = {"dest set",       "dest remove",
-                                         "dest pause",     "dest resume",
-                                         "dest check",     "dest kinds",
-                                         "unbind",         "bindings",
-                                         "status",         "devices",
-                                         "dest add",       "dest list",
-                                         "bind",           "jobs",
-                                         "cancel",         "retry",
-                                         "prioritize",     "versions",
-                                         "restore",        "pool-key",
-                                         "retention set",  "retention show",
-                                         "prune",          "enroll-token",
-                                         "certs",          "revoke",
-                                         "snapshot",       "recover",
-                                         "key export",     "verify",
-                                         "setup",          "worker scope",
-                                         "dest connect",   "authorize",
-                                         "import takeout", "web serve",
-                                         "web user add",   "web user passwd",
-                                         "web user list"};
+const std::set<std::string> kCommands = {
+    "dest set",      "dest remove",    "dest pause",      "dest resume",
+    "dest check",    "dest kinds",     "unbind",          "bindings",
+    "status",        "devices",        "dest add",        "dest list",
+    "bind",          "jobs",           "cancel",          "retry",
+    "prioritize",    "versions",       "restore",         "pool-key",
+    "retention set", "retention show", "prune",           "enroll-token",
+    "certs",         "revoke",         "snapshot",        "recover",
+    "key export",    "verify",         "setup",           "worker scope",
+    "dest connect",  "authorize",      "import takeout",  "transfer add",
+    "transfer list", "transfer pause", "transfer resume", "transfer cancel",
+    "web serve",     "web user add",   "web user passwd", "web user list"};
 
 // Issue 22, second slice of the web dashboard.
 const std::set<std::string> kWebAccountCommands = {"web user totp enable", "web user totp disable",
@@ -96,11 +88,11 @@ TEST(CliCommands, TopLevelCommandsInHelpOrder) {
     names.push_back(c->get_name());
   }
   EXPECT_EQ(names, (std::vector<std::string>{
-                       "status",    "devices",   "dest",    "bind",         "unbind",   "bindings",
-                       "jobs",      "cancel",    "retry",   "prioritize",   "versions", "restore",
-                       "pool-key",  "retention", "prune",   "enroll-token", "certs",    "revoke",
-                       "worker",    "snapshot",  "recover", "key",          "verify",   "setup",
-                       "authorize", "import",    "web"}));
+                       "status",    "devices",   "dest",     "bind",         "unbind",   "bindings",
+                       "jobs",      "cancel",    "retry",    "prioritize",   "versions", "restore",
+                       "pool-key",  "retention", "prune",    "enroll-token", "certs",    "revoke",
+                       "worker",    "snapshot",  "recover",  "key",          "verify",   "setup",
+                       "authorize", "import",    "transfer", "web"}));
 }
 
 // Every flag of every command, as docs/cli.md and the tests use them.
@@ -176,6 +168,12 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
        "setup"},
       {"setup", "setup"},
       {"import takeout /dev/null /dev/null --device gphotos", "import takeout"},
+      {"transfer add t --from src --to a,b --pass-through --since 2024-01-01", "transfer add"},
+      {"transfer add t --from src --to a --keep", "transfer add"},
+      {"transfer list --json", "transfer list"},
+      {"transfer pause t", "transfer pause"},
+      {"transfer resume t", "transfer resume"},
+      {"transfer cancel t", "transfer cancel"},
       {"web serve --listen 0.0.0.0:8443 --cert /c --key /k --idle-minutes 10", "web serve"},
       {"web user add ana --admin --password-stdin", "web user add"},
       {"web user add ben --device phone --device laptop", "web user add"},

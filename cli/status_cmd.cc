@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/transfer_cmd.h"
 #include "common/bytes.h"
 #include "nlohmann/json.hpp"
 
@@ -144,13 +145,24 @@ int ShowStatus(AdminClient& client, bool json_out, double watch_s) {
       // Watching across a coordinator restart: say so, keep trying.
       std::fprintf(stderr, "shoebox: status: %s (retrying)\n", s.error_message().c_str());
     } else if (json_out) {
-      std::printf("%s\n", StatusJson(r).dump(watch_s > 0 ? -1 : 2).c_str());
+      json out = StatusJson(r);
+      // Transfers (issue 21): left out when there are none.
+      v1::ListTransfersResponse tr;
+      if (ListTransfersForStatus(client, &tr) && tr.transfers_size() > 0) {
+        out["transfers"] = TransfersJson(tr);
+      }
+      std::printf("%s\n", out.dump(watch_s > 0 ? -1 : 2).c_str());
     } else {
       if (watch_s > 0)
         std::printf(
             "--- %s\n",
             absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::Now(), absl::LocalTimeZone()).c_str());
       PrintStatus(r);
+      v1::ListTransfersResponse tr;
+      if (ListTransfersForStatus(client, &tr) && tr.transfers_size() > 0) {
+        std::printf("transfers:\n");
+        PrintTransfers(tr);
+      }
     }
     if (watch_s <= 0) return 0;
     if (std::fflush(stdout) != 0 || std::ferror(stdout)) return 0;  // the reader went away

@@ -48,6 +48,10 @@ const std::vector<MethodRule>& MethodRules() {
       {"/shoebox.v1.WorkerService/LookupAlbum", "LookupAlbum", Access::kWorker},
       {"/shoebox.v1.WorkerService/RecordAlbum", "RecordAlbum", Access::kWorker},
       {"/shoebox.v1.WorkerService/ForgetAlbum", "ForgetAlbum", Access::kWorker},
+      // Issue 21: transfers, only under a lease of one of the transfer's
+      // jobs (checked in the store, transfer_store.h).
+      {"/shoebox.v1.WorkerService/ReportListing", "ReportListing", Access::kWorker},
+      {"/shoebox.v1.WorkerService/IngestItem", "IngestItem", Access::kWorker},
 
       {"/shoebox.v1.AdminService/CreateDestination", "CreateDestination", Access::kAdmin},
       {"/shoebox.v1.AdminService/ListDestinations", "ListDestinations", Access::kAdmin},
@@ -95,6 +99,12 @@ const std::vector<MethodRule>& MethodRules() {
       {"/shoebox.v1.AdminService/UseWebAccountTotpStep", "UseWebAccountTotpStep", Access::kAdmin},
       {"/shoebox.v1.AdminService/BindWebAccountDevice", "BindWebAccountDevice", Access::kAdmin},
       {"/shoebox.v1.AdminService/ListAuditLog", "ListAuditLog", Access::kAdmin},
+      // Issue 21: transfers (docs/transfers.md).
+      {"/shoebox.v1.AdminService/AddTransfer", "AddTransfer", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ListTransfers", "ListTransfers", Access::kAdmin},
+      {"/shoebox.v1.AdminService/PauseTransfer", "PauseTransfer", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ResumeTransfer", "ResumeTransfer", Access::kAdmin},
+      {"/shoebox.v1.AdminService/CancelTransfer", "CancelTransfer", Access::kAdmin},
   };
   return kRules;
 }

@@ -65,6 +65,8 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
   c->catalog_ = std::make_unique<Catalog>(store, verify_store, c->sealed_.get(), c->keys_, o.limits,
                                           c->metrics_.get());
   c->ingest_ = std::make_unique<Ingest>(store, c->sealed_.get(), c->keys_, c->metrics_.get());
+  c->transfer_store_ = std::make_unique<PgTransferStore>(store);
+  c->transfers_ = std::make_unique<Transfers>(c->transfer_store_.get(), c->ingest_.get());
   c->queue_ = std::make_unique<JobQueue>(store, verify_store, o.limits);
   c->albums_ = std::make_unique<Albums>(c->album_store_.get(), store);
   AdminStores admin_stores;
@@ -119,6 +121,7 @@ void Coordinator::Housekeeping() {
   // stop the metrics and the audit pruning for its size).
   SteadyTime next_metrics = SteadyNow();
   SteadyTime next_audit_prune = SteadyNow();
+  SteadyTime next_transfer_lists = SteadyNow();
   bool healthy = true;
   for (;;) {
     {
@@ -139,6 +142,19 @@ void Coordinator::Housekeeping() {
       } else if (*pruned > 0) {
         SPDLOG_INFO("event=audit_pruned rows={} retention_days={} max_rows={}", *pruned,
                     options_.audit_retention_days, options_.audit_max_rows);
+      }
+    }
+    // Transfers (issue 21): list each active source again when it is due.
+    if (options_.transfer_list_interval_s != 0 && SteadyNow() >= next_transfer_lists) {
+      next_transfer_lists = SteadyNow() + std::chrono::seconds(std::min<uint32_t>(
+                                              options_.transfer_list_interval_s, 60));
+      absl::StatusOr<uint64_t> n = transfers_->ScheduleLists(static_cast<uint32_t>(
+          std::min<uint64_t>(uint64_t{options_.transfer_list_interval_s} * 1000, UINT32_MAX)));
+      if (!n.ok()) {
+        SPDLOG_WARN("event=transfer_schedule_failed error=\"{}\"",
+                    std::string(n.status().message()));
+      } else if (*n > 0) {
+        SPDLOG_INFO("event=transfer_lists_queued count={}", *n);
       }
     }
     absl::StatusOr<SweepResult> s = queue_->Sweep(false, options_.housekeeping_ms / 2);

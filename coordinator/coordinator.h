@@ -25,6 +25,7 @@
 #include "coordinator/snapshots.h"
 #include "coordinator/store/store.h"
 #include "coordinator/tls.h"
+#include "coordinator/transfers.h"
 #include "coordinator/verify.h"
 
 namespace shoebox::coordinator {
@@ -41,6 +42,7 @@ class Coordinator {
 
   Catalog& catalog() { return *catalog_; }
   Ingest& ingest() { return *ingest_; }
+  Transfers& transfers() { return *transfers_; }
   JobQueue& queue() { return *queue_; }
   Albums& albums() { return *albums_; }
   Admin& admin() { return *admin_; }
@@ -77,7 +79,9 @@ class Coordinator {
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<Enrollment> enrollment_;
   std::unique_ptr<Catalog> catalog_;
-  std::unique_ptr<Ingest> ingest_;  // server-side imports (issue 21)
+  std::unique_ptr<Ingest> ingest_;                 // server-side imports (issue 21)
+  std::unique_ptr<TransferStore> transfer_store_;  // on store_
+  std::unique_ptr<Transfers> transfers_;           // sources read by workers (issue 21)
   std::unique_ptr<JobQueue> queue_;
   std::unique_ptr<Albums> albums_;
   std::unique_ptr<Admin> admin_;

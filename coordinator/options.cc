@@ -35,6 +35,7 @@ absl::StatusOr<CoordinatorOptions> OptionsFromConfig(const Config& c) {
   RETURN_IF_ERROR(GetU32(c, "coordinator.prune_interval_s", &o.prune_interval_s));
   RETURN_IF_ERROR(GetU32(c, "coordinator.prune_grace_s", &o.prune_grace_s));
   RETURN_IF_ERROR(GetU32(c, "coordinator.snapshot_interval_s", &o.snapshot_interval_s));
+  RETURN_IF_ERROR(GetU32(c, "coordinator.transfer_list_interval_s", &o.transfer_list_interval_s));
   RETURN_IF_ERROR(GetU32(c, "coordinator.snapshot_keep", &o.snapshot_keep));
   RETURN_IF_ERROR(GetU32(c, "database.pool_size", &o.db_pool_size));
   RETURN_IF_ERROR(GetU32(c, "database.connect_timeout_ms", &o.db_connect_timeout_ms));

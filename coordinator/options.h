@@ -123,6 +123,9 @@ struct CoordinatorOptions {
   // Catalog snapshots (docs/recovery.md): one this often, seconds (0: only
   // `shoebox snapshot`); the newest snapshot_keep are kept in the chunk store.
   uint32_t snapshot_interval_s = 86400;
+  // Transfers (issue 21): each active transfer's source is listed again this
+  // often (docs/transfers.md); 0: only on add and resume.
+  uint32_t transfer_list_interval_s = 900;
   uint32_t snapshot_keep = 14;
   // Keys in the file the coordinator does not know, one warning each naming
   // file, line, key and the known keys (Config::UnknownKeyWarnings); logged

@@ -215,6 +215,11 @@ shoebox::v1::Job ToProto(const LeasedJob& j) {
   p.set_resume_state(j.resume_state);
   for (const std::string& a : j.albums) p.add_albums(a);
   p.set_capture_unix_ns(j.capture_ns);
+  if (!j.transfer.empty()) {
+    p.mutable_transfer()->set_name(j.transfer);
+    p.mutable_transfer()->set_size(j.transfer_size);
+    p.mutable_transfer()->set_mtime_ns(j.transfer_mtime_ns);
+  }
   return p;
 }
 

@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "common/steady_wait.h"
 #include "spdlog/spdlog.h"
+#include "workers/jobs/fetch.h"
 #include "workers/lease_renewer.h"
 
 namespace shoebox::worker {
@@ -54,6 +55,17 @@ Worker::Worker(WorkerOptions options, std::shared_ptr<grpc::Channel> channel, Ch
     return RepairChunk(job, id, std::move(data));
   };
   env_.bytes_uploaded = &bytes_uploaded_;
+  // Transfers (issue 21, workers/jobs/fetch.h).
+  env_.report_listing = [this](const v1::Job& job, const std::vector<RemoteObject>& items) {
+    auto ctx = Context(options_.rpc_deadline);
+    return SendListing(stub_.get(), ctx.get(), job, items);
+  };
+  env_.ingest_item = [this](const v1::Job&, const v1::IngestItemHeader& header, ByteSource* src) {
+    // A large item may take long: 10 minutes plus a second per MiB.
+    auto ctx = Context(options_.rpc_deadline + absl::Minutes(10) +
+                       absl::Seconds(static_cast<int64_t>(header.size() >> 20)));
+    return SendItem(stub_.get(), ctx.get(), header, src);
+  };
 }
 
 Worker::~Worker() = default;

@@ -118,6 +118,18 @@ class AdminServiceImpl final : public shoebox::v1::AdminService::Service {
   grpc::Status ListAuditLog(grpc::ServerContext* ctx, const shoebox::v1::ListAuditLogRequest* req,
                             shoebox::v1::ListAuditLogResponse* resp) override;
 
+  // Transfers (issue 21, slice 2): transfer_rpcs.cc.
+  grpc::Status AddTransfer(grpc::ServerContext* ctx, const shoebox::v1::AddTransferRequest* req,
+                           shoebox::v1::Transfer* resp) override;
+  grpc::Status ListTransfers(grpc::ServerContext* ctx, const shoebox::v1::ListTransfersRequest* req,
+                             shoebox::v1::ListTransfersResponse* resp) override;
+  grpc::Status PauseTransfer(grpc::ServerContext* ctx, const shoebox::v1::TransferNameRequest* req,
+                             shoebox::v1::Transfer* resp) override;
+  grpc::Status ResumeTransfer(grpc::ServerContext* ctx, const shoebox::v1::TransferNameRequest* req,
+                              shoebox::v1::Transfer* resp) override;
+  grpc::Status CancelTransfer(grpc::ServerContext* ctx, const shoebox::v1::TransferNameRequest* req,
+                              shoebox::v1::Transfer* resp) override;
+
  private:
   Coordinator* const c_;
 };

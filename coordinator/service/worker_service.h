@@ -40,6 +40,13 @@ class WorkerServiceImpl final : public shoebox::v1::WorkerService::Service {
   grpc::Status ForgetAlbum(grpc::ServerContext* ctx, const shoebox::v1::ForgetAlbumRequest* req,
                            shoebox::v1::ForgetAlbumResponse* resp) override;
 
+  // Transfers (issue 21, slice 2): transfer_rpcs.cc.
+  grpc::Status ReportListing(grpc::ServerContext* ctx, const shoebox::v1::ReportListingRequest* req,
+                             shoebox::v1::ReportListingResponse* resp) override;
+  grpc::Status IngestItem(grpc::ServerContext* ctx,
+                          grpc::ServerReader<shoebox::v1::IngestItemRequest>* reader,
+                          shoebox::v1::IngestItemResponse* resp) override;
+
  private:
   Coordinator* const c_;
 };

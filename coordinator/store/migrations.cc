@@ -519,6 +519,40 @@ CREATE TABLE web_account_devices (
 );
 )sql";
 
+// Issue 21, slice 2: transfers (docs/transfers.md). A transfer reads a
+// source destination into the device of its name; its jobs (list, fetch)
+// are jobs of the source destination with transfer_id set, leased only
+// while the transfer is active. transfer_listing is the source's listing at
+// the last run (path, size, mtime, etag), written in the transaction that
+// queues the fetch jobs of what is new or changed, so a kill between two
+// runs loses and repeats nothing. One unfinished fetch per item.
+constexpr char kV18[] = R"sql(
+CREATE TABLE transfers (
+  id bigserial PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  source_id bigint NOT NULL REFERENCES destinations(id),
+  device_id bigint NOT NULL REFERENCES devices(id),
+  pass_through boolean NOT NULL DEFAULT false,
+  since_ms bigint NOT NULL DEFAULT 0,
+  state text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'paused', 'cancelled')),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  changed_at timestamptz NOT NULL DEFAULT now(),
+  last_listed_at timestamptz
+);
+CREATE TABLE transfer_listing (
+  transfer_id bigint NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
+  path bytea NOT NULL,
+  size bigint NOT NULL,
+  mtime_ns bigint NOT NULL,
+  etag text NOT NULL DEFAULT '',
+  PRIMARY KEY (transfer_id, path)
+);
+ALTER TABLE jobs ADD COLUMN transfer_id bigint REFERENCES transfers(id);
+CREATE INDEX jobs_transfer ON jobs (transfer_id, kind, state) WHERE transfer_id IS NOT NULL;
+CREATE UNIQUE INDEX jobs_one_fetch ON jobs (transfer_id, remote_ref)
+  WHERE kind = 4 AND state IN (1, 2, 4);
+)sql";
+
 // Issue 22, slice 2: the web accounts' TOTP second factor (docs/web.md). The
 // key is sealed by the coordinator (AES-256-GCM, a key derived from the
 // catalog key, bound to the account's name); last_step is the newest time
@@ -553,6 +587,7 @@ const std::vector<Migration>& Migrations() {
       {14, "status counters kept by triggers (a million files)", StatusCountersMigrationSql()},
       {15, "albums and capture dates of file versions (imports)", kV15},
       {16, "web dashboard accounts", kV16},
+      {18, "transfers: sources read by workers, their listings and jobs", kV18},
       {19, "web dashboard accounts: TOTP second factor", kV19},
   };
   return kAll;

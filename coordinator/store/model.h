@@ -26,7 +26,8 @@ enum class JobKind : int {
   kScrub = 3,
   kTransfer = 4,
   kSnapshot = 5,
-  kCheck = 6,  // connection check of a destination (issue 16)
+  kCheck = 6,         // connection check of a destination (issue 16)
+  kTransferList = 7,  // list a transfer's source (issue 21; kTransfer fetches one item)
 };
 
 enum class JobState : int {
@@ -256,6 +257,11 @@ struct LeasedJob {
   // The version's albums, sorted, and capture date (0: none) (issue 21).
   std::vector<std::string> albums;
   int64_t capture_ns = 0;
+  // Transfer jobs (issue 21): the transfer's name; fetches: the item as
+  // listed (remote_ref is its path).
+  std::string transfer;
+  uint64_t transfer_size = 0;
+  int64_t transfer_mtime_ns = 0;
 };
 
 struct LeaseRenewal {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
@@ -118,7 +119,11 @@ void PrepareQueueStatements(pqxx::connection& c) {
   c.prepare("count_running", "SELECT count(*) FROM jobs WHERE destination_id = $1 AND state = 2");
   c.prepare("lease_from",
             "WITH c AS (SELECT id FROM jobs WHERE state = 1 AND destination_id = "
-            "ANY($1::bigint[]) ORDER BY priority DESC, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
+            "ANY($1::bigint[]) "
+            // Jobs of a paused or cancelled transfer wait (issue 21).
+            "AND (transfer_id IS NULL OR EXISTS (SELECT 1 FROM transfers t "
+            "  WHERE t.id = jobs.transfer_id AND t.state = 'active')) "
+            "ORDER BY priority DESC, id LIMIT $2 FOR UPDATE SKIP LOCKED) "
             "UPDATE jobs j SET state = 2, attempts = j.attempts + 1, lease_owner = $3, "
             "lease_token = $4 || '-' || j.id, "
             "lease_deadline = now() + $5::int * interval '1 millisecond', updated_at = now() "
@@ -274,12 +279,34 @@ absl::StatusOr<std::vector<LeasedJob>> PgStore::LeaseFrom(Tx& tx, const LeasePar
   }
   // Albums and capture dates of imported versions (issue 21, pg_import.cc).
   std::map<int64_t, VersionFacts> facts = LoadImportFacts(tx, version_ids);
+  // Transfer jobs (issue 21): the transfer, and the item as listed.
+  std::vector<int64_t> job_ids;
+  for (const LeasedJob& j : jobs) {
+    if (j.kind == JobKind::kTransfer || j.kind == JobKind::kTransferList) {
+      job_ids.push_back(j.job_id);
+    }
+  }
+  std::map<int64_t, std::tuple<std::string, uint64_t, int64_t>> transfer_of;
+  if (!job_ids.empty()) {
+    for (const auto& row : tx.exec_params(
+             "SELECT j.id, t.name, COALESCE(l.size, 0), COALESCE(l.mtime_ns, 0) FROM jobs j "
+             "JOIN transfers t ON t.id = j.transfer_id LEFT JOIN transfer_listing l ON "
+             "l.transfer_id = j.transfer_id AND l.path = j.remote_ref AND j.kind = 4 "
+             "WHERE j.id = ANY($1::bigint[])",
+             NumArray(job_ids))) {
+      transfer_of[row[0].as<int64_t>()] = {row[1].c_str(), row[2].as<uint64_t>(),
+                                           row[3].as<int64_t>()};
+    }
+  }
   for (LeasedJob& j : jobs) {
     j.destination = dmap[j.destination.id];
     if (j.file.version_id != 0) j.file = vmap[j.file.version_id];
     if (auto it = facts.find(j.file.version_id); it != facts.end()) {
       j.albums = it->second.albums;
       j.capture_ns = it->second.capture_ns;
+    }
+    if (auto it = transfer_of.find(j.job_id); it != transfer_of.end()) {
+      std::tie(j.transfer, j.transfer_size, j.transfer_mtime_ns) = it->second;
     }
   }
   std::sort(jobs.begin(), jobs.end(),

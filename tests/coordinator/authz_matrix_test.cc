@@ -146,6 +146,12 @@ const std::map<std::string, Expected>& ExpectedTable() {
        {Owner::kWorker, Code::OK, Code::PERMISSION_DENIED}},
       {"/shoebox.v1.WorkerService/ForgetAlbum",
        {Owner::kWorker, Code::OK, Code::PERMISSION_DENIED}},
+      // Issue 21: an empty request holds no lease of a transfer's list job;
+      // an empty first message is not the header.
+      {"/shoebox.v1.WorkerService/ReportListing",
+       {Owner::kWorker, Code::PERMISSION_DENIED, Code::PERMISSION_DENIED}},
+      {"/shoebox.v1.WorkerService/IngestItem",
+       {Owner::kWorker, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
       {"/shoebox.v1.AdminService/CreateDestination",
        {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
       {"/shoebox.v1.AdminService/ListDestinations", {Owner::kAdmin, Code::OK, Code::OK}},
@@ -213,6 +219,16 @@ const std::map<std::string, Expected>& ExpectedTable() {
       {"/shoebox.v1.AdminService/BindWebAccountDevice",
        {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
       {"/shoebox.v1.AdminService/ListAuditLog", {Owner::kAdmin, Code::OK, Code::OK}},
+      // Issue 21: empty requests name no transfer.
+      {"/shoebox.v1.AdminService/AddTransfer",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/ListTransfers", {Owner::kAdmin, Code::OK, Code::OK}},
+      {"/shoebox.v1.AdminService/PauseTransfer",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/ResumeTransfer",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/CancelTransfer",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
   };
   return kExpected;
 }

@@ -93,4 +93,20 @@ absl::Status JobContext::RepairChunk(const std::string& id, std::string data) {
   return env_.repair_chunk(job_, id, std::move(data));
 }
 
+absl::StatusOr<v1::ReportListingResponse> JobContext::ReportListing(
+    const std::vector<RemoteObject>& items) {
+  if (!env_.report_listing)
+    return absl::FailedPreconditionError("this worker cannot report transfer listings");
+  return env_.report_listing(job_, items);
+}
+
+absl::StatusOr<v1::IngestItemResponse> JobContext::IngestItem(v1::IngestItemHeader header,
+                                                              ByteSource* src) {
+  if (!env_.ingest_item)
+    return absl::FailedPreconditionError("this worker cannot send fetched items");
+  header.set_job_id(job_.job_id());
+  header.set_lease_token(job_.lease_token());
+  return env_.ingest_item(job_, header, src);
+}
+
 }  // namespace shoebox::worker

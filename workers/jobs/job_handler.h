@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "shoebox/v1/worker.pb.h"
@@ -48,6 +49,16 @@ struct JobEnvironment {
   std::function<std::unique_ptr<ByteSource>(std::unique_ptr<ByteSource>)> wrap_source;
   // Counts the bytes uploads read (metrics); may be null.
   std::atomic<uint64_t>* bytes_uploaded = nullptr;
+  // Transfers (issue 21, workers/jobs/fetch.h), under the job's lease (may
+  // be empty: the worker then runs no transfer jobs): the source's listing
+  // (WorkerService.ReportListing), and one fetched item, its header and
+  // then its bytes read from `src` (WorkerService.IngestItem).
+  std::function<absl::StatusOr<v1::ReportListingResponse>(const v1::Job& job,
+                                                          const std::vector<RemoteObject>& items)>
+      report_listing;
+  std::function<absl::StatusOr<v1::IngestItemResponse>(
+      const v1::Job& job, const v1::IngestItemHeader& header, ByteSource* src)>
+      ingest_item;
 };
 
 // One job's run: its destination, the chunks, cancellation and progress.
@@ -92,6 +103,11 @@ class JobContext {
   // Sends the plaintext of chunk `id` (32 raw bytes) to the coordinator,
   // which checks it against its ID before storing it.
   absl::Status RepairChunk(const std::string& id, std::string data);
+
+  // Transfers (issue 21): JobEnvironment::report_listing / ingest_item for
+  // this job; FAILED_PRECONDITION when the worker has none.
+  absl::StatusOr<v1::ReportListingResponse> ReportListing(const std::vector<RemoteObject>& items);
+  absl::StatusOr<v1::IngestItemResponse> IngestItem(v1::IngestItemHeader header, ByteSource* src);
 
  private:
   const JobEnvironment& env_;

@@ -2,6 +2,7 @@
 
 #include "workers/jobs/check.h"
 #include "workers/jobs/deliver.h"
+#include "workers/jobs/fetch.h"
 #include "workers/jobs/scrub.h"
 #include "workers/jobs/snapshot_copy.h"
 #include "workers/jobs/verify.h"
@@ -24,6 +25,9 @@ JobHandlerRegistry BuiltInJobHandlers() {
   r.Add(v1::JOB_KIND_SCRUB, std::make_unique<ScrubHandler>());
   r.Add(v1::JOB_KIND_SNAPSHOT, std::make_unique<SnapshotCopyHandler>());  // catalog snapshots
   r.Add(v1::JOB_KIND_CHECK, std::make_unique<CheckHandler>());  // `shoebox dest add|check`
+  // Transfers (issue 21): list a source, fetch one item of it.
+  r.Add(v1::JOB_KIND_TRANSFER_LIST, std::make_unique<FetchHandler>());
+  r.Add(v1::JOB_KIND_TRANSFER, std::make_unique<FetchHandler>());
   return r;
 }
 

@@ -245,7 +245,8 @@ TEST(JobHandlerRegistry, BuiltInHandlersRunTheFourKindsOfThisVersion) {
   EXPECT_NE(r.Find(v1::JOB_KIND_VERIFY), nullptr);
   EXPECT_NE(r.Find(v1::JOB_KIND_SCRUB), nullptr);
   EXPECT_NE(r.Find(v1::JOB_KIND_SNAPSHOT), nullptr);
-  EXPECT_EQ(r.Find(v1::JOB_KIND_TRANSFER), nullptr);
+  EXPECT_NE(r.Find(v1::JOB_KIND_TRANSFER), nullptr);       // issue 21: fetch
+  EXPECT_NE(r.Find(v1::JOB_KIND_TRANSFER_LIST), nullptr);  // issue 21: list
   EXPECT_EQ(r.Find(v1::JOB_KIND_UNSPECIFIED), nullptr);
 }
 

@@ -1,0 +1,194 @@
+#include "coordinator/transfers.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+#include "common/paths.h"
+#include "common/status.h"
+#include "coordinator/validate.h"
+
+namespace shoebox::coordinator {
+
+namespace {
+
+shoebox::v1::Transfer ToProto(const TransferRow& r) {
+  shoebox::v1::Transfer t;
+  t.set_name(r.spec.name);
+  t.set_source(r.spec.source);
+  for (const std::string& d : r.spec.targets) t.add_targets(d);
+  t.set_pass_through(r.spec.pass_through);
+  t.set_since_unix_ms(r.spec.since_ms);
+  t.set_state(r.state);
+  t.set_created_unix_ms(r.created_unix_ms);
+  t.set_last_listed_unix_ms(r.last_listed_unix_ms);
+  t.set_items_found(r.items_found);
+  t.set_items_fetched(r.items_fetched);
+  t.set_bytes_fetched(r.bytes_fetched);
+  t.set_items_pending(r.items_pending);
+  t.set_items_failed(r.items_failed);
+  for (const TransferTargetRow& d : r.targets) {
+    shoebox::v1::TransferTarget* x = t.add_delivery();
+    x->set_destination(d.destination);
+    x->set_delivered(d.delivered);
+    x->set_pending(d.pending);
+  }
+  // Why it waits: the first reason that holds, in the queue's words.
+  std::string waiting;
+  if (r.state == "paused") {
+    waiting = "paused by an admin (`shoebox transfer resume " + r.spec.name + "`)";
+  } else if (r.state == "active") {
+    if (!r.source_paused.empty()) {
+      waiting = "source destination '" + r.spec.source + "' is paused (`shoebox dest resume`)";
+    } else if (!r.source_auth_error.empty()) {
+      waiting = "source destination '" + r.spec.source +
+                "' refuses its credentials: " + r.source_auth_error;
+    } else if (r.items_retrying > 0) {
+      waiting = absl::StrCat(r.items_retrying, " job(s) waiting for a retry: ", r.retry_error);
+    }
+  }
+  t.set_waiting(waiting);
+  return t;
+}
+
+absl::Status ValidateTransferName(const std::string& name) {
+  if (name.empty() || name.size() > 128 ||
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                             "0123456789-_.@") != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "name '", PrintablePath(name),
+        "': 1-128 characters of letters, digits, '-', '_', '.', '@' (it names the transfer and "
+        "the device its items go to)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+bool KindCanBeTransferSource(const std::string& kind) {
+  static const char* const kKinds[] = {"local",  "s3",      "webdav",   "sftp",
+                                       "rclone", "dropbox", "onedrive", "gdrive"};
+  for (const char* k : kKinds) {
+    if (kind == k) return true;
+  }
+  return false;
+}
+
+ListingDiff DiffListing(const std::vector<ListingEntry>& previous, std::vector<ListingEntry> now,
+                        int64_t since_ns) {
+  ListingDiff d;
+  std::map<std::string, const ListingEntry*> before;
+  for (const ListingEntry& e : previous) before[e.path] = &e;
+  std::sort(now.begin(), now.end(),
+            [](const ListingEntry& a, const ListingEntry& b) { return a.path < b.path; });
+  uint64_t kept_before = 0;
+  for (ListingEntry& e : now) {
+    if (e.path.empty() || absl::StartsWith(e.path, ".shoebox/")) continue;
+    if (since_ns != 0 && e.mtime_ns != 0 && e.mtime_ns < since_ns) continue;
+    if (!d.current.empty() && d.current.back().path == e.path) continue;  // listed twice
+    auto it = before.find(e.path);
+    bool changed = it == before.end();
+    if (!changed) {
+      ++kept_before;
+      const ListingEntry& p = *it->second;
+      changed = p.size != e.size || p.mtime_ns != e.mtime_ns ||
+                (!p.etag.empty() && !e.etag.empty() && p.etag != e.etag);
+    }
+    if (changed) {
+      d.fetch.push_back(e);
+    } else {
+      ++d.unchanged;
+    }
+    d.current.push_back(std::move(e));
+  }
+  d.gone = before.size() - kept_before;
+  return d;
+}
+
+absl::StatusOr<shoebox::v1::Transfer> Transfers::Add(const shoebox::v1::AddTransferRequest& req) {
+  RETURN_IF_ERROR(ValidateTransferName(req.name()));
+  if (req.source().empty()) {
+    return absl::InvalidArgumentError("source: empty; name the destination to read (--from)");
+  }
+  RETURN_IF_ERROR(CheckNoNul(req.source(), "source"));
+  if (req.targets().empty()) {
+    return absl::InvalidArgumentError(
+        "targets: none; name at least one destination to deliver to (--to D1[,D2])");
+  }
+  if (req.targets_size() > 100) {
+    return absl::InvalidArgumentError("targets: at most 100 destinations");
+  }
+  TransferSpec spec;
+  spec.name = req.name();
+  spec.source = req.source();
+  for (const std::string& t : req.targets()) {
+    if (t.empty()) return absl::InvalidArgumentError("targets: an empty destination name");
+    RETURN_IF_ERROR(CheckNoNul(t, "targets"));
+    spec.targets.push_back(t);
+  }
+  spec.pass_through = req.pass_through();
+  if (req.since_unix_ms() < 0) {
+    return absl::InvalidArgumentError("since_unix_ms: negative; give a date after 1970");
+  }
+  spec.since_ms = req.since_unix_ms();
+  ASSIGN_OR_RETURN(TransferRow row, store_->AddTransfer(spec, KindCanBeTransferSource));
+  return ToProto(row);
+}
+
+absl::StatusOr<shoebox::v1::ListTransfersResponse> Transfers::List() {
+  ASSIGN_OR_RETURN(std::vector<TransferRow> rows, store_->ListTransfers());
+  shoebox::v1::ListTransfersResponse out;
+  for (const TransferRow& r : rows) *out.add_transfers() = ToProto(r);
+  return out;
+}
+
+absl::StatusOr<shoebox::v1::Transfer> Transfers::SetState(const std::string& name,
+                                                          const std::string& state) {
+  RETURN_IF_ERROR(ValidateTransferName(name));
+  ASSIGN_OR_RETURN(TransferRow row, store_->SetTransferState(name, state));
+  return ToProto(row);
+}
+
+absl::StatusOr<shoebox::v1::ReportListingResponse> Transfers::ReportListing(
+    int64_t worker_id, const shoebox::v1::ReportListingRequest& req) {
+  std::vector<ListingEntry> now;
+  now.reserve(req.items_size());
+  for (int i = 0; i < req.items_size(); ++i) {
+    const shoebox::v1::ListedItem& it = req.items(i);
+    RETURN_IF_ERROR(ValidateRelativePath(it.path(), absl::StrCat("items[", i, "].path")));
+    RETURN_IF_ERROR(CheckNoNul(it.etag(), absl::StrCat("items[", i, "].etag")));
+    now.push_back(ListingEntry{it.path(), it.size(), it.mtime_ns(), it.etag()});
+  }
+  TransferLease lease{req.job_id(), req.lease_token(), worker_id, 7};
+  ASSIGN_OR_RETURN(
+      ListingOutcome o,
+      store_->ApplyListing(lease, [&](const std::vector<ListingEntry>& previous, int64_t since_ms,
+                                      std::vector<ListingEntry>* save,
+                                      std::vector<ListingEntry>* fetch, ListingOutcome* counts) {
+        ListingDiff d = DiffListing(previous, now, since_ms * 1000000);
+        counts->found = d.current.size();
+        counts->unchanged = d.unchanged;
+        counts->gone = d.gone;
+        *save = std::move(d.current);
+        *fetch = std::move(d.fetch);
+      }));
+  shoebox::v1::ReportListingResponse out;
+  out.set_found(o.found);
+  out.set_queued(o.queued);
+  out.set_unchanged(o.unchanged);
+  out.set_gone(o.gone);
+  return out;
+}
+
+absl::StatusOr<std::string> Transfers::FetchLease(int64_t worker_id, int64_t job_id,
+                                                  const std::string& token) {
+  return store_->LeasedTransfer(TransferLease{job_id, token, worker_id, 4});
+}
+
+absl::StatusOr<uint64_t> Transfers::ScheduleLists(uint32_t interval_ms) {
+  return store_->ScheduleLists(interval_ms);
+}
+
+}  // namespace shoebox::coordinator

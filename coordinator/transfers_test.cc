@@ -1,0 +1,84 @@
+// The listing comparison of transfers (issue 21, coordinator/transfers.h):
+// what a later run of a list job fetches, with no database.
+#include <gtest/gtest.h>
+
+#include "coordinator/transfers.h"
+
+namespace shoebox::coordinator {
+namespace {
+
+ListingEntry E(const std::string& path, uint64_t size, int64_t mtime,
+               const std::string& etag = "") {
+  return ListingEntry{path, size, mtime, etag};
+}
+
+std::vector<std::string> Paths(const std::vector<ListingEntry>& v) {
+  std::vector<std::string> out;
+  for (const ListingEntry& e : v) out.push_back(e.path);
+  return out;
+}
+
+TEST(DiffListing, FirstRunFetchesEverythingInPathOrder) {
+  ListingDiff d = DiffListing({}, {E("b.jpg", 2, 20), E("a.jpg", 1, 10)}, 0);
+  EXPECT_EQ(Paths(d.fetch), (std::vector<std::string>{"a.jpg", "b.jpg"}));
+  EXPECT_EQ(Paths(d.current), (std::vector<std::string>{"a.jpg", "b.jpg"}));
+  EXPECT_EQ(d.unchanged, 0u);
+  EXPECT_EQ(d.gone, 0u);
+}
+
+TEST(DiffListing, UnchangedItemsAreNotFetchedAgain) {
+  const std::vector<ListingEntry> before = {E("a.jpg", 1, 10, "md5:aa"), E("b.jpg", 2, 20)};
+  ListingDiff d = DiffListing(before, before, 0);
+  EXPECT_TRUE(d.fetch.empty());
+  EXPECT_EQ(d.unchanged, 2u);
+  EXPECT_EQ(d.current, before);
+}
+
+TEST(DiffListing, NewAndChangedSizeMtimeOrEtagAreFetched) {
+  const std::vector<ListingEntry> before = {E("same.jpg", 1, 10), E("size.jpg", 1, 10),
+                                            E("mtime.jpg", 1, 10), E("etag.jpg", 1, 10, "md5:a")};
+  ListingDiff d = DiffListing(before,
+                              {E("same.jpg", 1, 10), E("size.jpg", 2, 10), E("mtime.jpg", 1, 11),
+                               E("etag.jpg", 1, 10, "md5:b"), E("new.jpg", 5, 50)},
+                              0);
+  EXPECT_EQ(Paths(d.fetch),
+            (std::vector<std::string>{"etag.jpg", "mtime.jpg", "new.jpg", "size.jpg"}));
+  EXPECT_EQ(d.unchanged, 1u);
+  EXPECT_EQ(d.current.size(), 5u);
+}
+
+TEST(DiffListing, AnEtagOnOneSideOnlyIsNoChange) {
+  ListingDiff d = DiffListing({E("a.jpg", 1, 10)}, {E("a.jpg", 1, 10, "md5:x")}, 0);
+  EXPECT_TRUE(d.fetch.empty());
+  EXPECT_EQ(d.current[0].etag, "md5:x");  // saved for the next comparison
+}
+
+TEST(DiffListing, GoneItemsAreCountedAndDropped) {
+  ListingDiff d = DiffListing({E("a.jpg", 1, 10), E("b.jpg", 1, 10)}, {E("a.jpg", 1, 10)}, 0);
+  EXPECT_EQ(d.gone, 1u);
+  EXPECT_EQ(Paths(d.current), (std::vector<std::string>{"a.jpg"}));
+}
+
+TEST(DiffListing, SinceLeavesOlderItemsOutButKeepsUnknownMtimes) {
+  ListingDiff d =
+      DiffListing({}, {E("old.jpg", 1, 99), E("edge.jpg", 1, 100), E("nomtime.jpg", 1, 0)}, 100);
+  EXPECT_EQ(Paths(d.fetch), (std::vector<std::string>{"edge.jpg", "nomtime.jpg"}));
+  EXPECT_EQ(d.current.size(), 2u);
+}
+
+TEST(DiffListing, ShoeboxOwnFilesAndDuplicatesAreSkipped) {
+  ListingDiff d = DiffListing(
+      {}, {E(".shoebox/check/probe", 1, 1), E("a.jpg", 1, 10), E("a.jpg", 1, 10), E("", 1, 1)}, 0);
+  EXPECT_EQ(Paths(d.fetch), (std::vector<std::string>{"a.jpg"}));
+  EXPECT_EQ(d.current.size(), 1u);
+}
+
+TEST(TransferSources, FileKindsListPhotoServicesDoNotYet) {
+  for (const char* k : {"local", "s3", "webdav", "sftp", "rclone", "dropbox", "onedrive", "gdrive"})
+    EXPECT_TRUE(KindCanBeTransferSource(k)) << k;
+  for (const char* k : {"flickr", "smugmug", "gphotos", "nope"})
+    EXPECT_FALSE(KindCanBeTransferSource(k)) << k;
+}
+
+}  // namespace
+}  // namespace shoebox::coordinator
