@@ -22,6 +22,7 @@ void RegisterCommands(CLI::App& app, CliContext& ctx) {
   RegisterOAuthCommands(app, ctx);  // after RegisterDestinationCommands: adds `dest connect`
   RegisterImportCommands(app, ctx);
   RegisterWebCommands(app, ctx);
+  RegisterNotifyCommands(app, ctx);
 }
 
 }  // namespace shoebox::cli

@@ -48,5 +48,8 @@ void RegisterOAuthCommands(CLI::App& app, CliContext& ctx);
 void RegisterImportCommands(CLI::App& app, CliContext& ctx);
 // web/web_cmd.cc: `web serve`, `web user add|list|passwd` (docs/web.md).
 void RegisterWebCommands(CLI::App& app, CliContext& ctx);
+// notify_cmd.cc: `notify add|list|remove|test|set`, `device ping-url`
+// (docs/notifications.md).
+void RegisterNotifyCommands(CLI::App& app, CliContext& ctx);
 
 }  // namespace shoebox::cli

@@ -52,26 +52,53 @@ struct Cli {
   }
 };
 
-const std::set<std::string> kCommands = {"dest set",       "dest remove",
-                                         "dest pause",     "dest resume",
-                                         "dest check",     "dest kinds",
-                                         "unbind",         "bindings",
-                                         "status",         "devices",
-                                         "dest add",       "dest list",
-                                         "bind",           "jobs",
-                                         "cancel",         "retry",
-                                         "prioritize",     "versions",
-                                         "restore",        "pool-key",
-                                         "retention set",  "retention show",
-                                         "prune",          "enroll-token",
-                                         "certs",          "revoke",
-                                         "snapshot",       "recover",
-                                         "key export",     "verify",
-                                         "setup",          "worker scope",
-                                         "dest connect",   "authorize",
-                                         "import takeout", "web serve",
-                                         "web user add",   "web user passwd",
-                                         "web user list"};
+const std::set<std::string> kCommands = {"dest set",
+                                         "dest remove",
+                                         "dest pause",
+                                         "dest resume",
+                                         "dest check",
+                                         "dest kinds",
+                                         "unbind",
+                                         "bindings",
+                                         "status",
+                                         "devices",
+                                         "dest add",
+                                         "dest list",
+                                         "bind",
+                                         "jobs",
+                                         "cancel",
+                                         "retry",
+                                         "prioritize",
+                                         "versions",
+                                         "restore",
+                                         "pool-key",
+                                         "retention set",
+                                         "retention show",
+                                         "prune",
+                                         "enroll-token",
+                                         "certs",
+                                         "revoke",
+                                         "snapshot",
+                                         "recover",
+                                         "key export",
+                                         "verify",
+                                         "setup",
+                                         "worker scope",
+                                         "dest connect",
+                                         "authorize",
+                                         "import takeout",
+                                         "web serve",
+                                         "web user add",
+                                         "web user passwd",
+                                         "web user list",
+                                         "notify add email",
+                                         "notify add webhook",
+                                         "notify add ntfy",
+                                         "notify list",
+                                         "notify remove",
+                                         "notify test",
+                                         "notify set",
+                                         "device ping-url"};
 
 TEST(CliCommands, EveryCommandIsRegisteredWithAHandler) {
   Cli cli;
@@ -94,7 +121,7 @@ TEST(CliCommands, TopLevelCommandsInHelpOrder) {
                        "jobs",      "cancel",    "retry",   "prioritize",   "versions", "restore",
                        "pool-key",  "retention", "prune",   "enroll-token", "certs",    "revoke",
                        "worker",    "snapshot",  "recover", "key",          "verify",   "setup",
-                       "authorize", "import",    "web"}));
+                       "authorize", "import",    "web",     "notify",       "device"}));
 }
 
 // Every flag of every command, as docs/cli.md and the tests use them.
@@ -175,6 +202,16 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
       {"web user add ben --device phone --device laptop", "web user add"},
       {"web user passwd ana --password-stdin", "web user passwd"},
       {"web user list --json", "web user list"},
+      {"notify add email m --to a@b.c --smtp smtp://h:587 --user u --password-file /p "
+       "--insecure-smtp",
+       "notify add email"},
+      {"notify add webhook w --url https://h/x --secret-file /s", "notify add webhook"},
+      {"notify add ntfy n --url https://ntfy.sh/t", "notify add ntfy"},
+      {"notify list", "notify list"},
+      {"notify remove m", "notify remove"},
+      {"notify test m", "notify test"},
+      {"notify set destination_failing_after 15m", "notify set"},
+      {"device ping-url laptop https://hc-ping.com/x", "device ping-url"},
   };
   for (const auto& [args, command] : cases) {
     Cli cli;

@@ -88,6 +88,13 @@ const std::vector<MethodRule>& MethodRules() {
       {"/shoebox.v1.AdminService/GetWebAccountCredential", "GetWebAccountCredential",
        Access::kAdmin},
       {"/shoebox.v1.AdminService/RecordWebAudit", "RecordWebAudit", Access::kAdmin},
+      // Issue 22: notifications (docs/notifications.md).
+      {"/shoebox.v1.AdminService/AddNotifyChannel", "AddNotifyChannel", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ListNotify", "ListNotify", Access::kAdmin},
+      {"/shoebox.v1.AdminService/RemoveNotifyChannel", "RemoveNotifyChannel", Access::kAdmin},
+      {"/shoebox.v1.AdminService/TestNotifyChannel", "TestNotifyChannel", Access::kAdmin},
+      {"/shoebox.v1.AdminService/SetNotifySetting", "SetNotifySetting", Access::kAdmin},
+      {"/shoebox.v1.AdminService/SetDevicePingUrl", "SetDevicePingUrl", Access::kAdmin},
   };
   return kRules;
 }

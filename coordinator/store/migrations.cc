@@ -539,6 +539,7 @@ const std::vector<Migration>& Migrations() {
       {14, "status counters kept by triggers (a million files)", StatusCountersMigrationSql()},
       {15, "albums and capture dates of file versions (imports)", kV15},
       {16, "web dashboard accounts", kV16},
+      {17, "notifications: channels, settings, alert state, outbox", NotifyMigrationSql()},
   };
   return kAll;
 }

@@ -202,6 +202,18 @@ const std::map<std::string, Expected>& ExpectedTable() {
        {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
       {"/shoebox.v1.AdminService/RecordWebAudit",
        {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      // Issue 22: notifications; empty requests name no channel, key or device.
+      {"/shoebox.v1.AdminService/AddNotifyChannel",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/ListNotify", {Owner::kAdmin, Code::OK, Code::OK}},
+      {"/shoebox.v1.AdminService/RemoveNotifyChannel",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/TestNotifyChannel",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/SetNotifySetting",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/SetDevicePingUrl",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
   };
   return kExpected;
 }
