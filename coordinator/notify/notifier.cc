@@ -246,6 +246,10 @@ absl::Status Notifier::DeliverOutbox() {
     if (cfg == configs.end()) {
       blocked[row.channel] = true;
       auto e = open_errors.find(row.channel);
+      if (e != open_errors.end()) {
+        SPDLOG_WARN("event=notify_send_failed channel=\"{}\" notify_event={} error=\"{}\"",
+                    row.channel, row.event, e->second);
+      }
       RETURN_IF_ERROR(e != open_errors.end() ? notify_store_.OutboxFailed(row, e->second)
                                              : notify_store_.ReleaseOutbox(row));
       continue;

@@ -238,6 +238,8 @@ TEST(NotifySettings, DurationsDefaultsAndRefusals) {
 TEST(NotifyConditions, EachEventFromTheStatus) {
   StatusSummary st;
   st.now_unix_ms = kT0;
+  st.destinations.reserve(2);  // the references below stay valid
+  st.devices.reserve(3);
   DestinationStatus& nas = st.destinations.emplace_back();
   nas.name = "nas";
   nas.health = "authentication failed since 2027-01-15 07:00: 401";

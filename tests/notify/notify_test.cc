@@ -96,7 +96,17 @@ class NotifyTest : public testsupport::CoordinatorFixture {
     ASSERT_TRUE(hook.ok()) << hook.status();
     hook_ = std::move(*hook);
     ASSERT_TRUE(hook_->WaitForPort(hook_port_).ok());
-    StartHarness();
+    StartHarness(KeepState());
+  }
+
+  // The same master key and chunk store across restarts, as on a server
+  // (the channels' secrets are sealed under the master key).
+  Tweak KeepState() {
+    const std::string dir = tmp_->path();
+    return [dir](coordinator::CoordinatorOptions& o) {
+      o.key_file = dir + "/master.key";
+      o.chunk_store = dir + "/chunks";
+    };
   }
 
   void StartSmtp(const std::string& key) {
@@ -246,7 +256,7 @@ TEST_F(NotifyTest, RefusedCredentialsStartOnceSurviveARestartAndClearOnce) {
   EXPECT_EQ(MailsWith("Problem: destination \"nas\""), 1);
   EXPECT_EQ(HooksWith("started", "destination_failing"), 1);
   // A coordinator restart during the outage: no second "started".
-  StartHarness();
+  StartHarness(KeepState());
   std::this_thread::sleep_for(std::chrono::seconds(4));
   EXPECT_EQ(MailsWith("Problem: destination \"nas\""), 1);
   EXPECT_EQ(HooksWith("started", "destination_failing"), 1);
