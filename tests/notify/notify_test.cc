@@ -439,5 +439,52 @@ TEST_F(NotifyTest, AMessageTheServerCouldNotTakeIsDeliveredWhenItIsBack) {
   EXPECT_TRUE(WaitUntil([&] { return MailsWith("Problem: destination \"nas\"") == 1; }));
 }
 
+TEST_F(NotifyTest, TheCliAddsTestsListsAndSetsWithoutShowingTheSecret) {
+  const std::string addr = harness_->address();
+  auto cli = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {SHOEBOX_CLI_BINARY, "--coordinator", addr, "--insecure-dev"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  };
+  const std::string secret_file = tmp_->path() + "/hook.key";
+  std::ofstream(secret_file) << kSecret << "\n";
+  std::string out;
+  ASSERT_TRUE(testsupport::RunCommand(cli({"notify", "add", "webhook", "home", "--url",
+                                           absl::StrCat("http://127.0.0.1:", hook_port_, "/hook"),
+                                           "--secret-file", secret_file}),
+                                      &out)
+                  .ok());
+  EXPECT_TRUE(absl::StrContains(out, "added webhook channel 'home'")) << out;
+  ASSERT_TRUE(
+      testsupport::RunCommand(cli({"notify", "add", "email", "family", "--to", "ana@example.org",
+                                   "--smtp", absl::StrCat("smtp://127.0.0.1:", smtp_port_)}),
+                              &out)
+          .ok());
+  ASSERT_TRUE(testsupport::RunCommand(cli({"notify", "set", "tls_ca_file", cert_}), &out).ok());
+  ASSERT_TRUE(testsupport::RunCommand(cli({"notify", "test", "family"}), &out).ok());
+  EXPECT_TRUE(absl::StrContains(out, "test message to 'family' accepted: SMTP 250")) << out;
+  ASSERT_TRUE(testsupport::RunCommand(cli({"notify", "test", "home"}), &out).ok());
+  EXPECT_TRUE(absl::StrContains(out, "HTTP 200")) << out;
+  ASSERT_EQ(Hooks().size(), 1u);
+  EXPECT_EQ(Hooks()[0]["signature_ok"], true);
+  ASSERT_TRUE(testsupport::RunCommand(cli({"notify", "list"}), &out).ok());
+  EXPECT_TRUE(absl::StrContains(out, "home")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "(secret set)")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "destination_failing_after")) << out;
+  EXPECT_FALSE(absl::StrContains(out, kSecret)) << out;
+  // Errors: exit non-zero, naming the object and what to do.
+  absl::Status unknown =
+      testsupport::RunCommand(cli({"device", "ping-url", "nosuch", "http://x/"}));
+  EXPECT_FALSE(unknown.ok());
+  EXPECT_TRUE(absl::StrContains(unknown.message(), "device \"nosuch\" is not enrolled")) << unknown;
+  absl::Status bad = testsupport::RunCommand(cli({"notify", "set", "interval", "fast"}));
+  EXPECT_TRUE(absl::StrContains(bad.message(), "notify setting interval")) << bad;
+  smtp_->Stop();
+  absl::Status down = testsupport::RunCommand(cli({"notify", "test", "family"}));
+  EXPECT_FALSE(down.ok());
+  EXPECT_TRUE(absl::StrContains(down.message(), "notification channel \"family\"")) << down;
+  EXPECT_TRUE(absl::StrContains(down.message(), absl::StrCat("127.0.0.1:", smtp_port_))) << down;
+}
+
 }  // namespace
 }  // namespace shoebox
