@@ -183,7 +183,9 @@ absl::Status Notifier::EvaluateOnce() {
   absl::MutexLock round(&round_mu_);
   ASSIGN_OR_RETURN(Settings s, LoadSettings());
   ASSIGN_OR_RETURN(StatusSummary status, store_->GetStatus(options_.worker_stale_ms));
-  const int64_t now = NowMs();
+  // The database's clock, as for every age in the status (docs/reliability.md):
+  // several coordinators, or one whose clock steps, agree on it.
+  const int64_t now = status.now_unix_ms != 0 ? status.now_unix_ms : NowMs();
   ConditionInputs in;
   in.status = &status;
   ASSIGN_OR_RETURN(in.open_damage, notify_store_.CountOpenDamage());

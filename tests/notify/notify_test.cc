@@ -396,6 +396,34 @@ TEST_F(NotifyTest, TestMessageReportsTheServersAnswerOrNamesTheChannelAndServer)
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(resp.answer(), "HTTP 200");
   }
+  {
+    // ntfy: the text as the body, Title, Priority and Tags as headers.
+    grpc::ClientContext ctx;
+    testsupport::AsAdmin(&ctx);
+    pb::AddNotifyChannelRequest ntfy;
+    ntfy.set_name("phone");
+    ntfy.set_kind("ntfy");
+    ntfy.set_url(absl::StrCat("http://127.0.0.1:", hook_port_, "/ntfy/shoebox-topic"));
+    pb::NotifyChannel made;
+    ASSERT_TRUE(Admin()->AddNotifyChannel(&ctx, ntfy, &made).ok());
+    grpc::ClientContext ctx2;
+    testsupport::AsAdmin(&ctx2);
+    pb::TestNotifyChannelRequest req;
+    req.set_name("phone");
+    pb::TestNotifyChannelResponse resp;
+    grpc::Status s = Admin()->TestNotifyChannel(&ctx2, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    nlohmann::json got;
+    for (const nlohmann::json& h : Hooks()) {
+      if (h["path"] == "/ntfy/shoebox-topic") got = h;
+    }
+    ASSERT_FALSE(got.is_null());
+    EXPECT_EQ(got["headers"]["Title"], "[Shoebox] Test message to channel \"phone\"");
+    EXPECT_EQ(got["headers"]["Priority"], "3");
+    EXPECT_EQ(got["headers"]["Tags"], "test_tube");
+    EXPECT_TRUE(absl::StrContains(got["body"].get<std::string>(), "What to do: nothing"))
+        << got.dump();
+  }
   smtp_->Stop();
   grpc::ClientContext ctx;
   testsupport::AsAdmin(&ctx);

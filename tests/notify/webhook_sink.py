@@ -2,9 +2,10 @@
 """A local webhook receiver for the notification tests.
 
 Records every request as DIR/NNNN.json: method, path, headers and body. With
---secret it checks X-Shoebox-Signature (sha256=HEX of HMAC-SHA256 over the
+--secret it checks, on paths under /hook, X-Shoebox-Signature (sha256=HEX of HMAC-SHA256 over the
 body) as a receiver should, records signature_ok, and answers 401 to a bad
-or missing signature. GET requests (device pings) are answered 200.
+or missing signature. Other paths (an ntfy topic) are recorded as they
+come; GET requests (device pings) are answered 200.
 
   webhook_sink.py --port P --dir D [--secret S]
 """
@@ -49,7 +50,7 @@ class Handler(BaseHTTPRequestHandler):
         entry = {"method": "POST", "path": self.path, "headers": dict(self.headers),
                  "body": body.decode("utf-8", "replace")}
         code = 200
-        if ARGS.secret is not None:
+        if ARGS.secret is not None and self.path.startswith("/hook"):
             want = "sha256=" + hmac.new(ARGS.secret.encode(), body, hashlib.sha256).hexdigest()
             got = self.headers.get("X-Shoebox-Signature", "")
             entry["signature_ok"] = hmac.compare_digest(want, got)
