@@ -5,6 +5,7 @@
 // settings and conditions.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "coordinator/notify/format.h"
 #include "coordinator/notify/senders.h"
 #include "coordinator/notify/settings.h"
+#include "coordinator/validate.h"
 
 namespace shoebox::coordinator::notify {
 namespace {
@@ -288,6 +290,60 @@ TEST(NotifySenders, RedactUrlDropsCredentials) {
   EXPECT_EQ(RedactUrl("smtp://u:p@mail.example.org:587"), "smtp://mail.example.org:587");
   EXPECT_EQ(RedactUrl("https://ntfy.sh/topic"), "https://ntfy.sh/topic");
   EXPECT_EQ(RedactUrl("https://h/p@x"), "https://h/p@x");
+}
+
+TEST(NotifyValidate, ChannelsAreRefusedWithWhatIsWrong) {
+  shoebox::v1::AddNotifyChannelRequest ok;
+  ok.set_name("family");
+  ok.set_kind("email");
+  ok.set_url("smtp://mail.example.org:587");
+  ok.set_email_to("ana@example.org");
+  EXPECT_TRUE(ValidateAddNotifyChannel(ok).ok());
+  auto refused = [&](const std::function<void(shoebox::v1::AddNotifyChannelRequest&)>& change,
+                     const std::string& says) {
+    shoebox::v1::AddNotifyChannelRequest r = ok;
+    change(r);
+    absl::Status st = ValidateAddNotifyChannel(r);
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << says;
+    EXPECT_TRUE(absl::StrContains(st.message(), says)) << st;
+  };
+  refused([](auto& r) { r.set_name("-x"); }, "name:");
+  refused([](auto& r) { r.set_kind("pager"); }, "not email, webhook or ntfy");
+  refused([](auto& r) { r.set_url("http://mail.example.org"); }, "smtp://");
+  refused([](auto& r) { r.set_email_to("Ana <ana@example.org>"); }, "one plain address");
+  refused(
+      [](auto& r) {
+        r.set_url("smtps://mail.example.org");
+        r.set_insecure_smtp(true);
+      },
+      "always TLS");
+  refused(
+      [](auto& r) {
+        r.set_kind("webhook");
+        r.set_url("https://h/x");
+      },
+      "--to, --user and --insecure-smtp are for email");
+  refused(
+      [](auto& r) {
+        r.set_kind("ntfy");
+        r.set_url("https://ntfy.sh/t");
+        r.clear_email_to();
+        r.set_secret("k");
+      },
+      "an ntfy channel takes no secret");
+  refused(
+      [](auto& r) {
+        r.set_kind("webhook");
+        r.clear_email_to();
+        r.set_url("https://h/a b");
+      },
+      "no spaces");
+  shoebox::v1::SetDevicePingUrlRequest ping;
+  ping.set_device("laptop");
+  ping.set_url("ftp://x");
+  EXPECT_FALSE(ValidateSetDevicePingUrl(ping).ok());
+  ping.set_url("");
+  EXPECT_TRUE(ValidateSetDevicePingUrl(ping).ok());
 }
 
 }  // namespace
