@@ -155,6 +155,8 @@ class NotifyTest : public testsupport::CoordinatorFixture {
     s = Admin()->AddNotifyChannel(&ctx2, hook, &made);
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_TRUE(made.has_secret());
+    // This machine's own state (a full /tmp) must not add alerts to count.
+    ASSERT_TRUE(Set("disk_full_percent", "0").ok());
     ASSERT_TRUE(Set("tls_ca_file", cert_).ok());
     ASSERT_TRUE(Set("destination_failing_after", failing_after).ok());
     ASSERT_TRUE(Set("interval", "1s").ok());
@@ -281,10 +283,14 @@ TEST_F(NotifyTest, RefusedCredentialsStartOnceSurviveARestartAndClearOnce) {
   std::this_thread::sleep_for(std::chrono::seconds(3));
   EXPECT_EQ(MailsWith("Resolved: destination \"nas\""), 1);
   EXPECT_EQ(HooksWith("cleared", "destination_failing"), 1);
-  EXPECT_EQ(Mails().size(), 2u);
+  // (Other alerts of this machine, a full /tmp disk, may come too.)
+  EXPECT_EQ(MailsWith("destination \"nas\""), 2);
 
   // The mail went over STARTTLS with the headers of a real message.
-  const std::string first = Mails()[0];
+  std::string first;
+  for (const std::string& m : Mails()) {
+    if (first.empty() && absl::StrContains(m, "Problem: destination \"nas\"")) first = m;
+  }
   EXPECT_TRUE(absl::StrContains(first, "X-Sink-TLS: yes")) << first;
   EXPECT_TRUE(absl::StrContains(first, "X-Sink-Rcpt-To: ana@example.org")) << first;
   EXPECT_TRUE(absl::StrContains(first, "\r\nDate: ")) << first;
@@ -294,6 +300,7 @@ TEST_F(NotifyTest, RefusedCredentialsStartOnceSurviveARestartAndClearOnce) {
   for (const nlohmann::json& h : Hooks()) {
     EXPECT_EQ(h["signature_ok"], true) << h.dump();
     nlohmann::json body = nlohmann::json::parse(h["body"].get<std::string>());
+    if (body["kind"] == "disk_full") continue;
     EXPECT_EQ(body["object"], "destination \"nas\"");
     EXPECT_EQ(body["source"], "shoebox");
   }
@@ -493,8 +500,8 @@ TEST_F(NotifyTest, TheCliAddsTestsListsAndSetsWithoutShowingTheSecret) {
   EXPECT_TRUE(absl::StrContains(out, "test message to 'family' accepted: SMTP 250")) << out;
   ASSERT_TRUE(testsupport::RunCommand(cli({"notify", "test", "home"}), &out).ok());
   EXPECT_TRUE(absl::StrContains(out, "HTTP 200")) << out;
-  ASSERT_EQ(Hooks().size(), 1u);
-  EXPECT_EQ(Hooks()[0]["signature_ok"], true);
+  ASSERT_EQ(HooksWith("test", "test"), 1);
+  for (const nlohmann::json& h : Hooks()) EXPECT_EQ(h["signature_ok"], true);
   ASSERT_TRUE(testsupport::RunCommand(cli({"notify", "list"}), &out).ok());
   EXPECT_TRUE(absl::StrContains(out, "home")) << out;
   EXPECT_TRUE(absl::StrContains(out, "(secret set)")) << out;
