@@ -23,6 +23,7 @@ void RegisterCommands(CLI::App& app, CliContext& ctx) {
   RegisterImportCommands(app, ctx);
   RegisterTransferCommands(app, ctx);
   RegisterWebCommands(app, ctx);
+  RegisterNotifyCommands(app, ctx);
 }
 
 }  // namespace shoebox::cli

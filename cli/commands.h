@@ -50,5 +50,8 @@ void RegisterImportCommands(CLI::App& app, CliContext& ctx);
 void RegisterWebCommands(CLI::App& app, CliContext& ctx);
 // cli/transfer_cmd.cc (issue 21): transfer add|list|pause|resume|cancel.
 void RegisterTransferCommands(CLI::App& app, CliContext& ctx);
+// notify_cmd.cc: `notify add|list|remove|test|set`, `device ping-url`
+// (docs/notifications.md).
+void RegisterNotifyCommands(CLI::App& app, CliContext& ctx);
 
 }  // namespace shoebox::cli

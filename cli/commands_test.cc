@@ -52,18 +52,58 @@ struct Cli {
   }
 };
 
-const std::set<std::string> kCommands = {
-    "dest set",      "dest remove",    "dest pause",      "dest resume",
-    "dest check",    "dest kinds",     "unbind",          "bindings",
-    "status",        "devices",        "dest add",        "dest list",
-    "bind",          "jobs",           "cancel",          "retry",
-    "prioritize",    "versions",       "restore",         "pool-key",
-    "retention set", "retention show", "prune",           "enroll-token",
-    "certs",         "revoke",         "snapshot",        "recover",
-    "key export",    "verify",         "setup",           "worker scope",
-    "dest connect",  "authorize",      "import takeout",  "transfer add",
-    "transfer list", "transfer pause", "transfer resume", "transfer cancel",
-    "web serve",     "web user add",   "web user passwd", "web user list"};
+const std::set<std::string> kCommands = {"dest set",
+                                         "dest remove",
+                                         "dest pause",
+                                         "dest resume",
+                                         "dest check",
+                                         "dest kinds",
+                                         "unbind",
+                                         "bindings",
+                                         "status",
+                                         "devices",
+                                         "dest add",
+                                         "dest list",
+                                         "bind",
+                                         "jobs",
+                                         "cancel",
+                                         "retry",
+                                         "prioritize",
+                                         "versions",
+                                         "restore",
+                                         "pool-key",
+                                         "retention set",
+                                         "retention show",
+                                         "prune",
+                                         "enroll-token",
+                                         "certs",
+                                         "revoke",
+                                         "snapshot",
+                                         "recover",
+                                         "key export",
+                                         "verify",
+                                         "setup",
+                                         "worker scope",
+                                         "dest connect",
+                                         "authorize",
+                                         "import takeout",
+                                         "transfer add",
+                                         "transfer list",
+                                         "transfer pause",
+                                         "transfer resume",
+                                         "transfer cancel",
+                                         "web serve",
+                                         "web user add",
+                                         "web user passwd",
+                                         "web user list",
+                                         "notify add email",
+                                         "notify add webhook",
+                                         "notify add ntfy",
+                                         "notify list",
+                                         "notify remove",
+                                         "notify test",
+                                         "notify set",
+                                         "device ping-url"};
 
 // Issue 22, second slice of the web dashboard.
 const std::set<std::string> kWebAccountCommands = {"web user totp enable", "web user totp disable",
@@ -87,12 +127,13 @@ TEST(CliCommands, TopLevelCommandsInHelpOrder) {
        cli.app.get_subcommands([](CLI::App* s) { return !s->get_name().empty(); })) {
     names.push_back(c->get_name());
   }
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "status",    "devices",   "dest",     "bind",         "unbind",   "bindings",
-                       "jobs",      "cancel",    "retry",    "prioritize",   "versions", "restore",
-                       "pool-key",  "retention", "prune",    "enroll-token", "certs",    "revoke",
-                       "worker",    "snapshot",  "recover",  "key",          "verify",   "setup",
-                       "authorize", "import",    "transfer", "web"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{
+                "status",    "devices",   "dest",     "bind",         "unbind",   "bindings",
+                "jobs",      "cancel",    "retry",    "prioritize",   "versions", "restore",
+                "pool-key",  "retention", "prune",    "enroll-token", "certs",    "revoke",
+                "worker",    "snapshot",  "recover",  "key",          "verify",   "setup",
+                "authorize", "import",    "transfer", "web",          "notify",   "device"}));
 }
 
 // Every flag of every command, as docs/cli.md and the tests use them.
@@ -183,6 +224,16 @@ TEST(CliCommands, EveryFlagParsesAndReachesItsCommand) {
       {"web user totp disable ana", "web user totp disable"},
       {"web user bind ben phone", "web user bind"},
       {"web user unbind ben phone", "web user unbind"},
+      {"notify add email m --to a@b.c --smtp smtp://h:587 --user u --password-file /p "
+       "--insecure-smtp",
+       "notify add email"},
+      {"notify add webhook w --url https://h/x --secret-file /s", "notify add webhook"},
+      {"notify add ntfy n --url https://ntfy.sh/t", "notify add ntfy"},
+      {"notify list", "notify list"},
+      {"notify remove m", "notify remove"},
+      {"notify test m", "notify test"},
+      {"notify set destination_failing_after 15m", "notify set"},
+      {"device ping-url laptop https://hc-ping.com/x", "device ping-url"},
   };
   for (const auto& [args, command] : cases) {
     Cli cli;

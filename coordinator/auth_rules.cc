@@ -105,6 +105,13 @@ const std::vector<MethodRule>& MethodRules() {
       {"/shoebox.v1.AdminService/PauseTransfer", "PauseTransfer", Access::kAdmin},
       {"/shoebox.v1.AdminService/ResumeTransfer", "ResumeTransfer", Access::kAdmin},
       {"/shoebox.v1.AdminService/CancelTransfer", "CancelTransfer", Access::kAdmin},
+      // Issue 22: notifications (docs/notifications.md).
+      {"/shoebox.v1.AdminService/AddNotifyChannel", "AddNotifyChannel", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ListNotify", "ListNotify", Access::kAdmin},
+      {"/shoebox.v1.AdminService/RemoveNotifyChannel", "RemoveNotifyChannel", Access::kAdmin},
+      {"/shoebox.v1.AdminService/TestNotifyChannel", "TestNotifyChannel", Access::kAdmin},
+      {"/shoebox.v1.AdminService/SetNotifySetting", "SetNotifySetting", Access::kAdmin},
+      {"/shoebox.v1.AdminService/SetDevicePingUrl", "SetDevicePingUrl", Access::kAdmin},
   };
   return kRules;
 }

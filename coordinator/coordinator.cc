@@ -93,6 +93,12 @@ absl::StatusOr<std::unique_ptr<Coordinator>> Coordinator::Open(const Coordinator
       [url = o.database_url] { return snapshot::DumpDatabase(url); }, c->chunk_store_.get(),
       c->snapshot_store_.get(), c->keys_.catalog_key, o.snapshot_interval_s, o.snapshot_keep);
   c->snapshots_->StartSchedule();
+  notify::NotifierOptions notify_options;
+  notify_options.chunk_store = o.chunk_store;
+  notify_options.worker_stale_ms = o.limits.worker_stale_ms;
+  notify_options.secret_key = HkdfSha256(master.data(), master.size(), "shoebox notify key");
+  c->notifier_ = std::make_unique<notify::Notifier>(store, notify_options);
+  c->notifier_->Start();
   c->metrics_->DatabaseUp(true);
   c->housekeeping_ = std::thread([p = c.get()] { p->Housekeeping(); });
   SPDLOG_INFO("event=coordinator_open chunk_store=\"{}\" schema_version={}",

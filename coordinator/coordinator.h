@@ -19,6 +19,7 @@
 #include "coordinator/catalog.h"
 #include "coordinator/ingest.h"
 #include "coordinator/metrics.h"
+#include "coordinator/notify/notifier.h"
 #include "coordinator/options.h"
 #include "coordinator/queue.h"
 #include "coordinator/retention.h"
@@ -51,6 +52,8 @@ class Coordinator {
   Retention& retention() { return *retention_; }
   CatalogSnapshots& snapshots() { return *snapshots_; }
   Metrics& metrics() { return *metrics_; }
+  // Notifications (issue 22, docs/notifications.md).
+  notify::Notifier& notifier() { return *notifier_; }
   const Authenticator& auth() const { return *auth_; }
   // Enrollment and the TLS identity; nullptr in --insecure-dev mode.
   Enrollment* enrollment() { return enrollment_.get(); }
@@ -88,7 +91,8 @@ class Coordinator {
   std::unique_ptr<Verifier> verifier_;    // after admin_: stopped first
   std::unique_ptr<Retention> retention_;  // after store_, chunk_store_: stops before them
   std::unique_ptr<CatalogSnapshots>
-      snapshots_;  // last: its schedule (chunk_store_, store_) stops first
+      snapshots_;  // its schedule (chunk_store_, store_) stops before them
+  std::unique_ptr<notify::Notifier> notifier_;  // last: its thread (store_) stops first
 
   absl::Mutex mu_;
   std::mutex stop_mu_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <initializer_list>
 
 #include <nlohmann/json.hpp>
 
@@ -633,6 +634,88 @@ absl::Status ValidateBindWebAccountDevice(const shoebox::v1::BindWebAccountDevic
 absl::Status ValidateListAuditLog(const shoebox::v1::ListAuditLogRequest& req) {
   if (req.before_id() < 0) return absl::InvalidArgumentError("before_id: 0 or an entry's ID");
   if (req.limit() > 500) return absl::InvalidArgumentError("limit: at most 500 entries a page");
+  return absl::OkStatus();
+}
+
+namespace {
+
+absl::Status CheckUrl(const std::string& url, const char* field,
+                      std::initializer_list<const char*> schemes) {
+  bool scheme_ok = false;
+  std::string names;
+  for (const char* sc : schemes) {
+    if (url.rfind(sc, 0) == 0 && url.size() > std::string(sc).size()) scheme_ok = true;
+    absl::StrAppend(&names, names.empty() ? "" : " or ", sc);
+  }
+  if (!scheme_ok || url.size() > 2048 || HasControlChar(url) ||
+      url.find(' ') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": \"", url.substr(0, 100),
+                                                   "\" is not a URL starting with ", names,
+                                                   " (at most 2048 bytes, no spaces)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateNotifyChannelName(const std::string& name) {
+  if (name.empty() || name.size() > 64 ||
+      name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                             "0123456789._-") != std::string::npos ||
+      name[0] == '.' || name[0] == '-' || name[0] == '_') {
+    return absl::InvalidArgumentError(
+        "name: a notification channel name is 1-64 letters, digits, '.', '_' or '-', starting "
+        "with a letter or digit");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateAddNotifyChannel(const shoebox::v1::AddNotifyChannelRequest& req) {
+  RETURN_IF_ERROR(ValidateNotifyChannelName(req.name()));
+  if (req.secret().size() > 4096) {
+    return absl::InvalidArgumentError("secret: at most 4096 bytes");
+  }
+  if (req.kind() == "email") {
+    RETURN_IF_ERROR(CheckUrl(req.url(), "url", {"smtp://", "smtps://"}));
+    const std::string& to = req.email_to();
+    if (to.empty() || to.size() > 254 || to.find('@') == std::string::npos ||
+        to.find_first_of("<>,; ") != std::string::npos || HasControlChar(to)) {
+      return absl::InvalidArgumentError(
+          "email_to: one plain address like ana@example.org (no name, no list)");
+    }
+    if (req.smtp_user().size() > 256 || HasControlChar(req.smtp_user())) {
+      return absl::InvalidArgumentError("smtp_user: at most 256 bytes without control characters");
+    }
+    if (req.insecure_smtp() && req.url().rfind("smtps://", 0) == 0) {
+      return absl::InvalidArgumentError(
+          "insecure_smtp: an smtps:// URL is always TLS; --insecure-smtp is for a plain smtp:// "
+          "relay on the LAN");
+    }
+    return absl::OkStatus();
+  }
+  if (req.kind() == "webhook" || req.kind() == "ntfy") {
+    RETURN_IF_ERROR(CheckUrl(req.url(), "url", {"http://", "https://"}));
+    if (!req.email_to().empty() || !req.smtp_user().empty() || req.insecure_smtp()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a ", req.kind(),
+                       " channel takes a URL only (--to, --user and --insecure-smtp are "
+                       "for email)"));
+    }
+    if (req.kind() == "ntfy" && !req.secret().empty()) {
+      return absl::InvalidArgumentError("secret: an ntfy channel takes no secret");
+    }
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("kind: \"", req.kind().substr(0, 32), "\" is not email, webhook or ntfy"));
+}
+
+absl::Status ValidateSetDevicePingUrl(const shoebox::v1::SetDevicePingUrlRequest& req) {
+  if (req.device().empty() || req.device().size() > 128) {
+    return absl::InvalidArgumentError("device: must be 1..128 bytes");
+  }
+  RETURN_IF_ERROR(CheckNoNul(req.device(), "device"));
+  if (!req.url().empty()) RETURN_IF_ERROR(CheckUrl(req.url(), "url", {"http://", "https://"}));
   return absl::OkStatus();
 }
 

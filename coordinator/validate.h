@@ -194,4 +194,16 @@ absl::Status ValidateBindWebAccountDevice(const shoebox::v1::BindWebAccountDevic
 // before_id >= 0, limit <= 500.
 absl::Status ValidateListAuditLog(const shoebox::v1::ListAuditLogRequest& req);
 
+// ---- notifications (issue 22, docs/notifications.md) -----------------------
+
+// 1-64 of [A-Za-z0-9._-], starting with a letter or digit.
+absl::Status ValidateNotifyChannelName(const std::string& name);
+// Kind email (smtp:// or smtps:// URL, a plain recipient address,
+// insecure_smtp only with smtp://), webhook (http(s) URL) or ntfy (http(s)
+// URL, no secret); URLs at most 2048 bytes without spaces or control
+// characters; a secret at most 4096 bytes.
+absl::Status ValidateAddNotifyChannel(const shoebox::v1::AddNotifyChannelRequest& req);
+// The device 1-128 bytes without NUL; the URL "" or http(s) as above.
+absl::Status ValidateSetDevicePingUrl(const shoebox::v1::SetDevicePingUrlRequest& req);
+
 }  // namespace shoebox::coordinator

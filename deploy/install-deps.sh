@@ -27,6 +27,10 @@ if [[ $want_test == 1 ]]; then
     libimage-exiftool-perl imagemagick ffmpeg curl python3 clang-format
     lintian dpkg-dev systemd zip chromium)
 fi
+if [[ $want_test == 1 ]]; then
+  # Notifications (tests/notify): a real SMTP server with STARTTLS.
+  pkgs+=(python3-aiosmtpd openssl)
+fi
 if [[ $want_bench == 1 ]]; then
   pkgs+=(restic borgbackup time)
 fi

@@ -129,6 +129,24 @@ class AdminServiceImpl final : public shoebox::v1::AdminService::Service {
                               shoebox::v1::Transfer* resp) override;
   grpc::Status CancelTransfer(grpc::ServerContext* ctx, const shoebox::v1::TransferNameRequest* req,
                               shoebox::v1::Transfer* resp) override;
+  // Notifications: notify/notify_rpcs.cc (issue 22, docs/notifications.md).
+  grpc::Status AddNotifyChannel(grpc::ServerContext* ctx,
+                                const shoebox::v1::AddNotifyChannelRequest* req,
+                                shoebox::v1::NotifyChannel* resp) override;
+  grpc::Status ListNotify(grpc::ServerContext* ctx, const shoebox::v1::ListNotifyRequest* req,
+                          shoebox::v1::ListNotifyResponse* resp) override;
+  grpc::Status RemoveNotifyChannel(grpc::ServerContext* ctx,
+                                   const shoebox::v1::RemoveNotifyChannelRequest* req,
+                                   shoebox::v1::RemoveNotifyChannelResponse* resp) override;
+  grpc::Status TestNotifyChannel(grpc::ServerContext* ctx,
+                                 const shoebox::v1::TestNotifyChannelRequest* req,
+                                 shoebox::v1::TestNotifyChannelResponse* resp) override;
+  grpc::Status SetNotifySetting(grpc::ServerContext* ctx,
+                                const shoebox::v1::SetNotifySettingRequest* req,
+                                shoebox::v1::ListNotifyResponse* resp) override;
+  grpc::Status SetDevicePingUrl(grpc::ServerContext* ctx,
+                                const shoebox::v1::SetDevicePingUrlRequest* req,
+                                shoebox::v1::SetDevicePingUrlResponse* resp) override;
 
  private:
   Coordinator* const c_;

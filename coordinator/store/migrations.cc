@@ -587,6 +587,7 @@ const std::vector<Migration>& Migrations() {
       {14, "status counters kept by triggers (a million files)", StatusCountersMigrationSql()},
       {15, "albums and capture dates of file versions (imports)", kV15},
       {16, "web dashboard accounts", kV16},
+      {17, "notifications: channels, settings, alert state, outbox", NotifyMigrationSql()},
       {18, "transfers: sources read by workers, their listings and jobs", kV18},
       {19, "web dashboard accounts: TOTP second factor", kV19},
   };

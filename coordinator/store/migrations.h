@@ -17,4 +17,7 @@ const std::vector<Migration>& Migrations();
 // The SQL of migration 14, the status counters (migration_status_counters.cc).
 const char* StatusCountersMigrationSql();
 
+// The SQL of migration 17, notifications (migration_notify.cc).
+const char* NotifyMigrationSql();
+
 }  // namespace shoebox::coordinator
