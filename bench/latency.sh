@@ -125,9 +125,13 @@ sbcli bind --device phone --dest nas >/dev/null
 sleep 3  # idle: every service past its start
 sb_log "$label: $count photos of $size_kb KB, one at a time ($AGENT)"
 
-python3 - "$work/photos" "$work/dest" "$count" "$size_kb" "$label" "${out:-$work/latency.json}" <<'PY'
+commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
+python3 - "$work/photos" "$work/dest" "$count" "$size_kb" "$label" "${out:-$work/latency.json}" \
+  "$commit" "$AGENT" "$build" "$agent_extra" <<'PY'
 import glob, json, os, statistics, sys, time
 src, dest, count, size_kb, label, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
+commit, agent_bin, build, agent_extra = sys.argv[7:11]
+started = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime())
 lat = []
 for k in range(count):
     name = f"photo-{k:03d}.jpg"
@@ -152,7 +156,9 @@ for k in range(count):
     lat.append(t1 - t0)
     print(f"latency: {name}: {t1 - t0:.3f} s", file=sys.stderr)
     time.sleep(1.0)
-res = {"label": label, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+res = {"schema": "shoebox-bench-result/1", "benchmark": "latency", "label": label, "date_utc": started,
+       "commit": commit, "command": "bench/latency.sh", "binaries": {"build": build, "agent": agent_bin},
+       "agent_extra": agent_extra, "settle_seconds": 5,
        "cpu": open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": \t"),
        "loadavg": open("/proc/loadavg").read().split()[:3], "count": count, "size_bytes": size_kb * 1000,
        "median_s": round(statistics.median(lat), 3), "min_s": round(min(lat), 3),
