@@ -28,7 +28,7 @@ if [[ $want_test == 1 ]]; then
     lintian dpkg-dev systemd zip chromium)
 fi
 if [[ $want_bench == 1 ]]; then
-  pkgs+=(restic borgbackup time)
+  pkgs+=(restic borgbackup time strace)
 fi
 
 missing=()
