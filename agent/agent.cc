@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 
 #include "absl/time/time.h"
 #include "agent/housekeeping.h"
@@ -83,8 +85,9 @@ absl::Status Agent::Init() {
   out.read_done = [this] { sender_->OutboxGrew(); };
   reader_ = std::make_unique<ReadStage>(db_.get(), &stats_, opts_.once, std::move(cached_hasher),
                                         std::move(out));
-  settle_ = std::make_unique<SettleTracker>(cfg_.settle_seconds * 1000000000LL, db_.get(),
-                                            scanner_.get(), reader_.get(), &stats_);
+  settle_ =
+      std::make_unique<SettleTracker>(cfg_.settle_seconds * 1000000000LL, db_.get(), scanner_.get(),
+                                      reader_.get(), &stats_, cfg_.close_confirm_ms * 1000000LL);
   house_ = std::make_unique<Housekeeping>(&cfg_, opts_.once, opts_.progress_line, db_.get(),
                                           &stats_, [this] { reader_->Wake(); });
   sender_ = std::make_unique<SendStage>(&cfg_, opts_.once, &folders_, db_.get(), client_.get(),
@@ -118,11 +121,30 @@ absl::Status Agent::Run() {
   absl::Status s = FullScan();
   if (!s.ok()) spdlog::error("scan failed: {}", std::string(s.message()));
   auto last_root_check = std::chrono::steady_clock::now();
+  auto last_drain = last_root_check;
   while (!stop_) {
     if (opts_.once && OnceDone()) break;
     if (watcher_) {
+      // Wake for events, or when a waiting file is next due (a closed file
+      // is confirmed after close_confirm_ms), at the latest after 500 ms.
+      int timeout_ms = 500;
+      int64_t next = settle_->NextDueNs();
+      if (next != INT64_MAX) {
+        int64_t in_ms = (next - SettleTracker::Clock().SteadyNs()) / 1000000 + 1;
+        timeout_ms = static_cast<int>(std::clamp<int64_t>(in_ms, 0, 500));
+      }
       struct pollfd p = {watcher_->fd(), POLLIN, 0};
-      ::poll(&p, 1, 500);
+      if (::poll(&p, 1, timeout_ms) > 0) {
+        // A writer's stream of IN_MODIFY events: the kernel merges repeats
+        // while they queue, so draining at most every 50 ms keeps a large
+        // copy from waking this thread for every write.
+        auto since = std::chrono::steady_clock::now() - last_drain;
+        if (since < std::chrono::milliseconds(50)) {
+          (void)stopped_.WaitForNotificationWithTimeout(
+              absl::FromChrono(std::chrono::milliseconds(50) - since));
+        }
+      }
+      last_drain = std::chrono::steady_clock::now();
     } else {
       (void)stopped_.WaitForNotificationWithTimeout(absl::Milliseconds(opts_.once ? 100 : 500));
     }
@@ -205,20 +227,42 @@ void Agent::HandleEvents() {
     spdlog::info("inotify queue overflowed; rescanning everything");
     house_->RequestRescan();
   }
-  ScanStats ss;
-  std::set<std::pair<size_t, std::string>> seen;
-  for (const Watcher::Event& e : events) {
+  // Opens and closes without a write change nothing on disk: they only tell
+  // settle tracking whether a file is still open.
+  constexpr uint32_t kOpenClose = IN_OPEN | IN_CLOSE_NOWRITE;
+  // Per path, in order of first event: its events in order, and whether
+  // one of them may have changed it.
+  struct PathEvents {
+    Folder* folder;
+    std::string dir, name;
+    std::vector<uint32_t> masks;
+    bool check = false;
+  };
+  std::vector<PathEvents> paths;
+  std::map<std::pair<size_t, std::string>, size_t> index;
+  for (Watcher::Event& e : events) {
     if (e.folder >= folders_.size()) continue;
     Folder* f = folders_[e.folder].get();
     if (e.name.empty()) {
       if (e.dir.empty() && (e.mask & (IN_DELETE_SELF | IN_MOVE_SELF))) (void)scanner_->CheckRoot(f);
       continue;
     }
-    std::string rel = JoinRel(e.dir, e.name);
-    if (!seen.insert({e.folder, rel}).second) continue;
-    absl::Status c = scanner_->CheckPath(f, e.dir, e.name, &ss);
-    if (!c.ok())
-      spdlog::debug("check of {} failed: {}", PrintablePath(rel), std::string(c.message()));
+    if ((e.mask & IN_ISDIR) && (e.mask & ~(kOpenClose | IN_ISDIR)) == 0) continue;  // our scans
+    auto [it, added] = index.try_emplace({e.folder, JoinRel(e.dir, e.name)}, paths.size());
+    if (added) paths.push_back(PathEvents{f, std::move(e.dir), std::move(e.name), {}, false});
+    PathEvents& p = paths[it->second];
+    p.masks.push_back(e.mask);
+    if (e.mask & ~kOpenClose) p.check = true;
+  }
+  ScanStats ss;
+  for (const PathEvents& p : paths) {
+    if (p.check) {
+      absl::Status c = scanner_->CheckPath(p.folder, p.dir, p.name, &ss);
+      if (!c.ok())
+        spdlog::debug("check of {} failed: {}", PrintablePath(JoinRel(p.dir, p.name)),
+                      std::string(c.message()));
+    }
+    settle_->OnEvents(p.folder, p.dir, p.name, p.masks);
   }
   if (ss.deleted > 0) sender_->OutboxGrew();
 }

@@ -142,6 +142,7 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, const std::s
   ASSIGN_OR_RETURN(std::string tls_dir, cfg.GetString("coordinator.tls_dir", c.state_dir + "/tls"));
   c.tls_dir = ExpandTilde(tls_dir);
   ASSIGN_OR_RETURN(c.settle_seconds, cfg.GetInt("agent.settle_seconds", c.settle_seconds));
+  ASSIGN_OR_RETURN(c.close_confirm_ms, cfg.GetInt("agent.close_confirm_ms", c.close_confirm_ms));
   if (cfg.Has("agent.bandwidth_limit")) {
     auto as_int = cfg.GetInt("agent.bandwidth_limit", 0);
     if (as_int.ok()) {
@@ -178,6 +179,9 @@ absl::StatusOr<AgentConfig> ParseAgentConfig(std::string_view text, const std::s
 
   if (c.settle_seconds < 0)
     return absl::InvalidArgumentError(source + ": agent.settle_seconds must be >= 0");
+  if (c.close_confirm_ms < 0)
+    return absl::InvalidArgumentError(
+        source + ": agent.close_confirm_ms must be >= 0 (milliseconds; default 300)");
   if (c.rescan_interval_seconds < 1) {
     return absl::InvalidArgumentError(source + ": agent.rescan_interval_seconds must be >= 1");
   }

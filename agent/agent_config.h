@@ -42,6 +42,10 @@ struct AgentConfig {
   std::string tls_dir;  // default: <state_dir>/tls
   std::vector<FolderConfig> folders;
   int64_t settle_seconds = 10;
+  // A file its writer closed (inotify IN_CLOSE_WRITE) and nobody opened or
+  // wrote since is read once its stat stayed the same this long, instead of
+  // settle_seconds (settle_tracker.h).
+  int64_t close_confirm_ms = 300;
   uint64_t bandwidth_limit = 0;  // bytes/s, 0 = unlimited
   BackupWindow backup_window;
   int64_t rescan_interval_seconds = 6 * 3600;

@@ -13,6 +13,7 @@ address = "127.0.0.1:7443"
 device_name = "laptop"
 state_dir = "/tmp/x/state"
 settle_seconds = 3
+close_confirm_ms = 150
 bandwidth_limit = "2 MiB"
 backup_window = "22:00-06:00"
 rescan_interval_seconds = 600
@@ -33,6 +34,7 @@ all_files = true
   EXPECT_EQ(c->device_name, "laptop");
   EXPECT_EQ(c->state_dir, "/tmp/x/state");
   EXPECT_EQ(c->settle_seconds, 3);
+  EXPECT_EQ(c->close_confirm_ms, 150);
   EXPECT_EQ(c->bandwidth_limit, 2u * 1024 * 1024);
   EXPECT_TRUE(c->backup_window.enabled);
   EXPECT_EQ(c->backup_window.start_minute, 22 * 60);
@@ -44,6 +46,21 @@ all_files = true
   EXPECT_EQ(c->folders[0].path, "/home/me/Pictures");
   EXPECT_EQ(c->folders[0].exclude.size(), 1u);
   EXPECT_TRUE(c->folders[1].all_files);
+}
+
+TEST(AgentConfigTest, CloseConfirmationDefaultsTo300MsAndMustNotBeNegative) {
+  auto d =
+      ParseAgentConfig("[coordinator]\naddress = \"h:1\"\n[[folder]]\npath = \"/p\"\n", "a.toml");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->close_confirm_ms, 300);
+  auto neg = ParseAgentConfig(
+      "[coordinator]\naddress = \"h:1\"\n[agent]\nclose_confirm_ms = -1\n[[folder]]\npath = "
+      "\"/p\"\n",
+      "b.toml");
+  ASSERT_FALSE(neg.ok());
+  EXPECT_NE(std::string(neg.status().message()).find("b.toml: agent.close_confirm_ms must be >= 0"),
+            std::string::npos)
+      << neg.status();
 }
 
 TEST(AgentConfigTest, MissingAddressOrFoldersIsAClearError) {
@@ -69,6 +86,7 @@ tls_dir = "/t"
 device_name = "d"
 state_dir = "/s"
 settle_seconds = 10
+close_confirm_ms = 300
 bandwidth_limit = 0
 backup_window = ""
 rescan_interval_seconds = 21600

@@ -17,6 +17,12 @@ struct AgentStats {
   std::atomic<uint64_t> files_waiting{0};  // unsettled or queued for reading
   std::atomic<uint64_t> bytes_waiting{0};
   std::atomic<uint64_t> files_read{0};
+  // Why settle tracking let files go to the read stage (settle_tracker.h):
+  // closed by their writer and confirmed unchanged for close_confirm_ms, or
+  // unchanged for the full settle_seconds (scans, files still open or
+  // growing), or a forced flush.
+  std::atomic<uint64_t> settled_on_close{0};
+  std::atomic<uint64_t> settled_after_wait{0};
   std::atomic<uint64_t> bytes_read{0};  // file content read (hashing and upload re-reads)
   std::atomic<uint64_t> files_acked{0};
   std::atomic<uint64_t> bytes_acked{0};  // sizes of files fully acknowledged

@@ -1,5 +1,7 @@
 // The agent's pipeline stages on their own: the read stage, settle tracking
 // and the rescan schedule of housekeeping (no coordinator).
+#include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -186,6 +188,148 @@ TEST_F(StagesTest, HandedBackPathsWaitInTheInboxUntilProcessed) {
   EXPECT_TRUE(settle.InboxEmpty());
   ASSERT_TRUE(WaitFor([&] { return reader_->Idle(); }));
   EXPECT_EQ(db_->outbox_files(), 1u);
+}
+
+// Settle tracking on a fake clock: which rule lets a file go, and when.
+class FakeClock : public SettleTracker::Clock {
+ public:
+  int64_t SteadyNs() const override { return steady_; }
+  int64_t WallNs() const override { return wall_; }
+  void Advance(int64_t ms) {
+    steady_ += ms * 1000000LL;
+    wall_ += ms * 1000000LL;
+  }
+
+ private:
+  int64_t steady_ = 1000000000000LL;
+  int64_t wall_ = SettleTracker::Clock().WallNs();
+};
+
+class SettleCloseTest : public StagesTest {
+ protected:
+  static constexpr int64_t kSettleMs = 3600 * 1000;  // the full settle time: one hour
+  static constexpr int64_t kConfirmMs = 300;
+
+  void SetUp() override {
+    StagesTest::SetUp();
+    StartReader(std::make_shared<ChunkHasher>(testing::TestKeys()));
+    scanner_ = std::make_unique<Scanner>(db_.get(), &sink_);
+    settle_ =
+        std::make_unique<SettleTracker>(kSettleMs * 1000000LL, db_.get(), scanner_.get(),
+                                        reader_.get(), &stats_, kConfirmMs * 1000000LL, &clock_);
+    sink_.settle = settle_.get();
+    WriteFile(tree_.path() + "/new.jpg", RandomBytes(5000, 7));
+  }
+
+  // The scan thread's view of an event batch: the path is checked (a
+  // candidate when new or changed), then the events go to the tracker.
+  void Events(std::vector<uint32_t> masks) {
+    ScanStats ss;
+    ASSERT_TRUE(scanner_->CheckPath(folder_.get(), "", "new.jpg", &ss).ok());
+    settle_->OnEvents(folder_.get(), "", "new.jpg", masks);
+  }
+  // Advances the clock and runs one round; true when the file was let go.
+  bool AfterMs(int64_t ms) {
+    clock_.Advance(ms);
+    settle_->Process(/*force_all=*/false);
+    return !settle_->Waiting();
+  }
+
+  FakeClock clock_;
+  ForwardingSink sink_;
+  std::unique_ptr<Scanner> scanner_;
+  std::unique_ptr<SettleTracker> settle_;
+};
+
+TEST_F(SettleCloseTest, ClosedFileIsReadAfterTheConfirmationNotTheSettleTime) {
+  Events({IN_CREATE, IN_OPEN, IN_MODIFY, IN_CLOSE_WRITE});
+  ASSERT_TRUE(settle_->Waiting());
+  EXPECT_EQ(settle_->NextDueNs(), clock_.SteadyNs() + kConfirmMs * 1000000LL);
+  EXPECT_FALSE(AfterMs(kConfirmMs - 1));
+  EXPECT_TRUE(AfterMs(1));
+  EXPECT_EQ(settle_->last_reason(), SettleTracker::Reason::kClosed);
+  EXPECT_EQ(stats_.settled_on_close.load(), 1u);
+  EXPECT_EQ(stats_.settled_after_wait.load(), 0u);
+  ASSERT_TRUE(WaitFor([&] { return reader_->Idle(); }));
+  EXPECT_EQ(db_->outbox_files(), 1u);
+}
+
+TEST_F(SettleCloseTest, FileSeenOnlyByAScanWaitsTheFullSettleTime) {
+  ScanStats ss;
+  ASSERT_TRUE(scanner_->ScanDir(folder_.get(), "", /*recursive=*/true, &ss).ok());
+  ASSERT_TRUE(settle_->Waiting());
+  EXPECT_FALSE(AfterMs(10 * 1000));
+  EXPECT_TRUE(AfterMs(kSettleMs));
+  EXPECT_EQ(settle_->last_reason(), SettleTracker::Reason::kWaited);
+  EXPECT_EQ(stats_.settled_on_close.load(), 0u);
+  EXPECT_EQ(stats_.settled_after_wait.load(), 1u);
+}
+
+TEST_F(SettleCloseTest, StillOpenForWritingWaitsTheFullSettleTime) {
+  Events({IN_CREATE, IN_OPEN, IN_MODIFY});  // written, not closed
+  EXPECT_FALSE(AfterMs(10 * 1000));
+  EXPECT_TRUE(AfterMs(kSettleMs));
+  EXPECT_EQ(settle_->last_reason(), SettleTracker::Reason::kWaited);
+}
+
+TEST_F(SettleCloseTest, WrittenAgainAfterTheCloseWaitsTheFullSettleTime) {
+  Events({IN_CREATE, IN_OPEN, IN_MODIFY, IN_CLOSE_WRITE});
+  EXPECT_FALSE(AfterMs(100));
+  Events({IN_MODIFY});  // a write through a descriptor still open elsewhere
+  EXPECT_FALSE(AfterMs(10 * 1000));
+  EXPECT_TRUE(AfterMs(kSettleMs));
+  EXPECT_EQ(settle_->last_reason(), SettleTracker::Reason::kWaited);
+}
+
+TEST_F(SettleCloseTest, OpenedAgainBeforeItIsReadWaitsUntilClosedAgain) {
+  Events({IN_CREATE, IN_OPEN, IN_MODIFY, IN_CLOSE_WRITE});
+  EXPECT_FALSE(AfterMs(100));
+  Events({IN_OPEN});  // a writer or a reader: not known until it closes
+  EXPECT_FALSE(AfterMs(10 * 1000));
+  Events({IN_CLOSE_NOWRITE});  // it only read: the confirmation starts again
+  EXPECT_FALSE(AfterMs(kConfirmMs - 1));
+  EXPECT_TRUE(AfterMs(1));
+  EXPECT_EQ(settle_->last_reason(), SettleTracker::Reason::kClosed);
+}
+
+TEST_F(SettleCloseTest, ReopenedAndClosedAfterWritingIsConfirmedFromTheNewClose) {
+  Events({IN_CREATE, IN_OPEN, IN_MODIFY, IN_CLOSE_WRITE});
+  EXPECT_FALSE(AfterMs(200));
+  WriteFile(tree_.path() + "/new.jpg", RandomBytes(9000, 8));
+  Events({IN_OPEN, IN_MODIFY, IN_CLOSE_WRITE});
+  EXPECT_FALSE(AfterMs(kConfirmMs - 1));
+  EXPECT_TRUE(AfterMs(1));
+  EXPECT_EQ(settle_->last_reason(), SettleTracker::Reason::kClosed);
+  ASSERT_TRUE(WaitFor([&] { return reader_->Idle(); }));
+  auto known = db_->GetIndex(1, "", "new.jpg");
+  ASSERT_TRUE(known.ok() && known->has_value());
+  EXPECT_EQ((*known)->stat.size, 9000u);
+}
+
+TEST_F(SettleCloseTest, StatChangeWithoutAWriteRestartsTheConfirmation) {
+  Events({IN_CREATE, IN_OPEN, IN_MODIFY, IN_CLOSE_WRITE});
+  clock_.Advance(200);
+  // The mtime set after the close (as `cp -p` and rsync do), without an
+  // event reaching the tracker: the stat differs when it is confirmed.
+  struct timespec times[2] = {{0, UTIME_OMIT}, {1000000000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (tree_.path() + "/new.jpg").c_str(), times, 0), 0);
+  EXPECT_FALSE(AfterMs(kConfirmMs - 200));  // due, but its stat changed
+  EXPECT_FALSE(AfterMs(kConfirmMs - 1));
+  EXPECT_TRUE(AfterMs(1));
+  EXPECT_EQ(settle_->last_reason(), SettleTracker::Reason::kClosed);
+}
+
+TEST_F(SettleCloseTest, RenamedOntoTheNameWaitsTheFullSettleTime) {
+  Events({IN_CREATE, IN_OPEN, IN_MODIFY, IN_CLOSE_WRITE, IN_MOVED_TO});
+  EXPECT_FALSE(AfterMs(10 * 1000));
+  EXPECT_TRUE(AfterMs(kSettleMs));
+  EXPECT_EQ(settle_->last_reason(), SettleTracker::Reason::kWaited);
+}
+
+TEST_F(SettleCloseTest, EventsOfAFileThatDoesNotWaitAreIgnored) {
+  settle_->OnEvents(folder_.get(), "", "other.jpg", {IN_CLOSE_WRITE});
+  EXPECT_FALSE(settle_->Waiting());
+  EXPECT_EQ(settle_->NextDueNs(), INT64_MAX);
 }
 
 TEST(HousekeepingTest, RescanIsDueWhenRequestedOrAfterTheInterval) {

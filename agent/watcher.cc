@@ -14,9 +14,13 @@
 namespace shoebox::agent {
 
 namespace {
-constexpr uint32_t kMask = IN_CREATE | IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO |
-                           IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK;
-}
+// IN_MODIFY, IN_OPEN and IN_CLOSE_NOWRITE for settle tracking: a file
+// closed by its writer and neither written nor opened since is read after a
+// short confirmation instead of the full settle time (settle_tracker.h).
+constexpr uint32_t kMask = IN_CREATE | IN_MODIFY | IN_OPEN | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE |
+                           IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_DELETE_SELF |
+                           IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK;
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Watcher>> Watcher::Create() {
   int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

@@ -20,6 +20,7 @@
 #   --runs N     rounds (default 1); with N > 1 every figure is the median.
 #   --tools LIST which of shoebox, restic, borg, rclone to run (default all).
 #   --keep       keep each round's repositories, chunk stores and destinations.
+#   --no-count   skip the counting pass (below).
 #   SHOEBOX_COMPARE_PG_CONF='setting = value' adds lines to the PostgreSQL
 #                cluster's postgresql.conf (diagnostics; with --keep the
 #                cluster stays in WORK/pg, stopped).
@@ -54,6 +55,16 @@
 #   one after the other: the peers' way of getting Shoebox's two copies).
 # Peak memory: /usr/bin/time %M for agents and peers; VmHWM (reset through
 # /proc/PID/clear_refs before each phase) for the coordinator and workers.
+# CPU-seconds: user + system of every process (agents and peers by
+# /usr/bin/time, coordinator, workers and the PostgreSQL cluster from
+# /proc/PID/stat before and after). System calls: after the timed rounds, a
+# separate, untimed counting pass runs each tool's first backup once more
+# into an empty instance under `strace -f -c` (Shoebox: the agents started
+# under it, and strace attached to the coordinator, both workers and the
+# PostgreSQL postmaster with its backends; strace slows everything, so it is
+# never part of a timed run): all system calls and fsync + fdatasync (and
+# sync_file_range, syncfs, msync), per GB of library, in the table and in
+# results.json ("per_gb").
 # Stored bytes: du -sb of the repository, chunk store and destinations, plus the
 # growth of the catalog database. The page cache cannot be dropped reliably on
 # this machine: all tools read the library from a warm cache.
@@ -74,7 +85,7 @@ size_mb=2000; work=/tmp/shoebox-compare; build="$here/build/release"; runs=1
 # Shoebox runs as a user gets it: mutual TLS, workers and agents enrolled with
 # tokens (untimed). SHOEBOX_BENCH_INSECURE=1 measures plain-text gRPC instead.
 insecure="${SHOEBOX_BENCH_INSECURE:-0}"
-tools="shoebox,restic,borg,rclone"; keep=0
+tools="shoebox,restic,borg,rclone"; keep=0; count_pass=1
 while (($#)); do
   case "$1" in
     --size-mb) size_mb="$2"; shift ;;
@@ -83,6 +94,7 @@ while (($#)); do
     --runs) runs="$2"; shift ;;
     --tools) tools="$2"; shift ;;
     --keep) keep=1 ;;
+    --no-count) count_pass=0 ;;
     -h|--help) usage ;;
     *) sb_log "unknown argument '$1'"; usage ;;
   esac
@@ -108,6 +120,9 @@ if has_tool shoebox; then
 fi
 TIME=/usr/bin/time
 [[ -x $TIME ]] || sb_die "/usr/bin/time is missing: apt-get install time"
+if ((count_pass)); then
+  command -v strace >/dev/null || sb_die "strace is missing (for the counting pass): apt-get install strace, or pass --no-count"
+fi
 for t in restic borg rclone; do
   has_tool "$t" && { command -v "$t" >/dev/null || sb_die "$t is missing: apt-get install $t"; }
 done
@@ -187,7 +202,7 @@ pg_dir="$work/pg"
 remove_round_data() {
   local r
   [[ $keep == 0 && -n ${out:-} ]] || return 0
-  for r in "$out"/round-*; do
+  for r in "$out"/round-* "$out"/count; do
     [[ -d $r ]] || continue
     rm -rf "$r/chunks" "$r/dest" "$r/restic-repo" "$r/restic-cache" "$r/borg-repo" \
       "$r/borg-base" "$r/rclone-dest" "$r"/agent-?/ "$r"/agent-?-register/ \
@@ -507,6 +522,92 @@ for ((round = 1; round <= runs; round++)); do
   # this round wrote (the files stay; see cmp.py evict and "Disk hygiene").
   sync; python3 "$PY" evict "$rdir"
 done
+
+# --- counting pass (untimed): system calls under strace -f -c ------------------------------
+# strace_attach NAME PID...: counts the system calls of running processes
+# (and of the children they start) into $rdir/strace-NAME.txt until
+# strace_detach.
+st_pids=()
+strace_attach() {
+  local name=$1 p args=(); shift
+  for p in "$@"; do args+=(-p "$p"); done
+  strace -f -c -o "$rdir/strace-$name.txt" "${args[@]}" 2>"$rdir/strace-$name.err" &
+  st_pids+=($!); bg_pids+=($!)
+}
+strace_detach() {
+  local p
+  for p in "${st_pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  for p in "${st_pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  st_pids=()
+}
+count_record() {  # count_record TOOL NAME=FILE[,FILE]...
+  local tool=$1; shift
+  printf '{"round": 0, "tool": "%s", "phase": "count", "syscalls": %s}\n' "$tool" \
+    "$(python3 "$PY" strace-sum "$@")" >>"$records"
+  sb_log "counting pass: $tool done"
+}
+count_shoebox() {
+  local d p pm pids=() rc=0
+  sbx_tag=_count; sbx_setup; sbx_tag=""
+  strace_attach coordinator "$(cat "$rdir/coordinator.pid")"
+  strace_attach workers "$(cat "$rdir/worker-1.pid")" "$(cat "$rdir/worker-2.pid")"
+  pm=$(head -n 1 "$pg_dir/postmaster.pid")
+  # shellcheck disable=SC2046
+  strace_attach postgres "$pm" $(ps -o pid= --ppid "$pm")
+  sleep 1  # attached
+  for d in a b; do
+    strace -f -c -o "$rdir/strace-agent-$d.txt" \
+      "$AGENT" --config "$rdir/agent-$d.toml" run --once --no-progress >"$rdir/agent-$d-count.log" 2>&1 &
+    pids+=($!); bg_pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+  ((rc == 0)) || sb_die "an agent failed under strace (exit $rc), see $rdir/agent-*-count.log"
+  SHOEBOX_CLI_CONFIG="$rdir/cli.toml" python3 "$PY" wait --cli "$CLI" --timeout $((1200 + 2 * size_mb)) \
+    --want-delivered "$((files_a + files_b))" --lib "$lib" --dest "$rdir/dest" >/dev/null 2>>"$rdir/wait.log" \
+    || sb_die "Shoebox deliveries did not finish in the counting pass, see $rdir/wait.log"
+  strace_detach
+  count_record shoebox "agents=$rdir/strace-agent-a.txt,$rdir/strace-agent-b.txt" \
+    "coordinator=$rdir/strace-coordinator.txt" "workers=$rdir/strace-workers.txt" \
+    "postgres=$rdir/strace-postgres.txt"
+  sbx_teardown
+}
+count_restic() {
+  local d
+  for d in a b; do
+    RESTIC_CACHE_DIR="$rdir/restic-cache" strace -f -c -o "$rdir/strace-restic-$d.txt" \
+      restic -r "$rdir/restic-repo" backup --host "device-$d" "$lib/src-$d" >"$rdir/restic-$d-count.log" 2>&1 \
+      || sb_die "restic backup failed under strace, see $rdir/restic-$d-count.log"
+  done
+  count_record restic "restic=$rdir/strace-restic-a.txt,$rdir/strace-restic-b.txt"
+}
+count_borg() {
+  local d
+  for d in a b; do
+    BORG_BASE_DIR="$rdir/borg-base" strace -f -c -o "$rdir/strace-borg-$d.txt" \
+      borg create "$rdir/borg-repo::device-$d-count" "$lib/src-$d" >"$rdir/borg-$d-count.log" 2>&1 \
+      || sb_die "borg create failed under strace, see $rdir/borg-$d-count.log"
+  done
+  count_record borg "borg=$rdir/strace-borg-a.txt,$rdir/strace-borg-b.txt"
+}
+count_rclone() {
+  local d p pids=() rc=0
+  for d in a b; do
+    strace -f -c -o "$rdir/strace-rclone-$d.txt" \
+      rclone copy --config "$work/rclone.conf" "$lib/src-$d" "$rdir/rclone-dest/device-$d/src-$d" \
+      >"$rdir/rclone-$d-count.log" 2>&1 &
+    pids+=($!); bg_pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+  ((rc == 0)) || sb_die "rclone copy failed under strace (exit $rc), see $rdir/rclone-*-count.log"
+  count_record rclone "rclone=$rdir/strace-rclone-a.txt,$rdir/strace-rclone-b.txt"
+}
+if ((count_pass)); then
+  rdir="$out/count"; mkdir -p "$rdir"; round=0
+  sb_log "counting pass (untimed, under strace -f -c): ${tool_list[*]}"
+  peer_setup
+  for t in "${tool_list[@]}"; do sync; "count_$t"; done
+  sync; python3 "$PY" evict "$rdir"
+fi
 rdir=""
 python3 - "$out/meta.json" <<'PY'
 import json, sys

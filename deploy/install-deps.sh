@@ -32,7 +32,7 @@ if [[ $want_test == 1 ]]; then
   pkgs+=(python3-aiosmtpd openssl)
 fi
 if [[ $want_bench == 1 ]]; then
-  pkgs+=(restic borgbackup time)
+  pkgs+=(restic borgbackup time strace)
 fi
 
 missing=()

@@ -246,6 +246,41 @@ def fmt_r(x):
     return "-" if x is None else f"{x:.2f}x"
 
 
+SYNC_CALLS = ("fsync", "fdatasync", "sync_file_range", "syncfs", "sync", "msync")
+
+
+def parse_strace_c(path):
+    """Totals of an `strace -c` summary: calls and errors per system call."""
+    calls = {}
+    try:
+        text = open(path, errors="replace").read()
+    except OSError:
+        return calls
+    for line in text.splitlines():
+        f = line.split()
+        # "% time  seconds  usecs/call  calls  [errors]  syscall"
+        if len(f) < 5 or f[-1] in ("total", "syscall") or not f[3].isdigit():
+            continue
+        calls[f[-1]] = calls.get(f[-1], 0) + int(f[3])
+    return calls
+
+
+def cmd_strace_sum(args):
+    """One JSON object of counts per component from strace -c files NAME=FILE[,FILE...]."""
+    out = {}
+    for spec in args.specs:
+        name, files = spec.split("=", 1)
+        tot = {}
+        for f in files.split(","):
+            for k, v in parse_strace_c(f).items():
+                tot[k] = tot.get(k, 0) + v
+        out[name] = {"syscalls": sum(tot.values()),
+                     "fsync": tot.get("fsync", 0), "fdatasync": tot.get("fdatasync", 0),
+                     "other_sync": sum(tot.get(k, 0) for k in SYNC_CALLS if k not in ("fsync", "fdatasync")),
+                     "top": dict(sorted(tot.items(), key=lambda kv: -kv[1])[:8])}
+    print(json.dumps(out))
+
+
 def cmd_report(args):
     recs = [json.loads(l) for l in open(args.records) if l.strip()]
     meta = json.load(open(args.meta))
@@ -371,7 +406,7 @@ def cmd_report(args):
         # The same ratios round by round: the tools of one round run minutes
         # apart, the rounds up to ten; the machine's speed can drift between
         # them (seen: one run's later rounds ~8% faster for every tool).
-        rounds = sorted({r["round"] for r in recs})
+        rounds = sorted({r["round"] for r in recs if r["phase"] != "count"})
 
         def rw(rnd, t, ph, key="wall_s"):
             if t == "restic+rclone":
@@ -440,15 +475,59 @@ def cmd_report(args):
                 g = lambda ph, k: fmt_r(ratios[f"{t}_{ph}_over_shoebox_{k}"]["value"])
                 lines.append(f"| {names[t]} | {g('first', 'end_to_end')} | {g('first', 'ingest')} | "
                              f"{g('unchanged', 'end_to_end')} | {g('unchanged', 'ingest')} | {g('changed', 'end_to_end')} | {g('changed', 'ingest')} |")
+    per_gb = per_gb_table(recs, med, meta, lines)
     text = "\n".join(lines)
     print(text)
     out = dict(meta)
+    out["per_gb"] = per_gb
     out["records"] = recs
     out["medians"] = med
     out["ratios"] = ratios
     out["table_markdown"] = text
     with open(args.out, "w") as fh:
         json.dump(out, fh, indent=2)
+
+
+def per_gb_table(recs, med, meta, lines):
+    """CPU-seconds per GB of the first backup (median of the timed rounds) and
+    system calls / fsyncs per GB from the separate strace pass (phase
+    "count"), per tool; appended to `lines`, returned for the JSON."""
+    gb = meta["library"]["bytes"] / 1e9
+    counts = {r["tool"]: r.get("syscalls", {}) for r in recs if r["phase"] == "count"}
+    rows = {}
+    for t in ("shoebox", "shoebox_alone", "restic", "borg", "rclone"):
+        cpu = med.get(t, {}).get("first", {}).get("cpu_s", {})
+        wall = med.get(t, {}).get("first", {}).get("wall_s")
+        sc = counts.get(t, {})
+        if not cpu and not sc:
+            continue
+        row = {"wall_s_per_gb": None if wall is None else wall / gb,
+               "cpu_s_per_gb": sum(cpu.values()) / gb if cpu else None,
+               "cpu_s_per_gb_by_part": {k: v / gb for k, v in cpu.items()}}
+        if sc:
+            row["syscalls_per_gb"] = sum(c["syscalls"] for c in sc.values()) / gb
+            row["fsync_per_gb"] = sum(c["fsync"] + c["fdatasync"] for c in sc.values()) / gb
+            row["other_sync_per_gb"] = sum(c["other_sync"] for c in sc.values()) / gb
+            row["syscalls_by_part"] = sc
+        rows[t] = row
+    if not rows:
+        return rows
+    f = lambda x, d=1: "" if x is None else f"{x:,.{d}f}"
+    lines.append("")
+    lines.append(f"Per GB of library ({gb:.3f} GB), first backup: wall and CPU-seconds from the timed rounds;"
+                 " system calls and fsync + fdatasync from a separate untimed pass under `strace -f -c`:")
+    lines.append("")
+    lines.append("| tool | wall s/GB | CPU-s/GB | CPU-s/GB by part | syscalls/GB | fsync+fdatasync/GB | by part (calls, syncs) |")
+    lines.append("|---|---|---|---|---|---|---|")
+    for t, r in rows.items():
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in r["cpu_s_per_gb_by_part"].items()) \
+            if len(r["cpu_s_per_gb_by_part"]) > 1 else ""
+        sparts = ", ".join(f"{k} {c['syscalls'] / gb:,.0f}/{(c['fsync'] + c['fdatasync']) / gb:,.0f}"
+                           for k, c in r.get("syscalls_by_part", {}).items()) \
+            if len(r.get("syscalls_by_part", {})) > 1 else ""
+        lines.append(f"| {t} | {f(r['wall_s_per_gb'], 2)} | {f(r['cpu_s_per_gb'], 2)} | {parts} | "
+                     f"{f(r.get('syscalls_per_gb'), 0)} | {f(r.get('fsync_per_gb'), 0)} | {sparts} |")
+    return rows
 
 
 def main():
@@ -471,12 +550,15 @@ def main():
     wt.add_argument("--interval", type=float, default=0.2)
     wt.add_argument("--status-out")
     wt.add_argument("--stall-seconds", type=float, default=30)
+    ss = sub.add_parser("strace-sum")
+    ss.add_argument("specs", nargs="+")
     rp = sub.add_parser("report")
     rp.add_argument("records")
     rp.add_argument("meta")
     rp.add_argument("out")
     args = ap.parse_args()
-    return {"modify": cmd_modify, "restore": cmd_restore, "repair": cmd_repair, "evict": cmd_evict, "wait": cmd_wait, "report": cmd_report}[args.cmd](args) or 0
+    return {"modify": cmd_modify, "restore": cmd_restore, "repair": cmd_repair, "evict": cmd_evict, "wait": cmd_wait, "report": cmd_report,
+            "strace-sum": cmd_strace_sum}[args.cmd](args) or 0
 
 
 if __name__ == "__main__":
