@@ -16,7 +16,6 @@
 #include "gtest/gtest.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "tests/support/coordinator_harness.h"
-#include "tests/support/pg_environment.h"
 
 namespace shoebox::agent {
 namespace {
@@ -30,13 +29,7 @@ using testsupport::CoordinatorHarness;
 class DedupProofTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto url = testsupport::FreshDatabase("dedup");
-    ASSERT_TRUE(url.ok()) << url.status();
-    auto o = testsupport::TestCoordinatorOptions(*url);
-    o.listen = "127.0.0.1:0";
-    o.chunk_store = store_.path() + "/chunks";
-    o.key_file = store_.path() + "/master.key";
-    auto c = CoordinatorHarness::Start(o);
+    auto c = CoordinatorHarness::StartOnFreshDatabase("dedup");
     ASSERT_TRUE(c.ok()) << c.status();
     coordinator_ = std::move(*c);
   }
@@ -112,14 +105,14 @@ class DedupProofTest : public ::testing::Test {
   std::vector<std::string> Blobs() {
     std::vector<std::string> out;
     std::error_code ec;
-    for (auto& e : std::filesystem::recursive_directory_iterator(store_.path() + "/chunks", ec)) {
+    for (auto& e :
+         std::filesystem::recursive_directory_iterator(coordinator_->options().chunk_store, ec)) {
       if (e.is_regular_file() && e.path().filename().string().size() == 62)
         out.push_back(e.path().string());
     }
     return out;
   }
 
-  TempDir store_;
   std::unique_ptr<CoordinatorHarness> coordinator_;
 };
 

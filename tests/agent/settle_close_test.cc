@@ -17,7 +17,6 @@
 #include "gtest/gtest.h"
 #include "shoebox/v1/agent.grpc.pb.h"
 #include "tests/support/coordinator_harness.h"
-#include "tests/support/pg_environment.h"
 
 namespace shoebox::agent {
 namespace {
@@ -40,13 +39,7 @@ bool WaitFor(Pred p, int seconds = 60) {
 class SettleCloseTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto url = testsupport::FreshDatabase("settle");
-    ASSERT_TRUE(url.ok()) << url.status();
-    auto o = testsupport::TestCoordinatorOptions(*url);
-    o.listen = "127.0.0.1:0";
-    o.chunk_store = store_.path() + "/chunks";
-    o.key_file = store_.path() + "/master.key";
-    auto c = CoordinatorHarness::Start(o);
+    auto c = CoordinatorHarness::StartOnFreshDatabase("settle");
     ASSERT_TRUE(c.ok()) << c.status();
     coordinator_ = std::move(*c);
     device_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
@@ -100,7 +93,7 @@ class SettleCloseTest : public ::testing::Test {
     return it != v.end() && it->second.state() == v1::VERSION_STATE_COMPLETE;
   }
 
-  TempDir store_, state_, tree_;
+  TempDir state_, tree_;
   std::unique_ptr<CoordinatorHarness> coordinator_;
   std::string device_;
   std::unique_ptr<Agent> agent_;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "tests/support/pg_environment.h"
 
 #ifndef SHOEBOX_COORDINATOR_BINARY
 #define SHOEBOX_COORDINATOR_BINARY "shoebox-coordinator"
@@ -86,6 +87,15 @@ void CoordinatorHarness::Stop() {
 
 CoordinatorHarness::~CoordinatorHarness() {
   server_.reset();  // before tmp_ removes the chunk store under it
+}
+
+absl::StatusOr<std::unique_ptr<CoordinatorHarness>> CoordinatorHarness::StartOnFreshDatabase(
+    const std::string& prefix) {
+  absl::StatusOr<std::string> url = FreshDatabase(prefix);
+  if (!url.ok()) return url.status();
+  shoebox::coordinator::CoordinatorOptions o = TestCoordinatorOptions(*url);
+  o.listen = "127.0.0.1:0";
+  return Start(std::move(o));
 }
 
 absl::StatusOr<std::unique_ptr<CoordinatorProcess>> CoordinatorProcess::Start(

@@ -46,6 +46,11 @@ class CoordinatorHarness {
       const std::string& database_url) {
     return Start(TestCoordinatorOptions(database_url));
   }
+  // A fresh database on the shared test cluster (FreshDatabase(prefix)),
+  // test options, a directory chunk store in the harness dir:
+  // options().chunk_store.
+  static absl::StatusOr<std::unique_ptr<CoordinatorHarness>> StartOnFreshDatabase(
+      const std::string& prefix);
   ~CoordinatorHarness();
 
   const std::string& address() const { return server_->address(); }
