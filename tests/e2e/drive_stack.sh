@@ -14,7 +14,8 @@
 #                                  coordinator, cli.toml and `sb`, a worker:
 #                                  drive_stack_service + drive_stack_catalog
 #   drive_stack_service            the local server only (sets svc)
-#   drive_stack_catalog            PostgreSQL in $work/pg, the coordinator,
+#   drive_stack_catalog            PostgreSQL in $work/pg (or DATABASE_URL
+#                                  when the caller runs the catalog), the coordinator,
 #                                  cli.toml and `sb`, a worker (a second call
 #                                  after moving those away: a new, empty
 #                                  catalog against the same running server)
@@ -101,16 +102,17 @@ sb_wait_port 127.0.0.1 "$svc_port" 30 || sb_die "the $kind server did not start"
 
 drive_stack_catalog() {
 # --- PostgreSQL, the coordinator, the CLI and a worker ---------------------------------
+# DATABASE_URL: a catalog the caller started (then $work/pg is not made).
 pg_port=$(sb_free_port); c_port=$(sb_free_port)
 mkdir -p "$work/chunks"
-sb_pg_start "$work/pg" "$pg_port"
+[[ -n ${DATABASE_URL:-} ]] || sb_pg_start "$work/pg" "$pg_port"
 caddr="127.0.0.1:$c_port"
 cat >"$work/coordinator.toml" <<TOML
 [coordinator]
 listen = "$caddr"
 key_file = "$work/master.key"
 [database]
-url = "postgresql://shoebox@127.0.0.1:$pg_port/shoebox"
+url = "${DATABASE_URL:-postgresql://shoebox@127.0.0.1:$pg_port/shoebox}"
 [chunk_store]
 location = "$work/chunks"
 [limits]
