@@ -217,16 +217,5 @@ printf '%s\n' "$tok" | "$bin/agent/shoebox-agent" --config "$work/agent.toml" en
 }
 
 # wait_delivered N: every destination has N files delivered and none open.
-wait_delivered() {
-  local want=$1 delivered open dead i
-  for i in $(seq 1 1200); do
-    sb status --json >"$work/status.json"
-    read -r delivered open dead < <(python3 -c '
-import json,sys; s=json.load(open(sys.argv[1])); d=s["destinations"]
-print(sum(x["delivered_files"] for x in d), sum(x["pending_files"]+x["in_flight_files"]+x["failed_files"] for x in d), sum(x["dead_files"] for x in d))' "$work/status.json")
-    [[ $dead == 0 ]] || { sb jobs --state dead; sb_die "$dead deliveries are dead"; }
-    [[ $delivered -ge $want && $open == 0 ]] && break
-    sleep 0.5
-  done
-  [[ $delivered == "$want" ]] || { cat "$work/status.json"; sb_die "delivered $delivered of $want"; }
-}
+source "$here/tests/e2e/e2e_checks.sh"
+wait_delivered() { e2e_wait_delivered "$1"; }

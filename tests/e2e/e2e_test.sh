@@ -13,6 +13,7 @@ bin="${1:?usage: e2e_test.sh BUILD_DIR}"
 SB_NAME=e2e
 source "$here/deploy/lib.sh"
 source "$here/tests/e2e/media.sh"
+source "$here/tests/e2e/e2e_checks.sh"
 export PATH="$here/build/tools/node_modules/.bin:$PATH"
 
 work="$(mktemp -d /tmp/shoebox-e2e.XXXXXX)"
@@ -160,16 +161,7 @@ sb bind --device device-b --dest bucket
 
 # --- wait for every delivery -----------------------------------------------------------
 want=$(( (files_a + files_b) * 2 ))
-for i in $(seq 1 600); do
-  sb status --json >"$work/status.json"
-  read -r delivered open dead < <(python3 -c '
-import json,sys; s=json.load(open(sys.argv[1])); d=s["destinations"]
-print(sum(x["delivered_files"] for x in d), sum(x["pending_files"]+x["in_flight_files"]+x["failed_files"] for x in d), sum(x["dead_files"] for x in d))' "$work/status.json")
-  [[ $dead == 0 ]] || { sb jobs --state dead; sb_die "$dead deliveries are dead"; }
-  [[ $delivered -ge $want && $open == 0 ]] && break
-  sleep 0.5
-done
-[[ $delivered == "$want" ]] || { cat "$work/status.json"; sb_die "delivered $delivered of $want"; }
+e2e_wait_delivered "$want"
 sb_log "all $want deliveries done"
 
 # `status --watch`: one process, a JSON object per line, each the same answer.
@@ -187,23 +179,14 @@ timeout 20 "$bin/cli/shoebox" status --watch 0.2 | grep -m 2 -- '^--- ' >"$work/
 [[ $(wc -l <"$work/watch.txt") == 2 ]] || sb_die "shoebox status --watch printed no second refresh"
 
 # --- byte-for-byte at both destinations ---------------------------------------------------
-check_tree() {  # check_tree SRC DELIVERED_ROOT
-  local src=$1 got=$2 f rel bad=0
-  while IFS= read -r -d '' f; do
-    rel="${f#"$src"/}"
-    cmp -s "$f" "$got/$rel" || { echo "MISMATCH: $got/$rel" >&2; bad=1; }
-  done < <(find "$src" -type f -print0)
-  [[ $(find "$got" -type f | wc -l) == $(find "$src" -type f | wc -l) ]] || { echo "file count differs under $got" >&2; bad=1; }
-  return $bad
-}
-check_tree "$work/src-a" "$work/dest-local/device-a/src-a" || sb_die "local destination differs for device A"
-check_tree "$work/src-b" "$work/dest-local/device-b/src-b" || sb_die "local destination differs for device B"
+e2e_check_tree "$work/src-a" "$work/dest-local/device-a/src-a" || sb_die "local destination differs for device A"
+e2e_check_tree "$work/src-b" "$work/dest-local/device-b/src-b" || sb_die "local destination differs for device B"
 mkdir -p "$work/s3-readback"
 AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1 \
   aws --endpoint-url "http://127.0.0.1:$s3_port" s3 cp --recursive --only-show-errors s3://photos "$work/s3-readback" \
   || sb_die "aws s3 cp could not read the bucket back"
-check_tree "$work/src-a" "$work/s3-readback/device-a/src-a" || sb_die "S3 destination differs for device A"
-check_tree "$work/src-b" "$work/s3-readback/device-b/src-b" || sb_die "S3 destination differs for device B"
+e2e_check_tree "$work/src-a" "$work/s3-readback/device-a/src-a" || sb_die "S3 destination differs for device A"
+e2e_check_tree "$work/src-b" "$work/s3-readback/device-b/src-b" || sb_die "S3 destination differs for device B"
 sb_log "both destinations identical to the sources (local + s3rver read back with aws s3)"
 
 # --- the overlap is stored once -----------------------------------------------------------------
