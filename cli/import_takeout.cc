@@ -23,6 +23,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
+#include "cli/import_watch.h"
 #include "common/bytes.h"
 #include "common/crypto/hash.h"
 #include "common/progress.h"
@@ -40,6 +41,7 @@ constexpr uint64_t kMaxJsonBytes = 16 << 20;  // a sidecar or metadata.json larg
 struct ImportArgs {
   std::vector<std::string> files;
   std::string device = "takeout";
+  WatchOptions watch;
 };
 
 ProgressOptions Progress(const char* operation) {
@@ -198,13 +200,47 @@ void RegisterImportCommands(CLI::App& app, CliContext& ctx) {
   import->require_subcommand(1);
   auto* takeout = import->add_subcommand(
       "takeout", "import a Google Takeout export of Google Photos (.zip / .tgz, all its parts)");
-  takeout->add_option("FILE", a->files, "the Takeout archives (every part of the export)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  auto* files =
+      takeout->add_option("FILE", a->files, "the Takeout archives (every part of the export)")
+          ->check(CLI::ExistingFile);
   takeout->add_option("--device", a->device,
                       "the device the items belong to (created if missing; default takeout)");
-  ctx.AddAdminHandler(takeout,
-                      [a](CliContext&, AdminClient& client) { return Import(client, *a); });
+  auto* watch = takeout
+                    ->add_option("--watch", a->watch.dir,
+                                 "import the archives dropped into DIR, each export once it "
+                                 "settled, until interrupted")
+                    ->check(CLI::ExistingDirectory)
+                    ->excludes(files);
+  takeout
+      ->add_option("--settle", a->watch.settle_seconds,
+                   "--watch: seconds an export's archives must stay unchanged (default 600)")
+      ->check(CLI::Range(0, 86400))
+      ->needs(watch);
+  takeout
+      ->add_option("--interval", a->watch.interval_seconds,
+                   "--watch: seconds between looks at the folder (default 30)")
+      ->check(CLI::Range(1, 86400))
+      ->needs(watch);
+  takeout
+      ->add_option("--state", a->watch.state_file,
+                   "--watch: where imported exports are remembered (default "
+                   "DIR/.shoebox-takeout.json)")
+      ->needs(watch);
+  takeout->add_flag("--once", a->watch.once, "--watch: one look at the folder, then exit")
+      ->needs(watch);
+  takeout->callback([takeout, files, watch] {
+    if (files->count() == 0 && watch->count() == 0) {
+      throw CLI::RequiredError(takeout->get_name() + ": FILE... or --watch DIR");
+    }
+  });
+  ctx.AddAdminHandler(takeout, [a](CliContext&, AdminClient& client) {
+    if (a->watch.dir.empty()) return Import(client, *a);
+    return WatchTakeoutFolder(a->watch, [&](const std::vector<std::string>& parts) {
+      ImportArgs one = *a;
+      one.files = parts;
+      return Import(client, one);
+    });
+  });
 }
 
 }  // namespace shoebox::cli

@@ -115,6 +115,18 @@ class ImportTakeoutTest : public testsupport::CliFixture {
     return r.ok() ? *r : "";
   }
 
+  // The export's items with their sidecars' dates.
+  static std::map<std::string, int64_t> Expected() {
+    const std::string p = "Google Photos/Photos from 2019/";
+    return {
+        {p + "IMG_0001.jpg", 1562265001ll * 1000000000},
+        {p + "IMG_0001-edited.jpg", 1562265001ll * 1000000000},  // the original's sidecar
+        {p + kLong, 1563000000ll * 1000000000},                  // truncated sidecar
+        {p + "IMG_0002(1).jpg", 1564000000ll * 1000000000},      // "(1)" before .json
+        {p + "VID_0003.mp4", 1565000000ll * 1000000000},         // supplemental-metadata
+    };
+  }
+
   std::string src_;
 };
 
@@ -126,14 +138,7 @@ TEST_F(ImportTakeoutTest, SplitArchiveImportsDatesAlbumsOnceAndRerunAddsNothing)
       << r.out;
 
   const std::string p = "Google Photos/Photos from 2019/";
-  const std::map<std::string, int64_t> want = {
-      {p + "IMG_0001.jpg", 1562265001ll * 1000000000},
-      {p + "IMG_0001-edited.jpg", 1562265001ll * 1000000000},  // the original's sidecar
-      {p + kLong, 1563000000ll * 1000000000},                  // truncated sidecar
-      {p + "IMG_0002(1).jpg", 1564000000ll * 1000000000},      // "(1)" before .json
-      {p + "VID_0003.mp4", 1565000000ll * 1000000000},         // supplemental-metadata
-  };
-  EXPECT_EQ(Versions(), want);
+  EXPECT_EQ(Versions(), Expected());
   // The album photo is the year folder's photo: one version, in the album.
   EXPECT_EQ(Sql("SELECT convert_from(f.path, 'UTF8') || '|' || convert_from(a.album, 'UTF8') "
                 "FROM version_albums a JOIN file_versions v ON v.id = a.version_id "
@@ -196,6 +201,62 @@ TEST_F(ImportTakeoutTest, DamagedArchiveIsNamedAndNothingIsImported) {
   EXPECT_EQ(Sql("SELECT count(*) FROM file_versions"), "0\n");
   CliRun usage = Cli({"import", "takeout"}, "", "usage");
   EXPECT_EQ(usage.code, 2) << usage.err;
+}
+
+// `--watch DIR`: an export is imported once its archives settled, all its
+// parts together; a part added later makes the whole export be imported
+// again (its sidecars reach the photos of the first part); a damaged archive
+// is named and retried, the others go on; nothing is imported twice.
+TEST_F(ImportTakeoutTest, WatchedFolderImportsSettledExportsAndAPartAddedLater) {
+  const std::string inbox = Path("inbox");
+  fs::create_directories(inbox);
+  const std::string part1 = "takeout-20240101T000000Z-001.zip";
+  const std::string part2 = "takeout-20240101T000000Z-002.zip";
+  fs::copy_file(Path(part1), inbox + "/" + part1);
+  auto watch = [&](const char* settle, const char* name) {
+    return Cli({"import", "takeout", "--watch", inbox, "--once", "--settle", settle}, "", name);
+  };
+  // Just written: not settled, nothing imported.
+  CliRun wait = watch("3600", "wait");
+  ASSERT_EQ(wait.code, 0) << wait.out << wait.err;
+  EXPECT_NE(wait.err.find("still being written"), std::string::npos) << wait.err;
+  EXPECT_EQ(Sql("SELECT count(*) FROM file_versions"), "0\n");
+
+  // Settled, part 1 alone: its media without part 2's sidecars.
+  CliRun first = watch("0", "first");
+  ASSERT_EQ(first.code, 0) << first.out << first.err;
+  EXPECT_NE(first.out.find("imported 5 items"), std::string::npos) << first.out;
+  EXPECT_NE(Versions(), Expected());
+
+  // Nothing changed: nothing is imported.
+  CliRun same = watch("0", "same");
+  ASSERT_EQ(same.code, 0) << same.out << same.err;
+  EXPECT_EQ(same.err.find("importing"), std::string::npos) << same.err;
+  EXPECT_EQ(same.out, "");
+
+  // Part 2 arrives, and a damaged archive of another export.
+  fs::copy_file(Path(part2), inbox + "/" + part2);
+  std::ofstream(inbox + "/broken-001.zip") << "PK\x03\x04 not a whole zip file";
+  CliRun second = watch("0", "second");
+  EXPECT_EQ(second.code, 1) << second.out << second.err;  // the broken one
+  EXPECT_NE(second.err.find("broken-001.zip"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("tried again"), std::string::npos) << second.err;
+  EXPECT_NE(second.out.find("imported 5 items"), std::string::npos) << second.out;
+  // The current versions carry the sidecars' dates now; the album is right.
+  EXPECT_EQ(Versions(), Expected());
+  EXPECT_EQ(Sql("SELECT DISTINCT convert_from(a.album, 'UTF8') FROM version_albums a"),
+            "Summer trip\n");
+  const std::string state = ReadWholeFile(inbox + "/.shoebox-takeout.json");
+  EXPECT_NE(state.find(part2), std::string::npos) << state;
+  EXPECT_EQ(state.find("broken"), std::string::npos) << state;
+
+  // The broken archive is removed: the next pass imports nothing again.
+  fs::remove(inbox + "/broken-001.zip");
+  const std::string before = Sql("SELECT count(*) FROM file_versions");
+  CliRun third = watch("0", "third");
+  ASSERT_EQ(third.code, 0) << third.out << third.err;
+  EXPECT_EQ(third.out, "");
+  EXPECT_EQ(Sql("SELECT count(*) FROM file_versions"), before);
 }
 
 }  // namespace
