@@ -1,8 +1,12 @@
 // Restore of catalog versions into a directory. Used by `shoebox restore`.
 //
 // Each file is written to a temp name in its target directory, checked
-// against the catalog's SHA-256 while it is written, fsynced, given its mtime
-// and mode, then renamed into place. A file already present with the right
+// against the catalog's SHA-256 while it is written, made durable, given its
+// mtime and mode, then renamed into place. Files up to 8 MiB go in batches
+// (256 files or 64 MiB): one chunk stream and one syncfs() for the batch
+// instead of a stream and two fsyncs per file; a batch with any error is
+// undone and its files restored one by one, each failure reported for its
+// file. Larger files go on their own with fsync. A file already present with the right
 // size and SHA-256 is skipped, so an interrupted restore run again finishes
 // the rest. An existing different file is replaced only with `overwrite`.
 // Paths that are absolute, contain "..", or would pass through a symlink

@@ -218,6 +218,37 @@ TEST_F(RestoreTest, interrupted_restore_leaves_no_partial_file_and_rerun_finishe
   EXPECT_EQ(Read(dir_ / "b.jpg"), std::string(100, 'b'));
 }
 
+// Small files go in batches (one stream, one syncfs): 600 files in three
+// folders arrive whole; a chunk missing in the middle of a batch fails only
+// its file, named, and the files around it are restored.
+TEST_F(RestoreTest, small_files_in_batches_and_a_missing_chunk_fails_only_its_file) {
+  std::vector<v1::FileVersion> vs;
+  for (int i = 0; i < 600; ++i) {
+    vs.push_back(Make(absl::StrCat("d", i % 3, "/IMG_", i, ".jpg"),
+                      absl::StrCat("photo ", i, std::string(static_cast<size_t>(i % 50), 'x')),
+                      /*chunk=*/1000));  // one chunk each, none shared
+  }
+  fetcher_.chunks.erase(vs[300].chunks(0).id());
+  auto r = RestoreVersions(vs, &fetcher_, Opts());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->files_restored, 599u);
+  ASSERT_EQ(r->failures.size(), 1u);
+  EXPECT_EQ(r->failures[0].path, "d0/IMG_300.jpg");
+  EXPECT_NE(r->failures[0].error.find("chunk missing"), std::string::npos) << r->failures[0].error;
+  for (int i = 0; i < 600; ++i) {
+    if (i == 300) continue;
+    EXPECT_EQ(Read(dir_ / absl::StrCat("d", i % 3) / absl::StrCat("IMG_", i, ".jpg")),
+              absl::StrCat("photo ", i, std::string(static_cast<size_t>(i % 50), 'x')))
+        << i;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "d0" / "IMG_300.jpg"));
+  for (int d = 0; d < 3; ++d) {
+    for (auto& e : fs::directory_iterator(dir_ / absl::StrCat("d", d)))
+      EXPECT_EQ(e.path().filename().string().find(".shoebox-restore"), std::string::npos)
+          << "temp file left: " << e.path();
+  }
+}
+
 TEST_F(RestoreTest, wrong_bytes_are_data_loss_and_not_renamed_into_place) {
   auto v = Make("c.jpg", "correct content");
   for (auto& [id, data] : fetcher_.chunks) data[0] ^= 1;  // corrupt what the store returns

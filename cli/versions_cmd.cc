@@ -38,7 +38,7 @@ class GrpcFetcher : public ChunkFetcher {
   absl::Status Fetch(
       const std::vector<std::string>& ids,
       const std::function<absl::Status(const std::string&, const std::string&)>& sink) override {
-    constexpr size_t kBatch = 32;
+    constexpr size_t kBatch = 256;  // the coordinator takes up to 1024 IDs a call
     for (size_t i = 0; i < ids.size(); i += kBatch) {
       v1::ReadChunksRequest req;
       for (size_t j = i; j < std::min(ids.size(), i + kBatch); j++) req.add_ids(ids[j]);
