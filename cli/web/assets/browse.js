@@ -92,6 +92,11 @@ async function loadPage() {
   } finally {
     B.loading = false;
   }
+  // Until the list fills the window: a page can hold nothing new at this
+  // level (the files of a subfolder already listed), and the observer only
+  // fires when the button comes into view, not while it stays there.
+  const r = document.getElementById("more").getBoundingClientRect();
+  if (B.after > 0 && r.top < window.innerHeight) await loadPage();
 }
 
 async function openPath(path, crumbs) {
