@@ -5,6 +5,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <cstdlib>
+#include <fstream>
+
 #include "cli/web/browse.h"
 #include "cli/web/server_test_fixture.h"
 #include "common/bytes.h"
@@ -146,6 +149,54 @@ TEST_F(BrowseTest, AFolderStreamsAsAZipOfItsFiles) {
   }
   archive_read_free(ar);
   EXPECT_EQ(files, (std::map<std::string, std::string>{{"2024/a.jpg", a}, {"2024/sub/b.mov", b}}));
+}
+
+// Peak resident memory of this process (server, client and fake
+// coordinator), in bytes; ResetPeak() starts a new peak (Linux clear_refs).
+uint64_t PeakRss() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+bool ResetPeak() { return static_cast<bool>(std::ofstream("/proc/self/clear_refs") << "5"); }
+
+// A folder far larger than the bound streams through with the process's
+// peak memory growing by much less than the folder: nothing buffers it.
+// SHOEBOX_TEST_ZIP_MIB sets the folder's size (default 512 MiB).
+TEST_F(BrowseTest, ALargeZipDownloadKeepsTheServersMemoryBounded) {
+  size_t mib = 512;
+  if (const char* e = std::getenv("SHOEBOX_TEST_ZIP_MIB")) mib = std::strtoul(e, nullptr, 10);
+  constexpr uint64_t kBound = 96ull << 20;
+  const std::string part = Content(1 << 20, 'e');
+  pb::FileVersion& v = Add("big/video.mov", part);
+  Sha256 h;
+  for (size_t i = 0; i < mib; ++i) h.Update(part);
+  v.set_size(static_cast<uint64_t>(mib) << 20);
+  v.set_sha256(DigestToString(h.Final()));
+  const std::string id = DigestToString(Sha256::Of(part));
+  fake_.chunks[id] = part;  // one 1 MiB chunk, read `mib` times
+  v.clear_chunks();
+  for (size_t i = 0; i < mib; ++i) v.add_chunks()->set_id(id);
+  auto [cookie, csrf] = LoggedIn();
+  ASSERT_TRUE(ResetPeak());
+  const uint64_t before = PeakRss();
+  uint64_t received = 0;
+  auto r = Client()->Get(("/api/browse/zip?" + Q("big")).c_str(),
+                         httplib::Headers{{"Cookie", cookie}}, [&](const char*, size_t n) {
+                           received += n;
+                           return true;
+                         });
+  std::string why;
+  for (const std::string& a : fake_.Audits()) why += a + "\n";
+  ASSERT_TRUE(r) << httplib::to_string(r.error()) << " after " << received << " bytes; " << why;
+  EXPECT_EQ(r->status, 200);
+  EXPECT_GT(received, v.size());
+  const uint64_t grew = PeakRss() - before;
+  EXPECT_LT(grew, kBound) << "peak memory grew by " << (grew >> 20) << " MiB for a " << mib
+                          << " MiB folder";
 }
 
 TEST_F(BrowseTest, AMemberIsRefusedAnotherDevice) {
