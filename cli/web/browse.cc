@@ -1,6 +1,7 @@
 #include "cli/web/browse.h"
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <set>
@@ -169,6 +170,20 @@ class Browse {
     };
   }
 
+  // A download slot, or false with 503 sent: each download holds a server
+  // thread until it ends, and the pool must keep threads for the pages.
+  bool TakeSlot(Res res) {
+    if (downloads_.fetch_add(1) >= kMaxDownloads) {
+      downloads_.fetch_sub(1);
+      res.set_header("Retry-After", "10");
+      Fail(res, 503,
+           absl::StrCat(kMaxDownloads, " downloads are running; try again when one finished"));
+      return false;
+    }
+    return true;
+  }
+  void GiveSlot(bool) { downloads_.fetch_sub(1); }
+
   void Devices(Req req, Res res);
   void ListLevel(Req req, Res res);
   void Versions(Req req, Res res);
@@ -177,6 +192,7 @@ class Browse {
   absl::Status WriteZip(const Target& t, const std::string& top, httplib::DataSink& sink);
 
   PageDeps d_;
+  std::atomic<int> downloads_{0};
 };
 
 json VersionJson(const pb::FileVersion& v) {
@@ -300,6 +316,7 @@ void Browse::File(Req req, Res res) {
                     ": the chunk store no longer holds this version; restore it from a "
                     "destination with `shoebox restore`");
   }
+  if (!TakeSlot(res)) return;
   d_.audit(t->account, "WebDownload", absl::StrCat(t->device, ":", PrintablePath(t->path)), true,
            absl::StrCat("version ", t->version));
   res.set_header("Content-Disposition", ContentDisposition(BaseName(t->path)));
@@ -322,7 +339,8 @@ void Browse::File(Req req, Res res) {
                          std::string(s.message()));
         }
         return s.ok();
-      });
+      },
+      [self](bool ok) { self->GiveSlot(ok); });  // also when the provider never ran
 }
 
 void Browse::Zip(Req req, Res res) {
@@ -332,6 +350,7 @@ void Browse::Zip(Req req, Res res) {
   // gives an empty zip, which says as much.
   const std::string top = t->path.empty() ? BaseName(t->folder) : BaseName(t->path);
   const std::string zip_name = (top.empty() ? std::string("folder") : top) + ".zip";
+  if (!TakeSlot(res)) return;
   d_.audit(t->account, "WebDownloadZip", absl::StrCat(t->device, ":", PrintablePath(t->path)), true,
            absl::StrCat("at ", t->at));
   res.set_header("Content-Disposition", ContentDisposition(zip_name));
@@ -339,7 +358,8 @@ void Browse::Zip(Req req, Res res) {
   auto self = this;
   auto target = std::make_shared<Target>(*t);
   res.set_chunked_content_provider(
-      "application/zip", [self, target, top](size_t, httplib::DataSink& sink) {
+      "application/zip",
+      [self, target, top](size_t, httplib::DataSink& sink) {
         absl::Status s = self->WriteZip(*target, top, sink);
         if (!s.ok()) {
           self->d_.audit(target->account, "WebDownloadFailed",
@@ -349,7 +369,8 @@ void Browse::Zip(Req req, Res res) {
         }
         sink.done();
         return true;
-      });
+      },
+      [self](bool ok) { self->GiveSlot(ok); });
 }
 
 // The files under t.path as of t.at, each as TOP/relative path, read and

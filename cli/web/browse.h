@@ -29,6 +29,9 @@ namespace shoebox::cli::web {
 
 // Versions asked of the coordinator per /api/browse/list call.
 inline constexpr uint32_t kBrowseScan = 2000;
+// Downloads at once (each holds a server thread while it runs); the next
+// gets 503 with Retry-After.
+inline constexpr int kMaxDownloads = 8;
 
 // One folder level out of versions under `prefix` ('/'-separated, "" for the
 // folder root): the files directly in it and the names of its subfolders.

@@ -5,8 +5,11 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 
 #include "cli/web/browse.h"
 #include "cli/web/server_test_fixture.h"
@@ -197,6 +200,62 @@ TEST_F(BrowseTest, ALargeZipDownloadKeepsTheServersMemoryBounded) {
   const uint64_t grew = PeakRss() - before;
   EXPECT_LT(grew, kBound) << "peak memory grew by " << (grew >> 20) << " MiB for a " << mib
                           << " MiB folder";
+}
+
+// Each download holds a server thread: past kMaxDownloads at once the next
+// is refused with 503 and Retry-After, and a slot comes back when one ends.
+TEST_F(BrowseTest, DownloadsPastTheLimitAreRefusedUntilOneEnds) {
+  const std::string part = Content(1 << 20, 'f');
+  const std::string id = DigestToString(Sha256::Of(part));
+  pb::FileVersion& v = Add("big/video.mov", part);
+  Sha256 h;
+  constexpr size_t kMib = 64;  // far more than the socket buffers hold
+  for (size_t i = 0; i < kMib; ++i) h.Update(part);
+  fake_.chunks[id] = part;
+  v.set_size(kMib << 20);
+  v.set_sha256(DigestToString(h.Final()));
+  v.clear_chunks();
+  for (size_t i = 0; i < kMib; ++i) v.add_chunks()->set_id(id);
+  const pb::FileVersion& small = Add("small.jpg", "small");
+  const std::string small_url =
+      "/api/browse/file?" + Q("small.jpg") + "&version=" + std::to_string(small.version_id());
+  auto [cookie, csrf] = LoggedIn();
+  std::atomic<bool> stop{false};
+  std::atomic<int> receiving{0};
+  std::vector<std::thread> slow;
+  for (int i = 0; i < kMaxDownloads; ++i) {
+    slow.emplace_back([&, c = cookie] {
+      bool first = true;
+      Client()->Get(("/api/browse/zip?" + Q("big")).c_str(), httplib::Headers{{"Cookie", c}},
+                    [&](const char*, size_t) {
+                      if (first) receiving.fetch_add(1);
+                      first = false;
+                      while (!stop.load())
+                        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                      return false;  // the browser gives up
+                    });
+    });
+  }
+  for (int i = 0; i < 2000 && receiving.load() < kMaxDownloads; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(receiving.load(), kMaxDownloads);
+  auto r = Get(cookie, small_url);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->get_header_value("Retry-After"), "10");
+  EXPECT_NE(r->body.find("downloads are running"), std::string::npos);
+  // The pages still answer while the downloads hold their threads.
+  EXPECT_EQ(Get(cookie, "/api/browse/list?" + Q(""))->status, 200);
+  stop.store(true);
+  for (std::thread& t : slow) t.join();
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) {
+    auto g = Get(cookie, small_url);
+    status = g ? g->status : 0;
+    if (status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(status, 200);
 }
 
 TEST_F(BrowseTest, AMemberIsRefusedAnotherDevice) {
