@@ -257,6 +257,9 @@ async function main() {
     await page.type("#code", code);
     await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click("#code-button")]);
     check(new URL(page.url()).pathname === "/", "the computed code logs ana in");
+    // Log out only once the page's script holds the session (it adds the
+    // button's handler then): on a loaded machine the click came first.
+    await page.waitForFunction(() => window.__shoebox && window.__shoebox.csrf !== "", { timeout: 30000 });
     await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click("#logout")]);
     await login(page, "ana", process.env.SB_ADMIN_PW);
     await page.type("#code", code);
