@@ -194,6 +194,45 @@ class FakeAdmin final : public pb::AdminService::Service {
     status.set_files_with_1_copy(at1);
   }
 
+  // Browse (browse_test.cc): `versions` filtered as the coordinator does
+  // (device, folder, path or a folder prefix, after, limit; every version,
+  // as all_versions), their plaintext chunks in `chunks`.
+  grpc::Status ListVersions(grpc::ServerContext*, const pb::ListVersionsRequest* req,
+                            pb::ListVersionsResponse* r) override {
+    std::lock_guard<std::mutex> l(mu);
+    list_versions_limits.push_back(req->limit());
+    for (const pb::FileVersion& v : versions) {
+      const std::string& p = req->path();
+      if (v.device() != req->device() || v.folder() != req->folder()) continue;
+      if (!p.empty() && v.path() != p && v.path().rfind(p + "/", 0) != 0) continue;
+      if (v.version_id() <= req->after_version_id()) continue;
+      if (static_cast<uint32_t>(r->versions_size()) >= req->limit()) {
+        r->set_next_after_version_id(r->versions(r->versions_size() - 1).version_id());
+        break;
+      }
+      *r->add_versions() = v;
+    }
+    return grpc::Status::OK;
+  }
+  grpc::Status ReadChunks(grpc::ServerContext*, const pb::ReadChunksRequest* req,
+                          grpc::ServerWriter<pb::ChunkData>* w) override {
+    for (const std::string& id : req->ids()) {
+      pb::ChunkData d;
+      {
+        std::lock_guard<std::mutex> l(mu);
+        auto it = chunks.find(id);
+        if (it == chunks.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no chunk");
+        d.set_id(id);
+        d.set_data(it->second);
+      }
+      w->Write(d);
+    }
+    return grpc::Status::OK;
+  }
+  std::vector<pb::FileVersion> versions;
+  std::map<std::string, std::string> chunks;
+  std::vector<uint32_t> list_versions_limits;
+
   std::mutex mu;
   std::map<std::string, std::pair<std::string, std::string>> accounts;  // role, hash
   pb::StatusResponse status;

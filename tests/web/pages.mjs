@@ -175,7 +175,16 @@ async function main() {
     // --- resume; the file is delivered ---
     step = "resume";
     await open(page, "/destinations", "Destinations");
-    await page.click("button[aria-label='Resume nas']");
+    // A live update can re-render the table between finding the button and
+    // clicking it (the node is gone): click inside the page, again if needed
+    // (resuming twice is harmless).
+    for (let i = 0; i < 30 && !(await page.$("button[aria-label='Pause nas']")); i++) {
+      await page.evaluate(() => {
+        const b = document.querySelector("button[aria-label='Resume nas']");
+        if (b) b.click();
+      });
+      await sleep(500);
+    }
     await page.waitForSelector("button[aria-label='Pause nas']", { timeout: 15000 });
     let done = false;
     for (let i = 0; i < 360 && !done; i++) {
@@ -248,6 +257,9 @@ async function main() {
     await page.type("#code", code);
     await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click("#code-button")]);
     check(new URL(page.url()).pathname === "/", "the computed code logs ana in");
+    // Log out only once the page's script holds the session (it adds the
+    // button's handler then): on a loaded machine the click came first.
+    await page.waitForFunction(() => window.__shoebox && window.__shoebox.csrf !== "", { timeout: 30000 });
     await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click("#logout")]);
     await login(page, "ana", process.env.SB_ADMIN_PW);
     await page.type("#code", code);

@@ -146,6 +146,11 @@ NODE_EXTRA_CA_CERTS="$work/tls/ca.crt" SB_URL="https://127.0.0.1:$w_port" SB_SPK
   SB_CLI="$bin/cli/shoebox" SB_SRC="$work/src" SB_TOOLS="$tools" \
   SB_AGENT="$bin/agent/shoebox-agent" SB_AGENT2_CONF="$work/agent2.toml" SB_AGENT2_PID="$work/agent2.pid" \
   node "$here/tests/web/pages.mjs" || sb_die "the browser test of the pages failed"
+# The Browse page and its downloads (issue 22): after pages.mjs (tablet exists).
+NODE_EXTRA_CA_CERTS="$work/tls/ca.crt" SB_URL="https://127.0.0.1:$w_port" SB_SPKI="$spki" \
+  SB_ADMIN_PW="$admin_pw" SB_MEMBER_PW="$member_pw" SB_SHOTS="$work/screenshots" \
+  SB_SRC="$work/src" SB_TOOLS="$tools" SB_WORK="$work" \
+  node "$here/tests/web/browse.mjs" || sb_die "the browser test of the Browse page failed"
 # pages.mjs's refused TOTP replay counts toward this address's log-in limit,
 # which dashboard.mjs measures exactly: let its one-minute window pass.
 sleep 61
