@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "cli/web/assets.h"
+#include "cli/web/deleted.h"
 #include "cli/web/login_limiter.h"
 #include "cli/web/overview.h"
 #include "cli/web/pages.h"
@@ -385,6 +386,7 @@ void WebServer::Impl::Routes() {
   deps.serve_asset = [this](const std::string& name, httplib::Response& res) {
     ServeAsset(name, res);
   };
+  RegisterDeletedPage(*http_, deps);  // issue 22: Recently deleted
   RegisterPages(*http_, std::move(deps));
 }
 

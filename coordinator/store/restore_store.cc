@@ -1,0 +1,297 @@
+// PostgreSQL side of restore_store.h (migration 22).
+#include "coordinator/store/restore_store.h"
+
+#include <algorithm>
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "common/bytes.h"
+#include "coordinator/store/pg_codec.h"
+#include "coordinator/store/store.h"
+
+namespace shoebox::coordinator {
+
+namespace {
+
+using pg::Bin;
+using pg::BinParam;
+using pg::NumArray;
+
+constexpr char kRequestCols[] =
+    "r.id, d.name, r.folder_root, r.path, r.version_id, r.state, r.reason, r.requested_by, "
+    "epoch_ms(r.created_at), epoch_ms(r.finished_at), r.restored_path";
+
+RestoreRequestRow RequestFromRow(const pqxx::row& r, int off) {
+  RestoreRequestRow q;
+  q.id = r[off + 0].as<int64_t>();
+  q.device = r[off + 1].as<std::string>();
+  q.folder = Bin(r[off + 2]);
+  q.path = Bin(r[off + 3]);
+  q.version_id = r[off + 4].as<int64_t>();
+  q.state = r[off + 5].as<std::string>();
+  q.reason = r[off + 6].as<std::string>();
+  q.requested_by = r[off + 7].as<std::string>();
+  q.created_unix_ms = r[off + 8].as<int64_t>();
+  q.finished_unix_ms = r[off + 9].as<int64_t>();
+  q.restored_path = Bin(r[off + 10]);
+  return q;
+}
+
+// Open requests older than `days` expire, with a reason that says what to do.
+void ExpireOld(pqxx::transaction_base& tx, uint32_t days) {
+  tx.exec_params(
+      "UPDATE restore_requests r SET state = 'expired', finished_at = now(), reason = "
+      "'device ' || d.name || ' did not take this request within ' || $1::text || "
+      "' days (is its agent running?); request the restore again once it is online' "
+      "FROM devices d WHERE d.id = r.device_id AND r.state IN ('pending', 'sent') "
+      "AND r.created_at < now() - make_interval(days => $1::int)",
+      static_cast<int64_t>(days));
+}
+
+// The IDs of the named devices that exist (unknown names are skipped).
+std::vector<int64_t> DeviceIds(pqxx::transaction_base& tx, const std::vector<std::string>& names) {
+  std::vector<int64_t> ids;
+  for (const std::string& n : names) {
+    pqxx::result r = tx.exec_params("SELECT id FROM devices WHERE name = $1", n);
+    if (!r.empty()) ids.push_back(r[0][0].as<int64_t>());
+  }
+  return ids;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<DeletedRow>> RestoreStore::ListDeleted(const DeletedQuery& q) {
+  std::vector<DeletedRow> out;
+  absl::Status st = store_->RunInTransaction("list deleted files", [&](pqxx::transaction_base& tx) {
+    out.clear();
+    ExpireOld(tx, expire_days_);
+    const bool all = q.devices.empty();
+    const std::vector<int64_t> ids = all ? std::vector<int64_t>{} : DeviceIds(tx, q.devices);
+    if (!all && ids.empty()) return absl::OkStatus();
+    // The partial index file_versions_deleted gives the deleted versions
+    // newest first; each is kept when it is still its file's current version
+    // and within its folder's deleted_keep_days. The scan stops after one
+    // page (docs/web.md shows the plan on a million files).
+    pqxx::result r = tx.exec_params(
+        "SELECT v.id, d.name, fo.root, f.path, epoch_ms(v.deleted_at), "
+        "(extract(epoch FROM v.deleted_at) * 1000000)::bigint, v.size, v.mtime_ns, "
+        "COALESCE(rp.deleted_keep_days, $5::int) "
+        "FROM file_versions v "
+        "JOIN files f ON f.id = v.file_id AND f.current_version_id = v.id "
+        "JOIN folders fo ON fo.id = f.folder_id "
+        "JOIN devices d ON d.id = fo.device_id "
+        "LEFT JOIN retention_policies rp ON rp.folder_id = fo.id "
+        "WHERE v.deleted_at IS NOT NULL "
+        "AND ($1::bigint = 0 AND $2::bigint = 0 OR (v.deleted_at, v.id) < "
+        "(timestamptz 'epoch' + $1::bigint * interval '1 microsecond', $2::bigint)) "
+        "AND v.deleted_at > now() - make_interval(days => COALESCE(rp.deleted_keep_days, "
+        "$5::int)) "
+        "AND ($3::boolean OR fo.device_id = ANY($4::bigint[])) "
+        "ORDER BY v.deleted_at DESC, v.id DESC LIMIT $6",
+        q.before_deleted_unix_us, q.before_version_id, all, NumArray(ids),
+        static_cast<int64_t>(q.default_keep_days), static_cast<int64_t>(q.limit));
+    std::vector<int64_t> versions;
+    for (const pqxx::row& row : r) {
+      DeletedRow& d = out.emplace_back();
+      d.version_id = row[0].as<int64_t>();
+      d.device = row[1].as<std::string>();
+      d.folder = Bin(row[2]);
+      d.path = Bin(row[3]);
+      d.deleted_unix_ms = row[4].as<int64_t>();
+      d.deleted_unix_us = row[5].as<int64_t>();
+      d.size = row[6].as<uint64_t>();
+      d.mtime_ns = row[7].as<int64_t>();
+      d.keep_days = row[8].as<uint32_t>();
+      versions.push_back(d.version_id);
+    }
+    if (versions.empty()) return absl::OkStatus();
+    pqxx::result rq = tx.exec_params(
+        absl::StrCat("SELECT DISTINCT ON (r.version_id) ", kRequestCols,
+                     " FROM restore_requests r JOIN devices d ON d.id = r.device_id "
+                     "WHERE r.version_id = ANY($1::bigint[]) ORDER BY r.version_id, r.id DESC"),
+        NumArray(versions));
+    for (const pqxx::row& row : rq) {
+      RestoreRequestRow req = RequestFromRow(row, 0);
+      for (DeletedRow& d : out) {
+        if (d.version_id == req.version_id) d.restore = req;
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+absl::StatusOr<RestoreRequestRow> RestoreStore::Create(const std::string& device,
+                                                       const std::string& folder,
+                                                       const std::string& path, int64_t version_id,
+                                                       const std::string& requested_by) {
+  RestoreRequestRow out;
+  absl::Status st =
+      store_->RunInTransaction("create restore request", [&](pqxx::transaction_base& tx) {
+        ExpireOld(tx, expire_days_);
+        pqxx::result dr = tx.exec_params("SELECT id FROM devices WHERE name = $1", device);
+        if (dr.empty()) {
+          return absl::NotFoundError(
+              absl::StrCat("device \"", device, "\" is not enrolled (see `shoebox devices`)"));
+        }
+        const int64_t device_id = dr[0][0].as<int64_t>();
+        pqxx::result fr = tx.exec_params(
+            "SELECT f.id, fo.root, f.current_version_id FROM files f "
+            "JOIN folders fo ON fo.id = f.folder_id "
+            "WHERE fo.device_id = $1 AND f.path = $2 AND ($3::bytea = ''::bytea OR fo.root = $3) "
+            "ORDER BY fo.root",
+            device_id, BinParam(path), BinParam(folder));
+        if (fr.empty() || fr[0][2].is_null()) {
+          return absl::NotFoundError(
+              absl::StrCat("device ", device, " has no file ", PrintablePath(path),
+                           folder.empty() ? "" : " in folder " + PrintablePath(folder),
+                           " in the catalog (see `shoebox versions ", device, "`)"));
+        }
+        if (fr.size() > 1) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("several folders of device ", device, " hold ", PrintablePath(path),
+                           ": name the folder (--folder ", PrintablePath(Bin(fr[0][1])), ", ...)"));
+        }
+        const int64_t file_id = fr[0][0].as<int64_t>();
+        const std::string root = Bin(fr[0][1]);
+        const int64_t version = version_id != 0 ? version_id : fr[0][2].as<int64_t>();
+        pqxx::result vr = tx.exec_params(
+            "SELECT state, chunks_dropped FROM file_versions WHERE id = $1 AND file_id = $2",
+            version, file_id);
+        if (vr.empty()) {
+          return absl::NotFoundError(absl::StrCat("version ", version, " is not a version of ",
+                                                  device, ":", PrintablePath(path),
+                                                  " (see `shoebox versions ", device, "`)"));
+        }
+        if (vr[0][0].as<int>() != 2) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("version ", version, " of ", device, ":", PrintablePath(path),
+                           " never received all its chunks; choose an earlier version"));
+        }
+        if (vr[0][1].as<bool>()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "the chunk store no longer holds version ", version, " of ", device, ":",
+              PrintablePath(path),
+              " (pass-through folder): restore it from a destination (`shoebox versions`)"));
+        }
+        pqxx::result open = tx.exec_params(
+            absl::StrCat("SELECT ", kRequestCols,
+                         " FROM restore_requests r JOIN devices d ON d.id = r.device_id "
+                         "WHERE r.device_id = $1 AND r.folder_root = $2 AND r.path = $3 "
+                         "AND r.state IN ('pending', 'sent') ORDER BY r.id DESC LIMIT 1"),
+            device_id, BinParam(root), BinParam(path));
+        if (!open.empty()) {
+          out = RequestFromRow(open[0], 0);
+          return absl::OkStatus();
+        }
+        pqxx::result ins = tx.exec_params(
+            "INSERT INTO restore_requests (device_id, folder_root, path, version_id, requested_by) "
+            "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            device_id, BinParam(root), BinParam(path), version, requested_by);
+        pqxx::result row = tx.exec_params(
+            absl::StrCat("SELECT ", kRequestCols,
+                         " FROM restore_requests r JOIN devices d ON d.id = r.device_id "
+                         "WHERE r.id = $1"),
+            ins[0][0].as<int64_t>());
+        out = RequestFromRow(row[0], 0);
+        return absl::OkStatus();
+      });
+  if (!st.ok()) return st;
+  return out;
+}
+
+absl::StatusOr<std::vector<RestoreRequestRow>> RestoreStore::List(
+    const std::vector<std::string>& devices, const std::vector<int64_t>& ids, int64_t before_id,
+    uint32_t limit) {
+  std::vector<RestoreRequestRow> out;
+  absl::Status st =
+      store_->RunInTransaction("list restore requests", [&](pqxx::transaction_base& tx) {
+        out.clear();
+        ExpireOld(tx, expire_days_);
+        const bool all = devices.empty();
+        const std::vector<int64_t> dev = all ? std::vector<int64_t>{} : DeviceIds(tx, devices);
+        if (!all && dev.empty()) return absl::OkStatus();
+        pqxx::result r = tx.exec_params(
+            absl::StrCat("SELECT ", kRequestCols,
+                         " FROM restore_requests r JOIN devices d ON d.id = r.device_id "
+                         "WHERE ($1::boolean OR r.device_id = ANY($2::bigint[])) "
+                         "AND ($3::boolean OR r.id = ANY($4::bigint[])) "
+                         "AND ($5::bigint = 0 OR r.id < $5) ORDER BY r.id DESC LIMIT $6"),
+            all, NumArray(dev), ids.empty(), NumArray(ids), before_id, static_cast<int64_t>(limit));
+        for (const pqxx::row& row : r) out.push_back(RequestFromRow(row, 0));
+        return absl::OkStatus();
+      });
+  if (!st.ok()) return st;
+  return out;
+}
+
+absl::StatusOr<std::vector<RestoreOrderRow>> RestoreStore::TakeOpen(const std::string& device) {
+  std::vector<RestoreOrderRow> out;
+  absl::Status st =
+      store_->RunInTransaction("hand out restore requests", [&](pqxx::transaction_base& tx) {
+        out.clear();
+        ExpireOld(tx, expire_days_);
+        pqxx::result r = tx.exec_params(
+            "UPDATE restore_requests r SET state = 'sent', sent_at = COALESCE(r.sent_at, now()) "
+            "FROM devices d WHERE d.id = r.device_id AND d.name = $1 "
+            "AND r.state IN ('pending', 'sent') "
+            "RETURNING r.id, r.folder_root, r.path, r.version_id",
+            device);
+        for (const pqxx::row& row : r) {
+          RestoreOrderRow o;
+          o.request_id = row[0].as<int64_t>();
+          o.folder = Bin(row[1]);
+          o.path = Bin(row[2]);
+          o.version_id = row[3].as<int64_t>();
+          out.push_back(std::move(o));
+        }
+        std::sort(out.begin(), out.end(), [](const RestoreOrderRow& a, const RestoreOrderRow& b) {
+          return a.request_id < b.request_id;
+        });
+        return absl::OkStatus();
+      });
+  if (!st.ok()) return st;
+  return out;
+}
+
+absl::StatusOr<RestoreRequestRow> RestoreStore::Report(const std::string& device,
+                                                       int64_t request_id, bool ok,
+                                                       const std::string& reason,
+                                                       const std::string& restored_path) {
+  RestoreRequestRow out;
+  absl::Status st =
+      store_->RunInTransaction("record restore outcome", [&](pqxx::transaction_base& tx) {
+        pqxx::result r = tx.exec_params(
+            "UPDATE restore_requests r SET state = $3, reason = $4, restored_path = $5, "
+            "finished_at = now() FROM devices d WHERE d.id = r.device_id AND d.name = $1 "
+            "AND r.id = $2 AND r.state IN ('pending', 'sent') "
+            "RETURNING r.folder_root, r.path, r.version_id, r.device_id",
+            device, request_id, ok ? "done" : "failed", ok ? "" : reason, BinParam(restored_path));
+        if (r.empty()) {
+          return absl::NotFoundError(absl::StrCat("restore request ", request_id,
+                                                  " is not an open request of device ", device));
+        }
+        if (ok && restored_path == Bin(r[0][1])) {
+          // Back at its original path: the deleted version is the file's
+          // content again.
+          tx.exec_params(
+              "UPDATE file_versions v SET deleted_at = NULL FROM files f, folders fo "
+              "WHERE v.id = $1 AND f.id = v.file_id AND f.current_version_id = v.id "
+              "AND fo.id = f.folder_id AND fo.device_id = $2 AND fo.root = $3 "
+              "AND v.deleted_at IS NOT NULL",
+              r[0][2].as<int64_t>(), r[0][3].as<int64_t>(), BinParam(Bin(r[0][0])));
+        }
+        pqxx::result row = tx.exec_params(
+            absl::StrCat("SELECT ", kRequestCols,
+                         " FROM restore_requests r JOIN devices d ON d.id = r.device_id "
+                         "WHERE r.id = $1"),
+            request_id);
+        out = RequestFromRow(row[0], 0);
+        return absl::OkStatus();
+      });
+  if (!st.ok()) return st;
+  return out;
+}
+
+}  // namespace shoebox::coordinator
