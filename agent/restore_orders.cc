@@ -249,7 +249,7 @@ RestoreOutcome RestoreRunner::Restore(const v1::RestoreOrder& o) {
   if (o.path().empty() || o.path().front() == '/' || o.path().find('\0') != std::string::npos) {
     return failed("not a relative path");
   }
-  for (std::string_view part : absl::StrSplit(o.path(), '/')) {
+  for (absl::string_view part : absl::StrSplit(o.path(), '/')) {
     if (part.empty() || part == "." || part == "..") return failed("not a plain relative path");
   }
   absl::StatusOr<v1::FileVersion> v = FindVersion(*folder, o);
@@ -265,7 +265,7 @@ RestoreOutcome RestoreRunner::Restore(const v1::RestoreOrder& o) {
   Fd dfd(::open(folder->cfg.path.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   if (dfd.get() < 0) return failed(std::string(ErrnoToStatus(errno, "open folder").message()));
   if (!dir.empty()) {
-    for (std::string_view part : absl::StrSplit(dir, '/')) {
+    for (absl::string_view part : absl::StrSplit(dir, '/')) {
       const std::string p(part);
       if (::mkdirat(dfd.get(), p.c_str(), 0755) != 0 && errno != EEXIST) {
         return failed(std::string(ErrnoToStatus(errno, "create directory " + p).message()));

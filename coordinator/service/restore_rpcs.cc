@@ -59,10 +59,10 @@ grpc::Status AdminServiceImpl::ListDeleted(grpc::ServerContext* ctx,
     q.before_version_id = req->before_version_id();
     q.limit = req->limit() == 0 ? 100 : req->limit();
     q.default_keep_days = DefaultRetentionPolicy().deleted_keep_days;
-    absl::StatusOr<std::vector<DeletedRow>> rows = RestoreStore(&c_->store()).ListDeleted(q);
+    absl::StatusOr<DeletedPage> rows = RestoreStore(&c_->store()).ListDeleted(q);
     if (!rows.ok()) return rows.status();
     const int64_t now = NowMs();
-    for (const DeletedRow& d : *rows) {
+    for (const DeletedRow& d : rows->files) {
       shoebox::v1::DeletedFile* f = resp->add_files();
       f->set_device(d.device);
       f->set_folder(d.folder);
@@ -77,10 +77,8 @@ grpc::Status AdminServiceImpl::ListDeleted(grpc::ServerContext* ctx,
           static_cast<uint32_t>(std::max<int64_t>(0, (expires - now + kDayMs - 1) / kDayMs)));
       if (d.restore.id != 0) ToProto(d.restore, f->mutable_restore());
     }
-    if (rows->size() == q.limit) {
-      resp->set_next_before_deleted_unix_us(rows->back().deleted_unix_us);
-      resp->set_next_before_version_id(rows->back().version_id);
-    }
+    resp->set_next_before_deleted_unix_us(rows->next_before_deleted_unix_us);
+    resp->set_next_before_version_id(rows->next_before_version_id);
     return absl::OkStatus();
   });
 }

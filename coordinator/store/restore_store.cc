@@ -41,11 +41,11 @@ RestoreRequestRow RequestFromRow(const pqxx::row& r, int off) {
 void ExpireOld(pqxx::transaction_base& tx, uint32_t days) {
   tx.exec_params(
       "UPDATE restore_requests r SET state = 'expired', finished_at = now(), reason = "
-      "'device ' || d.name || ' did not take this request within ' || $1::text || "
+      "'device ' || d.name || ' did not take this request within ' || $2 || "
       "' days (is its agent running?); request the restore again once it is online' "
       "FROM devices d WHERE d.id = r.device_id AND r.state IN ('pending', 'sent') "
       "AND r.created_at < now() - make_interval(days => $1::int)",
-      static_cast<int64_t>(days));
+      static_cast<int64_t>(days), std::to_string(days));
 }
 
 // The IDs of the named devices that exist (unknown names are skipped).
@@ -60,49 +60,80 @@ std::vector<int64_t> DeviceIds(pqxx::transaction_base& tx, const std::vector<std
 
 }  // namespace
 
-absl::StatusOr<std::vector<DeletedRow>> RestoreStore::ListDeleted(const DeletedQuery& q) {
+absl::StatusOr<DeletedPage> RestoreStore::ListDeleted(const DeletedQuery& q) {
   std::vector<DeletedRow> out;
+  int64_t next_us = 0, next_id = 0;
   absl::Status st = store_->RunInTransaction("list deleted files", [&](pqxx::transaction_base& tx) {
     out.clear();
     ExpireOld(tx, expire_days_);
     const bool all = q.devices.empty();
     const std::vector<int64_t> ids = all ? std::vector<int64_t>{} : DeviceIds(tx, q.devices);
+    next_us = next_id = 0;
     if (!all && ids.empty()) return absl::OkStatus();
-    // The partial index file_versions_deleted gives the deleted versions
-    // newest first; each is kept when it is still its file's current version
-    // and within its folder's deleted_keep_days. The scan stops after one
-    // page (docs/web.md shows the plan on a million files).
-    pqxx::result r = tx.exec_params(
-        "SELECT v.id, d.name, fo.root, f.path, epoch_ms(v.deleted_at), "
-        "(extract(epoch FROM v.deleted_at) * 1000000)::bigint, v.size, v.mtime_ns, "
-        "COALESCE(rp.deleted_keep_days, $5::int) "
-        "FROM file_versions v "
-        "JOIN files f ON f.id = v.file_id AND f.current_version_id = v.id "
-        "JOIN folders fo ON fo.id = f.folder_id "
-        "JOIN devices d ON d.id = fo.device_id "
-        "LEFT JOIN retention_policies rp ON rp.folder_id = fo.id "
-        "WHERE v.deleted_at IS NOT NULL "
-        "AND ($1::bigint = 0 AND $2::bigint = 0 OR (v.deleted_at, v.id) < "
-        "(timestamptz 'epoch' + $1::bigint * interval '1 microsecond', $2::bigint)) "
-        "AND v.deleted_at > now() - make_interval(days => COALESCE(rp.deleted_keep_days, "
-        "$5::int)) "
-        "AND ($3::boolean OR fo.device_id = ANY($4::bigint[])) "
-        "ORDER BY v.deleted_at DESC, v.id DESC LIMIT $6",
-        q.before_deleted_unix_us, q.before_version_id, all, NumArray(ids),
-        static_cast<int64_t>(q.default_keep_days), static_cast<int64_t>(q.limit));
+    // Walks the partial index file_versions_deleted newest first in batches
+    // of kBatch candidates (an index scan that stops after the batch), and
+    // keeps a candidate when it is still its file's current version, within
+    // its folder's deleted_keep_days and on a wanted device. The planner
+    // cannot know how many candidates survive these filters, so one
+    // statement would be planned as a scan of every deleted version
+    // (docs/web.md shows both plans); batches bound the work per page. At
+    // most kMaxScan candidates are looked at per call: a member whose
+    // devices hold few of the deletions gets a shorter page and a cursor.
+    constexpr int64_t kBatch = 200;
+    constexpr int64_t kMaxScan = 20000;
+    int64_t cur_us = q.before_deleted_unix_us, cur_id = q.before_version_id;
+    int64_t scanned = 0;
+    bool exhausted = false;
     std::vector<int64_t> versions;
-    for (const pqxx::row& row : r) {
-      DeletedRow& d = out.emplace_back();
-      d.version_id = row[0].as<int64_t>();
-      d.device = row[1].as<std::string>();
-      d.folder = Bin(row[2]);
-      d.path = Bin(row[3]);
-      d.deleted_unix_ms = row[4].as<int64_t>();
-      d.deleted_unix_us = row[5].as<int64_t>();
-      d.size = row[6].as<uint64_t>();
-      d.mtime_ns = row[7].as<int64_t>();
-      d.keep_days = row[8].as<uint32_t>();
-      versions.push_back(d.version_id);
+    while (out.size() < q.limit && !exhausted && scanned < kMaxScan) {
+      pqxx::result r = tx.exec_params(
+          "WITH c AS MATERIALIZED (SELECT id, file_id, deleted_at FROM file_versions "
+          "WHERE deleted_at IS NOT NULL AND ($1::bigint = 0 AND $2::bigint = 0 OR "
+          "(deleted_at, id) < (timestamptz 'epoch' + $1::bigint * interval '1 microsecond', "
+          "$2::bigint)) ORDER BY deleted_at DESC, id DESC LIMIT $6) "
+          "SELECT c.id, d.name, fo.root, f.path, epoch_ms(c.deleted_at), "
+          "(extract(epoch FROM c.deleted_at) * 1000000)::bigint, v.size, v.mtime_ns, "
+          "COALESCE(rp.deleted_keep_days, $5::int), "
+          "(f.current_version_id = c.id AND c.deleted_at > now() - "
+          "make_interval(days => COALESCE(rp.deleted_keep_days, $5::int)) "
+          "AND ($3::boolean OR fo.device_id = ANY($4::bigint[]))) AS wanted "
+          "FROM c JOIN file_versions v ON v.id = c.id "
+          "JOIN files f ON f.id = c.file_id "
+          "JOIN folders fo ON fo.id = f.folder_id "
+          "JOIN devices d ON d.id = fo.device_id "
+          "LEFT JOIN retention_policies rp ON rp.folder_id = fo.id "
+          "ORDER BY c.deleted_at DESC, c.id DESC",
+          cur_us, cur_id, all, NumArray(ids), static_cast<int64_t>(q.default_keep_days), kBatch);
+      exhausted = static_cast<int64_t>(r.size()) < kBatch;
+      for (const pqxx::row& row : r) {
+        ++scanned;
+        cur_id = row[0].as<int64_t>();
+        cur_us = row[5].as<int64_t>();
+        if (!row[9].as<bool>()) continue;
+        DeletedRow& d = out.emplace_back();
+        d.version_id = cur_id;
+        d.device = row[1].as<std::string>();
+        d.folder = Bin(row[2]);
+        d.path = Bin(row[3]);
+        d.deleted_unix_ms = row[4].as<int64_t>();
+        d.deleted_unix_us = cur_us;
+        d.size = row[6].as<uint64_t>();
+        d.mtime_ns = row[7].as<int64_t>();
+        d.keep_days = row[8].as<uint32_t>();
+        versions.push_back(d.version_id);
+        if (out.size() == q.limit) break;
+      }
+    }
+    // Where the next page starts: after the last row returned, or after the
+    // last candidate looked at when the scan stopped short; none at the end.
+    next_us = 0;
+    next_id = 0;
+    if (out.size() == q.limit) {
+      next_us = out.back().deleted_unix_us;
+      next_id = out.back().version_id;
+    } else if (!exhausted) {
+      next_us = cur_us;
+      next_id = cur_id;
     }
     if (versions.empty()) return absl::OkStatus();
     pqxx::result rq = tx.exec_params(
@@ -119,7 +150,7 @@ absl::StatusOr<std::vector<DeletedRow>> RestoreStore::ListDeleted(const DeletedQ
     return absl::OkStatus();
   });
   if (!st.ok()) return st;
-  return out;
+  return DeletedPage{std::move(out), next_us, next_id};
 }
 
 absl::StatusOr<RestoreRequestRow> RestoreStore::Create(const std::string& device,

@@ -50,6 +50,13 @@ struct DeletedQuery {
   uint32_t default_keep_days = 90;  // folders without a retention policy
 };
 
+struct DeletedPage {
+  std::vector<DeletedRow> files;
+  // Where the next page starts (both 0: nothing more).
+  int64_t next_before_deleted_unix_us = 0;
+  int64_t next_before_version_id = 0;
+};
+
 struct RestoreOrderRow {
   int64_t request_id = 0;
   std::string folder;
@@ -69,8 +76,10 @@ class RestoreStore {
       : store_(store), expire_days_(expire_days) {}
 
   // Files whose current version is deleted and still within the folder's
-  // deleted_keep_days, newest delete first, one keyset page.
-  absl::StatusOr<std::vector<DeletedRow>> ListDeleted(const DeletedQuery& q);
+  // deleted_keep_days, newest delete first, one keyset page (shorter than
+  // the limit, with a cursor, when 20,000 deletions were looked at without
+  // filling it: other devices' files in a member's view).
+  absl::StatusOr<DeletedPage> ListDeleted(const DeletedQuery& q);
 
   // A request to put `version_id` (0: the file's newest) of device/folder/
   // path back on the device. NOT_FOUND for an unknown device, file or

@@ -109,7 +109,8 @@ async function main() {
     check(button !== null, "the row has a Restore button");
     await button.click();
     // The agent takes it with its next heartbeat (within 30 s).
-    await until("the row to say restored", async () => (await tableText(page)).includes("Restored as 2024/IMG_3.jpg"), 90);
+    await until("the page to say restored", async () =>
+      (await page.$eval("#restored", (e) => e.textContent)).includes("2024/IMG_3.jpg restored as 2024/IMG_3.jpg"), 90);
     check(existsSync(photo), "IMG_3.jpg is back in the phone's folder");
     check(readFileSync(photo).equals(original), "with the same bytes");
     await page.screenshot({ path: path.join(shots, "deleted-restored.png"), fullPage: true });

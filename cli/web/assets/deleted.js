@@ -5,7 +5,7 @@
 "use strict";
 
 const pages = [];  // cursors of the pages shown: [{us, id}]
-let open = new Map();  // request id → its row's state cell
+const open = new Map();  // request id → its row's state cell
 let timer = null;
 
 function stateText(r) {
@@ -32,7 +32,7 @@ function restoreCell(f) {
         device: f.device_name, folder_hex: f.folder_hex, path_hex: f.path_hex, version_id: f.version_id,
       });
       state.textContent = stateText(r);
-      if (r.state === "pending" || r.state === "sent") track(r.id, state, b);
+      if (r.state === "pending" || r.state === "sent") track(r.id, state, b, f);
       else b.disabled = false;
     } catch (e) {
       state.textContent = "Failed: " + e.message;
@@ -40,13 +40,21 @@ function restoreCell(f) {
     }
   }, "Restore " + f.path + " on " + f.device);
   b.disabled = Boolean(active);
-  if (active) track(f.restore.id, state, b);
+  if (active) track(f.restore.id, state, b, f);
   td.append(b, " ", state);
   return td;
 }
 
-function track(id, cell, button) {
-  open.set(id, { cell, button });
+// A file back at its path leaves the list; what was restored stays here.
+function finished(f, r) {
+  if (r.state !== "done") return;
+  const list = document.getElementById("restored");
+  list.append(SB.el("li", f.device + ": " + f.folder + "/" + f.path + " restored as " + r.restored_path));
+  document.getElementById("restored-section").hidden = false;
+}
+
+function track(id, cell, button, f) {
+  open.set(id, { cell, button, f });
   if (!timer) timer = setInterval(poll, 2000);
 }
 
@@ -64,6 +72,7 @@ async function poll() {
       t.cell.textContent = stateText(q);
       if (q.state !== "pending" && q.state !== "sent") {
         t.button.disabled = q.state === "done";
+        finished(t.f, q);
         open.delete(q.id);
       }
     }
@@ -79,7 +88,9 @@ async function load(cursor) {
 
 async function refresh() {
   // The pages shown so far, again (live updates keep their rows current).
-  open = new Map();
+  // Requests being followed stay followed: a file restored at its path
+  // leaves the list, and its outcome goes to "Restored while this page was
+  // open".
   const rows = [];
   let next = null;
   for (let i = 0; i <= pages.length; i++) {
