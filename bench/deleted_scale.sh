@@ -89,10 +89,12 @@ sb_log "$(psql_ -tAc "SELECT count(*) FROM files") files, $(psql_ -tAc "SELECT c
 # 200 candidates from the index, filtered; a page of 50 takes one batch when
 # a quarter of them are wanted, more otherwise.
 query() {  # $1 before_us, $2 before_id, $3 all devices, $4 device ids
+  local t
+  t="$(date -u -d @$(($1 / 1000000)) '+%Y-%m-%d %H:%M:%S').$(printf '%06d' $(($1 % 1000000)))+00"
   cat <<SQL
 WITH c AS MATERIALIZED (SELECT id, file_id, deleted_at FROM file_versions
   WHERE deleted_at IS NOT NULL AND ($1::bigint = 0 AND $2::bigint = 0 OR
-  (deleted_at, id) < (timestamptz 'epoch' + $1::bigint * interval '1 microsecond', $2::bigint))
+  (deleted_at, id) < ('$t'::timestamptz, $2::bigint))
   ORDER BY deleted_at DESC, id DESC LIMIT 200)
 SELECT c.id, d.name, fo.root, f.path, epoch_ms(c.deleted_at),
   (extract(epoch FROM c.deleted_at) * 1000000)::bigint, v.size, v.mtime_ns,
@@ -121,7 +123,8 @@ for case_ in "first batch, every device|0 0 true {}" "batch after 10,000 deletio
              "member of one device, first batch|0 0 false {$phone}"; do
   name=${case_%%|*}
   read -r us id all devs <<<"${case_#*|}"
-  sql=$(query "$us" "$id" "$all" "$devs")
+  # As RestoreStore sets them for its transaction (restore_store.cc).
+  sql="SET enable_bitmapscan = off; SET enable_sort = off; $(query "$us" "$id" "$all" "$devs")"
   echo "=== $name: median of 5 $(median5 "$sql") ms"
-  echo "EXPLAIN (ANALYZE, BUFFERS) $sql;" | psql_ | sed 's/^/    /'
+  echo "SET enable_bitmapscan = off; SET enable_sort = off; EXPLAIN (ANALYZE, BUFFERS) $(query "$us" "$id" "$all" "$devs");" | psql_ | sed 's/^/    /'
 done

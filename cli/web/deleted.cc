@@ -173,7 +173,7 @@ class DeletedPage {
     std::optional<Session> s = Need(req, res);
     if (!s) return;
     pb::ListRestoreRequestsRequest lr;
-    for (std::string_view part :
+    for (absl::string_view part :
          absl::StrSplit(req.get_param_value("ids"), ',', absl::SkipEmpty())) {
       int64_t id = 0;
       if (!absl::SimpleAtoi(part, &id) || id <= 0 || lr.ids_size() >= 200) {

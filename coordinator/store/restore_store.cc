@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/bytes.h"
 #include "coordinator/store/pg_codec.h"
 #include "coordinator/store/store.h"
@@ -48,6 +49,14 @@ void ExpireOld(pqxx::transaction_base& tx, uint32_t days) {
       static_cast<int64_t>(days), std::to_string(days));
 }
 
+// A keyset cursor's time as a timestamptz literal with microseconds: a
+// constant the planner can see (an expression such as 'epoch' + interval is
+// only stable, so it would plan the index scan as a bitmap scan plus sort).
+std::string CursorTime(int64_t unix_us) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", absl::FromUnixMicros(unix_us),
+                          absl::UTCTimeZone());
+}
+
 // The IDs of the named devices that exist (unknown names are skipped).
 std::vector<int64_t> DeviceIds(pqxx::transaction_base& tx, const std::vector<std::string>& names) {
   std::vector<int64_t> ids;
@@ -85,12 +94,18 @@ absl::StatusOr<DeletedPage> RestoreStore::ListDeleted(const DeletedQuery& q) {
     int64_t scanned = 0;
     bool exhausted = false;
     std::vector<int64_t> versions;
+    // The planner underestimates how many deletions lie before a cursor
+    // deep in the list and would take them all through a bitmap scan and a
+    // sort; the index already has them in order, and the batch stops after
+    // kBatch. Only for this transaction.
+    tx.exec("SET LOCAL enable_bitmapscan = off");
+    tx.exec("SET LOCAL enable_sort = off");
     while (out.size() < q.limit && !exhausted && scanned < kMaxScan) {
       pqxx::result r = tx.exec_params(
           "WITH c AS MATERIALIZED (SELECT id, file_id, deleted_at FROM file_versions "
-          "WHERE deleted_at IS NOT NULL AND ($1::bigint = 0 AND $2::bigint = 0 OR "
-          "(deleted_at, id) < (timestamptz 'epoch' + $1::bigint * interval '1 microsecond', "
-          "$2::bigint)) ORDER BY deleted_at DESC, id DESC LIMIT $6) "
+          "WHERE deleted_at IS NOT NULL AND ($7::boolean OR "
+          "(deleted_at, id) < ($1::timestamptz, $2::bigint)) "
+          "ORDER BY deleted_at DESC, id DESC LIMIT $6) "
           "SELECT c.id, d.name, fo.root, f.path, epoch_ms(c.deleted_at), "
           "(extract(epoch FROM c.deleted_at) * 1000000)::bigint, v.size, v.mtime_ns, "
           "COALESCE(rp.deleted_keep_days, $5::int), "
@@ -103,7 +118,8 @@ absl::StatusOr<DeletedPage> RestoreStore::ListDeleted(const DeletedQuery& q) {
           "JOIN devices d ON d.id = fo.device_id "
           "LEFT JOIN retention_policies rp ON rp.folder_id = fo.id "
           "ORDER BY c.deleted_at DESC, c.id DESC",
-          cur_us, cur_id, all, NumArray(ids), static_cast<int64_t>(q.default_keep_days), kBatch);
+          CursorTime(cur_us), cur_id, all, NumArray(ids), static_cast<int64_t>(q.default_keep_days),
+          kBatch, cur_us == 0 && cur_id == 0);
       exhausted = static_cast<int64_t>(r.size()) < kBatch;
       for (const pqxx::row& row : r) {
         ++scanned;
