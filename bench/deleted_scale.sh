@@ -124,7 +124,7 @@ for case_ in "first batch, every device|0 0 true {}" "batch after 10,000 deletio
   name=${case_%%|*}
   read -r us id all devs <<<"${case_#*|}"
   # As RestoreStore sets them for its transaction (restore_store.cc).
-  sql="SET enable_bitmapscan = off; SET enable_sort = off; $(query "$us" "$id" "$all" "$devs")"
+  sql="SET enable_bitmapscan = off; $(query "$us" "$id" "$all" "$devs")"
   echo "=== $name: median of 5 $(median5 "$sql") ms"
-  echo "SET enable_bitmapscan = off; SET enable_sort = off; EXPLAIN (ANALYZE, BUFFERS) $(query "$us" "$id" "$all" "$devs");" | psql_ | sed 's/^/    /'
+  echo "SET enable_bitmapscan = off; EXPLAIN (ANALYZE, BUFFERS) $(query "$us" "$id" "$all" "$devs");" | psql_ | sed 's/^/    /'
 done

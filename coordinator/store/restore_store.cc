@@ -99,7 +99,6 @@ absl::StatusOr<DeletedPage> RestoreStore::ListDeleted(const DeletedQuery& q) {
     // sort; the index already has them in order, and the batch stops after
     // kBatch. Only for this transaction.
     tx.exec("SET LOCAL enable_bitmapscan = off");
-    tx.exec("SET LOCAL enable_sort = off");
     while (out.size() < q.limit && !exhausted && scanned < kMaxScan) {
       pqxx::result r = tx.exec_params(
           "WITH c AS MATERIALIZED (SELECT id, file_id, deleted_at FROM file_versions "
