@@ -55,7 +55,13 @@ async function main() {
   const original = readFileSync(photo);
   const secret = path.join(process.env.SB_SRC2, "tablet-secret.jpg");
   writeFileSync(secret, randomBytes(50000));
-  await until("the tablet's file in the catalog", () => cli("versions", "tablet").includes("tablet-secret.jpg"), 60);
+  // A second file stays: an emptied folder looks unmounted to the agent,
+  // which then reports no deletion.
+  writeFileSync(path.join(process.env.SB_SRC2, "tablet-keep.jpg"), randomBytes(20000));
+  await until("the tablet's files in the catalog", () => {
+    const v = cli("versions", "tablet");
+    return v.includes("tablet-secret.jpg") && v.includes("tablet-keep.jpg");
+  }, 60);
   unlinkSync(secret);
   unlinkSync(photo);
   check(!existsSync(photo), "IMG_3.jpg is deleted in the phone's folder");
