@@ -108,7 +108,6 @@ absl::Status SendStage::OnHello(const v1::HelloResponse& r) {
   }
   RETURN_IF_ERROR(
       Annotate(ValidateChunkerParams(k.params), "chunker parameters from the coordinator"));
-  hello_done_ = true;
   std::shared_ptr<const ChunkHasher> old = reader_->hasher();
   if (old && old->keys() == k) return absl::OkStatus();
   if (old) {
@@ -278,6 +277,22 @@ absl::Status SendStage::MaybeHeartbeat() {
   }
   if (r.ok()) NoteSuccess();
   if (r.ok() && r->reread_size() > 0) RereadDamaged(*r);
+  if (r.ok() && r->restores_size() > 0) return RunRestores(*r);
+  return absl::OkStatus();
+}
+
+absl::Status SendStage::RunRestores(const v1::HeartbeatResponse& r) {
+  if (!restores_) {
+    restores_ = std::make_unique<RestoreRunner>(db_, client_, folders_,
+                                                std::chrono::seconds(cfg_->rpc_timeout_seconds));
+  }
+  for (const v1::RestoreOrder& o : r.restores()) {
+    absl::Status s = restores_->Run(o);
+    if (!s.ok()) {
+      spdlog::warn("{}; the request comes again with the next heartbeat", std::string(s.message()));
+      if (IsConnectionError(s)) return s;
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -337,6 +352,9 @@ void SendStage::Loop() {
       SleepInterruptibly(std::chrono::milliseconds(absl::ToInt64Milliseconds(backoff.Next())));
       continue;
     }
+    // After the first heartbeat: its restore requests are done (and their
+    // files in the outbox) before `run --once` may finish.
+    hello_done_ = true;
     if (!MaySend()) {
       SleepInterruptibly(std::chrono::milliseconds(1000));
       continue;

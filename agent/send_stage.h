@@ -25,6 +25,7 @@
 #include "agent/housekeeping.h"
 #include "agent/progress.h"
 #include "agent/read_stage.h"
+#include "agent/restore_orders.h"
 #include "agent/scanner.h"
 #include "agent/settle_tracker.h"
 #include "agent/state_db.h"
@@ -54,8 +55,9 @@ class SendStage {
   // The outbox may have grown: an idle sender looks again.
   void OutboxGrew() ABSL_LOCKS_EXCLUDED(mu_);
 
-  // A Hello succeeded: `run --once` does not finish before the coordinator
-  // has registered the device, even with nothing to send.
+  // A Hello and the first heartbeat succeeded: `run --once` does not finish
+  // before the coordinator has registered the device, even with nothing to
+  // send, nor before the restore requests of that heartbeat are done.
   bool hello_done() const { return hello_done_.load(); }
 
  private:
@@ -80,6 +82,9 @@ class SendStage {
   // each one still unchanged here is read and reported again, which makes
   // the coordinator ask for the lost chunks.
   void RereadDamaged(const v1::HeartbeatResponse& r);
+  // Restore requests of the heartbeat (restore_orders.h), one after the
+  // other; the connection error of a report, if any.
+  absl::Status RunRestores(const v1::HeartbeatResponse& r);
   // After an idle round: waits until the outbox has entries (or a short
   // timeout), then briefly more when they are all backing off.
   void WaitForWork() ABSL_LOCKS_EXCLUDED(mu_);
@@ -111,6 +116,7 @@ class SendStage {
   std::shared_ptr<const ChunkHasher> sender_hasher_;
   // When each damaged file was last queued again (at most every 10 min).
   std::map<std::string, std::chrono::steady_clock::time_point> reread_at_;
+  std::unique_ptr<RestoreRunner> restores_;
   std::chrono::steady_clock::time_point last_heartbeat_;
   uint64_t last_hb_files_ = ~0ull, last_hb_bytes_ = ~0ull;
   // (folder root, reason) of unreadable folders sent in the last heartbeat.

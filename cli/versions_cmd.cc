@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -29,6 +30,10 @@ struct RestoreArgs {
   std::string device, path, folder, at, to;
   bool overwrite = false;
   int wait_repair = 600;
+  // --to-device (issue 22, docs/agent.md "Restore requests").
+  bool to_device = false;
+  int64_t version = 0;
+  int wait = 0;
 };
 
 // Fetches chunks through AdminService.ReadChunks in batches.
@@ -167,7 +172,65 @@ int Versions(AdminClient& client, const VersionsArgs& a) {
   return 0;
 }
 
+// --to-device: a restore request that the device's agent carries out at the
+// file's original path (beside it when a different file is there now).
+int RestoreToDevice(AdminClient& client, const RestoreArgs& a) {
+  if (a.path.empty()) {
+    std::fprintf(stderr, "shoebox restore --to-device: --path names the one file to put back\n");
+    return 2;
+  }
+  auto where = Resolve(client, a.device, a.path, a.folder);
+  if (!where.ok()) return FailStatus(where.status());
+  v1::RequestRestoreRequest req;
+  req.set_device(a.device);
+  req.set_folder(where->folder);
+  req.set_path(where->path);
+  req.set_version_id(a.version);
+  v1::RestoreRequestInfo info;
+  {
+    auto ctx = client.Context(std::chrono::seconds(30));
+    grpc::Status s = client.stub()->RequestRestore(ctx.get(), req, &info);
+    if (!s.ok()) return FailStatus(Annotate(FromGrpc(s), "request the restore"));
+  }
+  auto print = [&] {
+    std::printf("restore request %lld: %s:%s version %lld: %s", (long long)info.id(),
+                info.device().c_str(), PrintablePath(info.path()).c_str(),
+                (long long)info.version_id(), info.state().c_str());
+    if (info.state() == "pending") std::printf(" (waits for the device's agent to connect)");
+    if (info.state() == "sent") std::printf(" (the device's agent is restoring it)");
+    if (info.state() == "done") {
+      std::printf(" (written to %s)",
+                  PrintablePath(info.folder() + "/" + info.restored_path()).c_str());
+    }
+    if (!info.reason().empty()) std::printf(": %s", info.reason().c_str());
+    std::printf("\n");
+  };
+  print();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a.wait);
+  while ((info.state() == "pending" || info.state() == "sent") &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    v1::ListRestoreRequestsRequest lr;
+    lr.add_ids(info.id());
+    v1::ListRestoreRequestsResponse resp;
+    auto ctx = client.Context(std::chrono::seconds(30));
+    grpc::Status s = client.stub()->ListRestoreRequests(ctx.get(), lr, &resp);
+    if (!s.ok()) return FailStatus(Annotate(FromGrpc(s), "read the restore request"));
+    if (resp.requests_size() == 1 && resp.requests(0).state() != info.state()) {
+      info = resp.requests(0);
+      print();
+    }
+  }
+  if (info.state() == "failed" || info.state() == "expired") return 1;
+  return 0;
+}
+
 int Restore(AdminClient& client, const RestoreArgs& a) {
+  if (a.to_device) return RestoreToDevice(client, a);
+  if (a.to.empty()) {
+    std::fprintf(stderr, "shoebox restore: --to DIR or --to-device is required\n");
+    return 2;
+  }
   auto vs = VersionsAt(client, a.device, a.path, a.folder, a.at, /*all_versions=*/false);
   if (!vs.ok()) return FailStatus(vs.status());
   if (vs->empty()) {
@@ -221,7 +284,22 @@ void RegisterVersionCommands(CLI::App& app, CliContext& ctx) {
                       "the device");
   restore->add_option("--folder", r->folder, "folder root on the device");
   restore->add_option("--at", r->at, "point in time (default: now)")->check(TimeCheck());
-  restore->add_option("--to", r->to, "target directory")->required();
+  auto* to = restore->add_option("--to", r->to, "target directory");
+  auto* to_device = restore->add_flag(
+      "--to-device", r->to_device,
+      "put the file back on the device itself, at its original path (beside it when a different "
+      "file is there now): a request its agent carries out when it next connects");
+  to->excludes(to_device);
+  restore->add_option("--version", r->version,
+                      "with --to-device: the version ID to put back (default: the newest)");
+  restore->add_option("--wait", r->wait,
+                      "with --to-device: seconds to wait for the agent's done or failed");
+  // One of --to and --to-device: a usage error before any call otherwise.
+  restore->parse_complete_callback([to, to_device] {
+    if (to->count() == 0 && to_device->count() == 0) {
+      throw CLI::RequiredError("--to or --to-device");
+    }
+  });
   restore->add_flag("--overwrite", r->overwrite, "replace existing files that differ");
   restore->add_option("--wait-repair", r->wait_repair,
                       "seconds to wait for chunks damaged in the chunk store to be repaired from a "

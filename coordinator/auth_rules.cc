@@ -29,6 +29,9 @@ const std::vector<MethodRule>& MethodRules() {
       {"/shoebox.v1.AgentService/PutChunks", "PutChunks", Access::kDevice},
       {"/shoebox.v1.AgentService/ListVersions", "ListVersions", Access::kDevice},
       {"/shoebox.v1.AgentService/ReadChunks", "ReadChunks", Access::kDevice},
+      // Issue 22: the outcome of the caller's own restore request (checked in
+      // the store: another device's request is NOT_FOUND).
+      {"/shoebox.v1.AgentService/ReportRestore", "ReportRestore", Access::kDevice},
 
       {"/shoebox.v1.WorkerService/RegisterWorker", "RegisterWorker", Access::kWorker},
       {"/shoebox.v1.WorkerService/LeaseJobs", "LeaseJobs", Access::kWorker},
@@ -112,6 +115,11 @@ const std::vector<MethodRule>& MethodRules() {
       {"/shoebox.v1.AdminService/TestNotifyChannel", "TestNotifyChannel", Access::kAdmin},
       {"/shoebox.v1.AdminService/SetNotifySetting", "SetNotifySetting", Access::kAdmin},
       {"/shoebox.v1.AdminService/SetDevicePingUrl", "SetDevicePingUrl", Access::kAdmin},
+      // Issue 22: recently deleted and restore requests (docs/web.md). The
+      // web process asks with the member's devices in `devices`.
+      {"/shoebox.v1.AdminService/ListDeleted", "ListDeleted", Access::kAdmin},
+      {"/shoebox.v1.AdminService/RequestRestore", "RequestRestore", Access::kAdmin},
+      {"/shoebox.v1.AdminService/ListRestoreRequests", "ListRestoreRequests", Access::kAdmin},
   };
   return kRules;
 }

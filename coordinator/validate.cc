@@ -719,4 +719,62 @@ absl::Status ValidateSetDevicePingUrl(const shoebox::v1::SetDevicePingUrlRequest
   return absl::OkStatus();
 }
 
+// ---- recently deleted and restore requests (issue 22) ---------------------
+
+namespace {
+absl::Status CheckDeviceNames(const google::protobuf::RepeatedPtrField<std::string>& names) {
+  if (names.size() > 1000) return absl::InvalidArgumentError("devices: at most 1000 names");
+  for (const std::string& n : names) {
+    if (n.empty() || n.size() > 128 || n.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError("devices: each a device name of 1-128 bytes without NUL");
+    }
+  }
+  return absl::OkStatus();
+}
+}  // namespace
+
+absl::Status ValidateListDeleted(const shoebox::v1::ListDeletedRequest& req) {
+  RETURN_IF_ERROR(CheckDeviceNames(req.devices()));
+  if (req.limit() > 1000) return absl::InvalidArgumentError("limit: at most 1000 files a page");
+  if (req.before_deleted_unix_us() < 0 || req.before_version_id() < 0) {
+    return absl::InvalidArgumentError(
+        "before_deleted_unix_us, before_version_id: the previous page's next_* values (>= 0)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRequestRestore(const shoebox::v1::RequestRestoreRequest& req) {
+  if (req.device().empty() || req.device().size() > 128 ||
+      req.device().find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError("device: the device to restore on (1-128 bytes)");
+  }
+  if (req.path().empty()) {
+    return absl::InvalidArgumentError("path: the file's path relative to its folder");
+  }
+  RETURN_IF_ERROR(ValidateRelativePath(req.path(), "path"));
+  if (req.version_id() < 0) return absl::InvalidArgumentError("version_id: >= 0 (0: newest)");
+  if (req.requested_by().size() > 256) {
+    return absl::InvalidArgumentError("requested_by: at most 256 bytes");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateListRestoreRequests(const shoebox::v1::ListRestoreRequestsRequest& req) {
+  RETURN_IF_ERROR(CheckDeviceNames(req.devices()));
+  if (req.limit() > 1000) return absl::InvalidArgumentError("limit: at most 1000 requests");
+  if (req.before_id() < 0 || req.ids_size() > 1000) {
+    return absl::InvalidArgumentError("before_id >= 0, at most 1000 ids");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateReportRestore(const shoebox::v1::ReportRestoreRequest& req) {
+  if (req.request_id() <= 0) {
+    return absl::InvalidArgumentError("request_id: the ID of a RestoreOrder (> 0)");
+  }
+  if (req.reason().size() > 4096) return absl::InvalidArgumentError("reason: at most 4096 bytes");
+  if (req.ok()) RETURN_IF_ERROR(ValidateRelativePath(req.restored_path(), "restored_path"));
+  return absl::OkStatus();
+}
+
 }  // namespace shoebox::coordinator

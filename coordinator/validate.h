@@ -206,4 +206,16 @@ absl::Status ValidateAddNotifyChannel(const shoebox::v1::AddNotifyChannelRequest
 // The device 1-128 bytes without NUL; the URL "" or http(s) as above.
 absl::Status ValidateSetDevicePingUrl(const shoebox::v1::SetDevicePingUrlRequest& req);
 
+// ---- recently deleted and restore requests (issue 22, docs/web.md) --------
+
+// Device names 1-128 bytes without NUL; limit <= 1000; cursors >= 0.
+absl::Status ValidateListDeleted(const shoebox::v1::ListDeletedRequest& req);
+// A device, a relative path (ReportFiles rules), version_id >= 0,
+// requested_by at most 256 bytes.
+absl::Status ValidateRequestRestore(const shoebox::v1::RequestRestoreRequest& req);
+absl::Status ValidateListRestoreRequests(const shoebox::v1::ListRestoreRequestsRequest& req);
+// request_id > 0; reason at most 4096 bytes; restored_path a relative path
+// when ok.
+absl::Status ValidateReportRestore(const shoebox::v1::ReportRestoreRequest& req);
+
 }  // namespace shoebox::coordinator

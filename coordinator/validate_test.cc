@@ -297,3 +297,47 @@ TEST(Validate, WebAccounts) {
 
 }  // namespace
 }  // namespace shoebox::coordinator
+
+// Issue 22: recently deleted and restore requests.
+namespace shoebox::coordinator {
+namespace {
+
+TEST(ValidateRestore, RequestsNameADeviceAndARelativePath) {
+  shoebox::v1::RequestRestoreRequest r;
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateRequestRestore(r)));  // no device
+  r.set_device("phone");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateRequestRestore(r)));  // no path
+  r.set_path("../etc/passwd");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateRequestRestore(r)));
+  r.set_path("/abs.jpg");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateRequestRestore(r)));
+  r.set_path("2024/IMG_1.jpg");
+  EXPECT_TRUE(ValidateRequestRestore(r).ok());
+  r.set_version_id(-1);
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateRequestRestore(r)));
+}
+
+TEST(ValidateRestore, ListsArePagedAndReportsNameARequest) {
+  shoebox::v1::ListDeletedRequest l;
+  EXPECT_TRUE(ValidateListDeleted(l).ok());
+  l.set_limit(1001);
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateListDeleted(l)));
+  l.set_limit(50);
+  l.add_devices("");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateListDeleted(l)));
+
+  shoebox::v1::ReportRestoreRequest r;
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateReportRestore(r)));  // no request
+  r.set_request_id(3);
+  r.set_ok(true);
+  r.set_restored_path("../x");
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateReportRestore(r)));
+  r.set_restored_path("IMG_1 (restored 2026-12-08).jpg");
+  EXPECT_TRUE(ValidateReportRestore(r).ok());
+  r.set_ok(false);
+  r.set_reason(std::string(5000, 'x'));
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateReportRestore(r)));
+}
+
+}  // namespace
+}  // namespace shoebox::coordinator

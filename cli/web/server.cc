@@ -18,6 +18,7 @@
 #include "absl/strings/strip.h"
 #include "cli/web/assets.h"
 #include "cli/web/browse.h"
+#include "cli/web/deleted.h"
 #include "cli/web/login_limiter.h"
 #include "cli/web/overview.h"
 #include "cli/web/pages.h"
@@ -387,6 +388,7 @@ void WebServer::Impl::Routes() {
     ServeAsset(name, res);
   };
   RegisterBrowse(*http_, deps);  // before `deps` moves on
+  RegisterDeletedPage(*http_, deps);  // issue 22: Recently deleted
   RegisterPages(*http_, std::move(deps));
 }
 

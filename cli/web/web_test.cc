@@ -187,7 +187,7 @@ TEST(WebAssets, PagesScriptsAndStylesAreEmbedded) {
 
 TEST(WebAssets, SecondSlicePagesHaveNoInlineScriptAndNeverParseHtml) {
   for (const char* page : {"devices.html", "destinations.html", "jobs.html", "activity.html",
-                           "login-code.html", "index.html"}) {
+                           "login-code.html", "index.html", "deleted.html"}) {
     const Asset* a = FindAsset(page);
     ASSERT_NE(a, nullptr) << page;
     EXPECT_EQ(a->body.find("<script>"), std::string::npos) << page;
@@ -196,10 +196,11 @@ TEST(WebAssets, SecondSlicePagesHaveNoInlineScriptAndNeverParseHtml) {
     // Every page carries the navigation bar.
     if (std::string_view(page) != "login-code.html") {
       EXPECT_NE(a->body.find("href=\"/jobs\""), std::string::npos) << page;
+      EXPECT_NE(a->body.find("href=\"/deleted\""), std::string::npos) << page;  // issue 22
     }
   }
-  for (const char* script :
-       {"common.js", "devices.js", "destinations.js", "jobs.js", "activity.js", "login-code.js"}) {
+  for (const char* script : {"common.js", "devices.js", "destinations.js", "jobs.js", "activity.js",
+                             "login-code.js", "deleted.js"}) {
     const Asset* a = FindAsset(script);
     ASSERT_NE(a, nullptr) << script;
     for (const char* bad :

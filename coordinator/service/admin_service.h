@@ -147,6 +147,15 @@ class AdminServiceImpl final : public shoebox::v1::AdminService::Service {
   grpc::Status SetDevicePingUrl(grpc::ServerContext* ctx,
                                 const shoebox::v1::SetDevicePingUrlRequest* req,
                                 shoebox::v1::SetDevicePingUrlResponse* resp) override;
+  // Recently deleted and restore requests (issue 22): service/restore_rpcs.cc.
+  grpc::Status ListDeleted(grpc::ServerContext* ctx, const shoebox::v1::ListDeletedRequest* req,
+                           shoebox::v1::ListDeletedResponse* resp) override;
+  grpc::Status RequestRestore(grpc::ServerContext* ctx,
+                              const shoebox::v1::RequestRestoreRequest* req,
+                              shoebox::v1::RestoreRequestInfo* resp) override;
+  grpc::Status ListRestoreRequests(grpc::ServerContext* ctx,
+                                   const shoebox::v1::ListRestoreRequestsRequest* req,
+                                   shoebox::v1::ListRestoreRequestsResponse* resp) override;
 
  private:
   Coordinator* const c_;

@@ -25,7 +25,9 @@ grpc::Status AgentServiceImpl::Heartbeat(grpc::ServerContext* ctx,
                                          const shoebox::v1::HeartbeatRequest* req,
                                          shoebox::v1::HeartbeatResponse* resp) {
   return Serve(c_, "Heartbeat", ctx, [&](const Caller& who) {
-    return Assign(c_->catalog().Heartbeat(who.name, *req), resp);
+    RETURN_IF_ERROR(Assign(c_->catalog().Heartbeat(who.name, *req), resp));
+    AddRestoreOrders(c_, who.name, resp);  // issue 22: restore_rpcs.cc
+    return absl::OkStatus();
   });
 }
 

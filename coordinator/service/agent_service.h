@@ -9,6 +9,11 @@
 
 namespace shoebox::coordinator {
 
+// Adds the device's open restore requests to a Heartbeat answer (a store
+// failure is logged; the heartbeat still succeeds). restore_rpcs.cc.
+void AddRestoreOrders(Coordinator* c, const std::string& device,
+                      shoebox::v1::HeartbeatResponse* resp);
+
 class AgentServiceImpl final : public shoebox::v1::AgentService::Service {
  public:
   explicit AgentServiceImpl(Coordinator* c) : c_(c), ingest_(kIngestThreads) {}
@@ -35,6 +40,9 @@ class AgentServiceImpl final : public shoebox::v1::AgentService::Service {
                             shoebox::v1::ListVersionsResponse* resp) override;
   grpc::Status ReadChunks(grpc::ServerContext* ctx, const shoebox::v1::ReadChunksRequest* req,
                           grpc::ServerWriter<shoebox::v1::ChunkData>* writer) override;
+  // Issue 22: service/restore_rpcs.cc.
+  grpc::Status ReportRestore(grpc::ServerContext* ctx, const shoebox::v1::ReportRestoreRequest* req,
+                             shoebox::v1::ReportRestoreResponse* resp) override;
 
  private:
   Coordinator* const c_;

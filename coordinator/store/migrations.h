@@ -20,4 +20,8 @@ const char* StatusCountersMigrationSql();
 // The SQL of migration 17, notifications (migration_notify.cc).
 const char* NotifyMigrationSql();
 
+// The SQL of migration 22, recently deleted and restore requests
+// (migration_deleted.cc).
+const char* DeletedMigrationSql();
+
 }  // namespace shoebox::coordinator

@@ -241,6 +241,14 @@ const std::map<std::string, Expected>& ExpectedTable() {
        {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
       {"/shoebox.v1.AdminService/SetDevicePingUrl",
        {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      // Issue 22: recently deleted lists; an empty restore request names no
+      // device; an empty report names no request.
+      {"/shoebox.v1.AdminService/ListDeleted", {Owner::kAdmin, Code::OK, Code::OK}},
+      {"/shoebox.v1.AdminService/RequestRestore",
+       {Owner::kAdmin, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
+      {"/shoebox.v1.AdminService/ListRestoreRequests", {Owner::kAdmin, Code::OK, Code::OK}},
+      {"/shoebox.v1.AgentService/ReportRestore",
+       {Owner::kDevice, Code::INVALID_ARGUMENT, Code::INVALID_ARGUMENT}},
   };
   return kExpected;
 }

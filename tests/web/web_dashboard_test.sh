@@ -151,6 +151,13 @@ NODE_EXTRA_CA_CERTS="$work/tls/ca.crt" SB_URL="https://127.0.0.1:$w_port" SB_SPK
   SB_ADMIN_PW="$admin_pw" SB_MEMBER_PW="$member_pw" SB_SHOTS="$work/screenshots" \
   SB_SRC="$work/src" SB_TOOLS="$tools" SB_WORK="$work" \
   node "$here/tests/web/browse.mjs" || sb_die "the browser test of the Browse page failed"
+# Recently deleted (issue 22): deletions in both agents' folders, Restore
+# brings the phone's photo back, the member ben cannot see or restore the
+# tablet's file.
+NODE_EXTRA_CA_CERTS="$work/tls/ca.crt" SB_URL="https://127.0.0.1:$w_port" SB_SPKI="$spki" \
+  SB_ADMIN_PW="$admin_pw" SB_MEMBER_PW="$member_pw" SB_SHOTS="$work/screenshots" \
+  SB_CLI="$bin/cli/shoebox" SB_SRC="$work/src" SB_SRC2="$work/src2" SB_TOOLS="$tools" \
+  node "$here/tests/web/deleted.mjs" || sb_die "the browser test of Recently deleted failed"
 # pages.mjs's refused TOTP replay counts toward this address's log-in limit,
 # which dashboard.mjs measures exactly: let its one-minute window pass.
 sleep 61
@@ -165,7 +172,8 @@ sb_pg_run "$SB_PGBIN/psql" -h 127.0.0.1 -p "$pg_port" -U shoebox -d shoebox -tAc
 for line in "web ana WebLogin true" "web ben WebLogin true" "web ana WebLogout true" \
             "web (not logged in) WebLoginFailed false" "web ana WebEnrollDevice true" \
             "web ana WebPauseDestination true" "web ana WebResumeDestination true" \
-            "web ana WebCancelJobs true" "web ana WebRetryJobs true"; do
+            "web ana WebCancelJobs true" "web ana WebRetryJobs true" \
+            "web ana WebRestoreRequest true" "web ben WebRestoreRequest false"; do
   grep -qF "$line" "$work/audit.txt" || sb_die "audit log lacks '$line': $(cat "$work/audit.txt")"
 done
 sb_pg_run "$SB_PGBIN/psql" -h 127.0.0.1 -p "$pg_port" -U shoebox -d shoebox -tAc \
