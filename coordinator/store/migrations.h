@@ -20,4 +20,8 @@ const char* StatusCountersMigrationSql();
 // The SQL of migration 17, notifications (migration_notify.cc).
 const char* NotifyMigrationSql();
 
+// The SQL of migration 20, transfer listings' albums and cursors
+// (migration_transfer_cursor.cc).
+const char* TransferCursorMigrationSql();
+
 }  // namespace shoebox::coordinator
