@@ -216,7 +216,8 @@ class PhotoTransferTest : public testsupport::CliFixture {
         Sql("SELECT convert_from(f.path, 'UTF8') || '|' || string_agg(convert_from(a.album, "
             "'UTF8'), ',' ORDER BY a.album) FROM version_albums a JOIN file_versions v ON v.id = "
             "a.version_id JOIN files f ON f.id = v.file_id GROUP BY f.path");
-    for (const std::string& line : absl::StrSplit(rows, '\n', absl::SkipEmpty())) {
+    for (absl::string_view sv : absl::StrSplit(rows, '\n', absl::SkipEmpty())) {
+      const std::string line(sv);
       const size_t bar = line.find('|');
       const std::string path = line.substr(0, bar);
       // "<id>_IMG_00001.jpg" -> "IMG_00001"
