@@ -69,7 +69,8 @@ absl::Status ValidateTransferName(const std::string& name) {
 
 bool KindCanBeTransferSource(const std::string& kind) {
   static const char* const kKinds[] = {"local",  "s3",      "webdav",   "sftp",
-                                       "rclone", "dropbox", "onedrive", "gdrive"};
+                                       "rclone", "dropbox", "onedrive", "gdrive",
+                                       "flickr", "smugmug", "gphotos"};
   for (const char* k : kKinds) {
     if (kind == k) return true;
   }
@@ -77,8 +78,12 @@ bool KindCanBeTransferSource(const std::string& kind) {
 }
 
 ListingDiff DiffListing(const std::vector<ListingEntry>& previous, std::vector<ListingEntry> now,
-                        int64_t since_ns) {
+                        int64_t since_ns, bool changes_only) {
   ListingDiff d;
+  for (ListingEntry& e : now) {
+    std::sort(e.albums.begin(), e.albums.end());
+    e.albums.erase(std::unique(e.albums.begin(), e.albums.end()), e.albums.end());
+  }
   std::map<std::string, const ListingEntry*> before;
   for (const ListingEntry& e : previous) before[e.path] = &e;
   std::sort(now.begin(), now.end(),
@@ -94,7 +99,7 @@ ListingDiff DiffListing(const std::vector<ListingEntry>& previous, std::vector<L
       ++kept_before;
       const ListingEntry& p = *it->second;
       changed = p.size != e.size || p.mtime_ns != e.mtime_ns ||
-                (!p.etag.empty() && !e.etag.empty() && p.etag != e.etag);
+                (!p.etag.empty() && !e.etag.empty() && p.etag != e.etag) || p.albums != e.albums;
     }
     if (changed) {
       d.fetch.push_back(e);
@@ -102,6 +107,28 @@ ListingDiff DiffListing(const std::vector<ListingEntry>& previous, std::vector<L
       ++d.unchanged;
     }
     d.current.push_back(std::move(e));
+  }
+  if (changes_only) {
+    // What the changes do not name stays as it was.
+    std::vector<ListingEntry> merged;
+    merged.reserve(previous.size() + d.current.size());
+    size_t i = 0;
+    std::vector<const ListingEntry*> old;
+    for (const ListingEntry& e : previous) old.push_back(&e);
+    std::sort(old.begin(), old.end(),
+              [](const ListingEntry* a, const ListingEntry* b) { return a->path < b->path; });
+    for (const ListingEntry* p : old) {
+      while (i < d.current.size() && d.current[i].path < p->path) {
+        merged.push_back(std::move(d.current[i++]));
+      }
+      if (i < d.current.size() && d.current[i].path == p->path) continue;
+      merged.push_back(*p);
+      ++d.unchanged;
+    }
+    while (i < d.current.size()) merged.push_back(std::move(d.current[i++]));
+    d.current = std::move(merged);
+    d.gone = 0;
+    return d;
   }
   d.gone = before.size() - kept_before;
   return d;
@@ -159,21 +186,53 @@ absl::StatusOr<shoebox::v1::ReportListingResponse> Transfers::ReportListing(
     const shoebox::v1::ListedItem& it = req.items(i);
     RETURN_IF_ERROR(ValidateRelativePath(it.path(), absl::StrCat("items[", i, "].path")));
     RETURN_IF_ERROR(CheckNoNul(it.etag(), absl::StrCat("items[", i, "].etag")));
-    now.push_back(ListingEntry{it.path(), it.size(), it.mtime_ns(), it.etag()});
+    ListingEntry e{it.path(), it.size(), it.mtime_ns(), it.etag()};
+    if (it.albums_size() > 1000) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("items[", i, "].albums: ", it.albums_size(), " albums; at most 1,000"));
+    }
+    for (const std::string& a : it.albums()) {
+      if (a.empty() || a.size() > 1024) {
+        return absl::InvalidArgumentError(absl::StrCat("items[", i, "].albums: an album title of ",
+                                                       a.size(), " bytes; 1-1,024 bytes"));
+      }
+      RETURN_IF_ERROR(CheckNoNul(a, absl::StrCat("items[", i, "].albums")));
+      e.albums.push_back(a);
+    }
+    e.capture_ns = it.capture_unix_ns();
+    now.push_back(std::move(e));
   }
   TransferLease lease{req.job_id(), req.lease_token(), worker_id, 7};
-  ASSIGN_OR_RETURN(
-      ListingOutcome o,
-      store_->ApplyListing(lease, [&](const std::vector<ListingEntry>& previous, int64_t since_ms,
-                                      std::vector<ListingEntry>* save,
-                                      std::vector<ListingEntry>* fetch, ListingOutcome* counts) {
-        ListingDiff d = DiffListing(previous, now, since_ms * 1000000);
-        counts->found = d.current.size();
-        counts->unchanged = d.unchanged;
-        counts->gone = d.gone;
-        *save = std::move(d.current);
-        *fetch = std::move(d.fetch);
-      }));
+  if (req.cursor_only()) {
+    if (req.items_size() > 0) {
+      return absl::InvalidArgumentError(
+          "cursor_only: asks for the saved cursor and applies nothing; send no items with it");
+    }
+    ASSIGN_OR_RETURN(std::string cursor, store_->ListCursor(lease));
+    shoebox::v1::ReportListingResponse out;
+    out.set_cursor(cursor);
+    return out;
+  }
+  RETURN_IF_ERROR(CheckNoNul(req.next_cursor(), "next_cursor"));
+  if (req.next_cursor().size() > 4096) {
+    return absl::InvalidArgumentError("next_cursor: longer than 4,096 bytes");
+  }
+  ASSIGN_OR_RETURN(ListingOutcome o,
+                   store_->ApplyListing(
+                       lease,
+                       [&](const std::vector<ListingEntry>& previous, int64_t since_ms,
+                           std::vector<ListingEntry>* save, std::vector<ListingEntry>* fetch,
+                           ListingOutcome* counts) {
+                         ListingDiff d =
+                             DiffListing(previous, now, since_ms * 1000000, req.changes_only());
+                         counts->found = d.current.size();
+                         counts->unchanged = d.unchanged;
+                         counts->gone = d.gone;
+                         *save = std::move(d.current);
+                         *fetch = std::move(d.fetch);
+                       },
+                       // A full listing without a cursor clears the saved one.
+                       &req.next_cursor()));
   shoebox::v1::ReportListingResponse out;
   out.set_found(o.found);
   out.set_queued(o.queued);
@@ -185,6 +244,11 @@ absl::StatusOr<shoebox::v1::ReportListingResponse> Transfers::ReportListing(
 absl::StatusOr<std::string> Transfers::FetchLease(int64_t worker_id, int64_t job_id,
                                                   const std::string& token) {
   return store_->LeasedTransfer(TransferLease{job_id, token, worker_id, 4});
+}
+
+absl::StatusOr<FetchFacts> Transfers::FetchItem(int64_t worker_id, int64_t job_id,
+                                                const std::string& token) {
+  return store_->LeasedFetch(TransferLease{job_id, token, worker_id, 4});
 }
 
 absl::StatusOr<uint64_t> Transfers::ScheduleLists(uint32_t interval_ms) {

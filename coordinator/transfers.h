@@ -41,11 +41,17 @@ struct ListingDiff {
   uint64_t unchanged = 0;
   uint64_t gone = 0;  // in `previous`, not in `current`
 };
+// Albums (slice 3) are compared as sets: a change of membership alone is a
+// change. With `changes_only` (a source's incremental listing,
+// Connector::ListChanges) `now` holds only what changed since the saved
+// cursor: the previous entries it does not name stay in `current`, and
+// nothing is gone.
 ListingDiff DiffListing(const std::vector<ListingEntry>& previous, std::vector<ListingEntry> now,
-                        int64_t since_ns);
+                        int64_t since_ns, bool changes_only = false);
 
-// Kinds a transfer may read in this version (their connectors List and Get
-// whole trees); photo services are not sources yet.
+// Kinds a transfer may read in this version: their connectors List and Get
+// whole trees, or (photo services, slice 3) list the account's items with
+// their albums (Connector::ListChanges) and read their originals.
 bool KindCanBeTransferSource(const std::string& kind);
 
 class Transfers {
@@ -73,6 +79,9 @@ class Transfers {
   // `token`: its name (the ingest's source).
   absl::StatusOr<std::string> FetchLease(int64_t worker_id, int64_t job_id,
                                          const std::string& token);
+  // The same check, with the albums and capture time the listing gave the
+  // job's item (photo services; empty for storage sources).
+  absl::StatusOr<FetchFacts> FetchItem(int64_t worker_id, int64_t job_id, const std::string& token);
   Ingest& ingest() { return *ingest_; }
 
   // Queues list jobs of the active transfers not listed within `interval_ms`

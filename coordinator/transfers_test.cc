@@ -73,11 +73,57 @@ TEST(DiffListing, ShoeboxOwnFilesAndDuplicatesAreSkipped) {
   EXPECT_EQ(d.current.size(), 1u);
 }
 
-TEST(TransferSources, FileKindsListPhotoServicesDoNotYet) {
-  for (const char* k : {"local", "s3", "webdav", "sftp", "rclone", "dropbox", "onedrive", "gdrive"})
+TEST(TransferSources, FileKindsAndPhotoServicesCanBeSources) {
+  for (const char* k : {"local", "s3", "webdav", "sftp", "rclone", "dropbox", "onedrive", "gdrive",
+                        "flickr", "smugmug", "gphotos"})
     EXPECT_TRUE(KindCanBeTransferSource(k)) << k;
-  for (const char* k : {"flickr", "smugmug", "gphotos", "nope"})
-    EXPECT_FALSE(KindCanBeTransferSource(k)) << k;
+  for (const char* k : {"nope", ""}) EXPECT_FALSE(KindCanBeTransferSource(k)) << k;
+}
+
+ListingEntry A(const std::string& path, std::vector<std::string> albums, int64_t capture = 0) {
+  ListingEntry e = E(path, 0, 10, "flickr-lastupdate:1");
+  e.albums = std::move(albums);
+  e.capture_ns = capture;
+  return e;
+}
+
+TEST(DiffListing, AlbumMembershipAloneIsAChangeAndOrderIsNot) {
+  const std::vector<ListingEntry> before = {A("1.jpg", {"Sea", "Trip"}), A("2.jpg", {"Sea"}),
+                                            A("3.jpg", {})};
+  ListingDiff d = DiffListing(
+      before, {A("1.jpg", {"Trip", "Sea", "Sea"}), A("2.jpg", {"Sea", "Hills"}), A("3.jpg", {})},
+      0);
+  EXPECT_EQ(Paths(d.fetch), std::vector<std::string>({"2.jpg"}));
+  EXPECT_EQ(d.unchanged, 2u);
+  // Saved sorted and without repeats, so the next run compares equal.
+  EXPECT_EQ(d.current[0].albums, std::vector<std::string>({"Sea", "Trip"}));
+  EXPECT_EQ(d.current[1].albums, std::vector<std::string>({"Hills", "Sea"}));
+  // Removed from every album: a change too.
+  ListingDiff gone = DiffListing(before, {A("1.jpg", {}), A("2.jpg", {"Sea"}), A("3.jpg", {})}, 0);
+  EXPECT_EQ(Paths(gone.fetch), std::vector<std::string>({"1.jpg"}));
+}
+
+TEST(DiffListing, CaptureTimeIsKeptWithTheListing) {
+  ListingDiff d = DiffListing({}, {A("1.jpg", {"Sea"}, 1234)}, 0);
+  ASSERT_EQ(d.current.size(), 1u);
+  EXPECT_EQ(d.current[0].capture_ns, 1234);
+  EXPECT_EQ(d.fetch[0].capture_ns, 1234);
+}
+
+TEST(DiffListing, ChangesOnlyKeepsWhatTheyDoNotNameAndLosesNothing) {
+  const std::vector<ListingEntry> before = {A("1.jpg", {"Sea"}), A("3.jpg", {}),
+                                            A("5.jpg", {"Trip"})};
+  ListingDiff d = DiffListing(before, {A("4.jpg", {}), A("3.jpg", {"Trip"}), A("5.jpg", {"Trip"})},
+                              0, /*changes_only=*/true);
+  EXPECT_EQ(Paths(d.fetch), std::vector<std::string>({"3.jpg", "4.jpg"}));
+  EXPECT_EQ(Paths(d.current), std::vector<std::string>({"1.jpg", "3.jpg", "4.jpg", "5.jpg"}));
+  EXPECT_EQ(d.current[1].albums, std::vector<std::string>({"Trip"}));
+  EXPECT_EQ(d.gone, 0u);
+  EXPECT_EQ(d.unchanged, 2u);  // 5.jpg listed unchanged, 1.jpg not listed
+  // A second run with the same changes fetches nothing.
+  ListingDiff again = DiffListing(d.current, {A("4.jpg", {})}, 0, true);
+  EXPECT_TRUE(again.fetch.empty());
+  EXPECT_EQ(again.current, d.current);
 }
 
 }  // namespace

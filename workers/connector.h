@@ -80,6 +80,22 @@ struct RemoteObject {
   std::string checksum;
   // Connector-specific reference to put in the catalog (key, URL, ID).
   std::string ref;
+  // Transfer sources that are photo services (issue 21, slice 3): the titles
+  // of the albums the item is in (a Flickr photo in two photosets: two), and
+  // its capture time (0 unknown). Empty for storage kinds.
+  std::vector<std::string> albums{};
+  int64_t capture_ns = 0;
+};
+
+// A transfer source's listing (Connector::ListChanges).
+struct SourceListing {
+  std::vector<RemoteObject> items;
+  // The cursor to give the next ListChanges ("" none: the next one lists
+  // everything again).
+  std::string next_cursor;
+  // False: `items` are only what is new or changed since the cursor given
+  // (the coordinator keeps the rest of its saved listing).
+  bool full = true;
 };
 
 struct Progress {
@@ -130,6 +146,27 @@ class Connector {
   virtual absl::StatusOr<std::vector<RemoteObject>> ListAlbum(const std::string& album) {
     return absl::FailedPreconditionError(
         absl::StrCat(Describe(), " has no albums; cannot list album \"", album, "\""));
+  }
+  // Transfer sources (issue 21, docs/transfers.md): the items to read. A
+  // source with a change cursor of its own (Flickr: the upload time) lists
+  // only what is new since `cursor` (the next_cursor of the last listing,
+  // saved by the coordinator with it; "" at the first run) and says so with
+  // full = false. The default lists everything (List("")): the coordinator
+  // compares it with the listing of the last run.
+  virtual absl::StatusOr<SourceListing> ListChanges(const std::string& cursor) {
+    (void)cursor;
+    SourceListing out;
+    absl::StatusOr<std::vector<RemoteObject>> all = List("");
+    if (!all.ok()) return all.status();
+    out.items = std::move(*all);
+    return out;
+  }
+  // Reads an item that ListChanges named (its remote_path). Sources whose
+  // items are no paths of their own (photo services) override it; the
+  // default is Get.
+  virtual absl::Status GetItem(const std::string& remote_path,
+                               const std::function<absl::Status(std::string_view)>& sink) {
+    return Get(remote_path, sink);
   }
 };
 

@@ -56,9 +56,10 @@ Worker::Worker(WorkerOptions options, std::shared_ptr<grpc::Channel> channel, Ch
   };
   env_.bytes_uploaded = &bytes_uploaded_;
   // Transfers (issue 21, workers/jobs/fetch.h).
-  env_.report_listing = [this](const v1::Job& job, const std::vector<RemoteObject>& items) {
+  env_.report_listing = [this](const v1::Job& job, const std::vector<RemoteObject>& items,
+                               const ListingReport& report) {
     auto ctx = Context(options_.rpc_deadline);
-    return SendListing(stub_.get(), ctx.get(), job, items);
+    return SendListing(stub_.get(), ctx.get(), job, items, report);
   };
   env_.ingest_item = [this](const v1::Job&, const v1::IngestItemHeader& header, ByteSource* src) {
     // A large item may take long: 10 minutes plus a second per MiB.

@@ -96,19 +96,24 @@ grpc::Status WorkerServiceImpl::IngestItem(
     const shoebox::v1::IngestItemHeader h = msg.header();
     absl::StatusOr<int64_t> worker = c_->store().FindWorker(who.name);
     if (!worker.ok()) return worker.status();
-    absl::StatusOr<std::string> transfer =
-        c_->transfers().FetchLease(*worker, h.job_id(), h.lease_token());
-    if (!transfer.ok()) return transfer.status();
+    // The item's albums and capture time come from the listing that queued
+    // the job (photo services, issue 21 slice 3) unless the worker names them.
+    absl::StatusOr<FetchFacts> facts =
+        c_->transfers().FetchItem(*worker, h.job_id(), h.lease_token());
+    if (!facts.ok()) return facts.status();
     shoebox::v1::ImportHeader ih;
-    ih.set_source(*transfer);
+    ih.set_source(facts->transfer);
     absl::StatusOr<std::unique_ptr<Ingest::Session>> session = c_->ingest().Open(ih);
     if (!session.ok()) return session.status();
     shoebox::v1::ImportItemsRequest part;
     shoebox::v1::ImportItem* item = part.mutable_item();
     item->set_path(h.path());
     item->set_mtime_ns(h.mtime_ns());
-    item->set_capture_unix_ns(h.capture_unix_ns());
+    item->set_capture_unix_ns(h.capture_unix_ns() != 0 ? h.capture_unix_ns() : facts->capture_ns);
     for (const std::string& a : h.albums()) item->add_albums(a);
+    if (h.albums().empty()) {
+      for (const std::string& a : facts->albums) item->add_albums(a);
+    }
     item->set_size(h.size());
     item->set_sha256(h.sha256());
     absl::Status st = (*session)->Handle(part);

@@ -590,6 +590,8 @@ const std::vector<Migration>& Migrations() {
       {17, "notifications: channels, settings, alert state, outbox", NotifyMigrationSql()},
       {18, "transfers: sources read by workers, their listings and jobs", kV18},
       {19, "web dashboard accounts: TOTP second factor", kV19},
+      {20, "transfer listings: albums, capture times, source cursors",
+       TransferCursorMigrationSql()},
       {22, "recently deleted index, restore requests to devices", DeletedMigrationSql()},
   };
   return kAll;

@@ -24,4 +24,8 @@ const char* NotifyMigrationSql();
 // (migration_deleted.cc).
 const char* DeletedMigrationSql();
 
+// The SQL of migration 20, transfer listings' albums and cursors
+// (migration_transfer_cursor.cc).
+const char* TransferCursorMigrationSql();
+
 }  // namespace shoebox::coordinator

@@ -4,6 +4,9 @@
 // 3 done, 4 waiting for a retry, 5 dead, 6 cancelled.
 #include "coordinator/store/transfer_store.h"
 
+#include <map>
+#include <utility>
+
 #include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
@@ -117,6 +120,27 @@ struct LeasedRow {
   std::string state;
   std::string name;
 };
+// Albums as stored in transfer_listing.albums: each title followed by NUL.
+std::string JoinAlbums(const std::vector<std::string>& albums) {
+  std::string out;
+  for (const std::string& a : albums) {
+    out += a;
+    out.push_back('\0');
+  }
+  return out;
+}
+std::vector<std::string> SplitAlbums(const std::string& joined) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t i = 0; i < joined.size(); ++i) {
+    if (joined[i] == '\0') {
+      out.push_back(joined.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<LeasedRow> CheckLease(Tx& tx, const TransferLease& l, bool lock) {
   pqxx::result r = tx.exec_params(
       absl::StrCat("SELECT t.id, j.destination_id, t.since_ms, t.state, t.name FROM jobs j "
@@ -165,7 +189,7 @@ absl::StatusOr<TransferRow> PgTransferStore::AddTransfer(
       return absl::FailedPreconditionError(absl::StrCat(
           "source '", PrintablePath(spec.source), "' is of kind ", kind,
           ", which cannot be read as a transfer source yet (sources: local, s3, webdav, sftp, "
-          "rclone, dropbox, onedrive, gdrive)"));
+          "rclone, dropbox, onedrive, gdrive, flickr, smugmug, gphotos)"));
     }
     std::vector<int64_t> target_ids;
     for (const std::string& t : spec.targets) {
@@ -265,7 +289,8 @@ absl::StatusOr<TransferRow> PgTransferStore::SetTransferState(const std::string&
 absl::StatusOr<ListingOutcome> PgTransferStore::ApplyListing(
     const TransferLease& lease,
     const std::function<void(const std::vector<ListingEntry>&, int64_t, std::vector<ListingEntry>*,
-                             std::vector<ListingEntry>*, ListingOutcome*)>& diff) {
+                             std::vector<ListingEntry>*, ListingOutcome*)>& diff,
+    const std::string* next_cursor) {
   ListingOutcome out;
   RETURN_IF_ERROR(store_->RunInTransaction("apply transfer listing", [&](Tx& tx) -> absl::Status {
     out = ListingOutcome{};
@@ -282,6 +307,23 @@ absl::StatusOr<ListingOutcome> PgTransferStore::ApplyListing(
                                           t.transfer_id)) {
       previous.push_back(
           ListingEntry{Bin(row[0]), row[1].as<uint64_t>(), row[2].as<int64_t>(), row[3].c_str()});
+    }
+    // Albums and capture times (migration 20), read apart so the statement
+    // above stays the one of slice 2.
+    if (!previous.empty()) {
+      std::map<std::string, std::pair<std::string, int64_t>> extra;
+      for (const auto& row :
+           tx.exec_params("SELECT path, albums, capture_ns FROM transfer_listing "
+                          "WHERE transfer_id = $1 AND (albums <> ''::bytea OR capture_ns <> 0)",
+                          t.transfer_id)) {
+        extra[Bin(row[0])] = {Bin(row[1]), row[2].as<int64_t>()};
+      }
+      for (ListingEntry& e : previous) {
+        if (auto it = extra.find(e.path); it != extra.end()) {
+          e.albums = SplitAlbums(it->second.first);
+          e.capture_ns = it->second.second;
+        }
+      }
     }
     std::vector<ListingEntry> save, fetch;
     diff(previous, t.since_ms, &save, &fetch, &out);
@@ -300,21 +342,29 @@ absl::StatusOr<ListingOutcome> PgTransferStore::ApplyListing(
                        .affected_rows();
     }
     tx.exec_params("DELETE FROM transfer_listing WHERE transfer_id = $1", t.transfer_id);
-    std::vector<std::string> spaths, etags;
-    std::vector<int64_t> sizes, mtimes;
+    std::vector<std::string> spaths, etags, albums;
+    std::vector<int64_t> sizes, mtimes, captures;
     for (const ListingEntry& e : save) {
       spaths.push_back(e.path);
       sizes.push_back(static_cast<int64_t>(e.size));
       mtimes.push_back(e.mtime_ns);
       etags.push_back(e.etag);
+      albums.push_back(JoinAlbums(e.albums));
+      captures.push_back(e.capture_ns);
     }
     if (!spaths.empty()) {
       tx.exec_params(
-          "INSERT INTO transfer_listing (transfer_id, path, size, mtime_ns, etag) "
-          "SELECT $1, * FROM unnest($2::bytea[], $3::bigint[], $4::bigint[], $5::text[])",
-          t.transfer_id, ByteaArray(spaths), Int8Arr(sizes), Int8Arr(mtimes), TextArray(etags));
+          "INSERT INTO transfer_listing (transfer_id, path, size, mtime_ns, etag, albums, "
+          "capture_ns) SELECT $1, * FROM unnest($2::bytea[], $3::bigint[], $4::bigint[], "
+          "$5::text[], $6::bytea[], $7::bigint[])",
+          t.transfer_id, ByteaArray(spaths), Int8Arr(sizes), Int8Arr(mtimes), TextArray(etags),
+          ByteaArray(albums), Int8Arr(captures));
     }
     tx.exec_params("UPDATE transfers SET last_listed_at = now() WHERE id = $1", t.transfer_id);
+    if (next_cursor != nullptr) {
+      tx.exec_params("UPDATE transfers SET list_cursor = $2 WHERE id = $1", t.transfer_id,
+                     *next_cursor);
+    }
     return absl::OkStatus();
   }));
   return out;
@@ -328,6 +378,38 @@ absl::StatusOr<std::string> PgTransferStore::LeasedTransfer(const TransferLease&
     return absl::OkStatus();
   }));
   return name;
+}
+
+absl::StatusOr<std::string> PgTransferStore::ListCursor(const TransferLease& lease) {
+  std::string cursor;
+  RETURN_IF_ERROR(store_->RunInTransaction("read transfer cursor", [&](Tx& tx) -> absl::Status {
+    TransferLease l = lease;
+    l.kind = kList;
+    ASSIGN_OR_RETURN(LeasedRow t, CheckLease(tx, l, /*lock=*/false));
+    cursor = tx.exec_params1("SELECT list_cursor FROM transfers WHERE id = $1", t.transfer_id)[0]
+                 .c_str();
+    return absl::OkStatus();
+  }));
+  return cursor;
+}
+
+absl::StatusOr<FetchFacts> PgTransferStore::LeasedFetch(const TransferLease& lease) {
+  FetchFacts out;
+  RETURN_IF_ERROR(store_->RunInTransaction("check fetch lease", [&](Tx& tx) -> absl::Status {
+    out = FetchFacts{};
+    ASSIGN_OR_RETURN(LeasedRow t, CheckLease(tx, lease, /*lock=*/false));
+    out.transfer = t.name;
+    pqxx::result r = tx.exec_params(
+        "SELECT l.albums, l.capture_ns FROM jobs j JOIN transfer_listing l ON "
+        "l.transfer_id = j.transfer_id AND l.path = j.remote_ref WHERE j.id = $1",
+        lease.job_id);
+    if (!r.empty()) {
+      out.albums = SplitAlbums(Bin(r[0][0]));
+      out.capture_ns = r[0][1].as<int64_t>();
+    }
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 absl::StatusOr<uint64_t> PgTransferStore::ScheduleLists(uint32_t interval_ms) {

@@ -22,6 +22,10 @@ struct ListingEntry {
   uint64_t size = 0;
   int64_t mtime_ns = 0;
   std::string etag;
+  // Photo services (slice 3, migration 20): the album titles the item is in
+  // at the source, sorted, and its capture time (0 unknown).
+  std::vector<std::string> albums{};
+  int64_t capture_ns = 0;
   bool operator==(const ListingEntry&) const = default;
 };
 
@@ -68,6 +72,14 @@ struct TransferLease {
   int kind = 0;
 };
 
+// What the coordinator knows of the item of a fetch job from the listing
+// that queued it: the transfer (the ingest's source), albums, capture time.
+struct FetchFacts {
+  std::string transfer;
+  std::vector<std::string> albums;
+  int64_t capture_ns = 0;
+};
+
 struct ListingOutcome {
   uint64_t found = 0;
   uint64_t queued = 0;
@@ -91,11 +103,20 @@ class TransferStore {
   // `diff` (previous, since_ms) which returns the listing to save and the
   // entries to fetch, queues one fetch job per entry (none when one is
   // unfinished for the path) and saves the listing, in one transaction.
+  // `next_cursor` (when not null) is saved as the transfer's list cursor in
+  // that transaction too.
   virtual absl::StatusOr<ListingOutcome> ApplyListing(
       const TransferLease& lease,
       const std::function<void(const std::vector<ListingEntry>& previous, int64_t since_ms,
                                std::vector<ListingEntry>* save, std::vector<ListingEntry>* fetch,
-                               ListingOutcome* counts)>& diff) = 0;
+                               ListingOutcome* counts)>& diff,
+      const std::string* next_cursor = nullptr) = 0;
+  // Under the lease of a list job: the cursor saved by the last listing
+  // ("" none).
+  virtual absl::StatusOr<std::string> ListCursor(const TransferLease& lease) = 0;
+  // Under the lease of a fetch job: the transfer and the item's listed
+  // albums and capture time.
+  virtual absl::StatusOr<FetchFacts> LeasedFetch(const TransferLease& lease) = 0;
   // The transfer's name for a current lease (PERMISSION_DENIED otherwise).
   virtual absl::StatusOr<std::string> LeasedTransfer(const TransferLease& lease) = 0;
   virtual absl::StatusOr<uint64_t> ScheduleLists(uint32_t interval_ms) = 0;
@@ -114,7 +135,10 @@ class PgTransferStore final : public TransferStore {
       const TransferLease& lease,
       const std::function<void(const std::vector<ListingEntry>& previous, int64_t since_ms,
                                std::vector<ListingEntry>* save, std::vector<ListingEntry>* fetch,
-                               ListingOutcome* counts)>& diff) override;
+                               ListingOutcome* counts)>& diff,
+      const std::string* next_cursor = nullptr) override;
+  absl::StatusOr<std::string> ListCursor(const TransferLease& lease) override;
+  absl::StatusOr<FetchFacts> LeasedFetch(const TransferLease& lease) override;
   absl::StatusOr<std::string> LeasedTransfer(const TransferLease& lease) override;
   absl::StatusOr<uint64_t> ScheduleLists(uint32_t interval_ms) override;
 

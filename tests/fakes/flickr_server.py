@@ -25,6 +25,12 @@ Python 3 stdlib only. Follows:
     flickr.photos.getSizes.html (label "Original"), flickr.photos.delete.html,
     flickr.photos.addTags.html, flickr.photos.removeTag.html,
     flickr.photos.setMeta.html, flickr.photos.getInfo.html
+  https://www.flickr.com/services/api/flickr.people.getPhotos.html as a
+    transfer source reads it (issue 21): extras date_upload (dateupload,
+    unix seconds), date_taken (datetaken "YYYY-MM-DD HH:MM:SS",
+    datetakengranularity, datetakenunknown), last_update (lastupdate, unix
+    seconds), original_format; min_upload_date (unix seconds, inclusive);
+    sorted newest upload first (the default sort, date-posted-desc)
   https://www.flickr.com/services/api/response.json.html
     (format=json; without nojsoncallback=1 the answer is wrapped in
      jsonFlickrApi(...); failures are {"stat": "fail", "code", "message"}
@@ -66,6 +72,14 @@ Control endpoints (no auth), for tests:
                           "drop_after": BYTES (upload) | "ticket_failed": true,
                           "count": n, "skip": n}
   POST /_control/delete_set  {"id": ID}   (a user deleting an album at Flickr)
+  POST /_control/seed    {"user_id": U (default: the default user), "photos": [
+                          {"title", "content" (text) | "content_b64", "format" ("jpg"),
+                           "taken": "YYYY-MM-DD HH:MM:SS", "uploaded": unix seconds,
+                           "sets": [set titles, in the set's order]}]}
+                         -> {"ids": [photo ids]}: photos as if uploaded (not counted as
+                         uploads), sets created on first use, in the order given
+                         (transfer sources, issue 21)
+  GET  /_control/stats also has "downloads": originals served (/static/...)
 Usage: flickr_server.py --port N [--api-key K] [--api-secret S] [--data DIR]
                         [--ticket-delay S] [--budget N] [--window S]
                         [--max-items N] [--latency-ms MS] [--check-filetype]
@@ -165,6 +179,7 @@ class State:
         self.sets = {}  # id -> dict
         self.tickets = {}  # id -> {"ready_at", "photo", "failed", "user"}
         self.requests, self.uploads, self.upload_bytes = {}, 0, 0
+        self.downloads = 0
         self.faults = []
         self.next_id = 5000000000
         self.default_user = self.new_user("shoebox-tester")
@@ -199,6 +214,14 @@ def photo_json(p, extras):
         out["description"] = {"_content": p["description"]}
     if "original_format" in extras:
         out["originalsecret"], out["originalformat"] = p["originalsecret"], p["format"]
+    if "date_upload" in extras:
+        out["dateupload"] = str(int(p["uploaded"]))
+    if "last_update" in extras:
+        out["lastupdate"] = str(int(p.get("updated", p["uploaded"])))
+    if "date_taken" in extras:
+        taken = p.get("taken") or time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(p["uploaded"]))
+        out["datetaken"], out["datetakengranularity"] = taken, 0
+        out["datetakenunknown"] = 0 if p.get("taken") else 1
     return out
 
 
@@ -419,6 +442,8 @@ class Handler(BaseHTTPRequestHandler):
             p = S.photos.get(pid)
         if p is None:
             return self.reply(404, "not found", "text/plain")
+        with S.lock:
+            S.downloads += 1
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(p["size"]))
@@ -682,7 +707,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, {
                     "uploads": S.uploads, "upload_bytes": S.upload_bytes, "requests": S.requests,
                     "throttled": S.throttled, "throttled_after_retry_after": S.throttled_after,
-                    "photos": len(S.photos), "sets": len(S.sets),
+                    "photos": len(S.photos), "sets": len(S.sets), "downloads": S.downloads,
                     "signature_failures": S.signature_failures})
             if what == "photos":
                 out = []
@@ -716,7 +741,44 @@ class Handler(BaseHTTPRequestHandler):
             if what == "delete_set":
                 S.sets.pop(str(body.get("id")), None)
                 return self.reply(200, {})
+            if what == "seed":
+                return self.reply(200, {"ids": seed(body)})
         return self.reply(404, {"error": "no control " + what})
+
+
+def seed(body):
+    """Photos (and their sets) as if the account had uploaded them; S.lock held."""
+    user = body.get("user_id") or S.default_user
+    ids = []
+    for i, spec in enumerate(body.get("photos", [])):
+        if "content_b64" in spec:
+            data = base64.b64decode(spec["content_b64"])
+        else:
+            data = spec.get("content", "").encode()
+        pid = S.new_id()
+        final = os.path.join(S.data, "photo-" + pid)
+        with open(final, "wb") as f:
+            f.write(data)
+        uploaded = float(spec.get("uploaded", time.time()))
+        S.photos[pid] = {
+            "id": pid, "owner": user, "secret": secrets.token_hex(5),
+            "originalsecret": secrets.token_hex(5), "format": spec.get("format", "jpg"),
+            "title": spec.get("title", "photo %d" % i), "description": "", "tags": [],
+            "tag_ids": {}, "is_public": 0, "is_friend": 0, "is_family": 0, "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(), "file": final, "uploaded": uploaded,
+            "taken": spec.get("taken", ""), "searchable_at": 0}
+        for title in spec.get("sets", []):
+            s = next((s for s in S.sets.values() if s["owner"] == user and s["title"] == title),
+                     None)
+            if s is None:
+                sid = "72157%s" % S.new_id()
+                S.sets[sid] = {"id": sid, "owner": user, "title": title, "description": "",
+                               "primary": pid, "photos": [],
+                               "created": time.time() + len(S.sets) * 1e-6}
+                s = S.sets[sid]
+            s["photos"].append(pid)
+        ids.append(pid)
+    return ids
 
 
 # ---- REST methods (called with S.lock held) ----------------------------------
@@ -751,6 +813,12 @@ def m_search(d, user):
     now = time.time()  # the search index lags behind uploads by --search-lag
     mine = [p for p in S.photos.values()
             if p["owner"] == user and p.get("searchable_at", 0) <= now]
+    if d.get("min_upload_date", ""):
+        try:
+            since = int(d["min_upload_date"])
+        except ValueError:
+            raise FlickrFail(3, "Invalid min_upload_date")  # strict: unix seconds only
+        mine = [p for p in mine if int(p["uploaded"]) >= since]
     wanted = [normalize_tag(t) for t in d.get("machine_tags", "").split(",") if t.strip()]
     if wanted:
         mode_all = d.get("machine_tag_mode", "any") == "all"

@@ -240,6 +240,14 @@ class FlickrConnector final : public Connector {
   // destination's album rule), and paths live in machine tags. Nothing to do.
   absl::Status EnsureFolder(const std::string&) override { return absl::OkStatus(); }
   absl::StatusOr<std::vector<RemoteObject>> ListAlbum(const std::string& album) override;
+  // As a transfer source: flickr_source.cc.
+  absl::StatusOr<SourceListing> ListChanges(const std::string& cursor) override {
+    return FlickrListSource(SourceApi(), cursor);
+  }
+  absl::Status GetItem(const std::string& path,
+                       const std::function<absl::Status(std::string_view)>& sink) override {
+    return FlickrGetSourceItem(SourceApi(), path, sink);
+  }
   std::string Describe() const override {
     return absl::StrCat("flickr:", o_.destination.empty() ? "?" : o_.destination, " at ", o_.api);
   }
@@ -256,6 +264,20 @@ class FlickrConnector final : public Connector {
     return absl::OkStatus();
   }
   absl::Status HttpStatus(const http::Response& r, const std::string& what) const;
+  FlickrSourceApi SourceApi() {
+    return FlickrSourceApi{
+        [this](const std::string& method, const http::QueryParams& params,
+               const std::string& what) -> absl::StatusOr<json> {
+          ASSIGN_OR_RETURN(json j, Call(method, params, false, what));
+          if (int code = FailCode(j); code != 0) {
+            return FlickrErrorStatus(code, Str(j, "message"), what, Dest(), false);
+          }
+          return j;
+        },
+        [this](const std::string& url, const std::function<absl::Status(std::string_view)>& sink,
+               const std::string& what) { return FlickrDownload(download_, url, sink, what); },
+        o_.page_size, Describe()};
+  }
   // Every photo of the account carrying `machine_tag` (paged).
   absl::StatusOr<std::vector<Photo>> Search(const std::string& machine_tag);
   // The photos standing for `path` / holding `sha` (hex): the search, else
@@ -737,22 +759,7 @@ absl::Status FlickrConnector::Get(const std::string& remote_path,
         absl::StrCat("flickr: ", what, ": Flickr offers no Original size of photo ", o.ref,
                      " (the account may not allow downloading originals)"));
   }
-  // The http client never follows redirects: follow a few explicitly.
-  for (int hop = 0; hop < 5; ++hop) {
-    http::Request r{.url = url};
-    r.sink = [&](std::string_view d) { return sink(d); };
-    ASSIGN_OR_RETURN(http::Response resp, download_.Send(r));
-    if (resp.ok()) return absl::OkStatus();
-    std::string next = resp.Header("location");
-    if (resp.status < 300 || resp.status >= 400 || next.empty())
-      return http::ErrorStatus(resp, "flickr: " + what);
-    if (next[0] == '/') {
-      ASSIGN_OR_RETURN(http::UrlParts parts, http::ParseHttpUrl(url));
-      next = parts.Origin() + next;
-    }
-    url = next;
-  }
-  return absl::UnavailableError("flickr: " + what + ": too many redirects");
+  return FlickrDownload(download_, url, sink, what);
 }
 
 absl::Status FlickrConnector::Delete(const std::string& remote_path) {

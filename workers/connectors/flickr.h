@@ -48,10 +48,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/http/http_client.h"
 #include "common/http/oauth1.h"
 #include "workers/connector.h"
 
@@ -86,6 +88,48 @@ absl::StatusOr<std::unique_ptr<Connector>> MakeFlickrConnectorFromSettings(
 // call and object, `destination` the destination for the reconnect hint.
 absl::Status FlickrErrorStatus(int code, const std::string& message, const std::string& what,
                                const std::string& destination, bool upload);
+
+// Flickr as a transfer source (issue 21 slice 3, flickr_source.cc;
+// docs/transfers.md). Pages followed: flickr.people.getPhotos.html (extras
+// date_upload, date_taken, last_update, original_format; min_upload_date;
+// paged), flickr.photosets.getList.html and flickr.photosets.getPhotos.html
+// (the sets and their photos, in their order), flickr.photos.getSizes.html
+// (the "Original" size).
+//   - Every photo of the account is an item named FlickrSourcePath (its id
+//     first, so GetItem finds it without a search), mtime = its upload time,
+//     etag "flickr-lastupdate:N", capture time = datetaken (read as UTC;
+//     none when datetakenunknown), albums = the titles of its photosets.
+//   - The cursor is the newest upload time seen ("upload:SECONDS"). With
+//     one, getPhotos is asked for min_upload_date = it (inclusive: the photos
+//     of that second come again and compare unchanged), and the listing is
+//     the new photos plus every photo in a set (so a membership change of an
+//     older photo is seen); full = false.
+struct FlickrSourceApi {
+  // A signed GET of a REST method; stat="fail" answers are statuses.
+  std::function<absl::StatusOr<nlohmann::json>(
+      const std::string& method, const http::QueryParams& params, const std::string& what)>
+      call;
+  std::function<absl::Status(const std::string& url,
+                             const std::function<absl::Status(std::string_view)>& sink,
+                             const std::string& what)>
+      download;
+  int page_size = 500;
+  std::string describe;
+};
+absl::StatusOr<SourceListing> FlickrListSource(const FlickrSourceApi& api,
+                                               const std::string& cursor);
+absl::Status FlickrGetSourceItem(const FlickrSourceApi& api, const std::string& path,
+                                 const std::function<absl::Status(std::string_view)>& sink);
+// GETs a static photo URL into `sink` with `client`, following redirects
+// (the http client follows none).
+absl::Status FlickrDownload(http::Client& client, std::string url,
+                            const std::function<absl::Status(std::string_view)>& sink,
+                            const std::string& what);
+// "<id>_<title>.<format>" ("<id>.<format>" for an empty title); '/', '\\'
+// and control characters of the title become '_', a trailing ".<format>" of
+// the title is dropped, and it is cut to 100 bytes (at a UTF-8 boundary).
+std::string FlickrSourcePath(const std::string& id, const std::string& title,
+                             const std::string& format);
 
 // The parts of a signed upload request: the multipart body around the
 // photo's bytes, and the Authorization header signed over every field but

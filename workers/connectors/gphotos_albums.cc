@@ -1,6 +1,7 @@
 // Albums and the batchCreate turn of the Google Photos connector
 // (gphotos_connector.h).
 #include <algorithm>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -219,6 +220,50 @@ absl::StatusOr<Item> GooglePhotosConnector::Revive(Item it, const std::string& a
   if (meta.retired == it.meta.retired && meta.album_id == it.meta.album_id) return it;
   RETURN_IF_ERROR(SetDescription(&it, meta));
   return it;
+}
+
+absl::StatusOr<SourceListing> GooglePhotosConnector::ListChanges(const std::string&) {
+  SourceListing out;
+  ASSIGN_OR_RETURN(out.items, List(""));
+  // Media item id -> the titles of the albums it is in, in albums.list's
+  // order (a part "Title (2)" of a full album keeps its title at the
+  // service).
+  std::map<std::string, std::vector<std::string>> albums_of;
+  std::string page;
+  do {
+    std::string url = absl::StrCat(o_.endpoint, "/v1/albums?pageSize=50");
+    if (!page.empty()) absl::StrAppend(&url, "&pageToken=", http::PercentEncode(page, false));
+    ASSIGN_OR_RETURN(json j, JsonCall("GET", url, nullptr, kReadAppCreated,
+                                      absl::StrCat("list the albums of ", Describe())));
+    for (const json& a :
+         j.contains("albums") && j["albums"].is_array() ? j["albums"] : json::array()) {
+      const std::string id = a.is_object() ? a.value("id", "") : "";
+      const std::string title = a.is_object() ? a.value("title", "") : "";
+      if (id.empty() || title.empty()) continue;
+      std::string items_page;
+      do {
+        json body = {{"albumId", id}, {"pageSize", 100}};
+        if (!items_page.empty()) body["pageToken"] = items_page;
+        absl::StatusOr<json> s =
+            JsonCall("POST", absl::StrCat(o_.endpoint, "/v1/mediaItems:search"), body,
+                     kReadAppCreated, absl::StrCat("list album \"", title, "\" of ", Describe()));
+        if (absl::IsNotFound(s.status())) break;  // deleted since albums.list
+        if (!s.ok()) return s.status();
+        for (const json& m : s->contains("mediaItems") && (*s)["mediaItems"].is_array()
+                                 ? (*s)["mediaItems"]
+                                 : json::array()) {
+          std::vector<std::string>& t = albums_of[m.value("id", "")];
+          if (std::find(t.begin(), t.end(), title) == t.end()) t.push_back(title);
+        }
+        items_page = s->value("nextPageToken", "");
+      } while (!items_page.empty());
+    }
+    page = j.value("nextPageToken", "");
+  } while (!page.empty());
+  for (RemoteObject& o : out.items) {
+    if (auto it = albums_of.find(o.ref); it != albums_of.end()) o.albums = it->second;
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<RemoteObject>> GooglePhotosConnector::ListAlbum(

@@ -129,6 +129,11 @@ class GooglePhotosConnector final : public Connector {
                         o_.endpoint);
   }
   absl::StatusOr<std::vector<RemoteObject>> ListAlbum(const std::string& album) override;
+  // As a transfer source (issue 21 slice 3, gphotos_albums.cc): the items
+  // Shoebox created (List("")), each with the titles of the app-created
+  // albums it is in (albums.list, then mediaItems:search by albumId). Full
+  // listings; originals through Get (baseUrl + "=d").
+  absl::StatusOr<SourceListing> ListChanges(const std::string& cursor) override;
 
  private:
   absl::Time Now() const { return o_.now ? o_.now() : absl::Now(); }

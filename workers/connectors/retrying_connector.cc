@@ -25,13 +25,29 @@ absl::StatusOr<std::vector<RemoteObject>> RetryingConnector::List(const std::str
 
 absl::Status RetryingConnector::Get(const std::string& remote_path,
                                     const std::function<absl::Status(std::string_view)>& sink) {
+  return GetWith(false, remote_path, sink);
+}
+
+absl::Status RetryingConnector::GetItem(const std::string& remote_path,
+                                        const std::function<absl::Status(std::string_view)>& sink) {
+  return GetWith(true, remote_path, sink);
+}
+
+absl::StatusOr<SourceListing> RetryingConnector::ListChanges(const std::string& cursor) {
+  return Again([&] { return inner_->ListChanges(cursor); });
+}
+
+absl::Status RetryingConnector::GetWith(bool item, const std::string& remote_path,
+                                        const std::function<absl::Status(std::string_view)>& sink) {
   bool delivered = false;
   absl::Status after_bytes;  // a failure that a retry would deliver bytes twice for
   absl::Status st = Again([&]() -> absl::Status {
-    absl::Status s = inner_->Get(remote_path, [&](std::string_view bytes) {
+    auto counted = [&](std::string_view bytes) {
       delivered = delivered || !bytes.empty();
       return sink(bytes);
-    });
+    };
+    absl::Status s =
+        item ? inner_->GetItem(remote_path, counted) : inner_->Get(remote_path, counted);
     if (delivered && IsRetryable(s)) {
       after_bytes = std::move(s);
       return absl::OkStatus();  // ends the retries

@@ -49,10 +49,16 @@ class RetryingConnector final : public Connector {
   absl::StatusOr<RemoteObject> RecordChecksum(const std::string& remote_path,
                                               const std::string& sha256) override;
   absl::StatusOr<std::vector<RemoteObject>> ListAlbum(const std::string& album) override;
+  absl::StatusOr<SourceListing> ListChanges(const std::string& cursor) override;
+  absl::Status GetItem(const std::string& remote_path,
+                       const std::function<absl::Status(std::string_view)>& sink) override;
 
   Connector* inner() const { return inner_.get(); }
 
  private:
+  // Get or GetItem: retried only until the first byte reached `sink`.
+  absl::Status GetWith(bool item, const std::string& remote_path,
+                       const std::function<absl::Status(std::string_view)>& sink);
   template <typename Fn>
   auto Again(Fn&& fn) {
     return Retry(options_.policy, std::forward<Fn>(fn), sleep_);

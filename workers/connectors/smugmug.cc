@@ -141,6 +141,11 @@ class SmugMugConnector final : public Connector {
   absl::Status Delete(const std::string& remote_path) override;
   absl::Status EnsureFolder(const std::string& folder) override;
   absl::StatusOr<std::vector<RemoteObject>> ListAlbum(const std::string& album) override;
+  // As a transfer source (smugmug_support.cc): the tree under `folder`.
+  absl::StatusOr<SourceListing> ListChanges(const std::string&) override {
+    ASSIGN_OR_RETURN(std::vector<RemoteObject> all, List(""));
+    return SmugMugSourceListing(std::move(all), o_.folder);
+  }
   std::string Describe() const override {
     return absl::StrCat("smugmug:/", o_.folder, " at ", o_.api);
   }

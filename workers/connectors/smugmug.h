@@ -70,6 +70,16 @@ struct SmugMugOptions {
 
 absl::StatusOr<std::unique_ptr<Connector>> MakeSmugMugConnector(SmugMugOptions options);
 
+// SmugMug as a transfer source (issue 21 slice 3; docs/transfers.md): the
+// images of the tree under `folder` (List(""): every gallery below it, the
+// folder/gallery tree as paths), each in one album: its gallery's path under
+// `folder` with '/' read as ' ' ("Camera/2023/img.jpg" -> "Camera 2023", the
+// folder rule's title), and an image of the gallery at the top ("img.jpg",
+// the gallery named like the folder) in the album of the folder's last name.
+// Full listings (SmugMug has no change cursor here); originals through
+// Get (the image's ArchivedUri).
+SourceListing SmugMugSourceListing(std::vector<RemoteObject> items, const std::string& folder);
+
 // The factory registered as "smugmug": settings and secrets per
 // common/destination_kinds.cc, wrapped in a RetryingConnector.
 absl::StatusOr<std::unique_ptr<Connector>> MakeSmugMugConnectorFromSettings(

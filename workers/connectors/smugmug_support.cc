@@ -2,6 +2,7 @@
 // path lands, request signing, the MD5 pass and the error mapping.
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 
@@ -168,6 +169,20 @@ absl::Status SmugMugError(const http::Response& r, const std::string& what,
                      "; it is not retried, and the destination's other files go on"));
   }
   return http::ErrorStatus(r, ctx, detail);
+}
+
+SourceListing SmugMugSourceListing(std::vector<RemoteObject> items, const std::string& folder) {
+  SourceListing out;
+  const size_t slash = folder.rfind('/');
+  const std::string top = slash == std::string::npos ? folder : folder.substr(slash + 1);
+  for (RemoteObject& o : items) {
+    const size_t last = o.remote_path.rfind('/');
+    std::string album = last == std::string::npos ? top : o.remote_path.substr(0, last);
+    std::replace(album.begin(), album.end(), '/', ' ');
+    o.albums = {album};
+  }
+  out.items = std::move(items);
+  return out;
 }
 
 }  // namespace shoebox::worker

@@ -70,10 +70,15 @@ class SpoolSource final : public ByteSource {
 
 absl::StatusOr<v1::CompleteJobRequest> RunList(JobContext& ctx) {
   ASSIGN_OR_RETURN(Connector * src, ctx.Destination());
-  absl::StatusOr<std::vector<RemoteObject>> items = src->List("");
+  // The cursor the last listing saved (issue 21 slice 3); sources without
+  // one list everything (Connector::ListChanges' default).
+  ASSIGN_OR_RETURN(v1::ReportListingResponse saved, ctx.ReportListing({}, {.cursor_only = true}));
+  absl::StatusOr<SourceListing> items = src->ListChanges(saved.cursor());
   if (!items.ok()) return Annotate(items.status(), "list transfer source " + src->Describe());
   if (ctx.cancelled()) return absl::CancelledError("the list job was cancelled");
-  ASSIGN_OR_RETURN(v1::ReportListingResponse r, ctx.ReportListing(*items));
+  ASSIGN_OR_RETURN(v1::ReportListingResponse r,
+                   ctx.ReportListing(items->items, {.next_cursor = items->next_cursor,
+                                                    .changes_only = !items->full}));
   v1::CompleteJobRequest done;
   done.set_remote_ref(absl::StrCat("listed ", r.found(), " items: ", r.queued(),
                                    " new or changed queued, ", r.unchanged(), " unchanged, ",
@@ -88,7 +93,7 @@ absl::StatusOr<v1::CompleteJobRequest> RunFetch(const v1::Job& job, JobContext& 
   ASSIGN_OR_RETURN(SpoolFile spool, SpoolFile::Create());
   Sha256 sha;
   uint64_t size = 0;
-  absl::Status got = src->Get(path, [&](std::string_view data) -> absl::Status {
+  absl::Status got = src->GetItem(path, [&](std::string_view data) -> absl::Status {
     if (ctx.cancelled()) return absl::CancelledError("the fetch job was cancelled");
     size_t off = 0;
     while (off < data.size()) {
@@ -134,16 +139,22 @@ absl::StatusOr<v1::CompleteJobRequest> FetchHandler::Run(const v1::Job& job, Job
 
 absl::StatusOr<v1::ReportListingResponse> SendListing(v1::WorkerService::Stub* stub,
                                                       grpc::ClientContext* ctx, const v1::Job& job,
-                                                      const std::vector<RemoteObject>& items) {
+                                                      const std::vector<RemoteObject>& items,
+                                                      const ListingReport& report) {
   v1::ReportListingRequest rq;
   rq.set_job_id(job.job_id());
   rq.set_lease_token(job.lease_token());
+  rq.set_cursor_only(report.cursor_only);
+  rq.set_next_cursor(report.next_cursor);
+  rq.set_changes_only(report.changes_only);
   for (const RemoteObject& o : items) {
     v1::ListedItem* it = rq.add_items();
     it->set_path(o.remote_path);
     it->set_size(o.size);
     it->set_mtime_ns(o.mtime_ns);
     it->set_etag(o.checksum);
+    for (const std::string& a : o.albums) it->add_albums(a);
+    it->set_capture_unix_ns(o.capture_ns);
   }
   v1::ReportListingResponse rs;
   RETURN_IF_ERROR(FromGrpc(stub->ReportListing(ctx, rq, &rs), "coordinator", "ReportListing"));

@@ -36,7 +36,8 @@ class FetchHandler final : public JobHandler {
 // call and carry the coordinator's code.
 absl::StatusOr<v1::ReportListingResponse> SendListing(v1::WorkerService::Stub* stub,
                                                       grpc::ClientContext* ctx, const v1::Job& job,
-                                                      const std::vector<RemoteObject>& items);
+                                                      const std::vector<RemoteObject>& items,
+                                                      const ListingReport& report = {});
 absl::StatusOr<v1::IngestItemResponse> SendItem(v1::WorkerService::Stub* stub,
                                                 grpc::ClientContext* ctx,
                                                 const v1::IngestItemHeader& header,

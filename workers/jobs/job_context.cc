@@ -94,10 +94,10 @@ absl::Status JobContext::RepairChunk(const std::string& id, std::string data) {
 }
 
 absl::StatusOr<v1::ReportListingResponse> JobContext::ReportListing(
-    const std::vector<RemoteObject>& items) {
+    const std::vector<RemoteObject>& items, const ListingReport& report) {
   if (!env_.report_listing)
     return absl::FailedPreconditionError("this worker cannot report transfer listings");
-  return env_.report_listing(job_, items);
+  return env_.report_listing(job_, items, report);
 }
 
 absl::StatusOr<v1::IngestItemResponse> JobContext::IngestItem(v1::IngestItemHeader header,

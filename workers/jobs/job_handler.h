@@ -18,6 +18,16 @@
 
 namespace shoebox::worker {
 
+// How a transfer listing is sent (WorkerService.ReportListing, issue 21
+// slice 3): `cursor_only` asks for the cursor saved at the last run and
+// sends nothing; `next_cursor` is saved with the listing; `changes_only`
+// says the items are only what changed since the saved cursor.
+struct ListingReport {
+  bool cursor_only = false;
+  std::string next_cursor{};
+  bool changes_only = false;
+};
+
 // What the runner lends every job. Set up once and shared by the job threads
 // (everything in it is thread-safe); it outlives every JobContext.
 struct JobEnvironment {
@@ -53,8 +63,8 @@ struct JobEnvironment {
   // be empty: the worker then runs no transfer jobs): the source's listing
   // (WorkerService.ReportListing), and one fetched item, its header and
   // then its bytes read from `src` (WorkerService.IngestItem).
-  std::function<absl::StatusOr<v1::ReportListingResponse>(const v1::Job& job,
-                                                          const std::vector<RemoteObject>& items)>
+  std::function<absl::StatusOr<v1::ReportListingResponse>(
+      const v1::Job& job, const std::vector<RemoteObject>& items, const ListingReport& report)>
       report_listing;
   std::function<absl::StatusOr<v1::IngestItemResponse>(
       const v1::Job& job, const v1::IngestItemHeader& header, ByteSource* src)>
@@ -106,7 +116,8 @@ class JobContext {
 
   // Transfers (issue 21): JobEnvironment::report_listing / ingest_item for
   // this job; FAILED_PRECONDITION when the worker has none.
-  absl::StatusOr<v1::ReportListingResponse> ReportListing(const std::vector<RemoteObject>& items);
+  absl::StatusOr<v1::ReportListingResponse> ReportListing(const std::vector<RemoteObject>& items,
+                                                          const ListingReport& report = {});
   absl::StatusOr<v1::IngestItemResponse> IngestItem(v1::IngestItemHeader header, ByteSource* src);
 
  private:
