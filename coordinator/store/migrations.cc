@@ -590,6 +590,8 @@ const std::vector<Migration>& Migrations() {
       {17, "notifications: channels, settings, alert state, outbox", NotifyMigrationSql()},
       {18, "transfers: sources read by workers, their listings and jobs", kV18},
       {19, "web dashboard accounts: TOTP second factor", kV19},
+      {21, "transfer progress: fetch counters and completion times",
+       TransferProgressMigrationSql()},
   };
   return kAll;
 }

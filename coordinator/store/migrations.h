@@ -20,4 +20,8 @@ const char* StatusCountersMigrationSql();
 // The SQL of migration 17, notifications (migration_notify.cc).
 const char* NotifyMigrationSql();
 
+// The SQL of migration 21, transfer progress counters
+// (migration_transfer_progress.cc).
+const char* TransferProgressMigrationSql();
+
 }  // namespace shoebox::coordinator
