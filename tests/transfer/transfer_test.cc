@@ -4,9 +4,13 @@
 // coordinator on a private PostgreSQL, and workers (in-process, and the real
 // shoebox-worker binary killed with SIGKILL) list and fetch. Apache's access
 // log counts every GET, so "fetched exactly once" is counted by the server.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -34,6 +38,30 @@ namespace {
 
 namespace fs = std::filesystem;
 using testsupport::CliRun;
+
+// GET http://127.0.0.1:PORT/PATH, the whole answer ("" when unreachable).
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+    close(fd);
+    return "";
+  }
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
 
 class TransferTest : public testsupport::CliFixture {
  protected:
@@ -198,6 +226,28 @@ TEST_F(TransferTest, EveryItemOnceAndASecondRunFetchesOnlyTheNewOnes) {
   EXPECT_GT(t->bytes_per_s(), 0.0);
   EXPECT_EQ(t->eta_s(), 0);
   EXPECT_EQ(t->waiting(), "");
+
+  // The per-transfer Prometheus gauges (refreshed every 5 s).
+  ASSERT_TRUE(harness_->coordinator().metrics().Expose("127.0.0.1:0").ok());
+  const int port = harness_->coordinator().metrics().exposed_port();
+  std::string metrics;
+  for (int i = 0; i < 150; ++i) {
+    metrics = HttpGet(port, "/metrics");
+    if (metrics.find("transfer_items_fetched{transfer=\"dav-copy\"} 15") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(metrics.find("shoebox_coordinator_transfer_items_fetched{transfer=\"dav-copy\"} 15"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("shoebox_coordinator_transfer_items_remaining{transfer=\"dav-copy\"} 0"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find(absl::StrCat("shoebox_coordinator_transfer_bytes_fetched{transfer=\"dav-"
+                                      "copy\"} ",
+                                      bytes)),
+            std::string::npos)
+      << metrics;
 
   CliRun list = Cli({"transfer", "list"}, "", "list");
   ASSERT_EQ(list.code, 0) << list.err;
