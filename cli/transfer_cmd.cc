@@ -68,13 +68,39 @@ json TransferJson(const v1::Transfer& t) {
          {"items_pending", t.items_pending()},
          {"items_failed", t.items_failed()},
          {"delivery", json::array()},
-         {"waiting", t.waiting()}};
+         {"waiting", t.waiting()},
+         {"bytes_delivered", t.bytes_delivered()},
+         {"items_per_s", t.items_per_s()},
+         {"bytes_per_s", t.bytes_per_s()},
+         {"rate_window_s", t.rate_window_s()},
+         {"eta_s", t.eta_s()}};
   for (const std::string& d : t.targets()) j["targets"].push_back(d);
   for (const v1::TransferTarget& d : t.delivery()) {
-    j["delivery"].push_back(
-        {{"destination", d.destination()}, {"delivered", d.delivered()}, {"pending", d.pending()}});
+    j["delivery"].push_back({{"destination", d.destination()},
+                             {"delivered", d.delivered()},
+                             {"pending", d.pending()},
+                             {"delivered_bytes", d.delivered_bytes()},
+                             {"failed", d.failed()},
+                             {"waiting", d.waiting()}});
   }
   return j;
+}
+
+std::string TransferEta(int64_t eta_s) {
+  if (eta_s < 0) return "unknown";
+  if (eta_s == 0) return "done";
+  char buf[64];
+  const long long s = eta_s;
+  if (s < 60) {
+    std::snprintf(buf, sizeof buf, "%llds", s);
+  } else if (s < 3600) {
+    std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
+  } else if (s < 86400) {
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%lldd%02lldh", s / 86400, (s % 86400) / 3600);
+  }
+  return buf;
 }
 
 namespace {
@@ -90,10 +116,18 @@ void PrintTransfer(const v1::Transfer& t) {
       static_cast<unsigned long long>(t.items_fetched()), HumanBytes(t.bytes_fetched()).c_str(),
       static_cast<unsigned long long>(t.items_pending()),
       static_cast<unsigned long long>(t.items_failed()), Date(t.last_listed_unix_ms()).c_str());
+  std::printf("  rate %.2f items/s, %s/s (last %u s); ETA %s\n", t.items_per_s(),
+              HumanBytes(static_cast<uint64_t>(t.bytes_per_s())).c_str(), t.rate_window_s(),
+              TransferEta(t.eta_s()).c_str());
   for (const v1::TransferTarget& d : t.delivery()) {
-    std::printf("  delivered to %s: %llu, pending %llu\n", PrintablePath(d.destination()).c_str(),
-                static_cast<unsigned long long>(d.delivered()),
-                static_cast<unsigned long long>(d.pending()));
+    std::printf(
+        "  delivered to %s: %llu (%s), pending %llu, failed %llu\n",
+        PrintablePath(d.destination()).c_str(), static_cast<unsigned long long>(d.delivered()),
+        HumanBytes(d.delivered_bytes()).c_str(), static_cast<unsigned long long>(d.pending()),
+        static_cast<unsigned long long>(d.failed()));
+    if (!d.waiting().empty()) {
+      std::printf("    waiting: %s\n", PrintablePath(d.waiting()).c_str());
+    }
   }
   if (!t.waiting().empty()) std::printf("  waiting: %s\n", PrintablePath(t.waiting()).c_str());
 }

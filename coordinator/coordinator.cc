@@ -170,6 +170,17 @@ void Coordinator::Housekeeping() {
       absl::StatusOr<std::vector<uint64_t>> counts = store_->JobCountsByState();
       ok = counts.ok();
       if (ok) metrics_->SetQueueDepth(*counts);
+      // Per transfer progress (counters, docs/transfers.md "Status").
+      if (ok) {
+        absl::StatusOr<shoebox::v1::ListTransfersResponse> tr = transfers_->List();
+        if (tr.ok()) {
+          std::vector<Metrics::TransferProgress> tp;
+          for (const shoebox::v1::Transfer& t : tr->transfers()) {
+            tp.push_back({t.name(), t.items_fetched(), t.bytes_fetched(), t.items_pending()});
+          }
+          metrics_->SetTransfers(tp);
+        }
+      }
     }
     if (ok != healthy) {
       healthy = ok;

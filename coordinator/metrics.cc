@@ -40,6 +40,19 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                 .Help("1 when the last database check succeeded")
                 .Register(*registry_)
                 .Add({});
+  transfer_items_ = &prometheus::BuildGauge()
+                         .Name("shoebox_coordinator_transfer_items_fetched")
+                         .Help("Items a transfer fetched from its source (done fetch jobs)")
+                         .Register(*registry_);
+  transfer_bytes_ = &prometheus::BuildGauge()
+                         .Name("shoebox_coordinator_transfer_bytes_fetched")
+                         .Help("Bytes a transfer fetched from its source")
+                         .Register(*registry_);
+  transfer_remaining_ =
+      &prometheus::BuildGauge()
+           .Name("shoebox_coordinator_transfer_items_remaining")
+           .Help("Items a transfer still has to fetch (queued, running, retrying)")
+           .Register(*registry_);
 }
 
 Metrics::~Metrics() = default;
@@ -84,5 +97,13 @@ void Metrics::SetQueueDepth(const std::vector<uint64_t>& by_state) {
 }
 
 void Metrics::DatabaseUp(bool up) { db_up_->Set(up ? 1 : 0); }
+
+void Metrics::SetTransfers(const std::vector<TransferProgress>& transfers) {
+  for (const TransferProgress& t : transfers) {
+    transfer_items_->Add({{"transfer", t.name}}).Set(static_cast<double>(t.items_fetched));
+    transfer_bytes_->Add({{"transfer", t.name}}).Set(static_cast<double>(t.bytes_fetched));
+    transfer_remaining_->Add({{"transfer", t.name}}).Set(static_cast<double>(t.items_remaining));
+  }
+}
 
 }  // namespace shoebox::coordinator

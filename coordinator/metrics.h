@@ -1,6 +1,7 @@
 // Prometheus metrics of one coordinator process. Thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,13 @@ class Metrics {
   // Jobs per state; index = shoebox.v1.JobState value.
   void SetQueueDepth(const std::vector<uint64_t>& by_state);
   void DatabaseUp(bool up);
+  // Per transfer (issue 21, docs/transfers.md "Status"): items and bytes
+  // fetched, items still to fetch.
+  struct TransferProgress {
+    std::string name;
+    uint64_t items_fetched = 0, bytes_fetched = 0, items_remaining = 0;
+  };
+  void SetTransfers(const std::vector<TransferProgress>& transfers);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -47,6 +55,9 @@ class Metrics {
   prometheus::Counter* chunks_;
   prometheus::Family<prometheus::Gauge>* queue_;
   prometheus::Gauge* db_up_;
+  prometheus::Family<prometheus::Gauge>* transfer_items_;
+  prometheus::Family<prometheus::Gauge>* transfer_bytes_;
+  prometheus::Family<prometheus::Gauge>* transfer_remaining_;
 };
 
 }  // namespace shoebox::coordinator

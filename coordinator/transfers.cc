@@ -1,6 +1,7 @@
 #include "coordinator/transfers.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "absl/strings/match.h"
@@ -11,6 +12,24 @@
 #include "coordinator/validate.h"
 
 namespace shoebox::coordinator {
+
+TransferRate ComputeTransferRate(const TransferRow& r) {
+  TransferRate out;
+  if (r.window_items > 0) {
+    const double secs = std::max(1.0, r.window_s);
+    out.items_per_s = static_cast<double>(r.window_items) / secs;
+    out.bytes_per_s = static_cast<double>(r.window_bytes) / secs;
+  }
+  if (r.items_pending == 0) {
+    out.eta_s = 0;
+  } else if (r.state != "active" || out.items_per_s <= 0) {
+    out.eta_s = -1;
+  } else {
+    out.eta_s =
+        static_cast<int64_t>(std::ceil(static_cast<double>(r.items_pending) / out.items_per_s));
+  }
+  return out;
+}
 
 namespace {
 
@@ -29,24 +48,36 @@ shoebox::v1::Transfer ToProto(const TransferRow& r) {
   t.set_bytes_fetched(r.bytes_fetched);
   t.set_items_pending(r.items_pending);
   t.set_items_failed(r.items_failed);
+  uint64_t bytes_delivered = 0;
   for (const TransferTargetRow& d : r.targets) {
     shoebox::v1::TransferTarget* x = t.add_delivery();
     x->set_destination(d.destination);
     x->set_delivered(d.delivered);
     x->set_pending(d.pending);
+    x->set_delivered_bytes(d.delivered_bytes);
+    x->set_failed(d.failed);
+    x->set_waiting(d.waiting);
+    bytes_delivered += d.delivered_bytes;
   }
+  t.set_bytes_delivered(bytes_delivered);
+  const TransferRate rate = ComputeTransferRate(r);
+  t.set_items_per_s(rate.items_per_s);
+  t.set_bytes_per_s(rate.bytes_per_s);
+  t.set_rate_window_s(kTransferRateWindowS);
+  t.set_eta_s(rate.eta_s);
   // Why it waits: the first reason that holds, in the queue's words.
   std::string waiting;
   if (r.state == "paused") {
     waiting = "paused by an admin (`shoebox transfer resume " + r.spec.name + "`)";
   } else if (r.state == "active") {
-    if (!r.source_paused.empty()) {
-      waiting = "source destination '" + r.spec.source + "' is paused (`shoebox dest resume`)";
-    } else if (!r.source_auth_error.empty()) {
-      waiting = "source destination '" + r.spec.source +
-                "' refuses its credentials: " + r.source_auth_error;
-    } else if (r.items_retrying > 0) {
-      waiting = absl::StrCat(r.items_retrying, " job(s) waiting for a retry: ", r.retry_error);
+    if (!r.source_waiting.empty()) {
+      waiting = "source: " + r.source_waiting;
+    } else {
+      for (const TransferTargetRow& d : r.targets) {
+        if (d.waiting.empty()) continue;
+        waiting = "delivery to " + d.destination + ": " + d.waiting;
+        break;
+      }
     }
   }
   t.set_waiting(waiting);

@@ -54,6 +54,17 @@ ListingDiff DiffListing(const std::vector<ListingEntry>& previous, std::vector<L
 // their albums (Connector::ListChanges) and read their originals.
 bool KindCanBeTransferSource(const std::string& kind);
 
+// The rate and ETA of `transfer list` (docs/transfers.md "Status"): fetches
+// completed in the window divided by its length (at least 1 s); the ETA is
+// the pending fetches at that rate, 0 with nothing pending, -1 when unknown
+// (no fetch completed in the window, or the transfer is not active).
+struct TransferRate {
+  double items_per_s = 0;
+  double bytes_per_s = 0;
+  int64_t eta_s = -1;
+};
+TransferRate ComputeTransferRate(const TransferRow& r);
+
 class Transfers {
  public:
   // Borrows everything.

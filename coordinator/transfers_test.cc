@@ -126,5 +126,44 @@ TEST(DiffListing, ChangesOnlyKeepsWhatTheyDoNotNameAndLosesNothing) {
   EXPECT_EQ(again.current, d.current);
 }
 
+TEST(TransferRate, RateIsTheWindowsFetchesOverItsLengthAndEtaThePendingAtThatRate) {
+  TransferRow r;
+  r.state = "active";
+  r.window_items = 60;
+  r.window_bytes = 600000;
+  r.window_s = 300;
+  r.items_pending = 100;
+  TransferRate x = ComputeTransferRate(r);
+  EXPECT_DOUBLE_EQ(x.items_per_s, 0.2);
+  EXPECT_DOUBLE_EQ(x.bytes_per_s, 2000);
+  EXPECT_EQ(x.eta_s, 500);
+  r.items_pending = 1;  // rounded up: never "0 s" while something is left
+  EXPECT_EQ(ComputeTransferRate(r).eta_s, 5);
+}
+
+TEST(TransferRate, ShortWindowsCountAtLeastOneSecond) {
+  TransferRow r;
+  r.state = "active";
+  r.window_items = 3;
+  r.window_bytes = 30;
+  r.window_s = 0.2;
+  TransferRate x = ComputeTransferRate(r);
+  EXPECT_DOUBLE_EQ(x.items_per_s, 3);
+  EXPECT_EQ(x.eta_s, 0);  // nothing pending
+}
+
+TEST(TransferRate, EtaIsUnknownWithoutRecentFetchesOrWhenNotActive) {
+  TransferRow r;
+  r.state = "active";
+  r.items_pending = 10;
+  EXPECT_EQ(ComputeTransferRate(r).eta_s, -1);
+  EXPECT_DOUBLE_EQ(ComputeTransferRate(r).items_per_s, 0);
+  r.window_items = 10;
+  r.window_s = 10;
+  EXPECT_EQ(ComputeTransferRate(r).eta_s, 10);
+  r.state = "paused";
+  EXPECT_EQ(ComputeTransferRate(r).eta_s, -1);
+}
+
 }  // namespace
 }  // namespace shoebox::coordinator

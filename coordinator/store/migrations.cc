@@ -592,6 +592,8 @@ const std::vector<Migration>& Migrations() {
       {19, "web dashboard accounts: TOTP second factor", kV19},
       {20, "transfer listings: albums, capture times, source cursors",
        TransferCursorMigrationSql()},
+      {21, "transfer progress: fetch counters and completion times",
+       TransferProgressMigrationSql()},
       {22, "recently deleted index, restore requests to devices", DeletedMigrationSql()},
   };
   return kAll;

@@ -28,4 +28,8 @@ const char* DeletedMigrationSql();
 // (migration_transfer_cursor.cc).
 const char* TransferCursorMigrationSql();
 
+// The SQL of migration 21, transfer progress counters
+// (migration_transfer_progress.cc).
+const char* TransferProgressMigrationSql();
+
 }  // namespace shoebox::coordinator

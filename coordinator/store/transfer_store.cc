@@ -14,8 +14,10 @@
 #include "common/bytes.h"
 #include "common/paths.h"
 #include "common/status.h"
+#include "coordinator/queue_policy.h"
 #include "coordinator/retention_policy.h"
 #include "coordinator/store/pg_codec.h"
+#include "coordinator/store/pg_store.h"
 #include "coordinator/store/store.h"
 
 namespace shoebox::coordinator {
@@ -25,33 +27,65 @@ namespace {
 using pg::Bin;
 using pg::BinParam;
 using pg::ByteaArray;
+using pg::DestFacts;
 using pg::Int8Arr;
+using pg::LoadDestFacts;
+using pg::MakeWaitFacts;
 using pg::TextArray;
 using pg::Tx;
 
 constexpr int kList = 7;
 
+// The counts come from transfer_fetch_counts and status_delivery_counts
+// (counters kept by triggers, migrations 21 and 14) and index ranges bounded
+// by what is waiting or by the rate window, never from a scan of the
+// transfer's jobs (docs/transfers.md "Status", with EXPLAIN figures).
 constexpr char kTransferCols[] =
     "SELECT t.id, t.name, d.name, d.kind, t.pass_through, t.since_ms, t.state, "
-    "epoch_ms(t.created_at), epoch_ms(t.last_listed_at), "
-    "(SELECT count(*) FROM transfer_listing l WHERE l.transfer_id = t.id), "
-    "(SELECT count(*) FROM jobs j WHERE j.transfer_id = t.id AND j.kind = 4 AND j.state = 3), "
-    "(SELECT COALESCE(sum(j.remote_size), 0) FROM jobs j WHERE j.transfer_id = t.id "
-    "  AND j.kind = 4 AND j.state = 3), "
-    "(SELECT count(*) FROM jobs j WHERE j.transfer_id = t.id AND j.kind = 4 "
-    "  AND j.state IN (1, 2, 4)), "
-    "(SELECT count(*) FROM jobs j WHERE j.transfer_id = t.id AND j.kind = 4 AND j.state = 5), "
-    "(SELECT count(*) FROM jobs j WHERE j.transfer_id = t.id AND j.state = 4), "
+    "epoch_ms(t.created_at), epoch_ms(t.last_listed_at), t.listed_items, "
+    "fc.done, fc.done_bytes, fc.pending, fc.dead, fc.retrying, "
     "d.paused_at IS NOT NULL, d.auth_failed_at IS NOT NULL, d.auth_error, "
-    "COALESCE((SELECT j.last_error FROM jobs j WHERE j.transfer_id = t.id AND j.state = 4 "
-    "  ORDER BY j.updated_at DESC LIMIT 1), ''), t.device_id "
-    "FROM transfers t JOIN destinations d ON d.id = t.source_id ";
+    "COALESCE((SELECT j.last_error FROM jobs j WHERE j.transfer_id = t.id AND j.kind IN (4, 7) "
+    "  AND j.state = 4 ORDER BY j.updated_at DESC LIMIT 1), ''), t.device_id, d.id "
+    "FROM transfers t JOIN destinations d ON d.id = t.source_id "
+    "CROSS JOIN LATERAL (SELECT "
+    "  COALESCE(sum(c.items) FILTER (WHERE c.state = 3), 0) AS done, "
+    "  COALESCE(sum(c.bytes) FILTER (WHERE c.state = 3), 0) AS done_bytes, "
+    "  COALESCE(sum(c.items) FILTER (WHERE c.state IN (1, 2, 4)), 0) AS pending, "
+    "  COALESCE(sum(c.items) FILTER (WHERE c.state = 5), 0) AS dead, "
+    "  COALESCE(sum(c.items) FILTER (WHERE c.state = 4), 0) AS retrying "
+    "  FROM transfer_fetch_counts c WHERE c.transfer_id = t.id) fc ";
+
+// Why jobs of destination `d` wait when no job of theirs is in a backoff:
+// only the destination-wide reasons (paused, credentials refused, no worker,
+// at its concurrency limit); "" otherwise (its jobs are moving).
+std::string DestinationWaiting(const DestFacts& d) {
+  if (d.paused_ms == 0 && d.auth_failed_ms == 0 && d.serving != 0 &&
+      (d.max_concurrency == 0 || d.running < d.max_concurrency)) {
+    return "";
+  }
+  return WaitingReason(MakeWaitFacts(JobState::kQueued, 0, "", 0, d));
+}
+
+// The backoff reason of the job of `r` (attempts, last_error, next attempt).
+std::string BackoffWaiting(const pqxx::row& r, const DestFacts& d) {
+  WaitFacts w =
+      MakeWaitFacts(JobState::kRetryWait, r[0].as<uint32_t>(), r[1].c_str(), r[2].as<int64_t>(), d);
+  w.job_id = r[3].as<int64_t>();
+  return WaitingReason(w);
+}
+
+// The live workers of the last two minutes serve a destination (as the
+// notifier's default, notify/notifier.h).
+constexpr uint32_t kWorkerStaleMs = 120000;
 
 std::vector<TransferRow> LoadTransfers(Tx& tx, const std::string* name) {
   pqxx::result r = name == nullptr
                        ? tx.exec(absl::StrCat(kTransferCols, "ORDER BY t.name"))
                        : tx.exec_params(absl::StrCat(kTransferCols, "WHERE t.name = $1"), *name);
   std::vector<TransferRow> out;
+  if (r.empty()) return out;
+  std::map<int64_t, DestFacts> facts = LoadDestFacts(tx, kWorkerStaleMs);
   for (const auto& row : r) {
     TransferRow& t = out.emplace_back();
     t.id = row[0].as<int64_t>();
@@ -73,21 +107,64 @@ std::vector<TransferRow> LoadTransfers(Tx& tx, const std::string* name) {
     if (row[16].as<bool>()) t.source_auth_error = row[17].c_str();
     t.retry_error = row[18].c_str();
     const int64_t device_id = row[19].as<int64_t>();
-    // Deliveries of the transfer's versions per bound destination.
+    const DestFacts& src = facts[row[20].as<int64_t>()];
+    // The rate window: a range of jobs_transfer_done.
+    pqxx::row w = tx.exec_params1(
+        "SELECT count(*), COALESCE(sum(remote_size), 0), COALESCE(EXTRACT(EPOCH FROM now() - "
+        "  GREATEST(now() - $2::int * interval '1 second', min(created_at)))::float8, 0) "
+        "FROM jobs WHERE transfer_id = $1 AND kind = 4 AND state = 3 "
+        "AND finished_at > now() - $2::int * interval '1 second'",
+        t.id, kTransferRateWindowS);
+    t.window_items = w[0].as<uint64_t>();
+    t.window_bytes = w[1].as<uint64_t>();
+    t.window_s = w[2].as<double>();
+    // The source: the transfer's job in a backoff that goes next (a
+    // budget, Retry-After or error), else the destination-wide reasons.
+    pqxx::result back = tx.exec_params(
+        "SELECT attempts, last_error, epoch_ms(next_attempt_at), id FROM jobs "
+        "WHERE transfer_id = $1 AND kind IN (4, 7) AND state = 4 "
+        "ORDER BY next_attempt_at LIMIT 1",
+        t.id);
+    if (!back.empty()) {
+      t.source_waiting = BackoffWaiting(back[0], src);
+    } else if (t.items_pending > 0 ||
+               !tx.exec_params("SELECT 1 FROM jobs WHERE transfer_id = $1 AND kind = 7 "
+                               "AND state = 1 LIMIT 1",
+                               t.id)
+                    .empty()) {
+      t.source_waiting = DestinationWaiting(src);
+    }
+    // Deliveries of the transfer's device per bound destination, from the
+    // status counters (state 3 done, 1/2/4 pending, 5 dead).
     for (const auto& d : tx.exec_params(
-             "SELECT dst.name, "
-             "  count(j.id) FILTER (WHERE j.state = 3), "
-             "  count(j.id) FILTER (WHERE j.state IN (1, 2, 4)) "
-             "FROM bindings b JOIN destinations dst ON dst.id = b.destination_id "
-             "LEFT JOIN (jobs j JOIN file_versions v ON v.id = j.version_id "
-             "  JOIN files f ON f.id = v.file_id JOIN folders fo ON fo.id = f.folder_id) "
-             "  ON j.destination_id = b.destination_id AND j.kind = 1 "
-             "  AND fo.device_id = b.device_id "
-             "WHERE b.device_id = $1 GROUP BY dst.name ORDER BY dst.name",
+             "SELECT dst.name, dst.id, "
+             "  COALESCE(sum(s.files) FILTER (WHERE s.state = 3), 0), "
+             "  COALESCE(sum(s.files) FILTER (WHERE s.state IN (1, 2, 4)), 0), "
+             "  COALESCE(sum(s.bytes) FILTER (WHERE s.state = 3), 0), "
+             "  COALESCE(sum(s.files) FILTER (WHERE s.state = 5), 0) "
+             "FROM (SELECT DISTINCT destination_id FROM bindings WHERE device_id = $1) b "
+             "JOIN destinations dst ON dst.id = b.destination_id "
+             "LEFT JOIN status_delivery_counts s ON s.destination_id = b.destination_id "
+             "  AND s.device_id = $1 "
+             "GROUP BY dst.name, dst.id ORDER BY dst.name",
              device_id)) {
       t.spec.targets.push_back(d[0].c_str());
-      t.targets.push_back(
-          TransferTargetRow{d[0].c_str(), d[1].as<uint64_t>(), d[2].as<uint64_t>()});
+      TransferTargetRow& x = t.targets.emplace_back();
+      x.destination = d[0].c_str();
+      x.delivered = d[2].as<uint64_t>();
+      x.pending = d[3].as<uint64_t>();
+      x.delivered_bytes = d[4].as<uint64_t>();
+      x.failed = d[5].as<uint64_t>();
+      if (x.pending == 0) continue;
+      const DestFacts& df = facts[d[1].as<int64_t>()];
+      // A delivery of this device in a backoff (jobs_retry: the jobs in a
+      // backoff, in the order they go again), else destination-wide.
+      pqxx::result db = tx.exec_params(
+          "SELECT attempts, last_error, epoch_ms(next_attempt_at), id FROM jobs "
+          "WHERE state = 4 AND destination_id = $1 AND device_id = $2 AND kind = 1 "
+          "ORDER BY next_attempt_at LIMIT 1",
+          d[1].as<int64_t>(), device_id);
+      x.waiting = db.empty() ? DestinationWaiting(df) : BackoffWaiting(db[0], df);
     }
   }
   return out;
@@ -365,6 +442,8 @@ absl::StatusOr<ListingOutcome> PgTransferStore::ApplyListing(
       tx.exec_params("UPDATE transfers SET list_cursor = $2 WHERE id = $1", t.transfer_id,
                      *next_cursor);
     }
+    tx.exec_params("UPDATE transfers SET listed_items = $2 WHERE id = $1", t.transfer_id,
+                   static_cast<int64_t>(save.size()));
     return absl::OkStatus();
   }));
   return out;

@@ -41,6 +41,11 @@ struct TransferTargetRow {
   std::string destination;
   uint64_t delivered = 0;
   uint64_t pending = 0;
+  // Progress (migration 21): bytes delivered, dead deliveries, why the
+  // pending deliveries wait (the queue's WaitingReason; "" not waiting).
+  uint64_t delivered_bytes = 0;
+  uint64_t failed = 0;
+  std::string waiting;
 };
 
 struct TransferRow {
@@ -62,7 +67,20 @@ struct TransferRow {
   std::string source_paused;
   std::string source_auth_error;
   std::string retry_error;
+  // Progress (migration 21; docs/transfers.md "Status"). Fetches completed
+  // in the rate window (the last kRateWindowS seconds, or since the earliest
+  // of those fetches was queued when that is later) and the window's length.
+  uint64_t window_items = 0;
+  uint64_t window_bytes = 0;
+  double window_s = 0;
+  // Why the source's transfer jobs wait, in the queue's words
+  // (WaitingReason): a backoff after a budget/Retry-After/error, the source
+  // paused, refusing its credentials, served by no worker ("" none).
+  std::string source_waiting;
 };
+
+// The rate window of `transfer list` (docs/transfers.md).
+inline constexpr int kTransferRateWindowS = 300;
 
 // The caller's current lease on a transfer job of kind `kind`.
 struct TransferLease {

@@ -4,9 +4,13 @@
 // coordinator on a private PostgreSQL, and workers (in-process, and the real
 // shoebox-worker binary killed with SIGKILL) list and fetch. Apache's access
 // log counts every GET, so "fetched exactly once" is counted by the server.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -34,6 +38,30 @@ namespace {
 
 namespace fs = std::filesystem;
 using testsupport::CliRun;
+
+// GET http://127.0.0.1:PORT/PATH, the whole answer ("" when unreachable).
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+    close(fd);
+    return "";
+  }
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
 
 class TransferTest : public testsupport::CliFixture {
  protected:
@@ -185,14 +213,54 @@ TEST_F(TransferTest, EveryItemOnceAndASecondRunFetchesOnlyTheNewOnes) {
   uint64_t bytes = 0;
   for (const auto& [p, c] : contents_) bytes += c.size();
   EXPECT_EQ(t->bytes_fetched(), bytes);
+  // Progress (migration 21): bytes delivered from the status counters, the
+  // rate from the fetches completed in the last 5 minutes, nothing left.
+  EXPECT_EQ(t->bytes_delivered(), bytes);
+  ASSERT_EQ(t->delivery_size(), 1);
+  EXPECT_EQ(t->delivery(0).delivered_bytes(), bytes);
+  EXPECT_EQ(t->delivery(0).failed(), 0u);
+  EXPECT_EQ(t->delivery(0).waiting(), "");
+  EXPECT_EQ(t->rate_window_s(), 300u);
+  EXPECT_GT(t->items_per_s(), 0.0);
+  EXPECT_LE(t->items_per_s(), 15.0);  // 15 fetches over at least 1 s
+  EXPECT_GT(t->bytes_per_s(), 0.0);
+  EXPECT_EQ(t->eta_s(), 0);
+  EXPECT_EQ(t->waiting(), "");
+
+  // The per-transfer Prometheus gauges (refreshed every 5 s).
+  ASSERT_TRUE(harness_->coordinator().metrics().Expose("127.0.0.1:0").ok());
+  const int port = harness_->coordinator().metrics().exposed_port();
+  std::string metrics;
+  for (int i = 0; i < 150; ++i) {
+    metrics = HttpGet(port, "/metrics");
+    if (metrics.find("transfer_items_fetched{transfer=\"dav-copy\"} 15") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(metrics.find("shoebox_coordinator_transfer_items_fetched{transfer=\"dav-copy\"} 15"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("shoebox_coordinator_transfer_items_remaining{transfer=\"dav-copy\"} 0"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find(absl::StrCat("shoebox_coordinator_transfer_bytes_fetched{transfer=\"dav-"
+                                      "copy\"} ",
+                                      bytes)),
+            std::string::npos)
+      << metrics;
 
   CliRun list = Cli({"transfer", "list"}, "", "list");
   ASSERT_EQ(list.code, 0) << list.err;
   EXPECT_NE(list.out.find("dav-copy: src -> nas (keep), active"), std::string::npos) << list.out;
-  EXPECT_NE(list.out.find("delivered to nas: 15, pending 0"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("delivered to nas: 15 ("), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("pending 0, failed 0"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("(last 300 s); ETA done"), std::string::npos) << list.out;
   CliRun json = Cli({"transfer", "list", "--json"}, "", "json");
   ASSERT_EQ(json.code, 0) << json.err;
   EXPECT_NE(json.out.find("\"items_fetched\": 15"), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"eta_s\": 0"), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find(absl::StrCat("\"bytes_delivered\": ", bytes)), std::string::npos)
+      << json.out;
 
   // `shoebox status` shows the transfer too.
   CliRun st = Cli({"status"}, "", "status");
@@ -257,6 +325,56 @@ TEST_F(TransferTest, PauseStopsLeasesResumeContinuesCancelRemovesQueuedJobs) {
   CliRun resume = Cli({"transfer", "resume", "t2"}, "", "resume3");
   EXPECT_NE(resume.code, 0);
   EXPECT_NE(resume.err.find("was cancelled, which is final"), std::string::npos) << resume.err;
+}
+
+// Why a transfer waits, in the queue's words: the source paused (its jobs
+// are not leased), then a target paused (fetched items wait for delivery);
+// the ETA is unknown while nothing moves and 0 once nothing is left to fetch.
+TEST_F(TransferTest, StatusSaysWhyItWaitsAtTheSourceAndAtATarget) {
+  AddItems(0, 4);
+  ASSERT_NO_FATAL_FAILURE(StartWorker());
+  ASSERT_NO_FATAL_FAILURE(AddDestinations());
+  ASSERT_EQ(Cli({"dest", "pause", "src"}, "", "psrc").code, 0);
+  ASSERT_EQ(Cli({"dest", "pause", "nas"}, "", "pnas").code, 0);
+  ASSERT_EQ(Cli({"transfer", "add", "w", "--from", "src", "--to", "nas"}, "", "tadd").code, 0);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  absl::StatusOr<v1::Transfer> t = Get("w");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->last_listed_unix_ms(), 0) << "the paused source was listed";
+  EXPECT_NE(t->waiting().find("source: destination src is paused by an admin since"),
+            std::string::npos)
+      << t->waiting();
+  CliRun list = Cli({"transfer", "list"}, "", "list");
+  EXPECT_NE(list.out.find("waiting: source: destination src is paused"), std::string::npos)
+      << list.out;
+
+  ASSERT_EQ(Cli({"dest", "resume", "src"}, "", "rsrc").code, 0);
+  bool fetched = false;
+  for (int i = 0; i < 600 && !fetched; ++i) {
+    t = Get("w");
+    fetched = t.ok() && t->items_fetched() == 4 && t->items_pending() == 0;
+    if (!fetched) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(fetched) << (t.ok() ? t->DebugString() : t.status().ToString());
+  EXPECT_EQ(t->eta_s(), 0);
+  ASSERT_EQ(t->delivery_size(), 1);
+  EXPECT_EQ(t->delivery(0).delivered(), 0u);
+  EXPECT_EQ(t->delivery(0).pending(), 4u);
+  EXPECT_NE(t->delivery(0).waiting().find("destination nas is paused by an admin"),
+            std::string::npos)
+      << t->DebugString();
+  EXPECT_NE(t->waiting().find("delivery to nas: destination nas is paused"), std::string::npos)
+      << t->waiting();
+  CliRun json = Cli({"transfer", "list", "--json"}, "", "json");
+  EXPECT_NE(json.out.find("\"pending\": 4"), std::string::npos) << json.out;
+
+  ASSERT_EQ(Cli({"dest", "resume", "nas"}, "", "rnas").code, 0);
+  ASSERT_TRUE(WaitDone("w", 4));
+  t = Get("w");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->waiting(), "");
+  EXPECT_EQ(t->delivery(0).waiting(), "");
+  ExpectEveryItemOnceAtNas();
 }
 
 TEST_F(TransferTest, BadInputIsRefusedNamingTheObject) {
