@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <ctime>
 #include <memory>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "common/bytes.h"
@@ -43,6 +45,42 @@ absl::Status MakeDirs(const std::string& dir) {
   }
   return absl::OkStatus();
 }
+
+// syncfs shared by concurrent callers (group commit across batches): Sync
+// returns once a syncfs that started after the call began has finished, so
+// batches committing at the same time (several PutChunks streams) share
+// one call instead of one each.
+class SharedSyncFs {
+ public:
+  absl::Status Sync(int fd) {
+    std::unique_lock<std::mutex> l(m_);
+    const uint64_t want = started_ + 1;  // one running now began too early
+    while (completed_ < want) {
+      if (running_) {
+        cv_.wait(l);
+        continue;
+      }
+      running_ = true;
+      const uint64_t gen = ++started_;
+      l.unlock();
+      const int rc = ::syncfs(fd);
+      const int err = errno;
+      l.lock();
+      running_ = false;
+      completed_ = gen;
+      last_error_ = rc == 0 ? 0 : err;
+      cv_.notify_all();
+    }
+    return last_error_ == 0 ? absl::OkStatus() : ErrnoToStatus(last_error_, "syncfs");
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  uint64_t started_ = 0, completed_ = 0;
+  bool running_ = false;
+  int last_error_ = 0;
+};
 
 class DirChunkStore final : public ChunkStore {
  public:
@@ -106,6 +144,7 @@ class DirChunkStore final : public ChunkStore {
   const std::string root_;
   int root_fd_ = -1;
   std::function<void(std::string_view)> on_commit_step_;
+  mutable SharedSyncFs sync_;
 };
 
 absl::Status DirChunkStore::Init(const DirChunkStoreOptions& options) {
@@ -244,9 +283,9 @@ absl::StatusOr<ChunkStore::StagedPut> DirChunkStore::StagePutAligned(const Chunk
 }
 
 absl::Status DirChunkStore::SyncFs(std::string_view what) const {
-  if (::syncfs(root_fd_) != 0) {
-    return ErrnoToStatus(errno,
-                         absl::StrCat(Describe(), ": sync the file system (", AbslView(what), ")"));
+  absl::Status st = sync_.Sync(root_fd_);
+  if (!st.ok()) {
+    return Annotate(st, absl::StrCat(Describe(), ": sync the file system (", AbslView(what), ")"));
   }
   return absl::OkStatus();
 }

@@ -6,12 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_split.h"
@@ -132,6 +134,43 @@ TEST_F(DirBatchTest, EmptyBatchAndAlreadyStoredEntriesCommitWithoutSync) {
   EXPECT_TRUE((*store)->CommitPuts({}).ok());
   EXPECT_TRUE((*store)->CommitPuts({ChunkStore::StagedPut{TestId(1), ""}}).ok());
   EXPECT_TRUE(steps.empty());
+}
+
+TEST_F(DirBatchTest, ConcurrentBatchesShareSyncsAndAllLand) {
+  auto store = OpenDirChunkStore(Root());
+  ASSERT_TRUE(store.ok()) << store.status();
+  constexpr int kThreads = 6, kBatches = 4, kPerBatch = 5;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<ChunkStore::StagedPut> batch;
+        for (int i = 0; i < kPerBatch; ++i) {
+          const int n = (t * kBatches + b) * kPerBatch + i;
+          AlignedBytes& buf = Aligned(TestBlob(n, 2000 + n));
+          auto staged = (*store)->StagePutAligned(TestId(n), buf, 2000 + n);
+          if (!staged.ok()) {
+            ++failures;
+            return;
+          }
+          batch.push_back(*staged);
+        }
+        if (!(*store)->CommitPuts(batch).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int n = 0; n < kThreads * kBatches * kPerBatch; ++n) {
+    auto got = (*store)->Get(TestId(n));
+    ASSERT_TRUE(got.ok()) << n << ": " << got.status();
+    EXPECT_EQ(*got, TestBlob(n, 2000 + n)) << n;
+  }
+  int temps = 0, chunks = 0;
+  CountFiles(&temps, &chunks);
+  EXPECT_EQ(temps, 0);
+  EXPECT_EQ(chunks, kThreads * kBatches * kPerBatch);
 }
 
 // A child process stages a batch, commits it, then records the IDs in a
