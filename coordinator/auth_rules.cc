@@ -37,6 +37,8 @@ const std::vector<MethodRule>& MethodRules() {
       {"/shoebox.v1.WorkerService/LeaseJobs", "LeaseJobs", Access::kWorker},
       {"/shoebox.v1.WorkerService/RenewLease", "RenewLease", Access::kWorker},
       {"/shoebox.v1.WorkerService/CompleteJob", "CompleteJob", Access::kWorker},
+      // Issue 23: each entry checks its lease as CompleteJob does.
+      {"/shoebox.v1.WorkerService/CompleteJobs", "CompleteJobs", Access::kWorker},
       {"/shoebox.v1.WorkerService/FailJob", "FailJob", Access::kWorker},
       {"/shoebox.v1.WorkerService/ReadChunks", "WorkerReadChunks", Access::kWorker},
       {"/shoebox.v1.WorkerService/RepairChunk", "RepairChunk", Access::kWorker},

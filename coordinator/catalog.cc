@@ -334,13 +334,27 @@ absl::StatusOr<shoebox::v1::ReportFilesResponse> Catalog::ReportFiles(
 
 shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
                                            const shoebox::v1::PutChunkRequest& req) {
-  if (!req.nonce().empty() || !req.proof().empty()) return ProveChunk(device, req);
-  shoebox::v1::PutChunkAck ack;
-  ack.set_id(req.id());
+  std::vector<PreparedChunk> one;
+  one.push_back(PreparePutChunk(device, req));
+  FinishPutChunks(device, one);
+  return std::move(one[0].ack);
+}
+
+Catalog::PreparedChunk Catalog::PreparePutChunk(const std::string& device,
+                                                const shoebox::v1::PutChunkRequest& req) {
+  PreparedChunk p;
+  p.id = req.id();
+  if (!req.nonce().empty() || !req.proof().empty()) {
+    p.ack = ProveChunk(device, req);
+    p.done = true;
+    return p;
+  }
+  p.ack.set_id(req.id());
   auto fail = [&](const absl::Status& st) {
-    ack.set_code(static_cast<int>(st.code()));
-    ack.set_message(std::string(st.message()));
-    return ack;
+    p.ack.set_code(static_cast<int>(st.code()));
+    p.ack.set_message(std::string(st.message()));
+    p.done = true;
+    return std::move(p);
   };
   // ID length, data size, ID == HMAC(chunk-ID key, data): coordinator/validate.h
   // (fuzzed by tests/fuzz/put_chunks_fuzz.cc).
@@ -352,11 +366,11 @@ shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
   // A chunk this device was asked for (its live claim) is known and was
   // missing with the size it reported: no database lookup. Otherwise (no
   // claim, claim lapsed, another coordinator asked for it) ask the catalog.
-  absl::StatusOr<int64_t> dev = DeviceId(device);
+  p.dev = DeviceId(device);
   absl::StatusOr<ChunkStatus> status;
   uint32_t claimed_size = 0;
   const bool claimed =
-      dev.ok() && claims_.ClaimedBy(*dev, req.id(), SteadyAbslNow(), &claimed_size);
+      p.dev.ok() && claims_.ClaimedBy(*p.dev, req.id(), SteadyAbslNow(), &claimed_size);
   if (claimed) {
     status = ChunkStatus{true, false, claimed_size};
   } else {
@@ -372,37 +386,68 @@ shoebox::v1::PutChunkAck Catalog::PutChunk(const std::string& device,
         absl::StrCat("data: chunk ", ToHex(req.id()), " has ", req.data().size(),
                      " bytes but was reported with ", status->size, " bytes")));
   }
-  uint64_t stored_size = 0;
+  p.already_stored = status->stored;
+  p.size = static_cast<uint32_t>(req.data().size());
   if (!status->stored) {
-    absl::StatusOr<uint64_t> put = chunks_->PutPlain(id, AsBytes(req.data()));
-    if (!put.ok()) {
+    absl::StatusOr<ChunkStore::StagedPut> staged =
+        chunks_->StagePlain(id, AsBytes(req.data()), &p.stored_size);
+    if (!staged.ok()) {
       SPDLOG_ERROR("event=chunk_write_failed chunk={} device=\"{}\" error=\"{}\"", ToHex(req.id()),
-                   device, std::string(put.status().message()));
+                   device, std::string(staged.status().message()));
       claims_.Release(req.id());
-      return fail(Annotate(put.status(), absl::StrCat("writing chunk ", ToHex(req.id()))));
+      return fail(Annotate(staged.status(), absl::StrCat("writing chunk ", ToHex(req.id()))));
     }
-    stored_size = *put;
-    metrics_->ChunkIngested(req.data().size(), stored_size);
+    p.staged = std::move(*staged);
   }
-  // The upload proves possession (the ID was recomputed from the data): the
-  // device becomes an owner. A chunk already stored is not written again;
-  // it must still be stored when the ownership is recorded.
-  absl::StatusOr<std::vector<int64_t>> done =
-      status->stored && dev.ok()
-          ? store_->RecordChunkOwner(req.id(), *dev)
-          : store_->MarkChunkStored(req.id(), static_cast<uint32_t>(req.data().size()), stored_size,
-                                    dev.ok() ? *dev : 0);
-  if (!done.ok()) {
-    // (Not found: its file was pruned since the report. The blob written
-    // just now is left alone: deleting it could race a new report of the
-    // same chunk by another device that stores it again.)
-    claims_.Release(req.id());
-    return fail(done.status());
+  return p;
+}
+
+void Catalog::FinishPutChunks(const std::string& device, std::vector<PreparedChunk>& batch) {
+  // The chunks written by this batch become durable together, before the
+  // catalog hears of any of them (a chunk the catalog references is durable).
+  std::vector<ChunkStore::StagedPut> staged;
+  for (const PreparedChunk& p : batch) {
+    if (!p.done && !p.already_stored) staged.push_back(p.staged);
   }
-  if (dev.ok()) claims_.Stored(*dev, req.id(), SteadyAbslNow());
-  for (int64_t v : *done) ack.add_completed_version_ids(v);
-  ack.set_code(0);
-  return ack;
+  absl::Status committed = chunks_->store()->CommitPuts(staged);
+  if (!committed.ok()) {
+    SPDLOG_ERROR("event=chunk_write_failed chunks={} device=\"{}\" error=\"{}\"", staged.size(),
+                 device, std::string(committed.message()));
+  }
+  for (PreparedChunk& p : batch) {
+    if (p.done) continue;
+    p.done = true;
+    auto fail = [&](const absl::Status& st) {
+      p.ack.set_code(static_cast<int>(st.code()));
+      p.ack.set_message(std::string(st.message()));
+    };
+    if (!p.already_stored) {
+      if (!committed.ok()) {
+        claims_.Release(p.id);
+        fail(Annotate(committed, absl::StrCat("writing chunk ", ToHex(p.id))));
+        continue;
+      }
+      metrics_->ChunkIngested(p.size, p.stored_size);
+    }
+    // The upload proves possession (the ID was recomputed from the data): the
+    // device becomes an owner. A chunk already stored is not written again;
+    // it must still be stored when the ownership is recorded.
+    absl::StatusOr<std::vector<int64_t>> done =
+        p.already_stored && p.dev.ok()
+            ? store_->RecordChunkOwner(p.id, *p.dev)
+            : store_->MarkChunkStored(p.id, p.size, p.stored_size, p.dev.ok() ? *p.dev : 0);
+    if (!done.ok()) {
+      // (Not found: its file was pruned since the report. The blob written
+      // just now is left alone: deleting it could race a new report of the
+      // same chunk by another device that stores it again.)
+      claims_.Release(p.id);
+      fail(done.status());
+      continue;
+    }
+    if (p.dev.ok()) claims_.Stored(*p.dev, p.id, SteadyAbslNow());
+    for (int64_t v : *done) p.ack.add_completed_version_ids(v);
+    p.ack.set_code(0);
+  }
 }
 
 absl::StatusOr<shoebox::v1::ListVersionsResponse> Catalog::ListVersions(

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -52,6 +53,26 @@ class Catalog {
   // the stream: every problem is the ack's code and message.
   shoebox::v1::PutChunkAck PutChunk(const std::string& device,
                                     const shoebox::v1::PutChunkRequest& req);
+  // PutChunk in two halves for group commit (docs/formats.md, "Batched
+  // durability"): PreparePutChunk checks, seals and stages the chunk (not
+  // durable, nothing recorded); FinishPutChunks makes a batch of staged
+  // chunks durable with one CommitPuts, and only then records them in the
+  // catalog and fills their acks. A prepared chunk that needs no write (a
+  // failure, a proof, a chunk stored already) is finished there too.
+  struct PreparedChunk {
+    shoebox::v1::PutChunkAck ack;  // final when `done`
+    bool done = false;
+    std::string id;
+    bool already_stored = false;
+    uint32_t size = 0;
+    uint64_t stored_size = 0;
+    absl::StatusOr<int64_t> dev = absl::UnknownError("unset");
+    ChunkStore::StagedPut staged;
+  };
+  PreparedChunk PreparePutChunk(const std::string& device, const shoebox::v1::PutChunkRequest& req);
+  // Fills every entry's ack (done afterwards). A failed commit fails the
+  // batch's staged chunks (the agent sends them again).
+  void FinishPutChunks(const std::string& device, std::vector<PreparedChunk>& batch);
   // The caller's versions (req.device empty or the caller's own name).
   absl::StatusOr<shoebox::v1::ListVersionsResponse> ListVersions(
       const std::string& device, const shoebox::v1::ListVersionsRequest& req);

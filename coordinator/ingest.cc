@@ -50,6 +50,8 @@ Ingest::Session::Session(Ingest* ingest, std::string device, int64_t device_id, 
   totals_.set_device(device_);
 }
 
+Ingest::Session::~Session() { ingest_->chunks_->store()->AbandonPuts(staged_); }
+
 absl::Status Ingest::Session::Handle(const shoebox::v1::ImportItemsRequest& msg) {
   switch (msg.part_case()) {
     case shoebox::v1::ImportItemsRequest::kHeader:
@@ -79,6 +81,8 @@ absl::Status Ingest::Session::BeginItem(const shoebox::v1::ImportItem& item) {
   sha_ = std::make_unique<Sha256>();
   pending_.clear();
   refs_.clear();
+  ingest_->chunks_->store()->AbandonPuts(staged_);
+  staged_.clear();
   written_.clear();
   seen_.clear();
   if (item.size() == 0) return EndItem();
@@ -127,13 +131,16 @@ absl::Status Ingest::Session::StoreChunk(std::string_view data) {
     totals_.set_chunks_deduplicated(totals_.chunks_deduplicated() + 1);
     return absl::OkStatus();
   }
-  absl::StatusOr<uint64_t> put = ingest_->chunks_->PutPlain(d, AsBytes(data));
+  uint64_t stored_size = 0;
+  absl::StatusOr<ChunkStore::StagedPut> put =
+      ingest_->chunks_->StagePlain(d, AsBytes(data), &stored_size);
   if (!put.ok()) {
     return Annotate(put.status(), absl::StrCat("writing chunk ", ToHex(id), " of ",
                                                PrintablePath(item_->path())));
   }
-  ingest_->metrics_->ChunkIngested(data.size(), *put);
-  written_[id] = *put;
+  staged_.push_back(std::move(*put));
+  ingest_->metrics_->ChunkIngested(data.size(), stored_size);
+  written_[id] = stored_size;
   totals_.set_chunks_written(totals_.chunks_written() + 1);
   return absl::OkStatus();
 }
@@ -154,6 +161,13 @@ absl::Status Ingest::Session::EndItem() {
                                                    ToHex(item.sha256()),
                                                    "; the archive may be damaged: check it and "
                                                    "import again"));
+  }
+  // The item's new chunks become durable together, before the catalog
+  // references them.
+  {
+    absl::Status committed = ingest_->chunks_->store()->CommitPuts(staged_);
+    staged_.clear();
+    if (!committed.ok()) return Annotate(committed, absl::StrCat(where, ": writing its chunks"));
   }
   ReportItem r;
   r.folder_id = folder_id_;

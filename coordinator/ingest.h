@@ -64,6 +64,10 @@ class Ingest {
 // One import stream: ImportItem, then its bytes (Data), then the next item.
 class Ingest::Session {
  public:
+  // Discards chunks staged for an item that did not end.
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
   // One message after the header. INVALID_ARGUMENT naming the item for a
   // bad item, data without an item or beyond its size, a second header, an
   // item while the previous one still waits for bytes; errors of the chunk
@@ -98,6 +102,9 @@ class Ingest::Session {
   std::unique_ptr<Sha256> sha_;
   std::string pending_;  // bytes of the chunk being cut
   std::vector<ChunkRef> refs_;
+  // Chunks of this item staged now (group commit at the item's end, before
+  // the catalog hears of them; docs/formats.md, "Batched durability").
+  std::vector<ChunkStore::StagedPut> staged_;
   // Chunks of this item written now: ID -> stored (sealed) size.
   absl::flat_hash_map<std::string, uint64_t> written_;
   absl::flat_hash_map<std::string, bool> seen_;  // ID -> already stored before

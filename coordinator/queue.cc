@@ -201,6 +201,43 @@ absl::Status JobQueue::Complete(const std::string& worker,
   return store_->CompleteJob(c);
 }
 
+absl::StatusOr<shoebox::v1::CompleteJobsResponse> JobQueue::CompleteBatch(
+    const std::string& worker, const shoebox::v1::CompleteJobsRequest& req) {
+  if (req.jobs_size() > kMaxCompleteBatch) {
+    return absl::InvalidArgumentError(absl::StrCat("jobs: ", req.jobs_size(),
+                                                   " completions in one call exceed the limit of ",
+                                                   kMaxCompleteBatch, "; send them in batches"));
+  }
+  ASSIGN_OR_RETURN(int64_t worker_id, WorkerId(worker));
+  shoebox::v1::CompleteJobsResponse resp;
+  std::vector<JobCompletion> batch;
+  std::vector<int> slot;  // batch entry -> request entry
+  for (int i = 0; i < req.jobs_size(); ++i) {
+    shoebox::v1::CompleteJobResult* r = resp.add_results();
+    r->set_job_id(req.jobs(i).job_id());
+    if (absl::Status st = ValidateCompleteJob(req.jobs(i)); !st.ok()) {
+      r->set_code(static_cast<int>(st.code()));
+      r->set_message(absl::StrCat("jobs[", i, "]: ", st.message()));
+      continue;
+    }
+    JobCompletion c = FromProto(req.jobs(i));
+    c.worker_id = worker_id;
+    batch.push_back(std::move(c));
+    slot.push_back(i);
+  }
+  if (batch.empty()) return resp;
+  ASSIGN_OR_RETURN(std::vector<absl::Status> done, store_->CompleteJobs(batch));
+  if (done.size() != batch.size()) {
+    return absl::InternalError("complete jobs: one status per job expected from the store");
+  }
+  for (size_t k = 0; k < done.size(); ++k) {
+    shoebox::v1::CompleteJobResult* r = resp.mutable_results(slot[k]);
+    r->set_code(static_cast<int>(done[k].code()));
+    r->set_message(std::string(done[k].message()));
+  }
+  return resp;
+}
+
 absl::Status JobQueue::SaveResumeState(const std::string& worker,
                                        const shoebox::v1::SaveResumeStateRequest& req) {
   RETURN_IF_ERROR(ValidateSaveResumeState(req));

@@ -52,6 +52,12 @@ class JobQueue {
   // worker's (the token alone is not enough), FAILED_PRECONDITION when it
   // expired or was lost.
   absl::Status Complete(const std::string& worker, const shoebox::v1::CompleteJobRequest& req);
+  // Issue 23: Complete for a batch of up to kMaxCompleteBatch jobs, in one
+  // transaction; an invalid entry or a lost lease fails only its entry.
+  // INVALID_ARGUMENT for an empty or oversized batch.
+  absl::StatusOr<shoebox::v1::CompleteJobsResponse> CompleteBatch(
+      const std::string& worker, const shoebox::v1::CompleteJobsRequest& req);
+  static constexpr int kMaxCompleteBatch = 256;
   absl::StatusOr<shoebox::v1::FailJobResponse> Fail(const std::string& worker,
                                                     const shoebox::v1::FailJobRequest& req);
   // Issue 19 (docs/destinations.md, "OAuth services"): at most 1 MiB of

@@ -127,6 +127,17 @@ absl::Status Worker::Run() {
     if (WaitForStop(backoff)) return absl::OkStatus();
     backoff = std::min(backoff * 2, absl::Seconds(10));
   }
+  CompletionBatcher::Options batching;
+  if (hold_completions_) {
+    batching.max_batch = 1 << 20;
+    batching.max_delay = absl::Hours(24);
+  }
+  batcher_ = std::make_unique<CompletionBatcher>(
+      batching, [this](const v1::CompleteJobsRequest& req) { return SendCompletions(req); },
+      [this](const v1::CompleteJobRequest& done, const absl::Status& st) {
+        JobOutcome out;
+        AfterComplete(done, st, &out);
+      });
   std::vector<std::thread> threads;
   for (int i = 0; i < options_.concurrency; ++i) threads.emplace_back([this] { JobThread(); });
   {
@@ -142,6 +153,12 @@ absl::Status Worker::Run() {
   }
   abandon_ = true;
   for (auto& t : threads) t.join();
+  if (drop_unsent_) {
+    spdlog::warn("worker={} dropped {} unsent completions (test)", options_.name,
+                 batcher_->DropForTest());
+  }
+  batches_sent_ += batcher_->batches_sent();
+  batcher_.reset();  // sends what is left
   spdlog::info("worker={} stopped: done={} failed={}", options_.name, jobs_done_.load(),
                jobs_failed_.load());
   return absl::OkStatus();
@@ -179,6 +196,16 @@ absl::StatusOr<JobOutcome> Worker::RunOnce(absl::Duration wait) {
     absl::MutexLock l(&mu_);
     if (stopping_) return absl::NotFoundError("worker stopping");
     lease_ctxs_.insert(ctx.get());
+  }
+  if (batcher_) {
+    // No job in hand: send the finished ones now (a destination's
+    // concurrency slot may be waiting for them).
+    bool idle = false;
+    {
+      absl::MutexLock l(&mu_);
+      idle = active_jobs_ == 0;
+    }
+    if (idle && !hold_completions_) batcher_->Kick();
   }
   absl::Status st = FromGrpc(stub_->LeaseJobs(ctx.get(), req, &resp), "coordinator", "LeaseJobs");
   {
@@ -305,6 +332,14 @@ JobOutcome Worker::Process(const v1::Job& job) {
 void Worker::ReportDone(const v1::Job& job, v1::CompleteJobRequest done, JobOutcome* out) {
   done.set_job_id(job.job_id());
   done.set_lease_token(job.lease_token());
+  if (batcher_) {
+    out->completed = true;
+    out->remote_ref = done.remote_ref();
+    spdlog::debug("worker={} job={} finished ref={} uploaded={}; completion queued", options_.name,
+                  job.job_id(), PrintablePath(done.remote_ref()), out->uploaded);
+    batcher_->Add(std::move(done));
+    return;
+  }
   absl::Status st;
   for (int attempt = 0; attempt < 5; ++attempt) {
     v1::CompleteJobResponse cr;
@@ -313,6 +348,42 @@ void Worker::ReportDone(const v1::Job& job, v1::CompleteJobRequest done, JobOutc
     if (!absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
   }
+  AfterComplete(done, st, out);
+}
+
+absl::StatusOr<v1::CompleteJobsResponse> Worker::SendCompletions(
+    const v1::CompleteJobsRequest& req) {
+  absl::Status st;
+  v1::CompleteJobsResponse resp;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    resp.Clear();
+    auto ctx = Context(options_.rpc_deadline);
+    st = FromGrpc(stub_->CompleteJobs(ctx.get(), req, &resp), "coordinator", "CompleteJobs");
+    if (!absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
+  }
+  if (st.ok()) return resp;
+  if (!absl::IsUnimplemented(st)) return st;
+  // A coordinator older than CompleteJobs: one call per job.
+  resp.Clear();
+  for (const v1::CompleteJobRequest& done : req.jobs()) {
+    v1::CompleteJobResponse cr;
+    auto ctx = Context(options_.rpc_deadline);
+    absl::Status one =
+        FromGrpc(stub_->CompleteJob(ctx.get(), done, &cr), "coordinator", "CompleteJob");
+    v1::CompleteJobResult* r = resp.add_results();
+    r->set_job_id(done.job_id());
+    r->set_code(static_cast<int>(one.code()));
+    r->set_message(std::string(one.message()));
+  }
+  return resp;
+}
+
+void Worker::AfterComplete(const v1::CompleteJobRequest& done, const absl::Status& st,
+                           JobOutcome* out) {
+  v1::Job job;  // what ReportFailure needs of it
+  job.set_job_id(done.job_id());
+  job.set_lease_token(done.lease_token());
   if (st.ok()) {
     out->completed = true;
     out->remote_ref = done.remote_ref();
@@ -321,6 +392,7 @@ void Worker::ReportDone(const v1::Job& job, v1::CompleteJobRequest done, JobOutc
                  PrintablePath(done.remote_ref()), out->uploaded);
     return;
   }
+  out->completed = false;
   // Issue 18: the work is done but the coordinator did not take the result.
   // Report that as itself (FailJob with its text, retried as its code says)
   // instead of leaving the lease to expire, which would hide the cause.

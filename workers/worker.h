@@ -33,6 +33,7 @@
 #include "common/steady_wait.h"
 #include "shoebox/v1/worker.grpc.pb.h"
 #include "workers/chunk_source.h"
+#include "workers/completion_batcher.h"
 #include "workers/connector.h"
 #include "workers/coordinator_client.h"
 #include "workers/destination.h"
@@ -44,8 +45,10 @@
 namespace shoebox::worker {
 
 struct JobOutcome {
-  bool completed = false;  // CompleteJob was accepted
-  bool uploaded = false;   // bytes went to the destination (false: already there)
+  // CompleteJob was accepted; under Run(), queued for the next CompleteJobs
+  // batch (its outcome is logged and counted when the batch returns).
+  bool completed = false;
+  bool uploaded = false;  // bytes went to the destination (false: already there)
   std::string remote_ref;
   absl::Status error;  // when !completed: what was reported with FailJob
 };
@@ -79,6 +82,19 @@ class Worker {
 
   // Wraps each delivery's source (tests use it to break an upload midway).
   // Call before Run() / RunOnce().
+  // Tests: the next Stop() drops the completions not sent yet instead of
+  // sending them (what a killed worker loses); their jobs are leased again
+  // after their leases expire.
+  void DropUnsentCompletionsOnStopForTest() { drop_unsent_ = true; }
+  // Tests: under Run(), completions are only sent at Stop() (no batch
+  // timer, no send when idle), so a test can stop the worker with all of
+  // them unsent. Call before Run().
+  void HoldCompletionsForTest() { hold_completions_ = true; }
+  // Under Run(): batches of completions sent so far (0 otherwise).
+  uint64_t completion_batches() const {
+    return batches_sent_.load() + (batcher_ ? batcher_->batches_sent() : 0);
+  }
+
   void SetSourceWrapperForTest(
       std::function<std::unique_ptr<ByteSource>(std::unique_ptr<ByteSource>)> wrap) {
     env_.wrap_source = std::move(wrap);
@@ -91,6 +107,12 @@ class Worker {
   // Runs one leased job with its lease renewed, and reports the outcome.
   JobOutcome Process(const v1::Job& job);
   void ReportDone(const v1::Job& job, v1::CompleteJobRequest done, JobOutcome* out);
+  // What follows a completion's answer `st` (counters, logs, FailJob when
+  // the coordinator refused it for another reason than the lease).
+  void AfterComplete(const v1::CompleteJobRequest& done, const absl::Status& st, JobOutcome* out);
+  // One CompleteJobs call with retries; per-job CompleteJob calls when the
+  // coordinator predates CompleteJobs (UNIMPLEMENTED).
+  absl::StatusOr<v1::CompleteJobsResponse> SendCompletions(const v1::CompleteJobsRequest& req);
   void ReportFailure(const v1::Job& job, bool lease_lost, JobOutcome* out);
   // One RenewLease call: the response's `cancelled` flag.
   absl::StatusOr<bool> RenewLease(const v1::Job& job);
@@ -128,6 +150,12 @@ class Worker {
   int active_jobs_ ABSL_GUARDED_BY(mu_) = 0;
   std::set<grpc::ClientContext*> lease_ctxs_
       ABSL_GUARDED_BY(mu_);  // long polls to cancel on Stop()
+  // Issue 23: completions batched while Run() runs (set before the job
+  // threads start, reset after they ended).
+  std::unique_ptr<CompletionBatcher> batcher_;
+  std::atomic<bool> drop_unsent_{false};
+  std::atomic<bool> hold_completions_{false};
+  std::atomic<uint64_t> batches_sent_{0};  // of batchers that ended
 };
 
 }  // namespace shoebox::worker

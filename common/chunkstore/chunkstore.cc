@@ -119,6 +119,17 @@ absl::StatusOr<uint64_t> SealedChunkStore::PutPlain(const ChunkId& id, ByteSpan 
   return n;
 }
 
+absl::StatusOr<ChunkStore::StagedPut> SealedChunkStore::StagePlain(const ChunkId& id,
+                                                                   ByteSpan plaintext,
+                                                                   uint64_t* stored_size,
+                                                                   Compression c) {
+  thread_local AlignedBytes buf;
+  ASSIGN_OR_RETURN(size_t n, sealer_.SealTo(id, plaintext, c, &buf));
+  ASSIGN_OR_RETURN(ChunkStore::StagedPut staged, store_->StagePutAligned(id, buf, n));
+  *stored_size = n;
+  return staged;
+}
+
 absl::StatusOr<std::string> SealedChunkStore::GetPlain(const ChunkId& id) {
   // Read into an aligned per-thread buffer (O_DIRECT, no copy), opened there.
   thread_local AlignedBytes buf;

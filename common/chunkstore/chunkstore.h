@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <cstring>
 
@@ -46,6 +47,30 @@ class ChunkStore {
     std::memcpy(p, blob.data(), blob.size());
     return blob.size();
   }
+  // Group commit (docs/formats.md, "Batched durability"). StagePutAligned
+  // writes a chunk where no reader sees it and nothing is durable yet;
+  // CommitPuts then makes a whole batch durable and visible at once, so the
+  // directory backend syncs twice per batch instead of two fsyncs per chunk.
+  // A chunk is durable (and may be referenced by the catalog) only when
+  // CommitPuts of its batch returned OK; until then a crash may lose it.
+  // AbandonPuts discards staged chunks that will not be committed. Backends
+  // without a cheaper batch (S3: a PUT is durable when it returns) store at
+  // StagePutAligned and have nothing to do in CommitPuts.
+  struct StagedPut {
+    ChunkId id{};
+    std::string temp;  // the backend's temp name; empty when already stored
+  };
+  virtual absl::StatusOr<StagedPut> StagePutAligned(const ChunkId& id, AlignedBytes& buf,
+                                                    size_t n) {
+    RETURN_IF_ERROR(PutAligned(id, buf, n));
+    return StagedPut{id, {}};
+  }
+  virtual absl::Status CommitPuts(const std::vector<StagedPut>& puts) {
+    (void)puts;
+    return absl::OkStatus();
+  }
+  virtual void AbandonPuts(const std::vector<StagedPut>& puts) { (void)puts; }
+
   // OK true/false; an error only when the backend cannot answer.
   virtual absl::StatusOr<bool> Has(const ChunkId& id) = 0;
   // Deleting a missing ID is not an error.
@@ -80,6 +105,10 @@ absl::Status ValidateObjectName(std::string_view name);
 
 // Directory backend: <root>/<2 hex>/<62 hex>, written to a temp file in the
 // same directory, fsynced, renamed, directory fsynced before Put returns.
+// A batch (StagePutAligned + CommitPuts) writes every chunk to a temp file,
+// then syncs the file system once (syncfs: the temp files' data and inodes),
+// renames them all, and syncs once more (the renames); a crash at any point
+// leaves each final name either absent or complete.
 // Temp files left by a crash are removed at Open.
 // Open creates `root` (and missing parents) when needed.
 absl::StatusOr<std::unique_ptr<ChunkStore>> OpenDirChunkStore(const std::string& root);
@@ -89,6 +118,9 @@ struct DirChunkStoreOptions {
   // younger ones may belong to a Put of another process sharing the store.
   // Zero removes every temp file (only safe when no other process writes).
   int64_t stale_temp_seconds = 3600;
+  // Test hook: called at each step of CommitPuts ("staged", "data_synced",
+  // "renamed", "committed") so a test can kill the process between steps.
+  std::function<void(std::string_view step)> on_commit_step;
 };
 absl::StatusOr<std::unique_ptr<ChunkStore>> OpenDirChunkStore(const std::string& root,
                                                               const DirChunkStoreOptions& options);
@@ -109,6 +141,11 @@ class SealedChunkStore {
   // Returns the stored (sealed) size.
   absl::StatusOr<uint64_t> PutPlain(const ChunkId& id, ByteSpan plaintext,
                                     Compression c = Compression::kAuto);
+  // PutPlain for a batch: sealed and staged (ChunkStore::StagePutAligned);
+  // durable only after store()->CommitPuts. Sets *stored_size.
+  absl::StatusOr<ChunkStore::StagedPut> StagePlain(const ChunkId& id, ByteSpan plaintext,
+                                                   uint64_t* stored_size,
+                                                   Compression c = Compression::kAuto);
   absl::StatusOr<std::string> GetPlain(const ChunkId& id);
   ChunkStore* store() const { return store_; }
   const BlobSealer& sealer() const { return sealer_; }

@@ -3,6 +3,7 @@
 #include "coordinator/service/rpc_scope.h"
 
 #include <memory>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 
@@ -46,12 +47,18 @@ grpc::Status AgentServiceImpl::PutChunks(
     // Make sure the device exists before reading any data.
     absl::StatusOr<int64_t> id = c_->catalog().DeviceId(who.name);
     if (!id.ok()) return id.status();
-    // Read ahead and store up to kInFlightPerStream chunks at once; acks go
-    // back in the order chunks finish (the agent matches them by ID). The
-    // sync API allows one Read and one Write at a time from different
-    // threads; writes are serialised by `mu`.
+    // Read ahead (kPreparingPerStream, kInFlightPerStream); acks go back in
+    // the order batches commit (the agent matches them by ID), each only
+    // after its chunk is durable and recorded. The sync API allows one Read
+    // and one Write at a time from different threads; writes are serialised
+    // by `mu`.
+    struct Window {
+      int in_flight = 0;  // read, not yet acknowledged
+      int preparing = 0;  // read, not yet staged
+    };
     absl::Mutex mu;
-    int in_flight = 0;
+    Window w;
+    std::vector<Catalog::PreparedChunk> staged;  // waiting for the group commit
     bool client_gone = false;
     const std::string device = who.name;
     for (;;) {
@@ -60,20 +67,37 @@ grpc::Status AgentServiceImpl::PutChunks(
       {
         absl::MutexLock l(&mu);
         mu.Await(absl::Condition(
-            +[](int* n) { return *n < kInFlightPerStream; }, &in_flight));
+            +[](Window* win) {
+              return win->in_flight < kInFlightPerStream && win->preparing < kPreparingPerStream;
+            },
+            &w));
         if (client_gone) break;
-        ++in_flight;
+        ++w.in_flight;
+        ++w.preparing;
       }
-      ingest_.Schedule([this, req, &mu, &in_flight, &client_gone, &device, stream] {
-        shoebox::v1::PutChunkAck ack = c_->catalog().PutChunk(device, *req);
+      ingest_.Schedule([this, req, &mu, &w, &staged, &client_gone, &device, stream]() mutable {
+        Catalog::PreparedChunk p = c_->catalog().PreparePutChunk(device, *req);
+        req.reset();  // the data is staged (or refused): free it now
+        std::vector<Catalog::PreparedChunk> batch;
+        {
+          absl::MutexLock l(&mu);
+          staged.push_back(std::move(p));
+          --w.preparing;
+          // The last chunk being prepared commits everything staged so far.
+          if (w.preparing > 0) return;
+          batch.swap(staged);
+        }
+        c_->catalog().FinishPutChunks(device, batch);
         absl::MutexLock l(&mu);
-        if (!client_gone && !stream->Write(ack)) client_gone = true;
-        --in_flight;
+        for (const Catalog::PreparedChunk& done : batch) {
+          if (!client_gone && !stream->Write(done.ack)) client_gone = true;
+        }
+        w.in_flight -= static_cast<int>(batch.size());
       });
     }
     absl::MutexLock l(&mu);
     mu.Await(absl::Condition(
-        +[](int* n) { return *n == 0; }, &in_flight));
+        +[](Window* win) { return win->in_flight == 0; }, &w));
     if (client_gone) return absl::CancelledError("PutChunks: the client went away");
     return absl::OkStatus();
   });

@@ -18,12 +18,17 @@ class AgentServiceImpl final : public shoebox::v1::AgentService::Service {
  public:
   explicit AgentServiceImpl(Coordinator* c) : c_(c), ingest_(kIngestThreads) {}
 
-  // Chunks stored at once, in all and per PutChunks stream. Each one waits
-  // mostly on disk (two fsyncs and a commit), so a stream that stored one
-  // chunk at a time would be bound by that latency, and with it every large
-  // video (whose chunks share one stream).
+  // Chunks stored at once, in all and per PutChunks stream. A stream reads
+  // ahead while up to kPreparingPerStream chunks are being checked, sealed
+  // and staged (their data held in memory) and up to kInFlightPerStream are
+  // not yet acknowledged; staged chunks are made durable together by one
+  // group commit (docs/formats.md, "Batched durability"), started by the
+  // last chunk being prepared, so a stream fed faster than the disk syncs
+  // commits up to kInFlightPerStream chunks per batch and a trickle commits
+  // each chunk at once.
   static constexpr size_t kIngestThreads = 16;
-  static constexpr int kInFlightPerStream = 2;
+  static constexpr int kPreparingPerStream = 4;
+  static constexpr int kInFlightPerStream = 32;
 
   grpc::Status Enroll(grpc::ServerContext* ctx, const shoebox::v1::EnrollRequest* req,
                       shoebox::v1::EnrollResponse* resp) override;

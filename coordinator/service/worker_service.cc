@@ -40,6 +40,14 @@ grpc::Status WorkerServiceImpl::CompleteJob(grpc::ServerContext* ctx,
                [&](const Caller& who) { return c_->queue().Complete(who.name, *req); });
 }
 
+grpc::Status WorkerServiceImpl::CompleteJobs(grpc::ServerContext* ctx,
+                                             const shoebox::v1::CompleteJobsRequest* req,
+                                             shoebox::v1::CompleteJobsResponse* resp) {
+  return Serve(c_, "CompleteJobs", ctx, [&](const Caller& who) {
+    return Assign(c_->queue().CompleteBatch(who.name, *req), resp);
+  });
+}
+
 grpc::Status WorkerServiceImpl::FailJob(grpc::ServerContext* ctx,
                                         const shoebox::v1::FailJobRequest* req,
                                         shoebox::v1::FailJobResponse* resp) {

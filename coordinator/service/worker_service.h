@@ -21,6 +21,8 @@ class WorkerServiceImpl final : public shoebox::v1::WorkerService::Service {
                           shoebox::v1::RenewLeaseResponse* resp) override;
   grpc::Status CompleteJob(grpc::ServerContext* ctx, const shoebox::v1::CompleteJobRequest* req,
                            shoebox::v1::CompleteJobResponse* resp) override;
+  grpc::Status CompleteJobs(grpc::ServerContext* ctx, const shoebox::v1::CompleteJobsRequest* req,
+                            shoebox::v1::CompleteJobsResponse* resp) override;
   grpc::Status FailJob(grpc::ServerContext* ctx, const shoebox::v1::FailJobRequest* req,
                        shoebox::v1::FailJobResponse* resp) override;
   grpc::Status ReadChunks(grpc::ServerContext* ctx, const shoebox::v1::WorkerReadChunksRequest* req,

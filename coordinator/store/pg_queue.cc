@@ -442,36 +442,56 @@ absl::Status PgStore::UpdateLeasedDestinationCredentials(int64_t job_id, const s
   });
 }
 
+namespace {
+// One completion inside the caller's transaction (CompleteJob, CompleteJobs).
+absl::Status CompleteInTx(Tx& tx, const JobCompletion& req) {
+  // remote_ref is bytea (migration 11): byte-exact, non-UTF-8 names
+  // included; $8 is its text for a failed connection check's last_error.
+  pqxx::result r =
+      tx.exec_prepared("complete_job", req.job_id, req.lease_token, BinParam(req.remote_ref),
+                       static_cast<int64_t>(req.remote_size), req.remote_checksum, req.verified_ok,
+                       req.worker_id, Utf8Text(req.remote_ref));
+  if (r[0][0].as<int64_t>() == 1) return absl::OkStatus();
+  pqxx::result s = tx.exec_params(
+      "SELECT state, lease_token = $2, lease_owner IS NOT DISTINCT FROM $3 FROM jobs "
+      "WHERE id = $1",
+      req.job_id, req.lease_token, req.worker_id);
+  if (s.empty()) {
+    return absl::NotFoundError(absl::StrCat("job ", req.job_id, " does not exist"));
+  }
+  const int state = s[0][0].as<int>();
+  if (s[0][1].as<bool>() && !s[0][2].as<bool>()) return NotTheLeaseOwner(req.job_id, "complete");
+  const bool mine = s[0][1].as<bool>();
+  if (mine && (state == Stored(JobState::kDone) || state == Stored(JobState::kDead))) {
+    return absl::OkStatus();  // completed before with this lease
+  }
+  if (mine && state == Stored(JobState::kCancelled)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", req.job_id, " was cancelled by an admin; drop it"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "job ", req.job_id,
+      ": the lease was lost or expired and the job went back to the queue; drop the result"));
+}
+}  // namespace
+
 absl::Status PgStore::CompleteJob(const JobCompletion& req) {
-  return Run("complete job", TxMode::kQueue, [&](Tx& tx) {
-    // remote_ref is bytea (migration 11): byte-exact, non-UTF-8 names
-    // included; $8 is its text for a failed connection check's last_error.
-    pqxx::result r =
-        tx.exec_prepared("complete_job", req.job_id, req.lease_token, BinParam(req.remote_ref),
-                         static_cast<int64_t>(req.remote_size), req.remote_checksum,
-                         req.verified_ok, req.worker_id, Utf8Text(req.remote_ref));
-    if (r[0][0].as<int64_t>() == 1) return absl::OkStatus();
-    pqxx::result s = tx.exec_params(
-        "SELECT state, lease_token = $2, lease_owner IS NOT DISTINCT FROM $3 FROM jobs "
-        "WHERE id = $1",
-        req.job_id, req.lease_token, req.worker_id);
-    if (s.empty()) {
-      return absl::NotFoundError(absl::StrCat("job ", req.job_id, " does not exist"));
-    }
-    const int state = s[0][0].as<int>();
-    if (s[0][1].as<bool>() && !s[0][2].as<bool>()) return NotTheLeaseOwner(req.job_id, "complete");
-    const bool mine = s[0][1].as<bool>();
-    if (mine && (state == Stored(JobState::kDone) || state == Stored(JobState::kDead))) {
-      return absl::OkStatus();  // completed before with this lease
-    }
-    if (mine && state == Stored(JobState::kCancelled)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("job ", req.job_id, " was cancelled by an admin; drop it"));
-    }
-    return absl::FailedPreconditionError(absl::StrCat(
-        "job ", req.job_id,
-        ": the lease was lost or expired and the job went back to the queue; drop the result"));
-  });
+  return Run("complete job", TxMode::kQueue, [&](Tx& tx) { return CompleteInTx(tx, req); });
+}
+
+// Issue 23: a worker's batch in one transaction (one commit, one WAL flush,
+// instead of one per job). Each entry is judged alone; a database error
+// aborts (and Run retries) the whole batch.
+absl::StatusOr<std::vector<absl::Status>> PgStore::CompleteJobs(
+    const std::vector<JobCompletion>& batch) {
+  std::vector<absl::Status> out;
+  RETURN_IF_ERROR(Run("complete jobs", TxMode::kQueue, [&](Tx& tx) {
+    out.clear();
+    out.reserve(batch.size());
+    for (const JobCompletion& c : batch) out.push_back(CompleteInTx(tx, c));
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 absl::StatusOr<FailOutcome> PgStore::FailJob(const FailParams& p) {

@@ -156,6 +156,8 @@ class PgStore final : public Store {
                                           uint32_t lease_ms, int64_t worker_id) override;
   absl::Status CheckChunksLeased(int64_t worker_id, const std::vector<std::string>& ids) override;
   absl::Status CompleteJob(const JobCompletion& req) override;
+  absl::StatusOr<std::vector<absl::Status>> CompleteJobs(
+      const std::vector<JobCompletion>& batch) override;
   absl::Status SaveResumeState(int64_t job_id, const std::string& token, int64_t worker_id,
                                const std::string& state) override;
   absl::Status UpdateLeasedDestinationCredentials(int64_t job_id, const std::string& token,

@@ -43,6 +43,17 @@ class QueueStore {
   // Idempotent under the same lease. FAILED_PRECONDITION when the lease was
   // lost or the job cancelled.
   virtual absl::Status CompleteJob(const JobCompletion& c) = 0;
+  // Issue 23: CompleteJob of each entry, all in one transaction where the
+  // store has them; one status per entry, in order (a lost lease fails only
+  // its own entry). An error only when the batch could not be applied.
+  // The default calls CompleteJob once per entry.
+  virtual absl::StatusOr<std::vector<absl::Status>> CompleteJobs(
+      const std::vector<JobCompletion>& batch) {
+    std::vector<absl::Status> out;
+    out.reserve(batch.size());
+    for (const JobCompletion& c : batch) out.push_back(CompleteJob(c));
+    return out;
+  }
   // Issue 19. Both require the current lease of `job_id` under `token`,
   // held by `worker_id` (FAILED_PRECONDITION otherwise). The resume state comes back with the
   // job at its next lease and is cleared when the job completes.
