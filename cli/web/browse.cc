@@ -105,18 +105,14 @@ class Browse {
         return std::nullopt;
       }
     }
-    if (s->role != "admin") {
-      pb::GetWebAccountCredentialRequest cr;
-      cr.set_name(s->account);
-      pb::WebAccountCredential c;
-      auto ctx = d_.link.context();
-      grpc::Status g = d_.link.stub->GetWebAccountCredential(ctx.get(), cr, &c);
-      if (!g.ok()) {
-        Fail(res, 502, "the coordinator did not answer: " + g.error_message());
-        return std::nullopt;
-      }
-      const auto& mine = c.account().devices();
-      if (std::find(mine.begin(), mine.end(), t.device) == mine.end()) {
+    absl::StatusOr<std::optional<std::vector<std::string>>> mine = VisibleDevices(d_.link, *s);
+    if (!mine.ok()) {
+      Fail(res, 502, std::string(mine.status().message()));
+      return std::nullopt;
+    }
+    if (mine->has_value()) {
+      const std::vector<std::string>& v = **mine;
+      if (std::find(v.begin(), v.end(), t.device) == v.end()) {
         Fail(res, 403,
              absl::StrCat("device ", PrintablePath(t.device), " is not bound to account ",
                           s->account, "; an admin can bind it with `shoebox web user bind`"));
@@ -218,16 +214,9 @@ json VersionJson(const pb::FileVersion& v) {
 void Browse::Devices(Req req, Res res) {
   std::optional<Session> s = d_.session(req);
   if (!s) return Fail(res, 401, "not logged in");
-  std::optional<std::vector<std::string>> mine;
-  if (s->role != "admin") {
-    pb::GetWebAccountCredentialRequest cr;
-    cr.set_name(s->account);
-    pb::WebAccountCredential c;
-    auto ctx = d_.link.context();
-    grpc::Status g = d_.link.stub->GetWebAccountCredential(ctx.get(), cr, &c);
-    if (!g.ok()) return Fail(res, 502, "the coordinator did not answer: " + g.error_message());
-    mine.emplace(c.account().devices().begin(), c.account().devices().end());
-  }
+  absl::StatusOr<std::optional<std::vector<std::string>>> visible = VisibleDevices(d_.link, *s);
+  if (!visible.ok()) return Fail(res, 502, std::string(visible.status().message()));
+  const std::optional<std::vector<std::string>>& mine = *visible;
   pb::ListDevicesResponse list;
   auto ctx = d_.link.context();
   grpc::Status g = d_.link.stub->ListDevices(ctx.get(), pb::ListDevicesRequest(), &list);

@@ -49,21 +49,8 @@ class DeletedPage {
     return s;
   }
 
-  // The devices the session may see now (nullopt: every device, an admin),
-  // read from the coordinator on each call so an unbind applies at once.
   absl::StatusOr<std::optional<std::vector<std::string>>> Visible(const Session& s) {
-    if (s.role == "admin") return std::optional<std::vector<std::string>>();
-    pb::GetWebAccountCredentialRequest req;
-    req.set_name(s.account);
-    pb::WebAccountCredential r;
-    auto ctx = d_.link.context();
-    grpc::Status st = d_.link.stub->GetWebAccountCredential(ctx.get(), req, &r);
-    if (!st.ok()) {
-      return absl::UnavailableError(
-          absl::StrCat("the coordinator did not answer: ", st.error_message()));
-    }
-    return std::optional<std::vector<std::string>>(
-        std::vector<std::string>(r.account().devices().begin(), r.account().devices().end()));
+    return VisibleDevices(d_.link, s);
   }
 
   void List(const httplib::Request& req, httplib::Response& res) {

@@ -78,22 +78,8 @@ class Pages {
     }
     return s;
   }
-  // The devices the session may see now: nullopt for all (an admin). A
-  // member's binding is read from the coordinator on each call, so an
-  // unbind applies at once.
   absl::StatusOr<std::optional<std::vector<std::string>>> Visible(const Session& s) {
-    if (s.role == "admin") return std::optional<std::vector<std::string>>();
-    pb::GetWebAccountCredentialRequest req;
-    req.set_name(s.account);
-    pb::WebAccountCredential r;
-    auto ctx = d_.link.context();
-    grpc::Status st = d_.link.stub->GetWebAccountCredential(ctx.get(), req, &r);
-    if (!st.ok()) {
-      return absl::UnavailableError(
-          absl::StrCat("the coordinator did not answer: ", st.error_message()));
-    }
-    return std::optional<std::vector<std::string>>(
-        std::vector<std::string>(r.account().devices().begin(), r.account().devices().end()));
+    return VisibleDevices(d_.link, s);
   }
 
   void Devices(const httplib::Request& req, httplib::Response& res, const std::string& only);
@@ -383,6 +369,22 @@ void Pages::Activity(const httplib::Request& req, httplib::Response& res) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::optional<std::vector<std::string>>> VisibleDevices(const CoordinatorLink& link,
+                                                                       const Session& s) {
+  if (s.role == "admin") return std::optional<std::vector<std::string>>();
+  pb::GetWebAccountCredentialRequest req;
+  req.set_name(s.account);
+  pb::WebAccountCredential r;
+  auto ctx = link.context();
+  grpc::Status st = link.stub->GetWebAccountCredential(ctx.get(), req, &r);
+  if (!st.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("the coordinator did not answer: ", st.error_message()));
+  }
+  return std::optional<std::vector<std::string>>(
+      std::vector<std::string>(r.account().devices().begin(), r.account().devices().end()));
+}
 
 void RegisterPages(httplib::Server& http, PageDeps deps) {
   auto p = std::make_shared<Pages>(std::move(deps));

@@ -23,6 +23,9 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
 
 #include "cli/web/server.h"
 #include "cli/web/sessions.h"
@@ -45,5 +48,12 @@ struct PageDeps {
 };
 
 void RegisterPages(httplib::Server& http, PageDeps deps);
+
+// The devices session `s` may see now: nullopt for every device (an admin);
+// for a member its binding as the coordinator has it now, read on each call
+// so that an unbind applies at once. UNAVAILABLE when the coordinator does
+// not answer.
+absl::StatusOr<std::optional<std::vector<std::string>>> VisibleDevices(const CoordinatorLink& link,
+                                                                       const Session& s);
 
 }  // namespace shoebox::cli::web

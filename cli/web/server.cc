@@ -387,7 +387,7 @@ void WebServer::Impl::Routes() {
   deps.serve_asset = [this](const std::string& name, httplib::Response& res) {
     ServeAsset(name, res);
   };
-  RegisterBrowse(*http_, deps);  // before `deps` moves on
+  RegisterBrowse(*http_, deps);       // before `deps` moves on
   RegisterDeletedPage(*http_, deps);  // issue 22: Recently deleted
   RegisterPages(*http_, std::move(deps));
 }

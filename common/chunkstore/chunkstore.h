@@ -120,7 +120,7 @@ struct DirChunkStoreOptions {
   int64_t stale_temp_seconds = 3600;
   // Test hook: called at each step of CommitPuts ("staged", "data_synced",
   // "renamed", "committed") so a test can kill the process between steps.
-  std::function<void(std::string_view step)> on_commit_step;
+  std::function<void(std::string_view step)> on_commit_step{};
 };
 absl::StatusOr<std::unique_ptr<ChunkStore>> OpenDirChunkStore(const std::string& root,
                                                               const DirChunkStoreOptions& options);
