@@ -33,6 +33,7 @@ while [[ $# -gt 0 ]]; do
 done
 SB_NAME=status_scale
 source "$here/deploy/lib.sh"
+source "$here/bench/scale_catalog.sh"
 for b in coordinator/shoebox-coordinator cli/shoebox; do
   [[ -x $bin/$b ]] || sb_die "$bin/$b not found: build it first (cmake --build $bin --target shoebox shoebox-coordinator)"
 done
@@ -52,23 +53,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pg_port=$(sb_free_port)
-c_port=$(sb_free_port)
-sb_pg_start "$work/pg" "$pg_port"
-psql_() { "$SB_PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U shoebox -d shoebox "$@"; }
-cat >"$work/coordinator.toml" <<TOML
-[coordinator]
-listen = "127.0.0.1:$c_port"
-key_file = "$work/master.key"
-insecure_dev = true
-[database]
-url = "postgresql://shoebox@127.0.0.1:$pg_port/shoebox"
-[chunk_store]
-location = "$work/chunks"
-TOML
-sb_start coordinator "$work/coordinator.log" "$work/coordinator.pid" \
-  "$bin/coordinator/shoebox-coordinator" --config "$work/coordinator.toml"
-sb_wait_port 127.0.0.1 "$c_port" 60 || sb_die "coordinator did not start"
+scale_catalog_up
 cat >"$work/cli.toml" <<TOML
 coordinator = "127.0.0.1:$c_port"
 insecure_dev = true
